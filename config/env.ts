@@ -1,0 +1,200 @@
+import { z } from 'zod';
+import { ArbiterError } from './errors.ts';
+
+const intIn = (min: number, max: number) =>
+  z.coerce
+    .number({ error: `expected a whole number from ${min} to ${max}` })
+    .int({ error: `expected a whole number from ${min} to ${max}` })
+    .min(min, { error: `expected a whole number from ${min} to ${max}` })
+    .max(max, { error: `expected a whole number from ${min} to ${max}` });
+
+const httpUrl = z.url({ protocol: /^https?$/, error: 'expected an http(s) URL, e.g. https://example.com' });
+
+const userIdList = z
+  .string()
+  .transform((s) =>
+    s
+      .split(/[\s,]+/)
+      .map((x) => x.trim())
+      .filter(Boolean),
+  )
+  .pipe(
+    z.array(
+      z.string().regex(/^[UWS][A-Z0-9]{2,}$/, {
+        error: 'expected comma-separated Slack ids such as U012ABCDEF (users) or S012ABCDEF (user groups)',
+      }),
+    ),
+  );
+
+/** One entry per environment variable: its schema, whether it is a secret, and what it is for (README). */
+export const ENV_VARS = {
+  PORT: { schema: intIn(0, 65535).default(3000), secret: false, doc: 'HTTP port for /healthz, Slack events and webhooks (0 = any free port).' },
+  HOST: { schema: z.string().min(1).default('0.0.0.0'), secret: false, doc: 'Interface the HTTP server binds to.' },
+  LOG_LEVEL: {
+    schema: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+    secret: false,
+    doc: 'Log level.',
+  },
+  LOG_FORMAT: {
+    schema: z.enum(['pretty', 'json', 'auto']).default('auto'),
+    secret: false,
+    doc: '`pretty` (human), `json` (one object per line), or `auto` (pretty on a terminal, JSON otherwise).',
+  },
+  DATA_DIR: { schema: z.string().min(1).default('./data'), secret: false, doc: 'Folder of the embedded store (used when MONGODB_URI is unset) and of generated files.' },
+  MONGODB_URI: {
+    schema: z
+      .string()
+      .regex(/^mongodb(\+srv)?:\/\//, { error: 'expected a MongoDB connection string starting with mongodb:// or mongodb+srv://' })
+      .optional(),
+    secret: true,
+    doc: 'MongoDB connection string; when set, MongoDB replaces the embedded store.',
+  },
+  MONGODB_DB: { schema: z.string().regex(/^[^/\\. "$]{1,63}$/, { error: 'expected a MongoDB database name (no / \\ . " $ or spaces)' }).default('arbiter'), secret: false, doc: 'MongoDB database name.' },
+  MONGODB_CONNECT_TIMEOUT_MS: { schema: intIn(100, 120_000).default(5000), secret: false, doc: 'How long start-up waits for MongoDB before giving up.' },
+
+  WORKER_CONCURRENCY: { schema: intIn(1, 256).default(4), secret: false, doc: 'Jobs one process runs at once.' },
+  JOB_LEASE_MS: { schema: intIn(1000, 3_600_000).default(30_000), secret: false, doc: 'Lease on a claimed job; a job whose worker stops renewing it is retried after this long.' },
+  JOB_MAX_ATTEMPTS: { schema: intIn(1, 100).default(3), secret: false, doc: 'Attempts before a job ends as failed.' },
+  SHUTDOWN_GRACE_MS: { schema: intIn(0, 600_000).default(10_000), secret: false, doc: 'On SIGTERM/SIGINT, how long running jobs may finish before they are released for another worker.' },
+
+  SLACK_BOT_TOKEN: {
+    schema: z.string().startsWith('xoxb-', { error: 'expected a bot token starting with xoxb-' }).optional(),
+    secret: true,
+    doc: 'Slack bot token; without it Arbiter uses the console transport.',
+  },
+  SLACK_SIGNING_SECRET: { schema: z.string().min(8, { error: 'expected the signing secret from your Slack app\'s Basic Information page' }).optional(), secret: true, doc: 'Verifies requests from Slack (HTTP mode). Required with SLACK_BOT_TOKEN unless SLACK_APP_TOKEN is set.' },
+  SLACK_APP_TOKEN: {
+    schema: z.string().startsWith('xapp-', { error: 'expected an app-level token starting with xapp-' }).optional(),
+    secret: true,
+    doc: 'App-level token; when set, Arbiter connects with Socket Mode instead of HTTP.',
+  },
+  SLACK_API_URL: { schema: httpUrl.optional(), secret: false, doc: 'Overrides the Slack Web API base URL (proxies, tests).' },
+  SLACK_COMMAND: { schema: z.string().regex(/^\/[a-z0-9_-]{1,31}$/, { error: 'expected a slash command such as /arbiter' }).default('/arbiter'), secret: false, doc: 'Slash command name.' },
+  ARBITER_ADMINS: { schema: userIdList.default([]), secret: false, doc: 'Slack user ids allowed to launch runs, reviews and monitor changes (comma-separated).' },
+  ARBITER_REVIEWERS: { schema: userIdList.default([]), secret: false, doc: 'Slack user ids or a user group id allowed to vote in reviews (comma-separated).' },
+
+  ANTHROPIC_API_KEY: { schema: z.string().min(10, { error: 'expected an Anthropic API key' }).optional(), secret: true, doc: 'Enables the `anthropic` provider.' },
+  ANTHROPIC_BASE_URL: { schema: httpUrl.optional(), secret: false, doc: 'Overrides the Anthropic API base URL.' },
+  GEMINI_API_KEY: { schema: z.string().min(10, { error: 'expected a Gemini API key' }).optional(), secret: true, doc: 'Enables the `gemini` provider.' },
+  GEMINI_BASE_URL: { schema: httpUrl.optional(), secret: false, doc: 'Overrides the Gemini API base URL.' },
+  ARBITER_JUDGE_MODEL: {
+    schema: z.string().regex(/^[a-z][a-z0-9-]*:[\w.:/-]+$/, { error: 'expected provider:model, e.g. anthropic:claude-sonnet-4-5 or offline:heuristic' }).optional(),
+    secret: false,
+    doc: 'Default judge model as provider:model; defaults to the first configured provider, else offline:heuristic.',
+  },
+
+  LANGFUSE_PUBLIC_KEY: { schema: z.string().startsWith('pk-lf-', { error: 'expected a Langfuse public key starting with pk-lf-' }).optional(), secret: false, doc: 'Langfuse public key; with LANGFUSE_SECRET_KEY enables Langfuse.' },
+  LANGFUSE_SECRET_KEY: { schema: z.string().startsWith('sk-lf-', { error: 'expected a Langfuse secret key starting with sk-lf-' }).optional(), secret: true, doc: 'Langfuse secret key.' },
+  LANGFUSE_BASE_URL: { schema: httpUrl.default('https://cloud.langfuse.com'), secret: false, doc: 'Langfuse host (EU cloud by default; https://us.cloud.langfuse.com or self-hosted).' },
+  LANGFUSE_WEBHOOK_SECRET: { schema: z.string().min(8, { error: 'expected the webhook signing secret (lf-whsec_…)' }).optional(), secret: true, doc: 'Verifies Langfuse prompt-change webhooks on POST /webhooks/langfuse.' },
+  PROMPT_ALERTS_CHANNEL: { schema: z.string().min(1).optional(), secret: false, doc: 'Slack channel for prompt-change alerts.' },
+
+  SUITES_DIR: { schema: z.string().min(1).default('examples/suites'), secret: false, doc: 'Folder of evaluation suites (YAML).' },
+  MONITORS_DIR: { schema: z.string().min(1).default('examples/monitors'), secret: false, doc: 'Folder of monitors (YAML).' },
+  DIGESTS_DIR: { schema: z.string().min(1).default('examples/digests'), secret: false, doc: 'Folder of digests (YAML).' },
+} satisfies Record<string, { schema: z.ZodType; secret: boolean; doc: string }>;
+
+/** Name of an environment variable Arbiter reads. */
+export type EnvVarName = keyof typeof ENV_VARS;
+
+type Shape = { [K in EnvVarName]: (typeof ENV_VARS)[K]['schema'] };
+
+const shape = Object.fromEntries(Object.entries(ENV_VARS).map(([k, v]) => [k, v.schema])) as Shape;
+
+/** The environment schema: every variable Arbiter reads, in one zod object. */
+export const EnvSchema = z.object(shape);
+
+/** The parsed, typed environment. */
+export type Env = z.infer<typeof EnvSchema>;
+
+/** Names of variables whose values must never be printed. */
+export const SECRET_VARS: readonly EnvVarName[] = (Object.keys(ENV_VARS) as EnvVarName[]).filter(
+  (k) => ENV_VARS[k].secret,
+);
+
+/** Prefix reserved for Arbiter: an unknown ARBITER_* variable is a typo, not someone else's setting. */
+const OWN_PREFIX = 'ARBITER_';
+
+function closest(name: string, candidates: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestD = Number.POSITIVE_INFINITY;
+  for (const c of candidates) {
+    const d = editDistance(name, c);
+    if (d < bestD) {
+      bestD = d;
+      best = c;
+    }
+  }
+  return bestD <= Math.max(2, Math.floor(name.length / 4)) ? best : undefined;
+}
+
+function editDistance(a: string, b: string): number {
+  const prev = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let diag = prev[0]!;
+    prev[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = prev[j]!;
+      prev[j] = Math.min(prev[j]! + 1, prev[j - 1]! + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diag = tmp;
+    }
+  }
+  return prev[b.length]!;
+}
+
+/**
+ * Parses the environment once. Empty strings count as unset (as in most .env files).
+ * Throws a CONFIG_INVALID ArbiterError listing every problem, naming each variable, never echoing a secret.
+ */
+export function parseEnv(source: Record<string, string | undefined>): Env {
+  const names = Object.keys(ENV_VARS) as EnvVarName[];
+  const input: Record<string, string> = {};
+  for (const name of names) {
+    const raw = source[name];
+    if (raw !== undefined && raw.trim() !== '') input[name] = raw.trim();
+  }
+  const problems: string[] = [];
+  for (const key of Object.keys(source)) {
+    if (key.startsWith(OWN_PREFIX) && !(key in ENV_VARS)) {
+      const guess = closest(key, names);
+      problems.push(`${key}: not a variable Arbiter knows${guess ? ` (did you mean ${guess}?)` : ''}`);
+    }
+  }
+  const result = EnvSchema.safeParse(input);
+  if (!result.success) {
+    for (const issue of result.error.issues) {
+      const name = String(issue.path[0] ?? '(environment)') as EnvVarName;
+      const shown = ENV_VARS[name]?.secret ? '' : input[name] !== undefined ? ` (got "${truncate(input[name]!)}")` : '';
+      problems.push(`${name}: ${issue.message}${shown}`);
+    }
+  }
+  if (result.success) problems.push(...crossChecks(result.data));
+  if (problems.length > 0) {
+    throw new ArbiterError(
+      'CONFIG_INVALID',
+      `Arbiter cannot start: ${problems.length === 1 ? 'one problem' : `${problems.length} problems`} in the environment:\n${problems.map((p) => `  - ${p}`).join('\n')}`,
+      { hint: 'See .env.example and the Configuration section of the README.', details: problems },
+    );
+  }
+  return result.data!;
+}
+
+function crossChecks(env: Env): string[] {
+  const out: string[] = [];
+  if (env.SLACK_BOT_TOKEN && !env.SLACK_APP_TOKEN && !env.SLACK_SIGNING_SECRET) {
+    out.push('SLACK_SIGNING_SECRET: required in HTTP mode (SLACK_BOT_TOKEN is set, SLACK_APP_TOKEN is not)');
+  }
+  if ((env.SLACK_APP_TOKEN || env.SLACK_SIGNING_SECRET) && !env.SLACK_BOT_TOKEN) {
+    out.push('SLACK_BOT_TOKEN: required when SLACK_APP_TOKEN or SLACK_SIGNING_SECRET is set');
+  }
+  if (Boolean(env.LANGFUSE_PUBLIC_KEY) !== Boolean(env.LANGFUSE_SECRET_KEY)) {
+    out.push(
+      `${env.LANGFUSE_PUBLIC_KEY ? 'LANGFUSE_SECRET_KEY' : 'LANGFUSE_PUBLIC_KEY'}: Langfuse needs both LANGFUSE_PUBLIC_KEY and LANGFUSE_SECRET_KEY`,
+    );
+  }
+  return out;
+}
+
+function truncate(s: string): string {
+  return s.length > 40 ? `${s.slice(0, 40)}…` : s;
+}

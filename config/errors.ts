@@ -1,0 +1,60 @@
+/** Stable error codes; one handler per front door maps them to a user message and exit code. */
+export type ErrorCode =
+  | 'CONFIG_INVALID'
+  | 'YAML_INVALID'
+  | 'STORE_UNAVAILABLE'
+  | 'STORE_LOCKED'
+  | 'STORE_DUPLICATE_KEY'
+  | 'STORE_INVALID_DOCUMENT'
+  | 'JOB_NOT_FOUND'
+  | 'JOB_LEASE_LOST'
+  | 'JOB_HANDLER_MISSING'
+  | 'USAGE'
+  | 'NOT_FOUND'
+  | 'INTERNAL';
+
+/** Exit codes shared by the CLI and the bot process: 2 for usage/config, 3 for infrastructure. */
+export const EXIT_CODES: Record<ErrorCode, number> = {
+  CONFIG_INVALID: 2,
+  YAML_INVALID: 2,
+  USAGE: 2,
+  NOT_FOUND: 2,
+  STORE_UNAVAILABLE: 3,
+  STORE_LOCKED: 3,
+  STORE_DUPLICATE_KEY: 3,
+  STORE_INVALID_DOCUMENT: 3,
+  JOB_NOT_FOUND: 3,
+  JOB_LEASE_LOST: 3,
+  JOB_HANDLER_MISSING: 3,
+  INTERNAL: 3,
+};
+
+/** An error Arbiter throws on purpose: a stable `code`, a message fit for a user, an optional hint. */
+export class ArbiterError extends Error {
+  readonly code: ErrorCode;
+  readonly hint: string | undefined;
+  readonly details: unknown;
+
+  constructor(code: ErrorCode, message: string, options: { hint?: string; details?: unknown; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'ArbiterError';
+    this.code = code;
+    this.hint = options.hint;
+    this.details = options.details;
+  }
+
+  get exitCode(): number {
+    return EXIT_CODES[this.code];
+  }
+}
+
+/** Guard for errors carrying one of our stable codes. */
+export function isArbiterError(err: unknown, code?: ErrorCode): err is ArbiterError {
+  return err instanceof ArbiterError && (code === undefined || err.code === code);
+}
+
+/** Message and hint of an error as one user-facing string, never a stack trace. */
+export function formatUserError(err: unknown): string {
+  if (isArbiterError(err)) return err.hint ? `${err.message}\n${err.hint}` : err.message;
+  return 'Unexpected internal error (details are in the logs).';
+}

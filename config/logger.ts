@@ -1,0 +1,39 @@
+import pino from 'pino';
+import pretty from 'pino-pretty';
+import type { Env } from './env.ts';
+import { createScrubber, secretValues } from './redact.ts';
+
+/** Structured logger used everywhere (pino's interface). */
+export type Logger = pino.Logger;
+
+/** Where log lines go; tests pass a collecting sink. */
+export interface LogSink {
+  write(line: string): void;
+}
+
+/**
+ * Creates the process logger. Every line passes through a scrubber that replaces secret values
+ * from the environment, so a secret never reaches a log even inside an error message.
+ */
+export function createLogger(
+  env: Pick<Env, 'LOG_LEVEL' | 'LOG_FORMAT'> & Partial<Env>,
+  sink?: LogSink,
+): Logger {
+  const scrub = createScrubber(secretValues(env as Env));
+  const usePretty = env.LOG_FORMAT === 'pretty' || (env.LOG_FORMAT === 'auto' && !sink && process.stdout.isTTY);
+  const target: LogSink = sink ?? (usePretty ? pretty({ colorize: true, translateTime: 'HH:MM:ss', ignore: 'pid,hostname', sync: true }) : process.stdout);
+  const destination = { write: (line: string) => target.write(scrub(line)) };
+  return pino(
+    {
+      level: env.LOG_LEVEL,
+      base: undefined,
+      redact: { paths: ['*.token', '*.apiKey', '*.password', '*.secret', 'headers.authorization', '*.headers.authorization'], censor: '[redacted]' },
+    },
+    destination,
+  );
+}
+
+/** A logger that drops everything, for tests and library defaults. */
+export function createSilentLogger(): Logger {
+  return pino({ level: 'silent' });
+}

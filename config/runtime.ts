@@ -1,0 +1,60 @@
+import { randomBytes } from 'node:crypto';
+
+/** Source of the current time; domain code takes `now` from here so tests can drive time. */
+export interface Clock {
+  now(): Date;
+}
+
+/** The wall clock, for production. */
+export const systemClock: Clock = { now: () => new Date() };
+
+/** A clock tests move by hand. */
+export function createManualClock(start: Date | string | number = '2026-01-01T00:00:00Z') {
+  let current = new Date(start).getTime();
+  return {
+    now: () => new Date(current),
+    set(to: Date | string | number) {
+      current = new Date(to).getTime();
+    },
+    advance(ms: number) {
+      current += ms;
+    },
+  };
+}
+
+/** Source of new ids; time-ordered so ids sort by creation. */
+export interface Ids {
+  newId(prefix?: string): string;
+}
+
+let lastMs = 0;
+let seq = 0;
+
+/** Time-sortable ids: 9 base36 chars of milliseconds, a 4-char sequence, 8 random chars. */
+export const systemIds: Ids = {
+  newId(prefix?: string) {
+    const ms = Date.now();
+    if (ms === lastMs) seq += 1;
+    else {
+      lastMs = ms;
+      seq = 0;
+    }
+    const id =
+      ms.toString(36).padStart(9, '0') +
+      (seq % 36 ** 4).toString(36).padStart(4, '0') +
+      randomBytes(5).toString('hex').slice(0, 8);
+    return prefix ? `${prefix}_${id}` : id;
+  },
+};
+
+/** Ids counted from 1, for tests that assert on ids. */
+export function createSequentialIds(): Ids {
+  let n = 0;
+  return {
+    newId(prefix?: string) {
+      n += 1;
+      const id = String(n).padStart(6, '0');
+      return prefix ? `${prefix}_${id}` : id;
+    },
+  };
+}

@@ -1,0 +1,123 @@
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { isMap, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import type { z } from 'zod';
+import { ArbiterError } from './errors.ts';
+
+/** One problem in a YAML file, located by line, column and field path. */
+export interface YamlProblem {
+  file: string;
+  line: number;
+  column: number;
+  field: string;
+  message: string;
+}
+
+/** A value loaded from a YAML file, with the file it came from. */
+export interface Loaded<T> {
+  file: string;
+  value: T;
+}
+
+/** Formats a field path the way users write it: `metrics[2].args.pattern`. */
+export function formatFieldPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const p of path) {
+    if (typeof p === 'number') out += `[${p}]`;
+    else out += out ? `.${String(p)}` : String(p);
+  }
+  return out || '(top level)';
+}
+
+function displayPath(file: string): string {
+  const rel = relative(process.cwd(), file);
+  return rel && !rel.startsWith('..') ? rel : file;
+}
+
+function formatProblems(problems: YamlProblem[]): string {
+  return problems.map((p) => `${displayPath(p.file)}:${p.line}:${p.column}: ${p.field}: ${p.message}`).join('\n');
+}
+
+function nodeAt(doc: Document, path: readonly PropertyKey[]): { node: Node | undefined; depth: number } {
+  for (let depth = path.length; depth >= 0; depth--) {
+    const sub = path.slice(0, depth) as (string | number)[];
+    const node = depth === 0 ? (doc.contents as Node | null) : (doc.getIn(sub, true) as Node | undefined);
+    if (node && typeof node === 'object' && 'range' in node && node.range) return { node, depth };
+  }
+  return { node: undefined, depth: 0 };
+}
+
+/** Parses YAML text and validates it with a zod schema; returns problems with file, line and field. */
+export function parseYaml<S extends z.ZodType>(
+  text: string,
+  schema: S,
+  file: string,
+): { ok: true; value: z.infer<S> } | { ok: false; problems: YamlProblem[] } {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    return {
+      ok: false,
+      problems: doc.errors.map((e) => {
+        const pos = lineCounter.linePos(e.pos[0]);
+        return { file, line: pos.line, column: pos.col, field: '(syntax)', message: e.message.split('\n')[0]! };
+      }),
+    };
+  }
+  const data = doc.toJS({ maxAliasCount: 100 });
+  const result = schema.safeParse(data);
+  if (result.success) return { ok: true, value: result.data };
+  const problems = result.error.issues.map((issue) => {
+    const { node, depth } = nodeAt(doc, issue.path);
+    const pos = node?.range ? lineCounter.linePos(node.range[0]) : { line: 1, col: 1 };
+    const missing = depth < issue.path.length && node && (isMap(node) || isSeq(node));
+    return {
+      file,
+      line: pos.line,
+      column: pos.col,
+      field: formatFieldPath(issue.path),
+      message: missing && issue.code === 'invalid_type' ? `${issue.message} (field is missing)` : issue.message,
+    };
+  });
+  return { ok: false, problems };
+}
+
+/** Loads and validates one YAML file; throws YAML_INVALID naming file, line and field. */
+export function loadYamlFile<S extends z.ZodType>(file: string, schema: S): z.infer<S> {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ArbiterError('YAML_INVALID', `${displayPath(file)}: cannot read file (${(err as NodeJS.ErrnoException).code ?? 'error'})`, { cause: err });
+  }
+  const parsed = parseYaml(text, schema, file);
+  if (!parsed.ok) {
+    throw new ArbiterError('YAML_INVALID', formatProblems(parsed.problems), { details: parsed.problems });
+  }
+  return parsed.value;
+}
+
+/**
+ * Loads every `.yaml`/`.yml` file of a folder (sorted by name). All problems from all files are
+ * collected into one YAML_INVALID error so a user fixes them in one pass. A missing folder is empty.
+ */
+export function loadYamlDir<S extends z.ZodType>(dir: string, schema: S): Loaded<z.infer<S>>[] {
+  let names: string[];
+  try {
+    if (!statSync(dir).isDirectory()) throw new ArbiterError('YAML_INVALID', `${displayPath(dir)}: not a folder`);
+    names = readdirSync(dir).filter((n) => /\.ya?ml$/i.test(n)).sort();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+  const out: Loaded<z.infer<S>>[] = [];
+  const problems: YamlProblem[] = [];
+  for (const name of names) {
+    const file = join(dir, name);
+    const parsed = parseYaml(readFileSync(file, 'utf8'), schema, file);
+    if (parsed.ok) out.push({ file, value: parsed.value });
+    else problems.push(...parsed.problems);
+  }
+  if (problems.length > 0) throw new ArbiterError('YAML_INVALID', formatProblems(problems), { details: problems });
+  return out;
+}

@@ -1,0 +1,27 @@
+// Public surface of storage/: the document-store port, its two adapters, jobs, leases and the worker loop.
+export type { Collection, Doc, DocumentStore, Filter, FindOptions, IndexSpec, Sort, StoreHealth, Update, UpdateResult } from './port.ts';
+export { createEmbeddedStore, repairTornTail, type EmbeddedStoreOptions } from './embedded.ts';
+export { createMongoStore, describeMongoUri, type MongoStoreOptions } from './mongo.ts';
+export { openStore } from './open.ts';
+export {
+  createJobQueue,
+  JobSchema,
+  JobStatusSchema,
+  type EnqueueInput,
+  type FailOutcome,
+  type Job,
+  type JobProgress,
+  type JobQueue,
+  type JobQueueOptions,
+  type JobStatus,
+} from './jobs.ts';
+export { createLeases, TickSchema, type Leases, type Tick } from './leases.ts';
+export {
+  createWorker,
+  PermanentJobError,
+  type JobContext,
+  type JobHandler,
+  type Worker,
+  type WorkerOptions,
+  type WorkerStats,
+} from './worker.ts';

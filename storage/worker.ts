@@ -1,0 +1,235 @@
+import { hostname } from 'node:os';
+import type { z } from 'zod';
+import { createSilentLogger, isArbiterError, type Logger, systemIds } from '../config/index.ts';
+import type { Job, JobProgress, JobQueue } from './jobs.ts';
+
+/** What a handler gets besides its payload. */
+export interface JobContext {
+  job: Job;
+  /** Aborted when the job is cancelled, its lease is lost, or the process shuts down. */
+  signal: AbortSignal;
+  progress(progress: JobProgress): Promise<void>;
+  logger: Logger;
+}
+
+/** A registered handler for one job type; the payload is parsed with its schema first. */
+export interface JobHandler<P = unknown> {
+  payload?: z.ZodType<P>;
+  run(payload: P, ctx: JobContext): Promise<unknown>;
+}
+
+/** Thrown by a handler for a failure that retrying cannot fix (bad input). */
+export class PermanentJobError extends Error {
+  override readonly name = 'PermanentJobError';
+}
+
+/** Options of the worker loop. */
+export interface WorkerOptions {
+  queue: JobQueue;
+  // biome-ignore lint/suspicious/noExplicitAny: handlers of different payload types live in one registry
+  handlers: Record<string, JobHandler<any>>;
+  concurrency: number;
+  leaseMs: number;
+  pollMs?: number;
+  workerId?: string;
+  logger?: Logger;
+}
+
+/** Worker state for /healthz and tests. */
+export interface WorkerStats {
+  workerId: string;
+  running: number;
+  succeeded: number;
+  failed: number;
+  retried: number;
+  released: number;
+  stopping: boolean;
+}
+
+/** A loop that claims and runs jobs with a concurrency limit. */
+export interface Worker {
+  start(): void;
+  /** Wakes the loop now (after an in-process enqueue) instead of at the next poll. */
+  notify(): void;
+  /** Stops claiming; waits up to `graceMs` for running jobs, then aborts and releases the rest. */
+  stop(graceMs: number): Promise<void>;
+  stats(): WorkerStats;
+  /** Resolves when the loop finds no due job and none is running (tests, CLI one-shot runs). */
+  idle(): Promise<void>;
+}
+
+type AbortReason = 'shutdown' | 'cancel' | 'lease-lost';
+
+/** Creates the worker loop for the registered handlers. */
+export function createWorker(options: WorkerOptions): Worker {
+  const logger = options.logger ?? createSilentLogger();
+  const workerId = options.workerId ?? `${hostname()}:${process.pid}:${systemIds.newId().slice(-8)}`;
+  const pollMs = options.pollMs ?? 500;
+  const types = Object.keys(options.handlers);
+  const running = new Map<string, { promise: Promise<void>; abort: (why: AbortReason) => void }>();
+  const stats = { succeeded: 0, failed: 0, retried: 0, released: 0 };
+  let started = false;
+  let stopping = false;
+  let wake: (() => void) | undefined;
+  let loopDone: Promise<void> = Promise.resolve();
+  let lastClaimEmpty = false;
+  const idleWaiters: (() => void)[] = [];
+
+  const sleep = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        wake = undefined;
+        resolve();
+      }
+      wake = done;
+    });
+
+  function checkIdle() {
+    if (lastClaimEmpty && running.size === 0) idleWaiters.splice(0).forEach((r) => r());
+  }
+
+  async function runJob(job: Job): Promise<void> {
+    const handler = options.handlers[job.type]!;
+    const controller = new AbortController();
+    let reason: AbortReason | undefined;
+    const abort = (why: AbortReason) => {
+      if (reason) return;
+      reason = why;
+      controller.abort(new Error(`job ${why}`));
+    };
+    const log = logger.child({ job: job._id, type: job.type, attempt: job.attempts });
+    const heartbeat = setInterval(
+      () => {
+        options.queue
+          .heartbeat(job._id, workerId, options.leaseMs)
+          .then((state) => {
+            if (state === 'lost') abort('lease-lost');
+            if (state === 'cancel') abort('cancel');
+          })
+          .catch((err: unknown) => log.warn({ err }, 'lease renewal failed; will retry'));
+      },
+      Math.max(50, Math.floor(options.leaseMs / 3)),
+    );
+    running.set(job._id, { promise: Promise.resolve(), abort });
+    try {
+      const parsed = handler.payload ? handler.payload.safeParse(job.payload) : { success: true as const, data: job.payload };
+      if (!parsed.success) throw new PermanentJobError(`invalid payload for ${job.type}: ${parsed.error.issues[0]?.message}`);
+      const ctx: JobContext = {
+        job,
+        signal: controller.signal,
+        logger: log,
+        progress: async (p) => {
+          if (!(await options.queue.setProgress(job._id, workerId, p))) abort('lease-lost');
+        },
+      };
+      const result = await handler.run(parsed.data, ctx);
+      if (reason === 'lease-lost') {
+        log.warn('finished after losing the lease; the result is dropped (another worker owns the job)');
+        return;
+      }
+      if (await options.queue.complete(job._id, workerId, result)) stats.succeeded += 1;
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      if (reason === 'shutdown') {
+        if (await options.queue.release(job._id, workerId)) stats.released += 1;
+        log.info('released at shutdown; another worker will pick it up');
+        return;
+      }
+      if (reason === 'lease-lost') {
+        log.warn('lease lost while running; another worker owns the job');
+        return;
+      }
+      const permanent = err instanceof PermanentJobError || reason === 'cancel' || (isArbiterError(err) && err.exitCode === 2);
+      const outcome = await options.queue.fail(job._id, workerId, reason === 'cancel' ? 'cancelled' : message, { retryable: !permanent });
+      if (outcome === 'retrying') stats.retried += 1;
+      if (outcome === 'failed') stats.failed += 1;
+      log[outcome === 'failed' ? 'error' : 'warn']({ err: message, outcome }, 'job failed');
+    } finally {
+      clearInterval(heartbeat);
+      running.delete(job._id);
+      wake?.();
+      checkIdle();
+    }
+  }
+
+  async function loop() {
+    while (!stopping) {
+      if (running.size >= options.concurrency) {
+        await sleep(pollMs);
+        continue;
+      }
+      let job: Job | null = null;
+      try {
+        job = await options.queue.claim(workerId, options.leaseMs, types);
+      } catch (err) {
+        logger.error({ err }, 'claiming a job failed (store unavailable?); retrying');
+        await sleep(pollMs);
+        continue;
+      }
+      if (!job) {
+        lastClaimEmpty = true;
+        checkIdle();
+        await sleep(pollMs);
+        continue;
+      }
+      lastClaimEmpty = false;
+      // runJob registers the job in `running` synchronously, before its first await.
+      const p = runJob(job);
+      const entry = running.get(job._id);
+      if (entry) entry.promise = p;
+    }
+  }
+
+  return {
+    start() {
+      if (started) return;
+      started = true;
+      loopDone = loop();
+    },
+    notify() {
+      lastClaimEmpty = false;
+      wake?.();
+    },
+    async stop(graceMs) {
+      stopping = true;
+      wake?.();
+      await loopDone;
+      const inFlight = [...running.values()];
+      if (inFlight.length === 0) return;
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = await Promise.race([
+        Promise.all(inFlight.map((r) => r.promise)).then(() => false),
+        new Promise<boolean>((resolve) => {
+          timer = setTimeout(() => resolve(true), graceMs);
+        }),
+      ]);
+      clearTimeout(timer);
+      if (timedOut) {
+        const left = [...running.entries()];
+        for (const [, r] of left) r.abort('shutdown');
+        // A handler that ignores its signal must not hold the process: release its job and move on.
+        let t2: NodeJS.Timeout | undefined;
+        await Promise.race([
+          Promise.all(left.map(([, r]) => r.promise)),
+          new Promise<void>((resolve) => {
+            t2 = setTimeout(resolve, 2000);
+          }),
+        ]);
+        clearTimeout(t2);
+        for (const [id] of running) {
+          if (await options.queue.release(id, workerId).catch(() => false)) stats.released += 1;
+        }
+      }
+    },
+    stats() {
+      return { workerId, running: running.size, ...stats, stopping };
+    },
+    idle() {
+      lastClaimEmpty = false;
+      wake?.();
+      return new Promise<void>((resolve) => idleWaiters.push(resolve));
+    },
+  };
+}
