@@ -33,7 +33,7 @@ export const ENV_VARS = {
   LOG_LEVEL: {
     schema: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
     secret: false,
-    doc: 'Log level.',
+    doc: 'Log level: trace, debug, info, warn, error, fatal or silent.',
   },
   LOG_FORMAT: {
     schema: z.enum(['pretty', 'json', 'auto']).default('auto'),
@@ -82,6 +82,18 @@ export const ENV_VARS = {
     secret: false,
     doc: 'Default judge model as provider:model; defaults to the first configured provider, else offline:heuristic.',
   },
+  ANTHROPIC_RPM: { schema: intIn(0, 1_000_000).default(50), secret: false, doc: 'Requests per minute sent to Anthropic, spaced evenly (0 = unlimited); raise it to your tier\'s limit.' },
+  ANTHROPIC_TPM: { schema: intIn(0, 1_000_000_000).default(0), secret: false, doc: 'Tokens (input + output) per minute sent to Anthropic (0 = unlimited).' },
+  GEMINI_RPM: { schema: intIn(0, 1_000_000).default(50), secret: false, doc: 'Requests per minute sent to Gemini, spaced evenly (0 = unlimited); raise it to your tier\'s limit.' },
+  GEMINI_TPM: { schema: intIn(0, 1_000_000_000).default(0), secret: false, doc: 'Tokens (input + output) per minute sent to Gemini (0 = unlimited).' },
+  LLM_TIMEOUT_MS: { schema: intIn(1000, 600_000).default(60_000), secret: false, doc: 'Time-out of one model call attempt, in ms; a timed-out attempt is retried.' },
+  LLM_MAX_RETRIES: { schema: intIn(0, 10).default(3), secret: false, doc: 'Retries of a model call after a 429, 529, 5xx or time-out (exponential back-off with jitter, honouring retry-after).' },
+  LLM_RETRY_BUDGET_MS: { schema: intIn(1000, 3_600_000).default(120_000), secret: false, doc: 'Total time one model call may spend on attempts and waits before its error is returned.' },
+  LLM_BREAKER_FAILURES: { schema: intIn(1, 1000).default(5), secret: false, doc: 'Consecutive failures of a provider that open its circuit breaker (calls then fail fast).' },
+  LLM_BREAKER_COOLDOWN_MS: { schema: intIn(1000, 3_600_000).default(30_000), secret: false, doc: 'How long an open circuit breaker waits before letting one probe call through, in ms.' },
+  LLM_CACHE: { schema: z.stringbool({ error: 'expected true or false' }).default(true), secret: false, doc: 'Cache model responses in the store; an identical call is then answered at no cost.' },
+  LLM_PRICES_FILE: { schema: z.string().min(1).optional(), secret: false, doc: 'YAML or JSON file of model prices (provider:model: {input, output} in USD per million tokens) overriding the built-in table.' },
+  LLM_TRACE: { schema: z.stringbool({ error: 'expected true or false' }).default(false), secret: false, doc: 'Record each model call as a Langfuse generation with usage and cost (needs the LANGFUSE_* keys).' },
 
   LANGFUSE_PUBLIC_KEY: { schema: z.string().startsWith('pk-lf-', { error: 'expected a Langfuse public key starting with pk-lf-' }).optional(), secret: false, doc: 'Langfuse public key; with LANGFUSE_SECRET_KEY enables Langfuse.' },
   LANGFUSE_SECRET_KEY: { schema: z.string().startsWith('sk-lf-', { error: 'expected a Langfuse secret key starting with sk-lf-' }).optional(), secret: true, doc: 'Langfuse secret key.' },

@@ -1,5 +1,5 @@
 import pino from 'pino';
-import pretty from 'pino-pretty';
+import { createRequire } from 'node:module';
 import type { Env } from './env.ts';
 import { createScrubber, secretValues } from './redact.ts';
 
@@ -21,7 +21,17 @@ export function createLogger(
 ): Logger {
   const scrub = createScrubber(secretValues(env as Env));
   const usePretty = env.LOG_FORMAT === 'pretty' || (env.LOG_FORMAT === 'auto' && !sink && process.stdout.isTTY);
-  const target: LogSink = sink ?? (usePretty ? pretty({ colorize: true, translateTime: 'HH:MM:ss', ignore: 'pid,hostname', sync: true }) : process.stdout);
+  // pino-pretty is loaded only for a terminal; JSON logging (servers, CI) never pays for it.
+  const target: LogSink =
+    sink ??
+    (usePretty
+      ? (createRequire(import.meta.url)('pino-pretty') as typeof import('pino-pretty'))({
+          colorize: true,
+          translateTime: 'HH:MM:ss',
+          ignore: 'pid,hostname',
+          sync: true,
+        })
+      : process.stdout);
   const destination = { write: (line: string) => target.write(scrub(line)) };
   return pino(
     {

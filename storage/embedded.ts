@@ -15,7 +15,21 @@ const Datastore = requireCjs('@seald-io/nedb') as new <T>(options: { filename: s
 const nedbModel = requireCjs('@seald-io/nedb/lib/model.js') as {
   modify(doc: object, update: object): Record<string, unknown>;
   deepCopy<T>(v: T): T;
+  match(doc: object, query: object): boolean;
 };
+
+/** The part of nedb's index internals the first-by-sort fast path reads: docs in key order within bounds. */
+interface NedbIndex {
+  getBetweenBounds(query: Record<string, unknown>): object[];
+}
+
+const RANGE_OPS = new Set(['$lt', '$lte', '$gt', '$gte']);
+
+function isRangeCondition(v: unknown): v is Record<string, unknown> {
+  if (typeof v !== 'object' || v === null || v instanceof Date || Array.isArray(v)) return false;
+  const keys = Object.keys(v);
+  return keys.length > 0 && keys.every((k) => RANGE_OPS.has(k));
+}
 
 /** Options of the embedded store. */
 export interface EmbeddedStoreOptions {
@@ -75,8 +89,36 @@ export function repairTornTail(file: string): number {
   }
 }
 
+function dotValue(doc: unknown, path: string): unknown {
+  let cur = doc;
+  for (const part of path.split('.')) {
+    if (typeof cur !== 'object' || cur === null) return undefined;
+    cur = (cur as Record<string, unknown>)[part];
+  }
+  return cur;
+}
+
 class EmbeddedCollection<T extends Doc> implements Collection<T> {
   private readonly exclusive = createMutex();
+  /**
+   * Fields of sparse indexes. nedb takes any object without own keys (a Date) for a missing key there, so a Date
+   * in such a field would silently drop out of the index and out of query results: refuse it loudly instead.
+   */
+  readonly sparseFields = new Set<string>();
+
+  private checkSparse(values: unknown, dotted = false): void {
+    if (this.sparseFields.size === 0 || typeof values !== 'object' || values === null) return;
+    for (const field of this.sparseFields) {
+      const v = dotted ? (values as Record<string, unknown>)[field] : dotValue(values, field);
+      if (v instanceof Date) {
+        throw new ArbiterError('STORE_INVALID_DOCUMENT', `${this.name}.${field} has a sparse index: store it as a number or string, not a Date.`);
+      }
+    }
+  }
+
+  private checkUpdate(update: Update): void {
+    for (const op of [update.$set, update.$setOnInsert, update.$max, update.$min]) this.checkSparse(op, true);
+  }
 
   constructor(
     readonly name: string,
@@ -93,10 +135,14 @@ class EmbeddedCollection<T extends Doc> implements Collection<T> {
   }
 
   insertOne(doc: T): Promise<T> {
-    return this.guard(() => this.exclusive(async () => (await this.db.insertAsync(doc)) as T));
+    return this.guard(async () => {
+      this.checkSparse(doc);
+      return this.exclusive(async () => (await this.db.insertAsync(doc)) as T);
+    });
   }
 
-  insertMany(docs: readonly T[]): Promise<number> {
+  async insertMany(docs: readonly T[]): Promise<number> {
+    for (const doc of docs) this.checkSparse(doc);
     return this.guard(() =>
       this.exclusive(async () => {
         // Ordered like MongoDB: documents before the first violation stay inserted.
@@ -119,7 +165,30 @@ class EmbeddedCollection<T extends Doc> implements Collection<T> {
     );
   }
 
+  /**
+   * First match by a one-field sort whose field is indexed and range-filtered (the job-claim query). nedb would
+   * match and sort every candidate; its index already yields them in key order, so stop at the first match.
+   * Returns undefined when the query does not have that shape.
+   */
+  private firstBySortedIndex(filter: Filter, sort: Sort | undefined): T | null | undefined {
+    const keys = sort ? Object.keys(sort) : [];
+    if (keys.length !== 1) return undefined;
+    const field = keys[0]!;
+    const index = (this.db as unknown as { indexes: Record<string, NedbIndex | undefined> }).indexes[field];
+    const condition = filter[field];
+    if (!index || !isRangeCondition(condition)) return undefined;
+    const candidates = index.getBetweenBounds(condition);
+    const descending = sort![field] === -1;
+    for (let i = 0; i < candidates.length; i++) {
+      const doc = candidates[descending ? candidates.length - 1 - i : i]!;
+      if (nedbModel.match(doc, filter)) return nedbModel.deepCopy(doc) as T;
+    }
+    return null;
+  }
+
   async findOne(filter: Filter, options: { sort?: Sort } = {}): Promise<T | null> {
+    const fast = await this.guard(async () => this.firstBySortedIndex(filter, options.sort));
+    if (fast !== undefined) return fast;
     const [doc] = await this.find(filter, { ...options, limit: 1 });
     return doc ?? null;
   }
@@ -154,7 +223,8 @@ class EmbeddedCollection<T extends Doc> implements Collection<T> {
     return (await this.db.insertAsync(doc as T)) as T;
   }
 
-  updateOne(filter: Filter, update: Update, options: { upsert?: boolean } = {}): Promise<UpdateResult> {
+  async updateOne(filter: Filter, update: Update, options: { upsert?: boolean } = {}): Promise<UpdateResult> {
+    this.checkUpdate(update);
     return this.guard(() =>
       this.exclusive(async () => {
         const existing = await this.findOne(filter);
@@ -170,7 +240,8 @@ class EmbeddedCollection<T extends Doc> implements Collection<T> {
     );
   }
 
-  updateMany(filter: Filter, update: Update): Promise<UpdateResult> {
+  async updateMany(filter: Filter, update: Update): Promise<UpdateResult> {
+    this.checkUpdate(update);
     return this.guard(() =>
       this.exclusive(async () => {
         const onMatch = this.onMatch(update);
@@ -181,11 +252,12 @@ class EmbeddedCollection<T extends Doc> implements Collection<T> {
     );
   }
 
-  findOneAndUpdate(
+  async findOneAndUpdate(
     filter: Filter,
     update: Update,
     options: { sort?: Sort; upsert?: boolean; returnDocument?: 'before' | 'after' } = {},
   ): Promise<T | null> {
+    this.checkUpdate(update);
     return this.guard(() =>
       this.exclusive(async () => {
         const existing = await this.findOne(filter, options.sort ? { sort: options.sort } : {});
@@ -260,6 +332,7 @@ export async function createEmbeddedStore(options: EmbeddedStoreOptions): Promis
         unique: spec.unique ?? false,
         sparse: spec.sparse ?? false,
       });
+      if (spec.sparse) for (const f of fields) entry.coll.sparseFields.add(f);
     }
     return entry.coll;
   }

@@ -26,6 +26,11 @@ export const JobSchema = z.object({
   attempts: z.number().int(),
   maxAttempts: z.number().int(),
   runAt: z.date(),
+  /**
+   * Epoch ms at which the job can be claimed: its runAt while queued, its lease expiry while running, absent once
+   * finished. One sparse index on it makes a claim touch only claimable jobs, never the history of finished ones.
+   */
+  claimableAt: z.number().optional(),
   leaseOwner: z.string().optional(),
   leaseExpiresAt: z.date().optional(),
   cancelRequested: z.boolean().optional(),
@@ -83,8 +88,8 @@ type JobDoc = Job;
 
 const INDEXES: IndexSpec[] = [
   { fields: { idempotencyKey: 1 }, unique: true, sparse: true },
-  { fields: { status: 1, runAt: 1 } },
-  { fields: { status: 1, leaseExpiresAt: 1 } },
+  { fields: { claimableAt: 1 }, sparse: true },
+  { fields: { status: 1, createdAt: -1 } },
   { fields: { type: 1, createdAt: -1 } },
 ];
 
@@ -123,6 +128,7 @@ export async function createJobQueue(store: DocumentStore, options: JobQueueOpti
         attempts: 0,
         maxAttempts: input.maxAttempts ?? defaultMaxAttempts,
         runAt: input.runAt ?? now,
+        claimableAt: (input.runAt ?? now).getTime(),
         createdAt: now,
         updatedAt: now,
       };
@@ -142,26 +148,22 @@ export async function createJobQueue(store: DocumentStore, options: JobQueueOpti
       for (;;) {
         const now = clock.now();
         const typeFilter: Filter = types && types.length > 0 ? { type: { $in: [...types] } } : {};
+        const leaseExpiresAt = new Date(now.getTime() + leaseMs);
+        // Queued jobs that are due and running jobs whose lease expired, earliest first.
         const doc = await jobs.findOneAndUpdate(
+          { ...typeFilter, claimableAt: { $lte: now.getTime() } },
           {
-            ...typeFilter,
-            $or: [
-              { status: 'queued', runAt: { $lte: now } },
-              { status: 'running', leaseExpiresAt: { $lte: now } },
-            ],
-          },
-          {
-            $set: { status: 'running', leaseOwner: workerId, leaseExpiresAt: new Date(now.getTime() + leaseMs), updatedAt: now },
+            $set: { status: 'running', leaseOwner: workerId, leaseExpiresAt, claimableAt: leaseExpiresAt.getTime(), updatedAt: now },
             $inc: { attempts: 1 },
           },
-          { sort: { runAt: 1 }, returnDocument: 'after' },
+          { sort: { claimableAt: 1 } },
         );
         if (!doc) return null;
         const job = parseJob(doc);
         if (job.cancelRequested) {
           await jobs.updateOne(owned(job._id, workerId), {
             $set: { status: 'cancelled', updatedAt: now, finishedAt: now },
-            $unset: { leaseOwner: true, leaseExpiresAt: true },
+            $unset: { leaseOwner: true, leaseExpiresAt: true, claimableAt: true },
           });
           continue;
         }
@@ -175,7 +177,7 @@ export async function createJobQueue(store: DocumentStore, options: JobQueueOpti
               updatedAt: now,
               finishedAt: now,
             },
-            $unset: { leaseOwner: true, leaseExpiresAt: true },
+            $unset: { leaseOwner: true, leaseExpiresAt: true, claimableAt: true },
           });
           continue;
         }
@@ -186,7 +188,7 @@ export async function createJobQueue(store: DocumentStore, options: JobQueueOpti
     async heartbeat(jobId, workerId, leaseMs) {
       const now = clock.now();
       const doc = await jobs.findOneAndUpdate(owned(jobId, workerId), {
-        $set: { leaseExpiresAt: new Date(now.getTime() + leaseMs), updatedAt: now },
+        $set: { leaseExpiresAt: new Date(now.getTime() + leaseMs), claimableAt: now.getTime() + leaseMs, updatedAt: now },
       });
       if (!doc) return 'lost';
       return doc.cancelRequested ? 'cancel' : 'ok';
@@ -201,7 +203,7 @@ export async function createJobQueue(store: DocumentStore, options: JobQueueOpti
       const now = clock.now();
       const res = await jobs.updateOne(owned(jobId, workerId), {
         $set: { status: 'succeeded', updatedAt: now, finishedAt: now, ...(result === undefined ? {} : { result }) },
-        $unset: { leaseOwner: true, leaseExpiresAt: true },
+        $unset: { leaseOwner: true, leaseExpiresAt: true, claimableAt: true },
       });
       return res.matched === 1;
     },
@@ -217,8 +219,8 @@ export async function createJobQueue(store: DocumentStore, options: JobQueueOpti
       const res = await jobs.updateOne(owned(jobId, workerId), {
         $set: final
           ? { status: job.cancelRequested ? 'cancelled' : 'failed', lastError, updatedAt: now, finishedAt: now }
-          : { status: 'queued', lastError, runAt: new Date(now.getTime() + delay), updatedAt: now },
-        $unset: { leaseOwner: true, leaseExpiresAt: true },
+          : { status: 'queued', lastError, runAt: new Date(now.getTime() + delay), claimableAt: now.getTime() + delay, updatedAt: now },
+        $unset: final ? { leaseOwner: true, leaseExpiresAt: true, claimableAt: true } : { leaseOwner: true, leaseExpiresAt: true },
       });
       if (res.matched !== 1) return 'lease-lost';
       return final ? 'failed' : 'retrying';
@@ -227,7 +229,7 @@ export async function createJobQueue(store: DocumentStore, options: JobQueueOpti
     async release(jobId, workerId) {
       const now = clock.now();
       const res = await jobs.updateOne(owned(jobId, workerId), {
-        $set: { status: 'queued', runAt: now, updatedAt: now },
+        $set: { status: 'queued', runAt: now, claimableAt: now.getTime(), updatedAt: now },
         $inc: { attempts: -1 },
         $unset: { leaseOwner: true, leaseExpiresAt: true },
       });
@@ -238,7 +240,7 @@ export async function createJobQueue(store: DocumentStore, options: JobQueueOpti
       const now = clock.now();
       const queued = await jobs.findOneAndUpdate(
         { _id: jobId, status: 'queued' },
-        { $set: { status: 'cancelled', cancelRequested: true, updatedAt: now, finishedAt: now } },
+        { $set: { status: 'cancelled', cancelRequested: true, updatedAt: now, finishedAt: now }, $unset: { claimableAt: true } },
       );
       if (queued) return parseJob(queued);
       const running = await jobs.findOneAndUpdate({ _id: jobId, status: 'running' }, { $set: { cancelRequested: true, updatedAt: now } });

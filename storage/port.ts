@@ -55,7 +55,10 @@ export interface FindOptions {
 export interface IndexSpec {
   fields: Record<string, 1 | -1>;
   unique?: boolean;
-  /** Only index documents that have the field(s); lets a unique index ignore documents without the key. */
+  /**
+   * Only index documents that have the field(s); lets a unique index ignore documents without the key.
+   * Keys of a sparse unique index must be strings or numbers (the embedded store cannot tell a Date from a missing key there).
+   */
   sparse?: boolean;
 }
 

@@ -91,7 +91,7 @@ export function createWorker(options: WorkerOptions): Worker {
   }
 
   async function runJob(job: Job): Promise<void> {
-    const handler = options.handlers[job.type]!;
+    const handler = options.handlers[job.type];
     const controller = new AbortController();
     let reason: AbortReason | undefined;
     const abort = (why: AbortReason) => {
@@ -114,6 +114,7 @@ export function createWorker(options: WorkerOptions): Worker {
     );
     running.set(job._id, { promise: Promise.resolve(), abort });
     try {
+      if (!handler) throw new PermanentJobError(`no handler registered for job type ${job.type}`);
       const parsed = handler.payload ? handler.payload.safeParse(job.payload) : { success: true as const, data: job.payload };
       if (!parsed.success) throw new PermanentJobError(`invalid payload for ${job.type}: ${parsed.error.issues[0]?.message}`);
       const ctx: JobContext = {
@@ -155,7 +156,16 @@ export function createWorker(options: WorkerOptions): Worker {
   }
 
   async function loop() {
+    // A worker without handlers claims nothing: claiming with no type filter would take every job.
+    if (types.length === 0) {
+      lastClaimEmpty = true;
+      checkIdle();
+    }
     while (!stopping) {
+      if (types.length === 0) {
+        await sleep(pollMs);
+        continue;
+      }
       if (running.size >= options.concurrency) {
         await sleep(pollMs);
         continue;
@@ -176,7 +186,10 @@ export function createWorker(options: WorkerOptions): Worker {
       }
       lastClaimEmpty = false;
       // runJob registers the job in `running` synchronously, before its first await.
-      const p = runJob(job);
+      const p = runJob(job).catch((err: unknown) => {
+        // The store failed while recording the outcome: the lease will expire and the job is retried.
+        logger.error({ err, job: job?._id }, 'could not record the job outcome; it will be retried after its lease expires');
+      });
       const entry = running.get(job._id);
       if (entry) entry.promise = p;
     }

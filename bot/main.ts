@@ -1,0 +1,44 @@
+// Entry point of `npm start`: parse the environment once, start the bot, stop gracefully on signals.
+import { randomUUID } from 'node:crypto';
+import { createScrubber, formatUserError, isArbiterError, parseEnv, secretValues } from '../config/index.ts';
+import { startBot } from './start.ts';
+
+function fail(err: unknown, scrub: (s: string) => string = (s) => s): never {
+  if (isArbiterError(err)) {
+    process.stderr.write(`${scrub(formatUserError(err))}\n`);
+    process.exit(err.exitCode);
+  }
+  const ref = randomUUID().slice(0, 8);
+  process.stderr.write(`Arbiter stopped on an unexpected error (reference ${ref}).\n`);
+  process.stderr.write(`${scrub(err instanceof Error ? (err.stack ?? err.message) : String(err))}\n`);
+  process.exit(3);
+}
+
+let env: ReturnType<typeof parseEnv>;
+try {
+  env = parseEnv(process.env);
+} catch (err) {
+  fail(err);
+}
+const scrub = createScrubber(secretValues(env));
+
+try {
+  const bot = await startBot(env);
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    signals += 1;
+    if (signals > 1) {
+      bot.logger.warn(`${signal} again: exiting now`);
+      process.exit(1);
+    }
+    bot.logger.info(`${signal} received`);
+    bot.stop().then(
+      () => process.exit(0),
+      (err: unknown) => fail(err, scrub),
+    );
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+} catch (err) {
+  fail(err, scrub);
+}

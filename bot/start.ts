@@ -1,0 +1,97 @@
+import type { AddressInfo } from 'node:net';
+import { serve } from '@hono/node-server';
+import { createLogger, type Env, type Logger, type LogSink, systemClock } from '../config/index.ts';
+import { createJobQueue, createLeases, createWorker, type DocumentStore, type JobHandler, type JobQueue, type Leases, openStore, type Worker } from '../storage/index.ts';
+import { createHttpApp } from './http.ts';
+
+/** Version reported by /healthz and the start-up line. */
+export const VERSION = '0.1.0';
+
+/** Which Slack transport the environment selects. */
+export function describeTransport(env: Env): string {
+  if (env.SLACK_BOT_TOKEN && env.SLACK_APP_TOKEN) return 'slack (Socket Mode)';
+  if (env.SLACK_BOT_TOKEN) return 'slack (HTTP)';
+  return 'console (no SLACK_BOT_TOKEN)';
+}
+
+/** Which LLM providers the environment enables. */
+export function describeProviders(env: Env): string {
+  const providers = [env.ANTHROPIC_API_KEY ? 'anthropic' : '', env.GEMINI_API_KEY ? 'gemini' : ''].filter(Boolean);
+  return providers.length > 0 ? providers.join(', ') : 'offline (no LLM key; heuristic scores)';
+}
+
+/** A running bot process. */
+export interface RunningBot {
+  url: string;
+  port: number;
+  store: DocumentStore;
+  queue: JobQueue;
+  leases: Leases;
+  worker: Worker;
+  logger: Logger;
+  /** Graceful stop: HTTP closed, jobs finished or released, store closed. */
+  stop(): Promise<void>;
+}
+
+/** Options for tests and embedding. */
+export interface StartOptions {
+  logSink?: LogSink;
+  // biome-ignore lint/suspicious/noExplicitAny: handlers of different payload types share one registry
+  handlers?: Record<string, JobHandler<any>>;
+}
+
+/** Starts the bot: store, job worker and HTTP server; logs one line saying what it runs on. */
+export async function startBot(env: Env, options: StartOptions = {}): Promise<RunningBot> {
+  const startedAt = systemClock.now();
+  const logger = createLogger(env, options.logSink);
+  const store = await openStore(env, { logger });
+  let worker: Worker | undefined;
+  try {
+    const queue = await createJobQueue(store, { defaultMaxAttempts: env.JOB_MAX_ATTEMPTS });
+    const leases = await createLeases(store);
+    worker = createWorker({
+      queue,
+      handlers: options.handlers ?? {},
+      concurrency: env.WORKER_CONCURRENCY,
+      leaseMs: env.JOB_LEASE_MS,
+      logger,
+    });
+    const app = createHttpApp({ store, worker, startedAt, version: VERSION });
+    const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
+      const s = serve({ fetch: app.fetch, port: env.PORT, hostname: env.HOST }, () => resolve(s));
+      s.once('error', reject);
+    });
+    const port = (server.address() as AddressInfo).port;
+    const host = env.HOST === '0.0.0.0' || env.HOST === '::' ? '127.0.0.1' : env.HOST;
+    const url = `http://${host}:${port}`;
+    worker.start();
+    logger.info(
+      `Arbiter ${VERSION} listening on ${url} | store: ${store.description} | transport: ${describeTransport(env)} | providers: ${describeProviders(env)} | worker: ${env.WORKER_CONCURRENCY} concurrent`,
+    );
+    let stopping: Promise<void> | undefined;
+    const runningWorker = worker;
+    return {
+      url,
+      port,
+      store,
+      queue,
+      leases,
+      worker,
+      logger,
+      stop() {
+        stopping ??= (async () => {
+          logger.info('shutting down: no new work; finishing running jobs');
+          await new Promise<void>((resolve) => server.close(() => resolve()));
+          await runningWorker.stop(env.SHUTDOWN_GRACE_MS);
+          await store.close();
+          logger.info('stopped cleanly');
+        })();
+        return stopping;
+      },
+    };
+  } catch (err) {
+    await worker?.stop(0);
+    await store.close();
+    throw err;
+  }
+}

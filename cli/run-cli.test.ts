@@ -1,0 +1,83 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { createEmbeddedStore, createJobQueue } from '../storage/index.ts';
+import { tempDir } from '../test/helpers/tmp.ts';
+import type { CliIo } from './io.ts';
+import { runCli } from './run-cli.ts';
+
+function capture(): CliIo & { out: string; err: string } {
+  const io = {
+    out: '',
+    err: '',
+    stdout(t: string) {
+      io.out += t;
+    },
+    stderr(t: string) {
+      io.err += t;
+    },
+    readFile: async () => '',
+  };
+  return io;
+}
+
+describe('arbiter CLI', () => {
+  const cleanups: (() => void)[] = [];
+  afterEach(() => cleanups.splice(0).forEach((c) => c()));
+
+  it('prints usage for help and for no command', async () => {
+    const io = capture();
+    expect(await runCli([], {}, io)).toBe(0);
+    expect(io.out).toMatch(/Usage:/);
+  });
+
+  it('an unknown command is a usage error (exit 2) with the usage text', async () => {
+    const io = capture();
+    expect(await runCli(['frobnicate'], {}, io)).toBe(2);
+    expect(io.err).toMatch(/Unknown command "frobnicate"/);
+    expect(io.err).toMatch(/arbiter jobs list/);
+  });
+
+  it('config shows values with secrets redacted', async () => {
+    const io = capture();
+    const code = await runCli(['config', '--json'], { SLACK_BOT_TOKEN: 'xoxb-very-secret-value', SLACK_SIGNING_SECRET: 'abcdefgh12345' }, io);
+    expect(code).toBe(0);
+    const shown = JSON.parse(io.out) as Record<string, string>;
+    expect(shown.SLACK_BOT_TOKEN).toBe('[redacted]');
+    expect(io.out).not.toContain('very-secret');
+  });
+
+  it('a bad environment is a configuration error (exit 2)', async () => {
+    const io = capture();
+    expect(await runCli(['config'], { WORKER_CONCURRENCY: 'lots' }, io)).toBe(2);
+    expect(io.err).toMatch(/WORKER_CONCURRENCY: expected a whole number/);
+  });
+
+  it('lists, shows and cancels jobs in the store', async () => {
+    const { dir, cleanup } = tempDir();
+    cleanups.push(cleanup);
+    const store = await createEmbeddedStore({ dir });
+    const queue = await createJobQueue(store);
+    const { job } = await queue.enqueue({ type: 'run', payload: { suite: 'quickstart' } });
+    await store.close();
+
+    let io = capture();
+    expect(await runCli(['jobs', 'list'], { DATA_DIR: dir }, io)).toBe(0);
+    expect(io.out).toContain(job._id);
+    expect(io.out).toMatch(/queued\s+run/);
+
+    io = capture();
+    expect(await runCli(['jobs', 'show', job._id, '--json'], { DATA_DIR: dir }, io)).toBe(0);
+    expect(JSON.parse(io.out)).toMatchObject({ _id: job._id, status: 'queued', payload: { suite: 'quickstart' } });
+
+    io = capture();
+    expect(await runCli(['jobs', 'cancel', job._id], { DATA_DIR: dir }, io)).toBe(0);
+    expect(io.out).toMatch(/Cancelled/);
+
+    io = capture();
+    expect(await runCli(['jobs', 'list', '--status', 'bogus'], { DATA_DIR: dir }, io)).toBe(2);
+    expect(io.err).toMatch(/--status must be one of queued, running/);
+
+    io = capture();
+    expect(await runCli(['jobs', 'show', 'job_missing'], { DATA_DIR: dir }, io)).toBe(2);
+    expect(io.err).toMatch(/No job with id job_missing/);
+  });
+});

@@ -1,0 +1,50 @@
+import { randomUUID } from 'node:crypto';
+import { ArbiterError, createScrubber, describeEnv, formatUserError, isArbiterError, parseEnv, secretValues } from '../config/index.ts';
+import type { CliIo } from './io.ts';
+import { runJobsCommand } from './jobs.ts';
+
+const USAGE = `arbiter — evaluation runs, blind reviews and monitors for LLM apps
+
+Usage:
+  arbiter config [--json]            show the effective configuration (secrets redacted)
+  arbiter jobs list [--status S] [--type T] [--limit N] [--json]
+  arbiter jobs show <id> [--json]
+  arbiter jobs cancel <id>
+  arbiter help                       this text
+
+Exit codes: 0 ok, 1 below a threshold, 2 usage or configuration error, 3 infrastructure failure.
+`;
+
+/** Runs one CLI invocation and returns its exit code; errors become a message on stderr, never a stack trace. */
+export async function runCli(argv: string[], environment: Record<string, string | undefined>, io: CliIo): Promise<number> {
+  let scrub = (s: string) => s;
+  try {
+    const [command, ...rest] = argv;
+    if (!command || command === 'help' || command === '--help' || command === '-h') {
+      io.stdout(USAGE);
+      return 0;
+    }
+    const env = parseEnv(environment);
+    scrub = createScrubber(secretValues(env));
+    switch (command) {
+      case 'config': {
+        const shown = describeEnv(env);
+        if (rest.includes('--json')) io.stdout(`${JSON.stringify(shown, null, 2)}\n`);
+        else io.stdout(`${Object.entries(shown).map(([k, v]) => `${k}=${v}`).join('\n')}\n`);
+        return 0;
+      }
+      case 'jobs':
+        return await runJobsCommand(rest, env, io);
+      default:
+        throw new ArbiterError('USAGE', `Unknown command "${command}".`, { hint: USAGE });
+    }
+  } catch (err) {
+    if (isArbiterError(err)) {
+      io.stderr(`${scrub(formatUserError(err))}\n`);
+      return err.exitCode;
+    }
+    const ref = randomUUID().slice(0, 8);
+    io.stderr(`Unexpected error (reference ${ref}): ${scrub(err instanceof Error ? err.message : String(err))}\n`);
+    return 3;
+  }
+}

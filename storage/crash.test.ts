@@ -1,0 +1,150 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { appendFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { isArbiterError } from '../config/index.ts';
+import { tempDir } from '../test/helpers/tmp.ts';
+import { createEmbeddedStore, createJobQueue, createWorker } from './index.ts';
+
+function startChild(script: string, dir: string): ChildProcess {
+  return spawn(process.execPath, ['--import', 'tsx', script, dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+/** Collects stdout lines and resolves when `predicate` holds for the lines so far. */
+function waitForLines(child: ChildProcess, predicate: (lines: string[]) => boolean, timeoutMs = 20_000): Promise<string[]> {
+  const lines: string[] = [];
+  let buf = '';
+  let stderr = '';
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`child did not get there in time; stderr: ${stderr}`)), timeoutMs);
+    child.stderr!.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
+    child.stdout!.on('data', (d: Buffer) => {
+      buf += d.toString();
+      const parts = buf.split('\n');
+      buf = parts.pop()!;
+      lines.push(...parts);
+      if (predicate(lines)) {
+        clearTimeout(timer);
+        resolve(lines);
+      }
+    });
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      if (!predicate(lines)) reject(new Error(`child exited (${code}) early; stderr: ${stderr}`));
+    });
+  });
+}
+
+function kill9(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    child.on('exit', () => resolve());
+    child.kill('SIGKILL');
+  });
+}
+
+describe('crash safety of the embedded store (kill -9)', () => {
+  const cleanups: (() => void)[] = [];
+  afterEach(() => cleanups.splice(0).forEach((c) => c()));
+
+  it('keeps every acknowledged write when the process is killed mid-write', async () => {
+    const { dir, cleanup } = tempDir();
+    cleanups.push(cleanup);
+    const child = startChild('test/fixtures/crash-writer.ts', dir);
+    const lines = await waitForLines(child, (ls) => ls.filter((l) => l.startsWith('ack')).length >= 400);
+    await kill9(child);
+    const acked = lines.filter((l) => l.startsWith('ack'));
+    const store = await createEmbeddedStore({ dir, autocompactMs: 0 });
+    try {
+      const docs = await store.collection<{ _id: string; n: number; touched?: boolean }>('crash', [{ fields: { n: 1 }, unique: true }]);
+      for (const line of acked) {
+        const [, id, touched] = line.split(' ');
+        const doc = await docs.findOne({ _id: id! });
+        expect(doc, `acknowledged ${id} must survive`).not.toBeNull();
+        if (touched) expect(doc?.touched).toBe(true);
+      }
+      // At most the writes in flight (not yet acknowledged) may be missing or present.
+      const total = await docs.count({});
+      expect(total).toBeGreaterThanOrEqual(acked.length);
+      expect(total).toBeLessThanOrEqual(acked.length + 2);
+      // The store is fully usable after the crash, unique index included.
+      const dup = await docs.insertOne({ _id: 'again', n: 0 }).catch((e: unknown) => e);
+      expect(isArbiterError(dup, 'STORE_DUPLICATE_KEY')).toBe(true);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('retries a job held by a killed worker after its lease expires', async () => {
+    const { dir, cleanup } = tempDir();
+    cleanups.push(cleanup);
+    {
+      const store = await createEmbeddedStore({ dir, autocompactMs: 0 });
+      const queue = await createJobQueue(store);
+      await queue.enqueue({ type: 'work', payload: { n: 1 }, idempotencyKey: 'crash-job' });
+      await store.close();
+    }
+    const child = startChild('test/fixtures/crash-worker.ts', dir);
+    const lines = await waitForLines(child, (ls) => ls.some((l) => l.startsWith('running')));
+    await kill9(child);
+    const jobId = lines.find((l) => l.startsWith('running'))!.split(' ')[1]!;
+
+    // The dead process's lock file is stale: a new process takes the folder over.
+    const store = await createEmbeddedStore({ dir, autocompactMs: 0 });
+    try {
+      const queue = await createJobQueue(store);
+      expect(await queue.get(jobId)).toMatchObject({ status: 'running', leaseOwner: 'doomed', attempts: 1, progress: { done: 1 } });
+      const ran: string[] = [];
+      const worker = createWorker({ queue, concurrency: 1, leaseMs: 1000, pollMs: 20, handlers: { work: { run: async (_p, ctx) => ran.push(ctx.job._id) } } });
+      worker.start();
+      const deadline = Date.now() + 10_000;
+      while ((await queue.get(jobId))?.status !== 'succeeded' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      await worker.stop(0);
+      expect(ran).toEqual([jobId]);
+      expect(await queue.get(jobId)).toMatchObject({ status: 'succeeded', attempts: 2 });
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('drops a torn last line left by a crash and keeps everything before it', async () => {
+    const { dir, cleanup } = tempDir();
+    cleanups.push(cleanup);
+    {
+      const store = await createEmbeddedStore({ dir, autocompactMs: 0 });
+      const c = await store.collection<{ _id: string; n: number }>('torn');
+      await c.insertMany([
+        { _id: 'a', n: 1 },
+        { _id: 'b', n: 2 },
+      ]);
+      await store.close();
+    }
+    // A write cut off by kill -9: half a JSON line with no newline.
+    appendFileSync(join(dir, 'torn.db'), '{"_id":"c","n":3,"bo');
+    const store = await createEmbeddedStore({ dir, autocompactMs: 0 });
+    try {
+      const c = await store.collection<{ _id: string; n: number }>('torn');
+      expect((await c.find({}, { sort: { n: 1 } })).map((d) => d._id)).toEqual(['a', 'b']);
+      await c.insertOne({ _id: 'c', n: 3 });
+      expect(await c.count({})).toBe(3);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('refuses a second live process on the same DATA_DIR with a clear error', async () => {
+    const { dir, cleanup } = tempDir();
+    cleanups.push(cleanup);
+    const child = startChild('test/fixtures/crash-worker.ts', dir);
+    try {
+      await waitForLines(child, (ls) => ls.includes('ready'));
+      const err = await createEmbeddedStore({ dir }).catch((e: unknown) => e);
+      expect(isArbiterError(err, 'STORE_LOCKED')).toBe(true);
+      expect((err as Error).message).toMatch(/in use by another Arbiter process \(pid \d+/);
+      expect((err as { hint: string }).hint).toMatch(/MONGODB_URI/);
+    } finally {
+      await kill9(child);
+    }
+  });
+});

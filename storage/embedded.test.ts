@@ -1,0 +1,40 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { isArbiterError } from '../config/index.ts';
+import { tempDir } from '../test/helpers/tmp.ts';
+import { createEmbeddedStore } from './index.ts';
+
+describe('embedded store specifics', () => {
+  const cleanups: (() => void)[] = [];
+  afterEach(() => cleanups.splice(0).forEach((c) => c()));
+
+  it('refuses a Date in a sparse-indexed field instead of silently dropping it from queries', async () => {
+    const { dir, cleanup } = tempDir();
+    cleanups.push(cleanup);
+    const store = await createEmbeddedStore({ dir, autocompactMs: 0 });
+    try {
+      const c = await store.collection<{ _id: string; at?: Date | number }>('sparse', [{ fields: { at: 1 }, sparse: true }]);
+      const inserted = await c.insertOne({ _id: 'a', at: new Date() }).catch((e: unknown) => e);
+      expect(isArbiterError(inserted, 'STORE_INVALID_DOCUMENT')).toBe(true);
+      await c.insertOne({ _id: 'b', at: 5 });
+      const updated = await c.updateOne({ _id: 'b' }, { $set: { at: new Date() } }).catch((e: unknown) => e);
+      expect(isArbiterError(updated, 'STORE_INVALID_DOCUMENT')).toBe(true);
+      expect((await c.findOne({ _id: 'b' }))?.at).toBe(5);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('refuses keys that contain a dot or start with $, with a hint', async () => {
+    const { dir, cleanup } = tempDir();
+    cleanups.push(cleanup);
+    const store = await createEmbeddedStore({ dir, autocompactMs: 0 });
+    try {
+      const c = await store.collection<{ _id: string; meta: Record<string, unknown> }>('meta');
+      const err = await c.insertOne({ _id: 'a', meta: { 'ls.model': 'x' } }).catch((e: unknown) => e);
+      expect(isArbiterError(err, 'STORE_INVALID_DOCUMENT')).toBe(true);
+      expect((err as { hint: string }).hint).toMatch(/as a string/);
+    } finally {
+      await store.close();
+    }
+  });
+});

@@ -1,0 +1,187 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createManualClock, createSequentialIds, isArbiterError } from '../config/index.ts';
+import { tempDir } from '../test/helpers/tmp.ts';
+import { createEmbeddedStore, createJobQueue, createLeases, type DocumentStore, type JobQueue } from './index.ts';
+
+describe('job queue', () => {
+  let store: DocumentStore;
+  let cleanup: () => void;
+  let queue: JobQueue;
+  const clock = createManualClock('2026-05-01T12:00:00Z');
+
+  beforeEach(async () => {
+    const t = tempDir();
+    cleanup = t.cleanup;
+    store = await createEmbeddedStore({ dir: t.dir, autocompactMs: 0 });
+    clock.set('2026-05-01T12:00:00Z');
+    queue = await createJobQueue(store, { clock, ids: createSequentialIds(), defaultMaxAttempts: 3, backoffBaseMs: 1000 });
+  });
+  afterEach(async () => {
+    await store.close();
+    cleanup();
+  });
+
+  it('the same idempotency key enqueues once, even concurrently', async () => {
+    const results = await Promise.all(
+      Array.from({ length: 10 }, () => queue.enqueue({ type: 'run', payload: { suite: 'a' }, idempotencyKey: 'slack:trigger:1' })),
+    );
+    expect(results.filter((r) => r.created)).toHaveLength(1);
+    expect(new Set(results.map((r) => r.job._id)).size).toBe(1);
+    expect(await queue.list()).toHaveLength(1);
+    const other = await queue.enqueue({ type: 'run', payload: { suite: 'a' }, idempotencyKey: 'slack:trigger:2' });
+    expect(other.created).toBe(true);
+  });
+
+  it('claims due jobs in runAt order, never a future one, and counts attempts', async () => {
+    await queue.enqueue({ type: 'a', payload: 1, runAt: new Date('2026-05-01T12:00:05Z') });
+    await queue.enqueue({ type: 'a', payload: 2 });
+    const first = await queue.claim('w1', 10_000);
+    expect(first).toMatchObject({ payload: 2, status: 'running', attempts: 1, leaseOwner: 'w1' });
+    expect(await queue.claim('w1', 10_000)).toBeNull();
+    clock.advance(5000);
+    expect((await queue.claim('w2', 10_000))?.payload).toBe(1);
+  });
+
+  it('claims only the requested types', async () => {
+    await queue.enqueue({ type: 'digest' });
+    expect(await queue.claim('w', 1000, ['run'])).toBeNull();
+    expect((await queue.claim('w', 1000, ['run', 'digest']))?.type).toBe('digest');
+  });
+
+  it('a job held by a crashed worker is retried after its lease expires', async () => {
+    const { job } = await queue.enqueue({ type: 'a' });
+    expect((await queue.claim('crashed', 30_000))?._id).toBe(job._id);
+    clock.advance(29_999);
+    expect(await queue.claim('rescuer', 30_000)).toBeNull();
+    clock.advance(1);
+    const again = await queue.claim('rescuer', 30_000);
+    expect(again).toMatchObject({ _id: job._id, attempts: 2, leaseOwner: 'rescuer' });
+    // The crashed worker comes back: it no longer owns the job and cannot complete it.
+    expect(await queue.complete(job._id, 'crashed')).toBe(false);
+    expect(await queue.heartbeat(job._id, 'crashed', 1000)).toBe('lost');
+    expect(await queue.complete(job._id, 'rescuer', { ok: 1 })).toBe(true);
+    expect(await queue.get(job._id)).toMatchObject({ status: 'succeeded', result: { ok: 1 } });
+  });
+
+  it('heartbeats extend the lease', async () => {
+    const { job } = await queue.enqueue({ type: 'a' });
+    await queue.claim('w1', 10_000);
+    clock.advance(9_000);
+    expect(await queue.heartbeat(job._id, 'w1', 10_000)).toBe('ok');
+    clock.advance(9_000);
+    expect(await queue.claim('w2', 10_000)).toBeNull();
+  });
+
+  it('a failing job is retried with backoff, then ends failed with its last error', async () => {
+    const { job } = await queue.enqueue({ type: 'a' });
+    await queue.claim('w', 1000);
+    expect(await queue.fail(job._id, 'w', 'boom 1')).toBe('retrying');
+    expect(await queue.get(job._id)).toMatchObject({ status: 'queued', lastError: 'boom 1', runAt: new Date('2026-05-01T12:00:01Z') });
+    expect(await queue.claim('w', 1000)).toBeNull();
+    clock.advance(1000);
+    await queue.claim('w', 1000);
+    expect(await queue.fail(job._id, 'w', 'boom 2')).toBe('retrying');
+    clock.advance(2000);
+    await queue.claim('w', 1000);
+    expect(await queue.fail(job._id, 'w', 'boom 3')).toBe('failed');
+    expect(await queue.get(job._id)).toMatchObject({ status: 'failed', attempts: 3, lastError: 'boom 3' });
+    clock.advance(60_000);
+    expect(await queue.claim('w', 1000)).toBeNull();
+  });
+
+  it('a job whose worker dies on its last attempt ends failed instead of running forever', async () => {
+    const { job } = await queue.enqueue({ type: 'a', maxAttempts: 2 });
+    await queue.claim('w1', 1000);
+    clock.advance(1000);
+    await queue.claim('w2', 1000);
+    clock.advance(1000);
+    expect(await queue.claim('w3', 1000)).toBeNull();
+    expect(await queue.get(job._id)).toMatchObject({ status: 'failed', attempts: 2 });
+    expect((await queue.get(job._id))?.lastError).toMatch(/lease expired/);
+  });
+
+  it('non-retryable failures end at once', async () => {
+    const { job } = await queue.enqueue({ type: 'a' });
+    await queue.claim('w', 1000);
+    expect(await queue.fail(job._id, 'w', 'bad input', { retryable: false })).toBe('failed');
+    expect((await queue.get(job._id))?.attempts).toBe(1);
+  });
+
+  it('records progress for the owner only', async () => {
+    const { job } = await queue.enqueue({ type: 'a' });
+    await queue.claim('w', 1000);
+    expect(await queue.setProgress(job._id, 'w', { done: 3, total: 10, message: 'scoring' })).toBe(true);
+    expect(await queue.setProgress(job._id, 'intruder', { done: 9 })).toBe(false);
+    expect((await queue.get(job._id))?.progress).toEqual({ done: 3, total: 10, message: 'scoring' });
+  });
+
+  it('release gives the job back without spending an attempt', async () => {
+    const { job } = await queue.enqueue({ type: 'a' });
+    await queue.claim('w', 1000);
+    expect(await queue.release(job._id, 'w')).toBe(true);
+    expect(await queue.get(job._id)).toMatchObject({ status: 'queued', attempts: 0 });
+  });
+
+  it('cancels queued jobs at once and asks running ones to stop', async () => {
+    const queued = (await queue.enqueue({ type: 'a' })).job;
+    const running = (await queue.enqueue({ type: 'a' })).job;
+    await queue.claim('w', 1000);
+    // Claims go in runAt order, so `queued` (enqueued first) is the running one; swap names for clarity.
+    const [runningId, queuedId] = [queued._id, running._id];
+    expect((await queue.cancel(queuedId)).status).toBe('cancelled');
+    expect((await queue.cancel(runningId)).cancelRequested).toBe(true);
+    expect(await queue.heartbeat(runningId, 'w', 1000)).toBe('cancel');
+    expect(await queue.fail(runningId, 'w', 'cancelled')).toBe('failed');
+    expect((await queue.get(runningId))?.status).toBe('cancelled');
+    const err = await queue.cancel('nope').catch((e: unknown) => e);
+    expect(isArbiterError(err, 'JOB_NOT_FOUND')).toBe(true);
+  });
+
+  it('rejects a bad maxAttempts', async () => {
+    const err = await queue.enqueue({ type: 'a', maxAttempts: 0 }).catch((e: unknown) => e);
+    expect(isArbiterError(err, 'USAGE')).toBe(true);
+  });
+});
+
+describe('leases', () => {
+  let store: DocumentStore;
+  let cleanup: () => void;
+  const clock = createManualClock('2026-05-01T12:00:00Z');
+
+  beforeEach(async () => {
+    const t = tempDir();
+    cleanup = t.cleanup;
+    store = await createEmbeddedStore({ dir: t.dir, autocompactMs: 0 });
+  });
+  afterEach(async () => {
+    await store.close();
+    cleanup();
+  });
+
+  it('exactly one of many replicas acquires a cron tick', async () => {
+    const leases = await createLeases(store, { clock });
+    const tick = new Date('2026-05-01T12:30:00Z');
+    const wins = await Promise.all(Array.from({ length: 8 }, (_, i) => leases.tryAcquire('monitor:checkout', tick, `replica-${i}`)));
+    expect(wins.filter(Boolean)).toHaveLength(1);
+    expect(await leases.tryAcquire('monitor:checkout', tick, 'late')).toBe(false);
+    expect(await leases.tryAcquire('monitor:checkout', new Date('2026-05-01T13:00:00Z'), 'late')).toBe(true);
+    await leases.finishTick('monitor:checkout', tick, { ok: true, summary: { scored: 4 } });
+    expect((await leases.lastTick('monitor:checkout'))?.tickTime).toEqual(new Date('2026-05-01T13:00:00Z'));
+  });
+
+  it('a named lease is exclusive until it expires or is released', async () => {
+    const leases = await createLeases(store, { clock });
+    const got = await Promise.all(['a', 'b', 'c'].map((o) => leases.acquire('digest', o, 10_000)));
+    expect(got.filter(Boolean)).toHaveLength(1);
+    const owner = ['a', 'b', 'c'][got.indexOf(true)]!;
+    const other = owner === 'a' ? 'b' : 'a';
+    expect(await leases.acquire('digest', owner, 10_000)).toBe(true);
+    expect(await leases.acquire('digest', other, 10_000)).toBe(false);
+    clock.advance(10_001);
+    expect(await leases.holder('digest')).toBeNull();
+    expect(await leases.acquire('digest', other, 10_000)).toBe(true);
+    expect(await leases.release('digest', owner)).toBe(false);
+    expect(await leases.release('digest', other)).toBe(true);
+    expect(await leases.acquire('digest', owner, 10_000)).toBe(true);
+  });
+});
