@@ -14,10 +14,17 @@ export async function runJobsCommand(argv: string[], env: Env, io: CliIo): Promi
   const { values, positionals } = parseArgs({
     args: rest,
     allowPositionals: true,
-    options: { status: { type: 'string' }, type: { type: 'string' }, limit: { type: 'string' }, json: { type: 'boolean' } },
+    options: {
+      status: { type: 'string' },
+      type: { type: 'string' },
+      limit: { type: 'string' },
+      json: { type: 'boolean' },
+    },
   });
   if (!sub || !['list', 'show', 'cancel'].includes(sub)) {
-    throw new ArbiterError('USAGE', `Unknown jobs command "${sub ?? ''}".`, { hint: 'Usage: arbiter jobs list [--status S] [--type T] [--limit N] [--json] | show <id> [--json] | cancel <id>' });
+    throw new ArbiterError('USAGE', `Unknown jobs command "${sub ?? ''}".`, {
+      hint: 'Usage: arbiter jobs list [--status S] [--type T] [--limit N] [--json] | show <id> [--json] | cancel <id>',
+    });
   }
   const store = await openStore(env, { logger: createSilentLogger() });
   try {
@@ -25,25 +32,49 @@ export async function runJobsCommand(argv: string[], env: Env, io: CliIo): Promi
     if (sub === 'list') {
       const status = values.status === undefined ? undefined : JobStatusSchema.safeParse(values.status);
       if (status && !status.success) {
-        throw new ArbiterError('USAGE', `--status must be one of ${JobStatusSchema.options.join(', ')} (got "${values.status}")`);
+        throw new ArbiterError(
+          'USAGE',
+          `--status must be one of ${JobStatusSchema.options.join(', ')} (got "${values.status}")`,
+        );
       }
       const limit = values.limit === undefined ? 50 : Number(values.limit);
-      if (!Number.isInteger(limit) || limit < 1) throw new ArbiterError('USAGE', `--limit must be a whole number ≥ 1 (got "${values.limit}")`);
-      const jobs = await queue.list({ ...(status?.success ? { status: status.data } : {}), ...(values.type ? { type: values.type } : {}), limit });
+      if (!Number.isInteger(limit) || limit < 1)
+        throw new ArbiterError('USAGE', `--limit must be a whole number ≥ 1 (got "${values.limit}")`);
+      const jobs = await queue.list({
+        ...(status?.success ? { status: status.data } : {}),
+        ...(values.type ? { type: values.type } : {}),
+        limit,
+      });
       if (values.json) io.stdout(`${JSON.stringify(jobs, null, 2)}\n`);
       else io.stdout(jobs.length === 0 ? 'No jobs.\n' : `${jobs.map(line).join('\n')}\n`);
       return 0;
     }
     const id = positionals[0];
-    if (!id) throw new ArbiterError('USAGE', `arbiter jobs ${sub} needs a job id.`, { hint: 'List ids with `arbiter jobs list`.' });
+    if (!id)
+      throw new ArbiterError('USAGE', `arbiter jobs ${sub} needs a job id.`, {
+        hint: 'List ids with `arbiter jobs list`.',
+      });
     if (sub === 'show') {
       const job = await queue.get(id);
-      if (!job) throw new ArbiterError('NOT_FOUND', `No job with id ${id}.`, { hint: 'List ids with `arbiter jobs list`.' });
-      io.stdout(values.json ? `${JSON.stringify(job, null, 2)}\n` : `${line(job)}\n${job.lastError ? `last error: ${job.lastError}\n` : ''}${job.progress?.message ? `progress: ${job.progress.message}\n` : ''}`);
+      if (!job)
+        throw new ArbiterError('NOT_FOUND', `No job with id ${id}.`, {
+          hint: 'List ids with `arbiter jobs list`.',
+        });
+      io.stdout(
+        values.json
+          ? `${JSON.stringify(job, null, 2)}\n`
+          : `${line(job)}\n${job.lastError ? `last error: ${job.lastError}\n` : ''}${job.progress?.message ? `progress: ${job.progress.message}\n` : ''}`,
+      );
       return 0;
     }
     const job = await queue.cancel(id);
-    io.stdout(job.status === 'cancelled' ? `Cancelled ${id}.\n` : job.status === 'running' ? `Asked ${id} to stop; it is cancelled when its worker notices.\n` : `${id} already ended (${job.status}).\n`);
+    io.stdout(
+      job.status === 'cancelled'
+        ? `Cancelled ${id}.\n`
+        : job.status === 'running'
+          ? `Asked ${id} to stop; it is cancelled when its worker notices.\n`
+          : `${id} already ended (${job.status}).\n`,
+    );
     return 0;
   } finally {
     await store.close();

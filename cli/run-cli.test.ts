@@ -21,7 +21,9 @@ function capture(): CliIo & { out: string; err: string } {
 
 describe('arbiter CLI', () => {
   const cleanups: (() => void)[] = [];
-  afterEach(() => cleanups.splice(0).forEach((c) => c()));
+  afterEach(() => {
+    for (const c of cleanups.splice(0)) c();
+  });
 
   it('prints usage for help and for no command', async () => {
     const io = capture();
@@ -38,7 +40,11 @@ describe('arbiter CLI', () => {
 
   it('config shows values with secrets redacted', async () => {
     const io = capture();
-    const code = await runCli(['config', '--json'], { SLACK_BOT_TOKEN: 'xoxb-very-secret-value', SLACK_SIGNING_SECRET: 'abcdefgh12345' }, io);
+    const code = await runCli(
+      ['config', '--json'],
+      { SLACK_BOT_TOKEN: 'xoxb-very-secret-value', SLACK_SIGNING_SECRET: 'abcdefgh12345' },
+      io,
+    );
     expect(code).toBe(0);
     const shown = JSON.parse(io.out) as Record<string, string>;
     expect(shown.SLACK_BOT_TOKEN).toBe('[redacted]');
@@ -66,7 +72,11 @@ describe('arbiter CLI', () => {
 
     io = capture();
     expect(await runCli(['jobs', 'show', job._id, '--json'], { DATA_DIR: dir }, io)).toBe(0);
-    expect(JSON.parse(io.out)).toMatchObject({ _id: job._id, status: 'queued', payload: { suite: 'quickstart' } });
+    expect(JSON.parse(io.out)).toMatchObject({
+      _id: job._id,
+      status: 'queued',
+      payload: { suite: 'quickstart' },
+    });
 
     io = capture();
     expect(await runCli(['jobs', 'cancel', job._id], { DATA_DIR: dir }, io)).toBe(0);

@@ -1,6 +1,15 @@
 import { randomUUID } from 'node:crypto';
-import { ArbiterError, createScrubber, describeEnv, formatUserError, isArbiterError, parseEnv, secretValues } from '../config/index.ts';
+import {
+  ArbiterError,
+  createScrubber,
+  describeEnv,
+  formatUserError,
+  isArbiterError,
+  parseEnv,
+  secretValues,
+} from '../config/index.ts';
 import type { CliIo } from './io.ts';
+import { runRatingsCli } from '../commands/ratings.ts';
 import { runJobsCommand } from './jobs.ts';
 
 const USAGE = `arbiter — evaluation runs, blind reviews and monitors for LLM apps
@@ -10,13 +19,19 @@ Usage:
   arbiter jobs list [--status S] [--type T] [--limit N] [--json]
   arbiter jobs show <id> [--json]
   arbiter jobs cancel <id>
+  arbiter ratings --votes votes.jsonl [--bootstrap N] [--seed N] [--json]
+                                     Bradley–Terry ratings with 95% intervals from pairwise votes
   arbiter help                       this text
 
 Exit codes: 0 ok, 1 below a threshold, 2 usage or configuration error, 3 infrastructure failure.
 `;
 
 /** Runs one CLI invocation and returns its exit code; errors become a message on stderr, never a stack trace. */
-export async function runCli(argv: string[], environment: Record<string, string | undefined>, io: CliIo): Promise<number> {
+export async function runCli(
+  argv: string[],
+  environment: Record<string, string | undefined>,
+  io: CliIo,
+): Promise<number> {
   let scrub = (s: string) => s;
   try {
     const [command, ...rest] = argv;
@@ -24,13 +39,20 @@ export async function runCli(argv: string[], environment: Record<string, string 
       io.stdout(USAGE);
       return 0;
     }
+    // Standalone: needs neither the store nor the environment.
+    if (command === 'ratings') return await runRatingsCli(rest, io);
     const env = parseEnv(environment);
     scrub = createScrubber(secretValues(env));
     switch (command) {
       case 'config': {
         const shown = describeEnv(env);
         if (rest.includes('--json')) io.stdout(`${JSON.stringify(shown, null, 2)}\n`);
-        else io.stdout(`${Object.entries(shown).map(([k, v]) => `${k}=${v}`).join('\n')}\n`);
+        else
+          io.stdout(
+            `${Object.entries(shown)
+              .map(([k, v]) => `${k}=${v}`)
+              .join('\n')}\n`,
+          );
         return 0;
       }
       case 'jobs':
@@ -44,7 +66,9 @@ export async function runCli(argv: string[], environment: Record<string, string 
       return err.exitCode;
     }
     const ref = randomUUID().slice(0, 8);
-    io.stderr(`Unexpected error (reference ${ref}): ${scrub(err instanceof Error ? err.message : String(err))}\n`);
+    io.stderr(
+      `Unexpected error (reference ${ref}): ${scrub(err instanceof Error ? err.message : String(err))}\n`,
+    );
     return 3;
   }
 }

@@ -1,0 +1,196 @@
+import { describe, expect, it } from 'vitest';
+import { parseVotesJsonl, RATINGS_USAGE, runRatingsCli } from './ratings.ts';
+import { computeRatings, type RatingsTable } from '../reviews/index.ts';
+
+/** Runs the command against in-memory files and captures both streams. */
+async function run(argv: string[], files: Record<string, string> = {}) {
+  let stdout = '';
+  let stderr = '';
+  const code = await runRatingsCli(argv, {
+    readFile: async (path) => {
+      const text = files[path];
+      if (text === undefined) throw new Error(`ENOENT: no such file or directory, open '${path}'`);
+      return text;
+    },
+    stdout: (s) => {
+      stdout += s;
+    },
+    stderr: (s) => {
+      stderr += s;
+    },
+  });
+  return { code, stdout, stderr };
+}
+
+const line = (a: string, b: string, winner: string) => JSON.stringify({ a, b, winner });
+const VOTES = [
+  ...Array.from({ length: 6 }, () => line('gpt-big', 'small', 'a')),
+  line('gpt-big', 'small', 'b'),
+  line('small', 'mid-model', 'tie'),
+  ...Array.from({ length: 3 }, () => line('mid-model', 'gpt-big', 'b')),
+  line('mid-model', 'small', 'a'),
+  line('mid-model', 'small', 'both_bad'),
+  line('lonely', 'small', 'both_bad'),
+].join('\n');
+
+describe('runRatingsCli', () => {
+  it('prints an aligned table with rank, rating, interval, games and win rate', async () => {
+    const { code, stdout, stderr } = await run(['--votes', 'votes.jsonl', '--bootstrap', '200'], {
+      'votes.jsonl': VOTES,
+    });
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    const lines = stdout.trimEnd().split('\n');
+    expect(lines[0]).toBe('Ratings from 14 of 14 votes (200 bootstrap rounds, seed 42)');
+    expect(lines[1]).toMatch(/^Rank {2}Contender +Rating {2}95% CI +Games {2}Win rate$/);
+    const rows = lines.slice(2, 6);
+    expect(rows.map((r) => r.trim().split(/\s+/)[1]).sort()).toEqual([
+      'gpt-big',
+      'lonely',
+      'mid-model',
+      'small',
+    ]);
+    const ratings = rows.map((r) => Number(r.trim().split(/\s+/)[2]));
+    expect(ratings).toEqual([...ratings].sort((x, y) => y - x));
+    // Every row's columns start where the header's do.
+    const header = lines[1]!;
+    for (const column of ['Contender', '95% CI']) {
+      for (const row of rows) expect(row[header.indexOf(column) - 1]).toBe(' ');
+    }
+    for (const row of rows) expect(row.length).toBe(header.length);
+    expect(rows[0]).toMatch(/ 10 +90\.0%$/);
+    expect(rows[0]).toMatch(/\d+ to \d+/);
+  });
+
+  it('prints the same table as JSON with --json', async () => {
+    const { code, stdout } = await run(
+      ['--votes=votes.jsonl', '--json', '--bootstrap', '50', '--seed', '7'],
+      {
+        'votes.jsonl': VOTES,
+      },
+    );
+    expect(code).toBe(0);
+    const table = JSON.parse(stdout) as RatingsTable;
+    const votes = parseVotesJsonl(VOTES);
+    if (!votes.ok) throw new Error('fixture must parse');
+    expect(table).toEqual(computeRatings(votes.votes, { bootstrap: 50, seed: 7 }));
+  });
+
+  it('lists unrated contenders from --contenders and --exclude-both-bad', async () => {
+    const { code, stdout } = await run(
+      ['--votes', 'v.jsonl', '--bootstrap', '0', '--exclude-both-bad', '--contenders', 'new-one, gpt-big'],
+      { 'v.jsonl': VOTES },
+    );
+    expect(code).toBe(0);
+    expect(stdout).toContain('Ratings from 12 of 14 votes (no bootstrap)');
+    expect(stdout).toContain('Unrated (no counted games): lonely, new-one');
+    expect(stdout).toContain('2 "both_bad" votes were not counted as games.');
+    const single = await run(['--votes', 'v', '--exclude-both-bad'], {
+      v: `${line('a', 'b', 'a')}\n${line('a', 'b', 'both_bad')}`,
+    });
+    expect(single.stdout).toContain('1 "both_bad" vote was not counted as a game.');
+    expect(stdout).toMatch(/gpt-big +\d+ {2}- +10/);
+  });
+
+  it('warns when the votes fall into groups that never met', async () => {
+    const file = [line('a', 'b', 'a'), line('c', 'd', 'b')].join('\n');
+    const { code, stdout } = await run(['--votes', 'v.jsonl', '--bootstrap', '10'], { 'v.jsonl': file });
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/Group$/m);
+    expect(stdout).toContain('the votes form 2 groups that never met each other');
+  });
+
+  it('handles an empty file, blank lines, CRLF and a byte-order mark', async () => {
+    expect((await run(['--votes', 'v'], { v: '' })).stdout).toContain('No votes to rate.');
+    const messy = `\uFEFF${line('a', 'b', 'a')}\r\n\r\n   \r\n${line('a', 'b', 'tie')}\r\n`;
+    const { code, stdout } = await run(['--votes', 'v', '--bootstrap', '0'], { v: messy });
+    expect(code).toBe(0);
+    expect(stdout).toContain('Ratings from 2 of 2 votes');
+  });
+
+  it.each([
+    { content: `${line('a', 'b', 'a')}\n{"a": "a", "b": "b"`, message: 'v.jsonl:2: not valid JSON' },
+    { content: line('a', 'b', 'draw'), message: 'v.jsonl:1: winner: expected "a", "b", "tie" or "both_bad"' },
+    { content: `\n\n${line('a', 'a', 'a')}`, message: 'v.jsonl:3: a and b must be different contenders' },
+    { content: '{"b": "x", "winner": "a"}', message: 'v.jsonl:1: a: expected a contender name' },
+    { content: '["a", "b", "a"]', message: 'v.jsonl:1: expected a JSON object' },
+  ])('rejects a bad line with its number and reason: $message', async ({ content, message }) => {
+    const { code, stdout, stderr } = await run(['--votes', 'v.jsonl'], { 'v.jsonl': content });
+    expect(code).toBe(2);
+    expect(stdout).toBe('');
+    expect(stderr).toContain(message);
+  });
+
+  it('reports at most ten bad lines and counts the rest', async () => {
+    const content = Array.from({ length: 13 }, () => 'nope').join('\n');
+    const { code, stderr } = await run(['--votes', 'v'], { v: content });
+    expect(code).toBe(2);
+    expect(stderr.trimEnd().split('\n')).toHaveLength(11);
+    expect(stderr).toContain('v:10: not valid JSON');
+    expect(stderr).toContain('… and 3 more bad lines');
+  });
+
+  it.each([
+    { argv: [], message: 'Missing --votes FILE' },
+    { argv: ['--votes'], message: '--votes needs a value' },
+    { argv: ['--votes', '--json'], message: '--votes needs a value' },
+    { argv: ['--votes', 'v', '--frobnicate'], message: 'Unknown option --frobnicate' },
+    { argv: ['--votes', 'v', 'extra'], message: 'Unexpected argument extra' },
+    { argv: ['--votes', 'v', '--bootstrap', 'many'], message: '--bootstrap expects a whole number' },
+    { argv: ['--votes', 'v', '--bootstrap', '-3'], message: '--bootstrap expects a whole number' },
+    { argv: ['--votes', 'v', '--seed', '1.5'], message: '--seed expects an integer' },
+    { argv: ['--votes', 'v', '--json=yes'], message: '--json takes no value' },
+  ])('exits 2 with usage for $argv', async ({ argv, message }) => {
+    const { code, stdout, stderr } = await run(argv, { v: line('a', 'b', 'a') });
+    expect(code).toBe(2);
+    expect(stdout).toBe('');
+    expect(stderr).toContain(message);
+    expect(stderr).toContain(RATINGS_USAGE);
+  });
+
+  it('prints help on --help and exits 0', async () => {
+    const { code, stdout } = await run(['--help']);
+    expect(code).toBe(0);
+    expect(stdout).toBe(RATINGS_USAGE);
+  });
+
+  it('exits 2 when the votes file cannot be read', async () => {
+    const { code, stderr } = await run(['--votes', 'missing.jsonl']);
+    expect(code).toBe(2);
+    expect(stderr).toContain('Cannot read votes file missing.jsonl: ENOENT');
+  });
+
+  it('accepts a negative seed', async () => {
+    const { code, stdout } = await run(['--votes', 'v', '--seed', '-5', '--bootstrap', '5'], {
+      v: line('a', 'b', 'a'),
+    });
+    expect(code).toBe(0);
+    expect(stdout).toContain('seed -5');
+  });
+});
+
+describe('parseVotesJsonl', () => {
+  it.each([
+    { text: '', votes: 0, errors: [] },
+    { text: `${line('a', 'b', 'a')}\n${line('b', 'c', 'both_bad')}\n`, votes: 2, errors: [] },
+    { text: `${line('a', 'b', 'a')}\n{}\n${line('a', 'b', 'x')}`, votes: 0, errors: [2, 3] },
+  ])('$text → $votes votes, bad lines $errors', ({ text, votes, errors }) => {
+    const result = parseVotesJsonl(text);
+    if (result.ok) {
+      expect(result.votes).toHaveLength(votes);
+      expect(errors).toEqual([]);
+    } else {
+      expect(result.errors.map((e) => e.line)).toEqual(errors);
+    }
+  });
+
+  it('names every missing field of a line', () => {
+    const result = parseVotesJsonl('{}');
+    expect(result.ok).toBe(false);
+    if (!result.ok) {
+      expect(result.errors[0]!.message).toContain('a: expected a contender name');
+      expect(result.errors[0]!.message).toContain('b: expected a contender name');
+      expect(result.errors[0]!.message).toContain('winner: expected');
+    }
+  });
+});
