@@ -1,23 +1,44 @@
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
-import { createLogger, type Env, type Logger, type LogSink, systemClock } from '../config/index.ts';
-import { createJobQueue, createLeases, createWorker, type DocumentStore, type JobHandler, type JobQueue, type Leases, openStore, type Worker } from '../storage/index.ts';
+import {
+  ArbiterError,
+  createLogger,
+  type Env,
+  type Logger,
+  type LogSink,
+  systemClock,
+} from '../config/index.ts';
+import { checkLlmConfig, createLlm, type LlmService } from '../llm/index.ts';
+import {
+  createJobQueue,
+  createLeases,
+  createWorker,
+  type DocumentStore,
+  type JobHandler,
+  type JobQueue,
+  type Leases,
+  openStore,
+  type Worker,
+} from '../storage/index.ts';
 import { createHttpApp } from './http.ts';
 
 /** Version reported by /healthz and the start-up line. */
 export const VERSION = '0.1.0';
 
-/** Which Slack transport the environment selects. */
+/** Which transport is in use; honest about Slack settings the build cannot use yet. */
 export function describeTransport(env: Env): string {
-  if (env.SLACK_BOT_TOKEN && env.SLACK_APP_TOKEN) return 'slack (Socket Mode)';
-  if (env.SLACK_BOT_TOKEN) return 'slack (HTTP)';
+  // The Slack front door lands with issue 6; until then a configured token is validated but not used.
+  if (env.SLACK_BOT_TOKEN) return 'console (Slack settings found, but the Slack front door is not built yet)';
   return 'console (no SLACK_BOT_TOKEN)';
 }
 
-/** Which LLM providers the environment enables. */
-export function describeProviders(env: Env): string {
-  const providers = [env.ANTHROPIC_API_KEY ? 'anthropic' : '', env.GEMINI_API_KEY ? 'gemini' : ''].filter(Boolean);
-  return providers.length > 0 ? providers.join(', ') : 'offline (no LLM key; heuristic scores)';
+/** Which LLM providers are usable and which model judges by default. */
+export function describeProviders(env: Env, llm: LlmService): string {
+  const keyed = [env.ANTHROPIC_API_KEY ? 'anthropic' : '', env.GEMINI_API_KEY ? 'gemini' : ''].filter(
+    Boolean,
+  );
+  if (keyed.length === 0) return `offline (no LLM key; heuristic scores) | judge: ${llm.judgeModel}`;
+  return `${keyed.join(', ')} | judge: ${llm.judgeModel}`;
 }
 
 /** A running bot process. */
@@ -25,6 +46,7 @@ export interface RunningBot {
   url: string;
   port: number;
   store: DocumentStore;
+  llm: LlmService;
   queue: JobQueue;
   leases: Leases;
   worker: Worker;
@@ -44,9 +66,22 @@ export interface StartOptions {
 export async function startBot(env: Env, options: StartOptions = {}): Promise<RunningBot> {
   const startedAt = systemClock.now();
   const logger = createLogger(env, options.logSink);
+  // Checked before anything is opened or written: a judge model whose provider has no key is a config error.
+  const llmProblems = checkLlmConfig(env);
+  if (llmProblems.length > 0) {
+    throw new ArbiterError(
+      'CONFIG_INVALID',
+      `Arbiter cannot start: LLM configuration:\n${llmProblems.map((p) => `  - ${p}`).join('\n')}`,
+      {
+        hint: 'See the LLM section of the README.',
+      },
+    );
+  }
   const store = await openStore(env, { logger });
+  let llm: LlmService | undefined;
   let worker: Worker | undefined;
   try {
+    llm = createLlm({ store, env, logger });
     const queue = await createJobQueue(store, { defaultMaxAttempts: env.JOB_MAX_ATTEMPTS });
     const leases = await createLeases(store);
     worker = createWorker({
@@ -66,14 +101,16 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
     const url = `http://${host}:${port}`;
     worker.start();
     logger.info(
-      `Arbiter ${VERSION} listening on ${url} | store: ${store.description} | transport: ${describeTransport(env)} | providers: ${describeProviders(env)} | worker: ${env.WORKER_CONCURRENCY} concurrent`,
+      `Arbiter ${VERSION} listening on ${url} | store: ${store.description} | transport: ${describeTransport(env)} | providers: ${describeProviders(env, llm)} | worker: ${env.WORKER_CONCURRENCY} concurrent`,
     );
     let stopping: Promise<void> | undefined;
     const runningWorker = worker;
+    const runningLlm = llm;
     return {
       url,
       port,
       store,
+      llm,
       queue,
       leases,
       worker,
@@ -83,6 +120,8 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
           logger.info('shutting down: no new work; finishing running jobs');
           await new Promise<void>((resolve) => server.close(() => resolve()));
           await runningWorker.stop(env.SHUTDOWN_GRACE_MS);
+          // Cache writes are batched; flush them before the store closes.
+          await runningLlm.flush();
           await store.close();
           logger.info('stopped cleanly');
         })();
@@ -91,6 +130,7 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
     };
   } catch (err) {
     await worker?.stop(0);
+    await llm?.flush();
     await store.close();
     throw err;
   }

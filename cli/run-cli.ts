@@ -9,6 +9,7 @@ import {
   secretValues,
 } from '../config/index.ts';
 import type { CliIo } from './io.ts';
+import { HELP_TOPICS, helpTopicText } from '../commands/help.ts';
 import { runRatingsCli } from '../commands/ratings.ts';
 import { runJobsCommand } from './jobs.ts';
 
@@ -21,7 +22,7 @@ Usage:
   arbiter jobs cancel <id>
   arbiter ratings --votes votes.jsonl [--bootstrap N] [--seed N] [--json]
                                      Bradley–Terry ratings with 95% intervals from pairwise votes
-  arbiter help                       this text
+  arbiter help [metrics]             this text, or the metrics suites and monitors can use
 
 Exit codes: 0 ok, 1 below a threshold, 2 usage or configuration error, 3 infrastructure failure.
 `;
@@ -36,7 +37,14 @@ export async function runCli(
   try {
     const [command, ...rest] = argv;
     if (!command || command === 'help' || command === '--help' || command === '-h') {
-      io.stdout(USAGE);
+      const topic = rest[0];
+      if (topic === undefined) {
+        io.stdout(USAGE);
+        return 0;
+      }
+      const text = helpTopicText(topic);
+      if (text === undefined) throw new ArbiterError('USAGE', `No help on "${topic}". Topics: ${HELP_TOPICS.join(', ')}.`);
+      io.stdout(`${text}\n`);
       return 0;
     }
     // Standalone: needs neither the store nor the environment.

@@ -34,7 +34,12 @@ describe('environment', () => {
   });
 
   it('treats empty strings as unset and parses numbers and lists', () => {
-    const env = parseEnv({ PORT: '8080', MONGODB_URI: '', ARBITER_ADMINS: 'U012ABC, U034DEF', ARBITER_REVIEWERS: 'S0GROUP1' });
+    const env = parseEnv({
+      PORT: '8080',
+      MONGODB_URI: '',
+      ARBITER_ADMINS: 'U012ABC, U034DEF',
+      ARBITER_REVIEWERS: 'S0GROUP1',
+    });
     expect(env.PORT).toBe(8080);
     expect(env.MONGODB_URI).toBeUndefined();
     expect(env.ARBITER_ADMINS).toEqual(['U012ABC', 'U034DEF']);
@@ -52,7 +57,10 @@ describe('environment', () => {
     [{ SLACK_BOT_TOKEN: 'xoxb-1-2-3' }, /SLACK_SIGNING_SECRET: required in HTTP mode/],
     [{ SLACK_APP_TOKEN: 'xapp-1-2' }, /SLACK_BOT_TOKEN: required when SLACK_APP_TOKEN/],
     [{ LANGFUSE_PUBLIC_KEY: 'pk-lf-123' }, /LANGFUSE_SECRET_KEY: Langfuse needs both/],
-    [{ ARBITER_ADMIN: 'U0123' }, /ARBITER_ADMIN: not a variable Arbiter knows \(did you mean ARBITER_ADMINS\?\)/],
+    [
+      { ARBITER_ADMIN: 'U0123' },
+      /ARBITER_ADMIN: not a variable Arbiter knows \(did you mean ARBITER_ADMINS\?\)/,
+    ],
   ])('rejects %j naming the variable', (env, message) => {
     expect(problems(env)).toMatch(message);
   });
@@ -71,7 +79,11 @@ describe('environment', () => {
   });
 
   it('describes the configuration with secrets redacted', () => {
-    const env = parseEnv({ SLACK_BOT_TOKEN: 'xoxb-abc-def-ghi', SLACK_SIGNING_SECRET: 'signing-secret-1234', PORT: '9000' });
+    const env = parseEnv({
+      SLACK_BOT_TOKEN: 'xoxb-abc-def-ghi',
+      SLACK_SIGNING_SECRET: 'signing-secret-1234',
+      PORT: '9000',
+    });
     const shown = describeEnv(env);
     expect(shown.SLACK_BOT_TOKEN).toBe(REDACTED);
     expect(shown.SLACK_SIGNING_SECRET).toBe(REDACTED);
@@ -82,7 +94,8 @@ describe('environment', () => {
   it('every variable has a doc line, and every secret is marked', () => {
     for (const [name, spec] of Object.entries(ENV_VARS)) {
       expect(spec.doc.length, name).toBeGreaterThan(10);
-      if (/KEY$|TOKEN$|SECRET|URI$/.test(name) && name !== 'LANGFUSE_PUBLIC_KEY') expect(spec.secret, name).toBe(true);
+      if (/KEY$|TOKEN$|SECRET|URI$/.test(name) && name !== 'LANGFUSE_PUBLIC_KEY')
+        expect(spec.secret, name).toBe(true);
     }
   });
 });

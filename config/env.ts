@@ -28,8 +28,16 @@ const userIdList = z
 
 /** One entry per environment variable: its schema, whether it is a secret, and what it is for (README). */
 export const ENV_VARS = {
-  PORT: { schema: intIn(0, 65535).default(3000), secret: false, doc: 'HTTP port for /healthz, Slack events and webhooks (0 = any free port).' },
-  HOST: { schema: z.string().min(1).default('0.0.0.0'), secret: false, doc: 'Interface the HTTP server binds to.' },
+  PORT: {
+    schema: intIn(0, 65535).default(3000),
+    secret: false,
+    doc: 'HTTP port for /healthz, Slack events and webhooks (0 = any free port).',
+  },
+  HOST: {
+    schema: z.string().min(1).default('0.0.0.0'),
+    secret: false,
+    doc: 'Interface the HTTP server binds to.',
+  },
   LOG_LEVEL: {
     schema: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
     secret: false,
@@ -40,70 +48,235 @@ export const ENV_VARS = {
     secret: false,
     doc: '`pretty` (human), `json` (one object per line), or `auto` (pretty on a terminal, JSON otherwise).',
   },
-  DATA_DIR: { schema: z.string().min(1).default('./data'), secret: false, doc: 'Folder of the embedded store (used when MONGODB_URI is unset) and of generated files.' },
+  DATA_DIR: {
+    schema: z.string().min(1).default('./data'),
+    secret: false,
+    doc: 'Folder of the embedded store (used when MONGODB_URI is unset) and of generated files.',
+  },
   MONGODB_URI: {
     schema: z
       .string()
-      .regex(/^mongodb(\+srv)?:\/\//, { error: 'expected a MongoDB connection string starting with mongodb:// or mongodb+srv://' })
+      .regex(/^mongodb(\+srv)?:\/\//, {
+        error: 'expected a MongoDB connection string starting with mongodb:// or mongodb+srv://',
+      })
       .optional(),
     secret: true,
     doc: 'MongoDB connection string; when set, MongoDB replaces the embedded store.',
   },
-  MONGODB_DB: { schema: z.string().regex(/^[^/\\. "$]{1,63}$/, { error: 'expected a MongoDB database name (no / \\ . " $ or spaces)' }).default('arbiter'), secret: false, doc: 'MongoDB database name.' },
-  MONGODB_CONNECT_TIMEOUT_MS: { schema: intIn(100, 120_000).default(5000), secret: false, doc: 'How long start-up waits for MongoDB before giving up.' },
+  MONGODB_DB: {
+    schema: z
+      .string()
+      .regex(/^[^/\\. "$]{1,63}$/, { error: 'expected a MongoDB database name (no / \\ . " $ or spaces)' })
+      .default('arbiter'),
+    secret: false,
+    doc: 'MongoDB database name.',
+  },
+  MONGODB_CONNECT_TIMEOUT_MS: {
+    schema: intIn(100, 120_000).default(5000),
+    secret: false,
+    doc: 'How long start-up waits for MongoDB before giving up.',
+  },
 
-  WORKER_CONCURRENCY: { schema: intIn(1, 256).default(4), secret: false, doc: 'Jobs one process runs at once.' },
-  JOB_LEASE_MS: { schema: intIn(1000, 3_600_000).default(30_000), secret: false, doc: 'Lease on a claimed job; a job whose worker stops renewing it is retried after this long.' },
-  JOB_MAX_ATTEMPTS: { schema: intIn(1, 100).default(3), secret: false, doc: 'Attempts before a job ends as failed.' },
-  SHUTDOWN_GRACE_MS: { schema: intIn(0, 600_000).default(10_000), secret: false, doc: 'On SIGTERM/SIGINT, how long running jobs may finish before they are released for another worker.' },
+  WORKER_CONCURRENCY: {
+    schema: intIn(1, 256).default(4),
+    secret: false,
+    doc: 'Jobs one process runs at once.',
+  },
+  JOB_LEASE_MS: {
+    schema: intIn(1000, 3_600_000).default(30_000),
+    secret: false,
+    doc: 'Lease on a claimed job; a job whose worker stops renewing it is retried after this long.',
+  },
+  JOB_MAX_ATTEMPTS: {
+    schema: intIn(1, 100).default(3),
+    secret: false,
+    doc: 'Attempts before a job ends as failed.',
+  },
+  SHUTDOWN_GRACE_MS: {
+    schema: intIn(0, 600_000).default(10_000),
+    secret: false,
+    doc: 'On SIGTERM/SIGINT, how long running jobs may finish before they are released for another worker.',
+  },
 
   SLACK_BOT_TOKEN: {
     schema: z.string().startsWith('xoxb-', { error: 'expected a bot token starting with xoxb-' }).optional(),
     secret: true,
     doc: 'Slack bot token; without it Arbiter uses the console transport.',
   },
-  SLACK_SIGNING_SECRET: { schema: z.string().min(8, { error: 'expected the signing secret from your Slack app\'s Basic Information page' }).optional(), secret: true, doc: 'Verifies requests from Slack (HTTP mode). Required with SLACK_BOT_TOKEN unless SLACK_APP_TOKEN is set.' },
+  SLACK_SIGNING_SECRET: {
+    schema: z
+      .string()
+      .min(8, { error: "expected the signing secret from your Slack app's Basic Information page" })
+      .optional(),
+    secret: true,
+    doc: 'Verifies requests from Slack (HTTP mode). Required with SLACK_BOT_TOKEN unless SLACK_APP_TOKEN is set.',
+  },
   SLACK_APP_TOKEN: {
-    schema: z.string().startsWith('xapp-', { error: 'expected an app-level token starting with xapp-' }).optional(),
+    schema: z
+      .string()
+      .startsWith('xapp-', { error: 'expected an app-level token starting with xapp-' })
+      .optional(),
     secret: true,
     doc: 'App-level token; when set, Arbiter connects with Socket Mode instead of HTTP.',
   },
-  SLACK_API_URL: { schema: httpUrl.optional(), secret: false, doc: 'Overrides the Slack Web API base URL (proxies, tests).' },
-  SLACK_COMMAND: { schema: z.string().regex(/^\/[a-z0-9_-]{1,31}$/, { error: 'expected a slash command such as /arbiter' }).default('/arbiter'), secret: false, doc: 'Slash command name.' },
-  ARBITER_ADMINS: { schema: userIdList.default([]), secret: false, doc: 'Slack user ids allowed to launch runs, reviews and monitor changes (comma-separated).' },
-  ARBITER_REVIEWERS: { schema: userIdList.default([]), secret: false, doc: 'Slack user ids or a user group id allowed to vote in reviews (comma-separated).' },
+  SLACK_API_URL: {
+    schema: httpUrl.optional(),
+    secret: false,
+    doc: 'Overrides the Slack Web API base URL (proxies, tests).',
+  },
+  SLACK_COMMAND: {
+    schema: z
+      .string()
+      .regex(/^\/[a-z0-9_-]{1,31}$/, { error: 'expected a slash command such as /arbiter' })
+      .default('/arbiter'),
+    secret: false,
+    doc: 'Slash command name.',
+  },
+  ARBITER_ADMINS: {
+    schema: userIdList.default([]),
+    secret: false,
+    doc: 'Slack user ids allowed to launch runs, reviews and monitor changes (comma-separated).',
+  },
+  ARBITER_REVIEWERS: {
+    schema: userIdList.default([]),
+    secret: false,
+    doc: 'Slack user ids or a user group id allowed to vote in reviews (comma-separated).',
+  },
 
-  ANTHROPIC_API_KEY: { schema: z.string().min(10, { error: 'expected an Anthropic API key' }).optional(), secret: true, doc: 'Enables the `anthropic` provider.' },
-  ANTHROPIC_BASE_URL: { schema: httpUrl.optional(), secret: false, doc: 'Overrides the Anthropic API base URL.' },
-  GEMINI_API_KEY: { schema: z.string().min(10, { error: 'expected a Gemini API key' }).optional(), secret: true, doc: 'Enables the `gemini` provider.' },
+  ANTHROPIC_API_KEY: {
+    schema: z.string().min(10, { error: 'expected an Anthropic API key' }).optional(),
+    secret: true,
+    doc: 'Enables the `anthropic` provider.',
+  },
+  ANTHROPIC_BASE_URL: {
+    schema: httpUrl.optional(),
+    secret: false,
+    doc: 'Overrides the Anthropic API base URL.',
+  },
+  GEMINI_API_KEY: {
+    schema: z.string().min(10, { error: 'expected a Gemini API key' }).optional(),
+    secret: true,
+    doc: 'Enables the `gemini` provider.',
+  },
   GEMINI_BASE_URL: { schema: httpUrl.optional(), secret: false, doc: 'Overrides the Gemini API base URL.' },
   ARBITER_JUDGE_MODEL: {
-    schema: z.string().regex(/^[a-z][a-z0-9-]*:[\w.:/-]+$/, { error: 'expected provider:model, e.g. anthropic:claude-sonnet-4-5 or offline:heuristic' }).optional(),
+    schema: z
+      .string()
+      .regex(/^[a-z][a-z0-9-]*:[\w.:/-]+$/, {
+        error: 'expected provider:model, e.g. anthropic:claude-sonnet-4-5 or offline:heuristic',
+      })
+      .optional(),
     secret: false,
     doc: 'Default judge model as provider:model; defaults to the first configured provider, else offline:heuristic.',
   },
-  ANTHROPIC_RPM: { schema: intIn(0, 1_000_000).default(50), secret: false, doc: 'Requests per minute sent to Anthropic, spaced evenly (0 = unlimited); raise it to your tier\'s limit.' },
-  ANTHROPIC_TPM: { schema: intIn(0, 1_000_000_000).default(0), secret: false, doc: 'Tokens (input + output) per minute sent to Anthropic (0 = unlimited).' },
-  GEMINI_RPM: { schema: intIn(0, 1_000_000).default(50), secret: false, doc: 'Requests per minute sent to Gemini, spaced evenly (0 = unlimited); raise it to your tier\'s limit.' },
-  GEMINI_TPM: { schema: intIn(0, 1_000_000_000).default(0), secret: false, doc: 'Tokens (input + output) per minute sent to Gemini (0 = unlimited).' },
-  LLM_TIMEOUT_MS: { schema: intIn(1000, 600_000).default(60_000), secret: false, doc: 'Time-out of one model call attempt, in ms; a timed-out attempt is retried.' },
-  LLM_MAX_RETRIES: { schema: intIn(0, 10).default(3), secret: false, doc: 'Retries of a model call after a 429, 529, 5xx or time-out (exponential back-off with jitter, honouring retry-after).' },
-  LLM_RETRY_BUDGET_MS: { schema: intIn(1000, 3_600_000).default(120_000), secret: false, doc: 'Total time one model call may spend on attempts and waits before its error is returned.' },
-  LLM_BREAKER_FAILURES: { schema: intIn(1, 1000).default(5), secret: false, doc: 'Consecutive failures of a provider that open its circuit breaker (calls then fail fast).' },
-  LLM_BREAKER_COOLDOWN_MS: { schema: intIn(1000, 3_600_000).default(30_000), secret: false, doc: 'How long an open circuit breaker waits before letting one probe call through, in ms.' },
-  LLM_CACHE: { schema: z.stringbool({ error: 'expected true or false' }).default(true), secret: false, doc: 'Cache model responses in the store; an identical call is then answered at no cost.' },
-  LLM_PRICES_FILE: { schema: z.string().min(1).optional(), secret: false, doc: 'YAML or JSON file of model prices (provider:model: {input, output} in USD per million tokens) overriding the built-in table.' },
-  LLM_TRACE: { schema: z.stringbool({ error: 'expected true or false' }).default(false), secret: false, doc: 'Record each model call as a Langfuse generation with usage and cost (needs the LANGFUSE_* keys).' },
+  ANTHROPIC_RPM: {
+    schema: intIn(0, 1_000_000).default(50),
+    secret: false,
+    doc: "Requests per minute sent to Anthropic, spaced evenly (0 = unlimited); raise it to your tier's limit.",
+  },
+  ANTHROPIC_TPM: {
+    schema: intIn(0, 1_000_000_000).default(0),
+    secret: false,
+    doc: 'Tokens (input + output) per minute sent to Anthropic (0 = unlimited).',
+  },
+  GEMINI_RPM: {
+    schema: intIn(0, 1_000_000).default(50),
+    secret: false,
+    doc: "Requests per minute sent to Gemini, spaced evenly (0 = unlimited); raise it to your tier's limit.",
+  },
+  GEMINI_TPM: {
+    schema: intIn(0, 1_000_000_000).default(0),
+    secret: false,
+    doc: 'Tokens (input + output) per minute sent to Gemini (0 = unlimited).',
+  },
+  LLM_TIMEOUT_MS: {
+    schema: intIn(1000, 600_000).default(60_000),
+    secret: false,
+    doc: 'Time-out of one model call attempt, in ms; a timed-out attempt is retried.',
+  },
+  LLM_MAX_RETRIES: {
+    schema: intIn(0, 10).default(3),
+    secret: false,
+    doc: 'Retries of a model call after a 429, 529, 5xx or time-out (exponential back-off with jitter, honouring retry-after).',
+  },
+  LLM_RETRY_BUDGET_MS: {
+    schema: intIn(1000, 3_600_000).default(120_000),
+    secret: false,
+    doc: 'Total time one model call may spend on attempts and waits before its error is returned.',
+  },
+  LLM_BREAKER_FAILURES: {
+    schema: intIn(1, 1000).default(5),
+    secret: false,
+    doc: 'Consecutive failures of a provider that open its circuit breaker (calls then fail fast).',
+  },
+  LLM_BREAKER_COOLDOWN_MS: {
+    schema: intIn(1000, 3_600_000).default(30_000),
+    secret: false,
+    doc: 'How long an open circuit breaker waits before letting one probe call through, in ms.',
+  },
+  LLM_CACHE: {
+    schema: z.stringbool({ error: 'expected true or false' }).default(true),
+    secret: false,
+    doc: 'Cache model responses in the store; an identical call is then answered at no cost.',
+  },
+  LLM_PRICES_FILE: {
+    schema: z.string().min(1).optional(),
+    secret: false,
+    doc: 'YAML or JSON file of model prices (provider:model: {input, output} in USD per million tokens) overriding the built-in table.',
+  },
+  LLM_TRACE: {
+    schema: z.stringbool({ error: 'expected true or false' }).default(false),
+    secret: false,
+    doc: 'Record each model call as a Langfuse generation with usage and cost (needs the LANGFUSE_* keys).',
+  },
 
-  LANGFUSE_PUBLIC_KEY: { schema: z.string().startsWith('pk-lf-', { error: 'expected a Langfuse public key starting with pk-lf-' }).optional(), secret: false, doc: 'Langfuse public key; with LANGFUSE_SECRET_KEY enables Langfuse.' },
-  LANGFUSE_SECRET_KEY: { schema: z.string().startsWith('sk-lf-', { error: 'expected a Langfuse secret key starting with sk-lf-' }).optional(), secret: true, doc: 'Langfuse secret key.' },
-  LANGFUSE_BASE_URL: { schema: httpUrl.default('https://cloud.langfuse.com'), secret: false, doc: 'Langfuse host (EU cloud by default; https://us.cloud.langfuse.com or self-hosted).' },
-  LANGFUSE_WEBHOOK_SECRET: { schema: z.string().min(8, { error: 'expected the webhook signing secret (lf-whsec_…)' }).optional(), secret: true, doc: 'Verifies Langfuse prompt-change webhooks on POST /webhooks/langfuse.' },
-  PROMPT_ALERTS_CHANNEL: { schema: z.string().min(1).optional(), secret: false, doc: 'Slack channel for prompt-change alerts.' },
+  LANGFUSE_PUBLIC_KEY: {
+    schema: z
+      .string()
+      .startsWith('pk-lf-', { error: 'expected a Langfuse public key starting with pk-lf-' })
+      .optional(),
+    secret: false,
+    doc: 'Langfuse public key; with LANGFUSE_SECRET_KEY enables Langfuse.',
+  },
+  LANGFUSE_SECRET_KEY: {
+    schema: z
+      .string()
+      .startsWith('sk-lf-', { error: 'expected a Langfuse secret key starting with sk-lf-' })
+      .optional(),
+    secret: true,
+    doc: 'Langfuse secret key.',
+  },
+  LANGFUSE_BASE_URL: {
+    schema: httpUrl.default('https://cloud.langfuse.com'),
+    secret: false,
+    doc: 'Langfuse host (EU cloud by default; https://us.cloud.langfuse.com or self-hosted).',
+  },
+  LANGFUSE_WEBHOOK_SECRET: {
+    schema: z.string().min(8, { error: 'expected the webhook signing secret (lf-whsec_…)' }).optional(),
+    secret: true,
+    doc: 'Verifies Langfuse prompt-change webhooks on POST /webhooks/langfuse.',
+  },
+  PROMPT_ALERTS_CHANNEL: {
+    schema: z.string().min(1).optional(),
+    secret: false,
+    doc: 'Slack channel for prompt-change alerts.',
+  },
 
-  SUITES_DIR: { schema: z.string().min(1).default('examples/suites'), secret: false, doc: 'Folder of evaluation suites (YAML).' },
-  MONITORS_DIR: { schema: z.string().min(1).default('examples/monitors'), secret: false, doc: 'Folder of monitors (YAML).' },
-  DIGESTS_DIR: { schema: z.string().min(1).default('examples/digests'), secret: false, doc: 'Folder of digests (YAML).' },
+  SUITES_DIR: {
+    schema: z.string().min(1).default('examples/suites'),
+    secret: false,
+    doc: 'Folder of evaluation suites (YAML).',
+  },
+  MONITORS_DIR: {
+    schema: z.string().min(1).default('examples/monitors'),
+    secret: false,
+    doc: 'Folder of monitors (YAML).',
+  },
+  DIGESTS_DIR: {
+    schema: z.string().min(1).default('examples/digests'),
+    secret: false,
+    doc: 'Folder of digests (YAML).',
+  },
 } satisfies Record<string, { schema: z.ZodType; secret: boolean; doc: string }>;
 
 /** Name of an environment variable Arbiter reads. */
@@ -176,7 +349,11 @@ export function parseEnv(source: Record<string, string | undefined>): Env {
   if (!result.success) {
     for (const issue of result.error.issues) {
       const name = String(issue.path[0] ?? '(environment)') as EnvVarName;
-      const shown = ENV_VARS[name]?.secret ? '' : input[name] !== undefined ? ` (got "${truncate(input[name]!)}")` : '';
+      const shown = ENV_VARS[name]?.secret
+        ? ''
+        : input[name] !== undefined
+          ? ` (got "${truncate(input[name]!)}")`
+          : '';
       problems.push(`${name}: ${issue.message}${shown}`);
     }
   }

@@ -3,5 +3,19 @@ export { EnvSchema, ENV_VARS, SECRET_VARS, parseEnv, type Env, type EnvVarName }
 export { ArbiterError, EXIT_CODES, formatUserError, isArbiterError, type ErrorCode } from './errors.ts';
 export { createLogger, createSilentLogger, type Logger, type LogSink } from './logger.ts';
 export { createScrubber, describeEnv, REDACTED, secretValues } from './redact.ts';
-export { createManualClock, createSequentialIds, systemClock, systemIds, type Clock, type Ids } from './runtime.ts';
-export { formatFieldPath, loadYamlDir, loadYamlFile, parseYaml, type Loaded, type YamlProblem } from './yaml.ts';
+export {
+  createManualClock,
+  createSequentialIds,
+  systemClock,
+  systemIds,
+  type Clock,
+  type Ids,
+} from './runtime.ts';
+export {
+  formatFieldPath,
+  loadYamlDir,
+  loadYamlFile,
+  parseYaml,
+  type Loaded,
+  type YamlProblem,
+} from './yaml.ts';

@@ -16,7 +16,10 @@ describe('logging never leaks secrets', () => {
     const lines: string[] = [];
     const logger = createLogger(env, { write: (l) => lines.push(l) });
     logger.info({ url: 'https://slack.com/api?token=xoxb-1111-2222-abcdefsecret' }, 'calling Slack');
-    logger.error({ err: new Error('auth failed for mongodb://arbiter:p%40ssw0rd-long@db.internal:27017') }, 'mongo down');
+    logger.error(
+      { err: new Error('auth failed for mongodb://arbiter:p%40ssw0rd-long@db.internal:27017') },
+      'mongo down',
+    );
     logger.warn('password was p@ssw0rd-long');
     logger.info({ headers: { authorization: 'Bearer abc' } }, 'request');
     const all = lines.join('\n');
@@ -30,6 +33,8 @@ describe('logging never leaks secrets', () => {
 
   it('removes credentials from any URL', () => {
     const scrub = createScrubber([]);
-    expect(scrub('connect https://user:hunter2@example.com/x')).toBe('connect https://user:[redacted]@example.com/x');
+    expect(scrub('connect https://user:hunter2@example.com/x')).toBe(
+      'connect https://user:[redacted]@example.com/x',
+    );
   });
 });

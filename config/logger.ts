@@ -20,7 +20,8 @@ export function createLogger(
   sink?: LogSink,
 ): Logger {
   const scrub = createScrubber(secretValues(env as Env));
-  const usePretty = env.LOG_FORMAT === 'pretty' || (env.LOG_FORMAT === 'auto' && !sink && process.stdout.isTTY);
+  const usePretty =
+    env.LOG_FORMAT === 'pretty' || (env.LOG_FORMAT === 'auto' && !sink && process.stdout.isTTY);
   // pino-pretty is loaded only for a terminal; JSON logging (servers, CI) never pays for it.
   const target: LogSink =
     sink ??
@@ -37,7 +38,17 @@ export function createLogger(
     {
       level: env.LOG_LEVEL,
       base: undefined,
-      redact: { paths: ['*.token', '*.apiKey', '*.password', '*.secret', 'headers.authorization', '*.headers.authorization'], censor: '[redacted]' },
+      redact: {
+        paths: [
+          '*.token',
+          '*.apiKey',
+          '*.password',
+          '*.secret',
+          'headers.authorization',
+          '*.headers.authorization',
+        ],
+        censor: '[redacted]',
+      },
     },
     destination,
   );

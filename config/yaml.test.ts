@@ -8,18 +8,29 @@ import { loadYamlDir, loadYamlFile, parseYaml } from './yaml.ts';
 
 const MonitorSchema = z.object({
   name: z.string().min(1),
-  schedule: z.string().regex(/^every: \d+m$|^[\d*/ ,-]+$/, { error: 'expected a cron expression or "every: 30m"' }),
+  schedule: z
+    .string()
+    .regex(/^every: \d+m$|^[\d*/ ,-]+$/, { error: 'expected a cron expression or "every: 30m"' }),
   metrics: z.array(z.object({ name: z.string(), args: z.record(z.string(), z.unknown()).optional() })).min(1),
   sample: z.object({ rate: z.number().min(0).max(1) }).optional(),
 });
 
 describe('YAML loader', () => {
   const cleanups: (() => void)[] = [];
-  afterEach(() => cleanups.splice(0).forEach((c) => c()));
+  afterEach(() => {
+    for (const c of cleanups.splice(0)) c();
+  });
 
   it('returns the typed value for a valid file', () => {
-    const r = parseYaml('name: checkout\nschedule: "*/5 * * * *"\nmetrics:\n  - name: pii\n', MonitorSchema, 'm.yaml');
-    expect(r).toEqual({ ok: true, value: { name: 'checkout', schedule: '*/5 * * * *', metrics: [{ name: 'pii' }] } });
+    const r = parseYaml(
+      'name: checkout\nschedule: "*/5 * * * *"\nmetrics:\n  - name: pii\n',
+      MonitorSchema,
+      'm.yaml',
+    );
+    expect(r).toEqual({
+      ok: true,
+      value: { name: 'checkout', schedule: '*/5 * * * *', metrics: [{ name: 'pii' }] },
+    });
   });
 
   it.each([
@@ -41,7 +52,11 @@ describe('YAML loader', () => {
   });
 
   it('rejects duplicate keys', () => {
-    const r = parseYaml('name: a\nname: b\nschedule: "* * * * *"\nmetrics: [{name: x}]\n', MonitorSchema, 'x.yaml');
+    const r = parseYaml(
+      'name: a\nname: b\nschedule: "* * * * *"\nmetrics: [{name: x}]\n',
+      MonitorSchema,
+      'x.yaml',
+    );
     expect(r.ok).toBe(false);
   });
 

@@ -35,7 +35,9 @@ function displayPath(file: string): string {
 }
 
 function formatProblems(problems: YamlProblem[]): string {
-  return problems.map((p) => `${displayPath(p.file)}:${p.line}:${p.column}: ${p.field}: ${p.message}`).join('\n');
+  return problems
+    .map((p) => `${displayPath(p.file)}:${p.line}:${p.column}: ${p.field}: ${p.message}`)
+    .join('\n');
 }
 
 function nodeAt(doc: Document, path: readonly PropertyKey[]): { node: Node | undefined; depth: number } {
@@ -60,7 +62,13 @@ export function parseYaml<S extends z.ZodType>(
       ok: false,
       problems: doc.errors.map((e) => {
         const pos = lineCounter.linePos(e.pos[0]);
-        return { file, line: pos.line, column: pos.col, field: '(syntax)', message: e.message.split('\n')[0]! };
+        return {
+          file,
+          line: pos.line,
+          column: pos.col,
+          field: '(syntax)',
+          message: e.message.split('\n')[0]!,
+        };
       }),
     };
   }
@@ -76,7 +84,8 @@ export function parseYaml<S extends z.ZodType>(
       line: pos.line,
       column: pos.col,
       field: formatFieldPath(issue.path),
-      message: missing && issue.code === 'invalid_type' ? `${issue.message} (field is missing)` : issue.message,
+      message:
+        missing && issue.code === 'invalid_type' ? `${issue.message} (field is missing)` : issue.message,
     };
   });
   return { ok: false, problems };
@@ -88,7 +97,11 @@ export function loadYamlFile<S extends z.ZodType>(file: string, schema: S): z.in
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new ArbiterError('YAML_INVALID', `${displayPath(file)}: cannot read file (${(err as NodeJS.ErrnoException).code ?? 'error'})`, { cause: err });
+    throw new ArbiterError(
+      'YAML_INVALID',
+      `${displayPath(file)}: cannot read file (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
+      { cause: err },
+    );
   }
   const parsed = parseYaml(text, schema, file);
   if (!parsed.ok) {
@@ -104,8 +117,11 @@ export function loadYamlFile<S extends z.ZodType>(file: string, schema: S): z.in
 export function loadYamlDir<S extends z.ZodType>(dir: string, schema: S): Loaded<z.infer<S>>[] {
   let names: string[];
   try {
-    if (!statSync(dir).isDirectory()) throw new ArbiterError('YAML_INVALID', `${displayPath(dir)}: not a folder`);
-    names = readdirSync(dir).filter((n) => /\.ya?ml$/i.test(n)).sort();
+    if (!statSync(dir).isDirectory())
+      throw new ArbiterError('YAML_INVALID', `${displayPath(dir)}: not a folder`);
+    names = readdirSync(dir)
+      .filter((n) => /\.ya?ml$/i.test(n))
+      .sort();
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw err;
@@ -118,6 +134,7 @@ export function loadYamlDir<S extends z.ZodType>(dir: string, schema: S): Loaded
     if (parsed.ok) out.push({ file, value: parsed.value });
     else problems.push(...parsed.problems);
   }
-  if (problems.length > 0) throw new ArbiterError('YAML_INVALID', formatProblems(problems), { details: problems });
+  if (problems.length > 0)
+    throw new ArbiterError('YAML_INVALID', formatProblems(problems), { details: problems });
   return out;
 }

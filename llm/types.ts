@@ -17,6 +17,19 @@ export interface CallParams {
   json?: boolean;
   /** Per-call time-out in ms (the wrapper's default applies when unset). */
   timeoutMs?: number;
+  /** Set false to bypass the response cache for this call (not part of the cache key). */
+  cache?: boolean;
+  /** Names this call in Langfuse when generation tracing is on (not part of the cache key). */
+  trace?: TraceTag;
+}
+
+/** How a traced call appears in Langfuse. */
+export interface TraceTag {
+  /** Generation name, e.g. `judge:faithfulness`. */
+  name?: string;
+  /** Attach to an existing Langfuse trace; a new trace is created when unset. */
+  traceId?: string;
+  metadata?: Record<string, unknown>;
 }
 
 /** Token usage of one call. */
@@ -37,6 +50,10 @@ export interface Completion {
   model: string;
   /** True for the offline heuristic provider: reports must never present it as an LLM verdict. */
   heuristic: boolean;
+  /** False when the price table does not know the model (then `costUsd` is 0, not a guess). */
+  priceKnown?: boolean;
+  /** Provider attempts made (0 on a cache hit). */
+  attempts?: number;
 }
 
 /** A model provider (anthropic, gemini, offline): one raw call, no retries or caching (the wrapper adds those). */
@@ -44,6 +61,8 @@ export interface LlmProvider {
   readonly name: string;
   /** True when results are heuristics rather than model output. */
   readonly heuristic: boolean;
+  /** False when answers are cheaper to recompute than to store (offline); defaults to true. */
+  readonly cacheable?: boolean;
   complete(
     params: CallParams & { modelName: string },
     signal: AbortSignal,
@@ -53,9 +72,17 @@ export interface LlmProvider {
 /** The one entry point every call goes through (rate limit, retries, breaker, time-out, cache, cost). */
 export interface Llm {
   complete(params: CallParams): Promise<Completion>;
-  /** Completes and parses JSON with a zod schema; one repair attempt on malformed output. */
-  completeJson<S extends z.ZodType>(
-    params: CallParams,
-    schema: S,
-  ): Promise<{ ok: true; value: z.infer<S>; completion: Completion } | { ok: false; error: string; completion?: Completion }>;
+  /**
+   * Completes and parses JSON with a zod schema; one repair attempt on malformed output. Never throws for an
+   * expected failure: provider errors come back as `{ ok: false, error, code }` too.
+   */
+  completeJson<S extends z.ZodType>(params: CallParams, schema: S): Promise<JsonResult<z.infer<S>>>;
 }
+
+/**
+ * Outcome of `completeJson`. `completion` sums usage and cost over the first call and any repair call.
+ * `repaired` and `code` are optional so hand-written fakes of `Llm` stay valid; the real wrapper always sets them.
+ */
+export type JsonResult<T> =
+  | { ok: true; value: T; completion: Completion; repaired?: boolean }
+  | { ok: false; error: string; code?: string; completion?: Completion };

@@ -10,9 +10,18 @@ interface Started {
   output: () => string;
 }
 
-function launch(env: Record<string, string>): { child: ChildProcess; done: Promise<{ code: number | null; stdout: string; stderr: string }> } {
+function launch(env: Record<string, string>): {
+  child: ChildProcess;
+  done: Promise<{ code: number | null; stdout: string; stderr: string }>;
+} {
   const child = spawn(process.execPath, ['--import', 'tsx', 'bot/main.ts'], {
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', LOG_FORMAT: 'json', LOG_LEVEL: 'info', ...env },
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '',
+      LOG_FORMAT: 'json',
+      LOG_LEVEL: 'info',
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
@@ -30,7 +39,9 @@ function launch(env: Record<string, string>): { child: ChildProcess; done: Promi
   return { child, done };
 }
 
-async function startAndWait(env: Record<string, string>): Promise<Started & { done: ReturnType<typeof launch>['done'] }> {
+async function startAndWait(
+  env: Record<string, string>,
+): Promise<Started & { done: ReturnType<typeof launch>['done'] }> {
   const { child, done } = launch({ PORT: '0', HOST: '127.0.0.1', ...env });
   const output = () => (child as ChildProcess & { out: () => string }).out();
   const deadline = Date.now() + 20_000;
@@ -47,7 +58,7 @@ describe('npm start (the bot process)', () => {
   const children: ChildProcess[] = [];
   afterEach(() => {
     for (const c of children.splice(0)) if (c.exitCode === null) c.kill('SIGKILL');
-    cleanups.splice(0).forEach((c) => c());
+    for (const c of cleanups.splice(0)) c();
   });
 
   it('starts on embedded defaults, serves /healthz, says what it runs on, and stops cleanly on SIGTERM', async () => {
@@ -57,8 +68,14 @@ describe('npm start (the bot process)', () => {
     children.push(bot.child);
     const res = await fetch(`${bot.url}/healthz`);
     expect(res.status).toBe(200);
-    expect(await res.json()).toMatchObject({ status: 'ok', store: { kind: 'embedded', ok: true }, worker: { stopping: false } });
-    expect(bot.output()).toMatch(/store: embedded store in .* \| transport: console \(no SLACK_BOT_TOKEN\) \| providers: offline/);
+    expect(await res.json()).toMatchObject({
+      status: 'ok',
+      store: { kind: 'embedded', ok: true },
+      worker: { stopping: false },
+    });
+    expect(bot.output()).toMatch(
+      /store: embedded store in .* \| transport: console \(no SLACK_BOT_TOKEN\) \| providers: offline .* \| judge: offline:heuristic/,
+    );
     expect((await fetch(`${bot.url}/nope`)).status).toBe(404);
     expect(existsSync(join(dir, 'arbiter.lock'))).toBe(true);
     bot.child.kill('SIGTERM');
@@ -72,7 +89,11 @@ describe('npm start (the bot process)', () => {
     const { dir, cleanup } = tempDir();
     cleanups.push(cleanup);
     const dataDir = join(dir, 'never-created');
-    const { child, done } = launch({ DATA_DIR: dataDir, PORT: 'eighty', SLACK_BOT_TOKEN: 'xoxp-not-a-bot-token-secret' });
+    const { child, done } = launch({
+      DATA_DIR: dataDir,
+      PORT: 'eighty',
+      SLACK_BOT_TOKEN: 'xoxp-not-a-bot-token-secret',
+    });
     children.push(child);
     const { code, stderr } = await done;
     expect(code).toBe(2);
@@ -83,8 +104,23 @@ describe('npm start (the bot process)', () => {
     expect(existsSync(dataDir)).toBe(false);
   });
 
+  it('a judge model whose provider has no key stops start-up with exit code 2 before anything is written', async () => {
+    const { dir, cleanup } = tempDir();
+    cleanups.push(cleanup);
+    const dataDir = join(dir, 'data');
+    const { child, done } = launch({ DATA_DIR: dataDir, ARBITER_JUDGE_MODEL: 'anthropic:claude-sonnet-5-5' });
+    children.push(child);
+    const { code, stderr } = await done;
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/ARBITER_JUDGE_MODEL: anthropic:claude-sonnet-5-5 needs ANTHROPIC_API_KEY/);
+    expect(existsSync(dataDir)).toBe(false);
+  });
+
   it('an unreachable MongoDB gives a clear message and exit code 3, without the password', async () => {
-    const { child, done } = launch({ MONGODB_URI: 'mongodb://arbiter:hunter2secret@127.0.0.1:1/arbiter', MONGODB_CONNECT_TIMEOUT_MS: '300' });
+    const { child, done } = launch({
+      MONGODB_URI: 'mongodb://arbiter:hunter2secret@127.0.0.1:1/arbiter',
+      MONGODB_CONNECT_TIMEOUT_MS: '300',
+    });
     children.push(child);
     const { code, stderr } = await done;
     expect(code).toBe(3);

@@ -1,0 +1,252 @@
+import { z } from 'zod';
+import {
+  buildRubricMessages,
+  JUDGE_PROMPT_VERSION,
+  type Rubric,
+  rubricRef,
+  rubricText,
+  type Scale,
+} from './judge-prompt.ts';
+import { clamp01, errorMessage, errorScore } from './score.ts';
+import {
+  defineMetric,
+  type Item,
+  type JudgeDeps,
+  type Metric,
+  type MetricDeps,
+  type Score,
+  type ScoreContext,
+} from './types.ts';
+
+/** Shown before every offline-provider reason, so nobody mistakes a heuristic for a model's judgement. */
+export const HEURISTIC_PREFIX = 'Heuristic estimate (offline provider, not an LLM verdict): ';
+
+/** A heuristic's reason, prefixed unless it already opens by saying it is not an LLM verdict. */
+export function heuristicReason(reason: string): string {
+  return /^\W*heuristic\b[^:]{0,60}not an llm verdict/i.test(reason) ? reason : HEURISTIC_PREFIX + reason;
+}
+
+/** Default `reviewBelow`: judge confidence under this marks a score `needs_review`. */
+export const DEFAULT_REVIEW_BELOW = 0.5;
+
+// Models often quote numbers ("4"); accepting that avoids a repair round-trip for a harmless slip.
+const numberish = z.union([
+  z.number(),
+  z
+    .string()
+    .trim()
+    .regex(/^-?\d+(?:\.\d+)?$/, { error: 'expected a number' })
+    .transform(Number),
+]);
+
+/** The JSON a rubric judge must return, with the score bounded by the scale so a repair can fix it. */
+export function rubricVerdictSchema(scale: Scale) {
+  return z.object({
+    score: numberish.pipe(
+      z
+        .number()
+        .min(scale.min, { error: `expected a score from ${scale.min} to ${scale.max}` })
+        .max(scale.max, { error: `expected a score from ${scale.min} to ${scale.max}` }),
+    ),
+    reason: z.string(),
+    confidence: numberish.pipe(z.number().min(0).max(1)).optional(),
+  });
+}
+
+const ScaleArg = z
+  .union([
+    z
+      .string()
+      .regex(/^\s*\d+\s*-\s*\d+\s*$/, { error: 'expected a scale such as "1-5" or {min: 1, max: 5}' })
+      .transform((s) => {
+        const [min = 0, max = 0] = s.split('-').map((x) => Number(x.trim()));
+        return { min, max };
+      }),
+    z.strictObject({ min: z.int(), max: z.int() }),
+  ])
+  .refine((s) => s.max > s.min, { error: 'expected a scale whose max is above its min, e.g. "1-5"' })
+  .refine((s) => s.max - s.min <= 100, { error: 'expected a scale spanning at most 100 points' });
+
+/** Arguments shared by both judges. */
+export const judgeCommonArgs = {
+  name: z
+    .string()
+    .regex(/^[a-z][a-z0-9_-]{0,62}$/, { error: 'expected a lower-case metric name such as helpfulness' })
+    .optional()
+    .describe('name written on the scores, e.g. helpfulness'),
+  model: z
+    .string()
+    .regex(/^[a-z][a-z0-9-]*:[\w.:/-]+$/, {
+      error: 'expected provider:model, e.g. anthropic:claude-sonnet-4-5',
+    })
+    .optional()
+    .describe('judge model as provider:model (default: ARBITER_JUDGE_MODEL)'),
+  reviewBelow: z
+    .number()
+    .min(0)
+    .max(1)
+    .default(DEFAULT_REVIEW_BELOW)
+    .describe('confidence under this marks the score needs_review'),
+};
+
+const LlmJudgeArgs = z.strictObject({
+  criteria: z
+    .string()
+    .trim()
+    .min(1, { error: 'expected the criteria to judge, e.g. "Is the answer correct and complete?"' }),
+  steps: z.array(z.string().trim().min(1)).optional().describe('evaluation steps the judge follows in order'),
+  scale: ScaleArg.default({ min: 1, max: 5 }).describe('"1-5" (default) or {min, max}'),
+  ...judgeCommonArgs,
+  maxTokens: z.int().min(64).max(8192).default(512),
+});
+
+/** Options of one rubric judgement. */
+export interface RubricJudgeOptions {
+  /** Metric name on the Score. */
+  metric: string;
+  rubric: Rubric;
+  model: string;
+  reviewBelow?: number;
+  maxTokens?: number;
+}
+
+function short(s: string, max = 300): string {
+  return s.length <= max ? s : `${s.slice(0, max - 1)}…`;
+}
+
+/**
+ * Why `completeJson` gave no value. The wrapper reports provider failures (429, 5xx, time-outs, an open
+ * breaker) as values too, so only LLM_BAD_JSON (or no code, from hand-written fakes) means malformed output.
+ */
+export function describeJsonFailure(res: { error: string; code?: string }): string {
+  if (res.code && res.code !== 'LLM_BAD_JSON') return `judge call failed (${res.code}): ${short(res.error)}`;
+  return `judge output unusable: ${short(res.error)}`;
+}
+
+/**
+ * Scores one item against a rubric with the judge model. Every failure (provider error after the
+ * wrapper's retries, malformed JSON after its repair attempt, a thrown error) becomes a Score with `error`.
+ */
+export async function judgeWithRubric(
+  item: Item,
+  opts: RubricJudgeOptions,
+  deps: JudgeDeps,
+  ctx: ScoreContext = {},
+): Promise<Score> {
+  const rubric = rubricRef(rubricText(opts.rubric));
+  const { min, max } = opts.rubric.scale;
+  if (ctx.signal?.aborted)
+    return errorScore(opts.metric, 'cancelled before the judge was called', { rubric });
+  const schema = rubricVerdictSchema(opts.rubric.scale);
+  let res: Awaited<ReturnType<typeof deps.llm.completeJson<typeof schema>>>;
+  try {
+    const messages = await buildRubricMessages(opts.rubric, item);
+    res = await deps.llm.completeJson(
+      {
+        model: opts.model,
+        messages,
+        temperature: 0,
+        json: true,
+        maxTokens: opts.maxTokens ?? 512,
+        trace: { name: `judge:${opts.metric}` },
+      },
+      schema,
+    );
+  } catch (err) {
+    deps.logger?.warn(
+      { metric: opts.metric, model: opts.model, err: errorMessage(err) },
+      'judge call failed',
+    );
+    return errorScore(opts.metric, `judge call failed: ${short(errorMessage(err))}`, { rubric });
+  }
+  if (!res.ok) {
+    deps.logger?.warn(
+      { metric: opts.metric, model: opts.model, code: res.code, err: res.error },
+      'judge gave no usable verdict',
+    );
+    return errorScore(opts.metric, describeJsonFailure(res), {
+      rubric,
+      ...(res.completion ? { cost: res.completion.costUsd } : {}),
+      ...(res.completion?.heuristic ? { heuristic: true } : {}),
+      ...(res.code ? { details: { code: res.code } } : {}),
+    });
+  }
+  const { score, reason, confidence } = res.value;
+  const completion = res.completion;
+  const needsReview = confidence !== undefined && confidence < (opts.reviewBelow ?? DEFAULT_REVIEW_BELOW);
+  const text = reason.trim() || 'no reason given';
+  return {
+    metric: opts.metric,
+    value: clamp01((score - min) / (max - min)),
+    ...(needsReview ? { label: 'needs_review' } : {}),
+    reason: completion.heuristic ? heuristicReason(text) : text,
+    ...(confidence !== undefined ? { confidence } : {}),
+    cost: completion.costUsd,
+    needsReview,
+    rubric,
+    ...(completion.heuristic ? { heuristic: true } : {}),
+    details: {
+      rawScore: score,
+      scale: `${min}-${max}`,
+      model: completion.model,
+      cached: completion.cached,
+      promptVersion: JUDGE_PROMPT_VERSION,
+    },
+  };
+}
+
+/** Resolves the judge dependencies, or says what is missing. */
+export function resolveJudge(
+  deps: MetricDeps,
+  model: string | undefined,
+): { ok: true; deps: JudgeDeps } | { ok: false; error: string } {
+  if (!deps.llm) return { ok: false, error: 'needs an LLM, but none was provided' };
+  const judgeModel = model ?? deps.judgeModel;
+  if (!judgeModel)
+    return {
+      ok: false,
+      error: "needs a judge model: set ARBITER_JUDGE_MODEL or the metric's `model` argument",
+    };
+  return { ok: true, deps: { llm: deps.llm, judgeModel, ...(deps.logger ? { logger: deps.logger } : {}) } };
+}
+
+/** A judge metric that cannot run; it still answers every item with an error Score instead of throwing. */
+export function unavailableJudge(name: string, error: string): Metric {
+  return { name, kind: 'judge', score: async () => errorScore(name, `metric '${name}' ${error}`) };
+}
+
+/** `llm-judge`: a G-Eval-style rubric judge (criteria, optional steps, scale) normalized to [0, 1]. */
+export const llmJudgeMetric = defineMetric({
+  description:
+    'LLM rubric judge (G-Eval style): criteria, optional steps and a scale; score normalized to 0–1.',
+  kind: 'judge',
+  args: LlmJudgeArgs,
+  example: {
+    name: 'helpfulness',
+    criteria: 'Does the answer resolve the user request correctly and completely?',
+    steps: [
+      'Identify what the user asked for.',
+      'Check each claim in the answer.',
+      'Penalize missing or wrong parts.',
+    ],
+    scale: '1-5',
+  },
+  create(args, deps) {
+    const name = args.name ?? 'llm-judge';
+    const judge = resolveJudge(deps, args.model);
+    if (!judge.ok) return unavailableJudge(name, judge.error);
+    const rubric: Rubric = {
+      criteria: args.criteria,
+      scale: args.scale,
+      ...(args.steps ? { steps: args.steps } : {}),
+    };
+    const opts: RubricJudgeOptions = {
+      metric: name,
+      rubric,
+      model: judge.deps.judgeModel,
+      reviewBelow: args.reviewBelow,
+      maxTokens: args.maxTokens,
+    };
+    return { name, kind: 'judge', score: (item, ctx) => judgeWithRubric(item, opts, judge.deps, ctx) };
+  },
+});

@@ -1,0 +1,287 @@
+import { z } from 'zod';
+import {
+  buildPairwiseMessages,
+  JUDGE_PROMPT_VERSION,
+  type PairwiseSubject,
+  rubricRef,
+} from './judge-prompt.ts';
+import {
+  describeJsonFailure,
+  heuristicReason,
+  judgeCommonArgs,
+  resolveJudge,
+  unavailableJudge,
+} from './llm-judge.ts';
+import { errorMessage, errorScore, outputText } from './score.ts';
+import { defineMetric, type JudgeDeps, type RubricRef } from './types.ts';
+
+/** Criteria used when a comparison names none. */
+export const DEFAULT_PAIRWISE_CRITERIA =
+  'Which answer responds to the input more helpfully, correctly and clearly, without unsupported claims?';
+
+/** Confidence given to a verdict that flipped when the answers were swapped. */
+export const DISAGREEMENT_CONFIDENCE = 0.2;
+
+// A judge that omits its confidence is treated as unsure, not certain.
+const MISSING_CONFIDENCE = 0.5;
+
+/** The JSON a pairwise judge must return; "Answer A", "a" and "TIE" are accepted spellings. */
+export const PairwiseJudgmentSchema = z.object({
+  winner: z
+    .string()
+    .trim()
+    .toLowerCase()
+    .transform((w) => w.replace(/^answer[\s_-]*/, ''))
+    .pipe(z.enum(['a', 'b', 'tie'], { error: 'expected winner "A", "B" or "tie"' })),
+  reason: z.string(),
+  confidence: z
+    .union([
+      z.number(),
+      z
+        .string()
+        .trim()
+        .regex(/^\d+(?:\.\d+)?$/)
+        .transform(Number),
+    ])
+    .pipe(z.number().min(0).max(1))
+    .optional(),
+});
+
+/** Which answer won a comparison. */
+export type Winner = 'A' | 'B' | 'tie';
+
+/** A comparison of two answers to one input. */
+export interface PairwiseRequest extends PairwiseSubject {
+  criteria?: string;
+}
+
+/** Options of one comparison. */
+export interface PairwiseOptions {
+  /** Overrides `deps.judgeModel`. */
+  model?: string;
+  signal?: AbortSignal;
+}
+
+/** The outcome of a comparison judged in both orders; `error` set means no usable verdict (winner is then tie). */
+export interface PairwiseVerdict {
+  winner: Winner;
+  reason: string;
+  confidence: number;
+  /** True when the swapped-order judgement named the same winner. */
+  swappedAgreement: boolean;
+  /** USD for both calls. */
+  cost: number;
+  error?: string;
+  heuristic?: boolean;
+  rubric: RubricRef;
+  /** Each order's verdict in original labels: [A shown first, B shown first]. */
+  orders?: [Winner, Winner];
+}
+
+type OneOrder =
+  | {
+      ok: true;
+      winner: Winner;
+      reason: string;
+      confidence: number | undefined;
+      cost: number;
+      heuristic: boolean;
+    }
+  | { ok: false; error: string; cost: number; heuristic: boolean };
+
+async function judgeOnce(
+  criteria: string,
+  shown: PairwiseSubject,
+  swapped: boolean,
+  model: string,
+  deps: JudgeDeps,
+): Promise<OneOrder> {
+  try {
+    const messages = await buildPairwiseMessages(criteria, shown);
+    const res = await deps.llm.completeJson(
+      { model, messages, temperature: 0, json: true, maxTokens: 512, trace: { name: 'judge:pairwise' } },
+      PairwiseJudgmentSchema,
+    );
+    if (!res.ok) {
+      return {
+        ok: false,
+        error: describeJsonFailure(res),
+        cost: res.completion?.costUsd ?? 0,
+        heuristic: res.completion?.heuristic ?? false,
+      };
+    }
+    const w = res.value.winner;
+    // In the swapped call the original B was shown as A: map back to the caller's labels.
+    const winner: Winner = w === 'tie' ? 'tie' : (w === 'a') !== swapped ? 'A' : 'B';
+    return {
+      ok: true,
+      winner,
+      reason: res.value.reason.trim() || 'no reason given',
+      confidence: res.value.confidence,
+      cost: res.completion.costUsd,
+      heuristic: res.completion.heuristic,
+    };
+  } catch (err) {
+    return { ok: false, error: `judge call failed: ${errorMessage(err)}`, cost: 0, heuristic: false };
+  }
+}
+
+function short(s: string, max = 300): string {
+  return s.length <= max ? s : `${s.slice(0, max - 1)}…`;
+}
+
+/**
+ * Compares two answers, judged twice with their positions swapped to cancel position bias: when the
+ * two orders disagree the verdict is a low-confidence tie. Never throws; failures come back in `error`.
+ */
+export async function judgePair(
+  req: PairwiseRequest,
+  deps: JudgeDeps,
+  opts: PairwiseOptions = {},
+): Promise<PairwiseVerdict> {
+  const criteria = req.criteria?.trim() || DEFAULT_PAIRWISE_CRITERIA;
+  const rubric = rubricRef(`pairwise criteria: ${criteria.replace(/\s+/g, ' ')}\nverdict: A|B|tie`);
+  const model = opts.model ?? deps.judgeModel;
+  const fail = (error: string, cost = 0, heuristic = false): PairwiseVerdict => ({
+    winner: 'tie',
+    reason: `could not compare: ${error}`,
+    confidence: 0,
+    swappedAgreement: false,
+    cost,
+    error,
+    rubric,
+    ...(heuristic ? { heuristic } : {}),
+  });
+  if (opts.signal?.aborted) return fail('cancelled before the judge was called');
+
+  const base = {
+    input: req.input,
+    ...(req.reference !== undefined ? { reference: req.reference } : {}),
+    ...(req.context !== undefined ? { context: req.context } : {}),
+  };
+  const [first, second] = await Promise.all([
+    judgeOnce(criteria, { ...base, answerA: req.answerA, answerB: req.answerB }, false, model, deps),
+    judgeOnce(criteria, { ...base, answerA: req.answerB, answerB: req.answerA }, true, model, deps),
+  ]);
+  const cost = first.cost + second.cost;
+  const heuristic = first.heuristic || second.heuristic;
+  if (!first.ok || !second.ok) {
+    const errors = [
+      !first.ok && `original order: ${first.error}`,
+      !second.ok && `swapped order: ${second.error}`,
+    ]
+      .filter(Boolean)
+      .join('; ');
+    deps.logger?.warn({ model, err: errors }, 'pairwise judge failed');
+    return fail(short(errors, 600), cost, heuristic);
+  }
+  const shownReason = (r: string) => (heuristic ? heuristicReason(r) : r);
+  const orders: [Winner, Winner] = [first.winner, second.winner];
+  if (first.winner !== second.winner) {
+    return {
+      winner: 'tie',
+      reason: shownReason(
+        `The verdict changed when the answers were swapped (${first.winner} in the original order, ${second.winner} swapped), a sign of position bias; counted as a tie. Original-order reason: ${first.reason}`,
+      ),
+      confidence: DISAGREEMENT_CONFIDENCE,
+      swappedAgreement: false,
+      cost,
+      rubric,
+      orders,
+      ...(heuristic ? { heuristic } : {}),
+    };
+  }
+  const confidence =
+    ((first.confidence ?? MISSING_CONFIDENCE) + (second.confidence ?? MISSING_CONFIDENCE)) / 2;
+  return {
+    winner: first.winner,
+    // The second reason speaks of swapped labels, so only the first-order reason is shown.
+    reason: shownReason(first.reason),
+    confidence,
+    swappedAgreement: true,
+    cost,
+    rubric,
+    orders,
+    ...(heuristic ? { heuristic } : {}),
+  };
+}
+
+const PairwiseArgs = z.strictObject({
+  criteria: z
+    .string()
+    .trim()
+    .min(1)
+    .optional()
+    .describe('what "better" means (default: helpful, correct, clear)'),
+  against: z
+    .string()
+    .regex(/^(?:expected|metadata\.[\w-]+)$/, { error: 'expected "expected" or "metadata.<key>"' })
+    .default('expected')
+    .describe('where the baseline answer comes from: expected (default) or metadata.<key>'),
+  ...judgeCommonArgs,
+});
+
+/** `pairwise-judge`: the output against a baseline answer; 1 = output better, 0.5 = tie, 0 = baseline better. */
+export const pairwiseJudgeMetric = defineMetric({
+  description:
+    'LLM pairwise judge: output vs a baseline answer, judged in both orders (1 = output better, 0.5 tie, 0 worse).',
+  kind: 'judge',
+  args: PairwiseArgs,
+  example: { criteria: 'Which answer is more accurate and concise?', against: 'metadata.baseline' },
+  create(args, deps) {
+    const name = args.name ?? 'pairwise-judge';
+    const judge = resolveJudge(deps, args.model);
+    if (!judge.ok) return unavailableJudge(name, judge.error);
+    const key = args.against === 'expected' ? undefined : args.against.slice('metadata.'.length);
+    return {
+      name,
+      kind: 'judge',
+      score: async (item, ctx) => {
+        const baseline = key === undefined ? item.expected : item.metadata?.[key];
+        if (typeof baseline !== 'string') {
+          return errorScore(
+            name,
+            `no baseline answer: the item has no ${key === undefined ? 'expected answer' : `string metadata.${key}`}`,
+          );
+        }
+        const v = await judgePair(
+          {
+            input: item.input,
+            answerA: outputText(item),
+            answerB: baseline,
+            ...(args.criteria ? { criteria: args.criteria } : {}),
+            ...(item.context !== undefined ? { context: item.context } : {}),
+          },
+          judge.deps,
+          ctx?.signal ? { signal: ctx.signal } : {},
+        );
+        if (v.error) {
+          return errorScore(name, v.error, {
+            rubric: v.rubric,
+            cost: v.cost,
+            ...(v.heuristic ? { heuristic: true } : {}),
+          });
+        }
+        const needsReview = v.confidence < args.reviewBelow;
+        return {
+          metric: name,
+          value: v.winner === 'A' ? 1 : v.winner === 'B' ? 0 : 0.5,
+          label: needsReview ? 'needs_review' : v.winner === 'A' ? 'win' : v.winner === 'B' ? 'loss' : 'tie',
+          reason: v.reason,
+          confidence: v.confidence,
+          cost: v.cost,
+          needsReview,
+          rubric: v.rubric,
+          ...(v.heuristic ? { heuristic: true } : {}),
+          details: {
+            winner: v.winner === 'A' ? 'output' : v.winner === 'B' ? 'baseline' : 'tie',
+            swappedAgreement: v.swappedAgreement,
+            orders: v.orders,
+            model: judge.deps.judgeModel,
+            promptVersion: JUDGE_PROMPT_VERSION,
+          },
+        };
+      },
+    };
+  },
+});

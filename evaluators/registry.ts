@@ -1,0 +1,191 @@
+import { z } from 'zod';
+import {
+  containsMetric,
+  equalsMetric,
+  jsonSchemaMetric,
+  jsonValidMetric,
+  keywordCoverageMetric,
+  latencyMetric,
+  lengthMetric,
+  notContainsMetric,
+  regexMetric,
+} from './heuristics.ts';
+import { llmJudgeMetric, resolveJudge } from './llm-judge.ts';
+import { pairwiseJudgeMetric } from './pairwise-judge.ts';
+import { piiMetric } from './pii.ts';
+import { refusalMetric } from './refusal.ts';
+import { errorMessage, errorScore } from './score.ts';
+import {
+  type Metric,
+  type MetricDefinition,
+  type MetricDeps,
+  type MetricKind,
+  ScoreSchema,
+} from './types.ts';
+
+/** Every metric a suite or monitor can name, keyed by that name. */
+export const metrics = {
+  contains: containsMetric,
+  'not-contains': notContainsMetric,
+  regex: regexMetric,
+  equals: equalsMetric,
+  'json-valid': jsonValidMetric,
+  'json-schema': jsonSchemaMetric,
+  length: lengthMetric,
+  latency: latencyMetric,
+  refusal: refusalMetric,
+  pii: piiMetric,
+  'keyword-coverage': keywordCoverageMetric,
+  'llm-judge': llmJudgeMetric,
+  'pairwise-judge': pairwiseJudgeMetric,
+} satisfies Record<string, MetricDefinition<z.ZodType>>;
+
+/** Name of a registered metric. */
+export type MetricName = keyof typeof metrics;
+
+/** Registered metric names in registry order. */
+export const METRIC_NAMES = Object.keys(metrics) as MetricName[];
+
+/** Guard for registered metric names. */
+export function isMetricName(name: string): name is MetricName {
+  return Object.hasOwn(metrics, name);
+}
+
+function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let diag = row[0] ?? 0;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const up = row[j] ?? 0;
+      row[j] = Math.min(up + 1, (row[j - 1] ?? 0) + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diag = up;
+    }
+  }
+  return row[b.length] ?? 0;
+}
+
+/** The closest candidate within a few edits, for "did you mean …?". */
+export function closestName(name: string, candidates: readonly string[]): string | undefined {
+  const n = name.toLowerCase();
+  let best: string | undefined;
+  let bestD = Math.max(2, Math.floor(n.length / 3)) + 1;
+  for (const c of candidates) {
+    const d = editDistance(n, c.toLowerCase());
+    if (d < bestD) {
+      best = c;
+      bestD = d;
+    }
+  }
+  return best;
+}
+
+function argNames(schema: z.ZodType): string[] {
+  return schema instanceof z.ZodObject ? Object.keys(schema.shape) : [];
+}
+
+function formatArgIssues(name: string, schema: z.ZodType, error: z.ZodError): string {
+  const valid = argNames(schema);
+  const parts = error.issues.map((issue) => {
+    if (issue.code === 'unrecognized_keys') {
+      return issue.keys
+        .map((k) => {
+          const guess = closestName(k, valid);
+          return `unknown argument '${k}'${guess ? ` (did you mean '${guess}'?)` : ''}`;
+        })
+        .join('; ');
+    }
+    if (issue.path.length === 0) return `arguments ${issue.message.replace(/^Invalid input: /, '')}`;
+    return `argument '${issue.path.map(String).join('.')}': ${issue.message}`;
+  });
+  return `metric '${name}': ${parts.join('; ')}${valid.length ? `; valid arguments: ${valid.join(', ')}` : ''}`;
+}
+
+/** Keeps the "a metric never throws and always returns a valid Score" promise even if a metric has a bug. */
+function guard(metric: Metric): Metric {
+  return {
+    name: metric.name,
+    kind: metric.kind,
+    async score(item, ctx) {
+      try {
+        const score = await metric.score(item, ctx);
+        const checked = ScoreSchema.safeParse(score);
+        if (checked.success) return checked.data;
+        return errorScore(
+          metric.name,
+          `metric produced an invalid score: ${checked.error.issues[0]?.message ?? 'unknown'}`,
+        );
+      } catch (err) {
+        return errorScore(metric.name, `metric failed: ${errorMessage(err)}`);
+      }
+    },
+  };
+}
+
+/** Result of building a metric from its name and arguments (e.g. from a suite YAML file). */
+export type CreateMetricResult = { ok: true; metric: Metric } | { ok: false; error: string };
+
+/** Builds a metric by name; unknown names and bad arguments come back as an error naming the metric and argument. */
+export function createMetric(name: string, args: unknown = {}, deps: MetricDeps = {}): CreateMetricResult {
+  if (!isMetricName(name)) {
+    const guess = closestName(name, METRIC_NAMES);
+    return {
+      ok: false,
+      error: `unknown metric '${name}'${guess ? ` (did you mean '${guess}'?)` : ''}; valid: ${METRIC_NAMES.join(', ')}`,
+    };
+  }
+  // Widened on purpose: each entry's own types were checked by `satisfies` above.
+  const def: MetricDefinition<z.ZodType> = metrics[name];
+  const parsed = def.args.safeParse(args ?? {});
+  if (!parsed.success) return { ok: false, error: formatArgIssues(name, def.args, parsed.error) };
+  if (def.kind === 'judge') {
+    const model = (parsed.data as { model?: string }).model;
+    const judge = resolveJudge(deps, model);
+    if (!judge.ok) return { ok: false, error: `metric '${name}' ${judge.error}` };
+  }
+  try {
+    return { ok: true, metric: guard(def.create(parsed.data, deps)) };
+  } catch (err) {
+    return { ok: false, error: `metric '${name}': ${errorMessage(err)}` };
+  }
+}
+
+/** One argument in the help text. */
+export interface ArgHelp {
+  name: string;
+  optional: boolean;
+  description?: string;
+}
+
+/** One metric in the help text. */
+export interface MetricHelp {
+  name: MetricName;
+  kind: MetricKind;
+  description: string;
+  args: ArgHelp[];
+  example: unknown;
+}
+
+/** Every metric with its one-line description, arguments and an example, for `/arbiter help metrics`. */
+export function describeMetrics(): MetricHelp[] {
+  return METRIC_NAMES.map((name) => {
+    const def: MetricDefinition<z.ZodType> = metrics[name];
+    const shape = def.args instanceof z.ZodObject ? (def.args.shape as Record<string, z.ZodType>) : {};
+    const args = Object.entries(shape).map(([argName, s]) => ({
+      name: argName,
+      optional: s.safeParse(undefined).success,
+      ...(s.description ? { description: s.description } : {}),
+    }));
+    return { name, kind: def.kind, description: def.description, args, example: def.example };
+  });
+}
+
+/** The help text as plain lines: `name — description (args: a, b?)`. */
+export function formatMetricsHelp(): string {
+  return describeMetrics()
+    .map((m) => {
+      const args = m.args.map((a) => (a.optional ? `${a.name}?` : a.name)).join(', ');
+      return `${m.name} — ${m.description}${args ? ` (args: ${args})` : ''}`;
+    })
+    .join('\n');
+}

@@ -1,0 +1,48 @@
+import type { Item, Score, Turn } from './types.ts';
+
+/** Text the heuristics look at: the output string, or every assistant turn of a transcript. */
+export function outputText(item: Pick<Item, 'output'>): string {
+  if (typeof item.output === 'string') return item.output;
+  return item.output
+    .filter((t) => t.role === 'assistant')
+    .map((t) => t.content)
+    .join('\n\n');
+}
+
+/** A transcript as plain text, one `role: content` paragraph per turn, for judge prompts. */
+export function renderTranscript(turns: readonly Turn[]): string {
+  return turns.map((t) => `${t.role}: ${t.content}`).join('\n\n');
+}
+
+/** Clamps to [0, 1]; NaN becomes 0 so a Score is always valid. */
+export function clamp01(x: number): number {
+  if (Number.isNaN(x)) return 0;
+  return Math.min(1, Math.max(0, x));
+}
+
+/** A Score meaning "could not score": value 0, label `error`; aggregates must skip it rather than average it. */
+export function errorScore(metric: string, error: string, extra: Partial<Score> = {}): Score {
+  return { metric, value: 0, label: 'error', reason: `could not score: ${error}`, ...extra, error };
+}
+
+/** A binary heuristic Score: 1 with label `pass`, or 0 with label `fail`. */
+export function passFail(
+  metric: string,
+  pass: boolean,
+  reason: string,
+  details?: Record<string, unknown>,
+): Score {
+  return {
+    metric,
+    value: pass ? 1 : 0,
+    label: pass ? 'pass' : 'fail',
+    reason,
+    ...(details ? { details } : {}),
+  };
+}
+
+/** Message of anything thrown, without a stack. */
+export function errorMessage(err: unknown): string {
+  if (err instanceof Error) return err.message || err.name;
+  return String(err);
+}

@@ -1,0 +1,110 @@
+import { z } from 'zod';
+import type { Logger } from '../config/index.ts';
+import type { Llm } from '../llm/types.ts';
+
+/** One turn of a conversation being judged (Slack threads, simulated users). */
+export const TurnSchema = z.object({
+  role: z.enum(['user', 'assistant', 'system', 'tool']),
+  content: z.string(),
+});
+
+/** One turn of a conversation being judged. */
+export type Turn = z.infer<typeof TurnSchema>;
+
+/** Where an item came from (a dataset row, a Langfuse observation, a Slack message), so scores can link back. */
+export const SourceRefSchema = z.object({
+  source: z.string().min(1),
+  id: z.string().min(1),
+  url: z.string().optional(),
+});
+
+/** Where an item came from. */
+export type SourceRef = z.infer<typeof SourceRefSchema>;
+
+/** The thing a metric scores: an input, the output under test and what we know around it. */
+export const ItemSchema = z.object({
+  input: z.string(),
+  output: z.union([z.string(), z.array(TurnSchema)]),
+  expected: z.string().optional(),
+  context: z.string().optional(),
+  metadata: z.record(z.string(), z.unknown()).optional(),
+  sourceRef: SourceRefSchema.optional(),
+  latencyMs: z.number().nonnegative().optional(),
+});
+
+/** The thing a metric scores; `output` is a string or a transcript of turns. */
+export type Item = z.infer<typeof ItemSchema>;
+
+/** The rubric a judge used, stored with each score so a changed rubric never mixes with old results. */
+export const RubricRefSchema = z.object({ text: z.string(), version: z.string() });
+
+/** The rubric a judge used and its content hash. */
+export type RubricRef = z.infer<typeof RubricRefSchema>;
+
+/** The result of one metric on one item; `error` set means "could not score", not "scored 0". */
+export const ScoreSchema = z.object({
+  metric: z.string().min(1),
+  value: z.number().min(0).max(1),
+  label: z.string().optional(),
+  reason: z.string(),
+  confidence: z.number().min(0).max(1).optional(),
+  /** USD spent producing this score (judges only). */
+  cost: z.number().nonnegative().optional(),
+  error: z.string().optional(),
+  needsReview: z.boolean().optional(),
+  rubric: RubricRefSchema.optional(),
+  /** True when the offline heuristic provider produced it: never present it as an LLM verdict. */
+  heuristic: z.boolean().optional(),
+  details: z.record(z.string(), z.unknown()).optional(),
+});
+
+/** The result of one metric on one item. */
+export type Score = z.infer<typeof ScoreSchema>;
+
+/** Per-call context of a metric; judges stop early when the signal is aborted. */
+export interface ScoreContext {
+  signal?: AbortSignal;
+}
+
+/** A configured metric, ready to score items; `score` resolves to a Score even on failure. */
+export interface Metric {
+  /** Name written on every Score (a judge may be renamed, e.g. `helpfulness`). */
+  readonly name: string;
+  readonly kind: MetricKind;
+  score(item: Item, ctx?: ScoreContext): Promise<Score>;
+}
+
+/** Heuristics are pure functions of the item; judges call a model. */
+export type MetricKind = 'heuristic' | 'judge';
+
+/** What a metric may need from the outside; judges need `llm` and a judge model. */
+export interface MetricDeps {
+  llm?: Llm;
+  /** Default judge model as `provider:model`; a metric's `model` argument overrides it. */
+  judgeModel?: string;
+  logger?: Logger;
+}
+
+/** What a judge needs: the Llm wrapper and the model to call. */
+export interface JudgeDeps {
+  llm: Llm;
+  judgeModel: string;
+  logger?: Logger;
+}
+
+/** One registry entry: documentation, argument schema, an example and a factory. */
+export interface MetricDefinition<S extends z.ZodType = z.ZodType> {
+  /** One line, shown by `/arbiter help metrics`. */
+  description: string;
+  kind: MetricKind;
+  args: S;
+  /** Arguments that construct this metric; used by the help text and the registry test. */
+  example: z.input<S>;
+  // Method syntax on purpose: the registry holds definitions with different argument types.
+  create(args: z.output<S>, deps: MetricDeps): Metric;
+}
+
+/** Declares a registry entry; the helper only exists so `create` gets its argument type from `args`. */
+export function defineMetric<S extends z.ZodType>(def: MetricDefinition<S>): MetricDefinition<S> {
+  return def;
+}

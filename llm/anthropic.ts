@@ -1,0 +1,168 @@
+// The `anthropic` provider: the Messages API (POST /v1/messages) through @anthropic-ai/sdk. The SDK's own
+// retries are off (maxRetries: 0) because the wrapper owns retries, back-off and the breaker.
+import Anthropic, {
+  APIConnectionError,
+  APIConnectionTimeoutError,
+  APIError,
+  APIUserAbortError,
+} from '@anthropic-ai/sdk';
+import { z } from 'zod';
+import { classifyStatus, describeBody, LlmError, retryAfterFromHeaders, scrubKeys } from './errors.ts';
+import type { CallParams, LlmProvider, Usage } from './types.ts';
+
+/** Options of the Anthropic provider. */
+export interface AnthropicProviderOptions {
+  apiKey: string;
+  /** Defaults to https://api.anthropic.com (ANTHROPIC_BASE_URL overrides it). */
+  baseUrl?: string;
+  /** Injected fetch (tests, proxies); the global fetch otherwise. */
+  fetch?: typeof fetch;
+  /** Epoch ms, to turn an HTTP-date retry-after into a wait (the wrapper passes its clock). */
+  now?: () => number;
+}
+
+/** Default Anthropic API host. */
+export const ANTHROPIC_DEFAULT_BASE_URL = 'https://api.anthropic.com';
+
+// The response is parsed at the edge: only what we use, so new fields never break us.
+const MessageSchema = z.object({
+  content: z.array(z.object({ type: z.string(), text: z.string().optional() })),
+  stop_reason: z.string().nullable().optional(),
+  usage: z.object({
+    input_tokens: z.number(),
+    output_tokens: z.number(),
+    cache_creation_input_tokens: z.number().nullable().optional(),
+    cache_read_input_tokens: z.number().nullable().optional(),
+  }),
+});
+
+const JSON_INSTRUCTION = 'Reply with one JSON object only: no prose before or after it and no code fences.';
+
+/** Creates the Anthropic provider. */
+export function createAnthropicProvider(options: AnthropicProviderOptions): LlmProvider {
+  const client = new Anthropic({
+    apiKey: options.apiKey,
+    baseURL: options.baseUrl ?? ANTHROPIC_DEFAULT_BASE_URL,
+    maxRetries: 0,
+    // The wrapper's AbortSignal is the real per-call time-out; this only stops the SDK from refusing large
+    // max_tokens values for non-streaming calls.
+    timeout: 10 * 60_000,
+    ...(options.fetch ? { fetch: options.fetch } : {}),
+  });
+  const secrets = [options.apiKey];
+  const now = options.now ?? Date.now;
+
+  return {
+    name: 'anthropic',
+    heuristic: false,
+    async complete(params: CallParams & { modelName: string }, signal: AbortSignal) {
+      const system = params.messages
+        .filter((m) => m.role === 'system')
+        .map((m) => m.content)
+        .concat(params.json ? [JSON_INSTRUCTION] : [])
+        .join('\n\n');
+      const messages = params.messages
+        .filter((m) => m.role !== 'system')
+        .map((m) => ({ role: m.role as 'user' | 'assistant', content: m.content }));
+      // No `temperature`: the SDK dropped it and Claude 5 models reject non-default sampling with a 400. It still
+      // belongs to the cache key, so callers can keep passing it for the other providers.
+      let raw: unknown;
+      try {
+        raw = await client.messages.create(
+          {
+            model: params.modelName,
+            max_tokens: params.maxTokens ?? 4096,
+            messages,
+            ...(system ? { system } : {}),
+          },
+          { signal },
+        );
+      } catch (err) {
+        throw toLlmError(err, signal, secrets, now());
+      }
+      const parsed = MessageSchema.safeParse(raw);
+      if (!parsed.success) {
+        throw new LlmError(
+          'LLM_PROVIDER_ERROR',
+          'anthropic: the response is not a Messages API message (unreadable body)',
+          {
+            provider: 'anthropic',
+            retryable: true,
+          },
+        );
+      }
+      const msg = parsed.data;
+      const text = msg.content
+        .filter((b) => b.type === 'text' && typeof b.text === 'string')
+        .map((b) => b.text)
+        .join('');
+      const usage: Usage = {
+        inputTokens:
+          msg.usage.input_tokens +
+          (msg.usage.cache_creation_input_tokens ?? 0) +
+          (msg.usage.cache_read_input_tokens ?? 0),
+        outputTokens: msg.usage.output_tokens,
+      };
+      return { text, usage };
+    },
+  };
+}
+
+function toLlmError(err: unknown, signal: AbortSignal, secrets: readonly string[], nowMs: number): LlmError {
+  if (signal.aborted) {
+    const reason = signal.reason;
+    if (reason instanceof LlmError) return reason;
+    return new LlmError('LLM_TIMEOUT', 'anthropic: the call was aborted', {
+      provider: 'anthropic',
+      retryable: true,
+      cause: reason,
+    });
+  }
+  if (err instanceof APIConnectionTimeoutError) {
+    return new LlmError('LLM_TIMEOUT', 'anthropic: the request timed out', {
+      provider: 'anthropic',
+      retryable: true,
+    });
+  }
+  if (err instanceof APIUserAbortError) {
+    return new LlmError('LLM_TIMEOUT', 'anthropic: the call was aborted', {
+      provider: 'anthropic',
+      retryable: true,
+    });
+  }
+  if (err instanceof APIConnectionError) {
+    return new LlmError(
+      'LLM_PROVIDER_ERROR',
+      `anthropic: connection failed (${scrubKeys(err.message, secrets)})`,
+      {
+        provider: 'anthropic',
+        retryable: true,
+      },
+    );
+  }
+  if (err instanceof APIError && typeof err.status === 'number') {
+    const { code, retryable } = classifyStatus(err.status);
+    const detail = scrubKeys(describeBody(err.error ?? err.message), secrets);
+    const retryAfterMs = retryAfterFromHeaders(err.headers, nowMs);
+    return new LlmError(code, `anthropic: HTTP ${err.status}${detail ? ` – ${detail}` : ''}`, {
+      provider: 'anthropic',
+      status: err.status,
+      retryable,
+      ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
+      ...(code === 'LLM_AUTH'
+        ? { hint: 'Check ANTHROPIC_API_KEY (and ANTHROPIC_BASE_URL if you use a proxy).' }
+        : {}),
+    });
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  // A body that is not JSON (a proxy's HTML page, a truncated reply) ends up here.
+  return new LlmError(
+    'LLM_PROVIDER_ERROR',
+    `anthropic: unreadable response (${scrubKeys(message, secrets).slice(0, 200)})`,
+    {
+      provider: 'anthropic',
+      retryable: true,
+      cause: err,
+    },
+  );
+}

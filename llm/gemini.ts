@@ -1,0 +1,207 @@
+// The `gemini` provider: generateContent (POST /v1beta/models/{model}:generateContent) through @google/genai.
+// The SDK does not retry unless given retryOptions, and we give none: the wrapper owns retries.
+import { ApiError, GoogleGenAI } from '@google/genai';
+import { z } from 'zod';
+import { classifyStatus, describeBody, LlmError, retryAfterFromHeaders, scrubKeys } from './errors.ts';
+import type { CallParams, LlmProvider, Usage } from './types.ts';
+
+/** Options of the Gemini provider. */
+export interface GeminiProviderOptions {
+  apiKey: string;
+  /** Defaults to https://generativelanguage.googleapis.com (GEMINI_BASE_URL overrides it). */
+  baseUrl?: string;
+  /** Injected fetch (tests, proxies); the global fetch otherwise. */
+  fetch?: typeof fetch;
+  /** Epoch ms, to turn an HTTP-date retry-after into a wait (the wrapper passes its clock). */
+  now?: () => number;
+}
+
+/** Default Gemini API host. */
+export const GEMINI_DEFAULT_BASE_URL = 'https://generativelanguage.googleapis.com';
+
+const ResponseSchema = z.object({
+  candidates: z
+    .array(
+      z.object({
+        content: z
+          .object({
+            parts: z
+              .array(z.object({ text: z.string().optional(), thought: z.boolean().optional() }))
+              .optional(),
+          })
+          .optional(),
+        finishReason: z.string().optional(),
+      }),
+    )
+    .optional(),
+  promptFeedback: z.object({ blockReason: z.string().optional() }).optional(),
+  usageMetadata: z
+    .object({
+      promptTokenCount: z.number().optional(),
+      candidatesTokenCount: z.number().optional(),
+      thoughtsTokenCount: z.number().optional(),
+    })
+    .optional(),
+});
+
+// Gemini reports how long to wait in the error body (google.rpc.RetryInfo) rather than in a header.
+const RetryInfoSchema = z.object({
+  error: z.object({
+    details: z
+      .array(z.object({ '@type': z.string().optional(), retryDelay: z.string().optional() }).loose())
+      .optional(),
+  }),
+});
+
+function retryDelayFromBody(message: string): number | undefined {
+  try {
+    const parsed = RetryInfoSchema.safeParse(JSON.parse(message));
+    if (!parsed.success) return undefined;
+    for (const d of parsed.data.error.details ?? []) {
+      const m = d.retryDelay ? /^(\d+(?:\.\d+)?)s$/.exec(d.retryDelay) : null;
+      if (m) return Number.parseFloat(m[1]!) * 1000;
+    }
+  } catch {
+    // not JSON: no hint
+  }
+  return undefined;
+}
+
+/** Creates the Gemini provider. */
+export function createGeminiProvider(options: GeminiProviderOptions): LlmProvider {
+  const baseFetch = options.fetch ?? fetch;
+  const now = options.now ?? Date.now;
+  const client = new GoogleGenAI({
+    vertexai: false,
+    apiKey: options.apiKey,
+    httpOptions: { baseUrl: options.baseUrl ?? GEMINI_DEFAULT_BASE_URL, fetch: baseFetch },
+  });
+  const secrets = [options.apiKey];
+
+  return {
+    name: 'gemini',
+    heuristic: false,
+    async complete(params: CallParams & { modelName: string }, signal: AbortSignal) {
+      const system = params.messages
+        .filter((m) => m.role === 'system')
+        .map((m) => m.content)
+        .join('\n\n');
+      const contents = params.messages
+        .filter((m) => m.role !== 'system')
+        .map((m) => ({ role: m.role === 'assistant' ? 'model' : 'user', parts: [{ text: m.content }] }));
+      // ApiError carries only the status, so this call's own fetch keeps the headers for retry-after.
+      let lastHeaders: Headers | undefined;
+      const capturingFetch: typeof fetch = async (input, init) => {
+        const res = await baseFetch(input, init);
+        lastHeaders = res.headers;
+        return res;
+      };
+      let raw: unknown;
+      try {
+        raw = await client.models.generateContent({
+          model: params.modelName,
+          contents,
+          config: {
+            ...(system ? { systemInstruction: system } : {}),
+            ...(params.temperature !== undefined ? { temperature: params.temperature } : {}),
+            maxOutputTokens: params.maxTokens ?? 4096,
+            ...(params.json ? { responseMimeType: 'application/json' } : {}),
+            abortSignal: signal,
+            httpOptions: { fetch: capturingFetch },
+          },
+        });
+      } catch (err) {
+        throw toLlmError(err, signal, secrets, lastHeaders, now());
+      }
+      const parsed = ResponseSchema.safeParse(raw);
+      if (!parsed.success) {
+        throw new LlmError(
+          'LLM_PROVIDER_ERROR',
+          'gemini: the response is not a generateContent response (unreadable body)',
+          {
+            provider: 'gemini',
+            retryable: true,
+          },
+        );
+      }
+      const res = parsed.data;
+      const candidate = res.candidates?.[0];
+      if (!candidate) {
+        const why = res.promptFeedback?.blockReason;
+        throw new LlmError('LLM_BAD_REQUEST', `gemini: no answer${why ? ` (prompt blocked: ${why})` : ''}`, {
+          provider: 'gemini',
+        });
+      }
+      const text = (candidate.content?.parts ?? [])
+        .filter((p) => !p.thought && typeof p.text === 'string')
+        .map((p) => p.text)
+        .join('');
+      const meta = res.usageMetadata ?? {};
+      // Thinking tokens are billed as output.
+      const usage: Usage = {
+        inputTokens: meta.promptTokenCount ?? 0,
+        outputTokens: (meta.candidatesTokenCount ?? 0) + (meta.thoughtsTokenCount ?? 0),
+      };
+      return { text, usage };
+    },
+  };
+}
+
+function toLlmError(
+  err: unknown,
+  signal: AbortSignal,
+  secrets: readonly string[],
+  headers: Headers | undefined,
+  nowMs: number,
+): LlmError {
+  if (signal.aborted) {
+    const reason = signal.reason;
+    if (reason instanceof LlmError) return reason;
+    return new LlmError('LLM_TIMEOUT', 'gemini: the call was aborted', {
+      provider: 'gemini',
+      retryable: true,
+      cause: reason,
+    });
+  }
+  if (err instanceof ApiError) {
+    const { code, retryable } = classifyStatus(err.status);
+    const retryAfterMs = retryAfterFromHeaders(headers, nowMs) ?? retryDelayFromBody(err.message);
+    let detail = err.message;
+    try {
+      detail = describeBody(JSON.parse(err.message));
+    } catch {
+      detail = describeBody(err.message);
+    }
+    return new LlmError(
+      code,
+      `gemini: HTTP ${err.status}${detail ? ` – ${scrubKeys(detail, secrets)}` : ''}`,
+      {
+        provider: 'gemini',
+        status: err.status,
+        retryable,
+        ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
+        ...(code === 'LLM_AUTH' || (err.status === 400 && /API key/i.test(err.message))
+          ? { hint: 'Check GEMINI_API_KEY (and GEMINI_BASE_URL if you use a proxy).' }
+          : {}),
+      },
+    );
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  const name = err instanceof Error ? err.name : '';
+  if (name === 'AbortError' || name === 'TimeoutError') {
+    return new LlmError('LLM_TIMEOUT', 'gemini: the request timed out', {
+      provider: 'gemini',
+      retryable: true,
+    });
+  }
+  // fetch failures (TypeError: fetch failed) and bodies that are not JSON (SyntaxError) land here.
+  return new LlmError(
+    'LLM_PROVIDER_ERROR',
+    `gemini: ${name === 'SyntaxError' ? 'unreadable response' : 'request failed'} (${scrubKeys(message, secrets).slice(0, 200)})`,
+    {
+      provider: 'gemini',
+      retryable: true,
+      cause: err,
+    },
+  );
+}
