@@ -20,8 +20,18 @@ export function createHttpApp(deps: HttpDeps): Hono {
       status: store.ok && !worker.stopping ? 'ok' : 'unavailable',
       version: deps.version,
       uptimeSeconds: Math.round((Date.now() - deps.startedAt.getTime()) / 1000),
-      store: { kind: deps.store.kind, ok: store.ok, latencyMs: Number(store.latencyMs.toFixed(2)), ...(store.error ? { error: store.error } : {}) },
-      worker: { running: worker.running, succeeded: worker.succeeded, failed: worker.failed, stopping: worker.stopping },
+      store: {
+        kind: deps.store.kind,
+        ok: store.ok,
+        latencyMs: Number(store.latencyMs.toFixed(2)),
+        ...(store.error ? { error: store.error } : {}),
+      },
+      worker: {
+        running: worker.running,
+        succeeded: worker.succeeded,
+        failed: worker.failed,
+        stopping: worker.stopping,
+      },
     };
     return c.json(body, body.status === 'ok' ? 200 : 503);
   });

@@ -34,7 +34,16 @@ describe('arbiter CLI', () => {
   it('help metrics lists every metric with its arguments; an unknown topic is a usage error', async () => {
     const io = capture();
     expect(await runCli(['help', 'metrics'], {}, io)).toBe(0);
-    for (const name of ['contains', 'regex', 'pii', 'refusal', 'llm-judge', 'pairwise-judge', 'keyword-coverage']) expect(io.out).toContain(name);
+    for (const name of [
+      'contains',
+      'regex',
+      'pii',
+      'refusal',
+      'llm-judge',
+      'pairwise-judge',
+      'keyword-coverage',
+    ])
+      expect(io.out).toContain(name);
     const bad = capture();
     expect(await runCli(['help', 'nonsense'], {}, bad)).toBe(2);
     expect(bad.err).toMatch(/Topics: metrics/);

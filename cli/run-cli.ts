@@ -43,7 +43,8 @@ export async function runCli(
         return 0;
       }
       const text = helpTopicText(topic);
-      if (text === undefined) throw new ArbiterError('USAGE', `No help on "${topic}". Topics: ${HELP_TOPICS.join(', ')}.`);
+      if (text === undefined)
+        throw new ArbiterError('USAGE', `No help on "${topic}". Topics: ${HELP_TOPICS.join(', ')}.`);
       io.stdout(`${text}\n`);
       return 0;
     }

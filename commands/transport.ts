@@ -19,5 +19,8 @@ export interface Transport {
   /** Shows a message to one user only (Slack ephemeral; the console prints it marked as such). */
   postEphemeral(target: { channel: string; user: string }, message: Message): Promise<void>;
   /** Uploads a local file (e.g. a chart PNG) into a channel or thread. */
-  uploadFile(target: { channel: string; threadTs?: string }, file: { path: string; title: string; altText?: string }): Promise<void>;
+  uploadFile(
+    target: { channel: string; threadTs?: string },
+    file: { path: string; title: string; altText?: string },
+  ): Promise<void>;
 }

@@ -11,12 +11,19 @@ function startChild(script: string, dir: string): ChildProcess {
 }
 
 /** Collects stdout lines and resolves when `predicate` holds for the lines so far. */
-function waitForLines(child: ChildProcess, predicate: (lines: string[]) => boolean, timeoutMs = 20_000): Promise<string[]> {
+function waitForLines(
+  child: ChildProcess,
+  predicate: (lines: string[]) => boolean,
+  timeoutMs = 20_000,
+): Promise<string[]> {
   const lines: string[] = [];
   let buf = '';
   let stderr = '';
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`child did not get there in time; stderr: ${stderr}`)), timeoutMs);
+    const timer = setTimeout(
+      () => reject(new Error(`child did not get there in time; stderr: ${stderr}`)),
+      timeoutMs,
+    );
     child.stderr!.on('data', (d: Buffer) => {
       stderr += d.toString();
     });
@@ -46,7 +53,9 @@ function kill9(child: ChildProcess): Promise<void> {
 
 describe('crash safety of the embedded store (kill -9)', () => {
   const cleanups: (() => void)[] = [];
-  afterEach(() => cleanups.splice(0).forEach((c) => c()));
+  afterEach(() => {
+    for (const c of cleanups.splice(0)) c();
+  });
 
   it('keeps every acknowledged write when the process is killed mid-write', async () => {
     const { dir, cleanup } = tempDir();
@@ -57,7 +66,9 @@ describe('crash safety of the embedded store (kill -9)', () => {
     const acked = lines.filter((l) => l.startsWith('ack'));
     const store = await createEmbeddedStore({ dir, autocompactMs: 0 });
     try {
-      const docs = await store.collection<{ _id: string; n: number; touched?: boolean }>('crash', [{ fields: { n: 1 }, unique: true }]);
+      const docs = await store.collection<{ _id: string; n: number; touched?: boolean }>('crash', [
+        { fields: { n: 1 }, unique: true },
+      ]);
       for (const line of acked) {
         const [, id, touched] = line.split(' ');
         const doc = await docs.findOne({ _id: id! });
@@ -94,12 +105,24 @@ describe('crash safety of the embedded store (kill -9)', () => {
     const store = await createEmbeddedStore({ dir, autocompactMs: 0 });
     try {
       const queue = await createJobQueue(store);
-      expect(await queue.get(jobId)).toMatchObject({ status: 'running', leaseOwner: 'doomed', attempts: 1, progress: { done: 1 } });
+      expect(await queue.get(jobId)).toMatchObject({
+        status: 'running',
+        leaseOwner: 'doomed',
+        attempts: 1,
+        progress: { done: 1 },
+      });
       const ran: string[] = [];
-      const worker = createWorker({ queue, concurrency: 1, leaseMs: 1000, pollMs: 20, handlers: { work: { run: async (_p, ctx) => ran.push(ctx.job._id) } } });
+      const worker = createWorker({
+        queue,
+        concurrency: 1,
+        leaseMs: 1000,
+        pollMs: 20,
+        handlers: { work: { run: async (_p, ctx) => ran.push(ctx.job._id) } },
+      });
       worker.start();
       const deadline = Date.now() + 10_000;
-      while ((await queue.get(jobId))?.status !== 'succeeded' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      while ((await queue.get(jobId))?.status !== 'succeeded' && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 20));
       await worker.stop(0);
       expect(ran).toEqual([jobId]);
       expect(await queue.get(jobId)).toMatchObject({ status: 'succeeded', attempts: 2 });

@@ -5,14 +5,18 @@ import { createEmbeddedStore } from './index.ts';
 
 describe('embedded store specifics', () => {
   const cleanups: (() => void)[] = [];
-  afterEach(() => cleanups.splice(0).forEach((c) => c()));
+  afterEach(() => {
+    for (const c of cleanups.splice(0)) c();
+  });
 
   it('refuses a Date in a sparse-indexed field instead of silently dropping it from queries', async () => {
     const { dir, cleanup } = tempDir();
     cleanups.push(cleanup);
     const store = await createEmbeddedStore({ dir, autocompactMs: 0 });
     try {
-      const c = await store.collection<{ _id: string; at?: Date | number }>('sparse', [{ fields: { at: 1 }, sparse: true }]);
+      const c = await store.collection<{ _id: string; at?: Date | number }>('sparse', [
+        { fields: { at: 1 }, sparse: true },
+      ]);
       const inserted = await c.insertOne({ _id: 'a', at: new Date() }).catch((e: unknown) => e);
       expect(isArbiterError(inserted, 'STORE_INVALID_DOCUMENT')).toBe(true);
       await c.insertOne({ _id: 'b', at: 5 });

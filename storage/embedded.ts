@@ -4,14 +4,27 @@ import { join, resolve } from 'node:path';
 import type * as NedbTypes from '@seald-io/nedb';
 import { ArbiterError, createSilentLogger, type Ids, type Logger, systemIds } from '../config/index.ts';
 import { acquireDirLock, type DirLock } from './lock.ts';
-import type { Collection, Doc, DocumentStore, Filter, FindOptions, IndexSpec, Sort, Update, UpdateResult } from './port.ts';
+import type {
+  Collection,
+  Doc,
+  DocumentStore,
+  Filter,
+  FindOptions,
+  IndexSpec,
+  Sort,
+  Update,
+  UpdateResult,
+} from './port.ts';
 import { assertCollectionName, createMutex, duplicateKeyError, upsertSeed, withUpsertId } from './shared.ts';
 
 // nedb's own modifier engine, so an upsert applies operators exactly as nedb's update does.
 const requireCjs = createRequire(import.meta.url);
 // The package is CommonJS with `module.exports = Datastore` while its typings declare a default export.
 type Datastore<T> = NedbTypes.default<T>;
-const Datastore = requireCjs('@seald-io/nedb') as new <T>(options: { filename: string; autoload?: boolean }) => Datastore<T>;
+const Datastore = requireCjs('@seald-io/nedb') as new <T>(options: {
+  filename: string;
+  autoload?: boolean;
+}) => Datastore<T>;
 const nedbModel = requireCjs('@seald-io/nedb/lib/model.js') as {
   modify(doc: object, update: object): Record<string, unknown>;
   deepCopy<T>(v: T): T;
@@ -48,11 +61,18 @@ function isUniqueViolation(err: unknown): err is NedbError {
 
 function mapError(collection: string, err: unknown): unknown {
   if (isUniqueViolation(err)) return duplicateKeyError(collection, err.key, err);
-  if (err instanceof Error && /Field names cannot|cannot begin with the \$ character|cannot contain a \./.test(err.message)) {
-    return new ArbiterError('STORE_INVALID_DOCUMENT', `Cannot store document in ${collection}: ${err.message}`, {
-      hint: 'Store external JSON whose keys may contain "." or "$" as a string.',
-      cause: err,
-    });
+  if (
+    err instanceof Error &&
+    /Field names cannot|cannot begin with the \$ character|cannot contain a \./.test(err.message)
+  ) {
+    return new ArbiterError(
+      'STORE_INVALID_DOCUMENT',
+      `Cannot store document in ${collection}: ${err.message}`,
+      {
+        hint: 'Store external JSON whose keys may contain "." or "$" as a string.',
+        cause: err,
+      },
+    );
   }
   return err;
 }
@@ -111,7 +131,10 @@ class EmbeddedCollection<T extends Doc> implements Collection<T> {
     for (const field of this.sparseFields) {
       const v = dotted ? (values as Record<string, unknown>)[field] : dotValue(values, field);
       if (v instanceof Date) {
-        throw new ArbiterError('STORE_INVALID_DOCUMENT', `${this.name}.${field} has a sparse index: store it as a number or string, not a Date.`);
+        throw new ArbiterError(
+          'STORE_INVALID_DOCUMENT',
+          `${this.name}.${field} has a sparse index: store it as a number or string, not a Date.`,
+        );
       }
     }
   }
@@ -297,13 +320,20 @@ export async function createEmbeddedStore(options: EmbeddedStoreOptions): Promis
   try {
     mkdirSync(dir, { recursive: true });
   } catch (err) {
-    throw new ArbiterError('STORE_UNAVAILABLE', `Cannot create DATA_DIR ${options.dir}: ${(err as NodeJS.ErrnoException).code}`, {
-      hint: 'Set DATA_DIR to a writable folder.',
-      cause: err,
-    });
+    throw new ArbiterError(
+      'STORE_UNAVAILABLE',
+      `Cannot create DATA_DIR ${options.dir}: ${(err as NodeJS.ErrnoException).code}`,
+      {
+        hint: 'Set DATA_DIR to a writable folder.',
+        cause: err,
+      },
+    );
   }
   const lock: DirLock = acquireDirLock(dir);
-  const collections = new Map<string, { db: Datastore<Doc>; coll: EmbeddedCollection<Doc>; ready: Promise<void> }>();
+  const collections = new Map<
+    string,
+    { db: Datastore<Doc>; coll: EmbeddedCollection<Doc>; ready: Promise<void> }
+  >();
   let closed = false;
   const autocompactMs = options.autocompactMs ?? 10 * 60_000;
 
@@ -312,7 +342,11 @@ export async function createEmbeddedStore(options: EmbeddedStoreOptions): Promis
     let entry = collections.get(name);
     if (!entry) {
       const dropped = repairTornTail(file);
-      if (dropped > 0) logger.warn({ collection: name, bytes: dropped }, 'dropped an unfinished write at the end of the data file (crash during a write)');
+      if (dropped > 0)
+        logger.warn(
+          { collection: name, bytes: dropped },
+          'dropped an unfinished write at the end of the data file (crash during a write)',
+        );
       const db = new Datastore<Doc>({ filename: file, autoload: false });
       const created: { db: Datastore<Doc>; coll: EmbeddedCollection<Doc>; ready: Promise<void> } = {
         db,
@@ -347,10 +381,18 @@ export async function createEmbeddedStore(options: EmbeddedStoreOptions): Promis
         return (await open(name, indexes)) as unknown as Collection<T>;
       } catch (err) {
         if (isUniqueViolation(err)) {
-          throw new ArbiterError('STORE_UNAVAILABLE', `Cannot create a unique index on ${name}: existing documents have duplicate keys`, { cause: err });
+          throw new ArbiterError(
+            'STORE_UNAVAILABLE',
+            `Cannot create a unique index on ${name}: existing documents have duplicate keys`,
+            { cause: err },
+          );
         }
         if (err instanceof ArbiterError) throw err;
-        throw new ArbiterError('STORE_UNAVAILABLE', `Cannot open ${name} in ${options.dir}: ${(err as Error).message}`, { cause: err });
+        throw new ArbiterError(
+          'STORE_UNAVAILABLE',
+          `Cannot open ${name} in ${options.dir}: ${(err as Error).message}`,
+          { cause: err },
+        );
       }
     },
     async ping() {
@@ -368,7 +410,9 @@ export async function createEmbeddedStore(options: EmbeddedStoreOptions): Promis
       for (const { db, ready } of collections.values()) {
         await ready.catch(() => undefined);
         db.stopAutocompaction();
-        await db.compactDatafileAsync().catch((err: unknown) => logger.warn({ err }, 'compaction at close failed'));
+        await db
+          .compactDatafileAsync()
+          .catch((err: unknown) => logger.warn({ err }, 'compaction at close failed'));
       }
       lock.release();
     },

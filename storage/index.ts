@@ -1,5 +1,16 @@
 // Public surface of storage/: the document-store port, its two adapters, jobs, leases and the worker loop.
-export type { Collection, Doc, DocumentStore, Filter, FindOptions, IndexSpec, Sort, StoreHealth, Update, UpdateResult } from './port.ts';
+export type {
+  Collection,
+  Doc,
+  DocumentStore,
+  Filter,
+  FindOptions,
+  IndexSpec,
+  Sort,
+  StoreHealth,
+  Update,
+  UpdateResult,
+} from './port.ts';
 export { createEmbeddedStore, repairTornTail, type EmbeddedStoreOptions } from './embedded.ts';
 export type { MongoStoreOptions } from './mongo.ts';
 export { openStore } from './open.ts';

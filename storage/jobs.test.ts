@@ -1,7 +1,13 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createManualClock, createSequentialIds, isArbiterError } from '../config/index.ts';
 import { tempDir } from '../test/helpers/tmp.ts';
-import { createEmbeddedStore, createJobQueue, createLeases, type DocumentStore, type JobQueue } from './index.ts';
+import {
+  createEmbeddedStore,
+  createJobQueue,
+  createLeases,
+  type DocumentStore,
+  type JobQueue,
+} from './index.ts';
 
 describe('job queue', () => {
   let store: DocumentStore;
@@ -14,7 +20,12 @@ describe('job queue', () => {
     cleanup = t.cleanup;
     store = await createEmbeddedStore({ dir: t.dir, autocompactMs: 0 });
     clock.set('2026-05-01T12:00:00Z');
-    queue = await createJobQueue(store, { clock, ids: createSequentialIds(), defaultMaxAttempts: 3, backoffBaseMs: 1000 });
+    queue = await createJobQueue(store, {
+      clock,
+      ids: createSequentialIds(),
+      defaultMaxAttempts: 3,
+      backoffBaseMs: 1000,
+    });
   });
   afterEach(async () => {
     await store.close();
@@ -23,12 +34,18 @@ describe('job queue', () => {
 
   it('the same idempotency key enqueues once, even concurrently', async () => {
     const results = await Promise.all(
-      Array.from({ length: 10 }, () => queue.enqueue({ type: 'run', payload: { suite: 'a' }, idempotencyKey: 'slack:trigger:1' })),
+      Array.from({ length: 10 }, () =>
+        queue.enqueue({ type: 'run', payload: { suite: 'a' }, idempotencyKey: 'slack:trigger:1' }),
+      ),
     );
     expect(results.filter((r) => r.created)).toHaveLength(1);
     expect(new Set(results.map((r) => r.job._id)).size).toBe(1);
     expect(await queue.list()).toHaveLength(1);
-    const other = await queue.enqueue({ type: 'run', payload: { suite: 'a' }, idempotencyKey: 'slack:trigger:2' });
+    const other = await queue.enqueue({
+      type: 'run',
+      payload: { suite: 'a' },
+      idempotencyKey: 'slack:trigger:2',
+    });
     expect(other.created).toBe(true);
   });
 
@@ -76,7 +93,11 @@ describe('job queue', () => {
     const { job } = await queue.enqueue({ type: 'a' });
     await queue.claim('w', 1000);
     expect(await queue.fail(job._id, 'w', 'boom 1')).toBe('retrying');
-    expect(await queue.get(job._id)).toMatchObject({ status: 'queued', lastError: 'boom 1', runAt: new Date('2026-05-01T12:00:01Z') });
+    expect(await queue.get(job._id)).toMatchObject({
+      status: 'queued',
+      lastError: 'boom 1',
+      runAt: new Date('2026-05-01T12:00:01Z'),
+    });
     expect(await queue.claim('w', 1000)).toBeNull();
     clock.advance(1000);
     await queue.claim('w', 1000);
@@ -161,7 +182,9 @@ describe('leases', () => {
   it('exactly one of many replicas acquires a cron tick', async () => {
     const leases = await createLeases(store, { clock });
     const tick = new Date('2026-05-01T12:30:00Z');
-    const wins = await Promise.all(Array.from({ length: 8 }, (_, i) => leases.tryAcquire('monitor:checkout', tick, `replica-${i}`)));
+    const wins = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => leases.tryAcquire('monitor:checkout', tick, `replica-${i}`)),
+    );
     expect(wins.filter(Boolean)).toHaveLength(1);
     expect(await leases.tryAcquire('monitor:checkout', tick, 'late')).toBe(false);
     expect(await leases.tryAcquire('monitor:checkout', new Date('2026-05-01T13:00:00Z'), 'late')).toBe(true);

@@ -75,7 +75,12 @@ export interface JobQueue {
   heartbeat(jobId: string, workerId: string, leaseMs: number): Promise<'ok' | 'lost' | 'cancel'>;
   setProgress(jobId: string, workerId: string, progress: JobProgress): Promise<boolean>;
   complete(jobId: string, workerId: string, result?: unknown): Promise<boolean>;
-  fail(jobId: string, workerId: string, error: string, options?: { retryable?: boolean }): Promise<FailOutcome>;
+  fail(
+    jobId: string,
+    workerId: string,
+    error: string,
+    options?: { retryable?: boolean },
+  ): Promise<FailOutcome>;
   /** Gives a running job back (graceful shutdown) without counting the attempt. */
   release(jobId: string, workerId: string): Promise<boolean>;
   /** Cancels a queued job at once; asks a running job to stop. */
@@ -96,9 +101,13 @@ const INDEXES: IndexSpec[] = [
 function parseJob(doc: unknown): Job {
   const parsed = JobSchema.safeParse(doc);
   if (!parsed.success) {
-    throw new ArbiterError('STORE_INVALID_DOCUMENT', `A stored job does not match its schema: ${parsed.error.issues[0]?.message}`, {
-      details: parsed.error.issues,
-    });
+    throw new ArbiterError(
+      'STORE_INVALID_DOCUMENT',
+      `A stored job does not match its schema: ${parsed.error.issues[0]?.message}`,
+      {
+        details: parsed.error.issues,
+      },
+    );
   }
   return parsed.data;
 }
@@ -111,11 +120,18 @@ export async function createJobQueue(store: DocumentStore, options: JobQueueOpti
   const defaultMaxAttempts = options.defaultMaxAttempts ?? 3;
   const backoffBaseMs = options.backoffBaseMs ?? 1000;
   const backoffMaxMs = options.backoffMaxMs ?? 5 * 60_000;
-  const owned = (jobId: string, workerId: string): Filter => ({ _id: jobId, status: 'running', leaseOwner: workerId });
+  const owned = (jobId: string, workerId: string): Filter => ({
+    _id: jobId,
+    status: 'running',
+    leaseOwner: workerId,
+  });
 
   const queue: JobQueue = {
     async enqueue(input) {
-      if (input.maxAttempts !== undefined && (!Number.isInteger(input.maxAttempts) || input.maxAttempts < 1)) {
+      if (
+        input.maxAttempts !== undefined &&
+        (!Number.isInteger(input.maxAttempts) || input.maxAttempts < 1)
+      ) {
         throw new ArbiterError('USAGE', `maxAttempts must be a whole number ≥ 1 (got ${input.maxAttempts})`);
       }
       const now = clock.now();
@@ -153,7 +169,13 @@ export async function createJobQueue(store: DocumentStore, options: JobQueueOpti
         const doc = await jobs.findOneAndUpdate(
           { ...typeFilter, claimableAt: { $lte: now.getTime() } },
           {
-            $set: { status: 'running', leaseOwner: workerId, leaseExpiresAt, claimableAt: leaseExpiresAt.getTime(), updatedAt: now },
+            $set: {
+              status: 'running',
+              leaseOwner: workerId,
+              leaseExpiresAt,
+              claimableAt: leaseExpiresAt.getTime(),
+              updatedAt: now,
+            },
             $inc: { attempts: 1 },
           },
           { sort: { claimableAt: 1 } },
@@ -173,7 +195,9 @@ export async function createJobQueue(store: DocumentStore, options: JobQueueOpti
             $set: {
               status: 'failed',
               attempts: job.maxAttempts,
-              lastError: job.lastError ?? `lease expired on attempt ${job.maxAttempts} of ${job.maxAttempts} (worker stopped)`,
+              lastError:
+                job.lastError ??
+                `lease expired on attempt ${job.maxAttempts} of ${job.maxAttempts} (worker stopped)`,
               updatedAt: now,
               finishedAt: now,
             },
@@ -188,21 +212,32 @@ export async function createJobQueue(store: DocumentStore, options: JobQueueOpti
     async heartbeat(jobId, workerId, leaseMs) {
       const now = clock.now();
       const doc = await jobs.findOneAndUpdate(owned(jobId, workerId), {
-        $set: { leaseExpiresAt: new Date(now.getTime() + leaseMs), claimableAt: now.getTime() + leaseMs, updatedAt: now },
+        $set: {
+          leaseExpiresAt: new Date(now.getTime() + leaseMs),
+          claimableAt: now.getTime() + leaseMs,
+          updatedAt: now,
+        },
       });
       if (!doc) return 'lost';
       return doc.cancelRequested ? 'cancel' : 'ok';
     },
 
     async setProgress(jobId, workerId, progress) {
-      const res = await jobs.updateOne(owned(jobId, workerId), { $set: { progress, updatedAt: clock.now() } });
+      const res = await jobs.updateOne(owned(jobId, workerId), {
+        $set: { progress, updatedAt: clock.now() },
+      });
       return res.matched === 1;
     },
 
     async complete(jobId, workerId, result) {
       const now = clock.now();
       const res = await jobs.updateOne(owned(jobId, workerId), {
-        $set: { status: 'succeeded', updatedAt: now, finishedAt: now, ...(result === undefined ? {} : { result }) },
+        $set: {
+          status: 'succeeded',
+          updatedAt: now,
+          finishedAt: now,
+          ...(result === undefined ? {} : { result }),
+        },
         $unset: { leaseOwner: true, leaseExpiresAt: true, claimableAt: true },
       });
       return res.matched === 1;
@@ -214,13 +249,27 @@ export async function createJobQueue(store: DocumentStore, options: JobQueueOpti
       if (!current) return 'lease-lost';
       const job = parseJob(current);
       const lastError = error.length > 2000 ? `${error.slice(0, 2000)}…` : error;
-      const final = opts.retryable === false || job.attempts >= job.maxAttempts || job.cancelRequested === true;
+      const final =
+        opts.retryable === false || job.attempts >= job.maxAttempts || job.cancelRequested === true;
       const delay = Math.min(backoffMaxMs, backoffBaseMs * 2 ** Math.max(0, job.attempts - 1));
       const res = await jobs.updateOne(owned(jobId, workerId), {
         $set: final
-          ? { status: job.cancelRequested ? 'cancelled' : 'failed', lastError, updatedAt: now, finishedAt: now }
-          : { status: 'queued', lastError, runAt: new Date(now.getTime() + delay), claimableAt: now.getTime() + delay, updatedAt: now },
-        $unset: final ? { leaseOwner: true, leaseExpiresAt: true, claimableAt: true } : { leaseOwner: true, leaseExpiresAt: true },
+          ? {
+              status: job.cancelRequested ? 'cancelled' : 'failed',
+              lastError,
+              updatedAt: now,
+              finishedAt: now,
+            }
+          : {
+              status: 'queued',
+              lastError,
+              runAt: new Date(now.getTime() + delay),
+              claimableAt: now.getTime() + delay,
+              updatedAt: now,
+            },
+        $unset: final
+          ? { leaseOwner: true, leaseExpiresAt: true, claimableAt: true }
+          : { leaseOwner: true, leaseExpiresAt: true },
       });
       if (res.matched !== 1) return 'lease-lost';
       return final ? 'failed' : 'retrying';
@@ -240,13 +289,22 @@ export async function createJobQueue(store: DocumentStore, options: JobQueueOpti
       const now = clock.now();
       const queued = await jobs.findOneAndUpdate(
         { _id: jobId, status: 'queued' },
-        { $set: { status: 'cancelled', cancelRequested: true, updatedAt: now, finishedAt: now }, $unset: { claimableAt: true } },
+        {
+          $set: { status: 'cancelled', cancelRequested: true, updatedAt: now, finishedAt: now },
+          $unset: { claimableAt: true },
+        },
       );
       if (queued) return parseJob(queued);
-      const running = await jobs.findOneAndUpdate({ _id: jobId, status: 'running' }, { $set: { cancelRequested: true, updatedAt: now } });
+      const running = await jobs.findOneAndUpdate(
+        { _id: jobId, status: 'running' },
+        { $set: { cancelRequested: true, updatedAt: now } },
+      );
       if (running) return parseJob(running);
       const other = await jobs.findOne({ _id: jobId });
-      if (!other) throw new ArbiterError('JOB_NOT_FOUND', `No job with id ${jobId}.`, { hint: 'List jobs with `arbiter jobs list`.' });
+      if (!other)
+        throw new ArbiterError('JOB_NOT_FOUND', `No job with id ${jobId}.`, {
+          hint: 'List jobs with `arbiter jobs list`.',
+        });
       return parseJob(other);
     },
 

@@ -24,7 +24,11 @@ export interface Leases {
   /** True for exactly one caller per (name, tickTime), across processes and restarts. */
   tryAcquire(name: string, tickTime: Date, owner: string): Promise<boolean>;
   /** Records how a claimed tick ended. */
-  finishTick(name: string, tickTime: Date, outcome: { ok: boolean; error?: string; summary?: unknown }): Promise<void>;
+  finishTick(
+    name: string,
+    tickTime: Date,
+    outcome: { ok: boolean; error?: string; summary?: unknown },
+  ): Promise<void>;
   /** The latest claimed tick of a schedule (for catch-up after downtime). */
   lastTick(name: string): Promise<Tick | null>;
   /** Takes or renews an expiring lease; false while another owner holds it. */
@@ -46,7 +50,14 @@ export async function createLeases(store: DocumentStore, options: { clock?: Cloc
   return {
     async tryAcquire(name, tickTime, owner) {
       try {
-        await ticks.insertOne({ _id: tickId(name, tickTime), name, tickTime, owner, acquiredAt: clock.now(), status: 'running' });
+        await ticks.insertOne({
+          _id: tickId(name, tickTime),
+          name,
+          tickTime,
+          owner,
+          acquiredAt: clock.now(),
+          status: 'running',
+        });
         return true;
       } catch (err) {
         if (err instanceof ArbiterError && err.code === 'STORE_DUPLICATE_KEY') return false;

@@ -63,10 +63,14 @@ export function acquireDirLock(dir: string): DirLock {
       };
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') {
-        throw new ArbiterError('STORE_UNAVAILABLE', `Cannot write the lock file in ${dir}: ${(err as NodeJS.ErrnoException).code}`, {
-          hint: 'Set DATA_DIR to a writable folder.',
-          cause: err,
-        });
+        throw new ArbiterError(
+          'STORE_UNAVAILABLE',
+          `Cannot write the lock file in ${dir}: ${(err as NodeJS.ErrnoException).code}`,
+          {
+            hint: 'Set DATA_DIR to a writable folder.',
+            cause: err,
+          },
+        );
       }
       const other = readInfo(file);
       const stale =

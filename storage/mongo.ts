@@ -1,6 +1,16 @@
 import { MongoClient, MongoServerError, type Collection as MongoCollection, type Db } from 'mongodb';
 import { ArbiterError, createSilentLogger, type Ids, type Logger, systemIds } from '../config/index.ts';
-import type { Collection, Doc, DocumentStore, Filter, FindOptions, IndexSpec, Sort, Update, UpdateResult } from './port.ts';
+import type {
+  Collection,
+  Doc,
+  DocumentStore,
+  Filter,
+  FindOptions,
+  IndexSpec,
+  Sort,
+  Update,
+  UpdateResult,
+} from './port.ts';
 import { assertCollectionName, duplicateKeyError, indexName, withUpsertId } from './shared.ts';
 
 /** Options of the MongoDB store. */
@@ -36,7 +46,9 @@ export function describeMongoUri(uri: string): string {
 }
 
 function stripEmpty(update: Update): Update {
-  return Object.fromEntries(Object.entries(update).filter(([, v]) => v && Object.keys(v).length > 0)) as Update;
+  return Object.fromEntries(
+    Object.entries(update).filter(([, v]) => v && Object.keys(v).length > 0),
+  ) as Update;
 }
 
 class MongoDocCollection<T extends Doc> implements Collection<T> {
@@ -52,7 +64,9 @@ class MongoDocCollection<T extends Doc> implements Collection<T> {
     } catch (err) {
       if (isDuplicate(err)) throw duplicateKeyError(this.name, keyOf(err), err);
       if (err instanceof MongoServerError || (err instanceof Error && err.name.startsWith('Mongo'))) {
-        throw new ArbiterError('STORE_UNAVAILABLE', `MongoDB error on ${this.name}: ${err.message}`, { cause: err });
+        throw new ArbiterError('STORE_UNAVAILABLE', `MongoDB error on ${this.name}: ${err.message}`, {
+          cause: err,
+        });
       }
       throw err;
     }
@@ -67,11 +81,17 @@ class MongoDocCollection<T extends Doc> implements Collection<T> {
 
   insertMany(docs: readonly T[]): Promise<number> {
     if (docs.length === 0) return Promise.resolve(0);
-    return this.guard(async () => (await this.coll.insertMany(docs.map((d) => ({ ...d })) as Loose, { ordered: true })).insertedCount);
+    return this.guard(
+      async () =>
+        (await this.coll.insertMany(docs.map((d) => ({ ...d })) as Loose, { ordered: true })).insertedCount,
+    );
   }
 
   async findOne(filter: Filter, options: { sort?: Sort } = {}): Promise<T | null> {
-    return this.guard(async () => (await this.coll.findOne(filter as Loose, options.sort ? { sort: options.sort } : {})) as T | null);
+    return this.guard(
+      async () =>
+        (await this.coll.findOne(filter as Loose, options.sort ? { sort: options.sort } : {})) as T | null,
+    );
   }
 
   find(filter: Filter, options: FindOptions = {}): Promise<T[]> {
@@ -92,14 +112,20 @@ class MongoDocCollection<T extends Doc> implements Collection<T> {
     const u = stripEmpty(options.upsert ? withUpsertId(filter, update, this.ids) : update);
     const run = async (): Promise<UpdateResult> => {
       const res = await this.coll.updateOne(filter as Loose, u as Loose, { upsert: options.upsert ?? false });
-      return res.upsertedId != null ? { matched: 0, upsertedId: String(res.upsertedId) } : { matched: res.matchedCount };
+      return res.upsertedId != null
+        ? { matched: 0, upsertedId: String(res.upsertedId) }
+        : { matched: res.matchedCount };
     };
     // Two concurrent upserts of one key: the loser hits the unique index and must then match the winner's document.
-    return this.guard(() => run().catch((err) => (options.upsert && isDuplicate(err) ? run() : Promise.reject(err))));
+    return this.guard(() =>
+      run().catch((err) => (options.upsert && isDuplicate(err) ? run() : Promise.reject(err))),
+    );
   }
 
   updateMany(filter: Filter, update: Update): Promise<UpdateResult> {
-    return this.guard(async () => ({ matched: (await this.coll.updateMany(filter as Loose, stripEmpty(update) as Loose)).matchedCount }));
+    return this.guard(async () => ({
+      matched: (await this.coll.updateMany(filter as Loose, stripEmpty(update) as Loose)).matchedCount,
+    }));
   }
 
   findOneAndUpdate(
@@ -115,7 +141,9 @@ class MongoDocCollection<T extends Doc> implements Collection<T> {
         returnDocument: options.returnDocument ?? 'after',
         includeResultMetadata: false,
       })) as T | null;
-    return this.guard(() => run().catch((err) => (options.upsert && isDuplicate(err) ? run() : Promise.reject(err))));
+    return this.guard(() =>
+      run().catch((err) => (options.upsert && isDuplicate(err) ? run() : Promise.reject(err))),
+    );
   }
 
   deleteOne(filter: Filter): Promise<number> {
@@ -145,10 +173,14 @@ export async function createMongoStore(options: MongoStoreOptions): Promise<Docu
     db = client.db(options.dbName);
     await db.command({ ping: 1 });
   } catch (err) {
-    throw new ArbiterError('STORE_UNAVAILABLE', `Cannot connect to MongoDB at ${host} (MONGODB_URI): ${(err as Error).message}`, {
-      hint: 'Check that MongoDB is running and reachable, and that the user and password in MONGODB_URI are right. Unset MONGODB_URI to use the embedded store.',
-      cause: err,
-    });
+    throw new ArbiterError(
+      'STORE_UNAVAILABLE',
+      `Cannot connect to MongoDB at ${host} (MONGODB_URI): ${(err as Error).message}`,
+      {
+        hint: 'Check that MongoDB is running and reachable, and that the user and password in MONGODB_URI are right. Unset MONGODB_URI to use the embedded store.',
+        cause: err,
+      },
+    );
   }
   const opened = new Map<string, MongoDocCollection<Doc>>();
   logger.debug({ host, db: options.dbName }, 'connected to MongoDB');
@@ -160,9 +192,17 @@ export async function createMongoStore(options: MongoStoreOptions): Promise<Docu
       const coll = db.collection(name);
       for (const spec of indexes) {
         try {
-          await coll.createIndex(spec.fields, { name: indexName(spec), unique: spec.unique ?? false, sparse: spec.sparse ?? false });
+          await coll.createIndex(spec.fields, {
+            name: indexName(spec),
+            unique: spec.unique ?? false,
+            sparse: spec.sparse ?? false,
+          });
         } catch (err) {
-          throw new ArbiterError('STORE_UNAVAILABLE', `Cannot create index ${indexName(spec)} on ${name}: ${(err as Error).message}`, { cause: err });
+          throw new ArbiterError(
+            'STORE_UNAVAILABLE',
+            `Cannot create index ${indexName(spec)} on ${name}: ${(err as Error).message}`,
+            { cause: err },
+          );
         }
       }
       let wrapped = opened.get(name);

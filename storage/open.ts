@@ -18,5 +18,9 @@ export async function openStore(
       ...(deps.ids ? { ids: deps.ids } : {}),
     });
   }
-  return createEmbeddedStore({ dir: env.DATA_DIR, logger: deps.logger, ...(deps.ids ? { ids: deps.ids } : {}) });
+  return createEmbeddedStore({
+    dir: env.DATA_DIR,
+    logger: deps.logger,
+    ...(deps.ids ? { ids: deps.ids } : {}),
+  });
 }

@@ -5,7 +5,10 @@ import type { Filter, IndexSpec, Update } from './port.ts';
 /** Collection names both adapters accept (also safe as file names). */
 export function assertCollectionName(name: string): void {
   if (!/^[a-z][a-z0-9_-]{0,63}$/.test(name)) {
-    throw new ArbiterError('INTERNAL', `Invalid collection name "${name}": use lowercase letters, digits, - and _`);
+    throw new ArbiterError(
+      'INTERNAL',
+      `Invalid collection name "${name}": use lowercase letters, digits, - and _`,
+    );
   }
 }
 
@@ -35,10 +38,11 @@ export function upsertSeed(filter: Filter): Record<string, unknown> {
   const seed: Record<string, unknown> = {};
   const visit = (f: Filter) => {
     for (const [key, value] of Object.entries(f)) {
-      if (key === '$and' && Array.isArray(value)) value.forEach((sub) => visit(sub as Filter));
+      if (key === '$and' && Array.isArray(value)) for (const sub of value) visit(sub as Filter);
       if (key.startsWith('$')) continue;
       if (!isOperatorObject(value)) setPath(seed, key, value);
-      else if (value && typeof value === 'object' && '$eq' in value) setPath(seed, key, (value as { $eq: unknown }).$eq);
+      else if (value && typeof value === 'object' && '$eq' in value)
+        setPath(seed, key, (value as { $eq: unknown }).$eq);
     }
   };
   visit(filter);

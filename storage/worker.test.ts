@@ -1,7 +1,15 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { tempDir } from '../test/helpers/tmp.ts';
-import { createEmbeddedStore, createJobQueue, createWorker, type DocumentStore, type JobQueue, PermanentJobError, type Worker } from './index.ts';
+import {
+  createEmbeddedStore,
+  createJobQueue,
+  createWorker,
+  type DocumentStore,
+  type JobQueue,
+  PermanentJobError,
+  type Worker,
+} from './index.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -49,8 +57,12 @@ describe('worker loop', () => {
       },
     };
     for (let n = 0; n < 300; n++) await queue.enqueue({ type: 'count', payload: { n } });
-    const a = start(createWorker({ queue, handlers, concurrency: 4, leaseMs: 5000, pollMs: 5, workerId: 'a' }));
-    const b = start(createWorker({ queue, handlers, concurrency: 4, leaseMs: 5000, pollMs: 5, workerId: 'b' }));
+    const a = start(
+      createWorker({ queue, handlers, concurrency: 4, leaseMs: 5000, pollMs: 5, workerId: 'a' }),
+    );
+    const b = start(
+      createWorker({ queue, handlers, concurrency: 4, leaseMs: 5000, pollMs: 5, workerId: 'b' }),
+    );
     await waitFor(async () => (await queue.list({ status: 'succeeded', limit: 1000 })).length === 300);
     expect(runs.size).toBe(300);
     expect([...runs.values()].every((c) => c === 1)).toBe(true);
@@ -92,7 +104,11 @@ describe('worker loop', () => {
     const { job } = await queue.enqueue({ type: 'flaky', maxAttempts: 3 });
     start(createWorker({ queue, handlers, concurrency: 1, leaseMs: 5000, pollMs: 5 }));
     await waitFor(async () => (await queue.get(job._id))?.status === 'succeeded');
-    expect(await queue.get(job._id)).toMatchObject({ attempts: 3, result: { answer: 42 }, lastError: 'transient 2' });
+    expect(await queue.get(job._id)).toMatchObject({
+      attempts: 3,
+      result: { answer: 42 },
+      lastError: 'transient 2',
+    });
   });
 
   it('a job that keeps failing ends failed with its last error; bad payloads fail at once', async () => {
@@ -127,7 +143,15 @@ describe('worker loop', () => {
     const { job } = await queue.enqueue({ type: 'work' });
     expect(await queue.claim('dead-process', 150)).not.toBeNull();
     const ran: string[] = [];
-    start(createWorker({ queue, handlers: { work: { run: async (_p, ctx) => ran.push(ctx.job._id) } }, concurrency: 1, leaseMs: 1000, pollMs: 10 }));
+    start(
+      createWorker({
+        queue,
+        handlers: { work: { run: async (_p, ctx) => ran.push(ctx.job._id) } },
+        concurrency: 1,
+        leaseMs: 1000,
+        pollMs: 10,
+      }),
+    );
     await sleep(60);
     expect(ran).toEqual([]);
     await waitFor(async () => (await queue.get(job._id))?.status === 'succeeded');
@@ -155,7 +179,10 @@ describe('worker loop', () => {
   it('records progress and stops a cancelled job', async () => {
     const handlers = {
       watch: {
-        run: async (_p: unknown, ctx: { signal: AbortSignal; progress: (p: { done: number; total: number }) => Promise<void> }) => {
+        run: async (
+          _p: unknown,
+          ctx: { signal: AbortSignal; progress: (p: { done: number; total: number }) => Promise<void> },
+        ) => {
           for (let i = 1; i <= 1000; i++) {
             if (ctx.signal.aborted) throw ctx.signal.reason;
             await ctx.progress({ done: i, total: 1000 });
@@ -178,7 +205,9 @@ describe('worker loop', () => {
       quick: { run: async () => sleep(30) },
       endless: {
         run: (_p: unknown, ctx: { signal: AbortSignal }) =>
-          new Promise((_resolve, reject) => ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason))),
+          new Promise((_resolve, reject) =>
+            ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason)),
+          ),
       },
     };
     const quick = (await queue.enqueue({ type: 'quick' })).job;
@@ -207,7 +236,15 @@ describe('worker loop', () => {
     };
     let runs = 0;
     const { job } = await queue.enqueue({ type: 'once' });
-    start(createWorker({ queue: flaky, handlers: { once: { run: async () => ++runs } }, concurrency: 1, leaseMs: 150, pollMs: 10 }));
+    start(
+      createWorker({
+        queue: flaky,
+        handlers: { once: { run: async () => ++runs } },
+        concurrency: 1,
+        leaseMs: 150,
+        pollMs: 10,
+      }),
+    );
     await waitFor(async () => (await queue.get(job._id))?.status === 'succeeded');
     expect(runs).toBe(2);
     expect((await queue.get(job._id))?.attempts).toBe(2);

@@ -87,7 +87,7 @@ export function createWorker(options: WorkerOptions): Worker {
     });
 
   function checkIdle() {
-    if (lastClaimEmpty && running.size === 0) idleWaiters.splice(0).forEach((r) => r());
+    if (lastClaimEmpty && running.size === 0) for (const r of idleWaiters.splice(0)) r();
   }
 
   async function runJob(job: Job): Promise<void> {
@@ -115,8 +115,11 @@ export function createWorker(options: WorkerOptions): Worker {
     running.set(job._id, { promise: Promise.resolve(), abort });
     try {
       if (!handler) throw new PermanentJobError(`no handler registered for job type ${job.type}`);
-      const parsed = handler.payload ? handler.payload.safeParse(job.payload) : { success: true as const, data: job.payload };
-      if (!parsed.success) throw new PermanentJobError(`invalid payload for ${job.type}: ${parsed.error.issues[0]?.message}`);
+      const parsed = handler.payload
+        ? handler.payload.safeParse(job.payload)
+        : { success: true as const, data: job.payload };
+      if (!parsed.success)
+        throw new PermanentJobError(`invalid payload for ${job.type}: ${parsed.error.issues[0]?.message}`);
       const ctx: JobContext = {
         job,
         signal: controller.signal,
@@ -142,8 +145,16 @@ export function createWorker(options: WorkerOptions): Worker {
         log.warn('lease lost while running; another worker owns the job');
         return;
       }
-      const permanent = err instanceof PermanentJobError || reason === 'cancel' || (isArbiterError(err) && err.exitCode === 2);
-      const outcome = await options.queue.fail(job._id, workerId, reason === 'cancel' ? 'cancelled' : message, { retryable: !permanent });
+      const permanent =
+        err instanceof PermanentJobError ||
+        reason === 'cancel' ||
+        (isArbiterError(err) && err.exitCode === 2);
+      const outcome = await options.queue.fail(
+        job._id,
+        workerId,
+        reason === 'cancel' ? 'cancelled' : message,
+        { retryable: !permanent },
+      );
       if (outcome === 'retrying') stats.retried += 1;
       if (outcome === 'failed') stats.failed += 1;
       log[outcome === 'failed' ? 'error' : 'warn']({ err: message, outcome }, 'job failed');
@@ -188,7 +199,10 @@ export function createWorker(options: WorkerOptions): Worker {
       // runJob registers the job in `running` synchronously, before its first await.
       const p = runJob(job).catch((err: unknown) => {
         // The store failed while recording the outcome: the lease will expire and the job is retried.
-        logger.error({ err, job: job?._id }, 'could not record the job outcome; it will be retried after its lease expires');
+        logger.error(
+          { err, job: job?._id },
+          'could not record the job outcome; it will be retried after its lease expires',
+        );
       });
       const entry = running.get(job._id);
       if (entry) entry.promise = p;

@@ -21,10 +21,13 @@ export async function run(): Promise<Record<string, number | string>> {
         },
       },
     };
-    const workers = ['w1', 'w2'].map((workerId) => createWorker({ queue, handlers, concurrency: 8, leaseMs: 60_000, pollMs: 5, workerId }));
+    const workers = ['w1', 'w2'].map((workerId) =>
+      createWorker({ queue, handlers, concurrency: 8, leaseMs: 60_000, pollMs: 5, workerId }),
+    );
     const t1 = performance.now();
-    workers.forEach((w) => w.start());
-    while (workers.reduce((s, w) => s + w.stats().succeeded, 0) < total) await new Promise((r) => setTimeout(r, 20));
+    for (const w of workers) w.start();
+    while (workers.reduce((s, w) => s + w.stats().succeeded, 0) < total)
+      await new Promise((r) => setTimeout(r, 20));
     const drainS = (performance.now() - t1) / 1000;
     await Promise.all(workers.map((w) => w.stop(0)));
     const once = runs.every((c) => c === 1);

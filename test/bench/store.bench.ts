@@ -17,7 +17,12 @@ export async function run(): Promise<Record<string, number | string>> {
   try {
     const docs = await store.collection<Small>('bench', [{ fields: { key: 1 }, unique: true }]);
     const total = 100_000;
-    const make = (n: number): Small => ({ _id: `d${n}`, key: `k-${n.toString(36)}`, n, tag: n % 2 ? 'odd' : 'even' });
+    const make = (n: number): Small => ({
+      _id: `d${n}`,
+      key: `k-${n.toString(36)}`,
+      n,
+      tag: n % 2 ? 'odd' : 'even',
+    });
 
     // One insertOne per document: each is appended to the data file before it resolves.
     const single = 20_000;
@@ -27,7 +32,8 @@ export async function run(): Promise<Record<string, number | string>> {
 
     // The rest in batches of 1,000 (insertMany appends a batch in one write).
     t = performance.now();
-    for (let n = single; n < total; n += 1000) await docs.insertMany(Array.from({ length: 1000 }, (_, i) => make(n + i)));
+    for (let n = single; n < total; n += 1000)
+      await docs.insertMany(Array.from({ length: 1000 }, (_, i) => make(n + i)));
     const batchS = (performance.now() - t) / 1000;
 
     const lookups = 10_000;

@@ -19,13 +19,20 @@ export function peakRssMiB(): number {
 }
 
 /** Prints a benchmark's figures as aligned `name: value` lines. */
-export function report(title: string, figures: Record<string, number | string>): Record<string, number | string> {
+export function report(
+  title: string,
+  figures: Record<string, number | string>,
+): Record<string, number | string> {
   process.stdout.write(`\n== ${title}\n`);
-  for (const [k, v] of Object.entries(figures)) process.stdout.write(`  ${k.padEnd(44)} ${typeof v === 'number' ? Number(v.toFixed(3)) : v}\n`);
+  for (const [k, v] of Object.entries(figures))
+    process.stdout.write(`  ${k.padEnd(44)} ${typeof v === 'number' ? Number(v.toFixed(3)) : v}\n`);
   return figures;
 }
 
 /** True when the module is run directly (`node --import tsx test/bench/x.bench.ts`). */
 export function isMain(url: string): boolean {
-  return process.argv[1] !== undefined && url.endsWith(process.argv[1].replace(/^.*\/test\/bench\//, '/test/bench/'));
+  return (
+    process.argv[1] !== undefined &&
+    url.endsWith(process.argv[1].replace(/^.*\/test\/bench\//, '/test/bench/'))
+  );
 }

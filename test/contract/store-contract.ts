@@ -31,7 +31,10 @@ export function runStoreContract(label: string, factory: StoreFactory): void {
 
     beforeEach(async () => {
       store = await factory.create();
-      people = await store.collection<Person>(uniqueName('people'), [{ fields: { name: 1 }, unique: true }, { fields: { team: 1, age: 1 } }]);
+      people = await store.collection<Person>(uniqueName('people'), [
+        { fields: { name: 1 }, unique: true },
+        { fields: { team: 1, age: 1 } },
+      ]);
     });
     afterEach(async () => {
       await factory.dispose(store);
@@ -51,7 +54,14 @@ export function runStoreContract(label: string, factory: StoreFactory): void {
 
     describe('insert and find', () => {
       it('round-trips a document with nested fields, arrays and dates', async () => {
-        const doc: Person = { _id: 'a', name: 'Ada', age: 36, tags: ['x', 'y'], profile: { city: 'London' }, createdAt: new Date('2026-03-01T10:00:00Z') };
+        const doc: Person = {
+          _id: 'a',
+          name: 'Ada',
+          age: 36,
+          tags: ['x', 'y'],
+          profile: { city: 'London' },
+          createdAt: new Date('2026-03-01T10:00:00Z'),
+        };
         await people.insertOne(doc);
         const found = await people.findOne({ _id: 'a' });
         expect(found).toEqual(doc);
@@ -67,7 +77,8 @@ export function runStoreContract(label: string, factory: StoreFactory): void {
       it('supports comparison, $in, $nin, $ne, $exists, $or, $and and dot paths', async () => {
         await seed(20);
         await people.updateOne({ _id: 'p001' }, { $set: { profile: { city: 'Paris' } } });
-        const ids = async (f: Parameters<typeof people.find>[0]) => (await people.find(f, { sort: { _id: 1 } })).map((d) => d._id);
+        const ids = async (f: Parameters<typeof people.find>[0]) =>
+          (await people.find(f, { sort: { _id: 1 } })).map((d) => d._id);
         expect(await ids({ age: { $gte: 28 } })).toEqual(['p008', 'p009', 'p018', 'p019']);
         expect(await ids({ age: { $gt: 27, $lt: 29 } })).toEqual(['p008', 'p018']);
         expect(await ids({ _id: { $in: ['p003', 'p005', 'zzz'] } })).toEqual(['p003', 'p005']);
@@ -75,9 +86,21 @@ export function runStoreContract(label: string, factory: StoreFactory): void {
         expect((await ids({ team: { $ne: 'red' } })).length).toBe(10);
         expect(await ids({ profile: { $exists: true } })).toEqual(['p001']);
         expect(await ids({ 'profile.city': 'Paris' })).toEqual(['p001']);
-        expect(await ids({ $or: [{ _id: 'p002' }, { age: 29, team: 'blue' }] })).toEqual(['p002', 'p009', 'p019']);
-        expect(await ids({ $and: [{ team: 'red' }, { age: { $lte: 22 } }] })).toEqual(['p000', 'p002', 'p010', 'p012']);
-        expect(await ids({ createdAt: { $lt: new Date(Date.UTC(2026, 0, 1, 0, 0, 2)) } })).toEqual(['p000', 'p001']);
+        expect(await ids({ $or: [{ _id: 'p002' }, { age: 29, team: 'blue' }] })).toEqual([
+          'p002',
+          'p009',
+          'p019',
+        ]);
+        expect(await ids({ $and: [{ team: 'red' }, { age: { $lte: 22 } }] })).toEqual([
+          'p000',
+          'p002',
+          'p010',
+          'p012',
+        ]);
+        expect(await ids({ createdAt: { $lt: new Date(Date.UTC(2026, 0, 1, 0, 0, 2)) } })).toEqual([
+          'p000',
+          'p001',
+        ]);
       });
 
       it('sorts on one and several keys, skips and limits (paging visits each document once)', async () => {
@@ -97,10 +120,21 @@ export function runStoreContract(label: string, factory: StoreFactory): void {
 
     describe('updates and upserts', () => {
       it('applies $set (dot paths), $unset, $inc, $push, $max and $min', async () => {
-        await people.insertOne({ _id: 'u', name: 'U', age: 30, tags: ['a'], profile: { city: 'Oslo', visits: 1 } });
+        await people.insertOne({
+          _id: 'u',
+          name: 'U',
+          age: 30,
+          tags: ['a'],
+          profile: { city: 'Oslo', visits: 1 },
+        });
         const res = await people.updateOne(
           { _id: 'u' },
-          { $set: { 'profile.city': 'Bergen' }, $inc: { age: 2, 'profile.visits': 5 }, $push: { tags: 'b' }, $unset: { team: true } },
+          {
+            $set: { 'profile.city': 'Bergen' },
+            $inc: { age: 2, 'profile.visits': 5 },
+            $push: { tags: 'b' },
+            $unset: { team: true },
+          },
         );
         expect(res).toEqual({ matched: 1 });
         await people.updateOne({ _id: 'u' }, { $max: { age: 31 } });
@@ -126,11 +160,21 @@ export function runStoreContract(label: string, factory: StoreFactory): void {
         );
         expect(first.matched).toBe(0);
         expect(typeof first.upsertedId).toBe('string');
-        const second = await people.updateOne({ name: 'Grace', team: 'navy' }, { $set: { age: 41 }, $setOnInsert: { tags: ['again'] } }, { upsert: true });
+        const second = await people.updateOne(
+          { name: 'Grace', team: 'navy' },
+          { $set: { age: 41 }, $setOnInsert: { tags: ['again'] } },
+          { upsert: true },
+        );
         expect(second).toEqual({ matched: 1 });
         const docs = await people.find({ name: 'Grace' });
         expect(docs).toHaveLength(1);
-        expect(docs[0]).toMatchObject({ _id: first.upsertedId, name: 'Grace', team: 'navy', age: 41, tags: ['new'] });
+        expect(docs[0]).toMatchObject({
+          _id: first.upsertedId,
+          name: 'Grace',
+          team: 'navy',
+          age: 41,
+          tags: ['new'],
+        });
       });
 
       it('upsert with an _id in the filter uses that id', async () => {
@@ -140,12 +184,24 @@ export function runStoreContract(label: string, factory: StoreFactory): void {
 
       it('findOneAndUpdate returns the document after (or before) and respects sort', async () => {
         await seed(5);
-        const after = await people.findOneAndUpdate({ team: 'red' }, { $inc: { age: 100 } }, { sort: { createdAt: -1 } });
+        const after = await people.findOneAndUpdate(
+          { team: 'red' },
+          { $inc: { age: 100 } },
+          { sort: { createdAt: -1 } },
+        );
         expect(after).toMatchObject({ _id: 'p004', age: 124 });
-        const before = await people.findOneAndUpdate({ _id: 'p000' }, { $set: { age: 7 } }, { returnDocument: 'before' });
+        const before = await people.findOneAndUpdate(
+          { _id: 'p000' },
+          { $set: { age: 7 } },
+          { returnDocument: 'before' },
+        );
         expect(before).toMatchObject({ _id: 'p000', age: 20 });
         expect(await people.findOneAndUpdate({ _id: 'none' }, { $set: { age: 7 } })).toBeNull();
-        const upserted = await people.findOneAndUpdate({ _id: 'up' }, { $set: { name: 'Up', age: 3 } }, { upsert: true });
+        const upserted = await people.findOneAndUpdate(
+          { _id: 'up' },
+          { $set: { name: 'Up', age: 3 } },
+          { upsert: true },
+        );
         expect(upserted).toEqual({ _id: 'up', name: 'Up', age: 3 });
       });
 
@@ -191,7 +247,9 @@ export function runStoreContract(label: string, factory: StoreFactory): void {
       });
 
       it('a sparse unique index ignores documents without the key', async () => {
-        const keyed = await store.collection<{ _id: string; key?: string }>(uniqueName('keyed'), [{ fields: { key: 1 }, unique: true, sparse: true }]);
+        const keyed = await store.collection<{ _id: string; key?: string }>(uniqueName('keyed'), [
+          { fields: { key: 1 }, unique: true, sparse: true },
+        ]);
         await keyed.insertMany([{ _id: '1' }, { _id: '2' }, { _id: '3', key: 'k' }]);
         const err = await keyed.insertOne({ _id: '4', key: 'k' }).catch((e: unknown) => e);
         expect(isArbiterError(err, 'STORE_DUPLICATE_KEY')).toBe(true);
@@ -199,17 +257,27 @@ export function runStoreContract(label: string, factory: StoreFactory): void {
       });
 
       it('range queries on a sparse index find exactly the documents that have the field', async () => {
-        const timed = await store.collection<{ _id: string; at?: number }>(uniqueName('timed'), [{ fields: { at: 1 }, sparse: true }]);
+        const timed = await store.collection<{ _id: string; at?: number }>(uniqueName('timed'), [
+          { fields: { at: 1 }, sparse: true },
+        ]);
         await timed.insertMany([{ _id: 'early', at: 100 }, { _id: 'late', at: 900 }, { _id: 'none' }]);
         expect((await timed.find({ at: { $lte: 500 } })).map((d) => d._id)).toEqual(['early']);
-        expect((await timed.find({ at: { $gt: 0 } }, { sort: { at: -1 } })).map((d) => d._id)).toEqual(['late', 'early']);
+        expect((await timed.find({ at: { $gt: 0 } }, { sort: { at: -1 } })).map((d) => d._id)).toEqual([
+          'late',
+          'early',
+        ]);
         await timed.updateOne({ _id: 'none' }, { $set: { at: 50 } });
         await timed.updateOne({ _id: 'late' }, { $unset: { at: true } });
-        expect((await timed.find({ at: { $lte: 1000 } }, { sort: { at: 1 } })).map((d) => d._id)).toEqual(['none', 'early']);
+        expect((await timed.find({ at: { $lte: 1000 } }, { sort: { at: 1 } })).map((d) => d._id)).toEqual([
+          'none',
+          'early',
+        ]);
       });
 
       it('findOne and findOneAndUpdate by a range on an indexed field return the first match in sort order', async () => {
-        const q = await store.collection<{ _id: string; at?: number; kind: string }>(uniqueName('queue'), [{ fields: { at: 1 }, sparse: true }]);
+        const q = await store.collection<{ _id: string; at?: number; kind: string }>(uniqueName('queue'), [
+          { fields: { at: 1 }, sparse: true },
+        ]);
         await q.insertMany([
           { _id: 'a', at: 30, kind: 'x' },
           { _id: 'b', at: 10, kind: 'y' },
@@ -221,7 +289,11 @@ export function runStoreContract(label: string, factory: StoreFactory): void {
         expect((await q.findOne({ at: { $lte: 50 } }, { sort: { at: -1 } }))?._id).toBe('a');
         expect((await q.findOne({ at: { $lte: 50 }, kind: 'x' }, { sort: { at: 1 } }))?._id).toBe('c');
         expect(await q.findOne({ at: { $lte: 5 } }, { sort: { at: 1 } })).toBeNull();
-        const taken = await q.findOneAndUpdate({ at: { $gte: 15 }, kind: { $in: ['x'] } }, { $unset: { at: true } }, { sort: { at: 1 } });
+        const taken = await q.findOneAndUpdate(
+          { at: { $gte: 15 }, kind: { $in: ['x'] } },
+          { $unset: { at: true } },
+          { sort: { at: 1 } },
+        );
         expect(taken).toMatchObject({ _id: 'c', kind: 'x' });
         expect(taken?.at).toBeUndefined();
         expect((await q.findOne({ at: { $gte: 15 } }, { sort: { at: 1 } }))?._id).toBe('a');
@@ -232,7 +304,9 @@ export function runStoreContract(label: string, factory: StoreFactory): void {
       });
 
       it('a compound unique index allows repeats of one field but not of the pair', async () => {
-        const pairs = await store.collection<{ _id: string; a: string; b: string }>(uniqueName('pairs'), [{ fields: { a: 1, b: 1 }, unique: true }]);
+        const pairs = await store.collection<{ _id: string; a: string; b: string }>(uniqueName('pairs'), [
+          { fields: { a: 1, b: 1 }, unique: true },
+        ]);
         await pairs.insertMany([
           { _id: '1', a: 'x', b: '1' },
           { _id: '2', a: 'x', b: '2' },
@@ -245,11 +319,17 @@ export function runStoreContract(label: string, factory: StoreFactory): void {
 
     describe('concurrency', () => {
       it('concurrent findOneAndUpdate claims hand each document to exactly one caller', async () => {
-        const tasks = await store.collection<{ _id: string; state: string; owner?: string; n: number }>(uniqueName('tasks'));
+        const tasks = await store.collection<{ _id: string; state: string; owner?: string; n: number }>(
+          uniqueName('tasks'),
+        );
         await tasks.insertMany(Array.from({ length: 30 }, (_, i) => ({ _id: `t${i}`, state: 'free', n: i })));
         const claims = await Promise.all(
           Array.from({ length: 60 }, (_, w) =>
-            tasks.findOneAndUpdate({ state: 'free' }, { $set: { state: 'taken', owner: `w${w}` } }, { sort: { n: 1 } }),
+            tasks.findOneAndUpdate(
+              { state: 'free' },
+              { $set: { state: 'taken', owner: `w${w}` } },
+              { sort: { n: 1 } },
+            ),
           ),
         );
         const won = claims.filter((c) => c !== null);
@@ -260,13 +340,21 @@ export function runStoreContract(label: string, factory: StoreFactory): void {
 
       it('concurrent $inc loses no increment', async () => {
         await people.insertOne({ _id: 'ctr', name: 'ctr', age: 0 });
-        await Promise.all(Array.from({ length: 100 }, () => people.updateOne({ _id: 'ctr' }, { $inc: { age: 1 } })));
+        await Promise.all(
+          Array.from({ length: 100 }, () => people.updateOne({ _id: 'ctr' }, { $inc: { age: 1 } })),
+        );
         expect((await people.findOne({ _id: 'ctr' }))?.age).toBe(100);
       });
 
       it('concurrent upserts of one key create exactly one document', async () => {
         await Promise.all(
-          Array.from({ length: 25 }, (_, i) => people.updateOne({ name: 'same' }, { $set: { age: i }, $setOnInsert: { team: 'first' } }, { upsert: true })),
+          Array.from({ length: 25 }, (_, i) =>
+            people.updateOne(
+              { name: 'same' },
+              { $set: { age: i }, $setOnInsert: { team: 'first' } },
+              { upsert: true },
+            ),
+          ),
         );
         expect(await people.count({ name: 'same' })).toBe(1);
       });
@@ -276,7 +364,8 @@ export function runStoreContract(label: string, factory: StoreFactory): void {
           Array.from({ length: 20 }, (_, i) => people.insertOne({ _id: `c${i}`, name: 'contended', age: i })),
         );
         expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
-        for (const r of results) if (r.status === 'rejected') expect(isArbiterError(r.reason, 'STORE_DUPLICATE_KEY')).toBe(true);
+        for (const r of results)
+          if (r.status === 'rejected') expect(isArbiterError(r.reason, 'STORE_DUPLICATE_KEY')).toBe(true);
       });
     });
 

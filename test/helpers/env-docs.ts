@@ -15,7 +15,9 @@ export function envTableMarkdown(): string {
   const rows = ['| Variable | Default | Secret | What it does |', '|---|---|---|---|'];
   for (const [name, spec] of Object.entries(ENV_VARS)) {
     const def = defaultOf(spec.schema);
-    rows.push(`| \`${name}\` | ${def ? `\`${def}\`` : '—'} | ${spec.secret ? 'yes' : ''} | ${spec.doc.replace(/\|/g, '\\|')} |`);
+    rows.push(
+      `| \`${name}\` | ${def ? `\`${def}\`` : '—'} | ${spec.secret ? 'yes' : ''} | ${spec.doc.replace(/\|/g, '\\|')} |`,
+    );
   }
   return rows.join('\n');
 }
@@ -28,7 +30,11 @@ export function envExample(): string {
     '',
   ];
   for (const [name, spec] of Object.entries(ENV_VARS)) {
-    lines.push(`# ${spec.doc}${spec.secret ? ' (secret)' : ''}`, `# ${name}=${defaultOf(spec.schema) ?? ''}`, '');
+    lines.push(
+      `# ${spec.doc}${spec.secret ? ' (secret)' : ''}`,
+      `# ${name}=${defaultOf(spec.schema) ?? ''}`,
+      '',
+    );
   }
   return lines.join('\n');
 }
