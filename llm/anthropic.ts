@@ -1,11 +1,5 @@
 // The `anthropic` provider: the Messages API (POST /v1/messages) through @anthropic-ai/sdk. The SDK's own
 // retries are off (maxRetries: 0) because the wrapper owns retries, back-off and the breaker.
-import Anthropic, {
-  APIConnectionError,
-  APIConnectionTimeoutError,
-  APIError,
-  APIUserAbortError,
-} from '@anthropic-ai/sdk';
 import { z } from 'zod';
 import { classifyStatus, describeBody, LlmError, retryAfterFromHeaders, scrubKeys } from './errors.ts';
 import type { CallParams, LlmProvider, Usage } from './types.ts';
@@ -38,17 +32,30 @@ const MessageSchema = z.object({
 
 const JSON_INSTRUCTION = 'Reply with one JSON object only: no prose before or after it and no code fences.';
 
+type Sdk = typeof import('@anthropic-ai/sdk');
+
+// The SDK is loaded on first use: start-up (and every process without an Anthropic key) does not pay for it.
+let sdkLoading: Promise<Sdk> | undefined;
+const loadSdk = () => {
+  sdkLoading ??= import('@anthropic-ai/sdk');
+  return sdkLoading;
+};
+
 /** Creates the Anthropic provider. */
 export function createAnthropicProvider(options: AnthropicProviderOptions): LlmProvider {
-  const client = new Anthropic({
-    apiKey: options.apiKey,
-    baseURL: options.baseUrl ?? ANTHROPIC_DEFAULT_BASE_URL,
-    maxRetries: 0,
-    // The wrapper's AbortSignal is the real per-call time-out; this only stops the SDK from refusing large
-    // max_tokens values for non-streaming calls.
-    timeout: 10 * 60_000,
-    ...(options.fetch ? { fetch: options.fetch } : {}),
-  });
+  let client: InstanceType<Sdk['default']> | undefined;
+  const clientFor = (sdk: Sdk) => {
+    client ??= new sdk.default({
+      apiKey: options.apiKey,
+      baseURL: options.baseUrl ?? ANTHROPIC_DEFAULT_BASE_URL,
+      maxRetries: 0,
+      // The wrapper's AbortSignal is the real per-call time-out; this only stops the SDK from refusing large
+      // max_tokens values for non-streaming calls.
+      timeout: 10 * 60_000,
+      ...(options.fetch ? { fetch: options.fetch } : {}),
+    });
+    return client;
+  };
   const secrets = [options.apiKey];
   const now = options.now ?? Date.now;
 
@@ -67,8 +74,9 @@ export function createAnthropicProvider(options: AnthropicProviderOptions): LlmP
       // No `temperature`: the SDK dropped it and Claude 5 models reject non-default sampling with a 400. It still
       // belongs to the cache key, so callers can keep passing it for the other providers.
       let raw: unknown;
+      const sdk = await loadSdk();
       try {
-        raw = await client.messages.create(
+        raw = await clientFor(sdk).messages.create(
           {
             model: params.modelName,
             max_tokens: params.maxTokens ?? 4096,
@@ -78,7 +86,7 @@ export function createAnthropicProvider(options: AnthropicProviderOptions): LlmP
           { signal },
         );
       } catch (err) {
-        throw toLlmError(err, signal, secrets, now());
+        throw toLlmError(sdk, err, signal, secrets, now());
       }
       const parsed = MessageSchema.safeParse(raw);
       if (!parsed.success) {
@@ -108,7 +116,14 @@ export function createAnthropicProvider(options: AnthropicProviderOptions): LlmP
   };
 }
 
-function toLlmError(err: unknown, signal: AbortSignal, secrets: readonly string[], nowMs: number): LlmError {
+function toLlmError(
+  sdk: Sdk,
+  err: unknown,
+  signal: AbortSignal,
+  secrets: readonly string[],
+  nowMs: number,
+): LlmError {
+  const { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } = sdk;
   if (signal.aborted) {
     const reason = signal.reason;
     if (reason instanceof LlmError) return reason;

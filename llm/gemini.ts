@@ -1,6 +1,5 @@
 // The `gemini` provider: generateContent (POST /v1beta/models/{model}:generateContent) through @google/genai.
 // The SDK does not retry unless given retryOptions, and we give none: the wrapper owns retries.
-import { ApiError, GoogleGenAI } from '@google/genai';
 import { z } from 'zod';
 import { classifyStatus, describeBody, LlmError, retryAfterFromHeaders, scrubKeys } from './errors.ts';
 import type { CallParams, LlmProvider, Usage } from './types.ts';
@@ -67,15 +66,28 @@ function retryDelayFromBody(message: string): number | undefined {
   return undefined;
 }
 
+type Sdk = typeof import('@google/genai');
+
+// The SDK is loaded on first use: start-up (and every process without a Gemini key) does not pay for it.
+let sdkLoading: Promise<Sdk> | undefined;
+const loadSdk = () => {
+  sdkLoading ??= import('@google/genai');
+  return sdkLoading;
+};
+
 /** Creates the Gemini provider. */
 export function createGeminiProvider(options: GeminiProviderOptions): LlmProvider {
   const baseFetch = options.fetch ?? fetch;
   const now = options.now ?? Date.now;
-  const client = new GoogleGenAI({
-    vertexai: false,
-    apiKey: options.apiKey,
-    httpOptions: { baseUrl: options.baseUrl ?? GEMINI_DEFAULT_BASE_URL, fetch: baseFetch },
-  });
+  let client: InstanceType<Sdk['GoogleGenAI']> | undefined;
+  const clientFor = (sdk: Sdk) => {
+    client ??= new sdk.GoogleGenAI({
+      vertexai: false,
+      apiKey: options.apiKey,
+      httpOptions: { baseUrl: options.baseUrl ?? GEMINI_DEFAULT_BASE_URL, fetch: baseFetch },
+    });
+    return client;
+  };
   const secrets = [options.apiKey];
 
   return {
@@ -97,8 +109,9 @@ export function createGeminiProvider(options: GeminiProviderOptions): LlmProvide
         return res;
       };
       let raw: unknown;
+      const sdk = await loadSdk();
       try {
-        raw = await client.models.generateContent({
+        raw = await clientFor(sdk).models.generateContent({
           model: params.modelName,
           contents,
           config: {
@@ -111,7 +124,7 @@ export function createGeminiProvider(options: GeminiProviderOptions): LlmProvide
           },
         });
       } catch (err) {
-        throw toLlmError(err, signal, secrets, lastHeaders, now());
+        throw toLlmError(sdk, err, signal, secrets, lastHeaders, now());
       }
       const parsed = ResponseSchema.safeParse(raw);
       if (!parsed.success) {
@@ -148,12 +161,14 @@ export function createGeminiProvider(options: GeminiProviderOptions): LlmProvide
 }
 
 function toLlmError(
+  sdk: Sdk,
   err: unknown,
   signal: AbortSignal,
   secrets: readonly string[],
   headers: Headers | undefined,
   nowMs: number,
 ): LlmError {
+  const { ApiError } = sdk;
   if (signal.aborted) {
     const reason = signal.reason;
     if (reason instanceof LlmError) return reason;
