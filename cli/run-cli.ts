@@ -11,12 +11,19 @@ import {
 import type { CliIo } from './io.ts';
 import { HELP_TOPICS, helpTopicText } from '../commands/help.ts';
 import { runRatingsCli } from '../commands/ratings.ts';
+import { runRunCommand, runRunsCommand } from '../commands/runs.ts';
 import { runJobsCommand } from './jobs.ts';
 
 const USAGE = `arbiter — evaluation runs, blind reviews and monitors for LLM apps
 
 Usage:
   arbiter config [--json]            show the effective configuration (secrets redacted)
+  arbiter run <suite.yaml> [--concurrency N] [--limit N] [--json] [--junit FILE] [--fail-under X] [--new]
+                                     run an evaluation suite (resumes an unfinished run of it unless --new)
+  arbiter runs list [--suite NAME] [--limit N] [--json]
+  arbiter runs show <id> [--json] [--junit FILE]
+  arbiter runs compare <a> <b> [--json]
+  arbiter runs cancel <id>
   arbiter jobs list [--status S] [--type T] [--limit N] [--json]
   arbiter jobs show <id> [--json]
   arbiter jobs cancel <id>
@@ -66,6 +73,14 @@ export async function runCli(
       }
       case 'jobs':
         return await runJobsCommand(rest, env, io);
+      case 'run':
+        return await runRunCommand(rest, {
+          env,
+          environment,
+          io: { ...io, isTTY: process.stderr.isTTY === true },
+        });
+      case 'runs':
+        return await runRunsCommand(rest, { env, environment, io });
       default:
         throw new ArbiterError('USAGE', `Unknown command "${command}".`, { hint: USAGE });
     }

@@ -1,0 +1,521 @@
+// `arbiter run` and `arbiter runs`: evaluation runs from the command line, plus the transport-neutral rendering of
+// run results (Message) that Slack reuses. `arbiter run` works standalone: it opens the store, starts the run as a
+// durable job and executes it in-process with a worker until it finishes, then prints the summary and returns the
+// exit code (0 passed, 1 below the threshold, 2 usage or configuration, 3 infrastructure).
+import { writeFile as fsWriteFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import {
+  ArbiterError,
+  type Clock,
+  createSilentLogger,
+  type Env,
+  formatUserError,
+  type Ids,
+  isArbiterError,
+  type Logger,
+  systemClock,
+  systemIds,
+} from '../config/index.ts';
+import { createLlm, type Llm } from '../llm/index.ts';
+import {
+  createRunService,
+  type EngineMode,
+  loadSuite,
+  type PromptSource,
+  type Run,
+  type RunComparison,
+  type RunItemView,
+  type RunProgress,
+  renderJunit,
+} from '../runs/index.ts';
+import { createJobQueue, createWorker, type DocumentStore, openStore } from '../storage/index.ts';
+import type { Message, MessageSection } from './message.ts';
+
+/** What the run commands need from the outside world. */
+export interface RunsCliIo {
+  stdout(text: string): void;
+  stderr(text: string): void;
+  /** True when stderr is a terminal: draw a progress bar instead of progress lines. */
+  isTTY?: boolean;
+  writeFile?(path: string, text: string): Promise<void>;
+}
+
+/** Dependencies of the run commands; everything but env and io has a production default. */
+export interface RunsCliDeps {
+  env: Env;
+  /** Raw environment for `${ENV:NAME}` header values of http targets (never logged). */
+  environment: Record<string, string | undefined>;
+  io: RunsCliIo;
+  store?: DocumentStore;
+  llm?: Llm;
+  prompts?: PromptSource;
+  fetch?: typeof fetch;
+  clock?: Clock;
+  ids?: Ids;
+  logger?: Logger;
+  engine?: EngineMode;
+  /** How often the CLI looks at the run while waiting, ms. */
+  pollMs?: number;
+}
+
+/** Help text of `arbiter run` and `arbiter runs`. */
+export const RUNS_USAGE = `Usage:
+  arbiter run <suite.yaml> [--concurrency N] [--limit N] [--json] [--junit FILE] [--fail-under X] [--new]
+  arbiter runs list [--suite NAME] [--limit N] [--json]
+  arbiter runs show <id> [--json] [--junit FILE]
+  arbiter runs compare <a> <b> [--json]
+  arbiter runs cancel <id>
+
+An unfinished run of the same suite and dataset is resumed (finished items are kept); --new starts afresh.
+Exit codes: 0 passed, 1 below the threshold, 2 usage or configuration error, 3 infrastructure failure.
+`;
+
+function usage(message: string): ArbiterError {
+  return new ArbiterError('USAGE', message, { hint: RUNS_USAGE });
+}
+
+function wholeNumber(flag: string, v: string | undefined, min: number, max: number): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || n < min || n > max)
+    throw usage(`${flag} expects a whole number from ${min} to ${max} (got "${v}")`);
+  return n;
+}
+
+async function guarded(io: RunsCliIo, fn: () => Promise<number>): Promise<number> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (isArbiterError(err)) {
+      io.stderr(`${formatUserError(err)}\n`);
+      return err.exitCode;
+    }
+    if (
+      err instanceof TypeError &&
+      /parseArgs|ERR_PARSE_ARGS/.test(String((err as { code?: string }).code ?? err.message))
+    ) {
+      io.stderr(`${err.message}\n\n${RUNS_USAGE}`);
+      return 2;
+    }
+    io.stderr(`Unexpected error: ${err instanceof Error ? err.message : String(err)}\n`);
+    return 3;
+  }
+}
+
+async function withStore<T>(deps: RunsCliDeps, fn: (store: DocumentStore) => Promise<T>): Promise<T> {
+  if (deps.store) return fn(deps.store);
+  const store = await openStore(deps.env, { logger: deps.logger ?? createSilentLogger() });
+  try {
+    return await fn(store);
+  } finally {
+    await store.close();
+  }
+}
+
+async function service(
+  deps: RunsCliDeps,
+  store: DocumentStore,
+  onProgress?: (id: string, p: RunProgress) => void,
+) {
+  const clock = deps.clock ?? systemClock;
+  const ids = deps.ids ?? systemIds;
+  const logger = deps.logger ?? createSilentLogger();
+  const queue = await createJobQueue(store, { clock, ids, defaultMaxAttempts: deps.env.JOB_MAX_ATTEMPTS });
+  const llm = deps.llm ?? createLlm({ store, env: deps.env, logger });
+  const judgeModel =
+    (llm as { judgeModel?: string }).judgeModel ?? deps.env.ARBITER_JUDGE_MODEL ?? 'offline:heuristic';
+  const svc = await createRunService({
+    store,
+    queue,
+    clock,
+    ids,
+    logger,
+    env: deps.environment,
+    llm,
+    judgeModel,
+    ...(deps.prompts ? { prompts: deps.prompts } : {}),
+    ...(deps.fetch ? { fetch: deps.fetch } : {}),
+    ...(deps.engine ? { engine: deps.engine } : {}),
+    ...(onProgress ? { onProgress } : {}),
+  });
+  return { svc, queue, logger };
+}
+
+/** A progress bar line for a terminal. */
+export function progressBar(p: RunProgress, width = 30): string {
+  const frac = p.total ? p.done / p.total : 0;
+  const filled = Math.round(frac * width);
+  return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${p.done}/${p.total}  errors ${p.errors}  mean ${p.meanScore === null ? '—' : p.meanScore.toFixed(3)}`;
+}
+
+/** A plain progress line for logs and CI. */
+export function progressLine(p: RunProgress): string {
+  return `progress ${p.done}/${p.total} errors=${p.errors} mean=${p.meanScore === null ? '-' : p.meanScore.toFixed(3)}`;
+}
+
+function exitCodeOf(run: Run): number {
+  if (run.status === 'completed') return run.summary?.gate.passed ? 0 : 1;
+  return 3;
+}
+
+function runJson(run: Run) {
+  const { suiteJson: _s, ...rest } = run;
+  return rest;
+}
+
+function itemJson(v: RunItemView) {
+  return {
+    key: v.doc.itemKey,
+    row: v.doc.row,
+    status: v.doc.status,
+    ...(v.item.persona ? { persona: v.item.persona } : {}),
+    input: v.item.input,
+    ...(v.result?.output !== undefined ? { output: v.result.output } : {}),
+    ...(v.result?.transcript ? { transcript: v.result.transcript } : {}),
+    score: v.doc.score ?? null,
+    passed: v.doc.passed ?? false,
+    ...(v.doc.error ? { error: v.doc.error } : {}),
+    scores: v.result?.scores ?? [],
+    latencyMs: v.doc.latencyMs ?? null,
+    costUsd: v.doc.costUsd ?? 0,
+    ...(v.result ? { stopReason: v.result.stopReason, turns: v.result.turns } : {}),
+  };
+}
+
+/** `arbiter run <suite.yaml>`: runs a suite to the end in this process and returns the exit code. */
+export async function runRunCommand(argv: readonly string[], deps: RunsCliDeps): Promise<number> {
+  const { io } = deps;
+  return guarded(io, async () => {
+    const { values, positionals } = parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      options: {
+        concurrency: { type: 'string' },
+        limit: { type: 'string' },
+        json: { type: 'boolean' },
+        junit: { type: 'string' },
+        'fail-under': { type: 'string' },
+        new: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+    if (values.help) {
+      io.stdout(RUNS_USAGE);
+      return 0;
+    }
+    const file = positionals[0];
+    if (!file) throw usage('arbiter run needs a suite file.');
+    if (positionals.length > 1) throw usage(`Unexpected argument ${positionals[1]}`);
+    const concurrency = wholeNumber('--concurrency', values.concurrency, 1, 256);
+    const limit = wholeNumber('--limit', values.limit, 1, 10_000_000);
+    let failUnder: number | undefined;
+    if (values['fail-under'] !== undefined) {
+      failUnder = Number(values['fail-under']);
+      if (!/^\d*\.?\d+$/.test(values['fail-under']) || failUnder > 1)
+        throw usage(`--fail-under expects a number from 0 to 1 (got "${values['fail-under']}")`);
+    }
+    const suite = loadSuite(file, deps.environment);
+    return withStore(deps, async (store) => {
+      const tty = io.isTTY === true;
+      let lastLine = 0;
+      let lastDone = -1;
+      const show = (p: RunProgress, force = false) => {
+        if (tty) io.stderr(`\r${progressBar(p)}`);
+        else if (force || (p.done !== lastDone && Date.now() - lastLine >= 1000)) {
+          io.stderr(`${progressLine(p)}\n`);
+          lastLine = Date.now();
+        }
+        lastDone = p.done;
+      };
+      const { svc, queue, logger } = await service(deps, store, (_id, p) => show(p));
+      const started = await svc.startRun(suite, {
+        ...(concurrency ? { concurrency } : {}),
+        ...(limit ? { limit } : {}),
+        ...(failUnder !== undefined ? { failUnder } : {}),
+        resume: !values.new,
+      });
+      const first = (await svc.getRun(started.runId))!;
+      io.stderr(
+        started.resumed
+          ? `Resuming run ${started.runId} of ${suite.name}: ${first.progress.done}/${first.total} items already done.\n`
+          : `Run ${started.runId} of ${suite.name}: ${first.total} items${first.datasetErrors.length ? `, ${first.datasetErrors.length} bad dataset row(s) skipped` : ''}.\n`,
+      );
+      const worker = createWorker({
+        queue,
+        handlers: svc.handlers,
+        concurrency: 1,
+        leaseMs: deps.env.JOB_LEASE_MS,
+        pollMs: 50,
+        logger,
+      });
+      worker.start();
+      let run: Run = first;
+      let waitingNoted = false;
+      try {
+        for (;;) {
+          run = (await svc.getRun(started.runId))!;
+          if (run.status === 'completed' || run.status === 'cancelled' || run.status === 'failed') break;
+          const job = run.jobId ? await queue.get(run.jobId) : null;
+          if (job && (job.status === 'failed' || job.status === 'cancelled')) {
+            run = { ...run, status: 'failed', error: job.lastError ?? `job ${job.status}` };
+            break;
+          }
+          if (
+            !waitingNoted &&
+            job?.status === 'running' &&
+            job.leaseOwner !== worker.stats().workerId &&
+            started.resumed
+          ) {
+            io.stderr(
+              `Waiting for the previous attempt's lease to expire (up to ${deps.env.JOB_LEASE_MS} ms)…\n`,
+            );
+            waitingNoted = true;
+          }
+          await new Promise((r) => setTimeout(r, deps.pollMs ?? 100));
+        }
+      } finally {
+        await worker.stop(deps.env.SHUTDOWN_GRACE_MS);
+      }
+      show(run.progress, true);
+      if (tty) io.stderr('\n');
+      const items = await svc.items(run._id);
+      if (values.junit)
+        await (io.writeFile ?? ((p, t) => fsWriteFile(p, t, 'utf8')))(values.junit, renderJunit(run, items));
+      const code = exitCodeOf(run);
+      if (values.json) io.stdout(`${JSON.stringify({ ...runJson(run), exitCode: code }, null, 2)}\n`);
+      else io.stdout(messageText(renderRunSummary(run, items)));
+      if (run.status === 'failed') io.stderr(`Run failed: ${run.error ?? 'unknown error'}\n`);
+      if (run.status === 'cancelled') io.stderr('Run was cancelled.\n');
+      return code;
+    });
+  });
+}
+
+function runRow(r: Run): string {
+  const score = r.summary?.meanScore ?? r.progress.meanScore;
+  return `${r._id}  ${r.status.padEnd(9)}  ${r.suiteName.padEnd(20)}  ${String(r.progress.done).padStart(5)}/${String(r.total).padEnd(5)}  mean ${score === null ? '  —  ' : score.toFixed(3)}  ${r.summary ? (r.summary.gate.passed ? 'passed' : 'failed') : ''}  ${r.createdAt.toISOString()}`;
+}
+
+/** `arbiter runs list|show|compare|cancel`. */
+export async function runRunsCommand(argv: readonly string[], deps: RunsCliDeps): Promise<number> {
+  const { io } = deps;
+  return guarded(io, async () => {
+    const [sub, ...rest] = argv;
+    const { values, positionals } = parseArgs({
+      args: rest,
+      allowPositionals: true,
+      options: {
+        json: { type: 'boolean' },
+        limit: { type: 'string' },
+        suite: { type: 'string' },
+        junit: { type: 'string' },
+      },
+    });
+    if (!sub || !['list', 'show', 'compare', 'cancel'].includes(sub))
+      throw usage(`Unknown runs command "${sub ?? ''}".`);
+    return withStore(deps, async (store) => {
+      const { svc } = await service(deps, store);
+      if (sub === 'list') {
+        const runs = await svc.listRuns({
+          limit: wholeNumber('--limit', values.limit, 1, 1000) ?? 20,
+          ...(values.suite ? { suiteName: values.suite } : {}),
+        });
+        if (values.json) io.stdout(`${JSON.stringify(runs.map(runJson), null, 2)}\n`);
+        else io.stdout(runs.length === 0 ? 'No runs.\n' : `${runs.map(runRow).join('\n')}\n`);
+        return 0;
+      }
+      if (sub === 'compare') {
+        const [a, b] = positionals;
+        if (!a || !b) throw usage('arbiter runs compare needs two run ids.');
+        const cmp = await svc.compare(a, b);
+        if (!cmp.sameSuite)
+          throw new ArbiterError(
+            'USAGE',
+            `Runs ${a} (${cmp.a.suiteName}) and ${b} (${cmp.b.suiteName}) are of different suites.`,
+          );
+        io.stdout(values.json ? `${JSON.stringify(cmp, null, 2)}\n` : messageText(renderComparison(cmp)));
+        return 0;
+      }
+      const id = positionals[0];
+      if (!id) throw usage(`arbiter runs ${sub} needs a run id.`);
+      if (sub === 'cancel') {
+        const run = await svc.cancelRun(id);
+        io.stdout(
+          run.status === 'cancelled'
+            ? `Cancelled ${id}.\n`
+            : run.status === 'running' || run.status === 'queued'
+              ? `Asked ${id} to stop; it is cancelled when its worker notices.\n`
+              : `${id} already ended (${run.status}).\n`,
+        );
+        return 0;
+      }
+      const run = await svc.getRun(id);
+      if (!run)
+        throw new ArbiterError('NOT_FOUND', `No run with id ${id}.`, {
+          hint: 'List runs with `arbiter runs list`.',
+        });
+      const items = await svc.items(id);
+      if (values.junit)
+        await (io.writeFile ?? ((p, t) => fsWriteFile(p, t, 'utf8')))(values.junit, renderJunit(run, items));
+      io.stdout(
+        values.json
+          ? `${JSON.stringify({ run: runJson(run), items: items.map(itemJson) }, null, 2)}\n`
+          : messageText(renderRunSummary(run, items)),
+      );
+      return 0;
+    });
+  });
+}
+
+// ---- Rendering: run results as a transport-neutral Message (Slack, console) and as plain text. ----
+
+const pct = (x: number | null | undefined) =>
+  x === null || x === undefined ? '—' : `${(x * 100).toFixed(1)}%`;
+const num = (x: number | null | undefined, d = 3) => (x === null || x === undefined ? '—' : x.toFixed(d));
+const usd = (x: number) => `$${x.toFixed(x < 1 ? 4 : 2)}`;
+const signed = (x: number | null, d = 3) => (x === null ? '—' : `${x >= 0 ? '+' : ''}${x.toFixed(d)}`);
+const clip = (s: string, n: number) => {
+  const t = s.replace(/\s+/g, ' ').trim();
+  return t.length > n ? `${t.slice(0, n - 1)}…` : t;
+};
+
+function duration(ms: number): string {
+  if (ms < 1000) return `${ms} ms`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
+  return `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`;
+}
+
+/** One-line verdict of a run. */
+export function runVerdict(run: Run): string {
+  const s = run.summary;
+  if (run.status !== 'completed' || !s)
+    return `${run.status} (${run.progress.done}/${run.progress.total} items)`;
+  const g = s.gate;
+  const what = g.kind === 'pass-rate' ? 'pass rate' : 'mean score';
+  return `${g.passed ? 'PASSED' : 'FAILED'}: ${what} ${num(g.value)} ${g.passed ? '≥' : '<'} threshold ${g.threshold}`;
+}
+
+/** A run's summary as a Message; failing items go in the thread. */
+export function renderRunSummary(run: Run, items: readonly RunItemView[] = []): Message {
+  const s = run.summary;
+  const sections: MessageSection[] = [{ kind: 'text', text: runVerdict(run) }];
+  sections.push({
+    kind: 'fields',
+    fields: [
+      { label: 'Run', value: run._id },
+      { label: 'Status', value: run.status },
+      { label: 'Items', value: `${run.progress.done}/${run.total}` },
+      { label: 'Mean score', value: num(s?.meanScore ?? run.progress.meanScore) },
+      { label: 'Pass rate', value: pct(s?.passRate) },
+      { label: 'Target errors', value: String(s?.errors ?? run.progress.errors) },
+      { label: 'Needs review', value: String(s?.needsReview ?? 0) },
+      { label: 'Tokens', value: s ? `${s.tokens.input} in / ${s.tokens.output} out` : '—' },
+      { label: 'Cost', value: s ? usd(s.costUsd) : '—' },
+      { label: 'Duration', value: s ? duration(s.durationMs) : '—' },
+    ],
+  });
+  if (s && s.metrics.length > 0) {
+    const width = Math.max(6, ...s.metrics.map((m) => m.metric.length));
+    sections.push({
+      kind: 'code',
+      label: 'Mean per metric',
+      text: s.metrics
+        .map(
+          (m) =>
+            `${m.metric.padEnd(width)}  ${num(m.mean)}  (${m.count} scored${m.errors ? `, ${m.errors} could not score` : ''})${m.heuristic ? '  heuristic' : ''}`,
+        )
+        .join('\n'),
+    });
+  }
+  const notes: string[] = [];
+  if (s?.heuristic) notes.push('Some scores come from the offline heuristic provider, not an LLM verdict.');
+  if (run.datasetErrors.length > 0)
+    notes.push(
+      `${run.datasetErrors.length} dataset row(s) skipped: ${run.datasetErrors
+        .slice(0, 5)
+        .map((e) => `row ${e.row}: ${clip(e.reason, 120)}`)
+        .join('; ')}${run.datasetErrors.length > 5 ? '; …' : ''}`,
+    );
+  if (run.error) notes.push(`Error: ${run.error}`);
+  if (notes.length) sections.push({ kind: 'context', items: notes });
+  const failing = items.filter((v) => v.doc.status === 'error' || (v.doc.status === 'done' && !v.doc.passed));
+  const thread: Message[] = failing.slice(0, 10).map((v) => ({
+    title: `Row ${v.doc.row}${v.item.persona ? ` (${v.item.persona})` : ''}: ${v.doc.status === 'error' ? 'error' : `score ${num(v.doc.score)}`}`,
+    sections: [
+      { kind: 'code', label: 'Input', text: clip(v.item.input, 1500) },
+      ...(v.doc.error
+        ? [{ kind: 'text' as const, text: `Target error: ${clip(v.doc.error, 500)}` }]
+        : [{ kind: 'code' as const, label: 'Output', text: clip(v.result?.output ?? '', 1500) }]),
+      {
+        kind: 'context',
+        items: (v.result?.scores ?? [])
+          .slice(0, 10)
+          .map((sc) => `${sc.metric}: ${sc.error ? 'error' : num(sc.value)} — ${clip(sc.reason, 200)}`),
+      },
+    ],
+  }));
+  return {
+    title: `Evaluation run: ${run.suiteName}`,
+    summary: `${run.suiteName}: ${runVerdict(run)}`,
+    sections,
+    ...(thread.length ? { thread } : {}),
+  };
+}
+
+/** A comparison as a Message. */
+export function renderComparison(cmp: RunComparison): Message {
+  const width = Math.max(6, ...cmp.metrics.map((m) => m.metric.length));
+  const table = cmp.metrics.map(
+    (m) =>
+      `${m.metric.padEnd(width)}  ${num(m.meanA)} → ${num(m.meanB)}  Δ ${signed(m.delta)}  95% CI ${m.ci ? `[${signed(m.ci[0])}, ${signed(m.ci[1])}]` : '—'}  ` +
+      `+${m.wins}/-${m.losses}/=${m.ties}  p ${m.pValue === null ? '—' : m.pValue.toPrecision(2)}${m.significant ? '  significant' : ''}`,
+  );
+  const list = (xs: RunComparison['regressions']) =>
+    xs
+      .map((d) => `${signed(d.delta)}  ${num(d.scoreA)} → ${num(d.scoreB)}  ${clip(d.input, 80)}`)
+      .join('\n') || '(none)';
+  const overall = cmp.metrics.find((m) => m.metric === 'score');
+  const verdict =
+    !overall || overall.delta === null
+      ? 'No paired items to compare.'
+      : `${overall.significant ? (overall.delta > 0 ? 'Better' : 'Worse') : 'No significant change'}: mean item score ${signed(overall.delta)} over ${overall.pairs} paired items.`;
+  const notes = [
+    `${cmp.paired} paired items; ${cmp.onlyInA} only in A, ${cmp.onlyInB} only in B. Δ is B − A; paired bootstrap (2,000 rounds, seeded) and two-sided sign test.`,
+  ];
+  if (!cmp.sameSuite) notes.push(`Warning: different suites (${cmp.a.suiteName} vs ${cmp.b.suiteName}).`);
+  return {
+    title: `Run comparison: ${cmp.a.id} → ${cmp.b.id}`,
+    summary: verdict,
+    sections: [
+      { kind: 'text', text: verdict },
+      { kind: 'code', label: 'Per metric', text: table.join('\n') },
+      { kind: 'code', label: 'Regressed most', text: list(cmp.regressions) },
+      { kind: 'code', label: 'Improved most', text: list(cmp.improvements) },
+      { kind: 'context', items: notes },
+    ],
+  };
+}
+
+/** A Message as plain text (the CLI view; bot/ has the richer console transport). */
+export function messageText(m: Message): string {
+  const out: string[] = [m.title, '='.repeat(Math.min(80, m.title.length))];
+  for (const s of m.sections) {
+    if (s.kind === 'text') out.push(s.text);
+    else if (s.kind === 'fields') {
+      const w = Math.max(...s.fields.map((f) => f.label.length));
+      for (const f of s.fields) out.push(`${f.label.padEnd(w)}  ${f.value}`);
+    } else if (s.kind === 'code') {
+      if (s.label) out.push(`${s.label}:`);
+      out.push(...s.text.split('\n').map((l) => `  ${l}`));
+    } else if (s.kind === 'context') out.push(...s.items.map((i) => `· ${i}`));
+    else if (s.kind === 'divider') out.push('---');
+  }
+  for (const t of m.thread ?? [])
+    out.push(
+      '',
+      ...messageText(t)
+        .split('\n')
+        .map((l) => `  ${l}`),
+    );
+  return `${out.join('\n')}\n`;
+}

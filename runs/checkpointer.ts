@@ -1,0 +1,265 @@
+// A LangGraph checkpoint saver over our document-store port, so an item interrupted mid-conversation resumes
+// from its last finished step after a crash. Payloads are stored as strings: channel values hold arbitrary keys
+// ('.' and '$' included) that stores refuse as field names.
+import type { RunnableConfig } from '@langchain/core/runnables';
+import {
+  BaseCheckpointSaver,
+  type Checkpoint,
+  type CheckpointMetadata,
+  type CheckpointTuple,
+} from '@langchain/langgraph';
+import { z } from 'zod';
+import type { Collection, DocumentStore } from '../storage/index.ts';
+
+/** Collection holding checkpoints. */
+export const CHECKPOINTS_COLLECTION = 'run_checkpoints';
+/** Collection holding pending writes of checkpoints. */
+export const CHECKPOINT_WRITES_COLLECTION = 'run_checkpoint_writes';
+
+const CheckpointDocSchema = z.object({
+  _id: z.string(),
+  threadId: z.string(),
+  group: z.string(),
+  ns: z.string(),
+  checkpointId: z.string(),
+  parentId: z.string().optional(),
+  type: z.string(),
+  checkpoint: z.string(),
+  metadataType: z.string(),
+  metadata: z.string(),
+});
+type CheckpointDoc = z.infer<typeof CheckpointDocSchema>;
+
+const WriteDocSchema = z.object({
+  _id: z.string(),
+  threadId: z.string(),
+  group: z.string(),
+  ns: z.string(),
+  checkpointId: z.string(),
+  taskId: z.string(),
+  taskPath: z.string(),
+  idx: z.number(),
+  channel: z.string(),
+  type: z.string(),
+  value: z.string(),
+});
+type WriteDoc = z.infer<typeof WriteDocSchema>;
+
+// Mirrors @langchain/langgraph-checkpoint's WRITES_IDX_MAP: special writes get fixed negative slots and overwrite.
+const SPECIAL_IDX: Record<string, number> = {
+  __error__: -1,
+  __scheduled__: -2,
+  __interrupt__: -3,
+  __resume__: -4,
+};
+
+const SEP = '\u241f';
+
+/** Group of a thread id: the part before `::` (a run id), so a whole run's checkpoints go in one delete. */
+export function threadGroup(threadId: string): string {
+  const i = threadId.indexOf('::');
+  return i === -1 ? threadId : threadId.slice(0, i);
+}
+
+function encode([type, bytes]: [string, Uint8Array]): { type: string; text: string } {
+  // JSON payloads stay readable; anything else is base64 so no byte is lost.
+  if (type === 'json') return { type, text: Buffer.from(bytes).toString('utf8') };
+  return { type: `${type}:b64`, text: Buffer.from(bytes).toString('base64') };
+}
+
+function decodeArgs(type: string, text: string): [string, Uint8Array | string] {
+  if (type.endsWith(':b64')) return [type.slice(0, -4), new Uint8Array(Buffer.from(text, 'base64'))];
+  return [type, text];
+}
+
+function cmpWrites(a: WriteDoc, b: WriteDoc): number {
+  if (a.taskPath !== b.taskPath) return a.taskPath < b.taskPath ? -1 : 1;
+  if (a.taskId !== b.taskId) return a.taskId < b.taskId ? -1 : 1;
+  return a.idx - b.idx;
+}
+
+/** A BaseCheckpointSaver backed by the store port (`run_checkpoints`, `run_checkpoint_writes`). */
+export class StoreCheckpointSaver extends BaseCheckpointSaver {
+  constructor(
+    private readonly checkpoints: Collection<CheckpointDoc>,
+    private readonly writes: Collection<WriteDoc>,
+  ) {
+    super();
+  }
+
+  private async load(type: string, text: string): Promise<unknown> {
+    const [t, data] = decodeArgs(type, text);
+    return this.serde.loadsTyped(t, data);
+  }
+
+  private async toTuple(doc: CheckpointDoc): Promise<CheckpointTuple> {
+    const d = CheckpointDocSchema.parse(doc);
+    const writeDocs = (
+      await this.writes.find({ threadId: d.threadId, ns: d.ns, checkpointId: d.checkpointId })
+    ).map((w) => WriteDocSchema.parse(w));
+    writeDocs.sort(cmpWrites);
+    const pendingWrites = await Promise.all(
+      writeDocs.map(
+        async (w) => [w.taskId, w.channel, await this.load(w.type, w.value)] as [string, string, unknown],
+      ),
+    );
+    return {
+      config: { configurable: { thread_id: d.threadId, checkpoint_ns: d.ns, checkpoint_id: d.checkpointId } },
+      checkpoint: (await this.load(d.type, d.checkpoint)) as Checkpoint,
+      metadata: (await this.load(d.metadataType, d.metadata)) as CheckpointMetadata,
+      pendingWrites,
+      ...(d.parentId
+        ? {
+            parentConfig: {
+              configurable: { thread_id: d.threadId, checkpoint_ns: d.ns, checkpoint_id: d.parentId },
+            },
+          }
+        : {}),
+    };
+  }
+
+  async getTuple(config: RunnableConfig): Promise<CheckpointTuple | undefined> {
+    const threadId = config.configurable?.thread_id as string | undefined;
+    if (threadId === undefined) return undefined;
+    const ns = (config.configurable?.checkpoint_ns as string | undefined) ?? '';
+    const id = config.configurable?.checkpoint_id as string | undefined;
+    const doc = id
+      ? await this.checkpoints.findOne({ _id: [threadId, ns, id].join(SEP) })
+      : await this.checkpoints.findOne({ threadId, ns }, { sort: { checkpointId: -1 } });
+    return doc ? this.toTuple(doc) : undefined;
+  }
+
+  async *list(
+    config: RunnableConfig,
+    options?: { limit?: number; before?: RunnableConfig; filter?: Record<string, unknown> },
+  ): AsyncGenerator<CheckpointTuple> {
+    const q: Record<string, unknown> = {};
+    const threadId = config.configurable?.thread_id as string | undefined;
+    if (threadId !== undefined) q.threadId = threadId;
+    if (config.configurable?.checkpoint_ns !== undefined) q.ns = config.configurable.checkpoint_ns;
+    if (config.configurable?.checkpoint_id) q.checkpointId = config.configurable.checkpoint_id;
+    const before = options?.before?.configurable?.checkpoint_id as string | undefined;
+    if (before) q.checkpointId = { $lt: before };
+    const docs = await this.checkpoints.find(q, { sort: { checkpointId: -1 } });
+    let left = options?.limit;
+    for (const doc of docs) {
+      const tuple = await this.toTuple(doc);
+      const filter = options?.filter;
+      if (
+        filter &&
+        !Object.entries(filter).every(
+          ([k, v]) => (tuple.metadata as Record<string, unknown> | undefined)?.[k] === v,
+        )
+      )
+        continue;
+      if (left !== undefined) {
+        if (left <= 0) return;
+        left -= 1;
+      }
+      yield tuple;
+    }
+  }
+
+  async put(
+    config: RunnableConfig,
+    checkpoint: Checkpoint,
+    metadata: CheckpointMetadata,
+  ): Promise<RunnableConfig> {
+    const threadId = config.configurable?.thread_id as string | undefined;
+    if (threadId === undefined) throw new Error('checkpoint put without a thread_id');
+    const ns = (config.configurable?.checkpoint_ns as string | undefined) ?? '';
+    const parentId = config.configurable?.checkpoint_id as string | undefined;
+    const [cp, md] = await Promise.all([this.serde.dumpsTyped(checkpoint), this.serde.dumpsTyped(metadata)]);
+    const c = encode(cp);
+    const m = encode(md);
+    const _id = [threadId, ns, checkpoint.id].join(SEP);
+    await this.checkpoints.updateOne(
+      { _id },
+      {
+        $set: {
+          threadId,
+          group: threadGroup(threadId),
+          ns,
+          checkpointId: checkpoint.id,
+          ...(parentId ? { parentId } : {}),
+          type: c.type,
+          checkpoint: c.text,
+          metadataType: m.type,
+          metadata: m.text,
+        },
+      },
+      { upsert: true },
+    );
+    return { configurable: { thread_id: threadId, checkpoint_ns: ns, checkpoint_id: checkpoint.id } };
+  }
+
+  async putWrites(
+    config: RunnableConfig,
+    writes: [string, unknown][],
+    taskId: string,
+    taskPath?: string,
+  ): Promise<void> {
+    const threadId = config.configurable?.thread_id as string | undefined;
+    const checkpointId = config.configurable?.checkpoint_id as string | undefined;
+    if (threadId === undefined || checkpointId === undefined)
+      throw new Error('checkpoint putWrites without a thread_id or checkpoint_id');
+    const ns = (config.configurable?.checkpoint_ns as string | undefined) ?? '';
+    const docs = await Promise.all(
+      writes.map(async ([channel, value], i) => {
+        const idx = SPECIAL_IDX[channel] ?? i;
+        const v = encode(await this.serde.dumpsTyped(value));
+        const doc: WriteDoc = {
+          _id: [threadId, ns, checkpointId, taskId, idx].join(SEP),
+          threadId,
+          group: threadGroup(threadId),
+          ns,
+          checkpointId,
+          taskId,
+          taskPath: taskPath ?? '',
+          idx,
+          channel,
+          type: v.type,
+          value: v.text,
+        };
+        return doc;
+      }),
+    );
+    const regular = docs.filter((d) => d.idx >= 0);
+    const special = docs.filter((d) => d.idx < 0);
+    // Regular writes are kept once (a replayed task must not change them); special ones overwrite.
+    if (regular.length > 0) {
+      try {
+        await this.writes.insertMany(regular);
+      } catch {
+        for (const d of regular) await this.writes.insertOne(d).catch(() => undefined);
+      }
+    }
+    for (const { _id, ...rest } of special)
+      await this.writes.updateOne({ _id }, { $set: rest }, { upsert: true });
+  }
+
+  async deleteThread(threadId: string): Promise<void> {
+    await this.checkpoints.deleteMany({ threadId });
+    await this.writes.deleteMany({ threadId });
+  }
+
+  /** Deletes every checkpoint of a group (a run) once its items are stored. */
+  async deleteGroup(group: string): Promise<void> {
+    await this.checkpoints.deleteMany({ group });
+    await this.writes.deleteMany({ group });
+  }
+}
+
+/** Opens the checkpoint collections (indexes ensured) and returns the saver. */
+export async function createStoreCheckpointer(store: DocumentStore): Promise<StoreCheckpointSaver> {
+  const checkpoints = await store.collection<CheckpointDoc>(CHECKPOINTS_COLLECTION, [
+    // The single-field index is the one the embedded store uses for `threadId` equality (latest checkpoint).
+    { fields: { threadId: 1 } },
+    { fields: { group: 1 } },
+  ]);
+  const writes = await store.collection<WriteDoc>(CHECKPOINT_WRITES_COLLECTION, [
+    { fields: { threadId: 1 } },
+    { fields: { group: 1 } },
+  ]);
+  return new StoreCheckpointSaver(checkpoints, writes);
+}

@@ -1,0 +1,157 @@
+// Repositories over the store port: `runs` and `run_items`. An item is stored exactly once: its document exists
+// from the start as `pending` (unique on runId + itemKey) and only a pending item can be finished.
+import { ArbiterError } from '../config/index.ts';
+import type { Collection, DocumentStore, Filter, Update } from '../storage/index.ts';
+import {
+  type DatasetItem,
+  DatasetItemSchema,
+  type ItemResult,
+  ItemResultSchema,
+  type Run,
+  type RunItem,
+  RunItemSchema,
+  type RunItemView,
+  RunSchema,
+} from './types.ts';
+
+function parse<T>(
+  schema: {
+    safeParse(
+      v: unknown,
+    ): { success: true; data: T } | { success: false; error: { issues: { message: string }[] } };
+  },
+  doc: unknown,
+  what: string,
+): T {
+  const r = schema.safeParse(doc);
+  if (!r.success)
+    throw new ArbiterError(
+      'STORE_INVALID_DOCUMENT',
+      `A stored ${what} does not match its schema: ${r.error.issues[0]?.message}`,
+    );
+  return r.data;
+}
+
+/** Runs and their items in the store. */
+export interface RunRepository {
+  insertRun(run: Run): Promise<void>;
+  getRun(id: string): Promise<Run | null>;
+  findRun(filter: Filter): Promise<Run | null>;
+  listRuns(opts?: { limit?: number; suiteName?: string }): Promise<Run[]>;
+  updateRun(id: string, update: Update, filter?: Filter): Promise<boolean>;
+  /** Stores the items of a new run as pending; items already there (a retried start) are kept. */
+  insertItems(runId: string, items: readonly DatasetItem[]): Promise<void>;
+  pendingItems(runId: string): Promise<{ doc: RunItem; item: DatasetItem }[]>;
+  /** Marks a pending item finished; false when it was already finished (never counted twice). */
+  finishItem(runId: string, itemKey: string, fields: FinishFields): Promise<boolean>;
+  items(runId: string, opts?: { status?: RunItem['status'] }): Promise<RunItemView[]>;
+  countItems(runId: string, filter?: Filter): Promise<number>;
+}
+
+/** What finishing an item records. */
+export interface FinishFields {
+  status: 'done' | 'error';
+  result: ItemResult;
+  score: number | null;
+  passed: boolean;
+  needsReview: boolean;
+  error?: string;
+  latencyMs: number;
+  costUsd: number;
+  inputTokens: number;
+  outputTokens: number;
+  finishedAt: Date;
+}
+
+/** Opens `runs` and `run_items` (indexes ensured). */
+export async function createRunRepository(store: DocumentStore): Promise<RunRepository> {
+  const runs: Collection<Run> = await store.collection<Run>('runs', [
+    { fields: { createdAt: -1 } },
+    { fields: { suiteHash: 1 } },
+    { fields: { idempotencyKey: 1 }, unique: true, sparse: true },
+  ]);
+  const items: Collection<RunItem> = await store.collection<RunItem>('run_items', [
+    { fields: { runId: 1, itemKey: 1 }, unique: true },
+    { fields: { runId: 1 } },
+  ]);
+  const itemId = (runId: string, key: string) => `${runId}::${key}`;
+  const view = (doc: unknown): RunItemView => {
+    const d = parse(RunItemSchema, doc, 'run item');
+    return {
+      doc: d,
+      item: parse(DatasetItemSchema, JSON.parse(d.itemJson), 'run item input'),
+      result: d.resultJson ? parse(ItemResultSchema, JSON.parse(d.resultJson), 'run item result') : undefined,
+    };
+  };
+
+  return {
+    async insertRun(run) {
+      await runs.insertOne(run);
+    },
+    async getRun(id) {
+      const doc = await runs.findOne({ _id: id });
+      return doc ? parse(RunSchema, doc, 'run') : null;
+    },
+    async findRun(filter) {
+      const doc = await runs.findOne(filter, { sort: { createdAt: -1 } });
+      return doc ? parse(RunSchema, doc, 'run') : null;
+    },
+    async listRuns(opts = {}) {
+      const docs = await runs.find(opts.suiteName ? { suiteName: opts.suiteName } : {}, {
+        sort: { createdAt: -1 },
+        limit: opts.limit ?? 20,
+      });
+      return docs.map((d) => parse(RunSchema, d, 'run'));
+    },
+    async updateRun(id, update, filter = {}) {
+      const res = await runs.updateOne({ ...filter, _id: id }, update);
+      return res.matched === 1;
+    },
+    async insertItems(runId, list) {
+      const docs: RunItem[] = list.map((item, seq) => ({
+        _id: itemId(runId, item.key),
+        runId,
+        itemKey: item.key,
+        row: item.row,
+        seq,
+        status: 'pending',
+        itemJson: JSON.stringify(item),
+      }));
+      for (let i = 0; i < docs.length; i += 500) {
+        const batch = docs.slice(i, i + 500);
+        try {
+          await items.insertMany(batch);
+        } catch (err) {
+          if (!(err instanceof ArbiterError && err.code === 'STORE_DUPLICATE_KEY')) throw err;
+          for (const d of batch)
+            await items.updateOne({ _id: d._id }, { $setOnInsert: { ...d } }, { upsert: true });
+        }
+      }
+    },
+    async pendingItems(runId) {
+      const docs = await items.find({ runId, status: 'pending' }, { sort: { seq: 1 } });
+      return docs.map((d) => {
+        const doc = parse(RunItemSchema, d, 'run item');
+        return { doc, item: parse(DatasetItemSchema, JSON.parse(doc.itemJson), 'run item input') };
+      });
+    },
+    async finishItem(runId, itemKey, f) {
+      const { result, error, ...rest } = f;
+      const res = await items.updateOne(
+        { _id: itemId(runId, itemKey), status: 'pending' },
+        { $set: { ...rest, ...(error === undefined ? {} : { error }), resultJson: JSON.stringify(result) } },
+      );
+      return res.matched === 1;
+    },
+    async items(runId, opts = {}) {
+      const docs = await items.find(
+        { runId, ...(opts.status ? { status: opts.status } : {}) },
+        { sort: { seq: 1 } },
+      );
+      return docs.map(view);
+    },
+    async countItems(runId, filter = {}) {
+      return items.count({ ...filter, runId });
+    },
+  };
+}

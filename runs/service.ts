@@ -1,0 +1,431 @@
+// The run use case: start a run (a durable job), execute it in a worker with a concurrency limit, record progress,
+// resume after a crash without redoing or double-counting finished items, cancel, and finalize the summary.
+import { setMaxListeners } from 'node:events';
+import { ArbiterError, type Clock, type Ids, type Logger } from '../config/index.ts';
+import { createMetric, type Metric } from '../evaluators/index.ts';
+import type { Llm } from '../llm/index.ts';
+import {
+  type DocumentStore,
+  type JobContext,
+  type JobHandler,
+  type JobQueue,
+  PermanentJobError,
+} from '../storage/index.ts';
+import { z } from 'zod';
+import { createStoreCheckpointer, type StoreCheckpointSaver } from './checkpointer.ts';
+import { compareRuns, type RunComparison } from './compare.ts';
+import { loadDatasetFile } from './datasets.ts';
+import { createItemGraph, type EngineMode, runItem } from './engine.ts';
+import type { Persona } from './personas.ts';
+import { createRunRepository, type RunRepository } from './repository.ts';
+import { type Suite, suiteHash } from './suite.ts';
+import { itemNeedsReview, itemScore, summarize, type SummaryInput } from './summary.ts';
+import { createTarget, type PromptSource } from './targets.ts';
+import type { DatasetItem, Run, RunItemView, RowError, RunProgress, RunSummary } from './types.ts';
+
+/** Job type of run execution. */
+export const RUN_JOB_TYPE = 'run.execute';
+
+/** Payload of a run job. */
+export const RunJobPayloadSchema = z.object({ runId: z.string().min(1) });
+
+/** Rows of a Langfuse (or other remote) dataset; the langfuse/ module provides the real source. */
+export interface DatasetSource {
+  getDatasetItems(name: string): Promise<{ items: DatasetItem[]; errors: RowError[] }>;
+}
+
+/** What the run service needs. */
+export interface RunServiceDeps {
+  store: DocumentStore;
+  queue: JobQueue;
+  clock: Clock;
+  ids: Ids;
+  logger: Logger;
+  /** Environment for `${ENV:NAME}` header values of http targets. */
+  env: Record<string, string | undefined>;
+  llm?: Llm;
+  judgeModel?: string;
+  prompts?: PromptSource;
+  datasets?: DatasetSource;
+  fetch?: typeof fetch;
+  /** `graph` (default) checkpoints every step in the store; `direct` runs the same nodes without LangGraph. */
+  engine?: EngineMode;
+  /** Minimum time between progress writes, ms. */
+  progressIntervalMs?: number;
+  /** Called after every progress write (in-process watchers such as the CLI progress bar). */
+  onProgress?: (runId: string, progress: RunProgress) => void;
+}
+
+/** Options of one run. */
+export interface StartRunOptions {
+  concurrency?: number;
+  limit?: number;
+  failUnder?: number;
+  /** The same key twice starts one run. */
+  idempotencyKey?: string;
+  /** Resume an unfinished run of the same suite and dataset instead of starting a new one (default true). */
+  resume?: boolean;
+}
+
+/** The run service. */
+export interface RunService {
+  startRun(
+    suite: Suite,
+    options?: StartRunOptions,
+  ): Promise<{ runId: string; jobId: string; created: boolean; resumed: boolean }>;
+  /** Job handlers to register with a worker. */
+  handlers: Record<string, JobHandler<z.infer<typeof RunJobPayloadSchema>>>;
+  getRun(runId: string): Promise<Run | null>;
+  listRuns(options?: { limit?: number; suiteName?: string }): Promise<Run[]>;
+  items(runId: string): Promise<RunItemView[]>;
+  cancelRun(runId: string): Promise<Run>;
+  compare(a: string, b: string): Promise<RunComparison>;
+  repository: RunRepository;
+}
+
+const TERMINAL = new Set(['completed', 'failed', 'cancelled']);
+
+function reasonOf(signal: AbortSignal): 'cancel' | 'other' {
+  const r = signal.reason as { message?: unknown } | undefined;
+  return typeof r?.message === 'string' && r.message.includes('cancel') ? 'cancel' : 'other';
+}
+
+/** Expands items over personas: an item naming a persona uses it, others run once per persona. */
+export function expandPersonas(
+  items: readonly DatasetItem[],
+  personas: readonly Persona[] | undefined,
+): { items: DatasetItem[]; errors: RowError[] } {
+  if (!personas || personas.length === 0) return { items: [...items], errors: [] };
+  const names = new Set(personas.map((p) => p.name));
+  const out: DatasetItem[] = [];
+  const errors: RowError[] = [];
+  for (const item of items) {
+    if (item.persona) {
+      if (names.has(item.persona)) out.push(item);
+      else
+        errors.push({
+          row: item.row,
+          reason: `unknown persona '${item.persona}'; valid: ${[...names].join(', ')}`,
+        });
+    } else for (const p of personas) out.push({ ...item, key: `${item.key}~${p.name}`, persona: p.name });
+  }
+  return { items: out, errors };
+}
+
+/** Creates the run service over the store and job queue. */
+export async function createRunService(deps: RunServiceDeps): Promise<RunService> {
+  const repo = await createRunRepository(deps.store);
+  let checkpointer: StoreCheckpointSaver | undefined;
+  const saver = async () => {
+    checkpointer ??= await createStoreCheckpointer(deps.store);
+    return checkpointer;
+  };
+  const progressEvery = deps.progressIntervalMs ?? 250;
+
+  function buildRunnables(suite: Suite) {
+    const target = createTarget(suite.target, {
+      env: deps.env,
+      ...(deps.llm ? { llm: deps.llm } : {}),
+      ...(deps.prompts ? { prompts: deps.prompts } : {}),
+      ...(deps.fetch ? { fetch: deps.fetch } : {}),
+    });
+    if (!target.ok) return { ok: false as const, error: target.error };
+    const metrics: Metric[] = [];
+    for (const m of suite.metrics) {
+      const built = createMetric(m.name, m.args, {
+        ...(deps.llm ? { llm: deps.llm } : {}),
+        ...(deps.judgeModel ? { judgeModel: deps.judgeModel } : {}),
+        logger: deps.logger,
+      });
+      if (!built.ok) return { ok: false as const, error: built.error };
+      metrics.push(built.metric);
+    }
+    return { ok: true as const, target: target.target, metrics };
+  }
+
+  async function ensureJob(run: Run): Promise<string> {
+    const job = run.jobId ? await deps.queue.get(run.jobId) : null;
+    if (job && (job.status === 'queued' || job.status === 'running')) return job._id;
+    const { job: fresh } = await deps.queue.enqueue({ type: RUN_JOB_TYPE, payload: { runId: run._id } });
+    await repo.updateRun(run._id, {
+      $set: { jobId: fresh._id, status: 'queued', updatedAt: deps.clock.now() },
+    });
+    return fresh._id;
+  }
+
+  async function startRun(suite: Suite, options: StartRunOptions = {}) {
+    const limitTag = JSON.stringify({ limit: options.limit ?? null });
+    const hash = suiteHash(suite, limitTag);
+    if (options.idempotencyKey) {
+      const existing = await repo.findRun({ idempotencyKey: options.idempotencyKey });
+      if (existing) {
+        const jobId = TERMINAL.has(existing.status) ? (existing.jobId ?? '') : await ensureJob(existing);
+        return { runId: existing._id, jobId, created: false, resumed: !TERMINAL.has(existing.status) };
+      }
+    }
+    if (options.resume !== false) {
+      const unfinished = await repo.findRun({ suiteHash: hash, status: { $in: ['queued', 'running'] } });
+      if (unfinished)
+        return { runId: unfinished._id, jobId: await ensureJob(unfinished), created: false, resumed: true };
+    }
+    const built = buildRunnables(suite);
+    if (!built.ok) throw new ArbiterError('USAGE', `${suite.file}: ${built.error}`);
+    let loaded: { items: DatasetItem[]; errors: RowError[] };
+    if (suite.dataset.kind === 'file') loaded = loadDatasetFile(suite.dataset.path, suite.dataset.format);
+    else if (deps.datasets) loaded = await deps.datasets.getDatasetItems(suite.dataset.name);
+    else
+      throw new ArbiterError(
+        'USAGE',
+        `${suite.file}: Langfuse dataset '${suite.dataset.name}' needs Langfuse`,
+        {
+          hint: 'Set LANGFUSE_PUBLIC_KEY and LANGFUSE_SECRET_KEY, or point `dataset` at a JSONL, CSV or YAML file.',
+        },
+      );
+    const expanded = expandPersonas(loaded.items, suite.conversation?.personas);
+    const rowErrors = [...loaded.errors, ...expanded.errors].sort((a, b) => a.row - b.row);
+    const items = options.limit ? expanded.items.slice(0, options.limit) : expanded.items;
+    if (items.length === 0) {
+      const shown = rowErrors.slice(0, 10).map((e) => `row ${e.row}: ${e.reason}`);
+      throw new ArbiterError('USAGE', `${suite.file}: the dataset has no usable rows`, {
+        ...(shown.length ? { hint: shown.join('\n') } : {}),
+      });
+    }
+    const now = deps.clock.now();
+    const runId = deps.ids.newId('run');
+    const concurrency = options.concurrency ?? suite.concurrency ?? 4;
+    const run: Run = {
+      _id: runId,
+      suiteName: suite.name,
+      suiteFile: suite.file,
+      suiteHash: hash,
+      suiteJson: JSON.stringify(suite),
+      status: 'queued',
+      ...(options.idempotencyKey ? { idempotencyKey: options.idempotencyKey } : {}),
+      options: {
+        concurrency,
+        ...(options.limit ? { limit: options.limit } : {}),
+        ...(options.failUnder !== undefined ? { failUnder: options.failUnder } : {}),
+      },
+      total: items.length,
+      datasetErrors: rowErrors,
+      datasetSource: suite.dataset.kind === 'file' ? suite.dataset.path : `langfuse:${suite.dataset.name}`,
+      progress: { done: 0, total: items.length, errors: 0, meanScore: null },
+      createdAt: now,
+      updatedAt: now,
+    };
+    try {
+      await repo.insertRun(run);
+    } catch (err) {
+      if (options.idempotencyKey && err instanceof ArbiterError && err.code === 'STORE_DUPLICATE_KEY')
+        return startRun(suite, options);
+      throw err;
+    }
+    await repo.insertItems(runId, items);
+    const { job } = await deps.queue.enqueue({
+      type: RUN_JOB_TYPE,
+      payload: { runId },
+      ...(options.idempotencyKey ? { idempotencyKey: `run:${options.idempotencyKey}` } : {}),
+    });
+    await repo.updateRun(runId, { $set: { jobId: job._id } });
+    deps.logger.info({ runId, suite: suite.name, items: items.length }, 'run started');
+    return { runId, jobId: job._id, created: true, resumed: false };
+  }
+
+  function toSummaryInput(v: RunItemView): SummaryInput {
+    return {
+      key: v.doc.itemKey,
+      status: v.doc.status,
+      score: v.doc.score ?? null,
+      passed: v.doc.passed ?? false,
+      needsReview: v.doc.needsReview ?? false,
+      scores: v.result?.scores ?? [],
+      inputTokens: v.doc.inputTokens ?? 0,
+      outputTokens: v.doc.outputTokens ?? 0,
+      costUsd: v.doc.costUsd ?? 0,
+    };
+  }
+
+  async function finalize(run: Run, status: 'completed' | 'cancelled'): Promise<RunSummary> {
+    const views = await repo.items(run._id);
+    const now = deps.clock.now();
+    const suite = JSON.parse(run.suiteJson) as Suite;
+    const summary = summarize(
+      views.map(toSummaryInput),
+      {
+        ...suite.threshold,
+        ...(run.options.failUnder !== undefined ? { failUnder: run.options.failUnder } : {}),
+      },
+      now.getTime() - (run.startedAt ?? run.createdAt).getTime(),
+    );
+    await repo.updateRun(run._id, {
+      $set: {
+        status,
+        summary,
+        finishedAt: now,
+        updatedAt: now,
+        progress: {
+          done: summary.finished,
+          total: summary.total,
+          errors: summary.errors,
+          meanScore: summary.meanScore,
+        },
+      },
+    });
+    return summary;
+  }
+
+  async function execute(payload: { runId: string }, ctx: JobContext): Promise<unknown> {
+    const run = await repo.getRun(payload.runId);
+    if (!run) throw new PermanentJobError(`run ${payload.runId} not found`);
+    if (TERMINAL.has(run.status)) return { runId: run._id, status: run.status };
+    const suite = JSON.parse(run.suiteJson) as Suite;
+    const built = buildRunnables(suite);
+    if (!built.ok) {
+      await repo.updateRun(run._id, {
+        $set: { status: 'failed', error: built.error, updatedAt: deps.clock.now() },
+      });
+      throw new PermanentJobError(built.error);
+    }
+    const personas = new Map((suite.conversation?.personas ?? []).map((p) => [p.name, p]));
+    const engine = createItemGraph({
+      target: built.target,
+      metrics: built.metrics,
+      checkpointer: await saver(),
+      ...(deps.llm ? { llm: deps.llm } : {}),
+      personas,
+      ...(suite.conversation ? { conversation: suite.conversation } : {}),
+    });
+    // Every in-flight target call and graph step listens on the job's signal; many at once is expected here.
+    setMaxListeners(0, ctx.signal);
+    const startedAt = run.startedAt ?? deps.clock.now();
+    await repo.updateRun(run._id, { $set: { status: 'running', startedAt, updatedAt: deps.clock.now() } });
+    const current: Run = { ...run, status: 'running', startedAt };
+
+    // Counters start from what is already stored, so a resumed run never counts an item twice.
+    const finished = (await repo.items(run._id)).filter((v) => v.doc.status !== 'pending');
+    let done = finished.length;
+    let errors = finished.filter((v) => v.doc.status === 'error').length;
+    let scoreSum = finished.reduce((a, v) => a + (v.doc.status === 'error' ? 0 : (v.doc.score ?? 0)), 0);
+    const pending = await repo.pendingItems(run._id);
+    const total = run.total;
+    let lastWrite = 0;
+    let writing: Promise<void> | undefined;
+    const progress = (): RunProgress => ({ done, total, errors, meanScore: done ? scoreSum / done : null });
+    const flush = async (force: boolean) => {
+      const now = Date.now();
+      if (!force && (now - lastWrite < progressEvery || writing)) return;
+      lastWrite = now;
+      const p = progress();
+      writing = (async () => {
+        await repo.updateRun(run._id, { $set: { progress: p, updatedAt: deps.clock.now() } });
+        await ctx.progress({
+          done: p.done,
+          total: p.total,
+          message: `${p.done}/${p.total} items, ${p.errors} errors${p.meanScore === null ? '' : `, mean ${p.meanScore.toFixed(3)}`}`,
+        });
+        deps.onProgress?.(run._id, p);
+      })().finally(() => {
+        writing = undefined;
+      });
+      await writing;
+    };
+    await flush(true);
+
+    const threshold = suite.threshold.score;
+    let next = 0;
+    const concurrency = Math.max(1, Math.min(run.options.concurrency, pending.length || 1));
+    const lane = async () => {
+      while (!ctx.signal.aborted) {
+        const entry = pending[next++];
+        if (!entry) return;
+        const { item } = entry;
+        const started = performance.now();
+        let outcome: Awaited<ReturnType<typeof runItem>>;
+        try {
+          outcome = await runItem(engine, item, `${run._id}::${item.key}`, {
+            signal: ctx.signal,
+            mode: deps.engine ?? 'graph',
+          });
+        } catch (err) {
+          if (ctx.signal.aborted) return;
+          // An engine failure is this item's error, not the run's: the other items still run.
+          outcome = {
+            result: { scores: [], stopReason: 'engine-error', turns: 0 },
+            usage: { inputTokens: 0, outputTokens: 0, costUsd: 0, targetMs: 0 },
+            error: `engine error: ${err instanceof Error ? err.message : String(err)}`,
+          };
+        }
+        const score = outcome.error ? 0 : itemScore(outcome.result.scores);
+        const stored = await repo.finishItem(run._id, item.key, {
+          status: outcome.error ? 'error' : 'done',
+          result: outcome.result,
+          score,
+          passed: !outcome.error && score !== null && score + 1e-12 >= threshold,
+          needsReview: !outcome.error && itemNeedsReview(outcome.result.scores),
+          ...(outcome.error ? { error: outcome.error } : {}),
+          latencyMs: Math.round(performance.now() - started),
+          costUsd: outcome.usage.costUsd,
+          inputTokens: outcome.usage.inputTokens,
+          outputTokens: outcome.usage.outputTokens,
+          finishedAt: deps.clock.now(),
+        });
+        if (stored) {
+          done += 1;
+          if (outcome.error) errors += 1;
+          scoreSum += score ?? 0;
+        }
+        await flush(false);
+      }
+    };
+    await Promise.all(Array.from({ length: concurrency }, lane));
+    if (writing) await writing;
+    await flush(true).catch((err: unknown) => deps.logger.warn({ err }, 'recording final progress failed'));
+    if (ctx.signal.aborted) {
+      if (reasonOf(ctx.signal) === 'cancel') {
+        await finalize(current, 'cancelled');
+        deps.logger.info({ runId: run._id }, 'run cancelled');
+      }
+      throw ctx.signal.reason instanceof Error ? ctx.signal.reason : new Error('run aborted');
+    }
+    const summary = await finalize(current, 'completed');
+    await (await saver()).deleteGroup(run._id);
+    deps.logger.info(
+      { runId: run._id, meanScore: summary.meanScore, passed: summary.gate.passed },
+      'run finished',
+    );
+    return { runId: run._id, passed: summary.gate.passed, meanScore: summary.meanScore };
+  }
+
+  return {
+    startRun,
+    handlers: { [RUN_JOB_TYPE]: { payload: RunJobPayloadSchema, run: execute } },
+    getRun: (id) => repo.getRun(id),
+    listRuns: (o) => repo.listRuns(o),
+    items: (id) => repo.items(id),
+    async cancelRun(runId) {
+      const run = await repo.getRun(runId);
+      if (!run)
+        throw new ArbiterError('NOT_FOUND', `No run with id ${runId}.`, {
+          hint: 'List runs with `arbiter runs list`.',
+        });
+      if (TERMINAL.has(run.status)) return run;
+      const job = run.jobId ? await deps.queue.cancel(run.jobId).catch(() => null) : null;
+      if (!job || job.status === 'cancelled') await finalize(run, 'cancelled');
+      return (await repo.getRun(runId))!;
+    },
+    async compare(a, b) {
+      const [ra, rb] = await Promise.all([repo.getRun(a), repo.getRun(b)]);
+      for (const [id, r] of [
+        [a, ra],
+        [b, rb],
+      ] as const)
+        if (!r)
+          throw new ArbiterError('NOT_FOUND', `No run with id ${id}.`, {
+            hint: 'List runs with `arbiter runs list`.',
+          });
+      const [ia, ib] = await Promise.all([repo.items(a), repo.items(b)]);
+      return compareRuns({ run: ra!, items: ia }, { run: rb!, items: ib });
+    },
+    repository: repo,
+  };
+}

@@ -1,0 +1,212 @@
+// Suites: YAML files naming a dataset, a target, optional conversation settings, metrics and a pass threshold.
+// Loaded through config/'s YAML loader, so every problem names the file, the line and the field; target and metric
+// arguments are checked against their registries at load time, before anything runs.
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { z } from 'zod';
+import { ArbiterError, parseYaml, type YamlProblem } from '../config/index.ts';
+import { isMetricName, METRIC_NAMES, metrics } from '../evaluators/index.ts';
+import { loadPersonaFile, type Persona } from './personas.ts';
+import { headerEnvRefs, isTargetType, TARGET_TYPES, targets } from './targets.ts';
+
+const modelName = z.string().regex(/^[a-z][a-z0-9-]*:[\w.:/-]+$/, {
+  error: 'expected provider:model, e.g. anthropic:claude-sonnet-4-5 or offline:heuristic',
+});
+
+const unit = z.number().min(0, { error: 'expected a number from 0 to 1' }).max(1, {
+  error: 'expected a number from 0 to 1',
+});
+
+/** A dataset reference: a file path (relative to the suite), or a Langfuse dataset by name. */
+export const DatasetRefSchema = z.union([
+  z.string().min(1),
+  z.strictObject({ file: z.string().min(1), format: z.enum(['jsonl', 'csv', 'yaml']).optional() }),
+  z.strictObject({ langfuse: z.string().min(1) }),
+]);
+
+/** The suite file's schema before its registries are consulted. */
+const SuiteShape = z.strictObject({
+  name: z.string().regex(/^[\w.-]{1,80}$/, { error: 'expected a name of letters, digits, - _ or .' }),
+  description: z.string().optional(),
+  dataset: DatasetRefSchema,
+  target: z.looseObject({ type: z.string({ error: 'expected a target `type`' }) }),
+  conversation: z
+    .strictObject({
+      personas: z.array(z.string().min(1)).min(1),
+      maxTurns: z.number().int().min(1).max(50).default(4),
+      /** provider:model playing the user; without it, personas' scripted turns are played. */
+      simulator: modelName.optional(),
+      /** Judge whether the persona's goal was met after each answer (needs a model). */
+      goalCheck: z.boolean().default(true),
+      goalModel: modelName.optional(),
+    })
+    .optional(),
+  metrics: z
+    .array(z.strictObject({ name: z.string(), args: z.record(z.string(), z.unknown()).optional() }))
+    .min(1, { error: 'expected at least one metric' }),
+  threshold: z.union([unit, z.strictObject({ score: unit.default(0.5), passRate: unit.optional() })]),
+  concurrency: z.number().int().min(1).max(256).optional(),
+});
+
+type SuiteShapeT = z.infer<typeof SuiteShape>;
+
+/** A suite ready to run: paths resolved, personas loaded, threshold normalized. */
+export interface Suite {
+  name: string;
+  description?: string;
+  /** Absolute path of the suite file. */
+  file: string;
+  dataset:
+    | { kind: 'file'; path: string; format?: 'jsonl' | 'csv' | 'yaml' }
+    | { kind: 'langfuse'; name: string };
+  target: { type: string } & Record<string, unknown>;
+  conversation?: {
+    personas: Persona[];
+    maxTurns: number;
+    simulator?: string;
+    goalCheck: boolean;
+    goalModel?: string;
+  };
+  metrics: { name: string; args: Record<string, unknown> }[];
+  /** An item passes when its score reaches `score`; the run passes on mean score, or on pass rate if given. */
+  threshold: { score: number; passRate?: number };
+  concurrency?: number;
+}
+
+function suiteSchema(env: Record<string, string | undefined>) {
+  return SuiteShape.superRefine((s, ctx) => {
+    const { type, ...args } = s.target;
+    if (!isTargetType(type)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['target', 'type'],
+        message: `unknown target type '${type}'; valid: ${TARGET_TYPES.join(', ')}`,
+      });
+    } else {
+      const parsed = (targets[type].args as z.ZodType).safeParse(args);
+      if (!parsed.success) {
+        for (const issue of parsed.error.issues)
+          ctx.addIssue({
+            code: 'custom',
+            path: ['target', ...issue.path.map(String)],
+            message: issue.message,
+          });
+      } else if (type === 'http') {
+        const headers = (parsed.data as { headers: Parameters<typeof headerEnvRefs>[0] }).headers;
+        for (const ref of headerEnvRefs(headers)) {
+          if (!env[ref.name])
+            ctx.addIssue({
+              code: 'custom',
+              path: ['target', 'headers', ref.header],
+              message: `environment variable ${ref.name} is not set`,
+            });
+        }
+      }
+    }
+    s.metrics.forEach((m, i) => {
+      if (!isMetricName(m.name)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['metrics', i, 'name'],
+          message: `unknown metric '${m.name}'; valid: ${METRIC_NAMES.join(', ')}`,
+        });
+        return;
+      }
+      const parsed = (metrics[m.name].args as z.ZodType).safeParse(m.args ?? {});
+      if (!parsed.success)
+        for (const issue of parsed.error.issues)
+          ctx.addIssue({
+            code: 'custom',
+            path: ['metrics', i, 'args', ...issue.path.map(String)],
+            message: issue.message,
+          });
+    });
+  });
+}
+
+function formatProblems(problems: YamlProblem[]): string {
+  return problems.map((p) => `${p.file}:${p.line}:${p.column}: ${p.field}: ${p.message}`).join('\n');
+}
+
+/** Parses suite text; pure except for reading persona files named by the suite. */
+export function parseSuite(
+  text: string,
+  file: string,
+  env: Record<string, string | undefined> = {},
+): { ok: true; suite: Suite } | { ok: false; problems: YamlProblem[] } {
+  const parsed = parseYaml(text, suiteSchema(env), file);
+  if (!parsed.ok) return parsed;
+  return { ok: true, suite: normalize(parsed.value, resolve(file)) };
+}
+
+function normalize(s: SuiteShapeT, file: string): Suite {
+  const dir = dirname(file);
+  const dataset: Suite['dataset'] =
+    typeof s.dataset === 'string'
+      ? { kind: 'file', path: resolve(dir, s.dataset) }
+      : 'langfuse' in s.dataset
+        ? { kind: 'langfuse', name: s.dataset.langfuse }
+        : {
+            kind: 'file',
+            path: resolve(dir, s.dataset.file),
+            ...(s.dataset.format ? { format: s.dataset.format } : {}),
+          };
+  const threshold = typeof s.threshold === 'number' ? { score: s.threshold } : s.threshold;
+  const c = s.conversation;
+  return {
+    name: s.name,
+    ...(s.description ? { description: s.description } : {}),
+    file,
+    dataset,
+    target: s.target,
+    ...(c
+      ? {
+          conversation: {
+            personas: c.personas.map((p) => loadPersonaFile(resolve(dir, p))),
+            maxTurns: c.maxTurns,
+            goalCheck: c.goalCheck,
+            ...(c.simulator ? { simulator: c.simulator } : {}),
+            ...(c.goalModel ? { goalModel: c.goalModel } : {}),
+          },
+        }
+      : {}),
+    metrics: s.metrics.map((m) => ({ name: m.name, args: m.args ?? {} })),
+    threshold: {
+      score: threshold.score,
+      ...(threshold.passRate !== undefined ? { passRate: threshold.passRate } : {}),
+    },
+    ...(s.concurrency ? { concurrency: s.concurrency } : {}),
+  };
+}
+
+/** Loads a suite file; throws YAML_INVALID naming file, line and field (exit code 2). */
+export function loadSuite(file: string, env: Record<string, string | undefined> = {}): Suite {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ArbiterError(
+      'YAML_INVALID',
+      `${file}: cannot read suite (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
+      { hint: 'Pass the path of a suite YAML file, e.g. examples/suites/quickstart.yaml.' },
+    );
+  }
+  const parsed = parseSuite(text, file, env);
+  if (!parsed.ok)
+    throw new ArbiterError('YAML_INVALID', formatProblems(parsed.problems), { details: parsed.problems });
+  return parsed.suite;
+}
+
+/** Content hash of a suite and its dataset file: equal hashes mean "the same run" for resuming. */
+export function suiteHash(suite: Suite, extra = ''): string {
+  const h = createHash('sha256').update(JSON.stringify(suite)).update(extra);
+  if (suite.dataset.kind === 'file') {
+    try {
+      h.update(readFileSync(suite.dataset.path));
+    } catch {
+      // A missing dataset is reported when the run starts.
+    }
+  }
+  return h.digest('hex').slice(0, 20);
+}

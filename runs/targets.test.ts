@@ -1,0 +1,204 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLlm } from '../llm/index.ts';
+import { startStubAgent, type StubServer } from '../test/fixtures/runs-stub-server.ts';
+import {
+  createTarget,
+  type PromptRecord,
+  type PromptSource,
+  renderPromptMessages,
+  TARGET_TYPES,
+  targets,
+  type TargetRequest,
+} from './targets.ts';
+
+const req = (input: string, extra: Partial<TargetRequest> = {}): TargetRequest => ({
+  item: { key: 'k', row: 1, input, context: 'ctx', metadata: { product: 'store' } },
+  transcript: [{ role: 'user', content: input }],
+  turn: 1,
+  conversationId: 'run_1::k',
+  ...extra,
+});
+
+describe('target registry', () => {
+  it('every target is documented and constructible from its example', () => {
+    const llm = createLlm({ env: {} });
+    for (const type of TARGET_TYPES) {
+      const def = targets[type];
+      expect(def.description.length, type).toBeGreaterThan(20);
+      const built = createTarget({ type, ...(def.example as object) }, { env: { AGENT_TOKEN: 't' }, llm });
+      expect(built.ok, type).toBe(true);
+    }
+  });
+
+  it('unknown types and bad arguments are errors naming the argument', () => {
+    expect(createTarget({ type: 'htp' }, { env: {} })).toMatchObject({
+      ok: false,
+      error: expect.stringMatching(/unknown target type 'htp'/),
+    });
+    expect(createTarget({ type: 'http', url: 'ftp://x' }, { env: {} })).toMatchObject({
+      ok: false,
+      error: expect.stringMatching(/url/),
+    });
+    expect(createTarget({ type: 'prompt', name: 'p', label: 'a', version: 2 }, { env: {} })).toMatchObject({
+      ok: false,
+    });
+  });
+});
+
+describe('recorded and model targets', () => {
+  it('recorded returns the item output, and an error when there is none', async () => {
+    const t = createTarget({ type: 'recorded' }, { env: {} });
+    if (!t.ok) throw new Error(t.error);
+    expect(
+      await t.target.respond({ ...req('q'), item: { key: 'k', row: 1, input: 'q', output: 'a' } }),
+    ).toMatchObject({ ok: true, text: 'a' });
+    expect(await t.target.respond(req('q'))).toMatchObject({
+      ok: false,
+      error: expect.stringMatching(/no recorded/),
+    });
+  });
+
+  it('model calls the Llm wrapper with the rendered system prompt', async () => {
+    const t = createTarget(
+      { type: 'model', model: 'offline:heuristic', system: 'Facts: {{context}}' },
+      { env: {}, llm: createLlm({ env: {} }) },
+    );
+    if (!t.ok) throw new Error(t.error);
+    const res = await t.target.respond(req('What is the refund window?'));
+    expect(res).toMatchObject({ ok: true, text: expect.stringMatching(/offline heuristic reply/) });
+  });
+
+  it('model reports a provider error as a value', async () => {
+    const t = createTarget(
+      { type: 'model', model: 'anthropic:claude-sonnet-4-5' },
+      { env: {}, llm: createLlm({ env: {} }) },
+    );
+    if (!t.ok) throw new Error(t.error);
+    expect(await t.target.respond(req('x'))).toMatchObject({ ok: false });
+  });
+});
+
+describe('http target against a local agent', () => {
+  let stub: StubServer;
+  beforeAll(async () => {
+    stub = await startStubAgent();
+  });
+  afterAll(() => stub.close());
+
+  const http = (extra: Record<string, unknown> = {}) => {
+    const t = createTarget(
+      {
+        type: 'http',
+        url: `${stub.url}/chat`,
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: ${ENV:NAME} is the suite placeholder syntax
+        headers: { authorization: 'Bearer ${ENV:AGENT_TOKEN}', 'x-team': { fromEnv: 'TEAM' } },
+        body: { message: '{{input}}', history: '{{messages}}', product: '{{metadata.product}}' },
+        answer: '$.reply',
+        end: 'done',
+        ...extra,
+      },
+      { env: { AGENT_TOKEN: 'sekret', TEAM: 'evals' } },
+    );
+    if (!t.ok) throw new Error(t.error);
+    return t.target;
+  };
+
+  it('renders the body, sends env headers and reads the answer path', async () => {
+    const res = await http().respond(req('hello "there"'));
+    expect(res).toMatchObject({ ok: true, text: 'You asked: hello "there"' });
+    const last = stub.requests.at(-1)!;
+    expect(last.headers.authorization).toBe('Bearer sekret');
+    expect(last.headers['x-team']).toBe('evals');
+    expect(last.body).toEqual({
+      message: 'hello "there"',
+      history: [{ role: 'user', content: 'hello "there"' }],
+      product: 'store',
+    });
+  });
+
+  it('non-2xx, time-outs, missing answers and refused connections are values', async () => {
+    expect(await http().respond(req('please FAIL'))).toMatchObject({
+      ok: false,
+      error: expect.stringMatching(/^HTTP 500/),
+    });
+    expect(await http({ timeoutMs: 100 }).respond(req('SLOW'))).toMatchObject({
+      ok: false,
+      error: 'timed out after 100 ms',
+    });
+    expect(await http({ answer: '$.nope' }).respond(req('x'))).toMatchObject({
+      ok: false,
+      error: expect.stringMatching(/no answer at \$\.nope/),
+    });
+    expect(await http({ url: 'http://127.0.0.1:9/chat' }).respond(req('x'))).toMatchObject({
+      ok: false,
+      error: expect.stringMatching(/request failed/),
+    });
+  });
+
+  it('the agent can end the conversation', async () => {
+    expect(await http().respond(req('bye END'))).toMatchObject({ ok: true, end: true });
+  });
+});
+
+describe('prompt target (in-memory PromptSource)', () => {
+  const chat: PromptRecord = {
+    name: 'support',
+    version: 3,
+    type: 'chat',
+    prompt: [
+      { role: 'system', content: 'You help with {{product}}. Context: {{context}}' },
+      { role: 'user', content: '{{input}}' },
+    ],
+    config: { model: 'offline:heuristic' },
+  };
+
+  it('fetches once per run with the label, renders variables and calls the model', async () => {
+    const calls: unknown[] = [];
+    const prompts: PromptSource = {
+      async getPrompt(name, selector) {
+        calls.push([name, selector]);
+        return chat;
+      },
+    };
+    const t = createTarget(
+      { type: 'prompt', name: 'support', label: 'staging' },
+      { env: {}, prompts, llm: createLlm({ env: {} }) },
+    );
+    if (!t.ok) throw new Error(t.error);
+    expect(await t.target.respond(req('refund?'))).toMatchObject({ ok: true });
+    expect(await t.target.respond(req('again?'))).toMatchObject({ ok: true });
+    expect(calls).toEqual([['support', { label: 'staging' }]]);
+  });
+
+  it('renders chat and text prompts with the conversation', () => {
+    const vars = { input: 'q1', product: 'store', context: 'c' };
+    const transcript = [
+      { role: 'user' as const, content: 'q1' },
+      { role: 'assistant' as const, content: 'a1' },
+      { role: 'user' as const, content: 'q2' },
+    ];
+    expect(renderPromptMessages(chat, vars, transcript)).toEqual([
+      { role: 'system', content: 'You help with store. Context: c' },
+      { role: 'user', content: 'q1' },
+      { role: 'assistant', content: 'a1' },
+      { role: 'user', content: 'q2' },
+    ]);
+    const text: PromptRecord = { name: 't', version: 1, type: 'text', prompt: 'Be nice about {{product}}.' };
+    expect(renderPromptMessages(text, vars, transcript.slice(0, 1))).toEqual([
+      { role: 'system', content: 'Be nice about store.' },
+      { role: 'user', content: 'q1' },
+    ]);
+  });
+
+  it('a failing prompt source is an error value', async () => {
+    const t = createTarget(
+      { type: 'prompt', name: 'gone', model: 'offline:heuristic' },
+      { env: {}, prompts: { getPrompt: async () => Promise.reject(new Error('404 not found')) } },
+    );
+    if (!t.ok) throw new Error(t.error);
+    expect(await t.target.respond(req('x'))).toMatchObject({
+      ok: false,
+      error: "prompt 'gone': 404 not found",
+    });
+  });
+});

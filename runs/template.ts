@@ -1,0 +1,91 @@
+// Placeholders and paths for targets: `{{input}}`-style templates rendered from an item's variables, and
+// dot paths or simple JSONPath (`$.a.b[0].c`) to pick an answer out of a JSON response.
+
+const PLACEHOLDER = /\{\{\s*([\w.-]+)\s*\}\}/g;
+
+/** Looks a dotted name up in the variables (`metadata.lang`, `vars.user`). */
+function lookup(vars: Record<string, unknown>, name: string): unknown {
+  if (Object.hasOwn(vars, name)) return vars[name];
+  return getPath(vars, name);
+}
+
+function asText(v: unknown): string {
+  if (v === undefined || v === null) return '';
+  if (typeof v === 'string') return v;
+  return JSON.stringify(v);
+}
+
+/** Renders `{{name}}` placeholders in text; unknown names render empty. */
+export function renderText(template: string, vars: Record<string, unknown>): string {
+  return template.replace(PLACEHOLDER, (_, name: string) => asText(lookup(vars, name)));
+}
+
+/** Placeholder names a template uses. */
+export function placeholders(template: string): string[] {
+  return [...template.matchAll(PLACEHOLDER)].map((m) => m[1]!);
+}
+
+/**
+ * Renders a JSON body template. A string that is exactly one placeholder takes the variable's own JSON value
+ * (so `"{{messages}}"` becomes an array); other strings are interpolated. Nothing is spliced into JSON text,
+ * so no value can break out of its string.
+ */
+export function renderJson(template: unknown, vars: Record<string, unknown>): unknown {
+  if (typeof template === 'string') {
+    const whole = /^\{\{\s*([\w.-]+)\s*\}\}$/.exec(template);
+    if (whole) {
+      const v = lookup(vars, whole[1]!);
+      return v === undefined ? '' : v;
+    }
+    return renderText(template, vars);
+  }
+  if (Array.isArray(template)) return template.map((t) => renderJson(t, vars));
+  if (template && typeof template === 'object') {
+    return Object.fromEntries(Object.entries(template).map(([k, v]) => [k, renderJson(v, vars)]));
+  }
+  return template;
+}
+
+/** Renders a body template written as raw JSON text: placeholder values are JSON-escaped in place. */
+export function renderJsonText(template: string, vars: Record<string, unknown>): string {
+  return template.replace(PLACEHOLDER, (_, name: string) =>
+    JSON.stringify(asText(lookup(vars, name))).slice(1, -1),
+  );
+}
+
+/** Splits `$.a.b[0]['c.d']` or `a.b.0.c` into segments; null when the path is malformed. */
+export function parsePath(path: string): (string | number)[] | null {
+  let p = path.trim();
+  if (p === '$' || p === '') return [];
+  if (p.startsWith('$')) p = p.slice(1);
+  const out: (string | number)[] = [];
+  const re = /^(?:\.?([A-Za-z_$][\w$-]*)|\.?(\d+)|\[(\d+)\]|\[(['"])(.*?)\4\])/;
+  while (p.length > 0) {
+    const m = re.exec(p);
+    if (!m) return null;
+    if (m[1] !== undefined) out.push(m[1]);
+    else if (m[2] !== undefined) out.push(Number(m[2]));
+    else if (m[3] !== undefined) out.push(Number(m[3]));
+    else out.push(m[5]!);
+    p = p.slice(m[0].length);
+  }
+  return out;
+}
+
+/** Reads a value at a path; undefined when any step is missing. */
+export function getPath(value: unknown, path: string | (string | number)[]): unknown {
+  const segments = typeof path === 'string' ? parsePath(path) : path;
+  if (!segments) return undefined;
+  let cur: unknown = value;
+  for (const s of segments) {
+    if (cur === null || cur === undefined) return undefined;
+    if (typeof s === 'number') {
+      if (!Array.isArray(cur)) return undefined;
+      cur = cur[s];
+    } else {
+      if (typeof cur !== 'object' || !Object.hasOwn(cur, s)) return undefined;
+      cur = (cur as Record<string, unknown>)[s];
+    }
+  }
+  return cur;
+}

@@ -1,0 +1,177 @@
+// Shared vocabulary of runs/: dataset items, run documents, run items and summaries, with their zod schemas
+// (documents read back from the store are parsed with these).
+import { z } from 'zod';
+import { ScoreSchema, TurnSchema } from '../evaluators/index.ts';
+
+/** One dataset row ready to run: what the target gets and what the metrics compare against. */
+export const DatasetItemSchema = z.object({
+  /** Stable key of the item across runs of a suite (pairs items in comparisons). */
+  key: z.string().min(1),
+  /** 1-based row (line for JSONL, record for CSV, list entry for YAML). */
+  row: z.number().int(),
+  input: z.string(),
+  expected: z.string().optional(),
+  context: z.string().optional(),
+  metadata: z.record(z.string(), z.unknown()).optional(),
+  /** A recorded output (the `recorded` target scores it as is). */
+  output: z.union([z.string(), z.array(TurnSchema)]).optional(),
+  /** Template variables for `prompt`/`http` targets beyond input/expected/context. */
+  variables: z.record(z.string(), z.unknown()).optional(),
+  /** Persona name for multi-turn items. */
+  persona: z.string().optional(),
+});
+
+/** One dataset row ready to run. */
+export type DatasetItem = z.infer<typeof DatasetItemSchema>;
+
+/** A dataset row that could not be used, reported on the run. */
+export const RowErrorSchema = z.object({ row: z.number().int(), reason: z.string() });
+
+/** A dataset row that could not be used. */
+export type RowError = z.infer<typeof RowErrorSchema>;
+
+/** Lifecycle of a run. */
+export const RunStatusSchema = z.enum(['queued', 'running', 'completed', 'failed', 'cancelled']);
+
+/** Lifecycle of a run. */
+export type RunStatus = z.infer<typeof RunStatusSchema>;
+
+/** Live progress recorded on the run while it executes. */
+export const RunProgressSchema = z.object({
+  done: z.number().int(),
+  total: z.number().int(),
+  errors: z.number().int(),
+  /** Mean item score of the finished items; null before the first one. */
+  meanScore: z.number().nullable(),
+});
+
+/** Live progress of a run. */
+export type RunProgress = z.infer<typeof RunProgressSchema>;
+
+/** Mean of one metric over the items that it could score. */
+export const MetricSummarySchema = z.object({
+  metric: z.string(),
+  mean: z.number().nullable(),
+  /** Items scored (error scores excluded). */
+  count: z.number().int(),
+  /** Items where the metric could not score. */
+  errors: z.number().int(),
+  heuristic: z.boolean(),
+});
+
+/** Mean of one metric over a run. */
+export type MetricSummary = z.infer<typeof MetricSummarySchema>;
+
+/** The summary of a finished run. */
+export const RunSummarySchema = z.object({
+  total: z.number().int(),
+  finished: z.number().int(),
+  passed: z.number().int(),
+  failed: z.number().int(),
+  /** Items whose target call failed (time-out, non-2xx, provider error). */
+  errors: z.number().int(),
+  needsReview: z.number().int(),
+  /** Mean item score; an item whose target failed counts as 0. Null when nothing finished. */
+  meanScore: z.number().nullable(),
+  passRate: z.number().nullable(),
+  metrics: z.array(MetricSummarySchema),
+  tokens: z.object({ input: z.number(), output: z.number() }),
+  costUsd: z.number(),
+  durationMs: z.number(),
+  /** The gate that decides the exit code. */
+  gate: z.object({
+    kind: z.enum(['mean-score', 'pass-rate']),
+    threshold: z.number(),
+    value: z.number().nullable(),
+    passed: z.boolean(),
+  }),
+  /** Keys of items needing human review (first 50). */
+  reviewKeys: z.array(z.string()),
+  heuristic: z.boolean(),
+});
+
+/** The summary of a finished run. */
+export type RunSummary = z.infer<typeof RunSummarySchema>;
+
+/** A run as stored in the `runs` collection. */
+export const RunSchema = z.object({
+  _id: z.string(),
+  suiteName: z.string(),
+  suiteFile: z.string(),
+  /** Hash of the suite file and its dataset: an unfinished run with the same hash is resumed. */
+  suiteHash: z.string(),
+  /** The resolved suite as JSON text (argument keys may contain '.' or '$', which stores refuse). */
+  suiteJson: z.string(),
+  status: RunStatusSchema,
+  jobId: z.string().optional(),
+  idempotencyKey: z.string().optional(),
+  options: z.object({
+    concurrency: z.number().int(),
+    limit: z.number().int().optional(),
+    failUnder: z.number().optional(),
+  }),
+  total: z.number().int(),
+  datasetErrors: z.array(RowErrorSchema),
+  datasetSource: z.string(),
+  progress: RunProgressSchema,
+  summary: RunSummarySchema.optional(),
+  error: z.string().optional(),
+  createdAt: z.date(),
+  startedAt: z.date().optional(),
+  finishedAt: z.date().optional(),
+  updatedAt: z.date(),
+});
+
+/** A run as stored. */
+export type Run = z.infer<typeof RunSchema>;
+
+/** Status of one item of a run. */
+export const RunItemStatusSchema = z.enum(['pending', 'done', 'error']);
+
+/** The outcome of one item: output or transcript, scores, cost, latency. */
+export const ItemResultSchema = z.object({
+  output: z.string().optional(),
+  transcript: z.array(TurnSchema).optional(),
+  scores: z.array(ScoreSchema),
+  stopReason: z.string(),
+  turns: z.number().int(),
+  goal: z.object({ achieved: z.boolean(), reason: z.string() }).optional(),
+});
+
+/** The outcome of one item. */
+export type ItemResult = z.infer<typeof ItemResultSchema>;
+
+/** One item of a run as stored in `run_items`; stored once (unique on runId + itemKey). */
+export const RunItemSchema = z.object({
+  _id: z.string(),
+  runId: z.string(),
+  itemKey: z.string(),
+  row: z.number().int(),
+  /** Position in the run, so listings follow dataset order. */
+  seq: z.number().int(),
+  status: RunItemStatusSchema,
+  /** The dataset item as JSON text (metadata keys are arbitrary). */
+  itemJson: z.string(),
+  /** The ItemResult as JSON text once finished (score details are arbitrary). */
+  resultJson: z.string().optional(),
+  /** Mean of the item's valid metric scores; 0 on a target error; null when no metric could score. */
+  score: z.number().nullable().optional(),
+  passed: z.boolean().optional(),
+  needsReview: z.boolean().optional(),
+  error: z.string().optional(),
+  latencyMs: z.number().optional(),
+  costUsd: z.number().optional(),
+  inputTokens: z.number().optional(),
+  outputTokens: z.number().optional(),
+  finishedAt: z.date().optional(),
+});
+
+/** One item of a run as stored. */
+export type RunItem = z.infer<typeof RunItemSchema>;
+
+/** A run item with its JSON fields parsed, for reports. */
+export interface RunItemView {
+  doc: RunItem;
+  item: DatasetItem;
+  result: ItemResult | undefined;
+}
