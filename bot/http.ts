@@ -1,15 +1,21 @@
 import { Hono } from 'hono';
-import type { DocumentStore, Worker } from '../storage/index.ts';
+import type { Logger } from '../config/index.ts';
+import { createLangfuseWebhookRoute } from '../prompts/index.ts';
+import type { DocumentStore, JobQueue, Worker } from '../storage/index.ts';
 
 /** What the HTTP routes need. */
 export interface HttpDeps {
   store: DocumentStore;
   worker: Worker;
+  queue: JobQueue;
   startedAt: Date;
   version: string;
+  /** LANGFUSE_WEBHOOK_SECRET; without it the webhook answers 503 and accepts nothing. */
+  langfuseWebhookSecret?: string | undefined;
+  logger?: Logger;
 }
 
-/** The bot's HTTP app: /healthz now; Slack events and Langfuse webhooks mount here as they land. */
+/** The bot's HTTP app: /healthz and the Langfuse webhook; Slack events mount here when they land. */
 export function createHttpApp(deps: HttpDeps): Hono {
   const app = new Hono();
 
@@ -35,6 +41,16 @@ export function createHttpApp(deps: HttpDeps): Hono {
     };
     return c.json(body, body.status === 'ok' ? 200 : 503);
   });
+
+  app.route(
+    '/webhooks/langfuse',
+    createLangfuseWebhookRoute({
+      secret: deps.langfuseWebhookSecret,
+      queue: deps.queue,
+      onEnqueued: () => deps.worker.notify(),
+      ...(deps.logger ? { logger: deps.logger } : {}),
+    }),
+  );
 
   app.notFound((c) => c.json({ error: 'not found', path: c.req.path }, 404));
   app.onError((_err, c) => c.json({ error: 'internal error' }, 500));

@@ -8,7 +8,15 @@ import {
   type LogSink,
   systemClock,
 } from '../config/index.ts';
+import type { Transport } from '../commands/transport.ts';
+import { createLangfuseClient } from '../langfuse/index.ts';
 import { checkLlmConfig, createLlm, type LlmService } from '../llm/index.ts';
+import {
+  createChannelResolver,
+  createPromptCache,
+  createPromptEventHandlers,
+  parsePromptAlertsMap,
+} from '../prompts/index.ts';
 import {
   createJobQueue,
   createLeases,
@@ -20,6 +28,7 @@ import {
   openStore,
   type Worker,
 } from '../storage/index.ts';
+import { createConsoleTransport } from './console-transport.ts';
 import { createHttpApp } from './http.ts';
 
 /** Version reported by /healthz and the start-up line. */
@@ -47,6 +56,7 @@ export interface RunningBot {
   port: number;
   store: DocumentStore;
   llm: LlmService;
+  transport: Transport;
   queue: JobQueue;
   leases: Leases;
   worker: Worker;
@@ -58,6 +68,10 @@ export interface RunningBot {
 /** Options for tests and embedding. */
 export interface StartOptions {
   logSink?: LogSink;
+  /** Replaces the transport chosen from the environment (tests). */
+  transport?: Transport;
+  /** How long prompt events gather before one alert is posted (default 10 s; tests shorten it). */
+  promptSettleMs?: number;
   // biome-ignore lint/suspicious/noExplicitAny: handlers of different payload types share one registry
   handlers?: Record<string, JobHandler<any>>;
 }
@@ -67,7 +81,11 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
   const startedAt = systemClock.now();
   const logger = createLogger(env, options.logSink);
   // Checked before anything is opened or written: a judge model whose provider has no key is a config error.
-  const llmProblems = checkLlmConfig(env);
+  const alertsMap = parsePromptAlertsMap(env.PROMPT_ALERTS_MAP);
+  const llmProblems = [
+    ...checkLlmConfig(env),
+    ...(alertsMap.ok ? [] : [`PROMPT_ALERTS_MAP: ${alertsMap.error}`]),
+  ];
   if (llmProblems.length > 0) {
     throw new ArbiterError(
       'CONFIG_INVALID',
@@ -84,14 +102,46 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
     llm = createLlm({ store, env, logger });
     const queue = await createJobQueue(store, { defaultMaxAttempts: env.JOB_MAX_ATTEMPTS });
     const leases = await createLeases(store);
+    const transport = options.transport ?? createConsoleTransport({ color: Boolean(process.stdout.isTTY) });
+    const langfuse =
+      env.LANGFUSE_PUBLIC_KEY && env.LANGFUSE_SECRET_KEY
+        ? createLangfuseClient({
+            baseUrl: env.LANGFUSE_BASE_URL,
+            publicKey: env.LANGFUSE_PUBLIC_KEY,
+            secretKey: env.LANGFUSE_SECRET_KEY,
+            logger,
+          })
+        : undefined;
+    const promptCache = langfuse ? createPromptCache({ client: langfuse, logger }) : undefined;
+    const promptHandlers = await createPromptEventHandlers({
+      store,
+      queue,
+      transport,
+      logger,
+      langfuseBaseUrl: env.LANGFUSE_BASE_URL,
+      channelFor: createChannelResolver({
+        ...(env.PROMPT_ALERTS_CHANNEL ? { defaultChannel: env.PROMPT_ALERTS_CHANNEL } : {}),
+        rules: alertsMap.ok ? alertsMap.value : [],
+      }),
+      ...(promptCache ? { cache: promptCache } : {}),
+      ...(options.promptSettleMs !== undefined ? { settleMs: options.promptSettleMs } : {}),
+    });
     worker = createWorker({
       queue,
-      handlers: options.handlers ?? {},
+      handlers: { ...promptHandlers, ...(options.handlers ?? {}) },
       concurrency: env.WORKER_CONCURRENCY,
       leaseMs: env.JOB_LEASE_MS,
       logger,
     });
-    const app = createHttpApp({ store, worker, startedAt, version: VERSION });
+    const app = createHttpApp({
+      store,
+      worker,
+      queue,
+      startedAt,
+      version: VERSION,
+      langfuseWebhookSecret: env.LANGFUSE_WEBHOOK_SECRET,
+      logger,
+    });
     const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
       const s = serve({ fetch: app.fetch, port: env.PORT, hostname: env.HOST }, () => resolve(s));
       s.once('error', reject);
@@ -111,6 +161,7 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
       port,
       store,
       llm,
+      transport,
       queue,
       leases,
       worker,

@@ -262,6 +262,16 @@ export const ENV_VARS = {
     doc: 'Slack channel for prompt-change alerts.',
   },
 
+  PROMPT_ALERTS_MAP: {
+    schema: z
+      .string()
+      .regex(/^\s*[^=\s,]+\s*=\s*[#@]?[A-Za-z0-9._-]+\s*([,\n]\s*[^=\s,]+\s*=\s*[#@]?[A-Za-z0-9._-]+\s*)*$/, {
+        error: 'expected prompt-or-glob=channel pairs, e.g. support-*=#support-alerts,billing=C0123ABCD',
+      })
+      .optional(),
+    secret: false,
+    doc: 'Per-prompt alert channels (prompt name or * glob = channel, comma-separated); first match wins, else PROMPT_ALERTS_CHANNEL.',
+  },
   SUITES_DIR: {
     schema: z.string().min(1).default('examples/suites'),
     secret: false,

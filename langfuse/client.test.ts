@@ -1,0 +1,143 @@
+import nock from 'nock';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createLangfuseClient } from './client.ts';
+import { codeForStatus } from './errors.ts';
+
+const LF = 'https://langfuse.test';
+const keys = { baseUrl: LF, publicKey: 'pk-lf-public', secretKey: 'sk-lf-very-secret' };
+const basic = `Basic ${Buffer.from('pk-lf-public:sk-lf-very-secret').toString('base64')}`;
+
+const textPrompt = {
+  id: 'p1',
+  name: 'support bot',
+  version: 4,
+  type: 'text',
+  prompt: 'You are helpful.\nBe brief.',
+  config: { temperature: 0.2 },
+  labels: ['production', 'latest'],
+  tags: ['support'],
+  commitMessage: 'shorter',
+  createdAt: '2026-01-01T00:00:00.000Z',
+};
+
+describe('Langfuse client', () => {
+  beforeEach(() => nock.disableNetConnect());
+  afterEach(() => {
+    nock.cleanAll();
+    nock.enableNetConnect();
+  });
+
+  it('reads a prompt by label with Basic auth on the v2 path', async () => {
+    const scope = nock(LF, { reqheaders: { authorization: basic } })
+      .get('/api/public/v2/prompts/support%20bot')
+      .query({ label: 'production' })
+      .reply(200, textPrompt);
+    const res = await createLangfuseClient(keys).getPrompt('support bot', { label: 'production' });
+    expect(res).toEqual({
+      ok: true,
+      value: expect.objectContaining({ name: 'support bot', version: 4, type: 'text' }),
+    });
+    scope.done();
+  });
+
+  it('reads a chat prompt by version, placeholders included', async () => {
+    nock(LF)
+      .get('/api/public/v2/prompts/chat')
+      .query({ version: '2' })
+      .reply(200, {
+        name: 'chat',
+        version: 2,
+        type: 'chat',
+        prompt: [
+          { role: 'system', content: 'Be kind.' },
+          { type: 'placeholder', name: 'history' },
+        ],
+        config: null,
+        labels: [],
+        tags: [],
+      });
+    const res = await createLangfuseClient(keys).getPrompt('chat', { version: 2 });
+    expect(res.ok).toBe(true);
+    if (res.ok && res.value.type === 'chat') {
+      expect(res.value.prompt).toHaveLength(2);
+      expect(res.value.config).toEqual({});
+    }
+  });
+
+  it.each([
+    [401, 'LANGFUSE_UNAUTHORIZED', false],
+    [403, 'LANGFUSE_UNAUTHORIZED', false],
+    [404, 'LANGFUSE_NOT_FOUND', false],
+    [429, 'LANGFUSE_RATE_LIMITED', true],
+    [500, 'LANGFUSE_UNAVAILABLE', true],
+    [503, 'LANGFUSE_UNAVAILABLE', true],
+    [400, 'LANGFUSE_BAD_REQUEST', false],
+  ] as const)(
+    'maps HTTP %i to %s (retryable: %s), never echoing the secret',
+    async (status, code, retryable) => {
+      nock(LF).get('/api/public/v2/prompts/x').reply(status, { message: 'nope' }, { 'retry-after': '2' });
+      const res = await createLangfuseClient(keys).getPrompt('x');
+      expect(res.ok).toBe(false);
+      if (!res.ok) {
+        expect(res.error.code).toBe(code);
+        expect(res.error.retryable).toBe(retryable);
+        expect(res.error.status).toBe(status);
+        expect(res.error.message).not.toContain('sk-lf-very-secret');
+        if (status === 429) expect(res.error.retryAfterMs).toBe(2000);
+      }
+      expect(codeForStatus(status)).toBe(code);
+    },
+  );
+
+  it('reports a response of the wrong shape as LANGFUSE_BAD_RESPONSE', async () => {
+    nock(LF).get('/api/public/v2/prompts/x').reply(200, { name: 'x', version: 'four' });
+    const res = await createLangfuseClient(keys).getPrompt('x');
+    expect(!res.ok && res.error.code).toBe('LANGFUSE_BAD_RESPONSE');
+  });
+
+  it('reports a dropped connection or a time-out as LANGFUSE_UNAVAILABLE', async () => {
+    nock(LF).get('/api/public/v2/prompts/x').replyWithError('socket hang up');
+    const down = await createLangfuseClient(keys).getPrompt('x');
+    expect(!down.ok && down.error.code).toBe('LANGFUSE_UNAVAILABLE');
+    nock(LF).get('/api/public/v2/prompts/y').delay(500).reply(200, textPrompt);
+    const slow = await createLangfuseClient({ ...keys, timeoutMs: 50 }).getPrompt('y');
+    expect(!slow.ok && slow.error.code).toBe('LANGFUSE_UNAVAILABLE');
+    expect(!slow.ok && slow.error.message).toMatch(/within 50 ms/);
+  });
+
+  it('publishes scores with their deterministic ids and reports each failure as a value', async () => {
+    const bodies: unknown[] = [];
+    nock(LF, { reqheaders: { authorization: basic } })
+      .post('/api/public/scores', (b) => {
+        bodies.push(b);
+        return b.id !== 'score-bad';
+      })
+      .times(2)
+      .reply(200, (_uri, b) => ({ id: (b as { id: string }).id }));
+    nock(LF)
+      .post('/api/public/scores', (b) => b.id === 'score-bad')
+      .reply(500, 'boom');
+    const res = await createLangfuseClient(keys).publishScores([
+      { id: 'score-1', traceId: 't1', name: 'faithfulness', value: 0.8, dataType: 'NUMERIC', comment: 'ok' },
+      {
+        id: 'score-2',
+        traceId: 't2',
+        observationId: 'o2',
+        name: 'tone',
+        value: 'polite',
+        dataType: 'CATEGORICAL',
+      },
+      { id: 'score-bad', traceId: 't3', name: 'x', value: 1 },
+    ]);
+    expect(res.published.sort()).toEqual(['score-1', 'score-2']);
+    expect(res.failed.map((f) => [f.id, f.error.code])).toEqual([['score-bad', 'LANGFUSE_UNAVAILABLE']]);
+    expect(bodies).toContainEqual({
+      id: 'score-1',
+      traceId: 't1',
+      name: 'faithfulness',
+      value: 0.8,
+      dataType: 'NUMERIC',
+      comment: 'ok',
+    });
+  });
+});

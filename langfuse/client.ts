@@ -1,0 +1,177 @@
+// A small typed client of the Langfuse public API: prompts and scores. Direct fetch rather than
+// @langfuse/client: that SDK reads LANGFUSE_* from process.env itself (only config/ may), takes no injectable
+// fetch, batches scores in a background queue (no per-score outcome, no await on a 401) and keeps a private
+// prompt cache we cannot invalidate on webhooks. The REST API it wraps is the same; here every response is
+// parsed with zod and every failure is a typed value.
+import type { z } from 'zod';
+import { createSilentLogger, type Logger } from '../config/index.ts';
+import { codeForStatus, LangfuseError, type LangfuseResult } from './errors.ts';
+import {
+  type LangfusePrompt,
+  LangfusePromptSchema,
+  ScoreCreatedSchema,
+  type ScoreInput,
+  ScoreInputSchema,
+} from './schemas.ts';
+
+/** How to reach Langfuse. */
+export interface LangfuseClientOptions {
+  baseUrl: string;
+  publicKey: string;
+  secretKey: string;
+  /** Injected for tests and proxies; defaults to the global fetch. */
+  fetch?: typeof fetch;
+  /** Per-request time-out in ms; default 10 s. */
+  timeoutMs?: number;
+  logger?: Logger;
+}
+
+/** Which version of a prompt to read: by label (default `production`, as Langfuse does) or by number. */
+export type PromptSelector = { label?: string; version?: undefined } | { version: number; label?: undefined };
+
+/** Outcome of publishing a batch of scores: each score either published or failed, never thrown. */
+export interface PublishScoresResult {
+  published: string[];
+  failed: { id: string; error: LangfuseError }[];
+}
+
+/** The Langfuse API operations Arbiter uses. */
+export interface LangfuseClient {
+  /** `GET /api/public/v2/prompts/{name}` with `label` or `version`. */
+  getPrompt(name: string, selector?: PromptSelector): Promise<LangfuseResult<LangfusePrompt>>;
+  /** `POST /api/public/scores`, one request per score (the same id upserts, so retrying is safe). */
+  publishScores(
+    scores: readonly ScoreInput[],
+    options?: { concurrency?: number },
+  ): Promise<PublishScoresResult>;
+}
+
+function retryAfterMs(res: Response): number | undefined {
+  const raw = res.headers.get('retry-after');
+  if (!raw) return undefined;
+  const seconds = Number(raw);
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
+  const date = Date.parse(raw);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
+}
+
+/** Creates the Langfuse client (Basic auth publicKey:secretKey; the secret never appears in errors or logs). */
+export function createLangfuseClient(options: LangfuseClientOptions): LangfuseClient {
+  const base = options.baseUrl.replace(/\/+$/, '');
+  const doFetch = options.fetch ?? globalThis.fetch;
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  const logger = options.logger ?? createSilentLogger();
+  const auth = `Basic ${Buffer.from(`${options.publicKey}:${options.secretKey}`).toString('base64')}`;
+
+  async function call<T>(
+    method: 'GET' | 'POST',
+    path: string,
+    schema: z.ZodType<T>,
+    body?: unknown,
+  ): Promise<LangfuseResult<T>> {
+    const what = `${method} ${path.split('?')[0]}`;
+    let res: Response;
+    try {
+      res = await doFetch(`${base}${path}`, {
+        method,
+        headers: {
+          authorization: auth,
+          accept: 'application/json',
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+    } catch (err) {
+      const timedOut = err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError');
+      const message = timedOut
+        ? `Langfuse did not answer ${what} within ${timeoutMs} ms`
+        : `Langfuse is unreachable (${what}): ${err instanceof Error ? err.message : String(err)}`;
+      logger.warn({ what }, message);
+      return { ok: false, error: new LangfuseError('LANGFUSE_UNAVAILABLE', message, { cause: err }) };
+    }
+    if (!res.ok) {
+      // The body of an error response may echo request data; keep only a short excerpt for the message.
+      const excerpt = (await res.text().catch(() => '')).slice(0, 200);
+      const code = codeForStatus(res.status);
+      const hint =
+        code === 'LANGFUSE_UNAUTHORIZED'
+          ? ' (check LANGFUSE_PUBLIC_KEY, LANGFUSE_SECRET_KEY and LANGFUSE_BASE_URL: keys belong to one project and one region)'
+          : '';
+      const after = retryAfterMs(res);
+      return {
+        ok: false,
+        error: new LangfuseError(
+          code,
+          `Langfuse answered ${res.status} to ${what}${hint}${excerpt ? `: ${excerpt}` : ''}`,
+          {
+            status: res.status,
+            ...(after === undefined ? {} : { retryAfterMs: after }),
+          },
+        ),
+      };
+    }
+    let json: unknown;
+    try {
+      json = await res.json();
+    } catch (err) {
+      return {
+        ok: false,
+        error: new LangfuseError('LANGFUSE_BAD_RESPONSE', `Langfuse sent invalid JSON for ${what}`, {
+          cause: err,
+        }),
+      };
+    }
+    const parsed = schema.safeParse(json);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      return {
+        ok: false,
+        error: new LangfuseError(
+          'LANGFUSE_BAD_RESPONSE',
+          `Langfuse's answer to ${what} has an unexpected shape: ${issue?.path.join('.') || '(root)'}: ${issue?.message}`,
+        ),
+      };
+    }
+    return { ok: true, value: parsed.data };
+  }
+
+  return {
+    getPrompt(name, selector = {}) {
+      const query = new URLSearchParams();
+      if (selector.version !== undefined) query.set('version', String(selector.version));
+      else if (selector.label !== undefined) query.set('label', selector.label);
+      const qs = query.toString();
+      return call(
+        'GET',
+        `/api/public/v2/prompts/${encodeURIComponent(name)}${qs ? `?${qs}` : ''}`,
+        LangfusePromptSchema,
+      );
+    },
+
+    async publishScores(scores, opts = {}) {
+      const result: PublishScoresResult = { published: [], failed: [] };
+      const queue = [...scores];
+      const worker = async () => {
+        for (let score = queue.shift(); score; score = queue.shift()) {
+          const input = ScoreInputSchema.safeParse(score);
+          if (!input.success) {
+            result.failed.push({
+              id: score.id,
+              error: new LangfuseError(
+                'LANGFUSE_BAD_REQUEST',
+                `invalid score: ${input.error.issues[0]?.message}`,
+              ),
+            });
+            continue;
+          }
+          const res = await call('POST', '/api/public/scores', ScoreCreatedSchema, input.data);
+          if (res.ok) result.published.push(input.data.id);
+          else result.failed.push({ id: input.data.id, error: res.error });
+        }
+      };
+      await Promise.all(Array.from({ length: Math.max(1, opts.concurrency ?? 4) }, worker));
+      return result;
+    },
+  };
+}

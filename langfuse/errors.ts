@@ -1,0 +1,50 @@
+// Errors of the langfuse/ module. config/errors.ts is shared and closed, so langfuse/ carries its own stable
+// codes; callers branch on `code` and `retryable`, never on message wording.
+
+/** Stable codes of failed Langfuse API calls. */
+export type LangfuseErrorCode =
+  | 'LANGFUSE_UNAUTHORIZED'
+  | 'LANGFUSE_NOT_FOUND'
+  | 'LANGFUSE_RATE_LIMITED'
+  | 'LANGFUSE_UNAVAILABLE'
+  | 'LANGFUSE_BAD_REQUEST'
+  | 'LANGFUSE_BAD_RESPONSE';
+
+/** A failed Langfuse API call: a stable code, whether repeating it may help, and the HTTP status if any. */
+export class LangfuseError extends Error {
+  readonly code: LangfuseErrorCode;
+  /** True for 429, 5xx, time-outs and dropped connections: the same call may succeed later. */
+  readonly retryable: boolean;
+  readonly status: number | undefined;
+  readonly retryAfterMs: number | undefined;
+
+  constructor(
+    code: LangfuseErrorCode,
+    message: string,
+    options: { status?: number; retryAfterMs?: number; cause?: unknown } = {},
+  ) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'LangfuseError';
+    this.code = code;
+    this.status = options.status;
+    this.retryAfterMs = options.retryAfterMs;
+    this.retryable = code === 'LANGFUSE_RATE_LIMITED' || code === 'LANGFUSE_UNAVAILABLE';
+  }
+}
+
+/** Guard for LangfuseError, optionally of one code. */
+export function isLangfuseError(err: unknown, code?: LangfuseErrorCode): err is LangfuseError {
+  return err instanceof LangfuseError && (code === undefined || err.code === code);
+}
+
+/** Maps an HTTP status of the Langfuse API to our code (exported for the table test). */
+export function codeForStatus(status: number): LangfuseErrorCode {
+  if (status === 401 || status === 403) return 'LANGFUSE_UNAUTHORIZED';
+  if (status === 404) return 'LANGFUSE_NOT_FOUND';
+  if (status === 429) return 'LANGFUSE_RATE_LIMITED';
+  if (status >= 500 || status === 408) return 'LANGFUSE_UNAVAILABLE';
+  return 'LANGFUSE_BAD_REQUEST';
+}
+
+/** Outcome of a Langfuse call: expected failures are values, not throws. */
+export type LangfuseResult<T> = { ok: true; value: T } | { ok: false; error: LangfuseError };
