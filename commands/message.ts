@@ -10,8 +10,18 @@ export interface MessageButton {
   confirm?: { title: string; text: string; confirm: string; deny: string };
 }
 
+/**
+ * Escapes untrusted text (model output, names from Langfuse or Slack) for a `text` section, which is trusted
+ * mrkdwn: & < > become entities, so `<!channel>`, `<@U…>` and links in the data stay inert. Every other section
+ * kind carries raw text that the renderer escapes itself.
+ */
+export function escapeMrkdwn(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
 /** A block of content inside a message. */
 export type MessageSection =
+  /** Trusted mrkdwn written by us; wrap any untrusted part in `escapeMrkdwn`. */
   | { kind: 'text'; text: string }
   /** Label/value pairs shown side by side. */
   | { kind: 'fields'; fields: { label: string; value: string }[] }

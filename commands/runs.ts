@@ -444,7 +444,7 @@ export function renderRunSummary(run: Run, items: readonly RunItemView[] = []): 
     sections: [
       { kind: 'code', label: 'Input', text: clip(v.item.input, 1500) },
       ...(v.doc.error
-        ? [{ kind: 'text' as const, text: `Target error: ${clip(v.doc.error, 500)}` }]
+        ? [{ kind: 'code' as const, label: 'Target error', text: clip(v.doc.error, 500) }]
         : [{ kind: 'code' as const, label: 'Output', text: clip(v.result?.output ?? '', 1500) }]),
       {
         kind: 'context',

@@ -116,3 +116,35 @@ describe('alertButtons and chunkLines', () => {
     expect(chunkLines(text, max)).toEqual(expected);
   });
 });
+
+describe('untrusted names in the headline', () => {
+  it('a prompt or user name cannot carry a mention into Slack', () => {
+    const change = summarizeChange(
+      'evil <!channel> prompt',
+      [
+        {
+          eventId: 'x',
+          action: 'created',
+          version: 2,
+          labels: [],
+          tags: [],
+          timestamp: 't',
+          user: '<@U999> mallory',
+        },
+      ],
+      new Map(),
+    );
+    const msg = buildPromptAlert({
+      change,
+      diff: {
+        ok: true,
+        diff: diffPrompts(undefined, { type: 'text', version: 2, prompt: 'hi', config: {} }),
+      },
+      suites: [],
+    });
+    const text = section(msg.sections, 'text')[0]!.text;
+    expect(text).not.toMatch(/<!channel>|<@U999>/);
+    expect(text).toContain('evil &lt;!channel&gt; prompt');
+    expect(text).toContain('&lt;@U999&gt; mallory');
+  });
+});

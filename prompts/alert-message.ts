@@ -1,6 +1,6 @@
 // Builds the prompt-change alert as a transport-neutral Message: what changed in a few fields, a short diff
 // preview, buttons, and the full diff in the thread. Pure; sized well inside Block Kit limits (bot/ enforces them).
-import type { Message, MessageButton, MessageSection } from '../commands/message.ts';
+import { escapeMrkdwn, type Message, type MessageButton, type MessageSection } from '../commands/message.ts';
 import { type PromptDiff, renderPromptDiff } from './diff.ts';
 import { describeMove, type PromptChange } from './label-moves.ts';
 import { PROMPT_ACTION_IDS } from './suites.ts';
@@ -125,7 +125,8 @@ export function alertButtons(suites: readonly SuiteButton[]): { buttons: Message
 /** Builds the alert message. */
 export function buildPromptAlert(input: PromptAlertInput): Message {
   const { change } = input;
-  const sections: MessageSection[] = [{ kind: 'text', text: headline(change) }];
+  // Names come from Langfuse payloads: escaped so they cannot carry mentions or links into Slack's mrkdwn.
+  const sections: MessageSection[] = [{ kind: 'text', text: escapeMrkdwn(headline(change)) }];
   const labels = change.labelsAfter.find((l) => l.version === change.focus)?.labels ?? [];
   sections.push({
     kind: 'fields',
