@@ -12,6 +12,7 @@ import type { CliIo } from './io.ts';
 import { HELP_TOPICS, helpTopicText } from '../commands/help.ts';
 import { runRatingsCli } from '../commands/ratings.ts';
 import { runRunCommand, runRunsCommand } from '../commands/runs.ts';
+import { runMonitorCli } from '../monitors/index.ts';
 import { runJobsCommand } from './jobs.ts';
 
 const USAGE = `arbiter — evaluation runs, blind reviews and monitors for LLM apps
@@ -24,6 +25,10 @@ Usage:
   arbiter runs show <id> [--json] [--junit FILE]
   arbiter runs compare <a> <b> [--json]
   arbiter runs cancel <id>
+  arbiter monitor list
+  arbiter monitor run <name> [--dry-run] [--records N]
+                                     run one monitor tick now (--dry-run: show what the extractor produces)
+  arbiter monitor backfill <name> --since <date>
   arbiter jobs list [--status S] [--type T] [--limit N] [--json]
   arbiter jobs show <id> [--json]
   arbiter jobs cancel <id>
@@ -81,6 +86,8 @@ export async function runCli(
         });
       case 'runs':
         return await runRunsCommand(rest, { env, environment, io });
+      case 'monitor':
+        return await runMonitorCli(rest, { env, io });
       default:
         throw new ArbiterError('USAGE', `Unknown command "${command}".`, { hint: USAGE });
     }

@@ -9,6 +9,8 @@ import { codeForStatus, LangfuseError, type LangfuseResult } from './errors.ts';
 import {
   type LangfusePrompt,
   LangfusePromptSchema,
+  type ObservationsPage,
+  ObservationsPageSchema,
   ScoreCreatedSchema,
   type ScoreInput,
   ScoreInputSchema,
@@ -35,10 +37,26 @@ export interface PublishScoresResult {
   failed: { id: string; error: LangfuseError }[];
 }
 
+/** Query of `GET /api/public/v2/observations`; dates are sent as ISO strings. */
+export interface ObservationsQuery {
+  cursor?: string;
+  limit?: number;
+  fromStartTime?: Date;
+  toStartTime?: Date;
+  type?: string;
+  traceId?: string;
+  /** The API's JSON `filter` array. */
+  filter?: unknown[];
+  /** Field groups, e.g. `core,basic,io,metadata` (the API returns `core,basic` when unset). */
+  fields?: string;
+}
+
 /** The Langfuse API operations Arbiter uses. */
 export interface LangfuseClient {
   /** `GET /api/public/v2/prompts/{name}` with `label` or `version`. */
   getPrompt(name: string, selector?: PromptSelector): Promise<LangfuseResult<LangfusePrompt>>;
+  /** One page of `GET /api/public/v2/observations` (follow `meta.cursor` for the next). */
+  getObservations(query?: ObservationsQuery): Promise<LangfuseResult<ObservationsPage>>;
   /** `POST /api/public/scores`, one request per score (the same id upserts, so retrying is safe). */
   publishScores(
     scores: readonly ScoreInput[],
@@ -147,6 +165,20 @@ export function createLangfuseClient(options: LangfuseClientOptions): LangfuseCl
         `/api/public/v2/prompts/${encodeURIComponent(name)}${qs ? `?${qs}` : ''}`,
         LangfusePromptSchema,
       );
+    },
+
+    getObservations(q = {}) {
+      const query = new URLSearchParams();
+      if (q.cursor) query.set('cursor', q.cursor);
+      if (q.limit !== undefined) query.set('limit', String(q.limit));
+      if (q.fromStartTime) query.set('fromStartTime', q.fromStartTime.toISOString());
+      if (q.toStartTime) query.set('toStartTime', q.toStartTime.toISOString());
+      if (q.type) query.set('type', q.type);
+      if (q.traceId) query.set('traceId', q.traceId);
+      if (q.filter) query.set('filter', JSON.stringify(q.filter));
+      if (q.fields) query.set('fields', q.fields);
+      const qs = query.toString();
+      return call('GET', `/api/public/v2/observations${qs ? `?${qs}` : ''}`, ObservationsPageSchema);
     },
 
     async publishScores(scores, opts = {}) {

@@ -1,8 +1,9 @@
-// Public surface of langfuse/: a typed client of the Langfuse public API (prompts, scores).
+// Public surface of langfuse/: a typed client of the Langfuse public API (prompts, observations, scores).
 export {
   createLangfuseClient,
   type LangfuseClient,
   type LangfuseClientOptions,
+  type ObservationsQuery,
   type PromptSelector,
   type PublishScoresResult,
 } from './client.ts';
@@ -16,6 +17,10 @@ export {
 export {
   type LangfusePrompt,
   LangfusePromptSchema,
+  type ObservationV2,
+  ObservationV2Schema,
+  type ObservationsPage,
+  ObservationsPageSchema,
   type PromptChatMessage,
   PromptChatMessageSchema,
   type ScoreInput,

@@ -46,3 +46,25 @@ export type ScoreInput = z.infer<typeof ScoreInputSchema>;
 
 /** Response of `POST /api/public/scores`. */
 export const ScoreCreatedSchema = z.looseObject({ id: z.string() });
+
+/** One observation of `GET /api/public/v2/observations` (core fields always present; others by field group). */
+export const ObservationV2Schema = z.looseObject({
+  id: z.string().min(1),
+  traceId: z.string().nullish(),
+  type: z.string(),
+  startTime: z.string(),
+  endTime: z.string().nullish(),
+  name: z.string().nullish(),
+  parentObservationId: z.string().nullish(),
+  input: z.unknown().optional(),
+  output: z.unknown().optional(),
+  metadata: z.unknown().optional(),
+});
+export type ObservationV2 = z.infer<typeof ObservationV2Schema>;
+
+/** A page of observations: records are parsed one by one by the caller, so one bad record does not sink the page. */
+export const ObservationsPageSchema = z.looseObject({
+  data: z.array(z.unknown()),
+  meta: z.looseObject({ cursor: z.string().nullish() }).optional(),
+});
+export type ObservationsPage = z.infer<typeof ObservationsPageSchema>;

@@ -1,0 +1,192 @@
+// `arbiter monitor list | run <name> [--dry-run] | backfill <name> --since <date>`: returns an exit code.
+import type { Message } from '../commands/message.ts';
+import type { PostedRef, Transport } from '../commands/transport.ts';
+import {
+  ArbiterError,
+  type Clock,
+  createSilentLogger,
+  type Env,
+  formatUserError,
+  isArbiterError,
+  type Logger,
+  systemClock,
+} from '../config/index.ts';
+import { createLangfuseClient, type LangfuseClient } from '../langfuse/index.ts';
+import { createLlm } from '../llm/index.ts';
+import { createLeases, type DocumentStore, openStore } from '../storage/index.ts';
+import { loadMonitors, type Monitor } from './schema.ts';
+import { dryRunExtractor, listMonitors } from './service.ts';
+import { createMonitorStore } from './store.ts';
+import { type MonitorDeps, runTick } from './tick.ts';
+
+const USAGE = `Usage:
+  arbiter monitor list
+  arbiter monitor run <name> [--dry-run] [--records N]
+  arbiter monitor backfill <name> --since <date>`;
+
+/** What the monitor CLI needs; tests inject a store, transport, clock and Langfuse client. */
+export interface MonitorCliDeps {
+  env: Env;
+  io: { stdout(text: string): void; stderr(text: string): void };
+  store?: DocumentStore;
+  transport?: Transport;
+  clock?: Clock;
+  langfuse?: LangfuseClient;
+  logger?: Logger;
+}
+
+/** Renders a Message as plain text (the CLI's transport; bot/ has the rich console renderer). */
+export function messageToText(m: Message, indent = ''): string {
+  const out: string[] = [`${indent}${m.title}`];
+  for (const s of m.sections) {
+    if (s.kind === 'text') out.push(`${indent}${s.text}`);
+    else if (s.kind === 'fields')
+      out.push(`${indent}${s.fields.map((f) => `${f.label}: ${f.value}`).join(' | ')}`);
+    else if (s.kind === 'code')
+      out.push(
+        `${s.label ? `${indent}${s.label}:\n` : ''}${s.text
+          .split('\n')
+          .map((l) => `${indent}  ${l}`)
+          .join('\n')}`,
+      );
+    else if (s.kind === 'context') out.push(`${indent}${s.items.join(' · ')}`);
+  }
+  for (const t of m.thread ?? []) out.push(messageToText(t, `${indent}  ↳ `));
+  return out.join('\n');
+}
+
+function textTransport(write: (t: string) => void): Transport {
+  let n = 0;
+  const post = async (target: { channel: string }, message: Message): Promise<PostedRef> => {
+    n += 1;
+    write(`${messageToText(message)}\n`);
+    return { channel: target.channel, ts: `cli.${n}` };
+  };
+  return {
+    name: 'console',
+    post,
+    update: async (_ref, message) => void (await post({ channel: '' }, message)),
+    postEphemeral: async (target, message) => void (await post(target, message)),
+    uploadFile: async (_t, file) => write(`(file ${file.path})\n`),
+  };
+}
+
+function flag(args: string[], name: string): string | undefined {
+  const i = args.indexOf(name);
+  if (i < 0) return undefined;
+  const v = args[i + 1];
+  if (v === undefined || v.startsWith('--'))
+    throw new ArbiterError('USAGE', `${name} needs a value.`, { hint: USAGE });
+  return v;
+}
+
+function find(monitors: Monitor[], name: string | undefined): Monitor {
+  if (!name) throw new ArbiterError('USAGE', 'Which monitor?', { hint: USAGE });
+  const m = monitors.find((x) => x.name === name);
+  if (!m)
+    throw new ArbiterError(
+      'NOT_FOUND',
+      `No monitor named "${name}". Known: ${monitors.map((x) => x.name).join(', ') || '(none)'}.`,
+    );
+  return m;
+}
+
+/** Runs one `arbiter monitor …` invocation; errors become one line on stderr and an exit code. */
+export async function runMonitorCli(argv: string[], deps: MonitorCliDeps): Promise<number> {
+  const { env, io } = deps;
+  const logger = deps.logger ?? createSilentLogger();
+  let ownStore: DocumentStore | undefined;
+  try {
+    const [sub, ...rest] = argv;
+    if (!sub || sub === 'help' || sub === '--help') {
+      io.stdout(`${USAGE}\n`);
+      return sub ? 0 : 2;
+    }
+    if (!['list', 'run', 'backfill'].includes(sub))
+      throw new ArbiterError('USAGE', `Unknown monitor command "${sub}".`, { hint: USAGE });
+    const monitors = loadMonitors(env.MONITORS_DIR).map((l) => l.value);
+    const clock = deps.clock ?? systemClock;
+    const langfuse =
+      deps.langfuse ??
+      (env.LANGFUSE_PUBLIC_KEY && env.LANGFUSE_SECRET_KEY
+        ? createLangfuseClient({
+            baseUrl: env.LANGFUSE_BASE_URL,
+            publicKey: env.LANGFUSE_PUBLIC_KEY,
+            secretKey: env.LANGFUSE_SECRET_KEY,
+            logger,
+          })
+        : undefined);
+    if (sub === 'run' && rest.includes('--dry-run')) {
+      const m = find(
+        monitors,
+        rest.find((a) => !a.startsWith('--')),
+      );
+      const n = Number(flag(rest, '--records') ?? 5);
+      const res = await dryRunExtractor(
+        m,
+        { clock, ...(langfuse ? { langfuse, langfuseBaseUrl: env.LANGFUSE_BASE_URL } : {}) },
+        n,
+      );
+      if (!res.ok) {
+        io.stderr(`monitor ${m.name}: ${res.error}\n`);
+        return 3;
+      }
+      io.stdout(`${messageToText(res.message)}\n`);
+      return 0;
+    }
+    if (!deps.store) ownStore = await openStore(env, { logger });
+    const store = deps.store ?? ownStore!;
+    const leases = await createLeases(store, { clock });
+    const monitorStore = await createMonitorStore(store);
+    if (sub === 'list') {
+      io.stdout(`${messageToText(await listMonitors(monitors, { store: monitorStore, leases }))}\n`);
+      return 0;
+    }
+    const m = find(
+      monitors,
+      rest.find((a) => !a.startsWith('--') && a !== flag(rest, '--since')),
+    );
+    const llm = createLlm({ store, env, logger });
+    const mdeps: MonitorDeps = {
+      store: monitorStore,
+      leases,
+      transport: deps.transport ?? textTransport(io.stdout),
+      clock,
+      owner: `cli-${process.pid}`,
+      llm,
+      judgeModel: (llm as { judgeModel?: string }).judgeModel ?? 'offline:heuristic',
+      logger,
+      ...(langfuse ? { langfuse, langfuseBaseUrl: env.LANGFUSE_BASE_URL } : {}),
+    };
+    let since: Date | undefined;
+    if (sub === 'backfill') {
+      const raw = flag(rest, '--since');
+      since = raw ? new Date(raw) : undefined;
+      if (!since || Number.isNaN(since.getTime()))
+        throw new ArbiterError('USAGE', '--since needs a date such as 2026-11-01 or 2026-11-01T09:00:00Z.', {
+          hint: USAGE,
+        });
+    }
+    // A manual run is its own tick (to the second), so it never collides with a scheduled one.
+    const tickTime = new Date(Math.floor(clock.now().getTime() / 1000) * 1000);
+    const outcome = await runTick(m, tickTime, mdeps, since ? { since } : {});
+    if (outcome.status === 'failed') {
+      io.stderr(`monitor ${m.name}: tick failed: ${outcome.error}\n`);
+      return 3;
+    }
+    if (outcome.status === 'skipped') {
+      io.stderr(`monitor ${m.name}: ${outcome.reason}\n`);
+      return 0;
+    }
+    io.stdout(
+      `monitor ${m.name}: read ${outcome.read}, scored ${outcome.scored}, failing ${outcome.stats.failing}, unmatched ${outcome.unmatched}, already scored ${outcome.alreadyScored}\n`,
+    );
+    return 0;
+  } catch (err) {
+    io.stderr(`${formatUserError(err)}\n`);
+    if (!isArbiterError(err)) logger.error({ err }, 'monitor command failed');
+    return isArbiterError(err) ? err.exitCode : 3;
+  } finally {
+    await ownStore?.close();
+  }
+}

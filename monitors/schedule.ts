@@ -1,0 +1,98 @@
+// Scheduling: the pure "which tick is due" logic, and a thin node-cron shell around it.
+import cron, { type ScheduledTask } from 'node-cron';
+import { parseDuration, type ScheduleSpec } from './schema.ts';
+
+const MINUTE = 60_000;
+/** How far back a cron schedule is searched for a missed tick; older gaps are still caught up, as one tick. */
+const MAX_SCAN_MINUTES = 8 * 24 * 60;
+
+const matchers = new Map<string, ScheduledTask>();
+function matcher(expr: string, timezone: string): ScheduledTask {
+  const key = `${expr}|${timezone}`;
+  let task = matchers.get(key);
+  if (!task) {
+    // A created (never started) task is only used for its timezone-aware `match`.
+    task = cron.createTask(expr, () => {}, { timezone });
+    matchers.set(key, task);
+  }
+  return task;
+}
+
+/** The latest scheduled time at or before `now` (minute resolution), or undefined if none within the scan range. */
+export function latestScheduled(spec: ScheduleSpec, now: Date, notBefore?: Date): Date | undefined {
+  if ('every' in spec) {
+    const every = parseDuration(spec.every)!;
+    return new Date(Math.floor(now.getTime() / every) * every);
+  }
+  const task = matcher(spec.cron, spec.timezone);
+  const floor = notBefore ? notBefore.getTime() : -Infinity;
+  let t = Math.floor(now.getTime() / MINUTE) * MINUTE;
+  for (let i = 0; i < MAX_SCAN_MINUTES && t > floor; i++, t -= MINUTE) {
+    if (task.match(new Date(t))) return new Date(t);
+  }
+  return undefined;
+}
+
+/**
+ * The tick to run now, if any: the latest scheduled time not yet claimed. Ticks missed while down collapse
+ * into this one tick (the source watermark makes it cover the whole gap).
+ */
+export function dueTick(spec: ScheduleSpec, lastTickTime: Date | undefined, now: Date): Date | undefined {
+  const latest = latestScheduled(spec, now, lastTickTime);
+  if (!latest) return undefined;
+  if (lastTickTime && latest.getTime() <= lastTickTime.getTime()) return undefined;
+  return latest;
+}
+
+/** The node-cron expression that wakes a monitor: its own cron, or every minute for `every:` schedules. */
+export function wakeExpression(spec: ScheduleSpec): { expr: string; timezone: string } {
+  if ('every' in spec) return { expr: '* * * * *', timezone: 'UTC' };
+  return { expr: spec.cron, timezone: spec.timezone };
+}
+
+/** Running schedules; `stop` waits for ticks in flight. */
+export interface MonitorScheduler {
+  stop(): Promise<void>;
+  /** Checks every monitor once now (start-up catch-up); resolves when the checks finish. */
+  checkAll(): Promise<void>;
+}
+
+/**
+ * Starts one node-cron task per monitor. Each wake-up calls `onWake(name)`; a wake-up while the previous one
+ * still runs is dropped (the next wake-up covers the gap), so an overrunning tick is never started twice.
+ */
+export function startSchedules(
+  monitors: readonly { name: string; schedule: ScheduleSpec }[],
+  onWake: (name: string) => Promise<void>,
+  options: { onError?: (name: string, err: unknown) => void } = {},
+): MonitorScheduler {
+  const running = new Map<string, Promise<void>>();
+  const wake = (name: string): Promise<void> => {
+    const inFlight = running.get(name);
+    if (inFlight) return inFlight;
+    const p = onWake(name)
+      .catch((err) => options.onError?.(name, err))
+      .finally(() => running.delete(name));
+    running.set(name, p);
+    return p;
+  };
+  const tasks = monitors.map((m) => {
+    const { expr, timezone } = wakeExpression(m.schedule);
+    return cron.schedule(
+      expr,
+      () => {
+        void wake(m.name);
+      },
+      { timezone, name: `monitor:${m.name}`, noOverlap: true },
+    );
+  });
+  return {
+    async checkAll() {
+      await Promise.all(monitors.map((m) => wake(m.name)));
+    },
+    async stop() {
+      for (const t of tasks) await t.destroy();
+      await Promise.all([...running.values()]);
+    },
+  };
+}

@@ -1,0 +1,193 @@
+// The monitor YAML format (MONITORS_DIR): zod schemas and the loader. Errors name file, line and field.
+import { validate as validateCron } from 'node-cron';
+import { z } from 'zod';
+import { ArbiterError, loadYamlDir, loadYamlFile, type Loaded } from '../config/index.ts';
+
+const DURATION_RE = /^(\d+)\s*(s|m|h|d)$/;
+const UNIT_MS = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+
+/** Parses `30m`, `2h`, `1d`, `45s` into milliseconds; undefined when malformed. */
+export function parseDuration(text: string): number | undefined {
+  const m = DURATION_RE.exec(text.trim());
+  if (!m) return undefined;
+  const n = Number(m[1]);
+  return n > 0 ? n * UNIT_MS[m[2] as keyof typeof UNIT_MS] : undefined;
+}
+
+function isTimezone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** When a monitor ticks: a 5-field cron expression (minute resolution) with a timezone, or a fixed interval. */
+export const ScheduleSchema = z.union([
+  z.strictObject({
+    cron: z.string().refine((c) => c.trim().split(/\s+/).length === 5 && validateCron(c), {
+      message: 'not a valid 5-field cron expression (minute hour day-of-month month day-of-week)',
+    }),
+    timezone: z.string().refine(isTimezone, { message: 'unknown IANA timezone' }).default('UTC'),
+  }),
+  z.strictObject({
+    every: z.string().refine((d) => (parseDuration(d) ?? 0) >= 60_000, {
+      message: 'expected a duration of at least 1m, e.g. 30m, 2h, 1d',
+    }),
+  }),
+]);
+export type ScheduleSpec = z.infer<typeof ScheduleSchema>;
+
+/** A file source: one JSON object per line. */
+export const FileSourceSchema = z.strictObject({
+  type: z.literal('file'),
+  path: z.string().min(1),
+  /** Dot path of each record's stable id; the line number when absent. */
+  idPath: z.string().default('id'),
+});
+
+/** A Langfuse source: new observations through the v2 observations API, grouped per trace by default. */
+export const LangfuseSourceSchema = z.strictObject({
+  type: z.literal('langfuse'),
+  observationType: z.string().optional(),
+  traceId: z.string().optional(),
+  /** The v2 `filter` parameter, passed through as JSON. */
+  filter: z.array(z.record(z.string(), z.unknown())).optional(),
+  groupBy: z.enum(['trace', 'observation']).default('trace'),
+  pageSize: z.number().int().min(1).max(1000).default(100),
+  /** Where to start on the first tick, e.g. `24h` before the first tick. */
+  lookback: z
+    .string()
+    .refine((d) => parseDuration(d) !== undefined, { message: 'expected a duration like 24h' })
+    .default('24h'),
+});
+
+export const SourceSchema = z.discriminatedUnion('type', [FileSourceSchema, LangfuseSourceSchema]);
+export type SourceSpec = z.infer<typeof SourceSchema>;
+
+/** Maps a source record to an Item: dot paths, and named regex patterns over a text field. */
+export const ExtractSchema = z.strictObject({
+  input: z.string().min(1),
+  output: z.string().min(1),
+  context: z.string().optional(),
+  expected: z.string().optional(),
+  id: z.string().optional(),
+  metadata: z.record(z.string(), z.string()).optional(),
+  /** Named-group regexes applied to a field's text; groups become `$name` values usable in the paths above. */
+  patterns: z
+    .array(
+      z.strictObject({
+        from: z.string().min(1),
+        regex: z.string().refine(
+          (r) => {
+            try {
+              new RegExp(r, 's');
+              return true;
+            } catch {
+              return false;
+            }
+          },
+          { message: 'invalid regular expression' },
+        ),
+      }),
+    )
+    .default([]),
+});
+export type ExtractSpec = z.infer<typeof ExtractSchema>;
+
+export const SampleSchema = z.discriminatedUnion('strategy', [
+  z.strictObject({ strategy: z.literal('all') }),
+  z
+    .strictObject({
+      strategy: z.literal('random'),
+      n: z.number().int().min(1).optional(),
+      rate: z.number().gt(0).max(1).optional(),
+      seed: z.number().int().optional(),
+    })
+    .refine((s) => (s.n === undefined) !== (s.rate === undefined), {
+      message: 'random sampling needs exactly one of n or rate',
+    }),
+  z.strictObject({ strategy: z.literal('most_recent'), n: z.number().int().min(1) }),
+  z.strictObject({ strategy: z.literal('oldest'), n: z.number().int().min(1) }),
+  z.strictObject({ strategy: z.literal('deterministic'), rate: z.number().gt(0).max(1) }),
+]);
+export type SampleSpec = z.infer<typeof SampleSchema>;
+
+export const MonitorMetricSchema = z.strictObject({
+  metric: z.string().min(1),
+  /** Name written on scores; defaults to the metric name. */
+  name: z.string().optional(),
+  args: z.record(z.string(), z.unknown()).optional(),
+  /** A score below this fails the item. */
+  threshold: z.number().min(0).max(1).default(0.5),
+});
+export type MonitorMetricSpec = z.infer<typeof MonitorMetricSchema>;
+
+export const AlertRuleSchema = z
+  .strictObject({
+    name: z.string().optional(),
+    metric: z.string().optional(),
+    /** `mean` of a metric over the tick (or `window` ticks), or the `failing` count of items. */
+    on: z.enum(['mean', 'failing']).default('mean'),
+    below: z.number().optional(),
+    above: z.number().optional(),
+    window: z.number().int().min(1).default(1),
+    severity: z.enum(['info', 'warning', 'critical']).default('warning'),
+  })
+  .refine((r) => (r.below === undefined) !== (r.above === undefined), {
+    message: 'an alert needs exactly one of below or above',
+  })
+  .refine((r) => r.on === 'failing' || r.metric !== undefined, { message: 'a mean alert needs a metric' });
+export type AlertRuleSpec = z.infer<typeof AlertRuleSchema>;
+
+export const PublishSchema = z.strictObject({
+  /** Channel for the tick report (the console transport prints it). */
+  channel: z.string().default('#monitors'),
+  langfuse: z.boolean().default(false),
+  worst: z.number().int().min(0).max(20).default(3),
+  /** Post a report even when a tick found nothing new. */
+  reportEmpty: z.boolean().default(false),
+});
+
+export const BudgetSchema = z.strictObject({
+  maxItems: z.number().int().min(1).optional(),
+  maxJudgeCost: z.number().min(0).optional(),
+});
+
+/** One monitor file. */
+export const MonitorSchema = z.strictObject({
+  name: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'use lower-case letters, digits, - and _'),
+  description: z.string().optional(),
+  schedule: ScheduleSchema,
+  source: SourceSchema,
+  extract: ExtractSchema,
+  sample: SampleSchema.default({ strategy: 'all' }),
+  metrics: z.array(MonitorMetricSchema).min(1),
+  alerts: z.array(AlertRuleSchema).default([]),
+  publish: PublishSchema.default({ channel: '#monitors', langfuse: false, worst: 3, reportEmpty: false }),
+  budget: BudgetSchema.default({}),
+});
+/** A validated monitor. */
+export type Monitor = z.infer<typeof MonitorSchema>;
+
+/** Loads every monitor of a folder; throws YAML_INVALID (file:line:col: field: reason) or on duplicate names. */
+export function loadMonitors(dir: string): Loaded<Monitor>[] {
+  const loaded = loadYamlDir(dir, MonitorSchema);
+  const seen = new Map<string, string>();
+  for (const m of loaded) {
+    const other = seen.get(m.value.name);
+    if (other)
+      throw new ArbiterError(
+        'YAML_INVALID',
+        `${m.file}: name: monitor '${m.value.name}' is also defined in ${other}`,
+      );
+    seen.set(m.value.name, m.file);
+  }
+  return loaded;
+}
+
+/** Loads one monitor file. */
+export function loadMonitorFile(file: string): Monitor {
+  return loadYamlFile(file, MonitorSchema);
+}

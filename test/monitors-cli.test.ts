@@ -1,0 +1,70 @@
+// `arbiter monitor list | run [--dry-run] | backfill --since` through runMonitorCli with the real embedded store.
+import { cpSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createManualClock, parseEnv } from '../config/index.ts';
+import { runMonitorCli } from '../monitors/index.ts';
+import { tempDir } from './helpers/tmp.ts';
+
+let dir: string;
+let cleanup: () => void;
+beforeEach(() => {
+  ({ dir, cleanup } = tempDir());
+});
+afterEach(() => cleanup());
+
+function cli(argv: string[], monitorsDir = 'examples/monitors') {
+  const out: string[] = [];
+  const err: string[] = [];
+  const env = parseEnv({ DATA_DIR: join(dir, 'data'), MONITORS_DIR: monitorsDir, LOG_LEVEL: 'silent' });
+  return runMonitorCli(argv, {
+    env,
+    io: { stdout: (t) => void out.push(t), stderr: (t) => void err.push(t) },
+    clock: createManualClock('2026-11-20T10:00:00Z'),
+  }).then((code) => ({ code, out: out.join(''), err: err.join('') }));
+}
+
+describe('arbiter monitor', () => {
+  it('list shows each monitor and its last tick', async () => {
+    const r = await cli(['list']);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/support-quality {2}every 30m {2}source=file .*last=never/);
+  });
+
+  it('run --dry-run shows what the extractor produces for the latest records', async () => {
+    const r = await cli(['run', 'support-quality', '--dry-run', '--records', '3']);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('Extractor dry run of support-quality');
+    expect(r.out).toContain('✓ t-006');
+    expect(r.out).toMatch(/✗ t-007: pattern/);
+    expect(r.out).toMatch(/✗ line-8: line 8: not valid JSON/);
+  });
+
+  it('run scores once; a second run finds nothing new; backfill re-reads but never rescores', async () => {
+    const first = await cli(['run', 'support-quality']);
+    expect(first.code).toBe(0);
+    expect(first.out).toMatch(/read 8, scored 6, failing 2, unmatched 2/);
+    expect(first.out).toContain('Monitor support-quality: 6 scored');
+    const second = await cli(['run', 'support-quality']);
+    // Same second on the manual clock: the tick is already claimed.
+    expect(second.err).toMatch(/already claimed/);
+    const back = await cli(['backfill', 'support-quality', '--since', '2026-11-01']);
+    expect(back.code).toBe(0);
+    expect(back.out).toMatch(/scored 0, .*already scored 6/);
+    const list = await cli(['list']);
+    expect(list.out).toMatch(/last=2026-11-20T10:00:00.000Z succeeded/);
+  });
+
+  it('usage and configuration errors exit 2 with one message', async () => {
+    expect((await cli(['run', 'nope'])).code).toBe(2);
+    expect((await cli(['frobnicate'])).code).toBe(2);
+    expect((await cli(['backfill', 'support-quality', '--since', 'yesterday-ish'])).code).toBe(2);
+    const bad = join(dir, 'monitors');
+    mkdirSync(bad);
+    cpSync('examples/monitors/example.yaml', join(bad, 'a.yaml'));
+    cpSync('examples/monitors/example.yaml', join(bad, 'b.yaml'));
+    const r = await cli(['list'], bad);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/also defined/);
+  });
+});
