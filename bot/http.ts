@@ -13,9 +13,11 @@ export interface HttpDeps {
   /** LANGFUSE_WEBHOOK_SECRET; without it the webhook answers 503 and accepts nothing. */
   langfuseWebhookSecret?: string | undefined;
   logger?: Logger;
+  /** POST /slack/events handler (Slack HTTP mode); absent when Slack is off or in Socket Mode. */
+  slackEvents?: ((req: Request) => Promise<Response>) | undefined;
 }
 
-/** The bot's HTTP app: /healthz and the Langfuse webhook; Slack events mount here when they land. */
+/** The bot's HTTP app: /healthz, the Langfuse webhook and, in Slack HTTP mode, POST /slack/events. */
 export function createHttpApp(deps: HttpDeps): Hono {
   const app = new Hono();
 
@@ -51,6 +53,9 @@ export function createHttpApp(deps: HttpDeps): Hono {
       ...(deps.logger ? { logger: deps.logger } : {}),
     }),
   );
+
+  const slackEvents = deps.slackEvents;
+  if (slackEvents) app.post('/slack/events', (c) => slackEvents(c.req.raw));
 
   app.notFound((c) => c.json({ error: 'not found', path: c.req.path }, 404));
   app.onError((_err, c) => c.json({ error: 'internal error' }, 500));

@@ -1,6 +1,7 @@
 // Entry point of `npm start`: parse the environment once, start the bot, stop gracefully on signals.
 import { randomUUID } from 'node:crypto';
 import { createScrubber, formatUserError, isArbiterError, parseEnv, secretValues } from '../config/index.ts';
+import { startConsolePrompt } from './console-prompt.ts';
 import { startBot } from './start.ts';
 
 function fail(err: unknown, scrub: (s: string) => string = (s) => s): never {
@@ -23,7 +24,7 @@ try {
 const scrub = createScrubber(secretValues(env));
 
 try {
-  const bot = await startBot(env);
+  const bot = await startBot(env, { environment: process.env });
   let signals = 0;
   const onSignal = (signal: NodeJS.Signals) => {
     signals += 1;
@@ -39,6 +40,16 @@ try {
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+  // The embedded default: on a terminal, offer the same commands Slack users type.
+  if (!env.SLACK_BOT_TOKEN && process.stdin.isTTY)
+    startConsolePrompt({
+      submit: (text) => bot.submitCommand(text),
+      input: process.stdin,
+      output: process.stdout,
+      command: env.SLACK_COMMAND,
+      onInterrupt: () => onSignal('SIGINT'),
+      onClose: () => onSignal('SIGTERM'),
+    });
 } catch (err) {
   fail(err, scrub);
 }

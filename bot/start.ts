@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import {
@@ -7,10 +8,13 @@ import {
   type Logger,
   type LogSink,
   systemClock,
+  systemIds,
 } from '../config/index.ts';
+import type { DispatchDeps } from '../commands/dispatch.ts';
 import type { Transport } from '../commands/transport.ts';
 import { createLangfuseClient } from '../langfuse/index.ts';
 import { checkLlmConfig, createLlm, type LlmService } from '../llm/index.ts';
+import { createMonitorStore, loadMonitors, type MonitorScheduler, startMonitors } from '../monitors/index.ts';
 import {
   createChannelResolver,
   createPromptCache,
@@ -28,16 +32,21 @@ import {
   openStore,
   type Worker,
 } from '../storage/index.ts';
+import { createRunService, RUN_JOB_TYPE, type RunService } from '../runs/index.ts';
+import { COMMAND_JOB_TYPE, createCommandJobHandler } from './command-jobs.ts';
 import { createConsoleTransport } from './console-transport.ts';
+import { createRunReporter, type RunReporter } from './run-reporter.ts';
+import { createSlackApp, type SlackFrontDoor } from './slack-app.ts';
+import { createSlackClient, createSlackTransport } from './slack-transport.ts';
 import { createHttpApp } from './http.ts';
 
 /** Version reported by /healthz and the start-up line. */
 export const VERSION = '0.1.0';
 
-/** Which transport is in use; honest about Slack settings the build cannot use yet. */
+/** Which transport is in use. */
 export function describeTransport(env: Env): string {
-  // The Slack front door lands with issue 6; until then a configured token is validated but not used.
-  if (env.SLACK_BOT_TOKEN) return 'console (Slack settings found, but the Slack front door is not built yet)';
+  if (env.SLACK_APP_TOKEN && env.SLACK_BOT_TOKEN) return `slack (Socket Mode; command ${env.SLACK_COMMAND})`;
+  if (env.SLACK_BOT_TOKEN) return `slack (HTTP: POST /slack/events; command ${env.SLACK_COMMAND})`;
   return 'console (no SLACK_BOT_TOKEN)';
 }
 
@@ -61,6 +70,11 @@ export interface RunningBot {
   leases: Leases;
   worker: Worker;
   logger: Logger;
+  runs: RunService;
+  reporter: RunReporter;
+  slack: SlackFrontDoor | undefined;
+  /** Runs a chat command as the console user would (the console prompt; tests). */
+  submitCommand(text: string, options?: { user?: string; channel?: string }): Promise<{ jobId: string }>;
   /** Graceful stop: HTTP closed, jobs finished or released, store closed. */
   stop(): Promise<void>;
 }
@@ -74,6 +88,12 @@ export interface StartOptions {
   promptSettleMs?: number;
   // biome-ignore lint/suspicious/noExplicitAny: handlers of different payload types share one registry
   handlers?: Record<string, JobHandler<any>>;
+  /** Raw environment for `${ENV:NAME}` header values of http targets (npm start passes process.env). */
+  environment?: Record<string, string | undefined>;
+  /** Minimum time between progress edits of a chat-launched run (default 3000 ms). */
+  progressEditMs?: number;
+  /** Retries of Slack Web API calls after 429/5xx (default 4). */
+  slackRetries?: number;
 }
 
 /** Starts the bot: store, job worker and HTTP server; logs one line saying what it runs on. */
@@ -95,14 +115,76 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
       },
     );
   }
+  // Monitor YAML is validated before anything is opened: a bad file stops start-up with file:line:field (exit 2).
+  const monitors = loadMonitors(env.MONITORS_DIR).map((l) => l.value);
   const store = await openStore(env, { logger });
   let llm: LlmService | undefined;
+  let monitorScheduler: MonitorScheduler | undefined;
   let worker: Worker | undefined;
   try {
     llm = createLlm({ store, env, logger });
     const queue = await createJobQueue(store, { defaultMaxAttempts: env.JOB_MAX_ATTEMPTS });
     const leases = await createLeases(store);
-    const transport = options.transport ?? createConsoleTransport({ color: Boolean(process.stdout.isTTY) });
+    const slackClient = env.SLACK_BOT_TOKEN
+      ? createSlackClient({
+          token: env.SLACK_BOT_TOKEN,
+          apiUrl: env.SLACK_API_URL,
+          ...(options.slackRetries !== undefined ? { retries: options.slackRetries } : {}),
+        })
+      : undefined;
+    const transport =
+      options.transport ??
+      (slackClient
+        ? createSlackTransport(slackClient, logger)
+        : createConsoleTransport({ color: Boolean(process.stdout.isTTY) }));
+    // The console has no Slack identities: whoever types at the terminal owns the process and is trusted.
+    const roles = slackClient
+      ? { admins: env.ARBITER_ADMINS, reviewers: env.ARBITER_REVIEWERS }
+      : { admins: [], reviewers: [] };
+    if (slackClient && env.ARBITER_ADMINS.length === 0)
+      logger.warn(
+        'ARBITER_ADMINS is empty: every Slack user of this workspace may launch runs. Set it to restrict launching.',
+      );
+    let reporter: RunReporter | undefined;
+    const runs = await createRunService({
+      store,
+      queue,
+      clock: systemClock,
+      ids: systemIds,
+      logger,
+      env: options.environment ?? {},
+      llm,
+      judgeModel: llm.judgeModel,
+      onProgress: (runId) => reporter?.progress(runId),
+    });
+    reporter = await createRunReporter({
+      store,
+      transport,
+      runs: () => runs,
+      logger,
+      ...(options.progressEditMs !== undefined ? { intervalMs: options.progressEditMs } : {}),
+    });
+    const runReporter = reporter;
+    const runHandler = runs.handlers[RUN_JOB_TYPE]!;
+    const dispatchDeps: DispatchDeps = {
+      runs,
+      suitesDir: env.SUITES_DIR,
+      environment: options.environment ?? {},
+      roles,
+    };
+    let notify = () => {};
+    const slack = slackClient
+      ? createSlackApp({
+          env,
+          roles,
+          queue,
+          onEnqueued: () => notify(),
+          client: slackClient,
+          runs: () => runs,
+          ids: systemIds,
+          logger,
+        })
+      : undefined;
     const langfuse =
       env.LANGFUSE_PUBLIC_KEY && env.LANGFUSE_SECRET_KEY
         ? createLangfuseClient({
@@ -128,7 +210,31 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
     });
     worker = createWorker({
       queue,
-      handlers: { ...promptHandlers, ...(options.handlers ?? {}) },
+      handlers: {
+        ...promptHandlers,
+        ...(slack?.handlers ?? {}),
+        [RUN_JOB_TYPE]: {
+          ...(runHandler.payload ? { payload: runHandler.payload } : {}),
+          async run(payload, ctx) {
+            try {
+              return await runHandler.run(payload, ctx);
+            } finally {
+              // Only runs launched from chat have a parent message; finish() is a no-op for the others.
+              await runReporter
+                .finish(payload.runId)
+                .catch((err: unknown) => logger.warn({ err, runId: payload.runId }, 'run report failed'));
+            }
+          },
+        } satisfies JobHandler<{ runId: string }>,
+        [COMMAND_JOB_TYPE]: createCommandJobHandler({
+          transport,
+          dispatch: () => dispatchDeps,
+          reporter: runReporter,
+          ids: systemIds,
+          logger,
+        }),
+        ...(options.handlers ?? {}),
+      },
       concurrency: env.WORKER_CONCURRENCY,
       leaseMs: env.JOB_LEASE_MS,
       logger,
@@ -141,7 +247,10 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
       version: VERSION,
       langfuseWebhookSecret: env.LANGFUSE_WEBHOOK_SECRET,
       logger,
+      slackEvents: slack?.handle,
     });
+    const runningWorker0 = worker;
+    notify = () => runningWorker0.notify();
     const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
       const s = serve({ fetch: app.fetch, port: env.PORT, hostname: env.HOST }, () => resolve(s));
       s.once('error', reject);
@@ -150,8 +259,33 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
     const host = env.HOST === '0.0.0.0' || env.HOST === '::' ? '127.0.0.1' : env.HOST;
     const url = `http://${host}:${port}`;
     worker.start();
+    await slack?.start();
+    if (monitors.length > 0) {
+      // Ticks run from node-cron, each guarded by a lease per (monitor, tick time), so replicas never double up.
+      monitorScheduler = startMonitors(
+        monitors,
+        {
+          store: await createMonitorStore(store),
+          leases,
+          transport,
+          clock: systemClock,
+          owner: `${hostname()}:${process.pid}`,
+          llm,
+          judgeModel: llm.judgeModel,
+          logger,
+          ...(langfuse ? { langfuse, langfuseBaseUrl: env.LANGFUSE_BASE_URL } : {}),
+        },
+        {
+          onTick: (name, o) =>
+            logger.info(
+              { monitor: name, status: o.status, ...('error' in o ? { error: o.error } : {}) },
+              'monitor tick',
+            ),
+        },
+      );
+    }
     logger.info(
-      `Arbiter ${VERSION} listening on ${url} | store: ${store.description} | transport: ${describeTransport(env)} | providers: ${describeProviders(env, llm)} | worker: ${env.WORKER_CONCURRENCY} concurrent`,
+      `Arbiter ${VERSION} listening on ${url} | store: ${store.description} | transport: ${describeTransport(env)} | providers: ${describeProviders(env, llm)} | worker: ${env.WORKER_CONCURRENCY} concurrent | monitors: ${monitors.length}`,
     );
     let stopping: Promise<void> | undefined;
     const runningWorker = worker;
@@ -166,11 +300,27 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
       leases,
       worker,
       logger,
+      runs,
+      reporter: runReporter,
+      slack,
+      async submitCommand(text, opts = {}) {
+        const key = `console:${systemIds.newId('cmd')}`;
+        const { job } = await queue.enqueue({
+          type: COMMAND_JOB_TYPE,
+          payload: { text, user: opts.user ?? 'console', channel: opts.channel ?? '#console', key },
+          idempotencyKey: key,
+        });
+        runningWorker.notify();
+        return { jobId: job._id };
+      },
       stop() {
         stopping ??= (async () => {
           logger.info('shutting down: no new work; finishing running jobs');
           await new Promise<void>((resolve) => server.close(() => resolve()));
+          await monitorScheduler?.stop();
+          await slack?.stop();
           await runningWorker.stop(env.SHUTDOWN_GRACE_MS);
+          await runReporter.idle();
           // Cache writes are batched; flush them before the store closes.
           await runningLlm.flush();
           await store.close();
@@ -180,6 +330,7 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
       },
     };
   } catch (err) {
+    await monitorScheduler?.stop();
     await worker?.stop(0);
     await llm?.flush();
     await store.close();

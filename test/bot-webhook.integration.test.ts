@@ -17,7 +17,14 @@ describe('the bot process serves the Langfuse webhook', () => {
     const { dir, cleanup } = tempDir();
     let out = '';
     const bot = await startBot(
-      parseEnv({ PORT: '0', HOST: '127.0.0.1', DATA_DIR: dir, LOG_LEVEL: 'silent', ...extra }),
+      parseEnv({
+        PORT: '0',
+        HOST: '127.0.0.1',
+        DATA_DIR: dir,
+        MONITORS_DIR: `${dir}/no-monitors`,
+        LOG_LEVEL: 'silent',
+        ...extra,
+      }),
       {
         transport: createConsoleTransport({ write: (t) => (out += t) }),
         promptSettleMs: 50,

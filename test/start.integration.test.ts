@@ -77,6 +77,12 @@ describe('npm start (the bot process)', () => {
       /store: embedded store in .* \| transport: console \(no SLACK_BOT_TOKEN\) \| providers: offline .* \| judge: offline:heuristic/,
     );
     expect((await fetch(`${bot.url}/nope`)).status).toBe(404);
+    // The shipped example monitor runs its first tick at start and its report is printed.
+    expect(bot.output()).toMatch(/monitors: 1/);
+    const deadline = Date.now() + 15_000;
+    while (!bot.output().includes('Monitor support-quality') && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 50));
+    expect(bot.output()).toContain('Monitor support-quality');
     expect(existsSync(join(dir, 'arbiter.lock'))).toBe(true);
     bot.child.kill('SIGTERM');
     const { code } = await bot.done;
@@ -114,6 +120,21 @@ describe('npm start (the bot process)', () => {
     expect(code).toBe(2);
     expect(stderr).toMatch(/ARBITER_JUDGE_MODEL: anthropic:claude-sonnet-5-5 needs ANTHROPIC_API_KEY/);
     expect(existsSync(dataDir)).toBe(false);
+  });
+
+  it('a malformed monitor file stops start-up with exit code 2 naming file, line and field', async () => {
+    const { dir, cleanup } = tempDir();
+    cleanups.push(cleanup);
+    writeFileSync(
+      join(dir, 'broken.yaml'),
+      'name: broken\nschedule: "every: 30m"\nsource:\n  type: nowhere\n',
+    );
+    const { child, done } = launch({ DATA_DIR: join(dir, 'data'), MONITORS_DIR: dir });
+    children.push(child);
+    const { code, stderr } = await done;
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/broken\.yaml:\d+:\d+: /);
+    expect(existsSync(join(dir, 'data'))).toBe(false);
   });
 
   it('an unreachable MongoDB gives a clear message and exit code 3, without the password', async () => {

@@ -1,0 +1,180 @@
+// The Slack front door: a Bolt app whose listeners only ack, authorize and enqueue jobs. HTTP mode takes requests
+// through our hono app (SlackHttpReceiver); Socket Mode (SLACK_APP_TOKEN) uses Bolt's own Socket Mode receiver.
+import { App, LogLevel } from '@slack/bolt';
+import { z } from 'zod';
+import type { Env, Ids, Logger } from '../config/index.ts';
+import { errorMessage, precheck, usageMessage } from '../commands/dispatch.ts';
+import type { Message } from '../commands/message.ts';
+import { parseCommand, type RolePolicy } from '../commands/parse.ts';
+import type { RunService } from '../runs/index.ts';
+import type { JobHandler, JobQueue } from '../storage/index.ts';
+import { buildHomeView } from './app-home.ts';
+import { COMMAND_JOB_TYPE, type CommandJobPayload } from './command-jobs.ts';
+import { renderBlocks } from './render-blocks.ts';
+import { SlackHttpReceiver } from './slack-receiver.ts';
+import { respondEphemeral, type SlackClient } from './slack-transport.ts';
+
+/** Job type that publishes a user's App Home tab. */
+export const HOME_JOB_TYPE = 'chat.home';
+
+/** What the Slack app needs. */
+export interface SlackAppDeps {
+  env: Pick<
+    Env,
+    'SLACK_BOT_TOKEN' | 'SLACK_SIGNING_SECRET' | 'SLACK_APP_TOKEN' | 'SLACK_API_URL' | 'SLACK_COMMAND'
+  >;
+  roles: RolePolicy;
+  queue: JobQueue;
+  /** Wakes the worker after an enqueue. */
+  onEnqueued: () => void;
+  client: SlackClient;
+  runs: () => RunService;
+  ids: Ids;
+  logger: Logger;
+  now?: () => Date;
+  fetch?: typeof fetch;
+}
+
+/** The running Slack front door. */
+export interface SlackFrontDoor {
+  mode: 'http' | 'socket';
+  app: App;
+  /** POST /slack/events handler (HTTP mode only). */
+  handle?: (req: Request) => Promise<Response>;
+  /** Job handlers the worker must run. */
+  // biome-ignore lint/suspicious/noExplicitAny: handlers of different payload types share one registry
+  handlers: Record<string, JobHandler<any>>;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** An ack body showing a Message to the requesting user only. */
+export function ephemeralAck(message: Message) {
+  const r = renderBlocks({ ...message, ephemeral: true });
+  return { response_type: 'ephemeral' as const, text: r.text, blocks: r.blocks };
+}
+
+const HomePayloadSchema = z.object({ user: z.string().min(1) });
+
+/** Remembers recent ids so a redelivered event runs its listener once (Socket Mode redelivers with retry 0). */
+export function createSeenSet(max = 5000) {
+  const seen = new Set<string>();
+  return (id: string): boolean => {
+    if (seen.has(id)) return true;
+    seen.add(id);
+    if (seen.size > max) seen.delete(seen.values().next().value as string);
+    return false;
+  };
+}
+
+/** Creates the Bolt app and its listeners. */
+export function createSlackApp(deps: SlackAppDeps): SlackFrontDoor {
+  const { env, logger } = deps;
+  const token = env.SLACK_BOT_TOKEN ?? '';
+  const socket = Boolean(env.SLACK_APP_TOKEN);
+  const receiver = socket
+    ? undefined
+    : new SlackHttpReceiver({
+        signingSecret: env.SLACK_SIGNING_SECRET ?? '',
+        logger,
+        ...(deps.now ? { now: deps.now } : {}),
+      });
+  const apiUrl = env.SLACK_API_URL
+    ? env.SLACK_API_URL.endsWith('/')
+      ? env.SLACK_API_URL
+      : `${env.SLACK_API_URL}/`
+    : undefined;
+  const app = new App({
+    // A fixed authorize with no bot id means Bolt never calls auth.test, at start or per request.
+    authorize: async () => ({ botToken: token }),
+    ...(receiver ? { receiver } : { socketMode: true, appToken: env.SLACK_APP_TOKEN ?? '' }),
+    clientOptions: apiUrl ? { slackApiUrl: apiUrl } : {},
+    logLevel: LogLevel.WARN,
+  });
+
+  const seenEvent = createSeenSet();
+  app.use(async ({ body, next }) => {
+    const eventId = (body as { event_id?: unknown }).event_id;
+    if (typeof eventId === 'string' && seenEvent(eventId)) {
+      logger.info({ eventId }, 'slack event redelivered; ignored');
+      return;
+    }
+    await next();
+  });
+
+  app.command(env.SLACK_COMMAND, async ({ command, ack }) => {
+    const parsed = parseCommand(command.text);
+    if (!parsed.ok) return ack(ephemeralAck(usageMessage(parsed.error)));
+    const early = precheck(parsed.command, command.user_id, deps.roles);
+    if (early) return ack(ephemeralAck(early));
+    const key = `slack:cmd:${command.trigger_id}`;
+    // Ack first: Slack's clock is 3 s and the store write below can queue behind the worker's. A redelivery of the
+    // same command is still enqueued once (idempotency key).
+    await ack();
+    try {
+      const payload: CommandJobPayload = {
+        text: command.text,
+        user: command.user_id,
+        channel: command.channel_id,
+        key,
+        ...(command.response_url ? { responseUrl: command.response_url } : {}),
+      };
+      const { created } = await deps.queue.enqueue({ type: COMMAND_JOB_TYPE, payload, idempotencyKey: key });
+      if (created) deps.onEnqueued();
+      else logger.info({ key }, 'slash command redelivered; not enqueued again');
+    } catch (err) {
+      const ref = deps.ids.newId('err');
+      logger.error({ err, ref }, `slash command could not be enqueued (reference ${ref})`);
+      if (command.response_url)
+        await respondEphemeral(command.response_url, errorMessage(err, ref), deps.fetch).catch((e: unknown) =>
+          logger.warn({ err: e }, 'response_url delivery failed'),
+        );
+    }
+  });
+
+  app.event('app_home_opened', async ({ event, body }) => {
+    if (event.tab !== 'home') return;
+    const eventId = (body as { event_id?: string }).event_id ?? `${event.user}:${event.event_ts}`;
+    const { created } = await deps.queue.enqueue({
+      type: HOME_JOB_TYPE,
+      payload: { user: event.user },
+      idempotencyKey: `slack:home:${eventId}`,
+    });
+    if (created) deps.onEnqueued();
+  });
+
+  // No shipped message has buttons that do something yet (review votes land with issue 7): acknowledge quietly.
+  app.action(/.*/, async ({ ack }) => {
+    await ack();
+  });
+
+  app.error(async (err) => {
+    const ref = deps.ids.newId('err');
+    logger.error({ err, ref }, `slack listener error (reference ${ref})`);
+  });
+
+  // biome-ignore lint/suspicious/noExplicitAny: handlers of different payload types share one registry
+  const handlers: Record<string, JobHandler<any>> = {
+    [HOME_JOB_TYPE]: {
+      payload: HomePayloadSchema,
+      async run(p: z.infer<typeof HomePayloadSchema>) {
+        const runs = await deps.runs().listRuns({ limit: 10 });
+        await deps.client.views.publish({ user_id: p.user, view: buildHomeView(runs, env.SLACK_COMMAND) });
+        return { ok: true };
+      },
+    } satisfies JobHandler<z.infer<typeof HomePayloadSchema>>,
+  };
+
+  return {
+    mode: socket ? 'socket' : 'http',
+    app,
+    ...(receiver ? { handle: receiver.handle } : {}),
+    handlers,
+    async start() {
+      if (socket) await app.start();
+    },
+    async stop() {
+      if (socket) await app.stop();
+    },
+  };
+}

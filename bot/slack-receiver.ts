@@ -1,0 +1,130 @@
+// A Bolt Receiver that takes Slack's HTTP requests from our own hono app (POST /slack/events, on the same server
+// as /healthz): raw body verified with the signing secret, payload parsed and checked with zod, then handed to
+// App.processEvent; the HTTP response is whatever the listener passes to ack().
+import type { App, Receiver, ReceiverEvent } from '@slack/bolt';
+import { z } from 'zod';
+import type { Logger } from '../config/index.ts';
+import { verifySlackSignature } from './slack-signature.ts';
+
+/** Slash command form fields Arbiter relies on (Slack sends more; they pass through). */
+export const SlashCommandBodySchema = z.looseObject({
+  command: z.string().min(1),
+  text: z.string(),
+  user_id: z.string().min(1),
+  channel_id: z.string().min(1),
+  trigger_id: z.string().min(1),
+  team_id: z.string().optional(),
+  response_url: z.string().url().optional(),
+});
+
+/** Any payload the receiver accepts: a slash command, or a typed envelope (events, interactivity). */
+export const SlackEnvelopeSchema = z.union([
+  SlashCommandBodySchema,
+  z.looseObject({ type: z.literal('url_verification'), challenge: z.string() }),
+  z.looseObject({
+    type: z.literal('event_callback'),
+    event_id: z.string().min(1),
+    event: z.looseObject({ type: z.string() }),
+  }),
+  z.looseObject({ type: z.string().min(1), user: z.looseObject({ id: z.string() }).optional() }),
+]);
+
+/** Options of the receiver. */
+export interface SlackHttpReceiverOptions {
+  signingSecret: string;
+  logger: Logger;
+  now?: () => Date;
+  /** Answer 200 empty if no listener acked by then (Slack gives up at 3 s). */
+  ackTimeoutMs?: number;
+}
+
+const NO_ACK = Symbol('no-ack');
+
+/** The receiver; `handle` is mounted at POST /slack/events. */
+export class SlackHttpReceiver implements Receiver {
+  private app: App | undefined;
+  constructor(private readonly options: SlackHttpReceiverOptions) {}
+
+  init(app: App): void {
+    this.app = app;
+  }
+  async start(): Promise<void> {}
+  async stop(): Promise<void> {}
+
+  /** Handles one HTTP request from Slack. */
+  handle = async (req: Request): Promise<Response> => {
+    const { logger } = this.options;
+    const raw = new Uint8Array(await req.arrayBuffer());
+    const verified = verifySlackSignature({
+      signingSecret: this.options.signingSecret,
+      timestamp: req.headers.get('x-slack-request-timestamp'),
+      signature: req.headers.get('x-slack-signature'),
+      rawBody: raw,
+      now: this.options.now?.() ?? new Date(),
+    });
+    if (!verified.ok) {
+      logger.warn({ reason: verified.reason }, 'slack request rejected: bad signature');
+      return new Response('invalid signature', { status: 401 });
+    }
+    const body = parseBody(req.headers.get('content-type') ?? '', Buffer.from(raw).toString('utf8'));
+    const envelope = body === undefined ? undefined : SlackEnvelopeSchema.safeParse(body);
+    if (!envelope?.success) {
+      logger.warn('slack request rejected: malformed payload');
+      return new Response('malformed payload', { status: 400 });
+    }
+    const data = envelope.data as Record<string, unknown>;
+    if (data.type === 'url_verification') return Response.json({ challenge: data.challenge });
+    if (!this.app) return new Response('not ready', { status: 503 });
+
+    let acked = false;
+    let resolveAck: (v: unknown) => void = () => {};
+    const ackPromise = new Promise<unknown>((r) => {
+      resolveAck = r;
+    });
+    const retryNum = Number(req.headers.get('x-slack-retry-num') ?? '');
+    const retryReason = req.headers.get('x-slack-retry-reason');
+    const event: ReceiverEvent = {
+      body: data,
+      ...(Number.isInteger(retryNum) && req.headers.has('x-slack-retry-num') ? { retryNum } : {}),
+      ...(retryReason ? { retryReason } : {}),
+      ack: async (response?: unknown) => {
+        if (acked) return;
+        acked = true;
+        resolveAck(response);
+      },
+    };
+    const processing = this.app.processEvent(event).then(
+      () => (acked ? ackPromise : NO_ACK),
+      (err: unknown) => {
+        logger.error({ err }, 'slack listener failed');
+        return acked ? ackPromise : err instanceof Error ? err : new Error(String(err));
+      },
+    );
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<typeof NO_ACK>((r) => {
+      timer = setTimeout(() => r(NO_ACK), this.options.ackTimeoutMs ?? 2500);
+    });
+    const result = await Promise.race([ackPromise, processing, timeout]);
+    clearTimeout(timer);
+    if (result instanceof Error) return new Response('internal error', { status: 500 });
+    if (result === NO_ACK || result === undefined || result === '')
+      return new Response(null, { status: 200 });
+    if (typeof result === 'string') return new Response(result, { status: 200 });
+    return Response.json(result);
+  };
+}
+
+/** Parses a Slack body: JSON (events), form with `payload=` JSON (interactivity) or a plain form (commands). */
+export function parseBody(contentType: string, text: string): unknown {
+  try {
+    if (contentType.includes('application/json')) return JSON.parse(text);
+    if (contentType.includes('application/x-www-form-urlencoded')) {
+      const params = new URLSearchParams(text);
+      const payload = params.get('payload');
+      return payload !== null ? JSON.parse(payload) : Object.fromEntries(params);
+    }
+  } catch {
+    return undefined;
+  }
+  return undefined;
+}

@@ -1,0 +1,160 @@
+// The Slack Transport: every Message goes through renderThread/renderBlocks and the Web API client. Rate limits
+// (429) are retried by the client honouring Retry-After; Slack errors users can fix become a SlackPostError.
+import { webApi } from '@slack/bolt';
+import type { Logger } from '../config/index.ts';
+import type { Message } from '../commands/message.ts';
+import type { PostedRef, Transport } from '../commands/transport.ts';
+import { renderBlocks, renderThread } from './render-blocks.ts';
+
+/** The Web API client type. */
+export type SlackClient = InstanceType<typeof webApi.WebClient>;
+
+/** Options of the Web API client shared by the Bolt app and the transport. */
+export interface SlackClientOptions {
+  token: string;
+  /** SLACK_API_URL; must end with a slash for the client (added here). */
+  apiUrl?: string | undefined;
+  /** Retries after 429/5xx (default 4; the client waits Retry-After on 429). */
+  retries?: number;
+}
+
+/** Builds the Web API client: SLACK_API_URL honoured, bounded retries with backoff, 429 retried after Retry-After. */
+export function createSlackClient(options: SlackClientOptions): SlackClient {
+  const apiUrl = options.apiUrl
+    ? options.apiUrl.endsWith('/')
+      ? options.apiUrl
+      : `${options.apiUrl}/`
+    : undefined;
+  return new webApi.WebClient(options.token, {
+    ...(apiUrl ? { slackApiUrl: apiUrl } : {}),
+    retryConfig: {
+      retries: options.retries ?? 4,
+      factor: 2,
+      minTimeout: 200,
+      maxTimeout: 5000,
+      randomize: true,
+    },
+    logLevel: webApi.LogLevel.ERROR,
+  });
+}
+
+/** Slack error codes a user can fix by inviting the bot, with the hint to show. */
+const FIXABLE: Record<string, string> = {
+  not_in_channel: 'Arbiter is not in this channel: invite it with `/invite @arbiter`, then try again.',
+  channel_not_found:
+    'Arbiter cannot see this channel (private channels and DMs need it invited): invite it with `/invite @arbiter`.',
+  is_archived: 'This channel is archived.',
+};
+
+/** A Slack API failure with its Slack error code and, when the user can fix it, a hint. */
+export class SlackPostError extends Error {
+  override readonly name = 'SlackPostError';
+  constructor(
+    readonly slackCode: string,
+    readonly hint: string | undefined,
+  ) {
+    super(`Slack API error: ${slackCode}`);
+  }
+}
+
+/** The Slack error code of a Web API error, if any. */
+export function slackErrorCode(err: unknown): string | undefined {
+  const e = err as { code?: string; data?: { error?: string } } | undefined;
+  if (e?.data?.error) return e.data.error;
+  if (e?.code === webApi.ErrorCode.RateLimitedError) return 'ratelimited';
+  return undefined;
+}
+
+async function call<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    const code = slackErrorCode(err);
+    if (code) throw new SlackPostError(code, FIXABLE[code]);
+    throw err;
+  }
+}
+
+/** Creates the Slack transport over a Web API client. */
+export function createSlackTransport(client: SlackClient, logger?: Logger): Transport {
+  const warn = (warnings: string[]) => {
+    if (warnings.length) logger?.warn({ warnings }, 'slack render adjusted a message');
+  };
+  return {
+    name: 'slack',
+    async post(target, message) {
+      const parts = renderThread({ ...message, ephemeral: false });
+      let parent: PostedRef | undefined;
+      for (const part of parts) {
+        warn(part.warnings);
+        const threadTs = part.threaded ? (target.threadTs ?? parent?.ts) : target.threadTs;
+        const res = await call(() =>
+          client.chat.postMessage({
+            channel: target.channel,
+            text: part.text,
+            blocks: part.blocks,
+            unfurl_links: false,
+            unfurl_media: false,
+            ...(threadTs ? { thread_ts: threadTs } : {}),
+          }),
+        );
+        parent ??= { channel: res.channel ?? target.channel, ts: res.ts ?? '' };
+      }
+      return parent ?? { channel: target.channel, ts: '' };
+    },
+    async update(ref, message) {
+      // Only the parent is replaced; what overflows it was posted in the thread when the message was first posted.
+      const r = renderBlocks({ ...message, ephemeral: false });
+      warn(r.warnings);
+      await call(() =>
+        client.chat.update({ channel: ref.channel, ts: ref.ts, text: r.text, blocks: r.blocks }),
+      );
+    },
+    async postEphemeral(target, message) {
+      for (const part of renderThread({ ...message, ephemeral: true })) {
+        warn(part.warnings);
+        await call(() =>
+          client.chat.postEphemeral({
+            channel: target.channel,
+            user: target.user,
+            text: part.text,
+            blocks: part.blocks,
+          }),
+        );
+      }
+    },
+    async uploadFile(target, file) {
+      // File uploads need the files:write scope, which no shipped feature uses yet (digest charts, issue 9).
+      await this.post(target, {
+        title: file.title,
+        sections: [
+          {
+            kind: 'context',
+            items: [`File ${file.path} is not uploaded: file uploads are not available yet.`],
+          },
+        ],
+      });
+    },
+  };
+}
+
+/** Posts an ephemeral reply through a slash command's response_url (works even where the bot is not a member). */
+export async function respondEphemeral(
+  responseUrl: string,
+  message: Message,
+  fetchFn: typeof fetch = fetch,
+): Promise<void> {
+  const [first] = renderThread({ ...message, ephemeral: true });
+  if (!first) return;
+  const res = await fetchFn(responseUrl, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      response_type: 'ephemeral',
+      replace_original: false,
+      text: first.text,
+      blocks: first.blocks,
+    }),
+  });
+  if (!res.ok) throw new Error(`response_url answered ${res.status}`);
+}

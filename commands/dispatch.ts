@@ -1,0 +1,197 @@
+// Runs a parsed command and answers with a transport-neutral Message. Slack and the console prompt both call it;
+// it never imports Bolt. Slow work (an evaluation run) is started as a durable job and reported on separately.
+import { existsSync } from 'node:fs';
+import { isAbsolute, relative, resolve } from 'node:path';
+import { ArbiterError, isArbiterError } from '../config/index.ts';
+import { loadSuite, type Run, type RunService } from '../runs/index.ts';
+import { HELP_TOPICS, helpTopicText } from './help.ts';
+import type { Message } from './message.ts';
+import { type Command, COMMAND_USAGE, hasRole, type Role, type RolePolicy, requiredRole } from './parse.ts';
+import { progressBar, renderComparison, renderRunSummary } from './runs.ts';
+
+/** What the dispatcher needs. */
+export interface DispatchDeps {
+  runs: RunService;
+  /** Suites are looked up here; a suite path outside this folder is refused (Slack users cannot read any file). */
+  suitesDir: string;
+  /** Raw environment for `${ENV:NAME}` header values of http targets. */
+  environment: Record<string, string | undefined>;
+  roles: RolePolicy;
+}
+
+/** Who asked, and the key that makes a repeated delivery of the same request start nothing new. */
+export interface DispatchContext {
+  user: string;
+  idempotencyKey?: string;
+}
+
+/** The answer to a command; `watchRun` asks the front door to keep a progress line and post the report. */
+export interface CommandReply {
+  message: Message;
+  watchRun?: { runId: string; created: boolean };
+}
+
+const NOT_YET: Partial<Record<Command['name'], string>> = {
+  review: 'Blind pairwise reviews in Slack are not available yet (issue 7).',
+  leaderboard: 'The review leaderboard is not available yet (issue 7).',
+  'monitor.list': 'Monitors are not available yet (issue 8).',
+  'monitor.run': 'Monitors are not available yet (issue 8).',
+  'monitor.pause': 'Monitors are not available yet (issue 8).',
+  'monitor.resume': 'Monitors are not available yet (issue 8).',
+  digest: 'Digests are not available yet (issue 9).',
+};
+
+const ROLE_VAR: Record<Role, string> = { admin: 'ARBITER_ADMINS', reviewer: 'ARBITER_REVIEWERS', reader: '' };
+
+/** A short ephemeral note. */
+export function notice(title: string, text: string, extra: Message['sections'] = []): Message {
+  return { title, summary: text, sections: [{ kind: 'text', text }, ...extra], ephemeral: true };
+}
+
+/** The usage message for bad input. */
+export function usageMessage(error: string): Message {
+  return notice('Arbiter: unknown command', error, [{ kind: 'code', text: COMMAND_USAGE }]);
+}
+
+/**
+ * Fast checks that need no store: a command that is not built yet, or a user without the role. Returns the answer
+ * to show at once, or undefined when the command must run (in a job).
+ */
+export function precheck(command: Command, user: string, roles: RolePolicy): Message | undefined {
+  const notYet = NOT_YET[command.name];
+  if (notYet) return notice('Not available yet', notYet);
+  const role = requiredRole(command);
+  if (!hasRole(roles, user, role))
+    return notice(
+      'Not allowed',
+      `\`${command.name.replace('.', ' ')}\` needs the ${role} role. Ask an admin to add your user id (${user}) to ${ROLE_VAR[role]}.`,
+    );
+  if (command.name === 'help') return helpMessage(command.topic);
+  return undefined;
+}
+
+function helpMessage(topic: string | undefined): Message {
+  if (topic === undefined)
+    return {
+      title: 'Arbiter help',
+      summary: 'Arbiter commands',
+      sections: [{ kind: 'code', text: COMMAND_USAGE }],
+      ephemeral: true,
+    };
+  const text = helpTopicText(topic);
+  if (text === undefined)
+    return notice('Arbiter help', `No help on "${topic}". Topics: ${HELP_TOPICS.join(', ')}.`);
+  return { title: `Arbiter help: ${topic}`, sections: [{ kind: 'code', text }], ephemeral: true };
+}
+
+/** Resolves a suite name or path inside the suites folder; anything outside it is refused. */
+export function resolveSuitePath(suite: string, suitesDir: string, cwd = process.cwd()): string {
+  const dir = resolve(cwd, suitesDir);
+  const inside = (p: string) => {
+    const rel = relative(dir, p);
+    return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel);
+  };
+  const bases = [resolve(dir, suite), resolve(cwd, suite)];
+  for (const base of bases)
+    for (const p of [base, `${base}.yaml`, `${base}.yml`]) if (inside(p) && existsSync(p)) return p;
+  if (!bases.some(inside))
+    throw new ArbiterError('USAGE', `Suite "${suite}" is outside the suites folder ${suitesDir}.`, {
+      hint: 'Name a suite in SUITES_DIR, e.g. `run quickstart`.',
+    });
+  throw new ArbiterError('NOT_FOUND', `No suite "${suite}" in ${suitesDir}.`, {
+    hint: 'Name a suite file in SUITES_DIR, e.g. `run quickstart`.',
+  });
+}
+
+/** The progress line of a run (the parent message a long run keeps up to date). */
+export function runProgressMessage(run: Run): Message {
+  return {
+    title: `Evaluation run: ${run.suiteName}`,
+    summary: `${run.suiteName}: ${run.status} ${run.progress.done}/${run.total}`,
+    sections: [
+      { kind: 'text', text: `${run.status}: ${progressBar(run.progress, 20)}` },
+      { kind: 'context', items: [`Run ${run._id}; the report follows here when it finishes.`] },
+    ],
+  };
+}
+
+function runRow(r: Run): string {
+  const score = r.summary?.meanScore ?? r.progress.meanScore;
+  const verdict = r.summary ? (r.summary.gate.passed ? 'passed' : 'failed') : '';
+  return `${r._id}  ${r.status.padEnd(9)}  ${r.suiteName}  ${r.progress.done}/${r.total}  mean ${score === null ? '—' : score.toFixed(3)}  ${verdict}`.trimEnd();
+}
+
+/** Runs a command (authorization already passed precheck) and returns what to show. */
+export async function dispatch(
+  command: Command,
+  ctx: DispatchContext,
+  deps: DispatchDeps,
+): Promise<CommandReply> {
+  const early = precheck(command, ctx.user, deps.roles);
+  if (early) return { message: early };
+  switch (command.name) {
+    case 'run': {
+      const suite = loadSuite(resolveSuitePath(command.suite, deps.suitesDir), deps.environment);
+      const started = await deps.runs.startRun(suite, {
+        ...(command.limit !== undefined ? { limit: command.limit } : {}),
+        ...(ctx.idempotencyKey ? { idempotencyKey: ctx.idempotencyKey } : {}),
+      });
+      const run = await deps.runs.getRun(started.runId);
+      if (!run) throw new ArbiterError('INTERNAL', `Run ${started.runId} vanished after it was started.`);
+      return { message: runProgressMessage(run), watchRun: { runId: run._id, created: started.created } };
+    }
+    case 'runs.list': {
+      const runs = await deps.runs.listRuns({ limit: 15 });
+      return {
+        message: {
+          title: 'Recent runs',
+          summary: `${runs.length} recent runs`,
+          sections: [
+            {
+              kind: runs.length ? 'code' : 'text',
+              text: runs.length ? runs.map(runRow).join('\n') : 'No runs yet.',
+            },
+          ],
+          ephemeral: true,
+        },
+      };
+    }
+    case 'runs.show': {
+      const run = await deps.runs.getRun(command.id);
+      if (!run)
+        throw new ArbiterError('NOT_FOUND', `No run with id ${command.id}.`, {
+          hint: 'List runs with `runs list`.',
+        });
+      return { message: { ...renderRunSummary(run, await deps.runs.items(run._id)), ephemeral: true } };
+    }
+    case 'runs.compare': {
+      const cmp = await deps.runs.compare(command.a, command.b);
+      return { message: { ...renderComparison(cmp), ephemeral: true } };
+    }
+    case 'runs.cancel': {
+      const run = await deps.runs.cancelRun(command.id);
+      const text =
+        run.status === 'cancelled'
+          ? `Cancelled ${command.id}.`
+          : run.status === 'running' || run.status === 'queued'
+            ? `Asked ${command.id} to stop; it is cancelled when its worker notices.`
+            : `${command.id} already ended (${run.status}).`;
+      return { message: notice('Run cancel', text) };
+    }
+    default:
+      // precheck answered every other command.
+      throw new ArbiterError('INTERNAL', `No handler for ${command.name}.`);
+  }
+}
+
+/** An error as an ephemeral message: our own errors say what and why; anything else only a reference id. */
+export function errorMessage(err: unknown, ref: string): Message {
+  if (isArbiterError(err) && err.code !== 'INTERNAL')
+    return notice('Arbiter could not do that', `${err.message}${err.hint ? `\n${err.hint}` : ''}`, [
+      { kind: 'context', items: [`Reference ${ref}`] },
+    ]);
+  return notice(
+    'Arbiter hit an error',
+    `Something went wrong. Reference ${ref} (it appears in the bot's logs).`,
+  );
+}

@@ -1,0 +1,172 @@
+// Parses the words after `/arbiter` (Slack) or typed at the console prompt into a typed command, with zod.
+// Unknown or malformed input becomes a usage message listing the valid commands, never a throw.
+import { z } from 'zod';
+
+/** Usage text shared by Slack, the console prompt and tests. */
+export const COMMAND_USAGE = `Commands:
+  help [topic]                         this text, or help on a topic (metrics)
+  run <suite> [--limit N]              start an evaluation run of a suite in SUITES_DIR
+  runs [list]                          recent runs
+  runs show <id>                       one run's summary
+  runs compare <a> <b>                 compare two runs of the same suite
+  runs cancel <id>                     stop a run
+  review <runA> <runB> [...]           blind pairwise review (not available yet)
+  leaderboard                          review ratings (not available yet)
+  monitor list|run|pause|resume <name> monitors (not available yet)
+  digest [now]                         digests (not available yet)`;
+
+/** The top-level command words. */
+export const COMMAND_NAMES = ['help', 'run', 'runs', 'review', 'leaderboard', 'monitor', 'digest'] as const;
+
+const id = z.string().regex(/^[A-Za-z0-9_.:-]{1,200}$/, { error: 'expected an id' });
+
+/** A parsed command. */
+export const CommandSchema = z.discriminatedUnion('name', [
+  z.object({ name: z.literal('help'), topic: z.string().optional() }),
+  z.object({
+    name: z.literal('run'),
+    suite: z.string().min(1).max(500),
+    limit: z.number().int().min(1).max(100_000).optional(),
+  }),
+  z.object({ name: z.literal('runs.list') }),
+  z.object({ name: z.literal('runs.show'), id }),
+  z.object({ name: z.literal('runs.compare'), a: id, b: id }),
+  z.object({ name: z.literal('runs.cancel'), id }),
+  z.object({ name: z.literal('review'), runs: z.array(id).min(2) }),
+  z.object({ name: z.literal('leaderboard') }),
+  z.object({ name: z.literal('monitor.list') }),
+  z.object({
+    name: z.enum(['monitor.run', 'monitor.pause', 'monitor.resume']),
+    monitor: z.string().min(1).max(200),
+  }),
+  z.object({ name: z.literal('digest'), now: z.boolean() }),
+]);
+export type Command = z.infer<typeof CommandSchema>;
+
+/** Result of parsing: a command, or a usage error with the text to show. */
+export type ParseResult = { ok: true; command: Command } | { ok: false; error: string; usage: string };
+
+/** Splits on whitespace, keeping "double" or 'single' quoted words together; Slack's smart quotes count too. */
+export function tokenize(text: string): string[] {
+  const out: string[] = [];
+  const re = /"([^"]*)"|'([^']*)'|“([^”]*)”|‘([^’]*)’|(\S+)/g;
+  for (const m of text.matchAll(re)) out.push(m[1] ?? m[2] ?? m[3] ?? m[4] ?? m[5] ?? '');
+  return out;
+}
+
+function fail(error: string): ParseResult {
+  return { ok: false, error, usage: COMMAND_USAGE };
+}
+
+/** Parses command text such as `run quickstart --limit 5`; a leading `/arbiter` (any slash word) is ignored. */
+export function parseCommand(text: string): ParseResult {
+  const words = tokenize(text.trim());
+  if (words[0]?.startsWith('/')) words.shift();
+  const [head, ...rest] = words;
+  const word = head?.toLowerCase();
+  let candidate: unknown;
+  switch (word) {
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      if (rest.length > 1) return fail('help takes at most one topic.');
+      candidate = { name: 'help', ...(rest[0] ? { topic: rest[0] } : {}) };
+      break;
+    case 'run': {
+      const positionals: string[] = [];
+      let limit: number | undefined;
+      for (let i = 0; i < rest.length; i++) {
+        const w = rest[i] ?? '';
+        if (w === '--limit' || w.startsWith('--limit=')) {
+          const v = w.startsWith('--limit=') ? w.slice(8) : rest[++i];
+          if (v === undefined || !/^\d+$/.test(v)) return fail('--limit expects a whole number.');
+          limit = Number(v);
+        } else if (w.startsWith('--')) return fail(`run: unknown option ${w}.`);
+        else positionals.push(w);
+      }
+      if (positionals.length !== 1) return fail('run needs exactly one suite, e.g. `run quickstart`.');
+      candidate = { name: 'run', suite: positionals[0], ...(limit !== undefined ? { limit } : {}) };
+      break;
+    }
+    case 'runs': {
+      const [sub = 'list', ...args] = rest;
+      const expected: Record<string, number> = { list: 0, show: 1, compare: 2, cancel: 1 };
+      const n = expected[sub];
+      if (n === undefined) return fail(`Unknown runs command "${sub}". Use list, show, compare or cancel.`);
+      if (args.length !== n)
+        return fail(`runs ${sub} needs ${n === 0 ? 'no arguments' : n === 1 ? 'a run id' : 'two run ids'}.`);
+      candidate =
+        sub === 'list'
+          ? { name: 'runs.list' }
+          : sub === 'compare'
+            ? { name: 'runs.compare', a: args[0], b: args[1] }
+            : { name: `runs.${sub}`, id: args[0] };
+      break;
+    }
+    case 'review':
+      if (rest.length < 2) return fail('review needs at least two run ids.');
+      candidate = { name: 'review', runs: rest };
+      break;
+    case 'leaderboard':
+      if (rest.length > 0) return fail('leaderboard takes no arguments.');
+      candidate = { name: 'leaderboard' };
+      break;
+    case 'monitor': {
+      const [sub, name, ...extra] = rest;
+      if (sub === 'list' && name === undefined) candidate = { name: 'monitor.list' };
+      else if ((sub === 'run' || sub === 'pause' || sub === 'resume') && name && extra.length === 0)
+        candidate = { name: `monitor.${sub}`, monitor: name };
+      else return fail('Use `monitor list` or `monitor run|pause|resume <name>`.');
+      break;
+    }
+    case 'digest':
+      if (rest.length > 1 || (rest[0] !== undefined && rest[0] !== 'now'))
+        return fail('Use `digest` or `digest now`.');
+      candidate = { name: 'digest', now: rest[0] === 'now' };
+      break;
+    default:
+      return fail(`Unknown command "${head}". Valid commands: ${COMMAND_NAMES.join(', ')}.`);
+  }
+  const parsed = CommandSchema.safeParse(candidate);
+  if (!parsed.success)
+    return fail(parsed.error.issues.map((i) => `${i.path.join('.') || 'command'}: ${i.message}`).join('; '));
+  return { ok: true, command: parsed.data };
+}
+
+/** Roles, from least to most privileged. */
+export type Role = 'reader' | 'reviewer' | 'admin';
+
+/** The role a command needs: launching runs, reviews and monitor changes is for admins; reading is for all. */
+export function requiredRole(command: Command): Role {
+  switch (command.name) {
+    case 'run':
+    case 'runs.cancel':
+    case 'review':
+    case 'monitor.run':
+    case 'monitor.pause':
+    case 'monitor.resume':
+      return 'admin';
+    case 'digest':
+      return command.now ? 'admin' : 'reader';
+    default:
+      return 'reader';
+  }
+}
+
+/** Who may do what: ARBITER_ADMINS and ARBITER_REVIEWERS. */
+export interface RolePolicy {
+  admins: readonly string[];
+  reviewers: readonly string[];
+}
+
+/**
+ * Whether a user holds a role. With no admins configured every user is an admin (a workspace that has not set
+ * ARBITER_ADMINS is trusted; the bot logs a warning at start). Admins may also vote.
+ */
+export function hasRole(policy: RolePolicy, user: string, role: Role): boolean {
+  if (role === 'reader') return true;
+  const admin = policy.admins.length === 0 || policy.admins.includes(user);
+  if (role === 'admin') return admin;
+  return admin || policy.reviewers.includes(user);
+}
