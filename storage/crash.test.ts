@@ -1,55 +1,10 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { isArbiterError } from '../config/index.ts';
+import { kill9, startTsChild, waitForLines } from '../test/helpers/child.ts';
 import { tempDir } from '../test/helpers/tmp.ts';
 import { createEmbeddedStore, createJobQueue, createWorker } from './index.ts';
-
-function startChild(script: string, dir: string): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', script, dir], { stdio: ['ignore', 'pipe', 'pipe'] });
-}
-
-/** Collects stdout lines and resolves when `predicate` holds for the lines so far. */
-function waitForLines(
-  child: ChildProcess,
-  predicate: (lines: string[]) => boolean,
-  timeoutMs = 20_000,
-): Promise<string[]> {
-  const lines: string[] = [];
-  let buf = '';
-  let stderr = '';
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`child did not get there in time; stderr: ${stderr}`)),
-      timeoutMs,
-    );
-    child.stderr!.on('data', (d: Buffer) => {
-      stderr += d.toString();
-    });
-    child.stdout!.on('data', (d: Buffer) => {
-      buf += d.toString();
-      const parts = buf.split('\n');
-      buf = parts.pop()!;
-      lines.push(...parts);
-      if (predicate(lines)) {
-        clearTimeout(timer);
-        resolve(lines);
-      }
-    });
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      if (!predicate(lines)) reject(new Error(`child exited (${code}) early; stderr: ${stderr}`));
-    });
-  });
-}
-
-function kill9(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    child.on('exit', () => resolve());
-    child.kill('SIGKILL');
-  });
-}
 
 describe('crash safety of the embedded store (kill -9)', () => {
   const cleanups: (() => void)[] = [];
@@ -60,7 +15,7 @@ describe('crash safety of the embedded store (kill -9)', () => {
   it('keeps every acknowledged write when the process is killed mid-write', async () => {
     const { dir, cleanup } = tempDir();
     cleanups.push(cleanup);
-    const child = startChild('test/fixtures/crash-writer.ts', dir);
+    const child = startTsChild('test/fixtures/crash-writer.ts', [dir]);
     const lines = await waitForLines(child, (ls) => ls.filter((l) => l.startsWith('ack')).length >= 400);
     await kill9(child);
     const acked = lines.filter((l) => l.startsWith('ack'));
@@ -96,7 +51,7 @@ describe('crash safety of the embedded store (kill -9)', () => {
       await queue.enqueue({ type: 'work', payload: { n: 1 }, idempotencyKey: 'crash-job' });
       await store.close();
     }
-    const child = startChild('test/fixtures/crash-worker.ts', dir);
+    const child = startTsChild('test/fixtures/crash-worker.ts', [dir]);
     const lines = await waitForLines(child, (ls) => ls.some((l) => l.startsWith('running')));
     await kill9(child);
     const jobId = lines.find((l) => l.startsWith('running'))!.split(' ')[1]!;
@@ -159,7 +114,7 @@ describe('crash safety of the embedded store (kill -9)', () => {
   it('refuses a second live process on the same DATA_DIR with a clear error', async () => {
     const { dir, cleanup } = tempDir();
     cleanups.push(cleanup);
-    const child = startChild('test/fixtures/crash-worker.ts', dir);
+    const child = startTsChild('test/fixtures/crash-worker.ts', [dir]);
     try {
       await waitForLines(child, (ls) => ls.includes('ready'));
       const err = await createEmbeddedStore({ dir }).catch((e: unknown) => e);

@@ -1,5 +1,4 @@
 // kill -9 in the middle of a run, then `arbiter run` again: the run finishes with every item exactly once.
-import { type ChildProcess, spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -8,37 +7,8 @@ import { runRunCommand } from '../commands/runs.ts';
 import { createEmbeddedStore } from '../storage/index.ts';
 import { createRunRepository } from '../runs/index.ts';
 import { startStubAgent } from './fixtures/runs-stub-server.ts';
+import { kill9, startTsChild, waitForLines as waitFor } from './helpers/child.ts';
 import { tempDir } from './helpers/tmp.ts';
-
-function waitFor(
-  child: ChildProcess,
-  predicate: (lines: string[]) => boolean,
-  timeoutMs = 20_000,
-): Promise<string[]> {
-  const lines: string[] = [];
-  let buf = '';
-  let stderr = '';
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`child too slow; stderr: ${stderr}`)), timeoutMs);
-    child.stderr!.on('data', (d: Buffer) => {
-      stderr += d.toString();
-    });
-    child.stdout!.on('data', (d: Buffer) => {
-      buf += d.toString();
-      const parts = buf.split('\n');
-      buf = parts.pop()!;
-      lines.push(...parts);
-      if (predicate(lines)) {
-        clearTimeout(timer);
-        resolve(lines);
-      }
-    });
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      if (!predicate(lines)) reject(new Error(`child exited (${code}); stderr: ${stderr}`));
-    });
-  });
-}
 
 describe('runs survive kill -9', () => {
   const cleanups: (() => unknown)[] = [];
@@ -68,16 +38,11 @@ threshold: 0.9
 concurrency: 4
 `,
     );
-    const child = spawn(process.execPath, ['--import', 'tsx', 'test/fixtures/runs-crash-child.ts', dir], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = startTsChild('test/fixtures/runs-crash-child.ts', [dir]);
     const lines = await waitFor(child, (ls) =>
       ls.some((l) => /^stored (\d+)/.test(l) && Number(l.split(' ')[1]) >= 8),
     );
-    await new Promise<void>((resolve) => {
-      child.on('exit', () => resolve());
-      child.kill('SIGKILL');
-    });
+    await kill9(child);
     const runId = lines.find((l) => l.startsWith('started'))!.split(' ')[1]!;
 
     // Start again the way a user would: the unfinished run of the same suite is resumed.
