@@ -29,7 +29,7 @@ export function homeMessage(runs: readonly Run[], command: string): Message {
         fields: [
           { label: 'Open reviews', value: 'not available yet (issue 7)' },
           { label: 'Leaderboard', value: 'not available yet (issue 7)' },
-          { label: 'Monitors', value: 'not available yet (issue 8)' },
+          { label: 'Monitors', value: 'status on the Home tab not built yet: use `/arbiter monitor list`' },
           { label: 'Digests', value: 'not available yet (issue 9)' },
         ],
       },

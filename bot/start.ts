@@ -14,7 +14,13 @@ import type { DispatchDeps } from '../commands/dispatch.ts';
 import type { Transport } from '../commands/transport.ts';
 import { createLangfuseClient } from '../langfuse/index.ts';
 import { checkLlmConfig, createLlm, type LlmService } from '../llm/index.ts';
-import { createMonitorStore, loadMonitors, type MonitorScheduler, startMonitors } from '../monitors/index.ts';
+import {
+  createMonitorStore,
+  loadMonitors,
+  type MonitorDeps,
+  type MonitorScheduler,
+  startMonitors,
+} from '../monitors/index.ts';
 import {
   createChannelResolver,
   createPromptCache,
@@ -166,12 +172,6 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
     });
     const runReporter = reporter;
     const runHandler = runs.handlers[RUN_JOB_TYPE]!;
-    const dispatchDeps: DispatchDeps = {
-      runs,
-      suitesDir: env.SUITES_DIR,
-      environment: options.environment ?? {},
-      roles,
-    };
     let notify = () => {};
     const slack = slackClient
       ? createSlackApp({
@@ -194,6 +194,25 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
             logger,
           })
         : undefined;
+    // One set of monitor deps for the scheduler and for `monitor run|pause|resume` from chat.
+    const monitorDeps: MonitorDeps = {
+      store: await createMonitorStore(store),
+      leases,
+      transport,
+      clock: systemClock,
+      owner: `${hostname()}:${process.pid}`,
+      llm,
+      judgeModel: llm.judgeModel,
+      logger,
+      ...(langfuse ? { langfuse, langfuseBaseUrl: env.LANGFUSE_BASE_URL } : {}),
+    };
+    const dispatchDeps: DispatchDeps = {
+      runs,
+      suitesDir: env.SUITES_DIR,
+      environment: options.environment ?? {},
+      roles,
+      monitors: { list: monitors, deps: monitorDeps },
+    };
     const promptCache = langfuse ? createPromptCache({ client: langfuse, logger }) : undefined;
     const promptHandlers = await createPromptEventHandlers({
       store,
@@ -262,27 +281,13 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
     await slack?.start();
     if (monitors.length > 0) {
       // Ticks run from node-cron, each guarded by a lease per (monitor, tick time), so replicas never double up.
-      monitorScheduler = startMonitors(
-        monitors,
-        {
-          store: await createMonitorStore(store),
-          leases,
-          transport,
-          clock: systemClock,
-          owner: `${hostname()}:${process.pid}`,
-          llm,
-          judgeModel: llm.judgeModel,
-          logger,
-          ...(langfuse ? { langfuse, langfuseBaseUrl: env.LANGFUSE_BASE_URL } : {}),
-        },
-        {
-          onTick: (name, o) =>
-            logger.info(
-              { monitor: name, status: o.status, ...('error' in o ? { error: o.error } : {}) },
-              'monitor tick',
-            ),
-        },
-      );
+      monitorScheduler = startMonitors(monitors, monitorDeps, {
+        onTick: (name, o) =>
+          logger.info(
+            { monitor: name, status: o.status, ...('error' in o ? { error: o.error } : {}) },
+            'monitor tick',
+          ),
+      });
     }
     logger.info(
       `Arbiter ${VERSION} listening on ${url} | store: ${store.description} | transport: ${describeTransport(env)} | providers: ${describeProviders(env, llm)} | worker: ${env.WORKER_CONCURRENCY} concurrent | monitors: ${monitors.length}`,

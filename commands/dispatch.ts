@@ -3,9 +3,17 @@
 import { existsSync } from 'node:fs';
 import { isAbsolute, relative, resolve } from 'node:path';
 import { ArbiterError, isArbiterError } from '../config/index.ts';
+import {
+  findMonitor,
+  listMonitors,
+  type Monitor,
+  type MonitorDeps,
+  runMonitorNow,
+  setMonitorPaused,
+} from '../monitors/index.ts';
 import { loadSuite, type Run, type RunService } from '../runs/index.ts';
 import { HELP_TOPICS, helpTopicText } from './help.ts';
-import type { Message } from './message.ts';
+import { escapeMrkdwn, type Message } from './message.ts';
 import { type Command, COMMAND_USAGE, hasRole, type Role, type RolePolicy, requiredRole } from './parse.ts';
 import { progressBar, renderComparison, renderRunSummary } from './runs.ts';
 
@@ -17,6 +25,8 @@ export interface DispatchDeps {
   /** Raw environment for `${ENV:NAME}` header values of http targets. */
   environment: Record<string, string | undefined>;
   roles: RolePolicy;
+  /** The loaded monitors (MONITORS_DIR) and what their ticks need; without it `monitor …` says it is not set up. */
+  monitors?: { list: readonly Monitor[]; deps: MonitorDeps };
 }
 
 /** Who asked, and the key that makes a repeated delivery of the same request start nothing new. */
@@ -34,10 +44,6 @@ export interface CommandReply {
 const NOT_YET: Partial<Record<Command['name'], string>> = {
   review: 'Blind pairwise reviews in Slack are not available yet (issue 7).',
   leaderboard: 'The review leaderboard is not available yet (issue 7).',
-  'monitor.list': 'Monitors are not available yet (issue 8).',
-  'monitor.run': 'Monitors are not available yet (issue 8).',
-  'monitor.pause': 'Monitors are not available yet (issue 8).',
-  'monitor.resume': 'Monitors are not available yet (issue 8).',
   digest: 'Digests are not available yet (issue 9).',
 };
 
@@ -178,10 +184,56 @@ export async function dispatch(
             : `${command.id} already ended (${run.status}).`;
       return { message: notice('Run cancel', text) };
     }
+    case 'monitor.list':
+    case 'monitor.run':
+    case 'monitor.pause':
+    case 'monitor.resume':
+      return { message: await dispatchMonitor(command, ctx, deps) };
     default:
       // precheck answered every other command.
       throw new ArbiterError('INTERNAL', `No handler for ${command.name}.`);
   }
+}
+
+const MONITOR_USAGE = 'monitor list\nmonitor run <name>\nmonitor pause <name>\nmonitor resume <name>';
+
+async function dispatchMonitor(
+  command: Extract<Command, { name: `monitor.${string}` }>,
+  ctx: DispatchContext,
+  deps: DispatchDeps,
+): Promise<Message> {
+  if (!deps.monitors) return notice('Monitors', 'Monitors are not set up in this process.');
+  const { list, deps: mdeps } = deps.monitors;
+  if (command.name === 'monitor.list') return { ...(await listMonitors(list, mdeps)), ephemeral: true };
+  const found = findMonitor(list, command.monitor);
+  if (!found.ok)
+    return notice('Arbiter: unknown monitor', escapeMrkdwn(found.error), [
+      { kind: 'code', text: MONITOR_USAGE },
+    ]);
+  const m = found.monitor;
+  if (command.name === 'monitor.pause' || command.name === 'monitor.resume') {
+    const res = await setMonitorPaused(m, command.name === 'monitor.pause', ctx.user, mdeps);
+    // A change is posted in the channel so the team sees who paused what; a no-op only to the asker.
+    return { ...notice(`Monitor ${m.name}`, escapeMrkdwn(res.text)), ephemeral: !res.changed };
+  }
+  const paused = (await mdeps.store.getState(m.name)).paused === true;
+  const note = paused ? [`${m.name} is paused: only its scheduled ticks are skipped.`] : [];
+  const { outcome, message } = await runMonitorNow(m, mdeps);
+  if (outcome.status === 'skipped')
+    return notice(`Monitor ${m.name}`, `Not run: ${escapeMrkdwn(outcome.reason)}. Try again in a moment.`);
+  if (message)
+    return note.length
+      ? { ...message, sections: [...message.sections, { kind: 'context', items: note }] }
+      : message;
+  if (outcome.status === 'failed')
+    return notice(`Monitor ${m.name}: tick failed`, escapeMrkdwn(outcome.error), [
+      { kind: 'context', items: ['The next tick retries from the same watermark.', ...note] },
+    ]);
+  return notice(
+    `Monitor ${m.name}`,
+    `Nothing new to report: read ${outcome.read}, scored ${outcome.scored}, already scored ${outcome.alreadyScored}.`,
+    note.length ? [{ kind: 'context', items: note }] : [],
+  );
 }
 
 /** An error as an ephemeral message: our own errors say what and why; anything else only a reference id. */

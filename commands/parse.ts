@@ -12,7 +12,9 @@ export const COMMAND_USAGE = `Commands:
   runs cancel <id>                     stop a run
   review <runA> <runB> [...]           blind pairwise review (not available yet)
   leaderboard                          review ratings (not available yet)
-  monitor list|run|pause|resume <name> monitors (not available yet)
+  monitor list                         monitors: schedule, state, last tick, open alerts
+  monitor run <name>                   run one tick now; the report is posted here
+  monitor pause|resume <name>          stop or restart a monitor's scheduled ticks
   digest [now]                         digests (not available yet)`;
 
 /** The top-level command words. */

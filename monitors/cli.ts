@@ -1,4 +1,5 @@
-// `arbiter monitor list | run <name> [--dry-run] | backfill <name> --since <date>`: returns an exit code.
+// `arbiter monitor list | run <name> [--dry-run] | pause <name> | resume <name> | backfill <name> --since <date>`:
+// returns an exit code.
 import type { Message } from '../commands/message.ts';
 import type { PostedRef, Transport } from '../commands/transport.ts';
 import {
@@ -15,13 +16,15 @@ import { createLangfuseClient, type LangfuseClient } from '../langfuse/index.ts'
 import { createLlm } from '../llm/index.ts';
 import { createLeases, type DocumentStore, openStore } from '../storage/index.ts';
 import { loadMonitors, type Monitor } from './schema.ts';
-import { dryRunExtractor, listMonitors } from './service.ts';
+import { dryRunExtractor, listMonitors, setMonitorPaused } from './service.ts';
 import { createMonitorStore } from './store.ts';
 import { type MonitorDeps, runTick } from './tick.ts';
 
 const USAGE = `Usage:
   arbiter monitor list
   arbiter monitor run <name> [--dry-run] [--records N]
+  arbiter monitor pause <name>      skip its scheduled ticks (every replica, across restarts)
+  arbiter monitor resume <name>
   arbiter monitor backfill <name> --since <date>`;
 
 /** What the monitor CLI needs; tests inject a store, transport, clock and Langfuse client. */
@@ -102,7 +105,7 @@ export async function runMonitorCli(argv: string[], deps: MonitorCliDeps): Promi
       io.stdout(`${USAGE}\n`);
       return sub ? 0 : 2;
     }
-    if (!['list', 'run', 'backfill'].includes(sub))
+    if (!['list', 'run', 'pause', 'resume', 'backfill'].includes(sub))
       throw new ArbiterError('USAGE', `Unknown monitor command "${sub}".`, { hint: USAGE });
     const monitors = loadMonitors(env.MONITORS_DIR).map((l) => l.value);
     const clock = deps.clock ?? systemClock;
@@ -146,6 +149,11 @@ export async function runMonitorCli(argv: string[], deps: MonitorCliDeps): Promi
       monitors,
       rest.find((a) => !a.startsWith('--') && a !== flag(rest, '--since')),
     );
+    if (sub === 'pause' || sub === 'resume') {
+      const res = await setMonitorPaused(m, sub === 'pause', 'cli', { store: monitorStore, clock });
+      io.stdout(`${res.text}\n`);
+      return 0;
+    }
     const llm = createLlm({ store, env, logger });
     const mdeps: MonitorDeps = {
       store: monitorStore,

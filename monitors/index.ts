@@ -68,5 +68,13 @@ export {
   type TickOptions,
   type TickOutcome,
 } from './tick.ts';
-export { describeSchedule, dryRunExtractor, listMonitors, startMonitors } from './service.ts';
+export {
+  describeSchedule,
+  dryRunExtractor,
+  findMonitor,
+  listMonitors,
+  runMonitorNow,
+  setMonitorPaused,
+  startMonitors,
+} from './service.ts';
 export { messageToText, runMonitorCli, type MonitorCliDeps } from './cli.ts';

@@ -1,11 +1,13 @@
-// Monitor use cases shared by the bot and the CLI: list, dry-run an extractor, and start the schedules.
+// Monitor use cases shared by the bot and the CLI: list, pause/resume, run now, dry-run an extractor, and start
+// the schedules.
 import type { Message } from '../commands/message.ts';
+import type { PostedRef, Transport } from '../commands/transport.ts';
 import { extractItem } from './extract.ts';
 import { excerpt } from './report.ts';
 import { type MonitorScheduler, startSchedules } from './schedule.ts';
 import type { Monitor } from './schema.ts';
 import { createSource } from './sources.ts';
-import { type MonitorDeps, runDueTick, type TickOutcome } from './tick.ts';
+import { type MonitorDeps, runDueTick, runTick, type TickOutcome } from './tick.ts';
 
 /** A one-line description of a monitor's schedule. */
 export function describeSchedule(m: Monitor): string {
@@ -28,15 +30,80 @@ export async function listMonitors(
       .map(([k]) => k);
     lines.push(
       `${m.name}  ${describeSchedule(m)}  source=${m.source.type}  metrics=${m.metrics.map((x) => x.name ?? x.metric).join(',')}` +
+        `  ${state.paused ? `PAUSED${state.pausedBy ? ` by ${state.pausedBy}` : ''}${state.pausedAt ? ` at ${state.pausedAt.toISOString()}` : ''}` : 'active'}` +
         `  last=${last ? `${last.tickTime.toISOString()} ${last.status}${last.error ? ` (${last.error})` : ''}` : 'never'}` +
         (state.failing ? '  FAILING' : '') +
-        (firing.length ? `  alerts: ${firing.join('; ')}` : ''),
+        `  open alerts: ${firing.length ? firing.join('; ') : 'none'}`,
     );
   }
   return {
     title: `${monitors.length} monitor(s)`,
     sections: [{ kind: 'code', text: lines.join('\n') || '(no monitors: add YAML files to MONITORS_DIR)' }],
   };
+}
+
+/** The monitor of that name, or a usage error that lists the valid names. */
+export function findMonitor(
+  monitors: readonly Monitor[],
+  name: string,
+): { ok: true; monitor: Monitor } | { ok: false; error: string } {
+  const m = monitors.find((x) => x.name === name);
+  if (m) return { ok: true, monitor: m };
+  const known = monitors.map((x) => x.name).join(', ');
+  return {
+    ok: false,
+    error: `No monitor named "${name}". Valid names: ${known || '(none: add YAML files to MONITORS_DIR)'}.`,
+  };
+}
+
+/** Pauses or resumes a monitor's scheduled ticks (persisted); says whether anything changed. */
+export async function setMonitorPaused(
+  monitor: Monitor,
+  paused: boolean,
+  who: string,
+  deps: Pick<MonitorDeps, 'store' | 'clock'>,
+): Promise<{ changed: boolean; text: string }> {
+  const before = (await deps.store.getState(monitor.name)).paused === true;
+  if (before !== paused)
+    await deps.store.setPaused(monitor.name, paused, { user: who, at: deps.clock.now() });
+  const changed = before !== paused;
+  const text = paused
+    ? changed
+      ? `Paused ${monitor.name}: scheduled ticks are skipped until \`monitor resume ${monitor.name}\`.`
+      : `${monitor.name} was already paused.`
+    : changed
+      ? `Resumed ${monitor.name}: the next due tick runs on schedule (${describeSchedule(monitor)}).`
+      : `${monitor.name} was not paused.`;
+  return { changed, text };
+}
+
+/**
+ * Runs one tick of a monitor now (a manual tick, to the second, claimed with the same lease as scheduled ones) and
+ * returns its report instead of posting it to the monitor's channel, so the caller posts it where it was asked for.
+ * Messages the tick would post (report, source failing/recovered) come back as one message: the last one, with the
+ * earlier ones in its thread. Runs even when the monitor is paused: pausing stops the schedule, not explicit runs.
+ */
+export async function runMonitorNow(
+  monitor: Monitor,
+  deps: MonitorDeps,
+): Promise<{ outcome: TickOutcome; message: Message | undefined }> {
+  const captured: Message[] = [];
+  const capture: Transport = {
+    name: deps.transport.name,
+    async post(target, message): Promise<PostedRef> {
+      captured.push(message);
+      return { channel: target.channel, ts: `captured.${captured.length}` };
+    },
+    update: (ref, message) => deps.transport.update(ref, message),
+    postEphemeral: (target, message) => deps.transport.postEphemeral(target, message),
+    uploadFile: (target, file) => deps.transport.uploadFile(target, file),
+  };
+  const tickTime = new Date(Math.floor(deps.clock.now().getTime() / 1000) * 1000);
+  const outcome = await runTick(monitor, tickTime, { ...deps, transport: capture });
+  const last = captured.at(-1);
+  const thread = [...captured.slice(0, -1), ...(last?.thread ?? [])];
+  const message = last ? { ...last, ...(thread.length ? { thread } : {}) } : undefined;
+  return { outcome, message };
 }
 
 /** Shows what the extractor produces for the latest `n` records (nothing stored, nothing scored). */

@@ -30,7 +30,14 @@ export interface MonitorStateDoc extends Doc {
   failing: boolean;
   lastError?: string;
   lastTickTime?: Date;
+  /** Set by `monitor pause`: the scheduler skips this monitor's ticks (every replica reads it at tick time). */
+  paused?: boolean;
+  pausedBy?: string;
+  pausedAt?: Date;
 }
+
+/** The fields only `setPaused` writes; a tick's `saveState` never touches them, so a pause during a tick sticks. */
+const PAUSE_FIELDS = ['paused', 'pausedBy', 'pausedAt'] as const;
 
 const HISTORY_LIMIT = 50;
 
@@ -51,6 +58,8 @@ export interface MonitorStore {
   markPublished(ids: readonly string[]): Promise<void>;
   getState(monitor: string): Promise<MonitorStateDoc>;
   saveState(state: MonitorStateDoc): Promise<void>;
+  /** Pauses or resumes a monitor's scheduled ticks; persisted, so it survives restarts and applies to all replicas. */
+  setPaused(monitor: string, paused: boolean, by: { user: string; at: Date }): Promise<void>;
   countScored(monitor: string): Promise<number>;
   /** Inserts pre-scored docs in bulk (benchmarks and imports). */
   seedScored(docs: readonly ScoredItemDoc[]): Promise<void>;
@@ -92,14 +101,22 @@ export async function createMonitorStore(store: DocumentStore): Promise<MonitorS
         | (MonitorStateDoc & { alertList?: StoredAlert[] })
         | null;
       if (!doc) return { _id: monitor, alerts: {}, history: [], failing: false };
-      const { alertList = [], ...rest } = doc;
+      // A doc written only by `setPaused` has no tick fields yet.
+      const { alertList = [], history = [], failing = false, ...rest } = doc;
       // Rule names may contain dots, which document stores read as paths: they are stored as a list.
-      return { ...rest, alerts: Object.fromEntries(alertList.map(({ rule, ...st }) => [rule, st])) };
+      return {
+        ...rest,
+        history,
+        failing,
+        alerts: Object.fromEntries(alertList.map(({ rule, ...st }) => [rule, st])),
+      };
     },
     async saveState(state) {
       const { _id, alerts, ...rest } = state;
       const set: Record<string, unknown> = Object.fromEntries(
-        Object.entries(rest).filter(([, v]) => v !== undefined),
+        Object.entries(rest).filter(
+          ([k, v]) => v !== undefined && !(PAUSE_FIELDS as readonly string[]).includes(k),
+        ),
       );
       set.alertList = Object.entries(alerts).map(([rule, st]) => ({ rule, ...st })) satisfies StoredAlert[];
       set.alerts = {};
@@ -109,6 +126,15 @@ export async function createMonitorStore(store: DocumentStore): Promise<MonitorS
           $set: { ...set, history: rest.history.slice(-HISTORY_LIMIT) },
           ...(rest.lastError === undefined ? { $unset: { lastError: true as const } } : {}),
         },
+        { upsert: true },
+      );
+    },
+    async setPaused(monitor, paused, by) {
+      await states.updateOne(
+        { _id: monitor },
+        paused
+          ? { $set: { paused: true, pausedBy: by.user, pausedAt: by.at } }
+          : { $set: { paused: false }, $unset: { pausedBy: true, pausedAt: true } },
         { upsert: true },
       );
     },

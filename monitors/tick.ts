@@ -394,8 +394,13 @@ async function tickBody(
   };
 }
 
-/** Runs the due tick of a monitor, if any (the scheduler's wake-up; also the start-up catch-up). */
+/**
+ * Runs the due tick of a monitor, if any (the scheduler's wake-up; also the start-up catch-up). A paused monitor
+ * claims nothing, so after `resume` the ticks it missed collapse into one due tick.
+ */
 export async function runDueTick(monitor: Monitor, deps: MonitorDeps): Promise<TickOutcome> {
+  // Read from the store at every wake-up, so a pause from any replica (or before a restart) applies here.
+  if ((await deps.store.getState(monitor.name)).paused) return { status: 'skipped', reason: 'paused' };
   const last = await deps.leases.lastTick(tickLeaseName(monitor.name));
   const due = dueTick(monitor.schedule, last?.tickTime, deps.clock.now());
   if (!due) return { status: 'skipped', reason: 'no tick due' };
