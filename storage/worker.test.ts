@@ -10,16 +10,11 @@ import {
   PermanentJobError,
   type Worker,
 } from './index.ts';
+import { waitUntil } from '../test/helpers/wait.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function waitFor(check: () => Promise<boolean> | boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await sleep(10);
-  }
-}
+const waitFor = (check: () => Promise<boolean> | boolean) => waitUntil(check, 10_000, 10);
 
 describe('worker loop', () => {
   let store: DocumentStore;

@@ -23,6 +23,7 @@ import { createRecordingTransport } from '../prompts/testing.ts';
 import type { RunService } from '../runs/index.ts';
 import { createEmbeddedStore, createLeases, type DocumentStore } from '../storage/index.ts';
 import { tempDir } from './helpers/tmp.ts';
+import { waitUntil as until } from './helpers/wait.ts';
 
 const EXAMPLE_DATA = 'examples/monitors/data/support-traffic.jsonl';
 
@@ -213,14 +214,6 @@ describe('monitor commands at the console prompt', () => {
   afterEach(async () => {
     for (const c of cleanups.splice(0).reverse()) await c();
   });
-
-  async function until(fn: () => boolean | Promise<boolean>, ms = 20_000) {
-    const deadline = Date.now() + ms;
-    while (!(await fn())) {
-      if (Date.now() > deadline) throw new Error('condition not met in time');
-      await new Promise((r) => setTimeout(r, 25));
-    }
-  }
 
   it('list, pause and run: the manual tick report is posted, threaded, into the channel of the command', async () => {
     const { dir: root, cleanup } = tempDir();

@@ -12,14 +12,7 @@ import { createSilentLogger, parseEnv } from '../config/index.ts';
 import type { Run, RunService } from '../runs/index.ts';
 import { createEmbeddedStore } from '../storage/index.ts';
 import { tempDir } from './helpers/tmp.ts';
-
-async function until(fn: () => boolean, ms = 20_000) {
-  const deadline = Date.now() + ms;
-  while (!fn()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+import { waitUntil as until } from './helpers/wait.ts';
 
 describe('console front door', () => {
   const cleanups: (() => Promise<void> | void)[] = [];

@@ -8,6 +8,7 @@ import { signSlackRequest } from '../bot/slack-signature.ts';
 import { createSlackApp } from '../bot/slack-app.ts';
 import { createSilentLogger, parseEnv } from '../config/index.ts';
 import { tempDir } from './helpers/tmp.ts';
+import { waitUntil as until } from './helpers/wait.ts';
 
 const SECRET = 'slack-signing-secret-for-tests';
 
@@ -103,16 +104,6 @@ function signed(
 }
 
 const FORM = 'application/x-www-form-urlencoded';
-
-async function until<T>(fn: () => T | undefined | false, ms = 20_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 const textOf = (c: Call) => JSON.stringify(c.args);
 
