@@ -13,7 +13,14 @@ import {
 import type { DispatchDeps } from '../commands/dispatch.ts';
 import type { Transport } from '../commands/transport.ts';
 import { createLangfuseClient } from '../langfuse/index.ts';
-import { checkLlmConfig, createLlm, type LlmService } from '../llm/index.ts';
+import {
+  checkLlmConfig,
+  createLlm,
+  type LlmService,
+  PROVIDER_NAMES,
+  PROVIDERS,
+  type ProviderSpec,
+} from '../llm/index.ts';
 import {
   createMonitorStore,
   loadMonitors,
@@ -58,9 +65,11 @@ export function describeTransport(env: Env): string {
 
 /** Which LLM providers are usable and which model judges by default. */
 export function describeProviders(env: Env, llm: LlmService): string {
-  const keyed = [env.ANTHROPIC_API_KEY ? 'anthropic' : '', env.GEMINI_API_KEY ? 'gemini' : ''].filter(
-    Boolean,
-  );
+  // The registry says which variable holds each provider's key, so a new provider shows up here by itself.
+  const keyed = PROVIDER_NAMES.filter((name) => {
+    const keyVar = (PROVIDERS[name] as ProviderSpec).keyVar;
+    return keyVar !== undefined && Boolean(env[keyVar]);
+  });
   if (keyed.length === 0) return `offline (no LLM key; heuristic scores) | judge: ${llm.judgeModel}`;
   return `${keyed.join(', ')} | judge: ${llm.judgeModel}`;
 }

@@ -86,7 +86,8 @@ function safeJson(v: unknown): string {
 export function createMutex() {
   let tail: Promise<unknown> = Promise.resolve();
   return function run<T>(fn: () => Promise<T>): Promise<T> {
-    const result = tail.then(fn, fn);
+    // `tail` never rejects (see below), so `fn` runs only after the previous section settled.
+    const result = tail.then(fn);
     tail = result.catch(() => undefined);
     return result;
   };
