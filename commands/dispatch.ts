@@ -43,6 +43,8 @@ export interface CommandReply {
 
 const NOT_YET: Partial<Record<Command['name'], string>> = {
   review: 'Blind pairwise reviews in Slack are not available yet (issue 7).',
+  'review.list': 'Blind pairwise reviews in Slack are not available yet (issue 7).',
+  'review.close': 'Blind pairwise reviews in Slack are not available yet (issue 7).',
   leaderboard: 'The review leaderboard is not available yet (issue 7).',
   digest: 'Digests are not available yet (issue 9).',
 };

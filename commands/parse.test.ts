@@ -19,11 +19,19 @@ describe('parseCommand', () => {
     ['runs compare a b', { name: 'runs.compare', a: 'a', b: 'b' }],
     ['runs cancel run_1', { name: 'runs.cancel', id: 'run_1' }],
     ['review r1 r2 r3', { name: 'review', runs: ['r1', 'r2', 'r3'] }],
+    [
+      'review r1 r2 --pairs 20 --reviewers=2 --dm --deadline 2d',
+      { name: 'review', runs: ['r1', 'r2'], pairs: 20, reviewersPerPair: 2, dm: true, deadlineMs: 172_800_000 },
+    ],
+    ['review list', { name: 'review.list' }],
+    ['review close rev_1', { name: 'review.close', id: 'rev_1' }],
     ['leaderboard', { name: 'leaderboard' }],
     ['monitor list', { name: 'monitor.list' }],
     ['monitor pause nightly', { name: 'monitor.pause', monitor: 'nightly' }],
     ['digest', { name: 'digest', now: false }],
     ['DIGEST now', { name: 'digest', now: true }],
+    ['digest --period week', { name: 'digest', now: false, period: 'week' }],
+    ['digest now --period=day', { name: 'digest', now: true, period: 'day' }],
   ])('%j', (text, command) => {
     expect(parseCommand(text)).toEqual({ ok: true, command });
   });
@@ -40,6 +48,11 @@ describe('parseCommand', () => {
     ['runs delete x', 'Unknown runs command'],
     ['runs show bad/id', 'id'],
     ['review r1', 'at least two'],
+    ['review r1 r2 --pairs x', '--pairs expects a whole number'],
+    ['review r1 r2 --deadline soon', '--deadline expects a duration'],
+    ['review r1 r2 --blind', 'unknown option --blind'],
+    ['review close', 'review id'],
+    ['digest --period month', 'day or week'],
     ['monitor run', 'monitor list'],
     ['digest later', 'digest now'],
   ])('%j is a usage error', (text, error) => {

@@ -10,12 +10,16 @@ export const COMMAND_USAGE = `Commands:
   runs show <id>                       one run's summary
   runs compare <a> <b>                 compare two runs of the same suite
   runs cancel <id>                     stop a run
-  review <runA> <runB> [...]           blind pairwise review (not available yet)
-  leaderboard                          review ratings (not available yet)
+  review <runA> <runB> [...] [--pairs N] [--reviewers N] [--dm] [--deadline 2d]
+                                       open a blind pairwise review of runs' shared items
+  review list                          open and recent reviews
+  review close <id>                    close a review now and post the reveal
+  leaderboard                          ratings pooled over all closed reviews
   monitor list                         monitors: schedule, state, last tick, open alerts
   monitor run <name>                   run one tick now; the report is posted here
   monitor pause|resume <name>          stop or restart a monitor's scheduled ticks
-  digest [now]                         digests (not available yet)`;
+  digest [--period day|week]           preview a digest (only you see it)
+  digest now [--period day|week]       post the configured digests now`;
 
 /** The top-level command words. */
 export const COMMAND_NAMES = ['help', 'run', 'runs', 'review', 'leaderboard', 'monitor', 'digest'] as const;
@@ -34,19 +38,38 @@ export const CommandSchema = z.discriminatedUnion('name', [
   z.object({ name: z.literal('runs.show'), id }),
   z.object({ name: z.literal('runs.compare'), a: id, b: id }),
   z.object({ name: z.literal('runs.cancel'), id }),
-  z.object({ name: z.literal('review'), runs: z.array(id).min(2) }),
+  z.object({
+    name: z.literal('review'),
+    runs: z.array(id).min(2).max(20),
+    pairs: z.number().int().min(1).max(10_000).optional(),
+    reviewersPerPair: z.number().int().min(1).max(20).optional(),
+    dm: z.boolean().optional(),
+    /** Milliseconds from now. */
+    deadlineMs: z.number().int().min(60_000).optional(),
+  }),
+  z.object({ name: z.literal('review.list') }),
+  z.object({ name: z.literal('review.close'), id }),
   z.object({ name: z.literal('leaderboard') }),
   z.object({ name: z.literal('monitor.list') }),
   z.object({
     name: z.enum(['monitor.run', 'monitor.pause', 'monitor.resume']),
     monitor: z.string().min(1).max(200),
   }),
-  z.object({ name: z.literal('digest'), now: z.boolean() }),
+  z.object({ name: z.literal('digest'), now: z.boolean(), period: z.enum(['day', 'week']).optional() }),
 ]);
 export type Command = z.infer<typeof CommandSchema>;
 
 /** Result of parsing: a command, or a usage error with the text to show. */
 export type ParseResult = { ok: true; command: Command } | { ok: false; error: string; usage: string };
+
+/** Parses `30m`, `12h`, `2d`, `1w` into milliseconds; undefined when it is not such a duration. */
+export function parseDurationMs(text: string): number | undefined {
+  const m = /^(\d+)\s*(m|min|h|d|w)$/i.exec(text.trim());
+  if (!m) return undefined;
+  const unit: Record<string, number> = { m: 60_000, min: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+  const ms = Number(m[1]) * (unit[(m[2] ?? '').toLowerCase()] ?? 0);
+  return ms > 0 ? ms : undefined;
+}
 
 /** Splits on whitespace, keeping "double" or 'single' quoted words together; Slack's smart quotes count too. */
 export function tokenize(text: string): string[] {
@@ -106,10 +129,44 @@ export function parseCommand(text: string): ParseResult {
             : { name: `runs.${sub}`, id: args[0] };
       break;
     }
-    case 'review':
-      if (rest.length < 2) return fail('review needs at least two run ids.');
-      candidate = { name: 'review', runs: rest };
+    case 'review': {
+      if (rest[0] === 'list') {
+        if (rest.length > 1) return fail('review list takes no arguments.');
+        candidate = { name: 'review.list' };
+        break;
+      }
+      if (rest[0] === 'close') {
+        if (rest.length !== 2) return fail('review close needs a review id, e.g. `review close rev_…`.');
+        candidate = { name: 'review.close', id: rest[1] };
+        break;
+      }
+      const runs: string[] = [];
+      const opts: Record<string, unknown> = {};
+      for (let i = 0; i < rest.length; i++) {
+        const w = rest[i] ?? '';
+        const [flag, inline] = w.startsWith('--') ? (w.split('=', 2) as [string, string | undefined]) : [w];
+        if (!flag.startsWith('--')) {
+          runs.push(w);
+          continue;
+        }
+        if (flag === '--dm') {
+          opts.dm = true;
+          continue;
+        }
+        const v = inline ?? rest[++i];
+        if (flag === '--pairs' || flag === '--reviewers') {
+          if (v === undefined || !/^\d+$/.test(v)) return fail(`${flag} expects a whole number.`);
+          opts[flag === '--pairs' ? 'pairs' : 'reviewersPerPair'] = Number(v);
+        } else if (flag === '--deadline') {
+          const ms = v === undefined ? undefined : parseDurationMs(v);
+          if (ms === undefined) return fail('--deadline expects a duration such as 30m, 12h or 2d.');
+          opts.deadlineMs = ms;
+        } else return fail(`review: unknown option ${flag}.`);
+      }
+      if (runs.length < 2) return fail('review needs at least two run ids, e.g. `review run_a run_b`.');
+      candidate = { name: 'review', runs, ...opts };
       break;
+    }
     case 'leaderboard':
       if (rest.length > 0) return fail('leaderboard takes no arguments.');
       candidate = { name: 'leaderboard' };
@@ -122,11 +179,20 @@ export function parseCommand(text: string): ParseResult {
       else return fail('Use `monitor list` or `monitor run|pause|resume <name>`.');
       break;
     }
-    case 'digest':
-      if (rest.length > 1 || (rest[0] !== undefined && rest[0] !== 'now'))
-        return fail('Use `digest` or `digest now`.');
-      candidate = { name: 'digest', now: rest[0] === 'now' };
+    case 'digest': {
+      let now = false;
+      let period: string | undefined;
+      for (let i = 0; i < rest.length; i++) {
+        const w = rest[i] ?? '';
+        if (w === 'now' && i === 0) now = true;
+        else if (w === '--period' || w.startsWith('--period=')) {
+          period = w.startsWith('--period=') ? w.slice(9) : rest[++i];
+          if (period !== 'day' && period !== 'week') return fail('--period expects day or week.');
+        } else return fail('Use `digest [--period day|week]` or `digest now [--period day|week]`.');
+      }
+      candidate = { name: 'digest', now, ...(period ? { period } : {}) };
       break;
+    }
     default:
       return fail(`Unknown command "${head}". Valid commands: ${COMMAND_NAMES.join(', ')}.`);
   }
@@ -145,6 +211,7 @@ export function requiredRole(command: Command): Role {
     case 'run':
     case 'runs.cancel':
     case 'review':
+    case 'review.close':
     case 'monitor.run':
     case 'monitor.pause':
     case 'monitor.resume':
