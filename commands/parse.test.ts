@@ -21,7 +21,14 @@ describe('parseCommand', () => {
     ['review r1 r2 r3', { name: 'review', runs: ['r1', 'r2', 'r3'] }],
     [
       'review r1 r2 --pairs 20 --reviewers=2 --dm --deadline 2d',
-      { name: 'review', runs: ['r1', 'r2'], pairs: 20, reviewersPerPair: 2, dm: true, deadlineMs: 172_800_000 },
+      {
+        name: 'review',
+        runs: ['r1', 'r2'],
+        pairs: 20,
+        reviewersPerPair: 2,
+        dm: true,
+        deadlineMs: 172_800_000,
+      },
     ],
     ['review list', { name: 'review.list' }],
     ['review close rev_1', { name: 'review.close', id: 'rev_1' }],

@@ -66,7 +66,13 @@ export type ParseResult = { ok: true; command: Command } | { ok: false; error: s
 export function parseDurationMs(text: string): number | undefined {
   const m = /^(\d+)\s*(m|min|h|d|w)$/i.exec(text.trim());
   if (!m) return undefined;
-  const unit: Record<string, number> = { m: 60_000, min: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+  const unit: Record<string, number> = {
+    m: 60_000,
+    min: 60_000,
+    h: 3_600_000,
+    d: 86_400_000,
+    w: 604_800_000,
+  };
   const ms = Number(m[1]) * (unit[(m[2] ?? '').toLowerCase()] ?? 0);
   return ms > 0 ? ms : undefined;
 }
