@@ -53,8 +53,8 @@ describe('buildPromptAlert', () => {
     );
     expect(code.text).toContain('+ Be very brief.');
     expect(section(msg.sections, 'buttons')[0]!.buttons).toEqual([
-      { text: 'Run support-smoke', actionId: 'prompt.run_suite', value: 'pa_run', style: 'primary' },
-      { text: 'Compare with production', actionId: 'prompt.compare_production', value: 'pa_cmp' },
+      { text: 'Run support-smoke', actionId: 'prompt:run_suite', value: 'pa_run', style: 'primary' },
+      { text: 'Compare with production', actionId: 'prompt:compare_production', value: 'pa_cmp' },
     ]);
     expect(msg.thread?.[0]?.sections[0]).toMatchObject({
       kind: 'code',

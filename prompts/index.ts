@@ -57,6 +57,8 @@ export {
 } from './signature.ts';
 export {
   actionToken,
+  createProductionVersionLookup,
+  createPromptActionHandler,
   handlePromptAction,
   openPromptActions,
   PROMPT_ACTION_IDS,

@@ -2,6 +2,7 @@
 // prompt, how to start a run, and the buttons' opaque tokens. The lead wires real implementations.
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import type { ActionHandler } from '../commands/actions.ts';
 import type { Message } from '../commands/message.ts';
 import type { Clock, Logger } from '../config/index.ts';
 import type { Collection, DocumentStore } from '../storage/index.ts';
@@ -48,8 +49,8 @@ export interface BlindReviewOpener {
 
 /** Action ids of the alert's buttons (bot/ routes Slack block actions with these ids here). */
 export const PROMPT_ACTION_IDS = {
-  runSuite: 'prompt.run_suite',
-  compareProduction: 'prompt.compare_production',
+  runSuite: 'prompt:run_suite',
+  compareProduction: 'prompt:compare_production',
 } as const;
 
 /** What a button token stands for; stored so button values stay short and never carry raw names. */
@@ -143,5 +144,39 @@ function note(text: string, ephemeral = false): Message {
     sections: [{ kind: 'text', text }],
     summary: text,
     ...(ephemeral ? { ephemeral } : {}),
+  };
+}
+
+/** Where a prompt's `production` label points, from the label state the webhook keeps, else from Langfuse. */
+export function createProductionVersionLookup(deps: {
+  store: DocumentStore;
+  cache?: { get(name: string, selector?: { label?: string }): Promise<{ ok: boolean; value?: unknown }> };
+}): (promptName: string) => Promise<number | undefined> {
+  return async (promptName) => {
+    const states = await deps.store.collection<{
+      _id: string;
+      name: string;
+      version: number;
+      labels: string[];
+    }>('prompt_label_state');
+    const held = await states.findOne({ name: promptName, labels: 'production' });
+    if (held) return held.version;
+    if (!deps.cache) return undefined;
+    const got = await deps.cache.get(promptName, { label: 'production' });
+    const version = got.ok ? (got.value as { prompt?: { version?: unknown } }).prompt?.version : undefined;
+    return typeof version === 'number' ? version : undefined;
+  };
+}
+
+/** The prompt alert's buttons (Run <suite>, Compare with production) as an action handler; launching is for admins. */
+export function createPromptActionHandler(deps: PromptActionDeps): ActionHandler {
+  return {
+    prefix: 'prompt',
+    role: 'admin',
+    async handle(input, ctx) {
+      const message = await handlePromptAction(deps, { ...input, user: ctx.user });
+      // Starting something is news for the channel (in the alert's thread); "expired" or "nothing to compare" is not.
+      return message.ephemeral ? { ephemeral: message } : { reply: message };
+    },
   };
 }

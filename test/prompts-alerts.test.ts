@@ -8,6 +8,8 @@ import { renderBlocks } from '../bot/render-blocks.ts';
 import { createLangfuseClient } from '../langfuse/index.ts';
 import {
   createLangfuseWebhookRoute,
+  createProductionVersionLookup,
+  createPromptActionHandler,
   createPromptCache,
   createPromptEventHandlers,
   handlePromptAction,
@@ -217,9 +219,28 @@ describe('prompt-change alerts', () => {
         .sort(),
     ).toEqual([3, 4]);
     expect(
-      (await handlePromptAction(deps, { actionId: 'prompt.run_suite', value: 'pa_unknown', user: 'U1' }))
+      (await handlePromptAction(deps, { actionId: 'prompt:run_suite', value: 'pa_unknown', user: 'U1' }))
         .ephemeral,
     ).toBe(true);
+
+    // The production version comes from the label state the webhook keeps; the buttons' action handler wraps it.
+    const lookup = createProductionVersionLookup({ store });
+    expect(await lookup('support-bot')).toBe(4);
+    expect(await lookup('no-such-prompt')).toBeUndefined();
+    const handler = createPromptActionHandler({ ...deps, productionVersion: lookup });
+    expect(handler.role).toBe('admin');
+    const clicked = await handler.handle(
+      { actionId: buttons[0]!.actionId, value: buttons[0]!.value },
+      { user: 'U9', key: 'click-1' },
+    );
+    expect(clicked.reply?.summary).toMatch(/Started support-smoke on support-bot v4/);
+    expect(launched.at(-1)!.options.requestedBy).toBe('U9');
+    const expired = await handler.handle(
+      { actionId: 'prompt:run_suite', value: 'pa_unknown' },
+      { user: 'U9', key: 'click-2' },
+    );
+    expect(expired.reply).toBeUndefined();
+    expect(expired.ephemeral?.summary).toMatch(/expired/);
   });
 
   it('Slack down when the alert is due: retried from the job queue, posted exactly once', async () => {

@@ -86,6 +86,11 @@ export function runStoreContract(label: string, factory: StoreFactory): void {
         expect((await ids({ team: { $ne: 'red' } })).length).toBe(10);
         expect(await ids({ profile: { $exists: true } })).toEqual(['p001']);
         expect(await ids({ 'profile.city': 'Paris' })).toEqual(['p001']);
+        // Equality on an array field matches documents whose array contains the value (MongoDB semantics).
+        await people.updateOne({ _id: 'p004' }, { $set: { tags: ['production', 'latest'] } });
+        await people.updateOne({ _id: 'p006' }, { $set: { tags: ['staging'] } });
+        expect(await ids({ tags: 'production' })).toEqual(['p004']);
+        expect(await ids({ tags: { $in: ['staging', 'latest'] } })).toEqual(['p004', 'p006']);
         expect(await ids({ $or: [{ _id: 'p002' }, { age: 29, team: 'blue' }] })).toEqual([
           'p002',
           'p009',
