@@ -10,6 +10,8 @@ import {
   systemClock,
   systemIds,
 } from '../config/index.ts';
+import { createDigestInputs } from '../commands/digest.ts';
+import { createReviewRunSource } from '../commands/reviews.ts';
 import type { DispatchDeps } from '../commands/dispatch.ts';
 import type { Transport } from '../commands/transport.ts';
 import { createLangfuseClient } from '../langfuse/index.ts';
@@ -21,8 +23,10 @@ import {
   PROVIDERS,
   type ProviderSpec,
 } from '../llm/index.ts';
+import { createDigestPosts, type DigestScheduler, loadDigests, startDigests } from '../digests/index.ts';
 import {
   createMonitorStore,
+  createTickLog,
   loadMonitors,
   type MonitorDeps,
   type MonitorScheduler,
@@ -45,6 +49,7 @@ import {
   openStore,
   type Worker,
 } from '../storage/index.ts';
+import { createReviewService, type ReviewService } from '../reviews/index.ts';
 import { createRunService, RUN_JOB_TYPE, type RunService } from '../runs/index.ts';
 import { COMMAND_JOB_TYPE, createCommandJobHandler } from './command-jobs.ts';
 import { createConsoleTransport } from './console-transport.ts';
@@ -90,6 +95,7 @@ export interface RunningBot {
   slack: SlackFrontDoor | undefined;
   /** Runs a chat command as the console user would (the console prompt; tests). */
   submitCommand(text: string, options?: { user?: string; channel?: string }): Promise<{ jobId: string }>;
+  reviews: ReviewService;
   /** Graceful stop: HTTP closed, jobs finished or released, store closed. */
   stop(): Promise<void>;
 }
@@ -132,9 +138,11 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
   }
   // Monitor YAML is validated before anything is opened: a bad file stops start-up with file:line:field (exit 2).
   const monitors = loadMonitors(env.MONITORS_DIR).map((l) => l.value);
+  const digestSpecs = loadDigests(env.DIGESTS_DIR).map((l) => l.value);
   const store = await openStore(env, { logger });
   let llm: LlmService | undefined;
   let monitorScheduler: MonitorScheduler | undefined;
+  let digestScheduler: DigestScheduler | undefined;
   let worker: Worker | undefined;
   try {
     llm = createLlm({ store, env, logger });
@@ -182,6 +190,19 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
     const runReporter = reporter;
     const runHandler = runs.handlers[RUN_JOB_TYPE]!;
     let notify = () => {};
+    const reviews = await createReviewService({
+      store,
+      runs: createReviewRunSource(runs),
+      judge: { llm, judgeModel: llm.judgeModel, logger },
+      transport,
+      queue,
+      clock: systemClock,
+      ids: systemIds,
+      logger,
+      reviewers: env.ARBITER_REVIEWERS,
+      ...(env.PROMPT_ALERTS_CHANNEL ? { defaultChannel: env.PROMPT_ALERTS_CHANNEL } : {}),
+      notify: () => notify(),
+    });
     const slack = slackClient
       ? createSlackApp({
           env,
@@ -204,16 +225,35 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
           })
         : undefined;
     // One set of monitor deps for the scheduler and for `monitor run|pause|resume` from chat.
+    const owner = `${hostname()}:${process.pid}`;
+    const tickLog = await createTickLog(store, { logger });
     const monitorDeps: MonitorDeps = {
       store: await createMonitorStore(store),
+      tickLog,
       leases,
       transport,
       clock: systemClock,
-      owner: `${hostname()}:${process.pid}`,
+      owner,
       llm,
       judgeModel: llm.judgeModel,
       logger,
       ...(langfuse ? { langfuse, langfuseBaseUrl: env.LANGFUSE_BASE_URL } : {}),
+    };
+    const digestDeps = {
+      inputs: createDigestInputs({
+        tickLog,
+        runs,
+        reviewsClosed: (from, to) => reviews.closedBetween(from, to),
+        leaderboard: async (at) =>
+          (await reviews.standings(at)).contenders.map((c) => ({ name: c.name, rating: c.rating })),
+      }),
+      transport,
+      posts: await createDigestPosts(store),
+      leases,
+      clock: systemClock,
+      owner,
+      dataDir: env.DATA_DIR,
+      logger,
     };
     const dispatchDeps: DispatchDeps = {
       runs,
@@ -221,6 +261,8 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
       environment: options.environment ?? {},
       roles,
       monitors: { list: monitors, deps: monitorDeps },
+      digests: { specs: digestSpecs, deps: digestDeps },
+      reviews,
     };
     const promptCache = langfuse ? createPromptCache({ client: langfuse, logger }) : undefined;
     const promptHandlers = await createPromptEventHandlers({
@@ -240,6 +282,7 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
       queue,
       handlers: {
         ...promptHandlers,
+        ...reviews.handlers,
         ...(slack?.handlers ?? {}),
         [RUN_JOB_TYPE]: {
           ...(runHandler.payload ? { payload: runHandler.payload } : {}),
@@ -298,8 +341,10 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
           ),
       });
     }
+    // Digests post once per period under a lease, from their first scheduled time after they were first seen.
+    if (digestSpecs.length > 0) digestScheduler = startDigests(digestSpecs, digestDeps);
     logger.info(
-      `Arbiter ${VERSION} listening on ${url} | store: ${store.description} | transport: ${describeTransport(env)} | providers: ${describeProviders(env, llm)} | worker: ${env.WORKER_CONCURRENCY} concurrent | monitors: ${monitors.length}`,
+      `Arbiter ${VERSION} listening on ${url} | store: ${store.description} | transport: ${describeTransport(env)} | providers: ${describeProviders(env, llm)} | worker: ${env.WORKER_CONCURRENCY} concurrent | monitors: ${monitors.length} | digests: ${digestSpecs.length}`,
     );
     let stopping: Promise<void> | undefined;
     const runningWorker = worker;
@@ -315,6 +360,7 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
       worker,
       logger,
       runs,
+      reviews,
       reporter: runReporter,
       slack,
       async submitCommand(text, opts = {}) {
@@ -332,6 +378,7 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
           logger.info('shutting down: no new work; finishing running jobs');
           await new Promise<void>((resolve) => server.close(() => resolve()));
           await monitorScheduler?.stop();
+          await digestScheduler?.stop();
           await slack?.stop();
           await runningWorker.stop(env.SHUTDOWN_GRACE_MS);
           await runReporter.idle();
@@ -345,6 +392,7 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
     };
   } catch (err) {
     await monitorScheduler?.stop();
+    await digestScheduler?.stop();
     await worker?.stop(0);
     await llm?.flush();
     await store.close();

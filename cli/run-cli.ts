@@ -10,6 +10,7 @@ import {
 } from '../config/index.ts';
 import type { CliIo } from './io.ts';
 import { HELP_TOPICS, helpTopicText } from '../commands/help.ts';
+import { runDigestCli } from '../commands/digest.ts';
 import { runRatingsCli } from '../commands/ratings.ts';
 import { runRunCommand, runRunsCommand } from '../commands/runs.ts';
 import { runMonitorCli } from '../monitors/index.ts';
@@ -29,6 +30,9 @@ Usage:
   arbiter monitor run <name> [--dry-run] [--records N]
                                      run one monitor tick now (--dry-run: show what the extractor produces)
   arbiter monitor backfill <name> --since <date>
+  arbiter digest [--period day|week] [--dry-run] [--name N]
+                                     post the configured digests for the last complete period (once per
+                                     period); --dry-run prints it and writes the chart under DATA_DIR/digests/
   arbiter jobs list [--status S] [--type T] [--limit N] [--json]
   arbiter jobs show <id> [--json]
   arbiter jobs cancel <id>
@@ -88,6 +92,8 @@ export async function runCli(
         return await runRunsCommand(rest, { env, environment, io });
       case 'monitor':
         return await runMonitorCli(rest, { env, io });
+      case 'digest':
+        return await runDigestCli(rest, { env, io });
       default:
         throw new ArbiterError('USAGE', `Unknown command "${command}".`, { hint: USAGE });
     }

@@ -11,8 +11,17 @@ import {
   runMonitorNow,
   setMonitorPaused,
 } from '../monitors/index.ts';
+import type { ReviewService } from '../reviews/index.ts';
 import { loadSuite, type Run, type RunService } from '../runs/index.ts';
+import { type DigestCommandDeps, handleDigest } from './digest.ts';
 import { HELP_TOPICS, helpTopicText } from './help.ts';
+import {
+  leaderboardCommand,
+  reviewCloseCommand,
+  reviewCommand,
+  reviewListCommand,
+  reviewReasonCommand,
+} from './reviews.ts';
 import { escapeMrkdwn, type Message } from './message.ts';
 import { type Command, COMMAND_USAGE, hasRole, type Role, type RolePolicy, requiredRole } from './parse.ts';
 import { progressBar, renderComparison, renderRunSummary } from './runs.ts';
@@ -27,11 +36,17 @@ export interface DispatchDeps {
   roles: RolePolicy;
   /** The loaded monitors (MONITORS_DIR) and what their ticks need; without it `monitor …` says it is not set up. */
   monitors?: { list: readonly Monitor[]; deps: MonitorDeps };
+  /** The configured digests (DIGESTS_DIR) and what posting them needs; without it `digest` says it is not set up. */
+  digests?: DigestCommandDeps;
+  /** Blind pairwise reviews; without it `review …` and `leaderboard` say they are not set up. */
+  reviews?: ReviewService;
 }
 
 /** Who asked, and the key that makes a repeated delivery of the same request start nothing new. */
 export interface DispatchContext {
   user: string;
+  /** Where the command was typed (reviews post their ballots there). */
+  channel?: string;
   idempotencyKey?: string;
 }
 
@@ -41,13 +56,7 @@ export interface CommandReply {
   watchRun?: { runId: string; created: boolean };
 }
 
-const NOT_YET: Partial<Record<Command['name'], string>> = {
-  review: 'Blind pairwise reviews in Slack are not available yet (issue 7).',
-  'review.list': 'Blind pairwise reviews in Slack are not available yet (issue 7).',
-  'review.close': 'Blind pairwise reviews in Slack are not available yet (issue 7).',
-  leaderboard: 'The review leaderboard is not available yet (issue 7).',
-  digest: 'Digests are not available yet (issue 9).',
-};
+const NOT_YET: Partial<Record<Command['name'], string>> = {};
 
 const ROLE_VAR: Record<Role, string> = { admin: 'ARBITER_ADMINS', reviewer: 'ARBITER_REVIEWERS', reader: '' };
 
@@ -185,6 +194,34 @@ export async function dispatch(
             ? `Asked ${command.id} to stop; it is cancelled when its worker notices.`
             : `${command.id} already ended (${run.status}).`;
       return { message: notice('Run cancel', text) };
+    }
+    case 'digest':
+      return { message: await handleDigest(command, deps.digests) };
+    case 'review':
+    case 'review.list':
+    case 'review.close':
+    case 'review.reason':
+    case 'leaderboard': {
+      const reviews = deps.reviews;
+      if (!reviews) return { message: notice('Reviews', 'Reviews are not set up in this process.') };
+      if (command.name === 'review')
+        return {
+          message: await reviewCommand(
+            command,
+            {
+              user: ctx.user,
+              channel: ctx.channel ?? ctx.user,
+              ...(ctx.idempotencyKey ? { idempotencyKey: ctx.idempotencyKey } : {}),
+            },
+            reviews,
+          ),
+        };
+      if (command.name === 'review.list') return { message: await reviewListCommand(reviews) };
+      if (command.name === 'review.close')
+        return { message: await reviewCloseCommand(command, { user: ctx.user }, reviews) };
+      if (command.name === 'review.reason')
+        return { message: await reviewReasonCommand(command, { user: ctx.user }, reviews) };
+      return { message: await leaderboardCommand(reviews) };
     }
     case 'monitor.list':
     case 'monitor.run':

@@ -14,6 +14,7 @@ export const COMMAND_USAGE = `Commands:
                                        open a blind pairwise review of runs' shared items
   review list                          open and recent reviews
   review close <id>                    close a review now and post the reveal
+  review reason <ballot> <text>        add a reason to your vote (the ballot's "Add a reason" shows how)
   leaderboard                          ratings pooled over all closed reviews
   monitor list                         monitors: schedule, state, last tick, open alerts
   monitor run <name>                   run one tick now; the report is posted here
@@ -49,6 +50,11 @@ export const CommandSchema = z.discriminatedUnion('name', [
   }),
   z.object({ name: z.literal('review.list') }),
   z.object({ name: z.literal('review.close'), id }),
+  z.object({
+    name: z.literal('review.reason'),
+    token: z.string().regex(/^bt_[A-Za-z0-9_-]{22}$/, { error: 'expected a ballot token (bt_…)' }),
+    reason: z.string().min(1).max(1000),
+  }),
   z.object({ name: z.literal('leaderboard') }),
   z.object({ name: z.literal('monitor.list') }),
   z.object({
@@ -141,6 +147,11 @@ export function parseCommand(text: string): ParseResult {
         candidate = { name: 'review.list' };
         break;
       }
+      if (rest[0] === 'reason') {
+        if (rest.length < 3) return fail('review reason needs a ballot token and your reason.');
+        candidate = { name: 'review.reason', token: rest[1], reason: rest.slice(2).join(' ') };
+        break;
+      }
       if (rest[0] === 'close') {
         if (rest.length !== 2) return fail('review close needs a review id, e.g. `review close rev_…`.');
         candidate = { name: 'review.close', id: rest[1] };
@@ -224,6 +235,8 @@ export function requiredRole(command: Command): Role {
       return 'admin';
     case 'digest':
       return command.now ? 'admin' : 'reader';
+    case 'review.reason':
+      return 'reviewer';
     default:
       return 'reader';
   }

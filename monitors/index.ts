@@ -8,6 +8,7 @@ export {
   parseDuration,
   SampleSchema,
   ScheduleSchema,
+  SlackSourceSchema,
   SourceSchema,
   type AlertRuleSpec,
   type ExtractSpec,
@@ -54,10 +55,14 @@ export {
   buildFailingMessage,
   buildTickReport,
   excerpt,
+  buildReviewedItemMessage,
   metricLine,
+  reviewSections,
   type ReportItem,
+  type ReportReview,
   type TickReport,
 } from './report.ts';
+export { createTickLog, summarizeTick, type TickLog, type TickLogDoc } from './tick-log.ts';
 export {
   buildMetrics,
   runDueTick,
@@ -78,3 +83,34 @@ export {
   startMonitors,
 } from './service.ts';
 export { messageToText, runMonitorCli, type MonitorCliDeps } from './cli.ts';
+export {
+  compareTs,
+  createSlackSource,
+  feedbackScore,
+  HUMAN_FEEDBACK_METRIC,
+  messageUrl,
+  msToTs,
+  nextTs,
+  SlackCursorSchema,
+  tsToMs,
+  type SlackCursor,
+  type SlackSourceDeps,
+  type SlackSourceSpec,
+} from './slack-source.ts';
+export {
+  attachReviewButtons,
+  createMonitorReviewActions,
+  createMonitorReviewStore,
+  describeDecision,
+  humanScoreId,
+  humanScoreName,
+  publishPendingReviews,
+  REVIEW_ACTION_PREFIX,
+  reviewableScores,
+  reviewToken,
+  type MonitorReviewDeps,
+  type MonitorReviewStore,
+  type ReviewDecision,
+  type ReviewDecisionKind,
+  type ReviewTokenDoc,
+} from './review.ts';

@@ -1,8 +1,18 @@
 // The tick report as a transport-neutral Message: counts, per-metric means against the previous tick, the
 // alert line, and thread replies with the worst items and the items that need review. Pure.
-import type { Message, MessageSection } from '../commands/message.ts';
+import { escapeMrkdwn, type Message, type MessageSection } from '../commands/message.ts';
 import { maskPii, type Score } from '../evaluators/index.ts';
 import type { AlertEvent, AlertState, TickStats } from './alerts.ts';
+import type { ReviewDecision } from './review.ts';
+
+/** A `needs_review` score of an item with its button token and the human decision, if any. */
+export interface ReportReview {
+  token: string;
+  metric: string;
+  judgeValue: number;
+  decision?: ReviewDecision;
+  replacedCount?: number;
+}
 
 /** One scored item as the report shows it. */
 export interface ReportItem {
@@ -11,6 +21,8 @@ export interface ReportItem {
   output: string;
   scores: Score[];
   url?: string;
+  /** Set when the tick stored review tokens: the item's message gets Confirm / Override buttons. */
+  reviews?: ReportReview[];
 }
 
 /** Everything the report shows about one tick. */
@@ -44,6 +56,57 @@ function meanOf(scores: Score[]): number {
   return ok.length ? ok.reduce((a, s) => a + s.value, 0) / ok.length : 0;
 }
 
+const short = (text: string, max: number) => (text.length <= max ? text : `${text.slice(0, max - 1)}…`);
+
+/** The Confirm / Override buttons of one `needs_review` score, and its decision line once decided. */
+export function reviewSections(r: ReportReview): MessageSection[] {
+  const metric = short(r.metric, 30);
+  const decided = r.decision
+    ? [
+        {
+          kind: 'text' as const,
+          text: `${r.decision.kind === 'confirm' ? '✅' : '✏️'} <@${escapeMrkdwn(r.decision.by)}> ${
+            r.decision.kind === 'confirm'
+              ? `confirmed ${escapeMrkdwn(metric)} ${r.judgeValue.toFixed(2)}`
+              : `overrode ${escapeMrkdwn(metric)} ${r.judgeValue.toFixed(2)} → ${r.decision.kind} (${r.decision.value})`
+          } at ${r.decision.at.toISOString()}${r.replacedCount ? ` (replaces ${r.replacedCount} earlier decision(s))` : ''}`,
+        },
+      ]
+    : [
+        {
+          kind: 'context' as const,
+          items: [`${metric}: the judge's ${r.judgeValue.toFixed(2)} needs review`],
+        },
+      ];
+  return [
+    ...decided,
+    {
+      kind: 'buttons',
+      buttons: [
+        {
+          text: `Confirm ${metric} ${r.judgeValue.toFixed(2)}`,
+          actionId: 'monitor.review:confirm',
+          value: r.token,
+          style: 'primary',
+        },
+        { text: `Override ${metric}: pass`, actionId: 'monitor.review:pass', value: r.token },
+        {
+          text: `Override ${metric}: fail`,
+          actionId: 'monitor.review:fail',
+          value: r.token,
+          style: 'danger',
+        },
+      ],
+    },
+  ];
+}
+
+/** A reported item again, with its review decisions (the message a review button click redraws). */
+export function buildReviewedItemMessage(item: ReportItem): Message {
+  const open = (item.reviews ?? []).filter((r) => !r.decision).length;
+  return itemMessage(open ? 'Needs review' : 'Reviewed', item);
+}
+
 function itemMessage(title: string, item: ReportItem): Message {
   return {
     title,
@@ -62,8 +125,14 @@ function itemMessage(title: string, item: ReportItem): Message {
       },
       {
         kind: 'context',
-        items: [`item ${item.id}`, ...(item.url ? [`<${item.url}|open in Langfuse>`] : [])],
+        items: [
+          `item ${item.id}`,
+          ...(item.url
+            ? [`<${item.url}|open in ${/slack\.com/.test(item.url) ? 'Slack' : 'Langfuse'}>`]
+            : []),
+        ],
       },
+      ...(item.reviews ?? []).flatMap(reviewSections),
     ],
     summary: `${title}: ${maskPii(excerpt(item.input, 80))}`,
   };

@@ -63,7 +63,57 @@ export const LangfuseSourceSchema = z.strictObject({
     .default('24h'),
 });
 
-export const SourceSchema = z.discriminatedUnion('type', [FileSourceSchema, LangfuseSourceSchema]);
+const durationText = (example: string) =>
+  z
+    .string()
+    .refine((d) => parseDuration(d) !== undefined, { message: `expected a duration like ${example}` });
+
+/**
+ * A Slack source: a channel's bot answers and the user messages they reply to (conversations.history/replies).
+ * Tier-1 limits for non-Marketplace apps: 1 request per minute, at most 15 messages per page.
+ */
+export const SlackSourceSchema = z
+  .strictObject({
+    type: z.literal('slack'),
+    /** Channel id (C…/G…), not a #name: ids survive renames and need no extra API call. */
+    channel: z.string().regex(/^[CGD][A-Z0-9]{2,}$/, 'expected a channel id such as C0123456789'),
+    /** The bot whose answers are scored: its user id (U…) and/or its bot id (B…). */
+    botUserId: z
+      .string()
+      .regex(/^[UW][A-Z0-9]{2,}$/, 'expected a user id such as U0123456789')
+      .optional(),
+    botId: z
+      .string()
+      .regex(/^B[A-Z0-9]{2,}$/, 'expected a bot id such as B0123456789')
+      .optional(),
+    /** Also read thread replies (conversations.replies) of threads started in the scanned range. */
+    threads: z.boolean().default(true),
+    /** Record 👍/👎 reactions on the bot's answers as a `human_feedback` score (1 = up, 0 = down). */
+    reactions: z.boolean().default(false),
+    /** Messages per page; Slack allows at most 15 for non-Marketplace apps. */
+    pageSize: z.number().int().min(1).max(15).default(15),
+    /** Least seconds between two Slack API calls (Tier-1: 60). */
+    minIntervalSeconds: z.number().min(0).max(3600).default(60),
+    /** API calls one tick may make; the rest of the scan continues next tick from the stored cursor. */
+    maxCallsPerTick: z.number().int().min(1).max(100).default(5),
+    /** 429s retried within a tick (after Retry-After) before the tick fails. */
+    maxRetries: z.number().int().min(0).max(5).default(2),
+    /** Where to start on the first tick. */
+    lookback: durationText('24h').default('24h'),
+    /** Leave messages younger than this for a later tick, so reactions and thread replies can arrive first. */
+    settle: durationText('10m').optional(),
+    /** Workspace URL (https://acme.slack.com) for links to messages in reports. */
+    workspaceUrl: z.url().optional(),
+  })
+  .refine((s) => s.botUserId !== undefined || s.botId !== undefined, {
+    message: 'a slack source needs botUserId (U…) or botId (B…) to tell the bot answers apart',
+  });
+
+export const SourceSchema = z.discriminatedUnion('type', [
+  FileSourceSchema,
+  LangfuseSourceSchema,
+  SlackSourceSchema,
+]);
 export type SourceSpec = z.infer<typeof SourceSchema>;
 
 /** Maps a source record to an Item: dot paths, and named regex patterns over a text field. */

@@ -109,13 +109,14 @@ export async function runMonitorNow(
 /** Shows what the extractor produces for the latest `n` records (nothing stored, nothing scored). */
 export async function dryRunExtractor(
   monitor: Monitor,
-  deps: Pick<MonitorDeps, 'langfuse' | 'langfuseBaseUrl' | 'baseDir' | 'clock'>,
+  deps: Pick<MonitorDeps, 'langfuse' | 'langfuseBaseUrl' | 'baseDir' | 'clock' | 'slack'>,
   n = 5,
 ): Promise<{ ok: true; message: Message } | { ok: false; error: string }> {
   const made = createSource(monitor.source, {
     ...(deps.langfuse ? { langfuse: deps.langfuse } : {}),
     ...(deps.langfuseBaseUrl ? { langfuseBaseUrl: deps.langfuseBaseUrl } : {}),
     ...(deps.baseDir ? { baseDir: deps.baseDir } : {}),
+    ...(deps.slack ? { slack: deps.slack } : {}),
   });
   if (!made.ok) return { ok: false, error: made.error };
   const got = await made.source.latest(n, deps.clock.now());

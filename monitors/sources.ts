@@ -8,6 +8,7 @@ import {
   type ObservationV2,
   ObservationV2Schema,
 } from '../langfuse/index.ts';
+import type { Score } from '../evaluators/index.ts';
 import { getPath } from './extract.ts';
 import {
   type FileSourceSchema,
@@ -15,6 +16,7 @@ import {
   parseDuration,
   type SourceSpec,
 } from './schema.ts';
+import { createSlackSource, type SlackSourceDeps } from './slack-source.ts';
 
 /** One record read from a source, before extraction. */
 export interface SourceRecord {
@@ -25,6 +27,8 @@ export interface SourceRecord {
   url?: string;
   traceId?: string;
   observationId?: string;
+  /** Scores the source already knows (Slack 👍/👎 as `human_feedback`), stored with the item's metric scores. */
+  scores?: Score[];
 }
 
 /** What one read returned: records, the cursor to store once they are handled, and records that did not parse. */
@@ -57,6 +61,10 @@ export interface SourceDeps {
   baseDir?: string;
   /** Waits between retries of a rate-limited call; injected so tests do not sleep. */
   sleep?: (ms: number) => Promise<void>;
+  /** Current time in ms, for pacing Slack calls (the tick passes its clock). */
+  now?: () => number;
+  /** Bot token and API base for `slack` sources. */
+  slack?: SlackSourceDeps;
 }
 
 type Factory<S> = (spec: S, deps: SourceDeps) => Source | { error: string };
@@ -289,6 +297,11 @@ export const sources = {
     description: 'New Langfuse observations (v2 observations API), grouped per trace by default.',
     create: langfuseSource,
   },
+  slack: {
+    description:
+      "A Slack channel's bot answers paired with the user messages they reply to (conversations.history/replies, Tier-1 paced).",
+    create: createSlackSource,
+  },
 } satisfies {
   [K in SourceSpec['type']]: { description: string; create: Factory<Extract<SourceSpec, { type: K }>> };
 };
@@ -298,6 +311,11 @@ export function createSource(
   spec: SourceSpec,
   deps: SourceDeps,
 ): { ok: true; source: Source } | { ok: false; error: string } {
-  const made = spec.type === 'file' ? sources.file.create(spec, deps) : sources.langfuse.create(spec, deps);
+  const made =
+    spec.type === 'file'
+      ? sources.file.create(spec, deps)
+      : spec.type === 'slack'
+        ? sources.slack.create(spec, deps)
+        : sources.langfuse.create(spec, deps);
   return 'error' in made ? { ok: false, error: made.error } : { ok: true, source: made };
 }

@@ -3,6 +3,7 @@ import { ArbiterError } from '../config/index.ts';
 import type { Score } from '../evaluators/index.ts';
 import type { Collection, Doc, DocumentStore } from '../storage/index.ts';
 import type { AlertState, TickStats } from './alerts.ts';
+import { createMonitorReviewStore, type MonitorReviewStore } from './review.ts';
 
 /** One item scored by one monitor; `_id` = source|monitor|item id, so a second insert fails on the unique key. */
 export interface ScoredItemDoc extends Doc {
@@ -61,6 +62,10 @@ export interface MonitorStore {
   /** Pauses or resumes a monitor's scheduled ticks; persisted, so it survives restarts and applies to all replicas. */
   setPaused(monitor: string, paused: boolean, by: { user: string; at: Date }): Promise<void>;
   countScored(monitor: string): Promise<number>;
+  /** One scored item (to redraw a report message after a review). */
+  getScored(source: string, monitor: string, itemId: string): Promise<ScoredItemDoc | null>;
+  /** Review tokens and human decisions on `needs_review` scores. */
+  reviews: MonitorReviewStore;
   /** Inserts pre-scored docs in bulk (benchmarks and imports). */
   seedScored(docs: readonly ScoredItemDoc[]): Promise<void>;
 }
@@ -71,7 +76,12 @@ export async function createMonitorStore(store: DocumentStore): Promise<MonitorS
     { fields: { monitor: 1, published: 1 } },
   ]);
   const states = await store.collection<MonitorStateDoc>('monitor_state');
+  const reviews = await createMonitorReviewStore(store);
   return {
+    reviews,
+    getScored(source, monitor, itemId) {
+      return scored.findOne({ _id: scoredKey(source, monitor, itemId) });
+    },
     async alreadyScored(source, monitor, ids) {
       const out = new Set<string>();
       const CHUNK = 1000;

@@ -10,6 +10,7 @@ import type { Leases } from '../storage/index.ts';
 import { evaluateAlerts, type TickStats } from './alerts.ts';
 import { extractItem } from './extract.ts';
 import { buildFailingMessage, buildTickReport, type ReportItem } from './report.ts';
+import { attachReviewButtons, publishPendingReviews } from './review.ts';
 import { sampleItems } from './sampling.ts';
 import { dueTick } from './schedule.ts';
 import type { Monitor } from './schema.ts';
@@ -31,8 +32,12 @@ export interface MonitorDeps {
   logger?: Logger;
   baseDir?: string;
   sleep?: SourceDeps['sleep'];
+  /** Bot token and API base for `slack` sources (SLACK_BOT_TOKEN, SLACK_API_URL). */
+  slack?: SourceDeps['slack'];
   /** Items scored at once (default 4). */
   concurrency?: number;
+  /** Where each finished tick's summary goes (`monitor_ticks`, read by digests); none = not recorded. */
+  tickLog?: import('./tick-log.ts').TickLog;
 }
 
 /** How one tick ended. */
@@ -207,6 +212,8 @@ async function tickBody(
     ...(deps.langfuseBaseUrl ? { langfuseBaseUrl: deps.langfuseBaseUrl } : {}),
     ...(deps.baseDir ? { baseDir: deps.baseDir } : {}),
     ...(deps.sleep ? { sleep: deps.sleep } : {}),
+    ...(deps.slack ? { slack: deps.slack } : {}),
+    now: () => deps.clock.now().getTime(),
   });
   const metricsMade = buildMetrics(monitor, deps);
   const configError = !made.ok ? made.error : !metricsMade.ok ? metricsMade.error : undefined;
@@ -253,6 +260,8 @@ async function tickBody(
     await deps.store.markPublished(done);
   };
   if (!dry) await publish(await deps.store.unpublished(monitor.name));
+  if (!dry && monitor.publish.langfuse)
+    await publishPendingReviews(monitor.name, { ...deps, reviews: deps.store.reviews });
 
   const { records, invalid } = read.value;
   const extracted: Extracted[] = [];
@@ -290,7 +299,7 @@ async function tickBody(
       overBudget += 1;
       return;
     }
-    const scores: Score[] = [];
+    const scores: Score[] = [...(e.rec.scores ?? [])];
     for (const m of metrics) {
       const s = await m.metric.score(e.item);
       judgeCost += s.cost ?? 0;
@@ -337,6 +346,18 @@ async function tickBody(
     })),
   );
 
+  if (!dry) {
+    await attachReviewButtons(
+      {
+        monitor: monitor.name,
+        source: source.key,
+        publishLangfuse: monitor.publish.langfuse,
+        now: tickTime,
+        items: scoredItems,
+      },
+      deps.store.reviews,
+    );
+  }
   const stats = statsOf(scoredItems, thresholds);
   const previous = state.history.at(-1);
   // Backfills and empty ticks do not move alert windows: no data says nothing about quality.
@@ -370,6 +391,18 @@ async function tickBody(
     unmatched.length + invalid.length > 0 ||
     monitor.publish.reportEmpty;
   if (worthPosting) await deps.transport.post({ channel }, report);
+  // The per-tick summary digests read (before saveState: a crash between the two re-records the same tick id).
+  if (!dry)
+    await deps.tickLog?.recordTick({
+      monitor: monitor.name,
+      tickTime,
+      finishedAt: deps.clock.now(),
+      backfill,
+      read: records.length + invalid.length,
+      items: scoredItems,
+      thresholds,
+      events,
+    });
   if (!dry) {
     await deps.store.saveState({
       ...state,

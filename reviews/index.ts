@@ -1,4 +1,5 @@
-// Public surface of reviews/: the Bradley–Terry rating engine (its `arbiter ratings` command is in commands/).
+// Public surface of reviews/: blind pairwise reviews (pairing, hidden A/B order, ballots, votes, close report,
+// leaderboard) and the Bradley–Terry rating engine (its `arbiter ratings` command is in commands/).
 export {
   computeRatings,
   quantile,
@@ -10,3 +11,60 @@ export {
   type RatingsTable,
   type Vote,
 } from './ratings.ts';
+export { agreementStats, describeKappa, signTest, type Agreement } from './agreement.ts';
+export {
+  assignReviewers,
+  DEFAULT_PAIRS_PER_MATCHUP,
+  matchKey,
+  normalizeInput,
+  planPairs,
+  type ContenderItems,
+  type PairPlan,
+  type PlannedPair,
+} from './pairing.ts';
+export {
+  ballotButtons,
+  ballotMessage,
+  leaderboardMessage,
+  parentMessage,
+  ratingsRows,
+  reportMessage,
+  REVIEW_ACTION_IDS,
+  REVIEW_ACTION_PREFIX,
+  type BallotContent,
+  type ReviewReportData,
+} from './messages.ts';
+export { buildReport, ratingVotes } from './report.ts';
+export {
+  createReviewRepository,
+  voteId,
+  type ReviewRepository,
+  type VoteOutcome,
+} from './repository.ts';
+export {
+  contenderLabels,
+  createReviewService,
+  REVIEW_JOB_TYPES,
+  type CreateReviewInput,
+  type ReviewService,
+  type ReviewServiceDeps,
+  type ReviewSummary,
+} from './service.ts';
+export {
+  CHOICE_LABELS,
+  ChoiceSchema,
+  JudgeVerdictSchema,
+  PairSchema,
+  ReviewSchema,
+  ReviewStatusSchema,
+  VoteDocSchema,
+  type Choice,
+  type JudgeVerdict,
+  type Pair,
+  type Review,
+  type ReviewRun,
+  type ReviewRunItem,
+  type ReviewRunSource,
+  type ReviewStatus,
+  type VoteDoc,
+} from './types.ts';

@@ -1,0 +1,278 @@
+// The `digest` command (Slack and console) and `arbiter digest` (CLI), and the adapters that feed digests from
+// the monitor tick log and stored runs. Reviews are adapted by whoever wires them (the port's optional members).
+import {
+  ArbiterError,
+  type Clock,
+  createSilentLogger,
+  type Env,
+  formatUserError,
+  isArbiterError,
+  type Logger,
+  systemClock,
+} from '../config/index.ts';
+import {
+  createDigestPosts,
+  type Digest,
+  type DigestDeps,
+  type DigestInputs,
+  type DigestRun,
+  type DigestTick,
+  loadDigests,
+  type PostOutcome,
+  periodLabel,
+  postDigest,
+  previewDigest,
+} from '../digests/index.ts';
+import { createTickLog, messageToText, type TickLog } from '../monitors/index.ts';
+import { createRunRepository, type Run } from '../runs/index.ts';
+import { createLeases, type DocumentStore, openStore } from '../storage/index.ts';
+import { escapeMrkdwn, type Message, type MessageSection } from './message.ts';
+import type { Command } from './parse.ts';
+import type { PostedRef, Transport } from './transport.ts';
+
+/** How many recent runs the runs adapter looks through for ones that finished in a period. */
+const RUNS_SCAN_LIMIT = 1000;
+
+/** Feeds digests from the monitor tick log and stored runs (RunService or RunRepository both fit). */
+export function createDigestInputs(sources: {
+  tickLog: Pick<TickLog, 'listTicks'>;
+  runs: { listRuns(options?: { limit?: number }): Promise<Run[]> };
+  reviewsClosed?: DigestInputs['reviewsClosed'];
+  leaderboard?: DigestInputs['leaderboard'];
+}): DigestInputs {
+  return {
+    async monitorTicks(from, to) {
+      const docs = await sources.tickLog.listTicks(from, to);
+      return docs.map(
+        (d): DigestTick => ({
+          monitor: d.monitor,
+          tickTime: d.tickTime,
+          status: d.status,
+          scored: d.scored,
+          failing: d.failing,
+          metrics: d.metrics,
+          worst: d.worst,
+          alerts: d.alerts,
+        }),
+      );
+    },
+    async runsFinished(from, to) {
+      // Runs are listed newest-created first; a run that finished in the period was created before its end.
+      const runs = await sources.runs.listRuns({ limit: RUNS_SCAN_LIMIT });
+      return runs
+        .filter((r) => r.finishedAt && r.finishedAt >= from && r.finishedAt < to)
+        .map(
+          (r): DigestRun => ({
+            id: r._id,
+            suite: r.suiteName,
+            status: r.status,
+            passed: r.summary ? r.summary.gate.passed : null,
+            meanScore: r.summary?.meanScore ?? null,
+            finishedAt: r.finishedAt!,
+          }),
+        );
+    },
+    ...(sources.reviewsClosed ? { reviewsClosed: sources.reviewsClosed } : {}),
+    ...(sources.leaderboard ? { leaderboard: sources.leaderboard } : {}),
+  };
+}
+
+/** What the `digest` command needs: the configured digests and what posting them needs. */
+export interface DigestCommandDeps {
+  specs: readonly Digest[];
+  deps: DigestDeps;
+}
+
+const MAX_PREVIEW_SECTIONS = 40;
+
+function note(title: string, text: string, extra: MessageSection[] = []): Message {
+  return { title, summary: text, sections: [{ kind: 'text', text }, ...extra], ephemeral: true };
+}
+
+/** One line saying how posting one digest went. */
+export function describeOutcome(spec: Digest, outcome: PostOutcome, plain = false): string {
+  const esc = plain ? (t: string) => t : escapeMrkdwn;
+  const name = plain ? spec.name : `*${escapeMrkdwn(spec.name)}*`;
+  const when = periodLabel(outcome.period);
+  switch (outcome.status) {
+    case 'posted':
+      return `${name}: posted to ${esc(spec.channel)} for ${when}${outcome.resumed ? ' (resumed an interrupted post)' : ''}.`;
+    case 'already-posted':
+      return `${name}: already posted for ${when}${outcome.postedAt ? ` at ${outcome.postedAt.toISOString()}` : ''}; not posted again.`;
+    case 'busy':
+      return `${name}: another replica is posting it for ${when} right now; not posted twice.`;
+    case 'failed':
+      return `${name}: could not post for ${when} (${esc(outcome.error)}); it is retried automatically.`;
+  }
+}
+
+/**
+ * Handles `digest [--period day|week]` (a preview of the last complete period, only for the asker, nothing posted)
+ * and `digest now [--period day|week]` (posts every configured digest now, once per period).
+ */
+export async function handleDigest(
+  command: Extract<Command, { name: 'digest' }>,
+  deps: DigestCommandDeps | undefined,
+): Promise<Message> {
+  if (!deps) return note('Digests', 'Digests are not set up in this process.');
+  if (deps.specs.length === 0)
+    return note(
+      'Digests',
+      'No digests are configured: add YAML files to DIGESTS_DIR (see examples/digests/).',
+    );
+  const periodKind = command.period;
+  if (command.now) {
+    const lines: string[] = [];
+    for (const spec of deps.specs) {
+      const outcome = await postDigest(spec, deps.deps, periodKind ? { periodKind } : {});
+      lines.push(describeOutcome(spec, outcome));
+    }
+    return note('Digests posted now', lines.join('\n'));
+  }
+  const previews = await Promise.all(
+    deps.specs.map((spec) => previewDigest(spec, deps.deps, periodKind ? { periodKind } : {})),
+  );
+  if (previews.length === 1) return { ...previews[0]!.message, ephemeral: true };
+  const sections: MessageSection[] = [];
+  for (const [i, p] of previews.entries()) {
+    if (sections.length >= MAX_PREVIEW_SECTIONS) break;
+    if (i > 0) sections.push({ kind: 'divider' });
+    sections.push({ kind: 'text', text: `*${escapeMrkdwn(p.message.title)}*` }, ...p.message.sections);
+  }
+  return {
+    title: `Digest previews (${previews.length})`,
+    summary: previews.map((p) => p.message.summary ?? p.message.title).join(' · '),
+    sections: sections.slice(0, MAX_PREVIEW_SECTIONS),
+    thread: previews.flatMap((p) => p.message.thread ?? []),
+    ephemeral: true,
+  };
+}
+
+const USAGE = `Usage:
+  arbiter digest [--period day|week] [--dry-run] [--name N]
+      post every configured digest (or only N) for the last complete period, once per period;
+      --dry-run prints it and writes the chart under DATA_DIR/digests/ without posting`;
+
+/** What the digest CLI needs; tests inject a store, transport and clock. */
+export interface DigestCliDeps {
+  env: Env;
+  io: { stdout(text: string): void; stderr(text: string): void };
+  store?: DocumentStore;
+  transport?: Transport;
+  clock?: Clock;
+  logger?: Logger;
+}
+
+function textTransport(write: (t: string) => void): Transport {
+  let n = 0;
+  const post = async (
+    target: { channel: string; threadTs?: string },
+    message: Message,
+  ): Promise<PostedRef> => {
+    n += 1;
+    write(
+      `${target.threadTs ? '' : `[${target.channel}]\n`}${messageToText(message, target.threadTs ? '  ↳ ' : '')}\n`,
+    );
+    return { channel: target.channel, ts: `cli.${n}` };
+  };
+  return {
+    name: 'console',
+    post,
+    update: async (_ref, message) => void (await post({ channel: '' }, message)),
+    postEphemeral: async (target, message) => void (await post(target, message)),
+    uploadFile: async (_t, file) => write(`  ↳ chart: ${file.path}\n`),
+  };
+}
+
+function flagValue(args: string[], name: string): string | undefined {
+  const i = args.findIndex((a) => a === name || a.startsWith(`${name}=`));
+  if (i < 0) return undefined;
+  const a = args[i]!;
+  const v = a.includes('=') ? a.slice(a.indexOf('=') + 1) : args[i + 1];
+  if (v === undefined || v.startsWith('--') || v === '')
+    throw new ArbiterError('USAGE', `${name} needs a value.`, { hint: USAGE });
+  return v;
+}
+
+/** Runs one `arbiter digest …` invocation; errors become one line on stderr and an exit code. */
+export async function runDigestCli(argv: string[], deps: DigestCliDeps): Promise<number> {
+  const { env, io } = deps;
+  const logger = deps.logger ?? createSilentLogger();
+  let ownStore: DocumentStore | undefined;
+  try {
+    if (argv.includes('--help') || argv[0] === 'help') {
+      io.stdout(`${USAGE}\n`);
+      return 0;
+    }
+    const known = new Set(['--period', '--dry-run', '--name']);
+    for (const [i, a] of argv.entries()) {
+      const flag = a.split('=')[0]!;
+      const isValue = i > 0 && (argv[i - 1] === '--period' || argv[i - 1] === '--name');
+      if (!isValue && !known.has(flag))
+        throw new ArbiterError('USAGE', `Unknown digest argument "${a}".`, { hint: USAGE });
+    }
+    const period = flagValue(argv, '--period');
+    if (period !== undefined && period !== 'day' && period !== 'week')
+      throw new ArbiterError('USAGE', '--period expects day or week.', { hint: USAGE });
+    const name = flagValue(argv, '--name');
+    const dryRun = argv.includes('--dry-run');
+    let specs = loadDigests(env.DIGESTS_DIR).map((l) => l.value);
+    if (name) {
+      specs = specs.filter((s) => s.name === name);
+      if (specs.length === 0)
+        throw new ArbiterError(
+          'NOT_FOUND',
+          `No digest named "${name}" in ${env.DIGESTS_DIR}. Known: ${
+            loadDigests(env.DIGESTS_DIR)
+              .map((l) => l.value.name)
+              .join(', ') || '(none)'
+          }.`,
+        );
+    }
+    if (specs.length === 0) {
+      io.stderr(`No digests in ${env.DIGESTS_DIR}: add a YAML file (see examples/digests/daily.yaml).\n`);
+      return 2;
+    }
+    if (!deps.store) ownStore = await openStore(env, { logger });
+    const store = deps.store ?? ownStore!;
+    const clock = deps.clock ?? systemClock;
+    const digestDeps: DigestDeps = {
+      inputs: createDigestInputs({
+        tickLog: await createTickLog(store, { logger }),
+        runs: await createRunRepository(store),
+      }),
+      transport: deps.transport ?? textTransport(io.stdout),
+      posts: await createDigestPosts(store),
+      leases: await createLeases(store, { clock }),
+      clock,
+      owner: `cli-${process.pid}`,
+      dataDir: env.DATA_DIR,
+      logger,
+    };
+    const kind = period as 'day' | 'week' | undefined;
+    let failed = false;
+    for (const spec of specs) {
+      if (dryRun) {
+        const built = await previewDigest(spec, digestDeps, {
+          renderChart: true,
+          ...(kind ? { periodKind: kind } : {}),
+        });
+        io.stdout(
+          `${messageToText({ ...built.message, title: `[dry run → ${spec.channel}] ${built.message.title}` })}\n`,
+        );
+        if (built.chartPath) io.stdout(`  ↳ chart: ${built.chartPath}\n`);
+        continue;
+      }
+      const outcome = await postDigest(spec, digestDeps, kind ? { periodKind: kind } : {});
+      if (outcome.status === 'failed') failed = true;
+      io.stdout(`${describeOutcome(spec, outcome, true)}\n`);
+    }
+    return failed ? 3 : 0;
+  } catch (err) {
+    io.stderr(`${formatUserError(err)}\n`);
+    if (!isArbiterError(err)) logger.error({ err }, 'digest command failed');
+    return isArbiterError(err) ? err.exitCode : 3;
+  } finally {
+    await ownStore?.close();
+  }
+}

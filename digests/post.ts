@@ -1,0 +1,349 @@
+// Posting a digest exactly once per (digest, period): a record in `digest_posts` checkpoints each step (parent
+// message, each thread reply, the chart upload) and an expiring lease keeps two replicas from posting at once.
+// A failed step (Slack down) is retried later from the last checkpoint; a replica that dies mid-post leaves its
+// lease to expire and the next attempt resumes after the last step it recorded. Also the node-cron scheduler.
+import { join } from 'node:path';
+import cron, { type ScheduledTask } from 'node-cron';
+import type { Message } from '../commands/message.ts';
+import type { Transport } from '../commands/transport.ts';
+import { type Clock, createSilentLogger, type Logger } from '../config/index.ts';
+import type { Collection, DocumentStore, Leases } from '../storage/index.ts';
+import { type BuiltDigest, buildDigest, type DigestInputs } from './build.ts';
+import { writeChartPng } from './chart.ts';
+import { latestScheduled, type Period, periodBefore } from './period.ts';
+import type { Digest } from './schema.ts';
+
+/** The posting state of one digest period. */
+export interface DigestPostDoc {
+  _id: string;
+  digest: string;
+  periodKind: 'day' | 'week';
+  periodKey: string;
+  periodStart: Date;
+  periodEnd: Date;
+  channel: string;
+  status: 'posting' | 'posted';
+  /** Where the parent message went (set once it is posted). */
+  parentChannel?: string;
+  parentTs?: string;
+  repliesPosted: number;
+  chartDone: boolean;
+  attempts: number;
+  lastError?: string;
+  lastOwner?: string;
+  postedAt?: Date;
+  updatedAt: Date;
+}
+
+/** Repository of digest posting states. */
+export interface DigestPosts {
+  get(id: string): Promise<DigestPostDoc | null>;
+  save(
+    id: string,
+    fields: Partial<Omit<DigestPostDoc, '_id'>>,
+    onInsert?: Partial<DigestPostDoc>,
+  ): Promise<void>;
+  /** Most recent posting states, newest first. */
+  recent(limit?: number): Promise<DigestPostDoc[]>;
+  /** When a scheduler first ran this digest (recorded on the first call, with `now`); shared by replicas. */
+  firstSeen(name: string, now: Date): Promise<Date>;
+}
+
+/** Opens `digest_posts`. */
+export async function createDigestPosts(store: DocumentStore): Promise<DigestPosts> {
+  const posts: Collection<DigestPostDoc> = await store.collection<DigestPostDoc>('digest_posts', [
+    { fields: { updatedAt: -1 } },
+  ]);
+  const seen = await store.collection<{ _id: string; firstSeenAt: Date }>('digest_state');
+  return {
+    get: (id) => posts.findOne({ _id: id }),
+    async save(id, fields, onInsert = {}) {
+      const unset = fields.lastError === undefined && 'lastError' in fields;
+      const set = Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined));
+      await posts.updateOne(
+        { _id: id },
+        {
+          $set: set,
+          ...(Object.keys(onInsert).length ? { $setOnInsert: onInsert } : {}),
+          ...(unset ? { $unset: { lastError: true as const } } : {}),
+        },
+        { upsert: true },
+      );
+    },
+    recent: (limit = 20) => posts.find({}, { sort: { updatedAt: -1 }, limit }),
+    async firstSeen(name, now) {
+      await seen.updateOne({ _id: name }, { $setOnInsert: { firstSeenAt: now } }, { upsert: true });
+      return (await seen.findOne({ _id: name }))?.firstSeenAt ?? now;
+    },
+  };
+}
+
+/** What posting digests needs; production and tests build it. */
+export interface DigestDeps {
+  inputs: DigestInputs;
+  transport: Transport;
+  posts: DigestPosts;
+  leases: Leases;
+  clock: Clock;
+  /** This replica's name in leases. */
+  owner: string;
+  /** Charts are written to `<dataDir>/digests/<name>-<period start>.png`. */
+  dataDir: string;
+  logger?: Logger;
+  /** How long a replica may hold a period before another may take over (default 2 minutes; renewed per step). */
+  leaseMs?: number;
+}
+
+/** How a post attempt ended. */
+export type PostOutcome =
+  | { status: 'posted'; period: Period; channel: string; ts: string; resumed: boolean; chartPath?: string }
+  | { status: 'already-posted'; period: Period; postedAt?: Date; channel?: string; ts?: string }
+  | { status: 'busy'; period: Period }
+  | { status: 'failed'; period: Period; error: string };
+
+/** The key of one digest period: posting is unique on it. */
+export const digestPostId = (name: string, period: Period) => `${name}|${period.kind}|${period.key}`;
+
+/** Where a digest's chart is written. */
+export function chartPath(dataDir: string, name: string, period: Period, suffix = ''): string {
+  const kind = period.kind === 'day' ? '' : `-${period.kind}`;
+  return join(dataDir, 'digests', `${name}${kind}-${period.key}${suffix}.png`);
+}
+
+const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err));
+
+/**
+ * Posts the digest of `period` (default: the last complete period before now) unless it was already posted.
+ * Exactly one replica proceeds per period; a failure leaves a checkpoint the next attempt resumes from.
+ */
+export async function postDigest(
+  spec: Digest,
+  deps: DigestDeps,
+  options: { period?: Period; periodKind?: 'day' | 'week' } = {},
+): Promise<PostOutcome> {
+  const logger = deps.logger ?? createSilentLogger();
+  const now = deps.clock.now();
+  const period =
+    options.period ?? periodBefore(options.periodKind ?? spec.period, now, spec.schedule.timezone);
+  const id = digestPostId(spec.name, period);
+  const before = await deps.posts.get(id);
+  if (before?.status === 'posted') return alreadyPosted(period, before);
+  const leaseName = `digest:${id}`;
+  const leaseMs = deps.leaseMs ?? 120_000;
+  if (!(await deps.leases.acquire(leaseName, deps.owner, leaseMs))) return { status: 'busy', period };
+  try {
+    // Read again under the lease: another replica may have finished between the first read and the claim.
+    const doc = await deps.posts.get(id);
+    if (doc?.status === 'posted') return alreadyPosted(period, doc);
+    const resumed = doc?.parentTs !== undefined;
+    await deps.posts.save(
+      id,
+      {
+        status: 'posting',
+        attempts: (doc?.attempts ?? 0) + 1,
+        lastOwner: deps.owner,
+        updatedAt: deps.clock.now(),
+      },
+      {
+        digest: spec.name,
+        periodKind: period.kind,
+        periodKey: period.key,
+        periodStart: period.start,
+        periodEnd: period.end,
+        channel: spec.channel,
+        repliesPosted: 0,
+        chartDone: false,
+      },
+    );
+    const built = await buildDigest(deps.inputs, spec, now, { period });
+    const renew = async () => {
+      if (!(await deps.leases.acquire(leaseName, deps.owner, leaseMs)))
+        throw new Error('lost the digest lease to another replica');
+    };
+    const state = (await deps.posts.get(id))!;
+    let parent =
+      state.parentTs && state.parentChannel
+        ? { channel: state.parentChannel, ts: state.parentTs }
+        : undefined;
+    const { thread = [], ...head } = built.message;
+    if (!parent) {
+      const ref = await deps.transport.post({ channel: spec.channel }, head as Message);
+      parent = { channel: ref.channel, ts: ref.ts };
+      await deps.posts.save(id, {
+        parentChannel: ref.channel,
+        parentTs: ref.ts,
+        updatedAt: deps.clock.now(),
+      });
+    }
+    for (let i = state.repliesPosted; i < thread.length; i++) {
+      await renew();
+      await deps.transport.post({ channel: parent.channel, threadTs: parent.ts }, thread[i]!);
+      await deps.posts.save(id, { repliesPosted: i + 1, updatedAt: deps.clock.now() });
+    }
+    let chartFile: string | undefined;
+    if (built.chart && !state.chartDone) {
+      await renew();
+      chartFile = await renderChartFile(built, spec, period, deps.dataDir, logger);
+      if (chartFile)
+        await deps.transport.uploadFile(
+          { channel: parent.channel, threadTs: parent.ts },
+          {
+            path: chartFile,
+            title: built.chart.title,
+            altText: `Mean score per monitor over ${period.key} (${period.kind})`,
+          },
+        );
+      await deps.posts.save(id, { chartDone: true, updatedAt: deps.clock.now() });
+    }
+    const postedAt = deps.clock.now();
+    await deps.posts.save(id, { status: 'posted', postedAt, updatedAt: postedAt, lastError: undefined });
+    logger.info({ digest: spec.name, period: period.key, resumed }, 'digest posted');
+    return {
+      status: 'posted',
+      period,
+      channel: parent.channel,
+      ts: parent.ts,
+      resumed,
+      ...(chartFile ? { chartPath: chartFile } : {}),
+    };
+  } catch (err) {
+    const error = errorText(err);
+    logger.warn({ digest: spec.name, period: period.key, err }, 'digest post failed; it is retried later');
+    await deps.posts.save(id, { lastError: error, updatedAt: deps.clock.now() }).catch(() => {});
+    return { status: 'failed', period, error };
+  } finally {
+    await deps.leases.release(leaseName, deps.owner).catch(() => false);
+  }
+}
+
+function alreadyPosted(period: Period, doc: DigestPostDoc): PostOutcome {
+  return {
+    status: 'already-posted',
+    period,
+    ...(doc.postedAt ? { postedAt: doc.postedAt } : {}),
+    ...(doc.parentChannel ? { channel: doc.parentChannel } : {}),
+    ...(doc.parentTs ? { ts: doc.parentTs } : {}),
+  };
+}
+
+/** Renders the chart of a built digest to its file; a rendering problem skips the chart, never the digest. */
+export async function renderChartFile(
+  built: BuiltDigest,
+  spec: Digest,
+  period: Period,
+  dataDir: string,
+  logger: Logger,
+  suffix = '',
+): Promise<string | undefined> {
+  if (!built.chart) return undefined;
+  try {
+    return await writeChartPng(built.chart, chartPath(dataDir, spec.name, period, suffix));
+  } catch (err) {
+    logger.warn({ digest: spec.name, err }, 'digest chart could not be rendered; posting without it');
+    return undefined;
+  }
+}
+
+/** Builds a digest without posting anything (previews, `--dry-run`); optionally writes its chart. */
+export async function previewDigest(
+  spec: Digest,
+  deps: Pick<DigestDeps, 'inputs' | 'clock' | 'dataDir' | 'logger'>,
+  options: { periodKind?: 'day' | 'week'; renderChart?: boolean } = {},
+): Promise<BuiltDigest & { chartPath?: string }> {
+  const now = deps.clock.now();
+  const built = await buildDigest(deps.inputs, spec, now, {
+    preview: true,
+    ...(options.periodKind ? { periodKind: options.periodKind } : {}),
+  });
+  if (!options.renderChart || !built.chart) return built;
+  const path = await renderChartFile(
+    built,
+    spec,
+    built.data.period,
+    deps.dataDir,
+    deps.logger ?? createSilentLogger(),
+    '-preview',
+  );
+  return path ? { ...built, chartPath: path } : built;
+}
+
+/**
+ * The due period of a digest at `now`: the period before its latest scheduled time, if that is not posted yet.
+ * A wake-up after downtime or after a failed post finds the same period and posts (or resumes) it.
+ */
+export async function runDueDigest(
+  spec: Digest,
+  deps: DigestDeps,
+  options: { notBefore?: Date } = {},
+): Promise<PostOutcome | { status: 'not-due' }> {
+  const scheduled = latestScheduled(spec.schedule, deps.clock.now());
+  if (!scheduled) return { status: 'not-due' };
+  if (options.notBefore && scheduled < options.notBefore) return { status: 'not-due' };
+  const period = periodBefore(spec.period, scheduled, spec.schedule.timezone);
+  const doc = await deps.posts.get(digestPostId(spec.name, period));
+  if (doc?.status === 'posted') return { status: 'not-due' };
+  return postDigest(spec, deps, { period });
+}
+
+/** Running digest schedules. */
+export interface DigestScheduler {
+  /** Checks every digest now (start-up catch-up, retries); resolves when done. */
+  checkAll(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts one node-cron task per digest (its cron, in its timezone) and a retry task (every `retryCron`, default
+ * every 5 minutes) that posts any due period not yet posted: a post that failed because Slack was down, or one
+ * missed while no replica ran. Wake-ups of a digest never overlap in one process; the lease covers replicas.
+ */
+export function startDigests(
+  specs: readonly Digest[],
+  deps: DigestDeps,
+  options: {
+    retryCron?: string;
+    catchUp?: boolean;
+    onPost?: (name: string, outcome: PostOutcome | { status: 'not-due' }) => void;
+  } = {},
+): DigestScheduler {
+  const running = new Map<string, Promise<void>>();
+  const wake = (spec: Digest): Promise<void> => {
+    const inFlight = running.get(spec.name);
+    if (inFlight) return inFlight;
+    // A digest posts from its first scheduled time after a scheduler first saw it: a fresh install (or a newly
+    // added digest) does not post a digest of the day before it existed; a replica that was down catches up.
+    const p = deps.posts
+      .firstSeen(spec.name, deps.clock.now())
+      .then((notBefore) => runDueDigest(spec, deps, { notBefore }))
+      .then((outcome) => options.onPost?.(spec.name, outcome))
+      .catch((err) => deps.logger?.error({ digest: spec.name, err }, 'digest wake-up failed'))
+      .finally(() => running.delete(spec.name));
+    running.set(spec.name, p);
+    return p;
+  };
+  const checkAll = async () => {
+    await Promise.all(specs.map(wake));
+  };
+  const tasks: ScheduledTask[] = specs.map((spec) =>
+    cron.schedule(spec.schedule.cron, () => void wake(spec), {
+      timezone: spec.schedule.timezone,
+      name: `digest:${spec.name}`,
+      noOverlap: true,
+    }),
+  );
+  if (specs.length > 0)
+    tasks.push(
+      cron.schedule(options.retryCron ?? '*/5 * * * *', () => void checkAll(), {
+        name: 'digest:retry',
+        noOverlap: true,
+      }),
+    );
+  if (options.catchUp !== false) void checkAll();
+  return {
+    checkAll,
+    async stop() {
+      for (const t of tasks) await t.destroy();
+      await Promise.all([...running.values()]);
+    },
+  };
+}

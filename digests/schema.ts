@@ -1,0 +1,70 @@
+// The digest YAML format (DIGESTS_DIR): zod schema and loader. Errors name file, line and field.
+import { validate as validateCron } from 'node-cron';
+import { z } from 'zod';
+import { ArbiterError, type Loaded, loadYamlDir, loadYamlFile } from '../config/index.ts';
+
+function isTimezone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The parts a digest can show; all by default. */
+export const DIGEST_SECTIONS = ['monitors', 'alerts', 'runs', 'reviews', 'chart'] as const;
+export type DigestSection = (typeof DIGEST_SECTIONS)[number];
+
+/** When a digest posts: a 5-field cron expression read in a timezone. */
+export const DigestScheduleSchema = z.strictObject({
+  cron: z.string().refine((c) => c.trim().split(/\s+/).length === 5 && validateCron(c), {
+    message: 'not a valid 5-field cron expression (minute hour day-of-month month day-of-week)',
+  }),
+  timezone: z
+    .string()
+    .refine(isTimezone, { message: 'unknown IANA timezone, e.g. Europe/Paris' })
+    .default('UTC'),
+});
+export type DigestSchedule = z.infer<typeof DigestScheduleSchema>;
+
+/** One digest file. */
+export const DigestSchema = z.strictObject({
+  name: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'use lower-case letters, digits, - and _'),
+  description: z.string().optional(),
+  schedule: DigestScheduleSchema,
+  channel: z.string().min(1),
+  /** The period summarized: the last complete day or week (Monday to Monday) in the schedule's timezone. */
+  period: z.enum(['day', 'week']).default('day'),
+  include: z
+    .array(z.enum(DIGEST_SECTIONS, { error: `expected one of ${DIGEST_SECTIONS.join(', ')}` }))
+    .min(1)
+    .default([...DIGEST_SECTIONS]),
+  /** Only these monitors (all when absent). */
+  monitors: z.array(z.string().min(1)).optional(),
+  /** Worst items and regressions shown in the thread. */
+  worst: z.number().int().min(1).max(10).default(5),
+});
+/** A validated digest. */
+export type Digest = z.infer<typeof DigestSchema>;
+
+/** Loads every digest of a folder; throws YAML_INVALID (file:line:col: field: reason) or on duplicate names. */
+export function loadDigests(dir: string): Loaded<Digest>[] {
+  const loaded = loadYamlDir(dir, DigestSchema);
+  const seen = new Map<string, string>();
+  for (const d of loaded) {
+    const other = seen.get(d.value.name);
+    if (other)
+      throw new ArbiterError(
+        'YAML_INVALID',
+        `${d.file}: name: digest '${d.value.name}' is also defined in ${other}`,
+      );
+    seen.set(d.value.name, d.file);
+  }
+  return loaded;
+}
+
+/** Loads one digest file. */
+export function loadDigestFile(file: string): Digest {
+  return loadYamlFile(file, DigestSchema);
+}

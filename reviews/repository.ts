@@ -1,0 +1,188 @@
+// The reviews repository over the document-store port: `reviews`, `review_pairs` and `review_votes` (one document
+// per reviewer per pair, with its history). Every document is parsed with zod when read back.
+import type { z } from 'zod';
+import { ArbiterError, isArbiterError } from '../config/index.ts';
+import type { Collection, DocumentStore, Filter, Update } from '../storage/index.ts';
+import {
+  type Choice,
+  type Pair,
+  PairSchema,
+  type Review,
+  ReviewSchema,
+  type VoteDoc,
+  VoteDocSchema,
+} from './types.ts';
+
+/** What recording a vote did. */
+export type VoteOutcome =
+  | { kind: 'new'; vote: VoteDoc }
+  | { kind: 'changed'; vote: VoteDoc; previous: Choice }
+  | { kind: 'same'; vote: VoteDoc }
+  /** The same click delivered again: nothing changed. */
+  | { kind: 'duplicate'; vote: VoteDoc };
+
+/** Typed access to reviews, pairs and votes. */
+export interface ReviewRepository {
+  insertReview(review: Review): Promise<{ review: Review; created: boolean }>;
+  getReview(id: string): Promise<Review | null>;
+  findReviewByKey(key: string): Promise<Review | null>;
+  listReviews(filter?: { status?: Review['status']; limit?: number }): Promise<Review[]>;
+  /** Atomic conditional update; returns the review after it, or null when the filter did not match. */
+  updateReview(id: string, filter: Filter, update: Update): Promise<Review | null>;
+  /** Inserts pairs, keeping any already stored with the same id (a retried job keeps the first tokens). */
+  insertPairs(pairs: readonly Pair[]): Promise<void>;
+  pairs(reviewId: string): Promise<Pair[]>;
+  pairByToken(token: string): Promise<Pair | null>;
+  updatePair(id: string, update: Update): Promise<void>;
+  /** Upserts one reviewer's vote on a pair atomically; a repeated `key` changes nothing. */
+  recordVote(input: {
+    pair: Pair;
+    user: string;
+    choice: Choice;
+    key: string;
+    now: Date;
+  }): Promise<VoteOutcome>;
+  setReason(pairId: string, user: string, reason: string, now: Date): Promise<VoteDoc | null>;
+  votes(reviewId: string): Promise<VoteDoc[]>;
+  votesOf(reviewId: string, user: string): Promise<VoteDoc[]>;
+  countVotes(filter: { reviewId?: string; pairId?: string; user?: string }): Promise<number>;
+}
+
+function parser<S extends z.ZodType>(schema: S, what: string) {
+  return (doc: unknown): z.infer<S> => {
+    const parsed = schema.safeParse(doc);
+    if (!parsed.success)
+      throw new ArbiterError(
+        'STORE_INVALID_DOCUMENT',
+        `A stored ${what} does not match its schema: ${parsed.error.issues[0]?.message}`,
+        { details: parsed.error.issues },
+      );
+    return parsed.data;
+  };
+}
+
+const parseReview = parser(ReviewSchema, 'review');
+const parsePair = parser(PairSchema, 'review pair');
+const parseVote = parser(VoteDocSchema, 'review vote');
+
+/** The id of a reviewer's vote on a pair: one document per (pair, user) by construction. */
+export function voteId(pairId: string, user: string): string {
+  return `${pairId}|${user}`;
+}
+
+/** Opens the review collections (indexes ensured). */
+export async function createReviewRepository(store: DocumentStore): Promise<ReviewRepository> {
+  const reviews = (await store.collection('reviews', [
+    { fields: { idempotencyKey: 1 }, unique: true, sparse: true },
+    { fields: { status: 1, createdAt: -1 } },
+    { fields: { createdAt: -1 } },
+  ])) as Collection<Review>;
+  const pairs = (await store.collection('review_pairs', [
+    { fields: { token: 1 }, unique: true },
+    { fields: { reviewId: 1, seq: 1 } },
+  ])) as Collection<Pair>;
+  const votes = (await store.collection('review_votes', [
+    { fields: { reviewId: 1, user: 1 } },
+    { fields: { pairId: 1 } },
+  ])) as Collection<VoteDoc>;
+
+  return {
+    async insertReview(review) {
+      try {
+        await reviews.insertOne(review);
+        return { review: parseReview(review), created: true };
+      } catch (err) {
+        if (review.idempotencyKey && isArbiterError(err, 'STORE_DUPLICATE_KEY')) {
+          const existing = await reviews.findOne({ idempotencyKey: review.idempotencyKey });
+          if (existing) return { review: parseReview(existing), created: false };
+        }
+        throw err;
+      }
+    },
+    async getReview(id) {
+      const doc = await reviews.findOne({ _id: id });
+      return doc ? parseReview(doc) : null;
+    },
+    async findReviewByKey(key) {
+      const doc = await reviews.findOne({ idempotencyKey: key });
+      return doc ? parseReview(doc) : null;
+    },
+    async listReviews(filter = {}) {
+      const q: Filter = filter.status ? { status: filter.status } : {};
+      const docs = await reviews.find(q, {
+        sort: { createdAt: -1 },
+        ...(filter.limit !== undefined ? { limit: filter.limit } : {}),
+      });
+      return docs.map(parseReview);
+    },
+    async updateReview(id, filter, update) {
+      const doc = await reviews.findOneAndUpdate({ ...filter, _id: id }, update);
+      return doc ? parseReview(doc) : null;
+    },
+    async insertPairs(list) {
+      for (const p of list) {
+        try {
+          await pairs.insertOne(p);
+        } catch (err) {
+          if (!isArbiterError(err, 'STORE_DUPLICATE_KEY')) throw err;
+          if (!(await pairs.findOne({ _id: p._id }))) throw err;
+        }
+      }
+    },
+    async pairs(reviewId) {
+      const docs = await pairs.find({ reviewId }, { sort: { seq: 1 } });
+      return docs.map(parsePair);
+    },
+    async pairByToken(token) {
+      const doc = await pairs.findOne({ token });
+      return doc ? parsePair(doc) : null;
+    },
+    async updatePair(id, update) {
+      await pairs.updateOne({ _id: id }, update);
+    },
+    async recordVote({ pair, user, choice, key, now }) {
+      const _id = voteId(pair._id, user);
+      let before: VoteDoc | null;
+      try {
+        // The filter skips a document whose last click was this one; the upsert then collides on `_id`, which is
+        // how a redelivered click is recognised without a read-then-write race.
+        before = await votes.findOneAndUpdate(
+          { _id, lastKey: { $ne: key } },
+          {
+            $set: { choice, lastKey: key, updatedAt: now },
+            $push: { history: { choice, key, at: now } },
+            $setOnInsert: { reviewId: pair.reviewId, pairId: pair._id, user, createdAt: now },
+          },
+          { upsert: true, returnDocument: 'before' },
+        );
+      } catch (err) {
+        if (!isArbiterError(err, 'STORE_DUPLICATE_KEY')) throw err;
+        const current = await votes.findOne({ _id });
+        if (!current) throw err;
+        return { kind: 'duplicate', vote: parseVote(current) };
+      }
+      const after = await votes.findOne({ _id });
+      if (!after) throw new ArbiterError('INTERNAL', `Vote ${_id} vanished after it was recorded.`);
+      const vote = parseVote(after);
+      if (!before) return { kind: 'new', vote };
+      const previous = parseVote(before).choice;
+      return previous === choice ? { kind: 'same', vote } : { kind: 'changed', vote, previous };
+    },
+    async setReason(pairId, user, reason, now) {
+      const doc = await votes.findOneAndUpdate(
+        { _id: voteId(pairId, user) },
+        { $set: { reason, updatedAt: now } },
+      );
+      return doc ? parseVote(doc) : null;
+    },
+    async votes(reviewId) {
+      return (await votes.find({ reviewId })).map(parseVote);
+    },
+    async votesOf(reviewId, user) {
+      return (await votes.find({ reviewId, user })).map(parseVote);
+    },
+    async countVotes(filter) {
+      return votes.count(filter);
+    },
+  };
+}
