@@ -68,7 +68,7 @@ export function createCommandJobHandler(deps: CommandJobDeps): JobHandler<Comman
       try {
         const reply = await dispatch(
           parsed.command,
-          { user: p.user, idempotencyKey: p.key },
+          { user: p.user, channel: p.channel, idempotencyKey: p.key },
           deps.dispatch(),
         );
         if (reply.watchRun) {

@@ -1,4 +1,4 @@
-import type { Message } from '../commands/message.ts';
+import type { Message, MessageButton } from '../commands/message.ts';
 import type { PostedRef, Transport } from '../commands/transport.ts';
 import { renderConsole } from './render-console.ts';
 
@@ -7,16 +7,62 @@ export interface ConsoleTransportOptions {
   write?: (text: string) => void;
   color?: boolean;
   width?: number;
+  /** How many recent buttons stay clickable (default 100). */
+  keepButtons?: number;
+}
+
+/** A button the console printed with a number, and where its message lives (what a Slack click would carry). */
+export interface ConsoleButton {
+  n: number;
+  text: string;
+  actionId: string;
+  value: string;
+  channel: string;
+  /** Absent for ephemeral messages (they cannot be replaced). */
+  messageTs?: string;
+  threadTs?: string;
+  ephemeral?: boolean;
+}
+
+/** The console transport, which also remembers the buttons it printed so `click <n>` can press them. */
+export interface ConsoleTransport extends Transport {
+  readonly name: 'console';
+  /** The button printed as `[n]`, if it is still recent. */
+  button(n: number): ConsoleButton | undefined;
+}
+
+/** Whether a transport is the console transport (it has clickable buttons). */
+export function isConsoleTransport(t: Transport): t is ConsoleTransport {
+  return t.name === 'console' && typeof (t as Partial<ConsoleTransport>).button === 'function';
 }
 
 /**
  * The embedded default transport (no SLACK_BOT_TOKEN): every message Slack would get is printed to the terminal,
- * channel and thread included, so a newcomer sees the same flow Slack users see.
+ * channel and thread included, so a newcomer sees the same flow Slack users see. Buttons are numbered across the
+ * session (`[3] A is better`) so the prompt's `click 3` reaches the same action handlers a Slack click does.
  */
-export function createConsoleTransport(options: ConsoleTransportOptions = {}): Transport {
+export function createConsoleTransport(options: ConsoleTransportOptions = {}): ConsoleTransport {
   const write = options.write ?? ((t: string) => process.stdout.write(t));
-  const render = (m: Message) =>
-    renderConsole(m, { color: options.color ?? false, width: options.width ?? 100 });
+  const keep = options.keepButtons ?? 100;
+  const buttons = new Map<number, ConsoleButton>();
+  let lastButton = 0;
+  const render = (m: Message, where: Omit<ConsoleButton, 'n' | 'text' | 'actionId' | 'value'>) =>
+    renderConsole(m, {
+      color: options.color ?? false,
+      width: options.width ?? 100,
+      buttonNumber: (b: MessageButton) => {
+        lastButton += 1;
+        buttons.set(lastButton, {
+          n: lastButton,
+          text: b.text,
+          actionId: b.actionId,
+          value: b.value,
+          ...where,
+        });
+        buttons.delete(lastButton - keep);
+        return lastButton;
+      },
+    });
   let seq = 0;
   const nextTs = () => {
     seq += 1;
@@ -24,20 +70,30 @@ export function createConsoleTransport(options: ConsoleTransportOptions = {}): T
   };
   return {
     name: 'console',
+    button: (n) => buttons.get(n),
     async post(target, message) {
       const ts = nextTs();
       const where = target.threadTs ? `${target.channel} (thread ${target.threadTs})` : target.channel;
-      write(`\n── to ${where} · ${ts}\n${render(message)}\n`);
+      const text = render(message, {
+        channel: target.channel,
+        messageTs: ts,
+        ...(target.threadTs ? { threadTs: target.threadTs } : {}),
+      });
+      write(`\n── to ${where} · ${ts}\n${text}\n`);
       return { channel: target.channel, ts };
     },
     async update(ref: PostedRef, message) {
-      write(`\n── updated ${ref.channel} · ${ref.ts}\n${render(message)}\n`);
+      write(
+        `\n── updated ${ref.channel} · ${ref.ts}\n${render(message, { channel: ref.channel, messageTs: ref.ts })}\n`,
+      );
     },
     async postEphemeral(target, message) {
-      write(`\n── only ${target.user} sees this, in ${target.channel}\n${render(message)}\n`);
+      const text = render(message, { channel: target.channel, ephemeral: true });
+      write(`\n── only ${target.user} sees this, in ${target.channel}\n${text}\n`);
     },
     async uploadFile(target, file) {
-      write(`\n── file for ${target.channel}: ${file.title} → ${file.path}\n`);
+      const where = target.threadTs ? `${target.channel} (thread ${target.threadTs})` : target.channel;
+      write(`\n── file for ${where}: ${file.title}\n   chart saved: ${file.path}\n`);
     },
   };
 }

@@ -44,6 +44,7 @@ try {
   if (!env.SLACK_BOT_TOKEN && process.stdin.isTTY)
     startConsolePrompt({
       submit: (text) => bot.submitCommand(text),
+      ...(bot.clickButton ? { click: bot.clickButton } : {}),
       input: process.stdin,
       output: process.stdout,
       command: env.SLACK_COMMAND,

@@ -8,6 +8,11 @@ export interface ConsoleRenderOptions {
   width?: number;
   /** Use ANSI colours (default false: no escape sequence is ever emitted). */
   color?: boolean;
+  /**
+   * Numbers a button so the console user can `click <n>` it; called once per button, in display order. Without
+   * it buttons show as `[ Label ] (action.id)`.
+   */
+  buttonNumber?: (button: MessageButton) => number | undefined;
 }
 
 const ANSI = {
@@ -93,17 +98,28 @@ function mrkdwnToPlain(text: string): string {
   return unescapeMrkdwn(linked);
 }
 
-function buttonLabel(button: MessageButton, paint: (s: string, style: Style) => string): string {
+function buttonLabel(
+  button: MessageButton,
+  paint: (s: string, style: Style) => string,
+  n: number | undefined,
+): string {
   const style: Style = button.style === 'danger' ? 'red' : button.style === 'primary' ? 'green' : 'cyan';
-  const id = sanitizeForTerminal(button.actionId);
   const confirm = button.confirm ? ', asks to confirm' : '';
-  return `${paint(`[ ${sanitizeForTerminal(button.text)} ]`, style)}${paint(` (${id}${confirm})`, 'dim')}`;
+  const text = sanitizeForTerminal(button.text);
+  // A numbered button is clicked with `click <n>`; its action id is noise for the reader then.
+  if (n !== undefined)
+    return `${paint(`[${n}] ${text}`, style)}${confirm ? paint(` (${confirm.slice(2)})`, 'dim') : ''}`;
+  const id = sanitizeForTerminal(button.actionId);
+  return `${paint(`[ ${text} ]`, style)}${paint(` (${id}${confirm})`, 'dim')}`;
 }
+
+type NumberFn = ConsoleRenderOptions['buttonNumber'];
 
 function renderSection(
   section: MessageSection,
   width: number,
   paint: (s: string, style: Style) => string,
+  number: NumberFn,
 ): string[] {
   switch (section.kind) {
     case 'text':
@@ -135,8 +151,9 @@ function renderSection(
       let current = '';
       let currentWidth = 0;
       for (const button of section.buttons) {
-        const label = buttonLabel(button, paint);
-        const w = displayWidth(buttonLabel(button, (s) => s));
+        const n = number?.(button);
+        const label = buttonLabel(button, paint, n);
+        const w = displayWidth(buttonLabel(button, (s) => s, n));
         if (currentWidth > 0 && currentWidth + 2 + w > width) {
           lines.push(current);
           current = '';
@@ -160,7 +177,12 @@ function renderSection(
   }
 }
 
-function renderLines(message: Message, width: number, paint: (s: string, style: Style) => string): string[] {
+function renderLines(
+  message: Message,
+  width: number,
+  paint: (s: string, style: Style) => string,
+  number: NumberFn,
+): string[] {
   const lines: string[] = [];
   const title = sanitizeForTerminal(message.title).replace(/\s+/g, ' ').trim();
   if (title) {
@@ -171,13 +193,13 @@ function renderLines(message: Message, width: number, paint: (s: string, style: 
   }
   if (message.ephemeral) lines.push(paint('(only visible to you)', 'dim'));
   message.sections.forEach((section, i) => {
-    const body = renderSection(section, width, paint);
+    const body = renderSection(section, width, paint, number);
     if (body.length === 0) return;
     if (i > 0 || title) lines.push('');
     lines.push(...body);
   });
   for (const reply of message.thread ?? []) {
-    const replyLines = renderLines(reply, Math.max(10, width - 4), paint);
+    const replyLines = renderLines(reply, Math.max(10, width - 4), paint, number);
     lines.push('');
     for (const [i, line] of replyLines.entries())
       lines.push(i === 0 ? `  ↳ ${line}` : line ? `    ${line}` : '');
@@ -187,12 +209,12 @@ function renderLines(message: Message, width: number, paint: (s: string, style: 
 
 /**
  * Renders a Message for a terminal: title underlined, fields aligned, code indented, buttons as
- * `[ Label ] (action.id)`, thread replies indented under a "↳". Untrusted text is made inert first.
+ * `[ Label ] (action.id)` (or `[n] Label` when numbered), thread replies indented under a "↳". Untrusted text is made inert first.
  */
 export function renderConsole(message: Message, options: ConsoleRenderOptions = {}): string {
   const width = Math.max(20, Math.floor(options.width ?? 80));
   const paint = options.color
     ? (s: string, style: Style) => `${ANSI[style]}${s}${ANSI.reset}`
     : (s: string) => s;
-  return `${renderLines(message, width, paint).join('\n')}\n`;
+  return `${renderLines(message, width, paint, options.buttonNumber).join('\n')}\n`;
 }

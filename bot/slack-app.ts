@@ -1,18 +1,29 @@
 // The Slack front door: a Bolt app whose listeners only ack, authorize and enqueue jobs. HTTP mode takes requests
-// through our hono app (SlackHttpReceiver); Socket Mode (SLACK_APP_TOKEN) uses Bolt's own Socket Mode receiver.
-import { App, LogLevel } from '@slack/bolt';
+// through our hono app (SlackHttpReceiver); Socket Mode (SLACK_APP_TOKEN) uses Bolt's Socket Mode receiver, built
+// here so it honours SLACK_API_URL. Button clicks become `chat.action` jobs (bot/action-jobs.ts).
+import { App, LogLevel, SocketModeReceiver } from '@slack/bolt';
 import { z } from 'zod';
 import type { Env, Ids, Logger } from '../config/index.ts';
+import type { ActionHandler } from '../commands/actions.ts';
 import { errorMessage, precheck, usageMessage } from '../commands/dispatch.ts';
 import type { Message } from '../commands/message.ts';
 import { parseCommand, type RolePolicy } from '../commands/parse.ts';
+import type { Transport } from '../commands/transport.ts';
 import type { RunService } from '../runs/index.ts';
 import type { JobHandler, JobQueue } from '../storage/index.ts';
+import {
+  ACTION_JOB_TYPE,
+  type ActionJobPayload,
+  checkAction,
+  createActionJobHandler,
+  enqueueAction,
+  slackActionKey,
+} from './action-jobs.ts';
 import { buildHomeView } from './app-home.ts';
-import { COMMAND_JOB_TYPE, type CommandJobPayload } from './command-jobs.ts';
+import { COMMAND_JOB_TYPE, type CommandJobPayload, deliver } from './command-jobs.ts';
 import { renderBlocks } from './render-blocks.ts';
 import { SlackHttpReceiver } from './slack-receiver.ts';
-import { respondEphemeral, type SlackClient } from './slack-transport.ts';
+import { createSlackTransport, respondEphemeral, type SlackClient } from './slack-transport.ts';
 
 /** Job type that publishes a user's App Home tab. */
 export const HOME_JOB_TYPE = 'chat.home';
@@ -23,11 +34,16 @@ export interface SlackAppDeps {
     Env,
     'SLACK_BOT_TOKEN' | 'SLACK_SIGNING_SECRET' | 'SLACK_APP_TOKEN' | 'SLACK_API_URL' | 'SLACK_COMMAND'
   >;
+  /** Read on every request: a live policy (createRoleResolver) sees user-group changes without a restart. */
   roles: RolePolicy;
+  /** Button handlers (review votes, prompt alerts); read on every click. Default: none. */
+  actions?: () => readonly ActionHandler[];
   queue: JobQueue;
   /** Wakes the worker after an enqueue. */
   onEnqueued: () => void;
   client: SlackClient;
+  /** Delivers click answers; default: a Slack transport over `client` (pass the bot's transport to share it). */
+  transport?: Transport;
   runs: () => RunService;
   ids: Ids;
   logger: Logger;
@@ -55,6 +71,54 @@ export function ephemeralAck(message: Message) {
 }
 
 const HomePayloadSchema = z.object({ user: z.string().min(1) });
+
+/** The parts of a Slack `block_actions` payload a click needs (Slack sends more; it passes through). */
+export const BlockActionsBodySchema = z.looseObject({
+  type: z.literal('block_actions'),
+  user: z.looseObject({ id: z.string().min(1) }),
+  channel: z.looseObject({ id: z.string().min(1) }).optional(),
+  container: z
+    .looseObject({
+      type: z.string(),
+      message_ts: z.string().optional(),
+      channel_id: z.string().optional(),
+      thread_ts: z.string().optional(),
+      is_ephemeral: z.boolean().optional(),
+    })
+    .optional(),
+  message: z.looseObject({ ts: z.string(), thread_ts: z.string().optional() }).optional(),
+  response_url: z.string().url().optional(),
+  actions: z
+    .array(
+      z.looseObject({
+        action_id: z.string().min(1).max(255),
+        action_ts: z.string().min(1),
+        value: z.string().max(2000).optional(),
+        selected_option: z.looseObject({ value: z.string() }).optional(),
+      }),
+    )
+    .min(1),
+});
+
+/** Turns a block_actions payload into the click job's payload (the first action: Slack sends one per click). */
+export function clickFromBlockActions(body: z.infer<typeof BlockActionsBodySchema>): ActionJobPayload {
+  const action = body.actions[0]!;
+  const channel = body.channel?.id ?? body.container?.channel_id;
+  const messageTs = body.message?.ts ?? body.container?.message_ts;
+  const threadTs = body.message?.thread_ts ?? body.container?.thread_ts;
+  const user = body.user.id;
+  return {
+    actionId: action.action_id,
+    value: action.value ?? action.selected_option?.value ?? '',
+    user,
+    key: slackActionKey(action.action_ts, user, action.action_id),
+    ...(channel ? { channel } : {}),
+    ...(messageTs ? { messageTs } : {}),
+    ...(threadTs && threadTs !== messageTs ? { threadTs } : {}),
+    ...(body.container?.is_ephemeral ? { ephemeralSource: true } : {}),
+    ...(body.response_url ? { responseUrl: body.response_url } : {}),
+  };
+}
 
 /** Remembers recent ids so a redelivered event runs its listener once (Socket Mode redelivers with retry 0). */
 export function createSeenSet(max = 5000) {
@@ -84,15 +148,27 @@ export function createSlackApp(deps: SlackAppDeps): SlackFrontDoor {
       ? env.SLACK_API_URL
       : `${env.SLACK_API_URL}/`
     : undefined;
+  // Bolt's own socketMode: true builds a SocketModeReceiver without our clientOptions, so apps.connections.open
+  // would ignore SLACK_API_URL; build it here with the same Web API base URL.
+  const socketReceiver = socket
+    ? new SocketModeReceiver({
+        appToken: env.SLACK_APP_TOKEN ?? '',
+        logLevel: LogLevel.WARN,
+        installerOptions: { clientOptions: apiUrl ? { slackApiUrl: apiUrl } : {} },
+      })
+    : undefined;
   const app = new App({
     // A fixed authorize with no bot id means Bolt never calls auth.test, at start or per request.
     authorize: async () => ({ botToken: token }),
-    ...(receiver ? { receiver } : { socketMode: true, appToken: env.SLACK_APP_TOKEN ?? '' }),
+    receiver: (receiver ?? socketReceiver)!,
     clientOptions: apiUrl ? { slackApiUrl: apiUrl } : {},
     logLevel: LogLevel.WARN,
   });
+  const transport = deps.transport ?? createSlackTransport(deps.client, logger);
+  const actions = deps.actions ?? (() => []);
 
   const seenEvent = createSeenSet();
+  const seenClick = createSeenSet();
   app.use(async ({ body, next }) => {
     const eventId = (body as { event_id?: unknown }).event_id;
     if (typeof eventId === 'string' && seenEvent(eventId)) {
@@ -143,9 +219,43 @@ export function createSlackApp(deps: SlackAppDeps): SlackFrontDoor {
     if (created) deps.onEnqueued();
   });
 
-  // No shipped message has buttons that do something yet (review votes land with issue 7): acknowledge quietly.
-  app.action(/.*/, async ({ ack }) => {
+  // Buttons: ack at once, authorize, enqueue one job per click (redeliveries share the key). Refusals are told to the
+  // clicking user only, after the ack, so posting never delays it.
+  app.action(/.*/, async ({ ack, body }) => {
     await ack();
+    const parsed = BlockActionsBodySchema.safeParse(body);
+    if (!parsed.success) {
+      logger.warn({ type: (body as { type?: unknown }).type }, 'slack action ignored: not a block action');
+      return;
+    }
+    const click = clickFromBlockActions(parsed.data);
+    const answer = checkAction(actions(), deps.roles, click);
+    if (answer) {
+      // A redelivered refused click is told once.
+      if (seenClick(click.key)) return;
+      if (click.channel)
+        await deliver(
+          { transport, logger, ...(deps.fetch ? { fetch: deps.fetch } : {}) },
+          { ...click, channel: click.channel },
+          answer,
+        );
+      else if (click.responseUrl)
+        await respondEphemeral(click.responseUrl, answer, deps.fetch).catch((e: unknown) =>
+          logger.warn({ err: e }, 'response_url delivery failed'),
+        );
+      return;
+    }
+    try {
+      if (await enqueueAction(deps.queue, click)) deps.onEnqueued();
+      else logger.info({ key: click.key }, 'slack action redelivered; not enqueued again');
+    } catch (err) {
+      const ref = deps.ids.newId('err');
+      logger.error({ err, ref }, `slack action could not be enqueued (reference ${ref})`);
+      if (click.responseUrl)
+        await respondEphemeral(click.responseUrl, errorMessage(err, ref), deps.fetch).catch((e: unknown) =>
+          logger.warn({ err: e }, 'response_url delivery failed'),
+        );
+    }
   });
 
   app.error(async (err) => {
@@ -163,6 +273,13 @@ export function createSlackApp(deps: SlackAppDeps): SlackFrontDoor {
         return { ok: true };
       },
     } satisfies JobHandler<z.infer<typeof HomePayloadSchema>>,
+    [ACTION_JOB_TYPE]: createActionJobHandler({
+      transport,
+      actions,
+      ids: deps.ids,
+      logger,
+      ...(deps.fetch ? { fetch: deps.fetch } : {}),
+    }),
   };
 
   return {

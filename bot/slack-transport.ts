@@ -1,5 +1,7 @@
 // The Slack Transport: every Message goes through renderThread/renderBlocks and the Web API client. Rate limits
 // (429) are retried by the client honouring Retry-After; Slack errors users can fix become a SlackPostError.
+import { readFile } from 'node:fs/promises';
+import { basename } from 'node:path';
 import { webApi } from '@slack/bolt';
 import type { Logger } from '../config/index.ts';
 import type { Message } from '../commands/message.ts';
@@ -44,6 +46,8 @@ const FIXABLE: Record<string, string> = {
   channel_not_found:
     'Arbiter cannot see this channel (private channels and DMs need it invited): invite it with `/invite @arbiter`.',
   is_archived: 'This channel is archived.',
+  missing_scope:
+    "Arbiter's Slack app lacks a permission this needs: reinstall it from manifest.yml (Install App → Reinstall).",
 };
 
 /** A Slack API failure with its Slack error code and, when the user can fix it, a hint. */
@@ -75,8 +79,21 @@ async function call<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
+/** Options of the Slack transport (tests inject fetch and readFile). */
+export interface SlackTransportOptions {
+  /** Posts file bytes to Slack's upload_url (default: global fetch). */
+  fetch?: typeof fetch;
+  readFile?: (path: string) => Promise<Uint8Array>;
+}
+
 /** Creates the Slack transport over a Web API client. */
-export function createSlackTransport(client: SlackClient, logger?: Logger): Transport {
+export function createSlackTransport(
+  client: SlackClient,
+  logger?: Logger,
+  options: SlackTransportOptions = {},
+): Transport {
+  const fetchFn = options.fetch ?? fetch;
+  const read = options.readFile ?? ((path: string) => readFile(path));
   const warn = (warnings: string[]) => {
     if (warnings.length) logger?.warn({ warnings }, 'slack render adjusted a message');
   };
@@ -124,16 +141,33 @@ export function createSlackTransport(client: SlackClient, logger?: Logger): Tran
       }
     },
     async uploadFile(target, file) {
-      // File uploads need the files:write scope, which no shipped feature uses yet (digest charts, issue 9).
-      await this.post(target, {
-        title: file.title,
-        sections: [
-          {
-            kind: 'context',
-            items: [`File ${file.path} is not uploaded: file uploads are not available yet.`],
-          },
-        ],
+      // Slack's external upload flow (files.upload is retired): ask for an upload URL, POST the bytes there, then
+      // complete the upload into the channel or thread. Needs the files:write scope.
+      const bytes = await read(file.path);
+      const filename = basename(file.path);
+      const slot = await call(() =>
+        client.files.getUploadURLExternal({
+          filename,
+          length: bytes.byteLength,
+          // Slack's parameter is alt_txt (the client's type says alt_text).
+          ...(file.altText ? { alt_txt: file.altText } : {}),
+        } as webApi.FilesGetUploadURLExternalArguments),
+      );
+      if (!slot.upload_url || !slot.file_id) throw new SlackPostError('no_upload_url', undefined);
+      const uploaded = await fetchFn(slot.upload_url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/octet-stream' },
+        body: bytes,
       });
+      if (!uploaded.ok) throw new Error(`Slack file upload answered ${uploaded.status}`);
+      const fileId = slot.file_id;
+      await call(() =>
+        client.files.completeUploadExternal({
+          files: [{ id: fileId, title: file.title }],
+          channel_id: target.channel,
+          ...(target.threadTs ? { thread_ts: target.threadTs } : {}),
+        }),
+      );
     },
   };
 }

@@ -25,6 +25,7 @@ import {
 } from '../llm/index.ts';
 import { createDigestPosts, type DigestScheduler, loadDigests, startDigests } from '../digests/index.ts';
 import {
+  createMonitorReviewActions,
   createMonitorStore,
   createTickLog,
   loadMonitors,
@@ -51,7 +52,12 @@ import {
 } from '../storage/index.ts';
 import { createReviewService, type ReviewService } from '../reviews/index.ts';
 import { createRunService, RUN_JOB_TYPE, type RunService } from '../runs/index.ts';
+import type { ActionHandler } from '../commands/actions.ts';
+import { ACTION_JOB_TYPE, createActionJobHandler } from './action-jobs.ts';
 import { COMMAND_JOB_TYPE, createCommandJobHandler } from './command-jobs.ts';
+import { type ClickOutcome, createConsoleClicker } from './console-prompt.ts';
+import { isConsoleTransport } from './console-transport.ts';
+import { createRoleResolver } from './slack-roles.ts';
 import { createConsoleTransport } from './console-transport.ts';
 import { createRunReporter, type RunReporter } from './run-reporter.ts';
 import { createSlackApp, type SlackFrontDoor } from './slack-app.ts';
@@ -96,6 +102,8 @@ export interface RunningBot {
   /** Runs a chat command as the console user would (the console prompt; tests). */
   submitCommand(text: string, options?: { user?: string; channel?: string }): Promise<{ jobId: string }>;
   reviews: ReviewService;
+  /** Console mode: clicks the button numbered `n` on screen (the console prompt's `click <n>`). */
+  clickButton?: (n: number) => Promise<ClickOutcome>;
   /** Graceful stop: HTTP closed, jobs finished or released, store closed. */
   stop(): Promise<void>;
 }
@@ -143,6 +151,7 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
   let llm: LlmService | undefined;
   let monitorScheduler: MonitorScheduler | undefined;
   let digestScheduler: DigestScheduler | undefined;
+  let roleResolver: ReturnType<typeof createRoleResolver> | undefined;
   let worker: Worker | undefined;
   try {
     llm = createLlm({ store, env, logger });
@@ -161,9 +170,16 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
         ? createSlackTransport(slackClient, logger)
         : createConsoleTransport({ color: Boolean(process.stdout.isTTY) }));
     // The console has no Slack identities: whoever types at the terminal owns the process and is trusted.
-    const roles = slackClient
-      ? { admins: env.ARBITER_ADMINS, reviewers: env.ARBITER_REVIEWERS }
-      : { admins: [], reviewers: [] };
+    // User-group ids (S…) in ARBITER_ADMINS/ARBITER_REVIEWERS are expanded and re-read every 10 minutes.
+    roleResolver = slackClient
+      ? createRoleResolver({
+          admins: env.ARBITER_ADMINS,
+          reviewers: env.ARBITER_REVIEWERS,
+          client: slackClient,
+          logger,
+        })
+      : undefined;
+    const roles = roleResolver?.policy ?? { admins: [], reviewers: [] };
     if (slackClient && env.ARBITER_ADMINS.length === 0)
       logger.warn(
         'ARBITER_ADMINS is empty: every Slack user of this workspace may launch runs. Set it to restrict launching.',
@@ -190,6 +206,9 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
     const runReporter = reporter;
     const runHandler = runs.handlers[RUN_JOB_TYPE]!;
     let notify = () => {};
+    await roleResolver?.start();
+    // Buttons (review votes, monitor review decisions, prompt alert buttons) route here by action id prefix.
+    const actionHandlers: ActionHandler[] = [];
     const reviews = await createReviewService({
       store,
       runs: createReviewRunSource(runs),
@@ -199,7 +218,8 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
       clock: systemClock,
       ids: systemIds,
       logger,
-      reviewers: env.ARBITER_REVIEWERS,
+      // DM mode sends ballots to people: user-group ids were expanded into their members above.
+      reviewers: roles.reviewers.filter((id) => !id.startsWith('S')),
       ...(env.PROMPT_ALERTS_CHANNEL ? { defaultChannel: env.PROMPT_ALERTS_CHANNEL } : {}),
       notify: () => notify(),
     });
@@ -213,6 +233,8 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
           runs: () => runs,
           ids: systemIds,
           logger,
+          actions: () => actionHandlers,
+          transport,
         })
       : undefined;
     const langfuse =
@@ -230,6 +252,15 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
     const monitorDeps: MonitorDeps = {
       store: await createMonitorStore(store),
       tickLog,
+      // The slack source reads channels with the bot token (SLACK_API_URL honoured).
+      ...(env.SLACK_BOT_TOKEN
+        ? {
+            slack: {
+              token: env.SLACK_BOT_TOKEN,
+              ...(env.SLACK_API_URL ? { apiUrl: env.SLACK_API_URL } : {}),
+            },
+          }
+        : {}),
       leases,
       transport,
       clock: systemClock,
@@ -239,6 +270,15 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
       logger,
       ...(langfuse ? { langfuse, langfuseBaseUrl: env.LANGFUSE_BASE_URL } : {}),
     };
+    actionHandlers.push(
+      reviews.actionHandler,
+      createMonitorReviewActions({
+        store: monitorDeps.store,
+        clock: systemClock,
+        logger,
+        ...(langfuse ? { langfuse } : {}),
+      }),
+    );
     const digestDeps = {
       inputs: createDigestInputs({
         tickLog,
@@ -297,6 +337,12 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
             }
           },
         } satisfies JobHandler<{ runId: string }>,
+        [ACTION_JOB_TYPE]: createActionJobHandler({
+          transport,
+          actions: () => actionHandlers,
+          ids: systemIds,
+          logger,
+        }),
         [COMMAND_JOB_TYPE]: createCommandJobHandler({
           transport,
           dispatch: () => dispatchDeps,
@@ -363,6 +409,18 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
       reviews,
       reporter: runReporter,
       slack,
+      ...(isConsoleTransport(transport)
+        ? {
+            clickButton: createConsoleClicker({
+              transport,
+              queue,
+              actions: () => actionHandlers,
+              roles,
+              ids: systemIds,
+              onEnqueued: () => runningWorker.notify(),
+            }),
+          }
+        : {}),
       async submitCommand(text, opts = {}) {
         const key = `console:${systemIds.newId('cmd')}`;
         const { job } = await queue.enqueue({
@@ -380,6 +438,7 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
           await monitorScheduler?.stop();
           await digestScheduler?.stop();
           await slack?.stop();
+          roleResolver?.stop();
           await runningWorker.stop(env.SHUTDOWN_GRACE_MS);
           await runReporter.idle();
           // Cache writes are batched; flush them before the store closes.

@@ -2,15 +2,17 @@
 // transport, so `/arbiter run …` at the terminal shows the flow Slack users see.
 import { PassThrough } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startConsolePrompt } from '../bot/console-prompt.ts';
+import { ACTION_JOB_TYPE, createActionJobHandler } from '../bot/action-jobs.ts';
+import { createConsoleClicker, startConsolePrompt } from '../bot/console-prompt.ts';
 import { createConsoleTransport } from '../bot/console-transport.ts';
 import { createRunReporter } from '../bot/run-reporter.ts';
 import { type RunningBot, startBot } from '../bot/start.ts';
+import type { ActionContext, ActionHandler } from '../commands/actions.ts';
 import type { Message } from '../commands/message.ts';
 import type { PostedRef, Transport } from '../commands/transport.ts';
-import { createSilentLogger, parseEnv } from '../config/index.ts';
+import { createSilentLogger, parseEnv, systemIds } from '../config/index.ts';
 import type { Run, RunService } from '../runs/index.ts';
-import { createEmbeddedStore } from '../storage/index.ts';
+import { createEmbeddedStore, createJobQueue, createWorker } from '../storage/index.ts';
 import { tempDir } from './helpers/tmp.ts';
 import { waitUntil as until } from './helpers/wait.ts';
 
@@ -57,15 +59,124 @@ describe('console front door', () => {
     expect(await bot.runs.listRuns()).toHaveLength(1);
   });
 
-  it('bad words get the usage; unbuilt commands say so; errors carry a reference', async () => {
+  it('bad words get the usage; errors carry a reference', async () => {
     const { bot, out } = await boot();
     await bot.submitCommand('frobnicate');
-    await bot.submitCommand('leaderboard');
     await bot.submitCommand('run ../../package.json');
     await until(() => out().includes('outside the suites folder'));
-    await until(() => out().includes('Unknown command') && out().includes('not available yet'));
+    await until(() => out().includes('Unknown command'));
     expect(out()).toContain('only console sees this');
     expect(out()).toMatch(/Reference err_/);
+  });
+});
+
+describe('console clicks', () => {
+  const cleanups: (() => Promise<void> | void)[] = [];
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c();
+  });
+
+  it('buttons print as [n] Label; `click <n>` runs the same handler in the same job and prints the answer', async () => {
+    const { dir, cleanup } = tempDir();
+    const store = await createEmbeddedStore({ dir });
+    const queue = await createJobQueue(store);
+    let out = '';
+    const transport = createConsoleTransport({ write: (t) => (out += t) });
+    const seen: { actionId: string; value: string; ctx: ActionContext }[] = [];
+    const actions: ActionHandler[] = [
+      {
+        prefix: 'vote',
+        role: 'reviewer',
+        async handle(input, ctx) {
+          seen.push({ ...input, ctx });
+          return {
+            update: { title: 'Pair 1: voted', sections: [{ kind: 'text', text: `tally ${input.value} 1` }] },
+            reply: { title: 'Vote recorded', sections: [] },
+            ephemeral: { title: `You chose ${input.value}`, sections: [] },
+          };
+        },
+      },
+      { prefix: 'admin', role: 'admin', handle: async () => ({}) },
+    ];
+    const logger = createSilentLogger();
+    const worker = createWorker({
+      queue,
+      handlers: {
+        [ACTION_JOB_TYPE]: createActionJobHandler({
+          transport,
+          actions: () => actions,
+          ids: systemIds,
+          logger,
+        }),
+      },
+      concurrency: 1,
+      leaseMs: 30_000,
+      logger,
+    });
+    worker.start();
+    cleanups.push(
+      cleanup,
+      () => store.close(),
+      () => worker.stop(1000),
+    );
+    const click = createConsoleClicker({
+      transport,
+      queue,
+      actions: () => actions,
+      roles: { admins: ['UADMIN'], reviewers: ['console'] },
+      ids: systemIds,
+      onEnqueued: () => worker.notify(),
+    });
+
+    const ref = await transport.post(
+      { channel: '#console' },
+      {
+        title: 'Which answer is better?',
+        sections: [
+          {
+            kind: 'buttons',
+            buttons: [
+              { text: 'A is better', actionId: 'vote:p1', value: 'a' },
+              { text: 'B is better', actionId: 'vote:p1~1', value: 'b' },
+              { text: 'Close review', actionId: 'admin:close', value: 'r1' },
+            ],
+          },
+        ],
+      },
+    );
+    expect(out).toContain('[1] A is better');
+    expect(out).toContain('[2] B is better');
+    expect(out).toContain('[3] Close review');
+
+    const input = new PassThrough();
+    const output = new PassThrough();
+    let shown = '';
+    output.on('data', (d) => (shown += d));
+    const rl = startConsolePrompt({ submit: async () => {}, click, input, output });
+    cleanups.push(() => rl.close());
+    expect(shown).toContain('click <n>');
+
+    input.write('click 2\n');
+    await until(() => out.includes('Vote recorded') && out.includes('You chose b'));
+    expect(out).toContain(`updated #console · ${ref.ts}`);
+    expect(out).toContain('tally b 1');
+    expect(out).toContain(`(thread ${ref.ts})`);
+    expect(seen).toHaveLength(1);
+    expect(seen[0]).toMatchObject({
+      actionId: 'vote:p1~1',
+      value: 'b',
+      ctx: { user: 'console', channel: '#console', messageTs: ref.ts },
+    });
+
+    // The console user is a reviewer, not an admin: refused with the role named, and nothing runs.
+    input.write('click 3\n');
+    await until(() => out.includes('needs the admin role'));
+    expect(out).toContain('ARBITER_ADMINS');
+    input.write('click 99\n');
+    await until(() => shown.includes('No button [99]'));
+    await new Promise((r) => setTimeout(r, 200));
+    expect(seen).toHaveLength(1);
+    expect(await queue.list({ type: ACTION_JOB_TYPE })).toHaveLength(1);
   });
 });
 

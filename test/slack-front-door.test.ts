@@ -182,7 +182,7 @@ describe('Slack front door over HTTP', () => {
     expect(slack.calls).toHaveLength(0);
   });
 
-  it('help, unknown words, unbuilt commands and refused roles are answered in the ack, ephemerally', async () => {
+  it('help, unknown words and refused roles are answered in the ack, ephemerally', async () => {
     const { slack, events } = await boot();
     const ack = async (text: string, user = 'UADMIN') => {
       const res = await fetch(events, signed(commandBody(text, { user_id: user }), FORM));
@@ -197,8 +197,8 @@ describe('Slack front door over HTTP', () => {
     expect(JSON.stringify(unknown)).toContain('Unknown command');
     expect(JSON.stringify(unknown)).toContain('leaderboard');
 
-    for (const t of ['review r1 r2', 'leaderboard', 'digest now'])
-      expect(JSON.stringify(await ack(t))).toContain('not available yet');
+    const refusedReview = await ack('review r1 r2', 'UNOBODY');
+    expect(JSON.stringify(refusedReview)).toContain('needs the admin role');
 
     const refused = await ack('run quickstart', 'UNOBODY');
     expect(refused.response_type).toBe('ephemeral');
@@ -282,20 +282,25 @@ describe('Slack front door over HTTP', () => {
     expect(limited).toBe(1);
   });
 
-  it('acknowledges interactivity payloads (buttons) with 200 and posts nothing', async () => {
-    const { slack, events } = await boot();
+  it('acknowledges a button no handler knows with 200 and tells the clicker it is no longer active; no job', async () => {
+    const { bot, slack, events } = await boot();
     const payload = JSON.stringify({
       type: 'block_actions',
       team: { id: 'T1' },
       user: { id: 'UADMIN' },
       api_app_id: 'A1',
       trigger_id: 't1',
-      container: { type: 'message' },
+      container: { type: 'message', message_ts: '1.1', channel_id: 'C1', is_ephemeral: false },
+      channel: { id: 'C1', name: 'evals' },
+      message: { type: 'message', ts: '1.1', text: 'old' },
       actions: [{ type: 'button', action_id: 'noop', block_id: 'b', value: 'v', action_ts: '1.1' }],
     });
     const res = await fetch(events, signed(`payload=${encodeURIComponent(payload)}`, FORM));
     expect(res.status).toBe(200);
-    expect(slack.calls).toHaveLength(0);
+    const eph = await until(() => slack.calls.find((c) => c.method === 'chat.postEphemeral'));
+    expect(eph.args.user).toBe('UADMIN');
+    expect(textOf(eph)).toContain('no longer active');
+    expect(await bot.queue.list({ type: 'chat.action' })).toHaveLength(0);
   });
 
   it('with SLACK_APP_TOKEN the app is built for Socket Mode and /slack/events is not served', () => {

@@ -1,0 +1,447 @@
+// Buttons and file uploads through the real Bolt app and Web API client: signed `block_actions` payloads (Slack's
+// form-encoded `payload=` JSON) over HTTP, a real embedded store and job worker, and a local fake Slack Web API
+// (SLACK_API_URL) that records every call, so the assertions are on what would appear in Slack.
+import { writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { serve } from '@hono/node-server';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ACTION_JOB_TYPE } from '../bot/action-jobs.ts';
+import { createSlackApp } from '../bot/slack-app.ts';
+import { createRoleResolver } from '../bot/slack-roles.ts';
+import { signSlackRequest } from '../bot/slack-signature.ts';
+import { createSlackClient, createSlackTransport, SlackPostError } from '../bot/slack-transport.ts';
+import type { ActionContext, ActionHandler } from '../commands/actions.ts';
+import type { RolePolicy } from '../commands/parse.ts';
+import { createSilentLogger, parseEnv, systemIds } from '../config/index.ts';
+import { createEmbeddedStore, createJobQueue, createWorker } from '../storage/index.ts';
+import { tempDir } from './helpers/tmp.ts';
+import { waitUntil as until } from './helpers/wait.ts';
+
+const SECRET = 'slack-signing-secret-for-tests';
+const FORM = 'application/x-www-form-urlencoded';
+
+interface Call {
+  method: string;
+  args: Record<string, unknown>;
+  raw: Buffer;
+}
+type Reply = (call: Call) => { status?: number; headers?: Record<string, string>; body: unknown } | undefined;
+
+/** A fake Slack Web API (and upload host, and response_url host) on loopback. */
+async function fakeSlack() {
+  const calls: Call[] = [];
+  let nextTs = 1000;
+  let override: Reply = () => undefined;
+  let url = '';
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const raw = Buffer.concat(chunks);
+      const type = req.headers['content-type'] ?? '';
+      let args: Record<string, unknown> = {};
+      if (type.includes('json')) args = JSON.parse(raw.toString('utf8') || '{}');
+      else if (type.includes('form'))
+        for (const [k, v] of new URLSearchParams(raw.toString('utf8'))) {
+          try {
+            args[k] = k === 'blocks' || k === 'files' ? JSON.parse(v) : v;
+          } catch {
+            args[k] = v;
+          }
+        }
+      const method = (req.url ?? '').replace(/^\/api\//, '');
+      const call = { method, args, raw };
+      calls.push(call);
+      const custom = override(call);
+      const send = (status: number, body: unknown, headers: Record<string, string> = {}) => {
+        res.writeHead(status, { 'content-type': 'application/json', ...headers });
+        res.end(JSON.stringify(body));
+      };
+      if (custom) return send(custom.status ?? 200, custom.body, custom.headers);
+      if (method === 'files.getUploadURLExternal')
+        return send(200, { ok: true, upload_url: `${url}/upload/F123`, file_id: 'F123' });
+      if (method.startsWith('/upload/')) {
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        return res.end('OK - 4');
+      }
+      if (method === 'usergroups.users.list') return send(200, { ok: true, users: ['UGROUPMEMBER'] });
+      if (method === 'files.completeUploadExternal')
+        return send(200, { ok: true, files: [{ id: 'F123', title: 'x' }] });
+      nextTs += 1;
+      send(200, { ok: true, channel: args.channel, ts: `1700000000.${nextTs}` });
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    url,
+    calls,
+    setReply(r: Reply) {
+      override = r;
+    },
+    of: (method: string) => calls.filter((c) => c.method === method),
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
+}
+
+function signed(body: string, contentType = FORM, extra: Record<string, string> = {}) {
+  const at = Math.floor(Date.now() / 1000);
+  return {
+    method: 'POST',
+    headers: {
+      'content-type': contentType,
+      'x-slack-request-timestamp': String(at),
+      'x-slack-signature': signSlackRequest(SECRET, at, body),
+      ...extra,
+    },
+    body,
+  };
+}
+
+const MESSAGE_TS = '1700000000.000100';
+
+/** A `block_actions` payload shaped like Slack's for a button in a channel message. */
+function blockActions(
+  o: {
+    user?: string;
+    actionId?: string;
+    value?: string;
+    actionTs?: string;
+    threadTs?: string;
+    responseUrl?: string;
+    ephemeral?: boolean;
+  } = {},
+) {
+  const user = o.user ?? 'UREV';
+  const payload = {
+    type: 'block_actions',
+    user: { id: user, username: 'rev', name: 'rev', team_id: 'T1' },
+    api_app_id: 'A1',
+    token: 'legacy-token-ignored',
+    container: {
+      type: 'message',
+      message_ts: MESSAGE_TS,
+      channel_id: 'C1',
+      is_ephemeral: o.ephemeral ?? false,
+      ...(o.threadTs ? { thread_ts: o.threadTs } : {}),
+    },
+    trigger_id: '123.456.abc',
+    team: { id: 'T1', domain: 'acme' },
+    enterprise: null,
+    is_enterprise_install: false,
+    channel: { id: 'C1', name: 'evals' },
+    message: {
+      type: 'message',
+      subtype: 'bot_message',
+      text: 'Which answer is better?',
+      ts: MESSAGE_TS,
+      bot_id: 'B1',
+      ...(o.threadTs ? { thread_ts: o.threadTs } : {}),
+      blocks: [],
+    },
+    state: { values: {} },
+    ...(o.responseUrl ? { response_url: o.responseUrl } : {}),
+    actions: [
+      {
+        action_id: o.actionId ?? 'vote:pair1',
+        block_id: 'b1',
+        text: { type: 'plain_text', text: 'A is better', emoji: true },
+        value: o.value ?? 'a',
+        style: 'primary',
+        type: 'button',
+        action_ts: o.actionTs ?? `1700000001.${Math.floor(Math.random() * 1e6)}`,
+      },
+    ],
+  };
+  return `payload=${encodeURIComponent(JSON.stringify(payload))}`;
+}
+
+const textOf = (c: Call | undefined) => JSON.stringify(c?.args ?? {});
+
+describe('Slack buttons (block_actions)', () => {
+  const cleanups: (() => Promise<void> | void)[] = [];
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c();
+  });
+
+  async function boot(
+    actions: ActionHandler[],
+    roles: (slackUrl: string) => RolePolicy | Promise<RolePolicy> = () => ({
+      admins: ['UADMIN'],
+      reviewers: ['UREV'],
+    }),
+  ) {
+    const slack = await fakeSlack();
+    const { dir, cleanup } = tempDir();
+    const store = await createEmbeddedStore({ dir });
+    const queue = await createJobQueue(store);
+    const logger = createSilentLogger();
+    const env = parseEnv({
+      SLACK_BOT_TOKEN: 'xoxb-test-token',
+      SLACK_SIGNING_SECRET: SECRET,
+      SLACK_API_URL: `${slack.url}/api/`,
+    });
+    const client = createSlackClient({ token: 'xoxb-test-token', apiUrl: env.SLACK_API_URL, retries: 2 });
+    let notify = () => {};
+    const door = createSlackApp({
+      env,
+      roles: await roles(slack.url),
+      actions: () => actions,
+      queue,
+      onEnqueued: () => notify(),
+      client,
+      runs: () => ({}) as never,
+      ids: systemIds,
+      logger,
+    });
+    const worker = createWorker({ queue, handlers: door.handlers, concurrency: 2, leaseMs: 30_000, logger });
+    notify = () => worker.notify();
+    worker.start();
+    const server = serve({ fetch: (req) => door.handle!(req), port: 0, hostname: '127.0.0.1' });
+    await new Promise<void>((r) => server.once('listening', () => r()));
+    const events = `http://127.0.0.1:${(server.address() as AddressInfo).port}/slack/events`;
+    cleanups.push(
+      cleanup,
+      () => store.close(),
+      () => slack.close(),
+      () => worker.stop(1000),
+      () => new Promise<void>((r) => server.close(() => r())),
+    );
+    return { slack, queue, worker, events };
+  }
+
+  /** A vote handler that records its calls and answers with all three kinds of result. */
+  function voteHandler() {
+    const seen: { actionId: string; value: string; ctx: ActionContext }[] = [];
+    const handler: ActionHandler = {
+      prefix: 'vote',
+      role: 'reviewer',
+      async handle(input, ctx) {
+        seen.push({ ...input, ctx });
+        return {
+          update: { title: 'Thanks: 1 vote so far', sections: [{ kind: 'text', text: 'Tally: A 1 · B 0' }] },
+          reply: { title: 'New vote', sections: [{ kind: 'text', text: `<@${ctx.user}> voted` }] },
+          ephemeral: { title: 'You voted A', sections: [{ kind: 'text', text: `value ${input.value}` }] },
+        };
+      },
+    };
+    return { handler, seen };
+  }
+
+  it('a reviewer click is acked at once, runs its handler once in a job, and updates, replies in thread and tells the clicker', async () => {
+    const { handler, seen } = voteHandler();
+    let release = () => {};
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    const slow: ActionHandler = {
+      ...handler,
+      async handle(input, ctx) {
+        await gate;
+        return handler.handle(input, ctx);
+      },
+    };
+    const { slack, queue, events } = await boot([slow]);
+    const body = blockActions({ actionTs: '1700000001.000001', value: 'pair1:a' });
+    const res = await fetch(events, signed(body));
+    // The ack does not wait for the handler (still blocked on the gate).
+    expect(res.status).toBe(200);
+    expect(seen).toHaveLength(0);
+    // Slack redelivers the same click: same action_ts, user and action id.
+    expect((await fetch(events, signed(body, FORM, { 'x-slack-retry-num': '1' }))).status).toBe(200);
+    release();
+
+    const update = await until(() => slack.of('chat.update')[0]);
+    expect(update.args.channel).toBe('C1');
+    expect(update.args.ts).toBe(MESSAGE_TS);
+    expect(textOf(update)).toContain('Tally: A 1');
+    const reply = await until(() => slack.of('chat.postMessage')[0]);
+    expect(reply.args.thread_ts).toBe(MESSAGE_TS);
+    expect(textOf(reply)).toContain('New vote');
+    const eph = await until(() => slack.of('chat.postEphemeral')[0]);
+    expect(eph.args.user).toBe('UREV');
+    expect(textOf(eph)).toContain('value pair1:a');
+
+    await new Promise((r) => setTimeout(r, 300));
+    expect(seen).toHaveLength(1);
+    expect(seen[0]).toMatchObject({
+      actionId: 'vote:pair1',
+      value: 'pair1:a',
+      ctx: {
+        user: 'UREV',
+        channel: 'C1',
+        messageTs: MESSAGE_TS,
+        key: 'slack:action:1700000001.000001:UREV:vote:pair1',
+      },
+    });
+    expect(await queue.list({ type: ACTION_JOB_TYPE })).toHaveLength(1);
+    expect(slack.of('chat.update')).toHaveLength(1);
+    expect(slack.of('chat.postMessage')).toHaveLength(1);
+  });
+
+  it('a click inside a thread replies in that thread', async () => {
+    const { handler } = voteHandler();
+    const { slack, events } = await boot([handler]);
+    await fetch(events, signed(blockActions({ threadTs: '1699999999.000001' })));
+    const reply = await until(() => slack.of('chat.postMessage')[0]);
+    expect(reply.args.thread_ts).toBe('1699999999.000001');
+  });
+
+  it('an unknown button gets "no longer active"; a user without the role is told which role and variable; nothing runs', async () => {
+    const { handler, seen } = voteHandler();
+    const { slack, queue, events } = await boot([handler]);
+    await fetch(events, signed(blockActions({ actionId: 'old.feature' })));
+    const inactive = await until(() => slack.of('chat.postEphemeral')[0]);
+    expect(inactive.args.user).toBe('UREV');
+    expect(inactive.args.channel).toBe('C1');
+    expect(textOf(inactive)).toContain('no longer active');
+
+    await fetch(events, signed(blockActions({ user: 'UNOBODY' })));
+    const refused = await until(() => slack.of('chat.postEphemeral')[1]);
+    expect(refused.args.user).toBe('UNOBODY');
+    expect(textOf(refused)).toContain('needs the reviewer role');
+    expect(textOf(refused)).toContain('ARBITER_REVIEWERS');
+    expect(textOf(refused)).toContain('UNOBODY');
+
+    // Admins may vote too.
+    await fetch(events, signed(blockActions({ user: 'UADMIN' })));
+    await until(() => seen.length === 1);
+    expect(await queue.list({ type: ACTION_JOB_TYPE })).toHaveLength(1);
+  });
+
+  it('a member of a reviewer user group (ARBITER_REVIEWERS=S…) may vote once the group is read', async () => {
+    const { handler, seen } = voteHandler();
+    const { slack, events } = await boot([handler], async (url) => {
+      const resolver = createRoleResolver({
+        admins: ['UADMIN'],
+        reviewers: ['S0REVIEWERS'],
+        client: createSlackClient({ token: 'xoxb-test-token', apiUrl: `${url}/api/`, retries: 0 }),
+        logger: createSilentLogger(),
+      });
+      await resolver.start();
+      resolver.stop();
+      return resolver.policy;
+    });
+    expect(slack.of('usergroups.users.list')[0]?.args.usergroup).toBe('S0REVIEWERS');
+    await fetch(events, signed(blockActions({ user: 'UGROUPMEMBER' })));
+    await until(() => seen.length === 1);
+    await fetch(events, signed(blockActions({ user: 'UOUTSIDER' })));
+    const refused = await until(() =>
+      slack.of('chat.postEphemeral').find((c) => c.args.user === 'UOUTSIDER'),
+    );
+    expect(textOf(refused)).toContain('needs the reviewer role');
+  });
+
+  it('a handler error becomes an ephemeral with a reference id and no stack trace', async () => {
+    const broken: ActionHandler = {
+      prefix: 'vote',
+      role: 'reader',
+      async handle() {
+        throw new Error('boom at handler (/work/main/reviews/x.ts:12:3)');
+      },
+    };
+    const { slack, events } = await boot([broken]);
+    await fetch(events, signed(blockActions()));
+    const err = await until(() => slack.of('chat.postEphemeral')[0]);
+    expect(textOf(err)).toContain('Reference err_');
+    expect(textOf(err)).not.toContain('boom');
+    expect(textOf(err)).not.toMatch(/\.ts:\d+/);
+    expect(slack.of('chat.update')).toHaveLength(0);
+  });
+
+  it('a rate-limited update is retried after Retry-After and lands once', async () => {
+    const { handler } = voteHandler();
+    const { slack, events } = await boot([handler]);
+    let limited = 0;
+    slack.setReply((c) => {
+      if (c.method === 'chat.update' && limited === 0) {
+        limited += 1;
+        return { status: 429, headers: { 'retry-after': '1' }, body: { ok: false, error: 'ratelimited' } };
+      }
+      return undefined;
+    });
+    await fetch(events, signed(blockActions()));
+    await until(() => slack.of('chat.update').length === 2);
+    expect(limited).toBe(1);
+    expect(textOf(slack.of('chat.update')[1])).toContain('Tally');
+    await until(() => slack.of('chat.postEphemeral')[0]);
+  });
+
+  it('where the bot cannot post, the clicker gets the invite hint through response_url; an ephemeral source is replaced there', async () => {
+    const { handler } = voteHandler();
+    const { slack, events } = await boot([handler]);
+    slack.setReply((c) =>
+      c.method === 'chat.postEphemeral' || c.method === 'chat.postMessage'
+        ? { body: { ok: false, error: 'channel_not_found' } }
+        : undefined,
+    );
+    await fetch(events, signed(blockActions({ responseUrl: `${slack.url}/response/r1`, ephemeral: true })));
+    const replaced = await until(() =>
+      slack.of('/response/r1').find((c) => c.args.replace_original === true),
+    );
+    expect(textOf(replaced)).toContain('Tally');
+    const hint = await until(() =>
+      slack.of('/response/r1').find((c) => textOf(c).includes('/invite @arbiter')),
+    );
+    expect(hint.args.response_type).toBe('ephemeral');
+    // An ephemeral message cannot be edited with chat.update.
+    expect(slack.of('chat.update')).toHaveLength(0);
+  });
+});
+
+describe('Slack file uploads', () => {
+  const cleanups: (() => Promise<void> | void)[] = [];
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c();
+  });
+
+  async function setup() {
+    const slack = await fakeSlack();
+    const { dir, cleanup } = tempDir();
+    cleanups.push(cleanup, () => slack.close());
+    const client = createSlackClient({ token: 'xoxb-test-token', apiUrl: `${slack.url}/api`, retries: 0 });
+    const path = join(dir, 'trend.png');
+    const bytes = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 1, 2, 3]);
+    writeFileSync(path, bytes);
+    return { slack, transport: createSlackTransport(client, createSilentLogger()), path, bytes };
+  }
+
+  it('asks for an upload URL, posts the bytes there, then completes the upload into the thread', async () => {
+    const { slack, transport, path, bytes } = await setup();
+    await transport.uploadFile(
+      { channel: 'C1', threadTs: '1700000000.000200' },
+      { path, title: 'Score trend', altText: 'Mean score per day' },
+    );
+    expect(slack.calls.map((c) => c.method)).toEqual([
+      'files.getUploadURLExternal',
+      '/upload/F123',
+      'files.completeUploadExternal',
+    ]);
+    const [slot, upload, complete] = slack.calls;
+    expect(slot?.args).toMatchObject({
+      filename: 'trend.png',
+      length: String(bytes.length),
+      alt_txt: 'Mean score per day',
+    });
+    expect(upload?.raw.equals(bytes)).toBe(true);
+    expect(complete?.args).toMatchObject({
+      files: [{ id: 'F123', title: 'Score trend' }],
+      channel_id: 'C1',
+      thread_ts: '1700000000.000200',
+    });
+  });
+
+  it('a Slack error the user can fix comes back as a SlackPostError with a hint', async () => {
+    const { slack, transport, path } = await setup();
+    slack.setReply((c) =>
+      c.method === 'files.completeUploadExternal'
+        ? { body: { ok: false, error: 'not_in_channel' } }
+        : undefined,
+    );
+    const err = await transport.uploadFile({ channel: 'C1' }, { path, title: 'x' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(SlackPostError);
+    expect((err as SlackPostError).hint).toContain('/invite @arbiter');
+  });
+});
