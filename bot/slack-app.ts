@@ -163,6 +163,8 @@ export function createSlackApp(deps: SlackAppDeps): SlackFrontDoor {
     receiver: (receiver ?? socketReceiver)!,
     clientOptions: apiUrl ? { slackApiUrl: apiUrl } : {},
     logLevel: LogLevel.WARN,
+    // No listener reads Bolt's conversation context; its store would run on every request.
+    convoStore: false,
   });
   const transport = deps.transport ?? createSlackTransport(deps.client, logger);
   const actions = deps.actions ?? (() => []);

@@ -17,17 +17,46 @@ export const SlashCommandBodySchema = z.looseObject({
   response_url: z.string().url().optional(),
 });
 
+const UrlVerificationSchema = z.looseObject({ type: z.literal('url_verification'), challenge: z.string() });
+const EventCallbackSchema = z.looseObject({
+  type: z.literal('event_callback'),
+  event_id: z.string().min(1),
+  event: z.looseObject({ type: z.string() }),
+});
+const TypedPayloadSchema = z.looseObject({
+  type: z.string().min(1),
+  user: z.looseObject({ id: z.string() }).optional(),
+});
+
 /** Any payload the receiver accepts: a slash command, or a typed envelope (events, interactivity). */
 export const SlackEnvelopeSchema = z.union([
   SlashCommandBodySchema,
-  z.looseObject({ type: z.literal('url_verification'), challenge: z.string() }),
-  z.looseObject({
-    type: z.literal('event_callback'),
-    event_id: z.string().min(1),
-    event: z.looseObject({ type: z.string() }),
-  }),
-  z.looseObject({ type: z.string().min(1), user: z.looseObject({ id: z.string() }).optional() }),
+  UrlVerificationSchema,
+  EventCallbackSchema,
+  TypedPayloadSchema,
 ]);
+
+/**
+ * Checks a payload against the one schema its shape calls for; accepts exactly what SlackEnvelopeSchema accepts,
+ * without trying every member of the union on the hot path (a slash command is checked once).
+ */
+export function parseEnvelope(body: unknown): Record<string, unknown> | undefined {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return undefined;
+  const b = body as Record<string, unknown>;
+  const schema =
+    typeof b.command === 'string' && SlashCommandBodySchema.safeParse(b).success
+      ? undefined
+      : b.type === 'url_verification'
+        ? UrlVerificationSchema
+        : b.type === 'event_callback'
+          ? EventCallbackSchema
+          : TypedPayloadSchema;
+  if (!schema) return b;
+  // A payload that fails its own schema may still pass a looser member (as the union would accept it).
+  const r = schema.safeParse(b);
+  if (r.success) return r.data as Record<string, unknown>;
+  return schema === TypedPayloadSchema ? undefined : (TypedPayloadSchema.safeParse(b).data ?? undefined);
+}
 
 /** Options of the receiver. */
 export interface SlackHttpReceiverOptions {
@@ -67,12 +96,11 @@ export class SlackHttpReceiver implements Receiver {
       return new Response('invalid signature', { status: 401 });
     }
     const body = parseBody(req.headers.get('content-type') ?? '', Buffer.from(raw).toString('utf8'));
-    const envelope = body === undefined ? undefined : SlackEnvelopeSchema.safeParse(body);
-    if (!envelope?.success) {
+    const data = parseEnvelope(body);
+    if (!data) {
       logger.warn('slack request rejected: malformed payload');
       return new Response('malformed payload', { status: 400 });
     }
-    const data = envelope.data as Record<string, unknown>;
     if (data.type === 'url_verification') return Response.json({ challenge: data.challenge });
     if (!this.app) return new Response('not ready', { status: 503 });
 

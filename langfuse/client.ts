@@ -1,4 +1,4 @@
-// A small typed client of the Langfuse public API: prompts and scores. Direct fetch rather than
+// A small typed client of the Langfuse public API: prompts, observations, datasets, dataset runs, traces and scores. Direct fetch rather than
 // @langfuse/client: that SDK reads LANGFUSE_* from process.env itself (only config/ may), takes no injectable
 // fetch, batches scores in a background queue (no per-score outcome, no await on a 401) and keeps a private
 // prompt cache we cannot invalidate on webhooks. The REST API it wraps is the same; here every response is
@@ -7,6 +7,18 @@ import type { z } from 'zod';
 import { createSilentLogger, type Logger } from '../config/index.ts';
 import { codeForStatus, LangfuseError, type LangfuseResult } from './errors.ts';
 import {
+  type DatasetItemsPage,
+  DatasetItemsPageSchema,
+  type DatasetRunItem,
+  type DatasetRunItemInput,
+  DatasetRunItemInputSchema,
+  DatasetRunItemSchema,
+  DatasetRunItemsPageSchema,
+  IngestionResponseSchema,
+  type LangfuseDataset,
+  type LangfuseDatasetItem,
+  LangfuseDatasetItemSchema,
+  LangfuseDatasetSchema,
   type LangfusePrompt,
   LangfusePromptSchema,
   type ObservationsPage,
@@ -14,6 +26,8 @@ import {
   ScoreCreatedSchema,
   type ScoreInput,
   ScoreInputSchema,
+  type TraceInput,
+  TraceInputSchema,
 } from './schemas.ts';
 
 /** How to reach Langfuse. */
@@ -51,12 +65,48 @@ export interface ObservationsQuery {
   fields?: string;
 }
 
+/** A whole dataset read page by page: active items, how many were archived, and records that did not parse. */
+export interface DatasetRead {
+  dataset: LangfuseDataset;
+  /** ACTIVE items in Langfuse's order. */
+  items: LangfuseDatasetItem[];
+  archived: number;
+  /** 1-based position over all records read, and why it could not be used. */
+  invalid: { position: number; reason: string }[];
+}
+
+/** Outcome of ingesting traces: each event either accepted or failed, never thrown. */
+export interface IngestResult {
+  accepted: string[];
+  failed: { id: string; error: LangfuseError }[];
+}
+
 /** The Langfuse API operations Arbiter uses. */
 export interface LangfuseClient {
   /** `GET /api/public/v2/prompts/{name}` with `label` or `version`. */
   getPrompt(name: string, selector?: PromptSelector): Promise<LangfuseResult<LangfusePrompt>>;
   /** One page of `GET /api/public/v2/observations` (follow `meta.cursor` for the next). */
   getObservations(query?: ObservationsQuery): Promise<LangfuseResult<ObservationsPage>>;
+  /** `GET /api/public/datasets/{name}`. */
+  getDataset(name: string): Promise<LangfuseResult<LangfuseDataset>>;
+  /** One page of `GET /api/public/dataset-items?datasetName=` (page is 1-based). */
+  getDatasetItems(
+    name: string,
+    page?: { page?: number; limit?: number },
+  ): Promise<LangfuseResult<DatasetItemsPage>>;
+  /** The dataset and all its items (every page); archived items are counted and skipped. */
+  readDataset(name: string, options?: { pageSize?: number }): Promise<LangfuseResult<DatasetRead>>;
+  /** `POST /api/public/dataset-run-items`: links a trace to a dataset item under the run `runName` (created on first use). */
+  createDatasetRunItem(input: DatasetRunItemInput): Promise<LangfuseResult<DatasetRunItem>>;
+  /** One page of `GET /api/public/dataset-run-items?datasetId=&runName=` (page is 1-based). */
+  listDatasetRunItems(query: {
+    datasetId: string;
+    runName: string;
+    page?: number;
+    limit?: number;
+  }): Promise<LangfuseResult<{ data: DatasetRunItem[]; meta: { page: number; totalPages: number } }>>;
+  /** `POST /api/public/ingestion` with one `trace-create` event per trace (the same trace id merges into one trace). */
+  ingestTraces(events: readonly { eventId: string; trace: TraceInput }[]): Promise<IngestResult>;
   /** `POST /api/public/scores`, one request per score (the same id upserts, so retrying is safe). */
   publishScores(
     scores: readonly ScoreInput[],
@@ -154,7 +204,32 @@ export function createLangfuseClient(options: LangfuseClientOptions): LangfuseCl
     return { ok: true, value: parsed.data };
   }
 
-  return {
+  /** Rewrites 401/403/404 of a dataset call so the message names the dataset (never a key). */
+  function aboutDataset<T>(name: string, res: LangfuseResult<T>): LangfuseResult<T> {
+    if (res.ok) return res;
+    const e = res.error;
+    if (e.code === 'LANGFUSE_NOT_FOUND')
+      return {
+        ok: false,
+        error: new LangfuseError(
+          e.code,
+          `Langfuse has no dataset named '${name}' in this project (404); check the name (it is case-sensitive) and LANGFUSE_BASE_URL`,
+          { status: 404 },
+        ),
+      };
+    if (e.code === 'LANGFUSE_UNAUTHORIZED')
+      return {
+        ok: false,
+        error: new LangfuseError(
+          e.code,
+          `Langfuse refused to read dataset '${name}' (${e.status}): check LANGFUSE_PUBLIC_KEY, LANGFUSE_SECRET_KEY and LANGFUSE_BASE_URL (keys belong to one project and one region)`,
+          e.status === undefined ? {} : { status: e.status },
+        ),
+      };
+    return res;
+  }
+
+  const api: LangfuseClient = {
     getPrompt(name, selector = {}) {
       const query = new URLSearchParams();
       if (selector.version !== undefined) query.set('version', String(selector.version));
@@ -179,6 +254,116 @@ export function createLangfuseClient(options: LangfuseClientOptions): LangfuseCl
       if (q.fields) query.set('fields', q.fields);
       const qs = query.toString();
       return call('GET', `/api/public/v2/observations${qs ? `?${qs}` : ''}`, ObservationsPageSchema);
+    },
+
+    async getDataset(name) {
+      return aboutDataset(
+        name,
+        await call('GET', `/api/public/datasets/${encodeURIComponent(name)}`, LangfuseDatasetSchema),
+      );
+    },
+
+    async getDatasetItems(name, p = {}) {
+      const query = new URLSearchParams({ datasetName: name });
+      if (p.page !== undefined) query.set('page', String(p.page));
+      if (p.limit !== undefined) query.set('limit', String(p.limit));
+      return aboutDataset(
+        name,
+        await call('GET', `/api/public/dataset-items?${query}`, DatasetItemsPageSchema),
+      );
+    },
+
+    async readDataset(name, opts = {}) {
+      const dataset = await api.getDataset(name);
+      if (!dataset.ok) return dataset;
+      const limit = opts.pageSize ?? 100;
+      const read: DatasetRead = { dataset: dataset.value, items: [], archived: 0, invalid: [] };
+      let position = 0;
+      // Page-based paging; stop on the last page, or on an empty page in case totalPages is stale.
+      for (let page = 1; page <= 10_000; page++) {
+        const res = await api.getDatasetItems(name, { page, limit });
+        if (!res.ok) return res;
+        for (const raw of res.value.data) {
+          position += 1;
+          const item = LangfuseDatasetItemSchema.safeParse(raw);
+          if (!item.success) {
+            const issue = item.error.issues[0];
+            read.invalid.push({
+              position,
+              reason: `${issue?.path.join('.') || '(record)'}: ${issue?.message ?? 'invalid'}`,
+            });
+          } else if (item.data.status === 'ARCHIVED') read.archived += 1;
+          else read.items.push(item.data);
+        }
+        if (res.value.data.length === 0 || page >= res.value.meta.totalPages) break;
+      }
+      return { ok: true, value: read };
+    },
+
+    createDatasetRunItem(input) {
+      const body = DatasetRunItemInputSchema.safeParse(input);
+      if (!body.success)
+        return Promise.resolve({
+          ok: false,
+          error: new LangfuseError(
+            'LANGFUSE_BAD_REQUEST',
+            `invalid dataset run item: ${body.error.issues[0]?.path.join('.')}: ${body.error.issues[0]?.message}`,
+          ),
+        });
+      return call('POST', '/api/public/dataset-run-items', DatasetRunItemSchema, body.data);
+    },
+
+    listDatasetRunItems(q) {
+      const query = new URLSearchParams({ datasetId: q.datasetId, runName: q.runName });
+      if (q.page !== undefined) query.set('page', String(q.page));
+      if (q.limit !== undefined) query.set('limit', String(q.limit));
+      return call('GET', `/api/public/dataset-run-items?${query}`, DatasetRunItemsPageSchema);
+    },
+
+    async ingestTraces(events) {
+      const result: IngestResult = { accepted: [], failed: [] };
+      const batch: unknown[] = [];
+      for (const e of events) {
+        const trace = TraceInputSchema.safeParse(e.trace);
+        if (!trace.success) {
+          result.failed.push({
+            id: e.eventId,
+            error: new LangfuseError(
+              'LANGFUSE_BAD_REQUEST',
+              `invalid trace: ${trace.error.issues[0]?.message}`,
+            ),
+          });
+          continue;
+        }
+        batch.push({
+          id: e.eventId,
+          type: 'trace-create',
+          timestamp: trace.data.timestamp,
+          body: trace.data,
+        });
+      }
+      if (batch.length === 0) return result;
+      const res = await call('POST', '/api/public/ingestion', IngestionResponseSchema, { batch });
+      if (!res.ok) {
+        for (const e of batch as { id: string }[]) result.failed.push({ id: e.id, error: res.error });
+        return result;
+      }
+      // 207 Multi-Status: every event is listed under successes or errors.
+      const failed = new Map(res.value.errors.map((e) => [e.id, e]));
+      for (const e of batch as { id: string }[]) {
+        const err = failed.get(e.id);
+        if (!err) result.accepted.push(e.id);
+        else
+          result.failed.push({
+            id: e.id,
+            error: new LangfuseError(
+              codeForStatus(err.status),
+              `Langfuse rejected trace event ${e.id} (${err.status})${err.message ? `: ${err.message.slice(0, 200)}` : ''}`,
+              { status: err.status },
+            ),
+          });
+      }
+      return result;
     },
 
     async publishScores(scores, opts = {}) {
@@ -206,4 +391,5 @@ export function createLangfuseClient(options: LangfuseClientOptions): LangfuseCl
       return result;
     },
   };
+  return api;
 }

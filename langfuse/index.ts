@@ -1,6 +1,9 @@
-// Public surface of langfuse/: a typed client of the Langfuse public API (prompts, observations, scores).
+// Public surface of langfuse/: a typed client of the Langfuse public API (prompts, observations, datasets, dataset
+// runs, traces, scores).
 export {
   createLangfuseClient,
+  type DatasetRead,
+  type IngestResult,
   type LangfuseClient,
   type LangfuseClientOptions,
   type ObservationsQuery,
@@ -15,6 +18,21 @@ export {
   type LangfuseResult,
 } from './errors.ts';
 export {
+  type DatasetItemsPage,
+  DatasetItemsPageSchema,
+  type DatasetRunItem,
+  type DatasetRunItemInput,
+  DatasetRunItemInputSchema,
+  DatasetRunItemSchema,
+  DatasetRunItemsPageSchema,
+  IngestionResponseSchema,
+  type LangfuseDataset,
+  type LangfuseDatasetItem,
+  LangfuseDatasetItemSchema,
+  LangfuseDatasetSchema,
+  PageMetaSchema,
+  type TraceInput,
+  TraceInputSchema,
   type LangfusePrompt,
   LangfusePromptSchema,
   type ObservationV2,

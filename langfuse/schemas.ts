@@ -68,3 +68,103 @@ export const ObservationsPageSchema = z.looseObject({
   meta: z.looseObject({ cursor: z.string().nullish() }).optional(),
 });
 export type ObservationsPage = z.infer<typeof ObservationsPageSchema>;
+
+/** A dataset as returned by `GET /api/public/datasets/{name}`. */
+export const LangfuseDatasetSchema = z.looseObject({
+  id: z.string().min(1),
+  name: z.string().min(1),
+  description: z.string().nullish(),
+  metadata: z.unknown().optional(),
+  projectId: z.string().optional(),
+  createdAt: z.string().optional(),
+  updatedAt: z.string().optional(),
+});
+export type LangfuseDataset = z.infer<typeof LangfuseDatasetSchema>;
+
+/** One dataset item of `GET /api/public/dataset-items`; input and expectedOutput are any JSON. */
+export const LangfuseDatasetItemSchema = z.looseObject({
+  id: z.string().min(1),
+  status: z.enum(['ACTIVE', 'ARCHIVED']).default('ACTIVE'),
+  input: z.unknown().optional(),
+  expectedOutput: z.unknown().optional(),
+  metadata: z.unknown().optional(),
+  sourceTraceId: z.string().nullish(),
+  sourceObservationId: z.string().nullish(),
+  datasetId: z.string().optional(),
+  datasetName: z.string().optional(),
+  createdAt: z.string().optional(),
+  updatedAt: z.string().optional(),
+});
+export type LangfuseDatasetItem = z.infer<typeof LangfuseDatasetItemSchema>;
+
+/** Page metadata of Langfuse's page-based listings (`page` is 1-based). */
+export const PageMetaSchema = z.looseObject({
+  page: z.number().int(),
+  limit: z.number().int(),
+  totalItems: z.number().int(),
+  totalPages: z.number().int(),
+});
+
+/** A page of dataset items: records are parsed one by one by the caller, so one bad record does not sink the page. */
+export const DatasetItemsPageSchema = z.looseObject({
+  data: z.array(z.unknown()),
+  meta: PageMetaSchema,
+});
+export type DatasetItemsPage = z.infer<typeof DatasetItemsPageSchema>;
+
+/** Body of `POST /api/public/dataset-run-items`: links a trace to a dataset item under a named run. */
+export const DatasetRunItemInputSchema = z.object({
+  runName: z.string().min(1),
+  runDescription: z.string().optional(),
+  metadata: z.record(z.string(), z.unknown()).optional(),
+  datasetItemId: z.string().min(1),
+  traceId: z.string().min(1),
+  observationId: z.string().optional(),
+});
+export type DatasetRunItemInput = z.infer<typeof DatasetRunItemInputSchema>;
+
+/** A dataset run item as Langfuse returns it. */
+export const DatasetRunItemSchema = z.looseObject({
+  id: z.string().min(1),
+  datasetRunId: z.string().optional(),
+  datasetRunName: z.string().optional(),
+  datasetItemId: z.string().min(1),
+  traceId: z.string().nullish(),
+  observationId: z.string().nullish(),
+  createdAt: z.string().optional(),
+});
+export type DatasetRunItem = z.infer<typeof DatasetRunItemSchema>;
+
+/** A page of `GET /api/public/dataset-run-items?datasetId=&runName=`. */
+export const DatasetRunItemsPageSchema = z.looseObject({
+  data: z.array(DatasetRunItemSchema),
+  meta: PageMetaSchema,
+});
+
+/** A trace to create (or update: the same id merges) through the ingestion API. */
+export const TraceInputSchema = z.object({
+  id: z.string().min(1),
+  timestamp: z.string(),
+  name: z.string().optional(),
+  input: z.unknown().optional(),
+  output: z.unknown().optional(),
+  metadata: z.record(z.string(), z.unknown()).optional(),
+  tags: z.array(z.string()).optional(),
+  sessionId: z.string().optional(),
+});
+export type TraceInput = z.infer<typeof TraceInputSchema>;
+
+/** Response of `POST /api/public/ingestion` (207 Multi-Status: per-event successes and errors). */
+export const IngestionResponseSchema = z.looseObject({
+  successes: z.array(z.looseObject({ id: z.string(), status: z.number() })).default([]),
+  errors: z
+    .array(
+      z.looseObject({
+        id: z.string(),
+        status: z.number(),
+        message: z.string().nullish(),
+        error: z.unknown().optional(),
+      }),
+    )
+    .default([]),
+});

@@ -80,6 +80,9 @@ function cmpWrites(a: WriteDoc, b: WriteDoc): number {
 
 /** A BaseCheckpointSaver backed by the store port (`run_checkpoints`, `run_checkpoint_writes`). */
 export class StoreCheckpointSaver extends BaseCheckpointSaver {
+  /** Threads known to have no checkpoint yet (told by the run service), so their first read skips the store. */
+  private readonly knownEmpty = new Set<string>();
+
   constructor(
     private readonly checkpoints: Collection<CheckpointDoc>,
     private readonly writes: Collection<WriteDoc>,
@@ -120,7 +123,7 @@ export class StoreCheckpointSaver extends BaseCheckpointSaver {
 
   async getTuple(config: RunnableConfig): Promise<CheckpointTuple | undefined> {
     const threadId = config.configurable?.thread_id as string | undefined;
-    if (threadId === undefined) return undefined;
+    if (threadId === undefined || this.knownEmpty.has(threadId)) return undefined;
     const ns = (config.configurable?.checkpoint_ns as string | undefined) ?? '';
     const id = config.configurable?.checkpoint_id as string | undefined;
     const doc = id
@@ -172,6 +175,7 @@ export class StoreCheckpointSaver extends BaseCheckpointSaver {
     const [cp, md] = await Promise.all([this.serde.dumpsTyped(checkpoint), this.serde.dumpsTyped(metadata)]);
     const c = encode(cp);
     const m = encode(md);
+    this.knownEmpty.delete(threadId);
     const _id = [threadId, ns, checkpoint.id].join(SEP);
     await this.checkpoints.updateOne(
       { _id },
@@ -238,13 +242,26 @@ export class StoreCheckpointSaver extends BaseCheckpointSaver {
       await this.writes.updateOne({ _id }, { $set: rest }, { upsert: true });
   }
 
+  /** Marks threads as having no checkpoint (the caller listed the run's checkpointed threads); a put clears it. */
+  assumeEmpty(threadId: string): void {
+    this.knownEmpty.add(threadId);
+  }
+
+  /** Threads of a group (a run) that have at least one checkpoint: one query instead of a state read per item. */
+  async threadsWithCheckpoints(group: string): Promise<Set<string>> {
+    const docs = await this.checkpoints.find({ group });
+    return new Set(docs.map((d) => d.threadId));
+  }
+
   async deleteThread(threadId: string): Promise<void> {
+    this.knownEmpty.delete(threadId);
     await this.checkpoints.deleteMany({ threadId });
     await this.writes.deleteMany({ threadId });
   }
 
   /** Deletes every checkpoint of a group (a run) once its items are stored. */
   async deleteGroup(group: string): Promise<void> {
+    for (const t of this.knownEmpty) if (threadGroup(t) === group) this.knownEmpty.delete(t);
     await this.checkpoints.deleteMany({ group });
     await this.writes.deleteMany({ group });
   }

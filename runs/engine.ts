@@ -266,15 +266,27 @@ export function createItemGraph(deps: EngineDeps) {
   const afterSimulate = (s: ItemGraphState): NodeName => (s.stop ? 'evaluate' : 'call_target');
   const afterEvaluate = (s: ItemGraphState): NodeName | typeof END => (s.stop ? END : 'simulate_user');
 
-  const graph = new StateGraph(ItemState)
+  // Two compiled graphs over the same nodes, both built once per run. A single-turn item goes straight through
+  // (START → call_target → evaluate → END on plain edges: no routing runnables per step); a conversation loops
+  // simulate_user → call_target → evaluate until evaluate decides to stop.
+  const single = new StateGraph(ItemState)
+    .addNode('call_target', callTarget)
+    .addNode('evaluate', evaluate)
+    .addEdge(START, 'call_target')
+    .addEdge('call_target', 'evaluate')
+    .addEdge('evaluate', END)
+    .compile({ checkpointer: deps.checkpointer });
+  const conversation = new StateGraph(ItemState)
     .addNode('simulate_user', simulateUser)
     .addNode('call_target', callTarget)
     .addNode('evaluate', evaluate)
-    .addConditionalEdges(START, fromStart, ['simulate_user', 'call_target'])
+    .addEdge(START, 'simulate_user')
     .addConditionalEdges('simulate_user', afterSimulate, ['evaluate', 'call_target'])
     .addEdge('call_target', 'evaluate')
     .addConditionalEdges('evaluate', afterEvaluate, [END, 'simulate_user'])
     .compile({ checkpointer: deps.checkpointer });
+  /** The compiled graph an item runs on (fixed by the item, so a resumed thread meets the graph that wrote it). */
+  const graphFor = (item: DatasetItem) => (isMultiTurn(item) ? conversation : single);
 
   /** Runs the same nodes in-process without LangGraph or checkpoints (the `direct` engine). */
   async function direct(item: DatasetItem, threadId: string, signal?: AbortSignal): Promise<ItemGraphState> {
@@ -304,7 +316,7 @@ export function createItemGraph(deps: EngineDeps) {
     return state;
   }
 
-  return { graph, direct };
+  return { graphFor, direct, isMultiTurn };
 }
 
 /** The compiled item graph and its direct twin. */
@@ -314,29 +326,47 @@ export type ItemEngine = ReturnType<typeof createItemGraph>;
 export type EngineMode = 'graph' | 'direct';
 
 /**
+ * How often an item's graph state is written (LangGraph `durability`). A single-turn item has one step worth
+ * keeping (the target's answer), and the run item stored right after the graph exits is the durable record, so it
+ * is checkpointed once, at exit: a crash between exit and storing resumes from that checkpoint without calling the
+ * target again. A conversation is checkpointed after every step before the next one starts (`sync`), so a crash
+ * repeats at most the step in flight and resumes mid-conversation. (`async` would overlap the write with the next
+ * step, but its writes trail behind: an abort right after a step can leave several steps unsaved.)
+ */
+export function durabilityOf(engine: ItemEngine, item: DatasetItem): 'exit' | 'sync' {
+  return engine.isMultiTurn(item) ? 'sync' : 'exit';
+}
+
+/**
  * Runs (or resumes) one item. A thread with a checkpoint continues from it; a thread that already finished returns
- * its final state without calling anything again.
+ * its final state without calling anything again. `fresh: true` says the caller knows the thread has no checkpoint
+ * (the run service lists a run's checkpointed threads once), which skips the per-item state read.
  */
 export async function runItem(
   engine: ItemEngine,
   item: DatasetItem,
   threadId: string,
-  options: { signal?: AbortSignal; mode?: EngineMode } = {},
+  options: { signal?: AbortSignal; mode?: EngineMode; fresh?: boolean } = {},
 ): Promise<ItemOutcome> {
   const { signal } = options;
   let state: ItemGraphState;
   if (options.mode === 'direct') state = await engine.direct(item, threadId, signal);
   else {
-    const { graph } = engine;
-    const config = { configurable: { thread_id: threadId }, ...(signal ? { signal } : {}) };
-    const snapshot = await graph.getState(config);
-    const started = snapshot.createdAt !== undefined;
-    if (started && snapshot.next.length === 0 && (snapshot.values as ItemGraphState).stop) {
+    const graph = engine.graphFor(item);
+    const config = {
+      configurable: { thread_id: threadId },
+      durability: durabilityOf(engine, item),
+      recursionLimit: 200,
+      ...(signal ? { signal } : {}),
+    };
+    const snapshot = options.fresh ? undefined : await graph.getState(config);
+    const started = snapshot?.createdAt !== undefined;
+    if (snapshot && started && snapshot.next.length === 0 && (snapshot.values as ItemGraphState).stop) {
       state = snapshot.values as ItemGraphState;
-    } else if (started && snapshot.next.length > 0) {
-      state = (await graph.invoke(null, { ...config, recursionLimit: 200 })) as ItemGraphState;
+    } else if (snapshot && started && snapshot.next.length > 0) {
+      state = (await graph.invoke(null, config)) as ItemGraphState;
     } else {
-      state = (await graph.invoke({ item }, { ...config, recursionLimit: 200 })) as ItemGraphState;
+      state = (await graph.invoke({ item }, config)) as ItemGraphState;
     }
   }
   const conversational = state.transcript.length > 2 || state.stop === 'recorded';

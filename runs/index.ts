@@ -10,6 +10,8 @@ export {
   RunSchema,
   RunStatusSchema,
   RunSummarySchema,
+  RunLangfuseSchema,
+  RunTriggerSchema,
   type DatasetItem,
   type ItemResult,
   type MetricSummary,
@@ -20,7 +22,23 @@ export {
   type RunProgress,
   type RunStatus,
   type RunSummary,
+  type RunLangfuse,
+  type RunTrigger,
 } from './types.ts';
+export {
+  createLangfuseDatasetSource,
+  createLangfusePromptSource,
+  fromLangfuseItem,
+  itemPublication,
+  langfuseRunName,
+  langfuseScoreId,
+  langfuseTraceId,
+  publishRunToLangfuse,
+  traceEventId,
+  type DatasetSourceResult,
+  type LangfusePublisherDeps,
+  type PublishOutcome,
+} from './langfuse.ts';
 export {
   DatasetRowSchema,
   formatOf,
@@ -61,6 +79,7 @@ export {
 } from './checkpointer.ts';
 export {
   createItemGraph,
+  durabilityOf,
   runItem,
   type EngineDeps,
   type EngineMode,
@@ -91,3 +110,13 @@ export {
   type RunServiceDeps,
   type StartRunOptions,
 } from './service.ts';
+export {
+  createRunLauncher,
+  createSuiteCatalog,
+  createSuiteWatcher,
+  findSuite,
+  pinPromptVersion,
+  type LaunchOptions,
+  type SuitesDirDeps,
+  type WatchingSuiteInfo,
+} from './watch.ts';

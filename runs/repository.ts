@@ -46,6 +46,8 @@ export interface RunRepository {
   finishItem(runId: string, itemKey: string, fields: FinishFields): Promise<boolean>;
   items(runId: string, opts?: { status?: RunItem['status'] }): Promise<RunItemView[]>;
   countItems(runId: string, filter?: Filter): Promise<number>;
+  /** Records what was sent to Langfuse for an item. */
+  markLangfuse(runId: string, itemKey: string, fields: NonNullable<RunItem['langfuse']>): Promise<void>;
 }
 
 /** What finishing an item records. */
@@ -152,6 +154,11 @@ export async function createRunRepository(store: DocumentStore): Promise<RunRepo
     },
     async countItems(runId, filter = {}) {
       return items.count({ ...filter, runId });
+    },
+    async markLangfuse(runId, itemKey, fields) {
+      const set: Record<string, unknown> = {};
+      for (const [k, v] of Object.entries(fields)) if (v !== undefined) set[`langfuse.${k}`] = v;
+      await items.updateOne({ _id: itemId(runId, itemKey) }, { $set: set });
     },
   };
 }

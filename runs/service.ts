@@ -3,6 +3,7 @@
 import { setMaxListeners } from 'node:events';
 import { ArbiterError, type Clock, type Ids, type Logger } from '../config/index.ts';
 import { createMetric, type Metric } from '../evaluators/index.ts';
+import type { LangfuseClient } from '../langfuse/index.ts';
 import type { Llm } from '../llm/index.ts';
 import {
   type DocumentStore,
@@ -16,12 +17,26 @@ import { createStoreCheckpointer, type StoreCheckpointSaver } from './checkpoint
 import { compareRuns, type RunComparison } from './compare.ts';
 import { loadDatasetFile } from './datasets.ts';
 import { createItemGraph, type EngineMode, runItem } from './engine.ts';
+import {
+  createLangfuseDatasetSource,
+  type DatasetSourceResult,
+  type PublishOutcome,
+  publishRunToLangfuse,
+} from './langfuse.ts';
 import type { Persona } from './personas.ts';
 import { createRunRepository, type RunRepository } from './repository.ts';
 import { type Suite, suiteHash } from './suite.ts';
 import { itemNeedsReview, itemScore, summarize, type SummaryInput } from './summary.ts';
 import { createTarget, type PromptSource } from './targets.ts';
-import type { DatasetItem, Run, RunItemView, RowError, RunProgress, RunSummary } from './types.ts';
+import type {
+  DatasetItem,
+  Run,
+  RunItemView,
+  RowError,
+  RunProgress,
+  RunSummary,
+  RunTrigger,
+} from './types.ts';
 
 /** Job type of run execution. */
 export const RUN_JOB_TYPE = 'run.execute';
@@ -29,9 +44,9 @@ export const RUN_JOB_TYPE = 'run.execute';
 /** Payload of a run job. */
 export const RunJobPayloadSchema = z.object({ runId: z.string().min(1) });
 
-/** Rows of a Langfuse (or other remote) dataset; the langfuse/ module provides the real source. */
+/** Rows of a Langfuse (or other remote) dataset; createLangfuseDatasetSource is the real one. */
 export interface DatasetSource {
-  getDatasetItems(name: string): Promise<{ items: DatasetItem[]; errors: RowError[] }>;
+  getDatasetItems(name: string): Promise<DatasetSourceResult>;
 }
 
 /** What the run service needs. */
@@ -46,7 +61,10 @@ export interface RunServiceDeps {
   llm?: Llm;
   judgeModel?: string;
   prompts?: PromptSource;
+  /** Source of `dataset: { langfuse: name }`; defaults to Langfuse itself when `langfuse` is given. */
   datasets?: DatasetSource;
+  /** Langfuse: reads Langfuse datasets and links runs of them as Langfuse dataset runs (traces, run items, scores). */
+  langfuse?: LangfuseClient;
   fetch?: typeof fetch;
   /** `graph` (default) checkpoints every step in the store; `direct` runs the same nodes without LangGraph. */
   engine?: EngineMode;
@@ -65,6 +83,8 @@ export interface StartRunOptions {
   idempotencyKey?: string;
   /** Resume an unfinished run of the same suite and dataset instead of starting a new one (default true). */
   resume?: boolean;
+  /** Why the run was started (a prompt change), recorded on the run. */
+  trigger?: RunTrigger;
 }
 
 /** The run service. */
@@ -80,6 +100,8 @@ export interface RunService {
   items(runId: string): Promise<RunItemView[]>;
   cancelRun(runId: string): Promise<Run>;
   compare(a: string, b: string): Promise<RunComparison>;
+  /** Links a finished run of a Langfuse dataset again, sending only what is missing (after a Langfuse outage). */
+  publishToLangfuse(runId: string): Promise<PublishOutcome>;
   repository: RunRepository;
 }
 
@@ -121,6 +143,7 @@ export async function createRunService(deps: RunServiceDeps): Promise<RunService
     return checkpointer;
   };
   const progressEvery = deps.progressIntervalMs ?? 250;
+  const datasets = deps.datasets ?? (deps.langfuse ? createLangfuseDatasetSource(deps.langfuse) : undefined);
 
   function buildRunnables(suite: Suite) {
     const target = createTarget(suite.target, {
@@ -170,9 +193,9 @@ export async function createRunService(deps: RunServiceDeps): Promise<RunService
     }
     const built = buildRunnables(suite);
     if (!built.ok) throw new ArbiterError('USAGE', `${suite.file}: ${built.error}`);
-    let loaded: { items: DatasetItem[]; errors: RowError[] };
+    let loaded: DatasetSourceResult;
     if (suite.dataset.kind === 'file') loaded = loadDatasetFile(suite.dataset.path, suite.dataset.format);
-    else if (deps.datasets) loaded = await deps.datasets.getDatasetItems(suite.dataset.name);
+    else if (datasets) loaded = await datasets.getDatasetItems(suite.dataset.name);
     else
       throw new ArbiterError(
         'USAGE',
@@ -209,6 +232,16 @@ export async function createRunService(deps: RunServiceDeps): Promise<RunService
       total: items.length,
       datasetErrors: rowErrors,
       datasetSource: suite.dataset.kind === 'file' ? suite.dataset.path : `langfuse:${suite.dataset.name}`,
+      ...(suite.dataset.kind === 'langfuse'
+        ? {
+            langfuse: {
+              datasetName: suite.dataset.name,
+              ...(loaded.datasetId ? { datasetId: loaded.datasetId } : {}),
+              ...(suite.description ? { runDescription: suite.description } : {}),
+            },
+          }
+        : {}),
+      ...(options.trigger ? { trigger: options.trigger } : {}),
       progress: { done: 0, total: items.length, errors: 0, meanScore: null },
       createdAt: now,
       updatedAt: now,
@@ -274,6 +307,32 @@ export async function createRunService(deps: RunServiceDeps): Promise<RunService
     return summary;
   }
 
+  async function publish(run: Run): Promise<PublishOutcome> {
+    if (!run.langfuse || !deps.langfuse) return { linked: 0, failed: 0 };
+    const views = await repo.items(run._id);
+    const outcome = await publishRunToLangfuse(
+      { client: deps.langfuse, repo, logger: deps.logger },
+      run,
+      views,
+    );
+    const linked = await repo.countItems(run._id, { 'langfuse.scored': true });
+    await repo.updateRun(run._id, {
+      $set: {
+        'langfuse.linked': linked,
+        'langfuse.failed': outcome.failed,
+        'langfuse.publishedAt': deps.clock.now(),
+        ...(outcome.lastError ? { 'langfuse.lastError': outcome.lastError } : {}),
+      },
+      ...(outcome.lastError ? {} : { $unset: { 'langfuse.lastError': '' } }),
+    });
+    if (outcome.failed > 0)
+      deps.logger.warn(
+        { runId: run._id, failed: outcome.failed, error: outcome.lastError },
+        'some items could not be linked in Langfuse; `publishToLangfuse` sends the rest later',
+      );
+    return { ...outcome, linked };
+  }
+
   async function execute(payload: { runId: string }, ctx: JobContext): Promise<unknown> {
     const run = await repo.getRun(payload.runId);
     if (!run) throw new PermanentJobError(`run ${payload.runId} not found`);
@@ -332,6 +391,9 @@ export async function createRunService(deps: RunServiceDeps): Promise<RunService
     await flush(true);
 
     const threshold = suite.threshold.score;
+    const mode = deps.engine ?? 'graph';
+    // Only threads checkpointed before a crash need their state read; every other item starts fresh.
+    const checkpointed = mode === 'graph' ? await (await saver()).threadsWithCheckpoints(run._id) : new Set();
     let next = 0;
     const concurrency = Math.max(1, Math.min(run.options.concurrency, pending.length || 1));
     const lane = async () => {
@@ -342,10 +404,11 @@ export async function createRunService(deps: RunServiceDeps): Promise<RunService
         const started = performance.now();
         let outcome: Awaited<ReturnType<typeof runItem>>;
         try {
-          outcome = await runItem(engine, item, `${run._id}::${item.key}`, {
-            signal: ctx.signal,
-            mode: deps.engine ?? 'graph',
-          });
+          const threadId = `${run._id}::${item.key}`;
+          const fresh = !checkpointed.has(threadId);
+          // LangGraph reads the thread's latest checkpoint when it starts; a fresh thread has none to read.
+          if (fresh && checkpointer) checkpointer.assumeEmpty(threadId);
+          outcome = await runItem(engine, item, threadId, { signal: ctx.signal, mode, fresh });
         } catch (err) {
           if (ctx.signal.aborted) return;
           // An engine failure is this item's error, not the run's: the other items still run.
@@ -387,6 +450,10 @@ export async function createRunService(deps: RunServiceDeps): Promise<RunService
       }
       throw ctx.signal.reason instanceof Error ? ctx.signal.reason : new Error('run aborted');
     }
+    // Before the run turns terminal: a crash here publishes again on resume, sending only what is missing.
+    await publish(current).catch((err: unknown) =>
+      deps.logger.warn({ err, runId: run._id }, 'linking the run in Langfuse failed'),
+    );
     const summary = await finalize(current, 'completed');
     await (await saver()).deleteGroup(run._id);
     deps.logger.info(
@@ -425,6 +492,23 @@ export async function createRunService(deps: RunServiceDeps): Promise<RunService
           });
       const [ia, ib] = await Promise.all([repo.items(a), repo.items(b)]);
       return compareRuns({ run: ra!, items: ia }, { run: rb!, items: ib });
+    },
+    async publishToLangfuse(runId) {
+      const run = await repo.getRun(runId);
+      if (!run)
+        throw new ArbiterError('NOT_FOUND', `No run with id ${runId}.`, {
+          hint: 'List runs with `arbiter runs list`.',
+        });
+      if (!run.langfuse)
+        throw new ArbiterError(
+          'USAGE',
+          `Run ${runId} did not use a Langfuse dataset; there is nothing to link.`,
+        );
+      if (!deps.langfuse)
+        throw new ArbiterError('USAGE', 'Langfuse is not configured.', {
+          hint: 'Set LANGFUSE_PUBLIC_KEY and LANGFUSE_SECRET_KEY.',
+        });
+      return publish(run);
     },
     repository: repo,
   };

@@ -47,6 +47,15 @@ const SuiteShape = z.strictObject({
     .min(1, { error: 'expected at least one metric' }),
   threshold: z.union([unit, z.strictObject({ score: unit.default(0.5), passRate: unit.optional() })]),
   concurrency: z.number().int().min(1).max(256).optional(),
+  /** Prompt changes in Langfuse that concern this suite: buttons on the alert, or a run by itself (`onChange: run`). */
+  watch: z
+    .strictObject({
+      prompts: z.array(z.string().min(1)).min(1, { error: 'expected at least one prompt name' }),
+      /** Labels whose moves start the suite by itself (onChange: run); default [production]. */
+      labels: z.array(z.string().min(1)).min(1).optional(),
+      onChange: z.literal('run', { error: 'expected `run` (or leave `onChange` out)' }).optional(),
+    })
+    .optional(),
 });
 
 type SuiteShapeT = z.infer<typeof SuiteShape>;
@@ -72,6 +81,8 @@ export interface Suite {
   /** An item passes when its score reaches `score`; the run passes on mean score, or on pass rate if given. */
   threshold: { score: number; passRate?: number };
   concurrency?: number;
+  /** Prompt changes that concern this suite. */
+  watch?: { prompts: string[]; labels?: string[]; onChange?: 'run' };
 }
 
 function suiteSchema(env: Record<string, string | undefined>) {
@@ -103,6 +114,21 @@ function suiteSchema(env: Record<string, string | undefined>) {
             });
         }
       }
+    }
+    if (s.watch) {
+      // A prompt change is evaluated by pinning the suite's prompt target to the new version.
+      if (type !== 'prompt')
+        ctx.addIssue({
+          code: 'custom',
+          path: ['watch'],
+          message: `watching prompts needs a \`prompt\` target (this suite's target is '${type}')`,
+        });
+      else if (typeof s.target.name === 'string' && !s.watch.prompts.includes(s.target.name))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['watch', 'prompts'],
+          message: `expected the target's prompt '${s.target.name}' among the watched prompts`,
+        });
     }
     s.metrics.forEach((m, i) => {
       if (!isMetricName(m.name)) {
@@ -177,6 +203,15 @@ function normalize(s: SuiteShapeT, file: string): Suite {
       ...(threshold.passRate !== undefined ? { passRate: threshold.passRate } : {}),
     },
     ...(s.concurrency ? { concurrency: s.concurrency } : {}),
+    ...(s.watch
+      ? {
+          watch: {
+            prompts: s.watch.prompts,
+            ...(s.watch.labels ? { labels: s.watch.labels } : {}),
+            ...(s.watch.onChange ? { onChange: s.watch.onChange } : {}),
+          },
+        }
+      : {}),
   };
 }
 

@@ -19,6 +19,8 @@ export const DatasetItemSchema = z.object({
   variables: z.record(z.string(), z.unknown()).optional(),
   /** Persona name for multi-turn items. */
   persona: z.string().optional(),
+  /** Id of the record this item came from in its source (the Langfuse dataset item id). */
+  sourceId: z.string().optional(),
 });
 
 /** One dataset row ready to run. */
@@ -93,6 +95,31 @@ export const RunSummarySchema = z.object({
 /** The summary of a finished run. */
 export type RunSummary = z.infer<typeof RunSummarySchema>;
 
+/** Langfuse dataset-run linking of a run whose dataset came from Langfuse. */
+export const RunLangfuseSchema = z.object({
+  datasetName: z.string(),
+  datasetId: z.string().optional(),
+  runDescription: z.string().optional(),
+  /** Items linked (trace, dataset run item and scores all sent) and items whose publication failed, last pass. */
+  linked: z.number().int().optional(),
+  failed: z.number().int().optional(),
+  lastError: z.string().optional(),
+  publishedAt: z.date().optional(),
+});
+
+/** Langfuse dataset-run linking of a run. */
+export type RunLangfuse = z.infer<typeof RunLangfuseSchema>;
+
+/** Why a run was started, when not by hand (a prompt change in Langfuse). */
+export const RunTriggerSchema = z.object({
+  reason: z.enum(['button', 'auto', 'compare']),
+  prompt: z.object({ name: z.string(), version: z.number().int() }),
+  requestedBy: z.string().optional(),
+});
+
+/** Why a run was started. */
+export type RunTrigger = z.infer<typeof RunTriggerSchema>;
+
 /** A run as stored in the `runs` collection. */
 export const RunSchema = z.object({
   _id: z.string(),
@@ -113,6 +140,8 @@ export const RunSchema = z.object({
   total: z.number().int(),
   datasetErrors: z.array(RowErrorSchema),
   datasetSource: z.string(),
+  langfuse: RunLangfuseSchema.optional(),
+  trigger: RunTriggerSchema.optional(),
   progress: RunProgressSchema,
   summary: RunSummarySchema.optional(),
   error: z.string().optional(),
@@ -164,6 +193,17 @@ export const RunItemSchema = z.object({
   inputTokens: z.number().optional(),
   outputTokens: z.number().optional(),
   finishedAt: z.date().optional(),
+  /** What was sent to Langfuse for this item (a retried publication sends only what is missing). */
+  langfuse: z
+    .object({
+      traceId: z.string().optional(),
+      traced: z.boolean().optional(),
+      /** A dataset run item was sent; its answer may have been lost. */
+      linkSent: z.boolean().optional(),
+      linkId: z.string().optional(),
+      scored: z.boolean().optional(),
+    })
+    .optional(),
 });
 
 /** One item of a run as stored. */

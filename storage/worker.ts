@@ -181,6 +181,10 @@ export function createWorker(options: WorkerOptions): Worker {
         await sleep(pollMs);
         continue;
       }
+      // One macrotask turn before each claim: a run of back-to-back claims and job starts (a burst of enqueued
+      // chat commands) otherwise chains promise callbacks while requests wait unread on their sockets.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      if (stopping) break;
       let job: Job | null = null;
       try {
         job = await options.queue.claim(workerId, options.leaseMs, types);

@@ -310,8 +310,54 @@ threshold: 0.5
     const second = await runItem(engine, item, 'run_x::k');
     expect(calls).toBe(1);
     expect(second).toEqual(first);
-    expect(await (await store.collection('run_checkpoints')).count({ threadId: 'run_x::k' })).toBeGreaterThan(
-      1,
+    // A single-turn item is checkpointed once, when its graph exits (durability `exit`).
+    expect(await (await store.collection('run_checkpoints')).count({ threadId: 'run_x::k' })).toBe(1);
+  });
+
+  it('a conversation is checkpointed per step and resumes mid-conversation without repeating answered turns', async () => {
+    const { dir, cleanup } = tempDir();
+    const store = await createEmbeddedStore({ dir, autocompactMs: 0 });
+    cleanups.push(cleanup, () => store.close());
+    const asked: string[] = [];
+    const controller = new AbortController();
+    const engine = createItemGraph({
+      target: {
+        type: 'counting',
+        recorded: false,
+        respond: async (req) => {
+          const last = req.transcript[req.transcript.length - 1]!.content;
+          asked.push(last);
+          // The process "dies" while the third user turn is in flight.
+          if (req.turn === 3 && !controller.signal.aborted) controller.abort(new Error('killed'));
+          return { ok: true, text: `re: ${last}`, latencyMs: 1 };
+        },
+      },
+      metrics: [],
+      checkpointer: await createStoreCheckpointer(store),
+      personas: new Map([
+        ['p', { name: 'p', goal: 'learn things', traits: [], turns: ['second', 'third', 'fourth'] }],
+      ]),
+      conversation: { maxTurns: 4, goalCheck: false },
+    });
+    const item = { key: 'c', row: 1, input: 'first', persona: 'p' };
+    await expect(runItem(engine, item, 'run_y::c', { signal: controller.signal })).rejects.toThrow();
+    expect(asked).toEqual(['first', 'second', 'third']);
+    const outcome = await runItem(engine, item, 'run_y::c');
+    // Turns answered before the crash are not sent again; the one in flight is.
+    expect(asked).toEqual(['first', 'second', 'third', 'third', 'fourth']);
+    expect(outcome.result.stopReason).toBe('max-turns');
+    expect(outcome.result.transcript?.map((t) => t.content)).toEqual([
+      'first',
+      're: first',
+      'second',
+      're: second',
+      'third',
+      're: third',
+      'fourth',
+      're: fourth',
+    ]);
+    expect(await (await store.collection('run_checkpoints')).count({ threadId: 'run_y::c' })).toBeGreaterThan(
+      4,
     );
   });
 });

@@ -1,5 +1,7 @@
 // Runs: 1,000 single-turn items against a local stub agent with 50 ms latency, offline metrics, concurrency 16
 // (ideal wall time 1,000 × 50 ms / 16 = 3.125 s), on both engines; then 200 four-turn persona items against stubs.
+// The `graph` engine checkpoints single-turn items once at exit and conversations after every step (see
+// runs/engine.ts durabilityOf); CPU per item is printed too, since wall time on a loaded machine is CPU-bound.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createSilentLogger, systemClock, systemIds } from '../../config/index.ts';
@@ -40,6 +42,7 @@ async function runSuite(suiteText: string, data: string, dataName: string, engin
       leaseMs: 60_000,
       pollMs: 5,
     });
+    const cpu0 = process.cpuUsage();
     const t0 = performance.now();
     worker.start();
     for (;;) {
@@ -48,9 +51,11 @@ async function runSuite(suiteText: string, data: string, dataName: string, engin
       await new Promise((r) => setTimeout(r, 10));
     }
     const wallS = (performance.now() - t0) / 1000;
+    const cpu = process.cpuUsage(cpu0);
     await worker.stop(0);
     const run = (await svc.getRun(runId))!;
-    return { wallS, run };
+    // CPU of this process per item (stub server included): the figure that load on a shared machine distorts least.
+    return { wallS, run, cpuMsPerItem: (cpu.user + cpu.system) / 1000 / run.total };
   } finally {
     await store.close();
     cleanup();
@@ -79,12 +84,13 @@ concurrency: ${c}
 `;
     const figures: Record<string, number | string> = {};
     for (const engine of ['direct', 'graph'] as const) {
-      const { wallS, run: r } = await runSuite(single(conc), data, 'data.jsonl', engine);
+      const { wallS, run: r, cpuMsPerItem } = await runSuite(single(conc), data, 'data.jsonl', engine);
       const perItemMs = (wallS * 1000 * conc) / n - 50;
       figures[`[${engine}] wall s (ideal ${ideal.toFixed(3)})`] = wallS;
       figures[`[${engine}] % of ideal`] = (wallS / ideal) * 100;
       figures[`[${engine}] items/s`] = n / wallS;
       figures[`[${engine}] engine overhead ms/item`] = perItemMs;
+      figures[`[${engine}] CPU ms/item (process)`] = cpuMsPerItem;
       figures[`[${engine}] items stored / errors`] = `${r.summary?.finished}/${r.summary?.errors}`;
     }
     figures['peak RSS (MiB)'] = peakRssMiB();
