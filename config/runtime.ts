@@ -54,9 +54,7 @@ export const systemIds: Ids = {
       seq = 0;
     }
     const id =
-      ms.toString(36).padStart(9, '0') +
-      (seq % 36 ** 4).toString(36).padStart(4, '0') +
-      randomHex4();
+      ms.toString(36).padStart(9, '0') + (seq % 36 ** 4).toString(36).padStart(4, '0') + randomHex4();
     return prefix ? `${prefix}_${id}` : id;
   },
 };
