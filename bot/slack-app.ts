@@ -19,7 +19,7 @@ import {
   enqueueAction,
   slackActionKey,
 } from './action-jobs.ts';
-import { buildHomeView } from './app-home.ts';
+import { buildHomeView, type HomeData, loadHomeSnapshot } from './app-home.ts';
 import { COMMAND_JOB_TYPE, type CommandJobPayload, deliver } from './command-jobs.ts';
 import { renderBlocks } from './render-blocks.ts';
 import { SlackHttpReceiver } from './slack-receiver.ts';
@@ -45,6 +45,8 @@ export interface SlackAppDeps {
   /** Delivers click answers; default: a Slack transport over `client` (pass the bot's transport to share it). */
   transport?: Transport;
   runs: () => RunService;
+  /** What the App Home tab shows; without it, recent runs only. */
+  home?: HomeData;
   ids: Ids;
   logger: Logger;
   now?: () => Date;
@@ -270,8 +272,14 @@ export function createSlackApp(deps: SlackAppDeps): SlackFrontDoor {
     [HOME_JOB_TYPE]: {
       payload: HomePayloadSchema,
       async run(p: z.infer<typeof HomePayloadSchema>) {
-        const runs = await deps.runs().listRuns({ limit: 10 });
-        await deps.client.views.publish({ user_id: p.user, view: buildHomeView(runs, env.SLACK_COMMAND) });
+        const data: HomeData = deps.home ?? { recentRuns: (limit) => deps.runs().listRuns({ limit }) };
+        const snapshot = await loadHomeSnapshot(data, p.user, (part, err) =>
+          logger.warn({ err, part }, 'app home part could not be loaded'),
+        );
+        await deps.client.views.publish({
+          user_id: p.user,
+          view: buildHomeView(snapshot, env.SLACK_COMMAND),
+        });
         return { ok: true };
       },
     } satisfies JobHandler<z.infer<typeof HomePayloadSchema>>,

@@ -28,6 +28,7 @@ import {
   createMonitorReviewActions,
   createMonitorStore,
   createTickLog,
+  describeSchedule,
   loadMonitors,
   type MonitorDeps,
   type MonitorScheduler,
@@ -35,6 +36,9 @@ import {
 } from '../monitors/index.ts';
 import {
   createChannelResolver,
+  createProductionVersionLookup,
+  createPromptActionHandler,
+  openPromptActions,
   createPromptCache,
   createPromptEventHandlers,
   parsePromptAlertsMap,
@@ -51,7 +55,14 @@ import {
   type Worker,
 } from '../storage/index.ts';
 import { createReviewService, type ReviewService } from '../reviews/index.ts';
-import { createRunService, RUN_JOB_TYPE, type RunService } from '../runs/index.ts';
+import {
+  createLangfusePromptSource,
+  createRunLauncher,
+  createRunService,
+  createSuiteWatcher,
+  RUN_JOB_TYPE,
+  type RunService,
+} from '../runs/index.ts';
 import type { ActionHandler } from '../commands/actions.ts';
 import { ACTION_JOB_TYPE, createActionJobHandler } from './action-jobs.ts';
 import { COMMAND_JOB_TYPE, createCommandJobHandler } from './command-jobs.ts';
@@ -184,6 +195,15 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
       logger.warn(
         'ARBITER_ADMINS is empty: every Slack user of this workspace may launch runs. Set it to restrict launching.',
       );
+    const langfuse =
+      env.LANGFUSE_PUBLIC_KEY && env.LANGFUSE_SECRET_KEY
+        ? createLangfuseClient({
+            baseUrl: env.LANGFUSE_BASE_URL,
+            publicKey: env.LANGFUSE_PUBLIC_KEY,
+            secretKey: env.LANGFUSE_SECRET_KEY,
+            logger,
+          })
+        : undefined;
     let reporter: RunReporter | undefined;
     const runs = await createRunService({
       store,
@@ -195,6 +215,8 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
       llm,
       judgeModel: llm.judgeModel,
       onProgress: (runId) => reporter?.progress(runId),
+      // Prompt targets read Langfuse prompts; Langfuse datasets are read and runs of them linked as dataset runs.
+      ...(langfuse ? { langfuse, prompts: createLangfusePromptSource(langfuse) } : {}),
     });
     reporter = await createRunReporter({
       store,
@@ -207,6 +229,7 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
     const runHandler = runs.handlers[RUN_JOB_TYPE]!;
     let notify = () => {};
     await roleResolver?.start();
+    const monitorStore = await createMonitorStore(store);
     // Buttons (review votes, monitor review decisions, prompt alert buttons) route here by action id prefix.
     const actionHandlers: ActionHandler[] = [];
     const reviews = await createReviewService({
@@ -235,22 +258,49 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
           logger,
           actions: () => actionHandlers,
           transport,
+          home: {
+            recentRuns: (limit) => runs.listRuns({ limit }),
+            openReviewsFor: (user) => reviews.openFor(user),
+            leaderboardTop: async (n) => {
+              const table = await reviews.standings();
+              return [
+                ...table.contenders.slice(0, n).map((c) => ({
+                  name: c.name,
+                  rating: c.rating,
+                  ...(c.ci ? { lower: c.ci.lower, upper: c.ci.upper } : {}),
+                })),
+                ...table.unrated.slice(0, Math.max(0, n - table.contenders.length)).map((name) => ({
+                  name,
+                  unrated: true,
+                })),
+              ];
+            },
+            monitors: () =>
+              Promise.all(
+                monitors.map(async (m) => {
+                  const state = await monitorStore.getState(m.name);
+                  const firing = Object.values(state.alerts).filter((a) => a.firing && a.since);
+                  const since = firing.map((a) => new Date(a.since as string)).sort((a, b) => +b - +a)[0];
+                  return {
+                    name: m.name,
+                    schedule: describeSchedule(m),
+                    lastTickTime: state.lastTickTime,
+                    failing: state.failing,
+                    paused: state.paused === true,
+                    ...(since
+                      ? { lastAlert: { time: since, text: `${firing.length} alert(s) firing` } }
+                      : {}),
+                  };
+                }),
+              ),
+          },
         })
       : undefined;
-    const langfuse =
-      env.LANGFUSE_PUBLIC_KEY && env.LANGFUSE_SECRET_KEY
-        ? createLangfuseClient({
-            baseUrl: env.LANGFUSE_BASE_URL,
-            publicKey: env.LANGFUSE_PUBLIC_KEY,
-            secretKey: env.LANGFUSE_SECRET_KEY,
-            logger,
-          })
-        : undefined;
     // One set of monitor deps for the scheduler and for `monitor run|pause|resume` from chat.
     const owner = `${hostname()}:${process.pid}`;
     const tickLog = await createTickLog(store, { logger });
     const monitorDeps: MonitorDeps = {
-      store: await createMonitorStore(store),
+      store: monitorStore,
       tickLog,
       // The slack source reads channels with the bot token (SLACK_API_URL honoured).
       ...(env.SLACK_BOT_TOKEN
@@ -305,7 +355,34 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
       reviews,
     };
     const promptCache = langfuse ? createPromptCache({ client: langfuse, logger }) : undefined;
+    // Suites in SUITES_DIR that declare `watch:` get buttons on their prompt's alerts (and may run by themselves).
+    const suiteWatcher = createSuiteWatcher({
+      suitesDir: env.SUITES_DIR,
+      env: options.environment ?? {},
+      logger,
+    });
+    const launcher = createRunLauncher({
+      suitesDir: env.SUITES_DIR,
+      env: options.environment ?? {},
+      logger,
+      runs: () => runs,
+    });
+    actionHandlers.push(
+      createPromptActionHandler({
+        actions: await openPromptActions(store),
+        launcher,
+        productionVersion: createProductionVersionLookup({
+          store,
+          ...(promptCache ? { cache: promptCache } : {}),
+        }),
+        reviews,
+        clock: systemClock,
+        logger,
+      }),
+    );
     const promptHandlers = await createPromptEventHandlers({
+      suites: suiteWatcher,
+      launcher,
       store,
       queue,
       transport,

@@ -17,7 +17,9 @@ import {
   systemIds,
 } from '../config/index.ts';
 import { createLlm, type Llm } from '../llm/index.ts';
+import { createLangfuseClient } from '../langfuse/index.ts';
 import {
+  createLangfusePromptSource,
   createRunService,
   type EngineMode,
   loadSuite,
@@ -124,6 +126,17 @@ async function service(
   const llm = deps.llm ?? createLlm({ store, env: deps.env, logger });
   const judgeModel =
     (llm as { judgeModel?: string }).judgeModel ?? deps.env.ARBITER_JUDGE_MODEL ?? 'offline:heuristic';
+  const env = deps.env;
+  const langfuse =
+    env.LANGFUSE_PUBLIC_KEY && env.LANGFUSE_SECRET_KEY
+      ? createLangfuseClient({
+          baseUrl: env.LANGFUSE_BASE_URL,
+          publicKey: env.LANGFUSE_PUBLIC_KEY,
+          secretKey: env.LANGFUSE_SECRET_KEY,
+          logger,
+          ...(deps.fetch ? { fetch: deps.fetch } : {}),
+        })
+      : undefined;
   const svc = await createRunService({
     store,
     queue,
@@ -133,6 +146,8 @@ async function service(
     env: deps.environment,
     llm,
     judgeModel,
+    // With Langfuse configured, prompt targets and Langfuse datasets work from the CLI as they do in the bot.
+    ...(langfuse ? { langfuse, prompts: createLangfusePromptSource(langfuse) } : {}),
     ...(deps.prompts ? { prompts: deps.prompts } : {}),
     ...(deps.fetch ? { fetch: deps.fetch } : {}),
     ...(deps.engine ? { engine: deps.engine } : {}),

@@ -112,6 +112,8 @@ export interface ReviewService {
   leaderboard(): Promise<Message>;
   /** The pooled ratings over reviews closed before `at` (default: every closed review). */
   standings(at?: Date): Promise<RatingsTable>;
+  /** Open reviews with the pairs still waiting for this user's vote (App Home); names no contender. */
+  openFor(user: string): Promise<{ id: string; title: string; pending: number }[]>;
   /** Reviews closed in `[from, to)` with their verdict, for digests. */
   closedBetween(
     from: Date,
@@ -422,6 +424,29 @@ export async function createReviewService(deps: ReviewServiceDeps): Promise<Revi
         (r) => at === undefined || (r.closedAt !== undefined && r.closedAt < at),
       );
       return pooled(closed);
+    },
+
+    async openFor(user) {
+      const out = [];
+      for (const review of await repo.listReviews({ status: 'open', limit: 50 })) {
+        const [pairs, votes] = await Promise.all([repo.pairs(review._id), repo.votes(review._id)]);
+        const mine = new Set(votes.filter((v) => v.user === user).map((v) => v.pairId));
+        const count = new Map<string, number>();
+        for (const v of votes) count.set(v.pairId, (count.get(v.pairId) ?? 0) + 1);
+        const pending = pairs.filter(
+          (p) =>
+            !mine.has(p._id) &&
+            (count.get(p._id) ?? 0) < neededVotes(review, p) &&
+            (!review.options.dm || p.assignees.includes(user)),
+        ).length;
+        if (pending > 0)
+          out.push({
+            id: review._id,
+            title: `Blind review opened ${(review.openedAt ?? review.createdAt).toISOString().slice(0, 10)}`,
+            pending,
+          });
+      }
+      return out;
     },
 
     async closedBetween(from, to) {

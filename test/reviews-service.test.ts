@@ -358,7 +358,14 @@ describe('votes', () => {
     const h = await harness();
     const { review } = await openTwoRunReview(h, { reviewersPerPair: 2 });
     const token = tokenOf(ballots(h)[0]!.message);
+    // App Home: every pair waits for this reviewer; the entry names no contender.
+    const waiting = await h.reviews.openFor('U_R1');
+    expect(waiting).toEqual([
+      { id: review._id, title: expect.stringMatching(/^Blind review opened /), pending: QUESTIONS.length },
+    ]);
     const first = await vote(h, token, 'a', 'U_R1', 'click-1');
+    expect((await h.reviews.openFor('U_R1'))[0]!.pending).toBe(QUESTIONS.length - 1);
+    expect((await h.reviews.openFor('U_R2'))[0]!.pending).toBe(QUESTIONS.length);
     expect(JSON.stringify(first.update)).toContain('1 of 2 votes in on this pair');
     expect(JSON.stringify(first.ephemeral)).toMatch(/Your vote: \*A is better\*/);
     // The next pending pair is offered with its buttons.

@@ -318,7 +318,7 @@ describe('Slack front door over HTTP', () => {
     expect(door.handle).toBeUndefined();
   });
 
-  it('App Home shows recent runs and what is not built yet; a redelivered event publishes once', async () => {
+  it('App Home shows recent runs, reviews waiting for a vote, monitors and the leaderboard; a redelivered event publishes once', async () => {
     const { slack, events } = await boot();
     const event = JSON.stringify({
       type: 'event_callback',
@@ -337,7 +337,10 @@ describe('Slack front door over HTTP', () => {
     const publish = await until(() => slack.calls.find((c) => c.method === 'views.publish'));
     expect(publish.args.user_id).toBe('U7');
     expect(textOf(publish)).toContain('Recent runs');
-    expect(textOf(publish)).toContain('not available yet');
+    expect(textOf(publish)).toContain('Nothing waiting for your vote.');
+    expect(textOf(publish)).toContain('Monitors');
+    expect(textOf(publish)).toContain('No ratings yet');
+    expect(textOf(publish)).not.toContain('not available');
     await new Promise((r) => setTimeout(r, 300));
     expect(slack.calls.filter((c) => c.method === 'views.publish')).toHaveLength(1);
   });
