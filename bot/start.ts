@@ -332,7 +332,7 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
     const digestDeps = {
       inputs: createDigestInputs({
         tickLog,
-        runs,
+        runs: runs.repository,
         reviewsClosed: (from, to) => reviews.closedBetween(from, to),
         leaderboard: async (at) =>
           (await reviews.standings(at)).contenders.map((c) => ({ name: c.name, rating: c.rating })),

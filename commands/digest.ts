@@ -30,13 +30,10 @@ import { escapeMrkdwn, type Message, type MessageSection } from './message.ts';
 import type { Command } from './parse.ts';
 import type { PostedRef, Transport } from './transport.ts';
 
-/** How many recent runs the runs adapter looks through for ones that finished in a period. */
-const RUNS_SCAN_LIMIT = 1000;
-
 /** Feeds digests from the monitor tick log and stored runs (RunService or RunRepository both fit). */
 export function createDigestInputs(sources: {
   tickLog: Pick<TickLog, 'listTicks'>;
-  runs: { listRuns(options?: { limit?: number }): Promise<Run[]> };
+  runs: { finishedBetween(from: Date, to: Date): Promise<Run[]> };
   reviewsClosed?: DigestInputs['reviewsClosed'];
   leaderboard?: DigestInputs['leaderboard'];
 }): DigestInputs {
@@ -57,10 +54,9 @@ export function createDigestInputs(sources: {
       );
     },
     async runsFinished(from, to) {
-      // Runs are listed newest-created first; a run that finished in the period was created before its end.
-      const runs = await sources.runs.listRuns({ limit: RUNS_SCAN_LIMIT });
+      const runs = await sources.runs.finishedBetween(from, to);
       return runs
-        .filter((r) => r.finishedAt && r.finishedAt >= from && r.finishedAt < to)
+        .filter((r) => r.finishedAt !== undefined)
         .map(
           (r): DigestRun => ({
             id: r._id,

@@ -226,6 +226,18 @@ async function tickBody(
       if (!state.failing)
         await deps.transport.post({ channel }, buildFailingMessage(monitor.name, error, tickTime));
       await deps.store.saveState({ ...state, failing: true, lastError: error, lastTickTime: tickTime });
+      // Digests count failed ticks too (the summary holds the reason and no items).
+      await deps.tickLog?.recordTick({
+        monitor: monitor.name,
+        tickTime,
+        finishedAt: deps.clock.now(),
+        status: 'failed',
+        error,
+        read: 0,
+        items: [],
+        thresholds: new Map(),
+        events: [],
+      });
     }
     logger.warn(
       { monitor: monitor.name, error },

@@ -38,6 +38,8 @@ export interface RunRepository {
   getRun(id: string): Promise<Run | null>;
   findRun(filter: Filter): Promise<Run | null>;
   listRuns(opts?: { limit?: number; suiteName?: string }): Promise<Run[]>;
+  /** Runs that finished in `[from, to)`, oldest first (digests). */
+  finishedBetween(from: Date, to: Date): Promise<Run[]>;
   updateRun(id: string, update: Update, filter?: Filter): Promise<boolean>;
   /** Stores the items of a new run as pending; items already there (a retried start) are kept. */
   insertItems(runId: string, items: readonly DatasetItem[]): Promise<void>;
@@ -69,6 +71,7 @@ export interface FinishFields {
 export async function createRunRepository(store: DocumentStore): Promise<RunRepository> {
   const runs: Collection<Run> = await store.collection<Run>('runs', [
     { fields: { createdAt: -1 } },
+    { fields: { finishedAt: 1 } },
     { fields: { suiteHash: 1 } },
     { fields: { idempotencyKey: 1 }, unique: true, sparse: true },
   ]);
@@ -103,6 +106,10 @@ export async function createRunRepository(store: DocumentStore): Promise<RunRepo
         sort: { createdAt: -1 },
         limit: opts.limit ?? 20,
       });
+      return docs.map((d) => parse(RunSchema, d, 'run'));
+    },
+    async finishedBetween(from, to) {
+      const docs = await runs.find({ finishedAt: { $gte: from, $lt: to } }, { sort: { finishedAt: 1 } });
       return docs.map((d) => parse(RunSchema, d, 'run'));
     },
     async updateRun(id, update, filter = {}) {

@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createManualClock } from '../config/index.ts';
 import {
   createMonitorStore,
+  createTickLog,
   loadMonitors,
   type Monitor,
   MonitorSchema,
@@ -155,6 +156,23 @@ describe('tick runner', () => {
     writeFileSync(file, line('a', 'q?', 'ok'));
     expect(await runTick(m, T('2026-11-20T11:00:00Z'), d)).toMatchObject({ status: 'succeeded', scored: 1 });
     expect(transport.posts[1]!.message.title).toMatch(/RESOLVED/);
+  });
+
+  it('the tick log records failed ticks with their reason, and succeeded ones with their counts', async () => {
+    const file = join(dir, 'later.jsonl');
+    const m = monitor(file);
+    const { d } = await deps();
+    const tickLog = await createTickLog(store);
+    d.tickLog = tickLog;
+    await runTick(m, T('2026-11-20T10:00:00Z'), d);
+    writeFileSync(file, line('a', 'q?', 'ok'));
+    await runTick(m, T('2026-11-20T10:30:00Z'), d);
+    const docs = await tickLog.listTicks(T('2026-11-20T00:00:00Z'), T('2026-11-21T00:00:00Z'));
+    expect(docs.map((x) => [x.status, x.scored])).toEqual([
+      ['failed', 0],
+      ['ok', 1],
+    ]);
+    expect(docs[0]!.error).toMatch(/ENOENT/);
   });
 
   it('alerts post when a rule breaks and when it recovers, not every tick', async () => {
