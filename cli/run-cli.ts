@@ -15,6 +15,7 @@ import { runRatingsCli } from '../commands/ratings.ts';
 import { runRunCommand, runRunsCommand } from '../commands/runs.ts';
 import { runMonitorCli } from '../monitors/index.ts';
 import { runJobsCommand } from './jobs.ts';
+import { runLeaderboardCli, runReviewCli } from './review.ts';
 
 const USAGE = `arbiter — evaluation runs, blind reviews and monitors for LLM apps
 
@@ -33,6 +34,10 @@ Usage:
   arbiter digest [--period day|week] [--dry-run] [--name N]
                                      post the configured digests for the last complete period (once per
                                      period); --dry-run prints it and writes the chart under DATA_DIR/digests/
+  arbiter review create <runA> <runB> [more] --channel C [--pairs N] [--reviewers N] [--dm] [--deadline 2d]
+                                     open a blind pairwise review; the bot posts the ballots from its job queue
+  arbiter review list | review close <id> | review report <id>
+  arbiter leaderboard                ratings pooled over every closed review
   arbiter jobs list [--status S] [--type T] [--limit N] [--json]
   arbiter jobs show <id> [--json]
   arbiter jobs cancel <id>
@@ -94,6 +99,10 @@ export async function runCli(
         return await runMonitorCli(rest, { env, io });
       case 'digest':
         return await runDigestCli(rest, { env, io });
+      case 'review':
+        return await runReviewCli(rest, { env, io });
+      case 'leaderboard':
+        return await runLeaderboardCli({ env, io });
       default:
         throw new ArbiterError('USAGE', `Unknown command "${command}".`, { hint: USAGE });
     }

@@ -1,0 +1,161 @@
+// `arbiter review create|list|close|report` and `arbiter leaderboard`: the same review use cases as Slack, on the
+// configured store. Creating or closing only records and queues work: the bot's worker posts the ballots (or the
+// reveal) in Slack, so the CLI needs no Slack token, and with the embedded store the posts go out at the next start.
+import { parseArgs } from 'node:util';
+import { ArbiterError, createSilentLogger, type Env, systemClock, systemIds } from '../config/index.ts';
+import type { Message } from '../commands/message.ts';
+import { parseDurationMs } from '../commands/parse.ts';
+import {
+  createReviewRunSource,
+  leaderboardCommand,
+  reviewCloseCommand,
+  reviewCommand,
+  reviewListCommand,
+} from '../commands/reviews.ts';
+import type { Transport } from '../commands/transport.ts';
+import { messageToText } from '../monitors/index.ts';
+import { createReviewService, type ReviewService } from '../reviews/index.ts';
+import { createRunRepository } from '../runs/index.ts';
+import { createJobQueue, type DocumentStore, openStore } from '../storage/index.ts';
+import type { CliIo } from './io.ts';
+
+const USAGE = `Usage:
+  arbiter review create <runA> <runB> [more runs] --channel C [--pairs N] [--reviewers N] [--dm] [--deadline 2d]
+  arbiter review list
+  arbiter review close <id>
+  arbiter review report <id>
+  arbiter leaderboard`;
+
+/** The CLI never posts: anything a use case would post is queued as a job for the bot's worker instead. */
+const refusingTransport: Transport = {
+  name: 'cli',
+  post: () => Promise.reject(new Error('the CLI does not post; the bot posts from its job queue')),
+  update: () => Promise.reject(new Error('the CLI does not post')),
+  postEphemeral: () => Promise.reject(new Error('the CLI does not post')),
+  uploadFile: () => Promise.reject(new Error('the CLI does not post')),
+};
+
+/** What the review CLI needs; tests pass their own store. */
+export interface ReviewCliDeps {
+  env: Env;
+  io: CliIo;
+  store?: DocumentStore;
+}
+
+async function withReviews<T>(deps: ReviewCliDeps, fn: (reviews: ReviewService) => Promise<T>): Promise<T> {
+  const logger = createSilentLogger();
+  const store = deps.store ?? (await openStore(deps.env, { logger }));
+  try {
+    const reviews = await createReviewService({
+      store,
+      runs: createReviewRunSource(await createRunRepository(store)),
+      transport: refusingTransport,
+      queue: await createJobQueue(store, { defaultMaxAttempts: deps.env.JOB_MAX_ATTEMPTS }),
+      clock: systemClock,
+      ids: systemIds,
+      logger,
+      reviewers: deps.env.ARBITER_REVIEWERS.filter((id) => !id.startsWith('S')),
+      ...(deps.env.PROMPT_ALERTS_CHANNEL ? { defaultChannel: deps.env.PROMPT_ALERTS_CHANNEL } : {}),
+    });
+    return await fn(reviews);
+  } finally {
+    if (!deps.store) await store.close();
+  }
+}
+
+function print(io: CliIo, message: Message): void {
+  io.stdout(`${messageToText(message)}\n`);
+}
+
+/** `arbiter review …`; returns the exit code. */
+export async function runReviewCli(argv: string[], deps: ReviewCliDeps): Promise<number> {
+  const [sub, ...rest] = argv;
+  const { values, positionals } = parseArgs({
+    args: rest,
+    allowPositionals: true,
+    options: {
+      channel: { type: 'string' },
+      pairs: { type: 'string' },
+      reviewers: { type: 'string' },
+      dm: { type: 'boolean' },
+      deadline: { type: 'string' },
+    },
+    strict: true,
+  });
+  const whole = (name: string, v: string | undefined): number | undefined => {
+    if (v === undefined) return undefined;
+    if (!/^\d+$/.test(v) || Number(v) < 1)
+      throw new ArbiterError('USAGE', `--${name} expects a whole number above 0.`, { hint: USAGE });
+    return Number(v);
+  };
+  switch (sub) {
+    case 'create': {
+      if (positionals.length < 2)
+        throw new ArbiterError('USAGE', 'review create needs at least two run ids.', { hint: USAGE });
+      if (!values.channel && !values.dm)
+        throw new ArbiterError(
+          'USAGE',
+          'review create needs --channel C… (or --dm to send ballots to reviewers).',
+          {
+            hint: USAGE,
+          },
+        );
+      const deadlineMs = values.deadline === undefined ? undefined : parseDurationMs(values.deadline);
+      if (values.deadline !== undefined && deadlineMs === undefined)
+        throw new ArbiterError('USAGE', '--deadline expects a duration such as 30m, 12h or 2d.', {
+          hint: USAGE,
+        });
+      const pairs = whole('pairs', values.pairs);
+      const reviewersPerPair = whole('reviewers', values.reviewers);
+      return withReviews(deps, async (reviews) => {
+        const message = await reviewCommand(
+          {
+            name: 'review',
+            runs: positionals,
+            ...(pairs !== undefined ? { pairs } : {}),
+            ...(reviewersPerPair !== undefined ? { reviewersPerPair } : {}),
+            ...(values.dm ? { dm: true } : {}),
+            ...(deadlineMs !== undefined ? { deadlineMs } : {}),
+          },
+          { user: 'cli', channel: values.channel ?? 'cli' },
+          reviews,
+        );
+        print(deps.io, message);
+        deps.io.stderr(
+          'The bot posts the ballots from its job queue (at its next start with the embedded store).\n',
+        );
+        return 0;
+      });
+    }
+    case 'list':
+      return withReviews(deps, async (reviews) => {
+        print(deps.io, await reviewListCommand(reviews));
+        return 0;
+      });
+    case 'close':
+    case 'report': {
+      const id = positionals[0];
+      if (!id || positionals.length > 1)
+        throw new ArbiterError('USAGE', `review ${sub} needs one review id.`, { hint: USAGE });
+      return withReviews(deps, async (reviews) => {
+        print(
+          deps.io,
+          sub === 'close'
+            ? await reviewCloseCommand({ name: 'review.close', id }, { user: 'cli' }, reviews)
+            : await reviews.report(id),
+        );
+        return 0;
+      });
+    }
+    default:
+      throw new ArbiterError('USAGE', `Unknown review command "${sub ?? ''}".`, { hint: USAGE });
+  }
+}
+
+/** `arbiter leaderboard`: ratings pooled over every closed review. */
+export async function runLeaderboardCli(deps: ReviewCliDeps): Promise<number> {
+  return withReviews(deps, async (reviews) => {
+    print(deps.io, await leaderboardCommand(reviews));
+    return 0;
+  });
+}
