@@ -135,12 +135,12 @@ export const ENV_VARS = {
   ARBITER_ADMINS: {
     schema: userIdList.default([]),
     secret: false,
-    doc: 'Slack user ids allowed to launch runs, reviews and monitor changes (comma-separated).',
+    doc: 'Slack user ids or user-group ids (S…) allowed to launch runs, reviews and monitor changes (comma-separated).',
   },
   ARBITER_REVIEWERS: {
     schema: userIdList.default([]),
     secret: false,
-    doc: 'Slack user ids or a user group id allowed to vote in reviews (comma-separated).',
+    doc: 'Slack user ids or user-group ids (S…) allowed to vote in reviews and decide needs_review scores (comma-separated).',
   },
 
   ANTHROPIC_API_KEY: {
