@@ -411,6 +411,12 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
               await runReporter
                 .finish(payload.runId)
                 .catch((err: unknown) => logger.warn({ err, runId: payload.runId }, 'run report failed'));
+              // A blind review waiting for this run (Compare with production) opens as soon as both are done.
+              await reviews
+                .runFinished(payload.runId)
+                .catch((err: unknown) =>
+                  logger.warn({ err, runId: payload.runId }, 'review re-check failed'),
+                );
             }
           },
         } satisfies JobHandler<{ runId: string }>,

@@ -112,6 +112,8 @@ export interface ReviewService {
   leaderboard(): Promise<Message>;
   /** The pooled ratings over reviews closed before `at` (default: every closed review). */
   standings(at?: Date): Promise<RatingsTable>;
+  /** A run ended: reviews waiting for it re-check now instead of at their next poll. */
+  runFinished(runId: string): Promise<void>;
   /** Open reviews with the pairs still waiting for this user's vote (App Home); names no contender. */
   openFor(user: string): Promise<{ id: string; title: string; pending: number }[]>;
   /** Reviews closed in `[from, to)` with their verdict, for digests. */
@@ -424,6 +426,18 @@ export async function createReviewService(deps: ReviewServiceDeps): Promise<Revi
         (r) => at === undefined || (r.closedAt !== undefined && r.closedAt < at),
       );
       return pooled(closed);
+    },
+
+    async runFinished(runId) {
+      for (const review of await repo.listReviews({ status: 'waiting' })) {
+        if (!review.contenders.some((c) => c.runId === runId)) continue;
+        // check 0: if the other run is still going, the next poll it schedules already exists (same key).
+        await enqueue(
+          REVIEW_JOB_TYPES.openWhenReady,
+          { reviewId: review._id, check: 0 },
+          `review.open:${review._id}:after:${runId}`,
+        );
+      }
     },
 
     async openFor(user) {

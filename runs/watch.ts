@@ -157,6 +157,10 @@ export function createRunLauncher(
       const { runId, created } = await runs.startRun(suite, {
         ...deps.runOptions,
         idempotencyKey: options.idempotencyKey,
+        // The key alone decides: resuming an unfinished run of the same pinned suite would hand a Compare click the
+        // run a Run click (or onChange) started, under that run's trigger and without recording this key, so a
+        // retry of the same click after that run finished would start a second run (and a second review).
+        resume: false,
         trigger: {
           reason: options.reason,
           prompt: options.prompt,
