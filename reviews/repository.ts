@@ -83,6 +83,8 @@ export async function createReviewRepository(store: DocumentStore): Promise<Revi
   ])) as Collection<Pair>;
   const votes = (await store.collection('review_votes', [
     { fields: { reviewId: 1, user: 1 } },
+    // The embedded store uses single-field indexes only: without this, reading a review's votes scans every vote.
+    { fields: { reviewId: 1 } },
     { fields: { pairId: 1 } },
   ])) as Collection<VoteDoc>;
 
