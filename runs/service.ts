@@ -186,7 +186,9 @@ export async function createRunService(deps: RunServiceDeps): Promise<RunService
         return { runId: existing._id, jobId, created: false, resumed: !TERMINAL.has(existing.status) };
       }
     }
-    if (options.resume !== false) {
+    // With an idempotency key the key alone decides (a chat command, a button): latching onto another request's
+    // unfinished run would leave this key unrecorded, so a retry after that run ended would start a second run.
+    if (options.resume !== false && !options.idempotencyKey) {
       const unfinished = await repo.findRun({ suiteHash: hash, status: { $in: ['queued', 'running'] } });
       if (unfinished)
         return { runId: unfinished._id, jobId: await ensureJob(unfinished), created: false, resumed: true };

@@ -169,6 +169,12 @@ concurrency: 3
     const k1 = await h.svc.startRun(suite, { idempotencyKey: 'ci-123', resume: false });
     const k2 = await h.svc.startRun(suite, { idempotencyKey: 'ci-123', resume: false });
     expect(k2.runId).toBe(k1.runId);
+    // Another key never latches onto that unfinished run (the key alone decides); no key resumes it.
+    const other = await h.svc.startRun(suite, { idempotencyKey: 'slack:cmd:2' });
+    expect(other).toMatchObject({ created: true });
+    expect(other.runId).not.toBe(k1.runId);
+    expect((await h.svc.startRun(suite, { idempotencyKey: 'slack:cmd:2' })).runId).toBe(other.runId);
+    expect((await h.svc.startRun(suite)).resumed).toBe(true);
   });
 
   it('a job that stops mid-run resumes without redoing or double-counting stored items', async () => {
