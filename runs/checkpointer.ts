@@ -61,6 +61,81 @@ export function threadGroup(threadId: string): string {
   return i === -1 ? threadId : threadId.slice(0, i);
 }
 
+/** Thrown inside JSON.stringify when a value needs the serde (see jsonText). */
+const NOT_PLAIN = new Error('not plain JSON');
+
+/**
+ * JSON text of a value made only of plain objects, arrays, strings, numbers, booleans and nulls, or undefined for
+ * anything else (undefined, Set, Map, Uint8Array, Error, LangGraph's Send, a cycle…), which the caller hands to the
+ * serde. For plain data the serde's `json` output is this same text (it stringifies with a replacer that changes
+ * only those values) and `loadsTyped('json', …)` reads it back the same; its `dumpsTyped` costs more (a cycle-
+ * detection walk before stringifying, and UTF-8 bytes the store would turn back into a string).
+ */
+function jsonText(value: unknown): string | undefined {
+  try {
+    return JSON.stringify(value, (_key, v: unknown) => {
+      if (v === undefined) throw NOT_PLAIN;
+      if (typeof v !== 'object' || v === null || Array.isArray(v)) return v;
+      const proto = Object.getPrototypeOf(v) as unknown;
+      if (proto !== Object.prototype && proto !== null) throw NOT_PLAIN;
+      return v;
+    });
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Writes documents in batches: one batch in flight at a time; the next takes everything queued meanwhile (and in the
+ * same tick). Under load, concurrent items share one store round trip (one file append for the embedded store)
+ * instead of one each; alone, a write goes at the next microtask. A caller's promise settles once its documents
+ * are written, so a checkpoint is as durable when `put` returns as with a write of its own.
+ */
+class GroupWriter<T> {
+  private queue: { docs: readonly T[]; done: () => void; fail: (err: unknown) => void }[] = [];
+  private scheduled = false;
+
+  constructor(
+    private readonly writeMany: (docs: T[]) => Promise<unknown>,
+    /** Writes one document after its batch failed (a duplicate in it, say); must be idempotent. */
+    private readonly writeOne: (doc: T) => Promise<unknown>,
+  ) {}
+
+  add(docs: readonly T[]): Promise<void> {
+    if (docs.length === 0) return Promise.resolve();
+    return new Promise<void>((done, fail) => {
+      this.queue.push({ docs, done, fail });
+      if (!this.scheduled) {
+        this.scheduled = true;
+        queueMicrotask(() => void this.drain());
+      }
+    });
+  }
+
+  private async drain(): Promise<void> {
+    try {
+      while (this.queue.length > 0) {
+        const batch = this.queue.splice(0);
+        try {
+          await this.writeMany(batch.flatMap((b) => b.docs));
+          for (const b of batch) b.done();
+        } catch {
+          for (const b of batch) {
+            try {
+              for (const doc of b.docs) await this.writeOne(doc);
+              b.done();
+            } catch (err) {
+              b.fail(err);
+            }
+          }
+        }
+      }
+    } finally {
+      this.scheduled = false;
+    }
+  }
+}
+
 function encode([type, bytes]: [string, Uint8Array]): { type: string; text: string } {
   // JSON payloads stay readable; anything else is base64 so no byte is lost.
   if (type === 'json') return { type, text: Buffer.from(bytes).toString('utf8') };
@@ -82,12 +157,31 @@ function cmpWrites(a: WriteDoc, b: WriteDoc): number {
 export class StoreCheckpointSaver extends BaseCheckpointSaver {
   /** Threads known to have no checkpoint yet (told by the run service), so their first read skips the store. */
   private readonly knownEmpty = new Set<string>();
+  private readonly checkpointWriter: GroupWriter<CheckpointDoc>;
+  private readonly writeWriter: GroupWriter<WriteDoc>;
 
   constructor(
     private readonly checkpoints: Collection<CheckpointDoc>,
     private readonly writes: Collection<WriteDoc>,
   ) {
     super();
+    // A checkpoint id is new on every put, so a batch is inserted; a put of an existing id (a replay) upserts.
+    this.checkpointWriter = new GroupWriter(
+      (docs) => this.checkpoints.insertMany(docs),
+      ({ _id, ...rest }) => this.checkpoints.updateOne({ _id }, { $set: rest }, { upsert: true }),
+    );
+    // Regular writes are kept once (a replayed task must not change them).
+    this.writeWriter = new GroupWriter(
+      (docs) => this.writes.insertMany(docs),
+      (doc) => this.writes.insertOne(doc).catch(() => undefined),
+    );
+  }
+
+  /** A value as stored: plain data as JSON text (see jsonText), anything else through the serde. */
+  private async dump(value: unknown): Promise<{ type: string; text: string }> {
+    // The saver always uses the default serde (JsonPlusSerializer: super() takes none), whose `json` format this is.
+    const text = jsonText(value);
+    return text !== undefined ? { type: 'json', text } : encode(await this.serde.dumpsTyped(value));
   }
 
   private async load(type: string, text: string): Promise<unknown> {
@@ -172,28 +266,22 @@ export class StoreCheckpointSaver extends BaseCheckpointSaver {
     if (threadId === undefined) throw new Error('checkpoint put without a thread_id');
     const ns = (config.configurable?.checkpoint_ns as string | undefined) ?? '';
     const parentId = config.configurable?.checkpoint_id as string | undefined;
-    const [cp, md] = await Promise.all([this.serde.dumpsTyped(checkpoint), this.serde.dumpsTyped(metadata)]);
-    const c = encode(cp);
-    const m = encode(md);
+    const [c, m] = await Promise.all([this.dump(checkpoint), this.dump(metadata)]);
     this.knownEmpty.delete(threadId);
-    const _id = [threadId, ns, checkpoint.id].join(SEP);
-    await this.checkpoints.updateOne(
-      { _id },
+    await this.checkpointWriter.add([
       {
-        $set: {
-          threadId,
-          group: threadGroup(threadId),
-          ns,
-          checkpointId: checkpoint.id,
-          ...(parentId ? { parentId } : {}),
-          type: c.type,
-          checkpoint: c.text,
-          metadataType: m.type,
-          metadata: m.text,
-        },
+        _id: [threadId, ns, checkpoint.id].join(SEP),
+        threadId,
+        group: threadGroup(threadId),
+        ns,
+        checkpointId: checkpoint.id,
+        ...(parentId ? { parentId } : {}),
+        type: c.type,
+        checkpoint: c.text,
+        metadataType: m.type,
+        metadata: m.text,
       },
-      { upsert: true },
-    );
+    ]);
     return { configurable: { thread_id: threadId, checkpoint_ns: ns, checkpoint_id: checkpoint.id } };
   }
 
@@ -211,7 +299,7 @@ export class StoreCheckpointSaver extends BaseCheckpointSaver {
     const docs = await Promise.all(
       writes.map(async ([channel, value], i) => {
         const idx = SPECIAL_IDX[channel] ?? i;
-        const v = encode(await this.serde.dumpsTyped(value));
+        const v = await this.dump(value);
         const doc: WriteDoc = {
           _id: [threadId, ns, checkpointId, taskId, idx].join(SEP),
           threadId,
@@ -231,13 +319,7 @@ export class StoreCheckpointSaver extends BaseCheckpointSaver {
     const regular = docs.filter((d) => d.idx >= 0);
     const special = docs.filter((d) => d.idx < 0);
     // Regular writes are kept once (a replayed task must not change them); special ones overwrite.
-    if (regular.length > 0) {
-      try {
-        await this.writes.insertMany(regular);
-      } catch {
-        for (const d of regular) await this.writes.insertOne(d).catch(() => undefined);
-      }
-    }
+    await this.writeWriter.add(regular);
     for (const { _id, ...rest } of special)
       await this.writes.updateOne({ _id }, { $set: rest }, { upsert: true });
   }

@@ -1,8 +1,9 @@
 // The run engine: one LangGraph StateGraph per item — simulate user → call target → evaluate → decide (another
 // turn or stop). Single-turn items go straight through. State is checkpointed per item (thread `runId::itemKey`),
 // so an item interrupted by a crash resumes from its last finished step instead of calling the target again.
+import { Runnable, type RunnableConfig } from '@langchain/core/runnables';
 import type { BaseCheckpointSaver } from '@langchain/langgraph';
-import { Annotation, END, START, StateGraph } from '@langchain/langgraph';
+import { Annotation, Command, END, START, StateGraph } from '@langchain/langgraph';
 import { z } from 'zod';
 import {
   errorScore,
@@ -89,6 +90,35 @@ function addUsage(
     costUsd: u.costUsd + (add.costUsd ?? 0),
     targetMs: u.targetMs + (add.targetMs ?? 0),
   };
+}
+
+/**
+ * A function as a Runnable that LangGraph calls as is. A plain function given to `addNode` is wrapped in LangGraph's
+ * RunnableCallable, which on every call merges configs, builds a LangSmith RunTree (a random UUIDv7, environment
+ * reads) and enters AsyncLocalStorage so that `getConfig()` and `interrupt()` work inside the node; one given to
+ * `addConditionalEdges` becomes a RunnableLambda that also sets up callback managers. The engine's nodes and routers
+ * take their config as an argument, never call `interrupt()` or `getConfig()`, and are not traced, so they skip all
+ * that. (A node that starts using either must be given to `addNode` as a plain function again.)
+ */
+class FnRunnable<I, O> extends Runnable<I, O> {
+  lc_namespace = ['arbiter', 'runs'];
+  constructor(
+    override readonly name: string,
+    private readonly fn: (input: I, config: RunnableConfig) => O | Promise<O>,
+  ) {
+    super();
+  }
+  override async invoke(input: I, config?: RunnableConfig): Promise<O> {
+    return this.fn(input, config ?? {});
+  }
+}
+
+/** How runItem invokes an item's graph. */
+interface ItemRunConfig {
+  configurable: { thread_id: string };
+  durability: 'exit' | 'sync';
+  recursionLimit: number;
+  signal?: AbortSignal;
 }
 
 /** Builds and compiles the per-item graph; one compiled graph serves every item of a run. */
@@ -259,34 +289,59 @@ export function createItemGraph(deps: EngineDeps) {
     );
   }
 
-  const nodes = { simulate_user: simulateUser, call_target: callTarget, evaluate } as const;
-  type NodeName = keyof typeof nodes;
-  // Routing is shared by the graph and the direct executor, so both walk the same path.
-  const fromStart = (s: ItemGraphState): NodeName => (isMultiTurn(s.item) ? 'simulate_user' : 'call_target');
-  const afterSimulate = (s: ItemGraphState): NodeName => (s.stop ? 'evaluate' : 'call_target');
-  const afterEvaluate = (s: ItemGraphState): NodeName | typeof END => (s.stop ? END : 'simulate_user');
+  /** A single-turn item's whole path, call the target then evaluate, as one step (see the graph below). */
+  async function callAndEvaluate(state: ItemGraphState, config: RunnableConfig) {
+    const called = await callTarget(state, config);
+    const evaluated = await evaluate({ ...state, ...called }, config);
+    return { ...called, ...evaluated };
+  }
 
-  // Two compiled graphs over the same nodes, both built once per run. A single-turn item goes straight through
-  // (START → call_target → evaluate → END on plain edges: no routing runnables per step); a conversation loops
-  // simulate_user → call_target → evaluate until evaluate decides to stop.
+  const turnNodes = { simulate_user: simulateUser, call_target: callTarget, evaluate } as const;
+  type TurnNode = keyof typeof turnNodes;
+  // Routing is shared by the graph and the direct executor, so both walk the same path.
+  const afterSimulate = (s: ItemGraphState): TurnNode => (s.stop ? 'evaluate' : 'call_target');
+  const afterEvaluate = (s: ItemGraphState): TurnNode | typeof END => (s.stop ? END : 'simulate_user');
+  const node = (
+    name: string,
+    fn: (s: ItemGraphState, c: RunnableConfig) => Promise<Partial<ItemGraphState>>,
+  ) => new FnRunnable(name, fn);
+  const route = <T extends string>(name: string, fn: (s: ItemGraphState) => T) => new FnRunnable(name, fn);
+
+  // Two compiled graphs, both built once per run. A single-turn item is one step, START → call_and_evaluate → END:
+  // it is checkpointed only when its graph exits (see durabilityOf), so a step boundary between the target call and
+  // the evaluation was never stored and only cost a LangGraph superstep. A conversation loops simulate_user →
+  // call_target → evaluate, a step (and a checkpoint) each, until evaluate decides to stop.
   const single = new StateGraph(ItemState)
-    .addNode('call_target', callTarget)
-    .addNode('evaluate', evaluate)
-    .addEdge(START, 'call_target')
-    .addEdge('call_target', 'evaluate')
-    .addEdge('evaluate', END)
+    .addNode('call_and_evaluate', node('call_and_evaluate', callAndEvaluate))
+    .addEdge(START, 'call_and_evaluate')
+    .addEdge('call_and_evaluate', END)
     .compile({ checkpointer: deps.checkpointer });
   const conversation = new StateGraph(ItemState)
-    .addNode('simulate_user', simulateUser)
-    .addNode('call_target', callTarget)
-    .addNode('evaluate', evaluate)
+    .addNode('simulate_user', node('simulate_user', simulateUser))
+    .addNode('call_target', node('call_target', callTarget))
+    .addNode('evaluate', node('evaluate', evaluate))
     .addEdge(START, 'simulate_user')
-    .addConditionalEdges('simulate_user', afterSimulate, ['evaluate', 'call_target'])
+    .addConditionalEdges('simulate_user', route('after_simulate_user', afterSimulate), [
+      'evaluate',
+      'call_target',
+    ])
     .addEdge('call_target', 'evaluate')
-    .addConditionalEdges('evaluate', afterEvaluate, [END, 'simulate_user'])
+    .addConditionalEdges('evaluate', route('after_evaluate', afterEvaluate), [END, 'simulate_user'])
     .compile({ checkpointer: deps.checkpointer });
   /** The compiled graph an item runs on (fixed by the item, so a resumed thread meets the graph that wrote it). */
   const graphFor = (item: DatasetItem) => (isMultiTurn(item) ? conversation : single);
+  /**
+   * Runs a fresh thread. The item goes in as a Command that writes it to the state and goes to the node START leads
+   * to, so LangGraph's START node (a state writer, a control-flow branch and an edge writer: five runnables and a
+   * superstep) does not run for every item. The first stored checkpoint is then the input one, already holding the
+   * item and pointing at the first node (plain input stores one more, before START's step). With per-step
+   * durability LangGraph also records the Command's two writes against the thread's never-stored empty checkpoint;
+   * nothing reads them, and they go with the run's checkpoints.
+   */
+  const start = async (item: DatasetItem, config: ItemRunConfig): Promise<ItemGraphState> =>
+    isMultiTurn(item)
+      ? conversation.invoke(new Command({ update: { item }, goto: 'simulate_user' }), config)
+      : single.invoke(new Command({ update: { item }, goto: 'call_and_evaluate' }), config);
 
   /** Runs the same nodes in-process without LangGraph or checkpoints (the `direct` engine). */
   async function direct(item: DatasetItem, threadId: string, signal?: AbortSignal): Promise<ItemGraphState> {
@@ -302,21 +357,22 @@ export function createItemGraph(deps: EngineDeps) {
       goal: undefined,
     };
     const config = { configurable: { thread_id: threadId }, ...(signal ? { signal } : {}) };
-    let node: NodeName | typeof END = fromStart(state);
-    for (let steps = 0; node !== END && steps < 200; steps++) {
-      const update: Partial<ItemGraphState> = await nodes[node](state, config);
+    if (!isMultiTurn(item)) return { ...state, ...(await callAndEvaluate(state, config)) };
+    let next: TurnNode | typeof END = 'simulate_user';
+    for (let steps = 0; next !== END && steps < 200; steps++) {
+      const update: Partial<ItemGraphState> = await turnNodes[next](state, config);
       state = { ...state, ...update };
-      node =
-        node === 'simulate_user'
+      next =
+        next === 'simulate_user'
           ? afterSimulate(state)
-          : node === 'call_target'
+          : next === 'call_target'
             ? 'evaluate'
             : afterEvaluate(state);
     }
     return state;
   }
 
-  return { graphFor, direct, isMultiTurn };
+  return { graphFor, start, direct, isMultiTurn };
 }
 
 /** The compiled item graph and its direct twin. */
@@ -353,7 +409,7 @@ export async function runItem(
   if (options.mode === 'direct') state = await engine.direct(item, threadId, signal);
   else {
     const graph = engine.graphFor(item);
-    const config = {
+    const config: ItemRunConfig = {
       configurable: { thread_id: threadId },
       durability: durabilityOf(engine, item),
       recursionLimit: 200,
@@ -366,7 +422,7 @@ export async function runItem(
     } else if (snapshot && started && snapshot.next.length > 0) {
       state = (await graph.invoke(null, config)) as ItemGraphState;
     } else {
-      state = (await graph.invoke({ item }, config)) as ItemGraphState;
+      state = await engine.start(item, config);
     }
   }
   const conversational = state.transcript.length > 2 || state.stop === 'recorded';
