@@ -30,6 +30,8 @@ export const ActionJobPayloadSchema = z.object({
   responseUrl: z.string().url().optional(),
   /** The same for every delivery of one click; also the job's idempotency key. */
   key: z.string().min(1),
+  /** When the user clicked, epoch ms (Slack's action_ts). */
+  clickedAt: z.number().optional(),
 });
 export type ActionJobPayload = z.infer<typeof ActionJobPayloadSchema>;
 
@@ -143,6 +145,7 @@ export function createActionJobHandler(deps: ActionJobDeps): JobHandler<ActionJo
           {
             user: p.user,
             key: p.key,
+            ...(p.clickedAt !== undefined ? { clickedAt: p.clickedAt } : {}),
             ...(p.channel ? { channel: p.channel } : {}),
             ...(p.messageTs ? { messageTs: p.messageTs } : {}),
             ...(p.threadTs ? { threadTs: p.threadTs } : {}),

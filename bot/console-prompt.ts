@@ -40,12 +40,14 @@ export function createConsoleClicker(deps: ConsoleClickerDeps): (n: number) => P
       return { ok: false, reason: refusal.title };
     }
     const key = `console:action:${deps.ids.newId('click')}`;
+    const clickedAt = Date.now();
     const created = await enqueueAction(deps.queue, {
       actionId: button.actionId,
       value: button.value,
       user,
       channel: button.channel,
       key,
+      clickedAt,
       ...(button.messageTs ? { messageTs: button.messageTs } : {}),
       ...(button.threadTs ? { threadTs: button.threadTs } : {}),
       ...(button.ephemeral ? { ephemeralSource: true } : {}),

@@ -114,6 +114,9 @@ export function clickFromBlockActions(body: z.infer<typeof BlockActionsBodySchem
     value: action.value ?? action.selected_option?.value ?? '',
     user,
     key: slackActionKey(action.action_ts, user, action.action_id),
+    ...(Number.isFinite(Number(action.action_ts))
+      ? { clickedAt: Math.round(Number(action.action_ts) * 1000) }
+      : {}),
     ...(channel ? { channel } : {}),
     ...(messageTs ? { messageTs } : {}),
     ...(threadTs && threadTs !== messageTs ? { threadTs } : {}),

@@ -14,6 +14,8 @@ export interface ActionContext {
   threadTs?: string;
   /** The same for every delivery of one click (Slack: action_ts + user + action id). */
   key: string;
+  /** When the user clicked (epoch ms; Slack's action_ts): two clicks handled out of order keep the later one. */
+  clickedAt?: number;
 }
 
 /** What a handler asks the front door to do after a click; every part is optional. */

@@ -41,6 +41,8 @@ export interface ReviewRepository {
     choice: Choice;
     key: string;
     now: Date;
+    /** When the click happened (epoch ms); a click older than the vote's last one changes nothing. */
+    clickedAt?: number | undefined;
   }): Promise<VoteOutcome>;
   setReason(pairId: string, user: string, reason: string, now: Date): Promise<VoteDoc | null>;
   votes(reviewId: string): Promise<VoteDoc[]>;
@@ -142,16 +144,21 @@ export async function createReviewRepository(store: DocumentStore): Promise<Revi
     async updatePair(id, update) {
       await pairs.updateOne({ _id: id }, update);
     },
-    async recordVote({ pair, user, choice, key, now }) {
+    async recordVote({ pair, user, choice, key, now, clickedAt }) {
       const _id = voteId(pair._id, user);
       let before: VoteDoc | null;
       try {
         // The filter skips a document whose last click was this one; the upsert then collides on `_id`, which is
         // how a redelivered click is recognised without a read-then-write race.
+        // A click older than the one that set the vote (two clicks handled out of order) is treated the same way.
+        const order =
+          clickedAt === undefined
+            ? {}
+            : { $or: [{ clickedAt: { $exists: false } }, { clickedAt: { $lte: clickedAt } }] };
         before = await votes.findOneAndUpdate(
-          { _id, lastKey: { $ne: key } },
+          { _id, lastKey: { $ne: key }, ...order },
           {
-            $set: { choice, lastKey: key, updatedAt: now },
+            $set: { choice, lastKey: key, updatedAt: now, ...(clickedAt !== undefined ? { clickedAt } : {}) },
             $push: { history: { choice, key, at: now } },
             $setOnInsert: { reviewId: pair.reviewId, pairId: pair._id, user, createdAt: now },
           },

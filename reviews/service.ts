@@ -569,6 +569,7 @@ export async function createReviewService(deps: ReviewServiceDeps): Promise<Revi
       choice: choice.data,
       key: ctx.key,
       now: deps.clock.now(),
+      clickedAt: ctx.clickedAt,
     });
     const [pairs, mine, all] = await Promise.all([
       repo.pairs(review._id),

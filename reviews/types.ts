@@ -127,6 +127,8 @@ export const VoteDocSchema = z.object({
   reason: z.string().optional(),
   /** Delivery key of the click that set `choice`: a redelivery of it changes nothing. */
   lastKey: z.string(),
+  /** When the click that set `choice` happened (epoch ms), when known. */
+  clickedAt: z.number().optional(),
   history: z.array(z.object({ choice: ChoiceSchema, key: z.string(), at: z.date() })),
   createdAt: z.date(),
   updatedAt: z.date(),

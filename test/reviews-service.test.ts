@@ -389,6 +389,27 @@ describe('votes', () => {
     ]);
   });
 
+  it('two clicks handled out of order keep the later click', async () => {
+    const h = await harness();
+    const { review } = await openTwoRunReview(h);
+    const token = tokenOf(ballots(h)[0]!.message);
+    const click = (choice: Choice, key: string, clickedAt: number) =>
+      h.reviews.actionHandler.handle(
+        { actionId: `review:vote:${choice}`, value: token },
+        { user: 'U_R1', key, clickedAt, channel: 'C_REVIEW' },
+      );
+    await click('b', 'late-click', 2_000);
+    // The earlier click's job ran second: it changes nothing.
+    const stale = await click('a', 'early-click', 1_000);
+    expect(JSON.stringify(stale)).not.toMatch(/Changed/);
+    const [v] = await h.reviews.repository.votes(review._id);
+    expect(v).toMatchObject({ choice: 'b', clickedAt: 2_000 });
+    expect(v!.history.map((x) => x.key)).toEqual(['late-click']);
+    // A genuinely later click still changes the vote.
+    await click('tie', 'later-click', 3_000);
+    expect((await h.reviews.repository.votes(review._id))[0]).toMatchObject({ choice: 'tie' });
+  });
+
   it('50 concurrent clicks never lose or double-count a vote', async () => {
     const h = await harness();
     const { review } = await openTwoRunReview(h, { reviewersPerPair: 20 });
