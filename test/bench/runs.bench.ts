@@ -4,7 +4,9 @@
 // a step per node checkpointed after every step (see runs/engine.ts); CPU per item is printed too, since wall time
 // on a loaded machine is CPU-bound, and the graph/direct CPU ratio, which load distorts least. The graph engine
 // runs second, so its figures include LangGraph's cold start (JIT) in this process, as a fresh `arbiter run` would.
+import { fork } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { createSilentLogger, systemClock, systemIds } from '../../config/index.ts';
 import { createLlm } from '../../llm/index.ts';
@@ -56,7 +58,7 @@ async function runSuite(suiteText: string, data: string, dataName: string, engin
     const cpu = process.cpuUsage(cpu0);
     await worker.stop(0);
     const run = (await svc.getRun(runId))!;
-    // CPU of this process per item (stub server included): the figure that load on a shared machine distorts least.
+    // CPU of this process per item (the stub agent runs in its own process): the figure load distorts least.
     return { wallS, run, cpuMsPerItem: (cpu.user + cpu.system) / 1000 / run.total };
   } finally {
     await store.close();
@@ -64,9 +66,34 @@ async function runSuite(suiteText: string, data: string, dataName: string, engin
   }
 }
 
+const STUB_FLAG = 'ARBITER_BENCH_RUNS_STUB';
+
+/**
+ * The stub agent runs in a child process (this file again, with STUB_FLAG set): a real agent endpoint is another
+ * service, so its request handling must not be billed to the engine's event loop and CPU.
+ */
+async function startStubProcess(): Promise<{ url: string; close(): Promise<void> }> {
+  const child = fork(fileURLToPath(import.meta.url), [], {
+    env: { ...process.env, [STUB_FLAG]: '1' },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    child.once('message', (m: { url: string }) => resolve(m.url));
+    child.once('exit', (code) => reject(new Error(`stub agent exited (${code})`)));
+  });
+  return {
+    url,
+    close: () =>
+      new Promise<void>((resolve) => {
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
 /** Runs the runs benchmark and returns its figures. */
 export async function run(): Promise<Record<string, number | string>> {
-  const stub = await startStubAgent({ latencyMs: 50, keepRequests: false });
+  const stub = await startStubProcess();
   try {
     const n = 1000;
     const conc = 16;
@@ -125,4 +152,8 @@ concurrency: ${conc}
   }
 }
 
-if (isMain(import.meta.url)) await run();
+if (process.env[STUB_FLAG]) {
+  const stub = await startStubAgent({ latencyMs: 50, keepRequests: false });
+  process.send?.({ url: stub.url });
+  process.once('SIGTERM', () => void stub.close().then(() => process.exit(0)));
+} else if (isMain(import.meta.url)) await run();
