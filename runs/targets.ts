@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import type { Turn } from '../evaluators/index.ts';
 import type { ChatMessage, Llm, Usage } from '../llm/index.ts';
+import { type HttpResult, sendHttp } from './http-client.ts';
 import { getPath, parsePath, placeholders, renderJson, renderJsonText, renderText } from './template.ts';
 import type { DatasetItem } from './types.ts';
 
@@ -212,6 +213,27 @@ const pathArg = z.string().refine((p) => parsePath(p) !== null, {
 });
 
 /** `http`: an agent endpoint. */
+/** The same contract as sendHttp over an injected fetch (tests, embedders with their own HTTP stack). */
+function viaFetch(doFetch: typeof fetch): typeof sendHttp {
+  return async (url, init): Promise<HttpResult> => {
+    const timeout = AbortSignal.timeout(init.timeoutMs);
+    const signal = init.signal ? AbortSignal.any([init.signal, timeout]) : timeout;
+    try {
+      const res = await doFetch(url, {
+        method: init.method,
+        headers: init.headers,
+        ...(init.body !== undefined ? { body: init.body } : {}),
+        signal,
+      });
+      return { ok: true, status: res.status, text: await res.text() };
+    } catch (err) {
+      if (timeout.aborted && !init.signal?.aborted) return { ok: false, failure: { kind: 'timeout' } };
+      if (init.signal?.aborted) return { ok: false, failure: { kind: 'aborted' } };
+      return { ok: false, failure: { kind: 'error', message: errorText(err) } };
+    }
+  };
+}
+
 export const httpTarget = defineTarget({
   description:
     'POSTs (or GETs) each turn to an agent endpoint with a JSON body template and reads the answer at a path.',
@@ -242,7 +264,8 @@ export const httpTarget = defineTarget({
   },
   create(args, deps) {
     const headers = resolveHeaders(args.headers, deps.env);
-    const doFetch = deps.fetch ?? fetch;
+    // Tests and embedders may pass a fetch; otherwise the lean node:http client (keep-alive) does the requests.
+    const send = deps.fetch ? viaFetch(deps.fetch) : sendHttp;
     const bodyTemplate = args.body ?? { input: '{{input}}' };
     return {
       type: 'http',
@@ -251,8 +274,6 @@ export const httpTarget = defineTarget({
         const vars = templateVars(req);
         const started = performance.now();
         const elapsed = () => Math.round(performance.now() - started);
-        const timeout = AbortSignal.timeout(args.timeoutMs);
-        const signal = req.signal ? AbortSignal.any([req.signal, timeout]) : timeout;
         const url = renderText(args.url, vars);
         const body =
           args.method === 'GET'
@@ -260,34 +281,29 @@ export const httpTarget = defineTarget({
             : typeof bodyTemplate === 'string' && /^\s*[[{]/.test(bodyTemplate)
               ? renderJsonText(bodyTemplate, vars)
               : JSON.stringify(renderJson(bodyTemplate, vars));
-        let res: Response;
-        try {
-          res = await doFetch(url, {
-            method: args.method,
-            headers: { 'content-type': 'application/json', accept: 'application/json', ...headers },
-            ...(body !== undefined ? { body } : {}),
-            signal,
-          });
-        } catch (err) {
-          if (timeout.aborted && !req.signal?.aborted)
-            return { ok: false, error: `timed out after ${args.timeoutMs} ms`, latencyMs: elapsed() };
-          return { ok: false, error: `request failed: ${errorText(err)}`, latencyMs: elapsed() };
-        }
-        let text: string;
-        try {
-          text = await res.text();
-        } catch (err) {
-          const timedOut = timeout.aborted && !req.signal?.aborted;
+        const sent = await send(url, {
+          method: args.method,
+          headers: { 'content-type': 'application/json', accept: 'application/json', ...headers },
+          ...(body !== undefined ? { body } : {}),
+          timeoutMs: args.timeoutMs,
+          ...(req.signal ? { signal: req.signal } : {}),
+        });
+        if (!sent.ok) {
+          const f = sent.failure;
           return {
             ok: false,
-            error: timedOut
-              ? `timed out after ${args.timeoutMs} ms`
-              : `reading the response failed: ${errorText(err)}`,
+            error:
+              f.kind === 'timeout'
+                ? `timed out after ${args.timeoutMs} ms`
+                : f.kind === 'aborted'
+                  ? 'request failed: aborted'
+                  : `request failed: ${f.message}`,
             latencyMs: elapsed(),
           };
         }
-        if (!res.ok) {
-          return { ok: false, error: `HTTP ${res.status}: ${text.slice(0, 200)}`, latencyMs: elapsed() };
+        const text = sent.text;
+        if (sent.status < 200 || sent.status > 299) {
+          return { ok: false, error: `HTTP ${sent.status}: ${text.slice(0, 200)}`, latencyMs: elapsed() };
         }
         let json: unknown;
         try {
