@@ -12,7 +12,9 @@ export {
   type Ids,
 } from './runtime.ts';
 export {
+  CronScheduleSchema,
   formatFieldPath,
+  loadNamedYamlDir,
   loadYamlDir,
   loadYamlFile,
   parseYaml,

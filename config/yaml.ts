@@ -1,7 +1,8 @@
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { validate as validateCron } from 'node-cron';
 import { isMap, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
-import type { z } from 'zod';
+import { z } from 'zod';
 import { ArbiterError } from './errors.ts';
 
 /** One problem in a YAML file, located by line, column and field path. */
@@ -137,4 +138,47 @@ export function loadYamlDir<S extends z.ZodType>(dir: string, schema: S): Loaded
   if (problems.length > 0)
     throw new ArbiterError('YAML_INVALID', formatProblems(problems), { details: problems });
   return out;
+}
+
+function isTimezone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A 5-field cron expression read in an IANA timezone (monitor and digest schedules in YAML). */
+export const CronScheduleSchema = z.strictObject({
+  cron: z.string().refine((c) => c.trim().split(/\s+/).length === 5 && validateCron(c), {
+    message: 'not a valid 5-field cron expression (minute hour day-of-month month day-of-week)',
+  }),
+  timezone: z
+    .string()
+    .refine(isTimezone, { message: 'unknown IANA timezone, e.g. Europe/Paris' })
+    .default('UTC'),
+});
+
+/**
+ * Loads a folder of named definitions (monitors, digests) like loadYamlDir, and refuses two files defining the
+ * same `name` (YAML_INVALID naming both files).
+ */
+export function loadNamedYamlDir<S extends z.ZodType<{ name: string }>>(
+  dir: string,
+  schema: S,
+  kind: string,
+): Loaded<z.infer<S>>[] {
+  const loaded = loadYamlDir(dir, schema);
+  const seen = new Map<string, string>();
+  for (const d of loaded) {
+    const other = seen.get(d.value.name);
+    if (other)
+      throw new ArbiterError(
+        'YAML_INVALID',
+        `${d.file}: name: ${kind} '${d.value.name}' is also defined in ${other}`,
+      );
+    seen.set(d.value.name, d.file);
+  }
+  return loaded;
 }

@@ -1,31 +1,13 @@
 // The digest YAML format (DIGESTS_DIR): zod schema and loader. Errors name file, line and field.
-import { validate as validateCron } from 'node-cron';
 import { z } from 'zod';
-import { ArbiterError, type Loaded, loadYamlDir, loadYamlFile } from '../config/index.ts';
-
-function isTimezone(tz: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: tz });
-    return true;
-  } catch {
-    return false;
-  }
-}
+import { CronScheduleSchema, type Loaded, loadNamedYamlDir, loadYamlFile } from '../config/index.ts';
 
 /** The parts a digest can show; all by default. */
 export const DIGEST_SECTIONS = ['monitors', 'alerts', 'runs', 'reviews', 'chart'] as const;
 export type DigestSection = (typeof DIGEST_SECTIONS)[number];
 
 /** When a digest posts: a 5-field cron expression read in a timezone. */
-export const DigestScheduleSchema = z.strictObject({
-  cron: z.string().refine((c) => c.trim().split(/\s+/).length === 5 && validateCron(c), {
-    message: 'not a valid 5-field cron expression (minute hour day-of-month month day-of-week)',
-  }),
-  timezone: z
-    .string()
-    .refine(isTimezone, { message: 'unknown IANA timezone, e.g. Europe/Paris' })
-    .default('UTC'),
-});
+export const DigestScheduleSchema = CronScheduleSchema;
 export type DigestSchedule = z.infer<typeof DigestScheduleSchema>;
 
 /** One digest file. */
@@ -50,18 +32,7 @@ export type Digest = z.infer<typeof DigestSchema>;
 
 /** Loads every digest of a folder; throws YAML_INVALID (file:line:col: field: reason) or on duplicate names. */
 export function loadDigests(dir: string): Loaded<Digest>[] {
-  const loaded = loadYamlDir(dir, DigestSchema);
-  const seen = new Map<string, string>();
-  for (const d of loaded) {
-    const other = seen.get(d.value.name);
-    if (other)
-      throw new ArbiterError(
-        'YAML_INVALID',
-        `${d.file}: name: digest '${d.value.name}' is also defined in ${other}`,
-      );
-    seen.set(d.value.name, d.file);
-  }
-  return loaded;
+  return loadNamedYamlDir(dir, DigestSchema, 'digest');
 }
 
 /** Loads one digest file. */

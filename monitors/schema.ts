@@ -1,7 +1,6 @@
 // The monitor YAML format (MONITORS_DIR): zod schemas and the loader. Errors name file, line and field.
-import { validate as validateCron } from 'node-cron';
 import { z } from 'zod';
-import { ArbiterError, loadYamlDir, loadYamlFile, type Loaded } from '../config/index.ts';
+import { CronScheduleSchema, loadNamedYamlDir, loadYamlFile, type Loaded } from '../config/index.ts';
 
 const DURATION_RE = /^(\d+)\s*(s|m|h|d)$/;
 const UNIT_MS = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
@@ -14,23 +13,9 @@ export function parseDuration(text: string): number | undefined {
   return n > 0 ? n * UNIT_MS[m[2] as keyof typeof UNIT_MS] : undefined;
 }
 
-function isTimezone(tz: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: tz });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** When a monitor ticks: a 5-field cron expression (minute resolution) with a timezone, or a fixed interval. */
 export const ScheduleSchema = z.union([
-  z.strictObject({
-    cron: z.string().refine((c) => c.trim().split(/\s+/).length === 5 && validateCron(c), {
-      message: 'not a valid 5-field cron expression (minute hour day-of-month month day-of-week)',
-    }),
-    timezone: z.string().refine(isTimezone, { message: 'unknown IANA timezone' }).default('UTC'),
-  }),
+  CronScheduleSchema,
   z.strictObject({
     every: z.string().refine((d) => (parseDuration(d) ?? 0) >= 60_000, {
       message: 'expected a duration of at least 1m, e.g. 30m, 2h, 1d',
@@ -223,18 +208,7 @@ export type Monitor = z.infer<typeof MonitorSchema>;
 
 /** Loads every monitor of a folder; throws YAML_INVALID (file:line:col: field: reason) or on duplicate names. */
 export function loadMonitors(dir: string): Loaded<Monitor>[] {
-  const loaded = loadYamlDir(dir, MonitorSchema);
-  const seen = new Map<string, string>();
-  for (const m of loaded) {
-    const other = seen.get(m.value.name);
-    if (other)
-      throw new ArbiterError(
-        'YAML_INVALID',
-        `${m.file}: name: monitor '${m.value.name}' is also defined in ${other}`,
-      );
-    seen.set(m.value.name, m.file);
-  }
-  return loaded;
+  return loadNamedYamlDir(dir, MonitorSchema, 'monitor');
 }
 
 /** Loads one monitor file. */
