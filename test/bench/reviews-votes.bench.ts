@@ -10,20 +10,18 @@
 // Speed is printed, never asserted; a lost or double-counted vote is a correctness failure and throws (exit code 1)
 // after the figures are printed.
 import { type ChildProcess, fork } from 'node:child_process';
-import diagnostics from 'node:diagnostics_channel';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { Agent, createServer, type IncomingMessage, request, type ServerResponse } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { ACTION_JOB_TYPE, slackActionKey } from '../../bot/action-jobs.ts';
-import { signSlackRequest } from '../../bot/slack-signature.ts';
 import { startBot } from '../../bot/start.ts';
 import { parseEnv } from '../../config/index.ts';
 import type { Choice } from '../../reviews/index.ts';
 import { loadSuite } from '../../runs/index.ts';
 import { tempDir } from '../helpers/tmp.ts';
+import { createChildAsk, createSlackClients, signBodies, startBotProbes } from './slack-load.ts';
 import { isMain, percentile, report } from './util.ts';
 
 const SECRET = 'bench-signing-secret';
@@ -160,22 +158,8 @@ export async function run(): Promise<Record<string, number | string>> {
     env: { ...process.env, [SERVER_FLAG]: '1', BENCH_DIR: dir, BENCH_API_URL: `${apiBase}/api/` },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
-  const ask = <K extends FromServer['kind']>(kind: K, msg?: ToServer) =>
-    new Promise<Extract<FromServer, { kind: K }>>((resolve, reject) => {
-      const onMessage = (m: FromServer) => {
-        if (m.kind !== kind) return;
-        child.off('message', onMessage);
-        child.off('exit', onExit);
-        resolve(m as Extract<FromServer, { kind: K }>);
-      };
-      const onExit = (code: number | null) =>
-        reject(new Error(`bot process exited (${code}) before '${kind}'`));
-      child.on('message', onMessage);
-      child.once('exit', onExit);
-      if (msg) child.send(msg);
-    });
-  // node:http with keep-alive, not fetch: the clients' CPU must not be what this benchmark measures.
-  const agent = new Agent({ keepAlive: true, maxSockets: CLIENTS });
+  const ask = createChildAsk<FromServer, ToServer>(child);
+  const pool = createSlackClients(CLIENTS);
   let failure: Error | undefined;
   let figures: Record<string, number | string> = {};
   try {
@@ -229,51 +213,8 @@ export async function run(): Promise<Record<string, number | string>> {
       return `payload=${encodeURIComponent(JSON.stringify(payload))}`;
     };
     // Signed right before each wave is sent: the clients only send; the 5-minute window is never at risk.
-    const sign = (bodies: readonly string[]) => {
-      const ts = Math.floor(Date.now() / 1000);
-      return bodies.map((body) => ({ body, ts, signature: signSlackRequest(SECRET, ts, body) }));
-    };
-    type Signed = ReturnType<typeof sign>[number];
-    const send = (base: string, req: Signed) =>
-      new Promise<{ ms: number; ok: boolean }>((resolve, reject) => {
-        const t0 = performance.now();
-        const r = request(
-          `${base}/slack/events`,
-          {
-            method: 'POST',
-            agent,
-            headers: {
-              'content-type': 'application/x-www-form-urlencoded',
-              'content-length': Buffer.byteLength(req.body),
-              'x-slack-request-timestamp': String(req.ts),
-              'x-slack-signature': req.signature,
-            },
-          },
-          (res) => {
-            res.resume();
-            res.on('end', () => resolve({ ms: performance.now() - t0, ok: res.statusCode === 200 }));
-            res.on('error', reject);
-          },
-        );
-        r.on('error', reject);
-        r.end(req.body);
-      });
-    const load = async (base: string, requests: readonly Signed[]) => {
-      const times: number[] = [];
-      let errors = 0;
-      let next = 0;
-      const t0 = performance.now();
-      await Promise.all(
-        Array.from({ length: CLIENTS }, async () => {
-          for (let i = next++; i < requests.length; i = next++) {
-            const r = await send(base, requests[i]!);
-            times.push(r.ms);
-            if (!r.ok) errors += 1;
-          }
-        }),
-      );
-      return { times, errors, wallS: (performance.now() - t0) / 1000 };
-    };
+    const sign = (bodies: readonly string[]) => signBodies(SECRET, bodies);
+    const load = pool.load;
 
     // ---- the clicks ----
     const random = rng(7);
@@ -449,7 +390,7 @@ export async function run(): Promise<Record<string, number | string>> {
     ].filter(Boolean);
     if (problems.length > 0) failure = new Error(`reviews-votes: ${problems.join('; ')}`);
   } finally {
-    agent.destroy();
+    pool.destroy();
     if (child.exitCode === null) await ask('stopped', { kind: 'stop' }).catch(() => undefined);
     await new Promise<void>((r) => api.close(() => r()));
     cleanup();
@@ -504,17 +445,7 @@ async function until<T>(check: () => Promise<T | undefined | null | false>, what
 
 /** The bot side: starts the bot with two finished runs and two open reviews, answers the parent over IPC. */
 async function serve(child: ChildProcess | NodeJS.Process): Promise<void> {
-  const loop = monitorEventLoopDelay({ resolution: 5 });
-  const started = new WeakMap<ServerResponse, number>();
-  const serverAckMs: number[] = [];
-  diagnostics.subscribe('http.server.request.start', (m) => {
-    const { request, response } = m as { request: IncomingMessage; response: ServerResponse };
-    if (request.url?.startsWith('/slack/events')) started.set(response, performance.now());
-  });
-  diagnostics.subscribe('http.server.response.finish', (m) => {
-    const t = started.get((m as { response: ServerResponse }).response);
-    if (t !== undefined) serverAckMs.push(performance.now() - t);
-  });
+  const probes = await startBotProbes();
   const dir = process.env.BENCH_DIR ?? '';
   for (const d of ['data', 'monitors', 'digests']) mkdirSync(join(dir, d), { recursive: true });
   const suites = writeSuites(join(dir, 'suites'));
@@ -572,20 +503,10 @@ async function serve(child: ChildProcess | NodeJS.Process): Promise<void> {
     );
   const ref = (p: (typeof pairs)[number]): PairRef => ({ id: p._id, token: p.token, ts: p.postedRef!.ts });
 
-  const floor = createServer((req, res) => {
-    req.resume();
-    req.on('end', () => res.writeHead(200).end());
-  });
-  await new Promise<void>((r) => floor.listen(0, '127.0.0.1', () => r()));
-  const floorUrl = `http://127.0.0.1:${(floor.address() as AddressInfo).port}`;
   const doneBase = ((s) => s.succeeded + s.failed)(bot.worker.stats());
-  let cpu0 = process.cpuUsage();
-  loop.enable();
   child.on('message', async (msg: ToServer) => {
     if (msg.kind === 'mark') {
-      serverAckMs.length = 0;
-      loop.reset();
-      cpu0 = process.cpuUsage();
+      probes.mark();
       child.send?.({ kind: 'marked' } satisfies FromServer);
     } else if (msg.kind === 'drain') {
       const t0 = performance.now();
@@ -601,8 +522,7 @@ async function serve(child: ChildProcess | NodeJS.Process): Promise<void> {
       await until(async () => (await busy()) === 0, 'a quiet queue', 600_000);
       child.send?.({ kind: 'drained', ms: performance.now() - t0 } satisfies FromServer);
     } else if (msg.kind === 'figures') {
-      loop.disable();
-      const cpuMs = ((u) => (u.user + u.system) / 1000)(process.cpuUsage(cpu0));
+      const measured = probes.figures();
       const [votes, jobs, after, queueLeft] = await Promise.all([
         bot.reviews.repository.votes(reviewId),
         bot.queue.list({ type: ACTION_JOB_TYPE, limit: 1_000_000 }),
@@ -618,10 +538,7 @@ async function serve(child: ChildProcess | NodeJS.Process): Promise<void> {
       }
       child.send?.({
         kind: 'figures',
-        cpuMs,
-        serverAckMs,
-        loopDelayP99Ms: loop.percentile(99) / 1e6,
-        loopDelayMaxMs: loop.max / 1e6,
+        ...measured,
         votes: votes.map((v) => ({
           pairId: v.pairId,
           user: v.user,
@@ -643,7 +560,7 @@ async function serve(child: ChildProcess | NodeJS.Process): Promise<void> {
         readAllVotesMs: percentile(reads, 50),
       } satisfies FromServer);
     } else if (msg.kind === 'stop') {
-      floor.close();
+      probes.close();
       await bot.stop();
       child.send?.({ kind: 'stopped' } satisfies FromServer, undefined, {}, () => process.exit(0));
     }
@@ -651,7 +568,7 @@ async function serve(child: ChildProcess | NodeJS.Process): Promise<void> {
   child.send?.({
     kind: 'ready',
     url: bot.url,
-    floorUrl,
+    floorUrl: probes.floorUrl,
     reviewId,
     parentTs: review.parentRef?.ts ?? '',
     pairs: pairs.map(ref),

@@ -6,15 +6,13 @@
 // fake Slack Web API the bot posts replies to stays in this (client) process. Figures: time to ack as the clients
 // see it, time from request to response inside the bot (node:http diagnostics), and the bot's event-loop delay.
 import { type ChildProcess, fork } from 'node:child_process';
-import diagnostics from 'node:diagnostics_channel';
-import { Agent, createServer, type IncomingMessage, request, type ServerResponse } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { signSlackRequest } from '../../bot/slack-signature.ts';
 import { startBot } from '../../bot/start.ts';
 import { parseEnv } from '../../config/index.ts';
 import { tempDir } from '../helpers/tmp.ts';
+import { createChildAsk, createSlackClients, signBodies, startBotProbes } from './slack-load.ts';
 import { isMain, percentile, report } from './util.ts';
 
 const SECRET = 'bench-signing-secret';
@@ -55,31 +53,16 @@ export async function run(): Promise<Record<string, number | string>> {
     env: { ...process.env, [SERVER_FLAG]: '1', BENCH_DATA_DIR: dir, BENCH_API_URL: apiUrl },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
-  const ask = <K extends FromServer['kind']>(kind: K, msg?: ToServer) =>
-    new Promise<Extract<FromServer, { kind: K }>>((resolve, reject) => {
-      const onMessage = (m: FromServer) => {
-        if (m.kind !== kind) return;
-        child.off('message', onMessage);
-        child.off('exit', onExit);
-        resolve(m as Extract<FromServer, { kind: K }>);
-      };
-      const onExit = (code: number | null) =>
-        reject(new Error(`bot process exited (${code}) before '${kind}'`));
-      child.on('message', onMessage);
-      child.once('exit', onExit);
-      if (msg) child.send(msg);
-    });
+  const ask = createChildAsk<FromServer, ToServer>(child);
   const total = 500;
   const replays = 50;
   const clients = 50;
-  // node:http with keep-alive, not fetch: undici's fetch costs ~2 ms of client CPU per request here, against
-  // ~0.3 ms, and the clients must not be what this benchmark measures.
-  const agent = new Agent({ keepAlive: true, maxSockets: clients });
+  const pool = createSlackClients(clients);
   try {
     const { url, floorUrl } = await ask('ready');
     const warmup = 100;
-    const signed = (trigger: string) => {
-      const body = new URLSearchParams({
+    const formOf = (trigger: string) =>
+      new URLSearchParams({
         command: '/arbiter',
         text: 'runs list',
         user_id: 'UBENCH',
@@ -87,62 +70,21 @@ export async function run(): Promise<Record<string, number | string>> {
         trigger_id: trigger,
         team_id: 'T1',
       }).toString();
-      const ts = Math.floor(Date.now() / 1000);
-      return { body, ts, signature: signSlackRequest(SECRET, ts, body), retry: false };
-    };
-    const send = (base: string, req: ReturnType<typeof signed>) =>
-      new Promise<{ ms: number; ok: boolean }>((resolve, reject) => {
-        const t0 = performance.now();
-        const r = request(
-          `${base}/slack/events`,
-          {
-            method: 'POST',
-            agent,
-            headers: {
-              'content-type': 'application/x-www-form-urlencoded',
-              'content-length': Buffer.byteLength(req.body),
-              'x-slack-request-timestamp': String(req.ts),
-              'x-slack-signature': req.signature,
-              ...(req.retry ? { 'x-slack-retry-num': '1' } : {}),
-            },
-          },
-          (res) => {
-            res.resume();
-            res.on('end', () => resolve({ ms: performance.now() - t0, ok: res.statusCode === 200 }));
-            res.on('error', reject);
-          },
-        );
-        r.on('error', reject);
-        r.end(req.body);
-      });
-    const load = async (base: string, requests: ReturnType<typeof signed>[]) => {
-      const times: number[] = [];
-      let errors = 0;
-      let next = 0;
-      const t0 = performance.now();
-      await Promise.all(
-        Array.from({ length: clients }, async () => {
-          for (let i = next++; i < requests.length; i = next++) {
-            const r = await send(base, requests[i]!);
-            times.push(r.ms);
-            if (!r.ok) errors += 1;
-          }
-        }),
-      );
-      return { times, errors, wallS: (performance.now() - t0) / 1000 };
-    };
+    const load = pool.load;
     // Signed up front so the clients only send: the signing clock is seconds, well within the 5-minute window.
     const triggers = Array.from({ length: total }, (_, i) => `bench.${i}`);
-    const requests = [...triggers, ...triggers.slice(0, replays)].map((t, i) => ({
-      ...signed(t),
-      retry: i >= total,
-    }));
+    const requests = signBodies(SECRET, [...triggers, ...triggers.slice(0, replays)].map(formOf)).map(
+      (r, i) => ({ ...r, retry: i >= total }),
+    );
 
     // Warm-up (JIT, lazy imports, the clients' 50 keep-alive connections), not counted: a bot in production has
     // served requests before, and Slack's connection set-up is not our listener's time to ack.
     await load(
       url,
-      Array.from({ length: warmup }, (_, i) => signed(`warm.${i}`)),
+      signBodies(
+        SECRET,
+        Array.from({ length: warmup }, (_, i) => formOf(`warm.${i}`)),
+      ),
     );
     while (apiCalls < warmup) await new Promise((r) => setTimeout(r, 20));
     // The floor: the same clients against a bare node:http handler in the bot's process that answers 200 at once.
@@ -179,7 +121,7 @@ export async function run(): Promise<Record<string, number | string>> {
       },
     );
   } finally {
-    agent.destroy();
+    pool.destroy();
     if (child.exitCode === null) await ask('stopped', { kind: 'stop' }).catch(() => undefined);
     await new Promise<void>((r) => api.close(() => r()));
     cleanup();
@@ -188,17 +130,7 @@ export async function run(): Promise<Record<string, number | string>> {
 
 /** The bot side: starts the bot, times its Slack requests, answers the parent over IPC. */
 async function serve(child: ChildProcess | NodeJS.Process): Promise<void> {
-  const loop = monitorEventLoopDelay({ resolution: 5 });
-  const started = new WeakMap<ServerResponse, number>();
-  const serverAckMs: number[] = [];
-  diagnostics.subscribe('http.server.request.start', (m) => {
-    const { request, response } = m as { request: IncomingMessage; response: ServerResponse };
-    if (request.url?.startsWith('/slack/events')) started.set(response, performance.now());
-  });
-  diagnostics.subscribe('http.server.response.finish', (m) => {
-    const t = started.get((m as { response: ServerResponse }).response);
-    if (t !== undefined) serverAckMs.push(performance.now() - t);
-  });
+  const probes = await startBotProbes();
   const bot = await startBot(
     parseEnv({
       PORT: '0',
@@ -210,39 +142,26 @@ async function serve(child: ChildProcess | NodeJS.Process): Promise<void> {
       SLACK_API_URL: process.env.BENCH_API_URL ?? '',
     }),
   );
-  const floor = createServer((req, res) => {
-    req.resume();
-    req.on('end', () => res.writeHead(200).end());
-  });
-  await new Promise<void>((r) => floor.listen(0, '127.0.0.1', () => r()));
-  const floorUrl = `http://127.0.0.1:${(floor.address() as AddressInfo).port}`;
-  let cpu0 = process.cpuUsage();
-  loop.enable();
   child.on('message', async (msg: ToServer) => {
     if (msg.kind === 'mark') {
-      serverAckMs.length = 0;
-      loop.reset();
-      cpu0 = process.cpuUsage();
+      probes.mark();
       child.send?.({ kind: 'marked' } satisfies FromServer);
     } else if (msg.kind === 'figures') {
-      loop.disable();
+      const measured = probes.figures();
       const jobs = await bot.queue.list({ type: 'chat.command', limit: 10_000 });
       child.send?.({
         kind: 'figures',
-        serverAckMs,
-        cpuMs: ((u) => (u.user + u.system) / 1000)(process.cpuUsage(cpu0)),
-        loopDelayP99Ms: loop.percentile(99) / 1e6,
-        loopDelayMaxMs: loop.max / 1e6,
+        ...measured,
         jobs: jobs.length,
         distinctKeys: new Set(jobs.map((j) => j.idempotencyKey)).size,
       } satisfies FromServer);
     } else if (msg.kind === 'stop') {
-      floor.close();
+      probes.close();
       await bot.stop();
       child.send?.({ kind: 'stopped' } satisfies FromServer, undefined, {}, () => process.exit(0));
     }
   });
-  child.send?.({ kind: 'ready', url: bot.url, floorUrl } satisfies FromServer);
+  child.send?.({ kind: 'ready', url: bot.url, floorUrl: probes.floorUrl } satisfies FromServer);
 }
 
 if (process.env[SERVER_FLAG] === '1') await serve(process);
