@@ -14,7 +14,7 @@ import { createDigestInputs } from '../commands/digest.ts';
 import { createReviewRunSource } from '../commands/reviews.ts';
 import type { DispatchDeps } from '../commands/dispatch.ts';
 import type { Transport } from '../commands/transport.ts';
-import { createLangfuseClient } from '../langfuse/index.ts';
+import { langfuseFromEnv } from '../langfuse/index.ts';
 import {
   checkLlmConfig,
   createLlm,
@@ -195,15 +195,7 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
       logger.warn(
         'ARBITER_ADMINS is empty: every Slack user of this workspace may launch runs. Set it to restrict launching.',
       );
-    const langfuse =
-      env.LANGFUSE_PUBLIC_KEY && env.LANGFUSE_SECRET_KEY
-        ? createLangfuseClient({
-            baseUrl: env.LANGFUSE_BASE_URL,
-            publicKey: env.LANGFUSE_PUBLIC_KEY,
-            secretKey: env.LANGFUSE_SECRET_KEY,
-            logger,
-          })
-        : undefined;
+    const langfuse = langfuseFromEnv(env, { logger });
     let reporter: RunReporter | undefined;
     const runs = await createRunService({
       store,

@@ -17,7 +17,7 @@ import {
   systemIds,
 } from '../config/index.ts';
 import { createLlm, type Llm } from '../llm/index.ts';
-import { createLangfuseClient } from '../langfuse/index.ts';
+import { langfuseFromEnv } from '../langfuse/index.ts';
 import {
   createLangfusePromptSource,
   createRunService,
@@ -127,16 +127,7 @@ async function service(
   const judgeModel =
     (llm as { judgeModel?: string }).judgeModel ?? deps.env.ARBITER_JUDGE_MODEL ?? 'offline:heuristic';
   const env = deps.env;
-  const langfuse =
-    env.LANGFUSE_PUBLIC_KEY && env.LANGFUSE_SECRET_KEY
-      ? createLangfuseClient({
-          baseUrl: env.LANGFUSE_BASE_URL,
-          publicKey: env.LANGFUSE_PUBLIC_KEY,
-          secretKey: env.LANGFUSE_SECRET_KEY,
-          logger,
-          ...(deps.fetch ? { fetch: deps.fetch } : {}),
-        })
-      : undefined;
+  const langfuse = langfuseFromEnv(env, { logger, ...(deps.fetch ? { fetch: deps.fetch } : {}) });
   const svc = await createRunService({
     store,
     queue,

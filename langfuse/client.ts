@@ -4,7 +4,7 @@
 // prompt cache we cannot invalidate on webhooks. The REST API it wraps is the same; here every response is
 // parsed with zod and every failure is a typed value.
 import type { z } from 'zod';
-import { createSilentLogger, type Logger } from '../config/index.ts';
+import { createSilentLogger, type Env, type Logger } from '../config/index.ts';
 import { codeForStatus, LangfuseError, type LangfuseResult } from './errors.ts';
 import {
   type DatasetItemsPage,
@@ -392,4 +392,18 @@ export function createLangfuseClient(options: LangfuseClientOptions): LangfuseCl
     },
   };
   return api;
+}
+
+/** The Langfuse client the environment configures (both keys set), or undefined when Langfuse is off. */
+export function langfuseFromEnv(
+  env: Pick<Env, 'LANGFUSE_BASE_URL' | 'LANGFUSE_PUBLIC_KEY' | 'LANGFUSE_SECRET_KEY'>,
+  options: Pick<LangfuseClientOptions, 'logger' | 'fetch'> = {},
+): LangfuseClient | undefined {
+  if (!env.LANGFUSE_PUBLIC_KEY || !env.LANGFUSE_SECRET_KEY) return undefined;
+  return createLangfuseClient({
+    baseUrl: env.LANGFUSE_BASE_URL,
+    publicKey: env.LANGFUSE_PUBLIC_KEY,
+    secretKey: env.LANGFUSE_SECRET_KEY,
+    ...options,
+  });
 }

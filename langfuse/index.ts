@@ -2,6 +2,7 @@
 // runs, traces, scores).
 export {
   createLangfuseClient,
+  langfuseFromEnv,
   type DatasetRead,
   type IngestResult,
   type LangfuseClient,

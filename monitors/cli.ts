@@ -12,7 +12,7 @@ import {
   type Logger,
   systemClock,
 } from '../config/index.ts';
-import { createLangfuseClient, type LangfuseClient } from '../langfuse/index.ts';
+import { type LangfuseClient, langfuseFromEnv } from '../langfuse/index.ts';
 import { createLlm } from '../llm/index.ts';
 import { createLeases, type DocumentStore, openStore } from '../storage/index.ts';
 import { loadMonitors, type Monitor } from './schema.ts';
@@ -109,16 +109,7 @@ export async function runMonitorCli(argv: string[], deps: MonitorCliDeps): Promi
       throw new ArbiterError('USAGE', `Unknown monitor command "${sub}".`, { hint: USAGE });
     const monitors = loadMonitors(env.MONITORS_DIR).map((l) => l.value);
     const clock = deps.clock ?? systemClock;
-    const langfuse =
-      deps.langfuse ??
-      (env.LANGFUSE_PUBLIC_KEY && env.LANGFUSE_SECRET_KEY
-        ? createLangfuseClient({
-            baseUrl: env.LANGFUSE_BASE_URL,
-            publicKey: env.LANGFUSE_PUBLIC_KEY,
-            secretKey: env.LANGFUSE_SECRET_KEY,
-            logger,
-          })
-        : undefined);
+    const langfuse = deps.langfuse ?? langfuseFromEnv(env, { logger });
     if (sub === 'run' && rest.includes('--dry-run')) {
       const m = find(
         monitors,
