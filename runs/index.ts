@@ -88,6 +88,7 @@ export {
   type ItemUsage,
   type StopReason,
 } from './engine.ts';
+export { limitTarget, Permits } from './permits.ts';
 export { createRunRepository, type FinishFields, type RunRepository } from './repository.ts';
 export { itemNeedsReview, itemScore, summarize, type GateSettings, type SummaryInput } from './summary.ts';
 export {

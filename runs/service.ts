@@ -17,6 +17,7 @@ import { createStoreCheckpointer, type StoreCheckpointSaver } from './checkpoint
 import { compareRuns, type RunComparison } from './compare.ts';
 import { loadDatasetFile } from './datasets.ts';
 import { createItemGraph, type EngineMode, runItem } from './engine.ts';
+import { limitTarget, Permits } from './permits.ts';
 import {
   createLangfuseDatasetSource,
   type DatasetSourceResult,
@@ -348,8 +349,11 @@ export async function createRunService(deps: RunServiceDeps): Promise<RunService
       throw new PermanentJobError(built.error);
     }
     const personas = new Map((suite.conversation?.personas ?? []).map((p) => [p.name, p]));
+    // At most `concurrency` target calls at once (see permits.ts); twice as many items in flight, so a freed permit
+    // goes straight to an item that is already waiting with its request ready.
+    const permits = new Permits(Math.max(1, run.options.concurrency));
     const engine = createItemGraph({
-      target: built.target,
+      target: limitTarget(built.target, permits),
       metrics: built.metrics,
       checkpointer: await saver(),
       ...(deps.llm ? { llm: deps.llm } : {}),
@@ -397,7 +401,7 @@ export async function createRunService(deps: RunServiceDeps): Promise<RunService
     // Only threads checkpointed before a crash need their state read; every other item starts fresh.
     const checkpointed = mode === 'graph' ? await (await saver()).threadsWithCheckpoints(run._id) : new Set();
     let next = 0;
-    const concurrency = Math.max(1, Math.min(run.options.concurrency, pending.length || 1));
+    const lanes = Math.max(1, Math.min(permits.size * 2, pending.length || 1));
     const lane = async () => {
       while (!ctx.signal.aborted) {
         const entry = pending[next++];
@@ -442,7 +446,7 @@ export async function createRunService(deps: RunServiceDeps): Promise<RunService
         await flush(false);
       }
     };
-    await Promise.all(Array.from({ length: concurrency }, lane));
+    await Promise.all(Array.from({ length: lanes }, lane));
     if (writing) await writing;
     await flush(true).catch((err: unknown) => deps.logger.warn({ err }, 'recording final progress failed'));
     if (ctx.signal.aborted) {

@@ -3,12 +3,15 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeAll, afterAll, describe, expect, it } from 'vitest';
 import { createSilentLogger, systemClock, systemIds } from '../config/index.ts';
+import type { Metric } from '../evaluators/index.ts';
 import { createLlm } from '../llm/index.ts';
 import {
   createRunService,
   createStoreCheckpointer,
   createItemGraph,
+  limitTarget,
   loadSuite,
+  Permits,
   runItem,
   type RunService,
 } from '../runs/index.ts';
@@ -142,6 +145,68 @@ concurrency: 3
     expect(stub.requests.some((r) => r.headers.authorization === 'Bearer tok')).toBe(true);
     // Checkpoints are dropped once every item is stored.
     expect(await (await h.store.collection('run_checkpoints')).count({})).toBe(0);
+  });
+
+  it('concurrency limits requests to the target, and both engines use every permit', async () => {
+    for (const engine of ['graph', 'direct'] as const) {
+      const own = await startStubAgent({ latencyMs: 20, keepRequests: false });
+      cleanups.push(() => own.close());
+      const h = await harness(engine);
+      const file = writeSuite(
+        h.dir,
+        `limited-${engine}`,
+        `target: { type: http, url: "${own.url}/chat", body: { message: "{{input}}" }, answer: reply }
+metrics: [{ name: contains, args: { value: "You asked" } }]
+threshold: 0.5
+concurrency: 3
+`,
+        Array.from({ length: 30 }, (_, i) => JSON.stringify({ input: `q${i}` })).join('\n'),
+      );
+      const { runId } = await h.svc.startRun(loadSuite(file));
+      await h.drain(runId);
+      expect((await h.svc.getRun(runId))!.summary).toMatchObject({ finished: 30, errors: 0 });
+      // Twice as many items are in flight as permits, yet the target never sees more than three requests at once.
+      expect(own.maxInFlight).toBe(3);
+    }
+  });
+
+  it('an item being scored holds no permit: the next request goes out meanwhile', async () => {
+    const { dir, cleanup } = tempDir();
+    const store = await createEmbeddedStore({ dir, autocompactMs: 0 });
+    cleanups.push(cleanup, () => store.close());
+    const events: string[] = [];
+    const permits = new Permits(1);
+    const slowMetric: Metric = {
+      name: 'slow',
+      kind: 'heuristic',
+      async score(item) {
+        events.push(`score ${item.input} start`);
+        await new Promise((r) => setTimeout(r, 30));
+        events.push(`score ${item.input} end`);
+        return { metric: 'slow', value: 1, label: 'pass', reason: 'ok' };
+      },
+    };
+    const engine = createItemGraph({
+      target: limitTarget(
+        {
+          type: 'fake',
+          recorded: false,
+          respond: async (req) => {
+            events.push(`call ${req.item.input}`);
+            return { ok: true, text: 'answer', latencyMs: 1 };
+          },
+        },
+        permits,
+      ),
+      metrics: [slowMetric],
+      checkpointer: await createStoreCheckpointer(store),
+    });
+    await Promise.all(
+      ['a', 'b'].map((input, i) => runItem(engine, { key: input, row: i + 1, input }, `run_p::${input}`)),
+    );
+    expect(events.indexOf('call b')).toBeGreaterThan(events.indexOf('call a'));
+    expect(events.indexOf('call b')).toBeLessThan(events.indexOf('score a end'));
+    expect(permits.maxInUse).toBe(1);
   });
 
   it('records progress on the run and the job, and a second start of the same suite resumes it', async () => {
