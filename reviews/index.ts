@@ -34,7 +34,7 @@ export {
   type BallotContent,
   type ReviewReportData,
 } from './messages.ts';
-export { buildReport, ratingVotes } from './report.ts';
+export { buildReport, ratingVotes, votesAsOfClose } from './report.ts';
 export {
   createReviewRepository,
   voteId,

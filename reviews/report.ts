@@ -11,6 +11,29 @@ function labelOf(review: Review, runId: string): string {
   return review.contenders.find((c) => c.runId === runId)?.label ?? runId;
 }
 
+/**
+ * The votes as they stood when the review closed: each with the last choice its reviewer made at or before
+ * `closedAt`, and without votes first cast after it. A click checks that the review is open before its vote is
+ * stored, so a click racing the close can still be stored a moment after it; this keeps such a vote out of the
+ * result, whenever the result is computed. Votes of a review that is not closed are returned as they are.
+ */
+export function votesAsOfClose(review: Review, votes: readonly VoteDoc[]): VoteDoc[] {
+  const closedAt = review.status === 'closed' ? review.closedAt : undefined;
+  if (!closedAt) return [...votes];
+  const out: VoteDoc[] = [];
+  for (const v of votes) {
+    const before = v.history.filter((h) => h.at <= closedAt);
+    const lastBefore = before[before.length - 1];
+    if (!lastBefore) continue;
+    out.push(
+      lastBefore.choice === v.choice && before.length === v.history.length
+        ? v
+        : { ...v, choice: lastBefore.choice },
+    );
+  }
+  return out;
+}
+
 /** A review's votes as rating votes between contender labels (the A/B order is the pair's hidden one). */
 export function ratingVotes(review: Review, pairs: readonly Pair[], votes: readonly VoteDoc[]): Vote[] {
   const byId = new Map(pairs.map((p) => [p._id, p]));

@@ -19,7 +19,7 @@ import {
 } from './messages.ts';
 import { assignReviewers, planPairs } from './pairing.ts';
 import { computeRatings, type RatingsTable } from './ratings.ts';
-import { buildReport, ratingVotes } from './report.ts';
+import { buildReport, ratingVotes, votesAsOfClose } from './report.ts';
 import { createReviewRepository, type ReviewRepository } from './repository.ts';
 import {
   CHOICE_LABELS,
@@ -148,7 +148,7 @@ async function pooledRatings(
   for (const review of closed) {
     for (const c of review.contenders) contenders.add(c.label);
     const [pairs, docs] = await Promise.all([repo.pairs(review._id), repo.votes(review._id)]);
-    votes.push(...ratingVotes(review, pairs, docs));
+    votes.push(...ratingVotes(review, pairs, votesAsOfClose(review, docs)));
   }
   return computeRatings(votes, { contenders: [...contenders], bootstrap, seed: 42 });
 }
@@ -413,7 +413,7 @@ export async function createReviewService(deps: ReviewServiceDeps): Promise<Revi
           },
         );
       const [pairs, votes] = await Promise.all([repo.pairs(id), repo.votes(id)]);
-      return reportMessage(buildReport(review, pairs, votes, { bootstrap }));
+      return reportMessage(buildReport(review, pairs, votesAsOfClose(review, votes), { bootstrap }));
     },
 
     async leaderboard() {
@@ -469,7 +469,8 @@ export async function createReviewService(deps: ReviewServiceDeps): Promise<Revi
       );
       const out = [];
       for (const review of closed) {
-        const [pairs, votes] = await Promise.all([repo.pairs(review._id), repo.votes(review._id)]);
+        const [pairs, stored] = await Promise.all([repo.pairs(review._id), repo.votes(review._id)]);
+        const votes = votesAsOfClose(review, stored);
         const report = buildReport(review, pairs, votes, { bootstrap: 0 });
         out.push({
           id: review._id,
@@ -563,6 +564,14 @@ export async function createReviewService(deps: ReviewServiceDeps): Promise<Revi
           : {}),
       };
     }
+    if (review.options.dm && !pair.assignees.includes(ctx.user)) {
+      return {
+        ephemeral: note(
+          'Not your ballot',
+          'This ballot was sent to another reviewer, so your vote was not counted. Your own ballots are in your direct messages from Arbiter.',
+        ),
+      };
+    }
     const outcome = await repo.recordVote({
       pair,
       user: ctx.user,
@@ -571,6 +580,19 @@ export async function createReviewService(deps: ReviewServiceDeps): Promise<Revi
       now: deps.clock.now(),
       clickedAt: ctx.clickedAt,
     });
+    // The review may have closed while this vote was being stored; the result counts votes as of the close.
+    const after = await repo.getReview(review._id);
+    if (after && after.status !== 'open') {
+      const counted = votesAsOfClose(after, [outcome.vote])[0];
+      const text =
+        counted?.choice === outcome.vote.choice
+          ? 'This review closed just as your vote arrived; it was counted. The result is posted in the review thread.'
+          : 'This review closed before your vote arrived, so it was not counted. The result is posted in the review thread.';
+      return {
+        ephemeral: note('Review closed', text),
+        update: ballotOf(pair, after, { buttons: false, notes: ['This review is closed.'] }),
+      };
+    }
     const [pairs, mine, all] = await Promise.all([
       repo.pairs(review._id),
       repo.votesOf(review._id, ctx.user),

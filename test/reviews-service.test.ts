@@ -23,7 +23,13 @@ import {
 } from '../config/index.ts';
 import { createLlm } from '../llm/index.ts';
 import { createRecordingTransport } from '../prompts/testing.ts';
-import { type Choice, createReviewService, type ReviewService, voteId } from '../reviews/index.ts';
+import {
+  type Choice,
+  createReviewService,
+  type ReviewService,
+  voteId,
+  votesAsOfClose,
+} from '../reviews/index.ts';
 import { createRunService, loadSuite, type RunService } from '../runs/index.ts';
 import {
   createEmbeddedStore,
@@ -453,6 +459,56 @@ describe('votes', () => {
     expect(await h.reviews.repository.votes(review._id)).toEqual([]);
     const unknown = await vote(h, 'bt_unknownunknownunknown', 'a', 'U_R1');
     expect(unknown.ephemeral?.summary).toMatch(/unknown or has expired/);
+  });
+
+  it('a vote racing the close: stored after it, left out of the result, and the voter is told', async () => {
+    const h = await harness();
+    const { review } = await openTwoRunReview(h);
+    const [first, second] = await h.reviews.repository.pairs(review._id);
+    expect(await vote(h, first!.token, 'a', 'U_R1')).toMatchObject({ update: expect.anything() });
+    // The close lands between the click's "is it open?" check and the storing of its vote.
+    const repo = h.reviews.repository;
+    const record = repo.recordVote.bind(repo);
+    repo.recordVote = async (args) => {
+      await h.reviews.close(review._id, { reason: 'manual', by: 'U_ADMIN' });
+      return record({ ...args, now: new Date(Date.now() + 1000) });
+    };
+    const late = await vote(h, second!.token, 'b', 'U_R2');
+    expect(late.ephemeral?.title).toBe('Review closed');
+    expect(JSON.stringify(late.ephemeral)).toMatch(/closed before your vote arrived, so it was not counted/);
+    expect(late.update?.sections.some((s) => s.kind === 'buttons')).toBe(false);
+    // A change of mind stored after the close does not change the result either.
+    await record({
+      pair: first!,
+      user: 'U_R1',
+      choice: 'b',
+      key: 'late-change',
+      now: new Date(Date.now() + 2000),
+    });
+    expect((await repo.votes(review._id)).map((v) => [v.user, v.choice]).sort()).toEqual([
+      ['U_R1', 'b'],
+      ['U_R2', 'b'],
+    ]);
+    const closedReview = (await h.reviews.get(review._id))!;
+    const asOfClose = votesAsOfClose(closedReview, await repo.votes(review._id));
+    expect(asOfClose.map((v) => [v.user, v.choice])).toEqual([['U_R1', 'a']]);
+    const report = JSON.stringify(await h.reviews.report(review._id));
+    expect(report).toContain('<@U_R1> 1');
+    expect(report).not.toContain('<@U_R2>');
+  });
+
+  it('DM mode refuses a click on a ballot that was sent to another reviewer', async () => {
+    const h = await harness();
+    const a = await h.makeRun('zetasuite', GOOD);
+    const b = await h.makeRun('omegasuite', TERSE);
+    const { review } = await h.reviews.create({ runs: [a, b], dm: true, channel: 'C_REVIEW' });
+    await h.settle();
+    const theirs = ballots(h).find((d) => d.channel === 'U_R1')!;
+    const res = await vote(h, tokenOf(theirs.message), 'a', 'U_R2');
+    expect(res.ephemeral?.title).toBe('Not your ballot');
+    expect(JSON.stringify(res.ephemeral)).toMatch(/sent to another reviewer/);
+    expect(res.update).toBeUndefined();
+    expect(await h.reviews.repository.votes(review._id)).toEqual([]);
   });
 
   it('keeps reasons given with `review reason <token> <text>`', async () => {
