@@ -2,9 +2,15 @@
 // configured store. Creating or closing only records and queues work: the bot's worker posts the ballots (or the
 // reveal) in Slack, so the CLI needs no Slack token, and with the embedded store the posts go out at the next start.
 import { parseArgs } from 'node:util';
-import { ArbiterError, createSilentLogger, type Env, systemClock, systemIds } from '../config/index.ts';
+import {
+  ArbiterError,
+  createSilentLogger,
+  type Env,
+  parseDuration,
+  systemClock,
+  systemIds,
+} from '../config/index.ts';
 import type { Message } from '../commands/message.ts';
-import { parseDurationMs } from '../commands/parse.ts';
 import {
   createReviewRunSource,
   leaderboardCommand,
@@ -100,7 +106,7 @@ export async function runReviewCli(argv: string[], deps: ReviewCliDeps): Promise
             hint: USAGE,
           },
         );
-      const deadlineMs = values.deadline === undefined ? undefined : parseDurationMs(values.deadline);
+      const deadlineMs = values.deadline === undefined ? undefined : parseDuration(values.deadline);
       if (values.deadline !== undefined && deadlineMs === undefined)
         throw new ArbiterError('USAGE', '--deadline expects a duration such as 30m, 12h or 2d.', {
           hint: USAGE,

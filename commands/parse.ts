@@ -1,6 +1,7 @@
 // Parses the words after `/arbiter` (Slack) or typed at the console prompt into a typed command, with zod.
 // Unknown or malformed input becomes a usage message listing the valid commands, never a throw.
 import { z } from 'zod';
+import { parseDuration } from '../config/index.ts';
 
 /** Usage text shared by Slack, the console prompt and tests. */
 export const COMMAND_USAGE = `Commands:
@@ -67,21 +68,6 @@ export type Command = z.infer<typeof CommandSchema>;
 
 /** Result of parsing: a command, or a usage error with the text to show. */
 export type ParseResult = { ok: true; command: Command } | { ok: false; error: string; usage: string };
-
-/** Parses `30m`, `12h`, `2d`, `1w` into milliseconds; undefined when it is not such a duration. */
-export function parseDurationMs(text: string): number | undefined {
-  const m = /^(\d+)\s*(m|min|h|d|w)$/i.exec(text.trim());
-  if (!m) return undefined;
-  const unit: Record<string, number> = {
-    m: 60_000,
-    min: 60_000,
-    h: 3_600_000,
-    d: 86_400_000,
-    w: 604_800_000,
-  };
-  const ms = Number(m[1]) * (unit[(m[2] ?? '').toLowerCase()] ?? 0);
-  return ms > 0 ? ms : undefined;
-}
 
 /** Splits on whitespace, keeping "double" or 'single' quoted words together; Slack's smart quotes count too. */
 export function tokenize(text: string): string[] {
@@ -175,7 +161,7 @@ export function parseCommand(text: string): ParseResult {
           if (v === undefined || !/^\d+$/.test(v)) return fail(`${flag} expects a whole number.`);
           opts[flag === '--pairs' ? 'pairs' : 'reviewersPerPair'] = Number(v);
         } else if (flag === '--deadline') {
-          const ms = v === undefined ? undefined : parseDurationMs(v);
+          const ms = v === undefined ? undefined : parseDuration(v);
           if (ms === undefined) return fail('--deadline expects a duration such as 30m, 12h or 2d.');
           opts.deadlineMs = ms;
         } else return fail(`review: unknown option ${flag}.`);

@@ -5,7 +5,6 @@ export {
   loadMonitorFile,
   loadMonitors,
   MonitorSchema,
-  parseDuration,
   SampleSchema,
   ScheduleSchema,
   SlackSourceSchema,

@@ -1,6 +1,7 @@
 // Scheduling: the pure "which tick is due" logic, and a thin node-cron shell around it.
 import cron, { type ScheduledTask } from 'node-cron';
-import { parseDuration, type ScheduleSpec } from './schema.ts';
+import { parseDuration } from '../config/index.ts';
+import type { ScheduleSpec } from './schema.ts';
 
 const MINUTE = 60_000;
 /** How far back a cron schedule is searched for a missed tick; older gaps are still caught up, as one tick. */

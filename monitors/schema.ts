@@ -1,17 +1,12 @@
 // The monitor YAML format (MONITORS_DIR): zod schemas and the loader. Errors name file, line and field.
 import { z } from 'zod';
-import { CronScheduleSchema, loadNamedYamlDir, loadYamlFile, type Loaded } from '../config/index.ts';
-
-const DURATION_RE = /^(\d+)\s*(s|m|h|d)$/;
-const UNIT_MS = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
-
-/** Parses `30m`, `2h`, `1d`, `45s` into milliseconds; undefined when malformed. */
-export function parseDuration(text: string): number | undefined {
-  const m = DURATION_RE.exec(text.trim());
-  if (!m) return undefined;
-  const n = Number(m[1]);
-  return n > 0 ? n * UNIT_MS[m[2] as keyof typeof UNIT_MS] : undefined;
-}
+import {
+  CronScheduleSchema,
+  loadNamedYamlDir,
+  loadYamlFile,
+  type Loaded,
+  parseDuration,
+} from '../config/index.ts';
 
 /** When a monitor ticks: a 5-field cron expression (minute resolution) with a timezone, or a fixed interval. */
 export const ScheduleSchema = z.union([

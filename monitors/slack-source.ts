@@ -6,7 +6,7 @@ import type { z } from 'zod';
 import { z as zod } from 'zod';
 import type { Score } from '../evaluators/index.ts';
 import type { SlackSourceSchema } from './schema.ts';
-import { parseDuration } from './schema.ts';
+import { parseDuration } from '../config/index.ts';
 import type { Source, SourceBatch, SourceRecord, SourceResult } from './sources.ts';
 
 /** A configured Slack source spec. */

@@ -9,13 +9,9 @@ import {
   ObservationV2Schema,
 } from '../langfuse/index.ts';
 import type { Score } from '../evaluators/index.ts';
+import { parseDuration } from '../config/index.ts';
 import { getPath } from './extract.ts';
-import {
-  type FileSourceSchema,
-  type LangfuseSourceSchema,
-  parseDuration,
-  type SourceSpec,
-} from './schema.ts';
+import type { FileSourceSchema, LangfuseSourceSchema, SourceSpec } from './schema.ts';
 import { createSlackSource, type SlackSourceDeps } from './slack-source.ts';
 
 /** One record read from a source, before extraction. */

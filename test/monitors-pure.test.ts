@@ -14,7 +14,6 @@ import {
   hashUnit,
   latestScheduled,
   loadMonitors,
-  parseDuration,
   sampleItems,
   SampleSchema,
   type TickStats,
@@ -70,15 +69,6 @@ describe('monitor YAML', () => {
     writeFileSync(join(t.dir, 'b.yaml'), body);
     expect(() => loadMonitors(t.dir)).toThrow(/also defined/);
   });
-
-  it.each([
-    ['30m', 1_800_000],
-    ['2h', 7_200_000],
-    ['1d', 86_400_000],
-    ['45s', 45_000],
-    ['0m', undefined],
-    ['m', undefined],
-  ])('parseDuration(%s) = %s', (text, ms) => expect(parseDuration(text)).toBe(ms));
 
   it('alert rules need exactly one of below/above and a metric for means', () => {
     expect(AlertRuleSchema.safeParse({ metric: 'x', below: 1, above: 2 }).success).toBe(false);
