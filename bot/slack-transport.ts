@@ -79,6 +79,13 @@ async function call<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
+/** The message-metadata event type of posts made with a key (see Transport.post). */
+export const POST_EVENT_TYPE = 'arbiter_post';
+/** Slack errors that mean the bot may not read a channel's history (findPosted then cannot tell). */
+const UNREADABLE = new Set(['missing_scope', 'not_in_channel', 'channel_not_found']);
+/** Pages of history findPosted reads at most (200 messages each). */
+const FIND_PAGES = 5;
+
 /** Options of the Slack transport (tests inject fetch and readFile). */
 export interface SlackTransportOptions {
   /** Posts file bytes to Slack's upload_url (default: global fetch). */
@@ -97,14 +104,58 @@ export function createSlackTransport(
   const warn = (warnings: string[]) => {
     if (warnings.length) logger?.warn({ warnings }, 'slack render adjusted a message');
   };
+  /** The message posted with `key` in the channel (or thread) since `since`, from its history. */
+  const findByKey = async (
+    target: { channel: string; threadTs?: string },
+    key: string,
+    since: Date,
+  ): Promise<PostedRef | undefined> => {
+    const oldest = (since.getTime() / 1000).toFixed(6);
+    let cursor: string | undefined;
+    // A few pages at most: the post looked for is recent, and a channel's history can be long.
+    for (let page = 0; page < FIND_PAGES; page++) {
+      const res = await call(() =>
+        target.threadTs
+          ? client.conversations.replies({
+              channel: target.channel,
+              ts: target.threadTs,
+              oldest,
+              include_all_metadata: true,
+              limit: 200,
+              ...(cursor ? { cursor } : {}),
+            })
+          : client.conversations.history({
+              channel: target.channel,
+              oldest,
+              include_all_metadata: true,
+              limit: 200,
+              ...(cursor ? { cursor } : {}),
+            }),
+      );
+      for (const m of res.messages ?? []) {
+        const meta = (m as { metadata?: { event_type?: string; event_payload?: { key?: unknown } } })
+          .metadata;
+        if (meta?.event_type === POST_EVENT_TYPE && meta.event_payload?.key === key && m.ts)
+          return { channel: target.channel, ts: m.ts };
+      }
+      cursor = res.response_metadata?.next_cursor || undefined;
+      if (!res.has_more || !cursor) return undefined;
+    }
+    return undefined;
+  };
   return {
     name: 'slack',
-    async post(target, message) {
+    async post(target, message, options = {}) {
       const parts = renderThread({ ...message, ephemeral: false });
       let parent: PostedRef | undefined;
       for (const part of parts) {
         warn(part.warnings);
         const threadTs = part.threaded ? (target.threadTs ?? parent?.ts) : target.threadTs;
+        // The key rides on the first message only: that is the one findPosted looks for.
+        const metadata =
+          options.key && !parent
+            ? { event_type: POST_EVENT_TYPE, event_payload: { key: options.key } }
+            : undefined;
         const res = await call(() =>
           client.chat.postMessage({
             channel: target.channel,
@@ -113,11 +164,25 @@ export function createSlackTransport(
             unfurl_links: false,
             unfurl_media: false,
             ...(threadTs ? { thread_ts: threadTs } : {}),
+            ...(metadata ? { metadata } : {}),
           }),
         );
         parent ??= { channel: res.channel ?? target.channel, ts: res.ts ?? '' };
       }
       return parent ?? { channel: target.channel, ts: '' };
+    },
+    async findPosted(target, key, since) {
+      try {
+        return await findByKey(target, key, since);
+      } catch (err) {
+        // History the bot may not read (no channels:history / groups:history, not a member) cannot tell: the
+        // caller then posts again, as it would without a lookup. Anything else (Slack down) is the caller's error.
+        if (err instanceof SlackPostError && UNREADABLE.has(err.slackCode)) {
+          logger?.warn({ slackCode: err.slackCode }, 'cannot read channel history to find an earlier post');
+          return undefined;
+        }
+        throw err;
+      }
     },
     async update(ref, message) {
       // Only the parent is replaced; what overflows it was posted in the thread when the message was first posted.

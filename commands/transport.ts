@@ -6,14 +6,37 @@ export interface PostedRef {
   ts: string;
 }
 
+/** Options of a post. */
+export interface PostOptions {
+  /** An idempotency key for this post (at most 200 characters). */
+  key?: string;
+}
+
 /**
  * The port every outgoing message goes through: Slack in production, the console in the embedded default, a
  * recorder in tests. Implementations keep within the transport's limits (bot/ renders Block Kit).
  */
 export interface Transport {
   readonly name: 'slack' | 'console' | string;
-  /** Posts a message (and its thread replies) to a channel, or into an existing thread. */
-  post(target: { channel: string; threadTs?: string }, message: Message): Promise<PostedRef>;
+  /**
+   * Posts a message (and its thread replies) to a channel, or into an existing thread. `options.key` is recorded
+   * with the message where the transport can (Slack: message metadata), so that `findPosted` can tell later
+   * whether a post whose outcome was lost (a crash, a time-out) did reach the channel.
+   */
+  post(
+    target: { channel: string; threadTs?: string },
+    message: Message,
+    options?: PostOptions,
+  ): Promise<PostedRef>;
+  /**
+   * The message posted with `key` to the channel (or into the thread) since `since`, if the transport can look it
+   * up (Slack: channel history, which needs the channels:history or groups:history scope); absent otherwise.
+   */
+  findPosted?(
+    target: { channel: string; threadTs?: string },
+    key: string,
+    since: Date,
+  ): Promise<PostedRef | undefined>;
   /** Replaces the content of a posted message (progress lines, vote tallies). */
   update(ref: PostedRef, message: Message): Promise<void>;
   /** Shows a message to one user only (Slack ephemeral; the console prints it marked as such). */

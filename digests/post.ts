@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import cron, { type ScheduledTask } from 'node-cron';
 import type { Message } from '../commands/message.ts';
-import type { Transport } from '../commands/transport.ts';
+import type { PostedRef, Transport } from '../commands/transport.ts';
 import { type Clock, createSilentLogger, type Logger } from '../config/index.ts';
 import type { Collection, DocumentStore, Leases } from '../storage/index.ts';
 import { type BuiltDigest, buildDigest, type DigestInputs } from './build.ts';
@@ -166,8 +166,20 @@ export async function postDigest(
         ? { channel: state.parentChannel, ts: state.parentTs }
         : undefined;
     const { thread = [], ...head } = built.message;
+    // An earlier attempt may have had a step accepted by Slack and died (or timed out) before recording it: the
+    // first unrecorded step is looked up by its key before it is posted again.
+    let mayBePosted = (doc?.attempts ?? 0) > 0;
+    const postStep = async (
+      target: { channel: string; threadTs?: string },
+      message: Message,
+      key: string,
+    ) => {
+      const found = mayBePosted ? await findEarlier(deps, target, key, period.end) : undefined;
+      mayBePosted = false;
+      return found ?? deps.transport.post(target, message, { key });
+    };
     if (!parent) {
-      const ref = await deps.transport.post({ channel: spec.channel }, head as Message);
+      const ref = await postStep({ channel: spec.channel }, head as Message, `${id}|parent`);
       parent = { channel: ref.channel, ts: ref.ts };
       await deps.posts.save(id, {
         parentChannel: ref.channel,
@@ -177,7 +189,7 @@ export async function postDigest(
     }
     for (let i = state.repliesPosted; i < thread.length; i++) {
       await renew();
-      await deps.transport.post({ channel: parent.channel, threadTs: parent.ts }, thread[i]!);
+      await postStep({ channel: parent.channel, threadTs: parent.ts }, thread[i]!, `${id}|reply|${i}`);
       await deps.posts.save(id, { repliesPosted: i + 1, updatedAt: deps.clock.now() });
     }
     let chartFile: string | undefined;
@@ -214,6 +226,20 @@ export async function postDigest(
   } finally {
     await deps.leases.release(leaseName, deps.owner).catch(() => false);
   }
+}
+
+/**
+ * The step's message if an earlier attempt posted it; undefined when it did not or when the transport cannot tell
+ * (no lookup, or Slack without the history scope), in which case the step is posted again. A lookup that fails
+ * (Slack down) fails the attempt, which is retried later.
+ */
+async function findEarlier(
+  deps: DigestDeps,
+  target: { channel: string; threadTs?: string },
+  key: string,
+  since: Date,
+): Promise<PostedRef | undefined> {
+  return deps.transport.findPosted ? deps.transport.findPosted(target, key, since) : undefined;
 }
 
 function alreadyPosted(period: Period, doc: DigestPostDoc): PostOutcome {

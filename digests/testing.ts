@@ -1,11 +1,12 @@
-// Test doubles for digests/: a recording Transport (our own port, not Slack) that records uploads too, can fail
-// the next calls as Slack being down would, and can hang a call as a replica killed mid-post would.
+// Test doubles for digests/: a recording Transport (our own port, not Slack) that records uploads and post keys
+// (and finds posts by key), can fail the next calls as Slack being down would, and can hang a call as a replica
+// killed mid-post would.
 import type { Message } from '../commands/message.ts';
 import type { PostedRef, Transport } from '../commands/transport.ts';
 
 /** A recorded post or upload. */
 export type Recorded =
-  | { kind: 'post'; channel: string; threadTs?: string; message: Message; ts: string }
+  | { kind: 'post'; channel: string; threadTs?: string; message: Message; ts: string; key?: string }
   | { kind: 'upload'; channel: string; threadTs?: string; path: string; title: string };
 
 /** A Transport that records what it is asked to do; `failNext` and `hangNext` inject faults. */
@@ -41,7 +42,7 @@ export function createDigestTransport(tsBase = 1_700_000_000) {
     hangNext(count) {
       hangs = count;
     },
-    async post(target, message): Promise<PostedRef> {
+    async post(target, message, options = {}): Promise<PostedRef> {
       await gate();
       n += 1;
       const ts = `${tsBase}.${String(n).padStart(6, '0')}`;
@@ -51,8 +52,22 @@ export function createDigestTransport(tsBase = 1_700_000_000) {
         ...(target.threadTs ? { threadTs: target.threadTs } : {}),
         message,
         ts,
+        ...(options.key ? { key: options.key } : {}),
       });
       return { channel: target.channel, ts };
+    },
+    // Looks through what this transport recorded, as Slack's history would (`since` is not applied: the recorded
+    // ts are synthetic). Slack down fails the lookup too.
+    async findPosted(target, key) {
+      await gate();
+      const hit = calls.find(
+        (c) =>
+          c.kind === 'post' &&
+          c.key === key &&
+          c.channel === target.channel &&
+          c.threadTs === target.threadTs,
+      );
+      return hit ? { channel: hit.channel, ts: (hit as { ts: string }).ts } : undefined;
     },
     async update() {},
     async postEphemeral() {},

@@ -154,6 +154,41 @@ describe('posting once per period', () => {
     expect(await deps.posts.get('daily|day|2026-11-19')).toMatchObject({ status: 'posted', attempts: 3 });
   });
 
+  it('a step Slack accepted but that was never recorded is found by its key, not posted twice', async () => {
+    await seed();
+    const { deps, transport } = await replica('a');
+    // The process "dies" right after Slack accepted the parent, then again right after it accepted the 2nd reply.
+    const realSave = deps.posts.save.bind(deps.posts);
+    const dieOn = [
+      (f: object) => 'parentTs' in f,
+      (f: object) => (f as { repliesPosted?: number }).repliesPosted === 2,
+    ];
+    deps.posts.save = async (id, fields, onInsert) => {
+      if (dieOn[0]?.(fields)) {
+        dieOn.shift();
+        throw new Error('killed (simulated)');
+      }
+      return realSave(id, fields, onInsert);
+    };
+    expect(await postDigest(daily, deps)).toMatchObject({ status: 'failed', error: 'killed (simulated)' });
+    expect(await postDigest(daily, deps)).toMatchObject({ status: 'failed', error: 'killed (simulated)' });
+    const done = await postDigest(daily, deps);
+    expect(done).toMatchObject({ status: 'posted', resumed: true });
+    const posts = transport.posts();
+    expect(posts.filter((p) => !p.threadTs)).toHaveLength(1);
+    expect(posts.filter((p) => p.threadTs).map((p) => p.message.title)).toEqual([
+      'Worst regressions',
+      'Worst 2 item(s)',
+    ]);
+    expect(posts.map((p) => p.key)).toEqual([
+      'daily|day|2026-11-19|parent',
+      'daily|day|2026-11-19|reply|0',
+      'daily|day|2026-11-19|reply|1',
+    ]);
+    expect(done).toMatchObject({ ts: posts[0]!.ts });
+    expect(transport.uploads()).toHaveLength(1);
+  });
+
   it('a replica killed mid-post: another waits out its lease, then finishes the post without repeating it', async () => {
     await seed();
     const clock = createManualClock('2026-11-20T09:00:30Z');

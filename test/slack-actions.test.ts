@@ -391,7 +391,7 @@ describe('Slack buttons (block_actions)', () => {
   });
 });
 
-describe('Slack file uploads', () => {
+describe('Slack transport: file uploads and post keys', () => {
   const cleanups: (() => Promise<void> | void)[] = [];
   afterEach(async () => {
     for (const c of cleanups.splice(0).reverse()) await c();
@@ -431,6 +431,79 @@ describe('Slack file uploads', () => {
       channel_id: 'C1',
       thread_ts: '1700000000.000200',
     });
+  });
+
+  it('a post with a key carries it as message metadata, and findPosted finds it in history or in a thread', async () => {
+    const { slack, transport } = await setup();
+    const ref = await transport.post(
+      { channel: 'C1' },
+      { title: 'Digest', summary: 'daily', sections: [] },
+      { key: 'daily|day|2026-11-19|parent' },
+    );
+    const [posted] = slack.of('chat.postMessage');
+    expect(JSON.parse(String(posted!.args.metadata))).toEqual({
+      event_type: 'arbiter_post',
+      event_payload: { key: 'daily|day|2026-11-19|parent' },
+    });
+    // Slack's history as it answers with include_all_metadata: other messages, then ours on the second page.
+    const message = (ts: string, key?: string) => ({
+      type: 'message',
+      bot_id: 'B1',
+      text: 'Digest',
+      ts,
+      ...(key ? { metadata: { event_type: 'arbiter_post', event_payload: { key } } } : {}),
+    });
+    slack.setReply((c) => {
+      if (c.method === 'conversations.history')
+        return c.args.cursor
+          ? {
+              body: { ok: true, messages: [message(ref.ts, 'daily|day|2026-11-19|parent')], has_more: false },
+            }
+          : {
+              body: {
+                ok: true,
+                messages: [message('1700000000.2000'), message('1700000000.1999', 'other|parent')],
+                has_more: true,
+                response_metadata: { next_cursor: 'bmV4dA==' },
+              },
+            };
+      if (c.method === 'conversations.replies')
+        return { body: { ok: true, messages: [message(ref.ts), message('1700000000.3000', 'k|reply|0')] } };
+      return undefined;
+    });
+    const since = new Date('2026-11-20T00:00:00Z');
+    expect(await transport.findPosted!({ channel: 'C1' }, 'daily|day|2026-11-19|parent', since)).toEqual({
+      channel: 'C1',
+      ts: ref.ts,
+    });
+    const [first, second] = slack.of('conversations.history');
+    expect(first!.args).toMatchObject({
+      channel: 'C1',
+      include_all_metadata: 'true',
+      oldest: '1795132800.000000',
+    });
+    expect(second!.args).toMatchObject({ cursor: 'bmV4dA==' });
+    expect(await transport.findPosted!({ channel: 'C1', threadTs: ref.ts }, 'k|reply|0', since)).toEqual({
+      channel: 'C1',
+      ts: '1700000000.3000',
+    });
+    expect(slack.of('conversations.replies')[0]!.args).toMatchObject({
+      ts: ref.ts,
+      include_all_metadata: 'true',
+    });
+    expect(
+      await transport.findPosted!({ channel: 'C1', threadTs: ref.ts }, 'k|reply|1', since),
+    ).toBeUndefined();
+  });
+
+  it('findPosted cannot tell without the history scope (undefined), and fails when Slack fails', async () => {
+    const { slack, transport } = await setup();
+    slack.setReply(() => ({ body: { ok: false, error: 'missing_scope', needed: 'channels:history' } }));
+    expect(await transport.findPosted!({ channel: 'C1' }, 'k', new Date())).toBeUndefined();
+    slack.setReply(() => ({ body: { ok: false, error: 'internal_error' } }));
+    await expect(transport.findPosted!({ channel: 'C1' }, 'k', new Date())).rejects.toBeInstanceOf(
+      SlackPostError,
+    );
   });
 
   it('a Slack error the user can fix comes back as a SlackPostError with a hint', async () => {
