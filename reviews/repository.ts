@@ -47,6 +47,8 @@ export interface ReviewRepository {
   setReason(pairId: string, user: string, reason: string, now: Date): Promise<VoteDoc | null>;
   votes(reviewId: string): Promise<VoteDoc[]>;
   votesOf(reviewId: string, user: string): Promise<VoteDoc[]>;
+  /** One reviewer's votes on the given pairs, read by id (as many reads as pairs, whatever the review's size). */
+  votesOnPairs(user: string, pairIds: readonly string[]): Promise<VoteDoc[]>;
   countVotes(filter: { reviewId?: string; pairId?: string; user?: string }): Promise<number>;
 }
 
@@ -189,6 +191,10 @@ export async function createReviewRepository(store: DocumentStore): Promise<Revi
     },
     async votesOf(reviewId, user) {
       return (await votes.find({ reviewId, user })).map(parseVote);
+    },
+    async votesOnPairs(user, pairIds) {
+      if (pairIds.length === 0) return [];
+      return (await votes.find({ _id: { $in: pairIds.map((id) => voteId(id, user)) } })).map(parseVote);
     },
     async countVotes(filter) {
       return votes.count(filter);

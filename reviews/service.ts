@@ -508,27 +508,32 @@ export async function createReviewService(deps: ReviewServiceDeps): Promise<Revi
   const ballotOf = (pair: Pair, review: Review, opts: Parameters<typeof ballotMessage>[2] = {}) =>
     ballotMessage(pair, review.pairCount, opts);
 
-  const nextPending = (
+  /**
+   * The next pair to offer `user`: in DM mode the next one assigned to them they have not voted on; otherwise the
+   * first they have not voted on that still needs votes. Counts are read per candidate pair (indexed by pair), so a
+   * click costs the same early and late in a large review.
+   */
+  const nextPending = async (
     review: Review,
     pairs: readonly Pair[],
     mine: readonly VoteDoc[],
-    allVotes: readonly VoteDoc[] | null,
     user: string,
-  ): Pair | undefined => {
+  ): Promise<Pair | undefined> => {
     const voted = new Set(mine.map((v) => v.pairId));
     if (review.options.dm) return pairs.find((p) => p.assignees.includes(user) && !voted.has(p._id));
-    const counts = new Map<string, number>();
-    for (const v of allVotes ?? []) counts.set(v.pairId, (counts.get(v.pairId) ?? 0) + 1);
-    return pairs.find((p) => !voted.has(p._id) && (counts.get(p._id) ?? 0) < neededVotes(review, p));
+    for (const p of pairs) {
+      if (voted.has(p._id)) continue;
+      if ((await repo.countVotes({ pairId: p._id })) < neededVotes(review, p)) return p;
+    }
+    return undefined;
   };
 
+  /** Closes the review when every pair has its votes. */
   const maybeComplete = async (review: Review, pairs: readonly Pair[]) => {
     const expected = pairs.reduce((n, p) => n + neededVotes(review, p), 0);
     if ((await repo.countVotes({ reviewId: review._id })) < expected) return;
-    const counts = new Map<string, number>();
-    for (const v of await repo.votes(review._id)) counts.set(v.pairId, (counts.get(v.pairId) ?? 0) + 1);
-    if (pairs.every((p) => (counts.get(p._id) ?? 0) >= neededVotes(review, p)))
-      await service.close(review._id, { reason: 'complete' });
+    for (const p of pairs) if ((await repo.countVotes({ pairId: p._id })) < neededVotes(review, p)) return;
+    await service.close(review._id, { reason: 'complete' });
   };
 
   async function handleClick(
@@ -593,11 +598,15 @@ export async function createReviewService(deps: ReviewServiceDeps): Promise<Revi
         update: ballotOf(pair, after, { buttons: false, notes: ['This review is closed.'] }),
       };
     }
-    const [pairs, mine, all] = await Promise.all([
-      repo.pairs(review._id),
-      repo.votesOf(review._id, ctx.user),
-      repo.votes(review._id),
+    const pairs = await repo.pairs(review._id);
+    const [mine, onPair] = await Promise.all([
+      repo.votesOnPairs(
+        ctx.user,
+        pairs.map((p) => p._id),
+      ),
+      repo.countVotes({ pairId: pair._id }),
     ]);
+    const needed = neededVotes(review, pair);
     const chosen = CHOICE_LABELS[outcome.vote.choice as Choice];
     const what =
       outcome.kind === 'changed'
@@ -609,9 +618,9 @@ export async function createReviewService(deps: ReviewServiceDeps): Promise<Revi
       ? pairs.filter((p) => p.assignees.includes(ctx.user)).length
       : pairs.length;
     const progress = `You have voted on ${mine.length} of ${myTotal} pair${myTotal === 1 ? '' : 's'}.`;
-    const onPair = all.filter((v) => v.pairId === pair._id).length;
-    const next = nextPending(review, pairs, mine, all, ctx.user);
-    if (outcome.kind !== 'duplicate') await maybeComplete(review, pairs);
+    const next = await nextPending(review, pairs, mine, ctx.user);
+    // Only a new vote that fills its pair can complete the review (a changed vote moves no count).
+    if (outcome.kind === 'new' && onPair >= needed) await maybeComplete(review, pairs);
     const nextLine = next ? `Next: pair ${next.seq}.` : 'No pairs left for you. Thank you!';
     if (review.options.dm) {
       return {
@@ -621,7 +630,6 @@ export async function createReviewService(deps: ReviewServiceDeps): Promise<Revi
         ...(next ? { reply: ballotOf(next, review) } : {}),
       };
     }
-    const needed = neededVotes(review, pair);
     const ephemeral: Message = next
       ? {
           ...ballotOf(next, review, { ephemeral: true, notes: [`${what} ${progress} ${nextLine}`] }),
