@@ -6,7 +6,9 @@ import { webApi } from '@slack/bolt';
 import type { Logger } from '../config/index.ts';
 import type { Message } from '../commands/message.ts';
 import type { PostedRef, Transport } from '../commands/transport.ts';
+import { systemLlmClock } from '../llm/index.ts';
 import { renderBlocks, renderThread } from './render-blocks.ts';
+import { type ChannelPacer, createChannelPacer } from './slack-pacer.ts';
 
 /** The Web API client type. */
 export type SlackClient = InstanceType<typeof webApi.WebClient>;
@@ -91,7 +93,12 @@ export interface SlackTransportOptions {
   /** Posts file bytes to Slack's upload_url (default: global fetch). */
   fetch?: typeof fetch;
   readFile?: (path: string) => Promise<Uint8Array>;
+  /** Paces chat.postMessage per channel (default: bursts of 5, then 1 per second, as Slack allows). */
+  pacer?: ChannelPacer;
 }
+
+/** Slack's posting limit per channel: about one message per second, after a short burst. */
+export const POST_PACE = { perSecond: 1, burst: 5 } as const;
 
 /** Creates the Slack transport over a Web API client. */
 export function createSlackTransport(
@@ -101,6 +108,7 @@ export function createSlackTransport(
 ): Transport {
   const fetchFn = options.fetch ?? fetch;
   const read = options.readFile ?? ((path: string) => readFile(path));
+  const pacer = options.pacer ?? createChannelPacer({ ...POST_PACE, clock: systemLlmClock });
   const warn = (warnings: string[]) => {
     if (warnings.length) logger?.warn({ warnings }, 'slack render adjusted a message');
   };
@@ -156,6 +164,7 @@ export function createSlackTransport(
           options.key && !parent
             ? { event_type: POST_EVENT_TYPE, event_payload: { key: options.key } }
             : undefined;
+        await pacer.wait(target.channel);
         const res = await call(() =>
           client.chat.postMessage({
             channel: target.channel,
