@@ -325,6 +325,7 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
       inputs: createDigestInputs({
         tickLog,
         runs: runs.repository,
+        reviews: monitorDeps.store.reviews,
         reviewsClosed: (from, to) => reviews.closedBetween(from, to),
         leaderboard: async (at) =>
           (await reviews.standings(at)).contenders.map((c) => ({ name: c.name, rating: c.rating })),

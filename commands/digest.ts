@@ -23,7 +23,14 @@ import {
   postDigest,
   previewDigest,
 } from '../digests/index.ts';
-import { createTickLog, messageToText, type TickLog } from '../monitors/index.ts';
+import {
+  createMonitorReviewStore,
+  createTickLog,
+  humanAdjustments,
+  messageToText,
+  type MonitorReviewStore,
+  type TickLog,
+} from '../monitors/index.ts';
 import { createRunRepository, type Run } from '../runs/index.ts';
 import { createLeases, type DocumentStore, openStore } from '../storage/index.ts';
 import { escapeMrkdwn, type Message, type MessageSection } from './message.ts';
@@ -34,24 +41,36 @@ import type { PostedRef, Transport } from './transport.ts';
 export function createDigestInputs(sources: {
   tickLog: Pick<TickLog, 'listTicks'>;
   runs: { finishedBetween(from: Date, to: Date): Promise<Run[]> };
+  /** Human decisions on `needs_review` scores (monitor_reviews): applied on top of the judge's values. */
+  reviews?: Pick<MonitorReviewStore, 'decidedBetween'>;
   reviewsClosed?: DigestInputs['reviewsClosed'];
   leaderboard?: DigestInputs['leaderboard'];
 }): DigestInputs {
   return {
     async monitorTicks(from, to) {
-      const docs = await sources.tickLog.listTicks(from, to);
-      return docs.map(
-        (d): DigestTick => ({
+      const [docs, decided] = await Promise.all([
+        sources.tickLog.listTicks(from, to),
+        sources.reviews ? sources.reviews.decidedBetween(from, to) : [],
+      ]);
+      const adjustments = humanAdjustments(decided);
+      return docs.map((d): DigestTick => {
+        const adj = adjustments.get(`${d.monitor}|${d.tickTime.toISOString()}`);
+        return {
           monitor: d.monitor,
           tickTime: d.tickTime,
           status: d.status,
           scored: d.scored,
           failing: d.failing,
-          metrics: d.metrics,
-          worst: d.worst,
+          metrics: adj
+            ? d.metrics.map((m) => ({ ...m, sum: m.sum + (adj.delta.get(m.metric) ?? 0) }))
+            : d.metrics,
+          worst: adj
+            ? d.worst.map((w) => ({ ...w, value: adj.values.get(`${w.itemId}|${w.metric}`) ?? w.value }))
+            : d.worst,
           alerts: d.alerts,
-        }),
-      );
+          ...(adj ? { humanDecisions: adj.decisions } : {}),
+        };
+      });
     },
     async runsFinished(from, to) {
       const runs = await sources.runs.finishedBetween(from, to);
@@ -236,6 +255,7 @@ export async function runDigestCli(argv: string[], deps: DigestCliDeps): Promise
       inputs: createDigestInputs({
         tickLog: await createTickLog(store, { logger }),
         runs: await createRunRepository(store),
+        reviews: await createMonitorReviewStore(store),
       }),
       transport: deps.transport ?? textTransport(io.stdout),
       posts: await createDigestPosts(store),

@@ -22,6 +22,8 @@ export interface DigestTick {
     url?: string;
   }[];
   alerts: readonly { rule: string; kind: 'fired' | 'resolved'; severity: string; value: number }[];
+  /** Human decisions on `needs_review` scores already applied to `metrics` and `worst`. */
+  humanDecisions?: number;
 }
 
 /** One evaluation run that finished in the period. */
@@ -76,6 +78,7 @@ interface PeriodTotals {
   failing: number;
   failedTicks: number;
   ticks: number;
+  humanDecisions: number;
   monitors: Set<string>;
   metrics: Map<string, MetricTotals>;
   fired: DigestTick['alerts'][number][];
@@ -89,6 +92,7 @@ function totalsOf(ticks: readonly DigestTick[]): PeriodTotals & { firedBy: Map<s
     scored: 0,
     failing: 0,
     failedTicks: 0,
+    humanDecisions: 0,
     ticks: 0,
     monitors: new Set(),
     metrics: new Map(),
@@ -102,6 +106,7 @@ function totalsOf(ticks: readonly DigestTick[]): PeriodTotals & { firedBy: Map<s
     if (tick.status === 'failed') t.failedTicks += 1;
     t.scored += tick.scored;
     t.failing += tick.failing;
+    t.humanDecisions += tick.humanDecisions ?? 0;
     for (const m of tick.metrics) {
       const k = key(tick.monitor, m.metric);
       let acc = t.metrics.get(k);
@@ -356,7 +361,10 @@ export async function buildDigest(
         ? '*No monitor ticks* in this period.'
         : `*${count(cur.scored)} items scored* by ${cur.monitors.size} monitor(s)${countChange(cur.scored, prev.scored)}` +
             (cur.scored > 0 ? ` · ${count(cur.failing)} failing` : '') +
-            (cur.failedTicks > 0 ? ` · ${cur.failedTicks} failed tick(s)` : ''),
+            (cur.failedTicks > 0 ? ` · ${cur.failedTicks} failed tick(s)` : '') +
+            (cur.humanDecisions > 0
+              ? ` · ${count(cur.humanDecisions)} human review decision(s) applied`
+              : ''),
     );
   }
   if (include.has('alerts')) headline.push(`*Alerts:* ${cur.fired.length} fired, ${cur.resolved} resolved`);

@@ -7,6 +7,29 @@ export interface TickStats {
   counts: Record<string, number>;
   failing: number;
   scored: number;
+  /** The tick's time (ISO), so human decisions on its items can be applied later; absent in older states. */
+  tickTime?: string;
+}
+
+/**
+ * The history as alert windows see it: each tick's means with the human decisions made since on its items
+ * (stored stats keep the judge's values; see humanAdjustments). Ticks without a time are left as they are.
+ */
+export function withHumanDecisions(
+  history: readonly TickStats[],
+  monitor: string,
+  adjustments: ReadonlyMap<string, { delta: ReadonlyMap<string, number> }>,
+): TickStats[] {
+  return history.map((t) => {
+    const adj = t.tickTime ? adjustments.get(`${monitor}|${t.tickTime}`) : undefined;
+    if (!adj) return t;
+    const means = { ...t.means };
+    for (const [metric, delta] of adj.delta) {
+      const n = t.counts[metric] ?? 0;
+      if (n > 0 && means[metric] !== undefined) means[metric] = means[metric]! + delta / n;
+    }
+    return { ...t, means };
+  });
 }
 
 /** Per-rule state kept between ticks. */

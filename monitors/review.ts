@@ -66,6 +66,8 @@ export interface MonitorReviewStore {
   decide(token: string, decision: ReviewDecision, publish: boolean): Promise<ReviewTokenDoc | null>;
   /** Decisions still to publish to Langfuse. */
   unpublished(monitor?: string): Promise<ReviewTokenDoc[]>;
+  /** Decided tokens of items scored by ticks with `from <= tickTime < to` (of one monitor, when given). */
+  decidedBetween(from: Date, to: Date, monitor?: string): Promise<ReviewTokenDoc[]>;
   /** Marks a token's current decision published (only if that decision is still the current one). */
   markPublished(token: string, key: string): Promise<void>;
 }
@@ -75,6 +77,7 @@ export async function createMonitorReviewStore(store: DocumentStore): Promise<Mo
   const col: Collection<ReviewTokenDoc> = await store.collection<ReviewTokenDoc>('monitor_reviews', [
     { fields: { monitor: 1, published: 1 } },
     { fields: { source: 1, monitor: 1, itemId: 1 } },
+    { fields: { createdAt: 1 } },
   ]);
   return {
     async register(docs) {
@@ -107,6 +110,13 @@ export async function createMonitorReviewStore(store: DocumentStore): Promise<Mo
     unpublished(monitor) {
       return col.find({ published: false, ...(monitor ? { monitor } : {}) });
     },
+    async decidedBetween(from, to, monitor) {
+      return col.find({
+        createdAt: { $gte: from, $lt: to },
+        decision: { $exists: true },
+        ...(monitor ? { monitor } : {}),
+      });
+    },
     async markPublished(token, key) {
       await col.updateOne({ _id: token, 'decision.key': key }, { $set: { published: true } });
     },
@@ -126,6 +136,38 @@ export function humanScoreId(monitor: string, itemId: string, metric: string): s
 
 /** Name of the human score in Langfuse, next to the judge's score of the same metric. */
 export const humanScoreName = (metric: string) => `${metric}-human`;
+
+/**
+ * What human decisions change in the statistics of the ticks that scored their items, keyed by monitor and tick
+ * time (a token's `createdAt` is its tick's time): per metric, the sum of (human value − judge value) and the
+ * number of decisions, and per item and metric, the human value. Stored tick summaries keep the judge's values;
+ * readers (digests, alert windows) add these on top, so a decision changed later is never counted twice.
+ */
+export interface HumanAdjustment {
+  delta: Map<string, number>;
+  values: Map<string, number>;
+  decisions: number;
+  overrides: number;
+}
+
+/** Groups decided tokens into adjustments per `${monitor}|${tickTime ISO}`. */
+export function humanAdjustments(decided: readonly ReviewTokenDoc[]): Map<string, HumanAdjustment> {
+  const out = new Map<string, HumanAdjustment>();
+  for (const doc of decided) {
+    if (!doc.decision) continue;
+    const key = `${doc.monitor}|${doc.createdAt.toISOString()}`;
+    let adj = out.get(key);
+    if (!adj) {
+      adj = { delta: new Map(), values: new Map(), decisions: 0, overrides: 0 };
+      out.set(key, adj);
+    }
+    adj.delta.set(doc.metric, (adj.delta.get(doc.metric) ?? 0) + doc.decision.value - doc.judgeValue);
+    adj.values.set(`${doc.itemId}|${doc.metric}`, doc.decision.value);
+    adj.decisions += 1;
+    if (doc.decision.kind !== 'confirm') adj.overrides += 1;
+  }
+  return out;
+}
 
 /** Scores of an item a human should look at (flagged by the judge, not errors). */
 export function reviewableScores(scores: readonly Score[]): Score[] {

@@ -7,10 +7,10 @@ import { createMetric, type Item, type Metric, type Score } from '../evaluators/
 import type { LangfuseClient, ScoreInput } from '../langfuse/index.ts';
 import type { Llm } from '../llm/index.ts';
 import type { Leases } from '../storage/index.ts';
-import { evaluateAlerts, type TickStats } from './alerts.ts';
+import { evaluateAlerts, type TickStats, withHumanDecisions } from './alerts.ts';
 import { extractItem } from './extract.ts';
 import { buildFailingMessage, buildTickReport, type ReportItem } from './report.ts';
-import { attachReviewButtons, publishPendingReviews } from './review.ts';
+import { attachReviewButtons, humanAdjustments, publishPendingReviews } from './review.ts';
 import { sampleItems } from './sampling.ts';
 import { dueTick } from './schedule.ts';
 import type { Monitor } from './schema.ts';
@@ -128,6 +128,19 @@ function statsOf(scored: { scores: Score[] }[], thresholds: Map<string, number>)
   }
   const means = Object.fromEntries(Object.entries(sums).map(([k, v]) => [k, v / counts[k]!]));
   return { means, counts, failing, scored: scored.length };
+}
+
+/** The alert history with the human decisions made on its ticks' items (the stored history keeps judge values). */
+export async function historyWithDecisions(
+  history: readonly TickStats[],
+  monitor: string,
+  reviews: Pick<MonitorStore['reviews'], 'decidedBetween'>,
+  now: Date,
+): Promise<TickStats[]> {
+  const first = history.find((t) => t.tickTime !== undefined)?.tickTime;
+  if (!first) return [...history];
+  const decided = await reviews.decidedBetween(new Date(first), new Date(now.getTime() + 1), monitor);
+  return decided.length ? withHumanDecisions(history, monitor, humanAdjustments(decided)) : [...history];
 }
 
 function toLangfuseScores(
@@ -370,14 +383,19 @@ async function tickBody(
       deps.store.reviews,
     );
   }
-  const stats = statsOf(scoredItems, thresholds);
+  const stats: TickStats = { ...statsOf(scoredItems, thresholds), tickTime: tickTime.toISOString() };
   const previous = state.history.at(-1);
   // Backfills and empty ticks do not move alert windows: no data says nothing about quality.
   const history = backfill || stats.scored === 0 ? state.history : [...state.history, stats];
   const { states, events } =
     backfill || stats.scored === 0
       ? { states: state.alerts, events: [] }
-      : evaluateAlerts(monitor.alerts, state.alerts, history, tickTime);
+      : evaluateAlerts(
+          monitor.alerts,
+          state.alerts,
+          await historyWithDecisions(history, monitor.name, deps.store.reviews, tickTime),
+          tickTime,
+        );
   const report = buildTickReport({
     monitor: monitor.name,
     tickTime,

@@ -5,19 +5,25 @@ import { join } from 'node:path';
 import nock from 'nock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { findActionHandler } from '../commands/actions.ts';
+import { createDigestInputs } from '../commands/digest.ts';
+import { buildDigest, DigestSchema } from '../digests/index.ts';
 import type { Message, MessageButton } from '../commands/message.ts';
 import { createManualClock } from '../config/index.ts';
 import { createLangfuseClient } from '../langfuse/index.ts';
 import { createLlm, type LlmService } from '../llm/index.ts';
 import {
+  AlertRuleSchema,
   createMonitorReviewActions,
   createMonitorStore,
+  createTickLog,
+  historyWithDecisions,
   humanScoreId,
   type Monitor,
   MonitorSchema,
   type MonitorDeps,
   REVIEW_ACTION_PREFIX,
   runTick,
+  ruleValue,
   scoreId,
 } from '../monitors/index.ts';
 import { createRecordingTransport } from '../prompts/testing.ts';
@@ -221,6 +227,62 @@ describe('needs_review buttons', () => {
     // Unknown tokens are refused, not crashed on.
     const unknown = await handler.handle({ actionId: 'monitor.review:pass', value: 'mr_nope' }, ctx);
     expect(JSON.stringify(unknown.ephemeral)).toMatch(/unknown or has expired/);
+  });
+
+  it('human decisions count in digests and alert windows, on top of the judge values the tick stored', async () => {
+    scoresEndpoint();
+    observations([
+      obs('o1', 'tr1', '2026-11-20T09:10:00.000Z', 'How do I get a refund?', 'Ask within 30 days.'),
+      obs('o2', 'tr2', '2026-11-20T09:20:00.000Z', 'Where is my parcel?', 'Our office opens at nine.'),
+    ]);
+    const { d, transport, handler } = await setup();
+    const tickLog = await createTickLog(store);
+    expect(await runTick(monitor(), T, { ...d, tickLog })).toMatchObject({ status: 'succeeded', scored: 2 });
+    const tokens = (transport.posts[0]!.message.thread ?? [])
+      .map((m) => buttonsOf(m)[0]?.value)
+      .filter((t): t is string => t !== undefined);
+    expect(tokens).toHaveLength(2);
+    const judged = await Promise.all(tokens.map(async (t) => (await d.store.reviews.get(t))!.judgeValue));
+    const runs = { finishedBetween: async () => [] };
+    const period = [new Date('2026-11-20T00:00:00Z'), new Date('2026-11-21T00:00:00Z')] as const;
+    const judgeOnly = await createDigestInputs({ tickLog, runs }).monitorTicks(...period);
+    expect(judgeOnly[0]!.metrics[0]!.sum).toBeCloseTo(judged[0]! + judged[1]!, 9);
+
+    // One reviewer overrides the first item to pass, another confirms the second.
+    const ctx = { user: 'U0REV1', channel: 'C1', key: 'k1' };
+    await handler.handle({ actionId: 'monitor.review:pass', value: tokens[0]! }, ctx);
+    await handler.handle({ actionId: 'monitor.review:confirm', value: tokens[1]! }, { ...ctx, key: 'k2' });
+    const inputs = createDigestInputs({ tickLog, runs, reviews: d.store.reviews });
+    const [tick] = await inputs.monitorTicks(...period);
+    expect(tick!.metrics[0]!.sum).toBeCloseTo(1 + judged[1]!, 9);
+    expect(tick!.humanDecisions).toBe(2);
+    const digest = await buildDigest(
+      inputs,
+      DigestSchema.parse({ name: 'd', schedule: { cron: '0 9 * * *', timezone: 'UTC' }, channel: '#q' }),
+      new Date('2026-11-21T09:00:00Z'),
+    );
+    expect(JSON.stringify(digest.message)).toContain('2 human review decision(s) applied');
+    const worstHuman = tick!.worst.map((w) => w.value);
+    for (const v of worstHuman) expect([1, judged[1]]).toContainEqual(v);
+    // The stored tick summary still holds the judge's values: a later change of mind is not counted twice.
+    await handler.handle({ actionId: 'monitor.review:fail', value: tokens[0]! }, { ...ctx, key: 'k3' });
+    const [again] = await inputs.monitorTicks(...period);
+    expect(again!.metrics[0]!.sum).toBeCloseTo(0 + judged[1]!, 9);
+    expect((await tickLog.listTicks(...period))[0]!.metrics[0]!.sum).toBeCloseTo(judged[0]! + judged[1]!, 9);
+
+    // Alert windows see the same correction; the stored history keeps the judge's mean.
+    const { history } = await d.store.getState('rv');
+    expect(history.at(-1)!.means.helpfulness).toBeCloseTo((judged[0]! + judged[1]!) / 2, 9);
+    const corrected = await historyWithDecisions(
+      history,
+      'rv',
+      d.store.reviews,
+      new Date('2026-11-20T11:00:00Z'),
+    );
+    expect(corrected.at(-1)!.means.helpfulness).toBeCloseTo((0 + judged[1]!) / 2, 9);
+    expect(
+      ruleValue(AlertRuleSchema.parse({ metric: 'helpfulness', below: 0.5, window: 3 }), corrected),
+    ).toBeCloseTo((0 + judged[1]!) / 2, 9);
   });
 
   it('a failed publish is retried by the next tick and by redelivery, always under the same id', async () => {
