@@ -70,7 +70,8 @@ concurrency: 4
     expect(items).toHaveLength(total);
     expect(new Set(items.map((v) => v.doc.itemKey)).size).toBe(total);
     expect(items.every((v) => v.doc.status === 'done')).toBe(true);
-    // Only items in flight at the kill may have been sent twice.
+    // Only items in flight at the kill may have been sent twice: twice the concurrency at most (the permits of
+    // runs/permits.ts limit target calls to 4; an item being scored or stored holds none but is still in flight).
     const perInput = new Map<string, number>();
     for (const r of stub.requests) {
       const m = String((r.body as { message?: string }).message);
@@ -78,6 +79,6 @@ concurrency: 4
     }
     expect(perInput.size).toBe(total);
     const resent = [...perInput.values()].filter((n) => n > 1).length;
-    expect(resent).toBeLessThanOrEqual(4);
+    expect(resent).toBeLessThanOrEqual(8);
   });
 });
