@@ -83,6 +83,13 @@ async function call<T>(fn: () => Promise<T>): Promise<T> {
 
 /** The message-metadata event type of posts made with a key (see Transport.post). */
 export const POST_EVENT_TYPE = 'arbiter_post';
+/** The fields of a history message the lookups read. */
+interface HistoryMessage {
+  ts?: string;
+  metadata?: { event_type?: string; event_payload?: { key?: unknown } };
+  files?: { name?: string }[];
+}
+
 /** Slack errors that mean the bot may not read a channel's history (findPosted then cannot tell). */
 const UNREADABLE = new Set(['missing_scope', 'not_in_channel', 'channel_not_found']);
 /** Pages of history findPosted reads at most (200 messages each). */
@@ -112,15 +119,15 @@ export function createSlackTransport(
   const warn = (warnings: string[]) => {
     if (warnings.length) logger?.warn({ warnings }, 'slack render adjusted a message');
   };
-  /** The message posted with `key` in the channel (or thread) since `since`, from its history. */
-  const findByKey = async (
+  /** The first message of the channel (or thread) since `since` that `match` accepts, from its history. */
+  const findMessage = async (
     target: { channel: string; threadTs?: string },
-    key: string,
     since: Date,
+    match: (m: HistoryMessage) => boolean,
   ): Promise<PostedRef | undefined> => {
     const oldest = (since.getTime() / 1000).toFixed(6);
     let cursor: string | undefined;
-    // A few pages at most: the post looked for is recent, and a channel's history can be long.
+    // A few pages at most: the message looked for is recent, and a channel's history can be long.
     for (let page = 0; page < FIND_PAGES; page++) {
       const res = await call(() =>
         target.threadTs
@@ -140,16 +147,30 @@ export function createSlackTransport(
               ...(cursor ? { cursor } : {}),
             }),
       );
-      for (const m of res.messages ?? []) {
-        const meta = (m as { metadata?: { event_type?: string; event_payload?: { key?: unknown } } })
-          .metadata;
-        if (meta?.event_type === POST_EVENT_TYPE && meta.event_payload?.key === key && m.ts)
-          return { channel: target.channel, ts: m.ts };
-      }
+      for (const m of (res.messages ?? []) as HistoryMessage[])
+        if (m.ts && match(m)) return { channel: target.channel, ts: m.ts };
       cursor = res.response_metadata?.next_cursor || undefined;
       if (!res.has_more || !cursor) return undefined;
     }
     return undefined;
+  };
+  /** findMessage, or undefined when the bot may not read the history (see UNREADABLE). */
+  const lookUp = async (
+    target: { channel: string; threadTs?: string },
+    since: Date,
+    match: (m: HistoryMessage) => boolean,
+  ): Promise<PostedRef | undefined> => {
+    try {
+      return await findMessage(target, since, match);
+    } catch (err) {
+      // History the bot may not read (no channels:history / groups:history, not a member) cannot tell: the
+      // caller then posts again, as it would without a lookup. Anything else (Slack down) is the caller's error.
+      if (err instanceof SlackPostError && UNREADABLE.has(err.slackCode)) {
+        logger?.warn({ slackCode: err.slackCode }, 'cannot read channel history to find an earlier post');
+        return undefined;
+      }
+      throw err;
+    }
   };
   return {
     name: 'slack',
@@ -180,19 +201,14 @@ export function createSlackTransport(
       }
       return parent ?? { channel: target.channel, ts: '' };
     },
-    async findPosted(target, key, since) {
-      try {
-        return await findByKey(target, key, since);
-      } catch (err) {
-        // History the bot may not read (no channels:history / groups:history, not a member) cannot tell: the
-        // caller then posts again, as it would without a lookup. Anything else (Slack down) is the caller's error.
-        if (err instanceof SlackPostError && UNREADABLE.has(err.slackCode)) {
-          logger?.warn({ slackCode: err.slackCode }, 'cannot read channel history to find an earlier post');
-          return undefined;
-        }
-        throw err;
-      }
-    },
+    findPosted: (target, key, since) =>
+      lookUp(
+        target,
+        since,
+        (m) => m.metadata?.event_type === POST_EVENT_TYPE && m.metadata.event_payload?.key === key,
+      ),
+    findUploaded: (target, filename, since) =>
+      lookUp(target, since, (m) => (m.files ?? []).some((f) => f.name === filename)),
     async update(ref, message) {
       // Only the parent is replaced; what overflows it was posted in the thread when the message was first posted.
       const r = renderBlocks({ ...message, ephemeral: false });

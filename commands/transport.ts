@@ -41,6 +41,15 @@ export interface Transport {
   update(ref: PostedRef, message: Message): Promise<void>;
   /** Shows a message to one user only (Slack ephemeral; the console prints it marked as such). */
   postEphemeral(target: { channel: string; user: string }, message: Message): Promise<void>;
+  /**
+   * The message of a file named `filename` uploaded to the channel (or into the thread) since `since`, if the
+   * transport can look it up (as findPosted); absent otherwise.
+   */
+  findUploaded?(
+    target: { channel: string; threadTs?: string },
+    filename: string,
+    since: Date,
+  ): Promise<PostedRef | undefined>;
   /** Uploads a local file (e.g. a chart PNG) into a channel or thread. */
   uploadFile(
     target: { channel: string; threadTs?: string },

@@ -2,7 +2,7 @@
 // message, each thread reply, the chart upload) and an expiring lease keeps two replicas from posting at once.
 // A failed step (Slack down) is retried later from the last checkpoint; a replica that dies mid-post leaves its
 // lease to expire and the next attempt resumes after the last step it recorded. Also the node-cron scheduler.
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import cron, { type ScheduledTask } from 'node-cron';
 import type { Message } from '../commands/message.ts';
 import type { PostedRef, Transport } from '../commands/transport.ts';
@@ -196,15 +196,19 @@ export async function postDigest(
     if (built.chart && !state.chartDone) {
       await renew();
       chartFile = await renderChartFile(built, spec, period, deps.dataDir, logger);
-      if (chartFile)
-        await deps.transport.uploadFile(
-          { channel: parent.channel, threadTs: parent.ts },
-          {
-            path: chartFile,
-            title: built.chart.title,
-            altText: `Mean score per monitor over ${period.key} (${period.kind})`,
-          },
-        );
+      const thread = { channel: parent.channel, threadTs: parent.ts };
+      // The chart file's name is unique per digest and period, so an upload an earlier attempt finished is found
+      // by it (the upload is the first unrecorded step when every reply was recorded).
+      const uploaded =
+        chartFile && mayBePosted && deps.transport.findUploaded
+          ? await deps.transport.findUploaded(thread, basename(chartFile), period.end)
+          : undefined;
+      if (chartFile && !uploaded)
+        await deps.transport.uploadFile(thread, {
+          path: chartFile,
+          title: built.chart.title,
+          altText: `Mean score per monitor over ${period.key} (${period.kind})`,
+        });
       await deps.posts.save(id, { chartDone: true, updatedAt: deps.clock.now() });
     }
     const postedAt = deps.clock.now();

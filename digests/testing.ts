@@ -71,6 +71,17 @@ export function createDigestTransport(tsBase = 1_700_000_000) {
     },
     async update() {},
     async postEphemeral() {},
+    async findUploaded(target, filename) {
+      await gate();
+      const hit = calls.find(
+        (c) =>
+          c.kind === 'upload' &&
+          c.channel === target.channel &&
+          c.threadTs === target.threadTs &&
+          c.path.endsWith(`/${filename}`),
+      );
+      return hit ? { channel: hit.channel, ts: hit.threadTs ?? '' } : undefined;
+    },
     async uploadFile(target, file) {
       await gate();
       calls.push({

@@ -496,6 +496,33 @@ describe('Slack transport: file uploads and post keys', () => {
     ).toBeUndefined();
   });
 
+  it("findUploaded finds a file by its name among a thread's replies", async () => {
+    const { slack, transport } = await setup();
+    slack.setReply((c) =>
+      c.method === 'conversations.replies'
+        ? {
+            body: {
+              ok: true,
+              messages: [
+                { type: 'message', ts: '1700000000.0001', text: 'Digest' },
+                {
+                  type: 'message',
+                  ts: '1700000000.0002',
+                  files: [{ id: 'F1', name: 'daily-2026-11-19.png', title: 'Score trend' }],
+                },
+              ],
+            },
+          }
+        : undefined,
+    );
+    const thread = { channel: 'C1', threadTs: '1700000000.0001' };
+    expect(await transport.findUploaded!(thread, 'daily-2026-11-19.png', new Date(0))).toEqual({
+      channel: 'C1',
+      ts: '1700000000.0002',
+    });
+    expect(await transport.findUploaded!(thread, 'daily-2026-11-20.png', new Date(0))).toBeUndefined();
+  });
+
   it('findPosted cannot tell without the history scope (undefined), and fails when Slack fails', async () => {
     const { slack, transport } = await setup();
     slack.setReply(() => ({ body: { ok: false, error: 'missing_scope', needed: 'channels:history' } }));
