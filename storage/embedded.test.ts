@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { isArbiterError } from '../config/index.ts';
 import { tempDir } from '../test/helpers/tmp.ts';
@@ -39,6 +41,37 @@ describe('embedded store specifics', () => {
       expect((err as { hint: string }).hint).toMatch(/as a string/);
     } finally {
       await store.close();
+    }
+  });
+
+  it('writes made after a compaction (which replaces the data file) are in the file, before and after close', async () => {
+    const { dir, cleanup } = tempDir();
+    cleanups.push(cleanup);
+    const store = await createEmbeddedStore({ dir, autocompactMs: 0 });
+    const c = await store.collection<{ _id: string; n: number }>('appends');
+    await c.insertOne({ _id: 'before', n: 1 });
+    // A compaction, as the periodic one does: nedb writes a fresh copy and renames it over the file.
+    const nedb = (c as unknown as { db: { compactDatafileAsync(): Promise<void> } }).db;
+    await nedb.compactDatafileAsync();
+    await c.insertOne({ _id: 'after', n: 2 });
+    await c.updateOne({ _id: 'before' }, { $set: { n: 3 } });
+    // What a crash would leave: the file as written so far, read by another store (the lock is ours, so read raw).
+    const lines = readFileSync(join(dir, 'appends.db'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(lines.filter((l) => l._id === 'after')).toEqual([{ _id: 'after', n: 2 }]);
+    expect(lines.filter((l) => l._id === 'before').at(-1)).toEqual({ _id: 'before', n: 3 });
+    await store.close();
+    const again = await createEmbeddedStore({ dir, autocompactMs: 0 });
+    try {
+      const c2 = await again.collection<{ _id: string; n: number }>('appends');
+      expect(await c2.find({}, { sort: { _id: 1 } })).toEqual([
+        { _id: 'after', n: 2 },
+        { _id: 'before', n: 3 },
+      ]);
+    } finally {
+      await again.close();
     }
   });
 });

@@ -1,5 +1,6 @@
 import { closeSync, existsSync, fstatSync, ftruncateSync, mkdirSync, openSync, readSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { type FileHandle, open as openFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type * as NedbTypes from '@seald-io/nedb';
 import { ArbiterError, createSilentLogger, type Ids, type Logger, systemIds } from '../config/index.ts';
@@ -29,7 +30,49 @@ const nedbModel = requireCjs('@seald-io/nedb/lib/model.js') as {
   modify(doc: object, update: object): Record<string, unknown>;
   deepCopy<T>(v: T): T;
   match(doc: object, query: object): boolean;
+  serialize(doc: object): string;
 };
+
+/** The part of nedb's persistence the appender replaces. */
+interface NedbPersistence {
+  filename: string;
+  modes: { fileMode: number };
+  afterSerialization(s: string): Promise<string>;
+  persistNewStateAsync(newDocs: object[]): Promise<void>;
+}
+
+/**
+ * Appends a collection's new lines through one file handle kept open, where nedb opens, writes and closes the file
+ * for every write (three round trips to the thread pool and a FileHandle per write: about 50 µs of event-loop time
+ * and 100 µs of latency each). The bytes and their order are nedb's, and so is the durability: no fsync either
+ * way. Compaction replaces the file (write a copy, rename it over), so the handle is dropped when nedb reports
+ * `compaction.done` and the next write opens the new file; nedb runs writes and compactions one at a time, so no
+ * write is in flight on the old file then. Returns a function that closes the handle.
+ */
+function appendThroughOpenHandle(db: Datastore<Doc>): () => Promise<void> {
+  const persistence = (db as unknown as { persistence: NedbPersistence }).persistence;
+  let handle: Promise<FileHandle> | undefined;
+  const drop = async () => {
+    const h = handle;
+    handle = undefined;
+    if (h) await (await h.catch(() => undefined))?.close().catch(() => undefined);
+  };
+  (db as unknown as { on(event: string, fn: () => void): void }).on('compaction.done', () => void drop());
+  persistence.persistNewStateAsync = async (newDocs) => {
+    let text = '';
+    for (const doc of newDocs) text += `${await persistence.afterSerialization(nedbModel.serialize(doc))}\n`;
+    if (text.length === 0) return;
+    handle ??= openFile(persistence.filename, 'a', persistence.modes.fileMode);
+    try {
+      await (await handle).appendFile(text, 'utf8');
+    } catch (err) {
+      // A failed write (disk full, file removed) may have left the handle unusable: the next write reopens.
+      await drop();
+      throw err;
+    }
+  };
+  return drop;
+}
 
 /** The part of nedb's index internals the first-by-sort fast path reads: docs in key order within bounds. */
 interface NedbIndex {
@@ -332,7 +375,12 @@ export async function createEmbeddedStore(options: EmbeddedStoreOptions): Promis
   const lock: DirLock = acquireDirLock(dir);
   const collections = new Map<
     string,
-    { db: Datastore<Doc>; coll: EmbeddedCollection<Doc>; ready: Promise<void> }
+    {
+      db: Datastore<Doc>;
+      coll: EmbeddedCollection<Doc>;
+      ready: Promise<void>;
+      closeFile: () => Promise<void>;
+    }
   >();
   let closed = false;
   const autocompactMs = options.autocompactMs ?? 10 * 60_000;
@@ -348,9 +396,15 @@ export async function createEmbeddedStore(options: EmbeddedStoreOptions): Promis
           'dropped an unfinished write at the end of the data file (crash during a write)',
         );
       const db = new Datastore<Doc>({ filename: file, autoload: false });
-      const created: { db: Datastore<Doc>; coll: EmbeddedCollection<Doc>; ready: Promise<void> } = {
+      const created: {
+        db: Datastore<Doc>;
+        coll: EmbeddedCollection<Doc>;
+        ready: Promise<void>;
+        closeFile: () => Promise<void>;
+      } = {
         db,
         coll: new EmbeddedCollection<Doc>(name, db, ids),
+        closeFile: appendThroughOpenHandle(db),
         ready: db.loadDatabaseAsync().then(() => {
           if (autocompactMs > 0) db.setAutocompactionInterval(autocompactMs);
         }),
@@ -407,12 +461,13 @@ export async function createEmbeddedStore(options: EmbeddedStoreOptions): Promis
     async close() {
       if (closed) return;
       closed = true;
-      for (const { db, ready } of collections.values()) {
+      for (const { db, ready, closeFile } of collections.values()) {
         await ready.catch(() => undefined);
         db.stopAutocompaction();
         await db
           .compactDatafileAsync()
           .catch((err: unknown) => logger.warn({ err }, 'compaction at close failed'));
+        await closeFile();
       }
       lock.release();
     },
