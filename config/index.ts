@@ -15,6 +15,7 @@ export {
 export {
   CronScheduleSchema,
   formatFieldPath,
+  latestCronTime,
   loadNamedYamlDir,
   loadYamlDir,
   loadYamlFile,

@@ -1,6 +1,6 @@
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { validate as validateCron } from 'node-cron';
+import cron, { type ScheduledTask } from 'node-cron';
 import { isMap, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import { z } from 'zod';
 import { ArbiterError } from './errors.ts';
@@ -151,7 +151,7 @@ function isTimezone(tz: string): boolean {
 
 /** A 5-field cron expression read in an IANA timezone (monitor and digest schedules in YAML). */
 export const CronScheduleSchema = z.strictObject({
-  cron: z.string().refine((c) => c.trim().split(/\s+/).length === 5 && validateCron(c), {
+  cron: z.string().refine((c) => c.trim().split(/\s+/).length === 5 && cron.validate(c), {
     message: 'not a valid 5-field cron expression (minute hour day-of-month month day-of-week)',
   }),
   timezone: z
@@ -159,6 +159,34 @@ export const CronScheduleSchema = z.strictObject({
     .refine(isTimezone, { message: 'unknown IANA timezone, e.g. Europe/Paris' })
     .default('UTC'),
 });
+
+const MINUTE = 60_000;
+/** How far back a cron schedule is searched for its latest time (a weekly schedule fits). */
+const MAX_SCAN_MINUTES = 8 * 24 * 60;
+const cronMatchers = new Map<string, ScheduledTask>();
+
+/**
+ * The latest time of a cron schedule at or before `now` (minute resolution), searched back no further than
+ * `notBefore` and 8 days; undefined when none is found there. Shared by monitor and digest schedules.
+ */
+export function latestCronTime(
+  schedule: { cron: string; timezone: string },
+  now: Date,
+  notBefore?: Date,
+): Date | undefined {
+  const key = `${schedule.cron}|${schedule.timezone}`;
+  let task = cronMatchers.get(key);
+  if (!task) {
+    // A created, never started task: only its timezone-aware `match` is used.
+    task = cron.createTask(schedule.cron, () => {}, { timezone: schedule.timezone });
+    cronMatchers.set(key, task);
+  }
+  const floor = notBefore ? notBefore.getTime() : Number.NEGATIVE_INFINITY;
+  let t = Math.floor(now.getTime() / MINUTE) * MINUTE;
+  for (let i = 0; i < MAX_SCAN_MINUTES && t > floor; i++, t -= MINUTE)
+    if (task.match(new Date(t))) return new Date(t);
+  return undefined;
+}
 
 /**
  * Loads a folder of named definitions (monitors, digests) like loadYamlDir, and refuses two files defining the

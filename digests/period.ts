@@ -1,6 +1,6 @@
 // Periods in a timezone (pure): the last complete day or week before a moment, the one before it, and the
 // latest scheduled time of a digest's cron. Local midnights are found with Intl, so DST days are 23 or 25 hours.
-import cron, { type ScheduledTask } from 'node-cron';
+import { latestCronTime } from '../config/index.ts';
 import type { DigestSchedule } from './schema.ts';
 
 /** A half-open time range `[start, end)` with its local label. */
@@ -13,7 +13,6 @@ export interface Period {
   key: string;
 }
 
-const MINUTE = 60_000;
 const formatters = new Map<string, Intl.DateTimeFormat>();
 function partsIn(t: Date, timezone: string) {
   let f = formatters.get(timezone);
@@ -100,27 +99,9 @@ export function periodLabel(period: Period): string {
   return period.kind === 'day' ? text : `week of ${text}`;
 }
 
-const matchers = new Map<string, ScheduledTask>();
-function matcher(expr: string, timezone: string): ScheduledTask {
-  const key = `${expr}|${timezone}`;
-  let task = matchers.get(key);
-  if (!task) {
-    // A created, never started task: only its timezone-aware `match` is used.
-    task = cron.createTask(expr, () => {}, { timezone });
-    matchers.set(key, task);
-  }
-  return task;
-}
-
-/** How far back the latest scheduled time is searched (a weekly digest fits). */
-const MAX_SCAN_MINUTES = 8 * 24 * 60;
-
 /** The latest scheduled time at or before `now` (minute resolution), or undefined within 8 days. */
 export function latestScheduled(schedule: DigestSchedule, now: Date): Date | undefined {
-  const task = matcher(schedule.cron, schedule.timezone);
-  let t = Math.floor(now.getTime() / MINUTE) * MINUTE;
-  for (let i = 0; i < MAX_SCAN_MINUTES; i++, t -= MINUTE) if (task.match(new Date(t))) return new Date(t);
-  return undefined;
+  return latestCronTime(schedule, now);
 }
 
 /** Buckets of a period for the chart: hours of a day, quarter days of a week. */

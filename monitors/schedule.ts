@@ -1,23 +1,7 @@
 // Scheduling: the pure "which tick is due" logic, and a thin node-cron shell around it.
-import cron, { type ScheduledTask } from 'node-cron';
-import { parseDuration } from '../config/index.ts';
+import cron from 'node-cron';
+import { latestCronTime, parseDuration } from '../config/index.ts';
 import type { ScheduleSpec } from './schema.ts';
-
-const MINUTE = 60_000;
-/** How far back a cron schedule is searched for a missed tick; older gaps are still caught up, as one tick. */
-const MAX_SCAN_MINUTES = 8 * 24 * 60;
-
-const matchers = new Map<string, ScheduledTask>();
-function matcher(expr: string, timezone: string): ScheduledTask {
-  const key = `${expr}|${timezone}`;
-  let task = matchers.get(key);
-  if (!task) {
-    // A created (never started) task is only used for its timezone-aware `match`.
-    task = cron.createTask(expr, () => {}, { timezone });
-    matchers.set(key, task);
-  }
-  return task;
-}
 
 /** The latest scheduled time at or before `now` (minute resolution), or undefined if none within the scan range. */
 export function latestScheduled(spec: ScheduleSpec, now: Date, notBefore?: Date): Date | undefined {
@@ -25,13 +9,7 @@ export function latestScheduled(spec: ScheduleSpec, now: Date, notBefore?: Date)
     const every = parseDuration(spec.every)!;
     return new Date(Math.floor(now.getTime() / every) * every);
   }
-  const task = matcher(spec.cron, spec.timezone);
-  const floor = notBefore ? notBefore.getTime() : -Infinity;
-  let t = Math.floor(now.getTime() / MINUTE) * MINUTE;
-  for (let i = 0; i < MAX_SCAN_MINUTES && t > floor; i++, t -= MINUTE) {
-    if (task.match(new Date(t))) return new Date(t);
-  }
-  return undefined;
+  return latestCronTime(spec, now, notBefore);
 }
 
 /**
