@@ -7,6 +7,7 @@ export { createScrubber, describeEnv, REDACTED, secretValues } from './redact.ts
 export {
   createManualClock,
   createSequentialIds,
+  mulberry32,
   systemClock,
   systemIds,
   type Clock,

@@ -70,3 +70,18 @@ export function createSequentialIds(): Ids {
     },
   };
 }
+
+/**
+ * A small seeded PRNG (mulberry32): uniform doubles in [0, 1), the same stream for the same seed on every machine,
+ * so samples, bootstrap intervals and benchmark inputs are reproducible. Not for secrets.
+ */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

@@ -1,5 +1,6 @@
 // Sampling strategies: which of a tick's new items get scored. Pure and deterministic given a seed.
 import { createHash } from 'node:crypto';
+import { mulberry32 } from '../config/index.ts';
 import type { SampleSpec } from './schema.ts';
 
 /** What sampling needs from an item: its id and when it happened (ms since epoch). */
@@ -12,18 +13,6 @@ export interface Sampleable {
 export function hashUnit(key: string): number {
   const h = createHash('sha256').update(key).digest();
   return h.readUInt32BE(0) / 2 ** 32;
-}
-
-// mulberry32: small seeded PRNG so a random sample is reproducible from its seed.
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const byTime = <T extends Sampleable>(a: T, b: T) =>
@@ -41,7 +30,7 @@ export function sampleItems<T extends Sampleable>(items: readonly T[], spec: Sam
     case 'deterministic':
       return items.filter((i) => hashUnit(i.id) < spec.rate);
     case 'random': {
-      const rand = prng(spec.seed ?? seed);
+      const rand = mulberry32(spec.seed ?? seed);
       if (spec.rate !== undefined) return items.filter(() => rand() < spec.rate!);
       // Partial Fisher–Yates over a copy sorted by id, so input order does not change the pick.
       const pool = [...items].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));

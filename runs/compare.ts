@@ -1,5 +1,6 @@
 // Comparison of two runs of a suite, paired over items by item key: per-metric mean deltas with a seeded paired
 // bootstrap 95% interval and a two-sided sign test, plus the items that regressed and improved most. Pure.
+import { mulberry32 } from '../config/index.ts';
 import type { Run, RunItemView } from './types.ts';
 
 /** Delta of one metric (or `score`, the item score) between run A and run B (B − A). */
@@ -41,17 +42,6 @@ export interface RunComparison {
   metrics: MetricDelta[];
   regressions: ItemDelta[];
   improvements: ItemDelta[];
-}
-
-/** A seeded PRNG (mulberry32), so intervals are reproducible. */
-export function mulberry32(seed: number): () => number {
-  let t = seed >>> 0;
-  return () => {
-    t = (t + 0x6d2b79f5) >>> 0;
-    let r = Math.imul(t ^ (t >>> 15), 1 | t);
-    r = (r + Math.imul(r ^ (r >>> 7), 61 | r)) ^ r;
-    return ((r ^ (r >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Paired bootstrap 95% interval of the mean of differences. */

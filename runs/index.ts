@@ -94,7 +94,6 @@ export { itemNeedsReview, itemScore, summarize, type GateSettings, type SummaryI
 export {
   bootstrapCi,
   compareRuns,
-  mulberry32,
   signTest,
   type ItemDelta,
   type MetricDelta,

@@ -3,6 +3,7 @@
 // digest (data + message, and the chart PNG) is built from the tick log and timed: median of 5 builds.
 import { join } from 'node:path';
 import { createDigestInputs } from '../../commands/digest.ts';
+import { mulberry32 } from '../../config/index.ts';
 import { buildDigest, DigestSchema, renderChartPng } from '../../digests/index.ts';
 import {
   createMonitorStore,
@@ -25,18 +26,6 @@ const TICK_MS = 10 * 60_000;
 const WEEKS = 2;
 const RUNS = 5;
 
-/** A deterministic pseudo-random stream (mulberry32). */
-function rng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Runs the digests benchmark and returns its figures. */
 export async function run(): Promise<Record<string, number | string>> {
   const { dir, cleanup } = tempDir('arbiter-bench-');
@@ -49,7 +38,7 @@ export async function run(): Promise<Record<string, number | string>> {
     const ticksPerMonitor = (WEEKS * 7 * 86_400_000) / TICK_MS;
     const totalTicks = ticksPerMonitor * MONITORS.length;
     const itemsTotal = SCORES / METRICS.length;
-    const random = rng(42);
+    const random = mulberry32(42);
     const seedStart = performance.now();
     let items = 0;
     let scores = 0;

@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ACTION_JOB_TYPE, slackActionKey } from '../../bot/action-jobs.ts';
 import { startBot } from '../../bot/start.ts';
-import { parseEnv } from '../../config/index.ts';
+import { mulberry32, parseEnv } from '../../config/index.ts';
 import type { Choice } from '../../reviews/index.ts';
 import { loadSuite } from '../../runs/index.ts';
 import { tempDir } from '../helpers/tmp.ts';
@@ -101,18 +101,6 @@ interface Click {
   pair: number;
   choice: Choice;
   actionTs: string;
-}
-
-/** A seeded PRNG (mulberry32), so every run sends the same clicks in the same order. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function shuffle<T>(xs: T[], next: () => number): T[] {
@@ -217,7 +205,7 @@ export async function run(): Promise<Record<string, number | string>> {
     const load = pool.load;
 
     // ---- the clicks ----
-    const random = rng(7);
+    const random = mulberry32(7);
     const pick = () => CHOICES[Math.floor(random() * CHOICES.length)]!;
     const cells = shuffle(
       USER_IDS.flatMap((user) => Array.from({ length: PAIRS }, (_, pair) => ({ user, pair }))),
