@@ -23,7 +23,12 @@ import { buildHomeView, type HomeData, loadHomeSnapshot } from './app-home.ts';
 import { COMMAND_JOB_TYPE, type CommandJobPayload, deliver } from './command-jobs.ts';
 import { renderBlocks } from './render-blocks.ts';
 import { SlackHttpReceiver } from './slack-receiver.ts';
-import { createSlackTransport, respondEphemeral, type SlackClient } from './slack-transport.ts';
+import {
+  createSlackTransport,
+  respondEphemeral,
+  type SlackClient,
+  slackApiBaseUrl,
+} from './slack-transport.ts';
 
 /** Job type that publishes a user's App Home tab. */
 export const HOME_JOB_TYPE = 'chat.home';
@@ -148,11 +153,7 @@ export function createSlackApp(deps: SlackAppDeps): SlackFrontDoor {
         logger,
         ...(deps.now ? { now: deps.now } : {}),
       });
-  const apiUrl = env.SLACK_API_URL
-    ? env.SLACK_API_URL.endsWith('/')
-      ? env.SLACK_API_URL
-      : `${env.SLACK_API_URL}/`
-    : undefined;
+  const apiUrl = slackApiBaseUrl(env.SLACK_API_URL);
   // Bolt's own socketMode: true builds a SocketModeReceiver without our clientOptions, so apps.connections.open
   // would ignore SLACK_API_URL; build it here with the same Web API base URL.
   const socketReceiver = socket
@@ -173,6 +174,18 @@ export function createSlackApp(deps: SlackAppDeps): SlackFrontDoor {
   });
   const transport = deps.transport ?? createSlackTransport(deps.client, logger);
   const actions = deps.actions ?? (() => []);
+
+  /** Tells a user through a response_url; a failure is logged, never thrown (the request was acked already). */
+  const respondQuietly = (responseUrl: string, message: Message) =>
+    respondEphemeral(responseUrl, message, deps.fetch).catch((e: unknown) =>
+      logger.warn({ err: e }, 'response_url delivery failed'),
+    );
+  /** An enqueue that failed: logged with a reference id, which the user is told when there is a response_url. */
+  const enqueueFailed = async (what: string, err: unknown, responseUrl: string | undefined) => {
+    const ref = deps.ids.newId('err');
+    logger.error({ err, ref }, `${what} could not be enqueued (reference ${ref})`);
+    if (responseUrl) await respondQuietly(responseUrl, errorMessage(err, ref));
+  };
 
   const seenEvent = createSeenSet();
   const seenClick = createSeenSet();
@@ -206,12 +219,7 @@ export function createSlackApp(deps: SlackAppDeps): SlackFrontDoor {
       if (created) deps.onEnqueued();
       else logger.info({ key }, 'slash command redelivered; not enqueued again');
     } catch (err) {
-      const ref = deps.ids.newId('err');
-      logger.error({ err, ref }, `slash command could not be enqueued (reference ${ref})`);
-      if (command.response_url)
-        await respondEphemeral(command.response_url, errorMessage(err, ref), deps.fetch).catch((e: unknown) =>
-          logger.warn({ err: e }, 'response_url delivery failed'),
-        );
+      await enqueueFailed('slash command', err, command.response_url);
     }
   });
 
@@ -246,22 +254,14 @@ export function createSlackApp(deps: SlackAppDeps): SlackFrontDoor {
           { ...click, channel: click.channel },
           answer,
         );
-      else if (click.responseUrl)
-        await respondEphemeral(click.responseUrl, answer, deps.fetch).catch((e: unknown) =>
-          logger.warn({ err: e }, 'response_url delivery failed'),
-        );
+      else if (click.responseUrl) await respondQuietly(click.responseUrl, answer);
       return;
     }
     try {
       if (await enqueueAction(deps.queue, click)) deps.onEnqueued();
       else logger.info({ key: click.key }, 'slack action redelivered; not enqueued again');
     } catch (err) {
-      const ref = deps.ids.newId('err');
-      logger.error({ err, ref }, `slack action could not be enqueued (reference ${ref})`);
-      if (click.responseUrl)
-        await respondEphemeral(click.responseUrl, errorMessage(err, ref), deps.fetch).catch((e: unknown) =>
-          logger.warn({ err: e }, 'response_url delivery failed'),
-        );
+      await enqueueFailed('slack action', err, click.responseUrl);
     }
   });
 

@@ -22,13 +22,15 @@ export interface SlackClientOptions {
   retries?: number;
 }
 
+/** SLACK_API_URL as Slack's clients want it (ending with a slash), or undefined for Slack's own. */
+export function slackApiBaseUrl(url: string | undefined): string | undefined {
+  if (!url) return undefined;
+  return url.endsWith('/') ? url : `${url}/`;
+}
+
 /** Builds the Web API client: SLACK_API_URL honoured, bounded retries with backoff, 429 retried after Retry-After. */
 export function createSlackClient(options: SlackClientOptions): SlackClient {
-  const apiUrl = options.apiUrl
-    ? options.apiUrl.endsWith('/')
-      ? options.apiUrl
-      : `${options.apiUrl}/`
-    : undefined;
+  const apiUrl = slackApiBaseUrl(options.apiUrl);
   return new webApi.WebClient(options.token, {
     ...(apiUrl ? { slackApiUrl: apiUrl } : {}),
     retryConfig: {
