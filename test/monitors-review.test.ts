@@ -50,6 +50,22 @@ const obs = (id: string, traceId: string, startTime: string, question: string, a
   metadata: {},
 });
 
+/** The two observations the tests read: one the judge should like, one it should not. */
+const REFUND = obs(
+  'o1',
+  'tr1',
+  '2026-11-20T09:10:00.000Z',
+  'How do I get a refund?',
+  'Ask for a refund within 30 days.',
+);
+const PARCEL = obs(
+  'o2',
+  'tr2',
+  '2026-11-20T09:20:00.000Z',
+  'Where is my parcel?',
+  'Our office opens at nine.',
+);
+
 function monitor(): Monitor {
   return MonitorSchema.parse({
     name: 'rv',
@@ -133,16 +149,7 @@ const buttonsOf = (m: Message): MessageButton[] =>
 describe('needs_review buttons', () => {
   it('confirm, idempotent redelivery, override that replaces, Langfuse human score with a deterministic id', async () => {
     const scores = scoresEndpoint();
-    observations([
-      obs(
-        'o1',
-        'tr1',
-        '2026-11-20T09:10:00.000Z',
-        'How do I get a refund?',
-        'Ask for a refund within 30 days.',
-      ),
-      obs('o2', 'tr2', '2026-11-20T09:20:00.000Z', 'Where is my parcel?', 'Our office opens at nine.'),
-    ]);
+    observations([REFUND, PARCEL]);
     const { d, transport, clock, handler } = await setup();
     expect(await runTick(monitor(), T, d)).toMatchObject({ status: 'succeeded', scored: 2, published: 2 });
     expect(scores.bodies.map((b) => b.id).sort()).toEqual(
@@ -231,10 +238,7 @@ describe('needs_review buttons', () => {
 
   it('human decisions count in digests and alert windows, on top of the judge values the tick stored', async () => {
     scoresEndpoint();
-    observations([
-      obs('o1', 'tr1', '2026-11-20T09:10:00.000Z', 'How do I get a refund?', 'Ask within 30 days.'),
-      obs('o2', 'tr2', '2026-11-20T09:20:00.000Z', 'Where is my parcel?', 'Our office opens at nine.'),
-    ]);
+    observations([REFUND, PARCEL]);
     const { d, transport, handler } = await setup();
     const tickLog = await createTickLog(store);
     expect(await runTick(monitor(), T, { ...d, tickLog })).toMatchObject({ status: 'succeeded', scored: 2 });
@@ -287,15 +291,7 @@ describe('needs_review buttons', () => {
 
   it('a failed publish is retried by the next tick and by redelivery, always under the same id', async () => {
     const scores = scoresEndpoint();
-    observations([
-      obs(
-        'o1',
-        'tr1',
-        '2026-11-20T09:10:00.000Z',
-        'How do I get a refund?',
-        'Ask for a refund within 30 days.',
-      ),
-    ]);
+    observations([REFUND]);
     const { d, transport, clock, handler } = await setup();
     await runTick(monitor(), T, d);
     const token = buttonsOf(transport.posts[0]!.message.thread![0]!)[0]!.value;
@@ -328,15 +324,7 @@ describe('needs_review buttons', () => {
 
   it('dry runs show no buttons and store no tokens', async () => {
     scoresEndpoint();
-    observations([
-      obs(
-        'o1',
-        'tr1',
-        '2026-11-20T09:10:00.000Z',
-        'How do I get a refund?',
-        'Ask for a refund within 30 days.',
-      ),
-    ]);
+    observations([REFUND]);
     const { d, transport } = await setup();
     expect(await runTick(monitor(), T, d, { dryRun: true })).toMatchObject({ status: 'succeeded' });
     const thread = transport.posts[0]!.message.thread ?? [];
