@@ -5,12 +5,10 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import nock from 'nock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { isArbiterError, createSilentLogger, systemClock, systemIds } from '../config/index.ts';
+import { isArbiterError } from '../config/index.ts';
 import { createLangfuseClient } from '../langfuse/index.ts';
-import { createLlm } from '../llm/index.ts';
 import {
   createLangfuseDatasetSource,
-  createRunService,
   fromLangfuseItem,
   langfuseRunName,
   langfuseScoreId,
@@ -18,8 +16,9 @@ import {
   loadSuite,
   type RunService,
 } from '../runs/index.ts';
-import { createEmbeddedStore, createJobQueue, createWorker } from '../storage/index.ts';
+import { createEmbeddedStore } from '../storage/index.ts';
 import { tempDir } from './helpers/tmp.ts';
+import { drainRun, offlineRunService } from './helpers/runs.ts';
 
 const LF = 'https://langfuse.test';
 const SECRET = 'sk-lf-never-shown';
@@ -197,19 +196,7 @@ function mockWrites(scope: nock.Scope, captured: Captured, opts: { failLinkFor?:
 async function harness() {
   const { dir, cleanup } = tempDir();
   const store = await createEmbeddedStore({ dir: join(dir, 'data'), autocompactMs: 0 });
-  const queue = await createJobQueue(store);
-  const svc = await createRunService({
-    store,
-    queue,
-    clock: systemClock,
-    ids: systemIds,
-    logger: createSilentLogger(),
-    env: {},
-    llm: createLlm({ env: {} }),
-    judgeModel: 'offline:heuristic',
-    langfuse: client(),
-    progressIntervalMs: 0,
-  });
+  const { queue, svc } = await offlineRunService(store, { langfuse: client(), progressIntervalMs: 0 });
   writeFileSync(
     join(dir, 'suite.yaml'),
     `name: lf-suite
@@ -222,18 +209,7 @@ metrics:
 threshold: 0.1
 `,
   );
-  const drain = async (s: RunService, runId: string) => {
-    const worker = createWorker({ queue, handlers: s.handlers, concurrency: 1, leaseMs: 5000, pollMs: 10 });
-    worker.start();
-    const deadline = Date.now() + 20_000;
-    for (;;) {
-      const run = await s.getRun(runId);
-      if (run && ['completed', 'failed', 'cancelled'].includes(run.status)) break;
-      if (Date.now() > deadline) throw new Error(`run ${runId} did not finish`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    await worker.stop(1000);
-  };
+  const drain = (s: RunService, runId: string) => drainRun(queue, s, runId);
   return {
     svc,
     suite: () => loadSuite(join(dir, 'suite.yaml')),
@@ -390,14 +366,7 @@ describe('a run of a Langfuse dataset is linked as a Langfuse dataset run', () =
     const { dir, cleanup } = tempDir();
     const store = await createEmbeddedStore({ dir, autocompactMs: 0 });
     try {
-      const svc = await createRunService({
-        store,
-        queue: await createJobQueue(store),
-        clock: systemClock,
-        ids: systemIds,
-        logger: createSilentLogger(),
-        env: {},
-      });
+      const { svc } = await offlineRunService(store);
       writeFileSync(
         join(dir, 's.yaml'),
         'name: s\ndataset: { langfuse: qa }\ntarget: { type: recorded }\nmetrics: [{ name: pii }]\nthreshold: 0.5\n',

@@ -2,11 +2,8 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeAll, afterAll, describe, expect, it } from 'vitest';
-import { createSilentLogger, systemClock, systemIds } from '../config/index.ts';
 import type { Metric } from '../evaluators/index.ts';
-import { createLlm } from '../llm/index.ts';
 import {
-  createRunService,
   createStoreCheckpointer,
   createItemGraph,
   limitTarget,
@@ -15,14 +12,9 @@ import {
   runItem,
   type RunService,
 } from '../runs/index.ts';
-import {
-  createEmbeddedStore,
-  createJobQueue,
-  createWorker,
-  type DocumentStore,
-  type JobQueue,
-} from '../storage/index.ts';
+import { createEmbeddedStore, createWorker, type DocumentStore, type JobQueue } from '../storage/index.ts';
 import { startStubAgent, type StubServer } from './fixtures/runs-stub-server.ts';
+import { drainRun, offlineRunService } from './helpers/runs.ts';
 import { tempDir } from './helpers/tmp.ts';
 
 let stub: StubServer;
@@ -48,33 +40,12 @@ async function harness(engine: 'graph' | 'direct' = 'graph'): Promise<Harness> {
   const { dir, cleanup } = tempDir();
   const store = await createEmbeddedStore({ dir, autocompactMs: 0 });
   cleanups.push(cleanup, () => store.close());
-  const queue = await createJobQueue(store);
-  const llm = createLlm({ env: {} });
-  const svc = await createRunService({
-    store,
-    queue,
-    clock: systemClock,
-    ids: systemIds,
-    logger: createSilentLogger(),
+  const { queue, svc } = await offlineRunService(store, {
     env: { AGENT_TOKEN: 'tok' },
-    llm,
-    judgeModel: 'offline:heuristic',
     engine,
     progressIntervalMs: 0,
   });
-  const drain = async (runId: string) => {
-    const worker = createWorker({ queue, handlers: svc.handlers, concurrency: 2, leaseMs: 5000, pollMs: 10 });
-    worker.start();
-    const deadline = Date.now() + 20_000;
-    for (;;) {
-      const run = await svc.getRun(runId);
-      if (run && ['completed', 'failed', 'cancelled'].includes(run.status)) break;
-      if (Date.now() > deadline)
-        throw new Error(`run ${runId} did not finish: ${JSON.stringify(run?.progress)}`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    await worker.stop(1000);
-  };
+  const drain = (runId: string) => drainRun(queue, svc, runId, { concurrency: 2 });
   return { dir, store, queue, svc, drain };
 }
 

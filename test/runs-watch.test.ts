@@ -4,19 +4,18 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import nock from 'nock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createSilentLogger, isArbiterError, type Logger, systemClock, systemIds } from '../config/index.ts';
+import { createSilentLogger, isArbiterError, type Logger } from '../config/index.ts';
 import { createLangfuseClient } from '../langfuse/index.ts';
-import { createLlm } from '../llm/index.ts';
 import {
   createLangfusePromptSource,
   createRunLauncher,
-  createRunService,
   createSuiteWatcher,
   loadSuite,
   parseSuite,
 } from '../runs/index.ts';
-import { createEmbeddedStore, createJobQueue, createWorker } from '../storage/index.ts';
+import { createEmbeddedStore, createWorker } from '../storage/index.ts';
 import { tempDir } from './helpers/tmp.ts';
+import { offlineRunService } from './helpers/runs.ts';
 
 const LF = 'https://langfuse.test';
 
@@ -148,17 +147,8 @@ describe('RunLauncher over SUITES_DIR', () => {
     const { dir, suites, cleanup } = suitesDir();
     const store = await createEmbeddedStore({ dir: join(dir, 'data'), autocompactMs: 0 });
     try {
-      const queue = await createJobQueue(store);
       const client = createLangfuseClient({ baseUrl: LF, publicKey: 'pk-lf-1', secretKey: 'sk-lf-1' });
-      const runs = await createRunService({
-        store,
-        queue,
-        clock: systemClock,
-        ids: systemIds,
-        logger: createSilentLogger(),
-        env: {},
-        llm: createLlm({ env: {} }),
-        judgeModel: 'offline:heuristic',
+      const { queue, svc: runs } = await offlineRunService(store, {
         prompts: createLangfusePromptSource(client),
         progressIntervalMs: 0,
       });

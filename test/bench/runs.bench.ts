@@ -14,12 +14,11 @@ import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { Runnable } from '@langchain/core/runnables';
 import { Annotation, Command, END, START, StateGraph } from '@langchain/langgraph';
-import { createSilentLogger, systemClock, systemIds } from '../../config/index.ts';
-import { createLlm } from '../../llm/index.ts';
-import { createRunService, type EngineMode, loadSuite } from '../../runs/index.ts';
-import { createEmbeddedStore, createJobQueue, createWorker } from '../../storage/index.ts';
+import { type EngineMode, loadSuite } from '../../runs/index.ts';
+import { createEmbeddedStore, createWorker } from '../../storage/index.ts';
 import { startStubAgent } from '../fixtures/runs-stub-server.ts';
 import { tempDir } from '../helpers/tmp.ts';
+import { offlineRunService } from '../helpers/runs.ts';
 import { isMain, median, peakRssMiB, report } from './util.ts';
 
 async function runSuite(suiteText: string, data: string, dataName: string, engine: EngineMode) {
@@ -32,18 +31,7 @@ async function runSuite(suiteText: string, data: string, dataName: string, engin
   writeFileSync(join(dir, 'suite.yaml'), suiteText);
   const store = await createEmbeddedStore({ dir: join(dir, 'data'), autocompactMs: 0 });
   try {
-    const queue = await createJobQueue(store);
-    const svc = await createRunService({
-      store,
-      queue,
-      clock: systemClock,
-      ids: systemIds,
-      logger: createSilentLogger(),
-      env: {},
-      llm: createLlm({ env: {} }),
-      judgeModel: 'offline:heuristic',
-      engine,
-    });
+    const { queue, svc } = await offlineRunService(store, { engine });
     const { runId } = await svc.startRun(loadSuite(join(dir, 'suite.yaml')));
     const worker = createWorker({
       queue,
