@@ -46,7 +46,6 @@ export interface ReviewRepository {
   }): Promise<VoteOutcome>;
   setReason(pairId: string, user: string, reason: string, now: Date): Promise<VoteDoc | null>;
   votes(reviewId: string): Promise<VoteDoc[]>;
-  votesOf(reviewId: string, user: string): Promise<VoteDoc[]>;
   /** One reviewer's votes on the given pairs, read by id (as many reads as pairs, whatever the review's size). */
   votesOnPairs(user: string, pairIds: readonly string[]): Promise<VoteDoc[]>;
   countVotes(filter: { reviewId?: string; pairId?: string; user?: string }): Promise<number>;
@@ -86,7 +85,6 @@ export async function createReviewRepository(store: DocumentStore): Promise<Revi
     { fields: { reviewId: 1, seq: 1 } },
   ])) as Collection<Pair>;
   const votes = (await store.collection('review_votes', [
-    { fields: { reviewId: 1, user: 1 } },
     // The embedded store uses single-field indexes only: without this, reading a review's votes scans every vote.
     { fields: { reviewId: 1 } },
     { fields: { pairId: 1 } },
@@ -188,9 +186,6 @@ export async function createReviewRepository(store: DocumentStore): Promise<Revi
     },
     async votes(reviewId) {
       return (await votes.find({ reviewId })).map(parseVote);
-    },
-    async votesOf(reviewId, user) {
-      return (await votes.find({ reviewId, user })).map(parseVote);
     },
     async votesOnPairs(user, pairIds) {
       if (pairIds.length === 0) return [];
