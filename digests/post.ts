@@ -5,7 +5,7 @@
 import { basename, join } from 'node:path';
 import cron, { type ScheduledTask } from 'node-cron';
 import type { Message } from '../commands/message.ts';
-import type { PostedRef, Transport } from '../commands/transport.ts';
+import type { Transport } from '../commands/transport.ts';
 import { type Clock, createSilentLogger, type Logger } from '../config/index.ts';
 import type { Collection, DocumentStore, Leases } from '../storage/index.ts';
 import { type BuiltDigest, buildDigest, type DigestInputs } from './build.ts';
@@ -174,7 +174,8 @@ export async function postDigest(
       message: Message,
       key: string,
     ) => {
-      const found = mayBePosted ? await findEarlier(deps, target, key, period.end) : undefined;
+      // Without a lookup (or without the history scope: see Transport.findPosted) the step is posted again.
+      const found = mayBePosted ? await deps.transport.findPosted?.(target, key, period.end) : undefined;
       mayBePosted = false;
       return found ?? deps.transport.post(target, message, { key });
     };
@@ -230,20 +231,6 @@ export async function postDigest(
   } finally {
     await deps.leases.release(leaseName, deps.owner).catch(() => false);
   }
-}
-
-/**
- * The step's message if an earlier attempt posted it; undefined when it did not or when the transport cannot tell
- * (no lookup, or Slack without the history scope), in which case the step is posted again. A lookup that fails
- * (Slack down) fails the attempt, which is retried later.
- */
-async function findEarlier(
-  deps: DigestDeps,
-  target: { channel: string; threadTs?: string },
-  key: string,
-  since: Date,
-): Promise<PostedRef | undefined> {
-  return deps.transport.findPosted ? deps.transport.findPosted(target, key, since) : undefined;
 }
 
 function alreadyPosted(period: Period, doc: DigestPostDoc): PostOutcome {
