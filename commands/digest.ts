@@ -54,7 +54,7 @@ export function createDigestInputs(sources: {
       ]);
       const adjustments = humanAdjustments(decided);
       return docs.map((d): DigestTick => {
-        const adj = adjustments.get(`${d.monitor}|${d.tickTime.toISOString()}`);
+        const adj = adjustments.forTick(d.monitor, d.tickTime);
         return {
           monitor: d.monitor,
           tickTime: d.tickTime,
@@ -65,7 +65,7 @@ export function createDigestInputs(sources: {
             ? d.metrics.map((m) => ({ ...m, sum: m.sum + (adj.delta.get(m.metric) ?? 0) }))
             : d.metrics,
           worst: adj
-            ? d.worst.map((w) => ({ ...w, value: adj.values.get(`${w.itemId}|${w.metric}`) ?? w.value }))
+            ? d.worst.map((w) => ({ ...w, value: adj.valueOf(w.itemId, w.metric) ?? w.value }))
             : d.worst,
           alerts: d.alerts,
           ...(adj ? { humanDecisions: adj.decisions } : {}),

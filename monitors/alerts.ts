@@ -18,10 +18,12 @@ export interface TickStats {
 export function withHumanDecisions(
   history: readonly TickStats[],
   monitor: string,
-  adjustments: ReadonlyMap<string, { delta: ReadonlyMap<string, number> }>,
+  adjustments: {
+    forTick(monitor: string, tickTime: string): { delta: ReadonlyMap<string, number> } | undefined;
+  },
 ): TickStats[] {
   return history.map((t) => {
-    const adj = t.tickTime ? adjustments.get(`${monitor}|${t.tickTime}`) : undefined;
+    const adj = t.tickTime ? adjustments.forTick(monitor, t.tickTime) : undefined;
     if (!adj) return t;
     const means = { ...t.means };
     for (const [metric, delta] of adj.delta) {

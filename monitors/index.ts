@@ -111,6 +111,7 @@ export {
   reviewableScores,
   reviewToken,
   type HumanAdjustment,
+  type HumanAdjustments,
   type MonitorReviewDeps,
   type MonitorReviewStore,
   type ReviewDecision,

@@ -138,35 +138,52 @@ export function humanScoreId(monitor: string, itemId: string, metric: string): s
 export const humanScoreName = (metric: string) => `${metric}-human`;
 
 /**
- * What human decisions change in the statistics of the ticks that scored their items, keyed by monitor and tick
- * time (a token's `createdAt` is its tick's time): per metric, the sum of (human value − judge value) and the
- * number of decisions, and per item and metric, the human value. Stored tick summaries keep the judge's values;
- * readers (digests, alert windows) add these on top, so a decision changed later is never counted twice.
+ * What human decisions change in the statistics of one tick: per metric, the sum of (human value − judge value),
+ * and the human value of each decided item and metric. Stored tick summaries keep the judge's values; readers
+ * (digests, alert windows) add these on top, so a decision changed later is never counted twice.
  */
 export interface HumanAdjustment {
-  delta: Map<string, number>;
-  values: Map<string, number>;
+  delta: ReadonlyMap<string, number>;
+  valueOf(itemId: string, metric: string): number | undefined;
   decisions: number;
-  overrides: number;
 }
 
-/** Groups decided tokens into adjustments per `${monitor}|${tickTime ISO}`. */
-export function humanAdjustments(decided: readonly ReviewTokenDoc[]): Map<string, HumanAdjustment> {
-  const out = new Map<string, HumanAdjustment>();
+/** Human adjustments by tick (a token's `createdAt` is the time of the tick that scored its item). */
+export interface HumanAdjustments {
+  forTick(monitor: string, tickTime: Date | string): HumanAdjustment | undefined;
+}
+
+/** Groups decided tokens by the tick that scored their items. */
+export function humanAdjustments(decided: readonly ReviewTokenDoc[]): HumanAdjustments {
+  const keyOf = (monitor: string, tickTime: Date | string) =>
+    `${monitor}|${typeof tickTime === 'string' ? tickTime : tickTime.toISOString()}`;
+  const ticks = new Map<
+    string,
+    { delta: Map<string, number>; values: Map<string, number>; decisions: number }
+  >();
   for (const doc of decided) {
     if (!doc.decision) continue;
-    const key = `${doc.monitor}|${doc.createdAt.toISOString()}`;
-    let adj = out.get(key);
-    if (!adj) {
-      adj = { delta: new Map(), values: new Map(), decisions: 0, overrides: 0 };
-      out.set(key, adj);
+    const key = keyOf(doc.monitor, doc.createdAt);
+    let t = ticks.get(key);
+    if (!t) {
+      t = { delta: new Map(), values: new Map(), decisions: 0 };
+      ticks.set(key, t);
     }
-    adj.delta.set(doc.metric, (adj.delta.get(doc.metric) ?? 0) + doc.decision.value - doc.judgeValue);
-    adj.values.set(`${doc.itemId}|${doc.metric}`, doc.decision.value);
-    adj.decisions += 1;
-    if (doc.decision.kind !== 'confirm') adj.overrides += 1;
+    t.delta.set(doc.metric, (t.delta.get(doc.metric) ?? 0) + doc.decision.value - doc.judgeValue);
+    t.values.set(`${doc.itemId}|${doc.metric}`, doc.decision.value);
+    t.decisions += 1;
   }
-  return out;
+  return {
+    forTick(monitor, tickTime) {
+      const t = ticks.get(keyOf(monitor, tickTime));
+      if (!t) return undefined;
+      return {
+        delta: t.delta,
+        valueOf: (itemId, metric) => t.values.get(`${itemId}|${metric}`),
+        decisions: t.decisions,
+      };
+    },
+  };
 }
 
 /** Scores of an item a human should look at (flagged by the judge, not errors). */

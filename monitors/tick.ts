@@ -393,7 +393,9 @@ async function tickBody(
       : evaluateAlerts(
           monitor.alerts,
           state.alerts,
-          await historyWithDecisions(history, monitor.name, deps.store.reviews, tickTime),
+          monitor.alerts.some((r) => r.on === 'mean')
+            ? await historyWithDecisions(history, monitor.name, deps.store.reviews, tickTime)
+            : history,
           tickTime,
         );
   const report = buildTickReport({
