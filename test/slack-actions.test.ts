@@ -2,7 +2,6 @@
 // form-encoded `payload=` JSON) over HTTP, a real embedded store and job worker, and a local fake Slack Web API
 // (SLACK_API_URL) that records every call, so the assertions are on what would appear in Slack.
 import { writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { serve } from '@hono/node-server';
@@ -16,75 +15,12 @@ import type { ActionContext, ActionHandler } from '../commands/actions.ts';
 import type { RolePolicy } from '../commands/parse.ts';
 import { createSilentLogger, parseEnv, systemIds } from '../config/index.ts';
 import { createEmbeddedStore, createJobQueue, createWorker } from '../storage/index.ts';
+import { type FakeSlackCall, startFakeSlack } from './fixtures/fake-slack.ts';
 import { tempDir } from './helpers/tmp.ts';
 import { waitUntil as until } from './helpers/wait.ts';
 
 const SECRET = 'slack-signing-secret-for-tests';
 const FORM = 'application/x-www-form-urlencoded';
-
-interface Call {
-  method: string;
-  args: Record<string, unknown>;
-  raw: Buffer;
-}
-type Reply = (call: Call) => { status?: number; headers?: Record<string, string>; body: unknown } | undefined;
-
-/** A fake Slack Web API (and upload host, and response_url host) on loopback. */
-async function fakeSlack() {
-  const calls: Call[] = [];
-  let nextTs = 1000;
-  let override: Reply = () => undefined;
-  let url = '';
-  const server: Server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const raw = Buffer.concat(chunks);
-      const type = req.headers['content-type'] ?? '';
-      let args: Record<string, unknown> = {};
-      if (type.includes('json')) args = JSON.parse(raw.toString('utf8') || '{}');
-      else if (type.includes('form'))
-        for (const [k, v] of new URLSearchParams(raw.toString('utf8'))) {
-          try {
-            args[k] = k === 'blocks' || k === 'files' ? JSON.parse(v) : v;
-          } catch {
-            args[k] = v;
-          }
-        }
-      const method = (req.url ?? '').replace(/^\/api\//, '');
-      const call = { method, args, raw };
-      calls.push(call);
-      const custom = override(call);
-      const send = (status: number, body: unknown, headers: Record<string, string> = {}) => {
-        res.writeHead(status, { 'content-type': 'application/json', ...headers });
-        res.end(JSON.stringify(body));
-      };
-      if (custom) return send(custom.status ?? 200, custom.body, custom.headers);
-      if (method === 'files.getUploadURLExternal')
-        return send(200, { ok: true, upload_url: `${url}/upload/F123`, file_id: 'F123' });
-      if (method.startsWith('/upload/')) {
-        res.writeHead(200, { 'content-type': 'text/plain' });
-        return res.end('OK - 4');
-      }
-      if (method === 'usergroups.users.list') return send(200, { ok: true, users: ['UGROUPMEMBER'] });
-      if (method === 'files.completeUploadExternal')
-        return send(200, { ok: true, files: [{ id: 'F123', title: 'x' }] });
-      nextTs += 1;
-      send(200, { ok: true, channel: args.channel, ts: `1700000000.${nextTs}` });
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return {
-    url,
-    calls,
-    setReply(r: Reply) {
-      override = r;
-    },
-    of: (method: string) => calls.filter((c) => c.method === method),
-    close: () => new Promise<void>((r) => server.close(() => r())),
-  };
-}
 
 function signed(body: string, contentType = FORM, extra: Record<string, string> = {}) {
   const at = Math.floor(Date.now() / 1000);
@@ -158,7 +94,7 @@ function blockActions(
   return `payload=${encodeURIComponent(JSON.stringify(payload))}`;
 }
 
-const textOf = (c: Call | undefined) => JSON.stringify(c?.args ?? {});
+const textOf = (c: FakeSlackCall | undefined) => JSON.stringify(c?.args ?? {});
 
 describe('Slack buttons (block_actions)', () => {
   const cleanups: (() => Promise<void> | void)[] = [];
@@ -173,7 +109,7 @@ describe('Slack buttons (block_actions)', () => {
       reviewers: ['UREV'],
     }),
   ) {
-    const slack = await fakeSlack();
+    const slack = await startFakeSlack();
     const { dir, cleanup } = tempDir();
     const store = await createEmbeddedStore({ dir });
     const queue = await createJobQueue(store);
@@ -398,7 +334,7 @@ describe('Slack transport: file uploads and post keys', () => {
   });
 
   async function setup() {
-    const slack = await fakeSlack();
+    const slack = await startFakeSlack();
     const { dir, cleanup } = tempDir();
     cleanups.push(cleanup, () => slack.close());
     const client = createSlackClient({ token: 'xoxb-test-token', apiUrl: `${slack.url}/api`, retries: 0 });

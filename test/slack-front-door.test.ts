@@ -1,73 +1,13 @@
-// Drives the real Bolt app in-process over HTTP with requests signed like Slack's; a local fake Slack Web API
-// (SLACK_API_URL) records every call, so the assertions are on what would appear in Slack.
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { describeTransport, type RunningBot, startBot } from '../bot/start.ts';
 import { signSlackRequest } from '../bot/slack-signature.ts';
 import { createSlackApp } from '../bot/slack-app.ts';
 import { createSilentLogger, parseEnv } from '../config/index.ts';
+import { type FakeSlack, type FakeSlackCall, startFakeSlack } from './fixtures/fake-slack.ts';
 import { tempDir } from './helpers/tmp.ts';
 import { waitUntil as until } from './helpers/wait.ts';
 
 const SECRET = 'slack-signing-secret-for-tests';
-
-interface Call {
-  method: string;
-  args: Record<string, unknown>;
-}
-
-type Reply = (call: Call) => { status?: number; headers?: Record<string, string>; body: unknown } | undefined;
-
-async function fakeSlack() {
-  const calls: Call[] = [];
-  let nextTs = 1000;
-  let override: Reply = () => undefined;
-  const server: Server = createServer((req, res) => {
-    let raw = '';
-    req.on('data', (c) => (raw += c));
-    req.on('end', () => {
-      const type = req.headers['content-type'] ?? '';
-      let args: Record<string, unknown> = {};
-      if (type.includes('json')) args = JSON.parse(raw || '{}');
-      else
-        for (const [k, v] of new URLSearchParams(raw)) {
-          try {
-            args[k] = k === 'blocks' || k === 'view' ? JSON.parse(v) : v;
-          } catch {
-            args[k] = v;
-          }
-        }
-      const method = (req.url ?? '').replace(/^\/api\//, '');
-      const call = { method, args };
-      calls.push(call);
-      const custom = override(call);
-      if (custom) {
-        res.writeHead(custom.status ?? 200, {
-          'content-type': 'application/json',
-          ...(custom.headers ?? {}),
-        });
-        res.end(JSON.stringify(custom.body));
-        return;
-      }
-      nextTs += 1;
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ ok: true, channel: args.channel, ts: `1700000000.${nextTs}` }));
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return {
-    url,
-    calls,
-    setReply(r: Reply) {
-      override = r;
-    },
-    close: () => new Promise<void>((r) => server.close(() => r())),
-  };
-}
-
-type Fake = Awaited<ReturnType<typeof fakeSlack>>;
 
 function commandBody(text: string, extra: Record<string, string> = {}, responseUrl?: string): string {
   return new URLSearchParams({
@@ -105,7 +45,7 @@ function signed(
 
 const FORM = 'application/x-www-form-urlencoded';
 
-const textOf = (c: Call) => JSON.stringify(c.args);
+const textOf = (c: FakeSlackCall) => JSON.stringify(c.args);
 
 describe('Slack front door over HTTP', () => {
   const cleanups: (() => Promise<void> | void)[] = [];
@@ -115,8 +55,8 @@ describe('Slack front door over HTTP', () => {
 
   async function boot(
     extra: Record<string, string> = {},
-  ): Promise<{ bot: RunningBot; slack: Fake; events: string }> {
-    const slack = await fakeSlack();
+  ): Promise<{ bot: RunningBot; slack: FakeSlack; events: string }> {
+    const slack = await startFakeSlack();
     const { dir, cleanup } = tempDir();
     const bot = await startBot(
       parseEnv({

@@ -1,12 +1,9 @@
-// Socket Mode for real: SLACK_APP_TOKEN set, SLACK_API_URL pointing at a local fake Web API whose
-// apps.connections.open hands out the ws:// URL of a local WebSocket server playing Slack's side. Envelopes go in
-// as Slack sends them; the acks the app sends back, the jobs in the real store and the Web API calls are checked.
-import { createServer, type Server } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type RunningBot, startBot } from '../bot/start.ts';
 import { parseEnv } from '../config/index.ts';
+import { startFakeSlack } from './fixtures/fake-slack.ts';
 import { tempDir } from './helpers/tmp.ts';
 import { waitUntil as until } from './helpers/wait.ts';
 
@@ -26,12 +23,6 @@ interface WsServer {
 const { WebSocketServer } = createRequire(import.meta.url)('ws') as {
   WebSocketServer: new (o: { port: number; host: string }) => WsServer;
 };
-
-interface Call {
-  method: string;
-  args: Record<string, unknown>;
-  auth: string | undefined;
-}
 
 /** Slack's side: the Web API (apps.connections.open and the rest) and the Socket Mode WebSocket. */
 async function fakeSlack() {
@@ -55,26 +46,13 @@ async function fakeSlack() {
     );
   });
 
-  const calls: Call[] = [];
-  let nextTs = 1000;
-  const server: Server = createServer((req, res) => {
-    let raw = '';
-    req.on('data', (c) => (raw += c));
-    req.on('end', () => {
-      const args: Record<string, unknown> = {};
-      for (const [k, v] of new URLSearchParams(raw)) args[k] = v;
-      const method = (req.url ?? '').replace(/^\/api\//, '');
-      calls.push({ method, args, auth: req.headers.authorization });
-      res.writeHead(200, { 'content-type': 'application/json' });
-      if (method === 'apps.connections.open') return res.end(JSON.stringify({ ok: true, url: wsUrl }));
-      nextTs += 1;
-      res.end(JSON.stringify({ ok: true, channel: args.channel, ts: `1700000000.${nextTs}` }));
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const api = await startFakeSlack();
+  api.setReply((c) =>
+    c.method === 'apps.connections.open' ? { body: { ok: true, url: wsUrl } } : undefined,
+  );
   return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    calls,
+    url: api.url,
+    calls: api.calls,
     acks,
     connections,
     send(envelope: unknown) {
@@ -84,7 +62,7 @@ async function fakeSlack() {
     close: async () => {
       for (const c of wss.clients) c.close();
       await new Promise<void>((r) => wss.close(() => r()));
-      await new Promise<void>((r) => server.close(() => r()));
+      await api.close();
     },
   };
 }
