@@ -2,7 +2,7 @@
 // leaderboard's top 5. Data comes through a small port (HomeData) the lead wires to runs/, reviews/ and
 // monitors/; the view is a pure function of a snapshot and stays within Slack's view limits whatever the sizes.
 import type { Message, MessageSection } from '../commands/message.ts';
-import type { Run } from '../runs/index.ts';
+import { type Run, runOutcome } from '../runs/index.ts';
 import { type Block, renderBlocks, SLACK_LIMITS } from './render-blocks.ts';
 import { escapeMrkdwn, toWellFormed, truncateText } from './slack-text.ts';
 
@@ -136,7 +136,7 @@ function when(d: Date | undefined, now: Date): string {
 
 function runLine(r: Run): string {
   const mean = r.summary?.meanScore ?? r.progress.meanScore;
-  const verdict = r.summary ? (r.summary.gate.passed ? 'passed' : 'failed') : r.status;
+  const verdict = runOutcome(r);
   return `• *${name(r.suiteName)}*: ${verdict}, mean ${score(mean)}, ${r.progress.done}/${r.total} items ${code(r._id)}`;
 }
 

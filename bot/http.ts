@@ -38,6 +38,7 @@ export function createHttpApp(deps: HttpDeps): Hono {
         running: worker.running,
         succeeded: worker.succeeded,
         failed: worker.failed,
+        cancelled: worker.cancelled,
         stopping: worker.stopping,
       },
     };

@@ -81,7 +81,7 @@ export function createDigestInputs(sources: {
             id: r._id,
             suite: r.suiteName,
             status: r.status,
-            passed: r.summary ? r.summary.gate.passed : null,
+            passed: r.status === 'completed' && r.summary ? r.summary.gate.passed : null,
             meanScore: r.summary?.meanScore ?? null,
             finishedAt: r.finishedAt!,
           }),

@@ -12,7 +12,7 @@ import {
   setMonitorPaused,
 } from '../monitors/index.ts';
 import type { ReviewService } from '../reviews/index.ts';
-import { loadSuite, type Run, type RunService } from '../runs/index.ts';
+import { loadSuite, type Run, type RunService, runOutcome } from '../runs/index.ts';
 import { type DigestCommandDeps, handleDigest } from './digest.ts';
 import { HELP_TOPICS, helpTopicText } from './help.ts';
 import {
@@ -134,7 +134,7 @@ export function runProgressMessage(run: Run): Message {
 
 function runRow(r: Run): string {
   const score = r.summary?.meanScore ?? r.progress.meanScore;
-  const verdict = r.summary ? (r.summary.gate.passed ? 'passed' : 'failed') : '';
+  const verdict = r.status === 'completed' ? runOutcome(r) : '';
   return `${r._id}  ${r.status.padEnd(9)}  ${r.suiteName}  ${r.progress.done}/${r.total}  mean ${score === null ? '—' : score.toFixed(3)}  ${verdict}`.trimEnd();
 }
 

@@ -29,6 +29,7 @@ import {
   type RunItemView,
   type RunProgress,
   renderJunit,
+  summaryExitCode,
 } from '../runs/index.ts';
 import { createJobQueue, createWorker, type DocumentStore, openStore } from '../storage/index.ts';
 import type { Message, MessageSection } from './message.ts';
@@ -62,14 +63,18 @@ export interface RunsCliDeps {
 
 /** Help text of `arbiter run` and `arbiter runs`. */
 export const RUNS_USAGE = `Usage:
-  arbiter run <suite.yaml> [--concurrency N] [--limit N] [--json] [--junit FILE] [--fail-under X] [--new]
+  arbiter run <suite.yaml> [--concurrency N] [--limit N] [--json] [--junit FILE] [--fail-under X] [--max-errors N] [--new]
+  arbiter run --retry-errors <run> [--max-errors N] [--json] [--junit FILE]
   arbiter runs list [--suite NAME] [--limit N] [--json]
   arbiter runs show <id> [--json] [--junit FILE]
   arbiter runs compare <a> <b> [--json]
   arbiter runs cancel <id>
 
 An unfinished run of the same suite and dataset is resumed (finished items are kept); --new starts afresh.
-Exit codes: 0 passed, 1 below the threshold, 2 usage or configuration error, 3 infrastructure failure.
+An item whose target failed or that a metric could not score is errored: a run with more errored items than
+--max-errors (default 0) never passes; --retry-errors runs only the errored items of a finished run again.
+Exit codes: 0 passed, 1 below the threshold (or items a metric could not score), 2 usage or configuration error,
+3 infrastructure failure (the target, the model provider or the network failed).
 `;
 
 function usage(message: string): ArbiterError {
@@ -160,7 +165,7 @@ export function progressLine(p: RunProgress): string {
 }
 
 function exitCodeOf(run: Run): number {
-  if (run.status === 'completed') return run.summary?.gate.passed ? 0 : 1;
+  if (run.status === 'completed' && run.summary) return summaryExitCode(run.summary);
   return 3;
 }
 
@@ -181,6 +186,8 @@ function itemJson(v: RunItemView) {
     score: v.doc.score ?? null,
     passed: v.doc.passed ?? false,
     ...(v.doc.error ? { error: v.doc.error } : {}),
+    ...(v.doc.errorCause ? { errorCause: v.doc.errorCause } : {}),
+    ...(v.doc.heuristicOutput ? { heuristicOutput: true } : {}),
     scores: v.result?.scores ?? [],
     latencyMs: v.doc.latencyMs ?? null,
     costUsd: v.doc.costUsd ?? 0,
@@ -201,6 +208,8 @@ export async function runRunCommand(argv: readonly string[], deps: RunsCliDeps):
         json: { type: 'boolean' },
         junit: { type: 'string' },
         'fail-under': { type: 'string' },
+        'max-errors': { type: 'string' },
+        'retry-errors': { type: 'string' },
         new: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -208,6 +217,18 @@ export async function runRunCommand(argv: readonly string[], deps: RunsCliDeps):
     if (values.help) {
       io.stdout(RUNS_USAGE);
       return 0;
+    }
+    const maxErrors = wholeNumber('--max-errors', values['max-errors'], 0, 10_000_000);
+    const retryOf = values['retry-errors'];
+    if (retryOf !== undefined) {
+      if (positionals.length > 0)
+        throw usage('arbiter run --retry-errors <run> takes a run id, not a suite file.');
+      return withStore(deps, async (store) => {
+        const { svc, queue, logger } = await service(deps, store);
+        const retried = await svc.retryErrors(retryOf, maxErrors !== undefined ? { maxErrors } : {});
+        io.stderr(`Retrying ${retried.items} errored item(s) of run ${retried.runId}.\n`);
+        return finishInProcess(deps, svc, queue, logger, retried.runId, { resumed: false }, values);
+      });
     }
     const file = positionals[0];
     if (!file) throw usage('arbiter run needs a suite file.');
@@ -221,23 +242,14 @@ export async function runRunCommand(argv: readonly string[], deps: RunsCliDeps):
         throw usage(`--fail-under expects a number from 0 to 1 (got "${values['fail-under']}")`);
     }
     const suite = loadSuite(file, deps.environment);
+    for (const w of suite.warnings ?? []) io.stderr(`warning: ${w}\n`);
     return withStore(deps, async (store) => {
-      const tty = io.isTTY === true;
-      let lastLine = 0;
-      let lastDone = -1;
-      const show = (p: RunProgress, force = false) => {
-        if (tty) io.stderr(`\r${progressBar(p)}`);
-        else if (force || (p.done !== lastDone && Date.now() - lastLine >= 1000)) {
-          io.stderr(`${progressLine(p)}\n`);
-          lastLine = Date.now();
-        }
-        lastDone = p.done;
-      };
-      const { svc, queue, logger } = await service(deps, store, (_id, p) => show(p));
+      const { svc, queue, logger } = await service(deps, store);
       const started = await svc.startRun(suite, {
         ...(concurrency ? { concurrency } : {}),
         ...(limit ? { limit } : {}),
         ...(failUnder !== undefined ? { failUnder } : {}),
+        ...(maxErrors !== undefined ? { maxErrors } : {}),
         resume: !values.new,
       });
       const first = (await svc.getRun(started.runId))!;
@@ -246,60 +258,98 @@ export async function runRunCommand(argv: readonly string[], deps: RunsCliDeps):
           ? `Resuming run ${started.runId} of ${suite.name}: ${first.progress.done}/${first.total} items already done.\n`
           : `Run ${started.runId} of ${suite.name}: ${first.total} items${first.datasetErrors.length ? `, ${first.datasetErrors.length} bad dataset row(s) skipped` : ''}.\n`,
       );
-      const worker = createWorker({
-        queue,
-        handlers: svc.handlers,
-        concurrency: 1,
-        leaseMs: deps.env.JOB_LEASE_MS,
-        pollMs: 50,
-        logger,
-      });
-      worker.start();
-      let run: Run = first;
-      let waitingNoted = false;
-      try {
-        for (;;) {
-          run = (await svc.getRun(started.runId))!;
-          if (run.status === 'completed' || run.status === 'cancelled' || run.status === 'failed') break;
-          const job = run.jobId ? await queue.get(run.jobId) : null;
-          if (job && (job.status === 'failed' || job.status === 'cancelled')) {
-            run = { ...run, status: 'failed', error: job.lastError ?? `job ${job.status}` };
-            break;
-          }
-          if (
-            !waitingNoted &&
-            job?.status === 'running' &&
-            job.leaseOwner !== worker.stats().workerId &&
-            started.resumed
-          ) {
-            io.stderr(
-              `Waiting for the previous attempt's lease to expire (up to ${deps.env.JOB_LEASE_MS} ms)…\n`,
-            );
-            waitingNoted = true;
-          }
-          await new Promise((r) => setTimeout(r, deps.pollMs ?? 100));
-        }
-      } finally {
-        await worker.stop(deps.env.SHUTDOWN_GRACE_MS);
-      }
-      show(run.progress, true);
-      if (tty) io.stderr('\n');
-      const items = await svc.items(run._id);
-      if (values.junit)
-        await (io.writeFile ?? ((p, t) => fsWriteFile(p, t, 'utf8')))(values.junit, renderJunit(run, items));
-      const code = exitCodeOf(run);
-      if (values.json) io.stdout(`${JSON.stringify({ ...runJson(run), exitCode: code }, null, 2)}\n`);
-      else io.stdout(messageText(renderRunSummary(run, items)));
-      if (run.status === 'failed') io.stderr(`Run failed: ${run.error ?? 'unknown error'}\n`);
-      if (run.status === 'cancelled') io.stderr('Run was cancelled.\n');
-      return code;
+      return finishInProcess(deps, svc, queue, logger, started.runId, started, values);
     });
   });
 }
 
+type RunSvc = Awaited<ReturnType<typeof service>>['svc'];
+type RunQueue = Awaited<ReturnType<typeof service>>['queue'];
+
+/** Executes a started run in this process with a worker until it ends, then prints it and returns the exit code. */
+async function finishInProcess(
+  deps: RunsCliDeps,
+  svc: RunSvc,
+  queue: RunQueue,
+  logger: Logger,
+  runId: string,
+  started: { resumed: boolean },
+  values: { json?: boolean | undefined; junit?: string | undefined },
+): Promise<number> {
+  const { io } = deps;
+  const tty = io.isTTY === true;
+  let lastLine = 0;
+  let lastDone = -1;
+  const show = (p: RunProgress, force = false) => {
+    if (tty) io.stderr(`\r${progressBar(p)}`);
+    else if (force || (p.done !== lastDone && Date.now() - lastLine >= 1000)) {
+      io.stderr(`${progressLine(p)}\n`);
+      lastLine = Date.now();
+    }
+    lastDone = p.done;
+  };
+  const first = (await svc.getRun(runId))!;
+  const worker = createWorker({
+    queue,
+    handlers: svc.handlers,
+    concurrency: 1,
+    leaseMs: deps.env.JOB_LEASE_MS,
+    pollMs: 50,
+    logger,
+  });
+  worker.start();
+  let run: Run = first;
+  let waitingNoted = false;
+  try {
+    for (;;) {
+      run = (await svc.getRun(runId))!;
+      if (run.progress.done !== lastDone) show(run.progress);
+      if (run.status === 'completed' || run.status === 'cancelled' || run.status === 'failed') break;
+      const job = run.jobId ? await queue.get(run.jobId) : null;
+      if (job && (job.status === 'failed' || job.status === 'cancelled')) {
+        run = { ...run, status: 'failed', error: job.lastError ?? `job ${job.status}` };
+        break;
+      }
+      if (
+        !waitingNoted &&
+        job?.status === 'running' &&
+        job.leaseOwner !== worker.stats().workerId &&
+        started.resumed
+      ) {
+        io.stderr(
+          `Waiting for the previous attempt's lease to expire (up to ${deps.env.JOB_LEASE_MS} ms)…\n`,
+        );
+        waitingNoted = true;
+      }
+      await new Promise((r) => setTimeout(r, deps.pollMs ?? 100));
+    }
+  } finally {
+    await worker.stop(deps.env.SHUTDOWN_GRACE_MS);
+  }
+  show(run.progress, true);
+  if (tty) io.stderr('\n');
+  const items = await svc.items(run._id);
+  if (values.junit)
+    await (io.writeFile ?? ((p, t) => fsWriteFile(p, t, 'utf8')))(values.junit, renderJunit(run, items));
+  const code = exitCodeOf(run);
+  if (values.json) io.stdout(`${JSON.stringify({ ...runJson(run), exitCode: code }, null, 2)}\n`);
+  else io.stdout(messageText(renderRunSummary(run, items)));
+  if (run.status === 'failed') io.stderr(`Run failed: ${run.error ?? 'unknown error'}\n`);
+  if (run.status === 'cancelled') io.stderr('Run was cancelled.\n');
+  if (run.summary?.gate.verdict === 'errored')
+    io.stderr(
+      `${run.summary.errors} errored item(s); fix the cause, then \`arbiter run --retry-errors ${run._id}\` runs only those again.\n`,
+    );
+  return code;
+}
+
 function runRow(r: Run): string {
   const score = r.summary?.meanScore ?? r.progress.meanScore;
-  return `${r._id}  ${r.status.padEnd(9)}  ${r.suiteName.padEnd(20)}  ${String(r.progress.done).padStart(5)}/${String(r.total).padEnd(5)}  mean ${score === null ? '  —  ' : score.toFixed(3)}  ${r.summary ? (r.summary.gate.passed ? 'passed' : 'failed') : ''}  ${r.createdAt.toISOString()}`;
+  const verdict =
+    r.status === 'completed' && r.summary
+      ? (r.summary.gate.verdict ?? (r.summary.gate.passed ? 'passed' : 'failed'))
+      : '';
+  return `${r._id}  ${r.status.padEnd(9)}  ${r.suiteName.padEnd(20)}  ${String(r.progress.done).padStart(5)}/${String(r.total).padEnd(5)}  mean ${score === null ? '  —  ' : score.toFixed(3)}  ${verdict.padEnd(7)}  ${r.createdAt.toISOString()}`;
 }
 
 /** `arbiter runs list|show|compare|cancel`. */
@@ -391,17 +441,70 @@ function duration(ms: number): string {
   return `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`;
 }
 
+const CAUSE_WORDS: Record<string, string> = {
+  target: 'target failed',
+  provider: 'model provider failed',
+  input: 'missing input',
+  metric: 'metric could not score',
+};
+
+/** The errored items by cause, e.g. "12 model provider failed, 1 missing input". */
+export function describeErrorCauses(causes: Partial<Record<string, number>>): string {
+  return Object.entries(causes)
+    .filter(([, n]) => (n ?? 0) > 0)
+    .map(([cause, n]) => `${n} ${CAUSE_WORDS[cause] ?? cause}`)
+    .join(', ');
+}
+
 /** One-line verdict of a run. */
 export function runVerdict(run: Run): string {
   const s = run.summary;
+  if (run.status === 'cancelled') return `CANCELLED after ${run.progress.done}/${run.progress.total} items`;
   if (run.status !== 'completed' || !s)
     return `${run.status} (${run.progress.done}/${run.progress.total} items)`;
   const g = s.gate;
-  const what = g.kind === 'pass-rate' ? 'pass rate' : 'mean score';
-  return `${g.passed ? 'PASSED' : 'FAILED'}: ${what} ${num(g.value)} ${g.passed ? '≥' : '<'} threshold ${g.threshold}`;
+  const offline =
+    s.heuristicOutputs > 0
+      ? ` (offline: no language model was called for ${s.heuristicOutputs} answer${s.heuristicOutputs === 1 ? '' : 's'})`
+      : '';
+  if (g.verdict === 'errored') {
+    const kind = g.errorKind === 'scoring' ? 'NOT SCORED' : 'ERROR';
+    return `${kind}: ${s.errors} of ${s.finished} items errored (${describeErrorCauses(s.errorCauses)}), more than the ${g.maxErrors} tolerated; no quality verdict${offline}`;
+  }
+  const tolerated = s.errors > 0 ? `; ${s.errors} errored item(s) tolerated` : '';
+  const checks = g.checks ?? [{ kind: g.kind, threshold: g.threshold, value: g.value, passed: g.passed }];
+  const checkText = (c: (typeof checks)[number]) => {
+    const label = c.kind === 'pass-rate' ? 'pass rate' : 'mean score';
+    const all =
+      c.kind === 'pass-rate' && c.threshold === 1 && !c.passed
+        ? ` (every item must pass; ${s.failed} failed)`
+        : '';
+    return `${label} ${num(c.value)} ${c.passed ? '≥' : '<'} threshold ${c.threshold}${all}`;
+  };
+  // The failing check first: it is the reason.
+  const shown = [...checks].sort((a, b) => Number(a.passed) - Number(b.passed));
+  return `${g.passed ? 'PASSED' : 'FAILED'}: ${shown.map(checkText).join(', ')}${tolerated}${offline}`;
 }
 
-/** A run's summary as a Message; failing items go in the thread. */
+function tokensText(s: NonNullable<Run['summary']>): string {
+  const b = s.tokens.byRole;
+  if (!b) return `${s.tokens.input} in / ${s.tokens.output} out`;
+  const part = (label: string, t: { input: number; output: number }) =>
+    t.input + t.output > 0 ? `${label} ${t.input}/${t.output}` : undefined;
+  const parts = [part('target', b.target), part('simulator', b.simulator), part('judge', b.judge)].filter(
+    (x): x is string => x !== undefined,
+  );
+  return `${s.tokens.input} in / ${s.tokens.output} out${parts.length ? ` (${parts.join(', ')})` : ''}`;
+}
+
+function costText(s: NonNullable<Run['summary']>): string {
+  if (!s.costUnknown) return usd(s.costUsd);
+  return s.costUsd > 0 ? `${usd(s.costUsd)} + price unknown for some calls` : 'price unknown';
+}
+
+const THREAD_ITEMS = 10;
+
+/** A run's summary as a Message; errored items, then failing ones, go in the thread. */
 export function renderRunSummary(run: Run, items: readonly RunItemView[] = []): Message {
   const s = run.summary;
   const sections: MessageSection[] = [{ kind: 'text', text: runVerdict(run) }];
@@ -413,10 +516,15 @@ export function renderRunSummary(run: Run, items: readonly RunItemView[] = []): 
       { label: 'Items', value: `${run.progress.done}/${run.total}` },
       { label: 'Mean score', value: num(s?.meanScore ?? run.progress.meanScore) },
       { label: 'Pass rate', value: pct(s?.passRate) },
-      { label: 'Target errors', value: String(s?.errors ?? run.progress.errors) },
+      {
+        label: 'Errored items',
+        value: s
+          ? `${s.errors}${s.errors ? ` (${describeErrorCauses(s.errorCauses)})` : ''}`
+          : String(run.progress.errors),
+      },
       { label: 'Needs review', value: String(s?.needsReview ?? 0) },
-      { label: 'Tokens', value: s ? `${s.tokens.input} in / ${s.tokens.output} out` : '—' },
-      { label: 'Cost', value: s ? usd(s.costUsd) : '—' },
+      { label: 'Tokens', value: s ? tokensText(s) : '—' },
+      { label: 'Cost', value: s ? costText(s) : '—' },
       { label: 'Duration', value: s ? duration(s.durationMs) : '—' },
     ],
   });
@@ -434,6 +542,10 @@ export function renderRunSummary(run: Run, items: readonly RunItemView[] = []): 
     });
   }
   const notes: string[] = [];
+  if (s && s.heuristicOutputs > 0)
+    notes.push(
+      `Offline target: no language model was called for ${s.heuristicOutputs} answer(s); they are placeholders from the offline heuristic provider.`,
+    );
   if (s?.heuristic) notes.push('Some scores come from the offline heuristic provider, not an LLM verdict.');
   if (run.datasetErrors.length > 0)
     notes.push(
@@ -444,22 +556,39 @@ export function renderRunSummary(run: Run, items: readonly RunItemView[] = []): 
     );
   if (run.error) notes.push(`Error: ${run.error}`);
   if (notes.length) sections.push({ kind: 'context', items: notes });
-  const failing = items.filter((v) => v.doc.status === 'error' || (v.doc.status === 'done' && !v.doc.passed));
-  const thread: Message[] = failing.slice(0, 10).map((v) => ({
-    title: `Row ${v.doc.row}${v.item.persona ? ` (${v.item.persona})` : ''}: ${v.doc.status === 'error' ? 'error' : `score ${num(v.doc.score)}`}`,
+  const errored = items.filter((v) => v.doc.status === 'error');
+  const failing = items.filter((v) => v.doc.status === 'done' && !v.doc.passed);
+  const listed = [...errored, ...failing];
+  const thread: Message[] = listed.slice(0, THREAD_ITEMS).map((v) => ({
+    title: `Row ${v.doc.row}${v.item.persona ? ` (${v.item.persona})` : ''}: ${v.doc.status === 'error' ? `errored (${CAUSE_WORDS[v.doc.errorCause ?? 'target'] ?? 'error'})` : `failed, score ${num(v.doc.score)}`}`,
     sections: [
       { kind: 'code', label: 'Input', text: clip(v.item.input, 1500) },
       ...(v.doc.error
-        ? [{ kind: 'code' as const, label: 'Target error', text: clip(v.doc.error, 500) }]
-        : [{ kind: 'code' as const, label: 'Output', text: clip(v.result?.output ?? '', 1500) }]),
+        ? [{ kind: 'code' as const, label: 'Why it errored', text: clip(v.doc.error, 500) }]
+        : []),
+      ...(v.result?.output !== undefined || !v.doc.error
+        ? [{ kind: 'code' as const, label: 'Output', text: clip(v.result?.output ?? '', 1500) }]
+        : []),
       {
         kind: 'context',
         items: (v.result?.scores ?? [])
           .slice(0, 10)
-          .map((sc) => `${sc.metric}: ${sc.error ? 'error' : num(sc.value)} — ${clip(sc.reason, 200)}`),
+          .map(
+            (sc) => `${sc.metric}: ${sc.error ? 'could not score' : num(sc.value)} — ${clip(sc.reason, 200)}`,
+          ),
       },
     ],
   }));
+  if (listed.length > THREAD_ITEMS)
+    thread.push({
+      title: `${listed.length - THREAD_ITEMS} more errored or failing item(s)`,
+      sections: [
+        {
+          kind: 'context',
+          items: [`\`arbiter runs show ${run._id} --json\` lists every item with its scores.`],
+        },
+      ],
+    });
   return {
     title: `Evaluation run: ${run.suiteName}`,
     summary: `${run.suiteName}: ${runVerdict(run)}`,

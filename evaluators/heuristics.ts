@@ -141,6 +141,7 @@ export const equalsMetric = defineMetric({
         return errorScore(
           'equals',
           "no expected answer: set the item's `expected` or the metric's `value` argument",
+          { errorCause: 'input' },
         );
       }
       const out = outputText(item);
@@ -311,7 +312,8 @@ export const latencyMetric = defineMetric({
   example: { maxMs: 5000 },
   create(args) {
     return heuristic('latency', (item) => {
-      if (item.latencyMs === undefined) return errorScore('latency', 'the item has no latencyMs');
+      if (item.latencyMs === undefined)
+        return errorScore('latency', 'the item has no latencyMs', { errorCause: 'input' });
       const pass = item.latencyMs <= args.maxMs;
       return passFail(
         'latency',

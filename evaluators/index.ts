@@ -2,6 +2,7 @@
 export {
   ItemSchema,
   RubricRefSchema,
+  ScoreErrorCauseSchema,
   ScoreSchema,
   SourceRefSchema,
   TurnSchema,
@@ -14,6 +15,7 @@ export {
   type RubricRef,
   type Score,
   type ScoreContext,
+  type ScoreErrorCause,
   type SourceRef,
   type Turn,
 } from './types.ts';
@@ -29,7 +31,23 @@ export {
   type MetricHelp,
   type MetricName,
 } from './registry.ts';
-export { errorScore, outputText, renderTranscript } from './score.ts';
+export {
+  checkMetricEntry,
+  createMetricFromSpec,
+  DEFAULT_METRIC_THRESHOLD,
+  duplicateScoreNames,
+  gradeItem,
+  LegacyMetricEntrySchema,
+  legacyEntryHint,
+  MetricEntrySchema,
+  toMetricSpec,
+  type GradedMetric,
+  type ItemGrade,
+  type MetricEntry,
+  type MetricSpec,
+  type ScoreError,
+} from './entry.ts';
+export { errorScore, isProviderTrouble, outputText, renderTranscript } from './score.ts';
 export { detectRefusal } from './refusal.ts';
 export { maskPii, scanPii, PII_KINDS, type PiiFinding, type PiiKind } from './pii.ts';
 export {

@@ -7,7 +7,7 @@ import {
   rubricText,
   type Scale,
 } from './judge-prompt.ts';
-import { clamp01, errorMessage, errorScore } from './score.ts';
+import { clamp01, errorMessage, errorScore, isProviderTrouble } from './score.ts';
 import {
   defineMetric,
   type Item,
@@ -157,7 +157,10 @@ export async function judgeWithRubric(
       { metric: opts.metric, model: opts.model, err: errorMessage(err) },
       'judge call failed',
     );
-    return errorScore(opts.metric, `judge call failed: ${short(errorMessage(err))}`, { rubric });
+    return errorScore(opts.metric, `judge call failed: ${short(errorMessage(err))}`, {
+      rubric,
+      errorCause: isProviderTrouble(err) ? 'provider' : 'metric',
+    });
   }
   if (!res.ok) {
     deps.logger?.warn(
@@ -166,6 +169,7 @@ export async function judgeWithRubric(
     );
     return errorScore(opts.metric, describeJsonFailure(res), {
       rubric,
+      errorCause: res.code && isProviderTrouble({ code: res.code }) ? 'provider' : 'metric',
       ...(res.completion ? { cost: res.completion.costUsd } : {}),
       ...(res.completion?.heuristic ? { heuristic: true } : {}),
       ...(res.code ? { details: { code: res.code } } : {}),

@@ -12,7 +12,7 @@ import {
   resolveJudge,
   unavailableJudge,
 } from './llm-judge.ts';
-import { errorMessage, errorScore, outputText } from './score.ts';
+import { errorMessage, errorScore, isProviderTrouble, outputText } from './score.ts';
 import { defineMetric, type JudgeDeps, type RubricRef } from './types.ts';
 
 /** Criteria used when a comparison names none. */
@@ -72,6 +72,8 @@ export interface PairwiseVerdict {
   /** USD for both calls. */
   cost: number;
   error?: string;
+  /** With `error`: the provider or the network failed (infrastructure), not the judge's answer. */
+  providerTrouble?: boolean;
   heuristic?: boolean;
   rubric: RubricRef;
   /** Each order's verdict in original labels: [A shown first, B shown first]. */
@@ -87,7 +89,7 @@ type OneOrder =
       cost: number;
       heuristic: boolean;
     }
-  | { ok: false; error: string; cost: number; heuristic: boolean };
+  | { ok: false; error: string; cost: number; heuristic: boolean; providerTrouble?: boolean };
 
 async function judgeOnce(
   criteria: string,
@@ -108,6 +110,7 @@ async function judgeOnce(
         error: describeJsonFailure(res),
         cost: res.completion?.costUsd ?? 0,
         heuristic: res.completion?.heuristic ?? false,
+        providerTrouble: res.code !== undefined && isProviderTrouble({ code: res.code }),
       };
     }
     const w = res.value.winner;
@@ -122,7 +125,13 @@ async function judgeOnce(
       heuristic: res.completion.heuristic,
     };
   } catch (err) {
-    return { ok: false, error: `judge call failed: ${errorMessage(err)}`, cost: 0, heuristic: false };
+    return {
+      ok: false,
+      error: `judge call failed: ${errorMessage(err)}`,
+      cost: 0,
+      heuristic: false,
+      providerTrouble: isProviderTrouble(err),
+    };
   }
 }
 
@@ -142,7 +151,7 @@ export async function judgePair(
   const criteria = req.criteria?.trim() || DEFAULT_PAIRWISE_CRITERIA;
   const rubric = rubricRef(`pairwise criteria: ${criteria.replace(/\s+/g, ' ')}\nverdict: A|B|tie`);
   const model = opts.model ?? deps.judgeModel;
-  const fail = (error: string, cost = 0, heuristic = false): PairwiseVerdict => ({
+  const fail = (error: string, cost = 0, heuristic = false, providerTrouble = false): PairwiseVerdict => ({
     winner: 'tie',
     reason: `could not compare: ${error}`,
     confidence: 0,
@@ -151,6 +160,7 @@ export async function judgePair(
     error,
     rubric,
     ...(heuristic ? { heuristic } : {}),
+    ...(providerTrouble ? { providerTrouble } : {}),
   });
   if (opts.signal?.aborted) return fail('cancelled before the judge was called');
 
@@ -173,7 +183,9 @@ export async function judgePair(
       .filter(Boolean)
       .join('; ');
     deps.logger?.warn({ model, err: errors }, 'pairwise judge failed');
-    return fail(short(errors, 600), cost, heuristic);
+    const provider =
+      (!first.ok && first.providerTrouble === true) || (!second.ok && second.providerTrouble === true);
+    return fail(short(errors, 600), cost, heuristic, provider);
   }
   const shownReason = (r: string) => (heuristic ? heuristicReason(r) : r);
   const orders: [Winner, Winner] = [first.winner, second.winner];
@@ -242,6 +254,7 @@ export const pairwiseJudgeMetric = defineMetric({
           return errorScore(
             name,
             `no baseline answer: the item has no ${key === undefined ? 'expected answer' : `string metadata.${key}`}`,
+            { errorCause: 'input' },
           );
         }
         const v = await judgePair(
@@ -259,6 +272,7 @@ export const pairwiseJudgeMetric = defineMetric({
           return errorScore(name, v.error, {
             rubric: v.rubric,
             cost: v.cost,
+            errorCause: v.providerTrouble ? 'provider' : 'metric',
             ...(v.heuristic ? { heuristic: true } : {}),
           });
         }

@@ -46,3 +46,16 @@ export function errorMessage(err: unknown): string {
   if (err instanceof Error) return err.message || err.name;
   return String(err);
 }
+
+const NOT_PROVIDER_CODES = new Set(['LLM_BAD_REQUEST', 'LLM_BAD_JSON']);
+
+/**
+ * Whether a thrown error means the provider or the network could not answer (a bad key, an outage, rate limits, a
+ * time-out, an open breaker, a dropped connection) rather than a problem with what we asked. Errors without a
+ * code (fetch's TypeError on a refused connection) count as the network's.
+ */
+export function isProviderTrouble(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && code.startsWith('LLM_')) return !NOT_PROVIDER_CODES.has(code);
+  return !(err instanceof RangeError || err instanceof SyntaxError);
+}

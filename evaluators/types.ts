@@ -41,6 +41,16 @@ export const RubricRefSchema = z.object({ text: z.string(), version: z.string() 
 /** The rubric a judge used and its content hash. */
 export type RubricRef = z.infer<typeof RubricRefSchema>;
 
+/**
+ * Why a metric could not score: `provider` (the model provider or the network failed: a bad key, an outage, a
+ * time-out), `input` (the item lacks what the metric needs, e.g. no reference answer) or `metric` (the metric's own
+ * failure, e.g. judge JSON that does not parse). Provider trouble is infrastructure (exit 3), never a quality verdict.
+ */
+export const ScoreErrorCauseSchema = z.enum(['provider', 'input', 'metric']);
+
+/** Why a metric could not score. */
+export type ScoreErrorCause = z.infer<typeof ScoreErrorCauseSchema>;
+
 /** The result of one metric on one item; `error` set means "could not score", not "scored 0". */
 export const ScoreSchema = z.object({
   metric: z.string().min(1),
@@ -51,6 +61,12 @@ export const ScoreSchema = z.object({
   /** USD spent producing this score (judges only). */
   cost: z.number().nonnegative().optional(),
   error: z.string().optional(),
+  /** Why it could not score (with `error`); absent means `metric`. */
+  errorCause: ScoreErrorCauseSchema.optional(),
+  /** Tokens the metric's model calls used (judges only), so run totals include judge tokens. */
+  usage: z
+    .object({ inputTokens: z.number().nonnegative(), outputTokens: z.number().nonnegative() })
+    .optional(),
   needsReview: z.boolean().optional(),
   rubric: RubricRefSchema.optional(),
   /** True when the offline heuristic provider produced it: never present it as an LLM verdict. */

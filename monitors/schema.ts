@@ -1,4 +1,10 @@
 // The monitor YAML format (MONITORS_DIR): zod schemas and the loader. Errors name file, line and field.
+import {
+  checkMetricEntry,
+  duplicateScoreNames,
+  MetricEntrySchema,
+  toMetricSpec,
+} from '../evaluators/index.ts';
 import { z } from 'zod';
 import {
   CronScheduleSchema,
@@ -144,14 +150,8 @@ export const SampleSchema = z.discriminatedUnion('strategy', [
 ]);
 export type SampleSpec = z.infer<typeof SampleSchema>;
 
-export const MonitorMetricSchema = z.strictObject({
-  metric: z.string().min(1),
-  /** Name written on scores; defaults to the metric name. */
-  name: z.string().optional(),
-  args: z.record(z.string(), z.unknown()).optional(),
-  /** A score below this fails the item. */
-  threshold: z.number().min(0).max(1).default(0.5),
-});
+/** A monitor's metric entry: the one shape suites use too (`metric`, `name`, `args`, `threshold`, `weight`, `gate`). */
+export const MonitorMetricSchema = MetricEntrySchema;
 export type MonitorMetricSpec = z.infer<typeof MonitorMetricSchema>;
 
 export const AlertRuleSchema = z
@@ -186,18 +186,46 @@ export const BudgetSchema = z.strictObject({
 });
 
 /** One monitor file. */
-export const MonitorSchema = z.strictObject({
-  name: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'use lower-case letters, digits, - and _'),
-  description: z.string().optional(),
-  schedule: ScheduleSchema,
-  source: SourceSchema,
-  extract: ExtractSchema,
-  sample: SampleSchema.default({ strategy: 'all' }),
-  metrics: z.array(MonitorMetricSchema).min(1),
-  alerts: z.array(AlertRuleSchema).default([]),
-  publish: PublishSchema.default({ channel: '#monitors', langfuse: false, worst: 3, reportEmpty: false }),
-  budget: BudgetSchema.default({}),
-});
+export const MonitorSchema = z
+  .strictObject({
+    name: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'use lower-case letters, digits, - and _'),
+    description: z.string().optional(),
+    schedule: ScheduleSchema,
+    source: SourceSchema,
+    extract: ExtractSchema,
+    sample: SampleSchema.default({ strategy: 'all' }),
+    metrics: z.array(MonitorMetricSchema).min(1),
+    alerts: z.array(AlertRuleSchema).default([]),
+    publish: PublishSchema.default({ channel: '#monitors', langfuse: false, worst: 3, reportEmpty: false }),
+    budget: BudgetSchema.default({}),
+  })
+  .superRefine((m, ctx) => {
+    // Checked at load, so a mistyped metric or alert reference names its file and line instead of failing at a tick.
+    const specs = m.metrics.map((entry, i) => {
+      for (const issue of checkMetricEntry(entry))
+        ctx.addIssue({ code: 'custom', path: ['metrics', i, ...issue.path], message: issue.message });
+      return toMetricSpec(entry);
+    });
+    for (const dup of duplicateScoreNames(specs))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['metrics', dup.index],
+        message: `two metrics write scores named '${dup.name}'; give one a different \`name\``,
+      });
+    const names = specs.map((s) => s.name);
+    m.alerts.forEach((a, i) => {
+      if (a.metric !== undefined && !names.includes(a.metric)) {
+        const renamed = specs.find((s) => s.metric === a.metric && s.name !== a.metric);
+        ctx.addIssue({
+          code: 'custom',
+          path: ['alerts', i, 'metric'],
+          message: renamed
+            ? `alerts name the score, and metric '${a.metric}' writes its scores as '${renamed.name}': write \`metric: ${renamed.name}\``
+            : `no metric of this monitor writes scores named '${a.metric}'; valid: ${names.join(', ')}`,
+        });
+      }
+    });
+  });
 /** A validated monitor. */
 export type Monitor = z.infer<typeof MonitorSchema>;
 

@@ -3,7 +3,13 @@
 import { createHash } from 'node:crypto';
 import type { Transport } from '../commands/transport.ts';
 import { type Clock, createSilentLogger, type Logger } from '../config/index.ts';
-import { createMetric, type Item, type Metric, type Score } from '../evaluators/index.ts';
+import {
+  createMetricFromSpec,
+  type Item,
+  type Metric,
+  type Score,
+  toMetricSpec,
+} from '../evaluators/index.ts';
 import type { LangfuseClient, ScoreInput } from '../langfuse/index.ts';
 import type { Llm } from '../llm/index.ts';
 import type { Leases } from '../storage/index.ts';
@@ -74,22 +80,15 @@ export function buildMetrics(
 ): { ok: true; metrics: { metric: Metric; threshold: number }[] } | { ok: false; error: string } {
   const out: { metric: Metric; threshold: number }[] = [];
   for (const [i, m] of monitor.metrics.entries()) {
-    const made = createMetric(m.metric, m.args ?? {}, {
+    const spec = toMetricSpec(m);
+    const made = createMetricFromSpec(spec, {
       ...(deps.llm ? { llm: deps.llm } : {}),
       ...(deps.judgeModel ? { judgeModel: deps.judgeModel } : {}),
       ...(deps.logger ? { logger: deps.logger } : {}),
     });
     if (!made.ok) return { ok: false, error: `metrics[${i}]: ${made.error}` };
-    const base = made.metric;
-    const rename = m.name;
-    const metric: Metric = rename
-      ? {
-          name: rename,
-          kind: base.kind,
-          score: async (item, ctx) => ({ ...(await base.score(item, ctx)), metric: rename }),
-        }
-      : base;
-    out.push({ metric, threshold: m.threshold });
+    // An advisory metric (`gate: false`) is scored and reported but never fails an item: its threshold is 0.
+    out.push({ metric: made.graded.metric, threshold: spec.gate ? spec.threshold : 0 });
   }
   return { ok: true, metrics: out };
 }

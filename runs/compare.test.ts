@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Score } from '../evaluators/index.ts';
 import { bootstrapCi, compareRuns, signTest } from './compare.ts';
 import { escapeXml, renderJunit } from './junit.ts';
-import { summarize } from './summary.ts';
+import { summarize, summaryExitCode } from './summary.ts';
 import type { Run, RunItemView } from './types.ts';
 
 const run = (id: string, suiteName = 's'): Run => ({
@@ -97,7 +97,7 @@ describe('summarize', () => {
   });
   const base = { inputTokens: 1, outputTokens: 2, costUsd: 0.5 };
 
-  it('counts errors as 0, skips error scores in metric means, and gates on pass rate or mean', () => {
+  it('leaves errored items out of the mean and pass rate, skips error scores in metric means, and gates on pass rate or mean', () => {
     const items = [
       {
         key: 'a',
@@ -120,7 +120,8 @@ describe('summarize', () => {
       {
         key: 'c',
         status: 'error' as const,
-        score: 0,
+        errorCause: 'provider' as const,
+        score: null,
         passed: false,
         needsReview: false,
         scores: [],
@@ -136,26 +137,39 @@ describe('summarize', () => {
         ...base,
       },
     ];
-    const sum = summarize(items, { score: 0.6, passRate: 0.3 }, 1234);
+    const sum = summarize(items, { score: 0.6, passRate: 0.3, maxErrors: 1 }, 1234);
     expect(sum).toMatchObject({
       total: 4,
       finished: 3,
       passed: 1,
-      failed: 2,
+      failed: 1,
       errors: 1,
+      errorCauses: { target: 0, provider: 1, input: 0, metric: 0 },
       needsReview: 1,
       reviewKeys: ['b'],
       costUsd: 1.5,
       durationMs: 1234,
     });
-    expect(sum.meanScore).toBeCloseTo(0.5, 9);
+    expect(sum.meanScore).toBeCloseTo(0.75, 9);
+    expect(sum.passRate).toBeCloseTo(0.5, 9);
     expect(sum.metrics).toEqual([
       { metric: 'm', mean: 0.75, count: 2, errors: 0, heuristic: false },
       { metric: 'j', mean: null, count: 0, errors: 1, heuristic: false },
     ]);
-    expect(sum.gate).toMatchObject({ kind: 'pass-rate', threshold: 0.3, passed: true });
-    expect(summarize(items, { score: 0.6 }, 0).gate).toMatchObject({ kind: 'mean-score', passed: false });
-    expect(summarize(items, { score: 0.6, passRate: 0.3, failUnder: 0.4 }, 0).gate).toMatchObject({
+    expect(sum.gate).toMatchObject({ kind: 'pass-rate', threshold: 0.3, passed: true, verdict: 'passed' });
+    expect(summaryExitCode(sum)).toBe(0);
+    // With no errored item tolerated, the provider failure decides: no verdict, exit 3.
+    const strict = summarize(items, { score: 0.6, passRate: 0.3 }, 0);
+    expect(strict.gate).toMatchObject({ passed: false, verdict: 'errored', errorKind: 'infrastructure' });
+    expect(summaryExitCode(strict)).toBe(3);
+    expect(summarize(items, { score: 0.8, maxErrors: 1 }, 0).gate).toMatchObject({
+      kind: 'mean-score',
+      passed: false,
+      verdict: 'failed',
+    });
+    expect(
+      summarize(items, { score: 0.6, passRate: 0.3, failUnder: 0.4, maxErrors: 1 }, 0).gate,
+    ).toMatchObject({
       kind: 'mean-score',
       threshold: 0.4,
       passed: true,
@@ -179,7 +193,7 @@ describe('JUnit XML', () => {
     expect(xml.match(/<testcase /g)).toHaveLength(3);
     expect(xml).toContain('what &amp; why');
     expect(xml).toContain('<error message="HTTP 500 &lt;boom&gt; &amp; &quot;x&quot;" type="target-error"/>');
-    expect(xml).toMatch(/<failure message="score 0.200 below 0.5"/);
+    expect(xml).toMatch(/<failure message="below threshold: m 0.200 &lt; 0.5"/);
     expect(xml.includes(String.fromCharCode(1))).toBe(false);
   });
 });

@@ -7,6 +7,7 @@ import { Annotation, Command, END, START, StateGraph } from '@langchain/langgrap
 import { z } from 'zod';
 import {
   errorScore,
+  isProviderTrouble,
   type Item,
   type Metric,
   renderTranscript,
@@ -16,7 +17,7 @@ import {
 import { type Llm, tagBlock } from '../llm/index.ts';
 import { describePersona, type Persona } from './personas.ts';
 import type { Target } from './targets.ts';
-import type { DatasetItem, ItemResult } from './types.ts';
+import type { DatasetItem, ItemErrorCause, ItemResult, TokenCounts } from './types.ts';
 
 /** Why a conversation stopped. */
 export type StopReason =
@@ -33,12 +34,29 @@ export type StopReason =
 export interface ItemUsage {
   inputTokens: number;
   outputTokens: number;
+  /** The same tokens by who spent them. */
+  tokens: TokenCounts;
   costUsd: number;
+  /** Some call had no known price (`costUsd` is then a lower bound). */
+  costUnknown?: boolean;
   /** Time spent waiting for the target, ms. */
   targetMs: number;
 }
 
-const zeroUsage = (): ItemUsage => ({ inputTokens: 0, outputTokens: 0, costUsd: 0, targetMs: 0 });
+/** Who spent tokens. */
+type UsageRole = keyof TokenCounts;
+
+const zeroUsage = (): ItemUsage => ({
+  inputTokens: 0,
+  outputTokens: 0,
+  tokens: {
+    target: { input: 0, output: 0 },
+    simulator: { input: 0, output: 0 },
+    judge: { input: 0, output: 0 },
+  },
+  costUsd: 0,
+  targetMs: 0,
+});
 
 const last = <T>() => Annotation<T>({ reducer: (_a: T, b: T) => b, default: () => undefined as T });
 
@@ -49,6 +67,9 @@ const ItemState = Annotation.Root({
   output: last<string | undefined>(),
   stop: last<StopReason | undefined>(),
   targetError: last<string | undefined>(),
+  targetCause: last<ItemErrorCause | undefined>(),
+  /** The offline heuristic provider wrote the output: no language model was called. */
+  heuristicOutput: last<boolean | undefined>(),
   usage: Annotation<ItemUsage>({ reducer: (_a, b) => b, default: zeroUsage }),
   scores: Annotation<Score[]>({ reducer: (_a, b) => b, default: () => [] }),
   goal: last<{ achieved: boolean; reason: string } | undefined>(),
@@ -71,7 +92,10 @@ export interface EngineDeps {
 export interface ItemOutcome {
   result: ItemResult;
   usage: ItemUsage;
+  /** The target (or the user simulator) failed; the item is errored without scores. */
   error?: string;
+  errorCause?: ItemErrorCause;
+  heuristicOutput?: boolean;
 }
 
 const GoalVerdict = z.object({
@@ -82,12 +106,23 @@ const GoalVerdict = z.object({
 
 function addUsage(
   u: ItemUsage,
-  add: { inputTokens?: number; outputTokens?: number; costUsd?: number; targetMs?: number },
-) {
+  role: UsageRole,
+  add: {
+    inputTokens?: number | undefined;
+    outputTokens?: number | undefined;
+    costUsd?: number | null | undefined;
+    targetMs?: number | undefined;
+  },
+): ItemUsage {
+  const i = add.inputTokens ?? 0;
+  const o = add.outputTokens ?? 0;
+  const costUnknown = u.costUnknown === true || add.costUsd === null;
   return {
-    inputTokens: u.inputTokens + (add.inputTokens ?? 0),
-    outputTokens: u.outputTokens + (add.outputTokens ?? 0),
+    inputTokens: u.inputTokens + i,
+    outputTokens: u.outputTokens + o,
+    tokens: { ...u.tokens, [role]: { input: u.tokens[role].input + i, output: u.tokens[role].output + o } },
     costUsd: u.costUsd + (add.costUsd ?? 0),
+    ...(costUnknown ? { costUnknown } : {}),
     targetMs: u.targetMs + (add.targetMs ?? 0),
   };
 }
@@ -169,12 +204,13 @@ export function createItemGraph(deps: EngineDeps) {
           ],
           temperature: 0.7,
         });
-        usage = addUsage(usage, { ...c.usage, costUsd: c.costUsd });
+        usage = addUsage(usage, 'simulator', { ...c.usage, costUsd: c.costUsd });
         text = c.text.trim() === 'DONE' ? '' : c.text.trim();
       } catch (err) {
         return {
           stop: 'simulator-done' as const,
           targetError: `user simulator failed: ${(err as Error).message}`,
+          targetCause: isProviderTrouble(err) ? ('provider' as const) : ('target' as const),
         };
       }
       if (!text) return { stop: 'simulator-done' as const, usage };
@@ -210,10 +246,12 @@ export function createItemGraph(deps: EngineDeps) {
         transcript,
         turn,
         targetError: res.error,
-        usage: addUsage(state.usage, { targetMs: res.latencyMs }),
+        targetCause: res.cause ?? ('target' as const),
+        usage: addUsage(state.usage, 'target', { targetMs: res.latencyMs }),
       };
     }
-    const usage = addUsage(state.usage, {
+    const heuristicOutput = state.heuristicOutput === true || res.heuristic === true;
+    const usage = addUsage(state.usage, 'target', {
       inputTokens: res.usage?.inputTokens,
       outputTokens: res.usage?.outputTokens,
       costUsd: res.costUsd,
@@ -226,6 +264,7 @@ export function createItemGraph(deps: EngineDeps) {
       turn,
       output: res.text,
       usage,
+      ...(heuristicOutput ? { heuristicOutput } : {}),
       ...(res.end && isMultiTurn(state.item) ? { stop: 'target-ended' as const } : {}),
     };
   }
@@ -269,7 +308,10 @@ export function createItemGraph(deps: EngineDeps) {
       else {
         const verdict = await checkGoal(state, persona);
         if (verdict?.completion)
-          usage = addUsage(usage, { ...verdict.completion.usage, costUsd: verdict.completion.costUsd });
+          usage = addUsage(usage, 'judge', {
+            ...verdict.completion.usage,
+            costUsd: verdict.completion.costUsd,
+          });
         if (verdict?.ok) {
           goal = { achieved: verdict.value.achieved, reason: verdict.value.reason ?? '' };
           if (verdict.value.achieved) stop = 'goal-met';
@@ -280,7 +322,12 @@ export function createItemGraph(deps: EngineDeps) {
     // Stopping: the whole output (or transcript) is scored once.
     const scores =
       state.targetError && stop === 'target-error' ? [] : await scoreAll(state, stop, config.signal);
-    for (const s of scores) usage = addUsage(usage, { costUsd: s.cost });
+    for (const s of scores)
+      usage = addUsage(usage, 'judge', {
+        costUsd: s.cost,
+        inputTokens: s.usage?.inputTokens,
+        outputTokens: s.usage?.outputTokens,
+      });
     return { stop, usage, goal, scores };
   }
 
@@ -365,6 +412,8 @@ export function createItemGraph(deps: EngineDeps) {
       output: undefined,
       stop: undefined,
       targetError: undefined,
+      targetCause: undefined,
+      heuristicOutput: undefined,
       usage: zeroUsage(),
       scores: [],
       goal: undefined,
@@ -446,5 +495,12 @@ export async function runItem(
     turns: state.turn,
     ...(state.goal ? { goal: state.goal } : {}),
   };
-  return { result, usage: state.usage, ...(state.targetError ? { error: state.targetError } : {}) };
+  return {
+    result,
+    usage: state.usage,
+    ...(state.targetError
+      ? { error: state.targetError, errorCause: state.targetCause ?? ('target' as const) }
+      : {}),
+    ...(state.heuristicOutput ? { heuristicOutput: true } : {}),
+  };
 }

@@ -90,7 +90,14 @@ export {
 } from './engine.ts';
 export { limitTarget, Permits } from './permits.ts';
 export { createRunRepository, type FinishFields, type RunRepository } from './repository.ts';
-export { itemNeedsReview, itemScore, summarize, type GateSettings, type SummaryInput } from './summary.ts';
+export {
+  INFRA_CAUSES,
+  runOutcome,
+  summarize,
+  summaryExitCode,
+  type GateSettings,
+  type SummaryInput,
+} from './summary.ts';
 export {
   bootstrapCi,
   compareRuns,

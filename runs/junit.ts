@@ -1,5 +1,6 @@
-// JUnit XML for CI: one testsuite per run, one testcase per item; a failure when an item scores below the
-// threshold, an error when its target failed.
+// JUnit XML for CI: one testsuite per run, one testcase per item; a failure when a gating metric is below its
+// threshold, an error when the item errored (its target failed or a metric could not score it).
+import { parseStoredSuite } from './suite.ts';
 import type { Run, RunItemView } from './types.ts';
 
 /** Escapes text for XML and drops characters XML 1.0 cannot hold (control characters from model output). */
@@ -18,7 +19,9 @@ const oneLine = (s: string) => s.replace(/\s+/g, ' ').trim();
 
 /** Renders a run and its items as JUnit XML. */
 export function renderJunit(run: Run, items: readonly RunItemView[]): string {
-  const threshold = (JSON.parse(run.suiteJson) as { threshold: { score: number } }).threshold.score;
+  const suite = parseStoredSuite(run.suiteJson);
+  const threshold = suite.threshold.score;
+  const specs = new Map(suite.metrics.map((m) => [m.name, m]));
   const finished = items.filter((v) => v.doc.status !== 'pending');
   const errors = finished.filter((v) => v.doc.status === 'error').length;
   const failures = finished.filter((v) => v.doc.status === 'done' && !v.doc.passed).length;
@@ -37,9 +40,17 @@ export function renderJunit(run: Run, items: readonly RunItemView[]): string {
     let body = '';
     if (v.doc.status === 'pending') body = '      <skipped message="not run"/>\n';
     else if (v.doc.status === 'error')
-      body = `      <error message="${escapeXml(clip(oneLine(v.doc.error ?? 'target failed'), 500))}" type="target-error"/>\n`;
-    else if (!v.doc.passed)
-      body = `      <failure message="${escapeXml(`score ${v.doc.score === null || v.doc.score === undefined ? 'none' : v.doc.score.toFixed(3)} below ${threshold}`)}" type="below-threshold">${escapeXml(scores)}</failure>\n`;
+      body = `      <error message="${escapeXml(clip(oneLine(v.doc.error ?? 'target failed'), 500))}" type="${v.doc.errorCause ?? 'target'}-error"/>\n`;
+    else if (!v.doc.passed) {
+      const below = (v.result?.scores ?? [])
+        .filter((sc) => sc.error === undefined && (specs.get(sc.metric)?.gate ?? true))
+        .filter((sc) => sc.value + 1e-12 < (specs.get(sc.metric)?.threshold ?? 0.5))
+        .map((sc) => `${sc.metric} ${sc.value.toFixed(3)} < ${specs.get(sc.metric)?.threshold ?? 0.5}`);
+      const message = below.length
+        ? `below threshold: ${below.join(', ')}`
+        : `score ${v.doc.score === null || v.doc.score === undefined ? 'none' : v.doc.score.toFixed(3)}`;
+      body = `      <failure message="${escapeXml(message)}" type="below-threshold">${escapeXml(scores)}</failure>\n`;
+    }
     const out = v.result?.output ?? '';
     const sysout = out ? `      <system-out>${escapeXml(clip(out, 4000))}</system-out>\n` : '';
     return `${open}\n${body}${sysout}    </testcase>`;

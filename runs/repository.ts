@@ -48,6 +48,8 @@ export interface RunRepository {
   finishItem(runId: string, itemKey: string, fields: FinishFields): Promise<boolean>;
   items(runId: string, opts?: { status?: RunItem['status'] }): Promise<RunItemView[]>;
   countItems(runId: string, filter?: Filter): Promise<number>;
+  /** Puts a run's errored items back to pending (their results cleared), for `--retry-errors`; returns how many. */
+  resetErroredItems(runId: string): Promise<{ keys: string[] }>;
   /** Records what was sent to Langfuse for an item. */
   markLangfuse(runId: string, itemKey: string, fields: NonNullable<RunItem['langfuse']>): Promise<void>;
 }
@@ -60,10 +62,14 @@ export interface FinishFields {
   passed: boolean;
   needsReview: boolean;
   error?: string;
+  errorCause?: RunItem['errorCause'];
+  heuristicOutput?: boolean;
   latencyMs: number;
   costUsd: number;
+  costUnknown?: boolean;
   inputTokens: number;
   outputTokens: number;
+  tokens?: RunItem['tokens'];
   finishedAt: Date;
 }
 
@@ -151,6 +157,35 @@ export async function createRunRepository(store: DocumentStore): Promise<RunRepo
         { $set: { ...rest, ...(error === undefined ? {} : { error }), resultJson: JSON.stringify(result) } },
       );
       return res.matched === 1;
+    },
+    async resetErroredItems(runId) {
+      const errored = await items.find({ runId, status: 'error' });
+      const keys = errored.map((d) => d.itemKey);
+      if (keys.length === 0) return { keys };
+      await items.updateMany(
+        { runId, status: 'error' },
+        {
+          $set: { status: 'pending' },
+          $unset: {
+            resultJson: '',
+            score: '',
+            passed: '',
+            needsReview: '',
+            error: '',
+            errorCause: '',
+            heuristicOutput: '',
+            latencyMs: '',
+            costUsd: '',
+            costUnknown: '',
+            inputTokens: '',
+            outputTokens: '',
+            tokens: '',
+            finishedAt: '',
+            langfuse: '',
+          },
+        },
+      );
+      return { keys };
     },
     async items(runId, opts = {}) {
       const docs = await items.find(

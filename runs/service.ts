@@ -2,7 +2,7 @@
 // resume after a crash without redoing or double-counting finished items, cancel, and finalize the summary.
 import { setMaxListeners } from 'node:events';
 import { ArbiterError, type Clock, type Ids, type Logger } from '../config/index.ts';
-import { createMetric, type Metric } from '../evaluators/index.ts';
+import { createMetricFromSpec, gradeItem, type ItemGrade, type Metric } from '../evaluators/index.ts';
 import type { LangfuseClient } from '../langfuse/index.ts';
 import type { Llm } from '../llm/index.ts';
 import {
@@ -26,8 +26,8 @@ import {
 } from './langfuse.ts';
 import type { Persona } from './personas.ts';
 import { createRunRepository, type RunRepository } from './repository.ts';
-import { type Suite, suiteHash } from './suite.ts';
-import { itemNeedsReview, itemScore, summarize, type SummaryInput } from './summary.ts';
+import { parseStoredSuite, type Suite, suiteHash } from './suite.ts';
+import { summarize, type SummaryInput } from './summary.ts';
 import { createTarget, type PromptSource } from './targets.ts';
 import type {
   DatasetItem,
@@ -82,6 +82,8 @@ export interface StartRunOptions {
   failUnder?: number;
   /** The same key twice starts one run. */
   idempotencyKey?: string;
+  /** Errored items tolerated before the run fails (default 0). */
+  maxErrors?: number;
   /** Resume an unfinished run of the same suite and dataset instead of starting a new one (default true). */
   resume?: boolean;
   /** Why the run was started (a prompt change), recorded on the run. */
@@ -100,6 +102,11 @@ export interface RunService {
   listRuns(options?: { limit?: number; suiteName?: string }): Promise<Run[]>;
   items(runId: string): Promise<RunItemView[]>;
   cancelRun(runId: string): Promise<Run>;
+  /** Runs the errored items of a finished run again (the others keep their results); the run is summarized anew. */
+  retryErrors(
+    runId: string,
+    options?: { maxErrors?: number },
+  ): Promise<{ runId: string; jobId: string; items: number }>;
   compare(a: string, b: string): Promise<RunComparison>;
   /** Links a finished run of a Langfuse dataset again, sending only what is missing (after a Langfuse outage). */
   publishToLangfuse(runId: string): Promise<PublishOutcome>;
@@ -135,6 +142,19 @@ export function expandPersonas(
   return { items: out, errors };
 }
 
+/** The text and cause of an item whose metrics could not all score; provider trouble outranks the others. */
+export function describeScoreErrors(grade: ItemGrade): {
+  text: string;
+  cause: 'provider' | 'input' | 'metric';
+} {
+  const causes = new Set(grade.errors.map((e) => e.cause));
+  const cause = causes.has('provider') ? 'provider' : causes.has('input') ? 'input' : 'metric';
+  const text = grade.errors.map(
+    (e) => `${e.metric} could not score: ${e.reason.replace(/^could not score: /, '')}`,
+  );
+  return { text: text.join('; '), cause };
+}
+
 /** Creates the run service over the store and job queue. */
 export async function createRunService(deps: RunServiceDeps): Promise<RunService> {
   const repo = await createRunRepository(deps.store);
@@ -156,13 +176,13 @@ export async function createRunService(deps: RunServiceDeps): Promise<RunService
     if (!target.ok) return { ok: false as const, error: target.error };
     const metrics: Metric[] = [];
     for (const m of suite.metrics) {
-      const built = createMetric(m.name, m.args, {
+      const built = createMetricFromSpec(m, {
         ...(deps.llm ? { llm: deps.llm } : {}),
         ...(deps.judgeModel ? { judgeModel: deps.judgeModel } : {}),
         logger: deps.logger,
       });
       if (!built.ok) return { ok: false as const, error: built.error };
-      metrics.push(built.metric);
+      metrics.push(built.graded.metric);
     }
     return { ok: true as const, target: target.target, metrics };
   }
@@ -231,6 +251,7 @@ export async function createRunService(deps: RunServiceDeps): Promise<RunService
         concurrency,
         ...(options.limit ? { limit: options.limit } : {}),
         ...(options.failUnder !== undefined ? { failUnder: options.failUnder } : {}),
+        ...(options.maxErrors !== undefined ? { maxErrors: options.maxErrors } : {}),
       },
       total: items.length,
       datasetErrors: rowErrors,
@@ -275,21 +296,26 @@ export async function createRunService(deps: RunServiceDeps): Promise<RunService
       passed: v.doc.passed ?? false,
       needsReview: v.doc.needsReview ?? false,
       scores: v.result?.scores ?? [],
+      ...(v.doc.errorCause ? { errorCause: v.doc.errorCause } : {}),
+      ...(v.doc.heuristicOutput ? { heuristicOutput: true } : {}),
       inputTokens: v.doc.inputTokens ?? 0,
       outputTokens: v.doc.outputTokens ?? 0,
+      ...(v.doc.tokens ? { tokens: v.doc.tokens } : {}),
       costUsd: v.doc.costUsd ?? 0,
+      ...(v.doc.costUnknown ? { costUnknown: true } : {}),
     };
   }
 
   async function finalize(run: Run, status: 'completed' | 'cancelled'): Promise<RunSummary> {
     const views = await repo.items(run._id);
     const now = deps.clock.now();
-    const suite = JSON.parse(run.suiteJson) as Suite;
+    const suite = parseStoredSuite(run.suiteJson);
     const summary = summarize(
       views.map(toSummaryInput),
       {
         ...suite.threshold,
         ...(run.options.failUnder !== undefined ? { failUnder: run.options.failUnder } : {}),
+        ...(run.options.maxErrors !== undefined ? { maxErrors: run.options.maxErrors } : {}),
       },
       now.getTime() - (run.startedAt ?? run.createdAt).getTime(),
     );
@@ -340,7 +366,7 @@ export async function createRunService(deps: RunServiceDeps): Promise<RunService
     const run = await repo.getRun(payload.runId);
     if (!run) throw new PermanentJobError(`run ${payload.runId} not found`);
     if (TERMINAL.has(run.status)) return { runId: run._id, status: run.status };
-    const suite = JSON.parse(run.suiteJson) as Suite;
+    const suite = parseStoredSuite(run.suiteJson);
     const built = buildRunnables(suite);
     if (!built.ok) {
       await repo.updateRun(run._id, {
@@ -370,12 +396,19 @@ export async function createRunService(deps: RunServiceDeps): Promise<RunService
     const finished = (await repo.items(run._id)).filter((v) => v.doc.status !== 'pending');
     let done = finished.length;
     let errors = finished.filter((v) => v.doc.status === 'error').length;
+    // The live mean is over graded items, as the summary's is.
+    let scored = finished.filter((v) => v.doc.status === 'done' && typeof v.doc.score === 'number').length;
     let scoreSum = finished.reduce((a, v) => a + (v.doc.status === 'error' ? 0 : (v.doc.score ?? 0)), 0);
     const pending = await repo.pendingItems(run._id);
     const total = run.total;
     let lastWrite = 0;
     let writing: Promise<void> | undefined;
-    const progress = (): RunProgress => ({ done, total, errors, meanScore: done ? scoreSum / done : null });
+    const progress = (): RunProgress => ({
+      done,
+      total,
+      errors,
+      meanScore: scored ? scoreSum / scored : null,
+    });
     const flush = async (force: boolean) => {
       const now = Date.now();
       if (!force && (now - lastWrite < progressEvery || writing)) return;
@@ -396,7 +429,6 @@ export async function createRunService(deps: RunServiceDeps): Promise<RunService
     };
     await flush(true);
 
-    const threshold = suite.threshold.score;
     const mode = deps.engine ?? 'graph';
     // Only threads checkpointed before a crash need their state read; every other item starts fresh.
     const checkpointed = mode === 'graph' ? await (await saver()).threadsWithCheckpoints(run._id) : new Set();
@@ -420,28 +452,48 @@ export async function createRunService(deps: RunServiceDeps): Promise<RunService
           // An engine failure is this item's error, not the run's: the other items still run.
           outcome = {
             result: { scores: [], stopReason: 'engine-error', turns: 0 },
-            usage: { inputTokens: 0, outputTokens: 0, costUsd: 0, targetMs: 0 },
+            usage: {
+              inputTokens: 0,
+              outputTokens: 0,
+              tokens: {
+                target: { input: 0, output: 0 },
+                simulator: { input: 0, output: 0 },
+                judge: { input: 0, output: 0 },
+              },
+              costUsd: 0,
+              targetMs: 0,
+            },
             error: `engine error: ${err instanceof Error ? err.message : String(err)}`,
           };
         }
-        const score = outcome.error ? 0 : itemScore(outcome.result.scores);
+        const grade = outcome.error ? undefined : gradeItem(outcome.result.scores, suite.metrics);
+        const scoreError = grade && grade.errors.length > 0 ? describeScoreErrors(grade) : undefined;
+        const errored = outcome.error !== undefined || scoreError !== undefined;
+        const score = grade && !scoreError ? grade.score : null;
         const stored = await repo.finishItem(run._id, item.key, {
-          status: outcome.error ? 'error' : 'done',
+          status: errored ? 'error' : 'done',
           result: outcome.result,
           score,
-          passed: !outcome.error && score !== null && score + 1e-12 >= threshold,
-          needsReview: !outcome.error && itemNeedsReview(outcome.result.scores),
-          ...(outcome.error ? { error: outcome.error } : {}),
+          passed: !errored && grade !== undefined && grade.passed,
+          needsReview: !errored && outcome.result.scores.some((sc) => sc.needsReview === true),
+          ...(outcome.error ? { error: outcome.error, errorCause: outcome.errorCause ?? 'target' } : {}),
+          ...(scoreError ? { error: scoreError.text, errorCause: scoreError.cause } : {}),
+          ...(outcome.heuristicOutput ? { heuristicOutput: true } : {}),
           latencyMs: Math.round(performance.now() - started),
           costUsd: outcome.usage.costUsd,
+          ...(outcome.usage.costUnknown ? { costUnknown: true } : {}),
           inputTokens: outcome.usage.inputTokens,
           outputTokens: outcome.usage.outputTokens,
+          tokens: outcome.usage.tokens,
           finishedAt: deps.clock.now(),
         });
         if (stored) {
           done += 1;
-          if (outcome.error) errors += 1;
-          scoreSum += score ?? 0;
+          if (errored) errors += 1;
+          else if (score !== null) {
+            scored += 1;
+            scoreSum += score;
+          }
         }
         await flush(false);
       }
@@ -485,6 +537,39 @@ export async function createRunService(deps: RunServiceDeps): Promise<RunService
       const job = run.jobId ? await deps.queue.cancel(run.jobId).catch(() => null) : null;
       if (!job || job.status === 'cancelled') await finalize(run, 'cancelled');
       return (await repo.getRun(runId))!;
+    },
+    async retryErrors(runId, options = {}) {
+      const run = await repo.getRun(runId);
+      if (!run)
+        throw new ArbiterError('NOT_FOUND', `No run with id ${runId}.`, {
+          hint: 'List runs with `arbiter runs list`.',
+        });
+      if (!TERMINAL.has(run.status))
+        throw new ArbiterError(
+          'USAGE',
+          `Run ${runId} is still ${run.status}; retry its errored items once it ends.`,
+          {
+            hint: `Wait for it, or cancel it with \`arbiter runs cancel ${runId}\`.`,
+          },
+        );
+      const { keys } = await repo.resetErroredItems(runId);
+      if (keys.length === 0) throw new ArbiterError('USAGE', `Run ${runId} has no errored items to retry.`);
+      // A finished thread's checkpoint would hand back the old error instead of running the item again.
+      const saverNow = await saver();
+      for (const key of keys) await saverNow.deleteThread(`${runId}::${key}`);
+      const now = deps.clock.now();
+      await repo.updateRun(runId, {
+        $set: {
+          status: 'queued',
+          updatedAt: now,
+          ...(options.maxErrors !== undefined ? { 'options.maxErrors': options.maxErrors } : {}),
+        },
+        $unset: { summary: '', finishedAt: '', error: '' },
+      });
+      const { job } = await deps.queue.enqueue({ type: RUN_JOB_TYPE, payload: { runId } });
+      await repo.updateRun(runId, { $set: { jobId: job._id } });
+      deps.logger.info({ runId, items: keys.length }, 'retrying errored items');
+      return { runId, jobId: job._id, items: keys.length };
     },
     async compare(a, b) {
       const [ra, rb] = await Promise.all([repo.getRun(a), repo.getRun(b)]);

@@ -6,7 +6,15 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import { ArbiterError, parseYaml, type YamlProblem } from '../config/index.ts';
-import { isMetricName, METRIC_NAMES, metrics } from '../evaluators/index.ts';
+import {
+  checkMetricEntry,
+  duplicateScoreNames,
+  LegacyMetricEntrySchema,
+  legacyEntryHint,
+  MetricEntrySchema,
+  type MetricSpec,
+  toMetricSpec,
+} from '../evaluators/index.ts';
 import { loadPersonaFile, type Persona } from './personas.ts';
 import { headerEnvRefs, isTargetType, TARGET_TYPES, targets } from './targets.ts';
 
@@ -42,8 +50,9 @@ const SuiteShape = z.strictObject({
       goalModel: modelName.optional(),
     })
     .optional(),
+  // Each entry is checked in superRefine: the shared shape (`metric:`), or the old suite form (`name:`) with a warning.
   metrics: z
-    .array(z.strictObject({ name: z.string(), args: z.record(z.string(), z.unknown()).optional() }))
+    .array(z.record(z.string(), z.unknown(), { error: 'expected a metric entry such as `- metric: pii`' }))
     .min(1, { error: 'expected at least one metric' }),
   threshold: z.union([unit, z.strictObject({ score: unit.default(0.5), passRate: unit.optional() })]),
   concurrency: z.number().int().min(1).max(256).optional(),
@@ -77,8 +86,11 @@ export interface Suite {
     goalCheck: boolean;
     goalModel?: string;
   };
-  metrics: { name: string; args: Record<string, unknown> }[];
-  /** An item passes when its score reaches `score`; the run passes on mean score, or on pass rate if given. */
+  /** Metric entries with their defaults applied (score name, threshold, weight, gate). */
+  metrics: MetricSpec[];
+  /** Notes on old forms that still load (shown by `arbiter run`), e.g. `- name: pii` → `- metric: pii`. */
+  warnings?: string[];
+  /** The run passes on the mean item score reaching `score`, or on the pass rate reaching `passRate` if given. */
   threshold: { score: number; passRate?: number };
   concurrency?: number;
   /** Prompt changes that concern this suite. */
@@ -130,25 +142,60 @@ function suiteSchema(env: Record<string, string | undefined>) {
           message: `expected the target's prompt '${s.target.name}' among the watched prompts`,
         });
     }
-    s.metrics.forEach((m, i) => {
-      if (!isMetricName(m.name)) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['metrics', i, 'name'],
-          message: `unknown metric '${m.name}'; valid: ${METRIC_NAMES.join(', ')}`,
-        });
+    const specs: MetricSpec[] = [];
+    s.metrics.forEach((raw, i) => {
+      const entry = parseMetricEntry(raw);
+      if (!entry.ok) {
+        for (const issue of entry.issues)
+          ctx.addIssue({ code: 'custom', path: ['metrics', i, ...issue.path], message: issue.message });
         return;
       }
-      const parsed = (metrics[m.name].args as z.ZodType).safeParse(m.args ?? {});
-      if (!parsed.success)
-        for (const issue of parsed.error.issues)
-          ctx.addIssue({
-            code: 'custom',
-            path: ['metrics', i, 'args', ...issue.path.map(String)],
-            message: issue.message,
-          });
+      const issues = checkMetricEntry(entry.entry);
+      for (const issue of issues)
+        ctx.addIssue({
+          code: 'custom',
+          // An old-form entry's registry name sits under `name`.
+          path: ['metrics', i, ...(entry.legacy && issue.path[0] === 'metric' ? ['name'] : issue.path)],
+          message: issue.message,
+        });
+      if (issues.length === 0) specs.push(toMetricSpec(entry.entry));
     });
+    for (const dup of duplicateScoreNames(specs))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['metrics', dup.index],
+        message: `two metrics write scores named '${dup.name}'; give one a different \`name\``,
+      });
   });
+}
+
+type ParsedEntry =
+  | { ok: true; entry: z.infer<typeof MetricEntrySchema>; legacy: boolean; hint?: string }
+  | { ok: false; issues: { path: (string | number)[]; message: string }[] };
+
+/** Reads one metric entry: the shared shape, or the old suite form `- name: <registry name>`. */
+function parseMetricEntry(raw: Record<string, unknown>): ParsedEntry {
+  const legacy = !('metric' in raw) && 'name' in raw;
+  const parsed = legacy ? LegacyMetricEntrySchema.safeParse(raw) : MetricEntrySchema.safeParse(raw);
+  if (!parsed.success)
+    return {
+      ok: false,
+      issues: parsed.error.issues.map((issue) => ({
+        path: issue.path.map((p) => (typeof p === 'number' ? p : String(p))),
+        message:
+          issue.code === 'unrecognized_keys'
+            ? `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `'${k}'`).join(', ')}; a metric entry has metric, name, args, threshold, weight, gate`
+            : issue.message,
+      })),
+    };
+  if ('metric' in parsed.data) return { ok: true, entry: parsed.data, legacy: false };
+  const old = parsed.data as z.infer<typeof LegacyMetricEntrySchema>;
+  return {
+    ok: true,
+    entry: { metric: old.name, ...(old.args ? { args: old.args } : {}) },
+    legacy: true,
+    hint: legacyEntryHint(old),
+  };
 }
 
 function formatProblems(problems: YamlProblem[]): string {
@@ -197,7 +244,13 @@ function normalize(s: SuiteShapeT, file: string): Suite {
           },
         }
       : {}),
-    metrics: s.metrics.map((m) => ({ name: m.name, args: m.args ?? {} })),
+    metrics: s.metrics.map((raw) => {
+      const parsed = parseMetricEntry(raw);
+      // superRefine has rejected any entry that does not parse.
+      if (!parsed.ok) throw new Error('unreachable: metric entry was validated');
+      return toMetricSpec(parsed.entry);
+    }),
+    ...(legacyWarnings(s.metrics, file).length ? { warnings: legacyWarnings(s.metrics, file) } : {}),
     threshold: {
       score: threshold.score,
       ...(threshold.passRate !== undefined ? { passRate: threshold.passRate } : {}),
@@ -213,6 +266,33 @@ function normalize(s: SuiteShapeT, file: string): Suite {
         }
       : {}),
   };
+}
+
+function legacyWarnings(entries: readonly Record<string, unknown>[], file: string): string[] {
+  const out: string[] = [];
+  entries.forEach((raw, i) => {
+    const parsed = parseMetricEntry(raw);
+    if (parsed.ok && parsed.legacy)
+      out.push(
+        `${file}: metrics[${i}]: \`- name: ${String(raw.name)}\` is the old form and will stop working in a later release; write \`${parsed.hint}\``,
+      );
+  });
+  return out;
+}
+
+/** Reads the metric entries of a suite stored by an older version (`{name, args}`) as specs. */
+export function storedSuiteMetrics(metrics: readonly unknown[] | undefined): MetricSpec[] {
+  return (metrics ?? []).map((m) => {
+    const e = m as Partial<MetricSpec> & { name: string; args?: Record<string, unknown> };
+    if (typeof e.metric === 'string' && typeof e.threshold === 'number') return e as MetricSpec;
+    return toMetricSpec({ metric: e.name, ...(e.args ? { args: e.args } : {}) });
+  });
+}
+
+/** A suite stored on a run (`suiteJson`), read back with the metric entries of older versions upgraded. */
+export function parseStoredSuite(json: string): Suite {
+  const suite = JSON.parse(json) as Suite;
+  return { ...suite, metrics: storedSuiteMetrics(suite.metrics as unknown[] | undefined) };
 }
 
 /** Loads a suite file; throws YAML_INVALID naming file, line and field (exit code 2). */

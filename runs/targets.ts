@@ -2,7 +2,7 @@
 // `model` calls provider:model with an inline system prompt, `http` calls an agent endpoint, `prompt` renders a
 // Langfuse prompt and sends it to a model. A target never throws for a failed call: it returns the error.
 import { z } from 'zod';
-import type { Turn } from '../evaluators/index.ts';
+import { isProviderTrouble, type Turn } from '../evaluators/index.ts';
 import type { ChatMessage, Llm, Usage } from '../llm/index.ts';
 import { type HttpResult, sendHttp } from './http-client.ts';
 import { getPath, parsePath, placeholders, renderJson, renderJsonText, renderText } from './template.ts';
@@ -31,8 +31,17 @@ export type TargetResponse =
       end?: boolean;
       /** A recorded transcript replaces the conversation as a whole. */
       transcript?: Turn[];
+      /** The offline heuristic provider wrote the answer: no language model was called. */
+      heuristic?: boolean;
     }
-  | { ok: false; error: string; latencyMs: number };
+  | {
+      ok: false;
+      error: string;
+      latencyMs: number;
+      /** `target` (the default: the agent or endpoint failed), `provider` (the model provider or network failed),
+       * `input` (the row lacks what the target needs). */
+      cause?: 'target' | 'provider' | 'input';
+    };
 
 /** A configured target. */
 export interface Target {
@@ -124,9 +133,21 @@ async function callModel(
       ...(opts.maxTokens !== undefined ? { maxTokens: opts.maxTokens } : {}),
       ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
     });
-    return { ok: true, text: c.text, latencyMs: c.latencyMs, usage: c.usage, costUsd: c.costUsd };
+    return {
+      ok: true,
+      text: c.text,
+      latencyMs: c.latencyMs,
+      usage: c.usage,
+      costUsd: c.costUsd,
+      ...(c.heuristic ? { heuristic: true } : {}),
+    };
   } catch (err) {
-    return { ok: false, error: errorText(err), latencyMs: Math.round(performance.now() - started) };
+    return {
+      ok: false,
+      error: errorText(err),
+      latencyMs: Math.round(performance.now() - started),
+      cause: isProviderTrouble(err) ? 'provider' : 'target',
+    };
   }
 }
 
@@ -141,7 +162,7 @@ export const recordedTarget = defineTarget({
       recorded: true,
       async respond({ item }) {
         if (item.output === undefined)
-          return { ok: false, error: 'the row has no recorded `output`', latencyMs: 0 };
+          return { ok: false, error: 'the row has no recorded `output`', latencyMs: 0, cause: 'input' };
         if (typeof item.output === 'string') return { ok: true, text: item.output, latencyMs: 0, end: true };
         const last = [...item.output].reverse().find((t) => t.role === 'assistant');
         return { ok: true, text: last?.content ?? '', latencyMs: 0, end: true, transcript: item.output };

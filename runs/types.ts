@@ -64,32 +64,73 @@ export const MetricSummarySchema = z.object({
 /** Mean of one metric over a run. */
 export type MetricSummary = z.infer<typeof MetricSummarySchema>;
 
+/** Why an item errored: its `target` failed (HTTP agent, time-out), the model `provider` failed (target or judge: a
+ * bad key, an outage), the item lacked `input` a metric needs, or a `metric` could not score (e.g. bad judge JSON). */
+export const ItemErrorCauseSchema = z.enum(['target', 'provider', 'input', 'metric']);
+
+/** Why an item errored. */
+export type ItemErrorCause = z.infer<typeof ItemErrorCauseSchema>;
+
+const InOut = z.object({ input: z.number(), output: z.number() });
+
+/** Tokens by who spent them: the target under test, the user simulator, the judges. */
+export const TokenCountsSchema = z.object({ target: InOut, simulator: InOut, judge: InOut });
+
+/** Tokens by who spent them. */
+export type TokenCounts = z.infer<typeof TokenCountsSchema>;
+
 /** The summary of a finished run. */
 export const RunSummarySchema = z.object({
   total: z.number().int(),
   finished: z.number().int(),
   passed: z.number().int(),
   failed: z.number().int(),
-  /** Items whose target call failed (time-out, non-2xx, provider error). */
+  /** Errored items: the target failed or a metric could not score (neither passed nor failed). */
   errors: z.number().int(),
+  /** Errored items by cause. */
+  errorCauses: z
+    .record(ItemErrorCauseSchema, z.number().int())
+    .default({ target: 0, provider: 0, input: 0, metric: 0 }),
   needsReview: z.number().int(),
-  /** Mean item score; an item whose target failed counts as 0. Null when nothing finished. */
+  /** Mean (weighted) item score over the items that were graded (errored items left out). Null when none was. */
   meanScore: z.number().nullable(),
+  /** Passed items over graded items (errored items left out). */
   passRate: z.number().nullable(),
   metrics: z.array(MetricSummarySchema),
-  tokens: z.object({ input: z.number(), output: z.number() }),
+  tokens: z.object({ input: z.number(), output: z.number(), byRole: TokenCountsSchema.optional() }),
   costUsd: z.number(),
+  /** Some call had no known price: `costUsd` is a lower bound. */
+  costUnknown: z.boolean().default(false),
   durationMs: z.number(),
   /** The gate that decides the exit code. */
   gate: z.object({
     kind: z.enum(['mean-score', 'pass-rate']),
     threshold: z.number(),
     value: z.number().nullable(),
+    /** Every check of the gate: the mean score and the pass rate (1 unless the suite sets `passRate`). */
+    checks: z
+      .array(
+        z.object({
+          kind: z.enum(['mean-score', 'pass-rate']),
+          threshold: z.number(),
+          value: z.number().nullable(),
+          passed: z.boolean(),
+        }),
+      )
+      .optional(),
+    /** Errored items tolerated (`--max-errors`). */
+    maxErrors: z.number().int().default(0),
     passed: z.boolean(),
+    /** `errored`: more errored items than tolerated, whatever the scores say. */
+    verdict: z.enum(['passed', 'failed', 'errored']).optional(),
+    /** With `errored`: `infrastructure` (target, provider, network: exit 3) or `scoring` (input, metric: exit 1). */
+    errorKind: z.enum(['infrastructure', 'scoring']).optional(),
   }),
   /** Keys of items needing human review (first 50). */
   reviewKeys: z.array(z.string()),
   heuristic: z.boolean(),
+  /** Items whose output the offline heuristic provider wrote: no language model was called for them. */
+  heuristicOutputs: z.number().int().default(0),
 });
 
 /** The summary of a finished run. */
@@ -136,6 +177,7 @@ export const RunSchema = z.object({
     concurrency: z.number().int(),
     limit: z.number().int().optional(),
     failUnder: z.number().optional(),
+    maxErrors: z.number().int().optional(),
   }),
   total: z.number().int(),
   datasetErrors: z.array(RowErrorSchema),
@@ -183,11 +225,17 @@ export const RunItemSchema = z.object({
   itemJson: z.string(),
   /** The ItemResult as JSON text once finished (score details are arbitrary). */
   resultJson: z.string().optional(),
-  /** Mean of the item's valid metric scores; 0 on a target error; null when no metric could score. */
+  /** Weighted mean of the item's valid metric scores; null when errored or no metric could score. */
   score: z.number().nullable().optional(),
   passed: z.boolean().optional(),
   needsReview: z.boolean().optional(),
+  /** Why the item errored: the target's error, or the metrics that could not score and why. */
   error: z.string().optional(),
+  errorCause: ItemErrorCauseSchema.optional(),
+  /** The output was written by the offline heuristic provider: no language model was called. */
+  heuristicOutput: z.boolean().optional(),
+  tokens: TokenCountsSchema.optional(),
+  costUnknown: z.boolean().optional(),
   latencyMs: z.number().optional(),
   costUsd: z.number().optional(),
   inputTokens: z.number().optional(),

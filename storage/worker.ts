@@ -31,6 +31,8 @@ export interface WorkerOptions {
   concurrency: number;
   leaseMs: number;
   pollMs?: number;
+  /** How often a running job checks whether a cancel was requested, ms (default 1000): cancel stops within it. */
+  cancelCheckMs?: number;
   workerId?: string;
   logger?: Logger;
 }
@@ -41,6 +43,8 @@ export interface WorkerStats {
   running: number;
   succeeded: number;
   failed: number;
+  /** Jobs that ended because a cancel was requested (never counted as failed). */
+  cancelled: number;
   retried: number;
   released: number;
   stopping: boolean;
@@ -67,7 +71,8 @@ export function createWorker(options: WorkerOptions): Worker {
   const pollMs = options.pollMs ?? 500;
   const types = Object.keys(options.handlers);
   const running = new Map<string, { promise: Promise<void>; abort: (why: AbortReason) => void }>();
-  const stats = { succeeded: 0, failed: 0, retried: 0, released: 0 };
+  const stats = { succeeded: 0, failed: 0, cancelled: 0, retried: 0, released: 0 };
+  const cancelCheckMs = options.cancelCheckMs ?? 1000;
   let started = false;
   let stopping = false;
   let wake: (() => void) | undefined;
@@ -112,6 +117,15 @@ export function createWorker(options: WorkerOptions): Worker {
       },
       Math.max(50, Math.floor(options.leaseMs / 3)),
     );
+    // The lease is renewed every leaseMs/3 (tens of seconds by default); a cancel is looked for more often.
+    const cancelCheck = setInterval(() => {
+      options.queue
+        .get(job._id)
+        .then((current) => {
+          if (current?.cancelRequested === true || current?.status === 'cancelled') abort('cancel');
+        })
+        .catch(() => {});
+    }, cancelCheckMs);
     running.set(job._id, { promise: Promise.resolve(), abort });
     try {
       if (!handler) throw new PermanentJobError(`no handler registered for job type ${job.type}`);
@@ -155,11 +169,17 @@ export function createWorker(options: WorkerOptions): Worker {
         reason === 'cancel' ? 'cancelled' : message,
         { retryable: !permanent },
       );
+      if (reason === 'cancel') {
+        if (outcome !== 'lease-lost') stats.cancelled += 1;
+        log.info('cancelled');
+        return;
+      }
       if (outcome === 'retrying') stats.retried += 1;
       if (outcome === 'failed') stats.failed += 1;
       log[outcome === 'failed' ? 'error' : 'warn']({ err: message, outcome }, 'job failed');
     } finally {
       clearInterval(heartbeat);
+      clearInterval(cancelCheck);
       running.delete(job._id);
       wake?.();
       checkIdle();

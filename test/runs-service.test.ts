@@ -92,20 +92,29 @@ concurrency: 3
     const run = (await h.svc.getRun(runId))!;
     expect(run.status).toBe('completed');
     expect(run.datasetErrors).toEqual([{ row: 3, reason: expect.stringMatching(/not valid JSON/) }]);
+    // The two target failures are errored items: neither passed nor failed, left out of the mean, and (with no
+    // --max-errors) they keep the run from passing as infrastructure trouble.
     expect(run.summary).toMatchObject({
       total: 4,
       finished: 4,
       errors: 2,
+      errorCauses: { target: 2, provider: 0, input: 0, metric: 0 },
       passed: 2,
-      failed: 2,
-      passRate: 0.5,
+      failed: 0,
+      passRate: 1,
     });
-    expect(run.summary!.meanScore).toBeCloseTo(0.5, 9);
-    expect(run.summary!.gate).toMatchObject({ kind: 'mean-score', passed: true });
+    expect(run.summary!.meanScore).toBeCloseTo(1, 9);
+    expect(run.summary!.gate).toMatchObject({
+      kind: 'mean-score',
+      passed: false,
+      verdict: 'errored',
+      errorKind: 'infrastructure',
+    });
     const items = await h.svc.items(runId);
     const byInput = new Map(items.map((v) => [v.item.input, v]));
     expect(byInput.get('please FAIL')!.doc).toMatchObject({
       status: 'error',
+      errorCause: 'target',
       error: expect.stringMatching(/^HTTP 500/),
     });
     expect(byInput.get('SLOW down')!.doc).toMatchObject({ status: 'error', error: 'timed out after 300 ms' });

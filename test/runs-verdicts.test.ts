@@ -1,0 +1,418 @@
+// Verdicts that cannot lie: per-metric gates, errored items, provider trouble as exit 3, offline said out loud,
+// --retry-errors and cancel, end to end through `arbiter run` on the real store, queue, worker and graph.
+// Provider fakes answer at the HTTP boundary with the Anthropic Messages API shapes
+// (https://docs.anthropic.com/en/api/messages, errors: https://docs.anthropic.com/en/api/errors).
+import { writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import nock from 'nock';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { runRunCommand, runRunsCommand } from '../commands/runs.ts';
+import { parseEnv } from '../config/index.ts';
+import { createLlm, type Llm } from '../llm/index.ts';
+import { anthropicError } from '../llm/testing.ts';
+import { loadMonitorFile } from '../monitors/schema.ts';
+import { loadSuite, runOutcome } from '../runs/index.ts';
+import { createEmbeddedStore, createWorker } from '../storage/index.ts';
+import { startStubAgent } from './fixtures/runs-stub-server.ts';
+import { offlineRunService } from './helpers/runs.ts';
+import { tempDir } from './helpers/tmp.ts';
+
+const BASE = 'https://anthropic.verdicts.test';
+const KEY = 'sk-ant-test-verdicts-0123456789';
+
+function anthropicLlm(): Llm {
+  return createLlm({
+    env: { ANTHROPIC_API_KEY: KEY, ANTHROPIC_BASE_URL: BASE },
+    settings: {
+      cache: false,
+      limits: {},
+      retry: { maxRetries: 0, baseDelayMs: 1, maxDelayMs: 1, maxRetryAfterMs: 1, budgetMs: 5000 },
+      breaker: { failureThreshold: 1000, cooldownMs: 1000 },
+    },
+  });
+}
+
+const cleanups: (() => void | Promise<void>)[] = [];
+beforeEach(() => {
+  nock.disableNetConnect();
+  nock.enableNetConnect('127.0.0.1');
+});
+afterEach(async () => {
+  nock.cleanAll();
+  nock.enableNetConnect();
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+function setup(suiteYaml: string, rows: string[], llm?: Llm) {
+  const t = tempDir();
+  cleanups.push(t.cleanup);
+  writeFileSync(join(t.dir, 'data.jsonl'), `${rows.join('\n')}\n`);
+  const suite = join(t.dir, 'suite.yaml');
+  writeFileSync(suite, `name: verdicts\ndataset: data.jsonl\n${suiteYaml}`);
+  let out = '';
+  let err = '';
+  const files: Record<string, string> = {};
+  const deps = {
+    env: parseEnv({ DATA_DIR: join(t.dir, 'data'), LOG_LEVEL: 'silent' }),
+    environment: {},
+    io: {
+      stdout: (s: string) => {
+        out += s;
+      },
+      stderr: (s: string) => {
+        err += s;
+      },
+      writeFile: async (p: string, s: string) => {
+        files[p] = s;
+      },
+    },
+    pollMs: 20,
+    ...(llm ? { llm } : {}),
+  };
+  return {
+    suite,
+    dir: t.dir,
+    run: (argv: string[]) => runRunCommand(argv, deps),
+    runs: (argv: string[]) => runRunsCommand(argv, deps),
+    get out() {
+      return out;
+    },
+    get err() {
+      return err;
+    },
+    files,
+    reset() {
+      out = '';
+      err = '';
+    },
+  };
+}
+
+const leak = JSON.stringify({
+  input: 'How do I reach support?',
+  output: 'Write to jane.doe@example.com, call +1 415 555 0134, my SSN is 123-45-6789. Support is open 9-5.',
+});
+const clean = JSON.stringify({ input: 'When is support open?', output: 'Support is open 9-5 on weekdays.' });
+
+describe('per-metric gates', () => {
+  it('an answer that leaks PII fails its item and the run, though the mean is above the threshold', async () => {
+    const c = setup(
+      `target: { type: recorded }
+metrics:
+  - metric: pii
+  - metric: contains
+    args: { value: "Support" }
+  - metric: length
+    args: { max: 200, unit: words }
+threshold: 0.6
+`,
+      [leak],
+    );
+    expect(await c.run([c.suite, '--json'])).toBe(1);
+    const run = JSON.parse(c.out) as {
+      summary: { meanScore: number; passed: number; failed: number; gate: { passed: boolean } };
+    };
+    expect(run.summary.meanScore).toBeCloseTo(2 / 3, 6);
+    expect(run.summary).toMatchObject({ passed: 0, failed: 1, gate: { passed: false } });
+  });
+
+  it('gate: false makes a metric advisory; weights shape the item score', async () => {
+    const c = setup(
+      `target: { type: recorded }
+metrics:
+  - metric: pii
+    gate: false
+    weight: 3
+  - metric: contains
+    args: { value: "Support" }
+threshold: 0.2
+`,
+      [leak, clean],
+    );
+    expect(await c.run([c.suite, '--json'])).toBe(0);
+    const run = JSON.parse(c.out) as { summary: { meanScore: number; passed: number } };
+    // leak: (3·0 + 1·1) / 4 = 0.25; clean: 1.
+    expect(run.summary.meanScore).toBeCloseTo((0.25 + 1) / 2, 6);
+    expect(run.summary.passed).toBe(2);
+  });
+
+  it('a per-metric threshold is the bar for that metric', async () => {
+    const c = setup(
+      `target: { type: recorded }
+metrics:
+  - metric: length
+    args: { max: 5, unit: words }
+    threshold: 0.99
+threshold: 0
+`,
+      [clean],
+    );
+    // 6 words against a 5-word maximum scores below 1, so the 0.99 bar fails the item.
+    expect(await c.run([c.suite])).toBe(1);
+    expect(c.out).toMatch(/FAILED: pass rate 0\.000 < threshold 1 \(every item must pass; 1 failed\)/);
+  });
+
+  it('the old `- name:` form still loads, with a warning that shows the new form', () => {
+    const t = tempDir();
+    cleanups.push(t.cleanup);
+    writeFileSync(join(t.dir, 'd.jsonl'), `${clean}\n`);
+    const file = join(t.dir, 's.yaml');
+    writeFileSync(
+      file,
+      'name: old\ndataset: d.jsonl\ntarget: { type: recorded }\nmetrics:\n  - name: contains\n    args: { value: x }\nthreshold: 0.5\n',
+    );
+    const suite = loadSuite(file);
+    expect(suite.metrics).toEqual([
+      { metric: 'contains', name: 'contains', args: { value: 'x' }, threshold: 0.5, weight: 1, gate: true },
+    ]);
+    expect(suite.warnings?.[0]).toMatch(
+      /metrics\[0\]: `- name: contains` is the old form.*`- metric: contains, args: \{"value":"x"\}`/,
+    );
+  });
+
+  it('a misspelt metric is refused at load with the line and a suggestion', () => {
+    const t = tempDir();
+    cleanups.push(t.cleanup);
+    writeFileSync(join(t.dir, 'd.jsonl'), `${clean}\n`);
+    const file = join(t.dir, 's.yaml');
+    writeFileSync(
+      file,
+      'name: typo\ndataset: d.jsonl\ntarget: { type: recorded }\nmetrics:\n  - metric: refusl\nthreshold: 0.5\n',
+    );
+    expect(() => loadSuite(file)).toThrow(
+      /s\.yaml:5:\d+: metrics\[0\]\.metric: unknown metric 'refusl' \(did you mean 'refusal'\?\)/,
+    );
+  });
+});
+
+describe('a metric that could not score is an error, never an omission', () => {
+  it('a revoked judge key (401 on every call) errors every item: exit 3, never PASSED', async () => {
+    nock(BASE)
+      .post('/v1/messages')
+      .times(10)
+      .reply(401, anthropicError('authentication_error', 'invalid x-api-key'), { 'request-id': 'req_1' });
+    const c = setup(
+      `target: { type: recorded }
+metrics:
+  - metric: contains
+    args: { value: "Support" }
+  - metric: llm-judge
+    name: helpfulness
+    args: { model: "anthropic:claude-sonnet-5-5", criteria: "Is the answer helpful?" }
+threshold: 0.5
+`,
+      [clean, clean.replace('When', 'Until when')],
+      anthropicLlm(),
+    );
+    const code = await c.run([c.suite, '--junit', 'out.xml']);
+    if (code !== 3) console.log(c.out, c.err);
+    expect(code).toBe(3);
+    expect(c.out).toMatch(
+      /ERROR: 2 of 2 items errored \(2 model provider failed\), more than the 0 tolerated/,
+    );
+    expect(c.out).not.toMatch(/PASSED/);
+    expect(c.out).toMatch(/helpfulness could not score: judge call failed/);
+    expect(c.files['out.xml']).toMatch(/errors="2"/);
+    expect(c.files['out.xml']).toMatch(
+      /<error message="helpfulness could not score: [^"]*" type="provider-error"\/>/,
+    );
+    expect(c.err).toMatch(/--retry-errors run_/);
+    expect(c.out).not.toContain(KEY);
+  });
+
+  it('--max-errors tolerates some errored items; a metric missing its input errors as input', async () => {
+    const c = setup(
+      `target: { type: recorded }
+metrics:
+  - metric: equals
+threshold: 0.5
+`,
+      [
+        JSON.stringify({ input: 'q', output: 'a', expected: 'a' }),
+        JSON.stringify({ input: 'q2', output: 'b' }),
+      ],
+    );
+    expect(await c.run([c.suite, '--json'])).toBe(1);
+    const strict = JSON.parse(c.out) as {
+      summary: {
+        errors: number;
+        errorCauses: Record<string, number>;
+        gate: { verdict: string; errorKind: string };
+      };
+    };
+    expect(strict.summary).toMatchObject({
+      errors: 1,
+      errorCauses: { input: 1 },
+      gate: { verdict: 'errored', errorKind: 'scoring' },
+    });
+    c.reset();
+    expect(await c.run([c.suite, '--new', '--max-errors', '1'])).toBe(0);
+    expect(c.out).toMatch(/PASSED: .*; 1 errored item\(s\) tolerated/);
+  });
+
+  it('a provider outage on the model target is exit 3, not a quality failure', async () => {
+    nock(BASE).post('/v1/messages').times(10).reply(529, anthropicError('overloaded_error', 'Overloaded'));
+    const c = setup(
+      `target: { type: model, model: "anthropic:claude-sonnet-5-5", system: "Be brief." }
+metrics:
+  - metric: contains
+    args: { value: "x" }
+threshold: 0.5
+`,
+      [JSON.stringify({ input: 'hi' }), JSON.stringify({ input: 'ho' })],
+      anthropicLlm(),
+    );
+    expect(await c.run([c.suite])).toBe(3);
+    expect(c.out).toMatch(/ERROR: 2 of 2 items errored \(2 model provider failed\)/);
+    expect(c.out).not.toMatch(/FAILED: mean score 0\.000/);
+  });
+
+  it('--retry-errors runs only the errored items again, and the run is summarized anew', async () => {
+    let failing = true;
+    const seen: string[] = [];
+    const server: Server = createServer((req, res) => {
+      let raw = '';
+      req.on('data', (d: Buffer) => {
+        raw += d.toString();
+      });
+      req.on('end', () => {
+        const message = String((JSON.parse(raw || '{}') as { message?: string }).message);
+        seen.push(message);
+        if (failing && message === 'two') {
+          res.writeHead(503, { 'content-type': 'application/json' }).end('{"error":"unavailable"}');
+          return;
+        }
+        res
+          .writeHead(200, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ reply: `ok ${message}` }));
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    cleanups.push(() => new Promise<void>((r) => server.close(() => r())));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/chat`;
+    const c = setup(
+      `target: { type: http, url: "${url}", body: { message: "{{input}}" }, answer: reply }
+metrics:
+  - metric: contains
+    args: { value: "ok" }
+threshold: 0.5
+`,
+      ['one', 'two', 'three'].map((input) => JSON.stringify({ input })),
+    );
+    expect(await c.run([c.suite, '--json'])).toBe(3);
+    const first = JSON.parse(c.out) as {
+      _id: string;
+      summary: { errors: number; errorCauses: { target: number } };
+    };
+    expect(first.summary.errors).toBe(1);
+    expect(first.summary.errorCauses.target).toBe(1);
+    failing = false;
+    seen.length = 0;
+    c.reset();
+    expect(await c.run(['--retry-errors', first._id, '--json'])).toBe(0);
+    expect(seen).toEqual(['two']);
+    const again = JSON.parse(c.out) as { _id: string; summary: { errors: number; passed: number } };
+    expect(again._id).toBe(first._id);
+    expect(again.summary).toMatchObject({ errors: 0, passed: 3 });
+    c.reset();
+    expect(await c.run(['--retry-errors', first._id])).toBe(2);
+    expect(c.err).toMatch(/has no errored items to retry/);
+  });
+});
+
+describe('offline is said out loud', () => {
+  it('an offline model target says no language model was called, in the verdict', async () => {
+    const c = setup(
+      `target: { type: model, model: "offline:heuristic", system: "Be brief." }
+metrics:
+  - metric: length
+    args: { max: 500, unit: words }
+threshold: 0.5
+`,
+      [JSON.stringify({ input: 'hi' }), JSON.stringify({ input: 'ho' })],
+    );
+    const code = await c.run([c.suite]);
+    expect(code).toBe(0);
+    expect(c.out).toMatch(/PASSED: .*\(offline: no language model was called for 2 answers\)/);
+    expect(c.out).toMatch(/Offline target: no language model was called for 2 answer\(s\)/);
+  });
+});
+
+describe('monitors share the metric entry shape', () => {
+  it('an alert on the registry name of a renamed metric is refused at load with the fix', () => {
+    const t = tempDir();
+    cleanups.push(t.cleanup);
+    const file = join(t.dir, 'm.yaml');
+    writeFileSync(
+      file,
+      `name: renamed
+schedule: { every: 1h }
+source: { type: file, path: ${join(t.dir, 'records.jsonl')} }
+extract: { input: input, output: output }
+metrics:
+  - metric: refusal
+    name: no-refusal
+    gate: false
+alerts:
+  - metric: refusal
+    below: 0.9
+`,
+    );
+    expect(() => loadMonitorFile(file)).toThrow(
+      /alerts\[0\]\.metric: alerts name the score, and metric 'refusal' writes its scores as 'no-refusal': write `metric: no-refusal`/,
+    );
+  });
+});
+
+describe('cancel', () => {
+  it('stops sending within about a second; the run and its job are cancelled, never passed or failed', async () => {
+    const agent = await startStubAgent({ latencyMs: 100, keepRequests: true });
+    cleanups.push(() => agent.close());
+    const t = tempDir();
+    cleanups.push(t.cleanup);
+    const store = await createEmbeddedStore({ dir: join(t.dir, 'data'), autocompactMs: 0 });
+    cleanups.push(() => store.close());
+    const { queue, svc } = await offlineRunService(store, { progressIntervalMs: 0 });
+    writeFileSync(
+      join(t.dir, 'd.jsonl'),
+      `${Array.from({ length: 200 }, (_, i) => JSON.stringify({ input: `q${i}` })).join('\n')}\n`,
+    );
+    const file = join(t.dir, 's.yaml');
+    writeFileSync(
+      file,
+      `name: cancel\ndataset: d.jsonl\ntarget: { type: http, url: "${agent.url}/chat", body: { message: "{{input}}" }, answer: reply }\nmetrics: [{ metric: contains, args: { value: "You asked" } }]\nthreshold: 0.5\nconcurrency: 2\n`,
+    );
+    const { runId, jobId } = await svc.startRun(loadSuite(file));
+    // A long lease: the cancel must not wait for the lease renewal to notice it.
+    const worker = createWorker({
+      queue,
+      handlers: svc.handlers,
+      concurrency: 1,
+      leaseMs: 60_000,
+      pollMs: 10,
+    });
+    worker.start();
+    cleanups.push(() => worker.stop(1000));
+    while (((await svc.getRun(runId))?.progress.done ?? 0) < 4) await new Promise((r) => setTimeout(r, 20));
+    await svc.cancelRun(runId);
+    const asked = Date.now();
+    let run = await svc.getRun(runId);
+    while (run?.status !== 'cancelled' && Date.now() - asked < 5000) {
+      await new Promise((r) => setTimeout(r, 20));
+      run = await svc.getRun(runId);
+    }
+    const stoppedAfter = Date.now() - asked;
+    expect(run?.status).toBe('cancelled');
+    expect(stoppedAfter).toBeLessThan(2500);
+    const sentAtCancel = agent.requests.length;
+    await new Promise((r) => setTimeout(r, 400));
+    expect(agent.requests.length).toBe(sentAtCancel);
+    expect(sentAtCancel).toBeLessThan(200);
+    expect(runOutcome(run!)).toBe('cancelled');
+    expect((await queue.get(jobId))?.status).toBe('cancelled');
+    await worker.idle();
+    expect(worker.stats()).toMatchObject({ cancelled: 1, failed: 0 });
+  });
+});
