@@ -92,9 +92,12 @@ export { limitTarget, Permits } from './permits.ts';
 export { createRunRepository, type FinishFields, type RunRepository } from './repository.ts';
 export { itemNeedsReview, itemScore, summarize, type GateSettings, type SummaryInput } from './summary.ts';
 export {
-  bootstrapCi,
   compareRuns,
+  pairedTInterval,
+  pairingInput,
   signTest,
+  studentTCdf,
+  studentTQuantile,
   type ItemDelta,
   type MetricDelta,
   type RunComparison,
