@@ -50,8 +50,29 @@ describe('runRatingsCli', () => {
       'mid-model',
       'small',
     ]);
-    const ratings = rows.map((r) => Number(r.trim().split(/\s+/)[2]));
-    expect(ratings).toEqual([...ratings].sort((x, y) => y - x));
+    // gpt-big (10 games) and small (11) have enough votes and come first, by rating; mid-model (6) and
+    // lonely (1) follow, by rating, with no rank and no interval.
+    const cells = rows.map((r) => r.trim().split(/\s+/));
+    expect(
+      cells
+        .slice(0, 2)
+        .map((c) => c[1])
+        .sort(),
+    ).toEqual(['gpt-big', 'small']);
+    const ratings = cells.map((c) => Number(c[2]));
+    expect(ratings.slice(0, 2)).toEqual([...ratings.slice(0, 2)].sort((x, y) => y - x));
+    expect(ratings.slice(2)).toEqual([...ratings.slice(2)].sort((x, y) => y - x));
+    expect(rows[0]).toMatch(/^ +1 {2}gpt-big +\d+ {2}\d+ to \d+ /);
+    expect(rows[1]).toMatch(/^ +2 {2}small +\d+ {2}-?\d+ to \d+ /);
+    expect(rows.find((r) => r.includes('mid-model'))).toMatch(
+      /^ +- {2}mid-model +\d+ {2}not enough votes \(6 of 10\) +6 /,
+    );
+    expect(rows.find((r) => r.includes('lonely'))).toMatch(
+      /^ +- {2}lonely +\d+ {2}not enough votes \(1 of 10\) +1 /,
+    );
+    expect(lines[6]).toBe(
+      'Contenders with fewer than 10 votes get no rank and no interval: no claim is made about them.',
+    );
     // Every row's columns start where the header's do.
     const header = lines[1]!;
     for (const column of ['Contender', '95% CI']) {
@@ -60,6 +81,16 @@ describe('runRatingsCli', () => {
     for (const row of rows) expect(row.length).toBe(header.length);
     expect(rows[0]).toMatch(/ 10 +90\.0%$/);
     expect(rows[0]).toMatch(/\d+ to \d+/);
+  });
+
+  it('--min-votes sets the minimum: at 1 every contender gets an interval and a rank', async () => {
+    const { code, stdout } = await run(['--votes', 'v', '--bootstrap', '100', '--min-votes', '1'], {
+      v: VOTES,
+    });
+    expect(code).toBe(0);
+    expect(stdout).not.toContain('not enough votes');
+    expect(stdout.match(/\d+ to \d+/g)).toHaveLength(4);
+    expect(stdout).not.toMatch(/^ +- {2}/m);
   });
 
   it('prints the same table as JSON with --json', async () => {
@@ -140,6 +171,8 @@ describe('runRatingsCli', () => {
     { argv: ['--votes', 'v', '--bootstrap', '-3'], message: '--bootstrap expects a whole number' },
     { argv: ['--votes', 'v', '--seed', '1.5'], message: '--seed expects an integer' },
     { argv: ['--votes', 'v', '--json=yes'], message: '--json takes no value' },
+    { argv: ['--votes', 'v', '--min-votes', '0'], message: '--min-votes expects a whole number from 1' },
+    { argv: ['--votes', 'v', '--min-votes', 'ten'], message: '--min-votes expects a whole number from 1' },
   ])('exits 2 with usage for $argv', async ({ argv, message }) => {
     const { code, stdout, stderr } = await run(argv, { v: line('a', 'b', 'a') });
     expect(code).toBe(2);

@@ -1,7 +1,14 @@
 // `arbiter ratings`: the rating engine on a votes.jsonl file, with no store, Slack or LLM involved.
 // Takes its I/O as a parameter so the CLI front door wires real files and streams and tests pass strings.
 import { formatFieldPath } from '../config/index.ts';
-import { computeRatings, type RatingsTable, type Vote, VoteSchema } from '../reviews/index.ts';
+import {
+  computeRatings,
+  MIN_VOTES_PER_CONTENDER,
+  notEnoughVotes,
+  type RatingsTable,
+  type Vote,
+  VoteSchema,
+} from '../reviews/index.ts';
 
 /** What the ratings command needs from the outside world. */
 export interface RatingsCliIo {
@@ -21,6 +28,7 @@ Options:
   --bootstrap N         bootstrap rounds for the intervals, 0 for none (default 1000)
   --seed N              seed of the bootstrap, an integer (default 42)
   --contenders A,B,...  known contenders; those without votes are listed as unrated
+  --min-votes N         votes a contender needs before it gets an interval and a rank (default ${MIN_VOTES_PER_CONTENDER})
   --exclude-both-bad    do not count "both_bad" votes as games (default: they count as ties)
   --json                print the full table as JSON
   -h, --help            show this help
@@ -33,6 +41,7 @@ interface CliArgs {
   bootstrap: number;
   seed: number;
   contenders: string[];
+  minVotes: number;
   bothBadAsTie: boolean;
   json: boolean;
 }
@@ -73,6 +82,7 @@ export async function runRatingsCli(argv: readonly string[], io: RatingsCliIo): 
     seed: args.seed,
     bothBadAsTie: args.bothBadAsTie,
     contenders: args.contenders,
+    minVotes: args.minVotes,
   });
   io.stdout(args.json ? `${JSON.stringify(table, null, 2)}\n` : formatRatingsTable(table));
   return 0;
@@ -129,7 +139,7 @@ function parseArgs(argv: readonly string[]): ParsedArgs {
     bothBadAsTie: true,
     json: false,
   };
-  const takesValue = new Set(['--votes', '--bootstrap', '--seed', '--contenders']);
+  const takesValue = new Set(['--votes', '--bootstrap', '--seed', '--contenders', '--min-votes']);
   for (let i = 0; i < argv.length; i++) {
     const token = argv[i]!;
     if (token === '-h' || token === '--help') return { ok: true, help: true };
@@ -173,6 +183,13 @@ function parseArgs(argv: readonly string[]): ParsedArgs {
         args.seed = value.startsWith('-') ? -n : n;
         break;
       }
+      case '--min-votes': {
+        const n = parseWholeNumber(value);
+        if (n === null || n < 1 || n > 1_000_000)
+          return { ok: false, error: `--min-votes expects a whole number from 1 to 1000000, got "${value}"` };
+        args.minVotes = n;
+        break;
+      }
       case '--contenders':
         args.contenders = value
           .split(',')
@@ -189,6 +206,7 @@ function parseArgs(argv: readonly string[]): ParsedArgs {
       bootstrap: args.bootstrap ?? 1000,
       seed: args.seed ?? 42,
       contenders: args.contenders ?? [],
+      minVotes: args.minVotes ?? MIN_VOTES_PER_CONTENDER,
       bothBadAsTie: args.bothBadAsTie,
       json: args.json,
     },
@@ -222,10 +240,14 @@ export function formatRatingsTable(table: RatingsTable): string {
       ...(grouped ? ['Group'] : []),
     ];
     const rows = table.contenders.map((c) => [
-      String(c.rank),
+      c.rank === null ? '-' : String(c.rank),
       c.name,
       c.rating.toFixed(0),
-      c.ci ? `${c.ci.lower.toFixed(0)} to ${c.ci.upper.toFixed(0)}` : '-',
+      !c.enoughVotes
+        ? notEnoughVotes(c.games, settings.minVotes)
+        : c.ci
+          ? `${c.ci.lower.toFixed(0)} to ${c.ci.upper.toFixed(0)}`
+          : '-',
       String(c.games),
       `${(c.winRate * 100).toFixed(1)}%`,
       ...(grouped ? [String(c.component + 1)] : []),
@@ -240,6 +262,10 @@ export function formatRatingsTable(table: RatingsTable): string {
         .trimEnd();
     out.push(render(header), ...rows.map(render));
   }
+  if (table.contenders.some((c) => !c.enoughVotes))
+    out.push(
+      `Contenders with fewer than ${settings.minVotes} votes get no rank and no interval: no claim is made about them.`,
+    );
   if (table.unrated.length > 0) out.push(`Unrated (no counted games): ${table.unrated.join(', ')}`);
   if (votes.bothBadExcluded === 1) out.push('1 "both_bad" vote was not counted as a game.');
   if (votes.bothBadExcluded > 1)

@@ -615,7 +615,7 @@ export function renderComparison(cmp: RunComparison): Message {
       ? 'No paired items to compare.'
       : `${overall.significant ? (overall.delta > 0 ? 'Better' : 'Worse') : 'No significant change'}: mean item score ${signed(overall.delta)} over ${overall.pairs} paired items.`;
   const notes = [
-    `${cmp.paired} paired items; ${cmp.onlyInA} only in A, ${cmp.onlyInB} only in B. Δ is B − A; paired bootstrap (2,000 rounds, seeded) and two-sided sign test.`,
+    `${cmp.paired} paired items; ${cmp.onlyInA} only in A, ${cmp.onlyInB} only in B. Δ is B − A; items pair by input; paired t 95% interval and exact two-sided sign test, significant only when both agree.`,
   ];
   if (!cmp.sameSuite) notes.push(`Warning: different suites (${cmp.a.suiteName} vs ${cmp.b.suiteName}).`);
   return {

@@ -2,13 +2,19 @@
 // leaderboard) and the Bradley–Terry rating engine (its `arbiter ratings` command is in commands/).
 export {
   computeRatings,
+  headToHeadIn,
+  MIN_VOTES_PER_CONTENDER,
   quantile,
   rankByIntervals,
   RatingsOptionsSchema,
+  SIGNIFICANCE_LEVEL,
+  separation,
   VoteSchema,
+  type HeadToHead,
   type Rating,
   type RatingsOptions,
   type RatingsTable,
+  type Separation,
   type Vote,
 } from './ratings.ts';
 export { agreementStats, describeKappa, signTest, type Agreement } from './agreement.ts';
@@ -26,6 +32,7 @@ export {
   ballotButtons,
   ballotMessage,
   leaderboardMessage,
+  notEnoughVotes,
   parentMessage,
   ratingsRows,
   reportMessage,
@@ -34,7 +41,15 @@ export {
   type BallotContent,
   type ReviewReportData,
 } from './messages.ts';
-export { buildReport, ratingVotes, votesAsOfClose } from './report.ts';
+export {
+  buildReport,
+  type PooledVotes,
+  poolLabel,
+  pooledVotes,
+  ratingVotes,
+  reviewVerdict,
+  votesAsOfClose,
+} from './report.ts';
 export {
   createReviewRepository,
   voteId,

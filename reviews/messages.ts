@@ -130,11 +130,24 @@ function pct(x: number | null): string {
   return x === null ? '—' : `${(x * 100).toFixed(0)}%`;
 }
 
-/** A ratings table as aligned text rows (rank, contender, rating, interval, record, win rate). */
+/** What a row shows in place of an interval when its contender has too few votes. */
+export function notEnoughVotes(games: number, minVotes: number): string {
+  return `not enough votes (${games} of ${minVotes})`;
+}
+
+/**
+ * A ratings table as aligned text rows (rank, contender, rating, interval, record, win rate). A contender
+ * without enough votes shows no rank and "not enough votes (n of min)" instead of an interval.
+ */
 export function ratingsRows(table: RatingsTable): string {
   const rows = table.contenders.map((r) => {
-    const ci = r.ci ? `[${fmt(r.ci.lower)}, ${fmt(r.ci.upper)}]` : '';
-    return `${String(r.rank).padStart(2)}  ${r.name}  ${fmt(r.rating)} ${ci}  W${r.wins} L${r.losses} T${r.ties} BB${r.bothBad}  win rate ${pct(r.winRate)}`;
+    const ci = !r.enoughVotes
+      ? notEnoughVotes(r.games, table.settings.minVotes)
+      : r.ci
+        ? `[${fmt(r.ci.lower)}, ${fmt(r.ci.upper)}]`
+        : '';
+    const rank = r.rank === null ? ' —' : String(r.rank).padStart(2);
+    return `${rank}  ${r.name}  ${fmt(r.rating)} ${ci}  W${r.wins} L${r.losses} T${r.ties} BB${r.bothBad}  win rate ${pct(r.winRate)}`;
   });
   for (const name of table.unrated) rows.push(` —  ${name}  unrated (no votes)`);
   return rows.length ? rows.join('\n') : 'No contenders.';
@@ -188,18 +201,27 @@ export function reportMessage(d: ReviewReportData): Message {
   };
 }
 
-/** The leaderboard pooled over closed reviews. */
-export function leaderboardMessage(table: RatingsTable, reviews: number): Message {
+/** The leaderboard pooled over closed reviews, one row per contender (`<suite> · <target>`). */
+export function leaderboardMessage(
+  table: RatingsTable,
+  reviews: number,
+  pooling: { sameContender?: number } = {},
+): Message {
   if (reviews === 0)
     return {
       title: 'Leaderboard',
       summary: 'No closed reviews yet.',
       sections: [{ kind: 'text', text: 'No closed reviews yet: open one with `review <runA> <runB>`.' }],
     };
+  const same = pooling.sameContender ?? 0;
   const notes = [
-    `${table.votes.total} votes from ${reviews} closed review${reviews === 1 ? '' : 's'}; contenders are suite · target labels.`,
-    'Ranks tie when 95% intervals overlap; "both bad" counts as a tie (BB column).',
+    `${table.votes.total} votes from ${reviews} closed review${reviews === 1 ? '' : 's'}; contenders are suite · target labels, each pooled over all its runs.`,
+    `Ranks tie when contenders cannot be told apart (95% intervals overlap); a contender with fewer than ${table.settings.minVotes} votes gets no rank and no interval; "both bad" counts as a tie (BB column).`,
   ];
+  if (same > 0)
+    notes.push(
+      `${same} vote${same === 1 ? '' : 's'} between two runs of the same contender ${same === 1 ? 'is' : 'are'} not counted here.`,
+    );
   if (table.components > 1)
     notes.push(`${table.components} groups never met each other: ratings across groups are not comparable.`);
   return {

@@ -5,9 +5,13 @@ import { isArbiterError } from '../config/index.ts';
 import { createRng } from './random.ts';
 import {
   computeRatings,
+  headToHeadIn,
+  MIN_VOTES_PER_CONTENDER,
   quantile,
   rankByIntervals,
   type RatingsTable,
+  type SeparationEntry,
+  separation,
   type Vote,
   VoteSchema,
 } from './ratings.ts';
@@ -92,7 +96,9 @@ describe('computeRatings: hand-checkable fits', () => {
       ...repeat('a', 'c', 'a', 3),
       ...repeat('a', 'c', 'b', 1),
     ];
-    const table = computeRatings(votes, { bootstrap: 0 });
+    // Eight games each: below the default minimum, so ranks need a lower one.
+    expect(computeRatings(votes, { bootstrap: 0 }).contenders.map((c) => c.rank)).toEqual([null, null, null]);
+    const table = computeRatings(votes, { bootstrap: 0, minVotes: 8 });
     expect(table.contenders.map((c) => c.name)).toEqual(['a', 'b', 'c']);
     expect(table.contenders.map((c) => c.rank)).toEqual([1, 2, 3]);
     const [a, b, c] = table.contenders.map((row) => row.rating) as [number, number, number];
@@ -168,15 +174,18 @@ describe('computeRatings: edge cases', () => {
     const table = computeRatings([], { contenders: ['b', 'a'] });
     expect(table.contenders).toEqual([]);
     expect(table.unrated).toEqual(['a', 'b']);
-    expect(table.winRateMatrix).toEqual({ names: [], rates: [], games: [] });
+    expect(table.winRateMatrix).toEqual({ names: [], rates: [], games: [], wins: [] });
     expect(table.components).toBe(0);
     expect(table.converged).toBe(true);
   });
 
-  it('rates a single vote', () => {
+  it('rates a single vote, with no interval and no rank', () => {
     const table = computeRatings([{ a: 'x', b: 'y', winner: 'tie' }]);
     expect(table.contenders.map((c) => c.rating)).toEqual([1000, 1000]);
-    expect(table.contenders.map((c) => c.rank)).toEqual([1, 1]);
+    expect(table.contenders.map((c) => [c.rank, c.ci, c.enoughVotes])).toEqual([
+      [null, null, false],
+      [null, null, false],
+    ]);
   });
 
   it.each([1, 10, 1000])('keeps a contender who won all %i games finite and far ahead', (wins) => {
@@ -187,8 +196,13 @@ describe('computeRatings: edge cases', () => {
     // The prior only bounds what the data leave unbounded: far above any observed finite gap.
     expect(gap).toBeGreaterThan(1000);
     expect(gap).toBeLessThan(4000);
+    // Below the minimum no interval is shown; from it on, every interval is finite.
     expect(
-      table.contenders.every((c) => c.ci && Number.isFinite(c.ci.lower) && Number.isFinite(c.ci.upper)),
+      table.contenders.every((c) =>
+        wins < MIN_VOTES_PER_CONTENDER
+          ? c.ci === null
+          : c.ci && Number.isFinite(c.ci.lower) && Number.isFinite(c.ci.upper),
+      ),
     ).toBe(true);
   });
 
@@ -255,7 +269,14 @@ describe('computeRatings: edge cases', () => {
 });
 
 describe('rankByIntervals (Arena rank UB)', () => {
-  const row = (rating: number, lower: number, upper: number) => ({ rating, ci: { lower, upper } });
+  const row = (rating: number, lower: number, upper: number): SeparationEntry => ({
+    rating,
+    ci: { lower, upper },
+    enoughVotes: true,
+    games: 100,
+  });
+  const noCi = (rating: number): SeparationEntry => ({ rating, ci: null, enoughVotes: true, games: 100 });
+  const thin = (rating: number): SeparationEntry => ({ rating, ci: null, enoughVotes: false, games: 3 });
   it.each([
     {
       case: 'overlapping intervals share rank 1',
@@ -284,15 +305,220 @@ describe('rankByIntervals (Arena rank UB)', () => {
     },
     {
       case: 'without intervals: by rating, equal ratings share a rank',
-      rows: [
-        { rating: 1100, ci: null },
-        { rating: 1100, ci: null },
-        { rating: 900, ci: null },
-      ],
+      rows: [noCi(1100), noCi(1100), noCi(900)],
       ranks: [1, 1, 3],
+    },
+    {
+      case: 'a contender without enough votes gets no rank and pushes no one down',
+      rows: [thin(1811), row(1100, 1080, 1120), row(1000, 980, 1020)],
+      ranks: [null, 1, 2],
+    },
+    {
+      case: 'without intervals too, too few votes means no rank',
+      rows: [thin(1811), noCi(1100), noCi(900)],
+      ranks: [null, 1, 2],
     },
   ])('$case', ({ rows, ranks }) => {
     expect(rankByIntervals(rows)).toEqual(ranks);
+  });
+
+  it('when the head-to-head record is all the evidence, disjoint intervals need the sign test too', () => {
+    // Ten games, all between the two: 4 wins, 0 losses, 6 ties gives disjoint intervals but p = 0.125.
+    const rows = [
+      { ...row(1080, 1017, 1150), games: 10 },
+      { ...row(920, 849, 983), games: 10 },
+    ];
+    const record = (wins: number, losses: number) => (x: number) =>
+      x === 0 ? { games: 10, xWins: wins, yWins: losses } : { games: 10, xWins: losses, yWins: wins };
+    expect(rankByIntervals(rows, record(4, 0))).toEqual([1, 1]);
+    expect(rankByIntervals(rows, record(10, 0))).toEqual([1, 2]);
+    // The same intervals when both also played others: the direct record alone does not decide.
+    const busy = rows.map((r) => ({ ...r, games: 50 }));
+    expect(rankByIntervals(busy, record(4, 0))).toEqual([1, 2]);
+  });
+});
+
+describe('separation: the one rule behind ranks and "significant"', () => {
+  const entry = (lower: number, upper: number, games = 10, enoughVotes = true): SeparationEntry => ({
+    rating: (lower + upper) / 2,
+    ci: { lower, upper },
+    enoughVotes,
+    games,
+  });
+  it.each([
+    {
+      case: 'apart, head-to-head only, sign test significant (10–0) → called',
+      x: entry(1100, 1300),
+      y: entry(700, 900),
+      h2h: { games: 10, xWins: 10, yWins: 0 },
+      want: { intervalsApart: true, signP: 2 / 1024, headToHeadOnly: true, called: true },
+    },
+    {
+      case: 'apart, head-to-head only, sign test not significant (4–0, 6 ties) → not called',
+      x: entry(1017, 1150),
+      y: entry(849, 983),
+      h2h: { games: 10, xWins: 4, yWins: 0 },
+      want: { intervalsApart: true, signP: 0.125, headToHeadOnly: true, called: false },
+    },
+    {
+      case: 'overlapping intervals, sign test significant → not called',
+      x: entry(990, 1200),
+      y: entry(800, 1010),
+      h2h: { games: 10, xWins: 9, yWins: 0 },
+      want: { intervalsApart: false, signP: 2 / 512, headToHeadOnly: true, called: false },
+    },
+    {
+      case: 'apart, never met → the intervals decide',
+      x: entry(1100, 1300, 40),
+      y: entry(700, 900, 40),
+      h2h: { games: 0, xWins: 0, yWins: 0 },
+      want: { intervalsApart: true, signP: null, headToHeadOnly: false, called: true },
+    },
+    {
+      case: 'apart, met 2–1 but both played others → the intervals decide',
+      x: entry(1100, 1300, 40),
+      y: entry(700, 900, 40),
+      h2h: { games: 3, xWins: 2, yWins: 1 },
+      want: { intervalsApart: true, signP: 1, headToHeadOnly: false, called: true },
+    },
+    {
+      case: 'one of them played only the other → head-to-head only',
+      x: entry(1100, 1300, 40),
+      y: entry(700, 900, 12),
+      h2h: { games: 12, xWins: 7, yWins: 5 },
+      want: { intervalsApart: true, signP: 0.7744140625, headToHeadOnly: true, called: false },
+    },
+    {
+      case: 'the sign test against the intervals’ direction never confirms them',
+      x: entry(1100, 1300),
+      y: entry(700, 900),
+      h2h: { games: 10, xWins: 0, yWins: 10 },
+      want: { intervalsApart: true, signP: 2 / 1024, headToHeadOnly: true, called: false },
+    },
+    {
+      case: 'too few votes → nothing is apart',
+      x: entry(1811, 1811, 1, false),
+      y: entry(189, 189, 1, false),
+      h2h: { games: 1, xWins: 1, yWins: 0 },
+      want: { intervalsApart: false, signP: 1, headToHeadOnly: true, called: false },
+    },
+  ])('$case', ({ x, y, h2h, want }) => {
+    const got = separation(x, y, h2h);
+    expect({ ...got, signP: null }).toEqual({ ...want, signP: null });
+    if (want.signP === null) expect(got.signP).toBeNull();
+    else expect(got.signP).toBeCloseTo(want.signP, 12);
+  });
+});
+
+describe('computeRatings: honest at any sample size', () => {
+  /** x against y only: `w` wins, `l` losses, `t` ties. */
+  const record = (w: number, l: number, t = 0): Vote[] => [
+    ...repeat('x', 'y', 'a', w),
+    ...repeat('x', 'y', 'b', l),
+    ...repeat('x', 'y', 'tie', t),
+  ];
+  const claim = (table: RatingsTable) => {
+    const [first, second] = table.contenders as [
+      RatingsTable['contenders'][0],
+      RatingsTable['contenders'][0],
+    ];
+    return separation(first, second, headToHeadIn(table, first.name, second.name));
+  };
+
+  it.each([
+    {
+      case: 'one vote: a huge gap, but no interval, no rank, no claim',
+      votes: record(1, 0),
+      enough: false,
+      ranks: [null, null],
+      called: false,
+    },
+    {
+      case: '9 votes (9–0): one short of the minimum',
+      votes: record(9, 0),
+      enough: false,
+      ranks: [null, null],
+      called: false,
+    },
+    {
+      case: '10 votes (10–0): at the minimum, intervals apart and p = 0.002',
+      votes: record(10, 0),
+      enough: true,
+      ranks: [1, 2],
+      called: true,
+    },
+    {
+      case: '10 ties: enough votes, nothing to call',
+      votes: record(0, 0, 10),
+      enough: true,
+      ranks: [1, 1],
+      called: false,
+    },
+    {
+      case: '4–0 with 6 ties: intervals apart, sign test p = 0.125 → not called',
+      votes: record(4, 0, 6),
+      enough: true,
+      ranks: [1, 1],
+      called: false,
+    },
+    {
+      case: '10–3: intervals apart, sign test p = 0.092 → not called',
+      votes: record(10, 3),
+      enough: true,
+      ranks: [1, 1],
+      called: false,
+    },
+    {
+      case: 'a clear winner over many votes (80–20)',
+      votes: record(80, 20),
+      enough: true,
+      ranks: [1, 2],
+      called: true,
+    },
+  ])('$case', ({ votes, enough, ranks, called }) => {
+    const table = computeRatings(votes, { bootstrap: 1000, seed: 42 });
+    expect(table.settings.minVotes).toBe(MIN_VOTES_PER_CONTENDER);
+    expect(table.contenders.map((c) => c.enoughVotes)).toEqual([enough, enough]);
+    expect(table.contenders.every((c) => (c.ci !== null) === enough)).toBe(true);
+    expect(table.contenders.map((c) => c.rank)).toEqual(ranks);
+    expect(claim(table).called).toBe(called);
+  });
+
+  it('one vote still fits the far-apart ratings the old report showed as "1811 [1811, 1811]"', () => {
+    const table = computeRatings(record(1, 0), { bootstrap: 1000, seed: 42 });
+    expect(table.contenders.map((c) => Math.round(c.rating))).toEqual([1811, 189]);
+    expect(table.contenders.map((c) => c.ci)).toEqual([null, null]);
+  });
+
+  it('the minimum is configurable where ratings are computed', () => {
+    const table = computeRatings(record(9, 0), { bootstrap: 200, minVotes: 9 });
+    expect(table.settings.minVotes).toBe(9);
+    expect(table.contenders.map((c) => c.rank)).toEqual([1, 2]);
+    expect(() => computeRatings([], { minVotes: 0 })).toThrowError(
+      expect.objectContaining({ code: 'USAGE' }),
+    );
+  });
+
+  it('puts contenders without enough votes after the others, whatever their rating', () => {
+    const votes = [
+      ...repeat('a', 'b', 'a', 12),
+      ...repeat('a', 'b', 'b', 8),
+      ...repeat('lucky', 'b', 'a', 2),
+    ];
+    const table = computeRatings(votes, { bootstrap: 100 });
+    expect(ratingOf(table, 'lucky')).toBeGreaterThan(ratingOf(table, 'a'));
+    expect(table.contenders.map((c) => [c.name, c.rank])).toEqual([
+      ['a', 1],
+      ['b', 1],
+      ['lucky', null],
+    ]);
+  });
+
+  it('records head-to-head wins in the matrix', () => {
+    const table = computeRatings(record(7, 2, 3), { bootstrap: 0 });
+    expect(headToHeadIn(table, 'x', 'y')).toEqual({ games: 12, xWins: 7, yWins: 2 });
+    expect(headToHeadIn(table, 'y', 'x')).toEqual({ games: 12, xWins: 2, yWins: 7 });
+    expect(headToHeadIn(table, 'x', 'nobody')).toEqual({ games: 0, xWins: 0, yWins: 0 });
   });
 });
 

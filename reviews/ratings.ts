@@ -15,9 +15,12 @@
 //   about 2,700.
 // - Disconnected comparison graphs: each connected component is centred on `initial` on its own;
 //   ratings in different components are not comparable and `components` says so.
-// - Intervals are plain percentile-bootstrap intervals, as Arena's: on a handful of votes they can be
-//   very wide or collapse to a point (an unbeaten record resamples to itself), and nothing forces them
-//   to contain the point estimate, though on real data they do.
+// - Intervals are plain percentile-bootstrap intervals, as Arena's. On a handful of votes they mean
+//   nothing (an unbeaten record of one vote resamples to itself and gives "1811 [1811, 1811]"), so a
+//   contender with fewer than `minVotes` counted games (MIN_VOTES_PER_CONTENDER by default) gets no
+//   interval and no rank, and no claim is ever made about it: the table says "not enough votes".
+// - One rule decides every claim ("X is ahead of Y beyond doubt": a rank apart, a "significant"
+//   verdict); see `separation`.
 import { z } from 'zod';
 import { ArbiterError } from '../config/index.ts';
 import {
@@ -28,7 +31,14 @@ import {
   type PairCounts,
   type PairLayout,
 } from './bradley-terry.ts';
+import { signTest } from './agreement.ts';
 import { createRng, sampleMultinomial } from './random.ts';
+
+/** Fewest counted games a contender needs before it gets an interval, a rank or any claim about it. */
+export const MIN_VOTES_PER_CONTENDER = 10;
+
+/** Level of every significance claim; matches the 95% intervals. */
+export const SIGNIFICANCE_LEVEL = 0.05;
 
 const contenderName = z
   .string({ error: 'expected a contender name (a non-empty string)' })
@@ -61,6 +71,8 @@ export const RatingsOptionsSchema = z.object({
   l2: z.number().positive().max(1).default(1e-4),
   /** Known contenders: those without a counted game are listed as unrated. */
   contenders: z.array(z.string().min(1)).default([]),
+  /** Counted games a contender needs before it gets an interval, a rank or any claim. */
+  minVotes: z.number().int().min(1).max(1_000_000).default(MIN_VOTES_PER_CONTENDER),
 });
 
 /** Caller-facing options (all optional). */
@@ -70,10 +82,15 @@ export type RatingsOptions = z.input<typeof RatingsOptionsSchema>;
 export interface Rating {
   name: string;
   rating: number;
-  /** 95% bootstrap interval; null when `bootstrap` is 0. */
+  /** 95% bootstrap interval; null when `bootstrap` is 0 or without enough votes. */
   ci: { lower: number; upper: number } | null;
-  /** 1 + the number of contenders whose interval lies wholly above this one (rating order without intervals). */
-  rank: number;
+  /**
+   * 1 + the number of contenders separated above this one (see `separation`); rating order among contenders
+   * with enough votes when `bootstrap` is 0. Null without enough votes: such a contender is never ranked.
+   */
+  rank: number | null;
+  /** Whether `games` reaches `settings.minVotes`; without it the row has no interval and no rank. */
+  enoughVotes: boolean;
   wins: number;
   losses: number;
   /** Votes declared a tie (not counting "both bad"). */
@@ -90,12 +107,15 @@ export interface Rating {
 
 /** The whole result: leaderboard rows, pairwise win rates, and what could not be rated. */
 export interface RatingsTable {
-  /** Rated contenders, best first (rating descending, then name). */
+  /** Rated contenders, best first: those with enough votes by rating (then name), then those without, likewise. */
   contenders: Rating[];
   /** Known contenders with no counted game, sorted by name; never given a rating. */
   unrated: string[];
-  /** Observed pairwise results in `contenders` order: rates[i][j] = share of i's score against j, ties as half. */
-  winRateMatrix: { names: string[]; rates: (number | null)[][]; games: number[][] };
+  /**
+   * Observed pairwise results in `contenders` order: rates[i][j] = share of i's score against j, ties as half;
+   * games[i][j] = games they played; wins[i][j] = games i won outright against j (ties and both-bad aside).
+   */
+  winRateMatrix: { names: string[]; rates: (number | null)[][]; games: number[][]; wins: number[][] };
   /** Connected components of the comparison graph; more than one means ratings across them are not comparable. */
   components: number;
   votes: { total: number; counted: number; bothBadExcluded: number };
@@ -109,6 +129,7 @@ export interface RatingsTable {
     scale: number;
     initial: number;
     l2: number;
+    minVotes: number;
   };
 }
 
@@ -255,14 +276,28 @@ export function computeRatings(votes: readonly Vote[], options: RatingsOptions =
     }
   }
 
+  // Head-to-head records in fit-index space, for the rule that needs them (`separation`).
+  const pairOf = new Map<number, number>();
+  for (let p = 0; p < pairCount; p++) pairOf.set(pairI[p]! * n + pairJ[p]!, p);
+  const headToHead = (x: number, y: number): HeadToHead => {
+    const p = pairOf.get(Math.min(x, y) * n + Math.max(x, y));
+    if (p === undefined) return { games: 0, xWins: 0, yWins: 0 };
+    const iw = bucketCounts[p * 3 + OUTCOME_I_WINS]!;
+    const jw = bucketCounts[p * 3 + OUTCOME_J_WINS]!;
+    const games = iw + jw + bucketCounts[p * 3 + OUTCOME_TIE]!;
+    return x < y ? { games, xWins: iw, yWins: jw } : { games, xWins: jw, yWins: iw };
+  };
+
   const rows: Rating[] = names.map((name, i) => {
     const countedTies = ties[i]! + (bothBadAsTie ? (bothBad.get(name) ?? 0) : 0);
     const games = wins[i]! + losses[i]! + countedTies;
+    const enoughVotes = games >= opts.minVotes;
     return {
       name,
       rating: toRating(strengths[i]!),
-      ci: lower && upper ? { lower: lower[i]!, upper: upper[i]! } : null,
-      rank: 0,
+      ci: lower && upper && enoughVotes ? { lower: lower[i]!, upper: upper[i]! } : null,
+      rank: null,
+      enoughVotes,
       wins: wins[i]!,
       losses: losses[i]!,
       ties: ties[i]!,
@@ -272,13 +307,17 @@ export function computeRatings(votes: readonly Vote[], options: RatingsOptions =
       component: component[i]!,
     };
   });
-  const ranks = rankByIntervals(rows);
+  const ranks = rankByIntervals(rows, headToHead);
   rows.forEach((row, i) => {
     row.rank = ranks[i]!;
   });
   // Sort on ratings rounded to RATING_EPSILON, so equal records tie on name, not on rounding noise.
+  // Contenders without enough votes go last: a one-vote 1811 must not head the board.
   const sortKey = (row: Rating) => Math.round(row.rating / RATING_EPSILON);
-  rows.sort((x, y) => sortKey(y) - sortKey(x) || byName(x.name, y.name));
+  rows.sort(
+    (x, y) =>
+      Number(y.enoughVotes) - Number(x.enoughVotes) || sortKey(y) - sortKey(x) || byName(x.name, y.name),
+  );
 
   return {
     contenders: rows,
@@ -295,6 +334,7 @@ export function computeRatings(votes: readonly Vote[], options: RatingsOptions =
       scale: opts.scale,
       initial: opts.initial,
       l2: opts.l2,
+      minVotes: opts.minVotes,
     },
   };
 }
@@ -324,22 +364,87 @@ export function quantile(sorted: ArrayLike<number>, q: number): number {
   return sorted[lo]! + (pos - lo) * (sorted[hi]! - sorted[lo]!);
 }
 
+/** The head-to-head record of contender x against contender y. */
+export interface HeadToHead {
+  /** Games they played each other (ties and counted both-bad included). */
+  games: number;
+  /** Games x won outright; `yWins` likewise. */
+  xWins: number;
+  yWins: number;
+}
+
+/** What a rating needs for `separation` and ranking. */
+export type SeparationEntry = Pick<Rating, 'rating' | 'ci' | 'enoughVotes' | 'games'>;
+
+/** The evidence on "x is ahead of y" and whether that claim is made. */
+export interface Separation {
+  /** Both have enough votes and an interval, and x's interval lies wholly above y's. */
+  intervalsApart: boolean;
+  /** Exact two-sided sign test of x's outright wins against y's (ties aside); null when they never met. */
+  signP: number | null;
+  /** Their head-to-head record is all the fit knows about their gap: one of them played no one else. */
+  headToHeadOnly: boolean;
+  /** The claim "x is ahead of y beyond doubt" is made (a rank apart, "significant"). */
+  called: boolean;
+}
+
+const NO_GAMES: HeadToHead = { games: 0, xWins: 0, yWins: 0 };
+
 /**
- * Arena's "rank (UB)": 1 + the number of contenders better beyond doubt, i.e. whose interval lies
- * wholly above this one's (their lower bound above its upper bound), so overlapping intervals share
- * a rank. Without intervals: 1 + the number with a strictly higher rating. Differences below
- * RATING_EPSILON are rounding noise (two contenders with mirror-image records) and count as equal.
+ * The one rule behind every rank and every "significant": x is called ahead of y only when both have at least
+ * `minVotes` games, x's 95% interval lies wholly above y's, and, when their head-to-head record is all the
+ * evidence on their gap, the exact sign test of that record is significant (p < SIGNIFICANCE_LEVEL) in x's favour.
+ *
+ * Why both: the percentile bootstrap is too narrow on small samples (an unbeaten record of one vote resamples to
+ * itself), while the exact sign test is valid at any size but conservative. When one of the two met only the
+ * other (always so in a two-contender review) the fitted gap is a function of their record alone, so the
+ * intervals and the sign test test one hypothesis on the same data; requiring both means a report can never
+ * show "intervals do not overlap" as a finding next to a sign test that says otherwise. When the gap also rests
+ * on games against others, the sign test of the direct record alone tests something narrower (it ignores that
+ * evidence, and demanding it would make a direct meeting lower the chance of a claim), so the intervals decide,
+ * as in Arena.
  */
-export function rankByIntervals(entries: readonly Pick<Rating, 'rating' | 'ci'>[]): number[] {
-  return entries.map((row) => {
+export function separation(x: SeparationEntry, y: SeparationEntry, h2h: HeadToHead = NO_GAMES): Separation {
+  const intervalsApart =
+    x.enoughVotes && y.enoughVotes && !!x.ci && !!y.ci && x.ci.lower - y.ci.upper > RATING_EPSILON;
+  const signP = h2h.games > 0 ? signTest(h2h.xWins, h2h.yWins) : null;
+  const headToHeadOnly = h2h.games > 0 && (x.games === h2h.games || y.games === h2h.games);
+  const signAgrees = signP !== null && h2h.xWins > h2h.yWins && signP < SIGNIFICANCE_LEVEL;
+  return { intervalsApart, signP, headToHeadOnly, called: intervalsApart && (!headToHeadOnly || signAgrees) };
+}
+
+/**
+ * Arena's "rank (UB)" under `separation`: 1 + the number of contenders called ahead of this one, so contenders
+ * that cannot be told apart share a rank. A contender without enough votes gets no rank (null) and counts for
+ * no one else's. Without intervals (`bootstrap` 0): rating order among contenders with enough votes, where
+ * differences below RATING_EPSILON are rounding noise (two mirror-image records) and count as equal.
+ */
+export function rankByIntervals(
+  entries: readonly SeparationEntry[],
+  headToHead: (x: number, y: number) => HeadToHead = () => NO_GAMES,
+): (number | null)[] {
+  return entries.map((row, i) => {
+    if (!row.enoughVotes) return null;
     let above = 0;
-    for (const other of entries) {
-      if (other === row) continue;
-      const better = row.ci && other.ci ? other.ci.lower - row.ci.upper : other.rating - row.rating;
-      if (better > RATING_EPSILON) above++;
-    }
+    entries.forEach((other, j) => {
+      if (j === i || !other.enoughVotes) return;
+      const ahead =
+        row.ci && other.ci
+          ? separation(other, row, headToHead(j, i)).called
+          : other.rating - row.rating > RATING_EPSILON;
+      if (ahead) above++;
+    });
     return 1 + above;
   });
+}
+
+/** The head-to-head record of two rated contenders of a table, by name (zeros when either is not rated). */
+export function headToHeadIn(table: RatingsTable, x: string, y: string): HeadToHead {
+  const { names, games, wins } = table.winRateMatrix;
+  const i = names.indexOf(x);
+  const j = names.indexOf(y);
+  if (i === -1 || j === -1 || i === j) return NO_GAMES;
+  return { games: games[i]![j]!, xWins: wins[i]![j]!, yWins: wins[j]![i]! };
 }
 
 function buildWinRateMatrix(
@@ -355,6 +460,7 @@ function buildWinRateMatrix(
   });
   const rates: (number | null)[][] = rows.map(() => new Array<number | null>(n).fill(null));
   const games: number[][] = rows.map(() => new Array<number>(n).fill(0));
+  const wins: number[][] = rows.map(() => new Array<number>(n).fill(0));
   for (let p = 0; p < layout.pairI.length; p++) {
     const x = position[layout.pairI[p]!]!;
     const y = position[layout.pairJ[p]!]!;
@@ -364,8 +470,10 @@ function buildWinRateMatrix(
     const g = iw + jw + t;
     games[x]![y] = g;
     games[y]![x] = g;
+    wins[x]![y] = iw;
+    wins[y]![x] = jw;
     rates[x]![y] = (iw + t / 2) / g;
     rates[y]![x] = (jw + t / 2) / g;
   }
-  return { names: rows.map((row) => row.name), rates, games };
+  return { names: rows.map((row) => row.name), rates, games, wins };
 }

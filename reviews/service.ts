@@ -19,7 +19,7 @@ import {
 } from './messages.ts';
 import { assignReviewers, planPairs } from './pairing.ts';
 import { computeRatings, type RatingsTable } from './ratings.ts';
-import { buildReport, ratingVotes, votesAsOfClose } from './report.ts';
+import { buildReport, pooledVotes, votesAsOfClose } from './report.ts';
 import { createReviewRepository, type ReviewRepository } from './repository.ts';
 import {
   CHOICE_LABELS,
@@ -137,20 +137,20 @@ const ClosePayload = z.object({
   reason: z.enum(['deadline', 'complete', 'manual']),
 });
 
-/** Ratings over the votes of the given closed reviews, per contender label (seeded, so stable). */
+/** Ratings over the votes of the given closed reviews, pooled per contender (seeded, so stable). */
 async function pooledRatings(
   repo: ReviewRepository,
   closed: readonly Review[],
   bootstrap: number,
-): Promise<RatingsTable> {
-  const votes = [];
-  const contenders = new Set<string>();
+): Promise<{ table: RatingsTable; sameContender: number }> {
+  const loaded = [];
   for (const review of closed) {
-    for (const c of review.contenders) contenders.add(c.label);
-    const [pairs, docs] = await Promise.all([repo.pairs(review._id), repo.votes(review._id)]);
-    votes.push(...ratingVotes(review, pairs, votesAsOfClose(review, docs)));
+    const [pairs, votes] = await Promise.all([repo.pairs(review._id), repo.votes(review._id)]);
+    loaded.push({ review, pairs, votes });
   }
-  return computeRatings(votes, { contenders: [...contenders], bootstrap, seed: 42 });
+  const pooled = pooledVotes(loaded);
+  const table = computeRatings(pooled.votes, { contenders: pooled.contenders, bootstrap, seed: 42 });
+  return { table, sameContender: pooled.sameContender };
 }
 
 function note(title: string, text: string): Message {
@@ -418,14 +418,15 @@ export async function createReviewService(deps: ReviewServiceDeps): Promise<Revi
 
     async leaderboard() {
       const closed = await repo.listReviews({ status: 'closed' });
-      return leaderboardMessage(await pooled(closed), closed.length);
+      const { table, sameContender } = await pooled(closed);
+      return leaderboardMessage(table, closed.length, { sameContender });
     },
 
     async standings(at) {
       const closed = (await repo.listReviews({ status: 'closed' })).filter(
         (r) => at === undefined || (r.closedAt !== undefined && r.closedAt < at),
       );
-      return pooled(closed);
+      return (await pooled(closed)).table;
     },
 
     async runFinished(runId) {
@@ -471,7 +472,7 @@ export async function createReviewService(deps: ReviewServiceDeps): Promise<Revi
       for (const review of closed) {
         const [pairs, stored] = await Promise.all([repo.pairs(review._id), repo.votes(review._id)]);
         const votes = votesAsOfClose(review, stored);
-        const report = buildReport(review, pairs, votes, { bootstrap: 0 });
+        const report = buildReport(review, pairs, votes, { bootstrap });
         out.push({
           id: review._id,
           title: review.contenders.map((c) => c.label).join(' vs '),

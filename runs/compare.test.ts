@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import type { Score } from '../evaluators/index.ts';
-import { bootstrapCi, compareRuns, signTest } from './compare.ts';
+import {
+  compareRuns,
+  pairedTInterval,
+  pairingInput,
+  signTest,
+  studentTCdf,
+  studentTQuantile,
+} from './compare.ts';
 import { escapeXml, renderJunit } from './junit.ts';
 import { summarize, summaryExitCode } from './summary.ts';
 import type { Run, RunItemView } from './types.ts';
@@ -55,14 +62,50 @@ describe('statistics', () => {
     else expect(got).toBeCloseTo(p, 9);
   });
 
-  it('bootstrap is seeded and brackets the mean', () => {
-    const diffs = [0.1, 0.2, 0.3, 0.1, 0.2, 0.25, 0.15, 0.3];
-    const a = bootstrapCi(diffs, 1000, 7)!;
-    expect(bootstrapCi(diffs, 1000, 7)).toEqual(a);
-    expect(a[0]).toBeGreaterThan(0);
-    expect(a[0]).toBeLessThan(0.2);
-    expect(a[1]).toBeGreaterThan(0.2);
-    expect(bootstrapCi([])).toBeNull();
+  // Reference quantiles from standard t tables (R: qt(0.975, df)).
+  it.each([
+    [1, 12.706204736],
+    [2, 4.30265273],
+    [3, 3.182446305],
+    [9, 2.262157163],
+    [29, 2.045229642],
+    [1000, 1.962339081],
+  ])('t quantile 0.975 with %i df is %d', (df, want) => {
+    expect(studentTQuantile(0.975, df)).toBeCloseTo(want, 7);
+    expect(studentTQuantile(0.025, df)).toBeCloseTo(-want, 7);
+    expect(studentTCdf(want, df)).toBeCloseTo(0.975, 9);
+  });
+
+  it('t CDF is a half at 0 and refuses impossible quantiles', () => {
+    expect(studentTCdf(0, 5)).toBeCloseTo(0.5, 12);
+    // df = 1 is the Cauchy distribution: P(T ≤ 1) = 3/4.
+    expect(studentTCdf(1, 1)).toBeCloseTo(0.75, 10);
+    expect(() => studentTQuantile(1, 5)).toThrow(RangeError);
+    expect(() => studentTQuantile(0.5, 0)).toThrow(RangeError);
+  });
+
+  it.each([
+    {
+      case: 'three positive deltas: the old percentile bootstrap excluded 0, the t interval does not',
+      diffs: [0.1, 0.2, 0.3],
+      // mean 0.2 ± 4.3027·0.1/√3
+      want: [0.2 - (4.30265273 * 0.1) / Math.sqrt(3), 0.2 + (4.30265273 * 0.1) / Math.sqrt(3)],
+    },
+    { case: 'identical runs: no spread, a point at 0', diffs: [0, 0, 0, 0], want: [0, 0] },
+    { case: 'one pair: no interval', diffs: [0.5], want: null },
+    { case: 'no pairs: no interval', diffs: [], want: null },
+    {
+      case: 'ten deltas',
+      diffs: [0.1, 0.2, 0.3, 0.1, 0.2, 0.25, 0.15, 0.3, 0.05, 0.35],
+      want: [0.2 - (2.262157163 * 0.1) / Math.sqrt(10), 0.2 + (2.262157163 * 0.1) / Math.sqrt(10)],
+    },
+  ])('paired t interval: $case', ({ diffs, want }) => {
+    const got = pairedTInterval(diffs);
+    if (want === null) expect(got).toBeNull();
+    else {
+      expect(got![0]).toBeCloseTo(want[0]!, 7);
+      expect(got![1]).toBeCloseTo(want[1]!, 7);
+    }
   });
 });
 
@@ -80,11 +123,65 @@ describe('compareRuns', () => {
     expect(cmp.improvements).toHaveLength(5);
   });
 
-  it('no change is not significant', () => {
+  it('identical runs: zero delta, a point interval at 0, no sign test, not significant', () => {
     const a = ['x', 'y', 'z'].map((k) => view(k, 0.5));
     const cmp = compareRuns({ run: run('A'), items: a }, { run: run('B', 'other'), items: a });
     expect(cmp.sameSuite).toBe(false);
-    expect(cmp.metrics[0]).toMatchObject({ delta: 0, significant: false, pValue: null });
+    expect(cmp.metrics[0]).toMatchObject({ delta: 0, ci: [0, 0], significant: false, pValue: null });
+  });
+
+  it('tiny n: three items all better is not significant (t interval and sign test both say so)', () => {
+    const keys = ['k0', 'k1', 'k2'];
+    const a = keys.map((k) => view(k, 0.4));
+    const b = keys.map((k, i) => view(k, 0.5 + i * 0.1));
+    const score = compareRuns({ run: run('A'), items: a }, { run: run('B'), items: b }).metrics[0]!;
+    expect(score).toMatchObject({ pairs: 3, wins: 3, losses: 0, significant: false });
+    expect(score.pValue).toBeCloseTo(0.25, 12);
+    // Every delta is positive, so every bootstrap resample mean is at least the smallest one (0.1): the old
+    // percentile interval was at best [0.1, 0.3] and called this significant. The t interval contains 0.
+    expect(score.delta).toBeCloseTo(0.2, 12);
+    expect(score.ci![0]).toBeCloseTo(0.2 - (4.30265273 * 0.1) / Math.sqrt(3), 7);
+    expect(score.ci![0]).toBeLessThan(0);
+    expect(score.ci![1]).toBeGreaterThan(0.2);
+  });
+
+  it('pairs items by input (normalized, with persona), not by item key', () => {
+    const item = (key: string, input: string, value: number, row: number, persona?: string): RunItemView => {
+      const v = view(key, value, 'done', input);
+      return { ...v, doc: { ...v.doc, row }, item: { key, row, input, ...(persona ? { persona } : {}) } };
+    };
+    const a = [
+      item('id:1', 'How do I reset my password?', 0.2, 1),
+      item('id:2', 'Do you ship to Canada?', 0.2, 2),
+      item('h-dup', 'Same question', 0.1, 3),
+      item('h-dup#2', 'Same question', 0.3, 4),
+      item('p1', 'Hello', 0.5, 5, 'angry'),
+    ];
+    const b = [
+      // Same ids, different questions: pairing on keys would compare unrelated answers.
+      item('id:1', 'Do you ship to Canada?', 0.9, 1),
+      item('id:2', '  how do I   RESET my password? ', 0.6, 2),
+      item('x#1', 'Same question', 0.2, 3),
+      item('x#2', 'Same question', 0.4, 4),
+      item('p2', 'Hello', 0.5, 5, 'calm'),
+    ];
+    const cmp = compareRuns({ run: run('A'), items: a }, { run: run('B'), items: b });
+    expect(cmp).toMatchObject({ paired: 4, onlyInA: 1, onlyInB: 1 });
+    const byInput = new Map(cmp.improvements.map((d) => [d.input, [d.scoreA, d.scoreB]]));
+    expect(byInput.get('Do you ship to Canada?')).toEqual([0.2, 0.9]);
+    expect(byInput.get('  how do I   RESET my password? ')).toEqual([0.2, 0.6]);
+    // A repeated input pairs occurrence by occurrence, in row order.
+    expect(
+      cmp.improvements
+        .filter((d) => d.input === 'Same question')
+        .map((d) => [d.scoreA, d.scoreB])
+        .sort((x, y) => x[0]! - y[0]!),
+    ).toEqual([
+      [0.1, 0.2],
+      [0.3, 0.4],
+    ]);
+    expect(pairingInput(' Ａ\tb ')).toBe(pairingInput('a b'));
+    expect(pairingInput('a', 'p')).not.toBe(pairingInput('a'));
   });
 });
 

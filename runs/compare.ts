@@ -1,6 +1,10 @@
-// Comparison of two runs of a suite, paired over items by item key: per-metric mean deltas with a seeded paired
-// bootstrap 95% interval and a two-sided sign test, plus the items that regressed and improved most. Pure.
-import { mulberry32 } from '../config/index.ts';
+// Comparison of two runs of a suite, paired over items by input: per-metric mean deltas with a paired t 95%
+// interval and an exact two-sided sign test, plus the items that regressed and improved most. Pure.
+//
+// Why a t interval: the percentile bootstrap of a mean is too narrow on small samples (with three positive
+// deltas every resample is positive, so its interval excludes 0 while the sign test gives p = 0.25), and BCa
+// inherits that. Student's t quantile widens the interval as n shrinks, so it stays valid at small n; the
+// sign test needs no distributional assumption at all. A change is called only when both agree.
 import type { Run, RunItemView } from './types.ts';
 
 /** Delta of one metric (or `score`, the item score) between run A and run B (B − A). */
@@ -10,7 +14,7 @@ export interface MetricDelta {
   meanA: number | null;
   meanB: number | null;
   delta: number | null;
-  /** 95% paired bootstrap interval of the mean delta. */
+  /** Paired t 95% interval of the mean delta; null below 2 pairs. */
   ci: [number, number] | null;
   /** Items where B is higher / lower / equal. */
   wins: number;
@@ -18,7 +22,7 @@ export interface MetricDelta {
   ties: number;
   /** Two-sided exact sign-test p-value over non-tied pairs. */
   pValue: number | null;
-  /** The interval excludes 0 and p < 0.05. */
+  /** The interval excludes 0 and p < 0.05: a change is called only when both agree. */
   significant: boolean;
 }
 
@@ -44,19 +48,89 @@ export interface RunComparison {
   improvements: ItemDelta[];
 }
 
-/** Paired bootstrap 95% interval of the mean of differences. */
-export function bootstrapCi(diffs: readonly number[], rounds = 2000, seed = 42): [number, number] | null {
-  if (diffs.length === 0) return null;
-  const rand = mulberry32(seed);
-  const means: number[] = [];
-  for (let r = 0; r < rounds; r++) {
-    let sum = 0;
-    for (let i = 0; i < diffs.length; i++) sum += diffs[Math.floor(rand() * diffs.length)]!;
-    means.push(sum / diffs.length);
+/** ln Γ(x) for x > 0 (Lanczos, g = 7, 9 terms: about 15 significant digits). */
+function logGamma(x: number): number {
+  const c = [
+    0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059,
+    12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7,
+  ];
+  if (x < 0.5) return Math.log(Math.PI / Math.sin(Math.PI * x)) - logGamma(1 - x);
+  const z = x - 1;
+  let sum = c[0]!;
+  for (let i = 1; i < 9; i++) sum += c[i]! / (z + i);
+  const t = z + 7.5;
+  return 0.5 * Math.log(2 * Math.PI) + (z + 0.5) * Math.log(t) - t + Math.log(sum);
+}
+
+/** Continued fraction of the regularized incomplete beta (modified Lentz). */
+function betaFraction(x: number, a: number, b: number): number {
+  const tiny = 1e-300;
+  let c = 1;
+  let d = 1 - ((a + b) * x) / (a + 1);
+  if (Math.abs(d) < tiny) d = tiny;
+  d = 1 / d;
+  let h = d;
+  for (let m = 1; m <= 300; m++) {
+    const m2 = 2 * m;
+    let aa = (m * (b - m) * x) / ((a + m2 - 1) * (a + m2));
+    d = 1 + aa * d;
+    if (Math.abs(d) < tiny) d = tiny;
+    c = 1 + aa / c;
+    if (Math.abs(c) < tiny) c = tiny;
+    d = 1 / d;
+    h *= d * c;
+    aa = (-(a + m) * (a + b + m) * x) / ((a + m2) * (a + m2 + 1));
+    d = 1 + aa * d;
+    if (Math.abs(d) < tiny) d = tiny;
+    c = 1 + aa / c;
+    if (Math.abs(c) < tiny) c = tiny;
+    d = 1 / d;
+    const delta = d * c;
+    h *= delta;
+    if (Math.abs(delta - 1) < 1e-15) break;
   }
-  means.sort((x, y) => x - y);
-  const at = (q: number) => means[Math.min(means.length - 1, Math.max(0, Math.floor(q * means.length)))]!;
-  return [at(0.025), at(0.975)];
+  return h;
+}
+
+/** Regularized incomplete beta I_x(a, b). */
+function incompleteBeta(x: number, a: number, b: number): number {
+  if (x <= 0) return 0;
+  if (x >= 1) return 1;
+  const front = Math.exp(logGamma(a + b) - logGamma(a) - logGamma(b) + a * Math.log(x) + b * Math.log(1 - x));
+  return x < (a + 1) / (a + b + 2)
+    ? (front * betaFraction(x, a, b)) / a
+    : 1 - (front * betaFraction(1 - x, b, a)) / b;
+}
+
+/** P(T ≤ t) for Student's t with `df` degrees of freedom. */
+export function studentTCdf(t: number, df: number): number {
+  const tail = 0.5 * incompleteBeta(df / (df + t * t), df / 2, 0.5);
+  return t >= 0 ? 1 - tail : tail;
+}
+
+/** The p-quantile of Student's t with `df` degrees of freedom (p in (0, 1)), by bisection on the CDF. */
+export function studentTQuantile(p: number, df: number): number {
+  if (!(p > 0 && p < 1) || !(df > 0)) throw new RangeError(`studentTQuantile needs 0 < p < 1 and df > 0`);
+  if (p < 0.5) return -studentTQuantile(1 - p, df);
+  let lo = 0;
+  let hi = 1;
+  while (studentTCdf(hi, df) < p) hi *= 2;
+  for (let i = 0; i < 200 && hi - lo > 1e-12 * hi; i++) {
+    const mid = (lo + hi) / 2;
+    if (studentTCdf(mid, df) < p) lo = mid;
+    else hi = mid;
+  }
+  return (lo + hi) / 2;
+}
+
+/** Paired t interval (default 95%) of the mean of differences: mean ± t·sd/√n; null below 2 pairs. */
+export function pairedTInterval(diffs: readonly number[], level = 0.95): [number, number] | null {
+  const n = diffs.length;
+  if (n < 2) return null;
+  const mean = diffs.reduce((s, d) => s + d, 0) / n;
+  const variance = diffs.reduce((s, d) => s + (d - mean) ** 2, 0) / (n - 1);
+  const half = studentTQuantile(1 - (1 - level) / 2, n - 1) * Math.sqrt(variance / n);
+  return [mean - half, mean + half];
 }
 
 /** Two-sided exact sign test: P of a split at least this uneven under p = 0.5. */
@@ -89,11 +163,35 @@ function valuesOf(v: RunItemView): Map<string, number> {
 
 const EPS = 1e-9;
 
-/** Compares run B against run A (B − A). */
-export function compareRuns(a: Side, b: Side, options: { top?: number; seed?: number } = {}): RunComparison {
+/**
+ * What items pair on across runs: the input after Unicode (NFKC), case and whitespace normalization, the
+ * same rule reviews pair on, plus the persona of multi-turn items. Not the item key: a key from a dataset `id`
+ * or a Langfuse item id names a row, not a question, so two datasets could pair different questions on it.
+ */
+export function pairingInput(input: string, persona?: string): string {
+  const text = input.normalize('NFKC').toLowerCase().replace(/\s+/g, ' ').trim();
+  return persona === undefined ? text : `${text}\u0000${persona}`;
+}
+
+/** Items by pairing input; a repeated input pairs occurrence by occurrence, in row order. */
+function byPairingInput(items: readonly RunItemView[]): Map<string, RunItemView> {
+  const out = new Map<string, RunItemView>();
+  const seen = new Map<string, number>();
+  const ordered = [...items].sort((x, y) => x.doc.row - y.doc.row || x.doc.seq - y.doc.seq);
+  for (const v of ordered) {
+    const base = pairingInput(v.item.input, v.item.persona);
+    const n = (seen.get(base) ?? 0) + 1;
+    seen.set(base, n);
+    out.set(`${base}\u0001${n}`, v);
+  }
+  return out;
+}
+
+/** Compares run B against run A (B − A), pairing items by input (`pairingInput`). */
+export function compareRuns(a: Side, b: Side, options: { top?: number } = {}): RunComparison {
   const top = options.top ?? 5;
-  const byKeyA = new Map(a.items.map((v) => [v.doc.itemKey, v]));
-  const byKeyB = new Map(b.items.map((v) => [v.doc.itemKey, v]));
+  const byKeyA = byPairingInput(a.items);
+  const byKeyB = byPairingInput(b.items);
   const keys = [...byKeyA.keys()].filter((k) => byKeyB.has(k));
   const metricNames: string[] = ['score'];
   for (const v of [...a.items, ...b.items])
@@ -111,15 +209,21 @@ export function compareRuns(a: Side, b: Side, options: { top?: number; seed?: nu
     const sa = va.get('score');
     const sb = vb.get('score');
     if (sa !== undefined && sb !== undefined)
-      itemDeltas.push({ key: k, input: byKeyB.get(k)!.item.input, scoreA: sa, scoreB: sb, delta: sb - sa });
+      itemDeltas.push({
+        key: byKeyB.get(k)!.doc.itemKey,
+        input: byKeyB.get(k)!.item.input,
+        scoreA: sa,
+        scoreB: sb,
+        delta: sb - sa,
+      });
   }
-  const metrics = metricNames.map((metric, i): MetricDelta => {
+  const metrics = metricNames.map((metric): MetricDelta => {
     const pairs = pairsByMetric.get(metric)!;
     const diffs = pairs.map(([x, y]) => y - x);
     const mean = (xs: number[]) => (xs.length ? xs.reduce((s, v) => s + v, 0) / xs.length : null);
     const wins = diffs.filter((d) => d > EPS).length;
     const losses = diffs.filter((d) => d < -EPS).length;
-    const ci = bootstrapCi(diffs, 2000, (options.seed ?? 42) + i);
+    const ci = pairedTInterval(diffs);
     const pValue = signTest(wins, losses);
     return {
       metric,

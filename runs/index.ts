@@ -99,9 +99,12 @@ export {
   type SummaryInput,
 } from './summary.ts';
 export {
-  bootstrapCi,
   compareRuns,
+  pairedTInterval,
+  pairingInput,
   signTest,
+  studentTCdf,
+  studentTQuantile,
   type ItemDelta,
   type MetricDelta,
   type RunComparison,

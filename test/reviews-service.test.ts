@@ -578,7 +578,12 @@ describe('closing', () => {
     for (const id of [a, b, c]) expect(text).toContain(id);
     expect(text).toContain('midsuite · recorded  unrated (no votes)');
     expect(text).not.toMatch(/midsuite · recorded +1000/);
-    expect(text).toMatch(/zetasuite · recorded is best|zetasuite · recorded has the highest rating/);
+    // Four votes: no claim, no interval, no rank for anyone.
+    expect(text).toContain(
+      'Not enough votes to compare the contenders: each needs at least 10 before any claim is made (zetasuite · recorded has 4 votes, omegasuite · recorded has 4 votes, midsuite · recorded has none).',
+    );
+    expect(text).toMatch(/— {2}zetasuite · recorded {2}\d+ not enough votes \(4 of 10\)/);
+    expect(text).not.toMatch(/is best|significant|intervals do not overlap/);
     expect(text).toMatch(/Cohen's kappa/);
     expect(text).toMatch(/offline heuristic/);
     expect(text).toContain('<@U_R1> 2');
@@ -608,8 +613,12 @@ describe('closing', () => {
     const report = JSON.stringify(
       h.transport.posts.find((p) => p.message.title.startsWith('Blind review closed'))!.message,
     );
-    expect(report).toMatch(/zetasuite · recorded is better than omegasuite · recorded: 6 wins to 0/);
-    expect(report).toMatch(/significant \(two-sided sign test p = 0\.031\)/);
+    // Six votes, all for one side: no interval, no rank, no "significant", no "intervals do not overlap".
+    expect(report).toContain(
+      'Not enough votes to call a difference: zetasuite · recorded leads omegasuite · recorded 6 wins to 0, from 6 votes; each contender needs at least 10 before any claim is made.',
+    );
+    expect(report).toContain('not enough votes (6 of 10)');
+    expect(report).not.toMatch(/significant|intervals do not overlap|\[\d+, \d+\]/);
     const board = await leaderboardCommand(h.reviews);
     const rows = JSON.stringify(board);
     expect(rows.indexOf('zetasuite · recorded')).toBeLessThan(rows.indexOf('omegasuite · recorded'));
@@ -625,18 +634,73 @@ describe('closing', () => {
       new Date(closedAt.getTime() - 1),
       new Date(closedAt.getTime() + 1),
     );
+    // No winner for digests either: the report called none.
     expect(closed).toEqual([
       {
         id: review._id,
         title: expect.stringContaining('zetasuite · recorded'),
         closedAt,
         ballots: 6,
-        winner: 'zetasuite · recorded',
       },
     ]);
     expect(
       await h.reviews.closedBetween(new Date(closedAt.getTime() + 1), new Date(closedAt.getTime() + 2)),
     ).toEqual([]);
+  });
+
+  it('with enough votes the report calls the difference, the sign test and intervals agree, and digests get the winner', async () => {
+    const h = await harness();
+    const { good, review } = await openTwoRunReview(h, { reviewersPerPair: 2 });
+    const pairs = await h.reviews.repository.pairs(review._id);
+    for (const user of ['U_R1', 'U_R2'])
+      for (const p of pairs) await vote(h, p.token, p.aRunId === good ? 'a' : 'b', user);
+    await h.settle();
+    const report = JSON.stringify(
+      h.transport.posts.find((p) => p.message.title.startsWith('Blind review closed'))!.message,
+    );
+    expect(report).toContain(
+      'zetasuite · recorded is better than omegasuite · recorded: 12 wins to 0 (win rate 100%), significant: two-sided sign test p = 0.000 and the 95% intervals do not overlap.',
+    );
+    expect(report).toMatch(/ 1 {2}zetasuite · recorded {2}\d+ \[\d+, \d+\]/);
+    expect(report).toMatch(/ 2 {2}omegasuite · recorded {2}-?\d+ \[-?\d+, -?\d+\]/);
+    const closedAt = (await h.reviews.get(review._id))!.closedAt!;
+    const closed = await h.reviews.closedBetween(closedAt, new Date(closedAt.getTime() + 1));
+    expect(closed.map((c) => c.winner)).toEqual(['zetasuite · recorded']);
+  });
+
+  it('the leaderboard pools runs of one contender into one row, and leaves out votes between them', async () => {
+    const h = await harness();
+    // Review 1: zetasuite (run 1) against omegasuite. Review 2: two more zetasuite runs against each other,
+    // which the review tells apart as "zetasuite · recorded [<run id>]".
+    const { good, review: first } = await openTwoRunReview(h, { reviewersPerPair: 2 });
+    for (const user of ['U_R1', 'U_R2'])
+      for (const p of await h.reviews.repository.pairs(first._id))
+        await vote(h, p.token, p.aRunId === good ? 'a' : 'b', user);
+    const again = await h.makeRun('zetasuite', GOOD);
+    const third = await h.makeRun('zetasuite', GOOD);
+    const { review: second } = await h.reviews.create({ runs: [again, third], channel: 'C_REVIEW' });
+    await h.settle();
+    expect((await h.reviews.get(second._id))!.contenders.map((c) => c.label)).toEqual([
+      `zetasuite · recorded [${again}]`,
+      `zetasuite · recorded [${third}]`,
+    ]);
+    for (const p of await h.reviews.repository.pairs(second._id)) await vote(h, p.token, 'a', 'U_R1');
+    await h.settle();
+    expect((await h.reviews.get(second._id))?.status).toBe('closed');
+    const board = await leaderboardCommand(h.reviews);
+    const rows = (board.sections[0] as { text: string }).text.split('\n');
+    expect(rows).toHaveLength(2);
+    expect(rows[0]).toMatch(/^ 1 {2}zetasuite · recorded {2}\d+ \[\d+, \d+\] {2}W12 L0 /);
+    expect(rows[1]).toMatch(/^ 2 {2}omegasuite · recorded {2}-?\d+ \[-?\d+, -?\d+\] {2}W0 L12 /);
+    const notes = JSON.stringify(board.sections[1]);
+    expect(notes).toContain('12 votes from 2 closed reviews');
+    expect(notes).toContain('6 votes between two runs of the same contender are not counted here.');
+    const standings = await h.reviews.standings();
+    expect(standings.contenders.map((c) => c.name)).toEqual([
+      'zetasuite · recorded',
+      'omegasuite · recorded',
+    ]);
+    expect(standings.unrated).toEqual([]);
   });
 
   it('queues the deadline close at open + deadline and closes when it is due', async () => {
