@@ -3,6 +3,7 @@ export {
   ItemSchema,
   RubricRefSchema,
   ScoreSchema,
+  ScoreUsageSchema,
   SourceRefSchema,
   TurnSchema,
   type Item,
@@ -14,6 +15,7 @@ export {
   type RubricRef,
   type Score,
   type ScoreContext,
+  type ScoreUsage,
   type SourceRef,
   type Turn,
 } from './types.ts';
@@ -29,7 +31,7 @@ export {
   type MetricHelp,
   type MetricName,
 } from './registry.ts';
-export { errorScore, outputText, renderTranscript } from './score.ts';
+export { addScoreUsage, errorScore, outputText, renderTranscript, usageOf } from './score.ts';
 export { detectRefusal } from './refusal.ts';
 export { maskPii, scanPii, PII_KINDS, type PiiFinding, type PiiKind } from './pii.ts';
 export {

@@ -41,6 +41,23 @@ export const RubricRefSchema = z.object({ text: z.string(), version: z.string() 
 /** The rubric a judge used and its content hash. */
 export type RubricRef = z.infer<typeof RubricRefSchema>;
 
+/** Tokens and cost a judge spent on one Score (every call it made, repairs and retries included). */
+export const ScoreUsageSchema = z.object({
+  /** Prompt tokens, prompt-cache reads and writes included. */
+  inputTokens: z.number().int().nonnegative(),
+  /** Generated tokens, thinking included. */
+  outputTokens: z.number().int().nonnegative(),
+  /** Part of `inputTokens` read from the provider's prompt cache. */
+  cacheReadTokens: z.number().int().nonnegative(),
+  /** Part of `inputTokens` written to the provider's prompt cache. */
+  cacheWriteTokens: z.number().int().nonnegative(),
+  /** USD; null when a model called has no known price: show "price unknown", never $0. */
+  costUsd: z.number().nonnegative().nullable(),
+});
+
+/** Tokens and cost a judge spent on one Score. */
+export type ScoreUsage = z.infer<typeof ScoreUsageSchema>;
+
 /** The result of one metric on one item; `error` set means "could not score", not "scored 0". */
 export const ScoreSchema = z.object({
   metric: z.string().min(1),
@@ -48,8 +65,10 @@ export const ScoreSchema = z.object({
   label: z.string().optional(),
   reason: z.string(),
   confidence: z.number().min(0).max(1).optional(),
-  /** USD spent producing this score (judges only). */
+  /** USD spent producing this score (judges only); absent when a price is unknown (see `usage.costUsd`). */
   cost: z.number().nonnegative().optional(),
+  /** Tokens and cost of the model calls behind this score (judges only, errors included). */
+  usage: ScoreUsageSchema.optional(),
   error: z.string().optional(),
   needsReview: z.boolean().optional(),
   rubric: RubricRefSchema.optional(),

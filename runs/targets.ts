@@ -3,7 +3,7 @@
 // Langfuse prompt and sends it to a model. A target never throws for a failed call: it returns the error.
 import { z } from 'zod';
 import type { Turn } from '../evaluators/index.ts';
-import type { ChatMessage, Llm, Usage } from '../llm/index.ts';
+import type { ChatMessage, FinishReason, Llm, Usage } from '../llm/index.ts';
 import { type HttpResult, sendHttp } from './http-client.ts';
 import { getPath, parsePath, placeholders, renderJson, renderJsonText, renderText } from './template.ts';
 import type { DatasetItem } from './types.ts';
@@ -27,6 +27,15 @@ export type TargetResponse =
       latencyMs: number;
       usage?: Usage;
       costUsd?: number;
+      /** False when the model target's price is unknown (`costUsd` is then 0 by convention: "price unknown"). */
+      priceKnown?: boolean;
+      /**
+       * How a `model`/`prompt` target's reply ended (`refused`, `truncated`, …); unset for targets that cannot
+       * tell (recorded, http), which means complete as far as we know.
+       */
+      finish?: FinishReason;
+      /** The provider's own stop reason when `finish` is not `complete`, e.g. `refusal`, `SAFETY`. */
+      finishDetail?: string;
       /** The target ended the conversation. */
       end?: boolean;
       /** A recorded transcript replaces the conversation as a whole. */
@@ -78,7 +87,7 @@ function defineTarget<S extends z.ZodType>(def: TargetDefinition<S>): TargetDefi
 }
 
 const modelName = z.string().regex(/^[a-z][a-z0-9-]*:[\w.:/-]+$/, {
-  error: 'expected provider:model, e.g. anthropic:claude-sonnet-4-5 or offline:heuristic',
+  error: 'expected provider:model, e.g. anthropic:claude-sonnet-5-5 or offline:heuristic',
 });
 
 const errorText = (err: unknown) => (err instanceof Error ? err.message || err.name : String(err));
@@ -124,7 +133,16 @@ async function callModel(
       ...(opts.maxTokens !== undefined ? { maxTokens: opts.maxTokens } : {}),
       ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
     });
-    return { ok: true, text: c.text, latencyMs: c.latencyMs, usage: c.usage, costUsd: c.costUsd };
+    return {
+      ok: true,
+      text: c.text,
+      latencyMs: c.latencyMs,
+      usage: c.usage,
+      costUsd: c.costUsd,
+      priceKnown: c.priceKnown,
+      finish: c.finish,
+      ...(c.finishDetail ? { finishDetail: c.finishDetail } : {}),
+    };
   } catch (err) {
     return { ok: false, error: errorText(err), latencyMs: Math.round(performance.now() - started) };
   }
