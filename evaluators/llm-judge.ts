@@ -111,6 +111,10 @@ const LlmJudgeArgs = z.strictObject({
     .min(1, { error: 'expected the criteria to judge, e.g. "Is the answer correct and complete?"' }),
   steps: z.array(z.string().trim().min(1)).optional().describe('evaluation steps the judge follows in order'),
   scale: ScaleArg.default({ min: 1, max: 5 }).describe('"1-5" (default) or {min, max}'),
+  needs: z
+    .array(z.enum(['expected', 'context'], { error: 'expected "expected" or "context"' }))
+    .optional()
+    .describe('item fields the criteria rely on; an item without one gets an error score, not a guess'),
   ...judgeCommonArgs,
   maxTokens: z
     .int()
@@ -284,6 +288,23 @@ export const llmJudgeMetric = defineMetric({
       maxTokens: args.maxTokens,
       effort: args.effort,
     };
-    return { name, kind: 'judge', score: (item, ctx) => judgeWithRubric(item, opts, judge.deps, ctx) };
+    const needs = args.needs ?? [];
+    return {
+      name,
+      kind: 'judge',
+      score: async (item, ctx) => {
+        const missing = needs.filter((field) => !item[field]?.trim());
+        if (missing.length > 0) {
+          const what = missing
+            .map((f) => (f === 'expected' ? 'an expected answer' : 'a context'))
+            .join(' or ');
+          return errorScore(name, `the criteria need ${what}, and this item has none`, {
+            rubric: rubricRef(rubricText(rubric)),
+            details: { missing },
+          });
+        }
+        return judgeWithRubric(item, opts, judge.deps, ctx);
+      },
+    };
   },
 });

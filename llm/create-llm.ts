@@ -68,10 +68,15 @@ export interface ModelStats {
   cacheHits: number;
   retries: number;
   errors: number;
+  /** Prompt tokens, prompt-cache reads and writes included. */
   inputTokens: number;
   outputTokens: number;
+  /** Part of `inputTokens` read from the provider's prompt cache. */
+  cacheReadTokens: number;
+  /** Part of `inputTokens` written to the provider's prompt cache. */
+  cacheWriteTokens: number;
   costUsd: number;
-  /** False if any call of this model had no price in the table (its cost counted as 0). */
+  /** False if any call of this model had no price in the table (its cost counted as 0: "price unknown"). */
   priceKnown: boolean;
   heuristic: boolean;
 }
@@ -244,6 +249,8 @@ function emptyStats(heuristic: boolean): ModelStats {
     errors: 0,
     inputTokens: 0,
     outputTokens: 0,
+    cacheReadTokens: 0,
+    cacheWriteTokens: 0,
     costUsd: 0,
     priceKnown: true,
     heuristic,
@@ -612,6 +619,8 @@ export function createLlm(options: CreateLlmOptions = {}): LlmService {
       : costOf(settings.prices, name.full, outcome.usage);
     stats.inputTokens += outcome.usage.inputTokens;
     stats.outputTokens += outcome.usage.outputTokens;
+    stats.cacheReadTokens += outcome.usage.cacheReadTokens ?? 0;
+    stats.cacheWriteTokens += outcome.usage.cacheWriteTokens ?? 0;
     stats.costUsd += costUsd;
     if (!priceKnown) stats.priceKnown = false;
     record(name, provider, params, started, ended, {
@@ -771,6 +780,8 @@ export function createLlm(options: CreateLlmOptions = {}): LlmService {
         totals.errors += s.errors;
         totals.inputTokens += s.inputTokens;
         totals.outputTokens += s.outputTokens;
+        totals.cacheReadTokens += s.cacheReadTokens;
+        totals.cacheWriteTokens += s.cacheWriteTokens;
         totals.costUsd += s.costUsd;
         if (!s.priceKnown) totals.priceKnown = false;
       }

@@ -102,7 +102,13 @@ describe('anthropic replies', () => {
     nock(A_BASE)
       .post('/v1/messages')
       .reply(200, anthropicMessage('ok', { input: 1000, cacheWrite: 2000, cacheRead: 4000, output: 500 }));
-    const c = await llm().complete({ model: 'anthropic:claude-sonnet-5-5', messages: user('Hi') });
+    const l = llm();
+    const c = await l.complete({ model: 'anthropic:claude-sonnet-5-5', messages: user('Hi') });
+    expect(l.stats().totals).toMatchObject({
+      inputTokens: 7000,
+      cacheReadTokens: 4000,
+      cacheWriteTokens: 2000,
+    });
     expect(c.usage).toEqual({
       inputTokens: 7000,
       outputTokens: 500,
