@@ -720,7 +720,7 @@ export function createLlm(options: CreateLlmOptions = {}): LlmService {
       return { ok: false, error: bad.error + retried, code: bad.code, completion: first };
     }
     const parsed = parseJsonReply(first.text, schema);
-    if (parsed.ok) return { ok: true, value: parsed.value, completion: first, repaired: used > budget };
+    if (parsed.ok) return { ok: true, value: parsed.value, completion: first, repaired: false };
     const repairParams: CallParams = {
       ...p,
       maxTokens: used,

@@ -211,6 +211,28 @@ describe('anthropic replies', () => {
     });
   });
 
+  it('leaves empty turns out of the request (the API refuses empty text blocks)', async () => {
+    let body: { messages: { role: string; content: string }[] } = { messages: [] };
+    nock(A_BASE)
+      .post('/v1/messages', (b) => {
+        body = b;
+        return true;
+      })
+      .reply(200, anthropicMessage('ok'));
+    await llm().complete({
+      model: 'anthropic:claude-sonnet-5-5',
+      messages: [
+        { role: 'user', content: 'First?' },
+        { role: 'assistant', content: '  ' },
+        { role: 'user', content: 'Second?' },
+      ],
+    });
+    expect(body.messages).toEqual([
+      { role: 'user', content: 'First?' },
+      { role: 'user', content: 'Second?' },
+    ]);
+  });
+
   it('repairing an empty reply never sends an empty message (the API would answer 400)', async () => {
     const bodies: { messages: { role: string; content: string }[] }[] = [];
     nock(A_BASE)

@@ -134,8 +134,9 @@ export function createGeminiProvider(options: GeminiProviderOptions): LlmProvide
         .filter((m) => m.role === 'system')
         .map((m) => m.content)
         .join('\n\n');
+      // An empty turn carries nothing and empty parts are refused, so it is left out.
       const contents = params.messages
-        .filter((m) => m.role !== 'system')
+        .filter((m) => m.role !== 'system' && m.content.trim() !== '')
         .map((m) => ({ role: m.role === 'assistant' ? 'model' : 'user', parts: [{ text: m.content }] }));
       // ApiError carries only the status, so this call's own fetch keeps the headers for retry-after.
       let lastHeaders: Headers | undefined;
