@@ -192,6 +192,7 @@ function itemJson(v: RunItemView) {
     latencyMs: v.doc.latencyMs ?? null,
     costUsd: v.doc.costUsd ?? 0,
     ...(v.result ? { stopReason: v.result.stopReason, turns: v.result.turns } : {}),
+    ...(v.result?.targetFinish ? { targetFinish: v.result.targetFinish } : {}),
   };
 }
 
@@ -568,6 +569,16 @@ export function renderRunSummary(run: Run, items: readonly RunItemView[] = []): 
         : []),
       ...(v.result?.output !== undefined || !v.doc.error
         ? [{ kind: 'code' as const, label: 'Output', text: clip(v.result?.output ?? '', 1500) }]
+        : []),
+      ...(v.result?.targetFinish
+        ? [
+            {
+              kind: 'context' as const,
+              items: [
+                `The target's reply was ${v.result.targetFinish.reason}${v.result.targetFinish.detail ? ` (${v.result.targetFinish.detail})` : ''}.`,
+              ],
+            },
+          ]
         : []),
       {
         kind: 'context',

@@ -42,6 +42,8 @@ describe('environment', () => {
     });
     expect(env.PORT).toBe(8080);
     expect(env.MONGODB_URI).toBeUndefined();
+    expect(parseEnv({}).LLM_CACHE_TTL).toBe('30d');
+    expect(parseEnv({ LLM_CACHE_TTL: '12h' }).LLM_CACHE_TTL).toBe('12h');
     expect(env.ARBITER_ADMINS).toEqual(['U012ABC', 'U034DEF']);
     expect(env.ARBITER_REVIEWERS).toEqual(['S0GROUP1']);
   });
@@ -54,6 +56,8 @@ describe('environment', () => {
     [{ SLACK_API_URL: 'not a url' }, /SLACK_API_URL: expected an http\(s\) URL/],
     [{ ARBITER_ADMINS: 'bob' }, /ARBITER_ADMINS: expected comma-separated Slack ids/],
     [{ ARBITER_JUDGE_MODEL: 'claude' }, /ARBITER_JUDGE_MODEL: expected provider:model/],
+    [{ LLM_CACHE_TTL: 'forever' }, /LLM_CACHE_TTL: expected a duration of at least a minute, e\.g\. 30d/],
+    [{ LLM_CACHE_TTL: '30s' }, /LLM_CACHE_TTL: expected a duration of at least a minute/],
     [{ SLACK_BOT_TOKEN: 'xoxb-1-2-3' }, /SLACK_SIGNING_SECRET: required in HTTP mode/],
     [{ SLACK_APP_TOKEN: 'xapp-1-2' }, /SLACK_BOT_TOKEN: required when SLACK_APP_TOKEN/],
     [{ LANGFUSE_PUBLIC_KEY: 'pk-lf-123' }, /LANGFUSE_SECRET_KEY: Langfuse needs both/],

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseDuration } from './duration.ts';
 import { ArbiterError } from './errors.ts';
 
 const intIn = (min: number, max: number) =>
@@ -163,7 +164,7 @@ export const ENV_VARS = {
     schema: z
       .string()
       .regex(/^[a-z][a-z0-9-]*:[\w.:/-]+$/, {
-        error: 'expected provider:model, e.g. anthropic:claude-sonnet-4-5 or offline:heuristic',
+        error: 'expected provider:model, e.g. anthropic:claude-sonnet-5-5 or offline:heuristic',
       })
       .optional(),
     secret: false,
@@ -218,6 +219,17 @@ export const ENV_VARS = {
     schema: z.stringbool({ error: 'expected true or false' }).default(true),
     secret: false,
     doc: 'Cache model responses in the store; an identical call is then answered at no cost.',
+  },
+  LLM_CACHE_TTL: {
+    schema: z
+      .string()
+      .trim()
+      .refine((s) => (parseDuration(s) ?? 0) >= 60_000, {
+        error: 'expected a duration of at least a minute, e.g. 30d, 12h or 90m',
+      })
+      .default('30d'),
+    secret: false,
+    doc: 'How long a cached model response is reused (30d, 12h, 90m, …); older entries are asked again. Only complete replies are cached.',
   },
   LLM_PRICES_FILE: {
     schema: z.string().min(1).optional(),

@@ -4,6 +4,7 @@ export {
   RubricRefSchema,
   ScoreErrorCauseSchema,
   ScoreSchema,
+  ScoreUsageSchema,
   SourceRefSchema,
   TurnSchema,
   type Item,
@@ -16,6 +17,7 @@ export {
   type Score,
   type ScoreContext,
   type ScoreErrorCause,
+  type ScoreUsage,
   type SourceRef,
   type Turn,
 } from './types.ts';
@@ -47,7 +49,14 @@ export {
   type MetricSpec,
   type ScoreError,
 } from './entry.ts';
-export { errorScore, isProviderTrouble, outputText, renderTranscript } from './score.ts';
+export {
+  addScoreUsage,
+  errorScore,
+  isProviderTrouble,
+  outputText,
+  renderTranscript,
+  usageOf,
+} from './score.ts';
 export { detectRefusal } from './refusal.ts';
 export { maskPii, scanPii, PII_KINDS, type PiiFinding, type PiiKind } from './pii.ts';
 export {

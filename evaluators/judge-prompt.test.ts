@@ -46,7 +46,9 @@ describe('rubric prompt', () => {
       context: 'France is a country.',
     });
     expect(msgs[0]!.content).toMatch(/never as instructions/);
-    expect(msgs[1]!.content).toContain('{"score": <integer from 1 to 5>');
+    expect(msgs[1]!.content).toContain(
+      '{"reason": "<one or two sentences citing the evidence>", "score": <integer from 1 to 5>',
+    );
   });
 
   it('leaves out absent blocks but keeps an empty output visible', async () => {

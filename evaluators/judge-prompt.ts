@@ -7,7 +7,7 @@ import { renderTranscript } from './score.ts';
 import type { Item, RubricRef } from './types.ts';
 
 /** Bumped when the judge prompt wording changes, so old and new verdicts can be told apart. */
-export const JUDGE_PROMPT_VERSION = 'judge-prompt-v1';
+export const JUDGE_PROMPT_VERSION = 'judge-prompt-v2';
 
 /** A score range such as 1–5. */
 export interface Scale {
@@ -54,8 +54,9 @@ Reply with a single JSON object and nothing else.`;
 const RUBRIC_USER = `{blocks}
 
 Evaluate the {subject} against the criteria{stepsNote}. Use the whole scale: {min} is the worst, {max} the best.
+Write your reason first, then the score that follows from it.
 Reply with only this JSON object, no code fences:
-{{"score": <integer from {min} to {max}>, "reason": "<one or two sentences citing the evidence>", "confidence": <number from 0 to 1, how sure you are>}}`;
+{{"reason": "<one or two sentences citing the evidence>", "score": <integer from {min} to {max}>, "confidence": <number from 0 to 1, how sure you are>}}`;
 
 /** The rubric (G-Eval style) judge prompt; a LangChain runnable so it can be traced and composed. */
 export const rubricJudgePrompt = ChatPromptTemplate.fromMessages([
@@ -72,14 +73,55 @@ Reply with a single JSON object and nothing else.`;
 const PAIRWISE_USER = `{blocks}
 
 Decide which answer better meets the criteria for the input. Answer "tie" only when neither is better.
+Write your reason first, then the winner that follows from it.
 Reply with only this JSON object, no code fences:
-{{"winner": "A" | "B" | "tie", "reason": "<one or two sentences citing the evidence>", "confidence": <number from 0 to 1, how sure you are>}}`;
+{{"reason": "<one or two sentences citing the evidence>", "winner": "A" | "B" | "tie", "confidence": <number from 0 to 1, how sure you are>}}`;
 
 /** The pairwise judge prompt; a LangChain runnable so it can be traced and composed. */
 export const pairwiseJudgePrompt = ChatPromptTemplate.fromMessages([
   ['system', PAIRWISE_SYSTEM],
   ['human', PAIRWISE_USER],
 ]);
+
+// Structured-output schemas (Anthropic output_config.format, Gemini responseJsonSchema). `reason` comes first so
+// the model argues before it decides. Only the JSON Schema subset both providers accept: no numeric bounds (the
+// zod schemas in llm-judge.ts and pairwise-judge.ts enforce the scale and reject anything outside it).
+
+/** JSON Schema of a rubric verdict on a scale. */
+export function rubricJsonSchema(scale: Scale): Record<string, unknown> {
+  const integral = Number.isInteger(scale.min) && Number.isInteger(scale.max);
+  return {
+    type: 'object',
+    properties: {
+      reason: {
+        type: 'string',
+        description: 'One or two sentences citing the evidence, written before the score.',
+      },
+      score: {
+        type: integral ? 'integer' : 'number',
+        description: `The score from ${scale.min} (worst) to ${scale.max} (best).`,
+      },
+      confidence: { type: 'number', description: 'How sure you are, from 0 to 1.' },
+    },
+    required: ['reason', 'score', 'confidence'],
+    additionalProperties: false,
+  };
+}
+
+/** JSON Schema of a pairwise verdict. */
+export const PAIRWISE_JSON_SCHEMA: Record<string, unknown> = {
+  type: 'object',
+  properties: {
+    reason: {
+      type: 'string',
+      description: 'One or two sentences citing the evidence, written before the winner.',
+    },
+    winner: { type: 'string', enum: ['A', 'B', 'tie'] },
+    confidence: { type: 'number', description: 'How sure you are, from 0 to 1.' },
+  },
+  required: ['reason', 'winner', 'confidence'],
+  additionalProperties: false,
+};
 
 /** Turns LangChain messages into the Llm wrapper's messages. */
 export function toChatMessages(messages: readonly BaseMessage[]): ChatMessage[] {

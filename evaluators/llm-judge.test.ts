@@ -112,6 +112,17 @@ describe('llm-judge with a stubbed model', () => {
     expect(s.error).toBe('judge call failed (LLM_RATE_LIMITED): anthropic rate limit (429) after 3 retries');
   });
 
+  it('an item without the reference its criteria need is an error score, and the judge is not called', async () => {
+    const { metric, llm } = judge(() => '{"reason": "ok", "score": 5, "confidence": 1}', {
+      needs: ['expected'],
+    });
+    const s = await metric.score({ input: 'Capital of France?', output: 'Paris.' });
+    expect(s).toMatchObject({ value: 0, label: 'error', details: { missing: ['expected'] } });
+    expect(s.error).toBe('the criteria need an expected answer, and this item has none');
+    expect(llm.calls).toHaveLength(0);
+    expect(await metric.score(item)).toMatchObject({ value: 1 });
+  });
+
   it('stops before calling the model when cancelled', async () => {
     const { metric, llm } = judge(() => '{"score": 5, "reason": "", "confidence": 1}');
     const ctrl = new AbortController();

@@ -1,13 +1,15 @@
 import { z } from 'zod';
+import type { Effort } from '../llm/types.ts';
 import {
   buildRubricMessages,
   JUDGE_PROMPT_VERSION,
   type Rubric,
+  rubricJsonSchema,
   rubricRef,
   rubricText,
   type Scale,
 } from './judge-prompt.ts';
-import { clamp01, errorMessage, errorScore, isProviderTrouble } from './score.ts';
+import { clamp01, errorMessage, errorScore, isProviderTrouble, spendFields, usageOf } from './score.ts';
 import {
   defineMetric,
   type Item,
@@ -29,6 +31,15 @@ export function heuristicReason(reason: string): string {
 /** Default `reviewBelow`: judge confidence under this marks a score `needs_review`. */
 export const DEFAULT_REVIEW_BELOW = 0.5;
 
+/**
+ * Default output budget of a judge call. Current models think before they answer and thinking counts against
+ * max_tokens (512 was spent on thinking alone), so the budget leaves room for it; unused tokens cost nothing.
+ */
+export const JUDGE_MAX_TOKENS = 4096;
+
+/** Default thinking effort of a judge call: a verdict on a rubric needs little deliberation. */
+export const JUDGE_EFFORT: Effort = 'low';
+
 // Models often quote numbers ("4"); accepting that avoids a repair round-trip for a harmless slip.
 const numberish = z.union([
   z.number(),
@@ -42,13 +53,13 @@ const numberish = z.union([
 /** The JSON a rubric judge must return, with the score bounded by the scale so a repair can fix it. */
 export function rubricVerdictSchema(scale: Scale) {
   return z.object({
+    reason: z.string(),
     score: numberish.pipe(
       z
         .number()
         .min(scale.min, { error: `expected a score from ${scale.min} to ${scale.max}` })
         .max(scale.max, { error: `expected a score from ${scale.min} to ${scale.max}` }),
     ),
-    reason: z.string(),
     confidence: numberish.pipe(z.number().min(0).max(1)).optional(),
   });
 }
@@ -77,7 +88,7 @@ export const judgeCommonArgs = {
   model: z
     .string()
     .regex(/^[a-z][a-z0-9-]*:[\w.:/-]+$/, {
-      error: 'expected provider:model, e.g. anthropic:claude-sonnet-4-5',
+      error: 'expected provider:model, e.g. anthropic:claude-sonnet-5-5',
     })
     .optional()
     .describe('judge model as provider:model (default: ARBITER_JUDGE_MODEL)'),
@@ -87,6 +98,10 @@ export const judgeCommonArgs = {
     .max(1)
     .default(DEFAULT_REVIEW_BELOW)
     .describe('confidence under this marks the score needs_review'),
+  effort: z
+    .enum(['low', 'medium', 'high'])
+    .default(JUDGE_EFFORT)
+    .describe('how much the judge model may think before answering: low (default), medium or high'),
 };
 
 const LlmJudgeArgs = z.strictObject({
@@ -96,8 +111,17 @@ const LlmJudgeArgs = z.strictObject({
     .min(1, { error: 'expected the criteria to judge, e.g. "Is the answer correct and complete?"' }),
   steps: z.array(z.string().trim().min(1)).optional().describe('evaluation steps the judge follows in order'),
   scale: ScaleArg.default({ min: 1, max: 5 }).describe('"1-5" (default) or {min, max}'),
+  needs: z
+    .array(z.enum(['expected', 'context'], { error: 'expected "expected" or "context"' }))
+    .optional()
+    .describe('item fields the criteria rely on; an item without one gets an error score, not a guess'),
   ...judgeCommonArgs,
-  maxTokens: z.int().min(64).max(8192).default(512),
+  maxTokens: z
+    .int()
+    .min(256)
+    .max(32_768)
+    .default(JUDGE_MAX_TOKENS)
+    .describe('output budget of a judge call, thinking included (a truncated reply is retried once with 4x)'),
 });
 
 /** Options of one rubric judgement. */
@@ -108,6 +132,7 @@ export interface RubricJudgeOptions {
   model: string;
   reviewBelow?: number;
   maxTokens?: number;
+  effort?: Effort;
 }
 
 function short(s: string, max = 300): string {
@@ -119,8 +144,21 @@ function short(s: string, max = 300): string {
  * breaker) as values too, so only LLM_BAD_JSON (or no code, from hand-written fakes) means malformed output.
  */
 export function describeJsonFailure(res: { error: string; code?: string }): string {
-  if (res.code && res.code !== 'LLM_BAD_JSON') return `judge call failed (${res.code}): ${short(res.error)}`;
-  return `judge output unusable: ${short(res.error)}`;
+  switch (res.code) {
+    case undefined:
+    case 'LLM_BAD_JSON':
+      return `judge output unusable: ${short(res.error)}`;
+    case 'LLM_TRUNCATED':
+      return `judge reply truncated: ${short(res.error)}; raise the metric's maxTokens`;
+    case 'LLM_REFUSED':
+      return `judge refused to answer: ${short(res.error)}`;
+    case 'LLM_CONTEXT_OVERFLOW':
+      return `judge prompt too long: ${short(res.error)}`;
+    case 'LLM_INCOMPLETE':
+      return `judge reply incomplete: ${short(res.error)}`;
+    default:
+      return `judge call failed (${res.code}): ${short(res.error)}`;
+  }
 }
 
 /**
@@ -147,7 +185,9 @@ export async function judgeWithRubric(
         messages,
         temperature: 0,
         json: true,
-        maxTokens: opts.maxTokens ?? 512,
+        jsonSchema: rubricJsonSchema(opts.rubric.scale),
+        effort: opts.effort ?? JUDGE_EFFORT,
+        maxTokens: opts.maxTokens ?? JUDGE_MAX_TOKENS,
         trace: { name: `judge:${opts.metric}` },
       },
       schema,
@@ -170,7 +210,7 @@ export async function judgeWithRubric(
     return errorScore(opts.metric, describeJsonFailure(res), {
       rubric,
       errorCause: res.code && isProviderTrouble({ code: res.code }) ? 'provider' : 'metric',
-      ...(res.completion ? { cost: res.completion.costUsd } : {}),
+      ...spendFields(usageOf(res.completion)),
       ...(res.completion?.heuristic ? { heuristic: true } : {}),
       ...(res.code ? { details: { code: res.code } } : {}),
     });
@@ -185,7 +225,7 @@ export async function judgeWithRubric(
     ...(needsReview ? { label: 'needs_review' } : {}),
     reason: completion.heuristic ? heuristicReason(text) : text,
     ...(confidence !== undefined ? { confidence } : {}),
-    cost: completion.costUsd,
+    ...spendFields(usageOf(completion)),
     needsReview,
     rubric,
     ...(completion.heuristic ? { heuristic: true } : {}),
@@ -250,7 +290,25 @@ export const llmJudgeMetric = defineMetric({
       model: judge.deps.judgeModel,
       reviewBelow: args.reviewBelow,
       maxTokens: args.maxTokens,
+      effort: args.effort,
     };
-    return { name, kind: 'judge', score: (item, ctx) => judgeWithRubric(item, opts, judge.deps, ctx) };
+    const needs = args.needs ?? [];
+    return {
+      name,
+      kind: 'judge',
+      score: async (item, ctx) => {
+        const missing = needs.filter((field) => !item[field]?.trim());
+        if (missing.length > 0) {
+          const what = missing
+            .map((f) => (f === 'expected' ? 'an expected answer' : 'a context'))
+            .join(' or ');
+          return errorScore(name, `the criteria need ${what}, and this item has none`, {
+            rubric: rubricRef(rubricText(rubric)),
+            details: { missing },
+          });
+        }
+        return judgeWithRubric(item, opts, judge.deps, ctx);
+      },
+    };
   },
 });

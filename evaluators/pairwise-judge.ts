@@ -1,19 +1,31 @@
 import { z } from 'zod';
+import type { Effort } from '../llm/types.ts';
 import {
   buildPairwiseMessages,
   JUDGE_PROMPT_VERSION,
+  PAIRWISE_JSON_SCHEMA,
   type PairwiseSubject,
   rubricRef,
 } from './judge-prompt.ts';
 import {
   describeJsonFailure,
   heuristicReason,
+  JUDGE_EFFORT,
+  JUDGE_MAX_TOKENS,
   judgeCommonArgs,
   resolveJudge,
   unavailableJudge,
 } from './llm-judge.ts';
-import { errorMessage, errorScore, isProviderTrouble, outputText } from './score.ts';
-import { defineMetric, type JudgeDeps, type RubricRef } from './types.ts';
+import {
+  addScoreUsage,
+  errorMessage,
+  errorScore,
+  isProviderTrouble,
+  outputText,
+  spendFields,
+  usageOf,
+} from './score.ts';
+import { defineMetric, type JudgeDeps, type RubricRef, type ScoreUsage } from './types.ts';
 
 /** Criteria used when a comparison names none. */
 export const DEFAULT_PAIRWISE_CRITERIA =
@@ -27,13 +39,13 @@ const MISSING_CONFIDENCE = 0.5;
 
 /** The JSON a pairwise judge must return; "Answer A", "a" and "TIE" are accepted spellings. */
 export const PairwiseJudgmentSchema = z.object({
+  reason: z.string(),
   winner: z
     .string()
     .trim()
     .toLowerCase()
     .transform((w) => w.replace(/^answer[\s_-]*/, ''))
     .pipe(z.enum(['a', 'b', 'tie'], { error: 'expected winner "A", "B" or "tie"' })),
-  reason: z.string(),
   confidence: z
     .union([
       z.number(),
@@ -60,6 +72,8 @@ export interface PairwiseOptions {
   /** Overrides `deps.judgeModel`. */
   model?: string;
   signal?: AbortSignal;
+  /** Thinking effort of each call (default low). */
+  effort?: Effort;
 }
 
 /** The outcome of a comparison judged in both orders; `error` set means no usable verdict (winner is then tie). */
@@ -69,8 +83,10 @@ export interface PairwiseVerdict {
   confidence: number;
   /** True when the swapped-order judgement named the same winner. */
   swappedAgreement: boolean;
-  /** USD for both calls. */
+  /** USD for both calls (0 when a price is unknown: then `usage.costUsd` is null). */
   cost: number;
+  /** Tokens and cost of both calls; `costUsd` null when a price is unknown. */
+  usage: ScoreUsage;
   error?: string;
   /** With `error`: the provider or the network failed (infrastructure), not the judge's answer. */
   providerTrouble?: boolean;
@@ -86,10 +102,10 @@ type OneOrder =
       winner: Winner;
       reason: string;
       confidence: number | undefined;
-      cost: number;
+      usage: ScoreUsage;
       heuristic: boolean;
     }
-  | { ok: false; error: string; cost: number; heuristic: boolean; providerTrouble?: boolean };
+  | { ok: false; error: string; usage: ScoreUsage; heuristic: boolean; providerTrouble?: boolean };
 
 async function judgeOnce(
   criteria: string,
@@ -97,18 +113,28 @@ async function judgeOnce(
   swapped: boolean,
   model: string,
   deps: JudgeDeps,
+  effort: Effort,
 ): Promise<OneOrder> {
   try {
     const messages = await buildPairwiseMessages(criteria, shown);
     const res = await deps.llm.completeJson(
-      { model, messages, temperature: 0, json: true, maxTokens: 512, trace: { name: 'judge:pairwise' } },
+      {
+        model,
+        messages,
+        temperature: 0,
+        json: true,
+        jsonSchema: PAIRWISE_JSON_SCHEMA,
+        effort,
+        maxTokens: JUDGE_MAX_TOKENS,
+        trace: { name: 'judge:pairwise' },
+      },
       PairwiseJudgmentSchema,
     );
     if (!res.ok) {
       return {
         ok: false,
         error: describeJsonFailure(res),
-        cost: res.completion?.costUsd ?? 0,
+        usage: usageOf(res.completion),
         heuristic: res.completion?.heuristic ?? false,
         providerTrouble: res.code !== undefined && isProviderTrouble({ code: res.code }),
       };
@@ -121,14 +147,14 @@ async function judgeOnce(
       winner,
       reason: res.value.reason.trim() || 'no reason given',
       confidence: res.value.confidence,
-      cost: res.completion.costUsd,
+      usage: usageOf(res.completion),
       heuristic: res.completion.heuristic,
     };
   } catch (err) {
     return {
       ok: false,
       error: `judge call failed: ${errorMessage(err)}`,
-      cost: 0,
+      usage: usageOf(undefined),
       heuristic: false,
       providerTrouble: isProviderTrouble(err),
     };
@@ -151,12 +177,18 @@ export async function judgePair(
   const criteria = req.criteria?.trim() || DEFAULT_PAIRWISE_CRITERIA;
   const rubric = rubricRef(`pairwise criteria: ${criteria.replace(/\s+/g, ' ')}\nverdict: A|B|tie`);
   const model = opts.model ?? deps.judgeModel;
-  const fail = (error: string, cost = 0, heuristic = false, providerTrouble = false): PairwiseVerdict => ({
+  const fail = (
+    error: string,
+    usage = usageOf(undefined),
+    heuristic = false,
+    providerTrouble = false,
+  ): PairwiseVerdict => ({
     winner: 'tie',
     reason: `could not compare: ${error}`,
     confidence: 0,
     swappedAgreement: false,
-    cost,
+    cost: usage.costUsd ?? 0,
+    usage,
     error,
     rubric,
     ...(heuristic ? { heuristic } : {}),
@@ -169,11 +201,13 @@ export async function judgePair(
     ...(req.reference !== undefined ? { reference: req.reference } : {}),
     ...(req.context !== undefined ? { context: req.context } : {}),
   };
+  const effort = opts.effort ?? JUDGE_EFFORT;
   const [first, second] = await Promise.all([
-    judgeOnce(criteria, { ...base, answerA: req.answerA, answerB: req.answerB }, false, model, deps),
-    judgeOnce(criteria, { ...base, answerA: req.answerB, answerB: req.answerA }, true, model, deps),
+    judgeOnce(criteria, { ...base, answerA: req.answerA, answerB: req.answerB }, false, model, deps, effort),
+    judgeOnce(criteria, { ...base, answerA: req.answerB, answerB: req.answerA }, true, model, deps, effort),
   ]);
-  const cost = first.cost + second.cost;
+  const usage = addScoreUsage(first.usage, second.usage);
+  const cost = usage.costUsd ?? 0;
   const heuristic = first.heuristic || second.heuristic;
   if (!first.ok || !second.ok) {
     const errors = [
@@ -185,7 +219,7 @@ export async function judgePair(
     deps.logger?.warn({ model, err: errors }, 'pairwise judge failed');
     const provider =
       (!first.ok && first.providerTrouble === true) || (!second.ok && second.providerTrouble === true);
-    return fail(short(errors, 600), cost, heuristic, provider);
+    return fail(short(errors, 600), usage, heuristic, provider);
   }
   const shownReason = (r: string) => (heuristic ? heuristicReason(r) : r);
   const orders: [Winner, Winner] = [first.winner, second.winner];
@@ -198,6 +232,7 @@ export async function judgePair(
       confidence: DISAGREEMENT_CONFIDENCE,
       swappedAgreement: false,
       cost,
+      usage,
       rubric,
       orders,
       ...(heuristic ? { heuristic } : {}),
@@ -212,6 +247,7 @@ export async function judgePair(
     confidence,
     swappedAgreement: true,
     cost,
+    usage,
     rubric,
     orders,
     ...(heuristic ? { heuristic } : {}),
@@ -266,12 +302,12 @@ export const pairwiseJudgeMetric = defineMetric({
             ...(item.context !== undefined ? { context: item.context } : {}),
           },
           judge.deps,
-          ctx?.signal ? { signal: ctx.signal } : {},
+          { effort: args.effort, ...(ctx?.signal ? { signal: ctx.signal } : {}) },
         );
         if (v.error) {
           return errorScore(name, v.error, {
             rubric: v.rubric,
-            cost: v.cost,
+            ...spendFields(v.usage),
             errorCause: v.providerTrouble ? 'provider' : 'metric',
             ...(v.heuristic ? { heuristic: true } : {}),
           });
@@ -283,7 +319,7 @@ export const pairwiseJudgeMetric = defineMetric({
           label: needsReview ? 'needs_review' : v.winner === 'A' ? 'win' : v.winner === 'B' ? 'loss' : 'tie',
           reason: v.reason,
           confidence: v.confidence,
-          cost: v.cost,
+          ...spendFields(v.usage),
           needsReview,
           rubric: v.rubric,
           ...(v.heuristic ? { heuristic: true } : {}),

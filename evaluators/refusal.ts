@@ -142,7 +142,11 @@ export const refusalMetric = defineMetric({
       name: 'refusal',
       kind: 'heuristic',
       score: async (item) => {
-        const hit = detectRefusal(outputText(item));
+        // A provider-side refusal (stop_reason refusal, Gemini SAFETY) often comes with no text at all.
+        const hit =
+          item.finish === 'refused'
+            ? { id: 'provider-refusal', phrase: 'the provider refused to answer' }
+            : detectRefusal(outputText(item));
         const pass = args.expect === 'answer' ? !hit : Boolean(hit);
         return {
           metric: 'refusal',

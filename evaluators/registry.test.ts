@@ -158,6 +158,8 @@ describe('help text', () => {
     const text = formatMetricsHelp();
     expect(text.split('\n')).toHaveLength(METRIC_NAMES.length);
     expect(text).toContain('llm-judge — LLM rubric judge');
-    expect(text).toContain('(args: criteria, steps?, scale?, name?, model?, reviewBelow?, maxTokens?)');
+    expect(text).toContain(
+      '(args: criteria, steps?, scale?, needs?, name?, model?, reviewBelow?, effort?, maxTokens?)',
+    );
   });
 });

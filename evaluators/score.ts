@@ -1,4 +1,5 @@
-import type { Item, Score, Turn } from './types.ts';
+import type { Completion } from '../llm/types.ts';
+import type { Item, Score, ScoreUsage, Turn } from './types.ts';
 
 /** Text the heuristics look at: the output string, or every assistant turn of a transcript. */
 export function outputText(item: Pick<Item, 'output'>): string {
@@ -58,4 +59,34 @@ export function isProviderTrouble(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
   if (typeof code === 'string' && code.startsWith('LLM_')) return !NOT_PROVIDER_CODES.has(code);
   return !(err instanceof RangeError || err instanceof SyntaxError);
+}
+
+/** Tokens and cost of a judge's calls as a Score carries them; nothing spent when there was no completion. */
+export function usageOf(completion: Completion | undefined): ScoreUsage {
+  if (!completion)
+    return { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0, costUsd: 0 };
+  return {
+    inputTokens: completion.usage.inputTokens,
+    outputTokens: completion.usage.outputTokens,
+    cacheReadTokens: completion.usage.cacheReadTokens ?? 0,
+    cacheWriteTokens: completion.usage.cacheWriteTokens ?? 0,
+    // Hand-written fakes may omit priceKnown; only an explicit false means unknown.
+    costUsd: completion.priceKnown === false ? null : completion.costUsd,
+  };
+}
+
+/** Sum of two usages; the cost is unknown (null) when either is. */
+export function addScoreUsage(a: ScoreUsage, b: ScoreUsage): ScoreUsage {
+  return {
+    inputTokens: a.inputTokens + b.inputTokens,
+    outputTokens: a.outputTokens + b.outputTokens,
+    cacheReadTokens: a.cacheReadTokens + b.cacheReadTokens,
+    cacheWriteTokens: a.cacheWriteTokens + b.cacheWriteTokens,
+    costUsd: a.costUsd === null || b.costUsd === null ? null : a.costUsd + b.costUsd,
+  };
+}
+
+/** The `cost` and `usage` fields of a judge's Score: `cost` only when the price is known. */
+export function spendFields(usage: ScoreUsage): Pick<Score, 'cost' | 'usage'> {
+  return usage.costUsd === null ? { usage } : { cost: usage.costUsd, usage };
 }

@@ -40,7 +40,9 @@ export function createStubLlm(model: StubModel, opts: StubLlmOptions = {}): Stub
     return {
       text,
       usage: { inputTokens: 10, outputTokens: 10 },
+      finish: 'complete',
       costUsd: opts.costUsd ?? 0.001,
+      priceKnown: true,
       latencyMs: 1,
       cached: false,
       model: params.model,

@@ -30,6 +30,8 @@ export const ItemSchema = z.object({
   metadata: z.record(z.string(), z.unknown()).optional(),
   sourceRef: SourceRefSchema.optional(),
   latencyMs: z.number().nonnegative().optional(),
+  /** How the output ended when not normally: `refused` by the provider (safety, refusal), `truncated`, … */
+  finish: z.string().optional(),
 });
 
 /** The thing a metric scores; `output` is a string or a transcript of turns. */
@@ -50,6 +52,22 @@ export const ScoreErrorCauseSchema = z.enum(['provider', 'input', 'metric']);
 
 /** Why a metric could not score. */
 export type ScoreErrorCause = z.infer<typeof ScoreErrorCauseSchema>;
+/** Tokens and cost a judge spent on one Score (every call it made, repairs and retries included). */
+export const ScoreUsageSchema = z.object({
+  /** Prompt tokens, prompt-cache reads and writes included. */
+  inputTokens: z.number().int().nonnegative(),
+  /** Generated tokens, thinking included. */
+  outputTokens: z.number().int().nonnegative(),
+  /** Part of `inputTokens` read from the provider's prompt cache. */
+  cacheReadTokens: z.number().int().nonnegative(),
+  /** Part of `inputTokens` written to the provider's prompt cache. */
+  cacheWriteTokens: z.number().int().nonnegative(),
+  /** USD; null when a model called has no known price: show "price unknown", never $0. */
+  costUsd: z.number().nonnegative().nullable(),
+});
+
+/** Tokens and cost a judge spent on one Score. */
+export type ScoreUsage = z.infer<typeof ScoreUsageSchema>;
 
 /** The result of one metric on one item; `error` set means "could not score", not "scored 0". */
 export const ScoreSchema = z.object({
@@ -58,15 +76,13 @@ export const ScoreSchema = z.object({
   label: z.string().optional(),
   reason: z.string(),
   confidence: z.number().min(0).max(1).optional(),
-  /** USD spent producing this score (judges only). */
+  /** USD spent producing this score (judges only); absent when a price is unknown (see `usage.costUsd`). */
   cost: z.number().nonnegative().optional(),
+  /** Tokens and cost of the model calls behind this score (judges only, errors included). */
+  usage: ScoreUsageSchema.optional(),
   error: z.string().optional(),
   /** Why it could not score (with `error`); absent means `metric`. */
   errorCause: ScoreErrorCauseSchema.optional(),
-  /** Tokens the metric's model calls used (judges only), so run totals include judge tokens. */
-  usage: z
-    .object({ inputTokens: z.number().nonnegative(), outputTokens: z.number().nonnegative() })
-    .optional(),
   needsReview: z.boolean().optional(),
   rubric: RubricRefSchema.optional(),
   /** True when the offline heuristic provider produced it: never present it as an LLM verdict. */

@@ -2,7 +2,7 @@
 // retries are off (maxRetries: 0) because the wrapper owns retries, back-off and the breaker.
 import { z } from 'zod';
 import { classifyStatus, describeBody, LlmError, retryAfterFromHeaders, scrubKeys } from './errors.ts';
-import type { CallParams, LlmProvider, Usage } from './types.ts';
+import type { CallParams, FinishReason, LlmProvider, ProviderReply, Usage } from './types.ts';
 
 /** Options of the Anthropic provider. */
 export interface AnthropicProviderOptions {
@@ -18,7 +18,8 @@ export interface AnthropicProviderOptions {
 /** Default Anthropic API host. */
 export const ANTHROPIC_DEFAULT_BASE_URL = 'https://api.anthropic.com';
 
-// The response is parsed at the edge: only what we use, so new fields never break us.
+// The response is parsed at the edge: only what we use, so new fields never break us. Shape: the Messages API
+// response, https://platform.claude.com/docs/en/api/messages (stop_reason values: StopReason in the SDK types).
 const MessageSchema = z.object({
   content: z.array(z.object({ type: z.string(), text: z.string().optional() })),
   stop_reason: z.string().nullable().optional(),
@@ -31,6 +32,37 @@ const MessageSchema = z.object({
 });
 
 const JSON_INSTRUCTION = 'Reply with one JSON object only: no prose before or after it and no code fences.';
+
+// https://platform.claude.com/docs/en/build-with-claude/handling-stop-reasons
+const STOP_REASONS: Record<string, FinishReason> = {
+  end_turn: 'complete',
+  stop_sequence: 'complete',
+  tool_use: 'complete',
+  max_tokens: 'truncated',
+  refusal: 'refused',
+  model_context_window_exceeded: 'context-overflow',
+  pause_turn: 'paused',
+};
+
+/** How an Anthropic `stop_reason` reads as a finish reason (unknown and missing reasons are `other`). */
+export function anthropicFinish(stopReason: string | null | undefined): FinishReason {
+  return (stopReason && STOP_REASONS[stopReason]) || 'other';
+}
+
+// Claude 4.5 and later take structured outputs (output_config.format, GA) and the effort setting; these older
+// models do not (and Sonnet 4.5 / Haiku 4.5 reject `effort`). Names outside this list are assumed current.
+const BEFORE_STRUCTURED = /^claude-(?:\d|instant|(?:opus|sonnet|haiku)-4(?:-[01])?(?:-\d{8})?$)/;
+const NO_EFFORT = /^claude-(?:\d|instant|(?:opus|sonnet|haiku)-4(?:-[01])?(?:-\d{8})?$|sonnet-4-5|haiku-4-5)/;
+
+/** Whether the model takes `output_config.format` (structured JSON output). */
+export function anthropicSupportsStructuredOutput(model: string): boolean {
+  return !BEFORE_STRUCTURED.test(model);
+}
+
+/** Whether the model takes `output_config.effort`. */
+export function anthropicSupportsEffort(model: string): boolean {
+  return !NO_EFFORT.test(model);
+}
 
 type Sdk = typeof import('@anthropic-ai/sdk');
 
@@ -68,9 +100,17 @@ export function createAnthropicProvider(options: AnthropicProviderOptions): LlmP
         .map((m) => m.content)
         .concat(params.json ? [JSON_INSTRUCTION] : [])
         .join('\n\n');
+      // The API rejects empty text blocks; consecutive turns of one role are merged by the API itself.
       const messages = params.messages
-        .filter((m) => m.role !== 'system')
+        .filter((m) => m.role !== 'system' && m.content.trim() !== '')
         .map((m) => ({ role: m.role as 'user' | 'assistant', content: m.content }));
+      const structured =
+        params.json && params.jsonSchema && anthropicSupportsStructuredOutput(params.modelName);
+      const effort = params.effort && anthropicSupportsEffort(params.modelName) ? params.effort : undefined;
+      const outputConfig = {
+        ...(structured ? { format: { type: 'json_schema' as const, schema: params.jsonSchema! } } : {}),
+        ...(effort ? { effort } : {}),
+      };
       // No `temperature`: the SDK dropped it and Claude 5 models reject non-default sampling with a 400. It still
       // belongs to the cache key, so callers can keep passing it for the other providers.
       let raw: unknown;
@@ -82,6 +122,7 @@ export function createAnthropicProvider(options: AnthropicProviderOptions): LlmP
             max_tokens: params.maxTokens ?? 4096,
             messages,
             ...(system ? { system } : {}),
+            ...(Object.keys(outputConfig).length > 0 ? { output_config: outputConfig } : {}),
           },
           { signal },
         );
@@ -104,14 +145,19 @@ export function createAnthropicProvider(options: AnthropicProviderOptions): LlmP
         .filter((b) => b.type === 'text' && typeof b.text === 'string')
         .map((b) => b.text)
         .join('');
+      // input_tokens counts only the uncached part of the prompt; Usage.inputTokens counts all of it.
+      const cacheWrite = msg.usage.cache_creation_input_tokens ?? 0;
+      const cacheRead = msg.usage.cache_read_input_tokens ?? 0;
       const usage: Usage = {
-        inputTokens:
-          msg.usage.input_tokens +
-          (msg.usage.cache_creation_input_tokens ?? 0) +
-          (msg.usage.cache_read_input_tokens ?? 0),
+        inputTokens: msg.usage.input_tokens + cacheWrite + cacheRead,
         outputTokens: msg.usage.output_tokens,
+        ...(cacheRead > 0 ? { cacheReadTokens: cacheRead } : {}),
+        ...(cacheWrite > 0 ? { cacheWriteTokens: cacheWrite } : {}),
       };
-      return { text, usage };
+      const finish = anthropicFinish(msg.stop_reason);
+      const reply: ProviderReply = { text, usage, finish };
+      if (finish !== 'complete') reply.finishDetail = msg.stop_reason ?? 'no stop_reason';
+      return reply;
     },
   };
 }

@@ -163,6 +163,84 @@ describe('response cache', () => {
     await expect(llm.complete(ask)).resolves.toMatchObject({ text: 'still works', cached: false });
   });
 
+  it('stores only complete replies: a truncated or refused one is asked again next time', async () => {
+    // Response shapes: https://platform.claude.com/docs/en/api/messages (stop_reason max_tokens, refusal).
+    const scope = nock(BASE)
+      .post('/v1/messages')
+      .reply(200, anthropicMessage('cut o', { stopReason: 'max_tokens' }))
+      .post('/v1/messages')
+      .reply(200, anthropicMessage('', { stopReason: 'refusal' }))
+      .post('/v1/messages')
+      .reply(200, anthropicMessage('whole answer'));
+    const llm = createLlm({ store, env, settings });
+    const replies = [];
+    for (let i = 0; i < 4; i++) {
+      replies.push(await llm.complete(ask));
+      await llm.flush();
+    }
+    expect(scope.isDone()).toBe(true);
+    expect(replies.map((r) => [r.finish, r.cached])).toEqual([
+      ['truncated', false],
+      ['refused', false],
+      ['complete', false],
+      ['complete', true],
+    ]);
+    expect(await (await store.collection(CACHE_COLLECTION)).count({})).toBe(1);
+  });
+
+  it('an entry older than LLM_CACHE_TTL is a miss, and the fresh answer replaces it', async () => {
+    const scope = nock(BASE)
+      .post('/v1/messages')
+      .reply(200, anthropicMessage('old'))
+      .post('/v1/messages')
+      .reply(200, anthropicMessage('new'));
+    const clock = createFakeLlmClock();
+    const llm = createLlm({ store, env: { ...env, LLM_CACHE_TTL: '1h' }, settings, clock });
+    await llm.complete(ask);
+    await llm.flush();
+    clock.advance(59 * 60_000);
+    expect(await llm.complete(ask)).toMatchObject({ cached: true, text: 'old' });
+    clock.advance(2 * 60_000);
+    expect(await llm.complete(ask)).toMatchObject({ cached: false, text: 'new' });
+    await llm.flush();
+    expect(await llm.complete(ask)).toMatchObject({ cached: true, text: 'new' });
+    expect(scope.isDone()).toBe(true);
+    expect(await (await store.collection(CACHE_COLLECTION)).count({})).toBe(1);
+  });
+
+  it('does not trust entries written before replies carried a finish reason', async () => {
+    const key = cacheKey({
+      provider: 'anthropic',
+      model: 'claude-sonnet-5-5',
+      messages: ask.messages,
+      temperature: 0,
+      maxTokens: 4096,
+      json: false,
+    });
+    const coll = await store.collection<{
+      _id: string;
+      model: string;
+      text: string;
+      usage: { inputTokens: number; outputTokens: number };
+      createdAt: Date;
+    }>(CACHE_COLLECTION);
+    // The old document shape: no `finish`, so it may hold a truncated reply.
+    await coll.insertOne({
+      _id: key,
+      model: ask.model,
+      text: 'maybe cut o',
+      usage: { inputTokens: 1, outputTokens: 1 },
+      createdAt: new Date(),
+    });
+    nock(BASE).post('/v1/messages').reply(200, anthropicMessage('checked'));
+    const llm = createLlm({ store, env, settings });
+    expect(await llm.complete(ask)).toMatchObject({ cached: false, text: 'checked' });
+    await llm.flush();
+    expect(await llm.complete(ask)).toMatchObject({ cached: true, text: 'checked' });
+    // One document: the fresh answer took the old entry's key.
+    expect(await coll.count({})).toBe(1);
+  });
+
   it('does not store offline answers (recomputing is cheaper) but still serves them', async () => {
     const llm = createLlm({ store, env: {} });
     const c = await llm.complete({

@@ -1,5 +1,7 @@
 // The response cache: an identical call (provider, model, full prompt, parameters) is answered from the store
-// at no cost. A failing store never fails a call: the cache is an optimisation and degrades to a miss.
+// at no cost. Only complete replies are stored (never a truncated, refused or blocked one), and an entry older
+// than LLM_CACHE_TTL is a miss. A failing store never fails a call: the cache is an optimisation and degrades to
+// a miss.
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { isArbiterError, type Logger } from '../config/index.ts';
@@ -17,6 +19,9 @@ export interface CacheKeyInput {
   temperature: number;
   maxTokens: number;
   json: boolean;
+  /** Structured-output schema, when one was sent. */
+  jsonSchema?: Record<string, unknown>;
+  effort?: string;
 }
 
 /** JSON with object keys sorted at every level, so equal values always serialise identically. */
@@ -39,7 +44,8 @@ function sortKeys(v: unknown): unknown {
 
 /** sha256 (hex) of the canonical JSON of the key fields. */
 export function cacheKey(input: CacheKeyInput): string {
-  const { provider, model, messages, temperature, maxTokens, json } = input;
+  const { provider, model, messages, temperature, maxTokens, json, jsonSchema, effort } = input;
+  // Unset optional fields drop out of the canonical JSON, so calls without them keep their old keys.
   const material = canonicalJson({
     provider,
     model,
@@ -47,6 +53,8 @@ export function cacheKey(input: CacheKeyInput): string {
     temperature,
     maxTokens,
     json,
+    jsonSchema,
+    effort,
   });
   return createHash('sha256').update(material).digest('hex');
 }
@@ -55,7 +63,14 @@ const CachedDocSchema = z.object({
   _id: z.string(),
   model: z.string(),
   text: z.string(),
-  usage: z.object({ inputTokens: z.number(), outputTokens: z.number() }),
+  usage: z.object({
+    inputTokens: z.number(),
+    outputTokens: z.number(),
+    cacheReadTokens: z.number().optional(),
+    cacheWriteTokens: z.number().optional(),
+  }),
+  // Entries written before replies carried a finish reason may hold a truncated reply: they are not trusted.
+  finish: z.literal('complete'),
   createdAt: z.coerce.date(),
 });
 
@@ -78,7 +93,13 @@ const BATCH_DELAY_MS = 25;
  * per batch instead of one write per call, because store reads queue behind writes (the embedded store runs
  * one operation at a time) and every call starts with a read.
  */
-export function createStoreCache(store: DocumentStore, logger: Logger): ResponseCache {
+export function createStoreCache(
+  store: DocumentStore,
+  logger: Logger,
+  options: { ttlMs?: number; now?: () => number } = {},
+): ResponseCache {
+  const ttlMs = options.ttlMs ?? Number.POSITIVE_INFINITY;
+  const now = options.now ?? Date.now;
   let collection: Promise<Collection<CachedResponse>> | undefined;
   const open = () => {
     if (!collection) {
@@ -127,11 +148,15 @@ export function createStoreCache(store: DocumentStore, logger: Logger): Response
   return {
     async get(key) {
       try {
-        const doc = await (await open()).findOne({ _id: key });
+        const coll = await open();
+        const doc = await coll.findOne({ _id: key });
         if (!doc) return undefined;
         const parsed = CachedDocSchema.safeParse(doc);
-        if (!parsed.success) {
-          logger.warn({ key }, 'ignoring a malformed llm_cache document');
+        const expired = parsed.success && now() - parsed.data.createdAt.getTime() > ttlMs;
+        if (!parsed.success || expired) {
+          if (!parsed.success) logger.debug({ key }, 'dropping an llm_cache document that cannot be trusted');
+          // Removed so the fresh answer can take its key (entries are inserted, never overwritten).
+          await coll.deleteOne({ _id: key });
           return undefined;
         }
         return parsed.data;
@@ -163,5 +188,12 @@ function errText(err: unknown): string {
 
 /** Sum of two usages. */
 export function addUsage(a: Usage, b: Usage): Usage {
-  return { inputTokens: a.inputTokens + b.inputTokens, outputTokens: a.outputTokens + b.outputTokens };
+  const cacheRead = (a.cacheReadTokens ?? 0) + (b.cacheReadTokens ?? 0);
+  const cacheWrite = (a.cacheWriteTokens ?? 0) + (b.cacheWriteTokens ?? 0);
+  return {
+    inputTokens: a.inputTokens + b.inputTokens,
+    outputTokens: a.outputTokens + b.outputTokens,
+    ...(cacheRead > 0 ? { cacheReadTokens: cacheRead } : {}),
+    ...(cacheWrite > 0 ? { cacheWriteTokens: cacheWrite } : {}),
+  };
 }

@@ -2,7 +2,14 @@
 // per-provider rate limit, circuit breaker, per-attempt time-out, retries with back-off, cost accounting and
 // optional Langfuse tracing. Providers stay dumb (one raw call); all policy lives here.
 import { z } from 'zod';
-import { ArbiterError, createSilentLogger, type Env, EnvSchema, type Logger } from '../config/index.ts';
+import {
+  ArbiterError,
+  createSilentLogger,
+  type Env,
+  EnvSchema,
+  type Logger,
+  parseDuration,
+} from '../config/index.ts';
 import type { DocumentStore } from '../storage/index.ts';
 import { addUsage, cacheKey, createStoreCache, type ResponseCache } from './cache.ts';
 import {
@@ -20,7 +27,16 @@ import { defaultJudgeModel, PROVIDER_NAMES, PROVIDERS, type ProviderSpec } from 
 import { createRateLimiter, estimateTokens, type RateLimiter, type RateLimits } from './rate-limiter.ts';
 import { type RetryOptions, retryDelay } from './retry.ts';
 import { createLangfuseTracer, type GenerationTracer, noopTracer, type TraceOptions } from './tracing.ts';
-import type { CallParams, Completion, JsonResult, Llm, LlmProvider, Usage } from './types.ts';
+import type {
+  CallParams,
+  Completion,
+  FinishReason,
+  JsonResult,
+  Llm,
+  LlmProvider,
+  ProviderReply,
+  Usage,
+} from './types.ts';
 
 /** Policy of the wrapper; `llmSettingsFromEnv` derives it from the environment. */
 export interface LlmSettings {
@@ -32,6 +48,8 @@ export interface LlmSettings {
   limits: Record<string, RateLimits>;
   /** Response cache on/off. */
   cache: boolean;
+  /** How long a cached response is reused, in ms (LLM_CACHE_TTL). */
+  cacheTtlMs: number;
   prices: PriceTable;
   /** Langfuse generation tracing; off when undefined. */
   trace: TraceOptions | undefined;
@@ -50,10 +68,15 @@ export interface ModelStats {
   cacheHits: number;
   retries: number;
   errors: number;
+  /** Prompt tokens, prompt-cache reads and writes included. */
   inputTokens: number;
   outputTokens: number;
+  /** Part of `inputTokens` read from the provider's prompt cache. */
+  cacheReadTokens: number;
+  /** Part of `inputTokens` written to the provider's prompt cache. */
+  cacheWriteTokens: number;
   costUsd: number;
-  /** False if any call of this model had no price in the table (its cost counted as 0). */
+  /** False if any call of this model had no price in the table (its cost counted as 0: "price unknown"). */
   priceKnown: boolean;
   heuristic: boolean;
 }
@@ -117,6 +140,7 @@ export function llmSettingsFromEnv(partial: Partial<Env> = {}): LlmSettings {
       gemini: { requestsPerMinute: env.GEMINI_RPM, tokensPerMinute: env.GEMINI_TPM },
     },
     cache: env.LLM_CACHE,
+    cacheTtlMs: parseDuration(env.LLM_CACHE_TTL) ?? 30 * 86_400_000,
     prices: mergePrices(DEFAULT_PRICES, env.LLM_PRICES_FILE ? loadPriceFile(env.LLM_PRICES_FILE) : undefined),
     trace: tracing
       ? {
@@ -173,6 +197,8 @@ const CallParamsSchema = z.object({
   temperature: z.number().min(0).max(2).optional(),
   maxTokens: z.number().int().min(1).max(200_000).optional(),
   json: z.boolean().optional(),
+  jsonSchema: z.record(z.string(), z.unknown()).optional(),
+  effort: z.enum(['low', 'medium', 'high']).optional(),
   timeoutMs: z.number().int().min(1).max(3_600_000).optional(),
   cache: z.boolean().optional(),
 });
@@ -182,8 +208,36 @@ type Entry = { ok: true; provider: LlmProvider } | { ok: false; error: string };
 interface ProviderOutcome {
   text: string;
   usage: Usage;
+  finish: FinishReason;
+  finishDetail?: string;
   attempts: number;
   fromStore: boolean;
+}
+
+/** The largest budget the retry of a truncated JSON reply asks for (current models allow 64k output or more). */
+const MAX_RETRY_TOKENS = 32_768;
+
+// Why a reply that did not finish cannot be used, as a completeJson failure.
+function unfinished(c: Completion, maxTokens: number): { code: string; error: string } | undefined {
+  const detail = c.finishDetail ? ` (${c.finishDetail})` : '';
+  switch (c.finish) {
+    case 'complete':
+      return undefined;
+    case 'truncated':
+      return {
+        code: 'LLM_TRUNCATED',
+        error: `the reply was cut off at the token limit of ${maxTokens}${detail}, thinking included`,
+      };
+    case 'refused':
+      return { code: 'LLM_REFUSED', error: `the model declined to answer${detail}` };
+    case 'context-overflow':
+      return {
+        code: 'LLM_CONTEXT_OVERFLOW',
+        error: `the prompt does not fit the model's context window${detail}`,
+      };
+    default:
+      return { code: 'LLM_INCOMPLETE', error: `the reply did not finish${detail}` };
+  }
 }
 
 function emptyStats(heuristic: boolean): ModelStats {
@@ -195,6 +249,8 @@ function emptyStats(heuristic: boolean): ModelStats {
     errors: 0,
     inputTokens: 0,
     outputTokens: 0,
+    cacheReadTokens: 0,
+    cacheWriteTokens: 0,
     costUsd: 0,
     priceKnown: true,
     heuristic,
@@ -224,7 +280,7 @@ export function createLlm(options: CreateLlmOptions = {}): LlmService {
   const logger = options.logger ?? createSilentLogger();
   const random = options.random ?? Math.random;
   const cache: ResponseCache | undefined = options.store
-    ? createStoreCache(options.store, logger)
+    ? createStoreCache(options.store, logger, { ttlMs: settings.cacheTtlMs, now: () => clock.now() })
     : undefined;
   const tracer: GenerationTracer = settings.trace
     ? createLangfuseTracer(settings.trace, { logger, ...(options.fetch ? { fetch: options.fetch } : {}) })
@@ -345,7 +401,14 @@ export function createLlm(options: CreateLlmOptions = {}): LlmService {
         const res = await callWithTimeout(provider, { ...params, modelName: name.model }, timeoutMs, name);
         breaker.onSuccess();
         limiter.settle(estimate, res.usage.inputTokens + res.usage.outputTokens);
-        return { text: res.text, usage: res.usage, attempts, fromStore: false };
+        return {
+          text: res.text,
+          usage: res.usage,
+          finish: res.finish ?? 'complete',
+          ...(res.finishDetail ? { finishDetail: res.finishDetail } : {}),
+          attempts,
+          fromStore: false,
+        };
       } catch (err) {
         const e = asLlmError(err, name.provider);
         // The caller's own mistakes say nothing about the provider's health.
@@ -378,7 +441,7 @@ export function createLlm(options: CreateLlmOptions = {}): LlmService {
     params: CallParams & { modelName: string },
     timeoutMs: number,
     name: ModelName,
-  ): Promise<{ text: string; usage: Usage }> {
+  ): Promise<ProviderReply> {
     const controller = new AbortController();
     return new Promise((resolve, reject) => {
       // A provider that ignores its signal must still not hang the caller, hence the race.
@@ -474,6 +537,8 @@ export function createLlm(options: CreateLlmOptions = {}): LlmService {
           temperature: normalized.temperature,
           maxTokens: normalized.maxTokens,
           json: normalized.json,
+          ...(params.json && params.jsonSchema ? { jsonSchema: params.jsonSchema } : {}),
+          ...(params.effort ? { effort: params.effort } : {}),
         })
       : '';
 
@@ -487,14 +552,16 @@ export function createLlm(options: CreateLlmOptions = {}): LlmService {
       } else if (useCache) {
         const run = (async (): Promise<ProviderOutcome> => {
           const hit = cache ? await cache.get(key) : undefined;
-          if (hit) return { text: hit.text, usage: hit.usage, attempts: 0, fromStore: true };
+          if (hit)
+            return { text: hit.text, usage: hit.usage, finish: 'complete', attempts: 0, fromStore: true };
           return attemptLoop(name, provider, normalized, started, stats);
         })();
         inFlight.set(key, run);
         run.then(
           (o) => {
-            // Stay joinable until the write lands, so a call arriving meanwhile neither misses nor pays.
-            if (o.fromStore || !cache) inFlight.delete(key);
+            // Stay joinable until the write lands, so a call arriving meanwhile neither misses nor pays. A reply
+            // that did not finish (truncated, refused, blocked) is never stored: asking again may do better.
+            if (o.fromStore || !cache || o.finish !== 'complete') inFlight.delete(key);
             else {
               const write = cache
                 .put({
@@ -502,6 +569,7 @@ export function createLlm(options: CreateLlmOptions = {}): LlmService {
                   model: name.full,
                   text: o.text,
                   usage: o.usage,
+                  finish: 'complete',
                   createdAt: new Date(clock.now()),
                 })
                 .finally(() => inFlight.delete(key));
@@ -534,11 +602,15 @@ export function createLlm(options: CreateLlmOptions = {}): LlmService {
       return {
         text: outcome.text,
         usage: { inputTokens: 0, outputTokens: 0 },
+        finish: outcome.finish,
+        ...(outcome.finishDetail ? { finishDetail: outcome.finishDetail } : {}),
         costUsd: 0,
         latencyMs: ended - started,
         cached: true,
         model: name.full,
         heuristic: provider.heuristic,
+        // Nothing was spent, so the cost is known: zero.
+        priceKnown: true,
         attempts: 0,
       };
     }
@@ -547,6 +619,8 @@ export function createLlm(options: CreateLlmOptions = {}): LlmService {
       : costOf(settings.prices, name.full, outcome.usage);
     stats.inputTokens += outcome.usage.inputTokens;
     stats.outputTokens += outcome.usage.outputTokens;
+    stats.cacheReadTokens += outcome.usage.cacheReadTokens ?? 0;
+    stats.cacheWriteTokens += outcome.usage.cacheWriteTokens ?? 0;
     stats.costUsd += costUsd;
     if (!priceKnown) stats.priceKnown = false;
     record(name, provider, params, started, ended, {
@@ -555,9 +629,17 @@ export function createLlm(options: CreateLlmOptions = {}): LlmService {
       costUsd,
       priceKnown,
     });
+    if (outcome.finish !== 'complete') {
+      logger.info(
+        { model: name.full, finish: outcome.finish, detail: outcome.finishDetail },
+        `${name.full}: the reply did not complete (${outcome.finishDetail ?? outcome.finish})`,
+      );
+    }
     return {
       text: outcome.text,
       usage: outcome.usage,
+      finish: outcome.finish,
+      ...(outcome.finishDetail ? { finishDetail: outcome.finishDetail } : {}),
       costUsd,
       latencyMs: ended - started,
       cached: false,
@@ -569,7 +651,7 @@ export function createLlm(options: CreateLlmOptions = {}): LlmService {
   }
 
   function combine(a: Completion, b: Completion): Completion {
-    const priceKnown = a.priceKnown !== false && b.priceKnown !== false;
+    const priceKnown = a.priceKnown && b.priceKnown;
     return {
       ...b,
       usage: addUsage(a.usage, b.usage),
@@ -607,21 +689,59 @@ export function createLlm(options: CreateLlmOptions = {}): LlmService {
     schema: S,
   ): Promise<JsonResult<z.infer<S>>> {
     const p: CallParams = { ...params, json: true };
+    const budget = p.maxTokens ?? settings.defaultMaxTokens;
     let first: Completion;
     try {
       first = await complete(p);
     } catch (err) {
       return failure(err, '');
     }
+    let used = budget;
+    // Thinking models can spend the whole budget before answering: one retry with room to spare.
+    if (first.finish === 'truncated' && budget < MAX_RETRY_TOKENS) {
+      used = Math.min(MAX_RETRY_TOKENS, budget * 4);
+      logger.info(
+        { model: p.model, maxTokens: budget, retryWith: used },
+        'JSON reply truncated; retrying once',
+      );
+      try {
+        first = combine(first, await complete({ ...p, maxTokens: used }));
+      } catch (err) {
+        return failure(
+          err,
+          `the reply was cut off at ${budget} tokens; the retry with ${used} failed: `,
+          first,
+        );
+      }
+    }
+    const bad = unfinished(first, used);
+    if (bad) {
+      const retried = used > budget ? ` (also after a retry with ${used} tokens)` : '';
+      return { ok: false, error: bad.error + retried, code: bad.code, completion: first };
+    }
     const parsed = parseJsonReply(first.text, schema);
     if (parsed.ok) return { ok: true, value: parsed.value, completion: first, repaired: false };
+    const repairParams: CallParams = {
+      ...p,
+      maxTokens: used,
+      messages: repairMessages(p.messages, first.text, parsed.error),
+    };
     let second: Completion;
     try {
-      second = await complete({ ...p, messages: repairMessages(p.messages, first.text, parsed.error) });
+      second = await complete(repairParams);
     } catch (err) {
       return failure(err, `malformed JSON (${parsed.error}); the repair call failed: `, first);
     }
     const both = combine(first, second);
+    const badRepair = unfinished(second, used);
+    if (badRepair) {
+      return {
+        ok: false,
+        error: `malformed JSON (${parsed.error}); the repair reply did not finish: ${badRepair.error}`,
+        code: badRepair.code,
+        completion: both,
+      };
+    }
     const again = parseJsonReply(second.text, schema);
     if (again.ok) return { ok: true, value: again.value, completion: both, repaired: true };
     return {
@@ -660,6 +780,8 @@ export function createLlm(options: CreateLlmOptions = {}): LlmService {
         totals.errors += s.errors;
         totals.inputTokens += s.inputTokens;
         totals.outputTokens += s.outputTokens;
+        totals.cacheReadTokens += s.cacheReadTokens;
+        totals.cacheWriteTokens += s.cacheWriteTokens;
         totals.costUsd += s.costUsd;
         if (!s.priceKnown) totals.priceKnown = false;
       }

@@ -12,7 +12,15 @@ export type LlmErrorCode =
   | 'LLM_PROVIDER_ERROR'
   | 'LLM_TIMEOUT'
   | 'LLM_CIRCUIT_OPEN'
-  | 'LLM_BAD_JSON';
+  | 'LLM_BAD_JSON'
+  /** The reply hit the token limit (even after the retry with a larger budget, for completeJson). */
+  | 'LLM_TRUNCATED'
+  /** The model or the provider's safety system declined to answer. */
+  | 'LLM_REFUSED'
+  /** The prompt filled the model's context window. */
+  | 'LLM_CONTEXT_OVERFLOW'
+  /** The reply ended some other way than a complete answer (paused turn, malformed call, unknown reason). */
+  | 'LLM_INCOMPLETE';
 
 /** An error from a model call: a stable code, whether the wrapper may retry it, and what the server asked. */
 export class LlmError extends Error {

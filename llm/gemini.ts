@@ -1,8 +1,9 @@
 // The `gemini` provider: generateContent (POST /v1beta/models/{model}:generateContent) through @google/genai.
 // The SDK does not retry unless given retryOptions, and we give none: the wrapper owns retries.
+import type { ThinkingConfig, ThinkingLevel } from '@google/genai';
 import { z } from 'zod';
 import { classifyStatus, describeBody, LlmError, retryAfterFromHeaders, scrubKeys } from './errors.ts';
-import type { CallParams, LlmProvider, Usage } from './types.ts';
+import type { CallParams, Effort, FinishReason, LlmProvider, ProviderReply, Usage } from './types.ts';
 
 /** Options of the Gemini provider. */
 export interface GeminiProviderOptions {
@@ -18,6 +19,8 @@ export interface GeminiProviderOptions {
 /** Default Gemini API host. */
 export const GEMINI_DEFAULT_BASE_URL = 'https://generativelanguage.googleapis.com';
 
+// Shape: GenerateContentResponse, https://ai.google.dev/api/generate-content#generatecontentresponse
+// (candidates[].finishReason, promptFeedback.blockReason, usageMetadata).
 const ResponseSchema = z.object({
   candidates: z
     .array(
@@ -39,9 +42,42 @@ const ResponseSchema = z.object({
       promptTokenCount: z.number().optional(),
       candidatesTokenCount: z.number().optional(),
       thoughtsTokenCount: z.number().optional(),
+      cachedContentTokenCount: z.number().optional(),
     })
     .optional(),
 });
+
+// https://ai.google.dev/api/generate-content#FinishReason
+const FINISH_REASONS: Record<string, FinishReason> = {
+  STOP: 'complete',
+  MAX_TOKENS: 'truncated',
+  SAFETY: 'refused',
+  RECITATION: 'refused',
+  BLOCKLIST: 'refused',
+  PROHIBITED_CONTENT: 'refused',
+  SPII: 'refused',
+  IMAGE_SAFETY: 'refused',
+  IMAGE_PROHIBITED_CONTENT: 'refused',
+  IMAGE_RECITATION: 'refused',
+  MALFORMED_FUNCTION_CALL: 'malformed',
+  UNEXPECTED_TOOL_CALL: 'malformed',
+  TOO_MANY_TOOL_CALLS: 'malformed',
+};
+
+/** How a Gemini `finishReason` reads as a finish reason (LANGUAGE, OTHER, unknown and missing ones are `other`). */
+export function geminiFinish(finishReason: string | undefined): FinishReason {
+  return (finishReason && FINISH_REASONS[finishReason]) || 'other';
+}
+
+// Gemini 3 models take a thinking level; 2.5 models a token budget (Pro cannot turn thinking off, so none is 0).
+const THINKING_BUDGET: Record<Effort, number> = { low: 1024, medium: 4096, high: -1 };
+
+function thinkingConfig(model: string, effort: Effort | undefined): ThinkingConfig | undefined {
+  if (!effort) return undefined;
+  if (/^gemini-[3-9]/.test(model)) return { thinkingLevel: effort.toUpperCase() as ThinkingLevel };
+  if (/^gemini-2\.5/.test(model)) return { thinkingBudget: THINKING_BUDGET[effort] };
+  return undefined;
+}
 
 // Gemini reports how long to wait in the error body (google.rpc.RetryInfo) rather than in a header.
 const RetryInfoSchema = z.object({
@@ -98,8 +134,9 @@ export function createGeminiProvider(options: GeminiProviderOptions): LlmProvide
         .filter((m) => m.role === 'system')
         .map((m) => m.content)
         .join('\n\n');
+      // An empty turn carries nothing and empty parts are refused, so it is left out.
       const contents = params.messages
-        .filter((m) => m.role !== 'system')
+        .filter((m) => m.role !== 'system' && m.content.trim() !== '')
         .map((m) => ({ role: m.role === 'assistant' ? 'model' : 'user', parts: [{ text: m.content }] }));
       // ApiError carries only the status, so this call's own fetch keeps the headers for retry-after.
       let lastHeaders: Headers | undefined;
@@ -108,6 +145,7 @@ export function createGeminiProvider(options: GeminiProviderOptions): LlmProvide
         lastHeaders = res.headers;
         return res;
       };
+      const thinking = thinkingConfig(params.modelName, params.effort);
       let raw: unknown;
       const sdk = await loadSdk();
       try {
@@ -119,6 +157,8 @@ export function createGeminiProvider(options: GeminiProviderOptions): LlmProvide
             ...(params.temperature !== undefined ? { temperature: params.temperature } : {}),
             maxOutputTokens: params.maxTokens ?? 4096,
             ...(params.json ? { responseMimeType: 'application/json' } : {}),
+            ...(params.json && params.jsonSchema ? { responseJsonSchema: params.jsonSchema } : {}),
+            ...(thinking ? { thinkingConfig: thinking } : {}),
             abortSignal: signal,
             httpOptions: { fetch: capturingFetch },
           },
@@ -138,24 +178,33 @@ export function createGeminiProvider(options: GeminiProviderOptions): LlmProvide
         );
       }
       const res = parsed.data;
+      const meta = res.usageMetadata ?? {};
+      // promptTokenCount includes the cached part; thinking tokens are billed as output.
+      const cacheRead = meta.cachedContentTokenCount ?? 0;
+      const usage: Usage = {
+        inputTokens: meta.promptTokenCount ?? 0,
+        outputTokens: (meta.candidatesTokenCount ?? 0) + (meta.thoughtsTokenCount ?? 0),
+        ...(cacheRead > 0 ? { cacheReadTokens: cacheRead } : {}),
+      };
       const candidate = res.candidates?.[0];
-      if (!candidate) {
-        const why = res.promptFeedback?.blockReason;
-        throw new LlmError('LLM_BAD_REQUEST', `gemini: no answer${why ? ` (prompt blocked: ${why})` : ''}`, {
-          provider: 'gemini',
-        });
+      const blocked = res.promptFeedback?.blockReason;
+      if (!candidate || blocked) {
+        // A blocked prompt is an answer too (a refusal to answer), not a failed call: the caller records it.
+        return {
+          text: '',
+          usage,
+          finish: blocked ? 'refused' : 'other',
+          finishDetail: blocked ? `prompt blocked: ${blocked}` : 'no candidate in the response',
+        };
       }
       const text = (candidate.content?.parts ?? [])
         .filter((p) => !p.thought && typeof p.text === 'string')
         .map((p) => p.text)
         .join('');
-      const meta = res.usageMetadata ?? {};
-      // Thinking tokens are billed as output.
-      const usage: Usage = {
-        inputTokens: meta.promptTokenCount ?? 0,
-        outputTokens: (meta.candidatesTokenCount ?? 0) + (meta.thoughtsTokenCount ?? 0),
-      };
-      return { text, usage };
+      const finish = geminiFinish(candidate.finishReason);
+      const reply: ProviderReply = { text, usage, finish };
+      if (finish !== 'complete') reply.finishDetail = candidate.finishReason ?? 'no finishReason';
+      return reply;
     },
   };
 }

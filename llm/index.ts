@@ -4,9 +4,12 @@ export type {
   CallParams,
   ChatMessage,
   Completion,
+  Effort,
+  FinishReason,
   JsonResult,
   Llm,
   LlmProvider,
+  ProviderReply,
   TraceTag,
   Usage,
 } from './types.ts';
@@ -34,17 +37,26 @@ export {
   costOf,
   DEFAULT_PRICES,
   findPrice,
+  formatCost,
   loadPriceFile,
+  PRICES_AS_OF,
   PriceFileSchema,
   type ModelPrice,
+  type PriceRates,
   type PriceTable,
 } from './prices.ts';
 export { isLlmError, LlmError, type LlmErrorCode } from './errors.ts';
 export { createFakeLlmClock, systemLlmClock, type LlmClock } from './clock.ts';
 export { CACHE_COLLECTION, cacheKey } from './cache.ts';
 export { extractJson, parseJsonReply } from './json.ts';
-export { createAnthropicProvider, type AnthropicProviderOptions } from './anthropic.ts';
-export { createGeminiProvider, type GeminiProviderOptions } from './gemini.ts';
+export {
+  anthropicFinish,
+  anthropicSupportsEffort,
+  anthropicSupportsStructuredOutput,
+  createAnthropicProvider,
+  type AnthropicProviderOptions,
+} from './anthropic.ts';
+export { createGeminiProvider, geminiFinish, type GeminiProviderOptions } from './gemini.ts';
 export { createOfflineProvider, HEURISTIC_LABEL } from './offline.ts';
 export type { BreakerState } from './circuit-breaker.ts';
 export type { RateLimits } from './rate-limiter.ts';
@@ -64,5 +76,7 @@ export {
   createScriptedProvider,
   geminiError,
   geminiResponse,
+  type AnthropicMessageOptions,
+  type GeminiResponseOptions,
   type ScriptStep,
 } from './testing.ts';

@@ -64,18 +64,28 @@ export function parseJsonReply<S extends z.ZodType>(
   return { ok: false, error: `JSON does not match the expected shape: ${issues}` };
 }
 
-/** The conversation for the single repair attempt: the bad reply and what was wrong with it. */
+/**
+ * The conversation for the single repair attempt: the bad reply and what was wrong with it. An empty reply is not
+ * echoed back (the Anthropic API answers 400 to an empty message): the model is told it sent nothing instead.
+ */
 export function repairMessages(
   messages: readonly ChatMessage[],
   badReply: string,
   error: string,
 ): ChatMessage[] {
+  const ask = 'Reply again with only the corrected JSON object: no prose, no code fences.';
+  if (badReply.trim() === '') {
+    return [
+      ...messages,
+      {
+        role: 'user',
+        content: `Your previous reply was empty, so it could not be used. ${ask.replace('corrected ', '')}`,
+      },
+    ];
+  }
   return [
     ...messages,
     { role: 'assistant', content: badReply.length > 4000 ? `${badReply.slice(0, 4000)}…` : badReply },
-    {
-      role: 'user',
-      content: `Your previous reply could not be used (${error}). Reply again with only the corrected JSON object: no prose, no code fences.`,
-    },
+    { role: 'user', content: `Your previous reply could not be used (${error}). ${ask}` },
   ];
 }

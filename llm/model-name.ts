@@ -22,7 +22,7 @@ export function parseModelName(
   if (idx <= 0 || idx === trimmed.length - 1) {
     return {
       ok: false,
-      error: `Model "${trimmed}" is not of the form provider:model (e.g. anthropic:claude-sonnet-4-5, gemini:gemini-2.5-flash, offline:heuristic); ${valid}.`,
+      error: `Model "${trimmed}" is not of the form provider:model (e.g. anthropic:claude-sonnet-5-5, gemini:gemini-3.5-flash, offline:heuristic); ${valid}.`,
     };
   }
   const provider = trimmed.slice(0, idx).toLowerCase();

@@ -198,14 +198,24 @@ function explain(q: HeuristicQuality): string {
   return parts.join('; ');
 }
 
+/** What a rubric judge scores: the output, or the assistant's turns of a multi-turn transcript. */
+export function judgedText(blocks: Blocks): string {
+  if (blocks.output !== undefined) return blocks.output;
+  if (blocks.transcript === undefined) return '';
+  return parseTranscript(blocks.transcript)
+    .filter((t) => t.role === 'assistant')
+    .map((t) => t.text.trim())
+    .join('\n\n');
+}
+
 /** Rubric verdict as the JSON text an LLM judge would return. */
-export function judgeRubric(blocks: Blocks): { score: number; reason: string; confidence: number } {
+export function judgeRubric(blocks: Blocks): { reason: string; score: number; confidence: number } {
   const scale = parseScale(blocks.scale);
-  const q = assessOutput(blocks.output ?? '', blocks);
+  const q = assessOutput(judgedText(blocks), blocks);
   const score = toScale(q.quality, scale);
   return {
-    score,
     reason: `${HEURISTIC_LABEL}: ${explain(q)} → ${score} on ${scale.lo}-${scale.hi}.`,
+    score,
     confidence: confidenceOf(q),
   };
 }
@@ -229,16 +239,26 @@ export function judgePairwise(blocks: Blocks): {
 }
 
 interface Turn {
-  role: string;
+  role: 'user' | 'assistant' | 'other';
   text: string;
 }
 
+// Reads the `role: content` paragraphs evaluators/ renders transcripts as (system and tool turns included, so
+// their text never counts as the assistant's).
 function parseTranscript(text: string): Turn[] {
   const turns: Turn[] = [];
   for (const line of text.split('\n')) {
-    const m = /^\s*(user|assistant|human|ai|bot|agent)\s*:\s*(.*)$/i.exec(line);
-    if (m) turns.push({ role: /^(user|human)$/i.test(m[1]!) ? 'user' : 'assistant', text: m[2]! });
-    else if (turns.length > 0) turns[turns.length - 1]!.text += `\n${line}`;
+    const m = /^\s*(user|assistant|human|ai|bot|agent|system|tool)\s*:\s*(.*)$/i.exec(line);
+    if (m) {
+      const who = m[1]!.toLowerCase();
+      const role =
+        who === 'user' || who === 'human'
+          ? 'user'
+          : who === 'system' || who === 'tool'
+            ? 'other'
+            : 'assistant';
+      turns.push({ role, text: m[2]! });
+    } else if (turns.length > 0) turns[turns.length - 1]!.text += `\n${line}`;
   }
   return turns;
 }

@@ -5,7 +5,15 @@ import { z } from 'zod';
 import { llmSettingsFromEnv } from './create-llm.ts';
 import { classifyStatus, retryAfterFromHeaders, scrubKeys } from './errors.ts';
 import { extractJson, parseJsonReply } from './json.ts';
-import { costOf, DEFAULT_PRICES, findPrice, loadPriceFile, mergePrices } from './prices.ts';
+import {
+  costOf,
+  DEFAULT_PRICES,
+  findPrice,
+  formatCost,
+  loadPriceFile,
+  mergePrices,
+  PRICES_AS_OF,
+} from './prices.ts';
 import { tempDir } from '../test/helpers/tmp.ts';
 
 const NOW = Date.parse('2026-01-01T00:00:00Z');
@@ -104,18 +112,60 @@ describe('prices', () => {
   afterEach(() => tmp?.cleanup());
 
   it.each([
-    ['anthropic:claude-sonnet-5-5', { input: 2, output: 10 }],
-    ['anthropic:claude-sonnet-4-5-20250929', { input: 3, output: 15 }],
-    ['anthropic:claude-haiku-4-5-20251001', { input: 1, output: 5 }],
+    ['anthropic:claude-sonnet-5-5', { input: 2, output: 10, cacheWrite: 2.5, cacheRead: 0.1 }],
+    ['anthropic:claude-opus-4-8', { input: 5, output: 25, cacheWrite: 6.25, cacheRead: 0.5 }],
+    ['anthropic:claude-haiku-4-5-20251001', { input: 1, output: 5, cacheWrite: 1.25, cacheRead: 0.1 }],
+    ['anthropic:claude-sonnet-4-5', undefined], // retired 2026-11-30
+    ['anthropic:claude-sonnet-4-5-20250929', undefined],
     ['anthropic:claude-3-5-haiku-latest', undefined],
     ['anthropic:claude-sonnet-4-7', undefined], // not claude-sonnet-4
-    ['anthropic:claude-haiku-5-5', undefined], // tiered pricing: deliberately unknown
-    ['gemini:gemini-2.5-flash', { input: 0.3, output: 2.5 }],
-    ['gemini:gemini-2.5-flash-lite', { input: 0.1, output: 0.4 }],
+    ['gemini:gemini-3.5-flash', { input: 1.5, output: 9, cacheRead: 0.15 }],
+    ['gemini:gemini-2.5-flash-lite', { input: 0.1, output: 0.4, cacheRead: 0.01 }],
+    ['gemini:gemini-2.0-flash', undefined], // shut down 2026-06-01
     ['gemini:gemini-2.5-flash-preview-09-2025', undefined],
     ['offline:heuristic', undefined],
   ])('%s → %j', (model, price) => {
     expect(findPrice(DEFAULT_PRICES, model)).toEqual(price);
+  });
+
+  it('the table is dated and names the current models', () => {
+    expect(PRICES_AS_OF).toBe('2026-12-03');
+    for (const m of [
+      'claude-fable-5-2',
+      'claude-opus-5-5',
+      'claude-sonnet-5-5',
+      'claude-opus-4-8',
+      'claude-opus-4-7',
+    ])
+      expect(findPrice(DEFAULT_PRICES, `anthropic:${m}`)).toBeDefined();
+    expect(findPrice(DEFAULT_PRICES, 'gemini:gemini-3.1-pro')).toBeDefined();
+  });
+
+  it('prices cache reads and writes at their own rates', () => {
+    // Sonnet 5.5: $2 input, $2.50 5-minute cache write, $0.10 cache read, $10 output per million.
+    const usage = {
+      inputTokens: 1_000_000 + 2_000_000 + 4_000_000,
+      cacheWriteTokens: 2_000_000,
+      cacheReadTokens: 4_000_000,
+      outputTokens: 100_000,
+    };
+    expect(costOf(DEFAULT_PRICES, 'anthropic:claude-sonnet-5-5', usage)).toEqual({
+      costUsd: 2 + 5 + 0.4 + 1,
+      priceKnown: true,
+    });
+    // Without explicit cache rates: 0.1x input for reads, 1.25x for writes.
+    const table = { 'anthropic:claude-x': { input: 4, output: 20 } };
+    expect(costOf(table, 'anthropic:claude-x', usage).costUsd).toBeCloseTo(4 + 10 + 1.6 + 2, 9);
+  });
+
+  it('prices a long prompt at the long-context rates', () => {
+    // Gemini 3.1 Pro: $2 / $12 up to 200k prompt tokens, $4 / $18 past them.
+    expect(
+      costOf(DEFAULT_PRICES, 'gemini:gemini-3.1-pro', { inputTokens: 100_000, outputTokens: 10_000 }).costUsd,
+    ).toBeCloseTo(0.2 + 0.12, 9);
+    expect(
+      costOf(DEFAULT_PRICES, 'gemini:gemini-3.1-pro', { inputTokens: 300_000, outputTokens: 10_000 }).costUsd,
+    ).toBeCloseTo(1.2 + 0.18, 9);
   });
 
   it('costs per million tokens, and flags unknown models instead of guessing', () => {
@@ -127,19 +177,32 @@ describe('prices', () => {
     ).toEqual({ costUsd: 0, priceKnown: false });
   });
 
+  it('formats an unknown cost as "price unknown", never $0', () => {
+    expect(formatCost(null)).toBe('price unknown');
+    expect(formatCost(undefined)).toBe('price unknown');
+    expect(formatCost(0)).toBe('$0.0000');
+    expect(formatCost(0.01234)).toBe('$0.0123');
+    expect(formatCost(4.2)).toBe('$4.20');
+  });
+
   it('LLM_PRICES_FILE overrides and extends the table (YAML or JSON)', () => {
     tmp = tempDir();
     const file = join(tmp.dir, 'prices.yaml');
     writeFileSync(
       file,
-      "anthropic:claude-haiku-5-5: { input: 0.1, output: 0.5 }\n'gemini:gemini-2.5-flash':\n  input: 0.15\n  output: 0.6\n",
+      "anthropic:claude-mythos-5-2: { input: 8, output: 40, cacheRead: 0.2 }\n'gemini:gemini-2.5-flash':\n  input: 0.15\n  output: 0.6\n  above: { tokens: 200000, input: 0.3, output: 1.2 }\n",
     );
     const table = mergePrices(DEFAULT_PRICES, loadPriceFile(file));
-    expect(findPrice(table, 'anthropic:claude-haiku-5-5')).toEqual({ input: 0.1, output: 0.5 });
-    expect(findPrice(table, 'gemini:gemini-2.5-flash')).toEqual({ input: 0.15, output: 0.6 });
-    expect(llmSettingsFromEnv({ LLM_PRICES_FILE: file }).prices['anthropic:claude-haiku-5-5']).toEqual({
-      input: 0.1,
-      output: 0.5,
+    expect(findPrice(table, 'anthropic:claude-mythos-5-2')).toEqual({ input: 8, output: 40, cacheRead: 0.2 });
+    expect(findPrice(table, 'gemini:gemini-2.5-flash')).toEqual({
+      input: 0.15,
+      output: 0.6,
+      above: { tokens: 200_000, input: 0.3, output: 1.2 },
+    });
+    expect(llmSettingsFromEnv({ LLM_PRICES_FILE: file }).prices['anthropic:claude-mythos-5-2']).toEqual({
+      input: 8,
+      output: 40,
+      cacheRead: 0.2,
     });
     const json = join(tmp.dir, 'prices.json');
     writeFileSync(json, JSON.stringify({ 'gemini:gemini-3-pro': { input: 2, output: 12 } }));

@@ -38,7 +38,7 @@ export interface ProviderSpec {
 export const PROVIDERS = {
   anthropic: {
     doc: 'Anthropic Messages API via @anthropic-ai/sdk (ANTHROPIC_API_KEY; ANTHROPIC_BASE_URL overrides the host).',
-    // claude-sonnet-4-5 reaches end-of-life on 2026-11-30 (the SDK warns); 5.5 is the current Sonnet.
+    // The current Sonnet (claude-sonnet-4-5 was retired on 2026-11-30).
     exampleModel: 'anthropic:claude-sonnet-5-5',
     keyVar: 'ANTHROPIC_API_KEY',
     baseUrlVar: 'ANTHROPIC_BASE_URL',
@@ -58,7 +58,8 @@ export const PROVIDERS = {
   },
   gemini: {
     doc: 'Google Gemini API generateContent via @google/genai (GEMINI_API_KEY; GEMINI_BASE_URL overrides the host).',
-    exampleModel: 'gemini:gemini-2.5-flash',
+    // The current GA Flash model (Gemini 2.0 was shut down on 2026-06-01).
+    exampleModel: 'gemini:gemini-3.5-flash',
     keyVar: 'GEMINI_API_KEY',
     baseUrlVar: 'GEMINI_BASE_URL',
     heuristic: false,

@@ -124,7 +124,7 @@ describe('createLlm configuration', () => {
 
   it('picks the judge model from the environment', () => {
     expect(defaultJudgeModel({})).toBe('offline:heuristic');
-    expect(defaultJudgeModel({ GEMINI_API_KEY: 'x' })).toBe('gemini:gemini-2.5-flash');
+    expect(defaultJudgeModel({ GEMINI_API_KEY: 'x' })).toBe('gemini:gemini-3.5-flash');
     expect(defaultJudgeModel({ GEMINI_API_KEY: 'x', ANTHROPIC_API_KEY: 'y' })).toBe(
       'anthropic:claude-sonnet-5-5',
     );

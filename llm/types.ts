@@ -8,13 +8,23 @@ export interface ChatMessage {
 
 /** Parameters of one model call; all of them are part of the response-cache key. */
 export interface CallParams {
-  /** `provider:model`, e.g. `anthropic:claude-sonnet-4-5`, `gemini:gemini-2.5-flash`, `offline:heuristic`. */
+  /** `provider:model`, e.g. `anthropic:claude-sonnet-5-5`, `gemini:gemini-3.5-flash`, `offline:heuristic`. */
   model: string;
   messages: readonly ChatMessage[];
   temperature?: number;
   maxTokens?: number;
   /** Ask the provider for JSON output (validated by `completeJson`). */
   json?: boolean;
+  /**
+   * JSON Schema of the reply, sent as the provider's structured output (Anthropic `output_config.format`, Gemini
+   * `responseJsonSchema`) where the model supports it; text extraction stays the fallback. Needs `json`.
+   */
+  jsonSchema?: Record<string, unknown>;
+  /**
+   * How much the model may think before answering (Anthropic `output_config.effort`, Gemini `thinkingLevel` or
+   * `thinkingBudget`); the provider default when unset. Thinking tokens count against `maxTokens`.
+   */
+  effort?: Effort;
   /** Per-call time-out in ms (the wrapper's default applies when unset). */
   timeoutMs?: number;
   /** Set false to bypass the response cache for this call (not part of the cache key). */
@@ -32,17 +42,65 @@ export interface TraceTag {
   metadata?: Record<string, unknown>;
 }
 
+/** Thinking effort of a call. */
+export type Effort = 'low' | 'medium' | 'high';
+
 /** Token usage of one call. */
 export interface Usage {
+  /** Every prompt token, cache reads and cache writes included. */
   inputTokens: number;
+  /** Every generated token, thinking included. */
   outputTokens: number;
+  /** Part of `inputTokens` read from the provider's prompt cache (Anthropic cache_read, Gemini cachedContent). */
+  cacheReadTokens?: number;
+  /** Part of `inputTokens` written to the provider's prompt cache (Anthropic cache_creation). */
+  cacheWriteTokens?: number;
+}
+
+/**
+ * How a reply ended, read from the provider's stop reason (Anthropic `stop_reason`, Gemini `finishReason` and
+ * `promptFeedback.blockReason`):
+ * - `complete`: the model finished its answer (end_turn, stop_sequence, tool_use, STOP);
+ * - `truncated`: cut off at `maxTokens` (max_tokens, MAX_TOKENS), thinking included;
+ * - `refused`: the model or the provider's safety system declined (refusal, SAFETY, PROHIBITED_CONTENT,
+ *   BLOCKLIST, SPII, RECITATION, a blocked prompt);
+ * - `context-overflow`: the prompt filled the context window (model_context_window_exceeded);
+ * - `paused`: a server-side turn paused to be continued (pause_turn);
+ * - `malformed`: the model produced an unusable call (MALFORMED_FUNCTION_CALL);
+ * - `other`: any other or missing reason.
+ * Only `complete` replies are cached.
+ */
+export type FinishReason =
+  | 'complete'
+  | 'truncated'
+  | 'refused'
+  | 'context-overflow'
+  | 'paused'
+  | 'malformed'
+  | 'other';
+
+/** What a provider returns for one call. */
+export interface ProviderReply {
+  text: string;
+  usage: Usage;
+  /** How the reply ended; `complete` when a provider does not say. */
+  finish?: FinishReason;
+  /** The provider's own reason, e.g. `max_tokens`, `SAFETY`, `prompt blocked: PROHIBITED_CONTENT`. */
+  finishDetail?: string;
 }
 
 /** The result of one model call as every caller sees it. */
 export interface Completion {
   text: string;
   usage: Usage;
-  /** Cost in USD from the price table; 0 on a cache hit and for `offline`. */
+  /** How the reply ended; anything but `complete` means `text` is not a whole answer (it may be empty). */
+  finish: FinishReason;
+  /** The provider's own stop reason when it is not a plain completion, e.g. `max_tokens`, `SAFETY`. */
+  finishDetail?: string;
+  /**
+   * Cost in USD from the price table; 0 on a cache hit and for `offline`. When `priceKnown` is false the price
+   * table did not know the model and this is 0 by convention, not a price: show "price unknown".
+   */
   costUsd: number;
   latencyMs: number;
   cached: boolean;
@@ -51,7 +109,7 @@ export interface Completion {
   /** True for the offline heuristic provider: reports must never present it as an LLM verdict. */
   heuristic: boolean;
   /** False when the price table does not know the model (then `costUsd` is 0, not a guess). */
-  priceKnown?: boolean;
+  priceKnown: boolean;
   /** Provider attempts made (0 on a cache hit). */
   attempts?: number;
 }
@@ -63,18 +121,17 @@ export interface LlmProvider {
   readonly heuristic: boolean;
   /** False when answers are cheaper to recompute than to store (offline); defaults to true. */
   readonly cacheable?: boolean;
-  complete(
-    params: CallParams & { modelName: string },
-    signal: AbortSignal,
-  ): Promise<{ text: string; usage: Usage }>;
+  complete(params: CallParams & { modelName: string }, signal: AbortSignal): Promise<ProviderReply>;
 }
 
 /** The one entry point every call goes through (rate limit, retries, breaker, time-out, cache, cost). */
 export interface Llm {
   complete(params: CallParams): Promise<Completion>;
   /**
-   * Completes and parses JSON with a zod schema; one repair attempt on malformed output. Never throws for an
-   * expected failure: provider errors come back as `{ ok: false, error, code }` too.
+   * Completes and parses JSON with a zod schema; one repair attempt on malformed output, one retry with a larger
+   * budget on a truncated reply. Never throws for an expected failure: provider errors, refusals and truncation
+   * come back as `{ ok: false, error, code }` too (codes LLM_TRUNCATED, LLM_REFUSED, LLM_CONTEXT_OVERFLOW,
+   * LLM_INCOMPLETE, LLM_BAD_JSON or a provider error's code).
    */
   completeJson<S extends z.ZodType>(params: CallParams, schema: S): Promise<JsonResult<z.infer<S>>>;
 }

@@ -70,6 +70,8 @@ const ItemState = Annotation.Root({
   targetCause: last<ItemErrorCause | undefined>(),
   /** The offline heuristic provider wrote the output: no language model was called. */
   heuristicOutput: last<boolean | undefined>(),
+  /** How the target's last incomplete reply ended (truncated, refused, …), when one did. */
+  targetFinish: last<{ reason: string; detail?: string } | undefined>(),
   usage: Annotation<ItemUsage>({ reducer: (_a, b) => b, default: zeroUsage }),
   scores: Annotation<Score[]>({ reducer: (_a, b) => b, default: () => [] }),
   goal: last<{ achieved: boolean; reason: string } | undefined>(),
@@ -254,9 +256,15 @@ export function createItemGraph(deps: EngineDeps) {
     const usage = addUsage(state.usage, 'target', {
       inputTokens: res.usage?.inputTokens,
       outputTokens: res.usage?.outputTokens,
-      costUsd: res.costUsd,
+      // priceKnown false: the model has no known price, so the run's cost is a lower bound ("price unknown").
+      costUsd: res.priceKnown === false ? null : res.costUsd,
       targetMs: res.latencyMs,
     });
+    // A reply cut short or refused by the provider is recorded as such on the item, never passed off as complete.
+    const targetFinish =
+      res.finish && res.finish !== 'complete'
+        ? { reason: res.finish, ...(res.finishDetail ? { detail: res.finishDetail } : {}) }
+        : state.targetFinish;
     if (res.transcript)
       return { transcript: res.transcript, turn, output: res.text, usage, stop: 'recorded' as const };
     return {
@@ -265,6 +273,7 @@ export function createItemGraph(deps: EngineDeps) {
       output: res.text,
       usage,
       ...(heuristicOutput ? { heuristicOutput } : {}),
+      ...(targetFinish ? { targetFinish } : {}),
       ...(res.end && isMultiTurn(state.item) ? { stop: 'target-ended' as const } : {}),
     };
   }
@@ -324,7 +333,8 @@ export function createItemGraph(deps: EngineDeps) {
       state.targetError && stop === 'target-error' ? [] : await scoreAll(state, stop, config.signal);
     for (const s of scores)
       usage = addUsage(usage, 'judge', {
-        costUsd: s.cost,
+        // A judge whose model has no known price reports usage.costUsd null: the run's cost is then a lower bound.
+        costUsd: s.usage ? s.usage.costUsd : s.cost,
         inputTokens: s.usage?.inputTokens,
         outputTokens: s.usage?.outputTokens,
       });
@@ -341,6 +351,7 @@ export function createItemGraph(deps: EngineDeps) {
       ...(state.item.metadata !== undefined ? { metadata: state.item.metadata } : {}),
       sourceRef: { source: 'dataset', id: state.item.key },
       latencyMs: state.usage.targetMs,
+      ...(state.targetFinish ? { finish: state.targetFinish.reason } : {}),
     };
     return Promise.all(
       deps.metrics.map((m) =>
@@ -414,6 +425,7 @@ export function createItemGraph(deps: EngineDeps) {
       targetError: undefined,
       targetCause: undefined,
       heuristicOutput: undefined,
+      targetFinish: undefined,
       usage: zeroUsage(),
       scores: [],
       goal: undefined,
@@ -494,6 +506,7 @@ export async function runItem(
     stopReason: state.stop ?? 'single-turn',
     turns: state.turn,
     ...(state.goal ? { goal: state.goal } : {}),
+    ...(state.targetFinish ? { targetFinish: state.targetFinish } : {}),
   };
   return {
     result,

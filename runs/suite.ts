@@ -19,7 +19,7 @@ import { loadPersonaFile, type Persona } from './personas.ts';
 import { headerEnvRefs, isTargetType, TARGET_TYPES, targets } from './targets.ts';
 
 const modelName = z.string().regex(/^[a-z][a-z0-9-]*:[\w.:/-]+$/, {
-  error: 'expected provider:model, e.g. anthropic:claude-sonnet-4-5 or offline:heuristic',
+  error: 'expected provider:model, e.g. anthropic:claude-sonnet-5-5 or offline:heuristic',
 });
 
 const unit = z.number().min(0, { error: 'expected a number from 0 to 1' }).max(1, {

@@ -1,5 +1,6 @@
+import nock from 'nock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLlm } from '../llm/index.ts';
+import { anthropicMessage, createLlm } from '../llm/index.ts';
 import { startStubAgent, type StubServer } from '../test/fixtures/runs-stub-server.ts';
 import {
   createTarget,
@@ -68,9 +69,45 @@ describe('recorded and model targets', () => {
     expect(res).toMatchObject({ ok: true, text: expect.stringMatching(/offline heuristic reply/) });
   });
 
+  it('model passes on how the reply ended: a refusal is not an answer', async () => {
+    // Response shape: https://platform.claude.com/docs/en/api/messages (stop_reason "refusal").
+    nock.disableNetConnect();
+    const scope = nock('https://anthropic.test')
+      .post('/v1/messages')
+      .reply(200, anthropicMessage('', { stopReason: 'refusal', input: 30, output: 2 }));
+    try {
+      const t = createTarget(
+        { type: 'model', model: 'anthropic:claude-sonnet-5-5' },
+        {
+          env: {},
+          llm: createLlm({
+            env: {
+              ANTHROPIC_API_KEY: 'sk-ant-test-0123456789abcdef',
+              ANTHROPIC_BASE_URL: 'https://anthropic.test',
+            },
+            settings: { cache: false },
+          }),
+        },
+      );
+      if (!t.ok) throw new Error(t.error);
+      expect(await t.target.respond(req('x'))).toMatchObject({
+        ok: true,
+        text: '',
+        finish: 'refused',
+        finishDetail: 'refusal',
+        priceKnown: true,
+        usage: { inputTokens: 30, outputTokens: 2 },
+      });
+      expect(scope.isDone()).toBe(true);
+    } finally {
+      nock.cleanAll();
+      nock.enableNetConnect();
+    }
+  });
+
   it('model reports a provider error as a value', async () => {
     const t = createTarget(
-      { type: 'model', model: 'anthropic:claude-sonnet-4-5' },
+      { type: 'model', model: 'anthropic:claude-sonnet-5-5' },
       { env: {}, llm: createLlm({ env: {} }) },
     );
     if (!t.ok) throw new Error(t.error);

@@ -3,7 +3,7 @@
 // Langfuse prompt and sends it to a model. A target never throws for a failed call: it returns the error.
 import { z } from 'zod';
 import { isProviderTrouble, type Turn } from '../evaluators/index.ts';
-import type { ChatMessage, Llm, Usage } from '../llm/index.ts';
+import type { ChatMessage, FinishReason, Llm, Usage } from '../llm/index.ts';
 import { type HttpResult, sendHttp } from './http-client.ts';
 import { getPath, parsePath, placeholders, renderJson, renderJsonText, renderText } from './template.ts';
 import type { DatasetItem } from './types.ts';
@@ -27,6 +27,15 @@ export type TargetResponse =
       latencyMs: number;
       usage?: Usage;
       costUsd?: number;
+      /** False when the model target's price is unknown (`costUsd` is then 0 by convention: "price unknown"). */
+      priceKnown?: boolean;
+      /**
+       * How a `model`/`prompt` target's reply ended (`refused`, `truncated`, …); unset for targets that cannot
+       * tell (recorded, http), which means complete as far as we know.
+       */
+      finish?: FinishReason;
+      /** The provider's own stop reason when `finish` is not `complete`, e.g. `refusal`, `SAFETY`. */
+      finishDetail?: string;
       /** The target ended the conversation. */
       end?: boolean;
       /** A recorded transcript replaces the conversation as a whole. */
@@ -87,7 +96,7 @@ function defineTarget<S extends z.ZodType>(def: TargetDefinition<S>): TargetDefi
 }
 
 const modelName = z.string().regex(/^[a-z][a-z0-9-]*:[\w.:/-]+$/, {
-  error: 'expected provider:model, e.g. anthropic:claude-sonnet-4-5 or offline:heuristic',
+  error: 'expected provider:model, e.g. anthropic:claude-sonnet-5-5 or offline:heuristic',
 });
 
 const errorText = (err: unknown) => (err instanceof Error ? err.message || err.name : String(err));
@@ -140,6 +149,9 @@ async function callModel(
       usage: c.usage,
       costUsd: c.costUsd,
       ...(c.heuristic ? { heuristic: true } : {}),
+      priceKnown: c.priceKnown,
+      finish: c.finish,
+      ...(c.finishDetail ? { finishDetail: c.finishDetail } : {}),
     };
   } catch (err) {
     return {

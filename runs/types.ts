@@ -207,6 +207,8 @@ export const ItemResultSchema = z.object({
   stopReason: z.string(),
   turns: z.number().int(),
   goal: z.object({ achieved: z.boolean(), reason: z.string() }).optional(),
+  /** The target's reply did not end normally: `truncated` (max tokens), `refused` (safety, refusal), … */
+  targetFinish: z.object({ reason: z.string(), detail: z.string().optional() }).optional(),
 });
 
 /** The outcome of one item. */

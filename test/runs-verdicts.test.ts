@@ -11,7 +11,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runRunCommand, runRunsCommand } from '../commands/runs.ts';
 import { parseEnv } from '../config/index.ts';
 import { createLlm, type Llm } from '../llm/index.ts';
-import { anthropicError } from '../llm/testing.ts';
+import { anthropicError, anthropicMessage } from '../llm/testing.ts';
 import { loadMonitorFile } from '../monitors/schema.ts';
 import { loadSuite, runOutcome } from '../runs/index.ts';
 import { createEmbeddedStore, createWorker } from '../storage/index.ts';
@@ -414,5 +414,63 @@ describe('cancel', () => {
     expect((await queue.get(jobId))?.status).toBe('cancelled');
     await worker.idle();
     expect(worker.stats()).toMatchObject({ cancelled: 1, failed: 0 });
+  });
+});
+
+describe('tokens and replies', () => {
+  it('judge tokens count in the run summary, split from the target', async () => {
+    nock(BASE)
+      .post('/v1/messages')
+      .times(2)
+      .reply(
+        200,
+        anthropicMessage('{"reason": "Answers the question.", "score": 5, "confidence": 0.9}', {
+          input: 1000,
+          output: 200,
+        }),
+      );
+    const c = setup(
+      `target: { type: recorded }
+metrics:
+  - metric: llm-judge
+    name: helpfulness
+    args: { model: "anthropic:claude-sonnet-5-5", criteria: "Is the answer helpful?" }
+threshold: 0.5
+`,
+      [clean, clean.replace('When', 'Until when')],
+      anthropicLlm(),
+    );
+    expect(await c.run([c.suite, '--json'])).toBe(0);
+    const run = JSON.parse(c.out) as {
+      summary: {
+        tokens: { input: number; output: number; byRole: Record<string, { input: number; output: number }> };
+      };
+    };
+    expect(run.summary.tokens.byRole.judge).toEqual({ input: 2000, output: 400 });
+    expect(run.summary.tokens.byRole.target).toEqual({ input: 0, output: 0 });
+    expect(run.summary.tokens).toMatchObject({ input: 2000, output: 400 });
+  });
+
+  it('a refused target reply is recorded as refused on the item, and the refusal metric fails it', async () => {
+    nock(BASE)
+      .post('/v1/messages')
+      .reply(200, anthropicMessage('', { stopReason: 'refusal' }));
+    const c = setup(
+      `target: { type: model, model: "anthropic:claude-sonnet-5-5", system: "Be brief." }
+metrics:
+  - metric: refusal
+threshold: 0.5
+`,
+      [JSON.stringify({ input: 'hi' })],
+      anthropicLlm(),
+    );
+    const code = await c.run([c.suite, '--json']);
+    const run = JSON.parse(c.out) as { _id: string; summary: { passed: number } };
+    c.reset();
+    await c.runs(['show', run._id, '--json']);
+    const shown = JSON.parse(c.out) as { items: { targetFinish?: { reason: string } }[] };
+    expect(shown.items[0]?.targetFinish?.reason).toBe('refused');
+    expect(run.summary.passed).toBe(0);
+    expect(code).toBe(1);
   });
 });
