@@ -19,7 +19,13 @@ import { costOf, DEFAULT_PRICES, loadPriceFile, mergePrices, type PriceTable } f
 import { defaultJudgeModel, PROVIDER_NAMES, PROVIDERS, type ProviderSpec } from './providers.ts';
 import { createRateLimiter, estimateTokens, type RateLimiter, type RateLimits } from './rate-limiter.ts';
 import { type RetryOptions, retryDelay } from './retry.ts';
-import { createLangfuseTracer, type GenerationTracer, noopTracer, type TraceOptions } from './tracing.ts';
+import { createLangfuseTracing, type LangfuseTracing } from './otel.ts';
+import {
+  createOtelGenerationTracer,
+  type GenerationTracer,
+  noopTracer,
+  type TraceOptions,
+} from './tracing.ts';
 import type { CallParams, Completion, JsonResult, Llm, LlmProvider, Usage } from './types.ts';
 
 /** Policy of the wrapper; `llmSettingsFromEnv` derives it from the environment. */
@@ -76,6 +82,8 @@ export interface LlmService extends Llm {
   stats(): LlmStats;
   /** Waits for background cache writes and traces (tests, shutdown). */
   flush(): Promise<void>;
+  /** The Langfuse tracing pipeline generations go through (when LLM_TRACE is on); runs share it. */
+  readonly tracing: LangfuseTracing | undefined;
 }
 
 /** What `createLlm` needs; everything but the store has a default. */
@@ -92,8 +100,10 @@ export interface CreateLlmOptions {
   providers?: Record<string, LlmProvider>;
   /** Source of jitter; Math.random by default. */
   random?: () => number;
-  /** fetch for providers and tracing (tests); the global fetch by default. */
+  /** fetch for providers (tests); the global fetch by default. */
   fetch?: typeof fetch;
+  /** The Langfuse tracing pipeline to record generations on (with LLM_TRACE); one is started when unset. */
+  tracing?: LangfuseTracing;
 }
 
 const ENV_DEFAULTS: Env = EnvSchema.parse({});
@@ -123,6 +133,7 @@ export function llmSettingsFromEnv(partial: Partial<Env> = {}): LlmSettings {
           baseUrl: env.LANGFUSE_BASE_URL,
           publicKey: env.LANGFUSE_PUBLIC_KEY!,
           secretKey: env.LANGFUSE_SECRET_KEY!,
+          ...(env.LANGFUSE_ENVIRONMENT ? { environment: env.LANGFUSE_ENVIRONMENT } : {}),
         }
       : undefined,
     defaultTemperature: 0,
@@ -226,9 +237,10 @@ export function createLlm(options: CreateLlmOptions = {}): LlmService {
   const cache: ResponseCache | undefined = options.store
     ? createStoreCache(options.store, logger)
     : undefined;
-  const tracer: GenerationTracer = settings.trace
-    ? createLangfuseTracer(settings.trace, { logger, ...(options.fetch ? { fetch: options.fetch } : {}) })
-    : noopTracer;
+  const tracing: LangfuseTracing | undefined = settings.trace
+    ? (options.tracing ?? createLangfuseTracing({ ...settings.trace, logger }))
+    : undefined;
+  const tracer: GenerationTracer = tracing ? createOtelGenerationTracer(tracing) : noopTracer;
 
   const entries = new Map<string, Entry>();
   for (const name of PROVIDER_NAMES) {
@@ -423,8 +435,16 @@ export function createLlm(options: CreateLlmOptions = {}): LlmService {
   ) {
     if (provider.heuristic || !settings.trace) return;
     tracer.record({
-      name: params.trace?.name ?? `arbiter:${name.full}`,
-      ...(params.trace?.traceId ? { traceId: params.trace.traceId } : {}),
+      name: params.trace?.name ?? `llm:${name.provider}`,
+      ...(params.trace?.traceId
+        ? {
+            judged: {
+              traceId: params.trace.traceId,
+              ...(params.trace.observationId ? { observationId: params.trace.observationId } : {}),
+            },
+          }
+        : {}),
+      ...(params.trace?.prompt ? { prompt: params.trace.prompt } : {}),
       provider: name.provider,
       model: name.model,
       input: params.messages,
@@ -671,5 +691,6 @@ export function createLlm(options: CreateLlmOptions = {}): LlmService {
       while (pending.size > 0) await Promise.allSettled([...pending]);
       await tracer.flush();
     },
+    tracing,
   };
 }
