@@ -16,7 +16,7 @@ import {
   systemClock,
   systemIds,
 } from '../config/index.ts';
-import { createLlm, type Llm } from '../llm/index.ts';
+import { createLlm, type Llm, langfuseTracingFromEnv } from '../llm/index.ts';
 import { langfuseFromEnv } from '../langfuse/index.ts';
 import {
   createLangfusePromptSource,
@@ -123,7 +123,10 @@ async function service(
   const ids = deps.ids ?? systemIds;
   const logger = deps.logger ?? createSilentLogger();
   const queue = await createJobQueue(store, { clock, ids, defaultMaxAttempts: deps.env.JOB_MAX_ATTEMPTS });
-  const llm = deps.llm ?? createLlm({ store, env: deps.env, logger });
+  const built = deps.llm ? undefined : createLlm({ store, env: deps.env, logger });
+  const llm = deps.llm ?? built!;
+  // Run item traces need the pipeline even without LLM_TRACE; publishing a run flushes it before its scores.
+  const tracing = built?.tracing ?? langfuseTracingFromEnv(deps.env, { logger });
   const judgeModel =
     (llm as { judgeModel?: string }).judgeModel ?? deps.env.ARBITER_JUDGE_MODEL ?? 'offline:heuristic';
   const env = deps.env;
@@ -140,6 +143,7 @@ async function service(
     // With Langfuse configured, prompt targets and Langfuse datasets work from the CLI as they do in the bot.
     ...(langfuse ? { langfuse, prompts: createLangfusePromptSource(langfuse) } : {}),
     ...(deps.prompts ? { prompts: deps.prompts } : {}),
+    ...(tracing ? { tracing } : {}),
     ...(deps.fetch ? { fetch: deps.fetch } : {}),
     ...(deps.engine ? { engine: deps.engine } : {}),
     ...(onProgress ? { onProgress } : {}),

@@ -14,7 +14,7 @@ import type { IdGenerator, ReadableSpan, SpanExporter } from '@opentelemetry/sdk
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { LangfuseSpanProcessor } from '@langfuse/otel';
 import { getLangfuseTracerProvider, setLangfuseTracerProvider } from '@langfuse/tracing';
-import type { Logger } from '../config/index.ts';
+import type { Env, Logger } from '../config/index.ts';
 
 /** Where and how to send spans. */
 export interface LangfuseTracingOptions {
@@ -215,4 +215,21 @@ export function createLangfuseTracing(options: LangfuseTracingOptions): Langfuse
     },
     stats: () => ({ ...exporter.stats }),
   };
+}
+
+/** The tracing pipeline the environment configures (both Langfuse keys set), or undefined when Langfuse is off. */
+export function langfuseTracingFromEnv(
+  env: Partial<
+    Pick<Env, 'LANGFUSE_BASE_URL' | 'LANGFUSE_PUBLIC_KEY' | 'LANGFUSE_SECRET_KEY' | 'LANGFUSE_ENVIRONMENT'>
+  >,
+  deps: { logger: Logger },
+): LangfuseTracing | undefined {
+  if (!env.LANGFUSE_PUBLIC_KEY || !env.LANGFUSE_SECRET_KEY) return undefined;
+  return createLangfuseTracing({
+    baseUrl: env.LANGFUSE_BASE_URL ?? 'https://cloud.langfuse.com',
+    publicKey: env.LANGFUSE_PUBLIC_KEY,
+    secretKey: env.LANGFUSE_SECRET_KEY,
+    ...(env.LANGFUSE_ENVIRONMENT ? { environment: env.LANGFUSE_ENVIRONMENT } : {}),
+    logger: deps.logger,
+  });
 }

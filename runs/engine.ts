@@ -168,6 +168,7 @@ export function createItemGraph(deps: EngineDeps) {
             { role: 'user', content: prompt },
           ],
           temperature: 0.7,
+          trace: { name: 'simulator' },
         });
         usage = addUsage(usage, { ...c.usage, costUsd: c.costUsd });
         text = c.text.trim() === 'DONE' ? '' : c.text.trim();
@@ -251,6 +252,7 @@ export function createItemGraph(deps: EngineDeps) {
           { role: 'user', content: prompt },
         ],
         json: true,
+        trace: { name: 'goal-check' },
       },
       GoalVerdict,
     );
