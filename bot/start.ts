@@ -214,7 +214,7 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
       onProgress: (runId) => reporter?.progress(runId),
       // Prompt targets read Langfuse prompts; Langfuse datasets are read and runs of them linked as dataset runs.
       ...(langfuse ? { langfuse, prompts: createLangfusePromptSource(langfuse) } : {}),
-      ...(tracing ? { tracing } : {}),
+      ...(tracing ? { tracing, traceItems: env.LLM_TRACE ? ('all' as const) : ('langfuse' as const) } : {}),
     });
     reporter = await createRunReporter({
       store,

@@ -143,12 +143,14 @@ async function service(
     // With Langfuse configured, prompt targets and Langfuse datasets work from the CLI as they do in the bot.
     ...(langfuse ? { langfuse, prompts: createLangfusePromptSource(langfuse) } : {}),
     ...(deps.prompts ? { prompts: deps.prompts } : {}),
-    ...(tracing ? { tracing } : {}),
+    ...(tracing
+      ? { tracing, traceItems: deps.env.LLM_TRACE ? ('all' as const) : ('langfuse' as const) }
+      : {}),
     ...(deps.fetch ? { fetch: deps.fetch } : {}),
     ...(deps.engine ? { engine: deps.engine } : {}),
     ...(onProgress ? { onProgress } : {}),
   });
-  return { svc, queue, logger };
+  return { svc, queue, logger, tracing };
 }
 
 /** A progress bar line for a terminal. */
@@ -237,7 +239,7 @@ export async function runRunCommand(argv: readonly string[], deps: RunsCliDeps):
         }
         lastDone = p.done;
       };
-      const { svc, queue, logger } = await service(deps, store, (_id, p) => show(p));
+      const { svc, queue, logger, tracing } = await service(deps, store, (_id, p) => show(p));
       const started = await svc.startRun(suite, {
         ...(concurrency ? { concurrency } : {}),
         ...(limit ? { limit } : {}),
@@ -285,6 +287,8 @@ export async function runRunCommand(argv: readonly string[], deps: RunsCliDeps):
         }
       } finally {
         await worker.stop(deps.env.SHUTDOWN_GRACE_MS);
+        // Spans still batched are sent before the process exits (bounded wait; never fails the command).
+        await tracing?.shutdown();
       }
       show(run.progress, true);
       if (tty) io.stderr('\n');

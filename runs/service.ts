@@ -72,6 +72,8 @@ export interface RunServiceDeps {
    * an experiment item when the dataset came from Langfuse; model calls made for the item are its children.
    */
   tracing?: LangfuseTracing;
+  /** Which runs get item traces: `langfuse` (runs of Langfuse datasets, the default) or `all` (with LLM_TRACE). */
+  traceItems?: 'langfuse' | 'all';
   fetch?: typeof fetch;
   /** `graph` (default) checkpoints every step in the store; `direct` runs the same nodes without LangGraph. */
   engine?: EngineMode;
@@ -411,6 +413,8 @@ export async function createRunService(deps: RunServiceDeps): Promise<RunService
     const mode = deps.engine ?? 'graph';
     // Only threads checkpointed before a crash need their state read; every other item starts fresh.
     const checkpointed = mode === 'graph' ? await (await saver()).threadsWithCheckpoints(run._id) : new Set();
+    const tracing =
+      deps.tracing && (current.langfuse || deps.traceItems === 'all') ? deps.tracing : undefined;
     let next = 0;
     const lanes = Math.max(1, Math.min(permits.size * 2, pending.length || 1));
     const lane = async () => {
@@ -426,8 +430,8 @@ export async function createRunService(deps: RunServiceDeps): Promise<RunService
           // LangGraph reads the thread's latest checkpoint when it starts; a fresh thread has none to read.
           if (fresh && checkpointer) checkpointer.assumeEmpty(threadId);
           const run1 = () => runItem(engine, item, threadId, { signal: ctx.signal, mode, fresh });
-          outcome = deps.tracing
-            ? await traceRunItem(deps.tracing, current, item, run1, (o) => ({
+          outcome = tracing
+            ? await traceRunItem(tracing, current, item, run1, (o) => ({
                 output: o.result.transcript ?? o.result.output ?? null,
                 metadata: {
                   stopReason: o.result.stopReason,
