@@ -66,9 +66,15 @@ export function withJudged<T>(ref: JudgedRef | undefined, fn: () => T): T {
 
 /** `judge:faithfulness` → `arbiter.judge.faithfulness`; names already starting `arbiter.` are kept. */
 export function arbiterSpanName(name: string): string {
-  const clean = name.replace(/:/g, '.');
-  return clean.startsWith(ARBITER_SPAN_PREFIX) ? clean : `${ARBITER_SPAN_PREFIX}${clean}`;
+  let out = spanNames.get(name);
+  if (out === undefined) {
+    const clean = name.replace(/:/g, '.');
+    out = clean.startsWith(ARBITER_SPAN_PREFIX) ? clean : `${ARBITER_SPAN_PREFIX}${clean}`;
+    if (spanNames.size < 1000) spanNames.set(name, out);
+  }
+  return out;
 }
+const spanNames = new Map<string, string>();
 
 /** The @langfuse/tracing attributes of one generation (exported for tests). */
 export function generationAttributes(

@@ -377,7 +377,7 @@ export interface LangfusePublisherDeps {
   logger: Logger;
   /** The OpenTelemetry pipeline item traces go through; without it nothing can be linked. */
   tracing?: LangfuseTracing;
-  /** Concurrent score requests; default 4. */
+  /** Items whose scores are published at once (two requests each); default 8. */
   concurrency?: number;
   /** How long to wait for the export outcome of re-sent item traces, ms; default 5000. */
   confirmMs?: number;
@@ -487,6 +487,6 @@ export async function publishRunToLangfuse(
       outcome.linked += 1;
     }
   };
-  await Promise.all(Array.from({ length: Math.max(1, deps.concurrency ?? 4) }, worker));
+  await Promise.all(Array.from({ length: Math.max(1, deps.concurrency ?? 8) }, worker));
   return outcome;
 }

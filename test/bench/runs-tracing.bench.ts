@@ -126,13 +126,18 @@ concurrency: ${CONCURRENCY}
       leaseMs: 60_000,
       pollMs: 5,
     });
+    const cpu0 = process.cpuUsage();
     const t0 = performance.now();
     let itemsS: number | undefined;
+    let itemsCpuMs: number | undefined;
     worker.start();
     for (;;) {
       const run = await svc.getRun(runId);
-      if (itemsS === undefined && run && run.progress.done >= run.total)
+      if (itemsS === undefined && run && run.progress.done >= run.total) {
         itemsS = (performance.now() - t0) / 1000;
+        const c = process.cpuUsage(cpu0);
+        itemsCpuMs = (c.user + c.system) / 1000;
+      }
       if (run && ['completed', 'failed', 'cancelled'].includes(run.status)) break;
       await new Promise((r) => setTimeout(r, 5));
     }
@@ -142,6 +147,7 @@ concurrency: ${CONCURRENCY}
     return {
       wallS,
       itemsS: itemsS ?? wallS,
+      itemsCpuMsPerItem: (itemsCpuMs ?? 0) / N,
       linked: run.langfuse?.linked ?? 0,
       finished: run.summary?.finished ?? 0,
       exported: tracing?.stats().exported ?? 0,
@@ -160,7 +166,7 @@ export async function run(): Promise<Record<string, number | string>> {
   try {
     const off: Awaited<ReturnType<typeof oneRun>>[] = [];
     const on: Awaited<ReturnType<typeof oneRun>>[] = [];
-    for (let rep = 0; rep < 3; rep++) {
+    for (let rep = 0; rep < Number(process.env.ARBITER_BENCH_REPS ?? 3); rep++) {
       off.push(await oneRun(fake.url, false));
       on.push(await oneRun(fake.url, true));
     }
@@ -178,6 +184,12 @@ export async function run(): Promise<Record<string, number | string>> {
       '[on] items phase s, median': onItems,
       'tracing overhead, items phase %': (onItems / offItems - 1) * 100,
       '[on] publishing (flush + scores) s, median': median(on.map((r) => r.wallS - r.itemsS)),
+      '[off] items phase CPU ms/item (process), median': median(off.map((r) => r.itemsCpuMsPerItem)),
+      '[on] items phase CPU ms/item (process), median': median(on.map((r) => r.itemsCpuMsPerItem)),
+      'tracing CPU overhead, items phase %':
+        (median(on.map((r) => r.itemsCpuMsPerItem)) / median(off.map((r) => r.itemsCpuMsPerItem)) - 1) * 100,
+      '[off] items phase s per run': off.map((r) => r.itemsS.toFixed(2)).join(' '),
+      '[on] items phase s per run': on.map((r) => r.itemsS.toFixed(2)).join(' '),
       '[on] spans exported / failed per run': on.map((r) => `${r.exported}/${r.failed}`).join(' '),
       '[on] items linked per run': on.map((r) => r.linked).join(' '),
       'items finished off/on': `${off.map((r) => r.finished).join(' ')} / ${on.map((r) => r.finished).join(' ')}`,
