@@ -109,6 +109,19 @@ describe('Langfuse generation tracing over OpenTelemetry', () => {
     expect(legacy()).toEqual([]);
   });
 
+  it('links a target generation to the Langfuse prompt version it rendered', async () => {
+    nock(BASE).post('/v1/messages').reply(200, anthropicMessage('Open 9 to 5.'));
+    const llm = traced();
+    await llm.complete({ ...ask, trace: { name: 'target', prompt: { name: 'support-answer', version: 7 } } });
+    await llm.flush();
+    expect(lf.spans).toHaveLength(1);
+    expect(lf.spans[0]!.name).toBe('arbiter.target');
+    expect(lf.spans[0]!.attributes).toMatchObject({
+      'langfuse.observation.prompt.name': 'support-answer',
+      'langfuse.observation.prompt.version': 7,
+    });
+  });
+
   it('records a failed call at level ERROR with its code', async () => {
     nock(BASE).post('/v1/messages').reply(400, anthropicError('invalid_request_error', 'nope'));
     const llm = traced();
