@@ -18,6 +18,8 @@ import { langfuseFromEnv } from '../langfuse/index.ts';
 import {
   checkLlmConfig,
   createLlm,
+  type LangfuseTracing,
+  langfuseTracingFromEnv,
   type LlmService,
   PROVIDER_NAMES,
   PROVIDERS,
@@ -160,12 +162,15 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
   const digestSpecs = loadDigests(env.DIGESTS_DIR).map((l) => l.value);
   const store = await openStore(env, { logger });
   let llm: LlmService | undefined;
+  let tracing: LangfuseTracing | undefined;
   let monitorScheduler: MonitorScheduler | undefined;
   let digestScheduler: DigestScheduler | undefined;
   let roleResolver: ReturnType<typeof createRoleResolver> | undefined;
   let worker: Worker | undefined;
   try {
-    llm = createLlm({ store, env, logger });
+    // One OpenTelemetry pipeline to Langfuse for run item traces and (with LLM_TRACE) every model call.
+    tracing = langfuseTracingFromEnv(env, { logger });
+    llm = createLlm({ store, env, logger, ...(tracing ? { tracing } : {}) });
     const queue = await createJobQueue(store, { defaultMaxAttempts: env.JOB_MAX_ATTEMPTS });
     const leases = await createLeases(store);
     const slackClient = env.SLACK_BOT_TOKEN
@@ -209,6 +214,7 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
       onProgress: (runId) => reporter?.progress(runId),
       // Prompt targets read Langfuse prompts; Langfuse datasets are read and runs of them linked as dataset runs.
       ...(langfuse ? { langfuse, prompts: createLangfusePromptSource(langfuse) } : {}),
+      ...(tracing ? { tracing, traceItems: env.LLM_TRACE ? ('all' as const) : ('langfuse' as const) } : {}),
     });
     reporter = await createRunReporter({
       store,
@@ -471,6 +477,7 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
     let stopping: Promise<void> | undefined;
     const runningWorker = worker;
     const runningLlm = llm;
+    const runningTracing = tracing;
     return {
       url,
       port,
@@ -519,6 +526,8 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
           await runReporter.idle();
           // Cache writes are batched; flush them before the store closes.
           await runningLlm.flush();
+          // Spans still batched are sent (bounded wait; an unreachable Langfuse never holds the shutdown up).
+          await runningTracing?.shutdown();
           await store.close();
           logger.info('stopped cleanly');
         })();
@@ -530,6 +539,7 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
     await digestScheduler?.stop();
     await worker?.stop(0);
     await llm?.flush();
+    await tracing?.shutdown();
     await store.close();
     throw err;
   }

@@ -16,7 +16,7 @@ import {
   systemClock,
   systemIds,
 } from '../config/index.ts';
-import { createLlm, type Llm } from '../llm/index.ts';
+import { createLlm, type Llm, langfuseTracingFromEnv } from '../llm/index.ts';
 import { langfuseFromEnv } from '../langfuse/index.ts';
 import {
   createLangfusePromptSource,
@@ -128,7 +128,10 @@ async function service(
   const ids = deps.ids ?? systemIds;
   const logger = deps.logger ?? createSilentLogger();
   const queue = await createJobQueue(store, { clock, ids, defaultMaxAttempts: deps.env.JOB_MAX_ATTEMPTS });
-  const llm = deps.llm ?? createLlm({ store, env: deps.env, logger });
+  const built = deps.llm ? undefined : createLlm({ store, env: deps.env, logger });
+  const llm = deps.llm ?? built!;
+  // Run item traces need the pipeline even without LLM_TRACE; publishing a run flushes it before its scores.
+  const tracing = built?.tracing ?? langfuseTracingFromEnv(deps.env, { logger });
   const judgeModel =
     (llm as { judgeModel?: string }).judgeModel ?? deps.env.ARBITER_JUDGE_MODEL ?? 'offline:heuristic';
   const env = deps.env;
@@ -145,11 +148,14 @@ async function service(
     // With Langfuse configured, prompt targets and Langfuse datasets work from the CLI as they do in the bot.
     ...(langfuse ? { langfuse, prompts: createLangfusePromptSource(langfuse) } : {}),
     ...(deps.prompts ? { prompts: deps.prompts } : {}),
+    ...(tracing
+      ? { tracing, traceItems: deps.env.LLM_TRACE ? ('all' as const) : ('langfuse' as const) }
+      : {}),
     ...(deps.fetch ? { fetch: deps.fetch } : {}),
     ...(deps.engine ? { engine: deps.engine } : {}),
     ...(onProgress ? { onProgress } : {}),
   });
-  return { svc, queue, logger };
+  return { svc, queue, logger, tracing };
 }
 
 /** A progress bar line for a terminal. */
@@ -225,10 +231,10 @@ export async function runRunCommand(argv: readonly string[], deps: RunsCliDeps):
       if (positionals.length > 0)
         throw usage('arbiter run --retry-errors <run> takes a run id, not a suite file.');
       return withStore(deps, async (store) => {
-        const { svc, queue, logger } = await service(deps, store);
+        const { svc, queue, logger, tracing } = await service(deps, store);
         const retried = await svc.retryErrors(retryOf, maxErrors !== undefined ? { maxErrors } : {});
         io.stderr(`Retrying ${retried.items} errored item(s) of run ${retried.runId}.\n`);
-        return finishInProcess(deps, svc, queue, logger, retried.runId, { resumed: false }, values);
+        return finishInProcess(deps, svc, queue, logger, retried.runId, { resumed: false }, values, tracing);
       });
     }
     const file = positionals[0];
@@ -245,7 +251,7 @@ export async function runRunCommand(argv: readonly string[], deps: RunsCliDeps):
     const suite = loadSuite(file, deps.environment);
     for (const w of suite.warnings ?? []) io.stderr(`warning: ${w}\n`);
     return withStore(deps, async (store) => {
-      const { svc, queue, logger } = await service(deps, store);
+      const { svc, queue, logger, tracing } = await service(deps, store);
       const started = await svc.startRun(suite, {
         ...(concurrency ? { concurrency } : {}),
         ...(limit ? { limit } : {}),
@@ -259,7 +265,7 @@ export async function runRunCommand(argv: readonly string[], deps: RunsCliDeps):
           ? `Resuming run ${started.runId} of ${suite.name}: ${first.progress.done}/${first.total} items already done.\n`
           : `Run ${started.runId} of ${suite.name}: ${first.total} items${first.datasetErrors.length ? `, ${first.datasetErrors.length} bad dataset row(s) skipped` : ''}.\n`,
       );
-      return finishInProcess(deps, svc, queue, logger, started.runId, started, values);
+      return finishInProcess(deps, svc, queue, logger, started.runId, started, values, tracing);
     });
   });
 }
@@ -276,6 +282,7 @@ async function finishInProcess(
   runId: string,
   started: { resumed: boolean },
   values: { json?: boolean | undefined; junit?: string | undefined },
+  tracing?: { shutdown(): Promise<void> },
 ): Promise<number> {
   const { io } = deps;
   const tty = io.isTTY === true;
@@ -326,6 +333,8 @@ async function finishInProcess(
     }
   } finally {
     await worker.stop(deps.env.SHUTDOWN_GRACE_MS);
+    // Spans still batched are sent before the process exits (bounded wait; never fails the command).
+    await tracing?.shutdown();
   }
   show(run.progress, true);
   if (tty) io.stderr('\n');

@@ -239,7 +239,7 @@ export const ENV_VARS = {
   LLM_TRACE: {
     schema: z.stringbool({ error: 'expected true or false' }).default(false),
     secret: false,
-    doc: 'Record each model call as a Langfuse generation with usage and cost (needs the LANGFUSE_* keys).',
+    doc: 'Record each model call as a Langfuse generation (OpenTelemetry) with usage and cost (needs the LANGFUSE_* keys).',
   },
 
   LANGFUSE_PUBLIC_KEY: {
@@ -262,6 +262,17 @@ export const ENV_VARS = {
     schema: httpUrl.default('https://cloud.langfuse.com'),
     secret: false,
     doc: 'Langfuse host (EU cloud by default; https://us.cloud.langfuse.com or self-hosted).',
+  },
+  LANGFUSE_ENVIRONMENT: {
+    schema: z
+      .string()
+      .regex(/^(?!langfuse)[a-z0-9_-]{1,40}$/, {
+        error:
+          'expected lowercase letters, digits, - or _ (at most 40, not starting with "langfuse"), e.g. production',
+      })
+      .optional(),
+    secret: false,
+    doc: 'Langfuse environment of the traces and scores Arbiter writes (default: default); run items go to sdk-experiment, as the Langfuse SDK does.',
   },
   LANGFUSE_WEBHOOK_SECRET: {
     schema: z.string().min(8, { error: 'expected the webhook signing secret (lf-whsec_…)' }).optional(),

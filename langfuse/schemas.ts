@@ -41,6 +41,8 @@ export const ScoreInputSchema = z.object({
   comment: z.string().optional(),
   metadata: z.record(z.string(), z.unknown()).optional(),
   configId: z.string().optional(),
+  /** Langfuse environment of the score (the same as its trace's). */
+  environment: z.string().optional(),
 });
 export type ScoreInput = z.infer<typeof ScoreInputSchema>;
 

@@ -26,7 +26,13 @@ import { costOf, DEFAULT_PRICES, loadPriceFile, mergePrices, type PriceTable } f
 import { defaultJudgeModel, PROVIDER_NAMES, PROVIDERS, type ProviderSpec } from './providers.ts';
 import { createRateLimiter, estimateTokens, type RateLimiter, type RateLimits } from './rate-limiter.ts';
 import { type RetryOptions, retryDelay } from './retry.ts';
-import { createLangfuseTracer, type GenerationTracer, noopTracer, type TraceOptions } from './tracing.ts';
+import { createLangfuseTracing, type LangfuseTracing } from './otel.ts';
+import {
+  createOtelGenerationTracer,
+  type GenerationTracer,
+  noopTracer,
+  type TraceOptions,
+} from './tracing.ts';
 import type {
   CallParams,
   Completion,
@@ -99,6 +105,8 @@ export interface LlmService extends Llm {
   stats(): LlmStats;
   /** Waits for background cache writes and traces (tests, shutdown). */
   flush(): Promise<void>;
+  /** The Langfuse tracing pipeline generations go through (when LLM_TRACE is on); runs share it. */
+  readonly tracing: LangfuseTracing | undefined;
 }
 
 /** What `createLlm` needs; everything but the store has a default. */
@@ -115,8 +123,10 @@ export interface CreateLlmOptions {
   providers?: Record<string, LlmProvider>;
   /** Source of jitter; Math.random by default. */
   random?: () => number;
-  /** fetch for providers and tracing (tests); the global fetch by default. */
+  /** fetch for providers (tests); the global fetch by default. */
   fetch?: typeof fetch;
+  /** The Langfuse tracing pipeline to record generations on (with LLM_TRACE); one is started when unset. */
+  tracing?: LangfuseTracing;
 }
 
 const ENV_DEFAULTS: Env = EnvSchema.parse({});
@@ -147,6 +157,7 @@ export function llmSettingsFromEnv(partial: Partial<Env> = {}): LlmSettings {
           baseUrl: env.LANGFUSE_BASE_URL,
           publicKey: env.LANGFUSE_PUBLIC_KEY!,
           secretKey: env.LANGFUSE_SECRET_KEY!,
+          ...(env.LANGFUSE_ENVIRONMENT ? { environment: env.LANGFUSE_ENVIRONMENT } : {}),
         }
       : undefined,
     defaultTemperature: 0,
@@ -282,9 +293,10 @@ export function createLlm(options: CreateLlmOptions = {}): LlmService {
   const cache: ResponseCache | undefined = options.store
     ? createStoreCache(options.store, logger, { ttlMs: settings.cacheTtlMs, now: () => clock.now() })
     : undefined;
-  const tracer: GenerationTracer = settings.trace
-    ? createLangfuseTracer(settings.trace, { logger, ...(options.fetch ? { fetch: options.fetch } : {}) })
-    : noopTracer;
+  const tracing: LangfuseTracing | undefined = settings.trace
+    ? (options.tracing ?? createLangfuseTracing({ ...settings.trace, logger }))
+    : undefined;
+  const tracer: GenerationTracer = tracing ? createOtelGenerationTracer(tracing) : noopTracer;
 
   const entries = new Map<string, Entry>();
   for (const name of PROVIDER_NAMES) {
@@ -486,8 +498,16 @@ export function createLlm(options: CreateLlmOptions = {}): LlmService {
   ) {
     if (provider.heuristic || !settings.trace) return;
     tracer.record({
-      name: params.trace?.name ?? `arbiter:${name.full}`,
-      ...(params.trace?.traceId ? { traceId: params.trace.traceId } : {}),
+      name: params.trace?.name ?? `llm:${name.provider}`,
+      ...(params.trace?.traceId
+        ? {
+            judged: {
+              traceId: params.trace.traceId,
+              ...(params.trace.observationId ? { observationId: params.trace.observationId } : {}),
+            },
+          }
+        : {}),
+      ...(params.trace?.prompt ? { prompt: params.trace.prompt } : {}),
       provider: name.provider,
       model: name.model,
       input: params.messages,
@@ -793,5 +813,6 @@ export function createLlm(options: CreateLlmOptions = {}): LlmService {
       while (pending.size > 0) await Promise.allSettled([...pending]);
       await tracer.flush();
     },
+    tracing,
   };
 }

@@ -61,7 +61,18 @@ export { createOfflineProvider, HEURISTIC_LABEL } from './offline.ts';
 export type { BreakerState } from './circuit-breaker.ts';
 export type { RateLimits } from './rate-limiter.ts';
 export type { RetryOptions } from './retry.ts';
-export type { TraceOptions } from './tracing.ts';
+export { arbiterSpanName, type JudgedRef, type TraceOptions, withJudged } from './tracing.ts';
+export {
+  ARBITER_SOURCE,
+  ARBITER_SPAN_PREFIX,
+  ARBITER_TAG,
+  createLangfuseTracing,
+  type LangfuseTracing,
+  type LangfuseTracingOptions,
+  langfuseTracingFromEnv,
+  RUN_ITEM_SPAN,
+  type TracingStats,
+} from './otel.ts';
 export {
   escapeData,
   JUDGE_TAGS,

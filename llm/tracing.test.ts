@@ -1,18 +1,17 @@
+// Generation tracing through OpenTelemetry: model calls reach a fake Langfuse v4 OTLP endpoint as generations with
+// usage, cost and Arbiter's markers; nothing goes to the legacy ingestion API.
+import { startActiveObservation } from '@langfuse/tracing';
 import nock from 'nock';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createLogger } from '../config/index.ts';
+import { type FakeLangfuse, startFakeLangfuse } from '../test/fixtures/fake-langfuse.ts';
+import { waitUntil } from '../test/helpers/wait.ts';
 import { createLlm } from './create-llm.ts';
-import { generationBatch } from './tracing.ts';
+import { createLangfuseTracing, type LangfuseTracing } from './otel.ts';
 import { anthropicError, anthropicMessage } from './testing.ts';
+import { arbiterSpanName, withJudged } from './tracing.ts';
 
-const LF = 'https://langfuse.test';
 const BASE = 'https://anthropic.test';
-const env = {
-  ANTHROPIC_API_KEY: 'sk-ant-test-0123456789abcdef',
-  ANTHROPIC_BASE_URL: BASE,
-  LANGFUSE_PUBLIC_KEY: 'pk-lf-public',
-  LANGFUSE_SECRET_KEY: 'sk-lf-secret',
-  LANGFUSE_BASE_URL: LF,
-};
 const ask = {
   model: 'anthropic:claude-sonnet-5-5',
   messages: [{ role: 'user' as const, content: 'judge this' }],
@@ -24,143 +23,185 @@ const noRetry = {
   retry: { maxRetries: 0, baseDelayMs: 1, maxDelayMs: 1, maxRetryAfterMs: 1, budgetMs: 100 },
 };
 
-describe('Langfuse generation tracing', () => {
-  beforeEach(() => nock.disableNetConnect());
-  afterEach(() => {
-    nock.cleanAll();
-    nock.enableNetConnect();
+let lf: FakeLangfuse;
+let tracing: LangfuseTracing | undefined;
+const env = () => ({
+  ANTHROPIC_API_KEY: 'sk-ant-test-0123456789abcdef',
+  ANTHROPIC_BASE_URL: BASE,
+  LANGFUSE_PUBLIC_KEY: 'pk-lf-public',
+  LANGFUSE_SECRET_KEY: 'sk-lf-secret',
+  LANGFUSE_BASE_URL: lf.url,
+});
+function traced(
+  extra: Record<string, unknown> = {},
+  logger = createLogger({ LOG_LEVEL: 'silent', LOG_FORMAT: 'json' }),
+) {
+  tracing = createLangfuseTracing({
+    baseUrl: lf.url,
+    publicKey: 'pk-lf-public',
+    secretKey: 'sk-lf-secret',
+    environment: 'staging',
+    flushTimeoutMs: 3000,
+    timeoutMs: 1000,
+    logger,
+    ...extra,
   });
+  return createLlm({ env: { ...env(), LLM_TRACE: true }, settings: noRetry, tracing });
+}
 
-  it('builds a trace-create plus generation-create batch', () => {
-    let n = 0;
-    const batch = generationBatch(
-      {
-        name: 'judge:x',
-        provider: 'anthropic',
-        model: 'claude-sonnet-5-5',
-        input: [{ role: 'user', content: 'q' }],
-        output: 'a',
-        usage: { inputTokens: 10, outputTokens: 5 },
-        costUsd: 0.001,
-        priceKnown: true,
-        startTime: new Date('2026-01-01T00:00:00Z'),
-        endTime: new Date('2026-01-01T00:00:01Z'),
-        modelParameters: { temperature: 0 },
-      },
-      () => `id${++n}`,
-    );
-    expect(batch.batch).toEqual([
-      {
-        id: 'id2',
-        type: 'trace-create',
-        timestamp: '2026-01-01T00:00:01.000Z',
-        body: { id: 'id1', name: 'judge:x', timestamp: '2026-01-01T00:00:00.000Z', tags: ['arbiter'] },
-      },
-      {
-        id: 'id3',
-        type: 'generation-create',
-        timestamp: '2026-01-01T00:00:01.000Z',
-        body: expect.objectContaining({
-          id: 'id4',
-          traceId: 'id1',
-          model: 'claude-sonnet-5-5',
-          usageDetails: { input: 10, output: 5, total: 15 },
-          costDetails: { total: 0.001 },
-          level: 'DEFAULT',
-        }),
-      },
-    ]);
-  });
+beforeAll(async () => {
+  lf = await startFakeLangfuse();
+});
+afterAll(() => lf.close());
+beforeEach(() => {
+  nock.disableNetConnect();
+  nock.enableNetConnect('127.0.0.1');
+  lf.spans.length = 0;
+  lf.requests.length = 0;
+  lf.state.otelStatus = 200;
+  lf.state.otelDrop = false;
+});
+afterEach(async () => {
+  await tracing?.shutdown();
+  tracing = undefined;
+  nock.cleanAll();
+  nock.enableNetConnect();
+});
 
-  it('posts each judge call to /api/public/ingestion with basic auth, usage and cost', async () => {
+const legacy = () =>
+  lf.requests.filter(
+    (r) => r.path === '/api/public/ingestion' || r.path.startsWith('/api/public/dataset-run-items'),
+  );
+
+describe('Langfuse generation tracing over OpenTelemetry', () => {
+  it('sends a judge call as an OTLP generation with usage, cost, auth and Arbiter markers', async () => {
     nock(BASE)
       .post('/v1/messages')
       .reply(200, anthropicMessage('{"score":4}', { input: 1000, output: 100 }));
-    let auth: string | undefined;
-    let sent: { batch: { type: string; body: Record<string, unknown> }[] } = { batch: [] };
-    const lf = nock(LF)
-      .post('/api/public/ingestion', (b) => {
-        sent = b;
-        return true;
-      })
-      .reply(function () {
-        auth = this.req.headers.authorization as string;
-        return [207, { successes: [], errors: [] }];
-      });
-    const llm = createLlm({ env: { ...env, LLM_TRACE: true }, settings: noRetry });
+    const llm = traced();
     await llm.complete(ask);
     await llm.flush();
-    expect(lf.isDone()).toBe(true);
-    expect(auth).toBe(`Basic ${Buffer.from('pk-lf-public:sk-lf-secret').toString('base64')}`);
-    const gen = sent.batch.find((e) => e.type === 'generation-create')!;
-    expect(gen.body).toMatchObject({
-      name: 'judge:faithfulness',
-      model: 'claude-sonnet-5-5',
-      input: ask.messages,
-      output: '{"score":4}',
-      usageDetails: { input: 1000, output: 100, total: 1100 },
-      costDetails: { total: 0.003 },
-      level: 'DEFAULT',
-      metadata: { provider: 'anthropic', source: 'arbiter', runId: 'run_1' },
+    expect(lf.spans).toHaveLength(1);
+    const [gen] = lf.spans;
+    const otlp = lf.requests.find((r) => r.path === '/api/public/otel/v1/traces')!;
+    expect(otlp.headers.authorization).toBe(
+      `Basic ${Buffer.from('pk-lf-public:sk-lf-secret').toString('base64')}`,
+    );
+    expect(otlp.headers['x-langfuse-ingestion-version']).toBe('4');
+    expect(gen!.name).toBe('arbiter.judge.faithfulness');
+    expect(gen!.parentSpanId).toBeUndefined();
+    expect(gen!.attributes).toMatchObject({
+      'langfuse.observation.type': 'generation',
+      'langfuse.observation.model.name': 'claude-sonnet-5-5',
+      'langfuse.observation.level': 'DEFAULT',
+      'langfuse.environment': 'staging',
+      'langfuse.observation.metadata.source': 'arbiter',
+      'langfuse.observation.metadata.provider': 'anthropic',
+      'langfuse.observation.metadata.runId': 'run_1',
+      'langfuse.trace.tags': ['arbiter'],
+      'langfuse.trace.name': 'arbiter.judge.faithfulness',
     });
+    const attr = (k: string) => JSON.parse(gen!.attributes[k] as string);
+    expect(attr('langfuse.observation.usage_details')).toEqual({ input: 1000, output: 100, total: 1100 });
+    expect(attr('langfuse.observation.cost_details')).toEqual({ total: 0.003 });
+    expect(attr('langfuse.observation.input')).toEqual(ask.messages);
+    expect(gen!.attributes['langfuse.observation.output']).toBe('{"score":4}');
+    expect(legacy()).toEqual([]);
   });
 
-  it('records a failed call at level ERROR', async () => {
-    nock(BASE).post('/v1/messages').reply(400, anthropicError('invalid_request_error', 'nope'));
-    let sent: { batch: { type: string; body: Record<string, unknown> }[] } = { batch: [] };
-    nock(LF)
-      .post('/api/public/ingestion', (b) => {
-        sent = b;
-        return true;
-      })
-      .reply(207, { successes: [], errors: [] });
-    const llm = createLlm({ env: { ...env, LLM_TRACE: true }, settings: noRetry });
-    await expect(llm.complete({ ...ask, trace: { traceId: 'existing-trace' } })).rejects.toMatchObject({
-      code: 'LLM_BAD_REQUEST',
-    });
+  it('links a target generation to the Langfuse prompt version it rendered', async () => {
+    nock(BASE).post('/v1/messages').reply(200, anthropicMessage('Open 9 to 5.'));
+    const llm = traced();
+    await llm.complete({ ...ask, trace: { name: 'target', prompt: { name: 'support-answer', version: 7 } } });
     await llm.flush();
-    expect(sent.batch).toHaveLength(1); // attached to the given trace, no new trace
-    expect(sent.batch[0]!.body).toMatchObject({
-      traceId: 'existing-trace',
-      level: 'ERROR',
-      statusMessage: expect.stringMatching(/^LLM_BAD_REQUEST: /),
+    expect(lf.spans).toHaveLength(1);
+    expect(lf.spans[0]!.name).toBe('arbiter.target');
+    expect(lf.spans[0]!.attributes).toMatchObject({
+      'langfuse.observation.prompt.name': 'support-answer',
+      'langfuse.observation.prompt.version': 7,
     });
   });
 
-  it('a failing Langfuse never fails or delays the score', async () => {
-    nock(BASE).post('/v1/messages').reply(200, anthropicMessage('ok'));
-    nock(LF).post('/api/public/ingestion').reply(500, 'down');
-    const llm = createLlm({ env: { ...env, LLM_TRACE: true }, settings: noRetry });
+  it('records a failed call at level ERROR with its code', async () => {
+    nock(BASE).post('/v1/messages').reply(400, anthropicError('invalid_request_error', 'nope'));
+    const llm = traced();
+    await expect(llm.complete(ask)).rejects.toMatchObject({ code: 'LLM_BAD_REQUEST' });
+    await llm.flush();
+    expect(lf.spans).toHaveLength(1);
+    expect(lf.spans[0]!.attributes).toMatchObject({
+      'langfuse.observation.level': 'ERROR',
+      'langfuse.observation.status_message': expect.stringMatching(/^LLM_BAD_REQUEST: /),
+    });
+  });
+
+  it('a call inside an active span is its child; a monitor judge names the trace it judged', async () => {
+    nock(BASE).post('/v1/messages').times(2).reply(200, anthropicMessage('ok'));
+    const llm = traced();
+    await startActiveObservation('arbiter.run.item', async () => {
+      await llm.complete(ask);
+    });
+    await withJudged({ traceId: 'a'.repeat(32), observationId: 'obs_1' }, () =>
+      llm.complete({ ...ask, trace: { name: 'judge:helpfulness' } }),
+    );
+    await llm.flush();
+    const root = lf.spans.find((s) => s.name === 'arbiter.run.item')!;
+    const child = lf.spans.find((s) => s.name === 'arbiter.judge.faithfulness')!;
+    expect(child.traceId).toBe(root.traceId);
+    expect(child.parentSpanId).toBe(root.spanId);
+    expect(child.attributes['langfuse.trace.tags']).toBeUndefined(); // the item's trace carries the tags
+    const judge = lf.spans.find((s) => s.name === 'arbiter.judge.helpfulness')!;
+    expect(judge.traceId).not.toBe('a'.repeat(32)); // never written into the judged trace
+    expect(judge.attributes).toMatchObject({
+      'langfuse.observation.metadata.judgedTraceId': 'a'.repeat(32),
+      'langfuse.observation.metadata.judgedObservationId': 'obs_1',
+      'langfuse.observation.metadata.source': 'arbiter',
+      'langfuse.trace.tags': ['arbiter', 'evaluation'],
+    });
+  });
+
+  it('an unreachable Langfuse never fails or blocks a call; failures are counted and logged once', async () => {
+    const lines: string[] = [];
+    const logger = createLogger({ LOG_LEVEL: 'warn', LOG_FORMAT: 'json' }, { write: (l) => lines.push(l) });
+    nock(BASE).post('/v1/messages').times(2).reply(200, anthropicMessage('ok'));
+    lf.state.otelStatus = 400;
+    const llm = traced({ flushAt: 1 }, logger);
     await expect(llm.complete(ask)).resolves.toMatchObject({ text: 'ok' });
     await llm.flush();
-    nock(BASE).post('/v1/messages').reply(200, anthropicMessage('ok again'));
-    nock(LF).post('/api/public/ingestion').replyWithError('connection refused');
-    await expect(llm.complete({ ...ask, maxTokens: 5 })).resolves.toMatchObject({ text: 'ok again' });
+    await expect(llm.complete(ask)).resolves.toMatchObject({ text: 'ok' });
+    const started = Date.now();
     await llm.flush();
+    expect(Date.now() - started).toBeLessThan(3500);
+    // A batch already in flight when flush starts may settle just after it (BatchSpanProcessor semantics).
+    await waitUntil(() => tracing!.stats().failed === 2, 3000);
+    expect(tracing!.stats()).toMatchObject({ exported: 0, failed: 2 });
+    const warnings = lines.filter((l) => l.includes('spans could not be exported'));
+    expect(warnings).toHaveLength(1);
+    expect(lines.join('\n')).not.toContain('sk-lf-secret');
   });
 
-  it('is off by default, and never traces the offline heuristic or cache hits', async () => {
-    const unmatched: unknown[] = [];
-    const onNoMatch = (req: unknown) => unmatched.push(req);
-    nock.emitter.on('no match', onNoMatch);
-    try {
-      nock(BASE).post('/v1/messages').reply(200, anthropicMessage('ok'));
-      const off = createLlm({ env, settings: noRetry }); // LANGFUSE_* set but LLM_TRACE unset
-      await off.complete(ask);
-      await off.flush();
-      const on = createLlm({ env: { ...env, LLM_TRACE: true }, settings: noRetry });
-      await on.complete({ model: 'offline:heuristic', messages: [{ role: 'user', content: 'hi' }] });
-      await on.flush();
-      expect(nock.pendingMocks()).toEqual([]);
-      expect(unmatched).toEqual([]); // no request to Langfuse was even attempted
-    } finally {
-      nock.emitter.removeListener('no match', onNoMatch);
-    }
+  it('is off by default, and never traces the offline heuristic', async () => {
+    nock(BASE).post('/v1/messages').reply(200, anthropicMessage('ok'));
+    const off = createLlm({ env: env(), settings: noRetry }); // LANGFUSE_* set but LLM_TRACE unset
+    expect(off.tracing).toBeUndefined();
+    await off.complete(ask);
+    await off.flush();
+    const on = traced();
+    await on.complete({ model: 'offline:heuristic', messages: [{ role: 'user', content: 'hi' }] });
+    await on.flush();
+    expect(lf.requests).toEqual([]);
   });
 
   it('LLM_TRACE without Langfuse keys is a start-up error naming the variables', () => {
     expect(() => createLlm({ env: { LLM_TRACE: true } })).toThrow(
       /LLM_TRACE: tracing judge calls needs LANGFUSE_PUBLIC_KEY and LANGFUSE_SECRET_KEY/,
     );
+  });
+
+  it.each([
+    ['judge:faithfulness', 'arbiter.judge.faithfulness'],
+    ['arbiter.run.item', 'arbiter.run.item'],
+    ['simulator', 'arbiter.simulator'],
+  ])('span name %s → %s', (name, expected) => {
+    expect(arbiterSpanName(name)).toBe(expected);
   });
 });

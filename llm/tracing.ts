@@ -1,23 +1,39 @@
-// Optional Langfuse tracing of model calls as "generations" (usage and cost included). Fire-and-forget:
-// a slow or failing Langfuse is logged and otherwise ignored, so it can never block or fail a score.
-import { randomUUID } from 'node:crypto';
-import type { Logger } from '../config/index.ts';
+// Optional Langfuse tracing of model calls as generations (usage and cost included), sent through OpenTelemetry
+// with @langfuse/tracing (see otel.ts). A call made inside an active span (a run item) becomes its child; one made
+// elsewhere (a monitor's judge) is a trace of its own that names what it judged. Every generation is marked as
+// Arbiter's own: name `arbiter.…`, trace tag `arbiter`, metadata `source: arbiter`, so monitors can leave it out.
+// Attribute shapes: https://langfuse.com/integrations/native/opentelemetry#property-mapping
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { trace } from '@opentelemetry/api';
+import { LangfuseOtelSpanAttributes } from '@langfuse/core';
+import { type LangfuseGenerationAttributes, startObservation } from '@langfuse/tracing';
+import { ARBITER_SOURCE, ARBITER_SPAN_PREFIX, ARBITER_TAG, type LangfuseTracing } from './otel.ts';
 import type { ChatMessage, Usage } from './types.ts';
 
-/** Where to send generations. */
+/** Where to send generations (the Langfuse keys; LLM_TRACE switches generation tracing on). */
 export interface TraceOptions {
   baseUrl: string;
   publicKey: string;
   secretKey: string;
+  /** Langfuse environment (LANGFUSE_ENVIRONMENT). */
+  environment?: string;
   /** Per-request time-out; default 10 s. */
   timeoutMs?: number;
+}
+
+/** What an evaluation judged, recorded on the judge's generation (monitors scoring a Langfuse trace). */
+export interface JudgedRef {
+  traceId: string;
+  observationId?: string;
 }
 
 /** One model call as recorded in Langfuse. */
 export interface GenerationRecord {
   name: string;
-  /** Attach to this trace; a new trace is created when unset. */
-  traceId?: string;
+  /** The trace this call evaluated (kept as metadata: Arbiter never writes into the judged trace). */
+  judged?: JudgedRef;
+  /** Link the generation to a Langfuse prompt version. */
+  prompt?: { name: string; version: number };
   provider: string;
   model: string;
   input: readonly ChatMessage[];
@@ -41,101 +57,89 @@ export interface GenerationTracer {
 /** A tracer that records nothing (tracing off, the default). */
 export const noopTracer: GenerationTracer = { record() {}, flush: async () => {} };
 
-/** Builds the ingestion batch for one generation (exported for tests). */
-export function generationBatch(g: GenerationRecord, ids: () => string = randomUUID): { batch: unknown[] } {
-  const timestamp = g.endTime.toISOString();
-  const traceId = g.traceId ?? ids();
-  const batch: unknown[] = [];
-  if (!g.traceId) {
-    batch.push({
-      id: ids(),
-      type: 'trace-create',
-      timestamp,
-      body: { id: traceId, name: g.name, timestamp: g.startTime.toISOString(), tags: ['arbiter'] },
-    });
-  }
-  batch.push({
-    id: ids(),
-    type: 'generation-create',
-    timestamp,
-    body: {
-      id: ids(),
-      traceId,
-      name: g.name,
-      startTime: g.startTime.toISOString(),
-      endTime: g.endTime.toISOString(),
-      model: g.model,
-      modelParameters: g.modelParameters,
-      input: g.input,
-      ...(g.output !== undefined ? { output: g.output } : {}),
-      ...(g.usage
-        ? {
-            usageDetails: {
-              input: g.usage.inputTokens,
-              output: g.usage.outputTokens,
-              total: g.usage.inputTokens + g.usage.outputTokens,
-            },
-          }
-        : {}),
-      ...(g.costUsd !== undefined && g.priceKnown !== false ? { costDetails: { total: g.costUsd } } : {}),
-      level: g.error ? 'ERROR' : 'DEFAULT',
-      ...(g.error ? { statusMessage: `${g.error.code}: ${g.error.message}` } : {}),
-      metadata: { provider: g.provider, source: 'arbiter', ...g.metadata },
-    },
-  });
-  return { batch };
+const judging = new AsyncLocalStorage<JudgedRef>();
+
+/** Runs `fn` so that every model call inside it records that it judged `ref` (monitors wrap their scoring). */
+export function withJudged<T>(ref: JudgedRef | undefined, fn: () => T): T {
+  return ref ? judging.run(ref, fn) : fn();
 }
 
-/** Sends each generation to Langfuse's ingestion API (POST /api/public/ingestion, basic auth pk:sk). */
-export function createLangfuseTracer(
-  options: TraceOptions,
-  deps: { logger: Logger; fetch?: typeof fetch },
-): GenerationTracer {
-  const doFetch = deps.fetch ?? fetch;
-  const url = `${options.baseUrl.replace(/\/+$/, '')}/api/public/ingestion`;
-  const auth = `Basic ${Buffer.from(`${options.publicKey}:${options.secretKey}`).toString('base64')}`;
-  const pending = new Set<Promise<void>>();
-
-  async function send(g: GenerationRecord): Promise<void> {
-    try {
-      const res = await doFetch(url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: auth },
-        body: JSON.stringify(generationBatch(g)),
-        signal: AbortSignal.timeout(options.timeoutMs ?? 10_000),
-      });
-      if (!res.ok) {
-        deps.logger.warn(
-          { status: res.status, generation: g.name },
-          'Langfuse rejected a generation trace (the score is unaffected)',
-        );
-        return;
-      }
-      // 207 Multi-Status lists per-event errors in the body.
-      const body = (await res.json().catch(() => undefined)) as
-        | { errors?: { message?: string }[] }
-        | undefined;
-      if (body?.errors && body.errors.length > 0) {
-        deps.logger.warn(
-          { errors: body.errors.map((e) => e.message).slice(0, 3), generation: g.name },
-          'Langfuse rejected part of a generation trace',
-        );
-      }
-    } catch (err) {
-      deps.logger.warn(
-        { err: err instanceof Error ? err.message : String(err), generation: g.name },
-        'could not send a generation trace to Langfuse (the score is unaffected)',
-      );
-    }
+/** `judge:faithfulness` → `arbiter.judge.faithfulness`; names already starting `arbiter.` are kept. */
+export function arbiterSpanName(name: string): string {
+  let out = spanNames.get(name);
+  if (out === undefined) {
+    const clean = name.replace(/:/g, '.');
+    out = clean.startsWith(ARBITER_SPAN_PREFIX) ? clean : `${ARBITER_SPAN_PREFIX}${clean}`;
+    if (spanNames.size < 1000) spanNames.set(name, out);
   }
+  return out;
+}
+const spanNames = new Map<string, string>();
 
+/** The @langfuse/tracing attributes of one generation (exported for tests). */
+export function generationAttributes(
+  g: GenerationRecord,
+  judged: JudgedRef | undefined,
+): LangfuseGenerationAttributes {
+  return {
+    model: g.model,
+    // Langfuse model parameters are strings or numbers.
+    modelParameters: Object.fromEntries(
+      Object.entries(g.modelParameters).map(([k, v]) => [k, typeof v === 'boolean' ? String(v) : v]),
+    ),
+    input: g.input,
+    ...(g.output !== undefined ? { output: g.output } : {}),
+    ...(g.usage
+      ? {
+          usageDetails: {
+            input: g.usage.inputTokens,
+            output: g.usage.outputTokens,
+            total: g.usage.inputTokens + g.usage.outputTokens,
+          },
+        }
+      : {}),
+    // An unknown price is left to Langfuse's own model prices rather than sent as a false 0.
+    ...(g.costUsd !== undefined && g.priceKnown !== false ? { costDetails: { total: g.costUsd } } : {}),
+    level: g.error ? ('ERROR' as const) : ('DEFAULT' as const),
+    ...(g.error ? { statusMessage: `${g.error.code}: ${g.error.message}` } : {}),
+    ...(g.prompt ? { prompt: { name: g.prompt.name, version: g.prompt.version, isFallback: false } } : {}),
+    metadata: {
+      ...g.metadata,
+      ...ARBITER_SOURCE,
+      provider: g.provider,
+      ...(judged
+        ? {
+            judgedTraceId: judged.traceId,
+            ...(judged.observationId ? { judgedObservationId: judged.observationId } : {}),
+          }
+        : {}),
+    },
+  };
+}
+
+/** Records each generation as an OTel span through @langfuse/tracing on `tracing`'s provider. */
+export function createOtelGenerationTracer(tracing: LangfuseTracing): GenerationTracer {
   return {
     record(g) {
-      const p = send(g).finally(() => pending.delete(p));
-      pending.add(p);
+      const judged = g.judged ?? judging.getStore();
+      const name = arbiterSpanName(g.name);
+      const generation = startObservation(name, generationAttributes(g, judged), {
+        asType: 'generation',
+        startTime: g.startTime,
+      });
+      // Outside a run item the generation is the root of its own trace: name, tag and mark that trace too.
+      if (!trace.getActiveSpan()) {
+        generation.otelSpan.setAttributes({
+          [LangfuseOtelSpanAttributes.TRACE_NAME]: name,
+          [LangfuseOtelSpanAttributes.TRACE_TAGS]: judged ? [ARBITER_TAG, 'evaluation'] : [ARBITER_TAG],
+          [`${LangfuseOtelSpanAttributes.TRACE_METADATA}.source`]: ARBITER_SOURCE.source,
+          ...(judged
+            ? { [`${LangfuseOtelSpanAttributes.TRACE_METADATA}.judgedTraceId`]: judged.traceId }
+            : {}),
+        });
+      }
+      generation.end(g.endTime);
     },
-    async flush() {
-      await Promise.allSettled([...pending]);
-    },
+    flush: () => tracing.flush(),
   };
 }

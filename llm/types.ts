@@ -37,8 +37,15 @@ export interface CallParams {
 export interface TraceTag {
   /** Generation name, e.g. `judge:faithfulness`. */
   name?: string;
-  /** Attach to an existing Langfuse trace; a new trace is created when unset. */
+  /**
+   * The Langfuse trace this call evaluates (a monitor's judge): recorded on the generation as `judgedTraceId`;
+   * the generation stays a trace of Arbiter's own and never writes into the judged trace.
+   */
   traceId?: string;
+  /** The judged observation within `traceId`. */
+  observationId?: string;
+  /** Links the generation to this Langfuse prompt version (the `prompt` target). */
+  prompt?: { name: string; version: number };
   metadata?: Record<string, unknown>;
 }
 

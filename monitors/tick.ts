@@ -11,7 +11,7 @@ import {
   toMetricSpec,
 } from '../evaluators/index.ts';
 import type { LangfuseClient, ScoreInput } from '../langfuse/index.ts';
-import type { Llm } from '../llm/index.ts';
+import { type Llm, withJudged } from '../llm/index.ts';
 import type { Leases } from '../storage/index.ts';
 import { evaluateAlerts, type TickStats, withHumanDecisions } from './alerts.ts';
 import { extractItem } from './extract.ts';
@@ -325,7 +325,11 @@ async function tickBody(
     }
     const scores: Score[] = [...(e.rec.scores ?? [])];
     for (const m of metrics) {
-      const s = await m.metric.score(e.item);
+      // A judge's generation (LLM_TRACE) names the Langfuse trace it scored; it never writes into that trace.
+      const judged = e.rec.traceId
+        ? { traceId: e.rec.traceId, ...(e.rec.observationId ? { observationId: e.rec.observationId } : {}) }
+        : undefined;
+      const s = await withJudged(judged, () => m.metric.score(e.item));
       judgeCost += s.cost ?? 0;
       scores.push(s);
     }

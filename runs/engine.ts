@@ -205,6 +205,7 @@ export function createItemGraph(deps: EngineDeps) {
             { role: 'user', content: prompt },
           ],
           temperature: 0.7,
+          trace: { name: 'simulator' },
         });
         usage = addUsage(usage, 'simulator', { ...c.usage, costUsd: c.costUsd });
         text = c.text.trim() === 'DONE' ? '' : c.text.trim();
@@ -299,6 +300,7 @@ export function createItemGraph(deps: EngineDeps) {
           { role: 'user', content: prompt },
         ],
         json: true,
+        trace: { name: 'goal-check' },
       },
       GoalVerdict,
     );

@@ -1,18 +1,29 @@
-// Langfuse datasets for runs: a dataset source reading a Langfuse dataset by name, and the publisher that links a
-// finished run as a Langfuse dataset run (one trace per item, a dataset run item per trace, the item's scores).
-// Every id sent is derived from the run id and the item key, and what was sent is remembered on the run item, so a
-// crashed or retried publication sends only what is missing and never creates duplicates.
+// Langfuse datasets for runs: a dataset source reading a Langfuse dataset by name, the prompt source of `prompt`
+// targets, and the linking of a run as a Langfuse experiment run. Langfuse v4 links experiments through OpenTelemetry
+// attributes on the item traces (the legacy ingestion API and /api/public/dataset-run-items are gone), so each item
+// runs inside a root span carrying the experiment context the Langfuse SDK's experiment runner sets, and its scores
+// go to the item's root observation. Every id sent is derived from the run id and the item key, and what was sent is
+// remembered on the run item, so a crashed or retried publication sends only what is missing, never duplicates.
 import { createHash } from 'node:crypto';
+import {
+  LANGFUSE_SDK_EXPERIMENT_ENVIRONMENT,
+  LangfuseOtelSpanAttributes,
+  serializeValue,
+} from '@langfuse/core';
+import { propagateAttributes, startActiveObservation } from '@langfuse/tracing';
+import { context, ROOT_CONTEXT } from '@opentelemetry/api';
 import { ArbiterError, type Logger } from '../config/index.ts';
-import type {
-  DatasetRunItem,
-  LangfuseClient,
-  LangfuseDatasetItem,
-  LangfuseError,
-  ScoreInput,
-} from '../langfuse/index.ts';
+import type { Score } from '../evaluators/index.ts';
+import type { LangfuseClient, LangfuseDatasetItem, LangfuseError, ScoreInput } from '../langfuse/index.ts';
+import {
+  ARBITER_SOURCE,
+  ARBITER_SPAN_PREFIX,
+  ARBITER_TAG,
+  type LangfuseTracing,
+  RUN_ITEM_SPAN,
+} from '../llm/index.ts';
 import type { RunRepository } from './repository.ts';
-import type { PromptRecord, PromptSource } from './targets.ts';
+import type { PromptMessage, PromptRecord, PromptSource } from './targets.ts';
 import type { DatasetItem, Run, RunItemView, RowError } from './types.ts';
 
 /** What a dataset source returns: usable items, bad rows, and the Langfuse dataset id when it came from Langfuse. */
@@ -110,7 +121,7 @@ export function createLangfuseDatasetSource(client: LangfuseClient): {
 
 /**
  * The `prompt` target's source over Langfuse (`GET /api/public/v2/prompts/{name}` by label or version). Chat
- * placeholders are dropped: the target supplies the conversation itself.
+ * placeholders are kept for the target to fill from the item or the conversation.
  */
 export function createLangfusePromptSource(client: LangfuseClient): PromptSource {
   return {
@@ -126,10 +137,12 @@ export function createLangfusePromptSource(client: LangfuseClient): PromptSource
       const prompt: PromptRecord['prompt'] =
         p.type === 'text'
           ? p.prompt
-          : p.prompt.flatMap((m) =>
-              typeof m.role === 'string' && typeof m.content === 'string'
-                ? [{ role: m.role, content: m.content }]
-                : [],
+          : p.prompt.flatMap((m): PromptMessage[] =>
+              m.type === 'placeholder' && typeof m.name === 'string'
+                ? [{ type: 'placeholder', name: m.name }]
+                : typeof m.role === 'string' && typeof m.content === 'string'
+                  ? [{ role: m.role, content: m.content }]
+                  : [],
             );
       return { name: p.name, version: p.version, type: p.type, prompt, config: p.config };
     },
@@ -143,9 +156,20 @@ export function langfuseTraceId(runId: string, itemKey: string): string {
   return hex(`arbiter-run\u0000${runId}\u0000${itemKey}`).slice(0, 32);
 }
 
-/** The ingestion event id of an item's trace-create event. */
-export function traceEventId(traceId: string): string {
-  return hex(`arbiter-trace-event\u0000${traceId}`).slice(0, 32);
+/**
+ * Trace id and root span id of a run item's trace. Both are derived from the run and the item, so a trace sent again
+ * (after an outage, or by `publishToLangfuse`) upserts the same observation instead of adding one.
+ */
+export function itemSpanIds(runId: string, itemKey: string): { traceId: string; spanId: string } {
+  return {
+    traceId: langfuseTraceId(runId, itemKey),
+    spanId: hex(`arbiter-run-root\u0000${runId}\u0000${itemKey}`).slice(0, 16),
+  };
+}
+
+/** The experiment id of a run (16 hex characters, as the Langfuse SDK's experiment ids). */
+export function langfuseExperimentId(runId: string): string {
+  return hex(`arbiter-experiment\u0000${runId}`).slice(0, 16);
 }
 
 /** The id of one metric's score on an item's trace: the same id upserts, so republishing never duplicates. */
@@ -154,9 +178,189 @@ export function langfuseScoreId(traceId: string, metric: string): string {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
 }
 
-/** Name of the Langfuse dataset run of an Arbiter run (unique per run, readable in the Langfuse UI). */
+/** Name of the Langfuse experiment run of an Arbiter run (unique per run, readable in the Langfuse UI). */
 export function langfuseRunName(run: Pick<Run, '_id' | 'suiteName'>): string {
   return `${run.suiteName} ${run._id}`;
+}
+
+/**
+ * How a score is typed in Langfuse: a pass/fail check (label pass|fail, value 0 or 1) is BOOLEAN, a pairwise outcome
+ * (win|loss|tie) CATEGORICAL with the outcome as its value, anything else NUMERIC in [0, 1].
+ */
+export function langfuseScoreValue(s: Pick<Score, 'value' | 'label'>): {
+  dataType: 'BOOLEAN' | 'CATEGORICAL' | 'NUMERIC';
+  value: number | string;
+} {
+  if ((s.label === 'pass' || s.label === 'fail') && (s.value === 0 || s.value === 1))
+    return { dataType: 'BOOLEAN', value: s.value };
+  if (s.label === 'win' || s.label === 'loss' || s.label === 'tie')
+    return { dataType: 'CATEGORICAL', value: s.label };
+  return { dataType: 'NUMERIC', value: s.value };
+}
+
+type RunForTrace = Pick<Run, '_id' | 'suiteName' | 'langfuse' | 'trigger'>;
+
+const truncate = (v: string, n: number) => (v.length > n ? `${v.slice(0, n - 1)}…` : v);
+
+/**
+ * The experiment context the Langfuse SDK's experiment runner propagates to every span of an item trace (its
+ * `propagateAttributes({ _internalExperiment })`): experiment id, name and dataset id, shared by every item; item id
+ * and root observation id, shared within one item's trace. v4 links an experiment run to its dataset items by these.
+ *   https://langfuse.com/integrations/native/opentelemetry/experiments
+ *   https://langfuse.com/faq/all/experiment-runs-not-visible-v4
+ */
+function experimentAttributes(run: RunForTrace, item: DatasetItem, rootId: string) {
+  const lf = run.langfuse;
+  if (!lf || !item.sourceId) return undefined;
+  return {
+    experimentId: langfuseExperimentId(run._id),
+    experimentName: langfuseRunName(run),
+    experimentMetadata: serializeValue({
+      arbiterRunId: run._id,
+      suite: run.suiteName,
+      ...(run.trigger ? { prompt: run.trigger.prompt.name, promptVersion: run.trigger.prompt.version } : {}),
+    }),
+    ...(lf.datasetId ? { experimentDatasetId: lf.datasetId } : {}),
+    experimentItemId: item.sourceId,
+    ...(item.metadata ? { experimentItemMetadata: serializeValue(item.metadata) } : {}),
+    experimentItemRootObservationId: rootId,
+  };
+}
+
+/** Attributes set directly on an item's root span (trace name, tags, markers, expected output, description). */
+function rootAttributes(run: RunForTrace, item: DatasetItem): Record<string, string | string[]> {
+  const experiment = Boolean(run.langfuse && item.sourceId);
+  return {
+    [LangfuseOtelSpanAttributes.TRACE_NAME]: `${ARBITER_SPAN_PREFIX}run ${run.suiteName}`,
+    [LangfuseOtelSpanAttributes.TRACE_TAGS]: [ARBITER_TAG, 'evaluation'],
+    [`${LangfuseOtelSpanAttributes.TRACE_METADATA}.source`]: ARBITER_SOURCE.source,
+    [`${LangfuseOtelSpanAttributes.TRACE_METADATA}.arbiterRunId`]: run._id,
+    ...(experiment
+      ? {
+          // As the SDK's runner does: experiment item traces live in their own environment.
+          [LangfuseOtelSpanAttributes.ENVIRONMENT]: LANGFUSE_SDK_EXPERIMENT_ENVIRONMENT,
+          ...(item.expected !== undefined
+            ? { [LangfuseOtelSpanAttributes.EXPERIMENT_ITEM_EXPECTED_OUTPUT]: item.expected }
+            : {}),
+          ...(run.langfuse?.runDescription
+            ? {
+                [LangfuseOtelSpanAttributes.EXPERIMENT_DESCRIPTION]: truncate(
+                  run.langfuse.runDescription,
+                  1000,
+                ),
+              }
+            : {}),
+        }
+      : {}),
+  };
+}
+
+/** What an item's root span records when the item is done. */
+export interface ItemSpanResult {
+  output: unknown;
+  metadata?: Record<string, unknown>;
+  error?: string;
+}
+
+function itemMetadata(run: RunForTrace, item: DatasetItem): Record<string, unknown> {
+  return {
+    ...ARBITER_SOURCE,
+    arbiterRunId: run._id,
+    itemKey: item.key,
+    suite: run.suiteName,
+    ...(run.langfuse && item.sourceId
+      ? {
+          experiment_name: langfuseRunName(run),
+          ...(run.langfuse.datasetId
+            ? { dataset_id: run.langfuse.datasetId, dataset_item_id: item.sourceId }
+            : {}),
+        }
+      : {}),
+  };
+}
+
+/**
+ * Runs one item inside its trace: a root span `arbiter.run.item` with the run's deterministic ids, carrying the
+ * experiment context, so the target, simulator and judge generations made inside are its children and linked to the
+ * Langfuse dataset item. The root records the item's input and, from `done`, its output.
+ */
+export function traceRunItem<T>(
+  tracing: LangfuseTracing,
+  run: RunForTrace,
+  item: DatasetItem,
+  fn: () => Promise<T>,
+  done: (result: T) => ItemSpanResult,
+): Promise<T> {
+  const ids = itemSpanIds(run._id, item.key);
+  const experiment = experimentAttributes(run, item, ids.spanId);
+  return tracing.withIds(ids, () =>
+    context.with(ROOT_CONTEXT, () =>
+      startActiveObservation(RUN_ITEM_SPAN, async (span) => {
+        span.otelSpan.setAttributes(rootAttributes(run, item));
+        span.update({ input: item.input, metadata: itemMetadata(run, item) });
+        const result = await propagateAttributes(
+          {
+            traceName: `${ARBITER_SPAN_PREFIX}run ${run.suiteName}`,
+            ...(experiment ? { _internalExperiment: experiment } : {}),
+          },
+          fn,
+        );
+        const r = done(result);
+        span.update({
+          output: r.output,
+          metadata: { ...itemMetadata(run, item), ...r.metadata },
+          ...(r.error ? { level: 'ERROR' as const, statusMessage: truncate(r.error, 500) } : {}),
+        });
+        return result;
+      }),
+    ),
+  );
+}
+
+/** Sends a finished item's root span again from what is stored (same ids: Langfuse upserts the observation). */
+function resendItemSpan(tracing: LangfuseTracing, run: Run, view: RunItemView): void {
+  const ids = itemSpanIds(run._id, view.doc.itemKey);
+  const end = view.doc.finishedAt ?? run.updatedAt;
+  const start = new Date(end.getTime() - (view.doc.latencyMs ?? 0));
+  const experiment = experimentAttributes(run, view.item, ids.spanId);
+  tracing.withIds(ids, () =>
+    context.with(ROOT_CONTEXT, () =>
+      startActiveObservation(
+        RUN_ITEM_SPAN,
+        (span) => {
+          span.otelSpan.setAttributes(rootAttributes(run, view.item));
+          propagateAttributes(
+            {
+              traceName: `${ARBITER_SPAN_PREFIX}run ${run.suiteName}`,
+              ...(experiment ? { _internalExperiment: experiment } : {}),
+            },
+            () => undefined,
+          );
+          const r = storedSpanResult(view);
+          span.update({
+            input: view.item.input,
+            output: r.output,
+            metadata: { ...itemMetadata(run, view.item), ...r.metadata },
+            ...(r.error ? { level: 'ERROR' as const, statusMessage: truncate(r.error, 500) } : {}),
+          });
+          span.end(end);
+        },
+        { startTime: start, endOnExit: false },
+      ),
+    ),
+  );
+}
+
+function storedSpanResult(view: RunItemView): ItemSpanResult {
+  const result = view.result;
+  return {
+    output: result?.transcript ?? result?.output ?? null,
+    metadata: {
+      ...(result ? { stopReason: result.stopReason, turns: result.turns } : {}),
+      ...(view.doc.score !== undefined ? { score: view.doc.score } : {}),
+    },
+    ...(view.doc.error ? { error: view.doc.error } : {}),
+  };
 }
 
 /** What publishing a run to Langfuse recorded. */
@@ -171,165 +375,118 @@ export interface LangfusePublisherDeps {
   client: LangfuseClient;
   repo: RunRepository;
   logger: Logger;
-  /** Concurrent dataset-run-item and score requests; default 4. */
+  /** The OpenTelemetry pipeline item traces go through; without it nothing can be linked. */
+  tracing?: LangfuseTracing;
+  /** Items whose scores are published at once (two requests each); default 8. */
   concurrency?: number;
+  /** How long to wait for the export outcome of re-sent item traces, ms; default 5000. */
+  confirmMs?: number;
 }
 
-/** Traces, dataset run items and scores of one item, built from the stored run item (pure, for tests). */
+/** The scores of one item, built from the stored run item (pure, for tests): on the item's root observation. */
 export function itemPublication(run: Run, view: RunItemView) {
-  const traceId = langfuseTraceId(run._id, view.doc.itemKey);
-  const result = view.result;
-  const finished = view.doc.finishedAt ?? run.updatedAt;
-  const trace = {
-    id: traceId,
-    timestamp: finished.toISOString(),
-    name: `arbiter ${run.suiteName}`,
-    input: view.item.input,
-    output: result?.transcript ?? result?.output ?? null,
-    metadata: {
-      arbiterRunId: run._id,
-      itemKey: view.doc.itemKey,
-      suite: run.suiteName,
-      ...(result ? { stopReason: result.stopReason, turns: result.turns } : {}),
-      ...(view.doc.error ? { error: view.doc.error } : {}),
-      ...(view.doc.score !== undefined ? { score: view.doc.score } : {}),
-    },
-    tags: ['arbiter', 'evaluation'],
-  };
-  const scores: ScoreInput[] = (result?.scores ?? [])
+  const { traceId, spanId } = itemSpanIds(run._id, view.doc.itemKey);
+  const experiment = Boolean(run.langfuse && view.item.sourceId);
+  const scores: ScoreInput[] = (view.result?.scores ?? [])
     .filter((s) => !s.error)
     .map((s) => ({
       id: langfuseScoreId(traceId, s.metric),
       traceId,
+      observationId: spanId,
       name: s.metric,
-      value: s.value,
-      dataType: 'NUMERIC' as const,
+      ...langfuseScoreValue(s),
+      ...(experiment ? { environment: LANGFUSE_SDK_EXPERIMENT_ENVIRONMENT } : {}),
       ...(s.reason ? { comment: s.reason.slice(0, 1000) } : {}),
       metadata: {
+        ...ARBITER_SOURCE,
         arbiterRunId: run._id,
         ...(s.label ? { label: s.label } : {}),
         ...(s.confidence !== undefined ? { confidence: s.confidence } : {}),
         ...(s.heuristic ? { heuristic: true } : {}),
       },
     }));
-  return { traceId, trace, scores };
+  return { traceId, observationId: spanId, scores };
 }
 
 /**
- * Links the finished items of a run whose dataset came from Langfuse as a Langfuse dataset run. Steps per item,
- * each remembered on the run item once done: trace (ingestion, id derived from run + item), dataset run item
- * (Langfuse gives it its own id, so a link whose answer was lost is looked up in the run's items before being sent
- * again), scores (deterministic ids: upserts). Failures are counted and returned, never thrown.
+ * Links the finished items of a run whose dataset came from Langfuse as a Langfuse experiment run. Item traces were
+ * sent while the run ran (see traceRunItem); here the pipeline is flushed, an item whose trace was not confirmed
+ * sent is sent again from what is stored (same ids, so an upsert), and each item's scores are published on its root
+ * observation (`POST /api/public/scores`, deterministic ids: upserts). What is done is remembered on the run item,
+ * so publishing again sends only what is missing. Failures are counted and returned, never thrown.
  */
 export async function publishRunToLangfuse(
   deps: LangfusePublisherDeps,
   run: Run,
   views: readonly RunItemView[],
 ): Promise<PublishOutcome> {
-  const lf = run.langfuse;
-  if (!lf) return { linked: 0, failed: 0 };
-  const runName = langfuseRunName(run);
+  if (!run.langfuse) return { linked: 0, failed: 0 };
   const todo = views.filter((v) => v.doc.status !== 'pending' && v.item.sourceId && !v.doc.langfuse?.scored);
   const outcome: PublishOutcome = { linked: 0, failed: 0 };
-  const fail = (view: RunItemView, what: string, error: LangfuseError) => {
-    outcome.failed += 1;
-    outcome.lastError = `${what}: ${error.message}`;
-    deps.logger.warn({ runId: run._id, item: view.doc.itemKey, code: error.code }, `Langfuse ${what} failed`);
-  };
   if (todo.length === 0) return outcome;
-  const built = new Map(todo.map((v) => [v.doc.itemKey, itemPublication(run, v)]));
+  const tracing = deps.tracing;
+  if (!tracing) {
+    outcome.failed = todo.length;
+    outcome.lastError = 'Langfuse tracing is not set up, so no item trace can be sent';
+    return outcome;
+  }
+  const fail = (view: RunItemView, what: string, message: string) => {
+    outcome.failed += 1;
+    outcome.lastError = `${what}: ${message}`;
+    deps.logger.debug({ runId: run._id, item: view.doc.itemKey }, `Langfuse ${what} failed`);
+  };
 
-  // 1. Traces, in ingestion batches; the same trace id merges, so a re-sent batch changes nothing.
+  // 1. Traces: confirmed by the exporter, or sent again.
+  await tracing.flush();
   const untraced = todo.filter((v) => !v.doc.langfuse?.traced);
+  const resend: RunItemView[] = [];
+  for (const v of untraced) {
+    const { traceId } = itemSpanIds(run._id, v.doc.itemKey);
+    if (tracing.takeRootOutcome(traceId) === 'ok')
+      await deps.repo.markLangfuse(run._id, v.doc.itemKey, { traceId, traced: true });
+    else resend.push(v);
+  }
   const traceFailed = new Set<string>();
-  for (let i = 0; i < untraced.length; i += 50) {
-    const chunk = untraced.slice(i, i + 50);
-    const events = chunk.map((v) => {
-      const p = built.get(v.doc.itemKey)!;
-      return { eventId: traceEventId(p.traceId), trace: p.trace, key: v.doc.itemKey };
-    });
-    const res = await deps.client.ingestTraces(events);
-    const failedIds = new Map(res.failed.map((f) => [f.id, f.error]));
-    for (const e of events) {
-      const err = failedIds.get(e.eventId);
-      const view = chunk.find((v) => v.doc.itemKey === e.key)!;
-      if (err) {
-        traceFailed.add(e.key);
-        fail(view, 'trace', err);
-      } else
-        await deps.repo.markLangfuse(run._id, e.key, { traceId: built.get(e.key)!.traceId, traced: true });
+  if (resend.length > 0) {
+    for (const v of resend) resendItemSpan(tracing, run, v);
+    await tracing.flush();
+    const pendingKeys = new Map(resend.map((v) => [itemSpanIds(run._id, v.doc.itemKey).traceId, v]));
+    const deadline = Date.now() + (deps.confirmMs ?? 5000);
+    // An export in flight when flush started settles a little later.
+    for (;;) {
+      for (const [traceId, v] of pendingKeys) {
+        const o = tracing.takeRootOutcome(traceId);
+        if (o === undefined) continue;
+        pendingKeys.delete(traceId);
+        if (o === 'ok') await deps.repo.markLangfuse(run._id, v.doc.itemKey, { traceId, traced: true });
+        else {
+          traceFailed.add(v.doc.itemKey);
+          fail(v, 'trace', tracing.stats().lastError ?? 'export failed');
+        }
+      }
+      if (pendingKeys.size === 0 || Date.now() > deadline) break;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    for (const v of pendingKeys.values()) {
+      traceFailed.add(v.doc.itemKey);
+      fail(v, 'trace', 'the export was not confirmed in time');
     }
   }
 
-  // Links whose answer was lost (a crash between sending and recording) are looked up before being sent again.
-  let existing: Map<string, DatasetRunItem> | undefined;
-  const lookup = async (): Promise<Map<string, DatasetRunItem> | undefined> => {
-    if (existing || !lf.datasetId) return existing;
-    const found = new Map<string, DatasetRunItem>();
-    for (let page = 1; page <= 1000; page++) {
-      const res = await deps.client.listDatasetRunItems({
-        datasetId: lf.datasetId,
-        runName,
-        page,
-        limit: 100,
-      });
-      // A run that does not exist yet has no items.
-      if (!res.ok) {
-        if (res.error.code === 'LANGFUSE_NOT_FOUND') break;
-        return undefined;
-      }
-      for (const r of res.value.data) found.set(`${r.datasetItemId}\u0000${r.traceId ?? ''}`, r);
-      if (res.value.data.length === 0 || page >= res.value.meta.totalPages) break;
-    }
-    existing = found;
-    return existing;
-  };
-
-  // 2 and 3. Link, then scores, item by item with a small concurrency.
+  // 2. Scores, item by item with a small concurrency.
   const queue = todo.filter((v) => !traceFailed.has(v.doc.itemKey));
   const worker = async () => {
     for (let view = queue.shift(); view; view = queue.shift()) {
-      const key = view.doc.itemKey;
-      const p = built.get(key)!;
-      const state = view.doc.langfuse ?? {};
-      if (!state.linkId) {
-        let linkId: string | undefined;
-        if (state.linkSent) {
-          const known = await lookup();
-          linkId = known?.get(`${view.item.sourceId}\u0000${p.traceId}`)?.id;
-        }
-        if (!linkId) {
-          await deps.repo.markLangfuse(run._id, key, { linkSent: true });
-          const res = await deps.client.createDatasetRunItem({
-            runName,
-            ...(lf.runDescription ? { runDescription: lf.runDescription } : {}),
-            metadata: {
-              arbiterRunId: run._id,
-              suite: run.suiteName,
-              ...(run.trigger
-                ? { prompt: run.trigger.prompt.name, promptVersion: run.trigger.prompt.version }
-                : {}),
-            },
-            datasetItemId: view.item.sourceId!,
-            traceId: p.traceId,
-          });
-          if (!res.ok) {
-            fail(view, 'dataset run item', res.error);
-            continue;
-          }
-          linkId = res.value.id;
-        }
-        await deps.repo.markLangfuse(run._id, key, { linkId });
-      }
+      const p = itemPublication(run, view);
       const published = await deps.client.publishScores(p.scores, { concurrency: 2 });
       if (published.failed.length > 0) {
-        fail(view, 'scores', published.failed[0]!.error);
+        fail(view, 'scores', published.failed[0]!.error.message);
         continue;
       }
-      await deps.repo.markLangfuse(run._id, key, { scored: true });
+      await deps.repo.markLangfuse(run._id, view.doc.itemKey, { traceId: p.traceId, scored: true });
       outcome.linked += 1;
     }
   };
-  await Promise.all(Array.from({ length: Math.max(1, deps.concurrency ?? 4) }, worker));
+  await Promise.all(Array.from({ length: Math.max(1, deps.concurrency ?? 8) }, worker));
   return outcome;
 }

@@ -4,7 +4,7 @@ import { setMaxListeners } from 'node:events';
 import { ArbiterError, type Clock, type Ids, type Logger } from '../config/index.ts';
 import { createMetricFromSpec, gradeItem, type ItemGrade, type Metric } from '../evaluators/index.ts';
 import type { LangfuseClient } from '../langfuse/index.ts';
-import type { Llm } from '../llm/index.ts';
+import type { LangfuseTracing, Llm } from '../llm/index.ts';
 import {
   type DocumentStore,
   type JobContext,
@@ -23,6 +23,7 @@ import {
   type DatasetSourceResult,
   type PublishOutcome,
   publishRunToLangfuse,
+  traceRunItem,
 } from './langfuse.ts';
 import type { Persona } from './personas.ts';
 import { createRunRepository, type RunRepository } from './repository.ts';
@@ -64,8 +65,15 @@ export interface RunServiceDeps {
   prompts?: PromptSource;
   /** Source of `dataset: { langfuse: name }`; defaults to Langfuse itself when `langfuse` is given. */
   datasets?: DatasetSource;
-  /** Langfuse: reads Langfuse datasets and links runs of them as Langfuse dataset runs (traces, run items, scores). */
+  /** Langfuse: reads Langfuse datasets and publishes the scores of runs of them. */
   langfuse?: LangfuseClient;
+  /**
+   * Langfuse tracing (OpenTelemetry): each item runs in a trace of its own, linked to its Langfuse dataset item as
+   * an experiment item when the dataset came from Langfuse; model calls made for the item are its children.
+   */
+  tracing?: LangfuseTracing;
+  /** Which runs get item traces: `langfuse` (runs of Langfuse datasets, the default) or `all` (with LLM_TRACE). */
+  traceItems?: 'langfuse' | 'all';
   fetch?: typeof fetch;
   /** `graph` (default) checkpoints every step in the store; `direct` runs the same nodes without LangGraph. */
   engine?: EngineMode;
@@ -340,7 +348,12 @@ export async function createRunService(deps: RunServiceDeps): Promise<RunService
     if (!run.langfuse || !deps.langfuse) return { linked: 0, failed: 0 };
     const views = await repo.items(run._id);
     const outcome = await publishRunToLangfuse(
-      { client: deps.langfuse, repo, logger: deps.logger },
+      {
+        client: deps.langfuse,
+        repo,
+        logger: deps.logger,
+        ...(deps.tracing ? { tracing: deps.tracing } : {}),
+      },
       run,
       views,
     );
@@ -432,6 +445,8 @@ export async function createRunService(deps: RunServiceDeps): Promise<RunService
     const mode = deps.engine ?? 'graph';
     // Only threads checkpointed before a crash need their state read; every other item starts fresh.
     const checkpointed = mode === 'graph' ? await (await saver()).threadsWithCheckpoints(run._id) : new Set();
+    const tracing =
+      deps.tracing && (current.langfuse || deps.traceItems === 'all') ? deps.tracing : undefined;
     let next = 0;
     const lanes = Math.max(1, Math.min(permits.size * 2, pending.length || 1));
     const lane = async () => {
@@ -446,7 +461,21 @@ export async function createRunService(deps: RunServiceDeps): Promise<RunService
           const fresh = !checkpointed.has(threadId);
           // LangGraph reads the thread's latest checkpoint when it starts; a fresh thread has none to read.
           if (fresh && checkpointer) checkpointer.assumeEmpty(threadId);
-          outcome = await runItem(engine, item, threadId, { signal: ctx.signal, mode, fresh });
+          const run1 = () => runItem(engine, item, threadId, { signal: ctx.signal, mode, fresh });
+          outcome = tracing
+            ? await traceRunItem(tracing, current, item, run1, (o) => ({
+                output: o.result.transcript ?? o.result.output ?? null,
+                metadata: {
+                  stopReason: o.result.stopReason,
+                  turns: o.result.turns,
+                  costUsd: o.usage.costUsd,
+                  ...(o.result.scores.length
+                    ? { scores: Object.fromEntries(o.result.scores.map((sc) => [sc.metric, sc.value])) }
+                    : {}),
+                },
+                ...(o.error ? { error: o.error } : {}),
+              }))
+            : await run1();
         } catch (err) {
           if (ctx.signal.aborted) return;
           // An engine failure is this item's error, not the run's: the other items still run.

@@ -6,7 +6,9 @@ import {
   createTarget,
   type PromptRecord,
   type PromptSource,
+  promptConfigParams,
   renderPromptMessages,
+  resolveModelName,
   TARGET_TYPES,
   targets,
   type TargetRequest,
@@ -214,17 +216,23 @@ describe('prompt target (in-memory PromptSource)', () => {
       { role: 'assistant' as const, content: 'a1' },
       { role: 'user' as const, content: 'q2' },
     ];
-    expect(renderPromptMessages(chat, vars, transcript)).toEqual([
-      { role: 'system', content: 'You help with store. Context: c' },
-      { role: 'user', content: 'q1' },
-      { role: 'assistant', content: 'a1' },
-      { role: 'user', content: 'q2' },
-    ]);
+    expect(renderPromptMessages(chat, vars, transcript)).toEqual({
+      ok: true,
+      messages: [
+        { role: 'system', content: 'You help with store. Context: c' },
+        { role: 'user', content: 'q1' },
+        { role: 'assistant', content: 'a1' },
+        { role: 'user', content: 'q2' },
+      ],
+    });
     const text: PromptRecord = { name: 't', version: 1, type: 'text', prompt: 'Be nice about {{product}}.' };
-    expect(renderPromptMessages(text, vars, transcript.slice(0, 1))).toEqual([
-      { role: 'system', content: 'Be nice about store.' },
-      { role: 'user', content: 'q1' },
-    ]);
+    expect(renderPromptMessages(text, vars, transcript.slice(0, 1))).toEqual({
+      ok: true,
+      messages: [
+        { role: 'system', content: 'Be nice about store.' },
+        { role: 'user', content: 'q1' },
+      ],
+    });
   });
 
   it('a failing prompt source is an error value', async () => {
@@ -236,6 +244,132 @@ describe('prompt target (in-memory PromptSource)', () => {
     expect(await t.target.respond(req('x'))).toMatchObject({
       ok: false,
       error: "prompt 'gone': 404 not found",
+    });
+  });
+});
+
+describe('prompt target: Langfuse prompt config, placeholders, strict variables', () => {
+  const source = (record: PromptRecord): PromptSource => ({ getPrompt: async () => record });
+
+  it.each([
+    ['claude-sonnet-5-5', 'anthropic:claude-sonnet-5-5'],
+    ['gemini-3-pro', 'gemini:gemini-3-pro'],
+    ['anthropic:claude-sonnet-5-5', 'anthropic:claude-sonnet-5-5'],
+    ['offline:heuristic', 'offline:heuristic'],
+  ])('model %s resolves to %s', (name, model) => {
+    expect(resolveModelName(name)).toEqual({ ok: true, model });
+  });
+
+  it('a model of no known family is an error that says how to write it', () => {
+    expect(resolveModelName('gpt-5')).toEqual({
+      ok: false,
+      error: expect.stringContaining('provider:model'),
+    });
+  });
+
+  it.each([
+    [{ temperature: 3 }, 'config.temperature must be a number from 0 to 2'],
+    [{ max_tokens: 'lots' }, 'config.max_tokens must be a positive whole number'],
+    [{ model: 'llama-4' }, "config.model: model 'llama-4' has no known provider"],
+  ])('config %j is an error naming the key', (config, error) => {
+    expect(promptConfigParams(config)).toEqual({ ok: false, error: expect.stringContaining(error) });
+  });
+
+  it("sends the config's plain model name and max_tokens to the provider (temperature where it allows it)", async () => {
+    nock.disableNetConnect();
+    let body: Record<string, unknown> = {};
+    nock('https://anthropic.test')
+      .post('/v1/messages', (b) => {
+        body = b;
+        return true;
+      })
+      .reply(200, anthropicMessage('Open 9 to 5.'));
+    try {
+      const llm = createLlm({
+        env: {
+          ANTHROPIC_API_KEY: 'sk-ant-test-0123456789abcdef',
+          ANTHROPIC_BASE_URL: 'https://anthropic.test',
+        },
+        settings: { cache: false },
+      });
+      const t = createTarget(
+        { type: 'prompt', name: 'support' },
+        {
+          env: {},
+          llm,
+          prompts: source({
+            name: 'support',
+            version: 7,
+            type: 'text',
+            prompt: 'You support {{product}}.',
+            config: { model: 'claude-sonnet-5-5', max_tokens: 321, temperature: 0.3 },
+          }),
+        },
+      );
+      if (!t.ok) throw new Error(t.error);
+      expect(await t.target.respond(req('hours?'))).toMatchObject({ ok: true, text: 'Open 9 to 5.' });
+      expect(body).toMatchObject({
+        model: 'claude-sonnet-5-5',
+        max_tokens: 321,
+        system: 'You support store.',
+      });
+      // Claude 5 models refuse non-default sampling, so the Anthropic provider leaves the config's temperature out.
+      expect(body).not.toHaveProperty('temperature');
+    } finally {
+      nock.cleanAll();
+      nock.enableNetConnect();
+    }
+  });
+
+  it('a missing variable is an error on that item naming the variable, never an empty string', async () => {
+    const t = createTarget(
+      { type: 'prompt', name: 'p', model: 'offline:heuristic' },
+      {
+        env: {},
+        llm: createLlm({ env: {} }),
+        prompts: source({ name: 'p', version: 2, type: 'text', prompt: 'Answer in {{language}}: {{input}}' }),
+      },
+    );
+    if (!t.ok) throw new Error(t.error);
+    expect(await t.target.respond(req('hi'))).toEqual({
+      ok: false,
+      error: expect.stringMatching(/^prompt 'p' v2: variable 'language' is not in the item/),
+      latencyMs: 0,
+    });
+  });
+
+  it('fills a chat placeholder from the item, and an unfilled one with the conversation', () => {
+    const prompt: PromptRecord = {
+      name: 'chat',
+      version: 1,
+      type: 'chat',
+      prompt: [
+        { role: 'system', content: 'Be brief.' },
+        { type: 'placeholder', name: 'examples' },
+        { type: 'placeholder', name: 'history' },
+      ],
+    };
+    const transcript = [
+      { role: 'user' as const, content: 'q1' },
+      { role: 'assistant' as const, content: 'a1' },
+      { role: 'user' as const, content: 'q2' },
+    ];
+    const examples = [
+      { role: 'user', content: 'ex q' },
+      { role: 'assistant', content: 'ex a' },
+    ];
+    expect(renderPromptMessages(prompt, { examples, input: 'q1' }, transcript)).toEqual({
+      ok: true,
+      messages: [{ role: 'system', content: 'Be brief.' }, ...examples, ...transcript],
+    });
+    // Two placeholders the item does not fill: the second cannot be guessed.
+    expect(renderPromptMessages(prompt, { input: 'q1' }, transcript)).toEqual({
+      ok: false,
+      error: expect.stringContaining("placeholder 'history' is not filled"),
+    });
+    expect(renderPromptMessages(prompt, { examples: 'not a list', input: 'q1' }, transcript)).toEqual({
+      ok: false,
+      error: expect.stringContaining("placeholder 'examples' must be a list"),
     });
   });
 });

@@ -65,9 +65,13 @@ export interface PromptRecord {
   name: string;
   version: number;
   type: 'text' | 'chat';
-  prompt: string | { role: string; content: string }[];
+  /** A text prompt, or chat messages where `{type: 'placeholder', name}` stands for a list of messages. */
+  prompt: string | PromptMessage[];
   config?: unknown;
 }
+
+/** One message of a chat prompt: a templated message, or a placeholder for a list of messages. */
+export type PromptMessage = { role: string; content: string } | { type: 'placeholder'; name: string };
 
 /** Where `prompt` targets fetch prompts from (Langfuse by name with a label or a version). */
 export interface PromptSource {
@@ -130,7 +134,12 @@ async function callModel(
   llm: Llm | undefined,
   model: string,
   messages: ChatMessage[],
-  opts: { temperature?: number | undefined; maxTokens?: number | undefined; timeoutMs?: number | undefined },
+  opts: {
+    temperature?: number | undefined;
+    maxTokens?: number | undefined;
+    timeoutMs?: number | undefined;
+    prompt?: { name: string; version: number };
+  },
 ): Promise<TargetResponse> {
   const started = performance.now();
   if (!llm) return { ok: false, error: 'no LLM is configured for this target', latencyMs: 0 };
@@ -141,6 +150,8 @@ async function callModel(
       ...(opts.temperature !== undefined ? { temperature: opts.temperature } : {}),
       ...(opts.maxTokens !== undefined ? { maxTokens: opts.maxTokens } : {}),
       ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
+      // Arbiter's own call of the system under test; linked to the Langfuse prompt version it rendered.
+      trace: { name: 'target', ...(opts.prompt ? { prompt: opts.prompt } : {}) },
     });
     return {
       ok: true,
@@ -360,18 +371,78 @@ export const httpTarget = defineTarget({
   },
 });
 
+/** Provider of a plain model name as Langfuse prompt configs hold it (`claude-sonnet-5-5`, `gemini-3-pro`). */
+const MODEL_FAMILIES: readonly [RegExp, string][] = [
+  [/^claude-/, 'anthropic'],
+  [/^gemini-/, 'gemini'],
+  [/^heuristic$/, 'offline'],
+];
+
+/**
+ * The `provider:model` of a model name from a prompt config or a suite: `provider:model` is kept; a plain name is
+ * resolved by its family (claude-* → anthropic, gemini-* → gemini). Unknown families are an error naming the fix.
+ */
+export function resolveModelName(name: string): { ok: true; model: string } | { ok: false; error: string } {
+  const trimmed = name.trim();
+  if (/^[a-z][a-z0-9-]*:[\w.:/-]+$/.test(trimmed)) return { ok: true, model: trimmed };
+  for (const [re, provider] of MODEL_FAMILIES)
+    if (re.test(trimmed)) return { ok: true, model: `${provider}:${trimmed}` };
+  return {
+    ok: false,
+    error: `model '${trimmed}' has no known provider (claude-* is anthropic, gemini-* is gemini); write it as provider:model`,
+  };
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * The call parameters a Langfuse prompt config sets: `model`, `temperature`, `max_tokens` (also `maxTokens`,
+ * `max_output_tokens`). Values of the wrong type are an error naming the key.
+ */
+export function promptConfigParams(
+  config: unknown,
+): { ok: true; model?: string; temperature?: number; maxTokens?: number } | { ok: false; error: string } {
+  if (!isRecord(config)) return { ok: true };
+  const out: { model?: string; temperature?: number; maxTokens?: number } = {};
+  if (config.model !== undefined) {
+    if (typeof config.model !== 'string' || !config.model.trim())
+      return { ok: false, error: 'config.model must be a model name' };
+    const m = resolveModelName(config.model);
+    if (!m.ok) return { ok: false, error: `config.model: ${m.error}` };
+    out.model = m.model;
+  }
+  if (config.temperature !== undefined) {
+    const t = config.temperature;
+    if (typeof t !== 'number' || t < 0 || t > 2)
+      return { ok: false, error: 'config.temperature must be a number from 0 to 2' };
+    out.temperature = t;
+  }
+  for (const key of ['max_tokens', 'maxTokens', 'max_output_tokens'] as const) {
+    const v = config[key];
+    if (v === undefined) continue;
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1)
+      return { ok: false, error: `config.${key} must be a positive whole number` };
+    out.maxTokens = v;
+    break;
+  }
+  return { ok: true, ...out };
+}
+
 /** `prompt`: a Langfuse prompt (by label or version) rendered with the item's variables, sent to a model. */
 export const promptTarget = defineTarget({
   description:
-    "Renders a Langfuse prompt (by label or version) with the item's variables and sends it to provider:model.",
+    "Renders a Langfuse prompt (by label or version) with the item's variables and sends it to the model of its config (or `model`).",
   args: z
     .strictObject({
       name: z.string().min(1),
       label: z.string().min(1).optional(),
       version: z.number().int().positive().optional(),
-      model: modelName.optional().describe("defaults to the prompt config's `model` as provider:model"),
-      temperature: z.number().min(0).max(2).optional(),
-      maxTokens: z.number().int().positive().optional(),
+      model: modelName
+        .optional()
+        .describe("defaults to the prompt config's `model` (claude-… / gemini-… or provider:model)"),
+      temperature: z.number().min(0).max(2).optional().describe("overrides the config's `temperature`"),
+      maxTokens: z.number().int().positive().optional().describe("overrides the config's `max_tokens`"),
     })
     .refine((a) => !(a.label && a.version), { error: 'give either `label` or `version`, not both' }),
   example: { name: 'support-answer', label: 'production', model: 'offline:heuristic' },
@@ -393,43 +464,126 @@ export const promptTarget = defineTarget({
           fetched = undefined;
           return { ok: false, error: `prompt '${args.name}': ${errorText(err)}`, latencyMs: 0 };
         }
-        const configModel = (prompt.config as { model?: unknown } | undefined)?.model;
-        const model = args.model ?? (typeof configModel === 'string' ? configModel : undefined);
+        const where = `prompt '${prompt.name}' v${prompt.version}`;
+        const config = promptConfigParams(prompt.config);
+        if (!config.ok) return { ok: false, error: `${where}: ${config.error}`, latencyMs: 0 };
+        const model = args.model ?? config.model;
         if (!model)
           return {
             ok: false,
-            error: `prompt '${args.name}' has no model: set the target's \`model\``,
+            error: `${where} has no model: set \`model\` in its config or the target's \`model\``,
             latencyMs: 0,
           };
-        const vars = templateVars(req);
-        const messages = renderPromptMessages(prompt, vars, req.transcript);
-        return callModel(deps.llm, model, messages, args);
+        const rendered = renderPromptMessages(prompt, templateVars(req), req.transcript);
+        if (!rendered.ok) return { ok: false, error: `${where}: ${rendered.error}`, latencyMs: 0 };
+        const temperature = args.temperature ?? config.temperature;
+        const maxTokens = args.maxTokens ?? config.maxTokens;
+        return callModel(deps.llm, model, rendered.messages, {
+          ...(temperature !== undefined ? { temperature } : {}),
+          ...(maxTokens !== undefined ? { maxTokens } : {}),
+          prompt: { name: prompt.name, version: prompt.version },
+        });
       },
     };
   },
 });
 
-/** Turns a text or chat prompt plus the conversation into chat messages. */
+const PLACEHOLDER_NAME = /\{\{\s*([\w.-]+)\s*\}\}/g;
+
+/** Renders `{{name}}` strictly: a variable the item does not have is an error naming it (never ""). */
+function renderStrict(
+  template: string,
+  vars: Record<string, unknown>,
+): { ok: true; text: string } | { ok: false; missing: string } {
+  for (const m of template.matchAll(PLACEHOLDER_NAME)) {
+    const name = m[1]!;
+    const v = Object.hasOwn(vars, name) ? vars[name] : getPath(vars, name);
+    if (v === undefined || v === null) return { ok: false, missing: name };
+  }
+  return { ok: true, text: renderText(template, vars) };
+}
+
+const ROLES = new Set(['system', 'user', 'assistant']);
+
+/** Messages a placeholder is filled with: a list of {role, content} from the item (variables, then metadata). */
+function placeholderMessages(
+  name: string,
+  vars: Record<string, unknown>,
+): { ok: true; messages: ChatMessage[] } | { ok: false; error: string } | undefined {
+  const value = Object.hasOwn(vars, name) ? vars[name] : getPath(vars, name);
+  if (value === undefined || value === null) return undefined;
+  if (!Array.isArray(value))
+    return { ok: false, error: `placeholder '${name}' must be a list of {role, content} messages` };
+  const messages: ChatMessage[] = [];
+  for (const [i, m] of value.entries()) {
+    if (!isRecord(m) || typeof m.content !== 'string' || typeof m.role !== 'string' || !ROLES.has(m.role))
+      return {
+        ok: false,
+        error: `placeholder '${name}' message ${i + 1} must be {role: system|user|assistant, content: text}`,
+      };
+    messages.push({ role: m.role as ChatMessage['role'], content: m.content });
+  }
+  return { ok: true, messages };
+}
+
+/**
+ * Turns a text or chat prompt plus the conversation into chat messages. Variables missing from the item are an error
+ * naming them. A chat placeholder (`{type: 'placeholder', name}`, as Langfuse's `compile(variables, placeholders)`
+ * fills it) takes the item's own list of messages under that name (its variables or metadata, e.g. `messages`);
+ * one the item does not fill takes the conversation so far, which is then not appended again.
+ *   https://langfuse.com/docs/prompt-management/features/message-placeholders
+ */
 export function renderPromptMessages(
   prompt: PromptRecord,
   vars: Record<string, unknown>,
   transcript: readonly Turn[],
-): ChatMessage[] {
+): { ok: true; messages: ChatMessage[] } | { ok: false; error: string } {
   const conversation = toMessages(transcript);
+  const withInput = { ...vars, input: transcript[0]?.content ?? vars.input };
+  const missing = (name: string) => ({
+    ok: false as const,
+    error: `variable '${name}' is not in the item (add it to the item's input object or metadata)`,
+  });
   if (typeof prompt.prompt === 'string') {
     const usesInput = placeholders(prompt.prompt).includes('input');
-    const text = renderText(prompt.prompt, { ...vars, input: transcript[0]?.content ?? vars.input });
+    const text = renderStrict(prompt.prompt, withInput);
+    if (!text.ok) return missing(text.missing);
     // A text prompt holding {{input}} is the first user message; otherwise it is the system prompt.
-    return usesInput
-      ? [{ role: 'user', content: text }, ...conversation.slice(1)]
-      : [{ role: 'system', content: text }, ...conversation];
+    return {
+      ok: true,
+      messages: usesInput
+        ? [{ role: 'user', content: text.text }, ...conversation.slice(1)]
+        : [{ role: 'system', content: text.text }, ...conversation],
+    };
   }
-  const usesInput = prompt.prompt.some((m) => placeholders(m.content).includes('input'));
-  const rendered: ChatMessage[] = prompt.prompt.map((m) => ({
-    role: m.role === 'system' || m.role === 'assistant' ? m.role : 'user',
-    content: renderText(m.content, { ...vars, input: transcript[0]?.content ?? vars.input }),
-  }));
-  return [...rendered, ...(usesInput ? conversation.slice(1) : conversation)];
+  const usesInput = prompt.prompt.some((m) => 'content' in m && placeholders(m.content).includes('input'));
+  const rendered: ChatMessage[] = [];
+  let conversationPlaced = false;
+  for (const m of prompt.prompt) {
+    if ('type' in m && m.type === 'placeholder') {
+      const filled = placeholderMessages(m.name, vars);
+      if (filled && !filled.ok) return filled;
+      if (filled) rendered.push(...filled.messages);
+      else if (!conversationPlaced) {
+        conversationPlaced = true;
+        rendered.push(...(usesInput ? conversation.slice(1) : conversation));
+      } else
+        return {
+          ok: false,
+          error: `placeholder '${m.name}' is not filled: give the item a list of messages named '${m.name}'`,
+        };
+      continue;
+    }
+    if (!('content' in m)) continue;
+    const text = renderStrict(m.content, withInput);
+    if (!text.ok) return missing(text.missing);
+    rendered.push({
+      role: m.role === 'system' || m.role === 'assistant' ? m.role : 'user',
+      content: text.text,
+    });
+  }
+  if (conversationPlaced) return { ok: true, messages: rendered };
+  return { ok: true, messages: [...rendered, ...(usesInput ? conversation.slice(1) : conversation)] };
 }
 
 /** Every target a suite can name, keyed by that name. */

@@ -1,22 +1,27 @@
-// Langfuse datasets as a run's dataset, and the run linked back as a Langfuse dataset run (traces, dataset run
-// items, scores), on the real store, queue and worker; Langfuse is faked at the HTTP boundary with nock, in the
-// shapes of its public API.
+// Langfuse datasets as a run's dataset, and the run linked back as a Langfuse experiment run (OTel item traces with
+// the experiment attributes, judge and target generations as their children, scores on the item's root
+// observation), on the real store, queue, worker and tracing pipeline; Langfuse is faked at the HTTP boundary (nock
+// for reads, a loopback fake Langfuse v4 for writes), in the shapes of its current API.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import nock from 'nock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isArbiterError } from '../config/index.ts';
 import { createLangfuseClient } from '../langfuse/index.ts';
+import { createLangfuseTracing, createLlm, createScriptedProvider, DEFAULT_PRICES } from '../llm/index.ts';
 import {
   createLangfuseDatasetSource,
   fromLangfuseItem,
+  itemSpanIds,
+  langfuseExperimentId,
   langfuseRunName,
   langfuseScoreId,
-  langfuseTraceId,
+  langfuseScoreValue,
   loadSuite,
-  type RunService,
 } from '../runs/index.ts';
 import { createEmbeddedStore } from '../storage/index.ts';
+import { createSilentLogger } from '../config/index.ts';
+import { type FakeLangfuse, startFakeLangfuse } from './fixtures/fake-langfuse.ts';
 import { tempDir } from './helpers/tmp.ts';
 import { drainRun, offlineRunService } from './helpers/runs.ts';
 
@@ -75,6 +80,7 @@ function mockDataset(scope: nock.Scope) {
 
 beforeEach(() => {
   nock.disableNetConnect();
+  nock.enableNetConnect('127.0.0.1');
 });
 afterEach(() => {
   nock.cleanAll();
@@ -135,104 +141,80 @@ describe('Langfuse datasets as a run dataset', () => {
   });
 });
 
-interface Captured {
-  traces: {
-    id: string;
-    body: { id: string; name?: string; input?: unknown; metadata?: Record<string, unknown> };
-  }[];
-  links: {
-    runName: string;
-    runDescription?: string;
-    datasetItemId: string;
-    traceId: string;
-    metadata?: unknown;
-  }[];
-  scores: { id: string; traceId: string; name: string; value: number }[];
-}
-
-/** Fake Langfuse write endpoints, capturing every body; `failLinkFor` answers 500 once for that dataset item. */
-function mockWrites(scope: nock.Scope, captured: Captured, opts: { failLinkFor?: string } = {}) {
-  let failed = false;
-  return scope
-    .post('/api/public/ingestion')
-    .times(100)
-    .reply(207, (_uri, body) => {
-      const batch = (body as { batch: { id: string; type: string; body: Captured['traces'][0]['body'] }[] })
-        .batch;
-      for (const e of batch) captured.traces.push({ id: e.id, body: e.body });
-      return { successes: batch.map((e) => ({ id: e.id, status: 201 })), errors: [] };
-    })
-    .post('/api/public/dataset-run-items')
-    .times(100)
-    .reply((_uri, body) => {
-      const b = body as Captured['links'][0];
-      if (b.datasetItemId === opts.failLinkFor && !failed) {
-        failed = true;
-        return [500, { message: 'internal' }];
-      }
-      captured.links.push(b);
-      return [
-        200,
-        {
-          id: `dri_${b.datasetItemId}`,
-          datasetRunId: 'run_lf',
-          datasetRunName: b.runName,
-          datasetItemId: b.datasetItemId,
-          traceId: b.traceId,
-          observationId: null,
-          createdAt: '2026-01-03T00:00:00.000Z',
-          updatedAt: '2026-01-03T00:00:00.000Z',
-        },
-      ];
-    })
-    .post('/api/public/scores')
-    .times(1000)
-    .reply(200, (_uri, body) => {
-      captured.scores.push(body as Captured['scores'][0]);
-      return { id: (body as { id: string }).id };
-    });
-}
-
 async function harness() {
   const { dir, cleanup } = tempDir();
+  const lf: FakeLangfuse = await startFakeLangfuse({
+    datasets: [{ dataset: DATASET, items: [...PAGE1.filter((i) => i.status === 'ACTIVE'), ...PAGE2] }],
+  });
   const store = await createEmbeddedStore({ dir: join(dir, 'data'), autocompactMs: 0 });
-  const { queue, svc } = await offlineRunService(store, { langfuse: client(), progressIntervalMs: 0 });
+  const tracing = createLangfuseTracing({
+    baseUrl: lf.url,
+    publicKey: 'pk-lf-1',
+    secretKey: SECRET,
+    environment: 'ci',
+    flushTimeoutMs: 3000,
+    timeoutMs: 1000,
+    logger: createSilentLogger(),
+  });
+  // A real model wrapper; the judge and the target are scripted providers (LLM APIs are outside the machine).
+  const judge = createScriptedProvider('judge', [
+    { text: '{"score": 4, "reason": "grounded", "confidence": 0.9}' },
+  ]);
+  const agent = createScriptedProvider('agent', [{ text: 'Support is open 9 to 5.' }]);
+  const llm = createLlm({
+    env: {
+      LLM_TRACE: true,
+      LANGFUSE_PUBLIC_KEY: 'pk-lf-1',
+      LANGFUSE_SECRET_KEY: SECRET,
+      LANGFUSE_BASE_URL: lf.url,
+    },
+    providers: { judge: judge.provider, agent: agent.provider },
+    settings: { cache: false, prices: { ...DEFAULT_PRICES, 'judge:j1': { input: 1000, output: 2000 } } },
+    tracing,
+  });
+  const lfClient = createLangfuseClient({ baseUrl: lf.url, publicKey: 'pk-lf-1', secretKey: SECRET });
+  const { queue, svc } = await offlineRunService(store, {
+    langfuse: lfClient,
+    tracing,
+    llm,
+    judgeModel: 'judge:j1',
+    progressIntervalMs: 0,
+  });
   writeFileSync(
     join(dir, 'suite.yaml'),
     `name: lf-suite
 description: Nightly support check
 dataset: { langfuse: support qa }
-target: { type: model, model: "offline:heuristic", system: "Answer briefly." }
+target: { type: model, model: "agent:a1", system: "Answer briefly." }
 metrics:
-  - { name: length, args: { max: 200 } }
-  - { name: pii }
+  - { name: contains, args: { value: ["9"] } }
+  - { name: llm-judge, args: { name: faithfulness, criteria: "Is the answer supported?" } }
 threshold: 0.1
 `,
   );
-  const drain = (s: RunService, runId: string) => drainRun(queue, s, runId);
   return {
+    lf,
     svc,
+    tracing,
     suite: () => loadSuite(join(dir, 'suite.yaml')),
-    drain,
+    drain: (runId: string) => drainRun(queue, svc, runId),
     close: async () => {
+      await tracing.shutdown();
       await store.close();
+      await lf.close();
       cleanup();
     },
   };
 }
 
-describe('a run of a Langfuse dataset is linked as a Langfuse dataset run', () => {
-  it('sends one trace, one dataset run item and the scores per item, all with ids derived from run + item', async () => {
+describe('a run of a Langfuse dataset is linked as a Langfuse experiment run (OpenTelemetry)', () => {
+  it('sends one item trace per dataset item with the experiment attributes, children and scores', async () => {
     const h = await harness();
     try {
-      const captured: Captured = { traces: [], links: [], scores: [] };
-      const reads = mockDataset(nock(LF));
-      mockWrites(nock(LF), captured);
       const { runId } = await h.svc.startRun(h.suite());
-      await h.drain(h.svc, runId);
+      await h.drain(runId);
       const run = (await h.svc.getRun(runId))!;
       expect(run.status).toBe('completed');
-      expect(run.datasetSource).toBe('langfuse:support qa');
       expect(run.langfuse).toMatchObject({
         datasetName: 'support qa',
         datasetId: 'ds_123',
@@ -240,126 +222,145 @@ describe('a run of a Langfuse dataset is linked as a Langfuse dataset run', () =
         failed: 0,
       });
 
-      const keys = ['lf:it_1', 'lf:it_2', 'lf:it_3'];
-      const traceIds = keys.map((k) => langfuseTraceId(runId, k));
-      expect(captured.traces.map((t) => t.body.id).sort()).toEqual([...traceIds].sort());
-      expect(new Set(captured.traces.map((t) => t.id)).size).toBe(3);
-      expect(captured.traces.find((t) => t.body.id === traceIds[0])!.body).toMatchObject({
-        input: 'When is support open?',
-        metadata: { arbiterRunId: runId, itemKey: 'lf:it_1' },
+      const roots = h.lf.spans.filter((s) => s.name === 'arbiter.run.item');
+      expect(roots).toHaveLength(3);
+      const runName = langfuseRunName({ _id: runId, suiteName: 'lf-suite' });
+      for (const [key, itemId] of [
+        ['lf:it_1', 'it_1'],
+        ['lf:it_2', 'it_2'],
+        ['lf:it_3', 'it_3'],
+      ] as const) {
+        const ids = itemSpanIds(runId, key);
+        const root = roots.find((s) => s.traceId === ids.traceId)!;
+        expect(root.spanId).toBe(ids.spanId);
+        expect(root.parentSpanId).toBeUndefined(); // the item's root is the trace's root
+        expect(root.attributes).toMatchObject({
+          'langfuse.experiment.id': langfuseExperimentId(runId),
+          'langfuse.experiment.name': runName,
+          'langfuse.experiment.dataset.id': 'ds_123',
+          'langfuse.experiment.item.id': itemId,
+          'langfuse.experiment.item.root_observation_id': ids.spanId,
+          'langfuse.experiment.description': 'Nightly support check',
+          'langfuse.environment': 'sdk-experiment',
+          'langfuse.trace.tags': ['arbiter', 'evaluation'],
+          'langfuse.observation.metadata.source': 'arbiter',
+          'langfuse.observation.metadata.arbiterRunId': runId,
+        });
+        // Every observation of the item's trace carries the same experiment and item attributes (the v4 linking).
+        const children = h.lf.spans.filter((s) => s.traceId === ids.traceId && s !== root);
+        expect(children.map((c) => c.name).sort()).toEqual(['arbiter.judge.faithfulness', 'arbiter.target']);
+        for (const c of children) {
+          expect(c.parentSpanId).toBe(root.spanId);
+          expect(c.attributes).toMatchObject({
+            'langfuse.observation.type': 'generation',
+            'langfuse.observation.metadata.source': 'arbiter',
+            'langfuse.experiment.id': langfuseExperimentId(runId),
+            'langfuse.experiment.name': runName,
+            'langfuse.experiment.dataset.id': 'ds_123',
+            'langfuse.experiment.item.id': itemId,
+            'langfuse.experiment.item.root_observation_id': ids.spanId,
+          });
+        }
+        const judgeSpan = children.find((c) => c.name === 'arbiter.judge.faithfulness')!;
+        expect(JSON.parse(judgeSpan.attributes['langfuse.observation.usage_details'] as string)).toEqual({
+          input: 10,
+          output: 5,
+          total: 15,
+        });
+        expect(JSON.parse(judgeSpan.attributes['langfuse.observation.cost_details'] as string)).toEqual({
+          total: 0.02,
+        });
+      }
+      expect(
+        roots.find((s) => s.traceId === itemSpanIds(runId, 'lf:it_1').traceId)!.attributes,
+      ).toMatchObject({
+        'langfuse.experiment.item.expected_output': 'Support is open 9 to 5.',
+        'langfuse.observation.input': 'When is support open?',
+        'langfuse.observation.output': 'Support is open 9 to 5.',
       });
-      expect(captured.links.map((l) => [l.datasetItemId, l.traceId]).sort()).toEqual(
-        [
-          ['it_1', traceIds[0]],
-          ['it_2', traceIds[1]],
-          ['it_3', traceIds[2]],
-        ].sort(),
-      );
-      for (const l of captured.links) {
-        expect(l.runName).toBe(langfuseRunName({ _id: runId, suiteName: 'lf-suite' }));
-        expect(l.runDescription).toBe('Nightly support check');
+
+      // Two metrics on three items, on each item's root observation, typed, with ids derived from trace + metric.
+      expect(h.lf.scores).toHaveLength(6);
+      for (const s of h.lf.scores) {
+        expect(s.id).toBe(langfuseScoreId(s.traceId as string, s.name as string));
+        expect(s.observationId).toBe(roots.find((r) => r.traceId === s.traceId)!.spanId);
+        expect(s.environment).toBe('sdk-experiment');
       }
-      // Two metrics on three items, each id derived from trace + metric.
-      expect(captured.scores).toHaveLength(6);
-      for (const s of captured.scores) {
-        expect(s.id).toBe(langfuseScoreId(s.traceId, s.name));
-        expect(s.value).toBeGreaterThanOrEqual(0);
-      }
+      expect(h.lf.scores.filter((s) => s.name === 'contains').map((s) => [s.dataType, s.value])).toEqual([
+        ['BOOLEAN', 1],
+        ['BOOLEAN', 1],
+        ['BOOLEAN', 1],
+      ]);
+      expect(h.lf.scores.find((s) => s.name === 'faithfulness')).toMatchObject({ dataType: 'NUMERIC' });
+      // Nothing went to the endpoints v4 removed.
+      expect(
+        h.lf.requests.filter(
+          (r) => r.path === '/api/public/ingestion' || r.path.startsWith('/api/public/dataset-run-items'),
+        ),
+      ).toEqual([]);
       const items = await h.svc.items(runId);
-      expect(items.every((v) => v.doc.langfuse?.scored && v.doc.langfuse.linkId)).toBe(true);
-      reads.done();
+      expect(items.every((v) => v.doc.langfuse?.traced && v.doc.langfuse.scored)).toBe(true);
     } finally {
       await h.close();
     }
   });
 
-  it('a failed link is sent again later with the same ids, and only what is missing', async () => {
+  it('an unreachable Langfuse never fails the run; publishing later re-sends the same item traces and scores', async () => {
     const h = await harness();
     try {
-      const captured: Captured = { traces: [], links: [], scores: [] };
-      mockWrites(mockDataset(nock(LF)), captured, { failLinkFor: 'it_2' });
-      // The retry looks the run's items up first: it_2's link never reached Langfuse.
-      nock(LF)
-        .get('/api/public/dataset-run-items')
-        .query(true)
-        .reply(200, (uri) => {
-          const q = new URL(uri, LF).searchParams;
-          expect(q.get('datasetId')).toBe('ds_123');
-          return {
-            data: captured.links.map((l) => ({
-              id: `dri_${l.datasetItemId}`,
-              datasetItemId: l.datasetItemId,
-              traceId: l.traceId,
-            })),
-            meta: { page: 1, limit: 100, totalItems: captured.links.length, totalPages: 1 },
-          };
-        });
+      h.lf.state.otelDrop = true;
       const { runId } = await h.svc.startRun(h.suite());
-      await h.drain(h.svc, runId);
+      await h.drain(runId);
       const first = (await h.svc.getRun(runId))!;
       expect(first.status).toBe('completed');
-      expect(first.langfuse).toMatchObject({
-        linked: 2,
-        failed: 1,
-        lastError: expect.stringContaining('500'),
-      });
-      expect(captured.links.map((l) => l.datasetItemId).sort()).toEqual(['it_1', 'it_3']);
-      const tracesBefore = captured.traces.length;
-      const scoresBefore = captured.scores.map((s) => s.id);
+      expect(first.summary?.finished).toBe(3);
+      expect(first.langfuse).toMatchObject({ linked: 0, failed: 3 });
+      expect(h.lf.scores).toEqual([]);
+      expect(h.tracing.stats().failed).toBeGreaterThan(0);
 
+      h.lf.state.otelDrop = false;
       const again = await h.svc.publishToLangfuse(runId);
       expect(again).toMatchObject({ linked: 3, failed: 0 });
-      // Traces were all accepted the first time: none is sent again.
-      expect(captured.traces).toHaveLength(tracesBefore);
-      expect(captured.links.map((l) => l.datasetItemId).sort()).toEqual(['it_1', 'it_2', 'it_3']);
-      const newScores = captured.scores.slice(scoresBefore.length);
-      const t2 = langfuseTraceId(runId, 'lf:it_2');
-      expect(newScores.map((s) => s.traceId)).toEqual([t2, t2]);
-      expect(newScores.every((s) => s.id === langfuseScoreId(t2, s.name))).toBe(true);
-      expect((await h.svc.getRun(runId))!.langfuse).toMatchObject({ linked: 3, failed: 0 });
-      expect((await h.svc.getRun(runId))!.langfuse?.lastError).toBeUndefined();
+      const roots = h.lf.spans.filter((s) => s.name === 'arbiter.run.item');
+      // The stored items were sent again under the same deterministic ids (an upsert in Langfuse).
+      expect(roots.map((r) => r.spanId).sort()).toEqual(
+        ['lf:it_1', 'lf:it_2', 'lf:it_3'].map((k) => itemSpanIds(runId, k).spanId).sort(),
+      );
+      expect(roots[0]!.attributes['langfuse.experiment.item.root_observation_id']).toBe(roots[0]!.spanId);
+      expect(h.lf.scores).toHaveLength(6);
+      // A third publication has nothing left to send.
+      const before = h.lf.requests.length;
+      expect(await h.svc.publishToLangfuse(runId)).toMatchObject({ linked: 3, failed: 0 });
+      expect(h.lf.requests.length).toBe(before);
     } finally {
       await h.close();
     }
   });
 
-  it('a link whose answer was lost is found in Langfuse and not created twice', async () => {
-    const h = await harness();
-    try {
-      const captured: Captured = { traces: [], links: [], scores: [] };
-      // it_3's link reaches Langfuse but the connection drops before the answer.
-      mockDataset(nock(LF))
-        .post('/api/public/dataset-run-items', (b: { datasetItemId: string }) => b.datasetItemId === 'it_3')
-        .replyWithError('socket hang up');
-      mockWrites(nock(LF), captured);
-      const { runId } = await h.svc.startRun(h.suite());
-      await h.drain(h.svc, runId);
-      expect((await h.svc.getRun(runId))!.langfuse).toMatchObject({ linked: 2, failed: 1 });
-      const t3 = langfuseTraceId(runId, 'lf:it_3');
-      nock(LF)
-        .get('/api/public/dataset-run-items')
-        .query(true)
-        .reply(200, {
-          data: [
-            ...captured.links.map((l) => ({
-              id: `dri_${l.datasetItemId}`,
-              datasetItemId: l.datasetItemId,
-              traceId: l.traceId,
-            })),
-            { id: 'dri_lost', datasetItemId: 'it_3', traceId: t3 },
-          ],
-          meta: { page: 1, limit: 100, totalItems: 3, totalPages: 1 },
-        });
-      const linksBefore = captured.links.length;
-      const again = await h.svc.publishToLangfuse(runId);
-      expect(again).toMatchObject({ linked: 3, failed: 0 });
-      // No second POST for it_3: it would have been captured here.
-      expect(captured.links).toHaveLength(linksBefore);
-      const item3 = (await h.svc.items(runId)).find((v) => v.doc.itemKey === 'lf:it_3')!;
-      expect(item3.doc.langfuse).toMatchObject({ traceId: t3, linkId: 'dri_lost', scored: true });
-    } finally {
-      await h.close();
-    }
+  it.each([
+    [
+      { value: 1, label: 'pass' },
+      { dataType: 'BOOLEAN', value: 1 },
+    ],
+    [
+      { value: 0, label: 'fail' },
+      { dataType: 'BOOLEAN', value: 0 },
+    ],
+    [
+      { value: 0.5, label: 'pass' },
+      { dataType: 'NUMERIC', value: 0.5 },
+    ],
+    [
+      { value: 1, label: 'win' },
+      { dataType: 'CATEGORICAL', value: 'win' },
+    ],
+    [
+      { value: 0.5, label: 'tie' },
+      { dataType: 'CATEGORICAL', value: 'tie' },
+    ],
+    [{ value: 0.8 }, { dataType: 'NUMERIC', value: 0.8 }],
+  ] as const)('score %j is published as %j', (score, expected) => {
+    expect(langfuseScoreValue(score)).toEqual(expected);
   });
 
   it('without Langfuse a Langfuse dataset is a usage error', async () => {
