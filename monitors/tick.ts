@@ -8,7 +8,7 @@ import type { LangfuseClient, ScoreInput } from '../langfuse/index.ts';
 import type { Llm } from '../llm/index.ts';
 import type { Leases } from '../storage/index.ts';
 import { evaluateAlerts, type TickStats, withHumanDecisions } from './alerts.ts';
-import { extractItem } from './extract.ts';
+import { extractItem, extractPaths } from './extract.ts';
 import { buildFailingMessage, buildTickReport, type ReportItem } from './report.ts';
 import { attachReviewButtons, humanAdjustments, publishPendingReviews } from './review.ts';
 import { sampleItems } from './sampling.ts';
@@ -226,6 +226,8 @@ async function tickBody(
     ...(deps.baseDir ? { baseDir: deps.baseDir } : {}),
     ...(deps.sleep ? { sleep: deps.sleep } : {}),
     ...(deps.slack ? { slack: deps.slack } : {}),
+    ...(deps.logger ? { logger: deps.logger } : {}),
+    extractPaths: extractPaths(monitor.extract),
     now: () => deps.clock.now().getTime(),
   });
   const metricsMade = buildMetrics(monitor, deps);
