@@ -246,14 +246,17 @@ export async function readObservations(
       });
       let res = await withRetries(() => client.getObservations(query(exclude)));
       if (!res.ok && res.error.code === 'LANGFUSE_BAD_REQUEST' && exclude) {
-        // An older v4 server may not filter on trace tags: filter client-side only from now on.
-        exclusionRefused.add(client);
-        exclude = false;
-        logger.warn(
-          { error: res.error.message },
-          'Langfuse refused the trace-tag filter on v2 observations; leaving out Arbiter’s own client-side only',
-        );
-        res = await withRetries(() => client.getObservations(query(false)));
+        // An older v4 server may not filter on trace tags: if it answers without, filter client-side only.
+        const without = await withRetries(() => client.getObservations(query(false)));
+        if (without.ok) {
+          exclusionRefused.add(client);
+          exclude = false;
+          logger.warn(
+            { error: res.error.message },
+            'Langfuse refused the trace-tag filter on v2 observations; leaving out Arbiter’s own client-side only',
+          );
+        }
+        res = without;
       }
       if (!res.ok) {
         if (res.error.code === 'LANGFUSE_NOT_FOUND' && read.pages === 0 && !detected.has(client))

@@ -467,6 +467,37 @@ describe('faults', () => {
     expect(lines.some((l) => l.msg.includes('3 Langfuse call(s) retried (429/5xx)'))).toBe(true);
   });
 
+  it("a filter Langfuse refuses (400) fails the tick pointing at the monitor's source.filter", async () => {
+    nock(LF)
+      .get('/api/public/v2/observations')
+      .query(true)
+      .times(2)
+      .reply(400, { message: 'Invalid filter: unknown column "colour"' });
+    const d = await deps();
+    const m = monitor({ filter: [{ type: 'string', column: 'colour', operator: '=', value: 'red' }] });
+    const out = await runTick(m, new Date('2026-11-20T10:00:00Z'), d);
+    expect(out).toMatchObject({
+      status: 'failed',
+      error: expect.stringMatching(/400 to GET \/api\/public\/v2\/observations.*colour.*source\.filter/),
+    });
+  });
+
+  it.each([
+    ['lag', 'soon', /lag.*expected a duration like 15m/],
+    ['settle', '5 minutes', /settle.*expected a duration like 5m/],
+    ['fields', ['io', 'everything'], /fields/],
+  ])('a bad %s (%j) is refused when the monitor loads', (key, value, message) => {
+    const parsed = MonitorSchema.safeParse({
+      name: 'lf',
+      schedule: { every: '1h' },
+      source: { type: 'langfuse', [key]: value },
+      extract: { input: 'input', output: 'output' },
+      metrics: [{ metric: 'refusal' }],
+    });
+    expect(parsed.success).toBe(false);
+    expect(parsed.error?.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('\n')).toMatch(message);
+  });
+
   it('gives up after the retries and fails the tick saying how often it tried', async () => {
     nock(LF).get('/api/public/v2/observations').query(true).times(4).reply(503, 'unavailable');
     const d = await deps();
