@@ -263,11 +263,16 @@ function langfuseSource(
           : untilMs - lookbackMs;
       const got = await readRange(new Date(fromMs), until);
       if (!got.ok) return { ok: false, error: got.error.message, retryable: got.error.retryable };
-      const { observations, invalid } = got.value;
+      const { observations } = got.value;
       const seen = new Set(prev?.seen ?? []);
-      // What the next window (which starts `lag` before this tick) will read again.
-      const nextFrom = untilMs - lagMs;
+      // A manual run may have read further than this tick: never move the watermark back.
+      const readTo = Math.max(untilMs, prev ? Date.parse(prev.from) : 0);
+      // What the next window (which starts `lag` before the watermark) will read again.
+      const nextFrom = readTo - lagMs;
       const nextSeen: string[] = [];
+      // A malformed record is listed once, not again on every tick whose window re-reads it.
+      const invalid = got.value.invalid.filter((b) => !seen.has(`invalid:${b.id}`));
+      for (const b of got.value.invalid) if (b.id !== '(no id)') nextSeen.push(`invalid:${b.id}`);
       const records: SourceRecord[] = [];
       let hold = Number.POSITIVE_INFINITY;
       let held = 0;
@@ -280,8 +285,7 @@ function langfuseSource(
         for (const [traceId, list] of byTrace(observations)) {
           const firstStart = Date.parse(list[0]!.startTime);
           const lastStart = Date.parse(list.at(-1)!.startTime);
-          let handed = seen.has(traceId);
-          if (!handed) {
+          if (!seen.has(traceId)) {
             const quietFor = untilMs - list.reduce((m, o) => Math.max(m, endOf(o)), 0);
             if (quietFor < settleMs && untilMs - firstStart < MAX_TRACE_HOLD_MS) {
               held += 1;
@@ -289,7 +293,6 @@ function langfuseSource(
               continue;
             }
             records.push(traceRecord(traceId, list));
-            handed = true;
           }
           if (lastStart >= nextFrom) nextSeen.push(traceId);
         }
@@ -306,7 +309,7 @@ function langfuseSource(
           invalid,
           notes,
           cursor: {
-            from: until.toISOString(),
+            from: new Date(readTo).toISOString(),
             seen: nextSeen,
             ...(Number.isFinite(hold) ? { hold: new Date(hold).toISOString() } : {}),
           } satisfies LangfuseCursor,

@@ -160,30 +160,28 @@ describe('langfuse source over real v2 shapes', () => {
 
   it('a record that does not parse is listed with its id and the others are scored', async () => {
     // A hand-built page (same v2 shape) with one broken record in it.
-    nock(LF)
-      .get('/api/public/v2/observations')
-      .query(true)
-      .reply(200, {
-        data: [
-          {
-            id: 'o1',
-            traceId: 'tr1',
-            startTime: '2026-11-20T09:10:00.000Z',
-            endTime: '2026-11-20T09:10:01.000Z',
-            projectId: 'proj1',
-            parentObservationId: null,
-            type: 'GENERATION',
-            name: 'chat',
-            input: JSON.stringify(chatInput('Where is my order?')),
-            output: 'It shipped today.',
-            metadata: {},
-            tags: [],
-          },
-          { id: 'broken-7', traceId: 'tr2', type: 'GENERATION', startTime: 'yesterday', projectId: 'proj1' },
-          { traceId: 'tr3', type: 'GENERATION' },
-        ],
-        meta: {},
-      });
+    const page = {
+      data: [
+        {
+          id: 'o1',
+          traceId: 'tr1',
+          startTime: '2026-11-20T09:10:00.000Z',
+          endTime: '2026-11-20T09:10:01.000Z',
+          projectId: 'proj1',
+          parentObservationId: null,
+          type: 'GENERATION',
+          name: 'chat',
+          input: JSON.stringify(chatInput('Where is my order?')),
+          output: 'It shipped today.',
+          metadata: {},
+          tags: [],
+        },
+        { id: 'broken-7', traceId: 'tr2', type: 'GENERATION', startTime: 'yesterday', projectId: 'proj1' },
+        { traceId: 'tr3', type: 'GENERATION' },
+      ],
+      meta: {},
+    };
+    nock(LF).get('/api/public/v2/observations').query(true).reply(200, page);
     fakeScores();
     const d = await deps();
     const out = await runTick(monitor(), new Date('2026-11-20T10:00:00Z'), d);
@@ -192,6 +190,10 @@ describe('langfuse source over real v2 shapes', () => {
     expect(report).toContain('broken-7');
     expect(report).toMatch(/startTime 'yesterday' is not a date/);
     expect(report).toContain('malformed observation: id');
+    // The next tick re-reads the same records (within `lag`): broken-7 is not listed again.
+    nock(LF).get('/api/public/v2/observations').query(true).reply(200, page);
+    const again = await runTick(monitor(), new Date('2026-11-20T10:05:00Z'), d);
+    expect(again).toMatchObject({ status: 'succeeded', scored: 0, unmatched: 1 });
   });
 
   it('asks for the metadata keys the extractor reads in full, and decodes their JSON values', async () => {
