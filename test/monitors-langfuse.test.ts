@@ -1,10 +1,11 @@
 // The Langfuse source and score publishing against a fake Langfuse that answers in the real shapes (v2: raw-string
 // I/O, field groups, truncated metadata; v1 on self-hosted v3): cursor paging, late data, settling traces, server
 // versions, Arbiter's own observations, 429/5xx, malformed records, bad credentials, deterministic score ids.
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import nock from 'nock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createLogger, createManualClock } from '../config/index.ts';
+import { createLogger, createManualClock, parseEnv } from '../config/index.ts';
 import { createLangfuseClient } from '../langfuse/index.ts';
 import {
   createMonitorStore,
@@ -13,6 +14,7 @@ import {
   MonitorSchema,
   type MonitorDeps,
   messageToText,
+  runMonitorCli,
   runTick,
   scoreId,
   traceUrl,
@@ -247,6 +249,51 @@ describe('langfuse source over real v2 shapes', () => {
     // A plain-text input stays a string: the chat path misses and the dry run shows what the record holds.
     expect(text).toContain("✗ tr2: input 'generation.input[-1].content' is missing");
     expect(text).toContain('generation.input is a string: "plain text prompt"');
+  });
+});
+
+describe('arbiter monitor run --dry-run on a langfuse monitor', () => {
+  it('prints the extracted input and output of each real-shaped record, truncated, and which API it read', async () => {
+    const monitorsDir = join(dir, 'monitors');
+    mkdirSync(monitorsDir);
+    writeFileSync(
+      join(monitorsDir, 'prod.yaml'),
+      [
+        'name: prod-chat',
+        'schedule: { every: 30m }',
+        'source: { type: langfuse, observationType: GENERATION, lookback: 2h }',
+        'extract: { input: "generation.input[-1].content", output: generation.output }',
+        'metrics: [{ metric: refusal }]',
+      ].join('\n'),
+    );
+    const long = `It shipped today. ${'Tracking details follow. '.repeat(20)}`;
+    const calls = fakeLangfuseObservations(LF, [
+      gen('o1', 'tr1', '2026-11-20T09:10:00.000Z', 'Where is my order?', long),
+      gen('o2', 'tr2', '2026-11-20T09:20:00.000Z', 'Refund?', 'No.', { tags: ['arbiter'] }),
+    ]);
+    const out: string[] = [];
+    const err: string[] = [];
+    const env = parseEnv({
+      DATA_DIR: join(dir, 'data-cli'),
+      MONITORS_DIR: monitorsDir,
+      LOG_LEVEL: 'silent',
+      LANGFUSE_PUBLIC_KEY: 'pk-lf-1',
+      LANGFUSE_SECRET_KEY: 'sk-lf-secret',
+      LANGFUSE_BASE_URL: LF,
+    });
+    const code = await runMonitorCli(['run', 'prod-chat', '--dry-run'], {
+      env,
+      io: { stdout: (t) => void out.push(t), stderr: (t) => void err.push(t) },
+      clock: createManualClock('2026-11-20T10:00:00Z'),
+    });
+    const text = out.join('');
+    expect({ code, err: err.join('') }).toEqual({ code: 0, err: '' });
+    expect(text).toContain('Extractor dry run of prod-chat: latest 1 record(s)');
+    expect(text).toContain('input:  Where is my order?');
+    expect(text).toMatch(/output: It shipped today\. Tracking details follow\..{60,}…\n/);
+    expect(text).not.toContain('tr2');
+    expect(text).toContain('read through the v2 observations API');
+    expect(calls[0]!.query.get('fields')).toContain('io');
   });
 });
 
