@@ -417,6 +417,7 @@ async function tickBody(
     judgeCost,
     worst: monitor.publish.worst,
     dryRun: dry,
+    ...(read.value.notes ? { notes: read.value.notes } : {}),
   });
   const worthPosting =
     dry ||

@@ -465,6 +465,10 @@ describe("Arbiter's own observations", () => {
     const out = await runTick(monitor({ pageSize: 100 }), new Date('2026-11-20T10:00:00Z'), d);
     expect(out).toMatchObject({ status: 'succeeded', read: 1, scored: 1 });
     expect(bodies.map((b) => b.traceId)).toEqual(['tr1']);
+    // The tagged judge trace never left the server; the other three were dropped as read, and the report says so.
+    expect(JSON.stringify(d.transport.posts[0]!.message)).toContain(
+      "3 of Arbiter's own observation(s) left out",
+    );
     expect(JSON.parse(calls[0]!.query.get('filter')!)).toEqual([
       { type: 'arrayOptions', column: 'tags', operator: 'none of', value: ['arbiter'] },
     ]);
