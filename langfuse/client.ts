@@ -23,6 +23,8 @@ import {
   LangfusePromptSchema,
   type ObservationsPage,
   ObservationsPageSchema,
+  type ObservationsV1Page,
+  ObservationsV1PageSchema,
   ScoreCreatedSchema,
   type ScoreInput,
   ScoreInputSchema,
@@ -63,6 +65,20 @@ export interface ObservationsQuery {
   filter?: unknown[];
   /** Field groups, e.g. `core,basic,io,metadata` (the API returns `core,basic` when unset). */
   fields?: string;
+  /** Metadata keys returned in full (other metadata values over 200 characters come back truncated). */
+  expandMetadata?: readonly string[];
+}
+
+/** Query of the page-based v1 read `GET /api/public/observations` (self-hosted Langfuse v3; `limit` ≤ 100). */
+export interface ObservationsV1Query {
+  /** 1-based. */
+  page?: number;
+  limit?: number;
+  fromStartTime?: Date;
+  toStartTime?: Date;
+  type?: string;
+  traceId?: string;
+  filter?: unknown[];
 }
 
 /** A whole dataset read page by page: active items, how many were archived, and records that did not parse. */
@@ -87,7 +103,9 @@ export interface LangfuseClient {
   getPrompt(name: string, selector?: PromptSelector): Promise<LangfuseResult<LangfusePrompt>>;
   /** One page of `GET /api/public/v2/observations` (follow `meta.cursor` for the next). */
   getObservations(query?: ObservationsQuery): Promise<LangfuseResult<ObservationsPage>>;
-  /** `GET /api/public/datasets/{name}`. */
+  /** One page of the v1 read `GET /api/public/observations` (self-hosted v3, which has no v2 observations). */
+  getObservationsV1(query?: ObservationsV1Query): Promise<LangfuseResult<ObservationsV1Page>>;
+  /** `GET /api/public/v2/datasets/{name}` (the dataset without its items; read those with `getDatasetItems`). */
   getDataset(name: string): Promise<LangfuseResult<LangfuseDataset>>;
   /** One page of `GET /api/public/dataset-items?datasetName=` (page is 1-based). */
   getDatasetItems(
@@ -252,14 +270,30 @@ export function createLangfuseClient(options: LangfuseClientOptions): LangfuseCl
       if (q.traceId) query.set('traceId', q.traceId);
       if (q.filter) query.set('filter', JSON.stringify(q.filter));
       if (q.fields) query.set('fields', q.fields);
+      if (q.expandMetadata?.length) query.set('expandMetadata', q.expandMetadata.join(','));
       const qs = query.toString();
       return call('GET', `/api/public/v2/observations${qs ? `?${qs}` : ''}`, ObservationsPageSchema);
     },
 
+    getObservationsV1(q = {}) {
+      const query = new URLSearchParams();
+      if (q.page !== undefined) query.set('page', String(q.page));
+      if (q.limit !== undefined) query.set('limit', String(q.limit));
+      if (q.fromStartTime) query.set('fromStartTime', q.fromStartTime.toISOString());
+      if (q.toStartTime) query.set('toStartTime', q.toStartTime.toISOString());
+      if (q.type) query.set('type', q.type);
+      if (q.traceId) query.set('traceId', q.traceId);
+      if (q.filter) query.set('filter', JSON.stringify(q.filter));
+      const qs = query.toString();
+      return call('GET', `/api/public/observations${qs ? `?${qs}` : ''}`, ObservationsV1PageSchema);
+    },
+
     async getDataset(name) {
+      // The current read (https://api.reference.langfuse.com/#tag/datasets/GET/api/public/v2/datasets/{datasetName});
+      // the legacy GET /api/public/datasets/{name} also embedded every item, which large datasets cannot afford.
       return aboutDataset(
         name,
-        await call('GET', `/api/public/datasets/${encodeURIComponent(name)}`, LangfuseDatasetSchema),
+        await call('GET', `/api/public/v2/datasets/${encodeURIComponent(name)}`, LangfuseDatasetSchema),
       );
     },
 

@@ -1,5 +1,5 @@
 // Public surface of langfuse/: a typed client of the Langfuse public API (prompts, observations, datasets, dataset
-// runs, traces, scores).
+// runs, traces, scores), the observations read over v2/v1, and the markers of Arbiter's own traces.
 export {
   createLangfuseClient,
   langfuseFromEnv,
@@ -8,6 +8,7 @@ export {
   type LangfuseClient,
   type LangfuseClientOptions,
   type ObservationsQuery,
+  type ObservationsV1Query,
   type PromptSelector,
   type PublishScoresResult,
 } from './client.ts';
@@ -18,6 +19,23 @@ export {
   type LangfuseErrorCode,
   type LangfuseResult,
 } from './errors.ts';
+export {
+  decodeJsonText,
+  detectedObservationsApi,
+  fieldsFor,
+  normalizeObservation,
+  type ObservationsApi,
+  type ObservationsRead,
+  type ObservationWindow,
+  type ReadOptions,
+  readObservations,
+} from './observations.ts';
+export {
+  ARBITER_OWN_MARKERS,
+  EXCLUDE_ARBITER_TAG_FILTER,
+  isArbiterOwnObservation,
+  type OwnMarkerFields,
+} from './own.ts';
 export {
   type DatasetItemsPage,
   DatasetItemsPageSchema,
@@ -40,6 +58,8 @@ export {
   ObservationV2Schema,
   type ObservationsPage,
   ObservationsPageSchema,
+  type ObservationsV1Page,
+  ObservationsV1PageSchema,
   type PromptChatMessage,
   PromptChatMessageSchema,
   type ScoreInput,

@@ -49,7 +49,11 @@ export type ScoreInput = z.infer<typeof ScoreInputSchema>;
 /** Response of `POST /api/public/scores`. */
 export const ScoreCreatedSchema = z.looseObject({ id: z.string() });
 
-/** One observation of `GET /api/public/v2/observations` (core fields always present; others by field group). */
+/**
+ * One observation of `GET /api/public/v2/observations` (core fields always present; others by field group:
+ * `input`/`output` are raw strings there, metadata values strings too) or of the v1 `GET /api/public/observations`.
+ * https://github.com/langfuse/langfuse/blob/main/fern/apis/server/definition/commons.yml (ObservationV2).
+ */
 export const ObservationV2Schema = z.looseObject({
   id: z.string().min(1),
   traceId: z.string().nullish(),
@@ -61,6 +65,9 @@ export const ObservationV2Schema = z.looseObject({
   input: z.unknown().optional(),
   output: z.unknown().optional(),
   metadata: z.unknown().optional(),
+  /** `trace_context` group: the trace's name and tags. */
+  traceName: z.string().nullish(),
+  tags: z.array(z.string()).nullish(),
 });
 export type ObservationV2 = z.infer<typeof ObservationV2Schema>;
 
@@ -71,7 +78,14 @@ export const ObservationsPageSchema = z.looseObject({
 });
 export type ObservationsPage = z.infer<typeof ObservationsPageSchema>;
 
-/** A dataset as returned by `GET /api/public/datasets/{name}`. */
+/** A page of the v1 read `GET /api/public/observations` (self-hosted v3): page-based, records parsed by the caller. */
+export const ObservationsV1PageSchema = z.looseObject({
+  data: z.array(z.unknown()),
+  meta: z.looseObject({ page: z.number().int(), totalPages: z.number().int() }),
+});
+export type ObservationsV1Page = z.infer<typeof ObservationsV1PageSchema>;
+
+/** A dataset as returned by `GET /api/public/v2/datasets/{name}`. */
 export const LangfuseDatasetSchema = z.looseObject({
   id: z.string().min(1),
   name: z.string().min(1),

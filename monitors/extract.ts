@@ -31,6 +31,19 @@ export function asText(value: unknown): string | undefined {
   return JSON.stringify(value);
 }
 
+/** Every dot path an extractor reads (a source uses them to ask only for the fields they need). */
+export function extractPaths(spec: ExtractSpec): string[] {
+  return [
+    spec.input,
+    spec.output,
+    ...(spec.context ? [spec.context] : []),
+    ...(spec.expected ? [spec.expected] : []),
+    ...(spec.id ? [spec.id] : []),
+    ...Object.values(spec.metadata ?? {}),
+    ...spec.patterns.map((p) => p.from),
+  ].filter((p) => !p.startsWith('$'));
+}
+
 /** Result of extracting one record. */
 export type ExtractResult =
   | { ok: true; item: Item & { id: string } }

@@ -16,7 +16,7 @@ export {
   type ScheduleSpec,
   type SourceSpec,
 } from './schema.ts';
-export { asText, extractItem, getPath, type ExtractResult } from './extract.ts';
+export { asText, extractItem, extractPaths, getPath, type ExtractResult } from './extract.ts';
 export { hashUnit, sampleItems, type Sampleable } from './sampling.ts';
 export {
   evaluateAlerts,
@@ -36,6 +36,7 @@ export {
 } from './schedule.ts';
 export {
   createSource,
+  MAX_TRACE_HOLD_MS,
   sources,
   traceUrl,
   type Source,

@@ -43,6 +43,8 @@ export interface TickReport {
   judgeCost: number;
   worst: number;
   dryRun?: boolean;
+  /** How the source read went (which API, what it left out or retried), shown in the context line. */
+  notes?: readonly string[];
 }
 
 /** Cuts text to `max` characters with an ellipsis. */
@@ -187,6 +189,7 @@ export function buildTickReport(r: TickReport): Message {
       `sampled ${r.sampled}`,
       ...(r.judgeCost > 0 ? [`judge cost $${r.judgeCost.toFixed(4)}`] : []),
       ...(r.dryRun ? ['dry run: nothing stored or published'] : []),
+      ...(r.notes ?? []).slice(0, 5),
     ],
   });
 

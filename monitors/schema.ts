@@ -47,6 +47,35 @@ export const LangfuseSourceSchema = z.strictObject({
     .string()
     .refine((d) => parseDuration(d) !== undefined, { message: 'expected a duration like 24h' })
     .default('24h'),
+  /** Each tick re-reads this far behind the last tick, for data Langfuse makes visible late (up to ~15 min). */
+  lag: z
+    .string()
+    .refine((d) => parseDuration(d) !== undefined, { message: 'expected a duration like 15m' })
+    .default('15m'),
+  /** With `groupBy: trace`, a trace is scored once no observation of it has started or ended for this long. */
+  settle: z
+    .string()
+    .refine((d) => parseDuration(d) !== undefined, { message: 'expected a duration like 5m' })
+    .default('5m'),
+  /** Extra v2 field groups to read (the extractor's paths already pick io, metadata, usage, model, prompt…). */
+  fields: z
+    .array(
+      z.enum([
+        'core',
+        'basic',
+        'time',
+        'io',
+        'metadata',
+        'model',
+        'usage',
+        'prompt',
+        'metrics',
+        'trace_context',
+      ]),
+    )
+    .optional(),
+  /** Extra metadata keys to read in full (keys the extractor's `metadata.<key>` paths name are added). */
+  expandMetadata: z.array(z.string().min(1)).optional(),
 });
 
 const durationText = (example: string) =>

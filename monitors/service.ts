@@ -2,7 +2,7 @@
 // the schedules.
 import type { Message } from '../commands/message.ts';
 import type { PostedRef, Transport } from '../commands/transport.ts';
-import { extractItem } from './extract.ts';
+import { extractItem, extractPaths, getPath } from './extract.ts';
 import { excerpt } from './report.ts';
 import { type MonitorScheduler, startSchedules } from './schedule.ts';
 import type { Monitor } from './schema.ts';
@@ -117,6 +117,7 @@ export async function dryRunExtractor(
     ...(deps.langfuseBaseUrl ? { langfuseBaseUrl: deps.langfuseBaseUrl } : {}),
     ...(deps.baseDir ? { baseDir: deps.baseDir } : {}),
     ...(deps.slack ? { slack: deps.slack } : {}),
+    extractPaths: extractPaths(monitor.extract),
   });
   if (!made.ok) return { ok: false, error: made.error };
   const got = await made.source.latest(n, deps.clock.now());
@@ -133,16 +134,37 @@ export async function dryRunExtractor(
           r.item.metadata ? `\n    metadata: ${excerpt(JSON.stringify(r.item.metadata), 120)}` : ''
         }${rec.url ? `\n    link: ${rec.url}` : ''}`,
       );
-    } else lines.push(`✗ ${r.id}: ${r.reason}`);
+    } else lines.push(`✗ ${r.id}: ${r.reason}${nearestValue(rec.record, r.reason)}`);
   }
   for (const bad of got.value.invalid) lines.push(`✗ ${bad.id}: ${bad.reason}`);
   return {
     ok: true,
     message: {
       title: `Extractor dry run of ${monitor.name}: latest ${got.value.records.length} record(s)`,
-      sections: [{ kind: 'code', text: lines.join('\n') || '(no records)' }],
+      sections: [
+        { kind: 'code', text: lines.join('\n') || '(no records)' },
+        ...(got.value.notes?.length ? [{ kind: 'context' as const, items: got.value.notes }] : []),
+      ],
     },
   };
+}
+
+/** For a missing path, what the record holds at the longest part of it that exists (so the path can be fixed). */
+function nearestValue(record: unknown, reason: string): string {
+  const path = /'([^']+)' is missing/.exec(reason)?.[1];
+  if (!path) return '';
+  const steps = path
+    .replace(/\[(-?\d+)\]/g, '.$1')
+    .split('.')
+    .filter(Boolean);
+  for (let i = steps.length - 1; i > 0; i--) {
+    const at = steps.slice(0, i).join('.');
+    const v = getPath(record, at);
+    if (v === undefined || v === null) continue;
+    const kind = Array.isArray(v) ? 'array' : typeof v;
+    return `\n    ${at} is ${/^[aeiou]/.test(kind) ? 'an' : 'a'} ${kind}: ${excerpt(JSON.stringify(v) ?? String(v), 120)}`;
+  }
+  return '';
 }
 
 /** Starts every monitor's schedule and runs due (or missed) ticks once at start; `stop` on shutdown. */

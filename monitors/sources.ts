@@ -2,14 +2,9 @@
 import { readFile } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
 import type { z } from 'zod';
-import {
-  type LangfuseClient,
-  type LangfuseError,
-  type ObservationV2,
-  ObservationV2Schema,
-} from '../langfuse/index.ts';
+import { type LangfuseClient, type ObservationV2, fieldsFor, readObservations } from '../langfuse/index.ts';
 import type { Score } from '../evaluators/index.ts';
-import { parseDuration } from '../config/index.ts';
+import { type Logger, parseDuration } from '../config/index.ts';
 import { getPath } from './extract.ts';
 import type { FileSourceSchema, LangfuseSourceSchema, SourceSpec } from './schema.ts';
 import { createSlackSource, type SlackSourceDeps } from './slack-source.ts';
@@ -32,6 +27,8 @@ export interface SourceBatch {
   records: SourceRecord[];
   cursor: unknown;
   invalid: { id: string; reason: string }[];
+  /** How the read went, for logs and dry runs (which API, what was left out or retried). */
+  notes?: string[];
 }
 
 /** Expected failures of a source are values, so a tick records them instead of throwing. */
@@ -61,6 +58,9 @@ export interface SourceDeps {
   now?: () => number;
   /** Bot token and API base for `slack` sources. */
   slack?: SlackSourceDeps;
+  /** The extractor's dot paths (`extractPaths`): a Langfuse source asks only for the field groups they need. */
+  extractPaths?: readonly string[];
+  logger?: Logger;
 }
 
 type Factory<S> = (spec: S, deps: SourceDeps) => Source | { error: string };
@@ -132,10 +132,15 @@ function fileSource(spec: z.infer<typeof FileSourceSchema>, deps: SourceDeps): S
   };
 }
 
-/** Cursor of the Langfuse source: the newest start time handled and the ids seen at exactly that time. */
+/**
+ * Cursor of the Langfuse source: `from` is the end of the last window read (the tick time); `seen` the records
+ * (observation or trace ids) already handed out that the next window re-reads; `hold` the earliest start of a
+ * trace held back until it settles. Cursors of earlier versions (`from` = newest start time) still work.
+ */
 interface LangfuseCursor {
   from: string;
   seen: string[];
+  hold?: string;
 }
 
 function isLangfuseCursor(c: unknown): c is LangfuseCursor {
@@ -150,6 +155,15 @@ export function traceUrl(baseUrl: string, traceId: string, projectId?: string): 
     : `${base}/trace/${encodeURIComponent(traceId)}`;
 }
 
+/** A trace still busy this long after its first observation is scored as it is then. */
+export const MAX_TRACE_HOLD_MS = 60 * 60_000;
+
+const endOf = (o: ObservationV2) => {
+  const start = Date.parse(o.startTime);
+  const end = o.endTime ? Date.parse(o.endTime) : Number.NaN;
+  return Number.isNaN(end) ? start : Math.max(start, end);
+};
+
 function langfuseSource(
   spec: z.infer<typeof LangfuseSourceSchema>,
   deps: SourceDeps,
@@ -157,128 +171,161 @@ function langfuseSource(
   const client = deps.langfuse;
   if (!client) return { error: 'a langfuse source needs LANGFUSE_PUBLIC_KEY and LANGFUSE_SECRET_KEY' };
   const baseUrl = deps.langfuseBaseUrl ?? 'https://cloud.langfuse.com';
-  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const lookbackMs = parseDuration(spec.lookback)!;
+  const lagMs = parseDuration(spec.lag)!;
+  const settleMs = parseDuration(spec.settle)!;
+  const wanted = fieldsFor(deps.extractPaths ?? [], {
+    ...(spec.fields ? { fields: spec.fields } : {}),
+    ...(spec.expandMetadata ? { expandMetadata: spec.expandMetadata } : {}),
+  });
 
-  async function readRange(from: Date, until: Date, limitTotal?: number) {
-    const observations: ObservationV2[] = [];
-    const invalid: SourceBatch['invalid'] = [];
-    let cursor: string | undefined;
-    let pages = 0;
-    for (;;) {
-      let attempt = 0;
-      let res: Awaited<ReturnType<LangfuseClient['getObservations']>>;
-      for (;;) {
-        res = await client!.getObservations({
-          ...(cursor ? { cursor } : {}),
-          limit: spec.pageSize,
-          fromStartTime: from,
-          toStartTime: until,
-          ...(spec.observationType ? { type: spec.observationType } : {}),
-          ...(spec.traceId ? { traceId: spec.traceId } : {}),
-          ...(spec.filter ? { filter: spec.filter } : {}),
-          fields: 'core,basic,io,metadata',
-        });
-        // A short in-tick retry for 429s; anything longer fails the tick, which retries from the same cursor.
-        if (!res.ok && res.error.code === 'LANGFUSE_RATE_LIMITED' && attempt < 2) {
-          attempt += 1;
-          await sleep(Math.min(res.error.retryAfterMs ?? 1000, 5000));
-          continue;
-        }
-        break;
-      }
-      if (!res.ok) return { ok: false as const, error: res.error as LangfuseError };
-      pages += 1;
-      for (const raw of res.value.data) {
-        const parsed = ObservationV2Schema.safeParse(raw);
-        if (parsed.success && !Number.isNaN(Date.parse(parsed.data.startTime)))
-          observations.push(parsed.data);
-        else {
-          const id =
-            typeof (raw as { id?: unknown })?.id === 'string' ? (raw as { id: string }).id : `page${pages}`;
-          invalid.push({
-            id,
-            reason: `malformed observation: ${parsed.success ? 'bad startTime' : parsed.error.issues[0]?.path.join('.') || 'record'}`,
-          });
-        }
-      }
-      cursor = res.value.meta?.cursor ?? undefined;
-      if (!cursor || (limitTotal !== undefined && observations.length >= limitTotal)) break;
-    }
-    return { ok: true as const, observations, invalid, pages };
+  const readRange = (from: Date, until: Date, maxRecords?: number) =>
+    readObservations(
+      client,
+      {
+        from,
+        until,
+        pageSize: spec.pageSize,
+        fields: wanted.fields,
+        expandMetadata: wanted.expandMetadata,
+        ...(spec.observationType ? { type: spec.observationType } : {}),
+        ...(spec.traceId ? { traceId: spec.traceId } : {}),
+        ...(spec.filter ? { filter: spec.filter } : {}),
+        ...(maxRecords !== undefined ? { maxRecords } : {}),
+      },
+      { ...(deps.sleep ? { sleep: deps.sleep } : {}), ...(deps.logger ? { logger: deps.logger } : {}) },
+    );
+
+  const link = (o: ObservationV2) =>
+    o.traceId
+      ? traceUrl(baseUrl, o.traceId, typeof o.projectId === 'string' ? o.projectId : undefined)
+      : undefined;
+
+  function observationRecord(o: ObservationV2): SourceRecord {
+    const url = link(o);
+    return {
+      id: o.id,
+      time: Date.parse(o.startTime),
+      record: o,
+      observationId: o.id,
+      ...(o.traceId ? { traceId: o.traceId } : {}),
+      ...(url ? { url } : {}),
+    };
   }
 
-  function toRecords(observations: ObservationV2[]): SourceRecord[] {
-    const link = (o: ObservationV2) =>
-      o.traceId
-        ? traceUrl(baseUrl, o.traceId, typeof o.projectId === 'string' ? o.projectId : undefined)
-        : undefined;
-    if (spec.groupBy === 'observation') {
-      return observations.map((o) => {
-        const url = link(o);
-        return {
-          id: o.id,
-          time: Date.parse(o.startTime),
-          record: o,
-          observationId: o.id,
-          ...(o.traceId ? { traceId: o.traceId } : {}),
-          ...(url ? { url } : {}),
-        };
-      });
-    }
-    const byTrace = new Map<string, ObservationV2[]>();
+  function byTrace(observations: ObservationV2[]): Map<string, ObservationV2[]> {
+    const traces = new Map<string, ObservationV2[]>();
     for (const o of observations) {
       const key = o.traceId ?? `observation:${o.id}`;
-      const list = byTrace.get(key) ?? [];
-      list.push(o);
-      byTrace.set(key, list);
+      const list = traces.get(key);
+      if (list) list.push(o);
+      else traces.set(key, [o]);
     }
-    return [...byTrace.entries()].map(([traceId, list]) => {
+    for (const list of traces.values())
       list.sort((a, b) => Date.parse(a.startTime) - Date.parse(b.startTime));
-      const first = list[0]!;
-      const last = list.at(-1)!;
-      const generation = list.filter((o) => o.type === 'GENERATION').at(-1);
-      const url = link(first);
-      return {
-        id: traceId,
-        time: Date.parse(last.startTime),
-        record: { traceId, observations: list, first, last, generation: generation ?? last },
-        ...(first.traceId ? { traceId: first.traceId } : {}),
-        ...(url ? { url } : {}),
-      };
-    });
+    return traces;
   }
+
+  function traceRecord(traceId: string, list: ObservationV2[]): SourceRecord {
+    const first = list[0]!;
+    const last = list.at(-1)!;
+    const generation = list.filter((o) => o.type === 'GENERATION').at(-1);
+    const url = link(first);
+    return {
+      id: traceId,
+      time: Date.parse(last.startTime),
+      record: { traceId, observations: list, first, last, generation: generation ?? last },
+      ...(first.traceId ? { traceId: first.traceId } : {}),
+      ...(url ? { url } : {}),
+    };
+  }
+
+  const notesOf = (got: { api: string; own: number; retries: number }, held = 0) => [
+    `read through the ${got.api} observations API`,
+    ...(got.own ? [`${got.own} of Arbiter's own observation(s) left out`] : []),
+    ...(got.retries ? [`${got.retries} Langfuse call(s) retried (429/5xx)`] : []),
+    ...(held ? [`${held} trace(s) held back until quiet for ${spec.settle}`] : []),
+  ];
 
   return {
     key: 'langfuse',
     async read(cursor, until, options = {}) {
-      const prev = isLangfuseCursor(cursor) ? cursor : undefined;
-      const from = options.since ?? (prev ? new Date(prev.from) : new Date(until.getTime() - lookbackMs));
-      const got = await readRange(from, until);
+      const prev = isLangfuseCursor(cursor) && !options.since ? cursor : undefined;
+      const untilMs = until.getTime();
+      // Re-read `lag` behind the last window (late-visible data), and from the first observation of a held trace.
+      const fromMs = options.since
+        ? options.since.getTime()
+        : prev
+          ? Math.min(
+              Date.parse(prev.from) - lagMs,
+              prev.hold ? Date.parse(prev.hold) : Number.POSITIVE_INFINITY,
+            )
+          : untilMs - lookbackMs;
+      const got = await readRange(new Date(fromMs), until);
       if (!got.ok) return { ok: false, error: got.error.message, retryable: got.error.retryable };
-      const seen = new Set(options.since ? [] : (prev?.seen ?? []));
-      const fresh = got.observations.filter((o) => !seen.has(o.id));
-      let maxTime = prev && !options.since ? Date.parse(prev.from) : from.getTime();
-      for (const o of fresh) maxTime = Math.max(maxTime, Date.parse(o.startTime));
-      const atMax = got.observations.filter((o) => Date.parse(o.startTime) === maxTime).map((o) => o.id);
-      const nextSeen =
-        prev && Date.parse(prev.from) === maxTime ? [...new Set([...prev.seen, ...atMax])] : atMax;
+      const { observations } = got.value;
+      const seen = new Set(prev?.seen ?? []);
+      // A manual run may have read further than this tick: never move the watermark back.
+      const readTo = Math.max(untilMs, prev ? Date.parse(prev.from) : 0);
+      // What the next window (which starts `lag` before the watermark) will read again.
+      const nextFrom = readTo - lagMs;
+      const nextSeen: string[] = [];
+      // A malformed record is listed once, not again on every tick whose window re-reads it.
+      const invalid = got.value.invalid.filter((b) => !seen.has(`invalid:${b.id}`));
+      for (const b of got.value.invalid) if (b.id !== '(no id)') nextSeen.push(`invalid:${b.id}`);
+      const records: SourceRecord[] = [];
+      let hold = Number.POSITIVE_INFINITY;
+      let held = 0;
+      if (spec.groupBy === 'observation') {
+        for (const o of observations) {
+          if (!seen.has(o.id)) records.push(observationRecord(o));
+          if (Date.parse(o.startTime) >= nextFrom) nextSeen.push(o.id);
+        }
+      } else {
+        for (const [traceId, list] of byTrace(observations)) {
+          const firstStart = Date.parse(list[0]!.startTime);
+          const lastStart = Date.parse(list.at(-1)!.startTime);
+          if (!seen.has(traceId)) {
+            const quietFor = untilMs - list.reduce((m, o) => Math.max(m, endOf(o)), 0);
+            if (quietFor < settleMs && untilMs - firstStart < MAX_TRACE_HOLD_MS) {
+              held += 1;
+              hold = Math.min(hold, firstStart);
+              continue;
+            }
+            records.push(traceRecord(traceId, list));
+          }
+          if (lastStart >= nextFrom) nextSeen.push(traceId);
+        }
+      }
+      const notes = notesOf(got.value, held);
+      deps.logger?.info(
+        { source: 'langfuse', read: observations.length, handed: records.length },
+        notes.join('; '),
+      );
       return {
         ok: true,
         value: {
-          records: toRecords(fresh),
-          invalid: got.invalid,
-          cursor: { from: new Date(maxTime).toISOString(), seen: nextSeen } satisfies LangfuseCursor,
+          records,
+          invalid,
+          notes,
+          cursor: {
+            from: new Date(readTo).toISOString(),
+            seen: nextSeen,
+            ...(Number.isFinite(hold) ? { hold: new Date(hold).toISOString() } : {}),
+          } satisfies LangfuseCursor,
         },
       };
     },
     async latest(n, now) {
       const got = await readRange(new Date(now.getTime() - lookbackMs), now, n * 5);
       if (!got.ok) return { ok: false, error: got.error.message, retryable: got.error.retryable };
-      const records = toRecords(got.observations)
-        .sort((a, b) => a.time - b.time)
-        .slice(-n);
-      return { ok: true, value: { records, invalid: got.invalid, cursor: undefined } };
+      const { observations, invalid } = got.value;
+      const all =
+        spec.groupBy === 'observation'
+          ? observations.map(observationRecord)
+          : [...byTrace(observations)].map(([traceId, list]) => traceRecord(traceId, list));
+      const records = all.sort((a, b) => a.time - b.time).slice(-n);
+      return { ok: true, value: { records, invalid, notes: notesOf(got.value), cursor: undefined } };
     },
   };
 }
@@ -290,7 +337,8 @@ export const sources = {
     create: fileSource,
   },
   langfuse: {
-    description: 'New Langfuse observations (v2 observations API), grouped per trace by default.',
+    description:
+      'New Langfuse observations (v2 observations API; v1 on self-hosted v3), grouped per trace by default; re-reads `lag` for late data.',
     create: langfuseSource,
   },
   slack: {

@@ -14,7 +14,7 @@ import type { LangfuseClient, ScoreInput } from '../langfuse/index.ts';
 import { type Llm, withJudged } from '../llm/index.ts';
 import type { Leases } from '../storage/index.ts';
 import { evaluateAlerts, type TickStats, withHumanDecisions } from './alerts.ts';
-import { extractItem } from './extract.ts';
+import { extractItem, extractPaths } from './extract.ts';
 import { buildFailingMessage, buildTickReport, type ReportItem } from './report.ts';
 import { attachReviewButtons, humanAdjustments, publishPendingReviews } from './review.ts';
 import { sampleItems } from './sampling.ts';
@@ -225,6 +225,8 @@ async function tickBody(
     ...(deps.baseDir ? { baseDir: deps.baseDir } : {}),
     ...(deps.sleep ? { sleep: deps.sleep } : {}),
     ...(deps.slack ? { slack: deps.slack } : {}),
+    ...(deps.logger ? { logger: deps.logger } : {}),
+    extractPaths: extractPaths(monitor.extract),
     now: () => deps.clock.now().getTime(),
   });
   const metricsMade = buildMetrics(monitor, deps);
@@ -418,6 +420,7 @@ async function tickBody(
     judgeCost,
     worst: monitor.publish.worst,
     dryRun: dry,
+    ...(read.value.notes ? { notes: read.value.notes } : {}),
   });
   const worthPosting =
     dry ||

@@ -28,24 +28,24 @@ import {
 } from '../monitors/index.ts';
 import { createRecordingTransport } from '../prompts/testing.ts';
 import { createEmbeddedStore, createLeases, type DocumentStore } from '../storage/index.ts';
+import { answerObservations, chatInput, type FakeObservation } from './fixtures/fake-langfuse.ts';
 import { tempDir } from './helpers/tmp.ts';
 
 const LF = 'https://langfuse.test';
 const T = new Date('2026-11-20T10:00:00Z');
 
-const obs = (id: string, traceId: string, startTime: string, question: string, answer: string) => ({
+const obs = (
+  id: string,
+  traceId: string,
+  startTime: string,
+  question: string,
+  answer: string,
+): FakeObservation => ({
   id,
   traceId,
-  type: 'GENERATION',
   startTime,
-  endTime: startTime,
-  projectId: 'proj1',
-  parentObservationId: null,
   name: 'chat',
-  input: [
-    { role: 'system', content: 'You are Acme support.' },
-    { role: 'user', content: question },
-  ],
+  input: chatInput(question),
   output: answer,
   metadata: {},
 });
@@ -115,8 +115,16 @@ function scoresEndpoint() {
   return state;
 }
 
-function observations(data: unknown[]) {
-  nock(LF).get('/api/public/v2/observations').query(true).reply(200, { data, meta: {} });
+/** One read of the v2 observations API over `data`, answered in Langfuse's shapes (raw-string I/O). */
+function observations(data: FakeObservation[]) {
+  nock(LF)
+    .get('/api/public/v2/observations')
+    .query(true)
+    .reply((uri) => {
+      const url = new URL(uri, LF);
+      const res = answerObservations('v4', data, url.pathname, url.searchParams, T.getTime());
+      return [res.status, res.body as nock.Body];
+    });
 }
 
 async function setup() {

@@ -29,11 +29,16 @@ const LF = 'https://langfuse.test';
 const SECRET = 'sk-lf-never-shown';
 const client = () => createLangfuseClient({ baseUrl: LF, publicKey: 'pk-lf-1', secretKey: SECRET });
 
+// Shapes of GET /api/public/v2/datasets/{datasetName} (commons.Dataset) and GET /api/public/dataset-items
+// (PaginatedDatasetItems, page-based, limit ≤ 100): https://github.com/langfuse/langfuse/blob/main/fern/apis/server/definition/datasets.yml,
+// dataset-items.yml and commons.yml (rendered at https://api.reference.langfuse.com/#tag/datasets).
 const DATASET = {
   id: 'ds_123',
   name: 'support qa',
   description: 'Support questions',
   metadata: null,
+  inputSchema: null,
+  expectedOutputSchema: null,
   projectId: 'proj_1',
   createdAt: '2026-01-01T00:00:00.000Z',
   updatedAt: '2026-01-01T00:00:00.000Z',
@@ -52,6 +57,7 @@ function lfItem(id: string, input: unknown, expectedOutput: unknown, status = 'A
     datasetName: 'support qa',
     createdAt: '2026-01-02T00:00:00.000Z',
     updatedAt: '2026-01-02T00:00:00.000Z',
+    mediaReferences: [],
   };
 }
 
@@ -68,7 +74,7 @@ const PAGE2 = [lfItem('it_3', 'Do you ship abroad?', 'Yes.')];
 
 function mockDataset(scope: nock.Scope) {
   return scope
-    .get('/api/public/datasets/support%20qa')
+    .get('/api/public/v2/datasets/support%20qa')
     .reply(200, DATASET)
     .get('/api/public/dataset-items')
     .query({ datasetName: 'support qa', page: '1', limit: '100' })
@@ -116,7 +122,7 @@ describe('Langfuse datasets as a run dataset', () => {
     [404, 'NOT_FOUND', /no dataset named 'support qa'/],
     [401, 'CONFIG_INVALID', /refused to read dataset 'support qa'/],
   ] as const)('HTTP %i names the dataset (%s) and never the key', async (status, code, message) => {
-    nock(LF).get('/api/public/datasets/support%20qa').reply(status, { message: 'nope' });
+    nock(LF).get('/api/public/v2/datasets/support%20qa').reply(status, { message: 'nope' });
     const err = await createLangfuseDatasetSource(client())
       .getDatasetItems('support qa')
       .catch((e: unknown) => e);
@@ -127,7 +133,7 @@ describe('Langfuse datasets as a run dataset', () => {
 
   it('a record that does not parse is a row error; the rest still run', async () => {
     nock(LF)
-      .get('/api/public/datasets/support%20qa')
+      .get('/api/public/v2/datasets/support%20qa')
       .reply(200, DATASET)
       .get('/api/public/dataset-items')
       .query(true)

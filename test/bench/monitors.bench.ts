@@ -54,7 +54,10 @@ export async function run(): Promise<Record<string, number | string>> {
         endTime: null,
         projectId: 'p',
         parentObservationId: null,
-        input: [{ role: 'user', content: `Question number ${n}: how do I reset my password?` }],
+        // v2 returns input/output as raw strings (JSON text for structured values).
+        input: JSON.stringify([
+          { role: 'user', content: `Question number ${n}: how do I reset my password?` },
+        ]),
         output:
           n % 17 === 0
             ? "I'm sorry, I can't help with that."
