@@ -113,6 +113,7 @@ async function callModel(
   model: string,
   messages: ChatMessage[],
   opts: { temperature?: number | undefined; maxTokens?: number | undefined; timeoutMs?: number | undefined },
+  signal?: AbortSignal,
 ): Promise<TargetResponse> {
   const started = performance.now();
   if (!llm) return { ok: false, error: 'no LLM is configured for this target', latencyMs: 0 };
@@ -123,6 +124,7 @@ async function callModel(
       ...(opts.temperature !== undefined ? { temperature: opts.temperature } : {}),
       ...(opts.maxTokens !== undefined ? { maxTokens: opts.maxTokens } : {}),
       ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
+      ...(signal ? { signal } : {}),
     });
     return { ok: true, text: c.text, latencyMs: c.latencyMs, usage: c.usage, costUsd: c.costUsd };
   } catch (err) {
@@ -172,7 +174,7 @@ export const modelTarget = defineTarget({
           ...(system ? [{ role: 'system' as const, content: system }] : []),
           ...toMessages(req.transcript),
         ];
-        return callModel(deps.llm, args.model, messages, args);
+        return callModel(deps.llm, args.model, messages, args, req.signal);
       },
     };
   },
@@ -370,7 +372,7 @@ export const promptTarget = defineTarget({
           };
         const vars = templateVars(req);
         const messages = renderPromptMessages(prompt, vars, req.transcript);
-        return callModel(deps.llm, model, messages, args);
+        return callModel(deps.llm, model, messages, args, req.signal);
       },
     };
   },
