@@ -207,7 +207,7 @@ export const ENV_VARS = {
   LLM_BREAKER_FAILURES: {
     schema: intIn(1, 1000).default(5),
     secret: false,
-    doc: 'Failed calls in a row (a call = one request with all its retries) that open a provider\'s circuit breaker; calls then wait for its cool-down, each within its own retry budget.',
+    doc: "Failed calls in a row (a call = one request with all its retries) that open a provider's circuit breaker; calls then wait for its cool-down, each within its own retry budget.",
   },
   LLM_BREAKER_COOLDOWN_MS: {
     schema: intIn(1000, 3_600_000).default(30_000),
