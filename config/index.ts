@@ -3,7 +3,20 @@ export { EnvSchema, ENV_VARS, SECRET_VARS, parseEnv, type Env, type EnvVarName }
 export { parseDuration } from './duration.ts';
 export { ArbiterError, EXIT_CODES, formatUserError, isArbiterError, type ErrorCode } from './errors.ts';
 export { createLogger, createSilentLogger, type Logger, type LogSink } from './logger.ts';
-export { createScrubber, describeEnv, REDACTED, secretValues } from './redact.ts';
+export {
+  createScrubber,
+  createSecretRegistry,
+  describeEnv,
+  knownSecrets,
+  REDACTED,
+  registerEnvSecrets,
+  registerSecret,
+  scrubDeep,
+  scrubSecrets,
+  secretForms,
+  secretValues,
+  type SecretRegistry,
+} from './redact.ts';
 export {
   createManualClock,
   createSequentialIds,
