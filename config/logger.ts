@@ -1,6 +1,7 @@
 import pino from 'pino';
 import { createRequire } from 'node:module';
 import type { Env } from './env.ts';
+import { isUserMistake } from './errors.ts';
 import { createScrubber, registerEnvSecrets, secretValues } from './redact.ts';
 
 /** Structured logger used everywhere (pino's interface). */
@@ -59,4 +60,18 @@ export function createLogger(
 /** A logger that drops everything, for tests and library defaults. */
 export function createSilentLogger(): Logger {
   return pino({ level: 'silent' });
+}
+
+/**
+ * Logs a failure where a front door catches it: a user's mistake (see isUserMistake) at info with its code and
+ * message only, no stack trace; anything unexpected at error with the whole error.
+ */
+export function logFailure(
+  logger: Logger,
+  err: unknown,
+  fields: Record<string, unknown>,
+  message: string,
+): void {
+  if (isUserMistake(err)) logger.info({ ...fields, code: err.code, reason: err.message }, message);
+  else logger.error({ ...fields, err }, message);
 }
