@@ -2,7 +2,7 @@
 // handler by action id, call it, then deliver its ActionResult with the transport (replace the clicked message,
 // reply in its thread, or tell the clicking user only). Both front doors share checkAction and this job.
 import { z } from 'zod';
-import type { Ids, Logger } from '../config/index.ts';
+import { type Ids, type Logger, logFailure } from '../config/index.ts';
 import { type ActionHandler, type ActionResult, findActionHandler } from '../commands/actions.ts';
 import { errorMessage, notice } from '../commands/dispatch.ts';
 import type { Message } from '../commands/message.ts';
@@ -153,7 +153,7 @@ export function createActionJobHandler(deps: ActionJobDeps): JobHandler<ActionJo
         );
       } catch (err) {
         const ref = deps.ids.newId('err');
-        deps.logger.error({ err, ref, actionId: p.actionId }, `action failed (reference ${ref})`);
+        logFailure(deps.logger, err, { ref, actionId: p.actionId }, `action failed (reference ${ref})`);
         await tell(deps, p, errorMessage(err, ref)).catch((e: unknown) =>
           deps.logger.warn({ err: e, ref }, 'could not deliver the action error'),
         );

@@ -1,7 +1,7 @@
 // The job that runs a chat command (Slack slash command or console prompt) off the request path: dispatch through
 // commands/, then deliver the Message with the transport. Delivery problems the user can fix become a hint.
 import { z } from 'zod';
-import type { Ids, Logger } from '../config/index.ts';
+import { type Ids, type Logger, logFailure } from '../config/index.ts';
 import { type DispatchDeps, dispatch, errorMessage, notice, usageMessage } from '../commands/dispatch.ts';
 import type { Message } from '../commands/message.ts';
 import { parseCommand } from '../commands/parse.ts';
@@ -92,7 +92,12 @@ export function createCommandJobHandler(deps: CommandJobDeps): JobHandler<Comman
         return { ok: true };
       } catch (err) {
         const ref = deps.ids.newId('err');
-        deps.logger.error({ err, ref, command: parsed.command.name }, `command failed (reference ${ref})`);
+        logFailure(
+          deps.logger,
+          err,
+          { ref, command: parsed.command.name },
+          `command failed (reference ${ref})`,
+        );
         await deliver(deps, p, errorMessage(err, ref));
         return { ok: false, ref };
       }

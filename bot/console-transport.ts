@@ -1,4 +1,5 @@
 import type { Message, MessageButton } from '../commands/message.ts';
+import { scrubSecrets } from '../config/index.ts';
 import type { PostedRef, Transport } from '../commands/transport.ts';
 import { renderConsole } from './render-console.ts';
 
@@ -42,7 +43,9 @@ export function isConsoleTransport(t: Transport): t is ConsoleTransport {
  * session (`[3] A is better`) so the prompt's `click 3` reaches the same action handlers a Slack click does.
  */
 export function createConsoleTransport(options: ConsoleTransportOptions = {}): ConsoleTransport {
-  const write = options.write ?? ((t: string) => process.stdout.write(t));
+  const out = options.write ?? ((t: string) => process.stdout.write(t));
+  // What Slack would get is scrubbed of known secrets; so is what the terminal gets.
+  const write = (t: string) => out(scrubSecrets(t));
   const keep = options.keepButtons ?? 100;
   const buttons = new Map<number, ConsoleButton>();
   let lastButton = 0;

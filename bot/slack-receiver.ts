@@ -3,7 +3,7 @@
 // App.processEvent; the HTTP response is whatever the listener passes to ack().
 import type { App, Receiver, ReceiverEvent } from '@slack/bolt';
 import { z } from 'zod';
-import type { Logger } from '../config/index.ts';
+import { type Logger, logFailure } from '../config/index.ts';
 import { verifySlackSignature } from './slack-signature.ts';
 
 /** Slash command form fields Arbiter relies on (Slack sends more; they pass through). */
@@ -124,7 +124,7 @@ export class SlackHttpReceiver implements Receiver {
     const processing = this.app.processEvent(event).then(
       () => (acked ? ackPromise : NO_ACK),
       (err: unknown) => {
-        logger.error({ err }, 'slack listener failed');
+        logFailure(logger, err, {}, 'slack listener failed');
         return acked ? ackPromise : err instanceof Error ? err : new Error(String(err));
       },
     );

@@ -3,7 +3,7 @@
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { webApi } from '@slack/bolt';
-import type { Logger } from '../config/index.ts';
+import { type Logger, scrubDeep, scrubSecrets } from '../config/index.ts';
 import type { Message } from '../commands/message.ts';
 import type { PostedRef, Transport } from '../commands/transport.ts';
 import { systemLlmClock } from '../llm/index.ts';
@@ -177,7 +177,7 @@ export function createSlackTransport(
   return {
     name: 'slack',
     async post(target, message, options = {}) {
-      const parts = renderThread({ ...message, ephemeral: false });
+      const parts = renderThread({ ...scrubDeep(message), ephemeral: false });
       let parent: PostedRef | undefined;
       for (const part of parts) {
         warn(part.warnings);
@@ -213,14 +213,14 @@ export function createSlackTransport(
       lookUp(target, since, (m) => (m.files ?? []).some((f) => f.name === filename)),
     async update(ref, message) {
       // Only the parent is replaced; what overflows it was posted in the thread when the message was first posted.
-      const r = renderBlocks({ ...message, ephemeral: false });
+      const r = renderBlocks({ ...scrubDeep(message), ephemeral: false });
       warn(r.warnings);
       await call(() =>
         client.chat.update({ channel: ref.channel, ts: ref.ts, text: r.text, blocks: r.blocks }),
       );
     },
     async postEphemeral(target, message) {
-      for (const part of renderThread({ ...message, ephemeral: true })) {
+      for (const part of renderThread({ ...scrubDeep(message), ephemeral: true })) {
         warn(part.warnings);
         await call(() =>
           client.chat.postEphemeral({
@@ -255,7 +255,7 @@ export function createSlackTransport(
       const fileId = slot.file_id;
       await call(() =>
         client.files.completeUploadExternal({
-          files: [{ id: fileId, title: file.title }],
+          files: [{ id: fileId, title: scrubSecrets(file.title) }],
           channel_id: target.channel,
           ...(target.threadTs ? { thread_ts: target.threadTs } : {}),
         }),
@@ -270,7 +270,7 @@ export async function respondEphemeral(
   message: Message,
   fetchFn: typeof fetch = fetch,
 ): Promise<void> {
-  const [first] = renderThread({ ...message, ephemeral: true });
+  const [first] = renderThread({ ...scrubDeep(message), ephemeral: true });
   if (!first) return;
   const res = await fetchFn(responseUrl, {
     method: 'POST',

@@ -6,6 +6,7 @@ import {
   formatUserError,
   isArbiterError,
   parseEnv,
+  registerEnvSecrets,
   secretValues,
 } from '../config/index.ts';
 import type { CliIo } from './io.ts';
@@ -72,6 +73,7 @@ export async function runCli(
     // Standalone: needs neither the store nor the environment.
     if (command === 'ratings') return await runRatingsCli(rest, io);
     const env = parseEnv(environment);
+    registerEnvSecrets(env);
     scrub = createScrubber(secretValues(env));
     switch (command) {
       case 'config': {

@@ -208,12 +208,12 @@ export const ENV_VARS = {
   LLM_BREAKER_FAILURES: {
     schema: intIn(1, 1000).default(5),
     secret: false,
-    doc: 'Consecutive failures of a provider that open its circuit breaker (calls then fail fast).',
+    doc: "Failed calls in a row (a call = one request with all its retries) that open a provider's circuit breaker; calls then wait for its cool-down, each within its own retry budget.",
   },
   LLM_BREAKER_COOLDOWN_MS: {
     schema: intIn(1000, 3_600_000).default(30_000),
     secret: false,
-    doc: 'How long an open circuit breaker waits before letting one probe call through, in ms.',
+    doc: 'How long an open circuit breaker waits before letting one probe attempt through, in ms; waiting calls follow once it succeeds.',
   },
   LLM_CACHE: {
     schema: z.stringbool({ error: 'expected true or false' }).default(true),

@@ -62,3 +62,12 @@ export function formatUserError(err: unknown): string {
   if (isArbiterError(err)) return err.hint ? `${err.message}\n${err.hint}` : err.message;
   return 'Unexpected internal error (details are in the logs).';
 }
+
+/**
+ * True for a mistake of the person using Arbiter (a bad suite name, a path outside the suites folder, an unknown
+ * id, bad YAML): an ArbiterError with a usage/config exit code (2). Those are logged at info without a stack trace;
+ * anything else is unexpected and logged as an error.
+ */
+export function isUserMistake(err: unknown): err is ArbiterError {
+  return isArbiterError(err) && EXIT_CODES[err.code] === 2;
+}

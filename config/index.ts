@@ -1,9 +1,29 @@
 // Public surface of config/: environment, YAML loading, errors, logging, clock and ids.
 export { EnvSchema, ENV_VARS, SECRET_VARS, parseEnv, type Env, type EnvVarName } from './env.ts';
 export { parseDuration } from './duration.ts';
-export { ArbiterError, EXIT_CODES, formatUserError, isArbiterError, type ErrorCode } from './errors.ts';
-export { createLogger, createSilentLogger, type Logger, type LogSink } from './logger.ts';
-export { createScrubber, describeEnv, REDACTED, secretValues } from './redact.ts';
+export {
+  ArbiterError,
+  EXIT_CODES,
+  formatUserError,
+  isArbiterError,
+  isUserMistake,
+  type ErrorCode,
+} from './errors.ts';
+export { createLogger, createSilentLogger, logFailure, type Logger, type LogSink } from './logger.ts';
+export {
+  createScrubber,
+  createSecretRegistry,
+  describeEnv,
+  knownSecrets,
+  REDACTED,
+  registerEnvSecrets,
+  registerSecret,
+  scrubDeep,
+  scrubSecrets,
+  secretForms,
+  secretValues,
+  type SecretRegistry,
+} from './redact.ts';
 export {
   createManualClock,
   createSequentialIds,

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseEnv } from './env.ts';
-import { createLogger } from './logger.ts';
+import { ArbiterError } from './errors.ts';
+import { createLogger, logFailure } from './logger.ts';
 import { createScrubber } from './redact.ts';
 
 describe('logging never leaks secrets', () => {
@@ -36,5 +37,34 @@ describe('logging never leaks secrets', () => {
     expect(scrub('connect https://user:hunter2@example.com/x')).toBe(
       'connect https://user:[redacted]@example.com/x',
     );
+  });
+});
+
+describe('logFailure', () => {
+  it('logs a user mistake at info with its code and no stack, anything else at error with its stack', () => {
+    const lines: string[] = [];
+    const logger = createLogger({ LOG_LEVEL: 'info', LOG_FORMAT: 'json' }, { write: (l) => lines.push(l) });
+    logFailure(
+      logger,
+      new ArbiterError('USAGE', 'Suite "../x" is outside the suites folder.'),
+      { ref: 'r1' },
+      'failed',
+    );
+    logFailure(logger, new ArbiterError('STORE_UNAVAILABLE', 'store down'), { ref: 'r2' }, 'failed');
+    logFailure(logger, new TypeError('x is undefined'), { ref: 'r3' }, 'failed');
+    const [mistake, infra, bug] = lines.map((l) => JSON.parse(l));
+    expect(mistake).toMatchObject({
+      level: 30,
+      code: 'USAGE',
+      ref: 'r1',
+      reason: expect.stringMatching(/outside/),
+    });
+    expect(mistake.err).toBeUndefined();
+    expect(infra).toMatchObject({ level: 50, ref: 'r2', err: { message: 'store down' } });
+    expect(bug).toMatchObject({
+      level: 50,
+      ref: 'r3',
+      err: { type: 'TypeError', stack: expect.stringMatching(/TypeError/) },
+    });
   });
 });

@@ -1,7 +1,8 @@
 import pino from 'pino';
 import { createRequire } from 'node:module';
 import type { Env } from './env.ts';
-import { createScrubber, secretValues } from './redact.ts';
+import { isUserMistake } from './errors.ts';
+import { createScrubber, registerEnvSecrets, secretValues } from './redact.ts';
 
 /** Structured logger used everywhere (pino's interface). */
 export type Logger = pino.Logger;
@@ -12,13 +13,15 @@ export interface LogSink {
 }
 
 /**
- * Creates the process logger. Every line passes through a scrubber that replaces secret values
- * from the environment, so a secret never reaches a log even inside an error message.
+ * Creates the process logger. Every line passes through a scrubber that replaces secret values from the environment
+ * and every secret registered since (http target headers: see config/redact.ts), in all their forms, so a secret
+ * never reaches a log even inside an error message. Also registers the environment's secrets process-wide.
  */
 export function createLogger(
   env: Pick<Env, 'LOG_LEVEL' | 'LOG_FORMAT'> & Partial<Env>,
   sink?: LogSink,
 ): Logger {
+  registerEnvSecrets(env);
   const scrub = createScrubber(secretValues(env as Env));
   const usePretty =
     env.LOG_FORMAT === 'pretty' || (env.LOG_FORMAT === 'auto' && !sink && process.stdout.isTTY);
@@ -57,4 +60,18 @@ export function createLogger(
 /** A logger that drops everything, for tests and library defaults. */
 export function createSilentLogger(): Logger {
   return pino({ level: 'silent' });
+}
+
+/**
+ * Logs a failure where a front door catches it: a user's mistake (see isUserMistake) at info with its code and
+ * message only, no stack trace; anything unexpected at error with the whole error.
+ */
+export function logFailure(
+  logger: Logger,
+  err: unknown,
+  fields: Record<string, unknown>,
+  message: string,
+): void {
+  if (isUserMistake(err)) logger.info({ ...fields, code: err.code, reason: err.message }, message);
+  else logger.error({ ...fields, err }, message);
 }

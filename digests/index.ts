@@ -46,7 +46,10 @@ export {
 export {
   chartPath,
   createDigestPosts,
+  DIGEST_RETRY_CRON,
   digestPostId,
+  FAILED_RETRY_MS,
+  MAX_POST_MS,
   postDigest,
   previewDigest,
   renderChartFile,

@@ -7,7 +7,7 @@ import cron, { type ScheduledTask } from 'node-cron';
 import type { Message } from '../commands/message.ts';
 import type { Transport } from '../commands/transport.ts';
 import { type Clock, createSilentLogger, type Logger } from '../config/index.ts';
-import type { Collection, DocumentStore, Leases } from '../storage/index.ts';
+import { type Collection, DEFAULT_LEASE_TTL_MS, type DocumentStore, type Leases } from '../storage/index.ts';
 import { type BuiltDigest, buildDigest, type DigestInputs } from './build.ts';
 import { writeChartPng } from './chart.ts';
 import { latestScheduled, type Period, periodBefore } from './period.ts';
@@ -90,7 +90,10 @@ export interface DigestDeps {
   /** Charts are written to `<dataDir>/digests/<name>-<period start>.png`. */
   dataDir: string;
   logger?: Logger;
-  /** How long a replica may hold a period before another may take over (default 2 minutes; renewed per step). */
+  /**
+   * TTL of the lease on a period (default 30 s). A heartbeat renews it every third of that while the post runs, so
+   * a replica that dies mid-post is replaced by the next wake-up after it lapses.
+   */
   leaseMs?: number;
 }
 
@@ -129,8 +132,11 @@ export async function postDigest(
   const before = await deps.posts.get(id);
   if (before?.status === 'posted') return alreadyPosted(period, before);
   const leaseName = `digest:${id}`;
-  const leaseMs = deps.leaseMs ?? 120_000;
-  if (!(await deps.leases.acquire(leaseName, deps.owner, leaseMs))) return { status: 'busy', period };
+  // A post stuck in a Slack call that never returns gives the period up after MAX_POST_MS, as a crash would.
+  const lease = await deps.leases.hold(leaseName, deps.owner, deps.leaseMs ?? DEFAULT_LEASE_TTL_MS, {
+    maxHoldMs: MAX_POST_MS,
+  });
+  if (!lease) return { status: 'busy', period };
   try {
     // Read again under the lease: another replica may have finished between the first read and the claim.
     const doc = await deps.posts.get(id);
@@ -156,10 +162,8 @@ export async function postDigest(
       },
     );
     const built = await buildDigest(deps.inputs, spec, now, { period });
-    const renew = async () => {
-      if (!(await deps.leases.acquire(leaseName, deps.owner, leaseMs)))
-        throw new Error('lost the digest lease to another replica');
-    };
+    // Before each step: a replica whose lease lapsed (a long pause, the store unreachable) must stop posting.
+    const renew = () => lease.renew();
     const state = (await deps.posts.get(id))!;
     let parent =
       state.parentTs && state.parentChannel
@@ -229,7 +233,7 @@ export async function postDigest(
     await deps.posts.save(id, { lastError: error, updatedAt: deps.clock.now() }).catch(() => {});
     return { status: 'failed', period, error };
   } finally {
-    await deps.leases.release(leaseName, deps.owner).catch(() => false);
+    await lease.release();
   }
 }
 
@@ -284,6 +288,15 @@ export async function previewDigest(
   return path ? { ...built, chartPath: path } : built;
 }
 
+/** The longest a replica keeps renewing its lease on one post attempt. */
+export const MAX_POST_MS = 10 * 60_000;
+
+/** How long after a failed post attempt the next one is made (a crashed attempt is resumed sooner). */
+export const FAILED_RETRY_MS = 5 * 60_000;
+
+/** How often the scheduler looks for due, failed or abandoned posts (node-cron, with seconds). */
+export const DIGEST_RETRY_CRON = '*/20 * * * * *';
+
 /**
  * The due period of a digest at `now`: the period before its latest scheduled time, if that is not posted yet.
  * A wake-up after downtime or after a failed post finds the same period and posts (or resumes) it.
@@ -291,7 +304,7 @@ export async function previewDigest(
 export async function runDueDigest(
   spec: Digest,
   deps: DigestDeps,
-  options: { notBefore?: Date } = {},
+  options: { notBefore?: Date; failedRetryMs?: number } = {},
 ): Promise<PostOutcome | { status: 'not-due' }> {
   const scheduled = latestScheduled(spec.schedule, deps.clock.now());
   if (!scheduled) return { status: 'not-due' };
@@ -299,6 +312,13 @@ export async function runDueDigest(
   const period = periodBefore(spec.period, scheduled, spec.schedule.timezone);
   const doc = await deps.posts.get(digestPostId(spec.name, period));
   if (doc?.status === 'posted') return { status: 'not-due' };
+  // A post that failed (Slack down) waits FAILED_RETRY_MS before the next try; one whose replica died mid-post
+  // recorded no error and resumes as soon as its lease lapses.
+  if (
+    doc?.lastError !== undefined &&
+    deps.clock.now().getTime() - doc.updatedAt.getTime() < (options.failedRetryMs ?? FAILED_RETRY_MS)
+  )
+    return { status: 'not-due' };
   return postDigest(spec, deps, { period });
 }
 
@@ -311,8 +331,9 @@ export interface DigestScheduler {
 
 /**
  * Starts one node-cron task per digest (its cron, in its timezone) and a retry task (every `retryCron`, default
- * every 5 minutes) that posts any due period not yet posted: a post that failed because Slack was down, or one
- * missed while no replica ran. Wake-ups of a digest never overlap in one process; the lease covers replicas.
+ * every 20 seconds) that posts any due period not yet posted: one whose replica died mid-post (resumed once its
+ * 30 s lease lapses, so within about a minute), one that failed because Slack was down (after FAILED_RETRY_MS), or
+ * one missed while no replica ran. Wake-ups of a digest never overlap in one process; the lease covers replicas.
  */
 export function startDigests(
   specs: readonly Digest[],
@@ -350,7 +371,7 @@ export function startDigests(
   );
   if (specs.length > 0)
     tasks.push(
-      cron.schedule(options.retryCron ?? '*/5 * * * *', () => void checkAll(), {
+      cron.schedule(options.retryCron ?? DIGEST_RETRY_CRON, () => void checkAll(), {
         name: 'digest:retry',
         noOverlap: true,
       }),

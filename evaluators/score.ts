@@ -1,3 +1,4 @@
+import { PROVIDER_TROUBLE_CODES } from '../llm/errors.ts';
 import type { Completion } from '../llm/types.ts';
 import type { Item, Score, ScoreUsage, Turn } from './types.ts';
 
@@ -48,16 +49,18 @@ export function errorMessage(err: unknown): string {
   return String(err);
 }
 
-const NOT_PROVIDER_CODES = new Set(['LLM_BAD_REQUEST', 'LLM_BAD_JSON']);
+// The codes of llm/'s own provider-trouble list, plus a revoked or missing key: both mean the run could not be
+// judged (exit 3), never that the answers were bad. Truncated, refused or malformed replies are the metric's.
+const INFRA_CODES: ReadonlySet<string> = new Set([...PROVIDER_TROUBLE_CODES, 'LLM_AUTH', 'LLM_NO_KEY']);
 
 /**
- * Whether a thrown error means the provider or the network could not answer (a bad key, an outage, rate limits, a
- * time-out, an open breaker, a dropped connection) rather than a problem with what we asked. Errors without a
- * code (fetch's TypeError on a refused connection) count as the network's.
+ * Whether an error (or an LLM error code) means the provider or the network could not answer (a bad key, an outage,
+ * rate limits, a time-out, an open breaker, a dropped connection) rather than a problem with what we asked or with
+ * the reply. Errors without a code (fetch's TypeError on a refused connection) count as the network's.
  */
 export function isProviderTrouble(err: unknown): boolean {
-  const code = (err as { code?: unknown } | null)?.code;
-  if (typeof code === 'string' && code.startsWith('LLM_')) return !NOT_PROVIDER_CODES.has(code);
+  const code = typeof err === 'string' ? err : (err as { code?: unknown } | null)?.code;
+  if (typeof code === 'string') return INFRA_CODES.has(code);
   return !(err instanceof RangeError || err instanceof SyntaxError);
 }
 

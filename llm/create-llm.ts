@@ -14,6 +14,8 @@ import type { DocumentStore } from '../storage/index.ts';
 import { addUsage, cacheKey, createStoreCache, type ResponseCache } from './cache.ts';
 import {
   type BreakerOptions,
+  type BreakerPass,
+  type BreakerRefusal,
   type BreakerState,
   type CircuitBreaker,
   createCircuitBreaker,
@@ -214,6 +216,16 @@ const CallParamsSchema = z.object({
   cache: z.boolean().optional(),
 });
 
+/**
+ * Whether an error says the provider is in trouble (429, 5xx, 529, time-outs, dropped connections, a provider
+ * bug): those count against its breaker. The caller's own bad request and a bad key do not: waiting out a cool-down
+ * cannot fix them.
+ */
+function countsAgainstProvider(e: LlmError): boolean {
+  if (['LLM_BAD_REQUEST', 'LLM_AUTH', 'LLM_CIRCUIT_OPEN', 'LLM_CANCELLED'].includes(e.code)) return false;
+  return e.retryable || e.code === 'LLM_PROVIDER_ERROR';
+}
+
 type Entry = { ok: true; provider: LlmProvider } | { ok: false; error: string };
 
 interface ProviderOutcome {
@@ -385,32 +397,65 @@ export function createLlm(options: CreateLlmOptions = {}): LlmService {
     const timeoutMs = params.timeoutMs ?? settings.timeoutMs;
     let attempts = 0;
     let lastError: LlmError | undefined;
+    const signal = params.signal;
+    // The circuit stayed open past this call's deadline: provider trouble, so the code says so (LLM_CIRCUIT_OPEN).
     const circuitOpen = (retryInMs: number) => {
-      const base = `${name.provider} is failing: its circuit breaker is open after ${breaker.consecutiveFailures} consecutive failures; calls fail fast for another ${Math.ceil(retryInMs / 1000)} s`;
+      const waited = Math.max(0, clock.now() - started);
+      const base = `${name.provider} is failing: its circuit breaker opened after ${breaker.consecutiveFailures} failed calls in a row and was still open when this call gave up after ${(waited / 1000).toFixed(1)} s (next probe in ${Math.ceil(retryInMs / 1000)} s)`;
       return new LlmError(
         'LLM_CIRCUIT_OPEN',
         lastError ? `${base} (last error: ${lastError.message})` : base,
         {
           provider: name.provider,
+          retryable: true,
           retryAfterMs: retryInMs,
           ...(lastError ? { cause: lastError } : {}),
         },
       );
     };
-    for (;;) {
-      // Fail fast: an open circuit must not make callers queue for a rate-limit slot first.
-      if (breaker.state === 'open') {
-        const gate = breaker.tryEnter();
-        if (!gate.ok) throw circuitOpen(gate.retryInMs);
-        breaker.onNeutral();
+    const aborted = () =>
+      new LlmError('LLM_CANCELLED', `${name.full}: the call was cancelled`, {
+        provider: name.provider,
+        ...(signal?.reason !== undefined ? { cause: signal.reason } : {}),
+      });
+    // A call that fails for good with provider trouble counts once against the breaker, however many attempts.
+    const failCall = (e: LlmError): LlmError => {
+      if (!countsAgainstProvider(e) || signal?.aborted) return e;
+      const before = breaker.state;
+      breaker.onCallFailure();
+      if (before === 'closed' && breaker.state === 'open')
+        logger.warn(
+          { provider: name.provider, code: e.code, failedCalls: breaker.consecutiveFailures },
+          `${name.provider}: circuit breaker opened after ${breaker.consecutiveFailures} failed calls in a row; calls wait ${Math.round(settings.breaker.cooldownMs / 1000)} s for a probe`,
+        );
+      return e;
+    };
+    const waitForCircuit = async (): Promise<BreakerPass> => {
+      let gate: BreakerPass | BreakerRefusal;
+      try {
+        gate = await breaker.enter(deadline, signal);
+      } catch {
+        throw lastError ?? aborted();
       }
+      if (!gate.ok) throw failCall(circuitOpen(gate.retryInMs));
+      return gate;
+    };
+    for (;;) {
+      // An open circuit is waited out before queueing for a rate-limit slot, so waiters do not hold slots.
+      if (breaker.state !== 'closed') breaker.onNeutral(await waitForCircuit());
       await limiter.acquire(estimate);
-      const gate = breaker.tryEnter();
-      if (!gate.ok) throw circuitOpen(gate.retryInMs);
+      const gate = await waitForCircuit();
       attempts += 1;
       stats.providerCalls += 1;
+      let e: LlmError;
       try {
-        const res = await callWithTimeout(provider, { ...params, modelName: name.model }, timeoutMs, name);
+        const res = await callWithTimeout(
+          provider,
+          { ...params, modelName: name.model },
+          timeoutMs,
+          name,
+          signal,
+        );
         breaker.onSuccess();
         limiter.settle(estimate, res.usage.inputTokens + res.usage.outputTokens);
         return {
@@ -422,28 +467,33 @@ export function createLlm(options: CreateLlmOptions = {}): LlmService {
           fromStore: false,
         };
       } catch (err) {
-        const e = asLlmError(err, name.provider);
-        // The caller's own mistakes say nothing about the provider's health.
-        if (e.code === 'LLM_BAD_REQUEST') breaker.onNeutral();
-        else breaker.onFailure();
-        lastError = e;
-        if (!e.retryable || attempts > settings.retry.maxRetries) throw e;
-        if (e.retryAfterMs !== undefined && e.retryAfterMs > settings.retry.maxRetryAfterMs) throw e;
-        const delay = retryDelay(attempts, settings.retry, random, e.retryAfterMs);
-        if (clock.now() + delay > deadline) throw e;
-        stats.retries += 1;
-        logger.info(
-          {
-            provider: name.provider,
-            model: name.model,
-            code: e.code,
-            status: e.status,
-            attempt: attempts,
-            delayMs: Math.round(delay),
-          },
-          `${name.full}: ${e.code}${e.status ? ` (HTTP ${e.status})` : ''}, retrying in ${(delay / 1000).toFixed(1)} s`,
-        );
-        await clock.sleep(delay);
+        e = asLlmError(err, name.provider);
+        // The caller's own mistakes (and its own cancellation) say nothing about the provider's health.
+        if (!countsAgainstProvider(e) || signal?.aborted) breaker.onNeutral(gate);
+        else breaker.onAttemptFailure(gate);
+      }
+      lastError = e;
+      if (signal?.aborted) throw e;
+      if (!e.retryable || attempts > settings.retry.maxRetries) throw failCall(e);
+      if (e.retryAfterMs !== undefined && e.retryAfterMs > settings.retry.maxRetryAfterMs) throw failCall(e);
+      const delay = retryDelay(attempts, settings.retry, random, e.retryAfterMs);
+      if (clock.now() + delay > deadline) throw failCall(e);
+      stats.retries += 1;
+      logger.info(
+        {
+          provider: name.provider,
+          model: name.model,
+          code: e.code,
+          status: e.status,
+          attempt: attempts,
+          delayMs: Math.round(delay),
+        },
+        `${name.full}: ${e.code}${e.status ? ` (HTTP ${e.status})` : ''}, retrying in ${(delay / 1000).toFixed(1)} s`,
+      );
+      try {
+        await clock.sleep(delay, signal);
+      } catch {
+        throw e;
       }
     }
   }
@@ -453,9 +503,19 @@ export function createLlm(options: CreateLlmOptions = {}): LlmService {
     params: CallParams & { modelName: string },
     timeoutMs: number,
     name: ModelName,
+    signal: AbortSignal | undefined,
   ): Promise<ProviderReply> {
     const controller = new AbortController();
     return new Promise((resolve, reject) => {
+      const onAbort = () => {
+        clearTimeout(timer);
+        const err = new LlmError('LLM_CANCELLED', `${name.full}: the call was cancelled`, {
+          provider: name.provider,
+          cause: signal?.reason,
+        });
+        controller.abort(err);
+        reject(err);
+      };
       // A provider that ignores its signal must still not hang the caller, hence the race.
       const timer = setTimeout(() => {
         const err = new LlmError('LLM_TIMEOUT', `${name.full}: no answer within ${timeoutMs} ms`, {
@@ -465,13 +525,17 @@ export function createLlm(options: CreateLlmOptions = {}): LlmService {
         controller.abort(err);
         reject(err);
       }, timeoutMs);
+      if (signal?.aborted) onAbort();
+      else signal?.addEventListener('abort', onAbort, { once: true });
       provider.complete(params, controller.signal).then(
         (res) => {
           clearTimeout(timer);
+          signal?.removeEventListener('abort', onAbort);
           resolve(res);
         },
         (err: unknown) => {
           clearTimeout(timer);
+          signal?.removeEventListener('abort', onAbort);
           reject(err);
         },
       );

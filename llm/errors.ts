@@ -13,6 +13,8 @@ export type LlmErrorCode =
   | 'LLM_TIMEOUT'
   | 'LLM_CIRCUIT_OPEN'
   | 'LLM_BAD_JSON'
+  /** The call was cancelled by its caller (an aborted run): never provider trouble. */
+  | 'LLM_CANCELLED'
   /** The reply hit the token limit (even after the retry with a larger budget, for completeJson). */
   | 'LLM_TRUNCATED'
   /** The model or the provider's safety system declined to answer. */
@@ -56,6 +58,26 @@ export class LlmError extends Error {
     this.retryAfterMs = options.retryAfterMs;
     this.hint = options.hint;
   }
+}
+
+/**
+ * Codes that mean the provider is in trouble (rate limits, overload, 5xx, time-outs, a circuit that stayed open
+ * past the caller's deadline), as opposed to a mistake in the call or the configuration. Front doors map them to
+ * the infrastructure exit code (3).
+ */
+export const PROVIDER_TROUBLE_CODES: readonly LlmErrorCode[] = [
+  'LLM_RATE_LIMITED',
+  'LLM_OVERLOADED',
+  'LLM_PROVIDER_ERROR',
+  'LLM_TIMEOUT',
+  'LLM_CIRCUIT_OPEN',
+];
+
+/** True for an error (or a code) that says the provider is in trouble; see PROVIDER_TROUBLE_CODES. */
+export function isProviderTrouble(errOrCode: unknown): boolean {
+  const code =
+    typeof errOrCode === 'string' ? errOrCode : errOrCode instanceof LlmError ? errOrCode.code : undefined;
+  return code !== undefined && (PROVIDER_TROUBLE_CODES as readonly string[]).includes(code);
 }
 
 /** Guard for LlmError, optionally of one code. */

@@ -45,7 +45,13 @@ export {
   type PriceRates,
   type PriceTable,
 } from './prices.ts';
-export { isLlmError, LlmError, type LlmErrorCode } from './errors.ts';
+export {
+  isLlmError,
+  isProviderTrouble,
+  LlmError,
+  PROVIDER_TROUBLE_CODES,
+  type LlmErrorCode,
+} from './errors.ts';
 export { createFakeLlmClock, systemLlmClock, type LlmClock } from './clock.ts';
 export { CACHE_COLLECTION, cacheKey } from './cache.ts';
 export { extractJson, parseJsonReply } from './json.ts';

@@ -31,6 +31,11 @@ export interface CallParams {
   cache?: boolean;
   /** Names this call in Langfuse when generation tracing is on (not part of the cache key). */
   trace?: TraceTag;
+  /**
+   * Cancels the call: its attempt, its back-off and its wait for an open circuit (not part of the cache key; a call
+   * joining an identical one in flight waits for that one).
+   */
+  signal?: AbortSignal;
 }
 
 /** How a traced call appears in Langfuse. */

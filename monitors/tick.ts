@@ -185,7 +185,10 @@ export async function runTick(
   // Backfills claim their own ticks so they never stand in for (or block) a scheduled tick.
   const leaseName = options.since ? `monitor-backfill:${monitor.name}` : tickLeaseName(monitor.name);
   const claim = !options.dryRun && !options.noLease;
-  if (claim && !(await deps.leases.tryAcquire(leaseName, tickTime, deps.owner))) {
+  // The claim is renewed by heartbeat while the tick runs; if this replica dies, it lapses and the next wake-up
+  // (of any replica) takes the tick over instead of leaving it claimed forever.
+  const hold = claim ? await deps.leases.holdTick(leaseName, tickTime, deps.owner) : undefined;
+  if (claim && !hold) {
     return { status: 'skipped', reason: `tick ${tickTime.toISOString()} already claimed` };
   }
   try {
@@ -205,6 +208,8 @@ export async function runTick(
     logger.error({ monitor: monitor.name, err }, 'monitor tick failed');
     if (claim) await deps.leases.finishTick(leaseName, tickTime, { ok: false, error }).catch(() => {});
     return { status: 'failed', tickTime, error };
+  } finally {
+    await hold?.release();
   }
 }
 
@@ -473,6 +478,9 @@ export async function runDueTick(monitor: Monitor, deps: MonitorDeps): Promise<T
   // Read from the store at every wake-up, so a pause from any replica (or before a restart) applies here.
   if ((await deps.store.getState(monitor.name)).paused) return { status: 'skipped', reason: 'paused' };
   const last = await deps.leases.lastTick(tickLeaseName(monitor.name));
+  // A tick whose replica died mid-run (still "running", its claim lapsed) is run again, from the same watermark.
+  if (last?.status === 'running' && last.expiresAt && last.expiresAt <= deps.clock.now())
+    return runTick(monitor, last.tickTime, deps);
   const due = dueTick(monitor.schedule, last?.tickTime, deps.clock.now());
   if (!due) return { status: 'skipped', reason: 'no tick due' };
   return runTick(monitor, due, deps);

@@ -2,6 +2,7 @@
 // `model` calls provider:model with an inline system prompt, `http` calls an agent endpoint, `prompt` renders a
 // Langfuse prompt and sends it to a model. A target never throws for a failed call: it returns the error.
 import { z } from 'zod';
+import { registerSecret, scrubSecrets } from '../config/index.ts';
 import { isProviderTrouble, type Turn } from '../evaluators/index.ts';
 import type { ChatMessage, FinishReason, Llm, Usage } from '../llm/index.ts';
 import { type HttpResult, sendHttp } from './http-client.ts';
@@ -140,6 +141,7 @@ async function callModel(
     timeoutMs?: number | undefined;
     prompt?: { name: string; version: number };
   },
+  signal?: AbortSignal,
 ): Promise<TargetResponse> {
   const started = performance.now();
   if (!llm) return { ok: false, error: 'no LLM is configured for this target', latencyMs: 0 };
@@ -152,6 +154,7 @@ async function callModel(
       ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
       // Arbiter's own call of the system under test; linked to the Langfuse prompt version it rendered.
       trace: { name: 'target', ...(opts.prompt ? { prompt: opts.prompt } : {}) },
+      ...(signal ? { signal } : {}),
     });
     return {
       ok: true,
@@ -216,7 +219,7 @@ export const modelTarget = defineTarget({
           ...(system ? [{ role: 'system' as const, content: system }] : []),
           ...toMessages(req.transcript),
         ];
-        return callModel(deps.llm, args.model, messages, args);
+        return callModel(deps.llm, args.model, messages, args, req.signal);
       },
     };
   },
@@ -238,16 +241,33 @@ export function headerEnvRefs(headers: Record<string, z.infer<typeof HeaderValue
   return out;
 }
 
+/** Header names whose values are credentials even when written inline in a suite. */
+const CREDENTIAL_HEADER =
+  /^(?:authorization|proxy-authorization|cookie|x-api-key|api-key)$|token|secret|key|auth/i;
+
+/**
+ * Resolves `${ENV:NAME}` / `{fromEnv}` header values and registers every value taken from the environment, and the
+ * whole value of a credential header, as a known secret: an agent that echoes its headers (a 401 body) must not
+ * put them in stored errors, chat messages or logs.
+ */
 function resolveHeaders(
   headers: Record<string, z.infer<typeof HeaderValue>>,
   env: Record<string, string | undefined>,
 ): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [header, v] of Object.entries(headers)) {
-    out[header] =
+    let fromEnv = false;
+    const value =
       typeof v === 'string'
-        ? v.replace(ENV_REF, (_, name: string) => env[name] ?? '')
+        ? v.replace(ENV_REF, (_, name: string) => {
+            fromEnv = true;
+            registerSecret(env[name]);
+            return env[name] ?? '';
+          })
         : (env[v.fromEnv] ?? '');
+    if (typeof v !== 'string') fromEnv = true;
+    if (fromEnv || CREDENTIAL_HEADER.test(header)) registerSecret(value);
+    out[header] = value;
   }
   return out;
 }
@@ -347,7 +367,12 @@ export const httpTarget = defineTarget({
         }
         const text = sent.text;
         if (sent.status < 200 || sent.status > 299) {
-          return { ok: false, error: `HTTP ${sent.status}: ${text.slice(0, 200)}`, latencyMs: elapsed() };
+          // Scrubbed before it is cut: a secret the agent echoes must not survive as a prefix the scrubber cannot match.
+          return {
+            ok: false,
+            error: `HTTP ${sent.status}: ${scrubSecrets(text).slice(0, 200)}`,
+            latencyMs: elapsed(),
+          };
         }
         let json: unknown;
         try {
@@ -478,11 +503,17 @@ export const promptTarget = defineTarget({
         if (!rendered.ok) return { ok: false, error: `${where}: ${rendered.error}`, latencyMs: 0 };
         const temperature = args.temperature ?? config.temperature;
         const maxTokens = args.maxTokens ?? config.maxTokens;
-        return callModel(deps.llm, model, rendered.messages, {
-          ...(temperature !== undefined ? { temperature } : {}),
-          ...(maxTokens !== undefined ? { maxTokens } : {}),
-          prompt: { name: prompt.name, version: prompt.version },
-        });
+        return callModel(
+          deps.llm,
+          model,
+          rendered.messages,
+          {
+            ...(temperature !== undefined ? { temperature } : {}),
+            ...(maxTokens !== undefined ? { maxTokens } : {}),
+            prompt: { name: prompt.name, version: prompt.version },
+          },
+          req.signal,
+        );
       },
     };
   },
@@ -622,5 +653,19 @@ export function createTarget(
     const issue = parsed.error.issues[0]!;
     return { ok: false, error: `target '${type}': ${issue.path.join('.') || 'arguments'}: ${issue.message}` };
   }
-  return { ok: true, target: def.create(parsed.data, deps) };
+  return { ok: true, target: scrubbedTarget(def.create(parsed.data, deps)) };
+}
+
+/** A target whose answers and errors never carry a known secret (see config/redact.ts) into a run's records. */
+function scrubbedTarget(target: Target): Target {
+  return {
+    type: target.type,
+    recorded: target.recorded,
+    async respond(req) {
+      const res = await target.respond(req);
+      if (!res.ok) return { ...res, error: scrubSecrets(res.error) };
+      const text = scrubSecrets(res.text);
+      return text === res.text ? res : { ...res, text };
+    },
+  };
 }

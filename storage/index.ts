@@ -26,7 +26,15 @@ export {
   type JobQueueOptions,
   type JobStatus,
 } from './jobs.ts';
-export { createLeases, TickSchema, type Leases, type Tick } from './leases.ts';
+export {
+  createLeases,
+  DEFAULT_LEASE_TTL_MS,
+  TickSchema,
+  type HoldOptions,
+  type LeaseHold,
+  type Leases,
+  type Tick,
+} from './leases.ts';
 export {
   createWorker,
   PermanentJobError,

@@ -207,4 +207,60 @@ describe('leases', () => {
     expect(await leases.release('digest', other)).toBe(true);
     expect(await leases.acquire('digest', owner, 10_000)).toBe(true);
   });
+
+  it('a running tick claim with a TTL is taken over once its holder stops renewing, never while renewed or finished', async () => {
+    const leases = await createLeases(store, { clock });
+    const tick = new Date('2026-05-01T14:00:00Z');
+    expect(await leases.tryAcquire('monitor:ttl', tick, 'a', 30_000)).toBe(true);
+    clock.advance(20_000);
+    expect(await leases.tryAcquire('monitor:ttl', tick, 'b', 30_000)).toBe(false);
+    expect(await leases.renewTick('monitor:ttl', tick, 'a', 30_000)).toBe(true); // a's heartbeat
+    clock.advance(20_000);
+    // 40 s after the claim, but renewed 20 s ago: still a's.
+    expect(await leases.tryAcquire('monitor:ttl', tick, 'b', 30_000)).toBe(false);
+    clock.advance(10_001);
+    // a died: its claim lapsed, exactly one of the next callers takes the tick over.
+    const wins = await Promise.all(
+      ['b', 'c', 'd'].map((o) => leases.tryAcquire('monitor:ttl', tick, o, 30_000)),
+    );
+    expect(wins.filter(Boolean)).toHaveLength(1);
+    expect(await leases.renewTick('monitor:ttl', tick, 'a', 30_000)).toBe(false);
+    const winner = ['b', 'c', 'd'][wins.indexOf(true)]!;
+    expect(await leases.lastTick('monitor:ttl')).toMatchObject({ owner: winner, status: 'running' });
+    await leases.finishTick('monitor:ttl', tick, { ok: true });
+    clock.advance(60_000);
+    expect(await leases.tryAcquire('monitor:ttl', tick, 'e', 30_000)).toBe(false);
+    expect((await leases.lastTick('monitor:ttl'))?.expiresAt).toBeUndefined();
+    // A claim made without a TTL never lapses (the old behaviour, for callers that do not renew).
+    const old = new Date('2026-05-01T15:00:00Z');
+    expect(await leases.tryAcquire('monitor:ttl', old, 'a')).toBe(true);
+    clock.advance(3_600_000);
+    expect(await leases.tryAcquire('monitor:ttl', old, 'b', 30_000)).toBe(false);
+  });
+
+  it('a held lease is renewed by its heartbeat past its TTL, and lapses when the holder stops', async () => {
+    // Real time: the heartbeat runs on timers.
+    const leases = await createLeases(store);
+    const held = await leases.hold('digest:hb', 'a', 90);
+    expect(held).not.toBeNull();
+    expect(await leases.hold('digest:hb', 'b', 90)).toBeNull();
+    await new Promise((r) => setTimeout(r, 300));
+    // More than three TTLs later a still holds it, renewed by heartbeat.
+    expect(await leases.acquire('digest:hb', 'b', 90)).toBe(false);
+    expect((await leases.holder('digest:hb'))?.owner).toBe('a');
+    await held!.renew();
+    await held!.release();
+    expect(await leases.holder('digest:hb')).toBeNull();
+    // A holder stuck past maxHoldMs stops renewing, like a crashed one: the lease lapses and another takes it.
+    const stuck = await leases.hold('digest:stuck', 'a', 90, { maxHoldMs: 100 });
+    expect(stuck).not.toBeNull();
+    await new Promise((r) => setTimeout(r, 400));
+    const next = await leases.hold('digest:stuck', 'b', 90);
+    expect(next).not.toBeNull();
+    // The stuck holder learns at its next renewal that the lease is gone.
+    await expect(stuck!.renew()).rejects.toMatchObject({ code: 'JOB_LEASE_LOST' });
+    expect(stuck!.signal.aborted).toBe(true);
+    await next!.release();
+    await stuck!.release();
+  });
 });

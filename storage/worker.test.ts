@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { registerSecret } from '../config/index.ts';
 import { tempDir } from '../test/helpers/tmp.ts';
 import {
   createEmbeddedStore,
@@ -132,6 +133,24 @@ describe('worker loop', () => {
     expect(await queue.get(typed._id)).toMatchObject({ attempts: 1 });
     expect((await queue.get(typed._id))?.lastError).toMatch(/invalid payload for typed/);
     expect(await queue.get(refused._id)).toMatchObject({ attempts: 1, lastError: 'suite file not found' });
+  });
+
+  it('a failed job stores and logs its error without any registered secret', async () => {
+    const secret = 'agt_worker-S3cret-token-77';
+    registerSecret(`Bearer ${secret}`);
+    const handlers = {
+      echo: {
+        run: async () => {
+          throw new PermanentJobError(`agent answered 401: got "Bearer ${secret}"`);
+        },
+      },
+    };
+    const { job } = await queue.enqueue({ type: 'echo' });
+    start(createWorker({ queue, handlers, concurrency: 1, leaseMs: 5000, pollMs: 5 }));
+    await waitFor(async () => (await queue.get(job._id))?.status === 'failed');
+    const stored = await queue.get(job._id);
+    expect(stored?.lastError).toBe('agent answered 401: got "Bearer [redacted]"');
+    expect(JSON.stringify(stored)).not.toContain(secret);
   });
 
   it('picks up a job whose previous worker died once the lease expires', async () => {

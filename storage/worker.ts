@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import type { z } from 'zod';
-import { createSilentLogger, isArbiterError, type Logger, systemIds } from '../config/index.ts';
+import { createSilentLogger, isArbiterError, type Logger, scrubSecrets, systemIds } from '../config/index.ts';
 import type { Job, JobProgress, JobQueue } from './jobs.ts';
 
 /** What a handler gets besides its payload. */
@@ -149,7 +149,8 @@ export function createWorker(options: WorkerOptions): Worker {
       }
       if (await options.queue.complete(job._id, workerId, result)) stats.succeeded += 1;
     } catch (err) {
-      const message = err instanceof Error ? err.message : String(err);
+      // Stored on the job and logged: no known secret may ride along (an agent's echoed credentials).
+      const message = scrubSecrets(err instanceof Error ? err.message : String(err));
       if (reason === 'shutdown') {
         if (await options.queue.release(job._id, workerId)) stats.released += 1;
         log.info('released at shutdown; another worker will pick it up');

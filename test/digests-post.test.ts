@@ -12,6 +12,7 @@ import {
   type Digest,
   type DigestDeps,
   DigestSchema,
+  FAILED_RETRY_MS,
   postDigest,
   renderChartPng,
   runDueDigest,
@@ -75,7 +76,6 @@ async function replica(owner: string, clock = createManualClock('2026-11-20T09:0
     clock,
     owner,
     dataDir: join(dir, 'out'),
-    leaseMs: 60_000,
   };
   return { deps, transport, clock };
 }
@@ -191,7 +191,7 @@ describe('posting once per period', () => {
     expect(transport.uploads()).toHaveLength(1);
   });
 
-  it('a replica killed mid-post: another waits out its lease, then finishes the post without repeating it', async () => {
+  it('a replica killed mid-post: another waits out its 30 s lease, then finishes the post without repeating it', async () => {
     await seed();
     const clock = createManualClock('2026-11-20T09:00:30Z');
     const a = await replica('a', clock);
@@ -207,8 +207,13 @@ describe('posting once per period', () => {
     await waitUntil(async () => (await a.deps.posts.get('daily|day|2026-11-19'))?.repliesPosted === 2);
     // B wakes while A's lease is live: it posts nothing.
     expect(await postDigest(daily, b.deps)).toMatchObject({ status: 'busy' });
-    clock.advance(61_000);
-    const out = await postDigest(daily, b.deps);
+    clock.advance(29_000);
+    expect(await postDigest(daily, b.deps)).toMatchObject({ status: 'busy' });
+    // Once A stops renewing, its lease lapses after DEFAULT_LEASE_TTL_MS; the scheduler's retry task wakes B within
+    // 20 s more (DIGEST_RETRY_CRON), so recovery takes at most about 50 s (it took 200-330 s with a 2-minute lease
+    // and a 5-minute retry). The wake-up itself is what runDueDigest does.
+    clock.advance(2_000);
+    const out = await runDueDigest(daily, b.deps);
     expect(out).toMatchObject({ status: 'posted', resumed: true, ts: a.transport.posts()[0]!.ts });
     expect(b.transport.posts()).toHaveLength(0);
     expect(b.transport.uploads()).toEqual([
@@ -257,7 +262,7 @@ describe('scheduling', () => {
 
   it('startDigests catches up a missed post at start and a retry wake-up posts after Slack recovers', async () => {
     await seed();
-    const { deps, transport } = await replica('a');
+    const { deps, transport, clock } = await replica('a');
     // The digest was scheduled before (a replica ran on the 18th), so the missed 09:00 post of the 20th is due.
     await deps.posts.firstSeen('daily', new Date('2026-11-18T12:00:00Z'));
     transport.failNext(1);
@@ -266,10 +271,14 @@ describe('scheduling', () => {
     try {
       await waitUntil(() => seen.length === 1);
       expect(seen).toEqual(['failed']);
-      await scheduler.checkAll(); // what the retry task does every 5 minutes
-      expect(seen).toEqual(['failed', 'posted']);
+      // The retry task (every 20 s) leaves a failed post alone for FAILED_RETRY_MS, then tries again.
       await scheduler.checkAll();
-      expect(seen).toEqual(['failed', 'posted', 'not-due']);
+      expect(seen).toEqual(['failed', 'not-due']);
+      clock.advance(FAILED_RETRY_MS);
+      await scheduler.checkAll();
+      expect(seen).toEqual(['failed', 'not-due', 'posted']);
+      await scheduler.checkAll();
+      expect(seen).toEqual(['failed', 'not-due', 'posted', 'not-due']);
       expect(transport.posts().filter((p) => !p.threadTs)).toHaveLength(1);
     } finally {
       await scheduler.stop();

@@ -241,6 +241,26 @@ describe('tick runner', () => {
   });
 });
 
+describe('a replica that dies holding a tick', () => {
+  it('leaves a claim that lapses after 30 s; the next wake-up of another replica runs that tick', async () => {
+    const file = join(dir, 'in.jsonl');
+    writeFileSync(file, ['a', 'b'].map((id) => line(id, `${id}?`, 'ok')).join(''));
+    const m = monitor(file);
+    const clock = createManualClock('2026-11-20T10:05:00Z');
+    const a = await deps('replica-a', clock);
+    const b = await deps('replica-b', clock);
+    const tick = T('2026-11-20T10:00:00Z');
+    // Replica a claimed the tick and was killed: nothing renews its claim any more.
+    expect(await a.d.leases.tryAcquire('monitor:m', tick, 'replica-a', 30_000)).toBe(true);
+    clock.advance(20_000);
+    expect(await runDueTick(m, b.d)).toMatchObject({ status: 'skipped' });
+    clock.advance(11_000);
+    expect(await runDueTick(m, b.d)).toMatchObject({ status: 'succeeded', tickTime: tick, scored: 2 });
+    expect(await a.d.leases.lastTick('monitor:m')).toMatchObject({ owner: 'replica-b', status: 'succeeded' });
+    expect(await runDueTick(m, b.d)).toMatchObject({ status: 'skipped', reason: 'no tick due' });
+  });
+});
+
 describe('node-cron scheduler', () => {
   it('wakes on schedule and never starts a wake-up while the previous one runs', async () => {
     let running = 0;

@@ -22,7 +22,7 @@ describe('console front door', () => {
     for (const c of cleanups.splice(0).reverse()) await c();
   });
 
-  async function boot(): Promise<{ bot: RunningBot; out: () => string }> {
+  async function boot(logLines?: string[]): Promise<{ bot: RunningBot; out: () => string }> {
     const { dir, cleanup } = tempDir();
     let out = '';
     const bot = await startBot(
@@ -31,11 +31,13 @@ describe('console front door', () => {
         HOST: '127.0.0.1',
         DATA_DIR: dir,
         MONITORS_DIR: `${dir}/no-monitors`,
-        LOG_LEVEL: 'silent',
+        LOG_LEVEL: logLines ? 'info' : 'silent',
+        LOG_FORMAT: 'json',
       }),
       {
         transport: createConsoleTransport({ write: (t) => (out += t) }),
         progressEditMs: 0,
+        ...(logLines ? { logSink: { write: (l: string) => logLines.push(l) } } : {}),
       },
     );
     cleanups.push(cleanup, () => bot.stop());
@@ -67,6 +69,27 @@ describe('console front door', () => {
     await until(() => out().includes('Unknown command'));
     expect(out()).toContain('only console sees this');
     expect(out()).toMatch(/Reference err_/);
+  });
+
+  it('user mistakes (bad suite name, traversal, unknown id) are logged at info, without a stack trace', async () => {
+    const lines: string[] = [];
+    const { bot, out } = await boot(lines);
+    await bot.submitCommand('run no-such-suite');
+    await bot.submitCommand('run ../../package.json');
+    await bot.submitCommand('runs show run_doesnotexist');
+    await until(() => out().includes('outside the suites folder'));
+    await until(() => out().includes('No run with id run_doesnotexist'));
+    await until(() => out().includes('No suite "no-such-suite"'));
+    const failures = lines.map((l) => JSON.parse(l)).filter((l) => /command failed/.test(l.msg));
+    expect(failures).toHaveLength(3);
+    expect(failures.map((l) => l.code).sort()).toEqual(['NOT_FOUND', 'NOT_FOUND', 'USAGE']);
+    for (const l of failures) {
+      expect(l.level).toBe(30); // pino's info
+      expect(l.err).toBeUndefined();
+      expect(JSON.stringify(l)).not.toMatch(/\bat .*\.ts:\d+/);
+      expect(l.reason).toEqual(expect.any(String));
+    }
+    expect(lines.map((l) => JSON.parse(l)).filter((l) => l.level >= 50)).toEqual([]);
   });
 });
 
