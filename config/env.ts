@@ -138,7 +138,7 @@ export const ENV_VARS = {
     doc: 'Slash commands and button clicks waiting or running, all users together, beyond which a new one is refused at once with an ephemeral "busy, try again in N s".',
   },
   SLACK_QUEUE_MAX_PER_USER: {
-    schema: intIn(1, 100_000).default(20),
+    schema: intIn(1, 1_000_000).default(20),
     secret: false,
     doc: 'The same limit for one Slack user.',
   },
