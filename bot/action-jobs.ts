@@ -8,7 +8,7 @@ import { errorMessage, notice } from '../commands/dispatch.ts';
 import type { Message } from '../commands/message.ts';
 import { hasRole, type Role, type RolePolicy } from '../commands/parse.ts';
 import type { Transport } from '../commands/transport.ts';
-import type { JobHandler, JobQueue } from '../storage/index.ts';
+import type { JobContext, JobHandler, JobQueue } from '../storage/index.ts';
 import { deliver } from './command-jobs.ts';
 import { renderThread } from './render-blocks.ts';
 import { respondEphemeral } from './slack-transport.ts';
@@ -110,32 +110,63 @@ async function tell(deps: ActionJobDeps, p: ActionJobPayload, message: Message):
     deps.logger.warn({ actionId: p.actionId, user: p.user }, 'click answer has nowhere to go (no channel)');
 }
 
-async function deliverResult(deps: ActionJobDeps, p: ActionJobPayload, result: ActionResult): Promise<void> {
+/** The journal of a click job's effects; outside the worker (tests, the console) every effect simply runs. */
+type Journal = Pick<JobContext, 'once'>;
+const NO_JOURNAL: Journal = {
+  async once(_name, fn) {
+    await fn({ uncertain: false });
+    return 'done';
+  },
+};
+
+async function deliverResult(
+  deps: ActionJobDeps,
+  p: ActionJobPayload,
+  result: ActionResult,
+  journal: Journal,
+): Promise<void> {
+  // An update sets the clicked message to its new content: doing it again after a crash changes nothing, so it
+  // needs no journal. A reply and an ephemeral would appear twice: each is one journaled effect.
   if (result.update) {
     if (p.ephemeralSource && p.responseUrl)
       await replaceViaResponseUrl(p.responseUrl, result.update, deps.fetch);
     else if (p.channel && p.messageTs && !p.ephemeralSource)
       await deps.transport.update({ channel: p.channel, ts: p.messageTs }, result.update);
     // The clicked message cannot be replaced: show the new content to the clicking user instead.
-    else await tell(deps, p, result.update);
+    else await journal.once('update', () => tell(deps, p, result.update!));
   }
-  if (result.reply) {
-    if (p.channel) {
-      const threadTs = p.threadTs ?? (p.ephemeralSource ? undefined : p.messageTs);
-      await deps.transport.post({ channel: p.channel, ...(threadTs ? { threadTs } : {}) }, result.reply);
-    } else await tell(deps, p, result.reply);
+  const reply = result.reply;
+  if (reply) {
+    await journal.once('reply', async ({ uncertain }) => {
+      if (p.channel) {
+        const threadTs = p.threadTs ?? (p.ephemeralSource ? undefined : p.messageTs);
+        const target = { channel: p.channel, ...(threadTs ? { threadTs } : {}) };
+        if (uncertain && deps.transport.findPosted) {
+          const found = await deps.transport
+            .findPosted(target, p.key, new Date(Date.now() - 60 * 60_000))
+            .catch(() => undefined);
+          if (found) return;
+        }
+        await deps.transport.post(target, reply, { key: p.key });
+      } else await tell(deps, p, reply);
+    });
   }
-  if (result.ephemeral) await tell(deps, p, result.ephemeral);
+  const ephemeral = result.ephemeral;
+  if (ephemeral) await journal.once('ephemeral', () => tell(deps, p, ephemeral));
 }
 
-/** Creates the job handler of clicks. It never throws, so a retry never posts twice. */
+/**
+ * Creates the job handler of clicks. It never throws, and what it posts is journaled (JobContext.once), so a job
+ * run again after a crash does not post twice.
+ */
 export function createActionJobHandler(deps: ActionJobDeps): JobHandler<ActionJobPayload> {
   return {
     payload: ActionJobPayloadSchema,
-    async run(p) {
+    async run(p, ctx?: Journal) {
+      const journal = ctx ?? NO_JOURNAL;
       const handler = findActionHandler(deps.actions(), p.actionId);
       if (!handler) {
-        await tell(deps, p, INACTIVE_BUTTON).catch(() => {});
+        await journal.once('reply', () => tell(deps, p, INACTIVE_BUTTON)).catch(() => {});
         return { ok: false, reason: 'unknown action' };
       }
       let result: ActionResult;
@@ -154,13 +185,13 @@ export function createActionJobHandler(deps: ActionJobDeps): JobHandler<ActionJo
       } catch (err) {
         const ref = deps.ids.newId('err');
         logFailure(deps.logger, err, { ref, actionId: p.actionId }, `action failed (reference ${ref})`);
-        await tell(deps, p, errorMessage(err, ref)).catch((e: unknown) =>
-          deps.logger.warn({ err: e, ref }, 'could not deliver the action error'),
-        );
+        await journal
+          .once('error', () => tell(deps, p, errorMessage(err, ref)))
+          .catch((e: unknown) => deps.logger.warn({ err: e, ref }, 'could not deliver the action error'));
         return { ok: false, ref };
       }
       try {
-        await deliverResult(deps, p, result);
+        await deliverResult(deps, p, result, journal);
         return { ok: true };
       } catch (err) {
         // The handler's work is done (and idempotent on the key); a delivery failure must not run it again.
@@ -169,7 +200,7 @@ export function createActionJobHandler(deps: ActionJobDeps): JobHandler<ActionJo
           { err, ref, actionId: p.actionId },
           `action result delivery failed (reference ${ref})`,
         );
-        await tell(deps, p, errorMessage(err, ref)).catch(() => {});
+        await journal.once('error', () => tell(deps, p, errorMessage(err, ref))).catch(() => {});
         return { ok: false, ref };
       }
     },

@@ -6,7 +6,7 @@ import { type DispatchDeps, dispatch, errorMessage, notice, usageMessage } from 
 import type { Message } from '../commands/message.ts';
 import { parseCommand } from '../commands/parse.ts';
 import type { Transport } from '../commands/transport.ts';
-import type { JobHandler } from '../storage/index.ts';
+import type { JobContext, JobHandler } from '../storage/index.ts';
 import type { RunReporter } from './run-reporter.ts';
 import { respondEphemeral, SlackPostError } from './slack-transport.ts';
 
@@ -35,15 +35,34 @@ export interface CommandJobDeps {
   fetch?: typeof fetch;
 }
 
+/** How a reply is delivered: `key` marks a channel post so that a retry whose earlier post is uncertain finds it. */
+export interface DeliverOptions {
+  key?: string;
+  /** An earlier attempt of this job may have posted it already (it died between 'started' and 'done'). */
+  uncertain?: boolean;
+}
+
 /** Delivers a reply: ephemeral to the user, or in the channel; fixable Slack errors become an ephemeral hint. */
 export async function deliver(
   deps: Pick<CommandJobDeps, 'transport' | 'logger' | 'fetch'>,
   p: Pick<CommandJobPayload, 'user' | 'channel' | 'responseUrl'>,
   message: Message,
+  options: DeliverOptions = {},
 ): Promise<void> {
   try {
     if (message.ephemeral) await deps.transport.postEphemeral({ channel: p.channel, user: p.user }, message);
-    else await deps.transport.post({ channel: p.channel }, message);
+    else {
+      // An ephemeral cannot be looked up (Slack keeps no record a bot can read): only a channel post can be
+      // found again, by the key it carries, when an earlier attempt may have made it.
+      if (options.uncertain && options.key && deps.transport.findPosted) {
+        const since = new Date(Date.now() - 60 * 60_000);
+        const found = await deps.transport
+          .findPosted({ channel: p.channel }, options.key, since)
+          .catch(() => undefined);
+        if (found) return;
+      }
+      await deps.transport.post({ channel: p.channel }, message, options.key ? { key: options.key } : {});
+    }
   } catch (err) {
     const hint = err instanceof SlackPostError ? err.hint : undefined;
     deps.logger.warn({ err, channel: p.channel }, 'chat delivery failed');
@@ -55,40 +74,57 @@ export async function deliver(
   }
 }
 
-/** Creates the job handler of chat commands. It never throws after posting, so a retry never posts twice. */
+/** A job context without a journal (a handler called outside the worker): every effect simply runs. */
+const NO_JOURNAL: Pick<JobContext, 'once'> = {
+  async once(_name, fn) {
+    await fn({ uncertain: false });
+    return 'done';
+  },
+};
+
+/**
+ * Creates the job handler of chat commands. It never throws after posting, and its reply is one journaled effect
+ * (JobContext.once), so a job run again after a crash does not post its reply twice.
+ */
 export function createCommandJobHandler(deps: CommandJobDeps): JobHandler<CommandJobPayload> {
   return {
     payload: CommandJobPayloadSchema,
-    async run(p) {
+    async run(p, ctx?: Pick<JobContext, 'once'>) {
+      const journal = ctx ?? NO_JOURNAL;
+      const reply = (message: Message) =>
+        journal.once('reply', ({ uncertain }) => deliver(deps, p, message, { key: p.key, uncertain }));
       const parsed = parseCommand(p.text);
       if (!parsed.ok) {
-        await deliver(deps, p, usageMessage(parsed.error));
+        await reply(usageMessage(parsed.error));
         return { ok: false };
       }
       try {
-        const reply = await dispatch(
+        const answer = await dispatch(
           parsed.command,
           { user: p.user, channel: p.channel, idempotencyKey: p.key },
           deps.dispatch(),
         );
-        if (reply.watchRun) {
-          try {
-            await deps.reporter.attach(reply.watchRun.runId, p.channel, reply.message);
-          } catch (err) {
-            const hint = err instanceof SlackPostError ? err.hint : undefined;
-            deps.logger.warn({ err, runId: reply.watchRun.runId }, 'could not post the run parent');
-            await deliver(
-              deps,
-              p,
-              notice(
-                'Run started, but Arbiter could not post here',
-                `${hint ?? 'Posting to this channel failed.'} Run ${reply.watchRun.runId} continues; see it with \`runs show ${reply.watchRun.runId}\`.`,
-              ),
-            );
-          }
-          return { runId: reply.watchRun.runId };
+        const watchRun = answer.watchRun;
+        if (watchRun) {
+          await journal.once('reply', async () => {
+            try {
+              await deps.reporter.attach(watchRun.runId, p.channel, answer.message);
+            } catch (err) {
+              const hint = err instanceof SlackPostError ? err.hint : undefined;
+              deps.logger.warn({ err, runId: watchRun.runId }, 'could not post the run parent');
+              await deliver(
+                deps,
+                p,
+                notice(
+                  'Run started, but Arbiter could not post here',
+                  `${hint ?? 'Posting to this channel failed.'} Run ${watchRun.runId} continues; see it with \`runs show ${watchRun.runId}\`.`,
+                ),
+              );
+            }
+          });
+          return { runId: watchRun.runId };
         }
-        await deliver(deps, p, reply.message);
+        await reply(answer.message);
         return { ok: true };
       } catch (err) {
         const ref = deps.ids.newId('err');
@@ -98,7 +134,7 @@ export function createCommandJobHandler(deps: CommandJobDeps): JobHandler<Comman
           { ref, command: parsed.command.name },
           `command failed (reference ${ref})`,
         );
-        await deliver(deps, p, errorMessage(err, ref));
+        await reply(errorMessage(err, ref));
         return { ok: false, ref };
       }
     },

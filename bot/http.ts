@@ -24,8 +24,16 @@ export function createHttpApp(deps: HttpDeps): Hono {
   app.get('/healthz', async (c) => {
     const store = await deps.store.ping();
     const worker = deps.worker.stats();
+    // The store's ping includes a write probe: a full disk, a read-only remount or removed data files fail it, so
+    // a load balancer stops sending commands this process would have to refuse.
+    const reason = !store.ok
+      ? `store: ${store.error ?? 'unavailable'}`
+      : worker.stopping
+        ? 'shutting down'
+        : undefined;
     const body = {
-      status: store.ok && !worker.stopping ? 'ok' : 'unavailable',
+      status: reason ? 'unavailable' : 'ok',
+      ...(reason ? { reason } : {}),
       version: deps.version,
       uptimeSeconds: Math.round((Date.now() - deps.startedAt.getTime()) / 1000),
       store: {

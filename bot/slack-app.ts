@@ -5,23 +5,31 @@ import { App, LogLevel, SocketModeReceiver } from '@slack/bolt';
 import { z } from 'zod';
 import type { Env, Ids, Logger } from '../config/index.ts';
 import type { ActionHandler } from '../commands/actions.ts';
-import { errorMessage, precheck, usageMessage } from '../commands/dispatch.ts';
+import { precheck, usageMessage } from '../commands/dispatch.ts';
 import type { Message } from '../commands/message.ts';
 import { parseCommand, type RolePolicy } from '../commands/parse.ts';
 import type { Transport } from '../commands/transport.ts';
 import type { RunService } from '../runs/index.ts';
-import type { JobHandler, JobQueue } from '../storage/index.ts';
+import { isArbiterError } from '../config/index.ts';
+import type { EnqueueInput, JobHandler, JobQueue } from '../storage/index.ts';
 import {
   ACTION_JOB_TYPE,
   type ActionJobPayload,
   checkAction,
   createActionJobHandler,
-  enqueueAction,
   slackActionKey,
 } from './action-jobs.ts';
 import { buildHomeView, type HomeData, loadHomeSnapshot } from './app-home.ts';
 import { COMMAND_JOB_TYPE, type CommandJobPayload, deliver } from './command-jobs.ts';
 import { renderBlocks } from './render-blocks.ts';
+import {
+  busyMessage,
+  cannotAcceptMessage,
+  createIntakeGauge,
+  type IntakeGauge,
+  type IntakeLimits,
+  slackUserGroup,
+} from './slack-intake.ts';
 import { SlackHttpReceiver } from './slack-receiver.ts';
 import {
   createSlackTransport,
@@ -44,6 +52,10 @@ export interface SlackAppDeps {
   /** Button handlers (review votes, prompt alerts); read on every click. Default: none. */
   actions?: () => readonly ActionHandler[];
   queue: JobQueue;
+  /** Caps on interactive jobs queued or running (SLACK_QUEUE_MAX, SLACK_QUEUE_MAX_PER_USER); default: those defaults. */
+  limits?: IntakeLimits;
+  /** How long a listener waits for the store to record a job before it answers "cannot accept" (default 2000 ms). */
+  enqueueTimeoutMs?: number;
   /** Wakes the worker after an enqueue. */
   onEnqueued: () => void;
   client: SlackClient;
@@ -64,6 +76,8 @@ export interface SlackFrontDoor {
   app: App;
   /** POST /slack/events handler (HTTP mode only). */
   handle?: (req: Request) => Promise<Response>;
+  /** The intake caps' gauge (tests, benchmarks). */
+  intake: IntakeGauge;
   /** Job handlers the worker must run. */
   // biome-ignore lint/suspicious/noExplicitAny: handlers of different payload types share one registry
   handlers: Record<string, JobHandler<any>>;
@@ -130,15 +144,36 @@ export function clickFromBlockActions(body: z.infer<typeof BlockActionsBodySchem
   };
 }
 
-/** Remembers recent ids so a redelivered event runs its listener once (Socket Mode redelivers with retry 0). */
+/**
+ * Remembers recent ids so a redelivered event runs its listener once (Socket Mode redelivers with retry 0).
+ * `forget` takes an id back: an event whose enqueue failed must let Slack's retry through.
+ */
 export function createSeenSet(max = 5000) {
   const seen = new Set<string>();
-  return (id: string): boolean => {
+  const check = (id: string): boolean => {
     if (seen.has(id)) return true;
     seen.add(id);
     if (seen.size > max) seen.delete(seen.values().next().value as string);
     return false;
   };
+  return Object.assign(check, { forget: (id: string) => void seen.delete(id) });
+}
+
+/** Default caps of the intake (the defaults of SLACK_QUEUE_MAX and SLACK_QUEUE_MAX_PER_USER). */
+export const DEFAULT_INTAKE_LIMITS: IntakeLimits = { maxQueued: 1000, maxPerUser: 20 };
+
+/** Thrown when the store took longer than the listener may wait (Slack's 3 s clock). */
+class EnqueueTimeout extends Error {}
+
+/** What a user may read of why the store refused a job: our own message, never a driver's stack. */
+function refusalReason(err: unknown, timeoutMs: number): string {
+  if (err instanceof EnqueueTimeout) return `the store did not answer within ${timeoutMs} ms`;
+  if (isArbiterError(err)) return err.message.replace(/\.$/, '');
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  if (code === 'ENOSPC') return 'the disk of the data folder is full';
+  if (code === 'EROFS') return 'the data folder is read-only';
+  if (code === 'EACCES' || code === 'EPERM') return 'the data folder is not writable';
+  return code ? `the store failed (${code})` : 'the store failed';
 }
 
 /** Creates the Bolt app and its listeners. */
@@ -180,11 +215,50 @@ export function createSlackApp(deps: SlackAppDeps): SlackFrontDoor {
     respondEphemeral(responseUrl, message, deps.fetch).catch((e: unknown) =>
       logger.warn({ err: e }, 'response_url delivery failed'),
     );
-  /** An enqueue that failed: logged with a reference id, which the user is told when there is a response_url. */
-  const enqueueFailed = async (what: string, err: unknown, responseUrl: string | undefined) => {
+  const timeoutMs = deps.enqueueTimeoutMs ?? 2000;
+  const intake = createIntakeGauge({
+    queue: deps.queue,
+    types: [COMMAND_JOB_TYPE, ACTION_JOB_TYPE],
+    ...(deps.limits ?? DEFAULT_INTAKE_LIMITS),
+    onRefreshError: (err) =>
+      logger.warn({ err }, 'could not count the Slack backlog; keeping the last count'),
+  });
+
+  /**
+   * Records a job before the request is acknowledged: Slack never retries a command or a click it got a 200 for,
+   * so an ack given before the write is a promise a crash breaks. Waits at most `timeoutMs` (Slack gives up at
+   * 3 s); a write that lands after that is cancelled, since the user was told nothing was recorded.
+   */
+  const record = async (input: EnqueueInput): Promise<{ created: boolean }> => {
+    let timer: NodeJS.Timeout | undefined;
+    let late = false;
+    const write = deps.queue.enqueue(input);
+    try {
+      return await Promise.race([
+        write,
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => {
+            late = true;
+            reject(new EnqueueTimeout());
+          }, timeoutMs);
+        }),
+      ]);
+    } finally {
+      clearTimeout(timer);
+      if (late)
+        void write.then(
+          ({ job, created }) => {
+            if (created) void deps.queue.cancel(job._id).catch(() => undefined);
+          },
+          () => undefined,
+        );
+    }
+  };
+  /** A request the store could not record: logged with a reference id the user is told. */
+  const refusal = (what: string, err: unknown): Message => {
     const ref = deps.ids.newId('err');
-    logger.error({ err, ref }, `${what} could not be enqueued (reference ${ref})`);
-    if (responseUrl) await respondQuietly(responseUrl, errorMessage(err, ref));
+    logger.error({ err, ref }, `${what} could not be recorded; refused (reference ${ref})`);
+    return cannotAcceptMessage(refusalReason(err, timeoutMs), ref);
   };
 
   const seenEvent = createSeenSet();
@@ -195,7 +269,13 @@ export function createSlackApp(deps: SlackAppDeps): SlackFrontDoor {
       logger.info({ eventId }, 'slack event redelivered; ignored');
       return;
     }
-    await next();
+    try {
+      await next();
+    } catch (err) {
+      // Seen only once handled: a listener that failed (its enqueue did) must let Slack's retry run it again.
+      if (typeof eventId === 'string') seenEvent.forget(eventId);
+      throw err;
+    }
   });
 
   app.command(env.SLACK_COMMAND, async ({ command, ack }) => {
@@ -203,24 +283,33 @@ export function createSlackApp(deps: SlackAppDeps): SlackFrontDoor {
     if (!parsed.ok) return ack(ephemeralAck(usageMessage(parsed.error)));
     const early = precheck(parsed.command, command.user_id, deps.roles);
     if (early) return ack(ephemeralAck(early));
+    const admission = intake.admit(command.user_id);
+    if (!admission.ok) return ack(ephemeralAck(busyMessage(admission)));
     const key = `slack:cmd:${command.trigger_id}`;
-    // Ack first: Slack's clock is 3 s and the store write below can queue behind the worker's. A redelivery of the
-    // same command is still enqueued once (idempotency key).
-    await ack();
+    const payload: CommandJobPayload = {
+      text: command.text,
+      user: command.user_id,
+      channel: command.channel_id,
+      key,
+      ...(command.response_url ? { responseUrl: command.response_url } : {}),
+    };
+    let created: boolean;
     try {
-      const payload: CommandJobPayload = {
-        text: command.text,
-        user: command.user_id,
-        channel: command.channel_id,
-        key,
-        ...(command.response_url ? { responseUrl: command.response_url } : {}),
-      };
-      const { created } = await deps.queue.enqueue({ type: COMMAND_JOB_TYPE, payload, idempotencyKey: key });
-      if (created) deps.onEnqueued();
-      else logger.info({ key }, 'slash command redelivered; not enqueued again');
+      ({ created } = await record({
+        type: COMMAND_JOB_TYPE,
+        payload,
+        idempotencyKey: key,
+        group: slackUserGroup(command.user_id),
+      }));
     } catch (err) {
-      await enqueueFailed('slash command', err, command.response_url);
+      admission.settle(false);
+      return ack(ephemeralAck(refusal('slash command', err)));
     }
+    admission.settle(created);
+    // Acked only now that the job is on disk; a redelivery of the same command finds it (idempotency key).
+    await ack();
+    if (created) deps.onEnqueued();
+    else logger.info({ key }, 'slash command redelivered; not enqueued again');
   });
 
   app.event('app_home_opened', async ({ event, body }) => {
@@ -234,20 +323,17 @@ export function createSlackApp(deps: SlackAppDeps): SlackFrontDoor {
     if (created) deps.onEnqueued();
   });
 
-  // Buttons: ack at once, authorize, enqueue one job per click (redeliveries share the key). Refusals are told to the
-  // clicking user only, after the ack, so posting never delays it.
+  // Buttons: authorize, record one job per click (redeliveries share the key), then ack. Slack shows nothing of a
+  // block_actions ack body, so refusals (role, busy, store) are told to the clicking user right after the ack.
   app.action(/.*/, async ({ ack, body }) => {
-    await ack();
     const parsed = BlockActionsBodySchema.safeParse(body);
     if (!parsed.success) {
+      await ack();
       logger.warn({ type: (body as { type?: unknown }).type }, 'slack action ignored: not a block action');
       return;
     }
     const click = clickFromBlockActions(parsed.data);
-    const answer = checkAction(actions(), deps.roles, click);
-    if (answer) {
-      // A redelivered refused click is told once.
-      if (seenClick(click.key)) return;
+    const tellClicker = async (answer: Message) => {
       if (click.channel)
         await deliver(
           { transport, logger, ...(deps.fetch ? { fetch: deps.fetch } : {}) },
@@ -255,19 +341,45 @@ export function createSlackApp(deps: SlackAppDeps): SlackFrontDoor {
           answer,
         );
       else if (click.responseUrl) await respondQuietly(click.responseUrl, answer);
+    };
+    const answer = checkAction(actions(), deps.roles, click);
+    if (answer) {
+      await ack();
+      // A redelivered refused click is told once.
+      if (!seenClick(click.key)) await tellClicker(answer);
       return;
     }
-    try {
-      if (await enqueueAction(deps.queue, click)) deps.onEnqueued();
-      else logger.info({ key: click.key }, 'slack action redelivered; not enqueued again');
-    } catch (err) {
-      await enqueueFailed('slack action', err, click.responseUrl);
+    const admission = intake.admit(click.user);
+    if (!admission.ok) {
+      await ack();
+      await tellClicker(busyMessage(admission));
+      return;
     }
+    let created: boolean;
+    try {
+      ({ created } = await record({
+        type: ACTION_JOB_TYPE,
+        payload: click,
+        idempotencyKey: click.key,
+        group: slackUserGroup(click.user),
+      }));
+    } catch (err) {
+      admission.settle(false);
+      await ack();
+      await tellClicker(refusal('slack action', err));
+      return;
+    }
+    admission.settle(created);
+    await ack();
+    if (created) deps.onEnqueued();
+    else logger.info({ key: click.key }, 'slack action redelivered; not enqueued again');
   });
 
   app.error(async (err) => {
     const ref = deps.ids.newId('err');
     logger.error({ err, ref }, `slack listener error (reference ${ref})`);
+    // Rethrown so the receiver knows: an event whose listener failed is answered 500 and Slack retries it.
+    throw err;
   });
 
   // biome-ignore lint/suspicious/noExplicitAny: handlers of different payload types share one registry
@@ -299,8 +411,11 @@ export function createSlackApp(deps: SlackAppDeps): SlackFrontDoor {
     mode: socket ? 'socket' : 'http',
     app,
     ...(receiver ? { handle: receiver.handle } : {}),
+    intake,
     handlers,
     async start() {
+      // The backlog left by an earlier process counts against the caps from the first request on.
+      await intake.refresh();
       if (socket) await app.start();
     },
     async stop() {

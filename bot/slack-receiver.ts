@@ -121,6 +121,7 @@ export class SlackHttpReceiver implements Receiver {
         resolveAck(response);
       },
     };
+    if (data.type === 'event_callback') return this.handleEvent(event);
     const processing = this.app.processEvent(event).then(
       () => (acked ? ackPromise : NO_ACK),
       (err: unknown) => {
@@ -140,6 +141,34 @@ export class SlackHttpReceiver implements Receiver {
     if (typeof result === 'string') return new Response(result, { status: 200 });
     return Response.json(result);
   };
+
+  /**
+   * Events API: Bolt acks an event before its listeners run, so answering at the ack would tell Slack "received"
+   * before the listener recorded anything. Answer once the listeners are done instead: 200 when they succeeded,
+   * 500 when one failed (an enqueue the store refused), so that Slack retries it (X-Slack-Retry-Num); the event is
+   * not marked seen then (slack-app.ts). Listeners only enqueue, well within Slack's 3 s.
+   */
+  private async handleEvent(event: ReceiverEvent): Promise<Response> {
+    const { logger } = this.options;
+    let timer: NodeJS.Timeout | undefined;
+    const outcome = await Promise.race([
+      this.app!.processEvent(event).then(
+        () => 'ok' as const,
+        (err: unknown) => {
+          logger.error({ err }, 'slack event listener failed; answering 500 so that Slack retries');
+          return 'failed' as const;
+        },
+      ),
+      new Promise<'late'>((r) => {
+        timer = setTimeout(() => r('late'), this.options.ackTimeoutMs ?? 2500);
+      }),
+    ]);
+    clearTimeout(timer);
+    if (outcome === 'failed') return new Response('internal error', { status: 500 });
+    // Still running: let Slack retry; a retry of an event that did get recorded is deduplicated by its id.
+    if (outcome === 'late') return new Response('still processing', { status: 503 });
+    return new Response(null, { status: 200 });
+  }
 }
 
 /** Parses a Slack body: JSON (events), form with `payload=` JSON (interactivity) or a plain form (commands). */

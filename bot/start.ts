@@ -136,6 +136,8 @@ export interface StartOptions {
   progressEditMs?: number;
   /** Retries of Slack Web API calls after 429/5xx (default 4). */
   slackRetries?: number;
+  /** More button handlers, after the built-in ones (tests, embedding). */
+  actions?: readonly ActionHandler[];
 }
 
 /** Starts the bot: store, job worker and HTTP server; logs one line saying what it runs on. */
@@ -249,6 +251,7 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
           env,
           roles,
           queue,
+          limits: { maxQueued: env.SLACK_QUEUE_MAX, maxPerUser: env.SLACK_QUEUE_MAX_PER_USER },
           onEnqueued: () => notify(),
           client: slackClient,
           runs: () => runs,
@@ -366,6 +369,7 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
       logger,
       runs: () => runs,
     });
+    actionHandlers.push(...(options.actions ?? []));
     actionHandlers.push(
       createPromptActionHandler({
         actions: await openPromptActions(store),

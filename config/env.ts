@@ -133,6 +133,16 @@ export const ENV_VARS = {
     secret: false,
     doc: 'Slash command name.',
   },
+  SLACK_QUEUE_MAX: {
+    schema: intIn(1, 1_000_000).default(1000),
+    secret: false,
+    doc: 'Slash commands and button clicks waiting or running, all users together, beyond which a new one is refused at once with an ephemeral "busy, try again in N s".',
+  },
+  SLACK_QUEUE_MAX_PER_USER: {
+    schema: intIn(1, 1_000_000).default(20),
+    secret: false,
+    doc: 'The same limit for one Slack user.',
+  },
   ARBITER_ADMINS: {
     schema: userIdList.default([]),
     secret: false,

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { isArbiterError } from '../config/index.ts';
@@ -72,6 +72,63 @@ describe('embedded store specifics', () => {
       ]);
     } finally {
       await again.close();
+    }
+  });
+
+  it("a data file that cannot be loaded fails with the file name and nedb's reason; close() still returns", async () => {
+    const { dir, cleanup } = tempDir();
+    cleanups.push(cleanup);
+    writeFileSync(join(dir, 'jobs.db'), 'not json\nnot json either\n');
+    const store = await createEmbeddedStore({ dir, autocompactMs: 0 });
+    const err = await store.collection('jobs').catch((e: unknown) => e);
+    expect(isArbiterError(err, 'STORE_UNAVAILABLE')).toBe(true);
+    expect((err as Error).message).toContain(join(dir, 'jobs.db'));
+    expect((err as Error).message).toMatch(/corrupt/);
+    expect((err as { hint: string }).hint).toMatch(/Move .*jobs\.db aside/);
+    expect((err as { exitCode: number }).exitCode).toBe(3);
+    // Before: close() queued a compaction behind the load that never came, and the process exited 13 silently.
+    await expect(
+      Promise.race([
+        store.close().then(() => 'closed'),
+        new Promise((r) => setTimeout(() => r('hung'), 3000)),
+      ]),
+    ).resolves.toBe('closed');
+  });
+
+  it('a removed data file fails the next write (not silently appended to the deleted file) and ping says so', async () => {
+    const { dir, cleanup } = tempDir();
+    cleanups.push(cleanup);
+    const store = await createEmbeddedStore({ dir, autocompactMs: 0 });
+    try {
+      const c = await store.collection<{ _id: string; n: number }>('things');
+      await c.insertOne({ _id: 'kept', n: 1 });
+      expect((await store.ping()).ok).toBe(true);
+      rmSync(join(dir, 'things.db'));
+      const err = await c.insertOne({ _id: 'lost', n: 2 }).catch((e: unknown) => e);
+      expect(isArbiterError(err, 'STORE_UNAVAILABLE')).toBe(true);
+      expect((err as Error).message).toContain('things.db was removed');
+      // What the caller was told failed is not there to be found (or claimed) either.
+      expect(await c.findOne({ _id: 'lost' })).toBeNull();
+      const health = await store.ping();
+      expect(health.ok).toBe(false);
+      expect(health.error).toContain('things.db was removed');
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('a data folder removed as a whole makes ping fail with the reason', async () => {
+    const { dir, cleanup } = tempDir();
+    cleanups.push(cleanup);
+    const store = await createEmbeddedStore({ dir, autocompactMs: 0 });
+    try {
+      expect((await store.ping()).ok).toBe(true);
+      rmSync(dir, { recursive: true, force: true });
+      const health = await store.ping();
+      expect(health.ok).toBe(false);
+      expect(health.error).toMatch(/lock lost|removed|write probe failed/);
+    } finally {
+      await store.close();
     }
   });
 });

@@ -1,6 +1,15 @@
-import { closeSync, existsSync, fstatSync, ftruncateSync, mkdirSync, openSync, readSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  fstatSync,
+  ftruncateSync,
+  mkdirSync,
+  openSync,
+  readSync,
+  statSync,
+  writeSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
-import { type FileHandle, open as openFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type * as NedbTypes from '@seald-io/nedb';
 import { ArbiterError, createSilentLogger, type Ids, type Logger, systemIds } from '../config/index.ts';
@@ -42,41 +51,127 @@ interface NedbPersistence {
 }
 
 /**
- * Appends a collection's new lines through one file handle kept open, where nedb opens, writes and closes the file
- * for every write (three round trips to the thread pool and a FileHandle per write: about 50 µs of event-loop time
- * and 100 µs of latency each). The bytes and their order are nedb's, and so is the durability: no fsync either
- * way. Compaction replaces the file (write a copy, rename it over), so the handle is dropped when nedb reports
+ * Appends a collection's new lines through one file descriptor kept open, with a synchronous write(2), where nedb
+ * opens, writes and closes the file for every write. A write of a few hundred bytes into the page cache takes
+ * microseconds; done asynchronously it costs a round trip through libuv's thread pool, and since nedb runs a
+ * collection's writes one at a time, 50 concurrent enqueues then wait for 50 round trips in a row (hundreds of ms
+ * on a loaded machine: a slash command is acked only once its job is written). The bytes and their order are
+ * nedb's, and so is the durability: no fsync either way (a written line survives kill -9, not a power cut).
+ * Compaction replaces the file (write a copy, rename it over), so the descriptor is dropped when nedb reports
  * `compaction.done` and the next write opens the new file; nedb runs writes and compactions one at a time, so no
- * write is in flight on the old file then. Returns a function that closes the handle.
+ * write is in flight on the old file then.
+ *
+ * Before each append the path is checked to still name the file the descriptor writes to (one stat, a few µs): an
+ * append to a file someone deleted or replaced succeeds and is lost, and a job recorded that way would be
+ * acknowledged and then never run. Returns a function that closes the descriptor and one that tells whether the
+ * file at the path is still the one written to (for ping).
  */
-function appendThroughOpenHandle(db: Datastore<Doc>): () => Promise<void> {
+function appendThroughOpenHandle(db: Datastore<Doc>): {
+  close: () => Promise<void>;
+  check: () => string | undefined;
+} {
   const persistence = (db as unknown as { persistence: NedbPersistence }).persistence;
-  let handle: Promise<FileHandle> | undefined;
+  let fd: number | undefined;
+  let ino: number | undefined;
   const drop = async () => {
-    const h = handle;
-    handle = undefined;
-    if (h) await (await h.catch(() => undefined))?.close().catch(() => undefined);
+    const f = fd;
+    fd = undefined;
+    ino = undefined;
+    if (f !== undefined) {
+      try {
+        closeSync(f);
+      } catch {
+        // Already unusable; nothing to release.
+      }
+    }
+  };
+  /** Why the file at the path is not the one the descriptor writes to, if it is not. */
+  const check = (): string | undefined => {
+    if (ino === undefined) return undefined;
+    const st = statSync(persistence.filename, { throwIfNoEntry: false });
+    if (!st) return `data file ${persistence.filename} was removed`;
+    if (st.ino !== ino) return `data file ${persistence.filename} was replaced by another file`;
+    return undefined;
   };
   (db as unknown as { on(event: string, fn: () => void): void }).on('compaction.done', () => void drop());
   persistence.persistNewStateAsync = async (newDocs) => {
     let text = '';
     for (const doc of newDocs) text += `${await persistence.afterSerialization(nedbModel.serialize(doc))}\n`;
     if (text.length === 0) return;
-    handle ??= openFile(persistence.filename, 'a', persistence.modes.fileMode);
+    const gone = check();
+    if (gone) {
+      // Keep refusing until the file is back: reopening would write to a new file that lacks everything before.
+      throw new ArbiterError('STORE_UNAVAILABLE', `Cannot write: the ${gone}.`, {
+        hint: 'Restore the data folder (DATA_DIR) and restart Arbiter.',
+      });
+    }
     try {
-      await (await handle).appendFile(text, 'utf8');
+      if (fd === undefined) {
+        fd = openSync(persistence.filename, 'a', persistence.modes.fileMode);
+        ino = fstatSync(fd).ino;
+      }
+      const bytes = Buffer.from(text, 'utf8');
+      let off = 0;
+      while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
     } catch (err) {
-      // A failed write (disk full, file removed) may have left the handle unusable: the next write reopens.
+      // A failed write (disk full, read-only) may have left the descriptor unusable: the next write reopens.
       await drop();
       throw err;
     }
   };
-  return drop;
+  return { close: drop, check };
 }
 
-/** The part of nedb's index internals the first-by-sort fast path reads: docs in key order within bounds. */
+/** A node of nedb's index tree (an AVL tree from @seald-io/binary-search-tree): keys in order, docs per key. */
+interface NedbTreeNode {
+  key?: unknown;
+  data: object[];
+  left: NedbTreeNode | null;
+  right: NedbTreeNode | null;
+  getLowerBoundMatcher(query: Record<string, unknown>): (key: unknown) => boolean;
+  getUpperBoundMatcher(query: Record<string, unknown>): (key: unknown) => boolean;
+}
+
+/** The part of nedb's index internals the first-by-sort fast path reads: the tree under the index. */
 interface NedbIndex {
-  getBetweenBounds(query: Record<string, unknown>): object[];
+  tree: { tree: NedbTreeNode };
+}
+
+/**
+ * The first document, in key order (or reverse order), whose key is within `bounds` and which `accept`s. Walks the
+ * tree from its root, so it costs O(log n) plus the documents rejected before the first accepted one; nedb's own
+ * getBetweenBounds would collect every document within the bounds first (a claim at 100k queued jobs copied 100k
+ * references to take one).
+ */
+function firstInOrder(
+  root: NedbTreeNode,
+  bounds: Record<string, unknown>,
+  descending: boolean,
+  accept: (doc: object) => boolean,
+): object | undefined {
+  if (!Object.hasOwn(root, 'key')) return undefined;
+  const lower = root.getLowerBoundMatcher(bounds);
+  const upper = root.getUpperBoundMatcher(bounds);
+  // Iterative in-order walk (no recursion depth), pruning subtrees wholly outside the bounds.
+  const stack: NedbTreeNode[] = [];
+  const near = (n: NedbTreeNode) => (descending ? n.right : n.left);
+  const far = (n: NedbTreeNode) => (descending ? n.left : n.right);
+  // Going toward smaller keys is useful only while the key is above the lower bound (mirrored when descending).
+  const mayGoNear = (n: NedbTreeNode) => (descending ? upper(n.key) : lower(n.key));
+  const mayGoFar = (n: NedbTreeNode) => (descending ? lower(n.key) : upper(n.key));
+  let cur: NedbTreeNode | null = root;
+  for (;;) {
+    while (cur) {
+      stack.push(cur);
+      cur = mayGoNear(cur) ? near(cur) : null;
+    }
+    const node = stack.pop();
+    if (!node) return undefined;
+    if (lower(node.key) && upper(node.key)) {
+      for (const doc of node.data) if (accept(doc)) return doc;
+    }
+    cur = mayGoFar(node) ? far(node) : null;
+  }
 }
 
 const RANGE_OPS = new Set(['$lt', '$lte', '$gt', '$gte']);
@@ -86,6 +181,10 @@ function isRangeCondition(v: unknown): v is Record<string, unknown> {
   const keys = Object.keys(v);
   return keys.length > 0 && keys.every((k) => RANGE_OPS.has(k));
 }
+
+/** The collection ping writes to: proof that a write reaches the disk now, not just that the folder is there. */
+const PROBE_COLLECTION = 'health';
+const PROBE_TIMEOUT_MS = 2000;
 
 /** Options of the embedded store. */
 export interface EmbeddedStoreOptions {
@@ -203,8 +302,28 @@ class EmbeddedCollection<T extends Doc> implements Collection<T> {
   insertOne(doc: T): Promise<T> {
     return this.guard(async () => {
       this.checkSparse(doc);
-      return this.exclusive(async () => (await this.db.insertAsync(doc)) as T);
+      return this.exclusive(async () => {
+        try {
+          return (await this.db.insertAsync(doc)) as T;
+        } catch (err) {
+          if (!isUniqueViolation(err)) this.forgetUnwritten(doc._id);
+          throw err;
+        }
+      });
     });
+  }
+
+  /**
+   * nedb puts a document in memory before it writes it and keeps it there when the write fails (disk full,
+   * read-only, file removed): take it out again, so what the caller was told failed is not found (or claimed and
+   * run) until a restart loses it.
+   */
+  private forgetUnwritten(id: string): void {
+    const db = this.db as unknown as {
+      indexes: { _id: { getMatching(v: string): object[] } };
+      _removeFromIndexes(d: object): void;
+    };
+    for (const d of db.indexes._id.getMatching(id)) db._removeFromIndexes(d);
   }
 
   async insertMany(docs: readonly T[]): Promise<number> {
@@ -219,9 +338,17 @@ class EmbeddedCollection<T extends Doc> implements Collection<T> {
             await this.db.insertAsync(batch);
             n += batch.length;
           } catch (err) {
-            if (!isUniqueViolation(err)) throw err;
+            if (!isUniqueViolation(err)) {
+              for (const doc of batch) this.forgetUnwritten(doc._id);
+              throw err;
+            }
             for (const doc of batch) {
-              await this.db.insertAsync(doc);
+              try {
+                await this.db.insertAsync(doc);
+              } catch (e) {
+                if (!isUniqueViolation(e)) this.forgetUnwritten(doc._id);
+                throw e;
+              }
               n += 1;
             }
           }
@@ -233,8 +360,8 @@ class EmbeddedCollection<T extends Doc> implements Collection<T> {
 
   /**
    * First match by a one-field sort whose field is indexed and range-filtered (the job-claim query). nedb would
-   * match and sort every candidate; its index already yields them in key order, so stop at the first match.
-   * Returns undefined when the query does not have that shape.
+   * match and sort every candidate; its index already holds them in key order, so walk it and stop at the first
+   * match (firstInOrder). Returns undefined when the query does not have that shape.
    */
   private firstBySortedIndex(filter: Filter, sort: Sort | undefined): T | null | undefined {
     const keys = sort ? Object.keys(sort) : [];
@@ -243,13 +370,10 @@ class EmbeddedCollection<T extends Doc> implements Collection<T> {
     const index = (this.db as unknown as { indexes: Record<string, NedbIndex | undefined> }).indexes[field];
     const condition = filter[field];
     if (!index || !isRangeCondition(condition)) return undefined;
-    const candidates = index.getBetweenBounds(condition);
-    const descending = sort![field] === -1;
-    for (let i = 0; i < candidates.length; i++) {
-      const doc = candidates[descending ? candidates.length - 1 - i : i]!;
-      if (nedbModel.match(doc, filter)) return nedbModel.deepCopy(doc) as T;
-    }
-    return null;
+    const doc = firstInOrder(index.tree.tree, condition, sort![field] === -1, (d) =>
+      nedbModel.match(d, filter),
+    );
+    return doc ? (nedbModel.deepCopy(doc) as T) : null;
   }
 
   async findOne(filter: Filter, options: { sort?: Sort } = {}): Promise<T | null> {
@@ -373,15 +497,13 @@ export async function createEmbeddedStore(options: EmbeddedStoreOptions): Promis
     );
   }
   const lock: DirLock = acquireDirLock(dir);
-  const collections = new Map<
-    string,
-    {
-      db: Datastore<Doc>;
-      coll: EmbeddedCollection<Doc>;
-      ready: Promise<void>;
-      closeFile: () => Promise<void>;
-    }
-  >();
+  interface Entry {
+    db: Datastore<Doc>;
+    coll: EmbeddedCollection<Doc>;
+    ready: Promise<void>;
+    file: ReturnType<typeof appendThroughOpenHandle>;
+  }
+  const collections = new Map<string, Entry>();
   let closed = false;
   const autocompactMs = options.autocompactMs ?? 10 * 60_000;
 
@@ -396,18 +518,29 @@ export async function createEmbeddedStore(options: EmbeddedStoreOptions): Promis
           'dropped an unfinished write at the end of the data file (crash during a write)',
         );
       const db = new Datastore<Doc>({ filename: file, autoload: false });
-      const created: {
-        db: Datastore<Doc>;
-        coll: EmbeddedCollection<Doc>;
-        ready: Promise<void>;
-        closeFile: () => Promise<void>;
-      } = {
+      const created: Entry = {
         db,
         coll: new EmbeddedCollection<Doc>(name, db, ids),
-        closeFile: appendThroughOpenHandle(db),
-        ready: db.loadDatabaseAsync().then(() => {
-          if (autocompactMs > 0) db.setAutocompactionInterval(autocompactMs);
-        }),
+        file: appendThroughOpenHandle(db),
+        ready: db.loadDatabaseAsync().then(
+          () => {
+            if (autocompactMs > 0) db.setAutocompactionInterval(autocompactMs);
+          },
+          (err: unknown) => {
+            // A collection that did not load is forgotten: close() must not wait on it (nedb would queue the
+            // final compaction behind a load that never comes, and the process would hang), and a later open
+            // tries again.
+            collections.delete(name);
+            throw new ArbiterError(
+              'STORE_UNAVAILABLE',
+              `Cannot load the embedded store file ${file}: ${(err as Error).message}`,
+              {
+                hint: `Move ${file} aside (Arbiter then starts that collection empty) or restore it from a backup; or set MONGODB_URI to use MongoDB.`,
+                cause: err,
+              },
+            );
+          },
+        ),
       };
       entry = created;
       collections.set(name, created);
@@ -423,6 +556,12 @@ export async function createEmbeddedStore(options: EmbeddedStoreOptions): Promis
       if (spec.sparse) for (const f of fields) entry.coll.sparseFields.add(f);
     }
     return entry.coll;
+  }
+
+  /** Writes one small document through the same path every write takes; throws what that write threw. */
+  async function writeProbe(): Promise<void> {
+    const probe = await open(PROBE_COLLECTION, []);
+    await probe.updateOne({ _id: 'probe' }, { $set: { at: Date.now(), pid: process.pid } }, { upsert: true });
   }
 
   return {
@@ -451,23 +590,52 @@ export async function createEmbeddedStore(options: EmbeddedStoreOptions): Promis
     },
     async ping() {
       const started = performance.now();
-      const ok = !closed && lock.isHeld();
+      const problem = await (async (): Promise<string | undefined> => {
+        if (closed) return 'store closed';
+        if (!lock.isHeld()) return 'data folder lock lost';
+        for (const { file } of collections.values()) {
+          const gone = file.check();
+          if (gone) return gone;
+        }
+        let timer: NodeJS.Timeout | undefined;
+        try {
+          await Promise.race([
+            writeProbe(),
+            new Promise((_, reject) => {
+              timer = setTimeout(
+                () => reject(new Error(`write probe took more than ${PROBE_TIMEOUT_MS} ms`)),
+                PROBE_TIMEOUT_MS,
+              );
+            }),
+          ]);
+        } catch (err) {
+          const code = (err as NodeJS.ErrnoException).code;
+          return `write probe failed: ${code ? `${code} ` : ''}${(err as Error).message}`;
+        } finally {
+          clearTimeout(timer);
+        }
+        return undefined;
+      })();
       return {
-        ok,
+        ok: problem === undefined,
         latencyMs: performance.now() - started,
-        ...(ok ? {} : { error: closed ? 'store closed' : 'data folder lock lost' }),
+        ...(problem ? { error: problem } : {}),
       };
     },
     async close() {
       if (closed) return;
       closed = true;
-      for (const { db, ready, closeFile } of collections.values()) {
-        await ready.catch(() => undefined);
+      for (const { db, ready, file } of [...collections.values()]) {
+        const loaded = await ready.then(
+          () => true,
+          () => false,
+        );
+        if (!loaded) continue;
         db.stopAutocompaction();
         await db
           .compactDatafileAsync()
           .catch((err: unknown) => logger.warn({ err }, 'compaction at close failed'));
-        await closeFile();
+        await file.close();
       }
       lock.release();
     },

@@ -19,6 +19,7 @@ export {
   JobSchema,
   JobStatusSchema,
   type EnqueueInput,
+  type Backlog,
   type FailOutcome,
   type Job,
   type JobProgress,

@@ -158,6 +158,40 @@ describe('job queue', () => {
     expect(isArbiterError(err, 'JOB_NOT_FOUND')).toBe(true);
   });
 
+  it('counts the backlog of some types, in all and per group, without finished jobs', async () => {
+    const a = await queue.enqueue({ type: 'chat.command', group: 'slack:U1' });
+    await queue.enqueue({ type: 'chat.command', group: 'slack:U1' });
+    await queue.enqueue({ type: 'chat.action', group: 'slack:U2' });
+    await queue.enqueue({ type: 'run', group: 'slack:U1' });
+    await queue.enqueue({ type: 'chat.command', runAt: new Date(clock.now().getTime() + 60_000) });
+    expect(await queue.claim('w1', 1000, ['chat.command'])).toMatchObject({ _id: a.job._id });
+    let b = await queue.backlog(['chat.command', 'chat.action']);
+    // Running and scheduled jobs are still waiting for an answer; the run job is another type.
+    expect(b.total).toBe(4);
+    expect(Object.fromEntries(b.byGroup)).toEqual({ 'slack:U1': 2, 'slack:U2': 1 });
+    await queue.complete(a.job._id, 'w1');
+    b = await queue.backlog(['chat.command', 'chat.action']);
+    expect(b.total).toBe(3);
+    expect(b.byGroup.get('slack:U1')).toBe(1);
+  });
+
+  it('records effects on a job for its owner only, and a retry sees them', async () => {
+    await queue.enqueue({ type: 'work' });
+    const job = (await queue.claim('w1', 1000))!;
+    expect(await queue.markEffect(job._id, 'w1', 'reply', 'started')).toBe(true);
+    expect(await queue.markEffect(job._id, 'other', 'reply', 'done')).toBe(false);
+    await expect(queue.markEffect(job._id, 'w1', 'a.b', 'done')).rejects.toThrow(/Invalid effect name/);
+    // The worker dies; the lease expires; the next claim sees what the first attempt got to.
+    clock.advance(1001);
+    const again = (await queue.claim('w2', 1000))!;
+    expect(again.attempts).toBe(2);
+    expect(again.effects).toEqual({ reply: 'started' });
+    expect(await queue.markEffect(job._id, 'w2', 'reply', 'done')).toBe(true);
+    expect(await queue.markEffect(job._id, 'w2', 'other', 'started')).toBe(true);
+    expect(await queue.markEffect(job._id, 'w2', 'other', undefined)).toBe(true);
+    expect((await queue.get(job._id))?.effects).toEqual({ reply: 'done' });
+  });
+
   it('rejects a bad maxAttempts', async () => {
     const err = await queue.enqueue({ type: 'a', maxAttempts: 0 }).catch((e: unknown) => e);
     expect(isArbiterError(err, 'USAGE')).toBe(true);

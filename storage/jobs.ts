@@ -36,6 +36,13 @@ export const JobSchema = z.object({
   cancelRequested: z.boolean().optional(),
   lastError: z.string().optional(),
   progress: JobProgressSchema.optional(),
+  /** Who the job is for (e.g. `slack:U123`), so a backlog can be counted per user. */
+  group: z.string().optional(),
+  /**
+   * Side effects of the job outside the store (a reply posted), by name: 'started' once one was about to happen,
+   * 'done' once it did. A job run again after a crash skips what is done (JobContext.once).
+   */
+  effects: z.record(z.string(), z.enum(['started', 'done'])).optional(),
   result: z.unknown().optional(),
   createdAt: z.date(),
   updatedAt: z.date(),
@@ -51,6 +58,14 @@ export interface EnqueueInput {
   idempotencyKey?: string;
   runAt?: Date;
   maxAttempts?: number;
+  /** Who the job is for (e.g. `slack:U123`); `backlog` counts unfinished jobs per group. */
+  group?: string;
+}
+
+/** Unfinished (queued or running) jobs of some types: in all, and per group. */
+export interface Backlog {
+  total: number;
+  byGroup: Map<string, number>;
 }
 
 /** Outcome of reporting a failure. */
@@ -85,6 +100,18 @@ export interface JobQueue {
   release(jobId: string, workerId: string): Promise<boolean>;
   /** Cancels a queued job at once; asks a running job to stop. */
   cancel(jobId: string): Promise<Job>;
+  /**
+   * Records the state of a named side effect on a job the worker owns (see JobContext.once); undefined clears it.
+   * False when the worker no longer owns the job.
+   */
+  markEffect(
+    jobId: string,
+    workerId: string,
+    name: string,
+    state: 'started' | 'done' | undefined,
+  ): Promise<boolean>;
+  /** Counts unfinished jobs of these types (through the claim index: cost grows with the backlog, not the history). */
+  backlog(types: readonly string[]): Promise<Backlog>;
   get(jobId: string): Promise<Job | null>;
   list(filter?: { status?: JobStatus; type?: string; limit?: number }): Promise<Job[]>;
 }
@@ -140,6 +167,7 @@ export async function createJobQueue(store: DocumentStore, options: JobQueueOpti
         type: input.type,
         payload: input.payload ?? null,
         ...(input.idempotencyKey ? { idempotencyKey: input.idempotencyKey } : {}),
+        ...(input.group ? { group: input.group } : {}),
         status: 'queued',
         attempts: 0,
         maxAttempts: input.maxAttempts ?? defaultMaxAttempts,
@@ -306,6 +334,26 @@ export async function createJobQueue(store: DocumentStore, options: JobQueueOpti
           hint: 'List jobs with `arbiter jobs list`.',
         });
       return parseJob(other);
+    },
+
+    async markEffect(jobId, workerId, name, state) {
+      if (!/^[A-Za-z0-9_-]{1,64}$/.test(name))
+        throw new ArbiterError('INTERNAL', `Invalid effect name "${name}": use letters, digits, - and _`);
+      const field = `effects.${name}`;
+      const res = await jobs.updateOne(
+        owned(jobId, workerId),
+        state
+          ? { $set: { [field]: state, updatedAt: clock.now() } }
+          : { $unset: { [field]: true }, $set: { updatedAt: clock.now() } },
+      );
+      return res.matched === 1;
+    },
+
+    async backlog(types) {
+      const docs = await jobs.find({ claimableAt: { $gte: 0 }, type: { $in: [...types] } });
+      const byGroup = new Map<string, number>();
+      for (const d of docs) if (d.group) byGroup.set(d.group, (byGroup.get(d.group) ?? 0) + 1);
+      return { total: docs.length, byGroup };
     },
 
     async get(jobId) {

@@ -183,6 +183,7 @@ export async function createMongoStore(options: MongoStoreOptions): Promise<Docu
     );
   }
   const opened = new Map<string, MongoDocCollection<Doc>>();
+  let closed = false;
   logger.debug({ host, db: options.dbName }, 'connected to MongoDB');
   return {
     kind: 'mongodb',
@@ -214,14 +215,24 @@ export async function createMongoStore(options: MongoStoreOptions): Promise<Docu
     },
     async ping() {
       const started = performance.now();
+      if (closed) return { ok: false, latencyMs: 0, error: 'store closed' };
       try {
         await db.command({ ping: 1 });
+        // A server that answers may still refuse writes (disk full, a read-only secondary, lost quorum).
+        await db
+          .collection<{ _id: string }>('health')
+          .updateOne({ _id: 'probe' }, { $set: { at: new Date() } }, { upsert: true });
         return { ok: true, latencyMs: performance.now() - started };
       } catch (err) {
-        return { ok: false, latencyMs: performance.now() - started, error: (err as Error).message };
+        return {
+          ok: false,
+          latencyMs: performance.now() - started,
+          error: `write probe failed: ${(err as Error).message}`,
+        };
       }
     },
     async close() {
+      closed = true;
       await client.close();
     },
   };

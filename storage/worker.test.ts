@@ -41,6 +41,49 @@ describe('worker loop', () => {
     return w;
   };
 
+  it('once() skips an effect a crashed attempt finished, and says when one it started is uncertain', async () => {
+    const { job } = await queue.enqueue({ type: 'post', maxAttempts: 5 });
+    // What a first attempt that died would leave: reply done, notice started.
+    const first = (await queue.claim('dead', 50))!;
+    await queue.markEffect(job._id, 'dead', 'reply', 'done');
+    await queue.markEffect(job._id, 'dead', 'notice', 'started');
+    await sleep(60);
+    const seen: string[] = [];
+    start(
+      createWorker({
+        queue,
+        concurrency: 1,
+        leaseMs: 5000,
+        pollMs: 5,
+        handlers: {
+          post: {
+            run: async (_p, ctx) => {
+              seen.push(`reply:${await ctx.once('reply', async () => void seen.push('posted reply'))}`);
+              await ctx.once(
+                'notice',
+                async ({ uncertain }) => void seen.push(`notice uncertain=${uncertain}`),
+              );
+              await ctx.once(
+                'fresh',
+                async ({ uncertain }) => void seen.push(`fresh uncertain=${uncertain}`),
+              );
+              await ctx
+                .once('broken', async () => {
+                  throw new Error('slack down');
+                })
+                .catch(() => seen.push('broken threw'));
+            },
+          },
+        },
+      }),
+    );
+    await waitFor(async () => (await queue.get(job._id))?.status === 'succeeded');
+    expect(first.attempts).toBe(1);
+    expect(seen).toEqual(['reply:skipped', 'notice uncertain=true', 'fresh uncertain=false', 'broken threw']);
+    // A failed effect leaves no mark: a retry would try it again as a fresh one.
+    expect((await queue.get(job._id))?.effects).toEqual({ reply: 'done', notice: 'done', fresh: 'done' });
+  });
+
   it('two workers run every job exactly once', async () => {
     const runs = new Map<number, number>();
     const handlers = {

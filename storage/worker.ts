@@ -9,6 +9,14 @@ export interface JobContext {
   /** Aborted when the job is cancelled, its lease is lost, or the process shuts down. */
   signal: AbortSignal;
   progress(progress: JobProgress): Promise<void>;
+  /**
+   * Runs a side effect outside the store (a reply posted to Slack) so that a job run again after a crash does not
+   * repeat one that is known to have happened: 'started' is recorded on the job before `fn` runs and 'done' after;
+   * an effect already done is skipped ('skipped'). When an earlier attempt got as far as 'started' but not 'done'
+   * (the process died in between), nobody knows whether it happened: `fn` runs with `uncertain: true` and may look
+   * (a post with a key can be found again) or do it again. A throwing `fn` clears the mark and rethrows.
+   */
+  once(name: string, fn: (state: { uncertain: boolean }) => Promise<void>): Promise<'done' | 'skipped'>;
   logger: Logger;
 }
 
@@ -134,12 +142,34 @@ export function createWorker(options: WorkerOptions): Worker {
         : { success: true as const, data: job.payload };
       if (!parsed.success)
         throw new PermanentJobError(`invalid payload for ${job.type}: ${parsed.error.issues[0]?.message}`);
+      const effects: Record<string, 'started' | 'done'> = { ...job.effects };
       const ctx: JobContext = {
         job,
         signal: controller.signal,
         logger: log,
         progress: async (p) => {
           if (!(await options.queue.setProgress(job._id, workerId, p))) abort('lease-lost');
+        },
+        once: async (name, fn) => {
+          const before = effects[name];
+          if (before === 'done') return 'skipped';
+          if (before !== 'started') {
+            if (!(await options.queue.markEffect(job._id, workerId, name, 'started'))) {
+              abort('lease-lost');
+              throw new Error(`lease lost before effect ${name}`);
+            }
+            effects[name] = 'started';
+          }
+          try {
+            await fn({ uncertain: before === 'started' });
+          } catch (err) {
+            delete effects[name];
+            await options.queue.markEffect(job._id, workerId, name, undefined).catch(() => false);
+            throw err;
+          }
+          effects[name] = 'done';
+          await options.queue.markEffect(job._id, workerId, name, 'done');
+          return 'done';
         },
       };
       const result = await handler.run(parsed.data, ctx);

@@ -1,3 +1,4 @@
+import { rmSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { describeTransport, type RunningBot, startBot } from '../bot/start.ts';
 import { signSlackRequest } from '../bot/slack-signature.ts';
@@ -194,6 +195,56 @@ describe('Slack front door over HTTP', () => {
     expect(textOf(missing)).toContain('No run with id run_nope');
     expect(textOf(missing)).toContain('Reference err_');
     expect(textOf(missing)).not.toMatch(/at .*\.ts:\d+/);
+  });
+
+  it('over the per-user cap a command is refused in its ack ("busy, try again in N s"); nothing is recorded for it', async () => {
+    const { bot, slack, events } = await boot({ SLACK_QUEUE_MAX_PER_USER: '2' });
+    // Replies are held, so the first two commands stay running (and count) until released.
+    let release: () => void = () => {};
+    const held = new Promise<void>((r) => {
+      release = r;
+    });
+    slack.setReply(async (c) => {
+      if (c.method === 'chat.postEphemeral') await held;
+      return undefined;
+    });
+    for (let i = 0; i < 2; i++) {
+      const res = await fetch(events, signed(commandBody('runs list'), FORM));
+      expect(res.status).toBe(200);
+      expect(await res.text()).toBe('');
+    }
+    const busy = await fetch(events, signed(commandBody('runs list'), FORM));
+    expect(busy.status).toBe(200);
+    const body = (await busy.json()) as { response_type: string };
+    expect(body.response_type).toBe('ephemeral');
+    expect(JSON.stringify(body)).toMatch(/Busy, try again in \d+ s/);
+    // Another user is not held up by this one.
+    const other = await fetch(events, signed(commandBody('runs list', { user_id: 'UOTHER' }), FORM));
+    expect(await other.text()).toBe('');
+    expect(await bot.queue.list({ type: 'chat.command' })).toHaveLength(3);
+    release();
+    await until(() => slack.of('chat.postEphemeral').length === 3);
+  });
+
+  it('when the store cannot write, the ack says so (with the reason) and /healthz answers 503 with it', async () => {
+    const { bot, slack, events } = await boot();
+    const ok = await fetch(`${bot.url}/healthz`);
+    expect(ok.status).toBe(200);
+    // The data folder disappears under the running bot (an unmounted volume, a cleanup script).
+    rmSync(bot.store.description.replace(/^embedded store in /, ''), { recursive: true, force: true });
+    const res = await fetch(events, signed(commandBody('runs list'), FORM));
+    expect(res.status).toBe(200);
+    const text = JSON.stringify(await res.json());
+    expect(text).toContain('cannot accept this now');
+    expect(text).toMatch(/jobs\.db was removed/);
+    expect(text).toMatch(/reference err_/);
+    const health = await fetch(`${bot.url}/healthz`);
+    expect(health.status).toBe(503);
+    const h = (await health.json()) as { status: string; reason: string };
+    expect(h.status).toBe('unavailable');
+    expect(h.reason).toMatch(/^store: /);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(slack.of('chat.postEphemeral')).toHaveLength(0);
   });
 
   it('not_in_channel becomes an invite hint through response_url', async () => {

@@ -451,6 +451,9 @@ async function serve(child: ChildProcess | NodeJS.Process): Promise<void> {
       SLACK_API_URL: process.env.BENCH_API_URL ?? '',
       ARBITER_ADMINS: 'UADMIN',
       ARBITER_REVIEWERS: USER_IDS.join(','),
+      // Each reviewer clicks 40+ times in a burst: the intake caps (bot/slack-intake.ts) would refuse some.
+      SLACK_QUEUE_MAX: '1000000',
+      SLACK_QUEUE_MAX_PER_USER: '1000000',
     }),
   );
   const busy = async () =>

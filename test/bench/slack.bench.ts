@@ -140,6 +140,9 @@ async function serve(child: ChildProcess | NodeJS.Process): Promise<void> {
       SLACK_BOT_TOKEN: 'xoxb-bench',
       SLACK_SIGNING_SECRET: SECRET,
       SLACK_API_URL: process.env.BENCH_API_URL ?? '',
+      // One user sends every command: the intake caps (bot/slack-intake.ts) would refuse most of them.
+      SLACK_QUEUE_MAX: '1000000',
+      SLACK_QUEUE_MAX_PER_USER: '1000000',
     }),
   );
   child.on('message', async (msg: ToServer) => {

@@ -308,6 +308,44 @@ export function runStoreContract(label: string, factory: StoreFactory): void {
         expect((await q.findOne({ _id: copy!._id }))?.kind).toBe('y');
       });
 
+      it('the first match by an indexed range agrees with a full sort, over many keys, ties and filters', async () => {
+        const q = await store.collection<{ _id: string; at?: number; kind: string }>(uniqueName('claims'), [
+          { fields: { at: 1 }, sparse: true },
+        ]);
+        // Deterministic pseudo-random keys with many ties; every third document of kind y, some without a key.
+        const docs = Array.from({ length: 600 }, (_, i) => ({
+          _id: `d${String(i).padStart(4, '0')}`,
+          ...(i % 17 === 0 ? {} : { at: (i * 7919) % 97 }),
+          kind: i % 3 === 0 ? 'y' : 'x',
+        }));
+        await q.insertMany(docs);
+        const expected = (lo: number, hi: number, kind: string | undefined, dir: 1 | -1) => {
+          const keys = docs
+            .filter((d) => d.at !== undefined && d.at >= lo && d.at <= hi && (!kind || d.kind === kind))
+            .map((d) => d.at!);
+          if (keys.length === 0) return undefined;
+          return dir === 1 ? Math.min(...keys) : Math.max(...keys);
+        };
+        for (const [lo, hi] of [
+          [0, 96],
+          [10, 20],
+          [50, 50],
+          [95, 200],
+          [-5, -1],
+        ] as const)
+          for (const kind of [undefined, 'y'])
+            for (const dir of [1, -1] as const) {
+              const got = await q.findOne(
+                { at: { $gte: lo, $lte: hi }, ...(kind ? { kind } : {}) },
+                { sort: { at: dir } },
+              );
+              expect(got?.at, `range [${lo}, ${hi}] kind ${kind} sort ${dir}`).toBe(
+                expected(lo, hi, kind, dir),
+              );
+              if (got && kind) expect(got.kind).toBe(kind);
+            }
+      });
+
       it('a compound unique index allows repeats of one field but not of the pair', async () => {
         const pairs = await store.collection<{ _id: string; a: string; b: string }>(uniqueName('pairs'), [
           { fields: { a: 1, b: 1 }, unique: true },
@@ -377,7 +415,17 @@ export function runStoreContract(label: string, factory: StoreFactory): void {
     it('ping reports a healthy store', async () => {
       const health = await store.ping();
       expect(health.ok).toBe(true);
+      expect(health.error).toBeUndefined();
       expect(health.latencyMs).toBeGreaterThanOrEqual(0);
+    });
+
+    it('ping reports a closed store as unhealthy, with the reason', async () => {
+      const other = await factory.create();
+      await other.close();
+      const health = await other.ping();
+      expect(health.ok).toBe(false);
+      expect(health.error).toMatch(/closed/);
+      await factory.dispose(other);
     });
   });
 }
