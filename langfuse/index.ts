@@ -65,3 +65,4 @@ export {
   type ScoreInput,
   ScoreInputSchema,
 } from './schemas.ts';
+export { langfuseScoreValue } from './score-types.ts';

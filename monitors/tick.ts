@@ -10,7 +10,7 @@ import {
   type Score,
   toMetricSpec,
 } from '../evaluators/index.ts';
-import type { LangfuseClient, ScoreInput } from '../langfuse/index.ts';
+import { type LangfuseClient, langfuseScoreValue, type ScoreInput } from '../langfuse/index.ts';
 import { type Llm, withJudged } from '../llm/index.ts';
 import type { Leases } from '../storage/index.ts';
 import { evaluateAlerts, type TickStats, withHumanDecisions } from './alerts.ts';
@@ -154,8 +154,8 @@ function toLangfuseScores(
       traceId: doc.traceId!,
       ...(doc.observationId ? { observationId: doc.observationId } : {}),
       name: s.metric,
-      value: s.value,
-      dataType: 'NUMERIC' as const,
+      // BOOLEAN for pass/fail checks, CATEGORICAL for pairwise outcomes, NUMERIC otherwise (as runs publish them).
+      ...langfuseScoreValue(s),
       comment: s.reason.slice(0, 500),
       metadata: { monitor, source: 'arbiter', ...(s.label ? { label: s.label } : {}) },
     }));

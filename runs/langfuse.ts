@@ -13,8 +13,13 @@ import {
 import { propagateAttributes, startActiveObservation } from '@langfuse/tracing';
 import { context, ROOT_CONTEXT } from '@opentelemetry/api';
 import { ArbiterError, type Logger } from '../config/index.ts';
-import type { Score } from '../evaluators/index.ts';
-import type { LangfuseClient, LangfuseDatasetItem, LangfuseError, ScoreInput } from '../langfuse/index.ts';
+import {
+  type LangfuseClient,
+  type LangfuseDatasetItem,
+  type LangfuseError,
+  langfuseScoreValue,
+  type ScoreInput,
+} from '../langfuse/index.ts';
 import {
   ARBITER_SOURCE,
   ARBITER_SPAN_PREFIX,
@@ -183,20 +188,8 @@ export function langfuseRunName(run: Pick<Run, '_id' | 'suiteName'>): string {
   return `${run.suiteName} ${run._id}`;
 }
 
-/**
- * How a score is typed in Langfuse: a pass/fail check (label pass|fail, value 0 or 1) is BOOLEAN, a pairwise outcome
- * (win|loss|tie) CATEGORICAL with the outcome as its value, anything else NUMERIC in [0, 1].
- */
-export function langfuseScoreValue(s: Pick<Score, 'value' | 'label'>): {
-  dataType: 'BOOLEAN' | 'CATEGORICAL' | 'NUMERIC';
-  value: number | string;
-} {
-  if ((s.label === 'pass' || s.label === 'fail') && (s.value === 0 || s.value === 1))
-    return { dataType: 'BOOLEAN', value: s.value };
-  if (s.label === 'win' || s.label === 'loss' || s.label === 'tie')
-    return { dataType: 'CATEGORICAL', value: s.label };
-  return { dataType: 'NUMERIC', value: s.value };
-}
+/** How a score is typed in Langfuse (defined in langfuse/, shared with monitors). */
+export { langfuseScoreValue };
 
 type RunForTrace = Pick<Run, '_id' | 'suiteName' | 'langfuse' | 'trigger'>;
 

@@ -121,6 +121,32 @@ function logLines() {
 }
 
 describe('langfuse source over real v2 shapes', () => {
+  it('types published scores as Langfuse does: pass/fail checks BOOLEAN, other scores NUMERIC', async () => {
+    fakeLangfuseObservations(LF, [
+      gen('o1', 'tr1', '2026-11-20T09:10:00.000Z', 'Where is my order?', 'It shipped today.'),
+    ]);
+    const bodies = fakeScores();
+    const d = await deps();
+    const m = monitor(
+      {},
+      {
+        metrics: [
+          { metric: 'refusal', name: 'no-refusal' },
+          { metric: 'contains', args: { value: 'shipped' } },
+        ],
+      },
+    );
+    const out = await runTick(m, new Date('2026-11-20T10:00:00Z'), d);
+    expect(out).toMatchObject({ status: 'succeeded', scored: 1 });
+    const typed = Object.fromEntries(
+      (bodies as unknown as { name: string; dataType: string; value: unknown }[]).map((b) => [
+        b.name,
+        [b.dataType, b.value],
+      ]),
+    );
+    expect(typed).toEqual({ 'no-refusal': ['NUMERIC', 1], contains: ['BOOLEAN', 1] });
+  });
+
   it('decodes string I/O, pages with the cursor, groups per trace, links each item and publishes with stable ids', async () => {
     const calls = fakeLangfuseObservations(LF, [
       gen('o1', 'tr1', '2026-11-20T09:10:00.000Z', 'Where is my order?', 'It shipped today.'),
