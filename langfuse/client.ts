@@ -9,12 +9,6 @@ import { codeForStatus, LangfuseError, type LangfuseResult } from './errors.ts';
 import {
   type DatasetItemsPage,
   DatasetItemsPageSchema,
-  type DatasetRunItem,
-  type DatasetRunItemInput,
-  DatasetRunItemInputSchema,
-  DatasetRunItemSchema,
-  DatasetRunItemsPageSchema,
-  IngestionResponseSchema,
   type LangfuseDataset,
   type LangfuseDatasetItem,
   LangfuseDatasetItemSchema,
@@ -28,8 +22,6 @@ import {
   ScoreCreatedSchema,
   type ScoreInput,
   ScoreInputSchema,
-  type TraceInput,
-  TraceInputSchema,
 } from './schemas.ts';
 
 /** How to reach Langfuse. */
@@ -114,17 +106,6 @@ export interface LangfuseClient {
   ): Promise<LangfuseResult<DatasetItemsPage>>;
   /** The dataset and all its items (every page); archived items are counted and skipped. */
   readDataset(name: string, options?: { pageSize?: number }): Promise<LangfuseResult<DatasetRead>>;
-  /** `POST /api/public/dataset-run-items`: links a trace to a dataset item under the run `runName` (created on first use). */
-  createDatasetRunItem(input: DatasetRunItemInput): Promise<LangfuseResult<DatasetRunItem>>;
-  /** One page of `GET /api/public/dataset-run-items?datasetId=&runName=` (page is 1-based). */
-  listDatasetRunItems(query: {
-    datasetId: string;
-    runName: string;
-    page?: number;
-    limit?: number;
-  }): Promise<LangfuseResult<{ data: DatasetRunItem[]; meta: { page: number; totalPages: number } }>>;
-  /** `POST /api/public/ingestion` with one `trace-create` event per trace (the same trace id merges into one trace). */
-  ingestTraces(events: readonly { eventId: string; trace: TraceInput }[]): Promise<IngestResult>;
   /** `POST /api/public/scores`, one request per score (the same id upserts, so retrying is safe). */
   publishScores(
     scores: readonly ScoreInput[],
@@ -332,72 +313,6 @@ export function createLangfuseClient(options: LangfuseClientOptions): LangfuseCl
         if (res.value.data.length === 0 || page >= res.value.meta.totalPages) break;
       }
       return { ok: true, value: read };
-    },
-
-    createDatasetRunItem(input) {
-      const body = DatasetRunItemInputSchema.safeParse(input);
-      if (!body.success)
-        return Promise.resolve({
-          ok: false,
-          error: new LangfuseError(
-            'LANGFUSE_BAD_REQUEST',
-            `invalid dataset run item: ${body.error.issues[0]?.path.join('.')}: ${body.error.issues[0]?.message}`,
-          ),
-        });
-      return call('POST', '/api/public/dataset-run-items', DatasetRunItemSchema, body.data);
-    },
-
-    listDatasetRunItems(q) {
-      const query = new URLSearchParams({ datasetId: q.datasetId, runName: q.runName });
-      if (q.page !== undefined) query.set('page', String(q.page));
-      if (q.limit !== undefined) query.set('limit', String(q.limit));
-      return call('GET', `/api/public/dataset-run-items?${query}`, DatasetRunItemsPageSchema);
-    },
-
-    async ingestTraces(events) {
-      const result: IngestResult = { accepted: [], failed: [] };
-      const batch: unknown[] = [];
-      for (const e of events) {
-        const trace = TraceInputSchema.safeParse(e.trace);
-        if (!trace.success) {
-          result.failed.push({
-            id: e.eventId,
-            error: new LangfuseError(
-              'LANGFUSE_BAD_REQUEST',
-              `invalid trace: ${trace.error.issues[0]?.message}`,
-            ),
-          });
-          continue;
-        }
-        batch.push({
-          id: e.eventId,
-          type: 'trace-create',
-          timestamp: trace.data.timestamp,
-          body: trace.data,
-        });
-      }
-      if (batch.length === 0) return result;
-      const res = await call('POST', '/api/public/ingestion', IngestionResponseSchema, { batch });
-      if (!res.ok) {
-        for (const e of batch as { id: string }[]) result.failed.push({ id: e.id, error: res.error });
-        return result;
-      }
-      // 207 Multi-Status: every event is listed under successes or errors.
-      const failed = new Map(res.value.errors.map((e) => [e.id, e]));
-      for (const e of batch as { id: string }[]) {
-        const err = failed.get(e.id);
-        if (!err) result.accepted.push(e.id);
-        else
-          result.failed.push({
-            id: e.id,
-            error: new LangfuseError(
-              codeForStatus(err.status),
-              `Langfuse rejected trace event ${e.id} (${err.status})${err.message ? `: ${err.message.slice(0, 200)}` : ''}`,
-              { status: err.status },
-            ),
-          });
-      }
-      return result;
     },
 
     async publishScores(scores, opts = {}) {
