@@ -22,8 +22,10 @@ const USAGE = `arbiter — evaluation runs, blind reviews and monitors for LLM a
 
 Usage:
   arbiter config [--json]            show the effective configuration (secrets redacted)
-  arbiter run <suite.yaml> [--concurrency N] [--limit N] [--json] [--junit FILE] [--fail-under X] [--new]
+  arbiter run <suite.yaml> [--concurrency N] [--limit N] [--json] [--junit FILE] [--fail-under X]
+             [--max-errors N] [--new]
                                      run an evaluation suite (resumes an unfinished run of it unless --new)
+  arbiter run --retry-errors <run>   run only the errored items of a finished run again
   arbiter runs list [--suite NAME] [--limit N] [--json]
   arbiter runs show <id> [--json] [--junit FILE]
   arbiter runs compare <a> <b> [--json]
@@ -46,7 +48,8 @@ Usage:
                                      Bradley–Terry ratings with 95% intervals from pairwise votes
   arbiter help [metrics]             this text, or the metrics suites and monitors can use
 
-Exit codes: 0 ok, 1 below a threshold, 2 usage or configuration error, 3 infrastructure failure.
+Exit codes: 0 ok, 1 below a threshold, 2 usage or configuration error, 3 infrastructure failure (a target,
+the model provider or the network failed: an errored run is never a quality verdict).
 `;
 
 /** Runs one CLI invocation and returns its exit code; errors become a message on stderr, never a stack trace. */
