@@ -128,7 +128,10 @@ export interface LangfuseClient {
   /** `POST /api/public/scores`, one request per score (the same id upserts, so retrying is safe). */
   publishScores(
     scores: readonly ScoreInput[],
-    options?: { concurrency?: number },
+    options?: {
+      concurrency?: number /** Overrides the client's retries (0: try once). */;
+      maxRetries?: number;
+    },
   ): Promise<PublishScoresResult>;
 }
 
@@ -248,19 +251,27 @@ export function createLangfuseClient(options: LangfuseClientOptions): LangfuseCl
   }
 
   /** `call` retried on 429/5xx/time-outs; `counter` counts the retries. */
-  function retried<T>(
+  // Once a call has used up its retries on a retryable failure, Langfuse is taken to be down for 30 s: calls in
+  // that time are tried once, so many calls in a row (a run's scores) cannot each wait out the back-off.
+  let downUntil = 0;
+  async function retried<T>(
     what: string,
     run: () => Promise<LangfuseResult<T>>,
     counter?: { retries: number },
+    maxRetries?: number,
   ): Promise<LangfuseResult<T>> {
-    return withBackoff(run, {
+    const res = await withBackoff(run, {
       ...options.retry,
+      ...(Date.now() < downUntil ? { maxRetries: 0 } : maxRetries === undefined ? {} : { maxRetries }),
       logger,
       what: `Langfuse ${what}`,
       onRetry: () => {
         if (counter) counter.retries += 1;
       },
     });
+    if (!res.ok && res.error.retryable) downUntil = Date.now() + 30_000;
+    else if (res.ok) downUntil = 0;
+    return res;
   }
 
   async function getDataset(
@@ -404,6 +415,7 @@ export function createLangfuseClient(options: LangfuseClientOptions): LangfuseCl
             'score write',
             () => call('POST', '/api/public/scores', ScoreCreatedSchema, body),
             result,
+            opts.maxRetries,
           );
           if (res.ok) result.published.push(input.data.id);
           else result.failed.push({ id: input.data.id, error: res.error });

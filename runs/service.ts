@@ -24,6 +24,7 @@ import {
   type PublishOutcome,
   publishRunToLangfuse,
   traceRunItem,
+  createItemScorePublisher,
 } from './langfuse.ts';
 import type { Persona } from './personas.ts';
 import { createRunRepository, type RunRepository } from './repository.ts';
@@ -357,7 +358,7 @@ export async function createRunService(deps: RunServiceDeps): Promise<RunService
       run,
       views,
     );
-    const linked = await repo.countItems(run._id, { 'langfuse.scored': true });
+    const linked = await repo.countItems(run._id, { 'langfuse.scored': true, 'langfuse.traced': true });
     await repo.updateRun(run._id, {
       $set: {
         'langfuse.linked': linked,
@@ -447,6 +448,11 @@ export async function createRunService(deps: RunServiceDeps): Promise<RunService
     const checkpointed = mode === 'graph' ? await (await saver()).threadsWithCheckpoints(run._id) : new Set();
     const tracing =
       deps.tracing && (current.langfuse || deps.traceItems === 'all') ? deps.tracing : undefined;
+    // Scores of items of a Langfuse dataset go out as items finish, not all at the end of the run.
+    const scorePublisher =
+      tracing && current.langfuse && deps.langfuse
+        ? createItemScorePublisher({ client: deps.langfuse, repo, logger: deps.logger }, current)
+        : undefined;
     let next = 0;
     const lanes = Math.max(1, Math.min(permits.size * 2, pending.length || 1));
     const lane = async () => {
@@ -517,6 +523,7 @@ export async function createRunService(deps: RunServiceDeps): Promise<RunService
           finishedAt: deps.clock.now(),
         });
         if (stored) {
+          scorePublisher?.add(item, outcome.result.scores);
           done += 1;
           if (errored) errors += 1;
           else if (score !== null) {
@@ -528,6 +535,7 @@ export async function createRunService(deps: RunServiceDeps): Promise<RunService
       }
     };
     await Promise.all(Array.from({ length: lanes }, lane));
+    await scorePublisher?.drain();
     if (writing) await writing;
     await flush(true).catch((err: unknown) => deps.logger.warn({ err }, 'recording final progress failed'));
     if (ctx.signal.aborted) {

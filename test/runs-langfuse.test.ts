@@ -24,6 +24,7 @@ import { createEmbeddedStore } from '../storage/index.ts';
 import { createSilentLogger } from '../config/index.ts';
 import { type FakeLangfuse, startFakeLangfuse } from './fixtures/fake-langfuse.ts';
 import { tempDir } from './helpers/tmp.ts';
+import { waitUntil } from './helpers/wait.ts';
 import { drainRun, offlineRunService } from './helpers/runs.ts';
 
 const LF = 'https://langfuse.test';
@@ -148,7 +149,7 @@ describe('Langfuse datasets as a run dataset', () => {
   });
 });
 
-async function harness() {
+async function harness(opts: { agentLatencyMs?: number; concurrency?: number } = {}) {
   const { dir, cleanup } = tempDir();
   const lf: FakeLangfuse = await startFakeLangfuse({
     datasets: [{ dataset: DATASET, items: [...PAGE1.filter((i) => i.status === 'ACTIVE'), ...PAGE2] }],
@@ -167,7 +168,9 @@ async function harness() {
   const judge = createScriptedProvider('judge', [
     { text: '{"score": 4, "reason": "grounded", "confidence": 0.9}' },
   ]);
-  const agent = createScriptedProvider('agent', [{ text: 'Support is open 9 to 5.' }]);
+  const agent = createScriptedProvider('agent', [{ text: 'Support is open 9 to 5.' }], {
+    ...(opts.agentLatencyMs ? { latencyMs: opts.agentLatencyMs } : {}),
+  });
   const llm = createLlm({
     env: {
       LLM_TRACE: true,
@@ -197,7 +200,7 @@ metrics:
   - { name: contains, args: { value: ["9"] } }
   - { name: llm-judge, args: { name: faithfulness, criteria: "Is the answer supported?" } }
 threshold: 0.1
-`,
+${opts.concurrency ? `concurrency: ${opts.concurrency}\n` : ''}`,
   );
   return {
     lf,
@@ -323,7 +326,8 @@ describe('a run of a Langfuse dataset is linked as a Langfuse experiment run (Op
       expect(first.status).toBe('completed');
       expect(first.summary?.finished).toBe(3);
       expect(first.langfuse).toMatchObject({ linked: 0, failed: 3 });
-      expect(h.lf.scores).toEqual([]);
+      // Scores went out as items finished (their endpoint was up); the item traces did not, so nothing is linked.
+      expect(h.lf.scores).toHaveLength(6);
       expect(h.tracing.stats().failed).toBeGreaterThan(0);
 
       // The report says it once, with the endpoint and how to send the rest; the verdict stands on its own.
@@ -373,6 +377,51 @@ describe('a run of a Langfuse dataset is linked as a Langfuse experiment run (Op
       await h.close();
     }
   });
+
+  it("publishes each item's scores as it finishes, while the run goes on", async () => {
+    const h = await harness({ agentLatencyMs: 300, concurrency: 1 });
+    try {
+      const { runId } = await h.svc.startRun(h.suite());
+      const draining = h.drain(runId);
+      await waitUntil(() => h.lf.scores.length >= 2, 10_000);
+      const during = (await h.svc.getRun(runId))!;
+      expect(during.status).toBe('running');
+      expect(during.progress.done).toBeLessThan(3);
+      await draining;
+      const run = (await h.svc.getRun(runId))!;
+      expect(run.langfuse).toMatchObject({ linked: 3, failed: 0 });
+      // Each score once: the end of the run did not send again what had gone out.
+      expect(h.lf.scores.map((x) => x.id).sort()).toEqual([...new Set(h.lf.scores.map((x) => x.id))].sort());
+      expect(h.lf.scores).toHaveLength(6);
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('a failing scores endpoint neither blocks nor fails the run: tried a bounded number of times, counted, sent later', async () => {
+    const h = await harness();
+    try {
+      h.lf.state.scoresStatus = 503;
+      const { runId } = await h.svc.startRun(h.suite());
+      const started = Date.now();
+      await h.drain(runId);
+      const run = (await h.svc.getRun(runId))!;
+      expect(run.status).toBe('completed');
+      expect(run.summary?.finished).toBe(3);
+      expect(run.langfuse).toMatchObject({ linked: 0, failed: 3 });
+      expect(run.langfuse?.lastError).toMatch(/^scores: Langfuse answered 503 to POST \/api\/public\/scores/);
+      // One back-off sequence at most (1 + 2 + 4 s), not one per score.
+      expect(Date.now() - started).toBeLessThan(12_000);
+      const tries = h.lf.requests.filter((r) => r.path === '/api/public/scores').length;
+      expect(tries).toBeLessThanOrEqual(12);
+
+      h.lf.state.scoresStatus = 200;
+      expect(await h.svc.publishToLangfuse(runId)).toMatchObject({ linked: 3, failed: 0 });
+      expect(h.lf.scores).toHaveLength(6);
+    } finally {
+      await h.close();
+    }
+  }, 20_000);
 
   it.each([
     [
