@@ -345,7 +345,7 @@ describe('a run of a Langfuse dataset is linked as a Langfuse experiment run (Op
 
       // `arbiter runs publish` (the CLI, building its own Langfuse client and tracing from the environment).
       h.lf.state.otelDrop = false;
-      let out = '';
+      const out: string[] = [];
       const code = await runRunsCommand(['publish', runId], {
         env: parseEnv({
           LANGFUSE_PUBLIC_KEY: 'pk-lf-1',
@@ -354,11 +354,11 @@ describe('a run of a Langfuse dataset is linked as a Langfuse experiment run (Op
           LOG_LEVEL: 'silent',
         }),
         environment: {},
-        io: { stdout: (t) => void (out += t), stderr: (t) => void (out += t) },
+        io: { stdout: (t) => void out.push(t), stderr: (t) => void out.push(t) },
         store: h.store,
       });
       expect(code).toBe(0);
-      expect(out).toBe(`${runId}: 3 item(s) linked in Langfuse.\n`);
+      expect(out.join('')).toBe(`${runId}: 3 item(s) linked in Langfuse.\n`);
       expect(note((await h.svc.getRun(runId))!)).toEqual([
         `Langfuse: 3 item(s) linked as experiment run "lf-suite ${runId}" of dataset support qa.`,
       ]);
