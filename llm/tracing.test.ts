@@ -236,6 +236,18 @@ describe('Langfuse generation tracing over OpenTelemetry', () => {
     );
   });
 
+  it('spans still batched are sent at shutdown (the bot and the CLI shut tracing down before they exit)', async () => {
+    nock(BASE).post('/v1/messages').reply(200, anthropicMessage('ok'));
+    const llm = traced({ flushAt: 1000, flushIntervalMs: 60_000 });
+    await llm.complete(ask);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(lf.spans).toEqual([]); // still in the batch
+    await tracing!.shutdown();
+    expect(lf.spans.map((s) => s.name)).toEqual(['arbiter.judge.faithfulness']);
+    await tracing!.shutdown(); // idempotent
+    expect(lf.spans).toHaveLength(1);
+  });
+
   it('is off by default, and never traces the offline heuristic', async () => {
     nock(BASE).post('/v1/messages').reply(200, anthropicMessage('ok'));
     const off = createLlm({ env: env(), settings: noRetry }); // LANGFUSE_* set but LLM_TRACE unset

@@ -425,18 +425,23 @@ export interface ItemScorePublisher {
   add(item: Pick<DatasetItem, 'key' | 'sourceId'>, scores: readonly Score[]): void;
   /** Waits for everything queued; what failed is left for `publishRunToLangfuse`. */
   drain(): Promise<void>;
+  /** Keys of the items whose scores all went in (recorded on the items by `publishRunToLangfuse`, with the trace). */
+  readonly scored: ReadonlySet<string>;
 }
 
 /**
  * Scores go to `POST /api/public/scores` as items finish (deterministic ids: the publication at the end, or a later
- * `arbiter runs publish`, upserts the same scores). An item is marked scored once all its scores are in; a failure is
- * only logged at debug level here: the run's publication retries it and counts it.
+ * `arbiter runs publish`, upserts the same scores). Which items' scores all went in is kept in memory and stored by
+ * the publication at the end of the run in the same write as the trace confirmation (a crash in between only means
+ * the same scores are upserted again). A failure is only logged at debug level here: the run's publication retries
+ * it and counts it.
  */
 export function createItemScorePublisher(
-  deps: Pick<LangfusePublisherDeps, 'client' | 'repo' | 'logger' | 'concurrency'>,
+  deps: Pick<LangfusePublisherDeps, 'client' | 'logger' | 'concurrency'>,
   run: Run,
 ): ItemScorePublisher {
   const queue: { key: string; scores: readonly Score[] }[] = [];
+  const scored = new Set<string>();
   const limit = Math.max(1, deps.concurrency ?? 8);
   let active = 0;
   // After a failure Langfuse is left alone until the end of the run, whose publication retries and counts.
@@ -450,8 +455,7 @@ export function createItemScorePublisher(
         try {
           const p = itemScoreInputs(run, next.key, true, next.scores);
           const res = await deps.client.publishScores(p.scores, { concurrency: 2, maxRetries: 0 });
-          if (res.failed.length === 0)
-            await deps.repo.markLangfuse(run._id, next.key, { traceId: p.traceId, scored: true });
+          if (res.failed.length === 0) scored.add(next.key);
           else {
             stopped = true;
             queue.length = 0;
@@ -471,6 +475,7 @@ export function createItemScorePublisher(
     }
   };
   return {
+    scored,
     add(item, scores) {
       if (stopped || !run.langfuse || !item.sourceId) return;
       queue.push({ key: item.key, scores });
@@ -496,13 +501,22 @@ export async function publishRunToLangfuse(
   deps: LangfusePublisherDeps,
   run: Run,
   views: readonly RunItemView[],
+  /** Items whose scores went in while the run ran (see createItemScorePublisher). */
+  scoredEarly: ReadonlySet<string> = new Set(),
 ): Promise<PublishOutcome> {
   if (!run.langfuse) return { linked: 0, failed: 0 };
   // Items whose trace or scores are not yet known to be in (scores may have gone out while the run ran).
+  const isScored = (v: RunItemView) => Boolean(v.doc.langfuse?.scored) || scoredEarly.has(v.doc.itemKey);
   const todo = views.filter(
-    (v) =>
-      v.doc.status !== 'pending' && v.item.sourceId && !(v.doc.langfuse?.traced && v.doc.langfuse.scored),
+    (v) => v.doc.status !== 'pending' && v.item.sourceId && !(v.doc.langfuse?.traced && isScored(v)),
   );
+  // One write per item records the confirmed trace and scores sent earlier.
+  const traced = (v: RunItemView, traceId: string) =>
+    deps.repo.markLangfuse(run._id, v.doc.itemKey, {
+      traceId,
+      traced: true,
+      ...(isScored(v) ? { scored: true } : {}),
+    });
   const outcome: PublishOutcome = { linked: 0, failed: 0 };
   if (todo.length === 0) return outcome;
   const tracing = deps.tracing;
@@ -523,8 +537,7 @@ export async function publishRunToLangfuse(
   const resend: RunItemView[] = [];
   for (const v of untraced) {
     const { traceId } = itemSpanIds(run._id, v.doc.itemKey);
-    if (tracing.takeRootOutcome(traceId) === 'ok')
-      await deps.repo.markLangfuse(run._id, v.doc.itemKey, { traceId, traced: true });
+    if (tracing.takeRootOutcome(traceId) === 'ok') await traced(v, traceId);
     else resend.push(v);
   }
   const traceFailed = new Set<string>();
@@ -539,7 +552,7 @@ export async function publishRunToLangfuse(
         const o = tracing.takeRootOutcome(traceId);
         if (o === undefined) continue;
         pendingKeys.delete(traceId);
-        if (o === 'ok') await deps.repo.markLangfuse(run._id, v.doc.itemKey, { traceId, traced: true });
+        if (o === 'ok') await traced(v, traceId);
         else {
           traceFailed.add(v.doc.itemKey);
           fail(v, 'trace', tracing.stats().lastError ?? 'export failed');
@@ -555,10 +568,16 @@ export async function publishRunToLangfuse(
   }
 
   // 2. Scores, item by item with a small concurrency.
-  const traced = todo.filter((v) => !traceFailed.has(v.doc.itemKey));
-  // Scores published while the run ran need nothing more.
-  outcome.linked += traced.filter((v) => v.doc.langfuse?.scored).length;
-  const queue = traced.filter((v) => !v.doc.langfuse?.scored);
+  const confirmed = todo.filter((v) => !traceFailed.has(v.doc.itemKey));
+  // Scores published while the run ran need nothing more (an item whose trace failed keeps them recorded).
+  outcome.linked += confirmed.filter(isScored).length;
+  for (const v of todo)
+    if (traceFailed.has(v.doc.itemKey) && scoredEarly.has(v.doc.itemKey) && !v.doc.langfuse?.scored)
+      await deps.repo.markLangfuse(run._id, v.doc.itemKey, {
+        traceId: itemSpanIds(run._id, v.doc.itemKey).traceId,
+        scored: true,
+      });
+  const queue = confirmed.filter((v) => !isScored(v));
   let down: string | undefined;
   const worker = async () => {
     for (let view = queue.shift(); view; view = queue.shift()) {

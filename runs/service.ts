@@ -345,7 +345,7 @@ export async function createRunService(deps: RunServiceDeps): Promise<RunService
     return summary;
   }
 
-  async function publish(run: Run): Promise<PublishOutcome> {
+  async function publish(run: Run, scoredEarly?: ReadonlySet<string>): Promise<PublishOutcome> {
     if (!run.langfuse || !deps.langfuse) return { linked: 0, failed: 0 };
     const views = await repo.items(run._id);
     const outcome = await publishRunToLangfuse(
@@ -357,6 +357,7 @@ export async function createRunService(deps: RunServiceDeps): Promise<RunService
       },
       run,
       views,
+      scoredEarly,
     );
     const linked = await repo.countItems(run._id, { 'langfuse.scored': true, 'langfuse.traced': true });
     await repo.updateRun(run._id, {
@@ -451,7 +452,7 @@ export async function createRunService(deps: RunServiceDeps): Promise<RunService
     // Scores of items of a Langfuse dataset go out as items finish, not all at the end of the run.
     const scorePublisher =
       tracing && current.langfuse && deps.langfuse
-        ? createItemScorePublisher({ client: deps.langfuse, repo, logger: deps.logger }, current)
+        ? createItemScorePublisher({ client: deps.langfuse, logger: deps.logger }, current)
         : undefined;
     let next = 0;
     const lanes = Math.max(1, Math.min(permits.size * 2, pending.length || 1));
@@ -546,7 +547,7 @@ export async function createRunService(deps: RunServiceDeps): Promise<RunService
       throw ctx.signal.reason instanceof Error ? ctx.signal.reason : new Error('run aborted');
     }
     // Before the run turns terminal: a crash here publishes again on resume, sending only what is missing.
-    await publish(current).catch((err: unknown) =>
+    await publish(current, scorePublisher?.scored).catch((err: unknown) =>
       deps.logger.warn({ err, runId: run._id }, 'linking the run in Langfuse failed'),
     );
     const summary = await finalize(current, 'completed');
