@@ -44,3 +44,4 @@ export {
   type Loaded,
   type YamlProblem,
 } from './yaml.ts';
+export { type FieldRow, fieldRows, type JsonSchema, jsonSchemaOf, typeOf } from './schema-doc.ts';

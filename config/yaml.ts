@@ -151,13 +151,17 @@ function isTimezone(tz: string): boolean {
 
 /** A 5-field cron expression read in an IANA timezone (monitor and digest schedules in YAML). */
 export const CronScheduleSchema = z.strictObject({
-  cron: z.string().refine((c) => c.trim().split(/\s+/).length === 5 && cron.validate(c), {
-    message: 'not a valid 5-field cron expression (minute hour day-of-month month day-of-week)',
-  }),
+  cron: z
+    .string()
+    .refine((c) => c.trim().split(/\s+/).length === 5 && cron.validate(c), {
+      message: 'not a valid 5-field cron expression (minute hour day-of-month month day-of-week)',
+    })
+    .describe('minute hour day-of-month month day-of-week, e.g. `0 9 * * 1-5` (09:00 on weekdays)'),
   timezone: z
     .string()
     .refine(isTimezone, { message: 'unknown IANA timezone, e.g. Europe/Paris' })
-    .default('UTC'),
+    .default('UTC')
+    .describe('IANA timezone the cron fields are read in, e.g. Europe/Paris'),
 });
 
 const MINUTE = 60_000;

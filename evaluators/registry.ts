@@ -1,4 +1,6 @@
+import { stringify } from 'yaml';
 import { z } from 'zod';
+import { fieldRows } from '../config/index.ts';
 import {
   containsMetric,
   equalsMetric,
@@ -163,6 +165,8 @@ export interface MetricHelp {
   kind: MetricKind;
   description: string;
   args: ArgHelp[];
+  /** The arguments' schema, for the generated reference. */
+  argsSchema: z.ZodType;
   example: unknown;
 }
 
@@ -176,7 +180,14 @@ export function describeMetrics(): MetricHelp[] {
       optional: s.safeParse(undefined).success,
       ...(s.description ? { description: s.description } : {}),
     }));
-    return { name, kind: def.kind, description: def.description, args, example: def.example };
+    return {
+      name,
+      kind: def.kind,
+      description: def.description,
+      args,
+      argsSchema: def.args,
+      example: def.example,
+    };
   });
 }
 
@@ -188,4 +199,37 @@ export function formatMetricsHelp(): string {
       return `${m.name} — ${m.description}${args ? ` (args: ${args})` : ''}`;
     })
     .join('\n');
+}
+
+/** The reference of every metric (or one) as plain text, with each argument's type, default and meaning. */
+export function formatMetricReference(only?: MetricName): string {
+  const plain = (s: string) => s.replace(/\\\|/g, '|');
+  return describeMetrics()
+    .filter((m) => only === undefined || m.name === only)
+    .map((m) => {
+      const lines = [`${m.name} (${m.kind === 'judge' ? 'LLM judge' : 'heuristic'}): ${m.description}`];
+      for (const r of fieldRows(m.argsSchema)) {
+        const facts = [
+          plain(r.type),
+          r.required ? 'required' : undefined,
+          r.default ? `default ${r.default}` : undefined,
+        ]
+          .filter(Boolean)
+          .join(', ');
+        lines.push(`  ${r.path} (${facts})${r.description ? `: ${r.description}` : ''}`);
+      }
+      if (only !== undefined) {
+        const hasArgs = m.example && typeof m.example === 'object' && Object.keys(m.example).length > 0;
+        const entry = { metric: m.name, ...(hasArgs ? { args: m.example } : {}) };
+        lines.push(
+          '  example:',
+          ...stringify([entry])
+            .trimEnd()
+            .split('\n')
+            .map((l) => `    ${l}`),
+        );
+      }
+      return lines.join('\n');
+    })
+    .join('\n\n');
 }
