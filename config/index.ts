@@ -45,3 +45,4 @@ export {
   type YamlProblem,
 } from './yaml.ts';
 export { type FieldRow, fieldRows, type JsonSchema, jsonSchemaOf, typeOf } from './schema-doc.ts';
+export { closestName } from './suggest.ts';

@@ -1,6 +1,6 @@
 import { stringify } from 'yaml';
 import { z } from 'zod';
-import { fieldRows } from '../config/index.ts';
+import { closestName, fieldRows } from '../config/index.ts';
 import {
   containsMetric,
   equalsMetric,
@@ -24,6 +24,8 @@ import {
   type MetricKind,
   ScoreSchema,
 } from './types.ts';
+
+export { closestName };
 
 /** Every metric a suite or monitor can name, keyed by that name. */
 export const metrics = {
@@ -51,35 +53,6 @@ export const METRIC_NAMES = Object.keys(metrics) as MetricName[];
 /** Guard for registered metric names. */
 export function isMetricName(name: string): name is MetricName {
   return Object.hasOwn(metrics, name);
-}
-
-function editDistance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let diag = row[0] ?? 0;
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const up = row[j] ?? 0;
-      row[j] = Math.min(up + 1, (row[j - 1] ?? 0) + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
-      diag = up;
-    }
-  }
-  return row[b.length] ?? 0;
-}
-
-/** The closest candidate within a few edits, for "did you mean …?". */
-export function closestName(name: string, candidates: readonly string[]): string | undefined {
-  const n = name.toLowerCase();
-  let best: string | undefined;
-  let bestD = Math.max(2, Math.floor(n.length / 3)) + 1;
-  for (const c of candidates) {
-    const d = editDistance(n, c.toLowerCase());
-    if (d < bestD) {
-      best = c;
-      bestD = d;
-    }
-  }
-  return best;
 }
 
 function argNames(schema: z.ZodType): string[] {

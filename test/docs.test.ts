@@ -1,13 +1,16 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYamlText } from 'yaml';
 import type { z } from 'zod';
 import { createMetric, METRIC_NAMES } from '../evaluators/index.ts';
 import { createStubLlm } from '../evaluators/stub-llm.ts';
-import { MonitorSchema } from '../monitors/schema.ts';
+import { loadMonitors, MonitorSchema } from '../monitors/schema.ts';
 import type { DatasetItem } from '../runs/index.ts';
-import { parsePersona } from '../runs/personas.ts';
-import { parseSuite } from '../runs/suite.ts';
+import { loadDatasetFile } from '../runs/datasets.ts';
+import { loadPersonaFile, parsePersona } from '../runs/personas.ts';
+import { loadSuite, parseSuite } from '../runs/suite.ts';
+import { loadDigests } from '../digests/schema.ts';
 import { TARGET_TYPES, targets, templateVars } from '../runs/targets.ts';
 import { TEMPLATE_VARIABLES } from '../runs/template.ts';
 import { envExample, readmeWithTable } from './helpers/env-docs.ts';
@@ -95,5 +98,22 @@ describe('the configuration reference (docs/reference.md)', () => {
       const { type: _type, ...args } = (parseYamlText(block) as { target: Record<string, unknown> }).target;
       expect((targets[t].args as z.ZodType).safeParse(args).error?.issues ?? []).toEqual([]);
     }
+  });
+});
+
+describe('examples/', () => {
+  it('every shipped suite, persona, dataset, monitor and digest loads without a problem', () => {
+    const files = (dir: string) => readdirSync(dir).map((f) => join(dir, f));
+    const suites = files('examples/suites').map((f) => loadSuite(f, { AGENT_TOKEN: 'example-token' }));
+    expect(suites.length).toBeGreaterThan(0);
+    for (const s of suites) expect(s.warnings ?? []).toEqual([]);
+    for (const f of files('examples/personas')) expect(loadPersonaFile(f).name).not.toBe('');
+    for (const f of files('examples/datasets')) {
+      const parsed = loadDatasetFile(f);
+      expect({ file: f, errors: parsed.errors }).toEqual({ file: f, errors: [] });
+      expect(parsed.items.length).toBeGreaterThan(0);
+    }
+    expect(loadMonitors('examples/monitors').length).toBeGreaterThan(0);
+    expect(loadDigests('examples/digests').length).toBeGreaterThan(0);
   });
 });

@@ -100,8 +100,11 @@ function metricArgs(name: string): z.ZodType {
   return m.argsSchema;
 }
 
+let tables: ReturnType<typeof referenceTables> | undefined;
+
 function tableOf(name: string): string {
-  const t = referenceTables().find((x) => x.name === name);
+  tables ??= referenceTables();
+  const t = tables.find((x) => x.name === name);
   if (!t) throw new Error(`no reference table ${name}`);
   return t.rows.length ? table(t.rows) : '_No fields._';
 }
