@@ -61,7 +61,12 @@ export async function deliver(
           .catch(() => undefined);
         if (found) return;
       }
-      await deps.transport.post({ channel: p.channel }, message, options.key ? { key: options.key } : {});
+      // The reply lane of the outbox: never queued behind run reports, ballots or digests.
+      await deps.transport.post({ channel: p.channel }, message, {
+        lane: 'reply',
+        requester: p.user,
+        ...(options.key ? { key: options.key } : {}),
+      });
     }
   } catch (err) {
     const hint = err instanceof SlackPostError ? err.hint : undefined;
@@ -108,7 +113,7 @@ export function createCommandJobHandler(deps: CommandJobDeps): JobHandler<Comman
         if (watchRun) {
           await journal.once('reply', async () => {
             try {
-              await deps.reporter.attach(watchRun.runId, p.channel, answer.message);
+              await deps.reporter.attach(watchRun.runId, p.channel, answer.message, { requester: p.user });
             } catch (err) {
               const hint = err instanceof SlackPostError ? err.hint : undefined;
               deps.logger.warn({ err, runId: watchRun.runId }, 'could not post the run parent');
