@@ -50,7 +50,12 @@ export async function deliver(
   options: DeliverOptions = {},
 ): Promise<void> {
   try {
-    if (message.ephemeral) await deps.transport.postEphemeral({ channel: p.channel, user: p.user }, message);
+    if (message.ephemeral)
+      await deps.transport.postEphemeral(
+        { channel: p.channel, user: p.user },
+        message,
+        options.key ? { key: options.key } : {},
+      );
     else {
       // An ephemeral cannot be looked up (Slack keeps no record a bot can read): only a channel post can be
       // found again, by the key it carries, when an earlier attempt may have made it.

@@ -789,9 +789,11 @@ export function createOutboxTransport(outbox: Outbox, inner: Transport): Transpo
         }),
       );
     },
-    async postEphemeral(target, message) {
+    async postEphemeral(target, message, options = {}) {
       outcome(
         await outbox.send({
+          // Keyed: a job run again after a crash finds its reply recorded and does not send it a second time.
+          ...(options.key ? { id: `ephemeral:${target.channel}:${target.user}:${options.key}` } : {}),
           op: 'ephemeral',
           lane: 'reply',
           channel: target.channel,

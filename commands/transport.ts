@@ -50,8 +50,15 @@ export interface Transport {
   ): Promise<PostedRef | undefined>;
   /** Replaces the content of a posted message (progress lines, vote tallies). */
   update(ref: PostedRef, message: Message, options?: WriteOptions): Promise<void>;
-  /** Shows a message to one user only (Slack ephemeral; the console prints it marked as such). */
-  postEphemeral(target: { channel: string; user: string }, message: Message): Promise<void>;
+  /**
+   * Shows a message to one user only (Slack ephemeral; the console prints it marked as such). `options.key` makes
+   * it idempotent where the transport can (the outbox records it once per key).
+   */
+  postEphemeral(
+    target: { channel: string; user: string },
+    message: Message,
+    options?: { key?: string },
+  ): Promise<void>;
   /**
    * The message of a file named `filename` uploaded to the channel (or into the thread) since `since`, if the
    * transport can look it up (as findPosted); absent otherwise.
