@@ -131,7 +131,10 @@ async function deliverResult(
     if (p.ephemeralSource && p.responseUrl)
       await replaceViaResponseUrl(p.responseUrl, result.update, deps.fetch);
     else if (p.channel && p.messageTs && !p.ephemeralSource)
-      await deps.transport.update({ channel: p.channel, ts: p.messageTs }, result.update);
+      await deps.transport.update({ channel: p.channel, ts: p.messageTs }, result.update, {
+        lane: 'reply',
+        requester: p.user,
+      });
     // The clicked message cannot be replaced: show the new content to the clicking user instead.
     else await journal.once('update', () => tell(deps, p, result.update!));
   }
@@ -147,7 +150,7 @@ async function deliverResult(
             .catch(() => undefined);
           if (found) return;
         }
-        await deps.transport.post(target, reply, { key: p.key });
+        await deps.transport.post(target, reply, { key: p.key, lane: 'reply', requester: p.user });
       } else await tell(deps, p, reply);
     });
   }

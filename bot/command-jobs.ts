@@ -50,7 +50,12 @@ export async function deliver(
   options: DeliverOptions = {},
 ): Promise<void> {
   try {
-    if (message.ephemeral) await deps.transport.postEphemeral({ channel: p.channel, user: p.user }, message);
+    if (message.ephemeral)
+      await deps.transport.postEphemeral(
+        { channel: p.channel, user: p.user },
+        message,
+        options.key ? { key: options.key } : {},
+      );
     else {
       // An ephemeral cannot be looked up (Slack keeps no record a bot can read): only a channel post can be
       // found again, by the key it carries, when an earlier attempt may have made it.
@@ -61,7 +66,12 @@ export async function deliver(
           .catch(() => undefined);
         if (found) return;
       }
-      await deps.transport.post({ channel: p.channel }, message, options.key ? { key: options.key } : {});
+      // The reply lane of the outbox: never queued behind run reports, ballots or digests.
+      await deps.transport.post({ channel: p.channel }, message, {
+        lane: 'reply',
+        requester: p.user,
+        ...(options.key ? { key: options.key } : {}),
+      });
     }
   } catch (err) {
     const hint = err instanceof SlackPostError ? err.hint : undefined;
@@ -108,7 +118,7 @@ export function createCommandJobHandler(deps: CommandJobDeps): JobHandler<Comman
         if (watchRun) {
           await journal.once('reply', async () => {
             try {
-              await deps.reporter.attach(watchRun.runId, p.channel, answer.message);
+              await deps.reporter.attach(watchRun.runId, p.channel, answer.message, { requester: p.user });
             } catch (err) {
               const hint = err instanceof SlackPostError ? err.hint : undefined;
               deps.logger.warn({ err, runId: watchRun.runId }, 'could not post the run parent');

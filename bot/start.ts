@@ -74,7 +74,14 @@ import { createRoleResolver } from './slack-roles.ts';
 import { createConsoleTransport } from './console-transport.ts';
 import { createRunReporter, type RunReporter } from './run-reporter.ts';
 import { createSlackApp, type SlackFrontDoor } from './slack-app.ts';
-import { createSlackClient, createSlackTransport } from './slack-transport.ts';
+import {
+  classifySlackError,
+  createSlackClient,
+  createSlackTransport,
+  POST_PACE,
+  UPDATE_PACE,
+} from './slack-transport.ts';
+import { createOutbox, createOutboxTransport, type Outbox, reportDeliveryFailures } from './outbox.ts';
 import { createHttpApp } from './http.ts';
 
 /** Version reported by /healthz and the start-up line. */
@@ -111,6 +118,8 @@ export interface RunningBot {
   logger: Logger;
   runs: RunService;
   reporter: RunReporter;
+  /** The delivery loop every channel write goes through. */
+  outbox: Outbox;
   slack: SlackFrontDoor | undefined;
   /** Runs a chat command as the console user would (the console prompt; tests). */
   submitCommand(text: string, options?: { user?: string; channel?: string }): Promise<{ jobId: string }>;
@@ -169,6 +178,7 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
   let digestScheduler: DigestScheduler | undefined;
   let roleResolver: ReturnType<typeof createRoleResolver> | undefined;
   let worker: Worker | undefined;
+  let outbox: Outbox | undefined;
   try {
     // One OpenTelemetry pipeline to Langfuse for run item traces and (with LLM_TRACE) every model call.
     tracing = langfuseTracingFromEnv(env, { logger });
@@ -182,11 +192,35 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
           ...(options.slackRetries !== undefined ? { retries: options.slackRetries } : {}),
         })
       : undefined;
-    const transport =
+    // The outbox sends with a client of its own that never waits inside a call: a 429 or a 5xx comes back to the
+    // delivery loop, which reschedules that delivery (Retry-After) while other channels go on.
+    const outboxClient = env.SLACK_BOT_TOKEN
+      ? createSlackClient({
+          token: env.SLACK_BOT_TOKEN,
+          apiUrl: env.SLACK_API_URL,
+          retries: 0,
+          rejectRateLimitedCalls: true,
+        })
+      : undefined;
+    const sender =
       options.transport ??
-      (slackClient
-        ? createSlackTransport(slackClient, logger)
+      (outboxClient
+        ? createSlackTransport(outboxClient, logger)
         : createConsoleTransport({ color: Boolean(process.stdout.isTTY) }));
+    const slackPaced = sender.name === 'slack';
+    outbox = await createOutbox({
+      store,
+      transport: sender,
+      logger,
+      ...(slackPaced
+        ? { classify: classifySlackError, perChannel: POST_PACE, perOp: { update: UPDATE_PACE } }
+        : {}),
+      // The embedded store has one process (arbiter.lock): whatever was 'sending' belonged to a dead one.
+      recoverAllAtStart: store.kind === 'embedded',
+    });
+    const deliveries = outbox;
+    // Every channel write of every feature goes through the outbox (durable, paced, retried).
+    const transport = createOutboxTransport(deliveries, sender);
     // The console has no Slack identities: whoever types at the terminal owns the process and is trusted.
     // User-group ids (S…) in ARBITER_ADMINS/ARBITER_REVIEWERS are expanded and re-read every 10 minutes.
     roleResolver = slackClient
@@ -198,6 +232,11 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
         })
       : undefined;
     const roles = roleResolver?.policy ?? { admins: [], reviewers: [] };
+    reportDeliveryFailures({
+      outbox: deliveries,
+      admins: () => roles.admins.filter((id) => id.startsWith('U') || id.startsWith('W')),
+      logger,
+    });
     if (slackClient && env.ARBITER_ADMINS.length === 0)
       logger.warn(
         'ARBITER_ADMINS is empty: every Slack user of this workspace may launch runs. Set it to restrict launching.',
@@ -220,7 +259,7 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
     });
     reporter = await createRunReporter({
       store,
-      transport,
+      outbox: deliveries,
       runs: () => runs,
       logger,
       ...(options.progressEditMs !== undefined ? { intervalMs: options.progressEditMs } : {}),
@@ -461,8 +500,13 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
     const port = (server.address() as AddressInfo).port;
     const host = env.HOST === '0.0.0.0' || env.HOST === '::' ? '127.0.0.1' : env.HOST;
     const url = `http://${host}:${port}`;
+    deliveries.start();
     worker.start();
     await slack?.start();
+    // Runs that ended while their report was not recorded (a crash in between) are reported now.
+    await runReporter
+      .recover()
+      .catch((err: unknown) => logger.warn({ err }, 'could not re-check unreported runs'));
     if (monitors.length > 0) {
       // Ticks run from node-cron, each guarded by a lease per (monitor, tick time), so replicas never double up.
       monitorScheduler = startMonitors(monitors, monitorDeps, {
@@ -495,11 +539,12 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
       runs,
       reviews,
       reporter: runReporter,
+      outbox: deliveries,
       slack,
-      ...(isConsoleTransport(transport)
+      ...(isConsoleTransport(sender)
         ? {
             clickButton: createConsoleClicker({
-              transport,
+              transport: sender,
               queue,
               actions: () => actionHandlers,
               roles,
@@ -527,7 +572,8 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
           await slack?.stop();
           roleResolver?.stop();
           await runningWorker.stop(env.SHUTDOWN_GRACE_MS);
-          await runReporter.idle();
+          // Deliveries in flight finish; those still pending stay in the store for the next start.
+          await deliveries.stop();
           // Cache writes are batched; flush them before the store closes.
           await runningLlm.flush();
           // Spans still batched are sent (bounded wait; an unreachable Langfuse never holds the shutdown up).
@@ -542,6 +588,7 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
     await monitorScheduler?.stop();
     await digestScheduler?.stop();
     await worker?.stop(0);
+    await outbox?.stop();
     await llm?.flush();
     await tracing?.shutdown();
     await store.close();
