@@ -79,7 +79,10 @@ export function parseYaml<S extends z.ZodType>(
   const result = schema.safeParse(data);
   if (result.success) return { ok: true, value: result.data };
   let json: JsonSchema | undefined;
-  const jsonAt = (path: readonly PropertyKey[]) => schemasAt((json ??= jsonSchemaOf(schema)), path);
+  const jsonAt = (path: readonly PropertyKey[]) => {
+    json ??= jsonSchemaOf(schema);
+    return schemasAt(json, path);
+  };
   const problems = result.error.issues.flatMap((issue): YamlProblem[] => {
     const { node, depth } = nodeAt(doc, issue.path);
     const pos = node?.range ? lineCounter.linePos(node.range[0]) : { line: 1, col: 1 };
