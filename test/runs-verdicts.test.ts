@@ -604,6 +604,45 @@ threshold: 0.5
     expect(run.summary.tokens).toMatchObject({ input: 2000, output: 400 });
   });
 
+  it('a user simulator without a known price makes the run cost "price unknown", never $0', async () => {
+    // The simulator's replies in the Messages API response shape (stop_reason, usage with cache fields), as in
+    // https://platform.claude.com/docs/en/api/messages (checked 2026-12-03).
+    nock(BASE)
+      .post('/v1/messages')
+      .times(20)
+      .reply(200, anthropicMessage('I need a refund for order 42.', { input: 300, output: 12 }));
+    const c = setup(
+      `target: { type: model, model: "offline:heuristic", system: "Be brief." }
+conversation:
+  personas: [buyer.yaml]
+  maxTurns: 2
+  simulator: "anthropic:claude-unpriced-9"
+metrics:
+  - metric: length
+    args: { max: 500, unit: words }
+threshold: 0.5
+`,
+      [JSON.stringify({ input: '' })],
+      anthropicLlm(),
+    );
+    writeFileSync(join(c.dir, 'buyer.yaml'), 'name: buyer\ngoal: get a refund\n');
+    await c.run([c.suite, '--json']);
+    const run = JSON.parse(c.out) as {
+      _id: string;
+      summary: {
+        costUsd: number;
+        costUnknown: boolean;
+        tokens: { byRole: { simulator: { input: number } } };
+      };
+    };
+    expect(run.summary.tokens.byRole.simulator.input).toBeGreaterThanOrEqual(300);
+    expect(run.summary.costUnknown).toBe(true);
+    c.reset();
+    await c.runs(['show', run._id]);
+    expect(c.out).toMatch(/Cost\s+price unknown/);
+    expect(c.out).not.toMatch(/Cost\s+\$0\.0000/);
+  });
+
   it('a refused target reply is recorded as refused on the item, and the refusal metric fails it', async () => {
     nock(BASE)
       .post('/v1/messages')
