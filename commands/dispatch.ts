@@ -127,7 +127,13 @@ export function runProgressMessage(run: Run): Message {
     summary: `${run.suiteName}: ${run.status} ${run.progress.done}/${run.total}`,
     sections: [
       { kind: 'text', text: `${run.status}: ${progressBar(run.progress, 20)}` },
-      { kind: 'context', items: [`Run ${run._id}; the report follows here when it finishes.`] },
+      {
+        kind: 'context',
+        items: [
+          `Run ${run._id}; the report follows here when it finishes.`,
+          ...(run.warnings ?? []).slice(0, 9).map((w) => `Warning: ${w}`),
+        ],
+      },
     ],
   };
 }

@@ -315,7 +315,11 @@ async function finishInProcess(
       if (run.status === 'completed' || run.status === 'cancelled' || run.status === 'failed') break;
       const job = run.jobId ? await queue.get(run.jobId) : null;
       if (job && (job.status === 'failed' || job.status === 'cancelled')) {
-        run = { ...run, status: 'failed', error: job.lastError ?? `job ${job.status}` };
+        // A cancelled job (`arbiter jobs cancel`) is a cancelled run, never a failed one.
+        run =
+          job.status === 'cancelled'
+            ? { ...run, status: 'cancelled' }
+            : { ...run, status: 'failed', error: job.lastError ?? 'job failed' };
         break;
       }
       if (
@@ -565,6 +569,7 @@ export function renderRunSummary(run: Run, items: readonly RunItemView[] = []): 
         .join('; ')}${run.datasetErrors.length > 5 ? '; …' : ''}`,
     );
   if (run.error) notes.push(`Error: ${run.error}`);
+  for (const w of run.warnings ?? []) notes.push(`Warning: ${w}`);
   if (notes.length) sections.push({ kind: 'context', items: notes });
   const errored = items.filter((v) => v.doc.status === 'error');
   const failing = items.filter((v) => v.doc.status === 'done' && !v.doc.passed);

@@ -305,6 +305,7 @@ export const llmJudgeMetric = defineMetric({
             .join(' or ');
           return errorScore(name, `the criteria need ${what}, and this item has none`, {
             rubric: rubricRef(rubricText(rubric)),
+            errorCause: 'input',
             details: { missing },
           });
         }

@@ -263,6 +263,7 @@ export async function createRunService(deps: RunServiceDeps): Promise<RunService
       },
       total: items.length,
       datasetErrors: rowErrors,
+      ...(suite.warnings?.length ? { warnings: suite.warnings } : {}),
       datasetSource: suite.dataset.kind === 'file' ? suite.dataset.path : `langfuse:${suite.dataset.name}`,
       ...(suite.dataset.kind === 'langfuse'
         ? {
@@ -580,6 +581,15 @@ export async function createRunService(deps: RunServiceDeps): Promise<RunService
           {
             hint: `Wait for it, or cancel it with \`arbiter runs cancel ${runId}\`.`,
           },
+        );
+      // Only errored items may run again: a run that stopped early (cancelled, failed) still has items that never
+      // ran, and retrying would quietly run those too.
+      const never = run.status === 'completed' ? 0 : await repo.countItems(runId, { status: 'pending' });
+      if (never > 0)
+        throw new ArbiterError(
+          'USAGE',
+          `Run ${runId} ended ${run.status} with ${never} item(s) that never ran; --retry-errors runs only errored items of a finished run.`,
+          { hint: `Start the suite again: \`arbiter run ${run.suiteFile} --new\`.` },
         );
       const { keys } = await repo.resetErroredItems(runId);
       if (keys.length === 0) throw new ArbiterError('USAGE', `Run ${runId} has no errored items to retry.`);

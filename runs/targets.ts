@@ -516,7 +516,9 @@ export const promptTarget = defineTarget({
             latencyMs: 0,
           };
         const rendered = renderPromptMessages(prompt, templateVars(req), req.transcript);
-        if (!rendered.ok) return { ok: false, error: `${where}: ${rendered.error}`, latencyMs: 0 };
+        // The row lacks a variable or placeholder the prompt needs: the dataset's fault, not the target's.
+        if (!rendered.ok)
+          return { ok: false, error: `${where}: ${rendered.error}`, latencyMs: 0, cause: 'input' };
         const temperature = args.temperature ?? config.temperature;
         const maxTokens = args.maxTokens ?? config.maxTokens;
         return callModel(

@@ -181,6 +181,8 @@ export const RunSchema = z.object({
   }),
   total: z.number().int(),
   datasetErrors: z.array(RowErrorSchema),
+  /** Load warnings of the suite (an old metric entry form), shown with the run wherever it is reported. */
+  warnings: z.array(z.string()).optional(),
   datasetSource: z.string(),
   langfuse: RunLangfuseSchema.optional(),
   trigger: RunTriggerSchema.optional(),
