@@ -74,6 +74,9 @@ import { createRoleResolver } from './slack-roles.ts';
 import { createConsoleTransport } from './console-transport.ts';
 import { createRunReporter, type RunReporter } from './run-reporter.ts';
 import { createSlackApp, type SlackFrontDoor } from './slack-app.ts';
+import { createAdminAlerts } from './slack-errors.ts';
+import { createChannelAccess } from './slack-membership.ts';
+import { createResponseUrlBudget, createSlackReplies } from './slack-reply.ts';
 import { createSlackClient, createSlackTransport } from './slack-transport.ts';
 import { createHttpApp } from './http.ts';
 
@@ -187,6 +190,20 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
       (slackClient
         ? createSlackTransport(slackClient, logger)
         : createConsoleTransport({ color: Boolean(process.stdout.isTTY) }));
+    // Answers for one user go by response_url (its uses counted in the store), then ephemeral, then DM; commands
+    // that post in their conversation check first that the bot can. Slack problems an admin must fix are logged once.
+    const adminAlerts = createAdminAlerts(logger);
+    const replies = slackClient
+      ? createSlackReplies({
+          client: slackClient,
+          budget: await createResponseUrlBudget(store),
+          logger,
+          alerts: adminAlerts,
+        })
+      : undefined;
+    const channelAccess = slackClient
+      ? createChannelAccess({ client: slackClient, logger, alerts: adminAlerts })
+      : undefined;
     // The console has no Slack identities: whoever types at the terminal owns the process and is trusted.
     // User-group ids (S…) in ARBITER_ADMINS/ARBITER_REVIEWERS are expanded and re-read every 10 minutes.
     roleResolver = slackClient
@@ -259,6 +276,7 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
           logger,
           actions: () => actionHandlers,
           transport,
+          ...(replies ? { replies } : {}),
           home: {
             recentRuns: (limit) => runs.listRuns({ limit }),
             openReviewsFor: (user) => reviews.openFor(user),
@@ -355,6 +373,7 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
       monitors: { list: monitors, deps: monitorDeps },
       digests: { specs: digestSpecs, deps: digestDeps },
       reviews,
+      ...(channelAccess ? { channelAccess } : {}),
     };
     const promptCache = langfuse ? createPromptCache({ client: langfuse, logger }) : undefined;
     // Suites in SUITES_DIR that declare `watch:` get buttons on their prompt's alerts (and may run by themselves).
@@ -428,6 +447,7 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
           actions: () => actionHandlers,
           ids: systemIds,
           logger,
+          ...(replies ? { replies } : {}),
         }),
         [COMMAND_JOB_TYPE]: createCommandJobHandler({
           transport,
@@ -435,6 +455,7 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
           reporter: runReporter,
           ids: systemIds,
           logger,
+          ...(replies ? { replies } : {}),
         }),
         ...(options.handlers ?? {}),
       },
