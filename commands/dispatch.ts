@@ -293,9 +293,22 @@ async function dispatchMonitor(
   );
 }
 
-/** An error as an ephemeral message: our own errors say what and why; anything else only a reference id. */
+/** Our errors whose message is written for the person who typed the command (the rest may carry internals). */
+const TOLD_TO_USERS = new Set([
+  'CONFIG_INVALID',
+  'YAML_INVALID',
+  'USAGE',
+  'NOT_FOUND',
+  'STORE_UNAVAILABLE',
+  'STORE_LOCKED',
+]);
+
+/**
+ * An error as an ephemeral message: our own errors meant for users say what and why; anything else (a stored
+ * document failing its schema, a bug) only a reference id, never a stack trace or a validation library's text.
+ */
 export function errorMessage(err: unknown, ref: string): Message {
-  if (isArbiterError(err) && err.code !== 'INTERNAL')
+  if (isArbiterError(err) && TOLD_TO_USERS.has(err.code))
     return notice('Arbiter could not do that', `${err.message}${err.hint ? `\n${err.hint}` : ''}`, [
       { kind: 'context', items: [`Reference ${ref}`] },
     ]);
