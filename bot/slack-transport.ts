@@ -4,7 +4,6 @@ import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { webApi } from '@slack/bolt';
 import { type Logger, scrubDeep, scrubSecrets } from '../config/index.ts';
-import type { Message } from '../commands/message.ts';
 import type { PostedRef, Transport } from '../commands/transport.ts';
 import { systemLlmClock } from '../llm/index.ts';
 import { renderThread } from './render-blocks.ts';
@@ -344,25 +343,4 @@ export function createSlackTransport(
       );
     },
   };
-}
-
-/** Posts an ephemeral reply through a slash command's response_url (works even where the bot is not a member). */
-export async function respondEphemeral(
-  responseUrl: string,
-  message: Message,
-  fetchFn: typeof fetch = fetch,
-): Promise<void> {
-  const [first] = renderThread({ ...scrubDeep(message), ephemeral: true });
-  if (!first) return;
-  const res = await fetchFn(responseUrl, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({
-      response_type: 'ephemeral',
-      replace_original: false,
-      text: first.text,
-      blocks: first.blocks,
-    }),
-  });
-  if (!res.ok) throw new Error(`response_url answered ${res.status}`);
 }

@@ -82,6 +82,9 @@ import {
   UPDATE_PACE,
 } from './slack-transport.ts';
 import { createOutbox, createOutboxTransport, type Outbox, reportDeliveryFailures } from './outbox.ts';
+import { createAdminAlerts } from './slack-errors.ts';
+import { createChannelAccess } from './slack-membership.ts';
+import { createResponseUrlBudget, createSlackReplies } from './slack-reply.ts';
 import { createHttpApp } from './http.ts';
 
 /** Version reported by /healthz and the start-up line. */
@@ -221,6 +224,20 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
     const deliveries = outbox;
     // Every channel write of every feature goes through the outbox (durable, paced, retried).
     const transport = createOutboxTransport(deliveries, sender);
+    // Answers for one user go by response_url (its uses counted in the store), then ephemeral, then DM; commands
+    // that post in their conversation check first that the bot can. Slack problems an admin must fix are logged once.
+    const adminAlerts = createAdminAlerts(logger);
+    const replies = slackClient
+      ? createSlackReplies({
+          client: slackClient,
+          budget: await createResponseUrlBudget(store),
+          logger,
+          alerts: adminAlerts,
+        })
+      : undefined;
+    const channelAccess = slackClient
+      ? createChannelAccess({ client: slackClient, logger, alerts: adminAlerts })
+      : undefined;
     // The console has no Slack identities: whoever types at the terminal owns the process and is trusted.
     // User-group ids (S…) in ARBITER_ADMINS/ARBITER_REVIEWERS are expanded and re-read every 10 minutes.
     roleResolver = slackClient
@@ -298,6 +315,7 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
           logger,
           actions: () => actionHandlers,
           transport,
+          ...(replies ? { replies } : {}),
           home: {
             recentRuns: (limit) => runs.listRuns({ limit }),
             openReviewsFor: (user) => reviews.openFor(user),
@@ -394,6 +412,7 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
       monitors: { list: monitors, deps: monitorDeps },
       digests: { specs: digestSpecs, deps: digestDeps },
       reviews,
+      ...(channelAccess ? { channelAccess } : {}),
     };
     const promptCache = langfuse ? createPromptCache({ client: langfuse, logger }) : undefined;
     // Suites in SUITES_DIR that declare `watch:` get buttons on their prompt's alerts (and may run by themselves).
@@ -467,6 +486,7 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
           actions: () => actionHandlers,
           ids: systemIds,
           logger,
+          ...(replies ? { replies } : {}),
         }),
         [COMMAND_JOB_TYPE]: createCommandJobHandler({
           transport,
@@ -474,6 +494,7 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
           reporter: runReporter,
           ids: systemIds,
           logger,
+          ...(replies ? { replies } : {}),
         }),
         ...(options.handlers ?? {}),
       },

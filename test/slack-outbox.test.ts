@@ -119,11 +119,12 @@ describe('Slack outbox', () => {
     const b = await outbox.enqueue({ op: 'post', channel: 'CGONE', message: { title: 'B', sections: [] } });
     await outbox.idle();
     expect((await outbox.get(b.id))?.status).toBe('failed');
-    const dms = slack.posted.filter((p) => p.channel.startsWith('U'));
-    expect(dms.map((d) => d.channel)).toEqual(['UADMIN']);
+    // A post to a user id lands in the bot's DM with that user (Slack answers with the D… id).
+    const dms = slack.posted.filter((p) => p.channel.startsWith('DU'));
+    expect(dms.map((d) => d.channel)).toEqual(['DUADMIN']);
     expect(String(dms[0]?.message.text)).toContain('channel_not_found');
     // The failure of the awaited one came back to its caller (who answers the user); it made no DM.
-    expect(slack.posted.filter((p) => p.channel === 'U1')).toEqual([]);
+    expect(slack.posted.filter((p) => p.channel === 'DU1')).toEqual([]);
     const failed = await outbox.get(a.id);
     expect(failed?.status).toBe('failed');
   });
@@ -144,9 +145,9 @@ describe('Slack outbox', () => {
       message: { title: 'R', sections: [] },
     });
     await outbox.idle();
-    const dm = await waitUntil(() => slack.posted.find((p) => p.channel === 'U7'));
+    const dm = await waitUntil(() => slack.posted.find((p) => p.channel === 'DU7'));
     expect(String(dm.message.text)).toContain('not_in_channel');
-    expect(slack.posted.filter((p) => p.channel === 'UADMIN')).toEqual([]);
+    expect(slack.posted.filter((p) => p.channel === 'DUADMIN')).toEqual([]);
   });
 
   it('an edit Slack refuses as too long keeps a short parent and moves the content into its thread; a post with invalid blocks goes as plain text', async () => {
