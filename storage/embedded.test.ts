@@ -1,7 +1,7 @@
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { isArbiterError } from '../config/index.ts';
+import { createLogger, isArbiterError } from '../config/index.ts';
 import { tempDir } from '../test/helpers/tmp.ts';
 import { createEmbeddedStore } from './index.ts';
 
@@ -72,6 +72,38 @@ describe('embedded store specifics', () => {
       ]);
     } finally {
       await again.close();
+    }
+  });
+
+  it('a garbled record in the middle of a file is skipped, counted and named in a warning, and the file kept beside', async () => {
+    const { dir, cleanup } = tempDir();
+    cleanups.push(cleanup);
+    const lines = Array.from({ length: 20 }, (_, i) => JSON.stringify({ _id: `d${i}`, n: i }));
+    lines.splice(10, 0, '{"_id":"d10","n":10,"garbl');
+    const original = `${lines.join('\n')}\n`;
+    writeFileSync(join(dir, 'notes.db'), original);
+    const logged: string[] = [];
+    const logger = createLogger(
+      { LOG_LEVEL: 'info', LOG_FORMAT: 'json' },
+      { write: (line: string) => logged.push(line) },
+    );
+    const store = await createEmbeddedStore({ dir, autocompactMs: 0, logger });
+    try {
+      const notes = await store.collection<{ _id: string; n: number }>('notes');
+      expect(await notes.count({})).toBe(20);
+      const evidence = readdirSync(dir).filter((f) => f.startsWith('notes.db.corrupt-'));
+      expect(evidence).toHaveLength(1);
+      expect(readFileSync(join(dir, evidence[0]!), 'utf8')).toBe(original);
+      const warning = logged.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.skipped);
+      expect(warning).toMatchObject({
+        level: 40,
+        collection: 'notes',
+        skipped: 1,
+        file: join(dir, 'notes.db'),
+        evidence: join(dir, evidence[0]!),
+      });
+    } finally {
+      await store.close();
     }
   });
 

@@ -1,5 +1,6 @@
 import {
   closeSync,
+  copyFileSync,
   existsSync,
   fstatSync,
   ftruncateSync,
@@ -34,6 +35,7 @@ type Datastore<T> = NedbTypes.default<T>;
 const Datastore = requireCjs('@seald-io/nedb') as new <T>(options: {
   filename: string;
   autoload?: boolean;
+  corruptAlertThreshold?: number;
 }) => Datastore<T>;
 const nedbModel = requireCjs('@seald-io/nedb/lib/model.js') as {
   modify(doc: object, update: object): Record<string, unknown>;
@@ -507,6 +509,38 @@ export async function createEmbeddedStore(options: EmbeddedStoreOptions): Promis
   let closed = false;
   const autocompactMs = options.autocompactMs ?? 10 * 60_000;
 
+  /**
+   * Loads a data file. Lines nedb cannot read (a garbled record) would be dropped silently, and the compaction after
+   * loading would erase them; instead the file as it was is copied beside it first (`<file>.corrupt-<time>`), the
+   * load skips them (up to nedb's 10%; more fails the open) and the count, the file and the copy are logged.
+   */
+  async function loadKeepingEvidence(db: Datastore<Doc>, file: string, name: string): Promise<void> {
+    try {
+      await db.loadDatabaseAsync();
+      return;
+    } catch (err) {
+      const corrupt = (err as { corruptItems?: unknown }).corruptItems;
+      if (typeof corrupt !== 'number') throw err;
+      const evidence = `${file}.corrupt-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+      copyFileSync(file, evidence);
+      // nedb's own default: up to 10% of the lines may be skipped; more and the open fails (naming the copy).
+      (
+        db as unknown as { persistence: { corruptAlertThreshold: number } }
+      ).persistence.corruptAlertThreshold = 0.1;
+      try {
+        await db.loadDatabaseAsync();
+      } catch (again) {
+        throw Object.assign(again as Error, {
+          message: `${(again as Error).message} (the file as it was is kept at ${evidence})`,
+        });
+      }
+      logger.warn(
+        { collection: name, file, skipped: corrupt, evidence },
+        `skipped ${corrupt} corrupt record(s) in ${file}; the file as it was is kept at ${evidence}`,
+      );
+    }
+  }
+
   async function open(name: string, indexes: readonly IndexSpec[]): Promise<EmbeddedCollection<Doc>> {
     const file = join(dir, `${name}.db`);
     let entry = collections.get(name);
@@ -517,12 +551,13 @@ export async function createEmbeddedStore(options: EmbeddedStoreOptions): Promis
           { collection: name, bytes: dropped },
           'dropped an unfinished write at the end of the data file (crash during a write)',
         );
-      const db = new Datastore<Doc>({ filename: file, autoload: false });
+      // Any corrupt line stops the first load (threshold 0), so that it is never dropped in silence: see loadKeepingEvidence.
+      const db = new Datastore<Doc>({ filename: file, autoload: false, corruptAlertThreshold: 0 });
       const created: Entry = {
         db,
         coll: new EmbeddedCollection<Doc>(name, db, ids),
         file: appendThroughOpenHandle(db),
-        ready: db.loadDatabaseAsync().then(
+        ready: loadKeepingEvidence(db, file, name).then(
           () => {
             if (autocompactMs > 0) db.setAutocompactionInterval(autocompactMs);
           },
