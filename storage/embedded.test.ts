@@ -149,6 +149,35 @@ describe('embedded store specifics', () => {
     }
   });
 
+  it('a process whose lock file was removed or taken by another stops writing and says why', async () => {
+    const { dir, cleanup } = tempDir();
+    cleanups.push(cleanup);
+    const store = await createEmbeddedStore({ dir, autocompactMs: 0 });
+    try {
+      const c = await store.collection<{ _id: string }>('things');
+      await c.insertOne({ _id: 'before' });
+      // Someone deletes the lock; a second process takes the folder (its own lock file).
+      rmSync(join(dir, 'arbiter.lock'));
+      const err1 = await c.insertOne({ _id: 'unlocked' }).catch((e: unknown) => e);
+      expect(isArbiterError(err1, 'STORE_UNAVAILABLE')).toBe(true);
+      expect((err1 as Error).message).toMatch(/arbiter\.lock was removed; this process no longer writes/);
+      writeFileSync(
+        join(dir, 'arbiter.lock'),
+        JSON.stringify({ pid: 4242, host: 'other', startedAt: 'now' }),
+      );
+      const err2 = await c.insertOne({ _id: 'taken' }).catch((e: unknown) => e);
+      expect((err2 as Error).message).toMatch(
+        /arbiter\.lock was taken by another process \(pid 4242 on other\)/,
+      );
+      expect(await c.findOne({ _id: 'taken' })).toBeNull();
+      const health = await store.ping();
+      expect(health).toMatchObject({ ok: false, error: expect.stringMatching(/taken by another process/) });
+      expect(readFileSync(join(dir, 'things.db'), 'utf8')).not.toContain('taken');
+    } finally {
+      await store.close();
+    }
+  });
+
   it('a data folder removed as a whole makes ping fail with the reason', async () => {
     const { dir, cleanup } = tempDir();
     cleanups.push(cleanup);

@@ -68,7 +68,10 @@ interface NedbPersistence {
  * acknowledged and then never run. Returns a function that closes the descriptor and one that tells whether the
  * file at the path is still the one written to (for ping).
  */
-function appendThroughOpenHandle(db: Datastore<Doc>): {
+function appendThroughOpenHandle(
+  db: Datastore<Doc>,
+  lockLost: () => string | undefined,
+): {
   close: () => Promise<void>;
   check: () => string | undefined;
 } {
@@ -107,6 +110,16 @@ function appendThroughOpenHandle(db: Datastore<Doc>): {
         hint: 'Restore the data folder (DATA_DIR) and restart Arbiter.',
       });
     }
+    // A process that lost the folder's lock stops writing: another process may be writing the same files.
+    const lost = lockLost();
+    if (lost)
+      throw new ArbiterError(
+        'STORE_UNAVAILABLE',
+        `Cannot write: ${lost}; this process no longer writes to it.`,
+        {
+          hint: 'Stop the other process (one process per DATA_DIR), then restart Arbiter.',
+        },
+      );
     try {
       if (fd === undefined) {
         fd = openSync(persistence.filename, 'a', persistence.modes.fileMode);
@@ -556,7 +569,7 @@ export async function createEmbeddedStore(options: EmbeddedStoreOptions): Promis
       const created: Entry = {
         db,
         coll: new EmbeddedCollection<Doc>(name, db, ids),
-        file: appendThroughOpenHandle(db),
+        file: appendThroughOpenHandle(db, () => lock.lost()),
         ready: loadKeepingEvidence(db, file, name).then(
           () => {
             if (autocompactMs > 0) db.setAutocompactionInterval(autocompactMs);
@@ -627,11 +640,12 @@ export async function createEmbeddedStore(options: EmbeddedStoreOptions): Promis
       const started = performance.now();
       const problem = await (async (): Promise<string | undefined> => {
         if (closed) return 'store closed';
-        if (!lock.isHeld()) return 'data folder lock lost';
         for (const { file } of collections.values()) {
           const gone = file.check();
           if (gone) return gone;
         }
+        const lost = lock.lost();
+        if (lost) return lost;
         let timer: NodeJS.Timeout | undefined;
         try {
           await Promise.race([
