@@ -350,7 +350,11 @@ async function finishInProcess(
   else io.stdout(messageText(renderRunSummary(run, items)));
   if (run.status === 'failed') io.stderr(`Run failed: ${run.error ?? 'unknown error'}\n`);
   if (run.status === 'cancelled') io.stderr('Run was cancelled.\n');
-  if (run.summary?.gate.verdict === 'errored')
+  if (run.summary && run.summary.missing > 0)
+    io.stderr(
+      `${run.summary.missing} of ${run.summary.total} items of this run were never stored; it cannot pass.\n`,
+    );
+  else if (run.summary?.gate.verdict === 'errored')
     io.stderr(
       `${run.summary.errors} errored item(s); fix the cause, then \`arbiter run --retry-errors ${run._id}\` runs only those again.\n`,
     );
@@ -481,6 +485,8 @@ export function runVerdict(run: Run): string {
     s.heuristicOutputs > 0
       ? ` (offline: no language model was called for ${s.heuristicOutputs} answer${s.heuristicOutputs === 1 ? '' : 's'})`
       : '';
+  if (s.missing > 0)
+    return `ERROR: ${s.missing} of ${s.total} items were never stored, so never ran (the store lost them); no quality verdict. Start the run again with \`arbiter run --new\`.`;
   if (g.verdict === 'errored') {
     const kind = g.errorKind === 'scoring' ? 'NOT SCORED' : 'ERROR';
     return `${kind}: ${s.errors} of ${s.finished} items errored (${describeErrorCauses(s.errorCauses)}), more than the ${g.maxErrors} tolerated; no quality verdict${offline}`;

@@ -91,6 +91,7 @@ function run(id: string, finishedAt: string, passed: boolean | null): Run {
             passed: passed ? 2 : 0,
             failed: passed ? 0 : 2,
             errors: 0,
+            missing: 0,
             errorCauses: { target: 0, provider: 0, input: 0, metric: 0 },
             costUnknown: false,
             heuristicOutputs: 0,
