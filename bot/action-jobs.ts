@@ -9,9 +9,9 @@ import type { Message } from '../commands/message.ts';
 import { hasRole, type Role, type RolePolicy } from '../commands/parse.ts';
 import type { Transport } from '../commands/transport.ts';
 import type { JobContext, JobHandler, JobQueue } from '../storage/index.ts';
-import { deliver } from './command-jobs.ts';
-import { renderThread } from './render-blocks.ts';
-import { respondEphemeral } from './slack-transport.ts';
+import { notPostedNote } from './command-jobs.ts';
+import { transportReplies, type UserReplies } from './slack-reply.ts';
+import { SlackPostError } from './slack-transport.ts';
 
 /** Job type of a button click. */
 export const ACTION_JOB_TYPE = 'chat.action';
@@ -32,6 +32,8 @@ export const ActionJobPayloadSchema = z.object({
   key: z.string().min(1),
   /** When the user clicked, epoch ms (Slack's action_ts). */
   clickedAt: z.number().optional(),
+  /** When the click reached us, epoch ms, by our clock (its response_url expires 30 minutes later). */
+  receivedAt: z.number().optional(),
 });
 export type ActionJobPayload = z.infer<typeof ActionJobPayloadSchema>;
 
@@ -79,35 +81,27 @@ export interface ActionJobDeps {
   actions: () => readonly ActionHandler[];
   ids: Ids;
   logger: Logger;
-  fetch?: typeof fetch;
+  /** Replies to the clicking user alone; default: the transport's postEphemeral (the console). */
+  replies?: UserReplies;
 }
 
-/** Replaces an ephemeral message through its response_url (chat.update cannot reach ephemeral messages). */
-async function replaceViaResponseUrl(responseUrl: string, message: Message, fetchFn: typeof fetch = fetch) {
-  const [first] = renderThread({ ...message, ephemeral: true });
-  if (!first) return;
-  const res = await fetchFn(responseUrl, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ replace_original: true, text: first.text, blocks: first.blocks }),
-  });
-  if (!res.ok) throw new Error(`response_url answered ${res.status}`);
+/** Where an answer to a click goes: the clicker, in the conversation and thread of the clicked message. */
+export function clickReplyTo(p: ActionJobPayload) {
+  return {
+    user: p.user,
+    channel: p.channel,
+    threadTs: p.threadTs,
+    responseUrl: p.responseUrl,
+    issuedAt: p.receivedAt !== undefined ? new Date(p.receivedAt) : undefined,
+  };
 }
 
-/** Tells the clicking user only; with no channel (App Home, modals) only response_url can reach them. */
+/** Tells the clicking user only (response_url, then ephemeral in the click's thread, then DM). */
 async function tell(deps: ActionJobDeps, p: ActionJobPayload, message: Message): Promise<void> {
-  const ephemeral = { ...message, ephemeral: true };
-  if (p.channel) {
-    await deliver(
-      deps,
-      { user: p.user, channel: p.channel, ...(p.responseUrl ? { responseUrl: p.responseUrl } : {}) },
-      ephemeral,
-    );
-    return;
-  }
-  if (p.responseUrl) await respondEphemeral(p.responseUrl, ephemeral, deps.fetch);
-  else
-    deps.logger.warn({ actionId: p.actionId, user: p.user }, 'click answer has nowhere to go (no channel)');
+  const replies = deps.replies ?? transportReplies(deps.transport);
+  const route = await replies.tell(clickReplyTo(p), { ...message, ephemeral: true });
+  if (route === 'none')
+    deps.logger.warn({ actionId: p.actionId, user: p.user }, 'click answer reached no one');
 }
 
 /** The journal of a click job's effects; outside the worker (tests, the console) every effect simply runs. */
@@ -128,12 +122,21 @@ async function deliverResult(
   // An update sets the clicked message to its new content: doing it again after a crash changes nothing, so it
   // needs no journal. A reply and an ephemeral would appear twice: each is one journaled effect.
   if (result.update) {
-    if (p.ephemeralSource && p.responseUrl)
-      await replaceViaResponseUrl(p.responseUrl, result.update, deps.fetch);
-    else if (p.channel && p.messageTs && !p.ephemeralSource)
-      await deps.transport.update({ channel: p.channel, ts: p.messageTs }, result.update);
-    // The clicked message cannot be replaced: show the new content to the clicking user instead.
-    else await journal.once('update', () => tell(deps, p, result.update!));
+    const update = result.update;
+    if (p.channel && p.messageTs && !p.ephemeralSource)
+      await deps.transport.update({ channel: p.channel, ts: p.messageTs }, update, {
+        lane: 'reply',
+        requester: p.user,
+      });
+    else {
+      // An ephemeral can only be replaced through its response_url (chat.update cannot reach it). Where nothing can
+      // be replaced (App Home, a used-up response_url), the clicking user is shown the new content instead.
+      const replaced =
+        p.ephemeralSource && p.responseUrl && deps.replies
+          ? await deps.replies.replaceOriginal({ ...clickReplyTo(p), responseUrl: p.responseUrl }, update)
+          : false;
+      if (!replaced) await journal.once('update', () => tell(deps, p, update));
+    }
   }
   const reply = result.reply;
   if (reply) {
@@ -147,7 +150,23 @@ async function deliverResult(
             .catch(() => undefined);
           if (found) return;
         }
-        await deps.transport.post(target, reply, { key: p.key });
+        try {
+          await deps.transport.post(target, reply, { key: p.key, lane: 'reply', requester: p.user });
+        } catch (err) {
+          // The thread cannot take it (the bot left, the channel was archived): the clicker still sees it.
+          if (!(err instanceof SlackPostError)) throw err;
+          deps.logger.warn(
+            { err, channel: p.channel },
+            'click reply could not be posted; telling the clicker',
+          );
+          await tell(deps, p, {
+            ...reply,
+            sections: [
+              ...reply.sections,
+              { kind: 'context', items: [notPostedNote(p.channel, err.slackCode)] },
+            ],
+          });
+        }
       } else await tell(deps, p, reply);
     });
   }

@@ -16,11 +16,12 @@ import {
   ACTION_JOB_TYPE,
   type ActionJobPayload,
   checkAction,
+  clickReplyTo,
   createActionJobHandler,
   slackActionKey,
 } from './action-jobs.ts';
 import { buildHomeView, type HomeData, loadHomeSnapshot } from './app-home.ts';
-import { COMMAND_JOB_TYPE, type CommandJobPayload, deliver } from './command-jobs.ts';
+import { COMMAND_JOB_TYPE, type CommandJobPayload } from './command-jobs.ts';
 import { renderBlocks } from './render-blocks.ts';
 import {
   busyMessage,
@@ -31,12 +32,8 @@ import {
   slackUserGroup,
 } from './slack-intake.ts';
 import { SlackHttpReceiver } from './slack-receiver.ts';
-import {
-  createSlackTransport,
-  respondEphemeral,
-  type SlackClient,
-  slackApiBaseUrl,
-} from './slack-transport.ts';
+import { createMemoryResponseUrlBudget, createSlackReplies, type UserReplies } from './slack-reply.ts';
+import { createSlackTransport, type SlackClient, slackApiBaseUrl } from './slack-transport.ts';
 
 /** Job type that publishes a user's App Home tab. */
 export const HOME_JOB_TYPE = 'chat.home';
@@ -61,13 +58,17 @@ export interface SlackAppDeps {
   client: SlackClient;
   /** Delivers click answers; default: a Slack transport over `client` (pass the bot's transport to share it). */
   transport?: Transport;
+  /**
+   * Replies to the user alone (response_url, ephemeral, DM); default: one over `client` whose response_url budget
+   * lives in memory (the bot passes one that keeps it in the store).
+   */
+  replies?: UserReplies;
   runs: () => RunService;
   /** What the App Home tab shows; without it, recent runs only. */
   home?: HomeData;
   ids: Ids;
   logger: Logger;
   now?: () => Date;
-  fetch?: typeof fetch;
 }
 
 /** The running Slack front door. */
@@ -208,13 +209,10 @@ export function createSlackApp(deps: SlackAppDeps): SlackFrontDoor {
     convoStore: false,
   });
   const transport = deps.transport ?? createSlackTransport(deps.client, logger);
+  const replies =
+    deps.replies ??
+    createSlackReplies({ client: deps.client, budget: createMemoryResponseUrlBudget(), logger });
   const actions = deps.actions ?? (() => []);
-
-  /** Tells a user through a response_url; a failure is logged, never thrown (the request was acked already). */
-  const respondQuietly = (responseUrl: string, message: Message) =>
-    respondEphemeral(responseUrl, message, deps.fetch).catch((e: unknown) =>
-      logger.warn({ err: e }, 'response_url delivery failed'),
-    );
   const timeoutMs = deps.enqueueTimeoutMs ?? 2000;
   const intake = createIntakeGauge({
     queue: deps.queue,
@@ -291,6 +289,7 @@ export function createSlackApp(deps: SlackAppDeps): SlackFrontDoor {
       user: command.user_id,
       channel: command.channel_id,
       key,
+      receivedAt: (deps.now?.() ?? new Date()).getTime(),
       ...(command.response_url ? { responseUrl: command.response_url } : {}),
     };
     let created: boolean;
@@ -332,15 +331,13 @@ export function createSlackApp(deps: SlackAppDeps): SlackFrontDoor {
       logger.warn({ type: (body as { type?: unknown }).type }, 'slack action ignored: not a block action');
       return;
     }
-    const click = clickFromBlockActions(parsed.data);
+    const click = {
+      ...clickFromBlockActions(parsed.data),
+      receivedAt: (deps.now?.() ?? new Date()).getTime(),
+    };
+    // The request is acked first; the reply path never throws for a delivery problem.
     const tellClicker = async (answer: Message) => {
-      if (click.channel)
-        await deliver(
-          { transport, logger, ...(deps.fetch ? { fetch: deps.fetch } : {}) },
-          { ...click, channel: click.channel },
-          answer,
-        );
-      else if (click.responseUrl) await respondQuietly(click.responseUrl, answer);
+      await replies.tell(clickReplyTo(click), { ...answer, ephemeral: true });
     };
     const answer = checkAction(actions(), deps.roles, click);
     if (answer) {
@@ -398,13 +395,7 @@ export function createSlackApp(deps: SlackAppDeps): SlackFrontDoor {
         return { ok: true };
       },
     } satisfies JobHandler<z.infer<typeof HomePayloadSchema>>,
-    [ACTION_JOB_TYPE]: createActionJobHandler({
-      transport,
-      actions,
-      ids: deps.ids,
-      logger,
-      ...(deps.fetch ? { fetch: deps.fetch } : {}),
-    }),
+    [ACTION_JOB_TYPE]: createActionJobHandler({ transport, actions, ids: deps.ids, logger, replies }),
   };
 
   return {

@@ -4,10 +4,10 @@ import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { webApi } from '@slack/bolt';
 import { type Logger, scrubDeep, scrubSecrets } from '../config/index.ts';
-import type { Message } from '../commands/message.ts';
 import type { PostedRef, Transport } from '../commands/transport.ts';
 import { systemLlmClock } from '../llm/index.ts';
-import { renderBlocks, renderThread } from './render-blocks.ts';
+import { renderThread } from './render-blocks.ts';
+import type { ErrorVerdict } from './outbox.ts';
 import { type ChannelPacer, createChannelPacer } from './slack-pacer.ts';
 
 /** The Web API client type. */
@@ -20,6 +20,8 @@ export interface SlackClientOptions {
   apiUrl?: string | undefined;
   /** Retries after 429/5xx (default 4; the client waits Retry-After on 429). */
   retries?: number;
+  /** Throw on 429 instead of waiting inside the call (the outbox reschedules the delivery instead). */
+  rejectRateLimitedCalls?: boolean;
 }
 
 /** SLACK_API_URL as Slack's clients want it (ending with a slash), or undefined for Slack's own. */
@@ -40,6 +42,7 @@ export function createSlackClient(options: SlackClientOptions): SlackClient {
       maxTimeout: 5000,
       randomize: true,
     },
+    ...(options.rejectRateLimitedCalls ? { rejectRateLimitedCalls: true } : {}),
     logLevel: webApi.LogLevel.ERROR,
   });
 }
@@ -60,6 +63,8 @@ export class SlackPostError extends Error {
   constructor(
     readonly slackCode: string,
     readonly hint: string | undefined,
+    /** Slack's Retry-After of a 429, in ms. */
+    readonly retryAfterMs?: number,
   ) {
     super(`Slack API error: ${slackCode}`);
   }
@@ -78,9 +83,62 @@ async function call<T>(fn: () => Promise<T>): Promise<T> {
     return await fn();
   } catch (err) {
     const code = slackErrorCode(err);
-    if (code) throw new SlackPostError(code, FIXABLE[code]);
+    const retryAfter = (err as { retryAfter?: unknown }).retryAfter;
+    if (code)
+      throw new SlackPostError(
+        code,
+        FIXABLE[code],
+        typeof retryAfter === 'number' ? retryAfter * 1000 : undefined,
+      );
     throw err;
   }
+}
+
+/**
+ * Slack errors worth another attempt: `ratelimited` comes with HTTP 200 and `ok:false` as well as a 429
+ * (https://api.slack.com/apis/rate-limits); `internal_error`, `fatal_error`, `service_unavailable` and
+ * `request_timeout` are Slack's own trouble (https://api.slack.com/methods/chat.postMessage, Errors).
+ */
+const RETRYABLE = new Set([
+  'ratelimited',
+  'rate_limited',
+  'internal_error',
+  'fatal_error',
+  'service_unavailable',
+  'request_timeout',
+  'team_added_to_org',
+]);
+/** Slack refused the message as built: a simpler form may pass. */
+const REFUSED_CONTENT = new Set(['invalid_blocks', 'invalid_blocks_format', 'msg_too_long', 'no_text']);
+/** What admins can do about errors no retry fixes (beyond FIXABLE). */
+const ADMIN_HINTS: Record<string, string> = {
+  invalid_auth: 'SLACK_BOT_TOKEN is not valid: copy the Bot User OAuth Token again from the app settings.',
+  not_authed: 'SLACK_BOT_TOKEN is not set for this call.',
+  token_revoked: "Arbiter's token was revoked: reinstall the app.",
+  token_expired: "Arbiter's token expired: reinstall the app or refresh the token.",
+  account_inactive: "Arbiter's Slack app was deactivated: reinstall it.",
+  message_not_found: 'The message to edit was deleted.',
+  cant_update_message: 'Arbiter may only edit its own messages.',
+  edit_window_closed: "The workspace's edit window for messages has closed.",
+  restricted_action: 'A workspace setting keeps Arbiter from posting in this channel.',
+  user_not_in_channel: 'The user is not a member of this channel.',
+};
+
+/** How the outbox treats an error of a Slack call: retried (with Retry-After), degraded, or failed with a hint. */
+export function classifySlackError(err: unknown): ErrorVerdict {
+  if (err instanceof SlackPostError) {
+    const code = err.slackCode;
+    return {
+      code,
+      retry: RETRYABLE.has(code),
+      ...(err.retryAfterMs !== undefined ? { retryAfterMs: err.retryAfterMs } : {}),
+      ...(REFUSED_CONTENT.has(code) ? { refusedContent: true } : {}),
+      ...((err.hint ?? ADMIN_HINTS[code]) ? { hint: err.hint ?? ADMIN_HINTS[code] } : {}),
+    };
+  }
+  // Network errors, HTTP 5xx, time-outs, a file upload that failed midway: worth another attempt.
+  const code = (err as { code?: unknown } | undefined)?.code;
+  return { code: typeof code === 'string' ? code : 'network_error', retry: true };
 }
 
 /** The message-metadata event type of posts made with a key (see Transport.post). */
@@ -108,6 +166,11 @@ export interface SlackTransportOptions {
 
 /** Slack's posting limit per channel: about one message per second, after a short burst. */
 export const POST_PACE = { perSecond: 1, burst: 5 } as const;
+/**
+ * chat.update is Tier 3, "50+ per minute" per workspace (https://api.slack.com/methods/chat.update, Facts;
+ * https://api.slack.com/changelog/2018-03-great-rate-limits): stay at 45/min with a small burst.
+ */
+export const UPDATE_PACE = { perSecond: 45 / 60, burst: 3 } as const;
 
 /** Creates the Slack transport over a Web API client. */
 export function createSlackTransport(
@@ -212,12 +275,27 @@ export function createSlackTransport(
     findUploaded: (target, filename, since) =>
       lookUp(target, since, (m) => (m.files ?? []).some((f) => f.name === filename)),
     async update(ref, message) {
-      // Only the parent is replaced; what overflows it was posted in the thread when the message was first posted.
-      const r = renderBlocks({ ...scrubDeep(message), ephemeral: false });
-      warn(r.warnings);
+      // The parent is replaced; what overflows it goes to its thread, as the marker in the parent says.
+      const [first, ...rest] = renderThread({ ...scrubDeep(message), thread: [], ephemeral: false });
+      if (!first) return;
+      warn(first.warnings);
       await call(() =>
-        client.chat.update({ channel: ref.channel, ts: ref.ts, text: r.text, blocks: r.blocks }),
+        client.chat.update({ channel: ref.channel, ts: ref.ts, text: first.text, blocks: first.blocks }),
       );
+      for (const part of rest) {
+        warn(part.warnings);
+        await pacer.wait(ref.channel);
+        await call(() =>
+          client.chat.postMessage({
+            channel: ref.channel,
+            thread_ts: ref.ts,
+            text: part.text,
+            blocks: part.blocks,
+            unfurl_links: false,
+            unfurl_media: false,
+          }),
+        );
+      }
     },
     async postEphemeral(target, message) {
       for (const part of renderThread({ ...scrubDeep(message), ephemeral: true })) {
@@ -226,6 +304,9 @@ export function createSlackTransport(
           client.chat.postEphemeral({
             channel: target.channel,
             user: target.user,
+            ...((target as { threadTs?: string }).threadTs
+              ? { thread_ts: (target as { threadTs?: string }).threadTs }
+              : {}),
             text: part.text,
             blocks: part.blocks,
           }),
@@ -262,25 +343,4 @@ export function createSlackTransport(
       );
     },
   };
-}
-
-/** Posts an ephemeral reply through a slash command's response_url (works even where the bot is not a member). */
-export async function respondEphemeral(
-  responseUrl: string,
-  message: Message,
-  fetchFn: typeof fetch = fetch,
-): Promise<void> {
-  const [first] = renderThread({ ...scrubDeep(message), ephemeral: true });
-  if (!first) return;
-  const res = await fetchFn(responseUrl, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({
-      response_type: 'ephemeral',
-      replace_original: false,
-      text: first.text,
-      blocks: first.blocks,
-    }),
-  });
-  if (!res.ok) throw new Error(`response_url answered ${res.status}`);
 }

@@ -74,7 +74,17 @@ import { createRoleResolver } from './slack-roles.ts';
 import { createConsoleTransport } from './console-transport.ts';
 import { createRunReporter, type RunReporter } from './run-reporter.ts';
 import { createSlackApp, type SlackFrontDoor } from './slack-app.ts';
-import { createSlackClient, createSlackTransport } from './slack-transport.ts';
+import {
+  classifySlackError,
+  createSlackClient,
+  createSlackTransport,
+  POST_PACE,
+  UPDATE_PACE,
+} from './slack-transport.ts';
+import { createOutbox, createOutboxTransport, type Outbox, reportDeliveryFailures } from './outbox.ts';
+import { createAdminAlerts } from './slack-errors.ts';
+import { createChannelAccess } from './slack-membership.ts';
+import { createResponseUrlBudget, createSlackReplies } from './slack-reply.ts';
 import { createHttpApp } from './http.ts';
 
 /** Version reported by /healthz and the start-up line. */
@@ -111,6 +121,8 @@ export interface RunningBot {
   logger: Logger;
   runs: RunService;
   reporter: RunReporter;
+  /** The delivery loop every channel write goes through. */
+  outbox: Outbox;
   slack: SlackFrontDoor | undefined;
   /** Runs a chat command as the console user would (the console prompt; tests). */
   submitCommand(text: string, options?: { user?: string; channel?: string }): Promise<{ jobId: string }>;
@@ -169,6 +181,7 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
   let digestScheduler: DigestScheduler | undefined;
   let roleResolver: ReturnType<typeof createRoleResolver> | undefined;
   let worker: Worker | undefined;
+  let outbox: Outbox | undefined;
   try {
     // One OpenTelemetry pipeline to Langfuse for run item traces and (with LLM_TRACE) every model call.
     tracing = langfuseTracingFromEnv(env, { logger });
@@ -182,11 +195,49 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
           ...(options.slackRetries !== undefined ? { retries: options.slackRetries } : {}),
         })
       : undefined;
-    const transport =
+    // The outbox sends with a client of its own that never waits inside a call: a 429 or a 5xx comes back to the
+    // delivery loop, which reschedules that delivery (Retry-After) while other channels go on.
+    const outboxClient = env.SLACK_BOT_TOKEN
+      ? createSlackClient({
+          token: env.SLACK_BOT_TOKEN,
+          apiUrl: env.SLACK_API_URL,
+          retries: 0,
+          rejectRateLimitedCalls: true,
+        })
+      : undefined;
+    const sender =
       options.transport ??
-      (slackClient
-        ? createSlackTransport(slackClient, logger)
+      (outboxClient
+        ? createSlackTransport(outboxClient, logger)
         : createConsoleTransport({ color: Boolean(process.stdout.isTTY) }));
+    const slackPaced = sender.name === 'slack';
+    outbox = await createOutbox({
+      store,
+      transport: sender,
+      logger,
+      ...(slackPaced
+        ? { classify: classifySlackError, perChannel: POST_PACE, perOp: { update: UPDATE_PACE } }
+        : {}),
+      // The embedded store has one process (arbiter.lock): whatever was 'sending' belonged to a dead one.
+      recoverAllAtStart: store.kind === 'embedded',
+    });
+    const deliveries = outbox;
+    // Every channel write of every feature goes through the outbox (durable, paced, retried).
+    const transport = createOutboxTransport(deliveries, sender);
+    // Answers for one user go by response_url (its uses counted in the store), then ephemeral, then DM; commands
+    // that post in their conversation check first that the bot can. Slack problems an admin must fix are logged once.
+    const adminAlerts = createAdminAlerts(logger);
+    const replies = slackClient
+      ? createSlackReplies({
+          client: slackClient,
+          budget: await createResponseUrlBudget(store),
+          logger,
+          alerts: adminAlerts,
+        })
+      : undefined;
+    const channelAccess = slackClient
+      ? createChannelAccess({ client: slackClient, logger, alerts: adminAlerts })
+      : undefined;
     // The console has no Slack identities: whoever types at the terminal owns the process and is trusted.
     // User-group ids (S…) in ARBITER_ADMINS/ARBITER_REVIEWERS are expanded and re-read every 10 minutes.
     roleResolver = slackClient
@@ -198,6 +249,11 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
         })
       : undefined;
     const roles = roleResolver?.policy ?? { admins: [], reviewers: [] };
+    reportDeliveryFailures({
+      outbox: deliveries,
+      admins: () => roles.admins.filter((id) => id.startsWith('U') || id.startsWith('W')),
+      logger,
+    });
     if (slackClient && env.ARBITER_ADMINS.length === 0)
       logger.warn(
         'ARBITER_ADMINS is empty: every Slack user of this workspace may launch runs. Set it to restrict launching.',
@@ -222,7 +278,7 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
     });
     reporter = await createRunReporter({
       store,
-      transport,
+      outbox: deliveries,
       runs: () => runs,
       logger,
       ...(options.progressEditMs !== undefined ? { intervalMs: options.progressEditMs } : {}),
@@ -261,6 +317,7 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
           logger,
           actions: () => actionHandlers,
           transport,
+          ...(replies ? { replies } : {}),
           home: {
             recentRuns: (limit) => runs.listRuns({ limit }),
             openReviewsFor: (user) => reviews.openFor(user),
@@ -357,6 +414,7 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
       monitors: { list: monitors, deps: monitorDeps },
       digests: { specs: digestSpecs, deps: digestDeps },
       reviews,
+      ...(channelAccess ? { channelAccess } : {}),
     };
     const promptCache = langfuse ? createPromptCache({ client: langfuse, logger }) : undefined;
     // Suites in SUITES_DIR that declare `watch:` get buttons on their prompt's alerts (and may run by themselves).
@@ -430,6 +488,7 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
           actions: () => actionHandlers,
           ids: systemIds,
           logger,
+          ...(replies ? { replies } : {}),
         }),
         [COMMAND_JOB_TYPE]: createCommandJobHandler({
           transport,
@@ -437,6 +496,7 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
           reporter: runReporter,
           ids: systemIds,
           logger,
+          ...(replies ? { replies } : {}),
         }),
         ...(options.handlers ?? {}),
       },
@@ -463,8 +523,13 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
     const port = (server.address() as AddressInfo).port;
     const host = env.HOST === '0.0.0.0' || env.HOST === '::' ? '127.0.0.1' : env.HOST;
     const url = `http://${host}:${port}`;
+    deliveries.start();
     worker.start();
     await slack?.start();
+    // Runs that ended while their report was not recorded (a crash in between) are reported now.
+    await runReporter
+      .recover()
+      .catch((err: unknown) => logger.warn({ err }, 'could not re-check unreported runs'));
     if (monitors.length > 0) {
       // Ticks run from node-cron, each guarded by a lease per (monitor, tick time), so replicas never double up.
       monitorScheduler = startMonitors(monitors, monitorDeps, {
@@ -497,11 +562,12 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
       runs,
       reviews,
       reporter: runReporter,
+      outbox: deliveries,
       slack,
-      ...(isConsoleTransport(transport)
+      ...(isConsoleTransport(sender)
         ? {
             clickButton: createConsoleClicker({
-              transport,
+              transport: sender,
               queue,
               actions: () => actionHandlers,
               roles,
@@ -529,7 +595,8 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
           await slack?.stop();
           roleResolver?.stop();
           await runningWorker.stop(env.SHUTDOWN_GRACE_MS);
-          await runReporter.idle();
+          // Deliveries in flight finish; those still pending stay in the store for the next start.
+          await deliveries.stop();
           // Cache writes are batched; flush them before the store closes.
           await runningLlm.flush();
           // Spans still batched are sent (bounded wait; an unreachable Langfuse never holds the shutdown up).
@@ -544,6 +611,7 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
     await monitorScheduler?.stop();
     await digestScheduler?.stop();
     await worker?.stop(0);
+    await outbox?.stop();
     await llm?.flush();
     await tracing?.shutdown();
     await store.close();

@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { ArbiterError, type Env, createSilentLogger } from '../config/index.ts';
+import { createRunRepository, RUN_JOB_TYPE } from '../runs/index.ts';
 import { createJobQueue, type Job, JobStatusSchema, openStore } from '../storage/index.ts';
 import type { CliIo } from './io.ts';
 
@@ -68,6 +69,17 @@ export async function runJobsCommand(argv: string[], env: Env, io: CliIo): Promi
       return 0;
     }
     const job = await queue.cancel(id);
+    // A run's job cancelled before a worker took it: no worker will ever mark the run, so it is marked here (a
+    // running one is marked cancelled by its worker when it stops).
+    const runId = (job.payload as { runId?: unknown } | undefined)?.runId;
+    if (job.type === RUN_JOB_TYPE && job.status === 'cancelled' && typeof runId === 'string') {
+      const now = new Date();
+      await (await createRunRepository(store)).updateRun(
+        runId,
+        { $set: { status: 'cancelled', finishedAt: now, updatedAt: now } },
+        { jobId: id, status: { $in: ['queued', 'running'] } },
+      );
+    }
     io.stdout(
       job.status === 'cancelled'
         ? `Cancelled ${id}.\n`

@@ -49,6 +49,41 @@ describe('arbiter CLI', () => {
     expect(bad.err).toMatch(/Topics: metrics/);
   });
 
+  it('metrics prints every metric with each argument, its type, default and meaning; one metric adds an example', async () => {
+    const io = capture();
+    expect(await runCli(['metrics'], {}, io)).toBe(0);
+    expect(io.out).toMatch(/^length \(heuristic\): /m);
+    expect(io.out).toContain('  unit (`chars` | `words`, default `chars`): what the length counts');
+    expect(io.out).toContain('  criteria (text, required): what the judge decides');
+    const one = capture();
+    expect(await runCli(['metrics', 'latency'], {}, one)).toBe(0);
+    expect(one.out).toBe(
+      [
+        "latency (heuristic): The target's response time (item.latencyMs) is at most maxMs.",
+        '  maxMs (number > 0, required): slowest allowed response time in milliseconds',
+        '  example:',
+        '    - metric: latency',
+        '      args:',
+        '        maxMs: 5000',
+        '',
+      ].join('\n'),
+    );
+    const json = capture();
+    expect(await runCli(['metrics', 'pii', '--json'], {}, json)).toBe(0);
+    const parsed = JSON.parse(json.out) as { name: string; kind: string }[];
+    expect(parsed.map((m) => [m.name, m.kind])).toEqual([['pii', 'heuristic']]);
+  });
+
+  it('metrics with a mistyped name or flag is a usage error with a suggestion', async () => {
+    const io = capture();
+    expect(await runCli(['metrics', 'refusl'], {}, io)).toBe(2);
+    expect(io.err).toContain('No metric "refusl". Did you mean "refusal"?');
+    expect(io.err).not.toMatch(/\n\s+at /);
+    const flag = capture();
+    expect(await runCli(['metrics', '--jsn'], {}, flag)).toBe(2);
+    expect(flag.err).toContain('Unknown option --jsn');
+  });
+
   it('an unknown command is a usage error (exit 2) with the usage text', async () => {
     const io = capture();
     expect(await runCli(['frobnicate'], {}, io)).toBe(2);

@@ -14,6 +14,13 @@ import { HELP_TOPICS, helpTopicText } from '../commands/help.ts';
 import { runDigestCli } from '../commands/digest.ts';
 import { runRatingsCli } from '../commands/ratings.ts';
 import { runRunCommand, runRunsCommand } from '../commands/runs.ts';
+import {
+  closestName,
+  describeMetrics,
+  formatMetricReference,
+  isMetricName,
+  METRIC_NAMES,
+} from '../evaluators/index.ts';
 import { runMonitorCli } from '../monitors/index.ts';
 import { runJobsCommand } from './jobs.ts';
 import { runLeaderboardCli, runReviewCli } from './review.ts';
@@ -46,7 +53,9 @@ Usage:
   arbiter jobs cancel <id>
   arbiter ratings --votes votes.jsonl [--bootstrap N] [--seed N] [--json]
                                      Bradley–Terry ratings with 95% intervals from pairwise votes
-  arbiter help [metrics]             this text, or the metrics suites and monitors can use
+  arbiter metrics [name] [--json]    every metric suites and monitors can use, with its arguments
+                                     (the full reference of every YAML field is docs/reference.md)
+  arbiter help [metrics]             this text, or the metrics in one line each
 
 Exit codes: 0 ok, 1 below a threshold, 2 usage or configuration error, 3 infrastructure failure (a target,
 the model provider or the network failed: an errored run is never a quality verdict).
@@ -75,6 +84,7 @@ export async function runCli(
     }
     // Standalone: needs neither the store nor the environment.
     if (command === 'ratings') return await runRatingsCli(rest, io);
+    if (command === 'metrics') return runMetricsCli(rest, io);
     const env = parseEnv(environment);
     registerEnvSecrets(env);
     scrub = createScrubber(secretValues(env));
@@ -122,4 +132,33 @@ export async function runCli(
     );
     return 3;
   }
+}
+
+/** `arbiter metrics [name] [--json]`: the metric reference, from the registry itself. */
+function runMetricsCli(args: string[], io: CliIo): number {
+  const json = args.includes('--json');
+  const rest = args.filter((a) => a !== '--json');
+  const unknownFlag = rest.find((a) => a.startsWith('-'));
+  if (unknownFlag)
+    throw new ArbiterError('USAGE', `Unknown option ${unknownFlag}.`, {
+      hint: 'Usage: arbiter metrics [name] [--json]',
+    });
+  if (rest.length > 1)
+    throw new ArbiterError('USAGE', 'Give at most one metric name.', {
+      hint: 'Usage: arbiter metrics [name] [--json]',
+    });
+  const name = rest[0];
+  if (name !== undefined && !isMetricName(name)) {
+    const guess = closestName(name, METRIC_NAMES);
+    throw new ArbiterError('USAGE', `No metric "${name}".${guess ? ` Did you mean "${guess}"?` : ''}`, {
+      hint: `Metrics: ${METRIC_NAMES.join(', ')}.`,
+    });
+  }
+  if (json) {
+    const list = describeMetrics()
+      .filter((m) => name === undefined || m.name === name)
+      .map(({ argsSchema: _schema, ...m }) => m);
+    io.stdout(`${JSON.stringify(list, null, 2)}\n`);
+  } else io.stdout(`${formatMetricReference(name)}\n`);
+  return 0;
 }

@@ -31,7 +31,7 @@ import {
   type MonitorReviewStore,
   type TickLog,
 } from '../monitors/index.ts';
-import { createRunRepository, type Run } from '../runs/index.ts';
+import { createRunRepository, type Run, runOutcome } from '../runs/index.ts';
 import { createLeases, type DocumentStore, openStore } from '../storage/index.ts';
 import { escapeMrkdwn, type Message, type MessageSection } from './message.ts';
 import type { Command } from './parse.ts';
@@ -76,16 +76,20 @@ export function createDigestInputs(sources: {
       const runs = await sources.runs.finishedBetween(from, to);
       return runs
         .filter((r) => r.finishedAt !== undefined)
-        .map(
-          (r): DigestRun => ({
+        .map((r): DigestRun => {
+          // An errored run has no quality verdict: it is neither counted as failing its gate nor listed as FAILED.
+          const outcome = runOutcome(r);
+          return {
             id: r._id,
             suite: r.suiteName,
             status: r.status,
-            passed: r.status === 'completed' && r.summary ? r.summary.gate.passed : null,
+            passed:
+              outcome === 'passed' ? true : outcome === 'failed' && r.status === 'completed' ? false : null,
+            ...(outcome === 'errored' ? { errored: true } : {}),
             meanScore: r.summary?.meanScore ?? null,
             finishedAt: r.finishedAt!,
-          }),
-        );
+          };
+        });
     },
     ...(sources.reviewsClosed ? { reviewsClosed: sources.reviewsClosed } : {}),
     ...(sources.leaderboard ? { leaderboard: sources.leaderboard } : {}),

@@ -13,6 +13,7 @@ import {
 } from '../monitors/index.ts';
 import type { ReviewService } from '../reviews/index.ts';
 import { loadSuite, type Run, type RunService, runOutcome } from '../runs/index.ts';
+import { type ChannelAccess, cannotPostHere } from './channel-access.ts';
 import { type DigestCommandDeps, handleDigest } from './digest.ts';
 import { HELP_TOPICS, helpTopicText } from './help.ts';
 import {
@@ -40,6 +41,11 @@ export interface DispatchDeps {
   digests?: DigestCommandDeps;
   /** Blind pairwise reviews; without it `review …` and `leaderboard` say they are not set up. */
   reviews?: ReviewService;
+  /**
+   * Asked before a command starts work that posts in the conversation it was typed in (`run`, `review`); without it
+   * (the console) every conversation can be posted in.
+   */
+  channelAccess?: ChannelAccess;
 }
 
 /** Who asked, and the key that makes a repeated delivery of the same request start nothing new. */
@@ -127,7 +133,13 @@ export function runProgressMessage(run: Run): Message {
     summary: `${run.suiteName}: ${run.status} ${run.progress.done}/${run.total}`,
     sections: [
       { kind: 'text', text: `${run.status}: ${progressBar(run.progress, 20)}` },
-      { kind: 'context', items: [`Run ${run._id}; the report follows here when it finishes.`] },
+      {
+        kind: 'context',
+        items: [
+          `Run ${run._id}; the report follows here when it finishes.`,
+          ...(run.warnings ?? []).slice(0, 9).map((w) => `Warning: ${w}`),
+        ],
+      },
     ],
   };
 }
@@ -138,6 +150,12 @@ function runRow(r: Run): string {
   return `${r._id}  ${r.status.padEnd(9)}  ${r.suiteName}  ${r.progress.done}/${r.total}  mean ${score === null ? '—' : score.toFixed(3)}  ${verdict}`.trimEnd();
 }
 
+/** What a command posts in the conversation it was typed in, for those that cannot work without posting there. */
+const POSTS_HERE: Partial<Record<Command['name'], string>> = {
+  run: "the run's progress line and report",
+  review: "the review's summary, ballots and result",
+};
+
 /** Runs a command (authorization already passed precheck) and returns what to show. */
 export async function dispatch(
   command: Command,
@@ -146,6 +164,12 @@ export async function dispatch(
 ): Promise<CommandReply> {
   const early = precheck(command, ctx.user, deps.roles);
   if (early) return { message: early };
+  // Checked before any work: a run whose report cannot be posted, or a review whose ballots cannot, helps no one.
+  const posts = POSTS_HERE[command.name];
+  if (posts && ctx.channel && deps.channelAccess) {
+    const check = await deps.channelAccess(ctx.channel, ctx.user);
+    if (!check.ok) return { message: cannotPostHere(posts, check) };
+  }
   switch (command.name) {
     case 'run': {
       const suite = loadSuite(resolveSuitePath(command.suite, deps.suitesDir), deps.environment);
@@ -275,9 +299,22 @@ async function dispatchMonitor(
   );
 }
 
-/** An error as an ephemeral message: our own errors say what and why; anything else only a reference id. */
+/** Our errors whose message is written for the person who typed the command (the rest may carry internals). */
+const TOLD_TO_USERS = new Set([
+  'CONFIG_INVALID',
+  'YAML_INVALID',
+  'USAGE',
+  'NOT_FOUND',
+  'STORE_UNAVAILABLE',
+  'STORE_LOCKED',
+]);
+
+/**
+ * An error as an ephemeral message: our own errors meant for users say what and why; anything else (a stored
+ * document failing its schema, a bug) only a reference id, never a stack trace or a validation library's text.
+ */
 export function errorMessage(err: unknown, ref: string): Message {
-  if (isArbiterError(err) && err.code !== 'INTERNAL')
+  if (isArbiterError(err) && TOLD_TO_USERS.has(err.code))
     return notice('Arbiter could not do that', `${err.message}${err.hint ? `\n${err.hint}` : ''}`, [
       { kind: 'context', items: [`Reference ${ref}`] },
     ]);

@@ -52,12 +52,14 @@ describe('parseCommand', () => {
     ['run', 'exactly one suite'],
     ['run a b', 'exactly one suite'],
     ['run a --limit x', '--limit expects a whole number'],
-    ['run a --limit 0', 'limit'],
+    ['run a --limit 0', '--limit must be at least 1.'],
+    ['review r1 r2 --reviewers 50', '--reviewers must be at most 20'],
+    ['review r1 r2 --deadline 10s', '--deadline must be at least 1m'],
     ['run a --fast', 'unknown option --fast'],
     ['runs show', 'a run id'],
     ['runs compare a', 'two run ids'],
     ['runs delete x', 'Unknown runs command'],
-    ['runs show bad/id', 'id'],
+    ['runs show bad/id', 'the id: expected an id'],
     ['review r1', 'at least two'],
     ['review r1 r2 --pairs x', '--pairs expects a whole number'],
     ['review r1 r2 --deadline soon', '--deadline expects a duration'],
@@ -73,6 +75,10 @@ describe('parseCommand', () => {
     expect(r.ok).toBe(false);
     if (!r.ok) {
       expect(r.error).toContain(error);
+      // Plain words, never the validation library's own text.
+      expect(r.error).not.toMatch(
+        /Too (small|big)|Invalid input|expected number|reviewersPerPair|deadlineMs/,
+      );
       expect(r.usage).toContain('runs compare');
     }
   });
@@ -145,5 +151,17 @@ describe('errorMessage', () => {
     expect(boom.ephemeral).toBe(true);
     expect(JSON.stringify(boom)).not.toContain('secret detail');
     expect(JSON.stringify(boom)).toContain('err_2');
+    // A stored document failing its schema carries the validator's words: only the reference reaches the user.
+    const invalid = JSON.stringify(
+      errorMessage(
+        new ArbiterError(
+          'STORE_INVALID_DOCUMENT',
+          'A stored review does not match its schema: Invalid input',
+        ),
+        'err_3',
+      ),
+    );
+    expect(invalid).not.toContain('Invalid input');
+    expect(invalid).toContain('err_3');
   });
 });

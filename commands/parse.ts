@@ -200,9 +200,49 @@ export function parseCommand(text: string): ParseResult {
       return fail(`Unknown command "${head}". Valid commands: ${COMMAND_NAMES.join(', ')}.`);
   }
   const parsed = CommandSchema.safeParse(candidate);
-  if (!parsed.success)
-    return fail(parsed.error.issues.map((i) => `${i.path.join('.') || 'command'}: ${i.message}`).join('; '));
+  if (!parsed.success) return fail(`${parsed.error.issues.map(issueText).join('; ')}.`);
   return { ok: true, command: parsed.data };
+}
+
+/** How users name the fields of a command (its option or argument), for messages about them. */
+const FIELD_WORDS: Record<string, string> = {
+  limit: '--limit',
+  pairs: '--pairs',
+  reviewersPerPair: '--reviewers',
+  deadlineMs: '--deadline',
+  period: '--period',
+  suite: 'the suite name',
+  id: 'the id',
+  a: 'the first run id',
+  b: 'the second run id',
+  runs: 'the run ids',
+  token: 'the ballot token',
+  reason: 'the reason',
+  monitor: 'the monitor name',
+  topic: 'the help topic',
+};
+
+/** One validation problem in plain words: the field as users type it and what it accepts, never zod's own text. */
+function issueText(issue: z.core.$ZodIssue): string {
+  const field = FIELD_WORDS[String(issue.path[0] ?? '')] ?? 'the command';
+  const item = issue.path.length > 1 ? ` (item ${Number(issue.path[1]) + 1})` : '';
+  switch (issue.code) {
+    case 'too_small':
+      if (issue.origin === 'array') return `${field} needs at least ${issue.minimum}`;
+      if (issue.origin === 'string') return `${field}${item} cannot be empty`;
+      return `${field}${item} must be at least ${field === '--deadline' ? '1m' : String(issue.minimum)}`;
+    case 'too_big':
+      if (issue.origin === 'array') return `${field} takes at most ${issue.maximum}`;
+      if (issue.origin === 'string') return `${field}${item} is longer than ${issue.maximum} characters`;
+      return `${field}${item} must be at most ${String(issue.maximum)}`;
+    case 'invalid_format':
+      // Our own formats carry their words (`expected an id`, `expected a ballot token (bt_…)`).
+      return `${field}${item}: ${issue.message}`;
+    case 'invalid_type':
+      return `${field}${item} must be ${issue.expected === 'number' ? 'a whole number' : `a ${issue.expected}`}`;
+    default:
+      return `${field}${item} is not valid`;
+  }
 }
 
 /** Roles, from least to most privileged. */

@@ -66,7 +66,7 @@ describe('arbiter run / runs', () => {
   it('the quickstart passes on a fresh machine (exit 0), with JUnit XML and plain progress lines', async () => {
     const c = cli(dataDir());
     expect(await c.run([QUICKSTART, '--junit', 'out.xml'])).toBe(0);
-    expect(c.out).toMatch(/PASSED: mean score 0\.844 ≥ threshold 0\.7, pass rate 0\.833 ≥ threshold 0\.6/);
+    expect(c.out).toMatch(/PASSED: mean score 0\.854 ≥ threshold 0\.7, pass rate 0\.833 ≥ threshold 0\.6/);
     expect(c.out).toMatch(/correctness .* heuristic/);
     expect(c.err).toMatch(/^Run run_\w+ of quickstart: 6 items\./);
     expect(c.err).toMatch(/progress 6\/6 errors=0 mean=0\.\d{3}/);

@@ -317,7 +317,11 @@ async function finishInProcess(
       if (run.status === 'completed' || run.status === 'cancelled' || run.status === 'failed') break;
       const job = run.jobId ? await queue.get(run.jobId) : null;
       if (job && (job.status === 'failed' || job.status === 'cancelled')) {
-        run = { ...run, status: 'failed', error: job.lastError ?? `job ${job.status}` };
+        // A cancelled job (`arbiter jobs cancel`) is a cancelled run, never a failed one.
+        run =
+          job.status === 'cancelled'
+            ? { ...run, status: 'cancelled' }
+            : { ...run, status: 'failed', error: job.lastError ?? 'job failed' };
         break;
       }
       if (
@@ -348,7 +352,11 @@ async function finishInProcess(
   else io.stdout(messageText(renderRunSummary(run, items)));
   if (run.status === 'failed') io.stderr(`Run failed: ${run.error ?? 'unknown error'}\n`);
   if (run.status === 'cancelled') io.stderr('Run was cancelled.\n');
-  if (run.summary?.gate.verdict === 'errored')
+  if (run.summary && run.summary.missing > 0)
+    io.stderr(
+      `${run.summary.missing} of ${run.summary.total} items of this run were never stored; it cannot pass.\n`,
+    );
+  else if (run.summary?.gate.verdict === 'errored')
     io.stderr(
       `${run.summary.errors} errored item(s); fix the cause, then \`arbiter run --retry-errors ${run._id}\` runs only those again.\n`,
     );
@@ -492,6 +500,8 @@ export function runVerdict(run: Run): string {
     s.heuristicOutputs > 0
       ? ` (offline: no language model was called for ${s.heuristicOutputs} answer${s.heuristicOutputs === 1 ? '' : 's'})`
       : '';
+  if (s.missing > 0)
+    return `ERROR: ${s.missing} of ${s.total} items were never stored, so never ran (the store lost them); no quality verdict. Start the run again with \`arbiter run --new\`.`;
   if (g.verdict === 'errored') {
     const kind = g.errorKind === 'scoring' ? 'NOT SCORED' : 'ERROR';
     return `${kind}: ${s.errors} of ${s.finished} items errored (${describeErrorCauses(s.errorCauses)}), more than the ${g.maxErrors} tolerated; no quality verdict${offline}`;
@@ -592,6 +602,7 @@ export function renderRunSummary(run: Run, items: readonly RunItemView[] = []): 
         .join('; ')}${run.datasetErrors.length > 5 ? '; …' : ''}`,
     );
   if (run.error) notes.push(`Error: ${run.error}`);
+  for (const w of run.warnings ?? []) notes.push(`Warning: ${w}`);
   const lf = langfuseNote(run);
   if (lf) notes.push(lf);
   if (notes.length) sections.push({ kind: 'context', items: notes });

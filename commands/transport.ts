@@ -6,8 +6,19 @@ export interface PostedRef {
   ts: string;
 }
 
+/** Options of a write. */
+export interface WriteOptions {
+  /**
+   * 'reply' for an answer to a user's own command or click: delivered before bulk posting (run reports, ballots,
+   * digests). Default 'bulk'.
+   */
+  lane?: 'reply' | 'bulk';
+  /** The user who asked for it: told if it cannot be delivered (otherwise the admins are). */
+  requester?: string;
+}
+
 /** Options of a post. */
-export interface PostOptions {
+export interface PostOptions extends WriteOptions {
   /** An idempotency key for this post (at most 200 characters). */
   key?: string;
 }
@@ -38,9 +49,16 @@ export interface Transport {
     since: Date,
   ): Promise<PostedRef | undefined>;
   /** Replaces the content of a posted message (progress lines, vote tallies). */
-  update(ref: PostedRef, message: Message): Promise<void>;
-  /** Shows a message to one user only (Slack ephemeral; the console prints it marked as such). */
-  postEphemeral(target: { channel: string; user: string }, message: Message): Promise<void>;
+  update(ref: PostedRef, message: Message, options?: WriteOptions): Promise<void>;
+  /**
+   * Shows a message to one user only (Slack ephemeral; the console prints it marked as such). `options.key` makes
+   * it idempotent where the transport can (the outbox records it once per key).
+   */
+  postEphemeral(
+    target: { channel: string; user: string },
+    message: Message,
+    options?: { key?: string },
+  ): Promise<void>;
   /**
    * The message of a file named `filename` uploaded to the channel (or into the thread) since `since`, if the
    * transport can look it up (as findPosted); absent otherwise.

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { parseDuration } from './duration.ts';
 import { ArbiterError } from './errors.ts';
+import { closestName } from './suggest.ts';
 
 const intIn = (min: number, max: number) =>
   z.coerce
@@ -343,33 +344,6 @@ export const SECRET_VARS: readonly EnvVarName[] = (Object.keys(ENV_VARS) as EnvV
 /** Prefix reserved for Arbiter: an unknown ARBITER_* variable is a typo, not someone else's setting. */
 const OWN_PREFIX = 'ARBITER_';
 
-function closest(name: string, candidates: readonly string[]): string | undefined {
-  let best: string | undefined;
-  let bestD = Number.POSITIVE_INFINITY;
-  for (const c of candidates) {
-    const d = editDistance(name, c);
-    if (d < bestD) {
-      bestD = d;
-      best = c;
-    }
-  }
-  return bestD <= Math.max(2, Math.floor(name.length / 4)) ? best : undefined;
-}
-
-function editDistance(a: string, b: string): number {
-  const prev = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let diag = prev[0]!;
-    prev[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const tmp = prev[j]!;
-      prev[j] = Math.min(prev[j]! + 1, prev[j - 1]! + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
-      diag = tmp;
-    }
-  }
-  return prev[b.length]!;
-}
-
 /**
  * Parses the environment once. Empty strings count as unset (as in most .env files).
  * Throws a CONFIG_INVALID ArbiterError listing every problem, naming each variable, never echoing a secret.
@@ -384,7 +358,7 @@ export function parseEnv(source: Record<string, string | undefined>): Env {
   const problems: string[] = [];
   for (const key of Object.keys(source)) {
     if (key.startsWith(OWN_PREFIX) && !(key in ENV_VARS)) {
-      const guess = closest(key, names);
+      const guess = closestName(key, names);
       problems.push(`${key}: not a variable Arbiter knows${guess ? ` (did you mean ${guess}?)` : ''}`);
     }
   }

@@ -44,3 +44,5 @@ export {
   type Loaded,
   type YamlProblem,
 } from './yaml.ts';
+export { type FieldRow, fieldRows, type JsonSchema, jsonSchemaOf, typeOf } from './schema-doc.ts';
+export { closestName } from './suggest.ts';

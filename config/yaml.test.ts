@@ -97,3 +97,46 @@ describe('YAML loader', () => {
     expect(loadYamlDir(join(dir, 'missing'), MonitorSchema)).toEqual([]);
   });
 });
+
+describe('YAML loader messages a user can act on', () => {
+  const Tagged = z.strictObject({
+    name: z.string(),
+    source: z.discriminatedUnion('type', [
+      z.strictObject({ type: z.literal('file'), path: z.string(), idPath: z.string().default('id') }),
+      z.strictObject({ type: z.literal('slack'), channel: z.string() }),
+    ]),
+    schedule: z.union([
+      z.strictObject({ cron: z.string(), timezone: z.string().default('UTC') }),
+      z.strictObject({ every: z.string() }),
+    ]),
+  });
+  const problems = (text: string) => {
+    const r = parseYaml(text, Tagged, 'm.yaml');
+    return r.ok ? [] : r.problems.map((p) => `${p.line}:${p.column} ${p.field}: ${p.message}`);
+  };
+
+  it.each([
+    [
+      'an unknown key is placed at the key, with the closest key of the form its tag picks',
+      'name: a\nsource:\n  type: file\n  path: x.jsonl\n  idpath: x\nschedule: {every: 1h}\n',
+      ["5:3 source.idpath: unknown key (did you mean 'idPath'?); valid keys: type, path, idPath"],
+    ],
+    [
+      'a top-level typo gets its suggestion',
+      'name: a\nsorce: {type: file, path: x}\nsource: {type: file, path: x}\nschedule: {every: 1h}\n',
+      ["2:1 sorce: unknown key (did you mean 'source'?); valid keys: name, source, schedule"],
+    ],
+    [
+      'a value fitting no form of a union lists the forms',
+      'name: a\nsource: {type: file, path: x}\nschedule: "0 * * * *"\n',
+      ['3:11 schedule: expected a mapping {cron, timezone?}, or a mapping {every}'],
+    ],
+    [
+      'a missing union field says it is missing, with the forms',
+      'name: a\nsource: {type: file, path: x}\n',
+      ['1:1 schedule: expected a mapping {cron, timezone?}, or a mapping {every} (field is missing)'],
+    ],
+  ])('%s', (_what, text, expected) => {
+    expect(problems(text)).toEqual(expected);
+  });
+});

@@ -1,9 +1,11 @@
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import cron, { type ScheduledTask } from 'node-cron';
-import { isMap, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import { z } from 'zod';
 import { ArbiterError } from './errors.ts';
+import { type JsonSchema, jsonSchemaOf, typeOf } from './schema-doc.ts';
+import { closestName } from './suggest.ts';
 
 /** One problem in a YAML file, located by line, column and field path. */
 export interface YamlProblem {
@@ -76,20 +78,89 @@ export function parseYaml<S extends z.ZodType>(
   const data = doc.toJS({ maxAliasCount: 100 });
   const result = schema.safeParse(data);
   if (result.success) return { ok: true, value: result.data };
-  const problems = result.error.issues.map((issue) => {
+  let json: JsonSchema | undefined;
+  const jsonAt = (path: readonly PropertyKey[]) => {
+    json ??= jsonSchemaOf(schema);
+    return schemasAt(json, path);
+  };
+  const problems = result.error.issues.flatMap((issue): YamlProblem[] => {
     const { node, depth } = nodeAt(doc, issue.path);
     const pos = node?.range ? lineCounter.linePos(node.range[0]) : { line: 1, col: 1 };
     const missing = depth < issue.path.length && node && (isMap(node) || isSeq(node));
-    return {
-      file,
-      line: pos.line,
-      column: pos.col,
-      field: formatFieldPath(issue.path),
-      message:
-        missing && issue.code === 'invalid_type' ? `${issue.message} (field is missing)` : issue.message,
-    };
+    if (issue.code === 'unrecognized_keys') {
+      // Each unknown key at its own line and column, with the closest valid key.
+      const value = valueAt(data, issue.path);
+      const forms = jsonAt(issue.path).filter((j) => fitsDiscriminator(j, value));
+      const valid = [...new Set(forms.flatMap((j) => Object.keys(j.properties ?? {})))];
+      const map = depth === issue.path.length && node && isMap(node) ? node : undefined;
+      return issue.keys.map((key) => {
+        const pair = map?.items.find((it) => isScalar(it.key) && String(it.key.value) === key);
+        const at =
+          pair && isScalar(pair.key) && pair.key.range ? lineCounter.linePos(pair.key.range[0]) : pos;
+        const guess = closestName(key, valid);
+        return {
+          file,
+          line: at.line,
+          column: at.col,
+          field: formatFieldPath([...issue.path, key]),
+          message: `unknown key${guess ? ` (did you mean '${guess}'?)` : ''}${valid.length ? `; valid keys: ${valid.join(', ')}` : ''}`,
+        };
+      });
+    }
+    let message = issue.message;
+    if (issue.code === 'invalid_union' && /^Invalid input$/.test(message)) {
+      // None of the forms fits at all: say which forms there are instead of zod's "Invalid input".
+      const forms = jsonAt(issue.path).flatMap((j) => j.anyOf ?? j.oneOf ?? [j]);
+      if (forms.length) message = `expected ${forms.map(formOf).join(', or ')}`;
+    }
+    if (missing && (issue.code === 'invalid_type' || issue.code === 'invalid_union'))
+      message = `${message} (field is missing)`;
+    return [{ file, line: pos.line, column: pos.col, field: formatFieldPath(issue.path), message }];
   });
   return { ok: false, problems };
+}
+
+function valueAt(data: unknown, path: readonly PropertyKey[]): unknown {
+  let at = data;
+  for (const seg of path)
+    at = at && typeof at === 'object' ? (at as Record<PropertyKey, unknown>)[seg] : undefined;
+  return at;
+}
+
+/** False for a form of a tagged union whose tag (`type: file`) the value contradicts. */
+function fitsDiscriminator(form: JsonSchema, value: unknown): boolean {
+  if (!value || typeof value !== 'object') return true;
+  return Object.entries(form.properties ?? {}).every(
+    ([k, p]) => p.const === undefined || !(k in value) || (value as Record<string, unknown>)[k] === p.const,
+  );
+}
+
+/** The JSON Schemas a field path can lead to (every form of a union along the way). */
+function schemasAt(root: JsonSchema, path: readonly PropertyKey[]): JsonSchema[] {
+  let at = [root];
+  for (const seg of path) {
+    at = at
+      .flatMap((j) => j.anyOf ?? j.oneOf ?? [j])
+      .flatMap((j) => {
+        if (typeof seg === 'number') return j.items ? [j.items] : [];
+        const prop = j.properties?.[String(seg)];
+        if (prop) return [prop];
+        return j.additionalProperties && typeof j.additionalProperties === 'object'
+          ? [j.additionalProperties]
+          : [];
+      });
+  }
+  return at.flatMap((j) => j.anyOf ?? j.oneOf ?? [j]);
+}
+
+/** One accepted form for a message: `a mapping {cron, timezone?}`, `text`, `a number 0–1`. */
+function formOf(j: JsonSchema): string {
+  if (!j.properties) return typeOf(j).replace(/\\\|/g, '|');
+  const required = new Set(j.required ?? []);
+  const keys = Object.entries(j.properties).map(([k, p]) =>
+    required.has(k) && p.default === undefined ? k : `${k}?`,
+  );
+  return `a mapping {${keys.join(', ')}}`;
 }
 
 /** Loads and validates one YAML file; throws YAML_INVALID naming file, line and field. */
@@ -151,13 +222,17 @@ function isTimezone(tz: string): boolean {
 
 /** A 5-field cron expression read in an IANA timezone (monitor and digest schedules in YAML). */
 export const CronScheduleSchema = z.strictObject({
-  cron: z.string().refine((c) => c.trim().split(/\s+/).length === 5 && cron.validate(c), {
-    message: 'not a valid 5-field cron expression (minute hour day-of-month month day-of-week)',
-  }),
+  cron: z
+    .string()
+    .refine((c) => c.trim().split(/\s+/).length === 5 && cron.validate(c), {
+      message: 'not a valid 5-field cron expression (minute hour day-of-month month day-of-week)',
+    })
+    .describe('minute hour day-of-month month day-of-week, e.g. `0 9 * * 1-5` (09:00 on weekdays)'),
   timezone: z
     .string()
     .refine(isTimezone, { message: 'unknown IANA timezone, e.g. Europe/Paris' })
-    .default('UTC'),
+    .default('UTC')
+    .describe('IANA timezone the cron fields are read in, e.g. Europe/Paris'),
 });
 
 const MINUTE = 60_000;

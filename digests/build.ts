@@ -31,8 +31,10 @@ export interface DigestRun {
   id: string;
   suite: string;
   status: string;
-  /** Whether its gate passed; null when it ended without a summary (failed, cancelled). */
+  /** Whether its gate passed; null when it has no quality verdict (failed, cancelled, or errored). */
   passed: boolean | null;
+  /** Too many of its items errored (target, provider or scoring trouble): no quality verdict, never FAILED. */
+  errored?: boolean;
   meanScore: number | null;
   finishedAt: Date;
 }
@@ -471,7 +473,7 @@ export async function buildDigest(
       .sort((a, b) => a.finishedAt.getTime() - b.finishedAt.getTime())
       .slice(-30)
       .map((r) =>
-        `${r.id}  ${cut(r.suite, 40)}  ${r.status}  ${r.meanScore === null ? '—' : r.meanScore.toFixed(3)}  ${r.passed === null ? '' : r.passed ? 'passed' : 'FAILED'}`.trimEnd(),
+        `${r.id}  ${cut(r.suite, 40)}  ${r.status}  ${r.meanScore === null ? '—' : r.meanScore.toFixed(3)}  ${r.errored ? 'ERROR' : r.passed === null ? '' : r.passed ? 'passed' : 'FAILED'}`.trimEnd(),
       );
     thread.push({
       title: 'Runs finished',

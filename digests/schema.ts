@@ -12,20 +12,30 @@ export type DigestSchedule = z.infer<typeof DigestScheduleSchema>;
 
 /** One digest file. */
 export const DigestSchema = z.strictObject({
-  name: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'use lower-case letters, digits, - and _'),
-  description: z.string().optional(),
-  schedule: DigestScheduleSchema,
-  channel: z.string().min(1),
-  /** The period summarized: the last complete day or week (Monday to Monday) in the schedule's timezone. */
-  period: z.enum(['day', 'week']).default('day'),
+  name: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9_-]*$/, 'use lower-case letters, digits, - and _')
+    .describe("the digest's name (`arbiter digest <name>`); lower-case letters, digits, - and _"),
+  description: z.string().optional().describe('one line shown in the digest'),
+  schedule: DigestScheduleSchema.describe('when it posts'),
+  channel: z.string().min(1).describe('Slack channel the digest is posted to (the console prints it)'),
+  period: z
+    .enum(['day', 'week'])
+    .default('day')
+    .describe("the last complete day, or week (Monday to Monday), in the schedule's timezone"),
   include: z
     .array(z.enum(DIGEST_SECTIONS, { error: `expected one of ${DIGEST_SECTIONS.join(', ')}` }))
     .min(1)
-    .default([...DIGEST_SECTIONS]),
-  /** Only these monitors (all when absent). */
-  monitors: z.array(z.string().min(1)).optional(),
-  /** Worst items and regressions shown in the thread. */
-  worst: z.number().int().min(1).max(10).default(5),
+    .default([...DIGEST_SECTIONS])
+    .describe('the parts shown'),
+  monitors: z.array(z.string().min(1)).optional().describe('only these monitors (all when absent)'),
+  worst: z
+    .number()
+    .int()
+    .min(1)
+    .max(10)
+    .default(5)
+    .describe('worst items and regressions shown in the thread'),
 });
 /** A validated digest. */
 export type Digest = z.infer<typeof DigestSchema>;

@@ -23,18 +23,26 @@ export const ScoreNameSchema = z
 
 /** One metric entry as written in a suite or a monitor. */
 export const MetricEntrySchema = z.strictObject({
-  /** Registry name of the metric (`arbiter metrics` lists them). */
-  metric: z.string({ error: 'expected `metric: <registry name>`, e.g. `metric: pii`' }).min(1),
-  /** Name written on the scores (defaults to the metric's own name); alerts and reports refer to this name. */
-  name: ScoreNameSchema.optional(),
-  /** The metric's own arguments. */
-  args: z.record(z.string(), z.unknown()).optional(),
-  /** A score below this fails the item when the metric gates (default 0.5). */
-  threshold: unit.optional(),
-  /** Weight of this metric in the item's weighted mean score (default 1). */
-  weight: z.number().min(0, { error: 'expected a weight of 0 or more' }).optional(),
-  /** `false` makes the metric advisory: it is scored and shown, but never fails the item. */
-  gate: z.boolean().optional(),
+  metric: z
+    .string({ error: 'expected `metric: <registry name>`, e.g. `metric: pii`' })
+    .min(1)
+    .describe('registry name of the metric (see [Metrics](#metrics); `arbiter metrics` lists them)'),
+  name: ScoreNameSchema.optional().describe(
+    "name written on the scores (default: the metric's own); alerts and reports use this name",
+  ),
+  args: z.record(z.string(), z.unknown()).optional().describe("the metric's own arguments"),
+  threshold: unit
+    .optional()
+    .describe('a score below this fails the item when the metric gates (default 0.5)'),
+  weight: z
+    .number()
+    .min(0, { error: 'expected a weight of 0 or more' })
+    .optional()
+    .describe("weight in the item's weighted mean score (default 1)"),
+  gate: z
+    .boolean()
+    .optional()
+    .describe('`false` makes the metric advisory: scored and shown, never failing the item (default true)'),
 });
 
 /** One metric entry as written. */

@@ -26,7 +26,7 @@ export const containsMetric = defineMetric({
   args: z.strictObject({
     value: textOrList.describe('a string or a list of strings'),
     mode: z.enum(['any', 'all']).default('all').describe('with a list: pass when any / all are present'),
-    caseSensitive: z.boolean().default(false),
+    caseSensitive: z.boolean().default(false).describe('compare with case (default: ignore case)'),
   }),
   example: { value: ['Paris', 'France'], mode: 'any' },
   create(args) {
@@ -56,7 +56,7 @@ export const notContainsMetric = defineMetric({
       .enum(['any', 'all'])
       .default('any')
       .describe('with a list: fail when any (default) / all of them are present'),
-    caseSensitive: z.boolean().default(false),
+    caseSensitive: z.boolean().default(false).describe('compare with case (default: ignore case)'),
   }),
   example: { value: ['as an AI language model'] },
   create(args) {
@@ -86,7 +86,10 @@ const RegexArgs = z
       .regex(/^[imsuv]*$/, { error: 'expected regular-expression flags from i, m, s, u, v' })
       .default('')
       .describe('i, m, s, u or v'),
-    expect: z.enum(['match', 'no-match']).default('match'),
+    expect: z
+      .enum(['match', 'no-match'])
+      .default('match')
+      .describe('`no-match`: pass when the pattern is absent'),
   })
   .superRefine((a, ctx) => {
     try {
@@ -125,7 +128,7 @@ export const equalsMetric = defineMetric({
   kind: 'heuristic',
   args: z.strictObject({
     value: z.string().optional().describe("compare with this instead of the item's expected answer"),
-    ignoreCase: z.boolean().default(false),
+    ignoreCase: z.boolean().default(false).describe('compare without case'),
     normalizeWhitespace: z.boolean().default(true).describe('trim and collapse runs of whitespace'),
   }),
   example: { ignoreCase: true },
@@ -188,7 +191,9 @@ function truncate(s: string, max: number): string {
 export const jsonValidMetric = defineMetric({
   description: 'Output is valid JSON (one surrounding ``` code fence is allowed unless allowFence is false).',
   kind: 'heuristic',
-  args: z.strictObject({ allowFence: z.boolean().default(true) }),
+  args: z.strictObject({
+    allowFence: z.boolean().default(true).describe('accept one surrounding ``` code fence'),
+  }),
   example: {},
   create(args) {
     return heuristic('json-valid', (item) => {
@@ -223,7 +228,7 @@ const JsonSchemaArgs = z
     schema: z
       .union([z.boolean(), z.record(z.string(), z.unknown())])
       .describe('a JSON Schema (draft 2020-12 or draft-07) the output must satisfy'),
-    allowFence: z.boolean().default(true),
+    allowFence: z.boolean().default(true).describe('accept one surrounding ``` code fence'),
   })
   .superRefine((a, ctx) => {
     const r = toZod(a.schema);
@@ -271,9 +276,9 @@ export function countWords(s: string): number {
 
 const LengthArgs = z
   .strictObject({
-    min: z.int().nonnegative().optional(),
-    max: z.int().nonnegative().optional(),
-    unit: z.enum(['chars', 'words']).default('chars'),
+    min: z.int().nonnegative().optional().describe('shortest allowed length'),
+    max: z.int().nonnegative().optional().describe('longest allowed length'),
+    unit: z.enum(['chars', 'words']).default('chars').describe('what the length counts'),
   })
   .superRefine((a, ctx) => {
     if (a.min === undefined && a.max === undefined) {
@@ -308,7 +313,9 @@ export const lengthMetric = defineMetric({
 export const latencyMetric = defineMetric({
   description: "The target's response time (item.latencyMs) is at most maxMs.",
   kind: 'heuristic',
-  args: z.strictObject({ maxMs: z.number().positive() }),
+  args: z.strictObject({
+    maxMs: z.number().positive().describe('slowest allowed response time in milliseconds'),
+  }),
   example: { maxMs: 5000 },
   create(args) {
     return heuristic('latency', (item) => {
@@ -345,7 +352,10 @@ export const keywordCoverageMetric = defineMetric({
   description: 'Fraction of keywords present in the output as whole words or phrases (case-insensitive).',
   kind: 'heuristic',
   args: z.strictObject({
-    keywords: z.array(text).min(1, { error: 'expected at least one keyword' }),
+    keywords: z
+      .array(text)
+      .min(1, { error: 'expected at least one keyword' })
+      .describe('words or phrases the answer should contain (case-insensitive)'),
     minCoverage: z.number().min(0).max(1).optional().describe('label pass/fail at this fraction'),
   }),
   example: { keywords: ['refund', 'order number', '30 days'], minCoverage: 0.66 },

@@ -22,9 +22,11 @@ export {
   type Turn,
 } from './types.ts';
 export {
+  closestName,
   createMetric,
   describeMetrics,
   formatMetricsHelp,
+  formatMetricReference,
   isMetricName,
   METRIC_NAMES,
   metrics,

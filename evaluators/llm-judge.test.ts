@@ -117,7 +117,13 @@ describe('llm-judge with a stubbed model', () => {
       needs: ['expected'],
     });
     const s = await metric.score({ input: 'Capital of France?', output: 'Paris.' });
-    expect(s).toMatchObject({ value: 0, label: 'error', details: { missing: ['expected'] } });
+    // errorCause input: the run says NOT SCORED for the dataset (exit 1), never a provider failure (exit 3).
+    expect(s).toMatchObject({
+      value: 0,
+      label: 'error',
+      errorCause: 'input',
+      details: { missing: ['expected'] },
+    });
     expect(s.error).toBe('the criteria need an expected answer, and this item has none');
     expect(llm.calls).toHaveLength(0);
     expect(await metric.score(item)).toMatchObject({ value: 1 });

@@ -73,7 +73,7 @@ const ScaleArg = z
         const [min = 0, max = 0] = s.split('-').map((x) => Number(x.trim()));
         return { min, max };
       }),
-    z.strictObject({ min: z.int(), max: z.int() }),
+    z.strictObject({ min: z.int().describe('lowest score'), max: z.int().describe('highest score') }),
   ])
   .refine((s) => s.max > s.min, { error: 'expected a scale whose max is above its min, e.g. "1-5"' })
   .refine((s) => s.max - s.min <= 100, { error: 'expected a scale spanning at most 100 points' });
@@ -108,7 +108,8 @@ const LlmJudgeArgs = z.strictObject({
   criteria: z
     .string()
     .trim()
-    .min(1, { error: 'expected the criteria to judge, e.g. "Is the answer correct and complete?"' }),
+    .min(1, { error: 'expected the criteria to judge, e.g. "Is the answer correct and complete?"' })
+    .describe('what the judge decides, e.g. "Is the answer correct and complete?"'),
   steps: z.array(z.string().trim().min(1)).optional().describe('evaluation steps the judge follows in order'),
   scale: ScaleArg.default({ min: 1, max: 5 }).describe('"1-5" (default) or {min, max}'),
   needs: z
@@ -304,6 +305,7 @@ export const llmJudgeMetric = defineMetric({
             .join(' or ');
           return errorScore(name, `the criteria need ${what}, and this item has none`, {
             rubric: rubricRef(rubricText(rubric)),
+            errorCause: 'input',
             details: { missing },
           });
         }

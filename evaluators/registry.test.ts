@@ -153,7 +153,7 @@ describe('help text', () => {
     expect(contains?.args).toEqual([
       { name: 'value', optional: false, description: 'a string or a list of strings' },
       { name: 'mode', optional: true, description: 'with a list: pass when any / all are present' },
-      { name: 'caseSensitive', optional: true },
+      { name: 'caseSensitive', optional: true, description: 'compare with case (default: ignore case)' },
     ]);
     const text = formatMetricsHelp();
     expect(text.split('\n')).toHaveLength(METRIC_NAMES.length);

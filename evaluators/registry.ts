@@ -1,4 +1,6 @@
+import { stringify } from 'yaml';
 import { z } from 'zod';
+import { closestName, fieldRows } from '../config/index.ts';
 import {
   containsMetric,
   equalsMetric,
@@ -22,6 +24,8 @@ import {
   type MetricKind,
   ScoreSchema,
 } from './types.ts';
+
+export { closestName };
 
 /** Every metric a suite or monitor can name, keyed by that name. */
 export const metrics = {
@@ -49,35 +53,6 @@ export const METRIC_NAMES = Object.keys(metrics) as MetricName[];
 /** Guard for registered metric names. */
 export function isMetricName(name: string): name is MetricName {
   return Object.hasOwn(metrics, name);
-}
-
-function editDistance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let diag = row[0] ?? 0;
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const up = row[j] ?? 0;
-      row[j] = Math.min(up + 1, (row[j - 1] ?? 0) + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
-      diag = up;
-    }
-  }
-  return row[b.length] ?? 0;
-}
-
-/** The closest candidate within a few edits, for "did you mean …?". */
-export function closestName(name: string, candidates: readonly string[]): string | undefined {
-  const n = name.toLowerCase();
-  let best: string | undefined;
-  let bestD = Math.max(2, Math.floor(n.length / 3)) + 1;
-  for (const c of candidates) {
-    const d = editDistance(n, c.toLowerCase());
-    if (d < bestD) {
-      best = c;
-      bestD = d;
-    }
-  }
-  return best;
 }
 
 function argNames(schema: z.ZodType): string[] {
@@ -163,6 +138,8 @@ export interface MetricHelp {
   kind: MetricKind;
   description: string;
   args: ArgHelp[];
+  /** The arguments' schema, for the generated reference. */
+  argsSchema: z.ZodType;
   example: unknown;
 }
 
@@ -176,7 +153,14 @@ export function describeMetrics(): MetricHelp[] {
       optional: s.safeParse(undefined).success,
       ...(s.description ? { description: s.description } : {}),
     }));
-    return { name, kind: def.kind, description: def.description, args, example: def.example };
+    return {
+      name,
+      kind: def.kind,
+      description: def.description,
+      args,
+      argsSchema: def.args,
+      example: def.example,
+    };
   });
 }
 
@@ -188,4 +172,37 @@ export function formatMetricsHelp(): string {
       return `${m.name} — ${m.description}${args ? ` (args: ${args})` : ''}`;
     })
     .join('\n');
+}
+
+/** The reference of every metric (or one) as plain text, with each argument's type, default and meaning. */
+export function formatMetricReference(only?: MetricName): string {
+  const plain = (s: string) => s.replace(/\\\|/g, '|');
+  return describeMetrics()
+    .filter((m) => only === undefined || m.name === only)
+    .map((m) => {
+      const lines = [`${m.name} (${m.kind === 'judge' ? 'LLM judge' : 'heuristic'}): ${m.description}`];
+      for (const r of fieldRows(m.argsSchema)) {
+        const facts = [
+          plain(r.type),
+          r.required ? 'required' : undefined,
+          r.default ? `default ${r.default}` : undefined,
+        ]
+          .filter(Boolean)
+          .join(', ');
+        lines.push(`  ${r.path} (${facts})${r.description ? `: ${r.description}` : ''}`);
+      }
+      if (only !== undefined) {
+        const hasArgs = m.example && typeof m.example === 'object' && Object.keys(m.example).length > 0;
+        const entry = { metric: m.name, ...(hasArgs ? { args: m.example } : {}) };
+        lines.push(
+          '  example:',
+          ...stringify([entry])
+            .trimEnd()
+            .split('\n')
+            .map((l) => `    ${l}`),
+        );
+      }
+      return lines.join('\n');
+    })
+    .join('\n\n');
 }

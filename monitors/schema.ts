@@ -18,46 +18,62 @@ import {
 export const ScheduleSchema = z.union([
   CronScheduleSchema,
   z.strictObject({
-    every: z.string().refine((d) => (parseDuration(d) ?? 0) >= 60_000, {
-      message: 'expected a duration of at least 1m, e.g. 30m, 2h, 1d',
-    }),
+    every: z
+      .string()
+      .refine((d) => (parseDuration(d) ?? 0) >= 60_000, {
+        message: 'expected a duration of at least 1m, e.g. 30m, 2h, 1d',
+      })
+      .describe('a fixed interval of at least 1m, e.g. 30m, 2h, 1d'),
   }),
 ]);
 export type ScheduleSpec = z.infer<typeof ScheduleSchema>;
 
 /** A file source: one JSON object per line. */
 export const FileSourceSchema = z.strictObject({
-  type: z.literal('file'),
-  path: z.string().min(1),
-  /** Dot path of each record's stable id; the line number when absent. */
-  idPath: z.string().default('id'),
+  type: z.literal('file').describe('`file`'),
+  path: z.string().min(1).describe('a JSON Lines file, relative to the working directory'),
+  idPath: z
+    .string()
+    .default('id')
+    .describe("dot path of each record's stable id (the dedup key); the line number when absent"),
 });
 
 /** A Langfuse source: new observations through the v2 observations API, grouped per trace by default. */
 export const LangfuseSourceSchema = z.strictObject({
-  type: z.literal('langfuse'),
-  observationType: z.string().optional(),
-  traceId: z.string().optional(),
-  /** The v2 `filter` parameter, passed through as JSON. */
-  filter: z.array(z.record(z.string(), z.unknown())).optional(),
-  groupBy: z.enum(['trace', 'observation']).default('trace'),
-  pageSize: z.number().int().min(1).max(1000).default(100),
-  /** Where to start on the first tick, e.g. `24h` before the first tick. */
+  type: z.literal('langfuse').describe('`langfuse`'),
+  observationType: z
+    .string()
+    .optional()
+    .describe('only observations of this type, e.g. GENERATION, SPAN, EVENT'),
+  traceId: z.string().optional().describe('only observations of this trace'),
+  filter: z
+    .array(z.record(z.string(), z.unknown()))
+    .optional()
+    .describe("Langfuse's v2 `filter` parameter (a list of conditions), passed through as JSON"),
+  groupBy: z
+    .enum(['trace', 'observation'])
+    .default('trace')
+    .describe(
+      '`trace`: one item per trace (its observations together); `observation`: one item per observation',
+    ),
+  pageSize: z.number().int().min(1).max(1000).default(100).describe('observations per API page'),
   lookback: z
     .string()
     .refine((d) => parseDuration(d) !== undefined, { message: 'expected a duration like 24h' })
-    .default('24h'),
-  /** Each tick re-reads this far behind the last tick, for data Langfuse makes visible late (up to ~15 min). */
+    .default('24h')
+    .describe('how far back the first tick reads'),
   lag: z
     .string()
     .refine((d) => parseDuration(d) !== undefined, { message: 'expected a duration like 15m' })
-    .default('15m'),
-  /** With `groupBy: trace`, a trace is scored once no observation of it has started or ended for this long. */
+    .default('15m')
+    .describe('each tick re-reads this far behind the last one, for data Langfuse makes visible late'),
   settle: z
     .string()
     .refine((d) => parseDuration(d) !== undefined, { message: 'expected a duration like 5m' })
-    .default('5m'),
-  /** Extra v2 field groups to read (the extractor's paths already pick io, metadata, usage, model, prompt…). */
+    .default('5m')
+    .describe(
+      'with `groupBy: trace`, a trace is scored once none of its observations started or ended for this long',
+    ),
   fields: z
     .array(
       z.enum([
@@ -73,9 +89,14 @@ export const LangfuseSourceSchema = z.strictObject({
         'trace_context',
       ]),
     )
-    .optional(),
-  /** Extra metadata keys to read in full (keys the extractor's `metadata.<key>` paths name are added). */
-  expandMetadata: z.array(z.string().min(1)).optional(),
+    .optional()
+    .describe("extra v2 field groups to read (the groups the extractor's paths need are read anyway)"),
+  expandMetadata: z
+    .array(z.string().min(1))
+    .optional()
+    .describe(
+      "metadata keys read in full past 200 characters (the extractor's `metadata.<key>` paths are added)",
+    ),
 });
 
 const durationText = (example: string) =>
@@ -89,36 +110,64 @@ const durationText = (example: string) =>
  */
 export const SlackSourceSchema = z
   .strictObject({
-    type: z.literal('slack'),
-    /** Channel id (C…/G…), not a #name: ids survive renames and need no extra API call. */
-    channel: z.string().regex(/^[CGD][A-Z0-9]{2,}$/, 'expected a channel id such as C0123456789'),
-    /** The bot whose answers are scored: its user id (U…) and/or its bot id (B…). */
+    type: z.literal('slack').describe('`slack`'),
+    channel: z
+      .string()
+      .regex(/^[CGD][A-Z0-9]{2,}$/, 'expected a channel id such as C0123456789')
+      .describe('channel id (C…/G…; in Slack: channel details → About), not a #name'),
     botUserId: z
       .string()
       .regex(/^[UW][A-Z0-9]{2,}$/, 'expected a user id such as U0123456789')
-      .optional(),
+      .optional()
+      .describe('user id (U…) of the bot whose answers are scored (this or `botId` is needed)'),
     botId: z
       .string()
       .regex(/^B[A-Z0-9]{2,}$/, 'expected a bot id such as B0123456789')
-      .optional(),
-    /** Also read thread replies (conversations.replies) of threads started in the scanned range. */
-    threads: z.boolean().default(true),
-    /** Record 👍/👎 reactions on the bot's answers as a `human_feedback` score (1 = up, 0 = down). */
-    reactions: z.boolean().default(false),
-    /** Messages per page; Slack allows at most 15 for non-Marketplace apps. */
-    pageSize: z.number().int().min(1).max(15).default(15),
-    /** Least seconds between two Slack API calls (Tier-1: 60). */
-    minIntervalSeconds: z.number().min(0).max(3600).default(60),
-    /** API calls one tick may make; the rest of the scan continues next tick from the stored cursor. */
-    maxCallsPerTick: z.number().int().min(1).max(100).default(5),
-    /** 429s retried within a tick (after Retry-After) before the tick fails. */
-    maxRetries: z.number().int().min(0).max(5).default(2),
-    /** Where to start on the first tick. */
-    lookback: durationText('24h').default('24h'),
-    /** Leave messages younger than this for a later tick, so reactions and thread replies can arrive first. */
-    settle: durationText('10m').optional(),
-    /** Workspace URL (https://acme.slack.com) for links to messages in reports. */
-    workspaceUrl: z.url().optional(),
+      .optional()
+      .describe('bot id (B…) of the bot whose answers are scored'),
+    threads: z
+      .boolean()
+      .default(true)
+      .describe('also read thread replies (conversations.replies) of threads started in the scanned range'),
+    reactions: z
+      .boolean()
+      .default(false)
+      .describe("record 👍/👎 reactions on the bot's answers as a `human_feedback` score (1 up, 0 down)"),
+    pageSize: z
+      .number()
+      .int()
+      .min(1)
+      .max(15)
+      .default(15)
+      .describe('messages per page; Slack allows at most 15 for non-Marketplace apps'),
+    minIntervalSeconds: z
+      .number()
+      .min(0)
+      .max(3600)
+      .default(60)
+      .describe('least seconds between two Slack API calls (Tier 1 for non-Marketplace apps: 60)'),
+    maxCallsPerTick: z
+      .number()
+      .int()
+      .min(1)
+      .max(100)
+      .default(5)
+      .describe('API calls one tick may make; the scan continues next tick from the stored cursor'),
+    maxRetries: z
+      .number()
+      .int()
+      .min(0)
+      .max(5)
+      .default(2)
+      .describe('429 answers retried within a tick (after Retry-After) before the tick fails'),
+    lookback: durationText('24h').default('24h').describe('how far back the first tick reads'),
+    settle: durationText('10m')
+      .optional()
+      .describe('leave messages younger than this for a later tick, so reactions and replies arrive first'),
+    workspaceUrl: z
+      .url()
+      .optional()
+      .describe('workspace URL (https://acme.slack.com) for links to messages in reports'),
   })
   .refine((s) => s.botUserId !== undefined || s.botId !== undefined, {
     message: 'a slack source needs botUserId (U…) or botId (B…) to tell the bot answers apart',
@@ -133,36 +182,47 @@ export type SourceSpec = z.infer<typeof SourceSchema>;
 
 /** Maps a source record to an Item: dot paths, and named regex patterns over a text field. */
 export const ExtractSchema = z.strictObject({
-  input: z.string().min(1),
-  output: z.string().min(1),
-  context: z.string().optional(),
-  expected: z.string().optional(),
-  id: z.string().optional(),
-  metadata: z.record(z.string(), z.string()).optional(),
-  /** Named-group regexes applied to a field's text; groups become `$name` values usable in the paths above. */
+  input: z
+    .string()
+    .min(1)
+    .describe("path to the item's input, e.g. `input[-1].content` for the last message"),
+  output: z.string().min(1).describe("path to the item's output (the answer scored)"),
+  context: z.string().optional().describe('path to retrieved context, for judges'),
+  expected: z.string().optional().describe('path to a reference answer, if the records carry one'),
+  id: z.string().optional().describe("path to the item's id (the dedup key; the source's own id by default)"),
+  metadata: z
+    .record(z.string(), z.string())
+    .optional()
+    .describe('item metadata: name → path; shown in reports'),
   patterns: z
     .array(
       z.strictObject({
-        from: z.string().min(1),
-        regex: z.string().refine(
-          (r) => {
-            try {
-              new RegExp(r, 's');
-              return true;
-            } catch {
-              return false;
-            }
-          },
-          { message: 'invalid regular expression' },
-        ),
+        from: z.string().min(1).describe('path to the text the regex reads'),
+        regex: z
+          .string()
+          .refine(
+            (r) => {
+              try {
+                new RegExp(r, 's');
+                return true;
+              } catch {
+                return false;
+              }
+            },
+            { message: 'invalid regular expression' },
+          )
+          .describe('a regex with named groups, e.g. `Customer: (?<question>.*)`'),
       }),
     )
-    .default([]),
+    .default([])
+    .describe(
+      'named-group regexes over a text field; each group becomes a `$name` value usable in the paths above',
+    ),
 });
 export type ExtractSpec = z.infer<typeof ExtractSchema>;
 
 export const SampleSchema = z.discriminatedUnion('strategy', [
-  z.strictObject({ strategy: z.literal('all') }),
+  z.strictObject({ strategy: z.literal('all') }).describe('every new item (the default)'),
   z
     .strictObject({
       strategy: z.literal('random'),
@@ -172,10 +232,17 @@ export const SampleSchema = z.discriminatedUnion('strategy', [
     })
     .refine((s) => (s.n === undefined) !== (s.rate === undefined), {
       message: 'random sampling needs exactly one of n or rate',
-    }),
-  z.strictObject({ strategy: z.literal('most_recent'), n: z.number().int().min(1) }),
-  z.strictObject({ strategy: z.literal('oldest'), n: z.number().int().min(1) }),
-  z.strictObject({ strategy: z.literal('deterministic'), rate: z.number().gt(0).max(1) }),
+    })
+    .describe('`n` items, or a `rate` share of them, drawn at random (`seed` makes the draw repeatable)'),
+  z
+    .strictObject({ strategy: z.literal('most_recent'), n: z.number().int().min(1) })
+    .describe('the `n` newest items'),
+  z
+    .strictObject({ strategy: z.literal('oldest'), n: z.number().int().min(1) })
+    .describe('the `n` oldest items'),
+  z
+    .strictObject({ strategy: z.literal('deterministic'), rate: z.number().gt(0).max(1) })
+    .describe('a `rate` share picked by a hash of the item id: the same items whichever replica looks'),
 ]);
 export type SampleSpec = z.infer<typeof SampleSchema>;
 
@@ -185,14 +252,19 @@ export type MonitorMetricSpec = z.infer<typeof MonitorMetricSchema>;
 
 export const AlertRuleSchema = z
   .strictObject({
-    name: z.string().optional(),
-    metric: z.string().optional(),
-    /** `mean` of a metric over the tick (or `window` ticks), or the `failing` count of items. */
-    on: z.enum(['mean', 'failing']).default('mean'),
-    below: z.number().optional(),
-    above: z.number().optional(),
-    window: z.number().int().min(1).default(1),
-    severity: z.enum(['info', 'warning', 'critical']).default('warning'),
+    name: z.string().optional().describe('shown in the alert (default: a description of the rule)'),
+    metric: z
+      .string()
+      .optional()
+      .describe("the score the rule watches: the metric entry's `name` (the metric's own when not renamed)"),
+    on: z
+      .enum(['mean', 'failing'])
+      .default('mean')
+      .describe('`mean` of the score over the tick (or `window` ticks), or the `failing` count of items'),
+    below: z.number().optional().describe('fire when the value falls below this (give this or `above`)'),
+    above: z.number().optional().describe('fire when the value rises above this'),
+    window: z.number().int().min(1).default(1).describe('ticks the mean is taken over'),
+    severity: z.enum(['info', 'warning', 'critical']).default('warning').describe('shown on the alert'),
   })
   .refine((r) => (r.below === undefined) !== (r.above === undefined), {
     message: 'an alert needs exactly one of below or above',
@@ -201,32 +273,51 @@ export const AlertRuleSchema = z
 export type AlertRuleSpec = z.infer<typeof AlertRuleSchema>;
 
 export const PublishSchema = z.strictObject({
-  /** Channel for the tick report (the console transport prints it). */
-  channel: z.string().default('#monitors'),
-  langfuse: z.boolean().default(false),
-  worst: z.number().int().min(0).max(20).default(3),
-  /** Post a report even when a tick found nothing new. */
-  reportEmpty: z.boolean().default(false),
+  channel: z
+    .string()
+    .default('#monitors')
+    .describe('Slack channel for the tick report (the console transport prints it)'),
+  langfuse: z
+    .boolean()
+    .default(false)
+    .describe('publish scores to Langfuse on the scored traces (needs LANGFUSE_* keys)'),
+  worst: z.number().int().min(0).max(20).default(3).describe('worst items shown in the report thread'),
+  reportEmpty: z.boolean().default(false).describe('post a report even when a tick found nothing new'),
 });
 
 export const BudgetSchema = z.strictObject({
-  maxItems: z.number().int().min(1).optional(),
-  maxJudgeCost: z.number().min(0).optional(),
+  maxItems: z.number().int().min(1).optional().describe('items scored per tick at most (after sampling)'),
+  maxJudgeCost: z
+    .number()
+    .min(0)
+    .optional()
+    .describe('US dollars of judge calls per tick at most; the tick stops scoring past it'),
 });
 
 /** One monitor file. */
 export const MonitorSchema = z
   .strictObject({
-    name: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'use lower-case letters, digits, - and _'),
-    description: z.string().optional(),
-    schedule: ScheduleSchema,
-    source: SourceSchema,
-    extract: ExtractSchema,
-    sample: SampleSchema.default({ strategy: 'all' }),
-    metrics: z.array(MonitorMetricSchema).min(1),
-    alerts: z.array(AlertRuleSchema).default([]),
-    publish: PublishSchema.default({ channel: '#monitors', langfuse: false, worst: 3, reportEmpty: false }),
-    budget: BudgetSchema.default({}),
+    name: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9_-]*$/, 'use lower-case letters, digits, - and _')
+      .describe("the monitor's name (`arbiter monitor run <name>`); lower-case letters, digits, - and _"),
+    description: z.string().optional().describe('one line shown in reports'),
+    schedule: ScheduleSchema.describe('when it ticks'),
+    source: SourceSchema.describe('where records come from'),
+    extract: ExtractSchema.describe('how a record becomes an item'),
+    sample: SampleSchema.default({ strategy: 'all' }).describe('which new items are scored'),
+    metrics: z.array(MonitorMetricSchema).min(1).describe('how each item is scored'),
+    alerts: z
+      .array(AlertRuleSchema)
+      .default([])
+      .describe('threshold alerts, posted with the tick report when they fire and when they resolve'),
+    publish: PublishSchema.default({
+      channel: '#monitors',
+      langfuse: false,
+      worst: 3,
+      reportEmpty: false,
+    }).describe('where scores and reports go'),
+    budget: BudgetSchema.default({}).describe('caps per tick'),
   })
   .superRefine((m, ctx) => {
     // Checked at load, so a mistyped metric or alert reference names its file and line instead of failing at a tick.

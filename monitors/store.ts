@@ -1,4 +1,5 @@
-// Monitor persistence: the scored-items store (dedup by a unique _id) and per-monitor state (cursor, alerts).
+// Monitor persistence: the scored-items store (dedup by a unique _id), per-monitor state (cursor, alerts) and the
+// record of each tick's phases (so a tick an attempt left half-done is finished by the next one).
 import { ArbiterError } from '../config/index.ts';
 import type { Score } from '../evaluators/index.ts';
 import type { Collection, Doc, DocumentStore } from '../storage/index.ts';
@@ -11,6 +12,8 @@ export interface ScoredItemDoc extends Doc {
   source: string;
   itemId: string;
   tickTime: Date;
+  /** The tick run that scored it (its TickRunDoc id); absent on items stored by older versions. */
+  tick?: string;
   scoredAt: Date;
   scores: Score[];
   /** False until its scores reached Langfuse (when the monitor publishes there). */
@@ -37,6 +40,47 @@ export interface MonitorStateDoc extends Doc {
   pausedAt?: Date;
 }
 
+/**
+ * The phases of a tick, in order; each is recorded once reached. `scoring`: items are being scored and stored with
+ * the tick's time; `scored`: all of them are, with what the read found; `evaluated`: stats and alerts computed and
+ * kept (so they are applied once); `reporting`: the report is being posted (it may be in the channel); `reported`;
+ * `done`: the tick summary is written.
+ */
+export type TickPhase = 'scoring' | 'scored' | 'evaluated' | 'reporting' | 'reported' | 'done';
+
+/** What a tick's read found, kept so an attempt that resumes after scoring reports it as the first one saw it. */
+export interface TickReadRecord {
+  read: number;
+  /** The first records (invalid, then unmatched) the extractor could not use, and how many there were. */
+  bad: { id: string; reason: string }[];
+  badCount: number;
+  alreadyScored: number;
+  sampled: number;
+  overBudget: number;
+  duplicates: number;
+  notes?: string[];
+}
+
+/** One tick's progress through its phases (`monitor_tick_runs`; `_id`: see tickRunId in tick.ts). */
+export interface TickRunDoc extends Doc {
+  monitor: string;
+  tickTime: Date;
+  backfill: boolean;
+  phase: TickPhase;
+  attempts: number;
+  startedAt: Date;
+  updatedAt: Date;
+  /** From `scored`: what the read found. */
+  read?: TickReadRecord;
+  /** From `scored`, when the tick moves the watermark: the source's cursor after the read. */
+  cursor?: unknown;
+  moveCursor?: boolean;
+  /** From `evaluated`: stats, previous stats, history, alert states and events (JSON: names may hold dots). */
+  evaluationJson?: string;
+}
+
+const OPEN_PHASES: readonly TickPhase[] = ['scoring', 'scored', 'evaluated', 'reporting', 'reported'];
+
 /** The fields only `setPaused` writes; a tick's `saveState` never touches them, so a pause during a tick sticks. */
 const PAUSE_FIELDS = ['paused', 'pausedBy', 'pausedAt'] as const;
 
@@ -56,6 +100,27 @@ export interface MonitorStore {
   /** Records a scored item; false when it was already there (another replica or an earlier attempt won). */
   recordScored(doc: Omit<ScoredItemDoc, '_id'>): Promise<boolean>;
   unpublished(monitor: string): Promise<ScoredItemDoc[]>;
+  /** The items a tick run scored (stored with its id), in the order they were scored. */
+  scoredInTick(monitor: string, tick: string): Promise<ScoredItemDoc[]>;
+  /** A tick's phase record, if it has one. */
+  tickRun(id: string): Promise<TickRunDoc | null>;
+  /** Creates a tick's record in phase `scoring` (or counts another attempt of it) and returns it. */
+  openTickRun(run: {
+    _id: string;
+    monitor: string;
+    tickTime: Date;
+    backfill: boolean;
+    now: Date;
+  }): Promise<TickRunDoc>;
+  /** Records that a tick reached `phase`, with what that phase keeps; `done` drops what only resuming needed. */
+  advanceTickRun(
+    id: string,
+    phase: TickPhase,
+    fields: Partial<Pick<TickRunDoc, 'read' | 'cursor' | 'moveCursor' | 'evaluationJson'>>,
+    now: Date,
+  ): Promise<void>;
+  /** Ticks of a monitor an attempt left before `done`, oldest first. */
+  unfinishedTicks(monitor: string): Promise<TickRunDoc[]>;
   markPublished(ids: readonly string[]): Promise<void>;
   getState(monitor: string): Promise<MonitorStateDoc>;
   saveState(state: MonitorStateDoc): Promise<void>;
@@ -74,6 +139,10 @@ export interface MonitorStore {
 export async function createMonitorStore(store: DocumentStore): Promise<MonitorStore> {
   const scored: Collection<ScoredItemDoc> = await store.collection<ScoredItemDoc>('monitor_scored', [
     { fields: { monitor: 1, published: 1 } },
+    { fields: { monitor: 1, tick: 1 } },
+  ]);
+  const tickRuns: Collection<TickRunDoc> = await store.collection<TickRunDoc>('monitor_tick_runs', [
+    { fields: { monitor: 1, phase: 1 } },
   ]);
   const states = await store.collection<MonitorStateDoc>('monitor_state');
   const reviews = await createMonitorReviewStore(store);
@@ -102,6 +171,51 @@ export async function createMonitorStore(store: DocumentStore): Promise<MonitorS
     },
     unpublished(monitor) {
       return scored.find({ monitor, published: false });
+    },
+    async scoredInTick(monitor, tick) {
+      const docs = await scored.find({ monitor, tick });
+      return docs.sort(
+        (a, b) =>
+          a.scoredAt.getTime() - b.scoredAt.getTime() ||
+          (a.itemId < b.itemId ? -1 : a.itemId > b.itemId ? 1 : 0),
+      );
+    },
+    tickRun(id) {
+      return tickRuns.findOne({ _id: id });
+    },
+    async openTickRun(run) {
+      const doc = await tickRuns.findOneAndUpdate(
+        { _id: run._id },
+        {
+          $setOnInsert: {
+            monitor: run.monitor,
+            tickTime: run.tickTime,
+            backfill: run.backfill,
+            phase: 'scoring',
+            startedAt: run.now,
+          },
+          $set: { updatedAt: run.now },
+          $inc: { attempts: 1 },
+        },
+        { upsert: true, returnDocument: 'after' },
+      );
+      if (!doc) throw new ArbiterError('STORE_UNAVAILABLE', `could not record tick ${run._id}`);
+      return doc;
+    },
+    async advanceTickRun(id, phase, fields, now) {
+      const set: Record<string, unknown> = { phase, updatedAt: now };
+      for (const [k, v] of Object.entries(fields)) if (v !== undefined) set[k] = v;
+      await tickRuns.updateOne(
+        { _id: id },
+        {
+          $set: set,
+          ...(phase === 'done' ? { $unset: { cursor: true as const } } : {}),
+        },
+      );
+    },
+    async unfinishedTicks(monitor) {
+      const docs = await tickRuns.find({ monitor, phase: { $in: [...OPEN_PHASES] } });
+      return docs.sort((a, b) => a.tickTime.getTime() - b.tickTime.getTime());
     },
     async markPublished(ids) {
       if (ids.length > 0) await scored.updateMany({ _id: { $in: [...ids] } }, { $set: { published: true } });

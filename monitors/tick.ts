@@ -1,5 +1,6 @@
 // The tick runner: claim the tick, read the source from its watermark, extract, dedup, sample, score, store,
-// publish, alert and report. The watermark only moves after everything it covers is stored.
+// publish, alert and report, in phases recorded on the tick (store.ts, TickPhase) so that a tick an attempt left
+// half-done is finished by the next one. The watermark only moves after everything it covers is stored.
 import { createHash } from 'node:crypto';
 import type { Transport } from '../commands/transport.ts';
 import { type Clock, createSilentLogger, type Logger } from '../config/index.ts';
@@ -13,7 +14,13 @@ import {
 import { type LangfuseClient, langfuseScoreValue, type ScoreInput } from '../langfuse/index.ts';
 import { type Llm, withJudged } from '../llm/index.ts';
 import type { Leases } from '../storage/index.ts';
-import { evaluateAlerts, type TickStats, withHumanDecisions } from './alerts.ts';
+import {
+  type AlertEvent,
+  type AlertState,
+  evaluateAlerts,
+  type TickStats,
+  withHumanDecisions,
+} from './alerts.ts';
 import { extractItem, extractPaths } from './extract.ts';
 import { buildFailingMessage, buildTickReport, type ReportItem } from './report.ts';
 import { attachReviewButtons, humanAdjustments, publishPendingReviews } from './review.ts';
@@ -21,7 +28,8 @@ import { sampleItems } from './sampling.ts';
 import { dueTick } from './schedule.ts';
 import type { Monitor } from './schema.ts';
 import { createSource, type SourceDeps, type SourceRecord } from './sources.ts';
-import type { MonitorStore } from './store.ts';
+import type { MonitorStateDoc, MonitorStore, TickReadRecord, TickRunDoc } from './store.ts';
+import { tickLogId } from './tick-log.ts';
 
 /** What the runner needs; production and tests build it. */
 export interface MonitorDeps {
@@ -108,7 +116,7 @@ async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (t: T) => 
 
 type Extracted = { rec: SourceRecord; item: Item & { id: string } };
 
-function statsOf(scored: { scores: Score[] }[], thresholds: Map<string, number>): TickStats {
+function statsOf(scored: readonly { scores: Score[] }[], thresholds: Map<string, number>): TickStats {
   const sums: Record<string, number> = {};
   const counts: Record<string, number> = {};
   let failing = 0;
@@ -213,17 +221,136 @@ export async function runTick(
   }
 }
 
-async function tickBody(
+/** The lease under which one tick's phases run (renewed by heartbeat; a dead holder's lapses after 30 s). */
+const tickWorkLease = (id: string) => `monitor-tick:${id}`;
+
+/** The id of a tick's phase record (and of its scored items' `tick`): a backfill is a tick of its own. */
+const tickRunId = (monitor: string, tickTime: Date, backfill: boolean) =>
+  `${tickLogId(monitor, tickTime)}${backfill ? '|backfill' : ''}`;
+
+/** How many unusable records a tick keeps for its report (the report lists 20). */
+const BAD_KEPT = 20;
+
+/** Stats, alert states and events of a tick, computed once and kept on its record. */
+interface Evaluation {
+  stats: TickStats;
+  previous?: TickStats;
+  history: TickStats[];
+  states: Record<string, AlertState>;
+  events: AlertEvent[];
+}
+
+type ScoredItem = ReportItem & { rec: Pick<SourceRecord, 'traceId' | 'observationId' | 'url'> };
+
+/** Scores `toScore` with the monitor's metrics; unless `record` is false, stores each one with the tick's time. */
+async function scoreAll(
+  toScore: readonly Extracted[],
+  ctx: {
+    monitor: Monitor;
+    metrics: { metric: Metric; threshold: number }[];
+    deps: MonitorDeps;
+    sourceKey: string;
+    tickTime: Date;
+    /** The tick run the items are stored with; absent: nothing is stored (dry run). */
+    tick?: string;
+    judgeCost: number;
+  },
+): Promise<{ items: ScoredItem[]; duplicates: number; overBudget: number; judgeCost: number }> {
+  const { monitor, metrics, deps } = ctx;
+  let judgeCost = ctx.judgeCost;
+  const maxCost = monitor.budget.maxJudgeCost ?? Number.POSITIVE_INFINITY;
+  const items: ScoredItem[] = [];
+  let duplicates = 0;
+  let overBudget = 0;
+  await mapLimit(toScore, deps.concurrency ?? 4, async (e) => {
+    if (judgeCost >= maxCost) {
+      overBudget += 1;
+      return;
+    }
+    const scores: Score[] = [...(e.rec.scores ?? [])];
+    for (const m of metrics) {
+      // A judge's generation (LLM_TRACE) names the Langfuse trace it scored; it never writes into that trace.
+      const judged = e.rec.traceId
+        ? { traceId: e.rec.traceId, ...(e.rec.observationId ? { observationId: e.rec.observationId } : {}) }
+        : undefined;
+      const s = await withJudged(judged, () => m.metric.score(e.item));
+      judgeCost += s.cost ?? 0;
+      scores.push(s);
+    }
+    const output =
+      typeof e.item.output === 'string' ? e.item.output : e.item.output.map((t) => t.content).join('\n');
+    if (ctx.tick) {
+      const inserted = await deps.store.recordScored({
+        monitor: monitor.name,
+        source: ctx.sourceKey,
+        itemId: e.item.id,
+        tickTime: ctx.tickTime,
+        tick: ctx.tick,
+        scoredAt: deps.clock.now(),
+        scores,
+        published: !monitor.publish.langfuse,
+        input: e.item.input.slice(0, 2000),
+        output: output.slice(0, 2000),
+        ...(e.rec.traceId ? { traceId: e.rec.traceId } : {}),
+        ...(e.rec.observationId ? { observationId: e.rec.observationId } : {}),
+        ...(e.rec.url ? { url: e.rec.url } : {}),
+      });
+      if (!inserted) {
+        duplicates += 1;
+        return;
+      }
+    }
+    items.push({
+      id: e.item.id,
+      input: e.item.input,
+      output,
+      scores,
+      rec: e.rec,
+      ...(e.rec.url ? { url: e.rec.url } : {}),
+    });
+  });
+  return { items, duplicates, overBudget, judgeCost };
+}
+
+/** Stats of a tick and the alert evaluation they lead to (backfills and empty ticks move no alert window). */
+async function evaluate(
+  monitor: Monitor,
+  tickTime: Date,
+  items: readonly { scores: Score[] }[],
+  thresholds: Map<string, number>,
+  state: MonitorStateDoc,
+  backfill: boolean,
+  deps: MonitorDeps,
+): Promise<Evaluation> {
+  const stats: TickStats = { ...statsOf(items, thresholds), tickTime: tickTime.toISOString() };
+  const previous = state.history.at(-1);
+  // Backfills and empty ticks do not move alert windows: no data says nothing about quality.
+  const history = backfill || stats.scored === 0 ? state.history : [...state.history, stats];
+  const { states, events } =
+    backfill || stats.scored === 0
+      ? { states: state.alerts, events: [] }
+      : evaluateAlerts(
+          monitor.alerts,
+          state.alerts,
+          monitor.alerts.some((r) => r.on === 'mean')
+            ? await historyWithDecisions(history, monitor.name, deps.store.reviews, tickTime)
+            : history,
+          tickTime,
+        );
+  return { stats, ...(previous ? { previous } : {}), history, states, events };
+}
+
+/** Reads the monitor's source, or says why it cannot; failures are posted once and recorded (not in dry runs). */
+async function readSource(
   monitor: Monitor,
   tickTime: Date,
   deps: MonitorDeps,
   options: TickOptions,
+  state: MonitorStateDoc,
   logger: Logger,
-): Promise<TickOutcome> {
+) {
   const dry = options.dryRun === true;
   const backfill = options.since !== undefined;
-  const channel = monitor.publish.channel;
-  const state = await deps.store.getState(monitor.name);
   const made = createSource(monitor.source, {
     ...(deps.langfuse ? { langfuse: deps.langfuse } : {}),
     ...(deps.langfuseBaseUrl ? { langfuseBaseUrl: deps.langfuseBaseUrl } : {}),
@@ -239,11 +366,14 @@ async function tickBody(
   const read = made.ok
     ? await made.source.read(state.cursor, tickTime, backfill ? { since: options.since! } : {})
     : undefined;
-  if (configError || !read || !read.ok) {
+  if (configError || !read || !read.ok || !made.ok || !metricsMade.ok) {
     const error = configError ?? (read && !read.ok ? read.error : 'unknown source error');
     if (!dry && !backfill) {
       if (!state.failing)
-        await deps.transport.post({ channel }, buildFailingMessage(monitor.name, error, tickTime));
+        await deps.transport.post(
+          { channel: monitor.publish.channel },
+          buildFailingMessage(monitor.name, error, tickTime),
+        );
       await deps.store.saveState({ ...state, failing: true, lastError: error, lastTickTime: tickTime });
       // Digests count failed ticks too (the summary holds the reason and no items).
       await deps.tickLog?.recordTick({
@@ -262,38 +392,19 @@ async function tickBody(
       { monitor: monitor.name, error },
       'monitor source failed; will retry from the same watermark',
     );
-    return { status: 'failed', tickTime, error };
+    return { ok: false as const, error };
   }
-  if (!made.ok || !metricsMade.ok) throw new Error('unreachable');
-  const source = made.source;
-  const metrics = metricsMade.metrics;
   if (state.failing && !dry && !backfill) {
-    await deps.transport.post({ channel }, buildFailingMessage(monitor.name, undefined, tickTime));
+    await deps.transport.post(
+      { channel: monitor.publish.channel },
+      buildFailingMessage(monitor.name, undefined, tickTime),
+    );
     state.failing = false;
     delete state.lastError;
+    // Recorded at once: an attempt that resumes this tick must not say it again.
+    await deps.store.saveState(state);
   }
-
-  // Scores stored by an earlier attempt that never reached Langfuse go out first (same ids: upserts).
-  let published = 0;
-  let publishFailed = 0;
-  const publish = async (
-    docs: { _id: string; itemId: string; traceId?: string; observationId?: string; scores: Score[] }[],
-  ) => {
-    if (!monitor.publish.langfuse || !deps.langfuse || dry || docs.length === 0) return;
-    const done: string[] = [];
-    for (const doc of docs) {
-      const inputs = toLangfuseScores(monitor.name, doc);
-      const res = inputs.length ? await deps.langfuse.publishScores(inputs) : { published: [], failed: [] };
-      published += res.published.length;
-      publishFailed += res.failed.length;
-      if (res.failed.length === 0) done.push(doc._id);
-    }
-    await deps.store.markPublished(done);
-  };
-  if (!dry) await publish(await deps.store.unpublished(monitor.name));
-  if (!dry && monitor.publish.langfuse)
-    await publishPendingReviews(monitor.name, { ...deps, reviews: deps.store.reviews });
-
+  const source = made.source;
   const { records, invalid } = read.value;
   const extracted: Extracted[] = [];
   const unmatched: { id: string; reason: string }[] = [];
@@ -305,6 +416,29 @@ async function tickBody(
       extracted.push({ rec, item });
     } else unmatched.push({ id: r.id, reason: r.reason });
   }
+  return {
+    ok: true as const,
+    source,
+    metrics: metricsMade.metrics,
+    value: read.value,
+    extracted,
+    unmatched,
+    invalid,
+  };
+}
+
+/** A dry run: reads and scores, stores and publishes nothing, and prints the report it would post. */
+async function dryTick(
+  monitor: Monitor,
+  tickTime: Date,
+  deps: MonitorDeps,
+  options: TickOptions,
+  logger: Logger,
+): Promise<TickOutcome> {
+  const state = await deps.store.getState(monitor.name);
+  const read = await readSource(monitor, tickTime, deps, options, state, logger);
+  if (!read.ok) return { status: 'failed', tickTime, error: read.error };
+  const { source, metrics, extracted, unmatched, invalid } = read;
   const already = await deps.store.alreadyScored(
     source.key,
     monitor.name,
@@ -316,156 +450,356 @@ async function tickBody(
     monitor.sample,
     tickTime.getTime(),
   );
-  const maxItems = monitor.budget.maxItems ?? Number.POSITIVE_INFINITY;
-  const toScore = sampled.slice(0, maxItems);
-  let overBudget = sampled.length - toScore.length;
-
-  const thresholds = new Map(metrics.map((m) => [m.metric.name, m.threshold]));
-  let judgeCost = 0;
-  const maxCost = monitor.budget.maxJudgeCost ?? Number.POSITIVE_INFINITY;
-  const scoredItems: (ReportItem & { rec: SourceRecord })[] = [];
-  let duplicates = 0;
-  await mapLimit(toScore, deps.concurrency ?? 4, async (e) => {
-    if (judgeCost >= maxCost) {
-      overBudget += 1;
-      return;
-    }
-    const scores: Score[] = [...(e.rec.scores ?? [])];
-    for (const m of metrics) {
-      // A judge's generation (LLM_TRACE) names the Langfuse trace it scored; it never writes into that trace.
-      const judged = e.rec.traceId
-        ? { traceId: e.rec.traceId, ...(e.rec.observationId ? { observationId: e.rec.observationId } : {}) }
-        : undefined;
-      const s = await withJudged(judged, () => m.metric.score(e.item));
-      judgeCost += s.cost ?? 0;
-      scores.push(s);
-    }
-    const output =
-      typeof e.item.output === 'string' ? e.item.output : e.item.output.map((t) => t.content).join('\n');
-    if (!dry) {
-      const inserted = await deps.store.recordScored({
-        monitor: monitor.name,
-        source: source.key,
-        itemId: e.item.id,
-        tickTime,
-        scoredAt: deps.clock.now(),
-        scores,
-        published: !monitor.publish.langfuse,
-        input: e.item.input.slice(0, 2000),
-        output: output.slice(0, 2000),
-        ...(e.rec.traceId ? { traceId: e.rec.traceId } : {}),
-        ...(e.rec.observationId ? { observationId: e.rec.observationId } : {}),
-        ...(e.rec.url ? { url: e.rec.url } : {}),
-      });
-      if (!inserted) {
-        duplicates += 1;
-        return;
-      }
-    }
-    scoredItems.push({
-      id: e.item.id,
-      input: e.item.input,
-      output,
-      scores,
-      rec: e.rec,
-      ...(e.rec.url ? { url: e.rec.url } : {}),
-    });
+  const toScore = sampled.slice(0, monitor.budget.maxItems ?? Number.POSITIVE_INFINITY);
+  const scored = await scoreAll(toScore, {
+    monitor,
+    metrics,
+    deps,
+    sourceKey: source.key,
+    tickTime,
+    judgeCost: 0,
   });
-  await publish(
-    scoredItems.map((s) => ({
-      _id: `${source.key}|${monitor.name}|${s.id}`,
-      itemId: s.id,
-      scores: s.scores,
-      ...(s.rec.traceId ? { traceId: s.rec.traceId } : {}),
-      ...(s.rec.observationId ? { observationId: s.rec.observationId } : {}),
-    })),
+  const overBudget = sampled.length - toScore.length + scored.overBudget;
+  const thresholds = new Map(metrics.map((m) => [m.metric.name, m.threshold]));
+  const ev = await evaluate(monitor, tickTime, scored.items, thresholds, state, false, deps);
+  const n = read.value.records.length + invalid.length;
+  await deps.transport.post(
+    { channel: monitor.publish.channel },
+    buildTickReport({
+      monitor: monitor.name,
+      tickTime,
+      read: n,
+      unmatched,
+      invalid,
+      alreadyScored: already.size,
+      sampled: sampled.length,
+      overBudget,
+      stats: ev.stats,
+      ...(ev.previous ? { previous: ev.previous } : {}),
+      items: scored.items,
+      events: ev.events,
+      alerts: ev.states,
+      judgeCost: scored.judgeCost,
+      worst: monitor.publish.worst,
+      dryRun: true,
+      ...(read.value.notes ? { notes: read.value.notes } : {}),
+    }),
   );
+  return {
+    status: 'succeeded',
+    tickTime,
+    read: n,
+    scored: scored.items.length,
+    duplicates: 0,
+    alreadyScored: already.size,
+    unmatched: unmatched.length + invalid.length,
+    published: 0,
+    publishFailed: 0,
+    overBudget,
+    stats: ev.stats,
+  };
+}
 
-  if (!dry) {
+/**
+ * One tick, in recorded phases (see TickPhase in store.ts): a tick an earlier attempt left half-done (a crash, a
+ * failed post) is finished first, under its own lease, so its report, alert evaluation and summary happen once.
+ */
+async function tickBody(
+  monitor: Monitor,
+  tickTime: Date,
+  deps: MonitorDeps,
+  options: TickOptions,
+  logger: Logger,
+): Promise<TickOutcome> {
+  if (options.dryRun) return dryTick(monitor, tickTime, deps, options, logger);
+  const id = tickRunId(monitor.name, tickTime, options.since !== undefined);
+  for (const earlier of await deps.store.unfinishedTicks(monitor.name)) {
+    if (earlier._id === id) continue;
+    const lease = await deps.leases.hold(tickWorkLease(earlier._id), deps.owner);
+    // Held by another replica: that replica is finishing it.
+    if (!lease) continue;
+    try {
+      const rec = await deps.store.tickRun(earlier._id);
+      if (rec && rec.phase !== 'done') {
+        logger.warn(
+          { monitor: monitor.name, tick: rec.tickTime.toISOString(), phase: rec.phase },
+          'finishing a tick an earlier attempt left half-done',
+        );
+        await finishTickPhases(monitor, rec, deps, logger);
+      }
+    } finally {
+      await lease.release();
+    }
+  }
+  const lease = await deps.leases.hold(tickWorkLease(id), deps.owner);
+  if (!lease) return { status: 'failed', tickTime, error: `tick ${id} is being finished by another replica` };
+  try {
+    let rec = await deps.store.tickRun(id);
+    if (rec?.phase === 'done') return outcomeOf(rec, 0, 0);
+    let counts = { published: 0, publishFailed: 0 };
+    if (!rec || rec.phase === 'scoring') {
+      const scored = await scorePhase(monitor, tickTime, deps, options, logger);
+      if (!scored.ok) return { status: 'failed', tickTime, error: scored.error };
+      rec = scored.rec;
+    }
+    counts = await finishTickPhases(monitor, rec, deps, logger);
+    return outcomeOf((await deps.store.tickRun(id)) ?? rec, counts.published, counts.publishFailed);
+  } finally {
+    await lease.release();
+  }
+}
+
+/** Reads, samples and scores; every scored item is stored with the tick's time; ends in phase `scored`. */
+async function scorePhase(
+  monitor: Monitor,
+  tickTime: Date,
+  deps: MonitorDeps,
+  options: TickOptions,
+  logger: Logger,
+): Promise<{ ok: true; rec: TickRunDoc } | { ok: false; error: string }> {
+  const backfill = options.since !== undefined;
+  const id = tickRunId(monitor.name, tickTime, backfill);
+  const state = await deps.store.getState(monitor.name);
+  const read = await readSource(monitor, tickTime, deps, options, state, logger);
+  if (!read.ok) return read;
+  const { source, metrics, extracted, unmatched, invalid } = read;
+  await deps.store.openTickRun({ _id: id, monitor: monitor.name, tickTime, backfill, now: deps.clock.now() });
+  // Items an earlier attempt of this tick scored stay this tick's: sampled again (the same seed picks the same
+  // items), not scored again; items scored by other ticks are left out as before.
+  const mine = await deps.store.scoredInTick(monitor.name, id);
+  const mineIds = new Set(mine.map((d) => d.itemId));
+  const already = await deps.store.alreadyScored(
+    source.key,
+    monitor.name,
+    extracted.map((e) => e.item.id),
+  );
+  const others = new Set([...already].filter((x) => !mineIds.has(x)));
+  const candidates = extracted.filter((e) => !others.has(e.item.id));
+  const sampled = sampleItems(
+    candidates.map((e) => ({ ...e, id: e.item.id, time: e.rec.time })),
+    monitor.sample,
+    tickTime.getTime(),
+  );
+  const maxItems = monitor.budget.maxItems ?? Number.POSITIVE_INFINITY;
+  const pickedBefore = sampled.filter((e) => mineIds.has(e.item.id)).length;
+  const toScore = sampled
+    .filter((e) => !mineIds.has(e.item.id))
+    .slice(0, Math.max(0, maxItems - mineIds.size));
+  const scored = await scoreAll(toScore, {
+    monitor,
+    metrics,
+    deps,
+    sourceKey: source.key,
+    tickTime,
+    tick: id,
+    judgeCost: mine.reduce((a, d) => a + d.scores.reduce((b, sc) => b + (sc.cost ?? 0), 0), 0),
+  });
+  const bad = [...invalid, ...unmatched];
+  const readRecord: TickReadRecord = {
+    read: read.value.records.length + invalid.length,
+    bad: bad.slice(0, BAD_KEPT).map((b) => ({ id: b.id, reason: b.reason.slice(0, 500) })),
+    badCount: bad.length,
+    alreadyScored: others.size,
+    sampled: sampled.length,
+    overBudget: sampled.length - pickedBefore - toScore.length + scored.overBudget,
+    duplicates: scored.duplicates,
+    ...(read.value.notes ? { notes: [...read.value.notes] } : {}),
+  };
+  await deps.store.advanceTickRun(
+    id,
+    'scored',
+    {
+      read: readRecord,
+      moveCursor: !backfill,
+      ...(backfill || read.value.cursor === undefined ? {} : { cursor: read.value.cursor }),
+    },
+    deps.clock.now(),
+  );
+  return { ok: true, rec: (await deps.store.tickRun(id))! };
+}
+
+/**
+ * Takes a recorded tick from its phase to `done`: publishes what is unpublished (marking each item as it goes),
+ * evaluates stats and alerts once (kept on the record), saves the monitor's state, posts the report once (looked up
+ * by its key if an attempt may have posted it) and writes the tick summary.
+ */
+async function finishTickPhases(
+  monitor: Monitor,
+  rec: TickRunDoc,
+  deps: MonitorDeps,
+  logger: Logger,
+): Promise<{ published: number; publishFailed: number }> {
+  const { tickTime, backfill } = rec;
+  const id = rec._id;
+  const channel = monitor.publish.channel;
+  const docs = await deps.store.scoredInTick(monitor.name, id);
+  const items: ScoredItem[] = docs.map((d) => ({
+    id: d.itemId,
+    input: d.input,
+    output: d.output,
+    scores: d.scores,
+    rec: {
+      ...(d.traceId ? { traceId: d.traceId } : {}),
+      ...(d.observationId ? { observationId: d.observationId } : {}),
+      ...(d.url ? { url: d.url } : {}),
+    },
+    ...(d.url ? { url: d.url } : {}),
+  }));
+  const source = docs[0]?.source ?? '';
+
+  // Scores not yet in Langfuse (this tick's and any an earlier tick could not send), each marked once sent.
+  let published = 0;
+  let publishFailed = 0;
+  if (monitor.publish.langfuse && deps.langfuse) {
+    for (const doc of await deps.store.unpublished(monitor.name)) {
+      const inputs = toLangfuseScores(monitor.name, doc);
+      const res = inputs.length ? await deps.langfuse.publishScores(inputs) : { published: [], failed: [] };
+      published += res.published.length;
+      publishFailed += res.failed.length;
+      if (res.failed.length === 0) await deps.store.markPublished([doc._id]);
+    }
+    await publishPendingReviews(monitor.name, { ...deps, reviews: deps.store.reviews });
+  }
+  // Registering review tokens is idempotent; it also puts the buttons on the report's items.
+  if (source)
     await attachReviewButtons(
       {
         monitor: monitor.name,
-        source: source.key,
+        source,
         publishLangfuse: monitor.publish.langfuse,
         now: tickTime,
-        items: scoredItems,
+        items,
       },
       deps.store.reviews,
     );
+
+  const made = buildMetrics(monitor, deps);
+  const thresholds = new Map(made.ok ? made.metrics.map((m) => [m.metric.name, m.threshold]) : []);
+  let ev: Evaluation;
+  if (rec.evaluationJson) ev = JSON.parse(rec.evaluationJson) as Evaluation;
+  else {
+    ev = await evaluate(
+      monitor,
+      tickTime,
+      items,
+      thresholds,
+      await deps.store.getState(monitor.name),
+      backfill,
+      deps,
+    );
+    await deps.store.advanceTickRun(
+      id,
+      'evaluated',
+      { evaluationJson: JSON.stringify(ev) },
+      deps.clock.now(),
+    );
+    rec = { ...rec, phase: 'evaluated' };
   }
-  const stats: TickStats = { ...statsOf(scoredItems, thresholds), tickTime: tickTime.toISOString() };
-  const previous = state.history.at(-1);
-  // Backfills and empty ticks do not move alert windows: no data says nothing about quality.
-  const history = backfill || stats.scored === 0 ? state.history : [...state.history, stats];
-  const { states, events } =
-    backfill || stats.scored === 0
-      ? { states: state.alerts, events: [] }
-      : evaluateAlerts(
-          monitor.alerts,
-          state.alerts,
-          monitor.alerts.some((r) => r.on === 'mean')
-            ? await historyWithDecisions(history, monitor.name, deps.store.reviews, tickTime)
-            : history,
-          tickTime,
-        );
-  const report = buildTickReport({
-    monitor: monitor.name,
-    tickTime,
-    read: records.length + invalid.length,
-    unmatched,
-    invalid,
-    alreadyScored: already.size,
-    sampled: sampled.length,
-    overBudget,
-    stats,
-    ...(previous ? { previous } : {}),
-    items: scoredItems,
-    events,
-    alerts: states,
-    judgeCost,
-    worst: monitor.publish.worst,
-    dryRun: dry,
-    ...(read.value.notes ? { notes: read.value.notes } : {}),
-  });
+  if (rec.phase === 'evaluated') {
+    // Absolute values from the kept evaluation: saving them again after a crash changes nothing.
+    const state = await deps.store.getState(monitor.name);
+    await deps.store.saveState({
+      ...state,
+      ...(rec.moveCursor && rec.cursor !== undefined ? { cursor: rec.cursor } : {}),
+      alerts: ev.states,
+      history: ev.history,
+      lastTickTime: tickTime,
+    });
+  }
+
+  const read: TickReadRecord = rec.read ?? {
+    // A tick whose scoring an attempt never finished is closed with what it stored.
+    read: items.length,
+    bad: [],
+    badCount: 0,
+    alreadyScored: 0,
+    sampled: items.length,
+    overBudget: 0,
+    duplicates: 0,
+    notes: ['finished after an interrupted attempt'],
+  };
   const worthPosting =
-    dry ||
-    stats.scored > 0 ||
-    events.length > 0 ||
-    unmatched.length + invalid.length > 0 ||
-    monitor.publish.reportEmpty;
-  if (worthPosting) await deps.transport.post({ channel }, report);
-  // The per-tick summary digests read (before saveState: a crash between the two re-records the same tick id).
-  if (!dry)
-    await deps.tickLog?.recordTick({
+    ev.stats.scored > 0 || ev.events.length > 0 || read.badCount > 0 || monitor.publish.reportEmpty;
+  if (worthPosting && (rec.phase === 'evaluated' || rec.phase === 'reporting')) {
+    // The report lists the first unusable records and counts them all (padding stands in for those not kept).
+    const padding = Array.from({ length: Math.max(0, read.badCount - read.bad.length) }, () => ({
+      id: '',
+      reason: '',
+    }));
+    const report = buildTickReport({
+      monitor: monitor.name,
+      tickTime,
+      read: read.read,
+      unmatched: padding,
+      invalid: read.bad,
+      alreadyScored: read.alreadyScored,
+      sampled: read.sampled,
+      overBudget: read.overBudget,
+      stats: ev.stats,
+      ...(ev.previous ? { previous: ev.previous } : {}),
+      items,
+      events: ev.events,
+      alerts: ev.states,
+      judgeCost: items.reduce((a, i) => a + i.scores.reduce((b, sc) => b + (sc.cost ?? 0), 0), 0),
+      worst: monitor.publish.worst,
+      ...(read.notes ? { notes: read.notes } : {}),
+    });
+    const key = `monitor-tick|${id}`.slice(0, 200);
+    // An attempt that died in `reporting` may have posted it: look it up by its key before posting again.
+    const found =
+      rec.phase === 'reporting' ? await deps.transport.findPosted?.({ channel }, key, tickTime) : undefined;
+    if (found)
+      logger.info(
+        { monitor: monitor.name, tick: id },
+        'the tick report was posted before a crash; not posted again',
+      );
+    else {
+      await deps.store.advanceTickRun(id, 'reporting', {}, deps.clock.now());
+      await deps.transport.post({ channel }, report, { key });
+    }
+  }
+  if (rec.phase !== 'reported') await deps.store.advanceTickRun(id, 'reported', {}, deps.clock.now());
+
+  // The per-tick summary digests read; a summary that cannot be written leaves the tick to be finished again.
+  if (deps.tickLog) {
+    const written = await deps.tickLog.recordTick({
       monitor: monitor.name,
       tickTime,
       finishedAt: deps.clock.now(),
       backfill,
-      read: records.length + invalid.length,
-      items: scoredItems,
+      read: read.read,
+      items,
       thresholds,
-      events,
+      events: ev.events,
     });
-  if (!dry) {
-    await deps.store.saveState({
-      ...state,
-      ...(backfill ? {} : { cursor: read.value.cursor }),
-      alerts: states,
-      history,
-      lastTickTime: tickTime,
-    });
+    if (!written) throw new Error(`could not record the summary of tick ${id}; the next tick finishes it`);
   }
+  // The outcome keeps the stats; the history and the cursor were only needed to resume.
+  await deps.store.advanceTickRun(
+    id,
+    'done',
+    { evaluationJson: JSON.stringify({ ...ev, history: [] }) },
+    deps.clock.now(),
+  );
+  return { published, publishFailed };
+}
+
+/** The outcome of a finished tick, from its record. */
+function outcomeOf(rec: TickRunDoc, published: number, publishFailed: number): TickOutcome {
+  const ev = rec.evaluationJson ? (JSON.parse(rec.evaluationJson) as Evaluation) : undefined;
+  const read = rec.read;
+  const stats = ev?.stats ?? { means: {}, counts: {}, failing: 0, scored: 0 };
   return {
     status: 'succeeded',
-    tickTime,
-    read: records.length + invalid.length,
-    scored: scoredItems.length,
-    duplicates,
-    alreadyScored: already.size,
-    unmatched: unmatched.length + invalid.length,
+    tickTime: rec.tickTime,
+    read: read?.read ?? 0,
+    scored: stats.scored,
+    duplicates: read?.duplicates ?? 0,
+    alreadyScored: read?.alreadyScored ?? 0,
+    unmatched: read?.badCount ?? 0,
     published,
     publishFailed,
-    overBudget,
+    overBudget: read?.overBudget ?? 0,
     stats,
   };
 }

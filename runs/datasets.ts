@@ -17,14 +17,30 @@ const scalarText = z.union([z.string(), z.number(), z.boolean()]).transform((v) 
 /** One dataset row as written by a team (before keys are assigned). */
 export const DatasetRowSchema = z
   .object({
-    id: scalarText.optional(),
-    input: z.string({ error: 'expected `input` as text' }),
-    expected: scalarText.optional(),
-    context: z.union([z.string(), z.array(z.string()).transform((a) => a.join('\n\n'))]).optional(),
-    metadata: z.record(z.string(), z.unknown()).optional(),
-    output: z.union([z.string(), z.array(TurnSchema)]).optional(),
-    variables: z.record(z.string(), z.unknown()).optional(),
-    persona: z.string().optional(),
+    id: scalarText
+      .optional()
+      .describe(
+        "the item's key in the run (ids must be unique); without it the key is derived from the input and persona",
+      ),
+    input: z.string({ error: 'expected `input` as text' }).describe('the user input sent to the target'),
+    expected: scalarText.optional().describe('the reference answer, for metrics such as `equals` and judges'),
+    context: z
+      .union([z.string(), z.array(z.string()).transform((a) => a.join('\n\n'))])
+      .optional()
+      .describe('retrieved context the answer should rely on (a list is joined with blank lines)'),
+    metadata: z
+      .record(z.string(), z.unknown())
+      .optional()
+      .describe('anything else; templates read `metadata.x`'),
+    output: z
+      .union([z.string(), z.array(TurnSchema)])
+      .optional()
+      .describe('a recorded answer (or transcript of {role, content} turns) for the `recorded` target'),
+    variables: z
+      .record(z.string(), z.unknown())
+      .optional()
+      .describe('values for template and Langfuse prompt variables (`{{vars.x}}` or `{{x}}`)'),
+    persona: z.string().optional().describe('play this row with this persona only (by persona `name`)'),
   })
   .strict();
 

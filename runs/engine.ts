@@ -207,7 +207,11 @@ export function createItemGraph(deps: EngineDeps) {
           temperature: 0.7,
           trace: { name: 'simulator' },
         });
-        usage = addUsage(usage, 'simulator', { ...c.usage, costUsd: c.costUsd });
+        // A simulator model without a known price makes the item's cost unknown, never $0.
+        usage = addUsage(usage, 'simulator', {
+          ...c.usage,
+          costUsd: c.priceKnown === false ? null : c.costUsd,
+        });
         text = c.text.trim() === 'DONE' ? '' : c.text.trim();
       } catch (err) {
         return {
@@ -321,7 +325,7 @@ export function createItemGraph(deps: EngineDeps) {
         if (verdict?.completion)
           usage = addUsage(usage, 'judge', {
             ...verdict.completion.usage,
-            costUsd: verdict.completion.costUsd,
+            costUsd: verdict.completion.priceKnown === false ? null : verdict.completion.costUsd,
           });
         if (verdict?.ok) {
           goal = { achieved: verdict.value.achieved, reason: verdict.value.reason ?? '' };

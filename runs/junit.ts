@@ -23,7 +23,9 @@ export function renderJunit(run: Run, items: readonly RunItemView[]): string {
   const threshold = suite.threshold.score;
   const specs = new Map(suite.metrics.map((m) => [m.name, m]));
   const finished = items.filter((v) => v.doc.status !== 'pending');
-  const errors = finished.filter((v) => v.doc.status === 'error').length;
+  // Items the store lost never ran: one error case says so, so CI never reads a short run as a complete one.
+  const missing = Math.max(0, run.total - items.length);
+  const errors = finished.filter((v) => v.doc.status === 'error').length + (missing > 0 ? 1 : 0);
   const failures = finished.filter((v) => v.doc.status === 'done' && !v.doc.passed).length;
   const skipped = items.length - finished.length;
   const seconds = ((run.summary?.durationMs ?? 0) / 1000).toFixed(3);
@@ -55,6 +57,11 @@ export function renderJunit(run: Run, items: readonly RunItemView[]): string {
     const sysout = out ? `      <system-out>${escapeXml(clip(out, 4000))}</system-out>\n` : '';
     return `${open}\n${body}${sysout}    </testcase>`;
   });
+  if (missing > 0)
+    cases.push(
+      `    <testcase classname="arbiter.${name}" name="missing items" time="0.000">\n      <error message="${missing} of ${run.total} items were never stored, so never ran" type="missing-items"/>\n    </testcase>`,
+    );
+  const tests = items.length + (missing > 0 ? 1 : 0);
   const props = [
     ['runId', run._id],
     ['meanScore', run.summary?.meanScore?.toFixed(4) ?? ''],
@@ -65,8 +72,8 @@ export function renderJunit(run: Run, items: readonly RunItemView[]): string {
     .join('\n');
   return [
     '<?xml version="1.0" encoding="UTF-8"?>',
-    `<testsuites name="arbiter" tests="${items.length}" failures="${failures}" errors="${errors}" skipped="${skipped}" time="${seconds}">`,
-    `  <testsuite name="${name}" tests="${items.length}" failures="${failures}" errors="${errors}" skipped="${skipped}" time="${seconds}" timestamp="${(run.startedAt ?? run.createdAt).toISOString()}">`,
+    `<testsuites name="arbiter" tests="${tests}" failures="${failures}" errors="${errors}" skipped="${skipped}" time="${seconds}">`,
+    `  <testsuite name="${name}" tests="${tests}" failures="${failures}" errors="${errors}" skipped="${skipped}" time="${seconds}" timestamp="${(run.startedAt ?? run.createdAt).toISOString()}">`,
     '    <properties>',
     props,
     '    </properties>',

@@ -7,13 +7,26 @@ import { ArbiterError, parseYaml, type YamlProblem } from '../config/index.ts';
 
 /** A simulated user: who they are, what they want, how they write, and optional scripted turns. */
 export const PersonaSchema = z.strictObject({
-  name: z.string().min(1),
-  goal: z.string().min(1),
-  traits: z.array(z.string()).default([]),
-  style: z.string().optional(),
-  /** User turns played in order when no simulator model is configured. */
-  turns: z.array(z.string().min(1)).optional(),
-  description: z.string().optional(),
+  name: z.string().min(1).describe('shown in reports beside each conversation'),
+  goal: z
+    .string()
+    .min(1)
+    .describe('what the user wants; the goal check ends the conversation once it is met'),
+  traits: z
+    .array(z.string())
+    .default([])
+    .describe('how the user behaves, e.g. impatient, non-native speaker'),
+  style: z.string().optional().describe('how the user writes, e.g. short sentences, no greetings'),
+  turns: z
+    .array(z.string().min(1))
+    .optional()
+    .describe('user turns played in order when the suite has no `simulator` model (and offline)'),
+  description: z
+    .string()
+    .optional()
+    .describe(
+      'more about the user for the simulator; in a Markdown persona, the body after the front matter',
+    ),
 });
 
 /** A simulated user. */

@@ -1,5 +1,6 @@
 // The run use case: start a run (a durable job), execute it in a worker with a concurrency limit, record progress,
 // resume after a crash without redoing or double-counting finished items, cancel, and finalize the summary.
+import { createHash } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { ArbiterError, type Clock, type Ids, type Logger } from '../config/index.ts';
 import { createMetricFromSpec, gradeItem, type ItemGrade, type Metric } from '../evaluators/index.ts';
@@ -206,6 +207,61 @@ export async function createRunService(deps: RunServiceDeps): Promise<RunService
     return fresh._id;
   }
 
+  /** The items a run of `suite` is made of, as read from its dataset now, with the digest that identifies them. */
+  async function loadItems(suite: Suite, limit: number | undefined) {
+    let loaded: DatasetSourceResult;
+    if (suite.dataset.kind === 'file') loaded = loadDatasetFile(suite.dataset.path, suite.dataset.format);
+    else if (datasets) loaded = await datasets.getDatasetItems(suite.dataset.name);
+    else
+      throw new ArbiterError(
+        'USAGE',
+        `${suite.file}: Langfuse dataset '${suite.dataset.name}' needs Langfuse`,
+        {
+          hint: 'Set LANGFUSE_PUBLIC_KEY and LANGFUSE_SECRET_KEY, or point `dataset` at a JSONL, CSV or YAML file.',
+        },
+      );
+    const expanded = expandPersonas(loaded.items, suite.conversation?.personas);
+    const rowErrors = [...loaded.errors, ...expanded.errors].sort((a, b) => a.row - b.row);
+    const items = limit ? expanded.items.slice(0, limit) : expanded.items;
+    const digest = createHash('sha256').update(JSON.stringify(items)).digest('hex');
+    return { loaded, items, rowErrors, digest };
+  }
+
+  /**
+   * Makes a run whose items were still being stored when its process died runnable: the items are read again from
+   * the dataset and, if they are the same snapshot (digest), the missing ones are stored; otherwise the run fails
+   * saying why. Returns the run as it now is.
+   */
+  async function restoreItems(run: Run): Promise<Run> {
+    const stored = await repo.countItems(run._id);
+    const ready = async () => {
+      await repo.updateRun(run._id, { $set: { itemsStored: true, updatedAt: deps.clock.now() } });
+      return { ...run, itemsStored: true };
+    };
+    if (stored === run.total) return ready();
+    let reason: string;
+    try {
+      const again = await loadItems(parseStoredSuite(run.suiteJson), run.options.limit);
+      if (again.digest === run.itemsDigest && again.items.length === run.total) {
+        await repo.insertItems(run._id, again.items);
+        deps.logger.warn(
+          { runId: run._id, stored, total: run.total },
+          'run interrupted while storing its items: the missing items were read again from the unchanged dataset',
+        );
+        return ready();
+      }
+      reason = `${run.datasetSource} has changed since`;
+    } catch (err) {
+      reason = `${run.datasetSource} cannot be read again (${err instanceof Error ? err.message : String(err)})`;
+    }
+    const error = `only ${stored} of the run's ${run.total} items were stored before its process stopped, and ${reason}; start the suite again (\`arbiter run --new\`)`;
+    await repo.updateRun(run._id, {
+      $set: { status: 'failed', error, finishedAt: deps.clock.now(), updatedAt: deps.clock.now() },
+    });
+    deps.logger.warn({ runId: run._id, stored, total: run.total }, error);
+    throw new PermanentJobError(`run ${run._id}: ${error}`);
+  }
+
   async function startRun(suite: Suite, options: StartRunOptions = {}) {
     const limitTag = JSON.stringify({ limit: options.limit ?? null });
     const hash = suiteHash(suite, limitTag);
@@ -225,20 +281,7 @@ export async function createRunService(deps: RunServiceDeps): Promise<RunService
     }
     const built = buildRunnables(suite);
     if (!built.ok) throw new ArbiterError('USAGE', `${suite.file}: ${built.error}`);
-    let loaded: DatasetSourceResult;
-    if (suite.dataset.kind === 'file') loaded = loadDatasetFile(suite.dataset.path, suite.dataset.format);
-    else if (datasets) loaded = await datasets.getDatasetItems(suite.dataset.name);
-    else
-      throw new ArbiterError(
-        'USAGE',
-        `${suite.file}: Langfuse dataset '${suite.dataset.name}' needs Langfuse`,
-        {
-          hint: 'Set LANGFUSE_PUBLIC_KEY and LANGFUSE_SECRET_KEY, or point `dataset` at a JSONL, CSV or YAML file.',
-        },
-      );
-    const expanded = expandPersonas(loaded.items, suite.conversation?.personas);
-    const rowErrors = [...loaded.errors, ...expanded.errors].sort((a, b) => a.row - b.row);
-    const items = options.limit ? expanded.items.slice(0, options.limit) : expanded.items;
+    const { loaded, items, rowErrors, digest } = await loadItems(suite, options.limit);
     if (items.length === 0) {
       const shown = rowErrors.slice(0, 10).map((e) => `row ${e.row}: ${e.reason}`);
       throw new ArbiterError('USAGE', `${suite.file}: the dataset has no usable rows`, {
@@ -263,7 +306,11 @@ export async function createRunService(deps: RunServiceDeps): Promise<RunService
         ...(options.maxErrors !== undefined ? { maxErrors: options.maxErrors } : {}),
       },
       total: items.length,
+      // Not runnable until every item is stored: a crash between the batches leaves a run that restoreItems completes.
+      itemsStored: false,
+      itemsDigest: digest,
       datasetErrors: rowErrors,
+      ...(suite.warnings?.length ? { warnings: suite.warnings } : {}),
       datasetSource: suite.dataset.kind === 'file' ? suite.dataset.path : `langfuse:${suite.dataset.name}`,
       ...(suite.dataset.kind === 'langfuse'
         ? {
@@ -287,6 +334,7 @@ export async function createRunService(deps: RunServiceDeps): Promise<RunService
       throw err;
     }
     await repo.insertItems(runId, items);
+    await repo.updateRun(runId, { $set: { itemsStored: true } });
     const { job } = await deps.queue.enqueue({
       type: RUN_JOB_TYPE,
       payload: { runId },
@@ -327,7 +375,13 @@ export async function createRunService(deps: RunServiceDeps): Promise<RunService
         ...(run.options.maxErrors !== undefined ? { maxErrors: run.options.maxErrors } : {}),
       },
       now.getTime() - (run.startedAt ?? run.createdAt).getTime(),
+      run.total,
     );
+    if (summary.missing > 0)
+      deps.logger.error(
+        { runId: run._id, missing: summary.missing, total: run.total },
+        'run finished with items missing from the store; it cannot pass',
+      );
     await repo.updateRun(run._id, {
       $set: {
         status,
@@ -378,9 +432,10 @@ export async function createRunService(deps: RunServiceDeps): Promise<RunService
   }
 
   async function execute(payload: { runId: string }, ctx: JobContext): Promise<unknown> {
-    const run = await repo.getRun(payload.runId);
-    if (!run) throw new PermanentJobError(`run ${payload.runId} not found`);
-    if (TERMINAL.has(run.status)) return { runId: run._id, status: run.status };
+    const found = await repo.getRun(payload.runId);
+    if (!found) throw new PermanentJobError(`run ${payload.runId} not found`);
+    if (TERMINAL.has(found.status)) return { runId: found._id, status: found.status };
+    const run = found.itemsStored === false ? await restoreItems(found) : found;
     const suite = parseStoredSuite(run.suiteJson);
     const built = buildRunnables(suite);
     if (!built.ok) {
@@ -589,6 +644,15 @@ export async function createRunService(deps: RunServiceDeps): Promise<RunService
           {
             hint: `Wait for it, or cancel it with \`arbiter runs cancel ${runId}\`.`,
           },
+        );
+      // Only errored items may run again: a run that stopped early (cancelled, failed) still has items that never
+      // ran, and retrying would quietly run those too.
+      const never = run.status === 'completed' ? 0 : await repo.countItems(runId, { status: 'pending' });
+      if (never > 0)
+        throw new ArbiterError(
+          'USAGE',
+          `Run ${runId} ended ${run.status} with ${never} item(s) that never ran; --retry-errors runs only errored items of a finished run.`,
+          { hint: `Start the suite again: \`arbiter run ${run.suiteFile} --new\`.` },
         );
       const { keys } = await repo.resetErroredItems(runId);
       if (keys.length === 0) throw new ArbiterError('USAGE', `Run ${runId} has no errored items to retry.`);

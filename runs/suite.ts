@@ -29,42 +29,92 @@ const unit = z.number().min(0, { error: 'expected a number from 0 to 1' }).max(1
 /** A dataset reference: a file path (relative to the suite), or a Langfuse dataset by name. */
 export const DatasetRefSchema = z.union([
   z.string().min(1),
-  z.strictObject({ file: z.string().min(1), format: z.enum(['jsonl', 'csv', 'yaml']).optional() }),
-  z.strictObject({ langfuse: z.string().min(1) }),
+  z.strictObject({
+    file: z.string().min(1).describe('dataset file, relative to the suite file'),
+    format: z
+      .enum(['jsonl', 'csv', 'yaml'])
+      .optional()
+      .describe('file format when the extension (.jsonl, .csv, .yaml) does not say it'),
+  }),
+  z.strictObject({
+    langfuse: z.string().min(1).describe('name of a Langfuse dataset (its archived items are skipped)'),
+  }),
 ]);
 
+/** Conversation settings: personas play each row as a multi-turn conversation. */
+export const ConversationSchema = z.strictObject({
+  personas: z
+    .array(z.string().min(1))
+    .min(1)
+    .describe(
+      'persona files (YAML or Markdown), relative to the suite file; each row is played by each persona',
+    ),
+  maxTurns: z.number().int().min(1).max(50).default(4).describe('user turns per conversation at most'),
+  simulator: modelName
+    .optional()
+    .describe("provider:model playing the user; without it, personas' scripted `turns` are played"),
+  goalCheck: z
+    .boolean()
+    .default(true)
+    .describe("judge after each answer whether the persona's goal was met, and end the conversation then"),
+  goalModel: modelName
+    .optional()
+    .describe('provider:model for the goal check (default: the simulator; without either, no goal check)'),
+});
+
+/** Prompt changes in Langfuse that concern a suite: buttons on the alert, or a run by itself (`onChange: run`). */
+export const WatchSchema = z.strictObject({
+  prompts: z
+    .array(z.string().min(1))
+    .min(1, { error: 'expected at least one prompt name' })
+    .describe('Langfuse prompt names whose changes concern this suite (needs a `prompt` target)'),
+  labels: z
+    .array(z.string().min(1))
+    .min(1)
+    .optional()
+    .describe('labels whose moves start the suite by itself with `onChange: run` (default [production])'),
+  onChange: z
+    .literal('run', { error: 'expected `run` (or leave `onChange` out)' })
+    .optional()
+    .describe('`run`: start the suite on the new version by itself; absent: the alert offers buttons'),
+});
+
 /** The suite file's schema before its registries are consulted. */
-const SuiteShape = z.strictObject({
-  name: z.string().regex(/^[\w.-]{1,80}$/, { error: 'expected a name of letters, digits, - _ or .' }),
-  description: z.string().optional(),
-  dataset: DatasetRefSchema,
-  target: z.looseObject({ type: z.string({ error: 'expected a target `type`' }) }),
-  conversation: z
-    .strictObject({
-      personas: z.array(z.string().min(1)).min(1),
-      maxTurns: z.number().int().min(1).max(50).default(4),
-      /** provider:model playing the user; without it, personas' scripted turns are played. */
-      simulator: modelName.optional(),
-      /** Judge whether the persona's goal was met after each answer (needs a model). */
-      goalCheck: z.boolean().default(true),
-      goalModel: modelName.optional(),
-    })
-    .optional(),
+export const SuiteShape = z.strictObject({
+  name: z
+    .string()
+    .regex(/^[\w.-]{1,80}$/, { error: 'expected a name of letters, digits, - _ or .' })
+    .describe("the suite's name: `arbiter run <name>` finds it, reports and the leaderboard show it"),
+  description: z.string().optional().describe('one line shown with the run'),
+  dataset: DatasetRefSchema.describe('the rows to run'),
+  target: z
+    .looseObject({ type: z.string({ error: 'expected a target `type`' }) })
+    .describe('where each input is sent: `type` and its arguments'),
+  conversation: ConversationSchema.optional().describe('play rows as multi-turn conversations with personas'),
   // Each entry is checked in superRefine: the shared shape (`metric:`), or the old suite form (`name:`) with a warning.
   metrics: z
     .array(z.record(z.string(), z.unknown(), { error: 'expected a metric entry such as `- metric: pii`' }))
-    .min(1, { error: 'expected at least one metric' }),
-  threshold: z.union([unit, z.strictObject({ score: unit.default(0.5), passRate: unit.optional() })]),
-  concurrency: z.number().int().min(1).max(256).optional(),
-  /** Prompt changes in Langfuse that concern this suite: buttons on the alert, or a run by itself (`onChange: run`). */
-  watch: z
-    .strictObject({
-      prompts: z.array(z.string().min(1)).min(1, { error: 'expected at least one prompt name' }),
-      /** Labels whose moves start the suite by itself (onChange: run); default [production]. */
-      labels: z.array(z.string().min(1)).min(1).optional(),
-      onChange: z.literal('run', { error: 'expected `run` (or leave `onChange` out)' }).optional(),
-    })
-    .optional(),
+    .min(1, { error: 'expected at least one metric' })
+    .describe('how each answer is scored'),
+  threshold: z
+    .union([
+      unit,
+      z.strictObject({
+        score: unit.default(0.5).describe('the run passes when the mean item score reaches this'),
+        passRate: unit
+          .optional()
+          .describe('when given, the run passes on the share of passed items reaching this instead'),
+      }),
+    ])
+    .describe('the run gate: a number (mean item score), or `{score, passRate}`'),
+  concurrency: z
+    .number()
+    .int()
+    .min(1)
+    .max(256)
+    .optional()
+    .describe('requests to the target at once (default 4; `--concurrency` overrides)'),
+  watch: WatchSchema.optional().describe('Langfuse prompt changes that concern this suite'),
 });
 
 type SuiteShapeT = z.infer<typeof SuiteShape>;

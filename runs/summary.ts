@@ -46,12 +46,17 @@ const zeroTokens = (): TokenCounts => ({
   judge: { input: 0, output: 0 },
 });
 
-/** Summarizes finished items; pending ones count in `total` only. */
+/**
+ * Summarizes finished items; pending ones count in `total` only. `expected` is the run's item count: items it has
+ * beyond those given were never stored, and a run with any missing never passes (verdict `errored`).
+ */
 export function summarize(
   items: readonly SummaryInput[],
   gate: GateSettings,
   durationMs: number,
+  expected = items.length,
 ): RunSummary {
+  const missing = Math.max(0, expected - items.length);
   const finished = items.filter((i) => i.status !== 'pending');
   const errored = finished.filter((i) => i.status === 'error');
   const graded = finished.filter((i) => i.status === 'done');
@@ -108,10 +113,12 @@ export function summarize(
   const quality =
     failing ?? (gate.passRate !== undefined && gate.failUnder === undefined ? checks[1]! : checks[0]!);
   const maxErrors = gate.maxErrors ?? 0;
-  const tooManyErrors = errored.length > maxErrors;
-  const infra = errored.some((i) => INFRA_CAUSES.has(i.errorCause ?? 'target'));
+  // Missing items are the store's failure, not a quality verdict: the run is errored as infrastructure (exit 3).
+  const tooManyErrors = errored.length > maxErrors || missing > 0;
+  const infra = missing > 0 || errored.some((i) => INFRA_CAUSES.has(i.errorCause ?? 'target'));
   return {
-    total: items.length,
+    total: items.length + missing,
+    missing,
     finished: finished.length,
     passed,
     failed: graded.length - passed,

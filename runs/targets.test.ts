@@ -323,7 +323,7 @@ describe('prompt target: Langfuse prompt config, placeholders, strict variables'
     }
   });
 
-  it('a missing variable is an error on that item naming the variable, never an empty string', async () => {
+  it('a missing variable is an input error on that item naming the variable, never an empty string', async () => {
     const t = createTarget(
       { type: 'prompt', name: 'p', model: 'offline:heuristic' },
       {
@@ -337,6 +337,8 @@ describe('prompt target: Langfuse prompt config, placeholders, strict variables'
       ok: false,
       error: expect.stringMatching(/^prompt 'p' v2: variable 'language' is not in the item/),
       latencyMs: 0,
+      // The dataset's fault: the run says NOT SCORED (exit 1), not an infrastructure failure (exit 3).
+      cause: 'input',
     });
   });
 

@@ -202,11 +202,16 @@ export const modelTarget = defineTarget({
   description:
     'Sends each input (and the conversation so far) to provider:model with an inline system prompt.',
   args: z.strictObject({
-    model: modelName,
+    model: modelName.describe('provider:model, e.g. anthropic:claude-sonnet-5-5 or offline:heuristic'),
     system: z.string().optional().describe('system prompt; {{placeholders}} are filled from the item'),
-    temperature: z.number().min(0).max(2).optional(),
-    maxTokens: z.number().int().positive().optional(),
-    timeoutMs: z.number().int().positive().optional(),
+    temperature: z
+      .number()
+      .min(0)
+      .max(2)
+      .optional()
+      .describe("sampling temperature (the provider's default when absent)"),
+    maxTokens: z.number().int().positive().optional().describe('longest answer in tokens'),
+    timeoutMs: z.number().int().positive().optional().describe('time allowed per call in milliseconds'),
   }),
   example: { model: 'offline:heuristic', system: 'You are a concise support assistant.' },
   create(args, deps) {
@@ -302,8 +307,14 @@ export const httpTarget = defineTarget({
   description:
     'POSTs (or GETs) each turn to an agent endpoint with a JSON body template and reads the answer at a path.',
   args: z.strictObject({
-    url: z.string().regex(/^https?:\/\//, { error: 'expected an http(s) URL' }),
-    method: z.enum(['GET', 'POST', 'PUT', 'PATCH']).default('POST'),
+    url: z
+      .string()
+      .regex(/^https?:\/\//, { error: 'expected an http(s) URL' })
+      .describe('the endpoint; may hold {{placeholders}}'),
+    method: z
+      .enum(['GET', 'POST', 'PUT', 'PATCH'])
+      .default('POST')
+      .describe('HTTP method (GET sends no body)'),
     headers: z
       .record(z.string(), HeaderValue)
       .default({})
@@ -317,7 +328,12 @@ export const httpTarget = defineTarget({
       ),
     answer: pathArg.default('$').describe('where the answer is in the response JSON'),
     end: pathArg.optional().describe('path to a boolean that is true when the agent ends the conversation'),
-    timeoutMs: z.number().int().positive().default(30_000),
+    timeoutMs: z
+      .number()
+      .int()
+      .positive()
+      .default(30_000)
+      .describe('time allowed per request in milliseconds'),
   }),
   example: {
     url: 'http://127.0.0.1:8787/chat',
@@ -460,9 +476,9 @@ export const promptTarget = defineTarget({
     "Renders a Langfuse prompt (by label or version) with the item's variables and sends it to the model of its config (or `model`).",
   args: z
     .strictObject({
-      name: z.string().min(1),
-      label: z.string().min(1).optional(),
-      version: z.number().int().positive().optional(),
+      name: z.string().min(1).describe('the Langfuse prompt name'),
+      label: z.string().min(1).optional().describe('the label to fetch (default production)'),
+      version: z.number().int().positive().optional().describe('a fixed version instead of a label'),
       model: modelName
         .optional()
         .describe("defaults to the prompt config's `model` (claude-… / gemini-… or provider:model)"),
@@ -500,7 +516,9 @@ export const promptTarget = defineTarget({
             latencyMs: 0,
           };
         const rendered = renderPromptMessages(prompt, templateVars(req), req.transcript);
-        if (!rendered.ok) return { ok: false, error: `${where}: ${rendered.error}`, latencyMs: 0 };
+        // The row lacks a variable or placeholder the prompt needs: the dataset's fault, not the target's.
+        if (!rendered.ok)
+          return { ok: false, error: `${where}: ${rendered.error}`, latencyMs: 0, cause: 'input' };
         const temperature = args.temperature ?? config.temperature;
         const maxTokens = args.maxTokens ?? config.maxTokens;
         return callModel(

@@ -1,6 +1,21 @@
 // Placeholders and paths for targets: `{{input}}`-style templates rendered from an item's variables, and
 // dot paths or simple JSONPath (`$.a.b[0].c`) to pick an answer out of a JSON response.
 
+/** The variables every template can use (targets' `templateVars` builds them), for the reference docs. */
+export const TEMPLATE_VARIABLES = {
+  input: "the user's latest message (the row's `input` on the first turn)",
+  firstInput: "the row's `input`",
+  expected: "the row's `expected` (empty when absent)",
+  context: "the row's `context` (empty when absent)",
+  metadata: "the row's `metadata`; `{{metadata.x}}` reads one key",
+  vars: "the row's `variables`; `{{vars.x}}` reads one key",
+  messages:
+    'the conversation so far as a list of {role, content}; a JSON body field that is exactly `"{{messages}}"` gets the list itself',
+  turn: 'the turn number, from 1',
+  conversationId: 'an id for the conversation, stable across resumes (for stateful agents)',
+  itemKey: "the item's key",
+} as const;
+
 const PLACEHOLDER = /\{\{\s*([\w.-]+)\s*\}\}/g;
 
 /** Looks a dotted name up in the variables (`metadata.lang`, `vars.user`). */

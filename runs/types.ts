@@ -87,6 +87,11 @@ export const RunSummarySchema = z.object({
   failed: z.number().int(),
   /** Errored items: the target failed or a metric could not score (neither passed nor failed). */
   errors: z.number().int(),
+  /**
+   * Items of the run's dataset that were never stored, so never ran (a store that lost them): the run cannot pass
+   * with any missing (verdict `errored`, infrastructure). Absent in summaries of older versions.
+   */
+  missing: z.number().int().default(0),
   /** Errored items by cause. */
   errorCauses: z
     .record(ItemErrorCauseSchema, z.number().int())
@@ -180,7 +185,16 @@ export const RunSchema = z.object({
     maxErrors: z.number().int().optional(),
   }),
   total: z.number().int(),
+  /**
+   * False while the run's items are being stored (startRun writes them in batches after the run): such a run is not
+   * runnable until every item is there (see the service's restoreItems). Absent on runs stored by older versions.
+   */
+  itemsStored: z.boolean().optional(),
+  /** sha256 of the run's items as read from the dataset: the snapshot a resume re-derives missing items against. */
+  itemsDigest: z.string().optional(),
   datasetErrors: z.array(RowErrorSchema),
+  /** Load warnings of the suite (an old metric entry form), shown with the run wherever it is reported. */
+  warnings: z.array(z.string()).optional(),
   datasetSource: z.string(),
   langfuse: RunLangfuseSchema.optional(),
   trigger: RunTriggerSchema.optional(),

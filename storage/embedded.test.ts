@@ -1,7 +1,7 @@
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { isArbiterError } from '../config/index.ts';
+import { createLogger, isArbiterError } from '../config/index.ts';
 import { tempDir } from '../test/helpers/tmp.ts';
 import { createEmbeddedStore } from './index.ts';
 
@@ -75,6 +75,38 @@ describe('embedded store specifics', () => {
     }
   });
 
+  it('a garbled record in the middle of a file is skipped, counted and named in a warning, and the file kept beside', async () => {
+    const { dir, cleanup } = tempDir();
+    cleanups.push(cleanup);
+    const lines = Array.from({ length: 20 }, (_, i) => JSON.stringify({ _id: `d${i}`, n: i }));
+    lines.splice(10, 0, '{"_id":"d10","n":10,"garbl');
+    const original = `${lines.join('\n')}\n`;
+    writeFileSync(join(dir, 'notes.db'), original);
+    const logged: string[] = [];
+    const logger = createLogger(
+      { LOG_LEVEL: 'info', LOG_FORMAT: 'json' },
+      { write: (line: string) => logged.push(line) },
+    );
+    const store = await createEmbeddedStore({ dir, autocompactMs: 0, logger });
+    try {
+      const notes = await store.collection<{ _id: string; n: number }>('notes');
+      expect(await notes.count({})).toBe(20);
+      const evidence = readdirSync(dir).filter((f) => f.startsWith('notes.db.corrupt-'));
+      expect(evidence).toHaveLength(1);
+      expect(readFileSync(join(dir, evidence[0]!), 'utf8')).toBe(original);
+      const warning = logged.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.skipped);
+      expect(warning).toMatchObject({
+        level: 40,
+        collection: 'notes',
+        skipped: 1,
+        file: join(dir, 'notes.db'),
+        evidence: join(dir, evidence[0]!),
+      });
+    } finally {
+      await store.close();
+    }
+  });
+
   it("a data file that cannot be loaded fails with the file name and nedb's reason; close() still returns", async () => {
     const { dir, cleanup } = tempDir();
     cleanups.push(cleanup);
@@ -112,6 +144,35 @@ describe('embedded store specifics', () => {
       const health = await store.ping();
       expect(health.ok).toBe(false);
       expect(health.error).toContain('things.db was removed');
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('a process whose lock file was removed or taken by another stops writing and says why', async () => {
+    const { dir, cleanup } = tempDir();
+    cleanups.push(cleanup);
+    const store = await createEmbeddedStore({ dir, autocompactMs: 0 });
+    try {
+      const c = await store.collection<{ _id: string }>('things');
+      await c.insertOne({ _id: 'before' });
+      // Someone deletes the lock; a second process takes the folder (its own lock file).
+      rmSync(join(dir, 'arbiter.lock'));
+      const err1 = await c.insertOne({ _id: 'unlocked' }).catch((e: unknown) => e);
+      expect(isArbiterError(err1, 'STORE_UNAVAILABLE')).toBe(true);
+      expect((err1 as Error).message).toMatch(/arbiter\.lock was removed; this process no longer writes/);
+      writeFileSync(
+        join(dir, 'arbiter.lock'),
+        JSON.stringify({ pid: 4242, host: 'other', startedAt: 'now' }),
+      );
+      const err2 = await c.insertOne({ _id: 'taken' }).catch((e: unknown) => e);
+      expect((err2 as Error).message).toMatch(
+        /arbiter\.lock was taken by another process \(pid 4242 on other\)/,
+      );
+      expect(await c.findOne({ _id: 'taken' })).toBeNull();
+      const health = await store.ping();
+      expect(health).toMatchObject({ ok: false, error: expect.stringMatching(/taken by another process/) });
+      expect(readFileSync(join(dir, 'things.db'), 'utf8')).not.toContain('taken');
     } finally {
       await store.close();
     }

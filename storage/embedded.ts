@@ -1,5 +1,6 @@
 import {
   closeSync,
+  copyFileSync,
   existsSync,
   fstatSync,
   ftruncateSync,
@@ -34,6 +35,7 @@ type Datastore<T> = NedbTypes.default<T>;
 const Datastore = requireCjs('@seald-io/nedb') as new <T>(options: {
   filename: string;
   autoload?: boolean;
+  corruptAlertThreshold?: number;
 }) => Datastore<T>;
 const nedbModel = requireCjs('@seald-io/nedb/lib/model.js') as {
   modify(doc: object, update: object): Record<string, unknown>;
@@ -66,7 +68,10 @@ interface NedbPersistence {
  * acknowledged and then never run. Returns a function that closes the descriptor and one that tells whether the
  * file at the path is still the one written to (for ping).
  */
-function appendThroughOpenHandle(db: Datastore<Doc>): {
+function appendThroughOpenHandle(
+  db: Datastore<Doc>,
+  lockLost: () => string | undefined,
+): {
   close: () => Promise<void>;
   check: () => string | undefined;
 } {
@@ -105,6 +110,16 @@ function appendThroughOpenHandle(db: Datastore<Doc>): {
         hint: 'Restore the data folder (DATA_DIR) and restart Arbiter.',
       });
     }
+    // A process that lost the folder's lock stops writing: another process may be writing the same files.
+    const lost = lockLost();
+    if (lost)
+      throw new ArbiterError(
+        'STORE_UNAVAILABLE',
+        `Cannot write: ${lost}; this process no longer writes to it.`,
+        {
+          hint: 'Stop the other process (one process per DATA_DIR), then restart Arbiter.',
+        },
+      );
     try {
       if (fd === undefined) {
         fd = openSync(persistence.filename, 'a', persistence.modes.fileMode);
@@ -507,6 +522,38 @@ export async function createEmbeddedStore(options: EmbeddedStoreOptions): Promis
   let closed = false;
   const autocompactMs = options.autocompactMs ?? 10 * 60_000;
 
+  /**
+   * Loads a data file. Lines nedb cannot read (a garbled record) would be dropped silently, and the compaction after
+   * loading would erase them; instead the file as it was is copied beside it first (`<file>.corrupt-<time>`), the
+   * load skips them (up to nedb's 10%; more fails the open) and the count, the file and the copy are logged.
+   */
+  async function loadKeepingEvidence(db: Datastore<Doc>, file: string, name: string): Promise<void> {
+    try {
+      await db.loadDatabaseAsync();
+      return;
+    } catch (err) {
+      const corrupt = (err as { corruptItems?: unknown }).corruptItems;
+      if (typeof corrupt !== 'number') throw err;
+      const evidence = `${file}.corrupt-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+      copyFileSync(file, evidence);
+      // nedb's own default: up to 10% of the lines may be skipped; more and the open fails (naming the copy).
+      (
+        db as unknown as { persistence: { corruptAlertThreshold: number } }
+      ).persistence.corruptAlertThreshold = 0.1;
+      try {
+        await db.loadDatabaseAsync();
+      } catch (again) {
+        throw Object.assign(again as Error, {
+          message: `${(again as Error).message} (the file as it was is kept at ${evidence})`,
+        });
+      }
+      logger.warn(
+        { collection: name, file, skipped: corrupt, evidence },
+        `skipped ${corrupt} corrupt record(s) in ${file}; the file as it was is kept at ${evidence}`,
+      );
+    }
+  }
+
   async function open(name: string, indexes: readonly IndexSpec[]): Promise<EmbeddedCollection<Doc>> {
     const file = join(dir, `${name}.db`);
     let entry = collections.get(name);
@@ -517,12 +564,13 @@ export async function createEmbeddedStore(options: EmbeddedStoreOptions): Promis
           { collection: name, bytes: dropped },
           'dropped an unfinished write at the end of the data file (crash during a write)',
         );
-      const db = new Datastore<Doc>({ filename: file, autoload: false });
+      // Any corrupt line stops the first load (threshold 0), so that it is never dropped in silence: see loadKeepingEvidence.
+      const db = new Datastore<Doc>({ filename: file, autoload: false, corruptAlertThreshold: 0 });
       const created: Entry = {
         db,
         coll: new EmbeddedCollection<Doc>(name, db, ids),
-        file: appendThroughOpenHandle(db),
-        ready: db.loadDatabaseAsync().then(
+        file: appendThroughOpenHandle(db, () => lock.lost()),
+        ready: loadKeepingEvidence(db, file, name).then(
           () => {
             if (autocompactMs > 0) db.setAutocompactionInterval(autocompactMs);
           },
@@ -592,11 +640,12 @@ export async function createEmbeddedStore(options: EmbeddedStoreOptions): Promis
       const started = performance.now();
       const problem = await (async (): Promise<string | undefined> => {
         if (closed) return 'store closed';
-        if (!lock.isHeld()) return 'data folder lock lost';
         for (const { file } of collections.values()) {
           const gone = file.check();
           if (gone) return gone;
         }
+        const lost = lock.lost();
+        if (lost) return lost;
         let timer: NodeJS.Timeout | undefined;
         try {
           await Promise.race([

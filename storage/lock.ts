@@ -1,4 +1,4 @@
-import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { ArbiterError } from '../config/index.ts';
@@ -7,6 +7,11 @@ import { ArbiterError } from '../config/index.ts';
 export interface DirLock {
   readonly file: string;
   isHeld(): boolean;
+  /**
+   * Why this process no longer holds the folder, if it does not: the lock file was removed, or replaced (another
+   * process took the folder). One stat, so it is checked before every write.
+   */
+  lost(): string | undefined;
   release(): void;
 }
 
@@ -46,11 +51,21 @@ export function acquireDirLock(dir: string): DirLock {
     try {
       const fd = openSync(file, 'wx');
       writeSync(fd, JSON.stringify(info));
+      // A new file may get the inode of the one removed: inode and change time together tell ours apart.
+      const { ino, ctimeMs } = fstatSync(fd);
       closeSync(fd);
       let held = true;
       return {
         file,
         isHeld: () => held && readInfo(file)?.pid === process.pid,
+        lost() {
+          if (!held) return `the data folder lock ${file} was released`;
+          const st = statSync(file, { throwIfNoEntry: false });
+          if (!st) return `the data folder lock ${file} was removed`;
+          if (st.ino === ino && st.ctimeMs === ctimeMs) return undefined;
+          const other = readInfo(file);
+          return `the data folder lock ${file} was taken by another process${other ? ` (pid ${other.pid} on ${other.host})` : ''}`;
+        },
         release() {
           if (!held) return;
           held = false;

@@ -91,6 +91,7 @@ function run(id: string, finishedAt: string, passed: boolean | null): Run {
             passed: passed ? 2 : 0,
             failed: passed ? 0 : 2,
             errors: 0,
+            missing: 0,
             errorCauses: { target: 0, provider: 0, input: 0, metric: 0 },
             costUnknown: false,
             heuristicOutputs: 0,
@@ -225,6 +226,22 @@ describe('the tick log', () => {
 
 describe('buildDigest over stored ticks and runs', () => {
   const now = T('2026-11-20T09:00:00Z'); // covers 19 Nov; previous period is 18 Nov
+
+  it('an errored run is listed as ERROR and left out of the gate pass rate, never counted as FAILED', async () => {
+    await tick('support', '2026-11-19T08:00:00Z', 'helpful', [0.9]);
+    await runs.insertRun(run('r1', '2026-11-19T11:00:00Z', true));
+    const errored = run('r5', '2026-11-19T12:00:00Z', false);
+    errored.summary!.errors = 2;
+    errored.summary!.errorCauses.provider = 2;
+    errored.summary!.gate = { ...errored.summary!.gate, verdict: 'errored', errorKind: 'infrastructure' };
+    await runs.insertRun(errored);
+
+    const { data, message } = await buildDigest(inputs(), spec(), now);
+    expect(data.runs).toMatchObject({ finished: 2, passed: 1, withGate: 1 });
+    const runList = message.thread!.find((t) => t.title === 'Runs finished');
+    expect(JSON.stringify(runList)).toMatch(/r5 +quickstart +completed +0\.300 +ERROR/);
+    expect(JSON.stringify(runList)).not.toMatch(/r5[^"\\]*FAILED/);
+  });
 
   it('compares each monitor and metric with the previous period and counts alerts and runs', async () => {
     // Previous day: support 0.8 mean, billing 0.5 mean.

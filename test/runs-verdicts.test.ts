@@ -8,16 +8,22 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import nock from 'nock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { runRunCommand, runRunsCommand } from '../commands/runs.ts';
-import { parseEnv } from '../config/index.ts';
+import { createHttpApp } from '../bot/http.ts';
+import { renderBlocks } from '../bot/render-blocks.ts';
+import { type RunningBot, startBot } from '../bot/start.ts';
+import { createConsoleTransport } from '../bot/console-transport.ts';
+import { renderRunSummary, runRunCommand, runRunsCommand } from '../commands/runs.ts';
+import { runCli } from '../cli/run-cli.ts';
+import { createLogger, parseEnv } from '../config/index.ts';
 import { createLlm, type Llm } from '../llm/index.ts';
 import { anthropicError, anthropicMessage } from '../llm/testing.ts';
 import { loadMonitorFile } from '../monitors/schema.ts';
-import { loadSuite, runOutcome } from '../runs/index.ts';
+import { loadSuite, type Run, runOutcome } from '../runs/index.ts';
 import { createEmbeddedStore, createWorker } from '../storage/index.ts';
 import { startStubAgent } from './fixtures/runs-stub-server.ts';
 import { offlineRunService } from './helpers/runs.ts';
 import { tempDir } from './helpers/tmp.ts';
+import { waitUntil } from './helpers/wait.ts';
 
 const BASE = 'https://anthropic.verdicts.test';
 const KEY = 'sk-ant-test-verdicts-0123456789';
@@ -172,6 +178,41 @@ threshold: 0
     );
   });
 
+  it('the old form warning reaches the user: on stderr and in the report from `arbiter run`, in the Slack thread from `/arbiter run`', async () => {
+    const c = setup(
+      'target: { type: recorded }\nmetrics:\n  - name: contains\n    args: { value: "Support" }\nthreshold: 0.5\n',
+      [clean],
+    );
+    expect(await c.run([c.suite])).toBe(0);
+    expect(c.err).toMatch(
+      /warning: .*metrics\[0\]: `- name: contains` is the old form.*`- metric: contains, args: \{"value":"Support"\}`/,
+    );
+    expect(c.out).toMatch(/· Warning: .*metrics\[0\]: `- name: contains` is the old form/);
+
+    // The Slack front door: the same dispatcher and run reporter, on the console transport (what Slack is sent).
+    let posted = '';
+    const bot: RunningBot = await startBot(
+      parseEnv({
+        PORT: '0',
+        HOST: '127.0.0.1',
+        DATA_DIR: join(c.dir, 'bot-data'),
+        SUITES_DIR: c.dir,
+        MONITORS_DIR: join(c.dir, 'no-monitors'),
+        LOG_LEVEL: 'silent',
+      }),
+      { transport: createConsoleTransport({ write: (t) => (posted += t) }), progressEditMs: 0 },
+    );
+    cleanups.push(() => bot.stop());
+    await bot.submitCommand('run suite');
+    await waitUntil(() => /PASSED/.test(posted));
+    await bot.reporter.idle();
+    // In the parent while it runs and in the final report (the console wraps long lines).
+    const report = posted.slice(posted.lastIndexOf('PASSED'));
+    expect(report).toMatch(
+      /Warning: .*metrics\[0\]: `- name: contains` is the old form[\s\S]*`- metric: contains/,
+    );
+  });
+
   it('a misspelt metric is refused at load with the line and a suggestion', () => {
     const t = tempDir();
     cleanups.push(t.cleanup);
@@ -320,6 +361,46 @@ threshold: 0.5
     expect(await c.run(['--retry-errors', first._id])).toBe(2);
     expect(c.err).toMatch(/has no errored items to retry/);
   });
+
+  it('--retry-errors refuses a run that stopped early: its never-run items would run too', async () => {
+    const t = tempDir();
+    cleanups.push(t.cleanup);
+    const store = await createEmbeddedStore({ dir: join(t.dir, 'data'), autocompactMs: 0 });
+    cleanups.push(() => store.close());
+    const { queue, svc } = await offlineRunService(store);
+    writeFileSync(
+      join(t.dir, 'd.jsonl'),
+      `${['a', 'b', 'c'].map((input) => JSON.stringify({ input })).join('\n')}\n`,
+    );
+    const file = join(t.dir, 's.yaml');
+    writeFileSync(
+      file,
+      'name: early\ndataset: d.jsonl\ntarget: { type: recorded }\nmetrics: [{ metric: contains, args: { value: x } }]\nthreshold: 0.5\n',
+    );
+    const { runId, jobId } = await svc.startRun(loadSuite(file));
+    // One item errored (no recorded output), the others never ran: the run was cancelled before its worker came.
+    await svc.repository.finishItem(runId, (await svc.repository.pendingItems(runId))[0]!.doc.itemKey, {
+      status: 'error',
+      result: { scores: [], stopReason: 'target-error', turns: 0 },
+      score: null,
+      passed: false,
+      needsReview: false,
+      error: 'the row has no recorded `output`',
+      errorCause: 'input',
+      latencyMs: 0,
+      costUsd: 0,
+      inputTokens: 0,
+      outputTokens: 0,
+      finishedAt: new Date(),
+    });
+    await svc.cancelRun(runId);
+    expect((await svc.getRun(runId))?.status).toBe('cancelled');
+    await expect(svc.retryErrors(runId)).rejects.toThrow(
+      /ended cancelled with 2 item\(s\) that never ran; --retry-errors runs only errored items/,
+    );
+    expect(await svc.repository.countItems(runId, { status: 'error' })).toBe(1);
+    expect((await queue.get(jobId))?.status).toBe('cancelled');
+  });
 });
 
 describe('offline is said out loud', () => {
@@ -337,6 +418,18 @@ threshold: 0.5
     expect(code).toBe(0);
     expect(c.out).toMatch(/PASSED: .*\(offline: no language model was called for 2 answers\)/);
     expect(c.out).toMatch(/Offline target: no language model was called for 2 answer\(s\)/);
+    c.reset();
+    await c.runs(['list', '--json']);
+    const [listed] = JSON.parse(c.out) as { _id: string }[];
+    c.reset();
+    await c.runs(['show', listed!._id, '--json']);
+    const shown = JSON.parse(c.out) as { run: Run; items: { heuristicOutput?: boolean }[] };
+    // Marked on each item…
+    expect(shown.items.map((i) => i.heuristicOutput)).toEqual([true, true]);
+    // …and Slack gets the same Message: the verdict line and the note are in its blocks.
+    const slack = JSON.stringify(renderBlocks(renderRunSummary(shown.run)).blocks);
+    expect(slack).toMatch(/PASSED: [^"]*\(offline: no language model was called for 2 answers\)/);
+    expect(slack).toContain('Offline target: no language model was called for 2 answer(s)');
   });
 });
 
@@ -386,12 +479,14 @@ describe('cancel', () => {
     );
     const { runId, jobId } = await svc.startRun(loadSuite(file));
     // A long lease: the cancel must not wait for the lease renewal to notice it.
+    const logs: string[] = [];
     const worker = createWorker({
       queue,
       handlers: svc.handlers,
       concurrency: 1,
       leaseMs: 60_000,
       pollMs: 10,
+      logger: createLogger({ LOG_LEVEL: 'info', LOG_FORMAT: 'json' }, { write: (l: string) => logs.push(l) }),
     });
     worker.start();
     cleanups.push(() => worker.stop(1000));
@@ -414,6 +509,64 @@ describe('cancel', () => {
     expect((await queue.get(jobId))?.status).toBe('cancelled');
     await worker.idle();
     expect(worker.stats()).toMatchObject({ cancelled: 1, failed: 0 });
+    // Logged as cancelled at info, never as a failed job.
+    expect(logs.join('\n')).toMatch(/"msg":"cancelled"/);
+    expect(logs.join('\n')).not.toMatch(/job failed/);
+    expect(logs.filter((l) => /"level":(50|"error")/.test(l))).toEqual([]);
+    // /healthz counts it as cancelled, not failed.
+    const app = createHttpApp({ store, worker, queue, startedAt: new Date(), version: 't' });
+    const health = (await (await app.request('/healthz')).json()) as { worker: Record<string, number> };
+    expect(health.worker).toMatchObject({ cancelled: 1, failed: 0, succeeded: 0 });
+    // `arbiter runs list` says cancelled and gives no verdict.
+    let listed = '';
+    const io = {
+      stdout: (t: string) => {
+        listed += t;
+      },
+      stderr: () => {},
+    };
+    await runRunsCommand(['list'], {
+      env: parseEnv({ DATA_DIR: join(t.dir, 'unused'), LOG_LEVEL: 'silent' }),
+      environment: {},
+      io,
+      store,
+    });
+    expect(listed).toMatch(new RegExp(`${runId}\\s+cancelled\\s+cancel`));
+    expect(listed).not.toMatch(/passed|failed/);
+  });
+
+  it('`arbiter jobs cancel` on a run that has not started makes the run cancelled too (runs list, jobs list)', async () => {
+    const t = tempDir();
+    cleanups.push(t.cleanup);
+    const dataDir = join(t.dir, 'data');
+    writeFileSync(join(t.dir, 'd.jsonl'), `${JSON.stringify({ input: 'q', output: 'a' })}\n`);
+    const file = join(t.dir, 's.yaml');
+    writeFileSync(
+      file,
+      'name: queued\ndataset: d.jsonl\ntarget: { type: recorded }\nmetrics: [{ metric: contains, args: { value: a } }]\nthreshold: 0.5\n',
+    );
+    const store = await createEmbeddedStore({ dir: dataDir, autocompactMs: 0 });
+    const { svc } = await offlineRunService(store);
+    const { runId, jobId } = await svc.startRun(loadSuite(file));
+    await store.close();
+    let out = '';
+    const io = {
+      stdout: (x: string) => {
+        out += x;
+      },
+      stderr: (x: string) => {
+        out += x;
+      },
+      readFile: async () => '',
+    };
+    expect(await runCli(['jobs', 'cancel', jobId], { DATA_DIR: dataDir, LOG_LEVEL: 'silent' }, io)).toBe(0);
+    expect(out).toMatch(/Cancelled/);
+    out = '';
+    expect(await runCli(['runs', 'list'], { DATA_DIR: dataDir, LOG_LEVEL: 'silent' }, io)).toBe(0);
+    expect(out).toMatch(new RegExp(`${runId}\\s+cancelled`));
+    out = '';
+    expect(await runCli(['jobs', 'list'], { DATA_DIR: dataDir, LOG_LEVEL: 'silent' }, io)).toBe(0);
+    expect(out).toMatch(new RegExp(`${jobId}\\s+cancelled`));
   });
 });
 
@@ -449,6 +602,45 @@ threshold: 0.5
     expect(run.summary.tokens.byRole.judge).toEqual({ input: 2000, output: 400 });
     expect(run.summary.tokens.byRole.target).toEqual({ input: 0, output: 0 });
     expect(run.summary.tokens).toMatchObject({ input: 2000, output: 400 });
+  });
+
+  it('a user simulator without a known price makes the run cost "price unknown", never $0', async () => {
+    // The simulator's replies in the Messages API response shape (stop_reason, usage with cache fields), as in
+    // https://platform.claude.com/docs/en/api/messages (checked 2026-12-03).
+    nock(BASE)
+      .post('/v1/messages')
+      .times(20)
+      .reply(200, anthropicMessage('I need a refund for order 42.', { input: 300, output: 12 }));
+    const c = setup(
+      `target: { type: model, model: "offline:heuristic", system: "Be brief." }
+conversation:
+  personas: [buyer.yaml]
+  maxTurns: 2
+  simulator: "anthropic:claude-unpriced-9"
+metrics:
+  - metric: length
+    args: { max: 500, unit: words }
+threshold: 0.5
+`,
+      [JSON.stringify({ input: '' })],
+      anthropicLlm(),
+    );
+    writeFileSync(join(c.dir, 'buyer.yaml'), 'name: buyer\ngoal: get a refund\n');
+    await c.run([c.suite, '--json']);
+    const run = JSON.parse(c.out) as {
+      _id: string;
+      summary: {
+        costUsd: number;
+        costUnknown: boolean;
+        tokens: { byRole: { simulator: { input: number } } };
+      };
+    };
+    expect(run.summary.tokens.byRole.simulator.input).toBeGreaterThanOrEqual(300);
+    expect(run.summary.costUnknown).toBe(true);
+    c.reset();
+    await c.runs(['show', run._id]);
+    expect(c.out).toMatch(/Cost\s+price unknown/);
+    expect(c.out).not.toMatch(/Cost\s+\$0\.0000/);
   });
 
   it('a refused target reply is recorded as refused on the item, and the refusal metric fails it', async () => {

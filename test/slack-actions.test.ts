@@ -305,7 +305,7 @@ describe('Slack buttons (block_actions)', () => {
     await until(() => slack.of('chat.postEphemeral')[0]);
   });
 
-  it('where the bot cannot post, the clicker gets the invite hint through response_url; an ephemeral source is replaced there', async () => {
+  it('where the bot cannot post, the clicker still gets everything through response_url; an ephemeral source is replaced there', async () => {
     const { handler } = voteHandler();
     const { slack, events } = await boot([handler]);
     slack.setReply((c) =>
@@ -318,12 +318,33 @@ describe('Slack buttons (block_actions)', () => {
       slack.of('/response/r1').find((c) => c.args.replace_original === true),
     );
     expect(textOf(replaced)).toContain('Tally');
-    const hint = await until(() =>
-      slack.of('/response/r1').find((c) => textOf(c).includes('/invite @arbiter')),
-    );
-    expect(hint.args.response_type).toBe('ephemeral');
+    const told = await until(() => slack.of('/response/r1').find((c) => textOf(c).includes('You voted A')));
+    expect(told.args).toMatchObject({ response_type: 'ephemeral', replace_original: false });
+    // The thread reply could not be posted: the clicker sees it, told why, with no stack or Slack code.
+    const reply = await until(() => slack.of('/response/r1').find((c) => textOf(c).includes('New vote')));
+    expect(textOf(reply)).toContain('Only you see this');
+    expect(textOf(reply)).not.toContain('channel_not_found');
     // An ephemeral message cannot be edited with chat.update.
     expect(slack.of('chat.update')).toHaveLength(0);
+    expect(slack.of('chat.postEphemeral')).toHaveLength(0);
+  });
+
+  it('ephemeral answers to a click inside a thread carry its thread_ts, by response_url and by chat.postEphemeral', async () => {
+    const { handler } = voteHandler();
+    const { slack, events } = await boot([handler]);
+    const thread = '1699999999.000001';
+    await fetch(events, signed(blockActions({ threadTs: thread, responseUrl: `${slack.url}/response/t1` })));
+    const byUrl = await until(() => slack.of('/response/t1').find((c) => textOf(c).includes('value')));
+    expect(byUrl.args).toMatchObject({ response_type: 'ephemeral', thread_ts: thread });
+    // Without a response_url (or once it is spent) the ephemeral goes by chat.postEphemeral, in the same thread.
+    await fetch(events, signed(blockActions({ threadTs: thread })));
+    const eph = await until(() => slack.of('chat.postEphemeral')[0]);
+    expect(eph.args).toMatchObject({ channel: 'C1', user: 'UREV', thread_ts: thread });
+    // A refusal told before any job runs goes to the thread too.
+    await fetch(events, signed(blockActions({ threadTs: thread, user: 'UNOBODY' })));
+    const refused = await until(() => slack.of('chat.postEphemeral').find((c) => c.args.user === 'UNOBODY'));
+    expect(refused.args.thread_ts).toBe(thread);
+    expect(textOf(refused)).toContain('needs the reviewer role');
   });
 });
 

@@ -5,7 +5,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ACTION_JOB_TYPE, createActionJobHandler } from '../bot/action-jobs.ts';
 import { createConsoleClicker, startConsolePrompt } from '../bot/console-prompt.ts';
 import { createConsoleTransport } from '../bot/console-transport.ts';
-import { createRunReporter } from '../bot/run-reporter.ts';
+import { createOutbox } from '../bot/outbox.ts';
+import { createRunReporter, RUN_POSTS_COLLECTION } from '../bot/run-reporter.ts';
 import { type RunningBot, startBot } from '../bot/start.ts';
 import type { ActionContext, ActionHandler } from '../commands/actions.ts';
 import type { Message } from '../commands/message.ts';
@@ -239,9 +240,11 @@ describe('run reporter', () => {
       } as unknown as Run;
       const runs = { getRun: async () => run, items: async () => [] } as unknown as RunService;
       const { t, log } = recorder();
+      const outbox = await createOutbox({ store, transport: t, logger: createSilentLogger() });
+      outbox.start();
       const reporter = await createRunReporter({
         store,
-        transport: t,
+        outbox,
         runs: () => runs,
         logger: createSilentLogger(),
         intervalMs: 10_000,
@@ -253,10 +256,15 @@ describe('run reporter', () => {
       run = { ...run, status: 'completed' } as Run;
       await Promise.all([reporter.finish('run_1'), reporter.finish('run_1')]);
       await reporter.attach('run_1', 'C1', { title: 'again', sections: [] });
+      await reporter.idle();
       expect(log.filter((e) => e.kind === 'post')).toHaveLength(1);
       const updates = log.filter((e) => e.kind === 'update');
       expect(updates).toHaveLength(1);
       expect(updates[0]?.ref).toEqual({ channel: 'C1', ts: 'ts1' });
+      // Reported only now that the report was delivered.
+      const posts = await store.collection<{ _id: string; reported: boolean }>(RUN_POSTS_COLLECTION);
+      expect((await posts.findOne({ _id: 'run_1' }))?.reported).toBe(true);
+      await outbox.stop();
     } finally {
       await store.close();
       cleanup();

@@ -247,15 +247,14 @@ describe('Slack front door over HTTP', () => {
     expect(slack.of('chat.postEphemeral')).toHaveLength(0);
   });
 
-  it('not_in_channel becomes an invite hint through response_url', async () => {
+  it('an answer goes through response_url first, content and all; chat.postEphemeral is not needed', async () => {
     const { slack, events } = await boot();
-    slack.setReply((c) =>
-      c.method === 'chat.postEphemeral' ? { body: { ok: false, error: 'not_in_channel' } } : undefined,
-    );
     await fetch(events, signed(commandBody('runs list', {}, `${slack.url}/response/abc`), FORM));
-    const hint = await until(() => slack.calls.find((c) => c.method === '/response/abc'));
-    expect(hint.args.response_type).toBe('ephemeral');
-    expect(textOf(hint)).toContain('/invite @arbiter');
+    const answer = await until(() => slack.calls.find((c) => c.method === '/response/abc'));
+    expect(answer.args).toMatchObject({ response_type: 'ephemeral', replace_original: false });
+    expect(textOf(answer)).toContain('No runs yet');
+    await new Promise((r) => setTimeout(r, 200));
+    expect(slack.of('chat.postEphemeral')).toHaveLength(0);
   });
 
   it('retries a rate-limited post after Retry-After', async () => {

@@ -67,7 +67,7 @@ async function fakeSlack() {
   };
 }
 
-function slashEnvelope(envelopeId: string, text: string, user = 'UADMIN') {
+function slashEnvelope(envelopeId: string, text: string, user = 'UADMIN', responseUrl?: string) {
   return {
     envelope_id: envelopeId,
     type: 'slash_commands',
@@ -84,7 +84,8 @@ function slashEnvelope(envelopeId: string, text: string, user = 'UADMIN') {
       text,
       api_app_id: 'A1',
       is_enterprise_install: 'false',
-      response_url: 'https://hooks.slack.com/commands/T1/1/abc',
+      // Tests never reach hooks.slack.com: a response_url points at the fake, or there is none.
+      ...(responseUrl ? { response_url: responseUrl } : {}),
       // Socket Mode redelivers the same payload, so the trigger id (and the job's key) stays the same.
       trigger_id: `trig.${envelopeId}`,
     },
@@ -126,20 +127,21 @@ describe('Socket Mode', () => {
     expect(open?.auth).toBe('Bearer xapp-1-A1-test');
     expect(slack.connections).toHaveLength(1);
 
-    const envelope = slashEnvelope('env-1', 'runs list');
+    const envelope = slashEnvelope('env-1', 'runs list', 'UADMIN', `${slack.url}/commands/T1/1/abc`);
     slack.send(envelope);
     await until(() => slack.acks.find((a) => a.envelope_id === 'env-1'));
     // Slack did not see the ack in time and sends the same envelope again.
     slack.send(envelope);
     await until(() => slack.acks.filter((a) => a.envelope_id === 'env-1').length === 2);
 
-    const answer = await until(() => slack.calls.find((c) => c.method === 'chat.postEphemeral'));
-    expect(answer.args.user).toBe('UADMIN');
-    expect(answer.args.channel).toBe('C1');
+    // The answer goes by the command's response_url, once.
+    const answer = await until(() => slack.calls.find((c) => c.method === '/commands/T1/1/abc'));
+    expect(answer.args.response_type).toBe('ephemeral');
     expect(JSON.stringify(answer.args)).toContain('No runs yet');
     await new Promise((r) => setTimeout(r, 300));
     expect(await bot.queue.list({ type: 'chat.command' })).toHaveLength(1);
-    expect(slack.calls.filter((c) => c.method === 'chat.postEphemeral')).toHaveLength(1);
+    expect(slack.calls.filter((c) => c.method === '/commands/T1/1/abc')).toHaveLength(1);
+    expect(slack.calls.filter((c) => c.method === 'chat.postEphemeral')).toHaveLength(0);
   });
 
   it('answers help and refusals in the envelope ack payload, with no job', async () => {

@@ -54,8 +54,8 @@ async function runOnce(withJudge: boolean, engine: EngineMode) {
   const data = Array.from({ length: N }, (_, i) => JSON.stringify({ input: `question ${i}` })).join('\n');
   writeFileSync(join(dir, 'data.jsonl'), data);
   const metrics = withJudge
-    ? '  - { name: llm-judge, args: { criteria: "Does the answer address the question?" } }\n  - { name: pii }\n'
-    : '  - { name: length, args: { max: 200 } }\n  - { name: pii }\n';
+    ? '  - { metric: llm-judge, args: { criteria: "Does the answer address the question?" } }\n  - { metric: pii }\n'
+    : '  - { metric: length, args: { max: 200 } }\n  - { metric: pii }\n';
   writeFileSync(
     join(dir, 'suite.yaml'),
     `name: bench-judge\ndataset: data.jsonl\ntarget: { type: model, model: "fake:target" }\nmetrics:\n${metrics}threshold: 0.5\nconcurrency: ${CONC}\n`,

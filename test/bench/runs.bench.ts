@@ -185,9 +185,9 @@ export async function run(): Promise<Record<string, number | string>> {
 dataset: data.jsonl
 target: { type: http, url: "${stub.url}/chat", body: { message: "{{input}}" }, answer: reply }
 metrics:
-  - { name: contains, args: { value: question } }
-  - { name: length, args: { max: 50 } }
-  - { name: pii }
+  - { metric: contains, args: { value: question } }
+  - { metric: length, args: { max: 50 } }
+  - { metric: pii }
 threshold: 0.5
 concurrency: ${c}
 `;
@@ -223,7 +223,7 @@ concurrency: ${c}
 dataset: conv.jsonl
 target: { type: http, url: "${stub.url}/chat", body: { message: "{{input}}" }, answer: reply }
 conversation: { personas: [persona.yaml], maxTurns: 4 }
-metrics: [{ name: contains, args: { value: asked } }, { name: pii }]
+metrics: [{ metric: contains, args: { value: asked } }, { metric: pii }]
 threshold: 0.5
 concurrency: ${conc}
 `;

@@ -41,7 +41,7 @@ export function commandRequest(id: string, n: number, users: number, responseUrl
       command: '/arbiter',
       text: 'runs list',
       api_app_id: 'A1',
-      response_url: `${responseUrlBase}/commands/T1/${id}${n}/x`,
+      response_url: `${responseUrlBase}/commands/T1/${channel}/x`,
       trigger_id: `${id}.${n}.trigger`,
     }).toString(),
   };
@@ -68,7 +68,7 @@ export function clickRequest(id: string, n: number, users: number, responseUrlBa
     channel: { id: channel, name: 'crash' },
     message: { type: 'message', subtype: 'bot_message', ts, text: 'buttons', blocks: [] },
     state: { values: {} },
-    response_url: `${responseUrlBase}/actions/T1/${id}${n}/x`,
+    response_url: `${responseUrlBase}/actions/T1/${channel}/x`,
     actions: [
       {
         action_id: 'echo:go',
@@ -158,12 +158,16 @@ export function createBurst(secret: string, clients: number) {
   };
 }
 
-/** Replies the fake Slack received, per channel: ephemerals (commands) and channel posts (click replies). */
+/**
+ * Replies the fake Slack received, per channel: private answers (by response_url, whose path names the request's
+ * channel, or chat.postEphemeral) and channel posts (click replies).
+ */
 export function repliesByChannel(slack: FakeSlack): Map<string, number> {
   const counts = new Map<string, number>();
   for (const c of slack.calls) {
-    if (c.method !== 'chat.postEphemeral' && c.method !== 'chat.postMessage') continue;
-    const ch = String(c.args.channel ?? '');
+    const byUrl = /^\/(?:commands|actions)\/T1\/([^/]+)\/x$/.exec(c.method)?.[1];
+    if (!byUrl && c.method !== 'chat.postEphemeral' && c.method !== 'chat.postMessage') continue;
+    const ch = byUrl ?? String(c.args.channel ?? '');
     counts.set(ch, (counts.get(ch) ?? 0) + 1);
   }
   return counts;
