@@ -14,7 +14,7 @@ import { createDigestInputs } from '../commands/digest.ts';
 import { createReviewRunSource } from '../commands/reviews.ts';
 import type { DispatchDeps } from '../commands/dispatch.ts';
 import type { Transport } from '../commands/transport.ts';
-import { langfuseFromEnv } from '../langfuse/index.ts';
+import { announceLangfuseServer, langfuseFromEnv } from '../langfuse/index.ts';
 import {
   checkLlmConfig,
   createLlm,
@@ -259,6 +259,8 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
         'ARBITER_ADMINS is empty: every Slack user of this workspace may launch runs. Set it to restrict launching.',
       );
     const langfuse = langfuseFromEnv(env, { logger });
+    // Says once which Langfuse it is and what Arbiter reads and writes there (in the background: never blocks start-up).
+    if (langfuse) void announceLangfuseServer(langfuse, env.LANGFUSE_BASE_URL, logger);
     let reporter: RunReporter | undefined;
     const runs = await createRunService({
       store,

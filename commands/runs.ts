@@ -22,6 +22,7 @@ import {
   createLangfusePromptSource,
   createRunService,
   type EngineMode,
+  langfuseRunName,
   loadSuite,
   type PromptSource,
   type Run,
@@ -69,6 +70,7 @@ export const RUNS_USAGE = `Usage:
   arbiter runs show <id> [--json] [--junit FILE]
   arbiter runs compare <a> <b> [--json]
   arbiter runs cancel <id>
+  arbiter runs publish <id>   (a run of a Langfuse dataset: send the item traces and scores Langfuse missed)
 
 An unfinished run of the same suite and dataset is resumed (finished items are kept); --new starts afresh.
 An item whose target failed or that a metric could not score is errored: a run with more errored items than
@@ -385,10 +387,23 @@ export async function runRunsCommand(argv: readonly string[], deps: RunsCliDeps)
         junit: { type: 'string' },
       },
     });
-    if (!sub || !['list', 'show', 'compare', 'cancel'].includes(sub))
+    if (!sub || !['list', 'show', 'compare', 'cancel', 'publish'].includes(sub))
       throw usage(`Unknown runs command "${sub ?? ''}".`);
     return withStore(deps, async (store) => {
-      const { svc } = await service(deps, store);
+      const { svc, tracing } = await service(deps, store);
+      if (sub === 'publish') {
+        const id = positionals[0];
+        if (!id) throw usage('arbiter runs publish needs a run id.');
+        try {
+          const outcome = await svc.publishToLangfuse(id);
+          io.stdout(
+            `${id}: ${outcome.linked} item(s) linked in Langfuse${outcome.failed ? `; ${outcome.failed} could not be: ${outcome.lastError ?? 'unknown error'}` : ''}.\n`,
+          );
+          return outcome.failed > 0 ? 3 : 0;
+        } finally {
+          await tracing?.shutdown();
+        }
+      }
       if (sub === 'list') {
         const runs = await svc.listRuns({
           limit: wholeNumber('--limit', values.limit, 1, 1000) ?? 20,
@@ -524,6 +539,18 @@ function costText(s: NonNullable<Run['summary']>): string {
 
 const THREAD_ITEMS = 10;
 
+/**
+ * How the run got into Langfuse (runs of a Langfuse dataset), said once in the report: linked as an experiment run,
+ * or how many items did not get there and why (the run's verdict never depends on it).
+ */
+export function langfuseNote(run: Pick<Run, '_id' | 'suiteName' | 'langfuse'>): string | undefined {
+  const lf = run.langfuse;
+  if (!lf || lf.publishedAt === undefined) return undefined;
+  const name = `experiment run "${langfuseRunName(run)}" of dataset ${lf.datasetName}`;
+  if (!lf.failed) return `Langfuse: ${lf.linked ?? 0} item(s) linked as ${name}.`;
+  return `Langfuse: ${lf.failed} item(s) not linked as ${name}${lf.lastError ? ` (${clip(lf.lastError, 300)})` : ''}; the verdict does not depend on it. \`arbiter runs publish ${run._id}\` sends what is missing.`;
+}
+
 /** A run's summary as a Message; errored items, then failing ones, go in the thread. */
 export function renderRunSummary(run: Run, items: readonly RunItemView[] = []): Message {
   const s = run.summary;
@@ -576,6 +603,8 @@ export function renderRunSummary(run: Run, items: readonly RunItemView[] = []): 
     );
   if (run.error) notes.push(`Error: ${run.error}`);
   for (const w of run.warnings ?? []) notes.push(`Warning: ${w}`);
+  const lf = langfuseNote(run);
+  if (lf) notes.push(lf);
   if (notes.length) sections.push({ kind: 'context', items: notes });
   const errored = items.filter((v) => v.doc.status === 'error');
   const failing = items.filter((v) => v.doc.status === 'done' && !v.doc.passed);

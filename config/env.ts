@@ -272,7 +272,7 @@ export const ENV_VARS = {
   LANGFUSE_BASE_URL: {
     schema: httpUrl.default('https://cloud.langfuse.com'),
     secret: false,
-    doc: 'Langfuse host (EU cloud by default; https://us.cloud.langfuse.com or self-hosted).',
+    doc: 'Langfuse host, without /api: the region your keys were made in (EU https://cloud.langfuse.com by default, US https://us.cloud.langfuse.com, JP https://jp.cloud.langfuse.com, HIPAA https://hipaa.cloud.langfuse.com) or your self-hosted URL (v4, or v3 from 3.22).',
   },
   LANGFUSE_ENVIRONMENT: {
     schema: z

@@ -76,7 +76,7 @@ describe('Langfuse client', () => {
     'maps HTTP %i to %s (retryable: %s), never echoing the secret',
     async (status, code, retryable) => {
       nock(LF).get('/api/public/v2/prompts/x').reply(status, { message: 'nope' }, { 'retry-after': '2' });
-      const res = await createLangfuseClient(keys).getPrompt('x');
+      const res = await createLangfuseClient({ ...keys, retry: { maxRetries: 0 } }).getPrompt('x');
       expect(res.ok).toBe(false);
       if (!res.ok) {
         expect(res.error.code).toBe(code);
@@ -96,11 +96,12 @@ describe('Langfuse client', () => {
   });
 
   it('reports a dropped connection or a time-out as LANGFUSE_UNAVAILABLE', async () => {
+    const once = { ...keys, retry: { maxRetries: 0 } };
     nock(LF).get('/api/public/v2/prompts/x').replyWithError('socket hang up');
-    const down = await createLangfuseClient(keys).getPrompt('x');
+    const down = await createLangfuseClient(once).getPrompt('x');
     expect(!down.ok && down.error.code).toBe('LANGFUSE_UNAVAILABLE');
     nock(LF).get('/api/public/v2/prompts/y').delay(500).reply(200, textPrompt);
-    const slow = await createLangfuseClient({ ...keys, timeoutMs: 50 }).getPrompt('y');
+    const slow = await createLangfuseClient({ ...once, timeoutMs: 50 }).getPrompt('y');
     expect(!slow.ok && slow.error.code).toBe('LANGFUSE_UNAVAILABLE');
     expect(!slow.ok && slow.error.message).toMatch(/within 50 ms/);
   });
@@ -116,8 +117,11 @@ describe('Langfuse client', () => {
       .reply(200, (_uri, b) => ({ id: (b as { id: string }).id }));
     nock(LF)
       .post('/api/public/scores', (b) => b.id === 'score-bad')
+      .times(4)
       .reply(500, 'boom');
-    const res = await createLangfuseClient(keys).publishScores([
+    const waits: number[] = [];
+    const sleep = async (ms: number) => void waits.push(ms);
+    const res = await createLangfuseClient({ ...keys, retry: { sleep } }).publishScores([
       { id: 'score-1', traceId: 't1', name: 'faithfulness', value: 0.8, dataType: 'NUMERIC', comment: 'ok' },
       {
         id: 'score-2',
@@ -131,6 +135,9 @@ describe('Langfuse client', () => {
     ]);
     expect(res.published.sort()).toEqual(['score-1', 'score-2']);
     expect(res.failed.map((f) => [f.id, f.error.code])).toEqual([['score-bad', 'LANGFUSE_UNAVAILABLE']]);
+    // The 500 was retried three times with doubling back-off before the score was reported failed.
+    expect(res.retries).toBe(3);
+    expect(waits).toEqual([1000, 2000, 4000]);
     expect(bodies).toContainEqual({
       id: 'score-1',
       traceId: 't1',
@@ -139,5 +146,57 @@ describe('Langfuse client', () => {
       dataType: 'NUMERIC',
       comment: 'ok',
     });
+  });
+
+  it('retries a score write on 429 (honouring Retry-After) and 503, counting the retries', async () => {
+    let calls = 0;
+    nock(LF)
+      .post('/api/public/scores')
+      .times(3)
+      .reply((_u, b) => {
+        calls += 1;
+        if (calls === 1) return [429, { message: 'rate limited' }, { 'retry-after': '3' }];
+        if (calls === 2) return [503, 'down'];
+        return [200, { id: (b as { id: string }).id }];
+      });
+    const waits: number[] = [];
+    const client = createLangfuseClient({
+      ...keys,
+      retry: { sleep: async (ms) => void waits.push(ms), backoffMs: 10 },
+    });
+    const res = await client.publishScores([{ id: 's1', traceId: 't1', name: 'x', value: 1 }]);
+    expect(res).toEqual({ published: ['s1'], failed: [], retries: 2 });
+    expect(waits).toEqual([3000, 20]);
+  });
+
+  it('retries a dataset page on 5xx and counts it; a 401 names the fix at once, unretried', async () => {
+    const dataset = { id: 'ds1', name: 'qa', description: null, metadata: null, projectId: 'p1' };
+    const item = (id: string) => ({
+      id,
+      status: 'ACTIVE',
+      input: 'q',
+      expectedOutput: 'a',
+      datasetId: 'ds1',
+    });
+    nock(LF)
+      .get('/api/public/v2/datasets/qa')
+      .reply(200, dataset)
+      .get('/api/public/dataset-items')
+      .query({ datasetName: 'qa', page: '1', limit: '100' })
+      .reply(502, 'bad gateway')
+      .get('/api/public/dataset-items')
+      .query({ datasetName: 'qa', page: '1', limit: '100' })
+      .reply(200, { data: [item('i1')], meta: { page: 1, limit: 100, totalItems: 1, totalPages: 1 } });
+    const client = createLangfuseClient({ ...keys, retry: { sleep: async () => {} } });
+    const read = await client.readDataset('qa');
+    expect(read.ok && read.value.items.map((i) => i.id)).toEqual(['i1']);
+    expect(read.ok && read.value.retries).toBe(1);
+
+    const scope = nock(LF).get('/api/public/v2/datasets/qa').reply(401, { message: 'Invalid credentials' });
+    const refused = await client.readDataset('qa');
+    scope.done();
+    expect(!refused.ok && refused.error.message).toMatch(
+      /^Langfuse refused to read dataset 'qa' \(401\): check LANGFUSE_PUBLIC_KEY and LANGFUSE_SECRET_KEY .* LANGFUSE_BASE_URL is the host of the region/,
+    );
   });
 });

@@ -1,17 +1,26 @@
-// A small typed client of the Langfuse public API: prompts, observations, datasets, dataset runs, traces and scores. Direct fetch rather than
+// A small typed client of the Langfuse public API: server health, prompts, observations, datasets and scores. Direct fetch rather than
 // @langfuse/client: that SDK reads LANGFUSE_* from process.env itself (only config/ may), takes no injectable
 // fetch, batches scores in a background queue (no per-score outcome, no await on a 401) and keeps a private
 // prompt cache we cannot invalidate on webhooks. The REST API it wraps is the same; here every response is
 // parsed with zod and every failure is a typed value.
-import type { z } from 'zod';
+import { z } from 'zod';
 import { createSilentLogger, type Env, type Logger } from '../config/index.ts';
-import { codeForStatus, LangfuseError, type LangfuseResult } from './errors.ts';
+import {
+  codeForStatus,
+  LANGFUSE_OTEL_PATH,
+  LangfuseError,
+  type LangfuseResult,
+  langfuseFix,
+} from './errors.ts';
+import { type RetryOptions, withBackoff } from './retry.ts';
 import {
   type DatasetItemsPage,
   DatasetItemsPageSchema,
   type LangfuseDataset,
   type LangfuseDatasetItem,
   LangfuseDatasetItemSchema,
+  type LangfuseHealth,
+  LangfuseHealthSchema,
   LangfuseDatasetSchema,
   type LangfusePrompt,
   LangfusePromptSchema,
@@ -33,6 +42,11 @@ export interface LangfuseClientOptions {
   fetch?: typeof fetch;
   /** Per-request time-out in ms; default 10 s. */
   timeoutMs?: number;
+  /**
+   * How prompt, dataset and score calls are retried on 429/5xx/time-outs (default 3 retries from 1 s). Observation
+   * reads are retried by `readObservations`, which reports its retries to the tick.
+   */
+  retry?: RetryOptions;
   logger?: Logger;
 }
 
@@ -43,6 +57,8 @@ export type PromptSelector = { label?: string; version?: undefined } | { version
 export interface PublishScoresResult {
   published: string[];
   failed: { id: string; error: LangfuseError }[];
+  /** 429/5xx/time-out answers retried. */
+  retries: number;
 }
 
 /** Query of `GET /api/public/v2/observations`; dates are sent as ISO strings. */
@@ -81,16 +97,19 @@ export interface DatasetRead {
   archived: number;
   /** 1-based position over all records read, and why it could not be used. */
   invalid: { position: number; reason: string }[];
-}
-
-/** Outcome of ingesting traces: each event either accepted or failed, never thrown. */
-export interface IngestResult {
-  accepted: string[];
-  failed: { id: string; error: LangfuseError }[];
+  /** 429/5xx/time-out answers retried. */
+  retries: number;
 }
 
 /** The Langfuse API operations Arbiter uses. */
 export interface LangfuseClient {
+  /** `GET /api/public/health`: status and server version (no retries: a probe). */
+  getHealth(): Promise<LangfuseResult<LangfuseHealth>>;
+  /**
+   * `POST /api/public/otel/v1/traces` with an OTLP/JSON body, once (no retries). Traces go through the OpenTelemetry
+   * pipeline (llm/otel.ts); this is for probing the endpoint with an empty export.
+   */
+  postOtlp(body: unknown): Promise<LangfuseResult<unknown>>;
   /** `GET /api/public/v2/prompts/{name}` with `label` or `version`. */
   getPrompt(name: string, selector?: PromptSelector): Promise<LangfuseResult<LangfusePrompt>>;
   /** One page of `GET /api/public/v2/observations` (follow `meta.cursor` for the next). */
@@ -109,7 +128,10 @@ export interface LangfuseClient {
   /** `POST /api/public/scores`, one request per score (the same id upserts, so retrying is safe). */
   publishScores(
     scores: readonly ScoreInput[],
-    options?: { concurrency?: number },
+    options?: {
+      concurrency?: number /** Overrides the client's retries (0: try once). */;
+      maxRetries?: number;
+    },
   ): Promise<PublishScoresResult>;
 }
 
@@ -135,6 +157,7 @@ export function createLangfuseClient(options: LangfuseClientOptions): LangfuseCl
     path: string,
     schema: z.ZodType<T>,
     body?: unknown,
+    extraHeaders: Record<string, string> = {},
   ): Promise<LangfuseResult<T>> {
     const what = `${method} ${path.split('?')[0]}`;
     let res: Response;
@@ -145,6 +168,7 @@ export function createLangfuseClient(options: LangfuseClientOptions): LangfuseCl
           authorization: auth,
           accept: 'application/json',
           ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+          ...extraHeaders,
         },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
         signal: AbortSignal.timeout(timeoutMs),
@@ -161,10 +185,8 @@ export function createLangfuseClient(options: LangfuseClientOptions): LangfuseCl
       // The body of an error response may echo request data; keep only a short excerpt for the message.
       const excerpt = (await res.text().catch(() => '')).slice(0, 200);
       const code = codeForStatus(res.status);
-      const hint =
-        code === 'LANGFUSE_UNAUTHORIZED'
-          ? ' (check LANGFUSE_PUBLIC_KEY, LANGFUSE_SECRET_KEY and LANGFUSE_BASE_URL: keys belong to one project and one region)'
-          : '';
+      const fix = langfuseFix(res.status, what);
+      const hint = fix ? ` (${fix})` : '';
       const after = retryAfterMs(res);
       return {
         ok: false,
@@ -221,23 +243,88 @@ export function createLangfuseClient(options: LangfuseClientOptions): LangfuseCl
         ok: false,
         error: new LangfuseError(
           e.code,
-          `Langfuse refused to read dataset '${name}' (${e.status}): check LANGFUSE_PUBLIC_KEY, LANGFUSE_SECRET_KEY and LANGFUSE_BASE_URL (keys belong to one project and one region)`,
+          `Langfuse refused to read dataset '${name}' (${e.status}): ${langfuseFix(e.status ?? 401, '')}`,
           e.status === undefined ? {} : { status: e.status },
         ),
       };
     return res;
   }
 
+  /** `call` retried on 429/5xx/time-outs; `counter` counts the retries. */
+  // Once a call has used up its retries on a retryable failure, Langfuse is taken to be down for 30 s: calls in
+  // that time are tried once, so many calls in a row (a run's scores) cannot each wait out the back-off.
+  let downUntil = 0;
+  async function retried<T>(
+    what: string,
+    run: () => Promise<LangfuseResult<T>>,
+    counter?: { retries: number },
+    maxRetries?: number,
+  ): Promise<LangfuseResult<T>> {
+    const res = await withBackoff(run, {
+      ...options.retry,
+      ...(Date.now() < downUntil ? { maxRetries: 0 } : maxRetries === undefined ? {} : { maxRetries }),
+      logger,
+      what: `Langfuse ${what}`,
+      onRetry: () => {
+        if (counter) counter.retries += 1;
+      },
+    });
+    if (!res.ok && res.error.retryable) downUntil = Date.now() + 30_000;
+    else if (res.ok) downUntil = 0;
+    return res;
+  }
+
+  async function getDataset(
+    name: string,
+    counter?: { retries: number },
+  ): Promise<LangfuseResult<LangfuseDataset>> {
+    // The current read (https://api.reference.langfuse.com/#tag/datasets/GET/api/public/v2/datasets/{datasetName});
+    // the legacy GET /api/public/datasets/{name} also embedded every item, which large datasets cannot afford.
+    return aboutDataset(
+      name,
+      await retried(
+        'dataset read',
+        () => call('GET', `/api/public/v2/datasets/${encodeURIComponent(name)}`, LangfuseDatasetSchema),
+        counter,
+      ),
+    );
+  }
+
+  async function getDatasetItems(
+    name: string,
+    p: { page?: number; limit?: number } = {},
+    counter?: { retries: number },
+  ): Promise<LangfuseResult<DatasetItemsPage>> {
+    const query = new URLSearchParams({ datasetName: name });
+    if (p.page !== undefined) query.set('page', String(p.page));
+    if (p.limit !== undefined) query.set('limit', String(p.limit));
+    return aboutDataset(
+      name,
+      await retried(
+        'dataset items read',
+        () => call('GET', `/api/public/dataset-items?${query}`, DatasetItemsPageSchema),
+        counter,
+      ),
+    );
+  }
+
   const api: LangfuseClient = {
+    getHealth: () => call('GET', '/api/public/health', LangfuseHealthSchema),
+
+    postOtlp: (body) =>
+      call('POST', LANGFUSE_OTEL_PATH, z.unknown(), body, { 'x-langfuse-ingestion-version': '4' }),
+
     getPrompt(name, selector = {}) {
       const query = new URLSearchParams();
       if (selector.version !== undefined) query.set('version', String(selector.version));
       else if (selector.label !== undefined) query.set('label', selector.label);
       const qs = query.toString();
-      return call(
-        'GET',
-        `/api/public/v2/prompts/${encodeURIComponent(name)}${qs ? `?${qs}` : ''}`,
-        LangfusePromptSchema,
+      return retried('prompt read', () =>
+        call(
+          'GET',
+          `/api/public/v2/prompts/${encodeURIComponent(name)}${qs ? `?${qs}` : ''}`,
+          LangfusePromptSchema,
+        ),
       );
     },
 
@@ -269,34 +356,26 @@ export function createLangfuseClient(options: LangfuseClientOptions): LangfuseCl
       return call('GET', `/api/public/observations${qs ? `?${qs}` : ''}`, ObservationsV1PageSchema);
     },
 
-    async getDataset(name) {
-      // The current read (https://api.reference.langfuse.com/#tag/datasets/GET/api/public/v2/datasets/{datasetName});
-      // the legacy GET /api/public/datasets/{name} also embedded every item, which large datasets cannot afford.
-      return aboutDataset(
-        name,
-        await call('GET', `/api/public/v2/datasets/${encodeURIComponent(name)}`, LangfuseDatasetSchema),
-      );
-    },
-
-    async getDatasetItems(name, p = {}) {
-      const query = new URLSearchParams({ datasetName: name });
-      if (p.page !== undefined) query.set('page', String(p.page));
-      if (p.limit !== undefined) query.set('limit', String(p.limit));
-      return aboutDataset(
-        name,
-        await call('GET', `/api/public/dataset-items?${query}`, DatasetItemsPageSchema),
-      );
-    },
+    getDataset: (name) => getDataset(name),
+    getDatasetItems: (name, p) => getDatasetItems(name, p),
 
     async readDataset(name, opts = {}) {
-      const dataset = await api.getDataset(name);
+      const counter = { retries: 0 };
+      const dataset = await getDataset(name, counter);
       if (!dataset.ok) return dataset;
       const limit = opts.pageSize ?? 100;
-      const read: DatasetRead = { dataset: dataset.value, items: [], archived: 0, invalid: [] };
+      const read: DatasetRead = {
+        dataset: dataset.value,
+        items: [],
+        archived: 0,
+        invalid: [],
+        retries: 0,
+      };
       let position = 0;
       // Page-based paging; stop on the last page, or on an empty page in case totalPages is stale.
       for (let page = 1; page <= 10_000; page++) {
-        const res = await api.getDatasetItems(name, { page, limit });
+        const res = await getDatasetItems(name, { page, limit }, counter);
+        read.retries = counter.retries;
         if (!res.ok) return res;
         for (const raw of res.value.data) {
           position += 1;
@@ -316,7 +395,7 @@ export function createLangfuseClient(options: LangfuseClientOptions): LangfuseCl
     },
 
     async publishScores(scores, opts = {}) {
-      const result: PublishScoresResult = { published: [], failed: [] };
+      const result: PublishScoresResult = { published: [], failed: [], retries: 0 };
       const queue = [...scores];
       const worker = async () => {
         for (let score = queue.shift(); score; score = queue.shift()) {
@@ -331,7 +410,13 @@ export function createLangfuseClient(options: LangfuseClientOptions): LangfuseCl
             });
             continue;
           }
-          const res = await call('POST', '/api/public/scores', ScoreCreatedSchema, input.data);
+          const body = input.data;
+          const res = await retried(
+            'score write',
+            () => call('POST', '/api/public/scores', ScoreCreatedSchema, body),
+            result,
+            opts.maxRetries,
+          );
           if (res.ok) result.published.push(input.data.id);
           else result.failed.push({ id: input.data.id, error: res.error });
         }

@@ -48,3 +48,22 @@ export function codeForStatus(status: number): LangfuseErrorCode {
 
 /** Outcome of a Langfuse call: expected failures are values, not throws. */
 export type LangfuseResult<T> = { ok: true; value: T } | { ok: false; error: LangfuseError };
+
+/** The Langfuse hosts of each Cloud region, named in hints about keys and hosts. */
+export const LANGFUSE_CLOUD_HOSTS =
+  'EU https://cloud.langfuse.com, US https://us.cloud.langfuse.com, JP https://jp.cloud.langfuse.com, HIPAA https://hipaa.cloud.langfuse.com';
+
+/** The OTLP endpoint Arbiter sends traces to (Langfuse Cloud; self-hosted 3.22 or later). */
+export const LANGFUSE_OTEL_PATH = '/api/public/otel/v1/traces';
+
+/**
+ * What to check when Langfuse answers `status` to `what` (`METHOD /path`), or '' when the status says nothing about
+ * the set-up: keys of another project or region answer 401, and a server too old for an endpoint answers 404.
+ */
+export function langfuseFix(status: number, what: string): string {
+  if (status === 401 || status === 403)
+    return `check LANGFUSE_PUBLIC_KEY and LANGFUSE_SECRET_KEY (a key pair belongs to one project) and that LANGFUSE_BASE_URL is the host of the region they were made in (${LANGFUSE_CLOUD_HOSTS}, or your self-hosted URL)`;
+  if (status === 404 && what.includes(LANGFUSE_OTEL_PATH))
+    return 'this server has no OpenTelemetry endpoint: Arbiter needs Langfuse Cloud or self-hosted Langfuse 3.22 or later; check that LANGFUSE_BASE_URL is the Langfuse host, without /api';
+  return '';
+}

@@ -1,10 +1,9 @@
-// Public surface of langfuse/: a typed client of the Langfuse public API (prompts, observations, datasets, dataset
-// runs, traces, scores), the observations read over v2/v1, and the markers of Arbiter's own traces.
+// Public surface of langfuse/: a typed client of the Langfuse public API (health, prompts, observations, datasets,
+// scores), the observations read over v2/v1, the server probe, and the markers of Arbiter's own traces.
 export {
   createLangfuseClient,
   langfuseFromEnv,
   type DatasetRead,
-  type IngestResult,
   type LangfuseClient,
   type LangfuseClientOptions,
   type ObservationsQuery,
@@ -15,13 +14,17 @@ export {
 export {
   codeForStatus,
   isLangfuseError,
+  LANGFUSE_CLOUD_HOSTS,
+  LANGFUSE_OTEL_PATH,
   LangfuseError,
   type LangfuseErrorCode,
+  langfuseFix,
   type LangfuseResult,
 } from './errors.ts';
 export {
   decodeJsonText,
   detectedObservationsApi,
+  rememberObservationsApi,
   fieldsFor,
   normalizeObservation,
   type ObservationsApi,
@@ -39,19 +42,13 @@ export {
 export {
   type DatasetItemsPage,
   DatasetItemsPageSchema,
-  type DatasetRunItem,
-  type DatasetRunItemInput,
-  DatasetRunItemInputSchema,
-  DatasetRunItemSchema,
-  DatasetRunItemsPageSchema,
-  IngestionResponseSchema,
   type LangfuseDataset,
   type LangfuseDatasetItem,
   LangfuseDatasetItemSchema,
+  type LangfuseHealth,
+  LangfuseHealthSchema,
   LangfuseDatasetSchema,
   PageMetaSchema,
-  type TraceInput,
-  TraceInputSchema,
   type LangfusePrompt,
   LangfusePromptSchema,
   type ObservationV2,
@@ -66,3 +63,10 @@ export {
   ScoreInputSchema,
 } from './schemas.ts';
 export { langfuseScoreValue } from './score-types.ts';
+export {
+  announceLangfuseServer,
+  describeLangfuseServer,
+  type LangfuseServerInfo,
+  probeLangfuse,
+  SUPPORTED_LANGFUSE,
+} from './server.ts';

@@ -7,6 +7,7 @@ import { createSilentLogger, type Logger } from '../config/index.ts';
 import type { LangfuseClient } from './client.ts';
 import { LangfuseError, type LangfuseResult } from './errors.ts';
 import { EXCLUDE_ARBITER_TAG_FILTER, isArbiterOwnObservation } from './own.ts';
+import { type RetryOptions, withBackoff } from './retry.ts';
 import { type ObservationV2, ObservationV2Schema } from './schemas.ts';
 
 /** Which observations read a server has. */
@@ -154,14 +155,8 @@ export interface ObservationsRead {
   retries: number;
 }
 
-/** How a read behaves on faults. */
-export interface ReadOptions {
-  /** Waits between retries; injected so tests do not sleep. */
-  sleep?: (ms: number) => Promise<void>;
-  /** Retries of one page on 429/5xx/time-outs before the read fails (default 3). */
-  maxRetries?: number;
-  /** First back-off in ms (doubles each retry, at most 10 s; a Retry-After header wins, up to 30 s). */
-  backoffMs?: number;
+/** How a read behaves on faults: each page is retried on 429/5xx/time-outs (see RetryOptions). */
+export interface ReadOptions extends RetryOptions {
   logger?: Logger;
 }
 
@@ -171,6 +166,11 @@ const exclusionRefused = new WeakSet<LangfuseClient>();
 /** The observations read detected for a client so far (undefined before its first read). */
 export function detectedObservationsApi(client: LangfuseClient): ObservationsApi | undefined {
   return detected.get(client);
+}
+
+/** Records which observations read a client's server has (the start-up probe found it), so reads skip detection. */
+export function rememberObservationsApi(client: LangfuseClient, api: ObservationsApi): void {
+  detected.set(client, api);
 }
 
 const API_PATH: Record<ObservationsApi, string> = {
@@ -185,27 +185,17 @@ export async function readObservations(
   opts: ReadOptions = {},
 ): Promise<LangfuseResult<ObservationsRead>> {
   const logger = opts.logger ?? createSilentLogger();
-  const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
-  const maxRetries = opts.maxRetries ?? 3;
-  const backoff = opts.backoffMs ?? 1000;
   let retries = 0;
 
-  async function withRetries<T>(call: () => Promise<LangfuseResult<T>>): Promise<LangfuseResult<T>> {
-    for (let attempt = 0; ; attempt++) {
-      const res = await call();
-      if (res.ok || !res.error.retryable || attempt >= maxRetries) return res;
-      retries += 1;
-      const wait =
-        res.error.retryAfterMs !== undefined
-          ? Math.min(res.error.retryAfterMs, 30_000)
-          : Math.min(backoff * 2 ** attempt, 10_000);
-      logger.warn(
-        { status: res.error.status, attempt: attempt + 1, waitMs: wait },
-        `Langfuse observations read: ${res.error.message}; retrying`,
-      );
-      await sleep(wait);
-    }
-  }
+  const withRetries = <T>(call: () => Promise<LangfuseResult<T>>) =>
+    withBackoff(call, {
+      ...opts,
+      logger,
+      what: 'Langfuse observations read',
+      onRetry: () => {
+        retries += 1;
+      },
+    });
 
   const read: ObservationsRead = {
     api: detected.get(client) ?? 'v2',

@@ -29,6 +29,10 @@ export const LangfusePromptSchema = z.discriminatedUnion('type', [
 ]);
 export type LangfusePrompt = z.infer<typeof LangfusePromptSchema>;
 
+/** Response of `GET /api/public/health` (https://api.reference.langfuse.com/#tag/health/GET/api/public/health). */
+export const LangfuseHealthSchema = z.looseObject({ status: z.string(), version: z.string().optional() });
+export type LangfuseHealth = z.infer<typeof LangfuseHealthSchema>;
+
 /** A score to publish with `POST /api/public/scores`; the same `id` upserts, so derive it deterministically. */
 export const ScoreInputSchema = z.object({
   id: z.string().min(1),
@@ -127,60 +131,3 @@ export const DatasetItemsPageSchema = z.looseObject({
   meta: PageMetaSchema,
 });
 export type DatasetItemsPage = z.infer<typeof DatasetItemsPageSchema>;
-
-/** Body of `POST /api/public/dataset-run-items`: links a trace to a dataset item under a named run. */
-export const DatasetRunItemInputSchema = z.object({
-  runName: z.string().min(1),
-  runDescription: z.string().optional(),
-  metadata: z.record(z.string(), z.unknown()).optional(),
-  datasetItemId: z.string().min(1),
-  traceId: z.string().min(1),
-  observationId: z.string().optional(),
-});
-export type DatasetRunItemInput = z.infer<typeof DatasetRunItemInputSchema>;
-
-/** A dataset run item as Langfuse returns it. */
-export const DatasetRunItemSchema = z.looseObject({
-  id: z.string().min(1),
-  datasetRunId: z.string().optional(),
-  datasetRunName: z.string().optional(),
-  datasetItemId: z.string().min(1),
-  traceId: z.string().nullish(),
-  observationId: z.string().nullish(),
-  createdAt: z.string().optional(),
-});
-export type DatasetRunItem = z.infer<typeof DatasetRunItemSchema>;
-
-/** A page of `GET /api/public/dataset-run-items?datasetId=&runName=`. */
-export const DatasetRunItemsPageSchema = z.looseObject({
-  data: z.array(DatasetRunItemSchema),
-  meta: PageMetaSchema,
-});
-
-/** A trace to create (or update: the same id merges) through the ingestion API. */
-export const TraceInputSchema = z.object({
-  id: z.string().min(1),
-  timestamp: z.string(),
-  name: z.string().optional(),
-  input: z.unknown().optional(),
-  output: z.unknown().optional(),
-  metadata: z.record(z.string(), z.unknown()).optional(),
-  tags: z.array(z.string()).optional(),
-  sessionId: z.string().optional(),
-});
-export type TraceInput = z.infer<typeof TraceInputSchema>;
-
-/** Response of `POST /api/public/ingestion` (207 Multi-Status: per-event successes and errors). */
-export const IngestionResponseSchema = z.looseObject({
-  successes: z.array(z.looseObject({ id: z.string(), status: z.number() })).default([]),
-  errors: z
-    .array(
-      z.looseObject({
-        id: z.string(),
-        status: z.number(),
-        message: z.string().nullish(),
-        error: z.unknown().optional(),
-      }),
-    )
-    .default([]),
-});

@@ -14,6 +14,7 @@ import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { LangfuseSpanProcessor } from '@langfuse/otel';
 import { getLangfuseTracerProvider, setLangfuseTracerProvider } from '@langfuse/tracing';
 import type { Env, Logger } from '../config/index.ts';
+import { LANGFUSE_OTEL_PATH, langfuseFix } from '../langfuse/index.ts';
 
 /** Where and how to send spans. */
 export interface LangfuseTracingOptions {
@@ -103,6 +104,25 @@ class PinnableIds implements IdGenerator {
   }
 }
 
+/**
+ * Why an export failed, naming the endpoint and what to check (exported for tests). The OTLP exporter has already
+ * retried 429/502/503/504 with back-off within its time-out when it reports a retryable failure.
+ */
+export function exportFailure(error: unknown, endpoint: string): string {
+  const e = error as { code?: unknown; data?: unknown; message?: unknown } | undefined;
+  const what = `POST ${endpoint}`;
+  const status = typeof e?.code === 'number' ? e.code : undefined;
+  if (status !== undefined) {
+    const fix = langfuseFix(status, what);
+    const body = typeof e?.data === 'string' ? e.data.slice(0, 200) : '';
+    return `Langfuse answered ${status} to ${what}${fix ? ` (${fix})` : ''}${body ? `: ${body}` : ''}`;
+  }
+  const message = typeof e?.message === 'string' ? e.message : 'export failed';
+  if (/retryable/i.test(message))
+    return `Langfuse did not take the spans at ${what}: 429/5xx or time-outs until the exporter's retries ran out`;
+  return `Langfuse is unreachable (${what}): ${message}`;
+}
+
 /** Counts what the OTLP exporter managed to send; remembers the outcome of root spans named `arbiter.run.item`. */
 class CountingExporter implements SpanExporter {
   readonly stats: TracingStats = { exported: 0, failed: 0 };
@@ -111,6 +131,7 @@ class CountingExporter implements SpanExporter {
   constructor(
     private readonly inner: SpanExporter,
     private readonly logger: Logger,
+    private readonly endpoint: string,
   ) {}
   export(spans: ReadableSpan[], done: (result: ExportResult) => void): void {
     this.inner.export(spans, (result) => {
@@ -118,7 +139,7 @@ class CountingExporter implements SpanExporter {
       if (ok) this.stats.exported += spans.length;
       else {
         this.stats.failed += spans.length;
-        this.stats.lastError = result.error?.message?.slice(0, 300) ?? 'export failed';
+        this.stats.lastError = exportFailure(result.error, this.endpoint).slice(0, 600);
         if (!this.reported) {
           this.reported = true;
           this.logger.warn(
@@ -167,8 +188,9 @@ export function createLangfuseTracing(options: LangfuseTracingOptions): Langfuse
   const base = options.baseUrl.replace(/\/+$/, '');
   const auth = Buffer.from(`${options.publicKey}:${options.secretKey}`).toString('base64');
   // The exporter sends OTLP/JSON (exporter-trace-otlp-http's default); Langfuse accepts JSON and protobuf.
+  const endpoint = `${base}${LANGFUSE_OTEL_PATH}`;
   const otlp = new OTLPTraceExporter({
-    url: `${base}/api/public/otel/v1/traces`,
+    url: endpoint,
     headers: {
       Authorization: `Basic ${auth}`,
       'x-langfuse-ingestion-version': '4',
@@ -177,7 +199,7 @@ export function createLangfuseTracing(options: LangfuseTracingOptions): Langfuse
     },
     timeoutMillis: options.timeoutMs ?? 10_000,
   });
-  const exporter = new CountingExporter(otlp, options.logger);
+  const exporter = new CountingExporter(otlp, options.logger, endpoint);
   const environment = options.environment ?? 'default';
   const processor = new LangfuseSpanProcessor({
     exporter,

@@ -7,7 +7,7 @@ import { createLogger } from '../config/index.ts';
 import { type FakeLangfuse, startFakeLangfuse } from '../test/fixtures/fake-langfuse.ts';
 import { waitUntil } from '../test/helpers/wait.ts';
 import { createLlm } from './create-llm.ts';
-import { createLangfuseTracing, type LangfuseTracing } from './otel.ts';
+import { createLangfuseTracing, exportFailure, type LangfuseTracing } from './otel.ts';
 import { anthropicError, anthropicMessage } from './testing.ts';
 import { arbiterSpanName, withJudged } from './tracing.ts';
 
@@ -177,6 +177,75 @@ describe('Langfuse generation tracing over OpenTelemetry', () => {
     const warnings = lines.filter((l) => l.includes('spans could not be exported'));
     expect(warnings).toHaveLength(1);
     expect(lines.join('\n')).not.toContain('sk-lf-secret');
+  });
+
+  it.each([
+    [
+      401,
+      /^Langfuse answered 401 to POST http:\/\/127\.0\.0\.1:\d+\/api\/public\/otel\/v1\/traces \(check LANGFUSE_PUBLIC_KEY and LANGFUSE_SECRET_KEY .*LANGFUSE_BASE_URL is the host of the region they were made in .*\): \{"message":"Invalid credentials/,
+    ],
+    [
+      404,
+      /^Langfuse answered 404 to POST http:\/\/127\.0\.0\.1:\d+\/api\/public\/otel\/v1\/traces \(this server has no OpenTelemetry endpoint: Arbiter needs Langfuse Cloud or self-hosted Langfuse 3\.22 or later; check that LANGFUSE_BASE_URL is the Langfuse host, without \/api\)/,
+    ],
+  ])(
+    'an export refused with %i names the endpoint and the fix, in the stats and the one warning',
+    async (status, said) => {
+      const lines: string[] = [];
+      const logger = createLogger({ LOG_LEVEL: 'warn', LOG_FORMAT: 'json' }, { write: (l) => lines.push(l) });
+      nock(BASE).post('/v1/messages').reply(200, anthropicMessage('ok'));
+      lf.state.otelStatus = status;
+      const llm = traced({ flushAt: 1 }, logger);
+      await llm.complete(ask);
+      await llm.flush();
+      await waitUntil(() => tracing!.stats().failed === 1, 3000);
+      expect(tracing!.stats().lastError).toMatch(said);
+      const warnings = lines.map((l) => JSON.parse(l)).filter((l) => l.error !== undefined);
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0].error).toMatch(said);
+      expect(lines.join('\n')).not.toContain('sk-lf-secret');
+    },
+  );
+
+  it.each([
+    [
+      { message: 'Export failed with retryable status' },
+      "Langfuse did not take the spans at POST https://lf.test/api/public/otel/v1/traces: 429/5xx or time-outs until the exporter's retries ran out",
+    ],
+    [
+      { message: 'Bad Request', code: 400, data: '{"message":"bad span"}' },
+      'Langfuse answered 400 to POST https://lf.test/api/public/otel/v1/traces: {"message":"bad span"}',
+    ],
+    [
+      { message: 'connect ECONNREFUSED 10.0.0.1:443' },
+      'Langfuse is unreachable (POST https://lf.test/api/public/otel/v1/traces): connect ECONNREFUSED 10.0.0.1:443',
+    ],
+  ])('export failure %j is said as %j', (error, said) => {
+    expect(exportFailure(error, 'https://lf.test/api/public/otel/v1/traces')).toBe(said);
+  });
+
+  it('a dropped connection is said as unreachable, naming the endpoint', async () => {
+    nock(BASE).post('/v1/messages').reply(200, anthropicMessage('ok'));
+    lf.state.otelDrop = true;
+    const llm = traced({ flushAt: 1 });
+    await llm.complete(ask);
+    await llm.flush();
+    await waitUntil(() => tracing!.stats().failed === 1, 5000);
+    expect(tracing!.stats().lastError).toMatch(
+      /^Langfuse is unreachable \(POST http:\/\/127\.0\.0\.1:\d+\/api\/public\/otel\/v1\/traces\): /,
+    );
+  });
+
+  it('spans still batched are sent at shutdown (the bot and the CLI shut tracing down before they exit)', async () => {
+    nock(BASE).post('/v1/messages').reply(200, anthropicMessage('ok'));
+    const llm = traced({ flushAt: 1000, flushIntervalMs: 60_000 });
+    await llm.complete(ask);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(lf.spans).toEqual([]); // still in the batch
+    await tracing!.shutdown();
+    expect(lf.spans.map((s) => s.name)).toEqual(['arbiter.judge.faithfulness']);
+    await tracing!.shutdown(); // idempotent
+    expect(lf.spans).toHaveLength(1);
   });
 
   it('is off by default, and never traces the offline heuristic', async () => {

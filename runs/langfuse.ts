@@ -30,6 +30,7 @@ import {
 import type { RunRepository } from './repository.ts';
 import type { PromptMessage, PromptRecord, PromptSource } from './targets.ts';
 import type { DatasetItem, Run, RunItemView, RowError } from './types.ts';
+import type { Score } from '../evaluators/index.ts';
 
 /** What a dataset source returns: usable items, bad rows, and the Langfuse dataset id when it came from Langfuse. */
 export interface DatasetSourceResult {
@@ -376,29 +377,117 @@ export interface LangfusePublisherDeps {
   confirmMs?: number;
 }
 
+/** The scores of one item's metrics as Langfuse scores on the item's root observation (pure, for tests). */
+export function itemScoreInputs(
+  run: Pick<Run, '_id' | 'langfuse'>,
+  itemKey: string,
+  experiment: boolean,
+  scores: readonly Score[],
+): { traceId: string; observationId: string; scores: ScoreInput[] } {
+  const { traceId, spanId } = itemSpanIds(run._id, itemKey);
+  return {
+    traceId,
+    observationId: spanId,
+    scores: scores
+      .filter((s) => !s.error)
+      .map((s) => ({
+        id: langfuseScoreId(traceId, s.metric),
+        traceId,
+        observationId: spanId,
+        name: s.metric,
+        ...langfuseScoreValue(s),
+        ...(experiment ? { environment: LANGFUSE_SDK_EXPERIMENT_ENVIRONMENT } : {}),
+        ...(s.reason ? { comment: s.reason.slice(0, 1000) } : {}),
+        metadata: {
+          ...ARBITER_SOURCE,
+          arbiterRunId: run._id,
+          ...(s.label ? { label: s.label } : {}),
+          ...(s.confidence !== undefined ? { confidence: s.confidence } : {}),
+          ...(s.heuristic ? { heuristic: true } : {}),
+        },
+      })),
+  };
+}
+
 /** The scores of one item, built from the stored run item (pure, for tests): on the item's root observation. */
 export function itemPublication(run: Run, view: RunItemView) {
-  const { traceId, spanId } = itemSpanIds(run._id, view.doc.itemKey);
-  const experiment = Boolean(run.langfuse && view.item.sourceId);
-  const scores: ScoreInput[] = (view.result?.scores ?? [])
-    .filter((s) => !s.error)
-    .map((s) => ({
-      id: langfuseScoreId(traceId, s.metric),
-      traceId,
-      observationId: spanId,
-      name: s.metric,
-      ...langfuseScoreValue(s),
-      ...(experiment ? { environment: LANGFUSE_SDK_EXPERIMENT_ENVIRONMENT } : {}),
-      ...(s.reason ? { comment: s.reason.slice(0, 1000) } : {}),
-      metadata: {
-        ...ARBITER_SOURCE,
-        arbiterRunId: run._id,
-        ...(s.label ? { label: s.label } : {}),
-        ...(s.confidence !== undefined ? { confidence: s.confidence } : {}),
-        ...(s.heuristic ? { heuristic: true } : {}),
-      },
-    }));
-  return { traceId, observationId: spanId, scores };
+  return itemScoreInputs(
+    run,
+    view.doc.itemKey,
+    Boolean(run.langfuse && view.item.sourceId),
+    view.result?.scores ?? [],
+  );
+}
+
+/** Publishes each finished item's scores while the run goes on, so the end of the run has little left to send. */
+export interface ItemScorePublisher {
+  /** Queues the scores of a finished item of the Langfuse dataset (never waits, never throws). */
+  add(item: Pick<DatasetItem, 'key' | 'sourceId'>, scores: readonly Score[]): void;
+  /** Waits for everything queued; what failed is left for `publishRunToLangfuse`. */
+  drain(): Promise<void>;
+  /** Keys of the items whose scores all went in (recorded on the items by `publishRunToLangfuse`, with the trace). */
+  readonly scored: ReadonlySet<string>;
+}
+
+/**
+ * Scores go to `POST /api/public/scores` as items finish (deterministic ids: the publication at the end, or a later
+ * `arbiter runs publish`, upserts the same scores). Which items' scores all went in is kept in memory and stored by
+ * the publication at the end of the run in the same write as the trace confirmation (a crash in between only means
+ * the same scores are upserted again). A failure is only logged at debug level here: the run's publication retries
+ * it and counts it.
+ */
+export function createItemScorePublisher(
+  deps: Pick<LangfusePublisherDeps, 'client' | 'logger' | 'concurrency'>,
+  run: Run,
+): ItemScorePublisher {
+  const queue: { key: string; scores: readonly Score[] }[] = [];
+  const scored = new Set<string>();
+  const limit = Math.max(1, deps.concurrency ?? 8);
+  let active = 0;
+  // After a failure Langfuse is left alone until the end of the run, whose publication retries and counts.
+  let stopped = false;
+  let idle: (() => void) | undefined;
+  const pump = () => {
+    while (active < limit && queue.length > 0) {
+      const next = queue.shift()!;
+      active += 1;
+      void (async () => {
+        try {
+          const p = itemScoreInputs(run, next.key, true, next.scores);
+          const res = await deps.client.publishScores(p.scores, { concurrency: 2, maxRetries: 0 });
+          if (res.failed.length === 0) scored.add(next.key);
+          else {
+            stopped = true;
+            queue.length = 0;
+            deps.logger.debug(
+              { runId: run._id, item: next.key, error: res.failed[0]!.error.message },
+              'Langfuse scores not published yet; the end of the run retries',
+            );
+          }
+        } catch (err) {
+          deps.logger.debug({ err, runId: run._id, item: next.key }, 'publishing item scores failed');
+        } finally {
+          active -= 1;
+          pump();
+          if (active === 0 && queue.length === 0) idle?.();
+        }
+      })();
+    }
+  };
+  return {
+    scored,
+    add(item, scores) {
+      if (stopped || !run.langfuse || !item.sourceId) return;
+      queue.push({ key: item.key, scores });
+      pump();
+    },
+    drain() {
+      if (active === 0 && queue.length === 0) return Promise.resolve();
+      return new Promise<void>((resolve) => {
+        idle = resolve;
+      });
+    },
+  };
 }
 
 /**
@@ -412,9 +501,22 @@ export async function publishRunToLangfuse(
   deps: LangfusePublisherDeps,
   run: Run,
   views: readonly RunItemView[],
+  /** Items whose scores went in while the run ran (see createItemScorePublisher). */
+  scoredEarly: ReadonlySet<string> = new Set(),
 ): Promise<PublishOutcome> {
   if (!run.langfuse) return { linked: 0, failed: 0 };
-  const todo = views.filter((v) => v.doc.status !== 'pending' && v.item.sourceId && !v.doc.langfuse?.scored);
+  // Items whose trace or scores are not yet known to be in (scores may have gone out while the run ran).
+  const isScored = (v: RunItemView) => Boolean(v.doc.langfuse?.scored) || scoredEarly.has(v.doc.itemKey);
+  const todo = views.filter(
+    (v) => v.doc.status !== 'pending' && v.item.sourceId && !(v.doc.langfuse?.traced && isScored(v)),
+  );
+  // One write per item records the confirmed trace and scores sent earlier.
+  const traced = (v: RunItemView, traceId: string) =>
+    deps.repo.markLangfuse(run._id, v.doc.itemKey, {
+      traceId,
+      traced: true,
+      ...(isScored(v) ? { scored: true } : {}),
+    });
   const outcome: PublishOutcome = { linked: 0, failed: 0 };
   if (todo.length === 0) return outcome;
   const tracing = deps.tracing;
@@ -435,8 +537,7 @@ export async function publishRunToLangfuse(
   const resend: RunItemView[] = [];
   for (const v of untraced) {
     const { traceId } = itemSpanIds(run._id, v.doc.itemKey);
-    if (tracing.takeRootOutcome(traceId) === 'ok')
-      await deps.repo.markLangfuse(run._id, v.doc.itemKey, { traceId, traced: true });
+    if (tracing.takeRootOutcome(traceId) === 'ok') await traced(v, traceId);
     else resend.push(v);
   }
   const traceFailed = new Set<string>();
@@ -451,7 +552,7 @@ export async function publishRunToLangfuse(
         const o = tracing.takeRootOutcome(traceId);
         if (o === undefined) continue;
         pendingKeys.delete(traceId);
-        if (o === 'ok') await deps.repo.markLangfuse(run._id, v.doc.itemKey, { traceId, traced: true });
+        if (o === 'ok') await traced(v, traceId);
         else {
           traceFailed.add(v.doc.itemKey);
           fail(v, 'trace', tracing.stats().lastError ?? 'export failed');
@@ -467,13 +568,30 @@ export async function publishRunToLangfuse(
   }
 
   // 2. Scores, item by item with a small concurrency.
-  const queue = todo.filter((v) => !traceFailed.has(v.doc.itemKey));
+  const confirmed = todo.filter((v) => !traceFailed.has(v.doc.itemKey));
+  // Scores published while the run ran need nothing more (an item whose trace failed keeps them recorded).
+  outcome.linked += confirmed.filter(isScored).length;
+  for (const v of todo)
+    if (traceFailed.has(v.doc.itemKey) && scoredEarly.has(v.doc.itemKey) && !v.doc.langfuse?.scored)
+      await deps.repo.markLangfuse(run._id, v.doc.itemKey, {
+        traceId: itemSpanIds(run._id, v.doc.itemKey).traceId,
+        scored: true,
+      });
+  const queue = confirmed.filter((v) => !isScored(v));
+  let down: string | undefined;
   const worker = async () => {
     for (let view = queue.shift(); view; view = queue.shift()) {
+      if (down) {
+        // Langfuse is failing (429/5xx/unreachable after retries): the rest waits for `arbiter runs publish`.
+        fail(view, 'scores', down);
+        continue;
+      }
       const p = itemPublication(run, view);
       const published = await deps.client.publishScores(p.scores, { concurrency: 2 });
       if (published.failed.length > 0) {
-        fail(view, 'scores', published.failed[0]!.error.message);
+        const error = published.failed[0]!.error;
+        if (error.retryable) down = error.message;
+        fail(view, 'scores', error.message);
         continue;
       }
       await deps.repo.markLangfuse(run._id, view.doc.itemKey, { traceId: p.traceId, scored: true });

@@ -25,6 +25,7 @@ import {
   type PublishOutcome,
   publishRunToLangfuse,
   traceRunItem,
+  createItemScorePublisher,
 } from './langfuse.ts';
 import type { Persona } from './personas.ts';
 import { createRunRepository, type RunRepository } from './repository.ts';
@@ -398,7 +399,7 @@ export async function createRunService(deps: RunServiceDeps): Promise<RunService
     return summary;
   }
 
-  async function publish(run: Run): Promise<PublishOutcome> {
+  async function publish(run: Run, scoredEarly?: ReadonlySet<string>): Promise<PublishOutcome> {
     if (!run.langfuse || !deps.langfuse) return { linked: 0, failed: 0 };
     const views = await repo.items(run._id);
     const outcome = await publishRunToLangfuse(
@@ -410,8 +411,9 @@ export async function createRunService(deps: RunServiceDeps): Promise<RunService
       },
       run,
       views,
+      scoredEarly,
     );
-    const linked = await repo.countItems(run._id, { 'langfuse.scored': true });
+    const linked = await repo.countItems(run._id, { 'langfuse.scored': true, 'langfuse.traced': true });
     await repo.updateRun(run._id, {
       $set: {
         'langfuse.linked': linked,
@@ -502,6 +504,11 @@ export async function createRunService(deps: RunServiceDeps): Promise<RunService
     const checkpointed = mode === 'graph' ? await (await saver()).threadsWithCheckpoints(run._id) : new Set();
     const tracing =
       deps.tracing && (current.langfuse || deps.traceItems === 'all') ? deps.tracing : undefined;
+    // Scores of items of a Langfuse dataset go out as items finish, not all at the end of the run.
+    const scorePublisher =
+      tracing && current.langfuse && deps.langfuse
+        ? createItemScorePublisher({ client: deps.langfuse, logger: deps.logger }, current)
+        : undefined;
     let next = 0;
     const lanes = Math.max(1, Math.min(permits.size * 2, pending.length || 1));
     const lane = async () => {
@@ -572,6 +579,7 @@ export async function createRunService(deps: RunServiceDeps): Promise<RunService
           finishedAt: deps.clock.now(),
         });
         if (stored) {
+          scorePublisher?.add(item, outcome.result.scores);
           done += 1;
           if (errored) errors += 1;
           else if (score !== null) {
@@ -583,6 +591,7 @@ export async function createRunService(deps: RunServiceDeps): Promise<RunService
       }
     };
     await Promise.all(Array.from({ length: lanes }, lane));
+    await scorePublisher?.drain();
     if (writing) await writing;
     await flush(true).catch((err: unknown) => deps.logger.warn({ err }, 'recording final progress failed'));
     if (ctx.signal.aborted) {
@@ -593,7 +602,7 @@ export async function createRunService(deps: RunServiceDeps): Promise<RunService
       throw ctx.signal.reason instanceof Error ? ctx.signal.reason : new Error('run aborted');
     }
     // Before the run turns terminal: a crash here publishes again on resume, sending only what is missing.
-    await publish(current).catch((err: unknown) =>
+    await publish(current, scorePublisher?.scored).catch((err: unknown) =>
       deps.logger.warn({ err, runId: run._id }, 'linking the run in Langfuse failed'),
     );
     const summary = await finalize(current, 'completed');

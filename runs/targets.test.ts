@@ -1,6 +1,8 @@
 import nock from 'nock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { anthropicMessage, createLlm } from '../llm/index.ts';
+import { createSilentLogger } from '../config/index.ts';
+import { anthropicMessage, createLangfuseTracing, createLlm, createScriptedProvider } from '../llm/index.ts';
+import { startFakeLangfuse } from '../test/fixtures/fake-langfuse.ts';
 import { startStubAgent, type StubServer } from '../test/fixtures/runs-stub-server.ts';
 import {
   createTarget,
@@ -373,5 +375,52 @@ describe('prompt target: Langfuse prompt config, placeholders, strict variables'
       ok: false,
       error: expect.stringContaining("placeholder 'examples' must be a list"),
     });
+  });
+
+  it('links the target generation to the Langfuse prompt name and version it rendered', async () => {
+    const lf = await startFakeLangfuse();
+    const keys = { publicKey: 'pk-lf-t', secretKey: 'sk-lf-t' };
+    const tracing = createLangfuseTracing({ baseUrl: lf.url, ...keys, logger: createSilentLogger() });
+    try {
+      const agent = createScriptedProvider('agent', [{ text: 'Open 9 to 5.' }]);
+      const llm = createLlm({
+        env: {
+          LLM_TRACE: true,
+          LANGFUSE_PUBLIC_KEY: keys.publicKey,
+          LANGFUSE_SECRET_KEY: keys.secretKey,
+          LANGFUSE_BASE_URL: lf.url,
+        },
+        providers: { agent: agent.provider },
+        settings: { cache: false },
+        tracing,
+      });
+      const t = createTarget(
+        { type: 'prompt', name: 'support', version: 7 },
+        {
+          env: {},
+          llm,
+          prompts: source({
+            name: 'support',
+            version: 7,
+            type: 'text',
+            prompt: 'You support {{product}}.',
+            config: { model: 'agent:a1' },
+          }),
+        },
+      );
+      if (!t.ok) throw new Error(t.error);
+      expect(await t.target.respond(req('hours?'))).toMatchObject({ ok: true, text: 'Open 9 to 5.' });
+      await tracing.flush();
+      expect(lf.spans.map((s) => [s.name, s.attributes['langfuse.observation.type']])).toEqual([
+        ['arbiter.target', 'generation'],
+      ]);
+      expect(lf.spans[0]!.attributes).toMatchObject({
+        'langfuse.observation.prompt.name': 'support',
+        'langfuse.observation.prompt.version': 7,
+      });
+    } finally {
+      await tracing.shutdown();
+      await lf.close();
+    }
   });
 });

@@ -146,7 +146,7 @@ export const RunLangfuseSchema = z.object({
   datasetName: z.string(),
   datasetId: z.string().optional(),
   runDescription: z.string().optional(),
-  /** Items linked (trace, dataset run item and scores all sent) and items whose publication failed, last pass. */
+  /** Items linked (item trace confirmed exported and scores published) and items whose publication failed, last pass. */
   linked: z.number().int().optional(),
   failed: z.number().int().optional(),
   lastError: z.string().optional(),
@@ -262,9 +262,6 @@ export const RunItemSchema = z.object({
     .object({
       traceId: z.string().optional(),
       traced: z.boolean().optional(),
-      /** A dataset run item was sent; its answer may have been lost. */
-      linkSent: z.boolean().optional(),
-      linkId: z.string().optional(),
       scored: z.boolean().optional(),
     })
     .optional(),

@@ -28,7 +28,13 @@ const LF = 'https://langfuse.test';
 /** The extractor of a monitor with `groupBy: observation` (the record is the observation itself). */
 const PER_OBSERVATION = { extract: { input: 'input[-1].content', output: 'output' } };
 const client = () =>
-  createLangfuseClient({ baseUrl: LF, publicKey: 'pk-lf-1', secretKey: 'sk-lf-secret', timeoutMs: 2000 });
+  createLangfuseClient({
+    baseUrl: LF,
+    publicKey: 'pk-lf-1',
+    secretKey: 'sk-lf-secret',
+    timeoutMs: 2000,
+    retry: { sleep: async () => {} },
+  });
 
 const gen = (
   id: string,
@@ -611,7 +617,8 @@ describe('faults', () => {
 
   it('a crash after scoring but before publishing re-publishes next tick with the same ids, never twice in store', async () => {
     fakeLangfuseObservations(LF, [gen('o1', 'tr1', '2026-11-20T09:10:00.000Z', 'q', 'a')]);
-    const bodies = fakeScores({ fail: 1 });
+    // 503 to the first write and its three retries: the score stays unpublished until the next tick.
+    const bodies = fakeScores({ fail: 4 });
     const d = await deps();
     const t1 = await runTick(monitor(), new Date('2026-11-20T10:00:00Z'), d);
     expect(t1).toMatchObject({ status: 'succeeded', scored: 1, published: 0, publishFailed: 1 });

@@ -6,7 +6,8 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import nock from 'nock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { isArbiterError } from '../config/index.ts';
+import { renderRunSummary, runRunsCommand } from '../commands/runs.ts';
+import { isArbiterError, parseEnv } from '../config/index.ts';
 import { createLangfuseClient } from '../langfuse/index.ts';
 import { createLangfuseTracing, createLlm, createScriptedProvider, DEFAULT_PRICES } from '../llm/index.ts';
 import {
@@ -23,6 +24,7 @@ import { createEmbeddedStore } from '../storage/index.ts';
 import { createSilentLogger } from '../config/index.ts';
 import { type FakeLangfuse, startFakeLangfuse } from './fixtures/fake-langfuse.ts';
 import { tempDir } from './helpers/tmp.ts';
+import { waitUntil } from './helpers/wait.ts';
 import { drainRun, offlineRunService } from './helpers/runs.ts';
 
 const LF = 'https://langfuse.test';
@@ -147,7 +149,7 @@ describe('Langfuse datasets as a run dataset', () => {
   });
 });
 
-async function harness() {
+async function harness(opts: { agentLatencyMs?: number; concurrency?: number } = {}) {
   const { dir, cleanup } = tempDir();
   const lf: FakeLangfuse = await startFakeLangfuse({
     datasets: [{ dataset: DATASET, items: [...PAGE1.filter((i) => i.status === 'ACTIVE'), ...PAGE2] }],
@@ -166,7 +168,9 @@ async function harness() {
   const judge = createScriptedProvider('judge', [
     { text: '{"score": 4, "reason": "grounded", "confidence": 0.9}' },
   ]);
-  const agent = createScriptedProvider('agent', [{ text: 'Support is open 9 to 5.' }]);
+  const agent = createScriptedProvider('agent', [{ text: 'Support is open 9 to 5.' }], {
+    ...(opts.agentLatencyMs ? { latencyMs: opts.agentLatencyMs } : {}),
+  });
   const llm = createLlm({
     env: {
       LLM_TRACE: true,
@@ -196,11 +200,12 @@ metrics:
   - { name: contains, args: { value: ["9"] } }
   - { name: llm-judge, args: { name: faithfulness, criteria: "Is the answer supported?" } }
 threshold: 0.1
-`,
+${opts.concurrency ? `concurrency: ${opts.concurrency}\n` : ''}`,
   );
   return {
     lf,
     svc,
+    store,
     tracing,
     suite: () => loadSuite(join(dir, 'suite.yaml')),
     drain: (runId: string) => drainRun(queue, svc, runId),
@@ -321,12 +326,42 @@ describe('a run of a Langfuse dataset is linked as a Langfuse experiment run (Op
       expect(first.status).toBe('completed');
       expect(first.summary?.finished).toBe(3);
       expect(first.langfuse).toMatchObject({ linked: 0, failed: 3 });
-      expect(h.lf.scores).toEqual([]);
+      // Scores went out as items finished (their endpoint was up); the item traces did not, so nothing is linked.
+      expect(h.lf.scores).toHaveLength(6);
       expect(h.tracing.stats().failed).toBeGreaterThan(0);
 
+      // The report says it once, with the endpoint and how to send the rest; the verdict stands on its own.
+      const note = (r: typeof first) => {
+        const ctx = renderRunSummary(r).sections.find((x) => x.kind === 'context');
+        return (ctx?.kind === 'context' ? ctx.items : []).filter((t) => t.startsWith('Langfuse:'));
+      };
+      expect(note(first)).toEqual([
+        expect.stringMatching(
+          new RegExp(
+            `^Langfuse: 3 item\\(s\\) not linked as experiment run "lf-suite ${runId}" of dataset support qa \\(trace: Langfuse is unreachable \\(POST ${h.lf.url.replace(/\./g, '\\.')}/api/public/otel/v1/traces\\): .*\\); the verdict does not depend on it\\. \`arbiter runs publish ${runId}\` sends what is missing\\.$`,
+          ),
+        ),
+      ]);
+
+      // `arbiter runs publish` (the CLI, building its own Langfuse client and tracing from the environment).
       h.lf.state.otelDrop = false;
-      const again = await h.svc.publishToLangfuse(runId);
-      expect(again).toMatchObject({ linked: 3, failed: 0 });
+      const out: string[] = [];
+      const code = await runRunsCommand(['publish', runId], {
+        env: parseEnv({
+          LANGFUSE_PUBLIC_KEY: 'pk-lf-1',
+          LANGFUSE_SECRET_KEY: SECRET,
+          LANGFUSE_BASE_URL: h.lf.url,
+          LOG_LEVEL: 'silent',
+        }),
+        environment: {},
+        io: { stdout: (t) => void out.push(t), stderr: (t) => void out.push(t) },
+        store: h.store,
+      });
+      expect(code).toBe(0);
+      expect(out.join('')).toBe(`${runId}: 3 item(s) linked in Langfuse.\n`);
+      expect(note((await h.svc.getRun(runId))!)).toEqual([
+        `Langfuse: 3 item(s) linked as experiment run "lf-suite ${runId}" of dataset support qa.`,
+      ]);
       const roots = h.lf.spans.filter((s) => s.name === 'arbiter.run.item');
       // The stored items were sent again under the same deterministic ids (an upsert in Langfuse).
       expect(roots.map((r) => r.spanId).sort()).toEqual(
@@ -342,6 +377,51 @@ describe('a run of a Langfuse dataset is linked as a Langfuse experiment run (Op
       await h.close();
     }
   });
+
+  it("publishes each item's scores as it finishes, while the run goes on", async () => {
+    const h = await harness({ agentLatencyMs: 300, concurrency: 1 });
+    try {
+      const { runId } = await h.svc.startRun(h.suite());
+      const draining = h.drain(runId);
+      await waitUntil(() => h.lf.scores.length >= 2, 10_000);
+      const during = (await h.svc.getRun(runId))!;
+      expect(during.status).toBe('running');
+      expect(during.progress.done).toBeLessThan(3);
+      await draining;
+      const run = (await h.svc.getRun(runId))!;
+      expect(run.langfuse).toMatchObject({ linked: 3, failed: 0 });
+      // Each score once: the end of the run did not send again what had gone out.
+      expect(h.lf.scores.map((x) => x.id).sort()).toEqual([...new Set(h.lf.scores.map((x) => x.id))].sort());
+      expect(h.lf.scores).toHaveLength(6);
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('a failing scores endpoint neither blocks nor fails the run: tried a bounded number of times, counted, sent later', async () => {
+    const h = await harness();
+    try {
+      h.lf.state.scoresStatus = 503;
+      const { runId } = await h.svc.startRun(h.suite());
+      const started = Date.now();
+      await h.drain(runId);
+      const run = (await h.svc.getRun(runId))!;
+      expect(run.status).toBe('completed');
+      expect(run.summary?.finished).toBe(3);
+      expect(run.langfuse).toMatchObject({ linked: 0, failed: 3 });
+      expect(run.langfuse?.lastError).toMatch(/^scores: Langfuse answered 503 to POST \/api\/public\/scores/);
+      // One back-off sequence at most (1 + 2 + 4 s), not one per score.
+      expect(Date.now() - started).toBeLessThan(12_000);
+      const tries = h.lf.requests.filter((r) => r.path === '/api/public/scores').length;
+      expect(tries).toBeLessThanOrEqual(12);
+
+      h.lf.state.scoresStatus = 200;
+      expect(await h.svc.publishToLangfuse(runId)).toMatchObject({ linked: 3, failed: 0 });
+      expect(h.lf.scores).toHaveLength(6);
+    } finally {
+      await h.close();
+    }
+  }, 20_000);
 
   it.each([
     [

@@ -2,9 +2,12 @@
 // output are raw strings of about 4 KB each, served by a local fake Langfuse in the real shapes
 // (test/fixtures/fake-langfuse.ts), 1,000 per page. Measures the read alone (fetch + decode + own-filter) and the
 // whole tick (fetch + extract + dedup against 2,000 already-scored items + sample 100 + score + store), with
-// records/s and peak RSS (of the whole process: the fake's rows and rendered pages, ~160 MB, live in it too).
-// Medians of 3 runs.
+// records/s and peak RSS. The fake runs in a child process (its rows and rendered pages, ~80 MB of JSON, would
+// otherwise count in Arbiter's peak RSS), as the real Langfuse is another service. Medians of 3 runs.
+import { fork } from 'node:child_process';
+import nock from 'nock';
 import { createServer } from 'node:http';
+import { fileURLToPath } from 'node:url';
 import type { AddressInfo } from 'node:net';
 import { createManualClock } from '../../config/index.ts';
 import { createLangfuseClient, fieldsFor, readObservations } from '../../langfuse/index.ts';
@@ -22,10 +25,17 @@ import { answerObservations, type FakeObservation } from '../fixtures/fake-langf
 import { tempDir } from '../helpers/tmp.ts';
 import { isMain, median, peakRssMiB, report } from './util.ts';
 
+// The fixture module also holds nock fakes, and importing nock patches the global fetch and http for interception
+// (about 3x the CPU per request), which Arbiter in production never pays: switch it off for the measurement.
+nock.restore();
+
 const N = 10_000;
 const PAGE = 1000;
 const ALREADY = 2_000;
 const RUNS = 3;
+const FAKE_FLAG = 'ARBITER_BENCH_FAKE_LANGFUSE_OBSERVATIONS';
+const T0 = Date.parse('2026-11-20T09:00:00Z');
+const UNTIL = new Date('2026-11-20T10:00:00Z');
 
 function rows(t0: number): FakeObservation[] {
   const filler = 'The customer asked about their order and the assistant looked it up in the order system. ';
@@ -48,30 +58,57 @@ function rows(t0: number): FakeObservation[] {
   });
 }
 
-/** Runs the benchmark and returns its figures. */
-export async function run(): Promise<Record<string, number | string>> {
-  const t0 = Date.parse('2026-11-20T09:00:00Z');
-  const data = rows(t0);
-  const until = new Date('2026-11-20T10:00:00Z');
-  let requests = 0;
-  let bytes = 0;
-  // Pages are built once and then served from memory, so the timings are Arbiter's side, not the fake's.
+/** Serves the rows in the shapes of Langfuse's v2 read; pages are built once, then served from memory. */
+async function serveFake(): Promise<string> {
+  const data = rows(T0);
   const rendered = new Map<string, { status: number; body: string }>();
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://x');
-    requests += 1;
     let page = rendered.get(req.url ?? '');
     if (!page) {
-      const answer = answerObservations('v4', data, url.pathname, url.searchParams, until.getTime());
+      const answer = answerObservations('v4', data, url.pathname, url.searchParams, UNTIL.getTime());
       page = { status: answer.status, body: JSON.stringify(answer.body) };
       rendered.set(req.url ?? '', page);
     }
-    bytes += page.body.length;
-    res.writeHead(page.status, { 'content-type': 'application/json' });
+    res.writeHead(page.status, { 'content-type': 'application/json', 'x-bytes': String(page.body.length) });
     res.end(page.body);
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+async function startFakeProcess(): Promise<{ url: string; close(): Promise<void> }> {
+  const child = fork(fileURLToPath(import.meta.url), [], { env: { ...process.env, [FAKE_FLAG]: '1' } });
+  const url = await new Promise<string>((resolve, reject) => {
+    child.once('message', (m) => resolve((m as { url: string }).url));
+    child.once('error', reject);
+  });
+  return {
+    url,
+    close: () =>
+      new Promise<void>((resolve) => {
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+/** Runs the benchmark and returns its figures. */
+export async function run(): Promise<Record<string, number | string>> {
+  const t0 = T0;
+  const until = UNTIL;
+  const rssStart = peakRssMiB();
+  const fake = await startFakeProcess();
+  const base = fake.url;
+  let requests = 0;
+  let bytes = 0;
+  // Counts what Arbiter fetched (requests and JSON bytes) at the fetch boundary.
+  const countingFetch: typeof fetch = async (input, init) => {
+    const res = await fetch(input, init);
+    requests += 1;
+    bytes += Number(res.headers.get('x-bytes') ?? 0);
+    return res;
+  };
   const monitor = MonitorSchema.parse({
     name: 'bench-lf',
     schedule: { every: '1h' },
@@ -82,11 +119,16 @@ export async function run(): Promise<Record<string, number | string>> {
     publish: { channel: '#bench' },
   });
   const client = () =>
-    createLangfuseClient({ baseUrl: base, publicKey: 'pk', secretKey: 'sk', timeoutMs: 60_000 });
+    createLangfuseClient({
+      baseUrl: base,
+      publicKey: 'pk',
+      secretKey: 'sk',
+      timeoutMs: 60_000,
+      fetch: countingFetch,
+    });
   const readMs: number[] = [];
   const tickMs: number[] = [];
   let lastTick: Awaited<ReturnType<typeof runTick>> | undefined;
-  const rssStart = peakRssMiB();
   const wanted = fieldsFor(extractPaths(monitor.extract));
   // The same window and query as the tick's first read (lookback 2h before the tick).
   const read = () =>
@@ -165,14 +207,18 @@ export async function run(): Promise<Record<string, number | string>> {
         'records read': tick?.read ?? 0,
         'already scored (dedup)': tick?.alreadyScored ?? 0,
         'items scored': tick?.scored ?? 0,
-        'peak RSS at start (MiB)': rssStart,
+        'peak RSS at start (MiB, Arbiter process)': rssStart,
         'peak RSS after reads (MiB)': rssAfterRead,
         'peak RSS after ticks (MiB)': peakRssMiB(),
       },
     );
   } finally {
-    server.close();
+    await fake.close();
   }
 }
 
-if (isMain(import.meta.url)) await run();
+if (process.env[FAKE_FLAG]) {
+  const url = await serveFake();
+  process.send?.({ url });
+  process.once('SIGTERM', () => process.exit(0));
+} else if (isMain(import.meta.url)) await run();

@@ -1,11 +1,13 @@
 // Tracing cost: one 1,000-item run of a Langfuse dataset with Langfuse tracing on (item traces as experiment items
-// over OpenTelemetry, a generation per target and judge call, scores published at the end) against the same run with
-// tracing off (the dataset is still read from Langfuse; nothing is written). The target is a scripted model with
-// 50 ms latency (concurrency 16: ideal 3.125 s), the judge a scripted model, plus two heuristics. The fake Langfuse v4
-// runs in a child process, as the real one is another service. Runs alternate off/on, three each; medians. Besides
-// the whole run it prints the items phase alone (until the last item is stored), since publishing scores at the end
-// is work the run without Langfuse does not do at all. Target: tracing adds under 10% (issue 15).
+// over OpenTelemetry, a generation per target and judge call, each item's scores published as it finishes) against
+// the same run with tracing off (the dataset is still read from Langfuse; nothing is written). The target is a
+// scripted model with 50 ms latency (concurrency 16: ideal 3.125 s), the judge a scripted model, plus two heuristics.
+// The fake Langfuse v4 runs in a child process, as the real one is another service. Runs alternate off/on, three
+// each; medians. It also prints the items phase (until the stored progress says every item is done, which is
+// written after the scores sent during the run are drained) and what follows (flush, trace confirmation, scores
+// that did not get through), and the process CPU per item. Target: tracing adds under 10% (issue 15).
 import { fork } from 'node:child_process';
+import nock from 'nock';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,6 +20,10 @@ import { startFakeLangfuse } from '../fixtures/fake-langfuse.ts';
 import { tempDir } from '../helpers/tmp.ts';
 import { offlineRunService } from '../helpers/runs.ts';
 import { isMain, median, report } from './util.ts';
+
+// The fixture module also holds nock fakes, and importing nock patches the global fetch and http for interception
+// (about 3x the CPU per request), which Arbiter in production never pays: switch it off for the measurement.
+nock.restore();
 
 const N = 1000;
 const CONCURRENCY = 16;
