@@ -451,6 +451,7 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
       langfuseWebhookSecret: env.LANGFUSE_WEBHOOK_SECRET,
       logger,
       slackEvents: slack?.handle,
+      maxBodyBytes: env.HTTP_MAX_BODY_BYTES,
     });
     const runningWorker0 = worker;
     notify = () => runningWorker0.notify();
