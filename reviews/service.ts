@@ -4,7 +4,7 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import { z } from 'zod';
 import type { ActionContext, ActionHandler, ActionResult } from '../commands/actions.ts';
-import type { Message } from '../commands/message.ts';
+import { escapeMrkdwn, type Message, md, mention, plainText } from '../commands/message.ts';
 import type { Transport } from '../commands/transport.ts';
 import { ArbiterError, type Clock, type Ids, type Logger } from '../config/index.ts';
 import { type JudgeDeps, judgePair } from '../evaluators/index.ts';
@@ -153,8 +153,9 @@ async function pooledRatings(
   return { table, sameContender: pooled.sameContender };
 }
 
+/** An ephemeral note; `text` is our mrkdwn (values escaped), its summary the plain text. */
 function note(title: string, text: string): Message {
-  return { title, summary: text, sections: [{ kind: 'text', text }], ephemeral: true };
+  return { title, summary: plainText(text), sections: [{ kind: 'text', text }], ephemeral: true };
 }
 
 /** Contender labels, unique within a review: a repeated label gets the run id appended. */
@@ -548,7 +549,7 @@ export async function createReviewService(deps: ReviewServiceDeps): Promise<Revi
         ephemeral: {
           ...note(
             'Add a reason',
-            `Vote first, then send \`/arbiter review reason ${token} <your reason>\` (only you see this; the reason is shown, unattributed, when the review closes).`,
+            md`Vote first, then send \`/arbiter review reason ${token} &lt;your reason&gt;\` (only you see this; the reason is shown, unattributed, when the review closes).`,
           ),
         },
       };
@@ -614,7 +615,7 @@ export async function createReviewService(deps: ReviewServiceDeps): Promise<Revi
         ? `Changed your vote from *${CHOICE_LABELS[outcome.previous]}* to *${chosen}*.`
         : outcome.kind === 'same'
           ? `You had already voted *${chosen}*; nothing changed.`
-          : `Thanks, <@${ctx.user}>! Your vote: *${chosen}*.`;
+          : md`Thanks, ${mention(ctx.user)}! Your vote: *${chosen}*.`;
     const myTotal = review.options.dm
       ? pairs.filter((p) => p.assignees.includes(ctx.user)).length
       : pairs.length;
@@ -658,7 +659,11 @@ export async function createReviewService(deps: ReviewServiceDeps): Promise<Revi
     if (updated)
       await deps.transport.post(
         { channel: review.channel },
-        { title: 'Blind review not opened', summary: text, sections: [{ kind: 'text', text }] },
+        {
+          title: 'Blind review not opened',
+          summary: text,
+          sections: [{ kind: 'text', text: escapeMrkdwn(text) }],
+        },
       );
     return { abandoned: reason };
   };
