@@ -74,6 +74,13 @@ import { createRoleResolver } from './slack-roles.ts';
 import { createConsoleTransport } from './console-transport.ts';
 import { createRunReporter, type RunReporter } from './run-reporter.ts';
 import { createSlackApp, type SlackFrontDoor } from './slack-app.ts';
+import { createScopeAlerts, watchClientScopes, watchFetchScopes } from './slack-scopes.ts';
+import {
+  configChannelRefs,
+  createChannelDirectory,
+  resolveChannelRefs,
+  resolvedChannel,
+} from './slack-channels.ts';
 import { createSlackClient, createSlackTransport } from './slack-transport.ts';
 import { createHttpApp } from './http.ts';
 
@@ -160,8 +167,8 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
     );
   }
   // Monitor YAML is validated before anything is opened: a bad file stops start-up with file:line:field (exit 2).
-  const monitors = loadMonitors(env.MONITORS_DIR).map((l) => l.value);
-  const digestSpecs = loadDigests(env.DIGESTS_DIR).map((l) => l.value);
+  const loadedMonitors = loadMonitors(env.MONITORS_DIR);
+  const loadedDigests = loadDigests(env.DIGESTS_DIR);
   const store = await openStore(env, { logger });
   let llm: LlmService | undefined;
   let tracing: LangfuseTracing | undefined;
@@ -182,6 +189,27 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
           ...(options.slackRetries !== undefined ? { retries: options.slackRetries } : {}),
         })
       : undefined;
+    // `#names` in YAML and the environment become channel ids once, here: conversations.* and file uploads take ids
+    // only. A name that matches no channel stops start-up (exit 2) naming its file and field. Without Slack (the
+    // console) names stay as they are.
+    const channelIds = slackClient
+      ? await resolveChannelRefs(
+          createChannelDirectory(slackClient),
+          configChannelRefs({
+            monitors: loadedMonitors,
+            digests: loadedDigests,
+            promptAlertsChannel: env.PROMPT_ALERTS_CHANNEL,
+            promptAlertsRules: alertsMap.ok ? alertsMap.value : [],
+          }),
+        )
+      : new Map<string, string>();
+    const channel = (value: string) => resolvedChannel(channelIds, value);
+    const monitors = loadedMonitors.map(({ value: m }) => ({
+      ...m,
+      publish: { ...m.publish, channel: channel(m.publish.channel) },
+    }));
+    const digestSpecs = loadedDigests.map(({ value: d }) => ({ ...d, channel: channel(d.channel) }));
+    const promptAlertsChannel = env.PROMPT_ALERTS_CHANNEL ? channel(env.PROMPT_ALERTS_CHANNEL) : undefined;
     const transport =
       options.transport ??
       (slackClient
@@ -198,6 +226,15 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
         })
       : undefined;
     const roles = roleResolver?.policy ?? { admins: [], reviewers: [] };
+    // A missing_scope answer from any Slack call is sent once to the admins with the scope to add (and logged).
+    const scopeAlerts = slackClient
+      ? createScopeAlerts({
+          admins: () => roleResolver?.policy.admins ?? [],
+          notify: (user, message) => transport.post({ channel: user }, message),
+          logger,
+        })
+      : undefined;
+    if (slackClient && scopeAlerts) watchClientScopes(slackClient, scopeAlerts);
     if (slackClient && env.ARBITER_ADMINS.length === 0)
       logger.warn(
         'ARBITER_ADMINS is empty: every Slack user of this workspace may launch runs. Set it to restrict launching.',
@@ -243,7 +280,7 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
       logger,
       // DM mode sends ballots to people: user-group ids were expanded into their members above.
       reviewers: roles.reviewers.filter((id) => !id.startsWith('S')),
-      ...(env.PROMPT_ALERTS_CHANNEL ? { defaultChannel: env.PROMPT_ALERTS_CHANNEL } : {}),
+      ...(promptAlertsChannel ? { defaultChannel: promptAlertsChannel } : {}),
       notify: () => notify(),
     });
     const slack = slackClient
@@ -309,6 +346,7 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
             slack: {
               token: env.SLACK_BOT_TOKEN,
               ...(env.SLACK_API_URL ? { apiUrl: env.SLACK_API_URL } : {}),
+              ...(scopeAlerts ? { fetch: watchFetchScopes(globalThis.fetch, scopeAlerts) } : {}),
             },
           }
         : {}),
@@ -392,8 +430,8 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
       logger,
       langfuseBaseUrl: env.LANGFUSE_BASE_URL,
       channelFor: createChannelResolver({
-        ...(env.PROMPT_ALERTS_CHANNEL ? { defaultChannel: env.PROMPT_ALERTS_CHANNEL } : {}),
-        rules: alertsMap.ok ? alertsMap.value : [],
+        ...(promptAlertsChannel ? { defaultChannel: promptAlertsChannel } : {}),
+        rules: (alertsMap.ok ? alertsMap.value : []).map((r) => ({ ...r, channel: channel(r.channel) })),
       }),
       ...(promptCache ? { cache: promptCache } : {}),
       ...(options.promptSettleMs !== undefined ? { settleMs: options.promptSettleMs } : {}),
