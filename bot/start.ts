@@ -299,8 +299,11 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
           home: {
             recentRuns: (limit) => runs.listRuns({ limit }),
             openReviewsFor: (user) => reviews.openFor(user),
-            leaderboardTop: async (n) => {
-              const table = await reviews.standings();
+            leaderboardTop: async (n, include) => {
+              const table = await reviews.standings(
+                undefined,
+                include ? (r) => include(r.channel) : undefined,
+              );
               return [
                 ...table.contenders.slice(0, n).map((c) => ({
                   name: c.name,
@@ -325,6 +328,7 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
                     lastTickTime: state.lastTickTime,
                     failing: state.failing,
                     paused: state.paused === true,
+                    channel: m.publish.channel,
                     ...(since
                       ? { lastAlert: { time: since, text: `${firing.length} alert(s) firing` } }
                       : {}),

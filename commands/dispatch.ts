@@ -157,6 +157,7 @@ export async function dispatch(
       const started = await deps.runs.startRun(suite, {
         ...(command.limit !== undefined ? { limit: command.limit } : {}),
         ...(ctx.idempotencyKey ? { idempotencyKey: ctx.idempotencyKey } : {}),
+        origin: { user: ctx.user, ...(ctx.channel ? { channel: ctx.channel } : {}) },
       });
       const run = await deps.runs.getRun(started.runId);
       if (!run) throw new ArbiterError('INTERNAL', `Run ${started.runId} vanished after it was started.`);

@@ -111,11 +111,14 @@ export interface ReviewService {
   /** Ratings pooled over every closed review, per contender label. */
   leaderboard(): Promise<Message>;
   /** The pooled ratings over reviews closed before `at` (default: every closed review). */
-  standings(at?: Date): Promise<RatingsTable>;
+  /** Ratings pooled over closed reviews (closed before `at`; only those `include` keeps, when given). */
+  standings(at?: Date, include?: (review: { channel: string }) => boolean): Promise<RatingsTable>;
   /** A run ended: reviews waiting for it re-check now instead of at their next poll. */
   runFinished(runId: string): Promise<void>;
   /** Open reviews with the pairs still waiting for this user's vote (App Home); names no contender. */
-  openFor(user: string): Promise<{ id: string; title: string; pending: number }[]>;
+  openFor(
+    user: string,
+  ): Promise<{ id: string; title: string; pending: number; channel: string; dm: boolean }[]>;
   /** Reviews closed in `[from, to)` with their verdict, for digests. */
   closedBetween(
     from: Date,
@@ -423,9 +426,10 @@ export async function createReviewService(deps: ReviewServiceDeps): Promise<Revi
       return leaderboardMessage(table, closed.length, { sameContender });
     },
 
-    async standings(at) {
+    async standings(at, include) {
       const closed = (await repo.listReviews({ status: 'closed' })).filter(
-        (r) => at === undefined || (r.closedAt !== undefined && r.closedAt < at),
+        (r) =>
+          (at === undefined || (r.closedAt !== undefined && r.closedAt < at)) && (!include || include(r)),
       );
       return (await pooled(closed)).table;
     },
@@ -460,6 +464,8 @@ export async function createReviewService(deps: ReviewServiceDeps): Promise<Revi
             id: review._id,
             title: `Blind review opened ${(review.openedAt ?? review.createdAt).toISOString().slice(0, 10)}`,
             pending,
+            channel: review.channel,
+            dm: review.options.dm,
           });
       }
       return out;

@@ -96,6 +96,8 @@ export interface StartRunOptions {
   resume?: boolean;
   /** Why the run was started (a prompt change), recorded on the run. */
   trigger?: RunTrigger;
+  /** Who started it from chat, and where. */
+  origin?: { user?: string; channel?: string };
 }
 
 /** The run service. */
@@ -255,6 +257,7 @@ export async function createRunService(deps: RunServiceDeps): Promise<RunService
       suiteJson: JSON.stringify(suite),
       status: 'queued',
       ...(options.idempotencyKey ? { idempotencyKey: options.idempotencyKey } : {}),
+      ...(options.origin ? { origin: options.origin } : {}),
       options: {
         concurrency,
         ...(options.limit ? { limit: options.limit } : {}),
