@@ -279,9 +279,19 @@ async function dispatchMonitor(
   );
 }
 
+const INTERNAL_CODES = new Set<string>([
+  'INTERNAL',
+  'STORE_INVALID_DOCUMENT',
+  'JOB_NOT_FOUND',
+  'JOB_LEASE_LOST',
+  'JOB_HANDLER_MISSING',
+]);
+
 /** An error as an ephemeral message: our own errors say what and why; anything else only a reference id. */
 export function errorMessage(err: unknown, ref: string): Message {
-  if (isArbiterError(err) && err.code !== 'INTERNAL')
+  // Codes a user can act on; a stored document that fails its schema or a job-queue fault is ours to fix, and its
+  // message carries validation text: the user gets the reference only (the logs have the details).
+  if (isArbiterError(err) && !INTERNAL_CODES.has(err.code))
     return notice('Arbiter could not do that', `${err.message}${err.hint ? `\n${err.hint}` : ''}`, [
       { kind: 'context', items: [`Reference ${ref}`] },
     ]);

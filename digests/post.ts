@@ -6,7 +6,7 @@ import { basename, join } from 'node:path';
 import cron, { type ScheduledTask } from 'node-cron';
 import { escapeMrkdwn, type Message } from '../commands/message.ts';
 import type { Transport } from '../commands/transport.ts';
-import { type Clock, createSilentLogger, type Logger } from '../config/index.ts';
+import { type Clock, createSilentLogger, describeError, type Logger } from '../config/index.ts';
 import { type Collection, DEFAULT_LEASE_TTL_MS, type DocumentStore, type Leases } from '../storage/index.ts';
 import { type BuiltDigest, buildDigest, type DigestInputs } from './build.ts';
 import { writeChartPng } from './chart.ts';
@@ -115,7 +115,7 @@ export function chartPath(dataDir: string, name: string, period: Period, suffix 
   return join(dataDir, 'digests', `${name}${kind}-${period.key}${suffix}.png`);
 }
 
-const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err));
+const errorText = (err: unknown) => describeError(err);
 
 /** Slack answers to files.completeUploadExternal that mean "the bot is not a member of this channel". */
 const UPLOAD_NEEDS_MEMBERSHIP = new Set(['not_in_channel', 'channel_not_found']);

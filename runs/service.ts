@@ -1,7 +1,7 @@
 // The run use case: start a run (a durable job), execute it in a worker with a concurrency limit, record progress,
 // resume after a crash without redoing or double-counting finished items, cancel, and finalize the summary.
 import { setMaxListeners } from 'node:events';
-import { ArbiterError, type Clock, type Ids, type Logger } from '../config/index.ts';
+import { ArbiterError, type Clock, describeError, type Ids, type Logger } from '../config/index.ts';
 import { createMetricFromSpec, gradeItem, type ItemGrade, type Metric } from '../evaluators/index.ts';
 import type { LangfuseClient } from '../langfuse/index.ts';
 import type { LangfuseTracing, Llm } from '../llm/index.ts';
@@ -495,7 +495,7 @@ export async function createRunService(deps: RunServiceDeps): Promise<RunService
               costUsd: 0,
               targetMs: 0,
             },
-            error: `engine error: ${err instanceof Error ? err.message : String(err)}`,
+            error: `engine error: ${describeError(err)}`,
           };
         }
         const grade = outcome.error ? undefined : gradeItem(outcome.result.scores, suite.metrics);
