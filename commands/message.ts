@@ -67,8 +67,10 @@ export function channelMention(channelId: string): Mrkdwn {
 
 /** `<url|label>` for an http(s) URL (label escaped, `|` cannot occur); anything else is shown as escaped text. */
 export function link(url: string, label?: string): Mrkdwn {
-  if (!SAFE_URL.test(url)) return new Mrkdwn(escapeMrkdwn(label ? `${label} (${url})` : url));
-  const safeUrl = url.replace(/&/g, '&amp;');
+  // `|` ends the URL part of a link: percent-encoded, as a browser would send it anyway.
+  const encoded = url.replaceAll('|', '%7C');
+  if (!SAFE_URL.test(encoded)) return new Mrkdwn(escapeMrkdwn(label ? `${label} (${url})` : url));
+  const safeUrl = encoded.replace(/&/g, '&amp;');
   const safeLabel = label ? escapeMrkdwn(label.replace(/[\r\n]+/g, ' ')).replace(/\|/g, '¦') : '';
   return new Mrkdwn(safeLabel ? `<${safeUrl}|${safeLabel}>` : `<${safeUrl}>`);
 }
