@@ -109,7 +109,8 @@ export function alertButtons(suites: readonly SuiteButton[]): { buttons: Message
       text: `Run ${s.suite}`.slice(0, 75),
       actionId: id(PROMPT_ACTION_IDS.runSuite),
       value: s.runToken,
-      style: 'primary',
+      // One primary button per set: the first suite's Run.
+      ...(buttons.length === 0 ? { style: 'primary' as const } : {}),
     });
     if (s.compareToken) {
       buttons.push({
