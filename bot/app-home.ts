@@ -2,7 +2,7 @@
 // leaderboard's top 5, each limited to what the viewer may see: what comes from channels they are in, or is theirs
 // (admins see everything, and the tab says it is the admin view). Data comes through a small port (HomeData) the lead wires to runs/, reviews/ and
 // monitors/; the view is a pure function of a snapshot and stays within Slack's view limits whatever the sizes.
-import type { Message, MessageSection } from '../commands/message.ts';
+import type { Message, MessageSection } from '../chat/index.ts';
 import { type Run, runOutcome } from '../runs/index.ts';
 import { type Block, renderBlocks, SLACK_LIMITS } from './render-blocks.ts';
 import { escapeMrkdwn, toWellFormed, truncateText } from './slack-text.ts';

@@ -1,7 +1,7 @@
 import type { types } from '@slack/bolt';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { Message, MessageButton, MessageSection } from '../commands/message.ts';
+import type { Message, MessageButton, MessageSection } from '../chat/message.ts';
 import { baseActionId, type Block, renderBlocks, renderThread, type SlackMessage } from './render-blocks.ts';
 import {
   CODE_BACKTICK,

@@ -1,6 +1,6 @@
 // Renders a transport-neutral Message to Slack Block Kit messages that respect every Slack limit,
 // moving whatever does not fit into thread replies so nothing is lost.
-import type { Message, MessageButton, MessageSection } from '../commands/message.ts';
+import type { Message, MessageButton, MessageSection } from '../chat/index.ts';
 import {
   countLinkedUrls,
   escapeCode,

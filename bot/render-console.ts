@@ -1,5 +1,5 @@
 // Renders a transport-neutral Message as readable terminal text for the console transport (no Slack token).
-import type { Message, MessageButton, MessageSection } from '../commands/message.ts';
+import type { Message, MessageButton, MessageSection } from '../chat/index.ts';
 import { unescapeMrkdwn } from './slack-text.ts';
 
 /** Options for renderConsole. */

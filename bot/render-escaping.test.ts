@@ -3,7 +3,7 @@
 // hostile content in every part of a Message, then through the real builders of problem 7.
 import { describe, expect, it } from 'vitest';
 import { errorMessage, notice, usageMessage } from '../commands/dispatch.ts';
-import { link, type Message, md, mention, plainText } from '../commands/message.ts';
+import { link, type Message, md, mention, plainText } from '../chat/message.ts';
 import { renderRunSummary } from '../commands/runs.ts';
 import { ArbiterError } from '../config/index.ts';
 import { buildTickReport } from '../monitors/report.ts';

@@ -4,11 +4,11 @@
 import { App, LogLevel, SocketModeReceiver } from '@slack/bolt';
 import { z } from 'zod';
 import type { Env, Ids, Logger } from '../config/index.ts';
-import type { ActionHandler } from '../commands/actions.ts';
-import { precheck, usageMessage } from '../commands/dispatch.ts';
-import type { Message } from '../commands/message.ts';
-import { hasRole, parseCommand, type RolePolicy } from '../commands/parse.ts';
-import type { Transport } from '../commands/transport.ts';
+import type { ActionHandler } from '../chat/index.ts';
+import { precheck, usageMessage } from '../commands/index.ts';
+import type { Message } from '../chat/index.ts';
+import { hasRole, parseCommand, type RolePolicy } from '../commands/index.ts';
+import type { Transport } from '../chat/index.ts';
 import type { RunService } from '../runs/index.ts';
 import { isArbiterError } from '../config/index.ts';
 import type { EnqueueInput, JobHandler, JobQueue } from '../storage/index.ts';

@@ -2,7 +2,7 @@
 // the user who hit it cannot either. Every Web API call (the WebClient's apiCall, and the raw fetches of the `slack`
 // monitor source) is watched; the first `missing_scope` for a scope is sent to the admins (ARBITER_ADMINS) by direct
 // message with the scope and the fix, and logged; later ones are only logged. The error still reaches its caller.
-import type { Message } from '../commands/message.ts';
+import type { Message } from '../chat/index.ts';
 import type { Logger } from '../config/index.ts';
 import type { SlackClient } from './slack-transport.ts';
 

@@ -5,7 +5,7 @@
 // UTF-16 units are never fewer than code points or grapheme clusters, and the escaped form (`&amp;` is 5)
 // is never shorter than what Slack shows, so staying under a limit in our units stays under it in theirs.
 
-import { escapeMrkdwn, WORD_JOINER } from '../commands/message.ts';
+import { escapeMrkdwn, WORD_JOINER } from '../chat/index.ts';
 
 // The one escape (commands/message.ts, which commands and domain code use too): re-exported for bot/.
 export { escapeMrkdwn, WORD_JOINER };
@@ -80,7 +80,7 @@ export function toWellFormed(text: string): string {
 
 // The mrkdwn builders live with the escape in commands/message.ts (one rule for the whole code base); bot/ keeps
 // its historical names for them.
-export { link as slackLink, md as mrkdwn, trusted as rawMrkdwn } from '../commands/message.ts';
+export { link as slackLink, md as mrkdwn, trusted as rawMrkdwn } from '../chat/index.ts';
 
 /** Options for safeCut. */
 export interface CutOptions {

@@ -10,10 +10,10 @@ import {
   systemClock,
   systemIds,
 } from '../config/index.ts';
-import { createDigestInputs } from '../commands/digest.ts';
-import { createReviewRunSource } from '../commands/reviews.ts';
-import type { DispatchDeps } from '../commands/dispatch.ts';
-import type { Transport } from '../commands/transport.ts';
+import { createDigestInputs } from '../commands/index.ts';
+import { createReviewRunSource } from '../commands/index.ts';
+import type { DispatchDeps } from '../commands/index.ts';
+import type { Transport } from '../chat/index.ts';
 import { announceLangfuseServer, langfuseFromEnv } from '../langfuse/index.ts';
 import {
   checkLlmConfig,
@@ -65,7 +65,7 @@ import {
   RUN_JOB_TYPE,
   type RunService,
 } from '../runs/index.ts';
-import type { ActionHandler } from '../commands/actions.ts';
+import type { ActionHandler } from '../chat/index.ts';
 import { ACTION_JOB_TYPE, createActionJobHandler } from './action-jobs.ts';
 import { COMMAND_JOB_TYPE, createCommandJobHandler } from './command-jobs.ts';
 import { type ClickOutcome, createConsoleClicker } from './console-prompt.ts';

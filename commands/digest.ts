@@ -33,9 +33,9 @@ import {
 } from '../monitors/index.ts';
 import { createRunRepository, type Run, runOutcome } from '../runs/index.ts';
 import { createLeases, type DocumentStore, openStore } from '../storage/index.ts';
-import { escapeMrkdwn, type Message, type MessageSection, plainText } from './message.ts';
+import { escapeMrkdwn, type Message, type MessageSection, plainText } from '../chat/index.ts';
 import type { Command } from './parse.ts';
-import type { PostedRef, Transport } from './transport.ts';
+import type { PostedRef, Transport } from '../chat/index.ts';
 
 /** Feeds digests from the monitor tick log and stored runs (RunService or RunRepository both fit). */
 export function createDigestInputs(sources: {

@@ -23,7 +23,7 @@ import {
   reviewListCommand,
   reviewReasonCommand,
 } from './reviews.ts';
-import { escapeMrkdwn, type Message } from './message.ts';
+import { escapeMrkdwn, type Message } from '../chat/index.ts';
 import { type Command, COMMAND_USAGE, hasRole, type Role, type RolePolicy, requiredRole } from './parse.ts';
 import { progressBar, renderComparison, renderRunSummary } from './runs.ts';
 

@@ -4,7 +4,7 @@ import { isArbiterError } from '../config/index.ts';
 import { renderTranscript } from '../evaluators/index.ts';
 import type { ReviewRun, ReviewRunSource, ReviewService, ReviewSummary } from '../reviews/index.ts';
 import type { Run, RunService } from '../runs/index.ts';
-import { escapeMrkdwn, type Message, plainText } from './message.ts';
+import { escapeMrkdwn, type Message, plainText } from '../chat/index.ts';
 import type { Command } from './parse.ts';
 
 /** Who asked and where: the review's parent message and result go to `channel`. */

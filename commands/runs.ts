@@ -33,7 +33,7 @@ import {
   summaryExitCode,
 } from '../runs/index.ts';
 import { createJobQueue, createWorker, type DocumentStore, openStore } from '../storage/index.ts';
-import { escapeMrkdwn, type Message, type MessageSection, plainText } from './message.ts';
+import { escapeMrkdwn, type Message, type MessageSection, plainText } from '../chat/index.ts';
 
 /** What the run commands need from the outside world. */
 export interface RunsCliIo {

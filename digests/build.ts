@@ -1,6 +1,6 @@
 // Building a digest (pure apart from reading its inputs): the headline against the previous period, thread replies
 // with the worst regressions and items, and the chart data, as a transport-neutral Message within Slack's limits.
-import { escapeMrkdwn, link as mdLink, type Message, type MessageSection } from '../commands/message.ts';
+import { escapeMrkdwn, link as mdLink, type Message, type MessageSection } from '../chat/index.ts';
 import type { ChartSeries, TrendChart } from './chart.ts';
 import { type Period, periodBefore, periodBuckets, periodLabel, previousPeriod } from './period.ts';
 import type { Digest } from './schema.ts';

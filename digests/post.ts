@@ -4,8 +4,8 @@
 // lease to expire and the next attempt resumes after the last step it recorded. Also the node-cron scheduler.
 import { basename, join } from 'node:path';
 import cron, { type ScheduledTask } from 'node-cron';
-import { escapeMrkdwn, type Message } from '../commands/message.ts';
-import type { Transport } from '../commands/transport.ts';
+import { escapeMrkdwn, type Message } from '../chat/index.ts';
+import type { Transport } from '../chat/index.ts';
 import { type Clock, createSilentLogger, describeError, type Logger } from '../config/index.ts';
 import { type Collection, DEFAULT_LEASE_TTL_MS, type DocumentStore, type Leases } from '../storage/index.ts';
 import { type BuiltDigest, buildDigest, type DigestInputs } from './build.ts';

@@ -1,7 +1,7 @@
 // `arbiter monitor list | run <name> [--dry-run] | pause <name> | resume <name> | backfill <name> --since <date>`:
 // returns an exit code.
-import { type Message, plainText } from '../commands/message.ts';
-import type { PostedRef, Transport } from '../commands/transport.ts';
+import { type Message, plainText } from '../chat/index.ts';
+import type { PostedRef, Transport } from '../chat/index.ts';
 import {
   ArbiterError,
   type Clock,

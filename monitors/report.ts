@@ -1,6 +1,6 @@
 // The tick report as a transport-neutral Message: counts, per-metric means against the previous tick, the
 // alert line, and thread replies with the worst items and the items that need review. Pure.
-import { link, type Message, type MessageSection, md, mention } from '../commands/message.ts';
+import { link, type Message, type MessageSection, md, mention } from '../chat/index.ts';
 import { maskPii, type Score } from '../evaluators/index.ts';
 import type { AlertEvent, AlertState, TickStats } from './alerts.ts';
 import type { ReviewDecision } from './review.ts';

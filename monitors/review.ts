@@ -2,8 +2,8 @@
 // Confirm / Override buttons; the action handler records the decision, publishes it to Langfuse as a human score
 // (deterministic id, so retries and changed minds upsert) and redraws the clicked message.
 import { createHash } from 'node:crypto';
-import type { ActionHandler, ActionResult } from '../commands/actions.ts';
-import { type Message, md, mention, plainText, trusted } from '../commands/message.ts';
+import type { ActionHandler, ActionResult } from '../chat/index.ts';
+import { type Message, md, mention, plainText, trusted } from '../chat/index.ts';
 import { type Clock, createSilentLogger, type Logger } from '../config/index.ts';
 import type { Score } from '../evaluators/index.ts';
 import type { LangfuseClient, ScoreInput } from '../langfuse/index.ts';

@@ -2,7 +2,7 @@
 // publish, alert and report, in phases recorded on the tick (store.ts, TickPhase) so that a tick an attempt left
 // half-done is finished by the next one. The watermark only moves after everything it covers is stored.
 import { createHash } from 'node:crypto';
-import type { Transport } from '../commands/transport.ts';
+import type { Transport } from '../chat/index.ts';
 import { type Clock, createSilentLogger, describeError, type Logger } from '../config/index.ts';
 import {
   createMetricFromSpec,

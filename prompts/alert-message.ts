@@ -1,6 +1,6 @@
 // Builds the prompt-change alert as a transport-neutral Message: what changed in a few fields, a short diff
 // preview, buttons, and the full diff in the thread. Pure; sized well inside Block Kit limits (bot/ enforces them).
-import { escapeMrkdwn, type Message, type MessageButton, type MessageSection } from '../commands/message.ts';
+import { escapeMrkdwn, type Message, type MessageButton, type MessageSection } from '../chat/index.ts';
 import { type PromptDiff, renderPromptDiff } from './diff.ts';
 import { describeMove, type PromptChange } from './label-moves.ts';
 import { PROMPT_ACTION_IDS } from './suites.ts';

@@ -2,8 +2,8 @@
 // prompt, how to start a run, and the buttons' opaque tokens. The lead wires real implementations.
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import type { ActionHandler } from '../commands/actions.ts';
-import { escapeMrkdwn, type Message } from '../commands/message.ts';
+import type { ActionHandler } from '../chat/index.ts';
+import { escapeMrkdwn, type Message } from '../chat/index.ts';
 import type { Clock, Logger } from '../config/index.ts';
 import type { Collection, DocumentStore } from '../storage/index.ts';
 

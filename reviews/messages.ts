@@ -7,7 +7,7 @@ import {
   type MessageSection,
   md,
   mention,
-} from '../commands/message.ts';
+} from '../chat/index.ts';
 import { type Agreement, describeKappa } from './agreement.ts';
 import type { RatingsTable } from './ratings.ts';
 import { CHOICE_LABELS, type Choice } from './types.ts';

@@ -3,9 +3,9 @@
 // Everything lives in the store, so a restart keeps every vote and the hidden order; slow work runs in jobs.
 import { randomBytes, randomInt } from 'node:crypto';
 import { z } from 'zod';
-import type { ActionContext, ActionHandler, ActionResult } from '../commands/actions.ts';
-import { escapeMrkdwn, type Message, md, mention, plainText } from '../commands/message.ts';
-import type { Transport } from '../commands/transport.ts';
+import type { ActionContext, ActionHandler, ActionResult } from '../chat/index.ts';
+import { escapeMrkdwn, type Message, md, mention, plainText } from '../chat/index.ts';
+import type { Transport } from '../chat/index.ts';
 import { ArbiterError, type Clock, type Ids, type Logger } from '../config/index.ts';
 import { type JudgeDeps, judgePair } from '../evaluators/index.ts';
 import type { DocumentStore, JobHandler, JobQueue } from '../storage/index.ts';

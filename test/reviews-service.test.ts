@@ -4,8 +4,8 @@ import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { ActionResult } from '../commands/actions.ts';
-import type { Message } from '../commands/message.ts';
+import type { ActionResult } from '../chat/actions.ts';
+import type { Message } from '../chat/message.ts';
 import {
   createReviewRunSource,
   leaderboardCommand,
