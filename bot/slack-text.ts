@@ -7,7 +7,7 @@
 
 import { escapeMrkdwn, WORD_JOINER } from '../chat/index.ts';
 
-// The one escape (commands/message.ts, which commands and domain code use too): re-exported for bot/.
+// The one escape (chat/message.ts, which commands and domain code use too): re-exported for bot/.
 export { escapeMrkdwn, WORD_JOINER };
 
 /** Appended where content was cut; the renderer posts the full text in the thread. */
@@ -78,7 +78,7 @@ export function toWellFormed(text: string): string {
   return text.replace(LONE_SURROGATE, '\uFFFD');
 }
 
-// The mrkdwn builders live with the escape in commands/message.ts (one rule for the whole code base); bot/ keeps
+// The mrkdwn builders live with the escape in chat/message.ts (one rule for the whole code base); bot/ keeps
 // its historical names for them.
 export { link as slackLink, md as mrkdwn, trusted as rawMrkdwn } from '../chat/index.ts';
 

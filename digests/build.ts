@@ -188,7 +188,7 @@ function codeSections(lines: string[], label?: string, max = 2800, maxSections =
   return out;
 }
 
-/** A link in mrkdwn for a plain http(s) URL of reasonable length (commands/message.ts link); else escaped text. */
+/** A link in mrkdwn for a plain http(s) URL of reasonable length (chat/message.ts link); else escaped text. */
 function link(url: string, label: string): string {
   return url.length <= 1500 ? mdLink(url, label).text : escapeMrkdwn(url);
 }
