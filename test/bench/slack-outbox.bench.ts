@@ -147,9 +147,12 @@ export async function run(): Promise<Record<string, number | string>> {
     const answered = await until(
       () => {
         const m = new Map<string, number>();
-        for (const c of at)
-          if (c.channel.startsWith('CL') && !m.has(c.channel) && c.method.startsWith('chat.'))
-            m.set(c.channel, c.t);
+        for (const c of at) {
+          // An answer comes by the command's response_url (first choice), or by a chat.* call to its channel.
+          const byUrl = /^\/commands\/T1\/list(\d+)\/x$/.exec(c.method);
+          const channel = byUrl ? `CL${byUrl[1]}` : c.method.startsWith('chat.') ? c.channel : '';
+          if (channel.startsWith('CL') && !m.has(channel)) m.set(channel, c.t);
+        }
         return m.size === LISTS ? m : undefined;
       },
       60_000,

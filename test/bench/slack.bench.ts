@@ -5,6 +5,7 @@
 // Slack's clients are other machines, so the 50 clients' fetch/JSON work must not share the bot's event loop. The
 // fake Slack Web API the bot posts replies to stays in this (client) process. Figures: time to ack as the clients
 // see it, time from request to response inside the bot (node:http diagnostics), and the bot's event-loop delay.
+import { join } from 'node:path';
 import { type ChildProcess, fork } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -136,6 +137,9 @@ async function serve(child: ChildProcess | NodeJS.Process): Promise<void> {
       PORT: '0',
       HOST: '127.0.0.1',
       DATA_DIR: process.env.BENCH_DATA_DIR ?? '',
+      // No monitors or digests: the shipped ones post to #names that the bench's Slack does not list.
+      MONITORS_DIR: join(process.env.BENCH_DATA_DIR ?? '', 'none'),
+      DIGESTS_DIR: join(process.env.BENCH_DATA_DIR ?? '', 'none'),
       LOG_LEVEL: 'silent',
       SLACK_BOT_TOKEN: 'xoxb-bench',
       SLACK_SIGNING_SECRET: SECRET,
