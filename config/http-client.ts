@@ -4,11 +4,14 @@
 // several times the CPU per request: undici's stream plumbing, an AbortSignal and a socket write per body chunk).
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { urlToHttpOptions } from 'node:url';
 
 const agents = {
   'http:': new HttpAgent({ keepAlive: true, maxSockets: 256 }),
   'https:': new HttpsAgent({ keepAlive: true, maxSockets: 256 }),
 };
+
+const targets = new Map<string, ReturnType<typeof urlToHttpOptions>>();
 
 /** Why a request produced no response. */
 export type HttpFailure = { kind: 'timeout' } | { kind: 'aborted' } | { kind: 'error'; message: string };
@@ -33,16 +36,24 @@ export function sendHttp(
   },
 ): Promise<HttpResult> {
   return new Promise((resolve) => {
-    let parsed: URL;
-    try {
-      parsed = new URL(url);
-    } catch {
-      resolve({ ok: false, failure: { kind: 'error', message: `invalid URL ${url}` } });
-      return;
+    // The same few URLs are requested over and over (a run's scores, an agent endpoint): parse each once.
+    let target = targets.get(url);
+    if (!target) {
+      let parsed: URL;
+      try {
+        parsed = new URL(url);
+      } catch {
+        resolve({ ok: false, failure: { kind: 'error', message: `invalid URL ${url}` } });
+        return;
+      }
+      target = urlToHttpOptions(parsed);
+      if (targets.size >= 1000) targets.clear();
+      targets.set(url, target);
     }
-    const agent = agents[parsed.protocol as keyof typeof agents];
+    const protocol = target.protocol ?? '';
+    const agent = agents[protocol as keyof typeof agents];
     if (!agent) {
-      resolve({ ok: false, failure: { kind: 'error', message: `unsupported protocol ${parsed.protocol}` } });
+      resolve({ ok: false, failure: { kind: 'error', message: `unsupported protocol ${protocol}` } });
       return;
     }
     let settled = false;
@@ -53,10 +64,10 @@ export function sendHttp(
       init.signal?.removeEventListener('abort', onAbort);
       resolve(r);
     };
-    const send = parsed.protocol === 'https:' ? httpsRequest : httpRequest;
+    const send = protocol === 'https:' ? httpsRequest : httpRequest;
     const headers: Record<string, string | number> = { ...init.headers };
     if (init.body !== undefined) headers['content-length'] = Buffer.byteLength(init.body);
-    const req = send(parsed, { method: init.method, headers, agent }, (res: IncomingMessage) => {
+    const req = send({ ...target, method: init.method, headers, agent }, (res: IncomingMessage) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () =>
