@@ -5,11 +5,19 @@
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { urlToHttpOptions } from 'node:url';
+import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 
 const agents = {
   'http:': new HttpAgent({ keepAlive: true, maxSockets: 256 }),
   'https:': new HttpsAgent({ keepAlive: true, maxSockets: 256 }),
 };
+
+const decoders = new Map<string, () => NodeJS.ReadWriteStream>([
+  ['gzip', createGunzip],
+  ['x-gzip', createGunzip],
+  ['deflate', createInflate],
+  ['br', createBrotliDecompress],
+]);
 
 const targets = new Map<string, ReturnType<typeof urlToHttpOptions>>();
 
@@ -69,8 +77,16 @@ export function sendHttp(
     if (init.body !== undefined) headers['content-length'] = Buffer.byteLength(init.body);
     const req = send({ ...target, method: init.method, headers, agent }, (res: IncomingMessage) => {
       const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () =>
+      // A body compressed because the caller asked for it (accept-encoding) is decoded, as fetch does.
+      const bodiless = init.method === 'HEAD' || res.statusCode === 204 || res.statusCode === 304;
+      const decode = bodiless
+        ? undefined
+        : decoders.get(String(res.headers['content-encoding'] ?? '').toLowerCase());
+      const body = decode ? res.pipe(decode()) : res;
+      if (decode)
+        body.on('error', (err) => finish({ ok: false, failure: { kind: 'error', message: err.message } }));
+      body.on('data', (c: Buffer) => chunks.push(c));
+      body.on('end', () =>
         finish({
           ok: true,
           status: res.statusCode ?? 0,

@@ -1,4 +1,5 @@
 import nock from 'nock';
+import { gzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createLangfuseClient } from './client.ts';
 import { codeForStatus } from './errors.ts';
@@ -219,6 +220,20 @@ describe('Langfuse client', () => {
       { id: 's1', traceId: 't1', name: 'm', value: 1, dataType: 'NUMERIC' },
     ]);
     moved.done();
-    expect(published.failed[0]?.error.message).toMatch(/^Langfuse answered 405 to POST \/api\/public\/scores/);
+    expect(published.failed[0]?.error.message).toMatch(
+      /^Langfuse answered 405 to POST \/api\/public\/scores/,
+    );
+  });
+
+  it('asks for compressed answers and reads them, as fetch did', async () => {
+    const scope = nock(LF, { reqheaders: { 'accept-encoding': /gzip/ } })
+      .get('/api/public/v2/prompts/z')
+      .reply(200, gzipSync(JSON.stringify(textPrompt)), {
+        'content-encoding': 'gzip',
+        'content-type': 'application/json',
+      });
+    const res = await createLangfuseClient(keys).getPrompt('z', {});
+    scope.done();
+    expect(res).toEqual({ ok: true, value: expect.objectContaining({ name: 'support bot', version: 4 }) });
   });
 });

@@ -199,6 +199,8 @@ export function createLangfuseClient(options: LangfuseClientOptions): LangfuseCl
       headers: {
         authorization: auth,
         accept: 'application/json',
+        // Large reads (observation pages) come compressed, as they did with fetch.
+        'accept-encoding': 'gzip, deflate, br',
         ...(body === undefined ? {} : { 'content-type': 'application/json' }),
         ...extraHeaders,
       },
