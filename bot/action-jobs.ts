@@ -3,11 +3,11 @@
 // reply in its thread, or tell the clicking user only). Both front doors share checkAction and this job.
 import { z } from 'zod';
 import { type Ids, type Logger, logFailure } from '../config/index.ts';
-import { type ActionHandler, type ActionResult, findActionHandler } from '../commands/actions.ts';
-import { errorMessage, notice } from '../commands/dispatch.ts';
-import type { Message } from '../commands/message.ts';
-import { hasRole, type Role, type RolePolicy } from '../commands/parse.ts';
-import type { Transport } from '../commands/transport.ts';
+import { type ActionHandler, type ActionResult, findActionHandler } from '../chat/index.ts';
+import { errorMessage, notice } from '../commands/index.ts';
+import type { Message } from '../chat/index.ts';
+import { hasRole, type Role, type RolePolicy } from '../commands/index.ts';
+import type { Transport } from '../chat/index.ts';
 import type { JobContext, JobHandler, JobQueue } from '../storage/index.ts';
 import { notPostedNote } from './command-jobs.ts';
 import { transportReplies, type UserReplies } from './slack-reply.ts';

@@ -1,7 +1,8 @@
 // The App Home tab: recent runs with scores, open reviews waiting for this user's vote, monitor status and the
-// leaderboard's top 5. Data comes through a small port (HomeData) the lead wires to runs/, reviews/ and
+// leaderboard's top 5, each limited to what the viewer may see: what comes from channels they are in, or is theirs
+// (admins see everything, and the tab says it is the admin view). Data comes through a small port (HomeData) the lead wires to runs/, reviews/ and
 // monitors/; the view is a pure function of a snapshot and stays within Slack's view limits whatever the sizes.
-import type { Message, MessageSection } from '../commands/message.ts';
+import type { Message, MessageSection } from '../chat/index.ts';
 import { type Run, runOutcome } from '../runs/index.ts';
 import { type Block, renderBlocks, SLACK_LIMITS } from './render-blocks.ts';
 import { escapeMrkdwn, toWellFormed, truncateText } from './slack-text.ts';
@@ -18,6 +19,9 @@ export interface HomeReview {
   title: string;
   /** Pairs still waiting for this user's vote. */
   pending: number;
+  /** Where the review's thread is; with `dm` its ballots go by direct message to the user (they may see it). */
+  channel?: string | undefined;
+  dm?: boolean | undefined;
 }
 
 /** A monitor's status as the Home tab shows it. */
@@ -28,6 +32,8 @@ export interface HomeMonitor {
   failing: boolean;
   lastAlert?: { time: Date; text?: string | undefined } | undefined;
   paused: boolean;
+  /** Where its reports go (a channel id once resolved). */
+  channel?: string | undefined;
 }
 
 /** A leaderboard row as the Home tab shows it. */
@@ -49,7 +55,32 @@ export interface HomeData {
   recentRuns(limit: number): MaybeAsync<readonly Run[]>;
   openReviewsFor?(user: string): MaybeAsync<readonly HomeReview[]>;
   monitors?(): MaybeAsync<readonly HomeMonitor[]>;
-  leaderboardTop?(n: number): MaybeAsync<readonly HomeLeader[]>;
+  /** The top `n`, pooled only over reviews whose channel `include` keeps (all when absent). */
+  leaderboardTop?(n: number, include?: (channel: string) => boolean): MaybeAsync<readonly HomeLeader[]>;
+}
+
+/** Who is looking at the tab. */
+export interface HomeViewer {
+  user: string;
+  /** Admins see everything (and are told it is the admin view). */
+  admin: boolean;
+  /** Channel ids the user is in; undefined when Slack could not tell (then only the user's own things show). */
+  channels?: ReadonlySet<string> | undefined;
+}
+
+/** Whether `viewer` may see something posted in `channel` or started by `user`. */
+export function canSee(
+  viewer: HomeViewer,
+  origin: { channel?: string | undefined; user?: string | undefined },
+) {
+  if (viewer.admin) return true;
+  if (origin.user !== undefined && origin.user === viewer.user) return true;
+  return origin.channel !== undefined && (viewer.channels?.has(origin.channel) ?? false);
+}
+
+/** Where a run came from: the channel it was launched in, and who launched it (from chat or a button). */
+function runOrigin(r: Run): { channel?: string | undefined; user?: string | undefined } {
+  return { channel: r.origin?.channel, user: r.origin?.user ?? r.trigger?.requestedBy };
 }
 
 /** One part of the snapshot: its rows, not wired yet, or failed to load (the tab shows the rest anyway). */
@@ -57,6 +88,8 @@ export type HomePart<T> = { ok: true; rows: readonly T[] } | { ok: false; reason
 
 /** Everything the Home tab shows for one user, already loaded. */
 export interface HomeSnapshot {
+  /** Whose view it is; absent in older callers (then nothing is said about scope). */
+  viewer?: HomeViewer;
   runs: HomePart<Run>;
   reviews: HomePart<HomeReview>;
   monitors: HomePart<HomeMonitor>;
@@ -90,24 +123,63 @@ async function part<T>(
   }
 }
 
-/** Loads a user's Home snapshot; a part that fails is shown as unavailable, never failing the whole tab. */
+/** Runs read to find the ones a non-admin may see (recent runs of other channels are skipped). */
+const RUNS_SCANNED = 200;
+
+/**
+ * Loads a viewer's Home snapshot, keeping only what they may see (canSee); a part that fails is shown as
+ * unavailable, never failing the whole tab.
+ */
 export async function loadHomeSnapshot(
   data: HomeData,
-  user: string,
+  viewer: HomeViewer,
   onError: (part: string, err: unknown) => void = () => {},
 ): Promise<HomeSnapshot> {
+  const see = (origin: { channel?: string | undefined; user?: string | undefined }) => canSee(viewer, origin);
   const [runs, reviews, monitors, leaders] = await Promise.all([
     part(
-      () => data.recentRuns(HOME_LIMITS.runs),
+      async () =>
+        viewer.admin
+          ? await data.recentRuns(HOME_LIMITS.runs)
+          : (await data.recentRuns(RUNS_SCANNED)).filter((r) => see(runOrigin(r))).slice(0, HOME_LIMITS.runs),
       (e) => onError('runs', e),
     ),
-    part(data.openReviewsFor ? () => data.openReviewsFor!(user) : undefined, (e) => onError('reviews', e)),
-    part(data.monitors ? () => data.monitors!() : undefined, (e) => onError('monitors', e)),
-    part(data.leaderboardTop ? () => data.leaderboardTop!(HOME_LIMITS.leaders) : undefined, (e) =>
-      onError('leaderboard', e),
+    part(
+      data.openReviewsFor
+        ? async () =>
+            (await data.openReviewsFor!(viewer.user)).filter((r) => r.dm || see({ channel: r.channel }))
+        : undefined,
+      (e) => onError('reviews', e),
+    ),
+    part(
+      data.monitors
+        ? async () => (await data.monitors!()).filter((m) => see({ channel: m.channel }))
+        : undefined,
+      (e) => onError('monitors', e),
+    ),
+    part(
+      data.leaderboardTop
+        ? () =>
+            viewer.admin
+              ? data.leaderboardTop!(HOME_LIMITS.leaders)
+              : data.leaderboardTop!(HOME_LIMITS.leaders, (channel) => see({ channel }))
+        : undefined,
+      (e) => onError('leaderboard', e),
     ),
   ]);
-  return { runs, reviews, monitors, leaders };
+  return { viewer, runs, reviews, monitors, leaders };
+}
+
+/** The note saying whose view the tab is. */
+function scopeNote(viewer: HomeViewer | undefined): string[] {
+  if (!viewer) return [];
+  if (viewer.admin)
+    return ['Admin view: runs, reviews, monitors and ratings from every channel, private ones included.'];
+  if (!viewer.channels)
+    return [
+      'Showing only your own runs: Slack could not tell which channels you are in just now; reopen the tab to retry.',
+    ];
+  return ['Showing runs, reviews, monitors and ratings from channels you are in, and runs you started.'];
 }
 
 /** An untrusted name cut to a short, well-formed prefix and escaped for mrkdwn (mentions and links inert). */
@@ -242,7 +314,10 @@ export function homeMessage(
       }),
       {
         kind: 'context',
-        items: [`Start a run with ${command} run <suite>; ${command} help lists every command.`],
+        items: [
+          ...scopeNote(s.viewer),
+          `Start a run with ${command} run <suite>; ${command} help lists every command.`,
+        ],
       },
     ],
   };

@@ -4,10 +4,10 @@
 // reaches the user, through the reply path, saying why it is not in the channel.
 import { z } from 'zod';
 import { type Ids, type Logger, logFailure } from '../config/index.ts';
-import { type DispatchDeps, dispatch, errorMessage, notice, usageMessage } from '../commands/dispatch.ts';
-import type { Message } from '../commands/message.ts';
-import { parseCommand } from '../commands/parse.ts';
-import type { Transport } from '../commands/transport.ts';
+import { type DispatchDeps, dispatch, errorMessage, notice, usageMessage } from '../commands/index.ts';
+import type { Message } from '../chat/index.ts';
+import { parseCommand } from '../commands/index.ts';
+import type { Transport } from '../chat/index.ts';
 import type { JobContext, JobHandler } from '../storage/index.ts';
 import type { RunReporter } from './run-reporter.ts';
 import { transportReplies, type UserReplies } from './slack-reply.ts';

@@ -2,8 +2,8 @@
 // Slack user types, runs them through the same commands/ dispatcher and job, and prints what Slack would show.
 import { createInterface, type Interface } from 'node:readline';
 import type { Ids } from '../config/index.ts';
-import type { ActionHandler } from '../commands/actions.ts';
-import type { RolePolicy } from '../commands/parse.ts';
+import type { ActionHandler } from '../chat/index.ts';
+import type { RolePolicy } from '../commands/index.ts';
 import type { JobQueue } from '../storage/index.ts';
 import { checkAction, enqueueAction } from './action-jobs.ts';
 import type { ConsoleTransport } from './console-transport.ts';

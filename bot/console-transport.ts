@@ -1,6 +1,6 @@
-import type { Message, MessageButton } from '../commands/message.ts';
+import type { Message, MessageButton } from '../chat/index.ts';
 import { scrubSecrets } from '../config/index.ts';
-import type { PostedRef, Transport } from '../commands/transport.ts';
+import type { PostedRef, Transport } from '../chat/index.ts';
 import { renderConsole } from './render-console.ts';
 
 /** Options of the console transport. */

@@ -1,4 +1,5 @@
 import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
 import type { Logger } from '../config/index.ts';
 import { createLangfuseWebhookRoute } from '../prompts/index.ts';
 import type { DocumentStore, JobQueue, Worker } from '../storage/index.ts';
@@ -15,11 +16,34 @@ export interface HttpDeps {
   logger?: Logger;
   /** POST /slack/events handler (Slack HTTP mode); absent when Slack is off or in Socket Mode. */
   slackEvents?: ((req: Request) => Promise<Response>) | undefined;
+  /** HTTP_MAX_BODY_BYTES: larger request bodies are refused with 413 on every route (default 1 MiB). */
+  maxBodyBytes?: number;
 }
+
+/** Default cap on a request body (HTTP_MAX_BODY_BYTES): Slack payloads and Langfuse webhooks are a few KB. */
+export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 
 /** The bot's HTTP app: /healthz, the Langfuse webhook and, in Slack HTTP mode, POST /slack/events. */
 export function createHttpApp(deps: HttpDeps): Hono {
   const app = new Hono();
+  const maxBodyBytes = deps.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+
+  // Before any route reads a body: a declared Content-Length over the cap is refused at once, unread (the server
+  // then discards what the client still sends); a chunked body is counted as it streams and refused as soon as it
+  // passes the cap, so no more than the cap is ever held in memory, whoever sends it and whatever it claims.
+  app.use(
+    '*',
+    bodyLimit({
+      maxSize: maxBodyBytes,
+      onError: (c) => {
+        deps.logger?.warn(
+          { path: c.req.path, contentLength: c.req.header('content-length') ?? null, maxBodyBytes },
+          'request refused: body larger than HTTP_MAX_BODY_BYTES',
+        );
+        return c.json({ error: 'payload too large', maxBytes: maxBodyBytes }, 413, { connection: 'close' });
+      },
+    }),
+  );
 
   app.get('/healthz', async (c) => {
     const store = await deps.store.ping();

@@ -21,8 +21,8 @@
 // text; an edit it refuses keeps a short parent and moves the content into the thread), then fail the delivery
 // with the code and reason recorded and handed to `onFailed` (start.ts tells the requester or the admins, once).
 import { type Clock, type Ids, type Logger, systemClock, systemIds } from '../config/index.ts';
-import type { Message } from '../commands/message.ts';
-import type { PostedRef, Transport } from '../commands/transport.ts';
+import type { Message } from '../chat/index.ts';
+import type { PostedRef, Transport } from '../chat/index.ts';
 import type { Collection, DocumentStore, Filter } from '../storage/index.ts';
 import { SlackPostError } from './slack-transport.ts';
 

@@ -1,8 +1,11 @@
 // Renders a transport-neutral Message to Slack Block Kit messages that respect every Slack limit,
 // moving whatever does not fit into thread replies so nothing is lost.
-import type { Message, MessageButton, MessageSection } from '../commands/message.ts';
+import type { Message, MessageButton, MessageSection } from '../chat/index.ts';
 import {
+  countLinkedUrls,
+  escapeCode,
   escapeMrkdwn,
+  escapePlainLinked,
   safeCut,
   splitForEscapedBudget,
   splitText,
@@ -309,7 +312,7 @@ function displayCode(text: string, label: string | undefined, cap: number, marke
   if (text.length === 0) {
     return { blocks: [{ type: 'section', text: md(`${head}_(empty)_`, true) }], lost: [], warnings: [] };
   }
-  const escaped = escapeMrkdwn(text);
+  const escaped = escapeCode(text);
   const whole = head + FENCE_OPEN + escaped + FENCE_CLOSE;
   if (whole.length <= cap)
     return { blocks: [{ type: 'section', text: md(whole, true) }], lost: [], warnings: [] };
@@ -323,7 +326,11 @@ function displayCode(text: string, label: string | undefined, cap: number, marke
   };
 }
 
-function displayFields(fields: { label: string; value: string }[], marker: string): Display {
+function displayFields(
+  fields: { label: string; value: string }[],
+  marker: string,
+  trustedMrkdwn: boolean,
+): Display {
   const lost: MessageSection[] = [];
   const rendered: MrkdwnObject[] = [];
   for (const field of fields) {
@@ -331,12 +338,16 @@ function displayFields(fields: { label: string; value: string }[], marker: strin
     const value = wf(field.value);
     if (isBlank(label) && isBlank(value)) continue;
     const shownLabel = isBlank(label) ? '' : `*${cutLabel(label)}*\n`;
-    const escapedValue = escapeMrkdwn(value);
-    const shownValue = isBlank(value) ? '–' : truncateText(escapedValue, RENDER_BUDGETS.fieldValue, marker);
-    rendered.push(md(truncateText(shownLabel + shownValue, SLACK_LIMITS.fieldText, '…'), true));
+    const escapedValue = trustedMrkdwn ? value : escapePlainLinked(value);
+    const shownValue = isBlank(value)
+      ? '–'
+      : truncateText(escapedValue, RENDER_BUDGETS.fieldValue, marker, { keepTokens: true });
+    rendered.push(
+      md(truncateText(shownLabel + shownValue, SLACK_LIMITS.fieldText, '…', { keepTokens: true }), true),
+    );
     if (escapeMrkdwn(label).length > RENDER_BUDGETS.label) lost.push(...codePieces(label, 'Field label'));
     if (shownValue !== escapedValue && !isBlank(value))
-      lost.push(...codePieces(value, label || 'Field value'));
+      lost.push(...(trustedMrkdwn ? textPieces(value) : codePieces(value, label || 'Field value')));
   }
   const groups = groupBy(
     rendered,
@@ -347,16 +358,17 @@ function displayFields(fields: { label: string; value: string }[], marker: strin
   return { blocks: groups.map((g) => ({ type: 'section', fields: g })), lost, warnings: [] };
 }
 
-function displayContext(items: string[]): Display {
+function displayContext(items: string[], trustedMrkdwn: boolean): Display {
   const lost: MessageSection[] = [];
   const elements: MrkdwnObject[] = [];
   for (const raw of items) {
     const item = wf(raw);
     if (isBlank(item)) continue;
-    const escaped = escapeMrkdwn(item);
-    const shown = truncateText(escaped, RENDER_BUDGETS.contextItem, SHORT_MARKER);
+    // Context elements are verbatim (Slack links nothing by itself there): raw URLs are linked here.
+    const escaped = trustedMrkdwn ? item : escapePlainLinked(item);
+    const shown = truncateText(escaped, RENDER_BUDGETS.contextItem, SHORT_MARKER, { keepTokens: true });
     elements.push(md(shown, true));
-    if (shown !== escaped) lost.push(...codePieces(item, 'Note'));
+    if (shown !== escaped) lost.push(...(trustedMrkdwn ? textPieces(item) : codePieces(item, 'Note')));
   }
   const groups = groupBy(
     elements,
@@ -415,8 +427,23 @@ function displayButtons(buttons: MessageButton[]): Display {
     RENDER_BUDGETS.blockTextBudget,
     buttonTextLength,
   );
-  display.blocks = groups.map((g) => ({ type: 'actions', elements: g }));
+  display.blocks = groups.map((g) => ({ type: 'actions', elements: onePrimary(g, display.warnings) }));
   return display;
+}
+
+/** Slack's guidance is one primary button per set: the first keeps its style, later ones become default. */
+function onePrimary(buttons: ButtonElement[], warnings: string[]): ButtonElement[] {
+  let seen = false;
+  return buttons.map((b) => {
+    if (b.style !== 'primary') return b;
+    if (!seen) {
+      seen = true;
+      return b;
+    }
+    warnings.push(`button "${b.text.text}": a second primary button in one set shown as default`);
+    const { style: _style, ...rest } = b;
+    return rest;
+  });
 }
 
 function displayImage(alt: string, url: string | undefined, path: string | undefined): Display {
@@ -453,9 +480,9 @@ function displaySection(section: MessageSection, longCap: number, marker: string
         marker,
       );
     case 'fields':
-      return displayFields(section.fields, SHORT_MARKER);
+      return displayFields(section.fields, SHORT_MARKER, section.mrkdwn === true);
     case 'context':
-      return displayContext(section.items);
+      return displayContext(section.items, section.mrkdwn === true);
     case 'buttons':
       return displayButtons(section.buttons);
     case 'divider':
@@ -471,8 +498,16 @@ function displaySection(section: MessageSection, longCap: number, marker: string
 
 /** `raw` unchanged when its escaped form fits `max`, else a prefix plus `marker` whose escaped form fits. */
 function fitEscaped(raw: string, max: number, marker: string): { text: string; cut: boolean } {
-  if (escapeMrkdwn(raw).length <= max) return { text: raw, cut: false };
-  return { text: (splitForEscapedBudget(raw, max - marker.length)[0] ?? '') + marker, cut: true };
+  if (escapePlainLinked(raw).length <= max) return { text: raw, cut: false };
+  // Each URL linked costs two characters more than its escaped text.
+  const room = max - marker.length - 2 * countLinkedUrls(raw);
+  return { text: (splitForEscapedBudget(raw, room)[0] ?? '') + marker, cut: true };
+}
+
+/** `text` (our mrkdwn) unchanged when it fits `max`, else a prefix cut outside any token plus `marker`. */
+function fitMrkdwn(text: string, max: number, marker: string): { text: string; cut: boolean } {
+  if (text.length <= max) return { text, cut: false };
+  return { text: truncateText(text, max, marker, { keepTokens: true }), cut: true };
 }
 
 function fitPlain(raw: string, max: number): { text: string; cut: boolean } {
@@ -495,28 +530,41 @@ function splitSection(section: MessageSection): MessageSection[] {
       const fields = section.fields
         .map((f) => ({ label: wf(f.label), value: wf(f.value) }))
         .filter((f) => !isBlank(f.label) || !isBlank(f.value));
+      const trustedMrkdwn = section.mrkdwn === true;
       return chunk(fields, SLACK_LIMITS.fieldsPerSection).flatMap((group) => {
         const extra: MessageSection[] = [];
         const fitted = group.map(({ label, value }) => {
           const l = fitEscaped(label, RENDER_BUDGETS.label, '…');
-          const v = fitEscaped(value, RENDER_BUDGETS.fieldValue, SHORT_MARKER);
+          const v = trustedMrkdwn
+            ? fitMrkdwn(value, RENDER_BUDGETS.fieldValue, SHORT_MARKER)
+            : fitEscaped(value, RENDER_BUDGETS.fieldValue, SHORT_MARKER);
           if (l.cut) extra.push(...codePieces(label, 'Field label'));
-          if (v.cut) extra.push(...codePieces(value, label || 'Field value'));
+          if (v.cut)
+            extra.push(...(trustedMrkdwn ? textPieces(value) : codePieces(value, label || 'Field value')));
           return { label: l.text, value: v.text };
         });
-        return [{ kind: 'fields' as const, fields: fitted }, ...extra];
+        return [
+          { kind: 'fields' as const, fields: fitted, ...(trustedMrkdwn ? { mrkdwn: true } : {}) },
+          ...extra,
+        ];
       });
     }
     case 'context': {
       const items = section.items.map(wf).filter((item) => !isBlank(item));
+      const trustedMrkdwn = section.mrkdwn === true;
       return chunk(items, SLACK_LIMITS.contextElements).flatMap((group) => {
         const extra: MessageSection[] = [];
         const fitted = group.map((item) => {
-          const f = fitEscaped(item, RENDER_BUDGETS.contextItem, SHORT_MARKER);
-          if (f.cut) extra.push(...codePieces(item, 'Note'));
+          const f = trustedMrkdwn
+            ? fitMrkdwn(item, RENDER_BUDGETS.contextItem, SHORT_MARKER)
+            : fitEscaped(item, RENDER_BUDGETS.contextItem, SHORT_MARKER);
+          if (f.cut) extra.push(...(trustedMrkdwn ? textPieces(item) : codePieces(item, 'Note')));
           return f.text;
         });
-        return [{ kind: 'context' as const, items: fitted }, ...extra];
+        return [
+          { kind: 'context' as const, items: fitted, ...(trustedMrkdwn ? { mrkdwn: true } : {}) },
+          ...extra,
+        ];
       });
     }
     case 'buttons': {

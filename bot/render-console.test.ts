@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { Message, MessageSection } from '../commands/message.ts';
+import type { Message, MessageSection } from '../chat/message.ts';
 import { displayWidth, renderConsole, sanitizeForTerminal } from './render-console.ts';
 import { escapeMrkdwn, mrkdwn, slackLink } from './slack-text.ts';
 

@@ -1,5 +1,5 @@
 // Renders a transport-neutral Message as readable terminal text for the console transport (no Slack token).
-import type { Message, MessageButton, MessageSection } from '../commands/message.ts';
+import type { Message, MessageButton, MessageSection } from '../chat/index.ts';
 import { unescapeMrkdwn } from './slack-text.ts';
 
 /** Options for renderConsole. */
@@ -84,7 +84,7 @@ function wrap(text: string, width: number): string[] {
   return text.split('\n').flatMap((line) => wrapLine(line, width));
 }
 
-// Our `text` sections are Slack mrkdwn: show links and mentions the way Slack would, then undo escaping.
+// Our `text` sections (and fields/context marked `mrkdwn`) are Slack mrkdwn: show links and mentions the way Slack would, then undo escaping.
 function mrkdwnToPlain(text: string): string {
   const linked = text.replace(/<([^<>]*)>/g, (_m, inner: string) => {
     const [target = '', label] = inner.split('|', 2);
@@ -126,7 +126,10 @@ function renderSection(
       return wrap(sanitizeForTerminal(mrkdwnToPlain(section.text)), width);
     case 'fields': {
       const fields = section.fields
-        .map((f) => ({ label: sanitizeForTerminal(f.label), value: sanitizeForTerminal(f.value) }))
+        .map((f) => ({
+          label: sanitizeForTerminal(f.label),
+          value: sanitizeForTerminal(section.mrkdwn ? mrkdwnToPlain(f.value) : f.value),
+        }))
         .filter((f) => f.label.trim() || f.value.trim());
       const labelWidth = Math.min(24, Math.max(0, ...fields.map((f) => displayWidth(f.label))));
       return fields.flatMap((f) => {
@@ -145,7 +148,11 @@ function renderSection(
     case 'context':
       return section.items
         .filter((item) => item.trim())
-        .flatMap((item) => wrap(`· ${sanitizeForTerminal(item)}`, width).map((l) => paint(l, 'dim')));
+        .flatMap((item) =>
+          wrap(`· ${sanitizeForTerminal(section.mrkdwn ? mrkdwnToPlain(item) : item)}`, width).map((l) =>
+            paint(l, 'dim'),
+          ),
+        );
     case 'buttons': {
       const lines: string[] = [];
       let current = '';

@@ -5,10 +5,10 @@
 // the outbox recorded every part of the report as accepted by Slack. The reporter never waits for delivery,
 // so a run's job gives its worker slot back as soon as its report is recorded.
 import type { Logger } from '../config/index.ts';
-import { runProgressMessage } from '../commands/dispatch.ts';
-import type { Message } from '../commands/message.ts';
-import { renderRunSummary } from '../commands/runs.ts';
-import type { PostedRef } from '../commands/transport.ts';
+import { runProgressMessage } from '../commands/index.ts';
+import type { Message } from '../chat/index.ts';
+import { renderRunSummary } from '../commands/index.ts';
+import type { PostedRef } from '../chat/index.ts';
 import type { RunService } from '../runs/index.ts';
 import type { Collection, DocumentStore } from '../storage/index.ts';
 import { DeliveryFailedError, type DeliveryDoc, type Outbox } from './outbox.ts';

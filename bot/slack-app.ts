@@ -4,11 +4,11 @@
 import { App, LogLevel, SocketModeReceiver } from '@slack/bolt';
 import { z } from 'zod';
 import type { Env, Ids, Logger } from '../config/index.ts';
-import type { ActionHandler } from '../commands/actions.ts';
-import { precheck, usageMessage } from '../commands/dispatch.ts';
-import type { Message } from '../commands/message.ts';
-import { parseCommand, type RolePolicy } from '../commands/parse.ts';
-import type { Transport } from '../commands/transport.ts';
+import type { ActionHandler } from '../chat/index.ts';
+import { precheck, usageMessage } from '../commands/index.ts';
+import type { Message } from '../chat/index.ts';
+import { hasRole, parseCommand, type RolePolicy } from '../commands/index.ts';
+import type { Transport } from '../chat/index.ts';
 import type { RunService } from '../runs/index.ts';
 import { isArbiterError } from '../config/index.ts';
 import type { EnqueueInput, JobHandler, JobQueue } from '../storage/index.ts';
@@ -31,6 +31,7 @@ import {
   type IntakeLimits,
   slackUserGroup,
 } from './slack-intake.ts';
+import { createMembershipCache, type MembershipCache } from './slack-channels.ts';
 import { SlackHttpReceiver } from './slack-receiver.ts';
 import { createMemoryResponseUrlBudget, createSlackReplies, type UserReplies } from './slack-reply.ts';
 import { createSlackTransport, type SlackClient, slackApiBaseUrl } from './slack-transport.ts';
@@ -66,6 +67,8 @@ export interface SlackAppDeps {
   runs: () => RunService;
   /** What the App Home tab shows; without it, recent runs only. */
   home?: HomeData;
+  /** Which channels a user is in (App Home shows non-admins only those); default: users.conversations, cached. */
+  memberships?: MembershipCache;
   ids: Ids;
   logger: Logger;
   now?: () => Date;
@@ -212,6 +215,7 @@ export function createSlackApp(deps: SlackAppDeps): SlackFrontDoor {
   const replies =
     deps.replies ??
     createSlackReplies({ client: deps.client, budget: createMemoryResponseUrlBudget(), logger });
+  const memberships = deps.memberships ?? createMembershipCache(deps.client, { logger });
   const actions = deps.actions ?? (() => []);
   const timeoutMs = deps.enqueueTimeoutMs ?? 2000;
   const intake = createIntakeGauge({
@@ -385,7 +389,17 @@ export function createSlackApp(deps: SlackAppDeps): SlackFrontDoor {
       payload: HomePayloadSchema,
       async run(p: z.infer<typeof HomePayloadSchema>) {
         const data: HomeData = deps.home ?? { recentRuns: (limit) => deps.runs().listRuns({ limit }) };
-        const snapshot = await loadHomeSnapshot(data, p.user, (part, err) =>
+        // Admins see everything; others what comes from channels they are in (or is theirs). If Slack cannot say
+        // which channels that is, the tab shows only the user's own runs, never more.
+        const admin = hasRole(deps.roles, p.user, 'admin');
+        const channels = admin
+          ? undefined
+          : await memberships.channelsOf(p.user).catch((err: unknown) => {
+              logger.warn({ err, user: p.user }, 'app home: could not read the channels of the user');
+              return undefined;
+            });
+        const viewer = { user: p.user, admin, ...(channels ? { channels } : {}) };
+        const snapshot = await loadHomeSnapshot(data, viewer, (part, err) =>
           logger.warn({ err, part }, 'app home part could not be loaded'),
         );
         await deps.client.views.publish({

@@ -3,8 +3,8 @@
 // acked into a backlog the worker drains for minutes. The counts come from the store (JobQueue.backlog, read at
 // most every `refreshMs` while requests arrive) plus what this process admitted since, so they also see jobs that
 // other replicas enqueued or finished.
-import { notice } from '../commands/dispatch.ts';
-import type { Message } from '../commands/message.ts';
+import { notice } from '../commands/index.ts';
+import type { Message } from '../chat/index.ts';
 import type { Backlog, JobQueue } from '../storage/index.ts';
 
 /** Options of the intake gauge. */

@@ -5,7 +5,7 @@
 // Shapes: https://docs.slack.dev/reference/methods/conversations.info,
 // https://docs.slack.dev/reference/objects/conversation-object.
 import type { Logger } from '../config/index.ts';
-import type { ChannelAccess, ChannelPostCheck } from '../commands/channel-access.ts';
+import type { ChannelAccess, ChannelPostCheck } from '../commands/index.ts';
 import { type AdminAlerts, createAdminAlerts, slackErrorAction } from './slack-errors.ts';
 import { type SlackClient, slackErrorCode } from './slack-transport.ts';
 

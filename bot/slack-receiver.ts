@@ -84,6 +84,11 @@ export class SlackHttpReceiver implements Receiver {
   handle = async (req: Request): Promise<Response> => {
     const { logger } = this.options;
     const raw = new Uint8Array(await req.arrayBuffer());
+    const contentType = req.headers.get('content-type') ?? '';
+    // Slack checks a slash command's certificate with an unsigned `ssl_check=1` form and expects 200. Answered
+    // before the signature check, as Bolt does, and with nothing else read from the body: whatever else it
+    // carries is never processed unsigned.
+    if (isSslCheck(contentType, raw)) return new Response(null, { status: 200 });
     const verified = verifySlackSignature({
       signingSecret: this.options.signingSecret,
       timestamp: req.headers.get('x-slack-request-timestamp'),
@@ -95,7 +100,7 @@ export class SlackHttpReceiver implements Receiver {
       logger.warn({ reason: verified.reason }, 'slack request rejected: bad signature');
       return new Response('invalid signature', { status: 401 });
     }
-    const body = parseBody(req.headers.get('content-type') ?? '', Buffer.from(raw).toString('utf8'));
+    const body = parseBody(contentType, Buffer.from(raw).toString('utf8'));
     const data = parseEnvelope(body);
     if (!data) {
       logger.warn('slack request rejected: malformed payload');
@@ -169,6 +174,12 @@ export class SlackHttpReceiver implements Receiver {
     if (outcome === 'late') return new Response('still processing', { status: 503 });
     return new Response(null, { status: 200 });
   }
+}
+
+/** Slack's unsigned certificate check: a form body with `ssl_check=1`. */
+export function isSslCheck(contentType: string, raw: Uint8Array): boolean {
+  if (!contentType.includes('application/x-www-form-urlencoded')) return false;
+  return new URLSearchParams(Buffer.from(raw).toString('utf8')).get('ssl_check') === '1';
 }
 
 /** Parses a Slack body: JSON (events), form with `payload=` JSON (interactivity) or a plain form (commands). */

@@ -12,7 +12,7 @@
 // https://docs.slack.dev/reference/methods/conversations.open (users → channel.id).
 import { createHash } from 'node:crypto';
 import { type Logger, scrubDeep } from '../config/index.ts';
-import type { Message } from '../commands/message.ts';
+import type { Message } from '../chat/index.ts';
 import type { DocumentStore } from '../storage/index.ts';
 import { renderThread } from './render-blocks.ts';
 import {

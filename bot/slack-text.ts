@@ -5,30 +5,63 @@
 // UTF-16 units are never fewer than code points or grapheme clusters, and the escaped form (`&amp;` is 5)
 // is never shorter than what Slack shows, so staying under a limit in our units stays under it in theirs.
 
-/**
- * U+2060 WORD JOINER: invisible, zero-width, and (unlike U+200B) not a line-break opportunity, so
- * `@⁠here` never wraps between `@` and `here`. It is a Unicode "default ignorable", so renderers hide it.
- */
-export const WORD_JOINER = '\u2060';
+import { escapeMrkdwn, WORD_JOINER } from '../chat/index.ts';
+
+// The one escape (chat/message.ts, which commands and domain code use too): re-exported for bot/.
+export { escapeMrkdwn, WORD_JOINER };
 
 /** Appended where content was cut; the renderer posts the full text in the thread. */
 export const TRUNCATION_MARKER = '… (truncated, full text in thread)';
 
 const ENTITY: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;' };
 const UNENTITY: Record<string, string> = { amp: '&', lt: '<', gt: '>' };
-
-// One pass: the three control characters Slack requires escaped, plus a word joiner after
-// - "@" starting @here/@channel/@everyone (Slack's automatic parsing, `verbatim: false`, `link_names`,
-//   `parse: full` can turn these bare words into broadcasts), and
-// - "`" followed by "`", so no run of three backticks survives to open or close a code fence.
-// The joiner is also inserted when the next character already is a joiner; that keeps the transform a
-// bijection (see unescapeMrkdwn), so text posted in pieces can be reassembled exactly.
-const ESCAPE_RE = /[&<>]|`(?=[`\u2060])|@(?=\u2060|(?:here|channel|everyone)(?![\p{L}\p{N}_]))/giu;
 const UNESCAPE_RE = /&(amp|lt|gt);|([`@])\u2060/g;
 
-/** Escapes untrusted text (model output, user data) for any Slack mrkdwn field, including the `text` fallback. */
-export function escapeMrkdwn(text: string): string {
-  return text.replace(ESCAPE_RE, (m) => ENTITY[m] ?? m + WORD_JOINER);
+/**
+ * U+02CB MODIFIER LETTER GRAVE ACCENT: a visible look-alike of "`". Inside a code block it replaces the third
+ * backtick of a run, so data cannot close our fence, without an invisible character that would be copied along.
+ */
+export const CODE_BACKTICK = '\u02CB';
+
+/**
+ * Escapes text shown inside a ``` code block (always `verbatim`, where Slack parses no mention): & < > become
+ * entities and every third backtick of a run becomes CODE_BACKTICK. Nothing invisible is inserted.
+ */
+export function escapeCode(text: string): string {
+  return text.replace(
+    /[&<>]|`{3,}/g,
+    (m) => ENTITY[m] ?? m.replace(/``(`)/g, (_r) => `\`\`${CODE_BACKTICK}`),
+  );
+}
+
+/** Inverse of escapeCode for text that held no CODE_BACKTICK of its own (tests, copying back). */
+export function unescapeCode(text: string): string {
+  return text
+    .replace(new RegExp(`\`\`${CODE_BACKTICK}`, 'g'), '```')
+    .replace(/&(amp|lt|gt);/g, (_m, e: string) => UNENTITY[e] ?? '');
+}
+
+const URL_IN_TEXT = /https?:\/\/[^\s<>|`]+[^\s<>|`.,;:!?)\]}'"]/gi;
+
+/**
+ * Escapes plain text for a `verbatim` mrkdwn element (fields, context), where Slack links nothing by itself: the
+ * text is escaped as escapeMrkdwn does, and each raw http(s) URL becomes a link showing that same URL.
+ */
+export function escapePlainLinked(text: string): string {
+  let out = '';
+  let last = 0;
+  for (const m of text.matchAll(URL_IN_TEXT)) {
+    const at = m.index ?? 0;
+    out += escapeMrkdwn(text.slice(last, at));
+    out += `<${m[0].replace(/&/g, '&amp;')}>`;
+    last = at + m[0].length;
+  }
+  return out + escapeMrkdwn(text.slice(last));
+}
+
+/** How many URLs escapePlainLinked turns into links (each costs two more characters than its escaped text). */
+export function countLinkedUrls(text: string): number {
+  return [...text.matchAll(URL_IN_TEXT)].length;
 }
 
 /** Exact inverse of escapeMrkdwn; tests and the console use it to recover the original text. */
@@ -45,40 +78,9 @@ export function toWellFormed(text: string): string {
   return text.replace(LONE_SURROGATE, '\uFFFD');
 }
 
-const RAW = Symbol('mrkdwn.raw');
-
-/** A piece of already-safe mrkdwn the `mrkdwn` template inserts without escaping. */
-export interface RawMrkdwn {
-  readonly [RAW]: string;
-}
-
-/** Marks a string as trusted mrkdwn for the `mrkdwn` template (only for text we wrote ourselves). */
-export function rawMrkdwn(text: string): RawMrkdwn {
-  return { [RAW]: text };
-}
-
-/** A Slack link `<url|label>` with both parts escaped; `|` in the URL is percent-encoded because it ends the URL. */
-export function slackLink(url: string, label?: string): RawMrkdwn {
-  const safeUrl = escapeMrkdwn(url).replaceAll('|', '%7C');
-  return rawMrkdwn(label ? `<${safeUrl}|${escapeMrkdwn(label)}>` : `<${safeUrl}>`);
-}
-
-function isRaw(value: unknown): value is RawMrkdwn {
-  return typeof value === 'object' && value !== null && RAW in value;
-}
-
-/**
- * Tagged template for `text` sections: the literal parts are our mrkdwn, every interpolated value is escaped
- * unless wrapped with rawMrkdwn/slackLink. Example: mrkdwn`*Run* ${runName} scored ${score}`.
- */
-export function mrkdwn(strings: TemplateStringsArray, ...values: unknown[]): string {
-  let out = strings[0] ?? '';
-  values.forEach((value, i) => {
-    out += isRaw(value) ? value[RAW] : escapeMrkdwn(String(value ?? ''));
-    out += strings[i + 1] ?? '';
-  });
-  return out;
-}
+// The mrkdwn builders live with the escape in chat/message.ts (one rule for the whole code base); bot/ keeps
+// its historical names for them.
+export { link as slackLink, md as mrkdwn, trusted as rawMrkdwn } from '../chat/index.ts';
 
 /** Options for safeCut. */
 export interface CutOptions {

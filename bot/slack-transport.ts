@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { webApi } from '@slack/bolt';
 import { type Logger, scrubDeep, scrubSecrets } from '../config/index.ts';
-import type { PostedRef, Transport } from '../commands/transport.ts';
+import type { PostedRef, Transport } from '../chat/index.ts';
 import { systemLlmClock } from '../llm/index.ts';
 import { renderThread } from './render-blocks.ts';
 import type { ErrorVerdict } from './outbox.ts';

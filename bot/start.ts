@@ -10,10 +10,10 @@ import {
   systemClock,
   systemIds,
 } from '../config/index.ts';
-import { createDigestInputs } from '../commands/digest.ts';
-import { createReviewRunSource } from '../commands/reviews.ts';
-import type { DispatchDeps } from '../commands/dispatch.ts';
-import type { Transport } from '../commands/transport.ts';
+import { createDigestInputs } from '../commands/index.ts';
+import { createReviewRunSource } from '../commands/index.ts';
+import type { DispatchDeps } from '../commands/index.ts';
+import type { Transport } from '../chat/index.ts';
 import { announceLangfuseServer, langfuseFromEnv } from '../langfuse/index.ts';
 import {
   checkLlmConfig,
@@ -65,7 +65,7 @@ import {
   RUN_JOB_TYPE,
   type RunService,
 } from '../runs/index.ts';
-import type { ActionHandler } from '../commands/actions.ts';
+import type { ActionHandler } from '../chat/index.ts';
 import { ACTION_JOB_TYPE, createActionJobHandler } from './action-jobs.ts';
 import { COMMAND_JOB_TYPE, createCommandJobHandler } from './command-jobs.ts';
 import { type ClickOutcome, createConsoleClicker } from './console-prompt.ts';
@@ -85,6 +85,13 @@ import { createOutbox, createOutboxTransport, type Outbox, reportDeliveryFailure
 import { createAdminAlerts } from './slack-errors.ts';
 import { createChannelAccess } from './slack-membership.ts';
 import { createResponseUrlBudget, createSlackReplies } from './slack-reply.ts';
+import { createScopeAlerts, watchClientScopes, watchFetchScopes } from './slack-scopes.ts';
+import {
+  configChannelRefs,
+  createChannelDirectory,
+  resolveChannelRefs,
+  resolvedChannel,
+} from './slack-channels.ts';
 import { createHttpApp } from './http.ts';
 
 /** Version reported by /healthz and the start-up line. */
@@ -172,8 +179,8 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
     );
   }
   // Monitor YAML is validated before anything is opened: a bad file stops start-up with file:line:field (exit 2).
-  const monitors = loadMonitors(env.MONITORS_DIR).map((l) => l.value);
-  const digestSpecs = loadDigests(env.DIGESTS_DIR).map((l) => l.value);
+  const loadedMonitors = loadMonitors(env.MONITORS_DIR);
+  const loadedDigests = loadDigests(env.DIGESTS_DIR);
   const store = await openStore(env, { logger });
   let llm: LlmService | undefined;
   let tracing: LangfuseTracing | undefined;
@@ -195,6 +202,27 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
           ...(options.slackRetries !== undefined ? { retries: options.slackRetries } : {}),
         })
       : undefined;
+    // `#names` in YAML and the environment become channel ids once, here: conversations.* and file uploads take ids
+    // only. A name that matches no channel stops start-up (exit 2) naming its file and field. Without Slack (the
+    // console) names stay as they are.
+    const channelIds = slackClient
+      ? await resolveChannelRefs(
+          createChannelDirectory(slackClient),
+          configChannelRefs({
+            monitors: loadedMonitors,
+            digests: loadedDigests,
+            promptAlertsChannel: env.PROMPT_ALERTS_CHANNEL,
+            promptAlertsRules: alertsMap.ok ? alertsMap.value : [],
+          }),
+        )
+      : new Map<string, string>();
+    const channel = (value: string) => resolvedChannel(channelIds, value);
+    const monitors = loadedMonitors.map(({ value: m }) => ({
+      ...m,
+      publish: { ...m.publish, channel: channel(m.publish.channel) },
+    }));
+    const digestSpecs = loadedDigests.map(({ value: d }) => ({ ...d, channel: channel(d.channel) }));
+    const promptAlertsChannel = env.PROMPT_ALERTS_CHANNEL ? channel(env.PROMPT_ALERTS_CHANNEL) : undefined;
     // The outbox sends with a client of its own that never waits inside a call: a 429 or a 5xx comes back to the
     // delivery loop, which reschedules that delivery (Retry-After) while other channels go on.
     const outboxClient = env.SLACK_BOT_TOKEN
@@ -254,6 +282,16 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
       admins: () => roles.admins.filter((id) => id.startsWith('U') || id.startsWith('W')),
       logger,
     });
+    // A missing_scope answer from any Slack call is sent once to the admins with the scope to add (and logged).
+    const scopeAlerts = slackClient
+      ? createScopeAlerts({
+          admins: () => roleResolver?.policy.admins ?? [],
+          notify: (user, message) => transport.post({ channel: user }, message),
+          logger,
+        })
+      : undefined;
+    if (slackClient && scopeAlerts) watchClientScopes(slackClient, scopeAlerts);
+    if (outboxClient && scopeAlerts) watchClientScopes(outboxClient, scopeAlerts);
     if (slackClient && env.ARBITER_ADMINS.length === 0)
       logger.warn(
         'ARBITER_ADMINS is empty: every Slack user of this workspace may launch runs. Set it to restrict launching.',
@@ -301,7 +339,7 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
       logger,
       // DM mode sends ballots to people: user-group ids were expanded into their members above.
       reviewers: roles.reviewers.filter((id) => !id.startsWith('S')),
-      ...(env.PROMPT_ALERTS_CHANNEL ? { defaultChannel: env.PROMPT_ALERTS_CHANNEL } : {}),
+      ...(promptAlertsChannel ? { defaultChannel: promptAlertsChannel } : {}),
       notify: () => notify(),
     });
     const slack = slackClient
@@ -321,8 +359,11 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
           home: {
             recentRuns: (limit) => runs.listRuns({ limit }),
             openReviewsFor: (user) => reviews.openFor(user),
-            leaderboardTop: async (n) => {
-              const table = await reviews.standings();
+            leaderboardTop: async (n, include) => {
+              const table = await reviews.standings(
+                undefined,
+                include ? (r) => include(r.channel) : undefined,
+              );
               return [
                 ...table.contenders.slice(0, n).map((c) => ({
                   name: c.name,
@@ -347,6 +388,7 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
                     lastTickTime: state.lastTickTime,
                     failing: state.failing,
                     paused: state.paused === true,
+                    channel: m.publish.channel,
                     ...(since
                       ? { lastAlert: { time: since, text: `${firing.length} alert(s) firing` } }
                       : {}),
@@ -368,6 +410,7 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
             slack: {
               token: env.SLACK_BOT_TOKEN,
               ...(env.SLACK_API_URL ? { apiUrl: env.SLACK_API_URL } : {}),
+              ...(scopeAlerts ? { fetch: watchFetchScopes(globalThis.fetch, scopeAlerts) } : {}),
             },
           }
         : {}),
@@ -452,8 +495,8 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
       logger,
       langfuseBaseUrl: env.LANGFUSE_BASE_URL,
       channelFor: createChannelResolver({
-        ...(env.PROMPT_ALERTS_CHANNEL ? { defaultChannel: env.PROMPT_ALERTS_CHANNEL } : {}),
-        rules: alertsMap.ok ? alertsMap.value : [],
+        ...(promptAlertsChannel ? { defaultChannel: promptAlertsChannel } : {}),
+        rules: (alertsMap.ok ? alertsMap.value : []).map((r) => ({ ...r, channel: channel(r.channel) })),
       }),
       ...(promptCache ? { cache: promptCache } : {}),
       ...(options.promptSettleMs !== undefined ? { settleMs: options.promptSettleMs } : {}),
@@ -513,6 +556,7 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
       langfuseWebhookSecret: env.LANGFUSE_WEBHOOK_SECRET,
       logger,
       slackEvents: slack?.handle,
+      maxBodyBytes: env.HTTP_MAX_BODY_BYTES,
     });
     const runningWorker0 = worker;
     notify = () => runningWorker0.notify();

@@ -10,15 +10,15 @@ import {
   systemClock,
   systemIds,
 } from '../config/index.ts';
-import type { Message } from '../commands/message.ts';
+import type { Message } from '../chat/index.ts';
 import {
   createReviewRunSource,
   leaderboardCommand,
   reviewCloseCommand,
   reviewCommand,
   reviewListCommand,
-} from '../commands/reviews.ts';
-import type { Transport } from '../commands/transport.ts';
+} from '../commands/index.ts';
+import type { Transport } from '../chat/index.ts';
 import { messageToText } from '../monitors/index.ts';
 import { createReviewService, type ReviewService } from '../reviews/index.ts';
 import { createRunRepository } from '../runs/index.ts';

@@ -10,10 +10,10 @@ import {
   secretValues,
 } from '../config/index.ts';
 import type { CliIo } from './io.ts';
-import { HELP_TOPICS, helpTopicText } from '../commands/help.ts';
-import { runDigestCli } from '../commands/digest.ts';
-import { runRatingsCli } from '../commands/ratings.ts';
-import { runRunCommand, runRunsCommand } from '../commands/runs.ts';
+import { HELP_TOPICS, helpTopicText } from '../commands/index.ts';
+import { runDigestCli } from '../commands/index.ts';
+import { runRatingsCli } from '../commands/index.ts';
+import { runRunCommand, runRunsCommand } from '../commands/index.ts';
 import {
   closestName,
   describeMetrics,

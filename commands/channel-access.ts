@@ -1,7 +1,7 @@
 // The port a command asks before it starts work that posts in the conversation it was typed in (a run's report, a
 // review's ballots): can the bot post there? Slack answers it from the conversation's membership (bot/); the console
 // leaves it out, as it can always print.
-import type { Message } from './message.ts';
+import type { Message } from '../chat/index.ts';
 
 /** Whether the bot can post in a conversation; if not, why and how to fix it, in words a user can act on. */
 export type ChannelPostCheck = { ok: true } | { ok: false; reason: string; fix: string };

@@ -33,9 +33,9 @@ import {
 } from '../monitors/index.ts';
 import { createRunRepository, type Run, runOutcome } from '../runs/index.ts';
 import { createLeases, type DocumentStore, openStore } from '../storage/index.ts';
-import { escapeMrkdwn, type Message, type MessageSection } from './message.ts';
+import { escapeMrkdwn, type Message, type MessageSection, plainText } from '../chat/index.ts';
 import type { Command } from './parse.ts';
-import type { PostedRef, Transport } from './transport.ts';
+import type { PostedRef, Transport } from '../chat/index.ts';
 
 /** Feeds digests from the monitor tick log and stored runs (RunService or RunRepository both fit). */
 export function createDigestInputs(sources: {
@@ -104,8 +104,9 @@ export interface DigestCommandDeps {
 
 const MAX_PREVIEW_SECTIONS = 40;
 
+/** A note whose `text` is our mrkdwn (values in it escaped); the summary is its plain text. */
 function note(title: string, text: string, extra: MessageSection[] = []): Message {
-  return { title, summary: text, sections: [{ kind: 'text', text }, ...extra], ephemeral: true };
+  return { title, summary: plainText(text), sections: [{ kind: 'text', text }, ...extra], ephemeral: true };
 }
 
 /** One line saying how posting one digest went. */

@@ -23,7 +23,7 @@ import {
   reviewListCommand,
   reviewReasonCommand,
 } from './reviews.ts';
-import { escapeMrkdwn, type Message } from './message.ts';
+import { escapeMrkdwn, type Message } from '../chat/index.ts';
 import { type Command, COMMAND_USAGE, hasRole, type Role, type RolePolicy, requiredRole } from './parse.ts';
 import { progressBar, renderComparison, renderRunSummary } from './runs.ts';
 
@@ -66,9 +66,14 @@ const NOT_YET: Partial<Record<Command['name'], string>> = {};
 
 const ROLE_VAR: Record<Role, string> = { admin: 'ARBITER_ADMINS', reviewer: 'ARBITER_REVIEWERS', reader: '' };
 
-/** A short ephemeral note. */
+/** A short ephemeral note; `text` is plain (echoed input, error text): escaped once here, backticks still format. */
 export function notice(title: string, text: string, extra: Message['sections'] = []): Message {
-  return { title, summary: text, sections: [{ kind: 'text', text }, ...extra], ephemeral: true };
+  return {
+    title,
+    summary: text,
+    sections: [{ kind: 'text', text: escapeMrkdwn(text) }, ...extra],
+    ephemeral: true,
+  };
 }
 
 /** The usage message for bad input. */
@@ -176,6 +181,7 @@ export async function dispatch(
       const started = await deps.runs.startRun(suite, {
         ...(command.limit !== undefined ? { limit: command.limit } : {}),
         ...(ctx.idempotencyKey ? { idempotencyKey: ctx.idempotencyKey } : {}),
+        origin: { user: ctx.user, ...(ctx.channel ? { channel: ctx.channel } : {}) },
       });
       const run = await deps.runs.getRun(started.runId);
       if (!run) throw new ArbiterError('INTERNAL', `Run ${started.runId} vanished after it was started.`);
@@ -270,26 +276,24 @@ async function dispatchMonitor(
   if (command.name === 'monitor.list') return { ...(await listMonitors(list, mdeps)), ephemeral: true };
   const found = findMonitor(list, command.monitor);
   if (!found.ok)
-    return notice('Arbiter: unknown monitor', escapeMrkdwn(found.error), [
-      { kind: 'code', text: MONITOR_USAGE },
-    ]);
+    return notice('Arbiter: unknown monitor', found.error, [{ kind: 'code', text: MONITOR_USAGE }]);
   const m = found.monitor;
   if (command.name === 'monitor.pause' || command.name === 'monitor.resume') {
     const res = await setMonitorPaused(m, command.name === 'monitor.pause', ctx.user, mdeps);
     // A change is posted in the channel so the team sees who paused what; a no-op only to the asker.
-    return { ...notice(`Monitor ${m.name}`, escapeMrkdwn(res.text)), ephemeral: !res.changed };
+    return { ...notice(`Monitor ${m.name}`, res.text), ephemeral: !res.changed };
   }
   const paused = (await mdeps.store.getState(m.name)).paused === true;
   const note = paused ? [`${m.name} is paused: only its scheduled ticks are skipped.`] : [];
   const { outcome, message } = await runMonitorNow(m, mdeps);
   if (outcome.status === 'skipped')
-    return notice(`Monitor ${m.name}`, `Not run: ${escapeMrkdwn(outcome.reason)}. Try again in a moment.`);
+    return notice(`Monitor ${m.name}`, `Not run: ${outcome.reason}. Try again in a moment.`);
   if (message)
     return note.length
       ? { ...message, sections: [...message.sections, { kind: 'context', items: note }] }
       : message;
   if (outcome.status === 'failed')
-    return notice(`Monitor ${m.name}: tick failed`, escapeMrkdwn(outcome.error), [
+    return notice(`Monitor ${m.name}: tick failed`, outcome.error, [
       { kind: 'context', items: ['The next tick retries from the same watermark.', ...note] },
     ]);
   return notice(

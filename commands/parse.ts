@@ -2,6 +2,9 @@
 // Unknown or malformed input becomes a usage message listing the valid commands, never a throw.
 import { z } from 'zod';
 import { parseDuration } from '../config/index.ts';
+import { hasRole, type Role, type RolePolicy } from '../chat/index.ts';
+
+export { hasRole, type Role, type RolePolicy };
 
 /** Usage text shared by Slack, the console prompt and tests. */
 export const COMMAND_USAGE = `Commands:
@@ -245,9 +248,6 @@ function issueText(issue: z.core.$ZodIssue): string {
   }
 }
 
-/** Roles, from least to most privileged. */
-export type Role = 'reader' | 'reviewer' | 'admin';
-
 /** The role a command needs: launching runs, reviews and monitor changes is for admins; reading is for all. */
 export function requiredRole(command: Command): Role {
   switch (command.name) {
@@ -266,21 +266,4 @@ export function requiredRole(command: Command): Role {
     default:
       return 'reader';
   }
-}
-
-/** Who may do what: ARBITER_ADMINS and ARBITER_REVIEWERS. */
-export interface RolePolicy {
-  admins: readonly string[];
-  reviewers: readonly string[];
-}
-
-/**
- * Whether a user holds a role. With no admins configured every user is an admin (a workspace that has not set
- * ARBITER_ADMINS is trusted; the bot logs a warning at start). Admins may also vote.
- */
-export function hasRole(policy: RolePolicy, user: string, role: Role): boolean {
-  if (role === 'reader') return true;
-  const admin = policy.admins.length === 0 || policy.admins.includes(user);
-  if (role === 'admin') return admin;
-  return admin || policy.reviewers.includes(user);
 }

@@ -4,7 +4,7 @@ import { isArbiterError } from '../config/index.ts';
 import { renderTranscript } from '../evaluators/index.ts';
 import type { ReviewRun, ReviewRunSource, ReviewService, ReviewSummary } from '../reviews/index.ts';
 import type { Run, RunService } from '../runs/index.ts';
-import { escapeMrkdwn, type Message } from './message.ts';
+import { escapeMrkdwn, type Message, plainText } from '../chat/index.ts';
 import type { Command } from './parse.ts';
 
 /** Who asked and where: the review's parent message and result go to `channel`. */
@@ -15,8 +15,14 @@ export interface ReviewCommandContext {
   idempotencyKey?: string;
 }
 
+/** A note whose `text` is our mrkdwn (values in it escaped); the summary is its plain text. */
 function note(title: string, text: string, ephemeral = true): Message {
-  return { title, summary: text, sections: [{ kind: 'text', text }], ...(ephemeral ? { ephemeral } : {}) };
+  return {
+    title,
+    summary: plainText(text),
+    sections: [{ kind: 'text', text }],
+    ...(ephemeral ? { ephemeral } : {}),
+  };
 }
 
 function describeTarget(target: Record<string, unknown> | undefined): string {
@@ -98,7 +104,9 @@ export async function reviewCommand(
     user: ctx.user,
     idempotencyKey: ctx.idempotencyKey,
   });
-  const contenders = review.contenders.map((c) => `${escapeMrkdwn(c.label)} (\`${c.runId}\`)`).join(' vs ');
+  const contenders = review.contenders
+    .map((c) => `${escapeMrkdwn(c.label)} (\`${escapeMrkdwn(c.runId)}\`)`)
+    .join(' vs ');
   const where = review.options.dm
     ? `Ballots go by DM to ${review.reviewers.length} reviewer(s).`
     : 'Ballots are posted in this channel, in the review thread.';
@@ -167,7 +175,7 @@ export async function reviewReasonCommand(
   try {
     return await reviews.addReason(input.token, ctx.user, input.reason);
   } catch (err) {
-    if (isArbiterError(err, 'NOT_FOUND')) return note('Review', err.message);
+    if (isArbiterError(err, 'NOT_FOUND')) return note('Review', escapeMrkdwn(err.message));
     throw err;
   }
 }

@@ -33,7 +33,7 @@ import {
   summaryExitCode,
 } from '../runs/index.ts';
 import { createJobQueue, createWorker, type DocumentStore, openStore } from '../storage/index.ts';
-import type { Message, MessageSection } from './message.ts';
+import { escapeMrkdwn, type Message, type MessageSection, plainText } from '../chat/index.ts';
 
 /** What the run commands need from the outside world. */
 export interface RunsCliIo {
@@ -554,7 +554,7 @@ export function langfuseNote(run: Pick<Run, '_id' | 'suiteName' | 'langfuse'>): 
 /** A run's summary as a Message; errored items, then failing ones, go in the thread. */
 export function renderRunSummary(run: Run, items: readonly RunItemView[] = []): Message {
   const s = run.summary;
-  const sections: MessageSection[] = [{ kind: 'text', text: runVerdict(run) }];
+  const sections: MessageSection[] = [{ kind: 'text', text: escapeMrkdwn(runVerdict(run)) }];
   sections.push({
     kind: 'fields',
     fields: [
@@ -682,7 +682,7 @@ export function renderComparison(cmp: RunComparison): Message {
     title: `Run comparison: ${cmp.a.id} → ${cmp.b.id}`,
     summary: verdict,
     sections: [
-      { kind: 'text', text: verdict },
+      { kind: 'text', text: escapeMrkdwn(verdict) },
       { kind: 'code', label: 'Per metric', text: table.join('\n') },
       { kind: 'code', label: 'Regressed most', text: list(cmp.regressions) },
       { kind: 'code', label: 'Improved most', text: list(cmp.improvements) },
@@ -695,14 +695,14 @@ export function renderComparison(cmp: RunComparison): Message {
 export function messageText(m: Message): string {
   const out: string[] = [m.title, '='.repeat(Math.min(80, m.title.length))];
   for (const s of m.sections) {
-    if (s.kind === 'text') out.push(s.text);
+    if (s.kind === 'text') out.push(plainText(s.text));
     else if (s.kind === 'fields') {
       const w = Math.max(...s.fields.map((f) => f.label.length));
-      for (const f of s.fields) out.push(`${f.label.padEnd(w)}  ${f.value}`);
+      for (const f of s.fields) out.push(`${f.label.padEnd(w)}  ${s.mrkdwn ? plainText(f.value) : f.value}`);
     } else if (s.kind === 'code') {
       if (s.label) out.push(`${s.label}:`);
       out.push(...s.text.split('\n').map((l) => `  ${l}`));
-    } else if (s.kind === 'context') out.push(...s.items.map((i) => `· ${i}`));
+    } else if (s.kind === 'context') out.push(...s.items.map((i) => `· ${s.mrkdwn ? plainText(i) : i}`));
     else if (s.kind === 'divider') out.push('---');
   }
   for (const t of m.thread ?? [])

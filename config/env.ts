@@ -40,6 +40,11 @@ export const ENV_VARS = {
     secret: false,
     doc: 'Interface the HTTP server binds to.',
   },
+  HTTP_MAX_BODY_BYTES: {
+    schema: intIn(1024, 100 * 1024 * 1024).default(1024 * 1024),
+    secret: false,
+    doc: 'Largest request body accepted on any HTTP route (Slack events, Langfuse webhook); a larger one is refused with 413 before it is read in full.',
+  },
   LOG_LEVEL: {
     schema: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
     secret: false,

@@ -57,6 +57,29 @@ export function isArbiterError(err: unknown, code?: ErrorCode): err is ArbiterEr
   return err instanceof ArbiterError && (code === undefined || err.code === code);
 }
 
+/** A validation error (zod) seen duck-typed: its `message` is a JSON dump of the issues, never fit for a user. */
+function isValidationError(err: unknown): err is { issues: { path: PropertyKey[]; message: string }[] } {
+  const e = err as { name?: unknown; issues?: unknown } | undefined;
+  return e?.name === 'ZodError' && Array.isArray(e.issues);
+}
+
+/**
+ * One line describing any error for a person reading a report or a reply: our messages as they are; a validation
+ * error as its first issue (`at items[2].score: expected number`), never zod's JSON dump; other errors' messages
+ * (first line only, so no stack trace or multi-line dump reaches Slack).
+ */
+export function describeError(err: unknown): string {
+  if (isValidationError(err)) {
+    const [first] = err.issues;
+    const where = first?.path.length ? ` at ${first.path.map(String).join('.')}` : '';
+    const more = err.issues.length > 1 ? ` (and ${err.issues.length - 1} more problem(s))` : '';
+    return `invalid data${where}: ${first?.message ?? 'does not match the expected shape'}${more}`;
+  }
+  if (err instanceof ArbiterError) return err.message;
+  const text = err instanceof Error ? err.message : String(err);
+  return text.split('\n')[0]!.trim() || 'unknown error';
+}
+
 /** Message and hint of an error as one user-facing string, never a stack trace. */
 export function formatUserError(err: unknown): string {
   if (isArbiterError(err)) return err.hint ? `${err.message}\n${err.hint}` : err.message;

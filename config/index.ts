@@ -3,6 +3,7 @@ export { EnvSchema, ENV_VARS, SECRET_VARS, parseEnv, type Env, type EnvVarName }
 export { parseDuration } from './duration.ts';
 export {
   ArbiterError,
+  describeError,
   EXIT_CODES,
   formatUserError,
   isArbiterError,

@@ -1,6 +1,6 @@
 // Building a digest (pure apart from reading its inputs): the headline against the previous period, thread replies
 // with the worst regressions and items, and the chart data, as a transport-neutral Message within Slack's limits.
-import { escapeMrkdwn, type Message, type MessageSection } from '../commands/message.ts';
+import { escapeMrkdwn, link as mdLink, type Message, type MessageSection } from '../chat/index.ts';
 import type { ChartSeries, TrendChart } from './chart.ts';
 import { type Period, periodBefore, periodBuckets, periodLabel, previousPeriod } from './period.ts';
 import type { Digest } from './schema.ts';
@@ -188,11 +188,9 @@ function codeSections(lines: string[], label?: string, max = 2800, maxSections =
   return out;
 }
 
-const SAFE_URL = /^https?:\/\/[^\s<>|]{1,1500}$/;
-
-/** A link in trusted mrkdwn when the URL is a plain http(s) URL; otherwise the escaped text. */
+/** A link in mrkdwn for a plain http(s) URL of reasonable length (chat/message.ts link); else escaped text. */
 function link(url: string, label: string): string {
-  return SAFE_URL.test(url) ? `<${url}|${escapeMrkdwn(label)}>` : escapeMrkdwn(url);
+  return url.length <= 1500 ? mdLink(url, label).text : escapeMrkdwn(url);
 }
 
 /** One metric of one monitor over the period, against the period before. */

@@ -4,9 +4,9 @@
 // lease to expire and the next attempt resumes after the last step it recorded. Also the node-cron scheduler.
 import { basename, join } from 'node:path';
 import cron, { type ScheduledTask } from 'node-cron';
-import type { Message } from '../commands/message.ts';
-import type { Transport } from '../commands/transport.ts';
-import { type Clock, createSilentLogger, type Logger } from '../config/index.ts';
+import { escapeMrkdwn, type Message } from '../chat/index.ts';
+import type { Transport } from '../chat/index.ts';
+import { type Clock, createSilentLogger, describeError, type Logger } from '../config/index.ts';
 import { type Collection, DEFAULT_LEASE_TTL_MS, type DocumentStore, type Leases } from '../storage/index.ts';
 import { type BuiltDigest, buildDigest, type DigestInputs } from './build.ts';
 import { writeChartPng } from './chart.ts';
@@ -28,6 +28,8 @@ export interface DigestPostDoc {
   parentTs?: string;
   repliesPosted: number;
   chartDone: boolean;
+  /** Why the chart was left out (Slack refused the upload for a reason no retry fixes); told once in the thread. */
+  chartSkipped?: string;
   attempts: number;
   lastError?: string;
   lastOwner?: string;
@@ -113,7 +115,27 @@ export function chartPath(dataDir: string, name: string, period: Period, suffix 
   return join(dataDir, 'digests', `${name}${kind}-${period.key}${suffix}.png`);
 }
 
-const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err));
+const errorText = (err: unknown) => describeError(err);
+
+/** Slack answers to files.completeUploadExternal that mean "the bot is not a member of this channel". */
+const UPLOAD_NEEDS_MEMBERSHIP = new Set(['not_in_channel', 'channel_not_found']);
+
+/** The Slack error code of a failed call: the transport's `slackCode`, or the Web API client's `data.error`. */
+function slackErrorCode(err: unknown): string | undefined {
+  const e = err as { slackCode?: unknown; data?: { error?: unknown } } | undefined;
+  const code = e?.slackCode ?? e?.data?.error;
+  return typeof code === 'string' ? code : undefined;
+}
+
+/** The thread note of a digest whose chart Slack would not take, with the fix. */
+export function chartSkippedMessage(code: string, file: string): Message {
+  const text = `The chart was not uploaded: Slack answered \`${code}\` because Arbiter is not a member of this channel (posting works without an invite, uploading files does not). Invite it with \`/invite @arbiter\` to get charts in the next digests. The chart was saved as ${basename(file)} on the bot's data folder.`;
+  return {
+    title: '',
+    summary: 'Digest chart not uploaded: invite Arbiter to this channel',
+    sections: [{ kind: 'text', text: escapeMrkdwn(text) }],
+  };
+}
 
 /**
  * Posts the digest of `period` (default: the last complete period before now) unless it was already posted.
@@ -208,13 +230,35 @@ export async function postDigest(
         chartFile && mayBePosted && deps.transport.findUploaded
           ? await deps.transport.findUploaded(thread, basename(chartFile), period.end)
           : undefined;
-      if (chartFile && !uploaded)
-        await deps.transport.uploadFile(thread, {
-          path: chartFile,
-          title: built.chart.title,
-          altText: `Mean score per monitor over ${period.key} (${period.kind})`,
-        });
-      await deps.posts.save(id, { chartDone: true, updatedAt: deps.clock.now() });
+      let skipped: string | undefined;
+      if (chartFile && !uploaded) {
+        try {
+          await deps.transport.uploadFile(thread, {
+            path: chartFile,
+            title: built.chart.title,
+            altText: `Mean score per monitor over ${period.key} (${period.kind})`,
+          });
+        } catch (err) {
+          // Uploading needs the bot in the channel even where posting does not (chat:write.public covers messages,
+          // not files): no retry fixes that, so the digest is finished without its chart and the thread says why.
+          const code = slackErrorCode(err);
+          if (!code || !UPLOAD_NEEDS_MEMBERSHIP.has(code)) throw err;
+          skipped = code;
+          logger.warn(
+            { digest: spec.name, period: period.key, code },
+            'digest chart not uploaded: bot not in channel',
+          );
+          const key = `${id}|chart-skipped`;
+          const found =
+            (doc?.attempts ?? 0) > 0 ? await deps.transport.findPosted?.(thread, key, period.end) : undefined;
+          if (!found) await deps.transport.post(thread, chartSkippedMessage(code, chartFile), { key });
+        }
+      }
+      await deps.posts.save(id, {
+        chartDone: true,
+        ...(skipped ? { chartSkipped: skipped } : {}),
+        updatedAt: deps.clock.now(),
+      });
     }
     const postedAt = deps.clock.now();
     await deps.posts.save(id, { status: 'posted', postedAt, updatedAt: postedAt, lastError: undefined });

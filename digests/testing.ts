@@ -1,8 +1,8 @@
 // Test doubles for digests/: a recording Transport (our own port, not Slack) that records uploads and post keys
 // (and finds posts by key), can fail the next calls as Slack being down would, and can hang a call as a replica
 // killed mid-post would.
-import type { Message } from '../commands/message.ts';
-import type { PostedRef, Transport } from '../commands/transport.ts';
+import type { Message } from '../chat/index.ts';
+import type { PostedRef, Transport } from '../chat/index.ts';
 
 /** A recorded post or upload. */
 export type Recorded =

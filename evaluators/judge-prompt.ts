@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { ChatPromptTemplate } from '@langchain/core/prompts';
 import type { BaseMessage } from '@langchain/core/messages';
-import { type JudgeTag, tagBlock } from '../llm/judge-protocol.ts';
-import type { ChatMessage } from '../llm/types.ts';
+import { type JudgeTag, tagBlock } from '../llm/index.ts';
+import type { ChatMessage } from '../llm/index.ts';
 import { renderTranscript } from './score.ts';
 import type { Item, RubricRef } from './types.ts';
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { Effort } from '../llm/types.ts';
+import type { Effort } from '../llm/index.ts';
 import {
   buildPairwiseMessages,
   JUDGE_PROMPT_VERSION,

@@ -1,5 +1,5 @@
-import { PROVIDER_TROUBLE_CODES } from '../llm/errors.ts';
-import type { Completion } from '../llm/types.ts';
+import { PROVIDER_TROUBLE_CODES } from '../llm/index.ts';
+import type { Completion } from '../llm/index.ts';
 import type { Item, Score, ScoreUsage, Turn } from './types.ts';
 
 /** Text the heuristics look at: the output string, or every assistant turn of a transcript. */

@@ -1,7 +1,7 @@
 // A test double of the `Llm` wrapper: a scripted "model" behind the same completeJson contract
 // (parse, validate, one repair attempt). Tests of judges here and in runs/ or reviews/ use it; production never does.
 import type { z } from 'zod';
-import type { CallParams, Completion, Llm } from '../llm/types.ts';
+import type { CallParams, Completion, Llm } from '../llm/index.ts';
 
 /** What the scripted model returns for a call; a thrown error plays a provider failure that outlived the retries. */
 export type StubModel = (params: CallParams, call: number) => string | Promise<string>;

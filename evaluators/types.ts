@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { Logger } from '../config/index.ts';
-import type { Llm } from '../llm/types.ts';
+import type { Llm } from '../llm/index.ts';
 
 /** One turn of a conversation being judged (Slack threads, simulated users). */
 export const TurnSchema = z.object({

@@ -1,6 +1,6 @@
 // The tick report as a transport-neutral Message: counts, per-metric means against the previous tick, the
 // alert line, and thread replies with the worst items and the items that need review. Pure.
-import { escapeMrkdwn, type Message, type MessageSection } from '../commands/message.ts';
+import { link, type Message, type MessageSection, md, mention } from '../chat/index.ts';
 import { maskPii, type Score } from '../evaluators/index.ts';
 import type { AlertEvent, AlertState, TickStats } from './alerts.ts';
 import type { ReviewDecision } from './review.ts';
@@ -67,10 +67,10 @@ export function reviewSections(r: ReportReview): MessageSection[] {
     ? [
         {
           kind: 'text' as const,
-          text: `${r.decision.kind === 'confirm' ? '✅' : '✏️'} <@${escapeMrkdwn(r.decision.by)}> ${
+          text: md`${r.decision.kind === 'confirm' ? '✅' : '✏️'} ${mention(r.decision.by)} ${
             r.decision.kind === 'confirm'
-              ? `confirmed ${escapeMrkdwn(metric)} ${r.judgeValue.toFixed(2)}`
-              : `overrode ${escapeMrkdwn(metric)} ${r.judgeValue.toFixed(2)} → ${r.decision.kind} (${r.decision.value})`
+              ? `confirmed ${metric} ${r.judgeValue.toFixed(2)}`
+              : `overrode ${metric} ${r.judgeValue.toFixed(2)} → ${r.decision.kind} (${r.decision.value})`
           } at ${r.decision.at.toISOString()}${r.replacedCount ? ` (replaces ${r.replacedCount} earlier decision(s))` : ''}`,
         },
       ]
@@ -127,10 +127,11 @@ function itemMessage(title: string, item: ReportItem): Message {
       },
       {
         kind: 'context',
+        mrkdwn: true,
         items: [
-          `item ${item.id}`,
+          md`item ${item.id}`,
           ...(item.url
-            ? [`<${item.url}|open in ${/slack\.com/.test(item.url) ? 'Slack' : 'Langfuse'}>`]
+            ? [md`${link(item.url, `open in ${/slack\.com/.test(item.url) ? 'Slack' : 'Langfuse'}`)}`]
             : []),
         ],
       },
@@ -139,6 +140,9 @@ function itemMessage(title: string, item: ReportItem): Message {
     summary: `${title}: ${maskPii(excerpt(item.input, 80))}`,
   };
 }
+
+/** Needs-review items shown one by one in a report's thread; the rest are counted. */
+const THREAD_REVIEW_ITEMS = 10;
 
 /** The per-metric line: mean, and the change against the previous tick. */
 export function metricLine(metric: string, stats: TickStats, previous?: TickStats): string {
@@ -181,7 +185,7 @@ export function buildTickReport(r: TickReport): Message {
       fields: metricNames.map((m) => ({ label: m, value: metricLine(m, r.stats, r.previous) })),
     });
   }
-  sections.push({ kind: 'text', text: `Alerts: ${alertLine}` });
+  sections.push({ kind: 'text', text: md`Alerts: ${alertLine}` });
   sections.push({
     kind: 'context',
     items: [
@@ -199,11 +203,20 @@ export function buildTickReport(r: TickReport): Message {
     thread.push(itemMessage(`Worst #${i + 1} (mean ${meanOf(item.scores).toFixed(2)})`, item));
   });
   const shown = new Set(ranked.slice(0, r.worst).map((i) => i.id));
-  for (const item of r.items
-    .filter((i) => i.scores.some((s) => s.needsReview) && !shown.has(i.id))
-    .slice(0, 10)) {
-    thread.push(itemMessage('Needs review', item));
-  }
+  const toReview = r.items.filter((i) => i.scores.some((s) => s.needsReview) && !shown.has(i.id));
+  for (const item of toReview.slice(0, THREAD_REVIEW_ITEMS)) thread.push(itemMessage('Needs review', item));
+  if (toReview.length > THREAD_REVIEW_ITEMS)
+    thread.push({
+      title: `${toReview.length - THREAD_REVIEW_ITEMS} more item(s) need review`,
+      sections: [
+        {
+          kind: 'context',
+          items: [
+            `Only the first ${THREAD_REVIEW_ITEMS} are shown here; \`arbiter monitor run ${r.monitor} --dry-run\` lists every record.`,
+          ],
+        },
+      ],
+    });
   const bad = [...r.invalid, ...r.unmatched];
   if (bad.length) {
     thread.push({
@@ -214,6 +227,7 @@ export function buildTickReport(r: TickReport): Message {
           text: bad
             .slice(0, 20)
             .map((b) => `${b.id}: ${b.reason}`)
+            .concat(bad.length > 20 ? [`… and ${bad.length - 20} more`] : [])
             .join('\n'),
         },
       ],
@@ -240,7 +254,7 @@ export function buildFailingMessage(monitor: string, reason: string | undefined,
     title: `🚨 Monitor ${monitor} is failing`,
     summary: `Monitor ${monitor} is failing: ${reason}`,
     sections: [
-      { kind: 'text', text: `The source could not be read: ${reason}` },
+      { kind: 'text', text: md`The source could not be read: ${reason}` },
       {
         kind: 'context',
         items: [

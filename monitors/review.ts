@@ -2,8 +2,8 @@
 // Confirm / Override buttons; the action handler records the decision, publishes it to Langfuse as a human score
 // (deterministic id, so retries and changed minds upsert) and redraws the clicked message.
 import { createHash } from 'node:crypto';
-import type { ActionHandler, ActionResult } from '../commands/actions.ts';
-import { escapeMrkdwn, type Message } from '../commands/message.ts';
+import type { ActionHandler, ActionResult } from '../chat/index.ts';
+import { type Message, md, mention, plainText, trusted } from '../chat/index.ts';
 import { type Clock, createSilentLogger, type Logger } from '../config/index.ts';
 import type { Score } from '../evaluators/index.ts';
 import type { LangfuseClient, ScoreInput } from '../langfuse/index.ts';
@@ -312,11 +312,12 @@ export function describeDecision(metric: string, judgeValue: number, d: ReviewDe
     d.kind === 'confirm'
       ? `confirmed the judge's ${judgeValue.toFixed(2)}`
       : `overrode the judge's ${judgeValue.toFixed(2)} with ${d.kind} (${d.value})`;
-  return `<@${escapeMrkdwn(d.by)}> ${what} on ${escapeMrkdwn(metric)}`;
+  return md`${mention(d.by)} ${what} on ${metric}`;
 }
 
+/** An ephemeral note; `text` is our mrkdwn (values escaped), its summary the plain text. */
 function note(text: string): Message {
-  return { title: 'Review', sections: [{ kind: 'text', text }], summary: text, ephemeral: true };
+  return { title: 'Review', sections: [{ kind: 'text', text }], summary: plainText(text), ephemeral: true };
 }
 
 /** Handles `monitor.review:*` buttons (reviewers and admins): store, publish, redraw. */
@@ -328,7 +329,7 @@ export function createMonitorReviewActions(deps: MonitorReviewDeps): ActionHandl
     async handle(input, ctx): Promise<ActionResult> {
       const raw = input.actionId.replace(/~\d+$/, '').slice(REVIEW_ACTION_PREFIX.length + 1);
       const kind = KINDS[raw];
-      if (!kind) return { ephemeral: note(`Unknown review action \`${escapeMrkdwn(input.actionId)}\`.`) };
+      if (!kind) return { ephemeral: note(md`Unknown review action \`${input.actionId}\`.`) };
       const doc = await deps.store.reviews.get(input.value);
       if (!doc)
         return { ephemeral: note('This review button is unknown or has expired; nothing was recorded.') };
@@ -355,13 +356,19 @@ export function createMonitorReviewActions(deps: MonitorReviewDeps): ActionHandl
       const update = await redraw(deps, current);
       if (redelivery) return update ? { update } : {};
       const replaced = before?.decision;
-      const text = `${describeDecision(current.metric, current.judgeValue, current.decision!)}${
-        replaced ? ` (replacing <@${escapeMrkdwn(replaced.by)}>'s ${replaced.kind})` : ''
+      const text = md`${trusted(describeDecision(current.metric, current.judgeValue, current.decision!))}${
+        replaced ? trusted(md` (replacing ${mention(replaced.by)}'s ${replaced.kind})`) : ''
       }.${publishNote}`;
       return {
         ...(update ? { update } : {}),
         ...(replaced
-          ? { reply: { title: 'Review changed', sections: [{ kind: 'text', text }], summary: text } }
+          ? {
+              reply: {
+                title: 'Review changed',
+                sections: [{ kind: 'text', text }],
+                summary: plainText(text),
+              },
+            }
           : {}),
         ephemeral: note(`Recorded: ${text}`),
       };

@@ -1,7 +1,7 @@
 // Monitor use cases shared by the bot and the CLI: list, pause/resume, run now, dry-run an extractor, and start
 // the schedules.
-import type { Message } from '../commands/message.ts';
-import type { PostedRef, Transport } from '../commands/transport.ts';
+import type { Message } from '../chat/index.ts';
+import type { PostedRef, Transport } from '../chat/index.ts';
 import { extractItem, extractPaths, getPath } from './extract.ts';
 import { excerpt } from './report.ts';
 import { type MonitorScheduler, startSchedules } from './schedule.ts';

@@ -2,8 +2,8 @@
 // publish, alert and report, in phases recorded on the tick (store.ts, TickPhase) so that a tick an attempt left
 // half-done is finished by the next one. The watermark only moves after everything it covers is stored.
 import { createHash } from 'node:crypto';
-import type { Transport } from '../commands/transport.ts';
-import { type Clock, createSilentLogger, type Logger } from '../config/index.ts';
+import type { Transport } from '../chat/index.ts';
+import { type Clock, createSilentLogger, describeError, type Logger } from '../config/index.ts';
 import {
   createMetricFromSpec,
   type Item,
@@ -212,7 +212,7 @@ export async function runTick(
     }
     return outcome;
   } catch (err) {
-    const error = err instanceof Error ? err.message : String(err);
+    const error = describeError(err);
     logger.error({ monitor: monitor.name, err }, 'monitor tick failed');
     if (claim) await deps.leases.finishTick(leaseName, tickTime, { ok: false, error }).catch(() => {});
     return { status: 'failed', tickTime, error };

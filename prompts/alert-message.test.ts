@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { MessageSection } from '../commands/message.ts';
+import type { MessageSection } from '../chat/message.ts';
 import { alertButtons, buildPromptAlert, chunkLines, MAX_BUTTONS } from './alert-message.ts';
 import { diffPrompts } from './diff.ts';
 import { summarizeChange } from './label-moves.ts';

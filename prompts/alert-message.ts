@@ -1,6 +1,6 @@
 // Builds the prompt-change alert as a transport-neutral Message: what changed in a few fields, a short diff
 // preview, buttons, and the full diff in the thread. Pure; sized well inside Block Kit limits (bot/ enforces them).
-import { escapeMrkdwn, type Message, type MessageButton, type MessageSection } from '../commands/message.ts';
+import { escapeMrkdwn, type Message, type MessageButton, type MessageSection } from '../chat/index.ts';
 import { type PromptDiff, renderPromptDiff } from './diff.ts';
 import { describeMove, type PromptChange } from './label-moves.ts';
 import { PROMPT_ACTION_IDS } from './suites.ts';
@@ -109,7 +109,8 @@ export function alertButtons(suites: readonly SuiteButton[]): { buttons: Message
       text: `Run ${s.suite}`.slice(0, 75),
       actionId: id(PROMPT_ACTION_IDS.runSuite),
       value: s.runToken,
-      style: 'primary',
+      // One primary button per set: the first suite's Run.
+      ...(buttons.length === 0 ? { style: 'primary' as const } : {}),
     });
     if (s.compareToken) {
       buttons.push({

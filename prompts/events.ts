@@ -14,8 +14,8 @@
 // crash (or a store failure) after Slack accepted a post but before the record is written reposts that one
 // message on retry. Slack's chat.postMessage has no idempotency key, so this window cannot be closed from here.
 import { z } from 'zod';
-import type { Message } from '../commands/message.ts';
-import type { PostedRef, Transport } from '../commands/transport.ts';
+import type { Message } from '../chat/index.ts';
+import type { PostedRef, Transport } from '../chat/index.ts';
 import {
   type Clock,
   createSilentLogger,

@@ -2,8 +2,8 @@
 // prompt, how to start a run, and the buttons' opaque tokens. The lead wires real implementations.
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import type { ActionHandler } from '../commands/actions.ts';
-import type { Message } from '../commands/message.ts';
+import type { ActionHandler } from '../chat/index.ts';
+import { escapeMrkdwn, type Message } from '../chat/index.ts';
 import type { Clock, Logger } from '../config/index.ts';
 import type { Collection, DocumentStore } from '../storage/index.ts';
 
@@ -138,10 +138,11 @@ export async function handlePromptAction(
   );
 }
 
+/** A note; `text` is plain (suite and prompt names come from YAML and Langfuse): escaped once here. */
 function note(text: string, ephemeral = false): Message {
   return {
     title: 'Prompt change',
-    sections: [{ kind: 'text', text }],
+    sections: [{ kind: 'text', text: escapeMrkdwn(text) }],
     summary: text,
     ...(ephemeral ? { ephemeral } : {}),
   };

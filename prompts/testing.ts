@@ -1,6 +1,6 @@
 // Test doubles for prompts/: a recording Transport (our own port, not Slack) and webhook payload builders.
-import type { Message } from '../commands/message.ts';
-import type { PostedRef, Transport } from '../commands/transport.ts';
+import type { Message } from '../chat/index.ts';
+import type { PostedRef, Transport } from '../chat/index.ts';
 import { signLangfuseWebhook } from './signature.ts';
 
 /** A Transport that records posts; `failNext(n)` makes the next n posts throw, as Slack being down would. */

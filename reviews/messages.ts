@@ -1,6 +1,13 @@
 // Transport-neutral Messages of blind reviews, pure: the ballot (blind by construction: it is built from the pair's
 // token, input and answers only), the close report with the reveal, and the leaderboard.
-import { escapeMrkdwn, type Message, type MessageButton, type MessageSection } from '../commands/message.ts';
+import {
+  escapeMrkdwn,
+  type Message,
+  type MessageButton,
+  type MessageSection,
+  md,
+  mention,
+} from '../chat/index.ts';
 import { type Agreement, describeKappa } from './agreement.ts';
 import type { RatingsTable } from './ratings.ts';
 import { CHOICE_LABELS, type Choice } from './types.ts';
@@ -39,14 +46,16 @@ export function ballotButtons(token: string): MessageButton[] {
         text: CHOICE_LABELS[c],
         actionId: REVIEW_ACTION_IDS.vote(c),
         value: token,
-        ...(c === 'a' || c === 'b' ? { style: 'primary' as const } : {}),
       }),
     ),
     { text: 'Add a reason', actionId: REVIEW_ACTION_IDS.reason, value: token },
   ];
 }
 
-/** One blind ballot: the input, answer A, answer B and the vote buttons (omitted once voting has ended). */
+/**
+ * One blind ballot: the input, answer A, answer B and the vote buttons (omitted once voting has ended). `notes` are
+ * our mrkdwn (built with `md`: a mention pings, every value is escaped).
+ */
 export function ballotMessage(
   pair: BallotContent,
   total: number,
@@ -60,6 +69,7 @@ export function ballotMessage(
   if (opts.buttons !== false) sections.push({ kind: 'buttons', buttons: ballotButtons(pair.token) });
   sections.push({
     kind: 'context',
+    mrkdwn: true,
     items: [
       ...(opts.notes ?? []),
       'Which answer is better? Who wrote which answer is revealed when the review closes.',
@@ -169,21 +179,23 @@ export function reportMessage(d: ReviewReportData): Message {
         ? `The judge${d.judge.model ? ` (${escapeMrkdwn(d.judge.model)})` : ''} has no verdict to compare with the votes yet (${d.judge.judged} of ${d.votes.pairCount} pairs judged).`
         : `Human–judge agreement over ${a.n} vote${a.n === 1 ? '' : 's'}: ${pct(a.percent)} agree, Cohen's kappa ${a.kappa === null ? 'undefined (one label only)' : a.kappa.toFixed(2)} (${describeKappa(a.kappa)}). Judge${d.judge.model ? ` ${escapeMrkdwn(d.judge.model)}` : ''}: ${d.judge.judged} of ${d.votes.pairCount} pairs judged${d.judge.heuristic ? '; offline heuristic, not an LLM verdict' : ''}.`;
   const sections: MessageSection[] = [
-    { kind: 'text', text: `*Verdict:* ${d.verdict.text}` },
+    { kind: 'text', text: md`*Verdict:* ${d.verdict.text}` },
     { kind: 'text', text: `*Reveal*\n${reveal}` },
     { kind: 'code', label: 'Ratings (Bradley–Terry, 95% bootstrap intervals)', text: ratingsRows(d.table) },
     {
       kind: 'fields',
+      // Mrkdwn values: the reviewers are mentioned on purpose (the reveal thanks them by name).
+      mrkdwn: true,
       fields: [
-        { label: 'Votes', value: `${d.votes.total} of ${d.votes.expected} expected` },
-        { label: 'Pairs with all votes', value: `${d.votes.pairsComplete} of ${d.votes.pairCount}` },
+        { label: 'Votes', value: md`${d.votes.total} of ${d.votes.expected} expected` },
+        { label: 'Pairs with all votes', value: md`${d.votes.pairsComplete} of ${d.votes.pairCount}` },
         {
           label: 'Reviewers',
           value: d.participation.length
-            ? d.participation.map((p) => `<@${p.user}> ${p.votes}`).join(', ')
+            ? d.participation.map((p) => md`${mention(p.user)} ${p.votes}`).join(', ')
             : 'nobody voted',
         },
-        { label: 'Closed', value: d.closedReason },
+        { label: 'Closed', value: md`${d.closedReason}` },
       ],
     },
     { kind: 'text', text: `*Judge*\n${judgeLine}` },

@@ -3,9 +3,9 @@
 // Everything lives in the store, so a restart keeps every vote and the hidden order; slow work runs in jobs.
 import { randomBytes, randomInt } from 'node:crypto';
 import { z } from 'zod';
-import type { ActionContext, ActionHandler, ActionResult } from '../commands/actions.ts';
-import type { Message } from '../commands/message.ts';
-import type { Transport } from '../commands/transport.ts';
+import type { ActionContext, ActionHandler, ActionResult } from '../chat/index.ts';
+import { escapeMrkdwn, type Message, md, mention, plainText } from '../chat/index.ts';
+import type { Transport } from '../chat/index.ts';
 import { ArbiterError, type Clock, type Ids, type Logger } from '../config/index.ts';
 import { type JudgeDeps, judgePair } from '../evaluators/index.ts';
 import type { DocumentStore, JobHandler, JobQueue } from '../storage/index.ts';
@@ -111,11 +111,14 @@ export interface ReviewService {
   /** Ratings pooled over every closed review, per contender label. */
   leaderboard(): Promise<Message>;
   /** The pooled ratings over reviews closed before `at` (default: every closed review). */
-  standings(at?: Date): Promise<RatingsTable>;
+  /** Ratings pooled over closed reviews (closed before `at`; only those `include` keeps, when given). */
+  standings(at?: Date, include?: (review: { channel: string }) => boolean): Promise<RatingsTable>;
   /** A run ended: reviews waiting for it re-check now instead of at their next poll. */
   runFinished(runId: string): Promise<void>;
   /** Open reviews with the pairs still waiting for this user's vote (App Home); names no contender. */
-  openFor(user: string): Promise<{ id: string; title: string; pending: number }[]>;
+  openFor(
+    user: string,
+  ): Promise<{ id: string; title: string; pending: number; channel: string; dm: boolean }[]>;
   /** Reviews closed in `[from, to)` with their verdict, for digests. */
   closedBetween(
     from: Date,
@@ -153,8 +156,9 @@ async function pooledRatings(
   return { table, sameContender: pooled.sameContender };
 }
 
+/** An ephemeral note; `text` is our mrkdwn (values escaped), its summary the plain text. */
 function note(title: string, text: string): Message {
-  return { title, summary: text, sections: [{ kind: 'text', text }], ephemeral: true };
+  return { title, summary: plainText(text), sections: [{ kind: 'text', text }], ephemeral: true };
 }
 
 /** Contender labels, unique within a review: a repeated label gets the run id appended. */
@@ -422,9 +426,10 @@ export async function createReviewService(deps: ReviewServiceDeps): Promise<Revi
       return leaderboardMessage(table, closed.length, { sameContender });
     },
 
-    async standings(at) {
+    async standings(at, include) {
       const closed = (await repo.listReviews({ status: 'closed' })).filter(
-        (r) => at === undefined || (r.closedAt !== undefined && r.closedAt < at),
+        (r) =>
+          (at === undefined || (r.closedAt !== undefined && r.closedAt < at)) && (!include || include(r)),
       );
       return (await pooled(closed)).table;
     },
@@ -459,6 +464,8 @@ export async function createReviewService(deps: ReviewServiceDeps): Promise<Revi
             id: review._id,
             title: `Blind review opened ${(review.openedAt ?? review.createdAt).toISOString().slice(0, 10)}`,
             pending,
+            channel: review.channel,
+            dm: review.options.dm,
           });
       }
       return out;
@@ -548,7 +555,7 @@ export async function createReviewService(deps: ReviewServiceDeps): Promise<Revi
         ephemeral: {
           ...note(
             'Add a reason',
-            `Vote first, then send \`/arbiter review reason ${token} <your reason>\` (only you see this; the reason is shown, unattributed, when the review closes).`,
+            md`Vote first, then send \`/arbiter review reason ${token} &lt;your reason&gt;\` (only you see this; the reason is shown, unattributed, when the review closes).`,
           ),
         },
       };
@@ -614,7 +621,7 @@ export async function createReviewService(deps: ReviewServiceDeps): Promise<Revi
         ? `Changed your vote from *${CHOICE_LABELS[outcome.previous]}* to *${chosen}*.`
         : outcome.kind === 'same'
           ? `You had already voted *${chosen}*; nothing changed.`
-          : `Thanks, <@${ctx.user}>! Your vote: *${chosen}*.`;
+          : md`Thanks, ${mention(ctx.user)}! Your vote: *${chosen}*.`;
     const myTotal = review.options.dm
       ? pairs.filter((p) => p.assignees.includes(ctx.user)).length
       : pairs.length;
@@ -658,7 +665,11 @@ export async function createReviewService(deps: ReviewServiceDeps): Promise<Revi
     if (updated)
       await deps.transport.post(
         { channel: review.channel },
-        { title: 'Blind review not opened', summary: text, sections: [{ kind: 'text', text }] },
+        {
+          title: 'Blind review not opened',
+          summary: text,
+          sections: [{ kind: 'text', text: escapeMrkdwn(text) }],
+        },
       );
     return { abandoned: reason };
   };

@@ -2,7 +2,7 @@
 // resume after a crash without redoing or double-counting finished items, cancel, and finalize the summary.
 import { createHash } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
-import { ArbiterError, type Clock, type Ids, type Logger } from '../config/index.ts';
+import { ArbiterError, type Clock, describeError, type Ids, type Logger } from '../config/index.ts';
 import { createMetricFromSpec, gradeItem, type ItemGrade, type Metric } from '../evaluators/index.ts';
 import type { LangfuseClient } from '../langfuse/index.ts';
 import type { LangfuseTracing, Llm } from '../llm/index.ts';
@@ -98,6 +98,8 @@ export interface StartRunOptions {
   resume?: boolean;
   /** Why the run was started (a prompt change), recorded on the run. */
   trigger?: RunTrigger;
+  /** Who started it from chat, and where. */
+  origin?: { user?: string; channel?: string };
 }
 
 /** The run service. */
@@ -299,6 +301,7 @@ export async function createRunService(deps: RunServiceDeps): Promise<RunService
       suiteJson: JSON.stringify(suite),
       status: 'queued',
       ...(options.idempotencyKey ? { idempotencyKey: options.idempotencyKey } : {}),
+      ...(options.origin ? { origin: options.origin } : {}),
       options: {
         concurrency,
         ...(options.limit ? { limit: options.limit } : {}),
@@ -554,7 +557,7 @@ export async function createRunService(deps: RunServiceDeps): Promise<RunService
               costUsd: 0,
               targetMs: 0,
             },
-            error: `engine error: ${err instanceof Error ? err.message : String(err)}`,
+            error: `engine error: ${describeError(err)}`,
           };
         }
         const grade = outcome.error ? undefined : gradeItem(outcome.result.scores, suite.metrics);

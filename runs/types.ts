@@ -198,6 +198,8 @@ export const RunSchema = z.object({
   datasetSource: z.string(),
   langfuse: RunLangfuseSchema.optional(),
   trigger: RunTriggerSchema.optional(),
+  /** Who started the run from chat and in which channel (App Home shows a run to members of that channel). */
+  origin: z.object({ user: z.string().optional(), channel: z.string().optional() }).optional(),
   progress: RunProgressSchema,
   summary: RunSummarySchema.optional(),
   error: z.string().optional(),

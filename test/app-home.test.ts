@@ -258,7 +258,7 @@ describe('loadHomeSnapshot', () => {
       },
       leaderboardTop: (n) => Array.from({ length: n }, (_, i) => ({ name: `m${i}`, rating: 1000 - i })),
     };
-    const s = await loadHomeSnapshot(data, 'U1', (part) => errors.push(part));
+    const s = await loadHomeSnapshot(data, { user: 'U1', admin: true }, (part) => errors.push(part));
     expect(s.runs).toMatchObject({ ok: true });
     expect(s.runs.ok && s.runs.rows).toHaveLength(10);
     expect(s.reviews).toEqual({ ok: false, reason: 'error' });
@@ -266,5 +266,53 @@ describe('loadHomeSnapshot', () => {
     expect(s.leaders.ok && s.leaders.rows).toHaveLength(5);
     expect(errors).toEqual(['reviews']);
     expect(limitProblems(buildHomeView(s, '/arbiter', NOW).blocks)).toEqual([]);
+  });
+});
+
+describe('loadHomeSnapshot for a viewer', () => {
+  const withOrigin = (i: number, origin: Run['origin'], trigger?: Run['trigger']): Run =>
+    ({ ...run(i), origin, ...(trigger ? { trigger } : {}) }) as Run;
+  const data: HomeData = {
+    recentRuns: () => [
+      withOrigin(1, { user: 'UADMIN', channel: 'CIN' }),
+      withOrigin(2, { user: 'UADMIN', channel: 'GOUT' }),
+      withOrigin(3, { user: 'UME', channel: 'DME' }),
+      withOrigin(4, undefined, { reason: 'button', prompt: { name: 'p', version: 2 }, requestedBy: 'UME' }),
+      withOrigin(5, undefined),
+    ],
+    openReviewsFor: () => [
+      { id: 'rev_in', title: 'in', pending: 1, channel: 'CIN', dm: false },
+      { id: 'rev_out', title: 'out', pending: 1, channel: 'GOUT', dm: false },
+      { id: 'rev_dm', title: 'dm', pending: 1, channel: 'UADMIN', dm: true },
+    ],
+    monitors: () => [
+      { name: 'seen', schedule: 'every 30m', failing: false, paused: false, channel: 'CIN' },
+      { name: 'hidden', schedule: 'every 30m', failing: false, paused: false, channel: 'GOUT' },
+    ],
+    leaderboardTop: (n, include) =>
+      [
+        { name: 'in-model', rating: 1100, channel: 'CIN' },
+        { name: 'out-model', rating: 1200, channel: 'GOUT' },
+      ]
+        .filter((l) => !include || include(l.channel))
+        .slice(0, n),
+  };
+
+  it('a member sees what comes from channels they are in, their own runs and their DM ballots, nothing else', async () => {
+    const s = await loadHomeSnapshot(data, { user: 'UME', admin: false, channels: new Set(['CIN']) });
+    expect(s.runs.ok && s.runs.rows.map((r) => r._id)).toEqual(['run_1', 'run_3', 'run_4']);
+    expect(s.reviews.ok && s.reviews.rows.map((r) => r.id)).toEqual(['rev_in', 'rev_dm']);
+    expect(s.monitors.ok && s.monitors.rows.map((m) => m.name)).toEqual(['seen']);
+    expect(s.leaders.ok && s.leaders.rows.map((l) => l.name)).toEqual(['in-model']);
+    const text = JSON.stringify(buildHomeView(s, '/arbiter', NOW).blocks);
+    expect(text).toContain('from channels you are in');
+    expect(text).not.toContain('out-model');
+  });
+
+  it('an admin sees everything and is told it is the admin view', async () => {
+    const s = await loadHomeSnapshot(data, { user: 'UADMIN', admin: true });
+    expect(s.runs.ok && s.runs.rows).toHaveLength(5);
+    expect(s.leaders.ok && s.leaders.rows.map((l) => l.name)).toEqual(['in-model', 'out-model']);
+    expect(JSON.stringify(buildHomeView(s, '/arbiter', NOW).blocks)).toContain('Admin view');
   });
 });

@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createConsoleTransport } from '../bot/console-transport.ts';
 import { type RunningBot, startBot } from '../bot/start.ts';
 import { type DispatchDeps, dispatch } from '../commands/dispatch.ts';
-import type { Message } from '../commands/message.ts';
+import type { Message } from '../chat/message.ts';
 import { parseCommand } from '../commands/parse.ts';
 import { createManualClock, parseEnv } from '../config/index.ts';
 import {

@@ -4,10 +4,10 @@
 import { join } from 'node:path';
 import nock from 'nock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { findActionHandler } from '../commands/actions.ts';
+import { findActionHandler } from '../chat/actions.ts';
 import { createDigestInputs } from '../commands/digest.ts';
 import { buildDigest, DigestSchema } from '../digests/index.ts';
-import type { Message, MessageButton } from '../commands/message.ts';
+import type { Message, MessageButton } from '../chat/message.ts';
 import { createManualClock } from '../config/index.ts';
 import { createLangfuseClient } from '../langfuse/index.ts';
 import { createLlm, type LlmService } from '../llm/index.ts';

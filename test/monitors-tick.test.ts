@@ -195,9 +195,10 @@ describe('tick runner', () => {
       (p) => (p.message.sections.find((s) => s.kind === 'text') as { text: string }).text,
     );
     expect(alertLines[0]).toBe('Alerts: no alerts');
-    expect(alertLines[1]).toMatch(/CRITICAL: mean no-refusal < 0.8/);
+    // Text sections are mrkdwn: the rule's "<" is escaped once.
+    expect(alertLines[1]).toMatch(/CRITICAL: mean no-refusal &lt; 0.8/);
     expect(alertLines[2]).toMatch(/still firing/);
-    expect(alertLines[3]).toMatch(/RESOLVED: mean no-refusal < 0.8/);
+    expect(alertLines[3]).toMatch(/RESOLVED: mean no-refusal &lt; 0.8/);
   });
 
   it('respects the item budget and reports what it left', async () => {

@@ -4,8 +4,8 @@ import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { ActionResult } from '../commands/actions.ts';
-import type { Message } from '../commands/message.ts';
+import type { ActionResult } from '../chat/actions.ts';
+import type { Message } from '../chat/message.ts';
 import {
   createReviewRunSource,
   leaderboardCommand,
@@ -367,7 +367,14 @@ describe('votes', () => {
     // App Home: every pair waits for this reviewer; the entry names no contender.
     const waiting = await h.reviews.openFor('U_R1');
     expect(waiting).toEqual([
-      { id: review._id, title: expect.stringMatching(/^Blind review opened /), pending: QUESTIONS.length },
+      {
+        id: review._id,
+        title: expect.stringMatching(/^Blind review opened /),
+        pending: QUESTIONS.length,
+        // Where its thread is, so App Home shows it only to members of that channel.
+        channel: review.channel,
+        dm: false,
+      },
     ]);
     const first = await vote(h, token, 'a', 'U_R1', 'click-1');
     expect((await h.reviews.openFor('U_R1'))[0]!.pending).toBe(QUESTIONS.length - 1);

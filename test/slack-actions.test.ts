@@ -11,7 +11,7 @@ import { createSlackApp } from '../bot/slack-app.ts';
 import { createRoleResolver } from '../bot/slack-roles.ts';
 import { signSlackRequest } from '../bot/slack-signature.ts';
 import { createSlackClient, createSlackTransport, SlackPostError } from '../bot/slack-transport.ts';
-import type { ActionContext, ActionHandler } from '../commands/actions.ts';
+import type { ActionContext, ActionHandler } from '../chat/actions.ts';
 import type { RolePolicy } from '../commands/parse.ts';
 import { createSilentLogger, parseEnv, systemIds } from '../config/index.ts';
 import { createEmbeddedStore, createJobQueue, createWorker } from '../storage/index.ts';

@@ -4,7 +4,7 @@
 // that every field carries a description.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { stringify } from 'yaml';
-import { z } from 'zod';
+import type { z } from 'zod';
 import {
   CronScheduleSchema,
   type FieldRow,

@@ -1,7 +1,7 @@
 // Interactive actions (buttons) in transport-neutral form: Slack block actions and console clicks are routed by
 // action id prefix to a handler that answers with Messages. Handlers never import Bolt.
 import type { Message } from './message.ts';
-import type { Role } from './parse.ts';
+import type { Role } from './roles.ts';
 
 /** Who clicked what, and where the clicked message lives. */
 export interface ActionContext {

@@ -1,0 +1,119 @@
+// A Slack answer `missing_scope` means the app was installed without a scope a feature needs: no retry fixes it and
+// the user who hit it cannot either. Every Web API call (the WebClient's apiCall, and the raw fetches of the `slack`
+// monitor source) is watched; the first `missing_scope` for a scope is sent to the admins (ARBITER_ADMINS) by direct
+// message with the scope and the fix, and logged; later ones are only logged. The error still reaches its caller.
+import type { Message } from '../chat/index.ts';
+import type { Logger } from '../config/index.ts';
+import type { SlackClient } from './slack-transport.ts';
+
+/** What the reporter needs. */
+export interface ScopeAlertDeps {
+  /** Admins' user ids, read when a report is sent (the live role policy; user-group ids are skipped). */
+  admins: () => readonly string[];
+  /** Posts a message to a user's DM with the app (chat.postMessage with the user id as channel). */
+  notify: (user: string, message: Message) => Promise<unknown>;
+  logger: Logger;
+}
+
+/** The admins' message for one missing scope. */
+export function missingScopeMessage(method: string, needed: string): Message {
+  const text = `Arbiter's Slack app lacks the \`${needed}\` scope, so \`${method}\` failed with missing_scope. Add it under OAuth & Permissions → Bot Token Scopes (manifest.yml lists every scope Arbiter uses), then reinstall the app to the workspace.`;
+  return {
+    title: 'Arbiter needs a Slack permission',
+    summary: `Arbiter's Slack app lacks the ${needed} scope (${method} failed).`,
+    sections: [{ kind: 'text', text }],
+  };
+}
+
+/** Reports each missing scope once. */
+export function createScopeAlerts(deps: ScopeAlertDeps) {
+  const reported = new Set<string>();
+  return {
+    /** Scopes already reported (tests, /healthz-like views). */
+    reported: () => [...reported],
+    /** A `missing_scope` answer to `method`; `needed` is Slack's `needed` field (may list several, comma-separated). */
+    report(method: string, needed: string | undefined): void {
+      const scope = needed?.trim() || `the scope ${method} needs`;
+      deps.logger.error({ method, needed: scope }, `slack ${method}: missing_scope (${scope})`);
+      if (reported.has(scope)) return;
+      reported.add(scope);
+      const admins = deps.admins().filter((id) => /^[UW]/.test(id));
+      if (admins.length === 0) {
+        deps.logger.error(
+          { needed: scope },
+          'missing Slack scope not sent to anyone: ARBITER_ADMINS lists no user; add the scope and reinstall the app',
+        );
+        return;
+      }
+      const message = missingScopeMessage(method, scope);
+      for (const admin of admins)
+        void deps
+          .notify(admin, message)
+          .catch((err: unknown) =>
+            deps.logger.warn({ err, admin }, 'could not tell an admin about a missing scope'),
+          );
+    },
+  };
+}
+
+/** A scope reporter. */
+export type ScopeAlerts = ReturnType<typeof createScopeAlerts>;
+
+interface SlackErrorData {
+  error?: string;
+  needed?: string;
+}
+
+const SKIP = new Set(['logger', 'axios', 'slackApiUrl', 'token', 'tlsConfig', 'requestQueue', 'retryConfig']);
+
+/**
+ * Watches every method of a WebClient (chat.postMessage, files.*, conversations.*, …): the client binds each method
+ * to `apiCall` when it is built, so each bound method is wrapped here, in place, by its Web API name; a platform
+ * error carries Slack's answer in `data`. The client is returned.
+ */
+export function watchClientScopes(client: SlackClient, alerts: ScopeAlerts): SlackClient {
+  const wrap =
+    (fn: (...a: unknown[]) => Promise<unknown>, method: string) =>
+    async (...args: unknown[]) => {
+      try {
+        return await fn(...args);
+      } catch (err) {
+        const data = (err as { data?: SlackErrorData }).data;
+        if (data?.error === 'missing_scope') alerts.report(method, data.needed);
+        throw err;
+      }
+    };
+  const visit = (node: Record<string, unknown>, path: string[], depth: number) => {
+    for (const [key, value] of Object.entries(node)) {
+      if (depth === 0 && (SKIP.has(key) || key.startsWith('_'))) continue;
+      const name = [...path, key].join('.');
+      if (typeof value === 'function' && depth > 0)
+        node[key] = wrap(value as (...a: unknown[]) => Promise<unknown>, name);
+      else if (value && typeof value === 'object' && !Array.isArray(value) && depth < 4)
+        visit(value as Record<string, unknown>, [...path, key], depth + 1);
+    }
+  };
+  visit(client as unknown as Record<string, unknown>, [], 0);
+  const apiCall = client.apiCall.bind(client);
+  client.apiCall = wrap(
+    (method, options) => apiCall(method as string, options as Record<string, unknown>),
+    'apiCall',
+  ) as SlackClient['apiCall'];
+  return client;
+}
+
+/** Watches raw Web API fetches (the `slack` monitor source) the same way; the response is passed on unread. */
+export function watchFetchScopes(fetchFn: typeof fetch, alerts: ScopeAlerts): typeof fetch {
+  return async (input, init) => {
+    const res = await fetchFn(input, init);
+    const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+    if (res.ok && (res.headers.get('content-type') ?? '').includes('json')) {
+      const body = (await res
+        .clone()
+        .json()
+        .catch(() => undefined)) as SlackErrorData | undefined;
+      if (body?.error === 'missing_scope') alerts.report(url.replace(/^.*\//, ''), body.needed);
+    }
+    return res;
+  };
+}

@@ -1,0 +1,19 @@
+// The chat port: the transport-neutral Message, the Transport every outgoing message goes through, button
+// handlers and roles. Capabilities talk to Slack and the console only through these; bot/ implements them.
+export { type ActionContext, type ActionHandler, type ActionResult, findActionHandler } from './actions.ts';
+export {
+  channelMention,
+  escapeMrkdwn,
+  link,
+  md,
+  mention,
+  type Message,
+  type MessageButton,
+  type MessageSection,
+  Mrkdwn,
+  plainText,
+  trusted,
+  WORD_JOINER,
+} from './message.ts';
+export { hasRole, type Role, type RolePolicy } from './roles.ts';
+export { type PostedRef, type PostOptions, type Transport, type WriteOptions } from './transport.ts';

@@ -1,0 +1,92 @@
+// Keeps ARCHITECTURE.md true: every import of every source file follows the layers it draws. A folder imports only
+// folders of a lower layer, always through their index.ts, and nothing imports the two front doors.
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, normalize, relative } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+/** The layers of ARCHITECTURE.md, bottom first. */
+const LAYERS: Record<string, number> = {
+  config: 0,
+  chat: 1,
+  storage: 1,
+  langfuse: 2,
+  llm: 3,
+  evaluators: 4,
+  runs: 5,
+  reviews: 5,
+  monitors: 5,
+  digests: 5,
+  prompts: 5,
+  commands: 6,
+  bot: 7,
+  cli: 7,
+};
+
+interface Import {
+  file: string;
+  spec: string;
+  from: string;
+  to: string;
+  toFile: string;
+}
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) return sourceFiles(path);
+    return path.endsWith('.ts') && !path.endsWith('.test.ts') ? [path] : [];
+  });
+}
+
+/** Every relative import (static, re-export or dynamic) of the layered folders' source files. */
+function crossFolderImports(): Import[] {
+  const out: Import[] = [];
+  for (const folder of Object.keys(LAYERS)) {
+    for (const file of sourceFiles(folder)) {
+      const text = readFileSync(file, 'utf8');
+      const specs = [
+        ...text.matchAll(/\b(?:import|export)\s[^;'"]*?from\s*['"](\.{1,2}\/[^'"]+)['"]/g),
+        ...text.matchAll(/\bimport\s*\(\s*['"](\.{1,2}\/[^'"]+)['"]\s*\)/g),
+        ...text.matchAll(/^\s*import\s*['"](\.{1,2}\/[^'"]+)['"]/gm),
+      ].map((m) => m[1] ?? '');
+      for (const spec of specs) {
+        const target = relative('.', normalize(join(dirname(file), spec)));
+        const [to = '', ...rest] = target.split('/');
+        if (to === folder) continue;
+        out.push({ file, spec, from: folder, to, toFile: rest.join('/') });
+      }
+    }
+  }
+  return out;
+}
+
+describe('the module map (ARCHITECTURE.md)', () => {
+  const imports = crossFolderImports();
+
+  it('reads the imports it checks', () => {
+    // A broken pattern would make every rule below pass on nothing.
+    expect(imports.length).toBeGreaterThan(100);
+    expect(imports.some((i) => i.from === 'runs' && i.to === 'evaluators')).toBe(true);
+  });
+
+  it('every import goes to a lower layer, and nothing imports bot/ or cli/', () => {
+    const upward = imports
+      .filter((i) => !(i.to in LAYERS) || (LAYERS[i.to] ?? 99) >= (LAYERS[i.from] ?? -1))
+      .map(
+        (i) =>
+          `${i.file} imports ${i.spec} (${i.from}/ is layer ${LAYERS[i.from]}, ${i.to}/ is layer ${LAYERS[i.to] ?? '?'})`,
+      );
+    expect(upward).toEqual([]);
+  });
+
+  it('another folder is imported through its index.ts, never a file inside it', () => {
+    const deep = imports.filter((i) => i.toFile !== 'index.ts').map((i) => `${i.file} imports ${i.spec}`);
+    expect(deep).toEqual([]);
+  });
+
+  it('ARCHITECTURE.md names every layered folder and the test that keeps it true', () => {
+    const doc = readFileSync('ARCHITECTURE.md', 'utf8');
+    for (const folder of Object.keys(LAYERS)) expect(doc).toContain(`\`${folder}/\``);
+    expect(doc).toContain('test/architecture.test.ts');
+  });
+});

@@ -1,0 +1,111 @@
+// A digest chart Slack will not take because the bot is not in the channel (files.completeUploadExternal answers
+// not_in_channel / channel_not_found: uploads need membership, chat:write.public covers messages only) is reported
+// once in the digest's thread with the fix, and the digest is posted without it instead of failing and being
+// retried every 5 minutes (issue 16, Deliver 6). Real store, leases, digest builder and Slack transport; Slack is
+// the fake Web API (https://api.slack.com/methods/files.completeUploadExternal: errors are HTTP 200 {ok:false, error}).
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createSlackClient, createSlackTransport } from '../bot/slack-transport.ts';
+import { createDigestInputs } from '../commands/digest.ts';
+import { createManualClock } from '../config/index.ts';
+import { createDigestPosts, type DigestDeps, DigestSchema, postDigest } from '../digests/index.ts';
+import { createTickLog, type TickLog } from '../monitors/index.ts';
+import { createRunRepository } from '../runs/index.ts';
+import { createEmbeddedStore, createLeases, type DocumentStore } from '../storage/index.ts';
+import { type FakeSlack, startFakeSlack } from './fixtures/fake-slack.ts';
+import { tempDir } from './helpers/tmp.ts';
+
+let dir: string;
+let cleanup: () => void;
+let store: DocumentStore;
+let tickLog: TickLog;
+let slack: FakeSlack;
+
+beforeEach(async () => {
+  ({ dir, cleanup } = tempDir());
+  store = await createEmbeddedStore({ dir: join(dir, 'data'), autocompactMs: 0 });
+  tickLog = await createTickLog(store);
+  slack = await startFakeSlack();
+  for (const [at, v] of [
+    ['2026-11-18T10:00:00Z', 0.8],
+    ['2026-11-19T06:00:00Z', 0.9],
+    ['2026-11-19T18:00:00Z', 0.4],
+  ] as const)
+    await tickLog.recordTick({
+      monitor: 'support',
+      tickTime: new Date(at),
+      finishedAt: new Date(at),
+      read: 1,
+      items: [{ id: at, input: 'q', output: 'a', scores: [{ metric: 'helpful', value: v, reason: '' }] }],
+      thresholds: new Map(),
+      events: [],
+    });
+});
+afterEach(async () => {
+  await slack.close();
+  await store.close();
+  cleanup();
+});
+
+const daily = DigestSchema.parse({
+  name: 'daily',
+  schedule: { cron: '0 9 * * *', timezone: 'UTC' },
+  channel: 'C0QUALITY01',
+});
+
+async function deps(): Promise<DigestDeps> {
+  const clock = createManualClock('2026-11-20T09:00:30Z');
+  const client = createSlackClient({ token: 'xoxb-t', apiUrl: `${slack.url}/api/`, retries: 0 });
+  return {
+    inputs: createDigestInputs({ tickLog, runs: await createRunRepository(store) }),
+    transport: createSlackTransport(client),
+    posts: await createDigestPosts(store),
+    leases: await createLeases(store, { clock }),
+    clock,
+    owner: 'a',
+    dataDir: join(dir, 'out'),
+  };
+}
+
+describe('a digest chart the bot may not upload', () => {
+  for (const code of ['not_in_channel', 'channel_not_found']) {
+    it(`${code}: posts the digest without the chart, says how to fix it once, and never retries the upload`, async () => {
+      slack.setReply((call) =>
+        call.method === 'files.completeUploadExternal' ? { body: { ok: false, error: code } } : undefined,
+      );
+      const d = await deps();
+      const out = await postDigest(daily, d);
+      expect(out).toMatchObject({ status: 'posted', channel: 'C0QUALITY01' });
+      const posts = slack.of('chat.postMessage');
+      const parentTs = (out as { ts: string }).ts;
+      const note = posts.at(-1)!;
+      expect(note.args).toMatchObject({ channel: 'C0QUALITY01', thread_ts: parentTs });
+      const noteText = JSON.stringify(note.args.blocks);
+      expect(noteText).toContain(code);
+      expect(noteText).toContain('/invite @arbiter');
+      expect(note.args.text).toBe('Digest chart not uploaded: invite Arbiter to this channel');
+      expect(await d.posts.get('daily|day|2026-11-19')).toMatchObject({
+        status: 'posted',
+        chartDone: true,
+        chartSkipped: code,
+      });
+      // The next checks (every 20 s, and the 5-minute retry) find it posted: nothing is uploaded or posted again.
+      const before = slack.calls.length;
+      expect((await postDigest(daily, d)).status).toBe('already-posted');
+      expect(slack.calls.length).toBe(before);
+      expect(slack.of('files.completeUploadExternal')).toHaveLength(1);
+      expect(posts.filter((p) => JSON.stringify(p.args.blocks).includes('/invite @arbiter'))).toHaveLength(1);
+    });
+  }
+
+  it('a transient upload error still fails the attempt, so the chart is retried later', async () => {
+    slack.setReply((call) =>
+      call.method === 'files.completeUploadExternal'
+        ? { body: { ok: false, error: 'internal_error' } }
+        : undefined,
+    );
+    const d = await deps();
+    expect(await postDigest(daily, d)).toMatchObject({ status: 'failed' });
+    expect(await d.posts.get('daily|day|2026-11-19')).toMatchObject({ status: 'posting', chartDone: false });
+  });
+});
