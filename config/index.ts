@@ -1,4 +1,4 @@
-// Public surface of config/: environment, YAML loading, errors, logging, clock and ids.
+// Public surface of config/: environment, YAML loading, errors, logging, clock and ids, the lean HTTP client.
 export { EnvSchema, ENV_VARS, SECRET_VARS, parseEnv, type Env, type EnvVarName } from './env.ts';
 export { parseDuration } from './duration.ts';
 export {
@@ -47,3 +47,4 @@ export {
 } from './yaml.ts';
 export { type FieldRow, fieldRows, type JsonSchema, jsonSchemaOf, typeOf } from './schema-doc.ts';
 export { closestName } from './suggest.ts';
+export { type HttpFailure, type HttpHeaders, type HttpResult, sendHttp, viaFetch } from './http-client.ts';

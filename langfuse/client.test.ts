@@ -1,4 +1,5 @@
 import nock from 'nock';
+import { gzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createLangfuseClient } from './client.ts';
 import { codeForStatus } from './errors.ts';
@@ -198,5 +199,41 @@ describe('Langfuse client', () => {
     expect(!refused.ok && refused.error.message).toMatch(
       /^Langfuse refused to read dataset 'qa' \(401\): check LANGFUSE_PUBLIC_KEY and LANGFUSE_SECRET_KEY .* LANGFUSE_BASE_URL is the host of the region/,
     );
+  });
+
+  it('follows redirects as fetch does: GET kept, a 301 of a POST read as a GET, auth dropped across origins', async () => {
+    const other = 'https://eu.langfuse.test';
+    nock(LF).get('/api/public/v2/prompts/x').reply(308, '', { location: '/api/public/v2/prompts/y' });
+    nock(LF, { reqheaders: { authorization: basic } })
+      .get('/api/public/v2/prompts/y')
+      .reply(302, '', { location: `${other}/api/public/v2/prompts/z` });
+    const across = nock(other, { badheaders: ['authorization'] })
+      .get('/api/public/v2/prompts/z')
+      .reply(200, textPrompt);
+    const res = await createLangfuseClient(keys).getPrompt('x', {});
+    expect(res.ok).toBe(true);
+    across.done();
+
+    nock(LF).post('/api/public/scores').reply(301, '', { location: '/api/public/scores/moved' });
+    const moved = nock(LF).get('/api/public/scores/moved').reply(405, 'method not allowed');
+    const published = await createLangfuseClient({ ...keys, retry: { maxRetries: 0 } }).publishScores([
+      { id: 's1', traceId: 't1', name: 'm', value: 1, dataType: 'NUMERIC' },
+    ]);
+    moved.done();
+    expect(published.failed[0]?.error.message).toMatch(
+      /^Langfuse answered 405 to POST \/api\/public\/scores/,
+    );
+  });
+
+  it('asks for compressed answers and reads them, as fetch did', async () => {
+    const scope = nock(LF, { reqheaders: { 'accept-encoding': /gzip/ } })
+      .get('/api/public/v2/prompts/z')
+      .reply(200, gzipSync(JSON.stringify(textPrompt)), {
+        'content-encoding': 'gzip',
+        'content-type': 'application/json',
+      });
+    const res = await createLangfuseClient(keys).getPrompt('z', {});
+    scope.done();
+    expect(res).toEqual({ ok: true, value: expect.objectContaining({ name: 'support bot', version: 4 }) });
   });
 });

@@ -1,10 +1,17 @@
-// A small typed client of the Langfuse public API: server health, prompts, observations, datasets and scores. Direct fetch rather than
-// @langfuse/client: that SDK reads LANGFUSE_* from process.env itself (only config/ may), takes no injectable
+// A small typed client of the Langfuse public API: server health, prompts, observations, datasets and scores. Direct
+// HTTP (the lean keep-alive node:http client of config/, or an injected fetch) rather than @langfuse/client: that SDK reads LANGFUSE_* from process.env itself (only config/ may), takes no injectable
 // fetch, batches scores in a background queue (no per-score outcome, no await on a 401) and keeps a private
 // prompt cache we cannot invalidate on webhooks. The REST API it wraps is the same; here every response is
 // parsed with zod and every failure is a typed value.
 import { z } from 'zod';
-import { createSilentLogger, type Env, type Logger } from '../config/index.ts';
+import {
+  createSilentLogger,
+  type Env,
+  type HttpHeaders,
+  type Logger,
+  sendHttp,
+  viaFetch,
+} from '../config/index.ts';
 import {
   codeForStatus,
   LANGFUSE_OTEL_PATH,
@@ -38,7 +45,7 @@ export interface LangfuseClientOptions {
   baseUrl: string;
   publicKey: string;
   secretKey: string;
-  /** Injected for tests and proxies; defaults to the global fetch. */
+  /** Injected for tests and proxies; defaults to a keep-alive node:http(s) client (fetch costs more CPU per request). */
   fetch?: typeof fetch;
   /** Per-request time-out in ms; default 10 s. */
   timeoutMs?: number;
@@ -135,8 +142,9 @@ export interface LangfuseClient {
   ): Promise<PublishScoresResult>;
 }
 
-function retryAfterMs(res: Response): number | undefined {
-  const raw = res.headers.get('retry-after');
+function retryAfterMs(headers: HttpHeaders): number | undefined {
+  const value = headers['retry-after'];
+  const raw = Array.isArray(value) ? value[0] : value;
   if (!raw) return undefined;
   const seconds = Number(raw);
   if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
@@ -144,10 +152,36 @@ function retryAfterMs(res: Response): number | undefined {
   return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
 }
 
+/**
+ * Follows redirects as fetch does (at most 5): 303, and 301/302 of a POST, become a GET without a body; 307/308 keep
+ * the method and body; a redirect to another origin drops the authorization header.
+ */
+function followingRedirects(send: typeof sendHttp): typeof sendHttp {
+  return async (url, init) => {
+    let current = url;
+    let req = init;
+    for (let hop = 0; ; hop++) {
+      const res = await send(current, req);
+      const location = res.ok ? res.headers.location : undefined;
+      if (!res.ok || res.status < 300 || res.status > 399 || typeof location !== 'string' || hop >= 5)
+        return res;
+      const next = new URL(location, current);
+      const toGet =
+        res.status === 303 || ((res.status === 301 || res.status === 302) && req.method === 'POST');
+      const headers = { ...req.headers };
+      if (next.origin !== new URL(current).origin) delete headers.authorization;
+      if (toGet) delete headers['content-type'];
+      const { body: _body, ...rest } = req;
+      req = toGet ? { ...rest, method: 'GET', headers } : { ...req, headers };
+      current = next.href;
+    }
+  };
+}
+
 /** Creates the Langfuse client (Basic auth publicKey:secretKey; the secret never appears in errors or logs). */
 export function createLangfuseClient(options: LangfuseClientOptions): LangfuseClient {
   const base = options.baseUrl.replace(/\/+$/, '');
-  const doFetch = options.fetch ?? globalThis.fetch;
+  const send = options.fetch ? viaFetch(options.fetch) : followingRedirects(sendHttp);
   const timeoutMs = options.timeoutMs ?? 10_000;
   const logger = options.logger ?? createSilentLogger();
   const auth = `Basic ${Buffer.from(`${options.publicKey}:${options.secretKey}`).toString('base64')}`;
@@ -160,34 +194,35 @@ export function createLangfuseClient(options: LangfuseClientOptions): LangfuseCl
     extraHeaders: Record<string, string> = {},
   ): Promise<LangfuseResult<T>> {
     const what = `${method} ${path.split('?')[0]}`;
-    let res: Response;
-    try {
-      res = await doFetch(`${base}${path}`, {
-        method,
-        headers: {
-          authorization: auth,
-          accept: 'application/json',
-          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-          ...extraHeaders,
-        },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-        signal: AbortSignal.timeout(timeoutMs),
-      });
-    } catch (err) {
-      const timedOut = err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError');
-      const message = timedOut
-        ? `Langfuse did not answer ${what} within ${timeoutMs} ms`
-        : `Langfuse is unreachable (${what}): ${err instanceof Error ? err.message : String(err)}`;
-      logger.warn({ what }, message);
-      return { ok: false, error: new LangfuseError('LANGFUSE_UNAVAILABLE', message, { cause: err }) };
-    }
+    const res = await send(`${base}${path}`, {
+      method,
+      headers: {
+        authorization: auth,
+        accept: 'application/json',
+        // Large reads (observation pages) come compressed, as they did with fetch.
+        'accept-encoding': 'gzip, deflate, br',
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        ...extraHeaders,
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      timeoutMs,
+    });
     if (!res.ok) {
+      const f = res.failure;
+      const message =
+        f.kind === 'error'
+          ? `Langfuse is unreachable (${what}): ${f.message}`
+          : `Langfuse did not answer ${what} within ${timeoutMs} ms`;
+      logger.warn({ what }, message);
+      return { ok: false, error: new LangfuseError('LANGFUSE_UNAVAILABLE', message, { cause: f }) };
+    }
+    if (res.status < 200 || res.status > 299) {
       // The body of an error response may echo request data; keep only a short excerpt for the message.
-      const excerpt = (await res.text().catch(() => '')).slice(0, 200);
+      const excerpt = res.text.slice(0, 200);
       const code = codeForStatus(res.status);
       const fix = langfuseFix(res.status, what);
       const hint = fix ? ` (${fix})` : '';
-      const after = retryAfterMs(res);
+      const after = retryAfterMs(res.headers);
       return {
         ok: false,
         error: new LangfuseError(
@@ -202,7 +237,7 @@ export function createLangfuseClient(options: LangfuseClientOptions): LangfuseCl
     }
     let json: unknown;
     try {
-      json = await res.json();
+      json = JSON.parse(res.text);
     } catch (err) {
       return {
         ok: false,

@@ -133,8 +133,21 @@ class CountingExporter implements SpanExporter {
     private readonly logger: Logger,
     private readonly endpoint: string,
   ) {}
+  /** Exports sent and not yet answered. */
+  private readonly inFlight = new Set<Promise<void>>();
+  /** Resolves once every export sent so far has its outcome counted. */
+  settled(): Promise<void> {
+    return Promise.all(this.inFlight).then(() => undefined);
+  }
   export(spans: ReadableSpan[], done: (result: ExportResult) => void): void {
+    let answered = () => {};
+    const pending = new Promise<void>((resolve) => {
+      answered = resolve;
+    });
+    this.inFlight.add(pending);
     this.inner.export(spans, (result) => {
+      this.inFlight.delete(pending);
+      answered();
       const ok = result.code === ExportResultCode.SUCCESS;
       if (ok) this.stats.exported += spans.length;
       else {
@@ -236,7 +249,16 @@ export function createLangfuseTracing(options: LangfuseTracingOptions): Langfuse
       if (o) exporter.roots.delete(traceId);
       return o;
     },
-    flush: () => bounded(provider.forceFlush()),
+    // The batch processor's forceFlush exports what is buffered but does not wait for an export already in flight
+    // (started by a full batch or the timer): wait for those too, so every root's outcome is known after a flush and
+    // the run's publication does not send again an item trace that was on its way.
+    flush: () =>
+      bounded(
+        provider
+          .forceFlush()
+          .catch(() => undefined)
+          .then(() => exporter.settled()),
+      ),
     shutdown() {
       stopped ??= (async () => {
         await bounded(provider.shutdown());

@@ -159,6 +159,22 @@ describe('Langfuse generation tracing over OpenTelemetry', () => {
     });
   });
 
+  it('flush waits for an export already in flight, so its outcome is known when flush returns', async () => {
+    nock(BASE).post('/v1/messages').reply(200, anthropicMessage('ok'));
+    lf.state.otelDelayMs = 300;
+    try {
+      // flushAt 1: the span's export starts as the span ends, before flush is called.
+      const llm = traced({ flushAt: 1 });
+      await llm.complete(ask);
+      await new Promise((r) => setTimeout(r, 50));
+      expect(tracing!.stats().exported).toBe(0);
+      await llm.flush();
+      expect(tracing!.stats()).toMatchObject({ exported: 1, failed: 0 });
+    } finally {
+      lf.state.otelDelayMs = 0;
+    }
+  });
+
   it('an unreachable Langfuse never fails or blocks a call; failures are counted and logged once', async () => {
     const lines: string[] = [];
     const logger = createLogger({ LOG_LEVEL: 'warn', LOG_FORMAT: 'json' }, { write: (l) => lines.push(l) });

@@ -535,11 +535,16 @@ export async function publishRunToLangfuse(
   await tracing.flush();
   const untraced = todo.filter((v) => !v.doc.langfuse?.traced);
   const resend: RunItemView[] = [];
+  // Items whose trace id was stored when they finished are marked in one write per set of flags.
+  const bulk = { scored: [] as string[], unscored: [] as string[] };
   for (const v of untraced) {
     const { traceId } = itemSpanIds(run._id, v.doc.itemKey);
-    if (tracing.takeRootOutcome(traceId) === 'ok') await traced(v, traceId);
-    else resend.push(v);
+    if (tracing.takeRootOutcome(traceId) !== 'ok') resend.push(v);
+    else if (v.doc.langfuse?.traceId !== traceId) await traced(v, traceId);
+    else (isScored(v) ? bulk.scored : bulk.unscored).push(v.doc.itemKey);
   }
+  await deps.repo.markLangfuseMany(run._id, bulk.scored, { traced: true, scored: true });
+  await deps.repo.markLangfuseMany(run._id, bulk.unscored, { traced: true });
   const traceFailed = new Set<string>();
   if (resend.length > 0) {
     for (const v of resend) resendItemSpan(tracing, run, v);

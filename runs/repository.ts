@@ -52,6 +52,12 @@ export interface RunRepository {
   resetErroredItems(runId: string): Promise<{ keys: string[] }>;
   /** Records what was sent to Langfuse for an item. */
   markLangfuse(runId: string, itemKey: string, fields: NonNullable<RunItem['langfuse']>): Promise<void>;
+  /** Records the same flags for many items in one write (their trace ids are already stored). */
+  markLangfuseMany(
+    runId: string,
+    itemKeys: readonly string[],
+    fields: Pick<NonNullable<RunItem['langfuse']>, 'traced' | 'scored'>,
+  ): Promise<void>;
 }
 
 /** What finishing an item records. */
@@ -71,6 +77,8 @@ export interface FinishFields {
   outputTokens: number;
   tokens?: RunItem['tokens'];
   finishedAt: Date;
+  /** The item's Langfuse trace id, when it ran inside its item trace (stored as `langfuse.traceId`). */
+  traceId?: string;
 }
 
 /** Opens `runs` and `run_items` (indexes ensured). */
@@ -151,10 +159,17 @@ export async function createRunRepository(store: DocumentStore): Promise<RunRepo
       });
     },
     async finishItem(runId, itemKey, f) {
-      const { result, error, ...rest } = f;
+      const { result, error, traceId, ...rest } = f;
       const res = await items.updateOne(
         { _id: itemId(runId, itemKey), status: 'pending' },
-        { $set: { ...rest, ...(error === undefined ? {} : { error }), resultJson: JSON.stringify(result) } },
+        {
+          $set: {
+            ...rest,
+            ...(error === undefined ? {} : { error }),
+            ...(traceId === undefined ? {} : { 'langfuse.traceId': traceId }),
+            resultJson: JSON.stringify(result),
+          },
+        },
       );
       return res.matched === 1;
     },
@@ -201,6 +216,15 @@ export async function createRunRepository(store: DocumentStore): Promise<RunRepo
       const set: Record<string, unknown> = {};
       for (const [k, v] of Object.entries(fields)) if (v !== undefined) set[`langfuse.${k}`] = v;
       await items.updateOne({ _id: itemId(runId, itemKey) }, { $set: set });
+    },
+    async markLangfuseMany(runId, itemKeys, fields) {
+      const set: Record<string, unknown> = {};
+      for (const [k, v] of Object.entries(fields)) if (v !== undefined) set[`langfuse.${k}`] = v;
+      if (itemKeys.length === 0 || Object.keys(set).length === 0) return;
+      for (let i = 0; i < itemKeys.length; i += 500) {
+        const ids = itemKeys.slice(i, i + 500).map((k) => itemId(runId, k));
+        await items.updateMany({ _id: { $in: ids } }, { $set: set });
+      }
     },
   };
 }

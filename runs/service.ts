@@ -26,6 +26,7 @@ import {
   publishRunToLangfuse,
   traceRunItem,
   createItemScorePublisher,
+  itemSpanIds,
 } from './langfuse.ts';
 import type { Persona } from './personas.ts';
 import { createRunRepository, type RunRepository } from './repository.ts';
@@ -580,6 +581,10 @@ export async function createRunService(deps: RunServiceDeps): Promise<RunService
           outputTokens: outcome.usage.outputTokens,
           tokens: outcome.usage.tokens,
           finishedAt: deps.clock.now(),
+          // Recorded now, so the publication at the end marks the confirmed traces in one write.
+          ...(tracing && current.langfuse && item.sourceId
+            ? { traceId: itemSpanIds(current._id, item.key).traceId }
+            : {}),
         });
         if (stored) {
           scorePublisher?.add(item, outcome.result.scores);

@@ -2,10 +2,9 @@
 // `model` calls provider:model with an inline system prompt, `http` calls an agent endpoint, `prompt` renders a
 // Langfuse prompt and sends it to a model. A target never throws for a failed call: it returns the error.
 import { z } from 'zod';
-import { registerSecret, scrubSecrets } from '../config/index.ts';
+import { registerSecret, scrubSecrets, sendHttp, viaFetch } from '../config/index.ts';
 import { isProviderTrouble, type Turn } from '../evaluators/index.ts';
 import type { ChatMessage, FinishReason, Llm, Usage } from '../llm/index.ts';
-import { type HttpResult, sendHttp } from './http-client.ts';
 import { getPath, parsePath, placeholders, renderJson, renderJsonText, renderText } from './template.ts';
 import type { DatasetItem } from './types.ts';
 
@@ -282,27 +281,6 @@ const pathArg = z.string().refine((p) => parsePath(p) !== null, {
 });
 
 /** `http`: an agent endpoint. */
-/** The same contract as sendHttp over an injected fetch (tests, embedders with their own HTTP stack). */
-function viaFetch(doFetch: typeof fetch): typeof sendHttp {
-  return async (url, init): Promise<HttpResult> => {
-    const timeout = AbortSignal.timeout(init.timeoutMs);
-    const signal = init.signal ? AbortSignal.any([init.signal, timeout]) : timeout;
-    try {
-      const res = await doFetch(url, {
-        method: init.method,
-        headers: init.headers,
-        ...(init.body !== undefined ? { body: init.body } : {}),
-        signal,
-      });
-      return { ok: true, status: res.status, text: await res.text() };
-    } catch (err) {
-      if (timeout.aborted && !init.signal?.aborted) return { ok: false, failure: { kind: 'timeout' } };
-      if (init.signal?.aborted) return { ok: false, failure: { kind: 'aborted' } };
-      return { ok: false, failure: { kind: 'error', message: errorText(err) } };
-    }
-  };
-}
-
 export const httpTarget = defineTarget({
   description:
     'POSTs (or GETs) each turn to an agent endpoint with a JSON body template and reads the answer at a path.',

@@ -310,7 +310,13 @@ describe('a run of a Langfuse dataset is linked as a Langfuse experiment run (Op
         ),
       ).toEqual([]);
       const items = await h.svc.items(runId);
-      expect(items.every((v) => v.doc.langfuse?.traced && v.doc.langfuse.scored)).toBe(true);
+      expect(items.map((v) => v.doc.langfuse)).toEqual(
+        items.map((v) => ({
+          traceId: itemSpanIds(runId, v.doc.itemKey).traceId,
+          traced: true,
+          scored: true,
+        })),
+      );
     } finally {
       await h.close();
     }
