@@ -94,7 +94,10 @@ const FIELD_GROUP: Record<string, string> = {
   release: 'trace_context',
 };
 
-/** Groups always asked for: `basic` (name), `metadata` and `trace_context` (tags) tell Arbiter's own apart. */
+/**
+ * Groups always asked for: `basic` (name, and `environment`, which published scores carry), `metadata` and
+ * `trace_context` (tags) tell Arbiter's own apart.
+ */
 const ALWAYS = ['core', 'basic', 'metadata', 'trace_context'];
 
 /** Record prefixes a per-trace record adds in front of an observation's fields. */

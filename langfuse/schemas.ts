@@ -69,6 +69,8 @@ export const ObservationV2Schema = z.looseObject({
   input: z.unknown().optional(),
   output: z.unknown().optional(),
   metadata: z.unknown().optional(),
+  /** `basic` group (always in v1): the Langfuse environment of the observation and its trace; null when unset. */
+  environment: z.string().nullish(),
   /** `trace_context` group: the trace's name and tags. */
   traceName: z.string().nullish(),
   tags: z.array(z.string()).nullish(),

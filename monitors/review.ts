@@ -38,6 +38,8 @@ export interface ReviewTokenDoc extends Doc {
   judgeLabel?: string;
   traceId?: string;
   observationId?: string;
+  /** Langfuse environment of the item's trace; the human score carries it. */
+  environment?: string;
   /** The monitor publishes to Langfuse (and the item has a trace): human scores go there too. */
   publishLangfuse: boolean;
   createdAt: Date;
@@ -201,7 +203,7 @@ export async function attachReviewButtons(
     source: string;
     publishLangfuse: boolean;
     now: Date;
-    items: (ReportItem & { rec: { traceId?: string; observationId?: string } })[];
+    items: (ReportItem & { rec: { traceId?: string; observationId?: string; environment?: string } })[];
   },
   reviews: MonitorReviewStore,
 ): Promise<void> {
@@ -221,6 +223,7 @@ export async function attachReviewButtons(
         ...(s.label ? { judgeLabel: s.label } : {}),
         ...(item.rec.traceId ? { traceId: item.rec.traceId } : {}),
         ...(item.rec.observationId ? { observationId: item.rec.observationId } : {}),
+        ...(item.rec.environment ? { environment: item.rec.environment } : {}),
         publishLangfuse: input.publishLangfuse && item.rec.traceId !== undefined,
         createdAt: input.now,
       });
@@ -235,6 +238,7 @@ function toHumanScore(doc: ReviewTokenDoc, d: ReviewDecision): ScoreInput {
     id: humanScoreId(doc.monitor, doc.itemId, doc.metric),
     traceId: doc.traceId!,
     ...(doc.observationId ? { observationId: doc.observationId } : {}),
+    ...(doc.environment ? { environment: doc.environment } : {}),
     name: humanScoreName(doc.metric),
     value: d.value,
     dataType: 'NUMERIC',

@@ -18,6 +18,8 @@ export interface SourceRecord {
   url?: string;
   traceId?: string;
   observationId?: string;
+  /** Langfuse environment of the scored trace (Langfuse sources only): published scores carry it. */
+  environment?: string;
   /** Scores the source already knows (Slack 👍/👎 as `human_feedback`), stored with the item's metric scores. */
   scores?: Score[];
 }
@@ -209,6 +211,7 @@ function langfuseSource(
       record: o,
       observationId: o.id,
       ...(o.traceId ? { traceId: o.traceId } : {}),
+      ...(o.environment ? { environment: o.environment } : {}),
       ...(url ? { url } : {}),
     };
   }
@@ -231,11 +234,14 @@ function langfuseSource(
     const last = list.at(-1)!;
     const generation = list.filter((o) => o.type === 'GENERATION').at(-1);
     const url = link(first);
+    // An environment is a trace's: its observations share it (the first that names one stands for all).
+    const environment = list.find((o) => o.environment)?.environment;
     return {
       id: traceId,
       time: Date.parse(last.startTime),
       record: { traceId, observations: list, first, last, generation: generation ?? last },
       ...(first.traceId ? { traceId: first.traceId } : {}),
+      ...(environment ? { environment } : {}),
       ...(url ? { url } : {}),
     };
   }

@@ -20,6 +20,8 @@ export interface ScoredItemDoc extends Doc {
   published: boolean;
   traceId?: string;
   observationId?: string;
+  /** Langfuse environment of the scored trace; its published scores carry it (absent: Langfuse files them in default). */
+  environment?: string;
   url?: string;
   input: string;
   output: string;

@@ -152,7 +152,7 @@ export async function historyWithDecisions(
 
 function toLangfuseScores(
   monitor: string,
-  doc: { itemId: string; traceId?: string; observationId?: string; scores: Score[] },
+  doc: { itemId: string; traceId?: string; observationId?: string; environment?: string; scores: Score[] },
 ): ScoreInput[] {
   if (!doc.traceId) return [];
   return doc.scores
@@ -161,6 +161,8 @@ function toLangfuseScores(
       id: scoreId(monitor, doc.itemId, s.metric),
       traceId: doc.traceId!,
       ...(doc.observationId ? { observationId: doc.observationId } : {}),
+      // The scored trace's environment, so Langfuse files the score with it (not under `default`).
+      ...(doc.environment ? { environment: doc.environment } : {}),
       name: s.metric,
       // BOOLEAN for pass/fail checks, CATEGORICAL for pairwise outcomes, NUMERIC otherwise (as runs publish them).
       ...langfuseScoreValue(s),
@@ -240,7 +242,9 @@ interface Evaluation {
   events: AlertEvent[];
 }
 
-type ScoredItem = ReportItem & { rec: Pick<SourceRecord, 'traceId' | 'observationId' | 'url'> };
+type ScoredItem = ReportItem & {
+  rec: Pick<SourceRecord, 'traceId' | 'observationId' | 'environment' | 'url'>;
+};
 
 /** Scores `toScore` with the monitor's metrics; unless `record` is false, stores each one with the tick's time. */
 async function scoreAll(
@@ -293,6 +297,7 @@ async function scoreAll(
         output: output.slice(0, 2000),
         ...(e.rec.traceId ? { traceId: e.rec.traceId } : {}),
         ...(e.rec.observationId ? { observationId: e.rec.observationId } : {}),
+        ...(e.rec.environment ? { environment: e.rec.environment } : {}),
         ...(e.rec.url ? { url: e.rec.url } : {}),
       });
       if (!inserted) {
@@ -641,6 +646,7 @@ async function finishTickPhases(
     rec: {
       ...(d.traceId ? { traceId: d.traceId } : {}),
       ...(d.observationId ? { observationId: d.observationId } : {}),
+      ...(d.environment ? { environment: d.environment } : {}),
       ...(d.url ? { url: d.url } : {}),
     },
     ...(d.url ? { url: d.url } : {}),

@@ -192,6 +192,48 @@ describe('langfuse source over real v2 shapes', () => {
     expect(report).toContain(traceUrl(LF, 'tr2', 'proj1'));
   });
 
+  it('publishes each score in the environment of the trace it scored; records without one send none', async () => {
+    fakeLangfuseObservations(LF, [
+      gen('o1', 'tr1', '2026-11-20T09:10:00.000Z', 'Where is my order?', 'It shipped today.', {
+        environment: 'production',
+      }),
+      gen('o2', 'tr1', '2026-11-20T09:11:00.000Z', 'And the invoice?', 'Sent by e-mail.', {
+        environment: 'production',
+      }),
+      gen('o3', 'tr2', '2026-11-20T09:20:00.000Z', 'Refund?', "I can't help with that.", {
+        environment: null,
+      }),
+    ]);
+    const bodies = fakeScores() as unknown as {
+      traceId: string;
+      observationId?: string;
+      environment?: string;
+    }[];
+    const d = await deps();
+    // Per trace (the default) and per observation: both carry the environment Langfuse answered with.
+    const perTrace = await runTick(monitor(), new Date('2026-11-20T10:00:00Z'), d);
+    const perObservation = await runTick(
+      monitor({ groupBy: 'observation' }, { ...PER_OBSERVATION, name: 'lf-obs' }),
+      new Date('2026-11-20T10:00:00Z'),
+      d,
+    );
+    expect(perTrace).toMatchObject({ status: 'succeeded', scored: 2, published: 2 });
+    expect(perObservation).toMatchObject({ status: 'succeeded', scored: 3, published: 3 });
+    const byTarget = Object.fromEntries(
+      bodies.map((b) => [
+        `${b.traceId}/${b.observationId ?? '-'}`,
+        'environment' in b ? b.environment : 'none',
+      ]),
+    );
+    expect(byTarget).toEqual({
+      'tr1/-': 'production',
+      'tr2/-': 'none',
+      'tr1/o1': 'production',
+      'tr1/o2': 'production',
+      'tr2/o3': 'none',
+    });
+  });
+
   it('a record that does not parse is listed with its id and the others are scored', async () => {
     // A hand-built page (same v2 shape) with one broken record in it.
     const page = {

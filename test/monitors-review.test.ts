@@ -51,13 +51,16 @@ const obs = (
 });
 
 /** The two observations the tests read: one the judge should like, one it should not. */
-const REFUND = obs(
-  'o1',
-  'tr1',
-  '2026-11-20T09:10:00.000Z',
-  'How do I get a refund?',
-  'Ask for a refund within 30 days.',
-);
+const REFUND = {
+  ...obs(
+    'o1',
+    'tr1',
+    '2026-11-20T09:10:00.000Z',
+    'How do I get a refund?',
+    'Ask for a refund within 30 days.',
+  ),
+  environment: 'production',
+};
 const PARCEL = obs(
   'o2',
   'tr2',
@@ -194,6 +197,8 @@ describe('needs_review buttons', () => {
       expect.objectContaining({
         id: humanScoreId('rv', 'tr1', 'helpfulness'),
         traceId: 'tr1',
+        // The environment of the trace it reviews, as the judge's score.
+        environment: 'production',
         name: 'helpfulness-human',
         value: judge,
         dataType: 'NUMERIC',
