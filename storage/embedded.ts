@@ -479,8 +479,8 @@ class EmbeddedCollection<T extends Doc> implements Collection<T> {
   }
 }
 
-/** Opens the embedded, file-backed store under `dir` (one process per folder, enforced by a lock file). */
-export async function createEmbeddedStore(options: EmbeddedStoreOptions): Promise<DocumentStore> {
+/** Opens the nedb store under `dir`: one file per collection, held in memory, one process per folder (a lock file). */
+export async function createNedbStore(options: EmbeddedStoreOptions): Promise<DocumentStore> {
   const dir = resolve(options.dir);
   const logger = options.logger ?? createSilentLogger();
   const ids = options.ids ?? systemIds;
