@@ -14,6 +14,7 @@ import { join, resolve } from 'node:path';
 import type * as NedbTypes from '@seald-io/nedb';
 import { ArbiterError, createSilentLogger, type Ids, type Logger, systemIds } from '../config/index.ts';
 import { acquireDirLock, type DirLock } from './lock.ts';
+import { SQLITE_FILE } from './sqlite.ts';
 import type {
   Collection,
   Doc,
@@ -493,6 +494,15 @@ export async function createNedbStore(options: EmbeddedStoreOptions): Promise<Do
       {
         hint: 'Set DATA_DIR to a writable folder.',
         cause: err,
+      },
+    );
+  }
+  if (existsSync(join(dir, SQLITE_FILE))) {
+    throw new ArbiterError(
+      'STORE_UNAVAILABLE',
+      `DATA_DIR ${options.dir} holds a SQLite store (${SQLITE_FILE}); the nedb store would start empty beside it.`,
+      {
+        hint: 'Set EMBEDDED_STORE=sqlite (the default) to use it, or point DATA_DIR at another folder for nedb.',
       },
     );
   }

@@ -10,7 +10,8 @@ export interface DirLock {
   release(): void;
 }
 
-interface LockInfo {
+/** Who holds a lock file. */
+export interface LockInfo {
   pid: number;
   host: string;
   startedAt: string;
@@ -33,6 +34,15 @@ function readInfo(file: string): LockInfo | undefined {
     // Unreadable or half-written lock: treated as stale below.
   }
   return undefined;
+}
+
+/** The live process holding the nedb lock of `dir` (on this host), if any: the SQLite store must not share the folder with it. */
+export function liveLockHolder(dir: string): LockInfo | undefined {
+  const other = readInfo(join(dir, 'arbiter.lock'));
+  if (!other || other.pid === process.pid) return undefined;
+  // A holder on another host (a shared network folder) cannot be checked: taken as alive, as the nedb store does.
+  if (other.host === hostname() && !isAlive(other.pid)) return undefined;
+  return other;
 }
 
 /**

@@ -14,6 +14,7 @@ import type {
   Update,
   UpdateResult,
 } from './port.ts';
+import { liveLockHolder } from './lock.ts';
 import { assertCollectionName, duplicateKeyError, upsertSeed, withUpsertId } from './shared.ts';
 import {
   arrayProbeSql,
@@ -346,6 +347,21 @@ class SqliteCollection<T extends Doc> implements Collection<T> {
 
 /** Opens (creating) the database file and sets it up for several processes: WAL, a busy timeout. */
 function openDatabase(file: string, busyTimeoutMs: number): Database {
+  // Two processes creating the file at once: switching it to WAL can meet the other's lock without waiting for it.
+  const deadline = Date.now() + busyTimeoutMs;
+  for (;;) {
+    try {
+      return openDatabaseOnce(file, busyTimeoutMs);
+    } catch (err) {
+      const busy =
+        (err as ArbiterError).cause && sqliteCode((err as ArbiterError).cause)?.startsWith('SQLITE_BUSY');
+      if (!busy || Date.now() > deadline) throw err;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
+    }
+  }
+}
+
+function openDatabaseOnce(file: string, busyTimeoutMs: number): Database {
   const DatabaseCtor = requireCjs('better-sqlite3') as typeof BetterSqlite3;
   let db: Database | undefined;
   try {
@@ -380,6 +396,18 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<Do
       'STORE_UNAVAILABLE',
       `Cannot create DATA_DIR ${options.dir}: ${(err as NodeJS.ErrnoException).code}`,
       { hint: 'Set DATA_DIR to a writable folder.', cause: err },
+    );
+  }
+  const nedbHolder = liveLockHolder(dir);
+  if (nedbHolder) {
+    throw new ArbiterError(
+      'STORE_LOCKED',
+      `DATA_DIR ${options.dir} is in use by an Arbiter process on the nedb store (pid ${nedbHolder.pid} on ${nedbHolder.host}, since ${nedbHolder.startedAt}).`,
+      {
+        hint:
+          'Stop that process (its data moves to SQLite on the next start), or run this one with EMBEDDED_STORE=nedb. ' +
+          `If no such process is running, delete ${join(dir, 'arbiter.lock')}.`,
+      },
     );
   }
   const file = join(dir, SQLITE_FILE);
