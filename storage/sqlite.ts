@@ -15,6 +15,7 @@ import type {
   UpdateResult,
 } from './port.ts';
 import { liveLockHolder } from './lock.ts';
+import { migrateNedbDir } from './nedb-migrate.ts';
 import { assertCollectionName, duplicateKeyError, upsertSeed, withUpsertId } from './shared.ts';
 import {
   arrayProbeSql,
@@ -412,6 +413,12 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<Do
   }
   const file = join(dir, SQLITE_FILE);
   const db = openDatabase(file, options.busyTimeoutMs ?? 5000);
+  try {
+    await migrateNedbDir(dir, db, logger, META_TABLE);
+  } catch (err) {
+    db.close();
+    throw mapSqliteError(file, undefined, err);
+  }
   const ino = statSync(file).ino;
   const statements = new Map<string, Statement>();
   const prepare = (sql: string): Statement => {
