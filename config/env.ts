@@ -56,7 +56,7 @@ export const ENV_VARS = {
     doc: 'Folder of the embedded store (used when MONGODB_URI is unset) and of generated files.',
   },
   EMBEDDED_STORE: {
-    schema: z.enum(['sqlite', 'nedb']).default('nedb'),
+    schema: z.enum(['sqlite', 'nedb']).default('sqlite'),
     secret: false,
     doc:
       'Engine of the embedded store in DATA_DIR (when MONGODB_URI is unset): `sqlite` (one database file, shared by the bot, ' +

@@ -46,7 +46,7 @@ export function liveLockHolder(dir: string): LockInfo | undefined {
 }
 
 /**
- * Takes the data folder for this process. The embedded store is single-process: a second process on the
+ * Takes the data folder for this process. The nedb store is single-process: a second process on the
  * same folder is refused with STORE_LOCKED. A lock left by a process that died (kill -9) is taken over.
  */
 export function acquireDirLock(dir: string): DirLock {
@@ -91,8 +91,9 @@ export function acquireDirLock(dir: string): DirLock {
           `DATA_DIR ${dir} is in use by another Arbiter process${other ? ` (pid ${other.pid} on ${other.host}, since ${other.startedAt})` : ''}.`,
           {
             hint:
-              'The embedded store supports one process per folder. Stop the other process, give this one its own DATA_DIR, ' +
-              'or set MONGODB_URI to run several replicas on one MongoDB. If no other process is running, delete ' +
+              'The nedb store supports one process per folder. Stop the other process, give this one its own DATA_DIR, ' +
+              'use the SQLite store (EMBEDDED_STORE=sqlite, shared by several processes), or set MONGODB_URI to run ' +
+              'several replicas on one MongoDB. If no other process is running, delete ' +
               `${file}.`,
           },
         );

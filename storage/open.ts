@@ -7,7 +7,7 @@ import { createSqliteStore } from './sqlite.ts';
 export type EmbeddedEngine = 'sqlite' | 'nedb';
 
 /** The engine an embedded store uses when none is named (EMBEDDED_STORE's default). */
-export const DEFAULT_EMBEDDED_ENGINE: EmbeddedEngine = 'nedb';
+export const DEFAULT_EMBEDDED_ENGINE: EmbeddedEngine = 'sqlite';
 
 /** Options of the embedded store: its engine, and that engine's options (autocompactMs is nedb's). */
 export interface OpenEmbeddedOptions extends EmbeddedStoreOptions {
