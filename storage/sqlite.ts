@@ -48,10 +48,7 @@ export interface SqliteStoreOptions {
   dir: string;
   logger?: Logger;
   ids?: Ids;
-  /**
-   * How long a write waits for another process's write transaction before failing with STORE_UNAVAILABLE. The
-   * wait blocks this process's event loop (better-sqlite3 is synchronous), which is why write transactions stay short.
-   */
+  /** How long a write waits for another process's write transaction before failing with STORE_UNAVAILABLE (30 s). */
   busyTimeoutMs?: number;
 }
 
@@ -115,8 +112,11 @@ interface StoreContext {
   file: string;
   ids: Ids;
   prepare(sql: string): Statement;
-  /** Runs `fn` in a write transaction (BEGIN IMMEDIATE: the write lock first, so no other process interleaves). */
-  write<R>(fn: () => R): R;
+  /**
+   * Runs `fn` in a write transaction (BEGIN IMMEDIATE: the write lock first, so no other process interleaves). While
+   * another process holds the lock it waits without blocking the event loop, retrying until the busy deadline.
+   */
+  write<R>(fn: () => R): Promise<R>;
   /** Runs `fn` in a read transaction (one snapshot). */
   read<R>(fn: () => R): R;
   /** Throws when the database file is gone or replaced (writes would go to a file nobody will read). */
@@ -135,11 +135,11 @@ class SqliteCollection<T extends Doc> implements Collection<T> {
     this.table = ident(name);
   }
 
-  private guard<R>(fn: () => R): Promise<R> {
+  private async guard<R>(fn: () => R | Promise<R>): Promise<R> {
     try {
-      return Promise.resolve(fn());
+      return await fn();
     } catch (err) {
-      return Promise.reject(mapSqliteError(this.s.file, this.name, err));
+      throw mapSqliteError(this.s.file, this.name, err);
     }
   }
 
@@ -201,17 +201,17 @@ class SqliteCollection<T extends Doc> implements Collection<T> {
   }
 
   insertOne(doc: T): Promise<T> {
-    return this.guard(() => {
-      this.s.write(() => this.insertRow(doc));
+    return this.guard(async () => {
+      await this.s.write(() => this.insertRow(doc));
       return doc;
     });
   }
 
   insertMany(docs: readonly T[]): Promise<number> {
-    return this.guard(() => {
+    return this.guard(async () => {
       // Ordered like MongoDB: documents before the first violation stay inserted (committed), the rest are not.
       let failure: unknown;
-      const n = this.s.write(() => {
+      const n = await this.s.write(() => {
         let done = 0;
         for (const doc of docs) {
           try {
@@ -311,8 +311,8 @@ class SqliteCollection<T extends Doc> implements Collection<T> {
     update: Update,
     options: { sort?: Sort; upsert?: boolean; returnDocument?: 'before' | 'after' } = {},
   ): Promise<T | null> {
-    return this.guard(() => {
-      const text = this.s.write((): string | null => {
+    return this.guard(async () => {
+      const text = await this.s.write((): string | null => {
         const row = this.first(filter, options.sort);
         if (!row) {
           if (!options.upsert) return null;
@@ -412,13 +412,26 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<Do
     );
   }
   const file = join(dir, SQLITE_FILE);
-  const db = openDatabase(file, options.busyTimeoutMs ?? 5000);
+  const busyTimeoutMs = options.busyTimeoutMs ?? 30_000;
+  const db = openDatabase(file, busyTimeoutMs);
+  const shortBusy = Math.min(busyTimeoutMs, 50);
   try {
     await migrateNedbDir(dir, db, logger, META_TABLE);
   } catch (err) {
     db.close();
     throw mapSqliteError(file, undefined, err);
   }
+  // The synchronous wait inside SQLite stays short (it blocks the event loop); write() waits longer, asynchronously.
+  // Schema changes (rare: opening a collection) wait synchronously for as long as writes do.
+  db.pragma(`busy_timeout = ${shortBusy}`);
+  const schemaChange = (fn: () => void) => {
+    db.pragma(`busy_timeout = ${busyTimeoutMs}`);
+    try {
+      db.transaction(fn).immediate();
+    } finally {
+      db.pragma(`busy_timeout = ${shortBusy}`);
+    }
+  };
   const ino = statSync(file).ino;
   const statements = new Map<string, Statement>();
   const prepare = (sql: string): Statement => {
@@ -445,16 +458,29 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<Do
       });
     }
   };
+  // One transaction wrapper, reused: better-sqlite3 builds its BEGIN/COMMIT statements per wrapper.
+  const inTransaction = db.transaction((fn: () => unknown) => fn());
   const ctx: StoreContext = {
     db,
     file,
     ids,
     prepare,
-    write: (fn) => {
-      checkFile();
-      return db.inTransaction ? fn() : db.transaction(fn).immediate();
+    write: async <R>(fn: () => R): Promise<R> => {
+      const deadline = Date.now() + busyTimeoutMs;
+      for (let attempt = 0; ; attempt++) {
+        checkFile();
+        try {
+          return db.inTransaction ? fn() : (inTransaction.immediate(fn) as R);
+        } catch (err) {
+          // SQLite's own wait (a short busy_timeout) polls with growing sleeps that block this process; a writer in
+          // another process that commits back to back can outlast it. Retry from here, asynchronously, at short
+          // random intervals, so the lock is caught between the other's transactions and this event loop keeps going.
+          if (!sqliteCode(err)?.startsWith('SQLITE_BUSY') || Date.now() > deadline) throw err;
+          await new Promise((r) => setTimeout(r, 1 + Math.random() * Math.min(20, 2 + attempt)));
+        }
+      }
     },
-    read: (fn) => (db.inTransaction ? fn() : db.transaction(fn).deferred()),
+    read: (fn) => (db.inTransaction ? fn() : (inTransaction.deferred(fn) as ReturnType<typeof fn>)),
     checkFile,
   };
   const collections = new Map<string, SqliteCollection<Doc>>();
@@ -470,7 +496,7 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<Do
     );
     if (fresh || missing.length > 0) {
       try {
-        db.transaction(() => {
+        schemaChange(() => {
           db.exec(
             `CREATE TABLE IF NOT EXISTS ${ident(name)} (id TEXT PRIMARY KEY NOT NULL, doc TEXT NOT NULL)`,
           );
@@ -480,7 +506,7 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<Do
               if (field !== '_id') db.exec(createArrayProbeIndexSql(name, field));
             }
           }
-        }).immediate();
+        });
       } catch (err) {
         const code = sqliteCode(err);
         if (code === 'SQLITE_CONSTRAINT_UNIQUE') {
@@ -510,14 +536,14 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<Do
     },
     async ping() {
       const started = performance.now();
-      const problem = (() => {
+      const problem = await (async () => {
         if (closed) return 'store closed';
         const gone = fileProblem();
         if (gone) return gone;
         try {
           const probe = open(PROBE_COLLECTION, []);
           const w = { _id: 'probe' };
-          ctx.write(() => {
+          await ctx.write(() => {
             prepare(
               `INSERT INTO ${ident(probe.name)} (id, doc) VALUES (?, json(?)) ON CONFLICT(id) DO UPDATE SET doc = excluded.doc`,
             ).run(w._id, encodeJson({ ...w, at: Date.now(), pid: process.pid }));
