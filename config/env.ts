@@ -60,6 +60,13 @@ export const ENV_VARS = {
     secret: false,
     doc: 'Folder of the embedded store (used when MONGODB_URI is unset) and of generated files.',
   },
+  EMBEDDED_STORE: {
+    schema: z.enum(['sqlite', 'nedb']).default('sqlite'),
+    secret: false,
+    doc:
+      'Engine of the embedded store in DATA_DIR (when MONGODB_URI is unset): `sqlite` (one database file, shared by the bot, ' +
+      'the CLI and other replicas; an existing nedb folder is migrated on first start) or `nedb` (in memory, one process per folder).',
+  },
   MONGODB_URI: {
     schema: z
       .string()

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger, isArbiterError } from '../config/index.ts';
 import { tempDir } from '../test/helpers/tmp.ts';
-import { createEmbeddedStore } from './index.ts';
+import { createNedbStore } from './index.ts';
 
 describe('embedded store specifics', () => {
   const cleanups: (() => void)[] = [];
@@ -14,7 +14,7 @@ describe('embedded store specifics', () => {
   it('refuses a Date in a sparse-indexed field instead of silently dropping it from queries', async () => {
     const { dir, cleanup } = tempDir();
     cleanups.push(cleanup);
-    const store = await createEmbeddedStore({ dir, autocompactMs: 0 });
+    const store = await createNedbStore({ dir, autocompactMs: 0 });
     try {
       const c = await store.collection<{ _id: string; at?: Date | number }>('sparse', [
         { fields: { at: 1 }, sparse: true },
@@ -33,7 +33,7 @@ describe('embedded store specifics', () => {
   it('refuses keys that contain a dot or start with $, with a hint', async () => {
     const { dir, cleanup } = tempDir();
     cleanups.push(cleanup);
-    const store = await createEmbeddedStore({ dir, autocompactMs: 0 });
+    const store = await createNedbStore({ dir, autocompactMs: 0 });
     try {
       const c = await store.collection<{ _id: string; meta: Record<string, unknown> }>('meta');
       const err = await c.insertOne({ _id: 'a', meta: { 'ls.model': 'x' } }).catch((e: unknown) => e);
@@ -47,7 +47,7 @@ describe('embedded store specifics', () => {
   it('writes made after a compaction (which replaces the data file) are in the file, before and after close', async () => {
     const { dir, cleanup } = tempDir();
     cleanups.push(cleanup);
-    const store = await createEmbeddedStore({ dir, autocompactMs: 0 });
+    const store = await createNedbStore({ dir, autocompactMs: 0 });
     const c = await store.collection<{ _id: string; n: number }>('appends');
     await c.insertOne({ _id: 'before', n: 1 });
     // A compaction, as the periodic one does: nedb writes a fresh copy and renames it over the file.
@@ -63,7 +63,7 @@ describe('embedded store specifics', () => {
     expect(lines.filter((l) => l._id === 'after')).toEqual([{ _id: 'after', n: 2 }]);
     expect(lines.filter((l) => l._id === 'before').at(-1)).toEqual({ _id: 'before', n: 3 });
     await store.close();
-    const again = await createEmbeddedStore({ dir, autocompactMs: 0 });
+    const again = await createNedbStore({ dir, autocompactMs: 0 });
     try {
       const c2 = await again.collection<{ _id: string; n: number }>('appends');
       expect(await c2.find({}, { sort: { _id: 1 } })).toEqual([
@@ -87,7 +87,7 @@ describe('embedded store specifics', () => {
       { LOG_LEVEL: 'info', LOG_FORMAT: 'json' },
       { write: (line: string) => logged.push(line) },
     );
-    const store = await createEmbeddedStore({ dir, autocompactMs: 0, logger });
+    const store = await createNedbStore({ dir, autocompactMs: 0, logger });
     try {
       const notes = await store.collection<{ _id: string; n: number }>('notes');
       expect(await notes.count({})).toBe(20);
@@ -111,7 +111,7 @@ describe('embedded store specifics', () => {
     const { dir, cleanup } = tempDir();
     cleanups.push(cleanup);
     writeFileSync(join(dir, 'jobs.db'), 'not json\nnot json either\n');
-    const store = await createEmbeddedStore({ dir, autocompactMs: 0 });
+    const store = await createNedbStore({ dir, autocompactMs: 0 });
     const err = await store.collection('jobs').catch((e: unknown) => e);
     expect(isArbiterError(err, 'STORE_UNAVAILABLE')).toBe(true);
     expect((err as Error).message).toContain(join(dir, 'jobs.db'));
@@ -130,7 +130,7 @@ describe('embedded store specifics', () => {
   it('a removed data file fails the next write (not silently appended to the deleted file) and ping says so', async () => {
     const { dir, cleanup } = tempDir();
     cleanups.push(cleanup);
-    const store = await createEmbeddedStore({ dir, autocompactMs: 0 });
+    const store = await createNedbStore({ dir, autocompactMs: 0 });
     try {
       const c = await store.collection<{ _id: string; n: number }>('things');
       await c.insertOne({ _id: 'kept', n: 1 });
@@ -152,7 +152,7 @@ describe('embedded store specifics', () => {
   it('a process whose lock file was removed or taken by another stops writing and says why', async () => {
     const { dir, cleanup } = tempDir();
     cleanups.push(cleanup);
-    const store = await createEmbeddedStore({ dir, autocompactMs: 0 });
+    const store = await createNedbStore({ dir, autocompactMs: 0 });
     try {
       const c = await store.collection<{ _id: string }>('things');
       await c.insertOne({ _id: 'before' });
@@ -181,7 +181,7 @@ describe('embedded store specifics', () => {
   it('a data folder removed as a whole makes ping fail with the reason', async () => {
     const { dir, cleanup } = tempDir();
     cleanups.push(cleanup);
-    const store = await createEmbeddedStore({ dir, autocompactMs: 0 });
+    const store = await createNedbStore({ dir, autocompactMs: 0 });
     try {
       expect((await store.ping()).ok).toBe(true);
       rmSync(dir, { recursive: true, force: true });

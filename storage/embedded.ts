@@ -15,6 +15,7 @@ import { join, resolve } from 'node:path';
 import type * as NedbTypes from '@seald-io/nedb';
 import { ArbiterError, createSilentLogger, type Ids, type Logger, systemIds } from '../config/index.ts';
 import { acquireDirLock, type DirLock } from './lock.ts';
+import { SQLITE_FILE } from './sqlite.ts';
 import type {
   Collection,
   Doc,
@@ -494,8 +495,8 @@ class EmbeddedCollection<T extends Doc> implements Collection<T> {
   }
 }
 
-/** Opens the embedded, file-backed store under `dir` (one process per folder, enforced by a lock file). */
-export async function createEmbeddedStore(options: EmbeddedStoreOptions): Promise<DocumentStore> {
+/** Opens the nedb store under `dir`: one file per collection, held in memory, one process per folder (a lock file). */
+export async function createNedbStore(options: EmbeddedStoreOptions): Promise<DocumentStore> {
   const dir = resolve(options.dir);
   const logger = options.logger ?? createSilentLogger();
   const ids = options.ids ?? systemIds;
@@ -508,6 +509,15 @@ export async function createEmbeddedStore(options: EmbeddedStoreOptions): Promis
       {
         hint: 'Set DATA_DIR to a writable folder.',
         cause: err,
+      },
+    );
+  }
+  if (existsSync(join(dir, SQLITE_FILE))) {
+    throw new ArbiterError(
+      'STORE_UNAVAILABLE',
+      `DATA_DIR ${options.dir} holds a SQLite store (${SQLITE_FILE}); the nedb store would start empty beside it.`,
+      {
+        hint: 'Set EMBEDDED_STORE=sqlite (the default) to use it, or point DATA_DIR at another folder for nedb.',
       },
     );
   }

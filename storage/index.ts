@@ -11,9 +11,16 @@ export type {
   Update,
   UpdateResult,
 } from './port.ts';
-export { createEmbeddedStore, repairTornTail, type EmbeddedStoreOptions } from './embedded.ts';
+export { createNedbStore, repairTornTail, type EmbeddedStoreOptions } from './embedded.ts';
+export { createSqliteStore, SQLITE_FILE, type SqliteStoreOptions } from './sqlite.ts';
 export type { MongoStoreOptions } from './mongo.ts';
-export { openStore } from './open.ts';
+export {
+  createEmbeddedStore,
+  DEFAULT_EMBEDDED_ENGINE,
+  type EmbeddedEngine,
+  type OpenEmbeddedOptions,
+  openStore,
+} from './open.ts';
 export {
   createJobQueue,
   JobSchema,

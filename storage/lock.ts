@@ -15,7 +15,8 @@ export interface DirLock {
   release(): void;
 }
 
-interface LockInfo {
+/** Who holds a lock file. */
+export interface LockInfo {
   pid: number;
   host: string;
   startedAt: string;
@@ -40,8 +41,17 @@ function readInfo(file: string): LockInfo | undefined {
   return undefined;
 }
 
+/** The live process holding the nedb lock of `dir` (on this host), if any: the SQLite store must not share the folder with it. */
+export function liveLockHolder(dir: string): LockInfo | undefined {
+  const other = readInfo(join(dir, 'arbiter.lock'));
+  if (!other || other.pid === process.pid) return undefined;
+  // A holder on another host (a shared network folder) cannot be checked: taken as alive, as the nedb store does.
+  if (other.host === hostname() && !isAlive(other.pid)) return undefined;
+  return other;
+}
+
 /**
- * Takes the data folder for this process. The embedded store is single-process: a second process on the
+ * Takes the data folder for this process. The nedb store is single-process: a second process on the
  * same folder is refused with STORE_LOCKED. A lock left by a process that died (kill -9) is taken over.
  */
 export function acquireDirLock(dir: string): DirLock {
@@ -96,8 +106,9 @@ export function acquireDirLock(dir: string): DirLock {
           `DATA_DIR ${dir} is in use by another Arbiter process${other ? ` (pid ${other.pid} on ${other.host}, since ${other.startedAt})` : ''}.`,
           {
             hint:
-              'The embedded store supports one process per folder. Stop the other process, give this one its own DATA_DIR, ' +
-              'or set MONGODB_URI to run several replicas on one MongoDB. If no other process is running, delete ' +
+              'The nedb store supports one process per folder. Stop the other process, give this one its own DATA_DIR, ' +
+              'use the SQLite store (EMBEDDED_STORE=sqlite, shared by several processes), or set MONGODB_URI to run ' +
+              'several replicas on one MongoDB. If no other process is running, delete ' +
               `${file}.`,
           },
         );

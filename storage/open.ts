@@ -1,10 +1,31 @@
 import type { Env, Ids, Logger } from '../config/index.ts';
-import { createEmbeddedStore } from './embedded.ts';
+import { createNedbStore, type EmbeddedStoreOptions } from './embedded.ts';
 import type { DocumentStore } from './port.ts';
+import { createSqliteStore } from './sqlite.ts';
+
+/** Engines of the embedded store. */
+export type EmbeddedEngine = 'sqlite' | 'nedb';
+
+/** The engine an embedded store uses when none is named (EMBEDDED_STORE's default). */
+export const DEFAULT_EMBEDDED_ENGINE: EmbeddedEngine = 'sqlite';
+
+/** Options of the embedded store: its engine, and that engine's options (autocompactMs is nedb's). */
+export interface OpenEmbeddedOptions extends EmbeddedStoreOptions {
+  engine?: EmbeddedEngine;
+}
+
+/** Opens the embedded store under `dir` with the named engine (SQLite or nedb). */
+export function createEmbeddedStore(options: OpenEmbeddedOptions): Promise<DocumentStore> {
+  const { engine = DEFAULT_EMBEDDED_ENGINE, autocompactMs, ...rest } = options;
+  if (engine === 'nedb')
+    return createNedbStore({ ...rest, ...(autocompactMs === undefined ? {} : { autocompactMs }) });
+  return createSqliteStore(rest);
+}
 
 /** Opens MongoDB when MONGODB_URI is set, else the embedded store under DATA_DIR. */
 export async function openStore(
-  env: Pick<Env, 'MONGODB_URI' | 'MONGODB_DB' | 'MONGODB_CONNECT_TIMEOUT_MS' | 'DATA_DIR'>,
+  env: Pick<Env, 'MONGODB_URI' | 'MONGODB_DB' | 'MONGODB_CONNECT_TIMEOUT_MS' | 'DATA_DIR'> &
+    Partial<Pick<Env, 'EMBEDDED_STORE'>>,
   deps: { logger: Logger; ids?: Ids },
 ): Promise<DocumentStore> {
   if (env.MONGODB_URI) {
@@ -21,6 +42,7 @@ export async function openStore(
   return createEmbeddedStore({
     dir: env.DATA_DIR,
     logger: deps.logger,
+    ...(env.EMBEDDED_STORE ? { engine: env.EMBEDDED_STORE } : {}),
     ...(deps.ids ? { ids: deps.ids } : {}),
   });
 }

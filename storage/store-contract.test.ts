@@ -1,15 +1,29 @@
 import { describe, expect, it } from 'vitest';
 import { runStoreContract } from '../test/contract/store-contract.ts';
 import { tempDir } from '../test/helpers/tmp.ts';
-import { createEmbeddedStore, type DocumentStore } from './index.ts';
+import { createNedbStore, type DocumentStore } from './index.ts';
 import { createMongoStore } from './mongo.ts';
+import { createSqliteStore } from './sqlite.ts';
 
 const dirs = new Map<DocumentStore, () => void>();
 
-runStoreContract('embedded', {
+runStoreContract('nedb', {
   async create() {
     const { dir, cleanup } = tempDir();
-    const store = await createEmbeddedStore({ dir, autocompactMs: 0 });
+    const store = await createNedbStore({ dir, autocompactMs: 0 });
+    dirs.set(store, cleanup);
+    return store;
+  },
+  async dispose(store) {
+    await store.close();
+    dirs.get(store)?.();
+  },
+});
+
+runStoreContract('sqlite', {
+  async create() {
+    const { dir, cleanup } = tempDir();
+    const store = await createSqliteStore({ dir });
     dirs.set(store, cleanup);
     return store;
   },

@@ -238,7 +238,7 @@ describe('Slack front door over HTTP', () => {
     expect(res.status).toBe(200);
     const text = JSON.stringify(await res.json());
     expect(text).toContain('cannot accept this now');
-    expect(text).toMatch(/jobs\.db was removed/);
+    expect(text).toMatch(/(jobs\.db|arbiter\.sqlite) was removed/);
     expect(text).toMatch(/reference err_/);
     const health = await fetch(`${bot.url}/healthz`);
     expect(health.status).toBe(503);

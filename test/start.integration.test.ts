@@ -83,12 +83,15 @@ describe('npm start (the bot process)', () => {
     while (!bot.output().includes('Monitor support-quality') && Date.now() < deadline)
       await new Promise((r) => setTimeout(r, 50));
     expect(bot.output()).toContain('Monitor support-quality');
-    expect(existsSync(join(dir, 'arbiter.lock'))).toBe(true);
+    // The embedded default is SQLite: one database file, its write-ahead log open while the bot runs.
+    expect(existsSync(join(dir, 'arbiter.sqlite'))).toBe(true);
+    expect(existsSync(join(dir, 'arbiter.sqlite-wal'))).toBe(true);
     bot.child.kill('SIGTERM');
     const { code } = await bot.done;
     expect(code).toBe(0);
     expect(bot.output()).toMatch(/stopped cleanly/);
-    expect(existsSync(join(dir, 'arbiter.lock'))).toBe(false);
+    // A clean close checkpoints the log into the database and removes it.
+    expect(existsSync(join(dir, 'arbiter.sqlite-wal'))).toBe(false);
   });
 
   it('a bad environment stops start-up with exit code 2, names the variable, writes nothing', async () => {
@@ -150,12 +153,30 @@ describe('npm start (the bot process)', () => {
     expect(stderr).not.toContain('hunter2secret');
   });
 
-  it('a second process on the same DATA_DIR is refused with exit code 3', async () => {
+  it('a second bot on the same DATA_DIR runs beside the first on the SQLite store', async () => {
     const { dir, cleanup } = tempDir();
     cleanups.push(cleanup);
     const first = await startAndWait({ DATA_DIR: dir });
     children.push(first.child);
-    const second = launch({ DATA_DIR: dir, PORT: '0' });
+    const second = await startAndWait({ DATA_DIR: dir });
+    children.push(second.child);
+    for (const bot of [first, second]) {
+      const res = await fetch(`${bot.url}/healthz`);
+      expect(res.status).toBe(200);
+      expect(await res.json()).toMatchObject({ status: 'ok', store: { kind: 'embedded', ok: true } });
+    }
+    for (const bot of [second, first]) {
+      bot.child.kill('SIGTERM');
+      expect((await bot.done).code).toBe(0);
+    }
+  });
+
+  it('on the nedb store a second process on the same DATA_DIR is refused with exit code 3', async () => {
+    const { dir, cleanup } = tempDir();
+    cleanups.push(cleanup);
+    const first = await startAndWait({ DATA_DIR: dir, EMBEDDED_STORE: 'nedb' });
+    children.push(first.child);
+    const second = launch({ DATA_DIR: dir, PORT: '0', EMBEDDED_STORE: 'nedb' });
     children.push(second.child);
     const { code, stderr } = await second.done;
     expect(code).toBe(3);
