@@ -624,7 +624,7 @@ export async function createNedbStore(options: EmbeddedStoreOptions): Promise<Do
 
   return {
     kind: 'embedded',
-    description: `embedded store in ${options.dir}`,
+    description: `embedded nedb store in ${options.dir}`,
     async collection<T extends Doc>(name: string, indexes: readonly IndexSpec[] = []) {
       if (closed) throw new ArbiterError('STORE_UNAVAILABLE', 'The store is closed.');
       assertCollectionName(name);

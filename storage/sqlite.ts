@@ -541,7 +541,7 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<Do
   logger.debug({ file }, 'opened the SQLite store');
   return {
     kind: 'embedded',
-    description: `embedded store in ${options.dir}`,
+    description: `embedded SQLite store in ${options.dir}`,
     async collection<T extends Doc>(name: string, indexes: readonly IndexSpec[] = []) {
       if (closed) throw new ArbiterError('STORE_UNAVAILABLE', 'The store is closed.');
       assertCollectionName(name);

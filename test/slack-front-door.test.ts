@@ -233,7 +233,7 @@ describe('Slack front door over HTTP', () => {
     const ok = await fetch(`${bot.url}/healthz`);
     expect(ok.status).toBe(200);
     // The data folder disappears under the running bot (an unmounted volume, a cleanup script).
-    rmSync(bot.store.description.replace(/^embedded store in /, ''), { recursive: true, force: true });
+    rmSync(bot.store.description.replace(/^embedded \w+ store in /, ''), { recursive: true, force: true });
     const res = await fetch(events, signed(commandBody('runs list'), FORM));
     expect(res.status).toBe(200);
     const text = JSON.stringify(await res.json());

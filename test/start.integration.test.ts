@@ -74,7 +74,7 @@ describe('npm start (the bot process)', () => {
       worker: { stopping: false },
     });
     expect(bot.output()).toMatch(
-      /store: embedded store in .* \| transport: console \(no SLACK_BOT_TOKEN\) \| providers: offline .* \| judge: offline:heuristic/,
+      /store: embedded SQLite store in .* \| transport: console \(no SLACK_BOT_TOKEN\) \| providers: offline .* \| judge: offline:heuristic/,
     );
     expect((await fetch(`${bot.url}/nope`)).status).toBe(404);
     // The shipped example monitor runs its first tick at start and its report is printed.
