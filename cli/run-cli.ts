@@ -24,6 +24,7 @@ import {
 import { runMonitorCli } from '../monitors/index.ts';
 import { runJobsCommand } from './jobs.ts';
 import { runLeaderboardCli, runReviewCli } from './review.ts';
+import { runStoreCommand } from './store.ts';
 
 const USAGE = `arbiter — evaluation runs, blind reviews and monitors for LLM apps
 
@@ -51,6 +52,8 @@ Usage:
   arbiter jobs list [--status S] [--type T] [--limit N] [--json]
   arbiter jobs show <id> [--json]
   arbiter jobs cancel <id>
+  arbiter store migrate              move a nedb DATA_DIR into the SQLite store now (what the first start does)
+  arbiter store stats [--json]       documents per collection; SQLite database, WAL and DATA_DIR sizes
   arbiter ratings --votes votes.jsonl [--bootstrap N] [--seed N] [--json]
                                      Bradley–Terry ratings with 95% intervals from pairwise votes
   arbiter metrics [name] [--json]    every metric suites and monitors can use, with its arguments
@@ -102,6 +105,8 @@ export async function runCli(
       }
       case 'jobs':
         return await runJobsCommand(rest, env, io);
+      case 'store':
+        return await runStoreCommand(rest, env, io);
       case 'run':
         return await runRunCommand(rest, {
           env,

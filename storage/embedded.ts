@@ -6,6 +6,7 @@ import {
   ftruncateSync,
   mkdirSync,
   openSync,
+  readdirSync,
   readSync,
   statSync,
   writeSync,
@@ -27,7 +28,14 @@ import type {
   Update,
   UpdateResult,
 } from './port.ts';
-import { assertCollectionName, createMutex, duplicateKeyError, upsertSeed, withUpsertId } from './shared.ts';
+import {
+  assertCollectionName,
+  isCollectionName,
+  createMutex,
+  duplicateKeyError,
+  upsertSeed,
+  withUpsertId,
+} from './shared.ts';
 
 // nedb's own modifier engine, so an upsert applies operators exactly as nedb's update does.
 const requireCjs = createRequire(import.meta.url);
@@ -645,6 +653,13 @@ export async function createNedbStore(options: EmbeddedStoreOptions): Promise<Do
           { cause: err },
         );
       }
+    },
+    async collectionNames() {
+      if (closed) throw new ArbiterError('STORE_UNAVAILABLE', 'The store is closed.');
+      const onDisk = readdirSync(dir)
+        .filter((f) => f.endsWith('.db'))
+        .map((f) => f.slice(0, -3));
+      return [...new Set([...onDisk, ...collections.keys()])].filter(isCollectionName).sort();
     },
     async ping() {
       const started = performance.now();

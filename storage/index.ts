@@ -12,7 +12,14 @@ export type {
   UpdateResult,
 } from './port.ts';
 export { createNedbStore, repairTornTail, type EmbeddedStoreOptions } from './embedded.ts';
-export { createSqliteStore, SQLITE_FILE, type SqliteStoreOptions } from './sqlite.ts';
+export {
+  createSqliteStore,
+  migrateNedbToSqlite,
+  type NedbMigration,
+  SQLITE_FILE,
+  type SqliteStoreOptions,
+} from './sqlite.ts';
+export { type CollectionStats, type StoreStats, storeStats } from './stats.ts';
 export type { MongoStoreOptions } from './mongo.ts';
 export {
   createEmbeddedStore,

@@ -11,7 +11,13 @@ import type {
   Update,
   UpdateResult,
 } from './port.ts';
-import { assertCollectionName, duplicateKeyError, indexName, withUpsertId } from './shared.ts';
+import {
+  assertCollectionName,
+  isCollectionName,
+  duplicateKeyError,
+  indexName,
+  withUpsertId,
+} from './shared.ts';
 
 /** Options of the MongoDB store. */
 export interface MongoStoreOptions {
@@ -212,6 +218,21 @@ export async function createMongoStore(options: MongoStoreOptions): Promise<Docu
         opened.set(name, wrapped);
       }
       return wrapped as unknown as Collection<T>;
+    },
+    async collectionNames() {
+      try {
+        const found = await db.listCollections({}, { nameOnly: true }).toArray();
+        return found
+          .map((c) => c.name)
+          .filter(isCollectionName)
+          .sort();
+      } catch (err) {
+        throw new ArbiterError(
+          'STORE_UNAVAILABLE',
+          `Cannot list the collections of ${options.dbName}: ${(err as Error).message}`,
+          { cause: err },
+        );
+      }
     },
     async ping() {
       const started = performance.now();

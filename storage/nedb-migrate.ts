@@ -79,7 +79,7 @@ async function readNedbFile(name: string, file: string): Promise<NedbFile> {
 }
 
 /** nedb collection files in `dir`: `<collection>.db`. */
-function nedbFiles(dir: string): { name: string; file: string }[] {
+export function nedbFiles(dir: string): { name: string; file: string }[] {
   if (!existsSync(dir)) return [];
   return readdirSync(dir)
     .filter((f) => f.endsWith('.db'))
@@ -105,7 +105,10 @@ export async function migrateNedbDir(
   db: BetterSqlite3.Database,
   logger: Logger,
   metaTable: string,
-): Promise<{ collections: number; documents: number; backup: string } | undefined> {
+): Promise<
+  | { collections: number; documents: number; backup: string; skipped: { file: string; lines: number }[] }
+  | undefined
+> {
   const found = nedbFiles(dir);
   if (found.length === 0) return undefined;
   const marker = () =>
@@ -114,6 +117,7 @@ export async function migrateNedbDir(
       .pluck()
       .get(NEDB_MIGRATION_KEY) as string | undefined;
   let result: { collections: number; documents: number } | undefined;
+  const skipped: { file: string; lines: number }[] = [];
   if (!marker()) {
     const files: NedbFile[] = [];
     for (const { name, file } of found) files.push(await readNedbFile(name, file));
@@ -140,6 +144,7 @@ export async function migrateNedbDir(
       })
       .immediate();
     for (const f of files) {
+      if (f.corrupt > 0 && result) skipped.push({ file: f.file, lines: f.corrupt });
       if (f.corrupt > 0)
         logger.warn(
           { file: f.file, lines: f.corrupt },
@@ -168,7 +173,7 @@ export async function migrateNedbDir(
       { ...result, backup },
       'migrated the nedb store to SQLite; the nedb files are kept in the backup folder',
     );
-    return { ...result, backup };
+    return { ...result, backup, skipped };
   }
   return undefined;
 }

@@ -109,6 +109,8 @@ export interface DocumentStore {
   readonly description: string;
   /** Opens (creating if needed) a collection and ensures its indexes. */
   collection<T extends Doc>(name: string, indexes?: readonly IndexSpec[]): Promise<Collection<T>>;
+  /** The names of the collections the store holds (created by a write or an open), sorted; none is created. */
+  collectionNames(): Promise<string[]>;
   ping(): Promise<StoreHealth>;
   close(): Promise<void>;
 }

@@ -3,8 +3,15 @@ import { ArbiterError } from '../config/index.ts';
 import type { Filter, IndexSpec, Update } from './port.ts';
 
 /** Collection names both adapters accept (also safe as file names). */
+const COLLECTION_NAME = /^[a-z][a-z0-9_-]{0,63}$/;
+
+/** Whether `name` is a valid collection name (internal tables and files are not). */
+export function isCollectionName(name: string): boolean {
+  return COLLECTION_NAME.test(name);
+}
+
 export function assertCollectionName(name: string): void {
-  if (!/^[a-z][a-z0-9_-]{0,63}$/.test(name)) {
+  if (!COLLECTION_NAME.test(name)) {
     throw new ArbiterError(
       'INTERNAL',
       `Invalid collection name "${name}": use lowercase letters, digits, - and _`,

@@ -15,8 +15,14 @@ import type {
   UpdateResult,
 } from './port.ts';
 import { liveLockHolder } from './lock.ts';
-import { migrateNedbDir } from './nedb-migrate.ts';
-import { assertCollectionName, duplicateKeyError, upsertSeed, withUpsertId } from './shared.ts';
+import { migrateNedbDir, nedbFiles } from './nedb-migrate.ts';
+import {
+  assertCollectionName,
+  isCollectionName,
+  duplicateKeyError,
+  upsertSeed,
+  withUpsertId,
+} from './shared.ts';
 import {
   arrayProbeSql,
   type CompileContext,
@@ -385,11 +391,41 @@ function openDatabaseOnce(file: string, busyTimeoutMs: number): Database {
   }
 }
 
-/** Opens the embedded SQLite store: one file under `dir`, shared safely by every process that opens it. */
-export async function createSqliteStore(options: SqliteStoreOptions): Promise<DocumentStore> {
-  const dir = resolve(options.dir);
-  const logger = options.logger ?? createSilentLogger();
-  const ids = options.ids ?? systemIds;
+/** What migrating a nedb DATA_DIR to SQLite did. */
+export interface NedbMigration {
+  collections: number;
+  documents: number;
+  /** The folder the nedb files were moved into. */
+  backup: string;
+  /** Unreadable lines skipped per file (under nedb's own 10% limit; the file is kept in the backup folder). */
+  skipped: { file: string; lines: number }[];
+}
+
+/** Refuses a folder a live nedb process holds (the two stores must never share one). */
+function refuseLiveNedb(dir: string, shown: string): void {
+  const nedbHolder = liveLockHolder(dir);
+  if (nedbHolder) {
+    throw new ArbiterError(
+      'STORE_LOCKED',
+      `DATA_DIR ${shown} is in use by an Arbiter process on the nedb store (pid ${nedbHolder.pid} on ${nedbHolder.host}, since ${nedbHolder.startedAt}).`,
+      {
+        hint:
+          'Stop that process (its data moves to SQLite on the next start), or run this one with EMBEDDED_STORE=nedb. ' +
+          `If no such process is running, delete ${join(dir, 'arbiter.lock')}.`,
+      },
+    );
+  }
+}
+
+/**
+ * Opens the database under `options.dir` the way every start does: refuses a folder a live nedb process holds,
+ * then migrates its nedb files once. The caller owns (and closes) the database.
+ */
+async function openMigrated(
+  options: SqliteStoreOptions,
+  dir: string,
+  logger: Logger,
+): Promise<{ db: Database; file: string; migration: NedbMigration | undefined }> {
   try {
     mkdirSync(dir, { recursive: true });
   } catch (err) {
@@ -399,28 +435,39 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<Do
       { hint: 'Set DATA_DIR to a writable folder.', cause: err },
     );
   }
-  const nedbHolder = liveLockHolder(dir);
-  if (nedbHolder) {
-    throw new ArbiterError(
-      'STORE_LOCKED',
-      `DATA_DIR ${options.dir} is in use by an Arbiter process on the nedb store (pid ${nedbHolder.pid} on ${nedbHolder.host}, since ${nedbHolder.startedAt}).`,
-      {
-        hint:
-          'Stop that process (its data moves to SQLite on the next start), or run this one with EMBEDDED_STORE=nedb. ' +
-          `If no such process is running, delete ${join(dir, 'arbiter.lock')}.`,
-      },
-    );
-  }
+  refuseLiveNedb(dir, options.dir);
   const file = join(dir, SQLITE_FILE);
-  const busyTimeoutMs = options.busyTimeoutMs ?? 30_000;
-  const db = openDatabase(file, busyTimeoutMs);
-  const shortBusy = Math.min(busyTimeoutMs, 50);
+  const db = openDatabase(file, options.busyTimeoutMs ?? 30_000);
   try {
-    await migrateNedbDir(dir, db, logger, META_TABLE);
+    return { db, file, migration: await migrateNedbDir(dir, db, logger, META_TABLE) };
   } catch (err) {
     db.close();
     throw mapSqliteError(file, undefined, err);
   }
+}
+
+/**
+ * Migrates the nedb files of `options.dir` into its SQLite store now, as the first start would (`arbiter store
+ * migrate`). Returns what was moved, or undefined when there was nothing to migrate.
+ */
+export async function migrateNedbToSqlite(options: SqliteStoreOptions): Promise<NedbMigration | undefined> {
+  const dir = resolve(options.dir);
+  refuseLiveNedb(dir, options.dir);
+  // Nothing to move: no database file is created for it.
+  if (nedbFiles(dir).length === 0) return undefined;
+  const { db, migration } = await openMigrated(options, dir, options.logger ?? createSilentLogger());
+  db.close();
+  return migration;
+}
+
+/** Opens the embedded SQLite store: one file under `dir`, shared safely by every process that opens it. */
+export async function createSqliteStore(options: SqliteStoreOptions): Promise<DocumentStore> {
+  const dir = resolve(options.dir);
+  const logger = options.logger ?? createSilentLogger();
+  const ids = options.ids ?? systemIds;
+  const { db, file } = await openMigrated(options, dir, logger);
+  const busyTimeoutMs = options.busyTimeoutMs ?? 30_000;
+  const shortBusy = Math.min(busyTimeoutMs, 50);
   // The synchronous wait inside SQLite stays short (it blocks the event loop); write() waits longer, asynchronously.
   // Schema changes (rare: opening a collection) wait synchronously for as long as writes do.
   db.pragma(`busy_timeout = ${shortBusy}`);
@@ -546,6 +593,21 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<Do
       if (closed) throw new ArbiterError('STORE_UNAVAILABLE', 'The store is closed.');
       assertCollectionName(name);
       return open(name, indexes) as unknown as Collection<T>;
+    },
+    async collectionNames() {
+      if (closed) throw new ArbiterError('STORE_UNAVAILABLE', 'The store is closed.');
+      try {
+        const names = db
+          .prepare(
+            // sqlite_* tables are SQLite's own (planner statistics).
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name",
+          )
+          .pluck()
+          .all() as string[];
+        return names.filter(isCollectionName);
+      } catch (err) {
+        throw mapSqliteError(file, undefined, err);
+      }
     },
     async ping() {
       const started = performance.now();

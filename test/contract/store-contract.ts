@@ -52,6 +52,18 @@ export function runStoreContract(label: string, factory: StoreFactory): void {
       return docs;
     };
 
+    it('lists its collections by name, sorted, without internal tables or files', async () => {
+      await seed(1);
+      const other = uniqueName('aardvarks');
+      await (await store.collection<Person>(other)).insertOne({ _id: 'x', name: 'x', age: 1 });
+      await store.ping(); // The write probe's collection is listed too; planner statistics are not.
+      const names = await store.collectionNames();
+      expect(names).toEqual([...names].sort());
+      expect(names).toEqual(expect.arrayContaining([people.name, other, 'health']));
+      for (const n of names) expect(n).toMatch(/^[a-z][a-z0-9_-]*$/);
+      expect(names.some((n) => n.startsWith('sqlite_') || n.startsWith('system.'))).toBe(false);
+    });
+
     describe('insert and find', () => {
       it('round-trips a document with nested fields, arrays and dates', async () => {
         const doc: Person = {

@@ -1,0 +1,96 @@
+import { existsSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { ArbiterError, createSilentLogger, type Env } from '../config/index.ts';
+import { migrateNedbToSqlite, type StoreStats, storeStats } from '../storage/index.ts';
+import type { CliIo } from './io.ts';
+
+const STORE_USAGE = 'Usage: arbiter store migrate | arbiter store stats [--json]';
+/** Said by every stats output: no retention figure is made up. */
+const RETENTION = 'not built yet: no retention policy removes stored documents by age';
+
+function parseStoreArgs(args: string[], allowJson: boolean): { json: boolean } {
+  try {
+    const { values } = parseArgs({
+      args,
+      allowPositionals: false,
+      options: allowJson ? { json: { type: 'boolean' } } : {},
+    });
+    return { json: values.json === true };
+  } catch (err) {
+    throw new ArbiterError('USAGE', (err as Error).message, { hint: STORE_USAGE });
+  }
+}
+
+function bytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 ** 2) return `${(n / 1024).toFixed(1)} KiB`;
+  if (n < 1024 ** 3) return `${(n / 1024 ** 2).toFixed(1)} MiB`;
+  return `${(n / 1024 ** 3).toFixed(2)} GiB`;
+}
+
+function formatStats(s: StoreStats): string {
+  const lines = [`Store: ${s.store}`];
+  if (s.collections.length === 0) lines.push('No collections yet.');
+  else {
+    const width = Math.max(10, ...s.collections.map((c) => c.name.length));
+    lines.push(`${'collection'.padEnd(width)}  documents${s.engine === 'nedb' ? '  file' : ''}`);
+    for (const c of s.collections)
+      lines.push(
+        `${c.name.padEnd(width)}  ${String(c.documents).padStart(9)}${c.bytes === undefined ? '' : `  ${bytes(c.bytes)}`}`,
+      );
+  }
+  if (s.sizes?.databaseBytes !== undefined) lines.push(`Database file: ${bytes(s.sizes.databaseBytes)}`);
+  if (s.sizes?.walBytes !== undefined) lines.push(`WAL file: ${bytes(s.sizes.walBytes)}`);
+  if (s.sizes) lines.push(`DATA_DIR: ${bytes(s.sizes.dataDirBytes)}`);
+  lines.push(`Retention: ${RETENTION}.`);
+  return `${lines.join('\n')}\n`;
+}
+
+/** `arbiter store migrate | stats [--json]`: move a nedb DATA_DIR to SQLite now; what the store holds. */
+export async function runStoreCommand(argv: string[], env: Env, io: CliIo): Promise<number> {
+  const [sub, ...rest] = argv;
+  if (sub === 'stats') {
+    const { json } = parseStoreArgs(rest, true);
+    const stats = await storeStats(env, { logger: createSilentLogger() });
+    io.stdout(json ? `${JSON.stringify({ ...stats, retention: RETENTION }, null, 2)}\n` : formatStats(stats));
+    return 0;
+  }
+  if (sub === 'migrate') {
+    parseStoreArgs(rest, false);
+    if (env.MONGODB_URI)
+      throw new ArbiterError(
+        'CONFIG_INVALID',
+        'MONGODB_URI is set, so Arbiter uses MongoDB; `arbiter store migrate` moves a nedb DATA_DIR into the embedded SQLite store.',
+        { hint: 'Unset MONGODB_URI to migrate DATA_DIR for the embedded store.' },
+      );
+    if (env.EMBEDDED_STORE === 'nedb')
+      throw new ArbiterError(
+        'CONFIG_INVALID',
+        'EMBEDDED_STORE=nedb keeps the nedb store: after a migration it would start empty.',
+        { hint: 'Unset EMBEDDED_STORE (SQLite is the default) or set it to sqlite, then migrate.' },
+      );
+    if (!existsSync(env.DATA_DIR))
+      throw new ArbiterError(
+        'CONFIG_INVALID',
+        `DATA_DIR ${env.DATA_DIR} does not exist: nothing to migrate.`,
+        {
+          hint: 'Set DATA_DIR to the folder holding the nedb files (<collection>.db).',
+        },
+      );
+    const done = await migrateNedbToSqlite({ dir: env.DATA_DIR, logger: createSilentLogger() });
+    if (!done) {
+      io.stdout(`Nothing to migrate: DATA_DIR ${env.DATA_DIR} holds no nedb files.\n`);
+      return 0;
+    }
+    const skipped = done.skipped.map(
+      (s) => `Skipped ${s.lines} unreadable line${s.lines === 1 ? '' : 's'} of ${s.file}.\n`,
+    );
+    io.stdout(
+      `Migrated ${done.documents} document${done.documents === 1 ? '' : 's'} in ${done.collections} collection${
+        done.collections === 1 ? '' : 's'
+      } from nedb to SQLite; the nedb files are kept in ${done.backup}.\n${skipped.join('')}`,
+    );
+    return 0;
+  }
+  throw new ArbiterError('USAGE', `Unknown store command "${sub ?? ''}".`, { hint: STORE_USAGE });
+}
