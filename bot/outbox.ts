@@ -20,7 +20,14 @@
 // missing_scope, invalid_auth…) first degrade where that can help (a message Slack refuses is re-sent as plain
 // text; an edit it refuses keeps a short parent and moves the content into the thread), then fail the delivery
 // with the code and reason recorded and handed to `onFailed` (start.ts tells the requester or the admins, once).
-import { type Clock, type Ids, type Logger, systemClock, systemIds } from '../config/index.ts';
+import {
+  type Clock,
+  createWakeableSleep,
+  type Ids,
+  type Logger,
+  systemClock,
+  systemIds,
+} from '../config/index.ts';
 import type { Message } from '../chat/index.ts';
 import type { PostedRef, Transport } from '../chat/index.ts';
 import type { Collection, DocumentStore, Filter } from '../storage/index.ts';
@@ -279,7 +286,7 @@ export async function createOutbox(options: OutboxOptions): Promise<Outbox> {
   let seq = 0;
   let started = false;
   let stopping = false;
-  let wake: (() => void) | undefined;
+  const { sleep, wake } = createWakeableSleep();
   let loopDone: Promise<void> = Promise.resolve();
   let frozen = false;
   let lastPassEmpty = false;
@@ -339,7 +346,7 @@ export async function createOutbox(options: OutboxOptions): Promise<Outbox> {
       if ((err as { code?: string }).code === 'STORE_DUPLICATE_KEY') return { id: doc._id, created: false };
       throw err;
     }
-    wake?.();
+    wake();
     return { id: doc._id, created: true };
   };
 
@@ -517,7 +524,7 @@ export async function createOutbox(options: OutboxOptions): Promise<Outbox> {
           message: plainMessage(doc.message),
           lastError: v.code,
         });
-      wake?.();
+      wake();
       return;
     }
     if (v.retry && doc.attempts < maxAttempts) {
@@ -628,7 +635,7 @@ export async function createOutbox(options: OutboxOptions): Promise<Outbox> {
           .catch((err: unknown) => logger.error({ err, delivery: doc._id }, 'outbox attempt failed'))
           .finally(() => {
             inFlight.delete(doc.channel);
-            wake?.();
+            wake();
           });
         inFlight.set(doc.channel, run);
       }
@@ -656,17 +663,6 @@ export async function createOutbox(options: OutboxOptions): Promise<Outbox> {
     const open = await col.count({ status: { $in: ['pending', 'sending'] } });
     if (open === 0) for (const r of idleWaiters.splice(0)) r();
   };
-
-  const sleep = (ms: number) =>
-    new Promise<void>((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done() {
-        clearTimeout(timer);
-        wake = undefined;
-        resolve();
-      }
-      wake = done;
-    });
 
   const loop = async () => {
     await recover(options.recoverAllAtStart === true);
@@ -711,11 +707,11 @@ export async function createOutbox(options: OutboxOptions): Promise<Outbox> {
       loopDone = loop();
     },
     notify() {
-      wake?.();
+      wake();
     },
     async stop() {
       stopping = true;
-      wake?.();
+      wake();
       if (frozen) return;
       await loopDone;
       await Promise.all([...inFlight.values()]);
@@ -723,7 +719,7 @@ export async function createOutbox(options: OutboxOptions): Promise<Outbox> {
     idle() {
       return new Promise<void>((resolve) => {
         idleWaiters.push(resolve);
-        wake?.();
+        wake();
       });
     },
     stats: () => ({ ...stats, inFlight: inFlight.size }),

@@ -28,6 +28,7 @@ export {
 export {
   createManualClock,
   createSequentialIds,
+  createWakeableSleep,
   mulberry32,
   systemClock,
   systemIds,

@@ -19,7 +19,8 @@ export function assertCollectionName(name: string): void {
   }
 }
 
-function isOperatorObject(v: unknown): boolean {
+/** A filter value that holds query operators (`{ $gt: 1 }`), as opposed to a literal to match. */
+export function isOperatorObject(v: unknown): v is Record<string, unknown> {
   return (
     typeof v === 'object' &&
     v !== null &&

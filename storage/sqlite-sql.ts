@@ -3,6 +3,7 @@
 // text, because an expression index is used only when the query repeats its expression literally.
 import { ArbiterError } from '../config/index.ts';
 import type { Filter, IndexSpec, Sort, Update } from './port.ts';
+import { isOperatorObject } from './shared.ts';
 
 /** SQLite values better-sqlite3 binds. */
 export type SqlValue = string | number | bigint | null;
@@ -104,16 +105,6 @@ export function fieldExpr(field: string): string {
 
 function typeExpr(field: string): string {
   return `json_type(doc, ${jsonPath(field)})`;
-}
-
-function isOperatorObject(v: unknown): v is Record<string, unknown> {
-  return (
-    typeof v === 'object' &&
-    v !== null &&
-    !(v instanceof Date) &&
-    !Array.isArray(v) &&
-    Object.keys(v).some((k) => k.startsWith('$'))
-  );
 }
 
 /** How the compiler treats array-valued fields: the query knows which fields may hold arrays. */

@@ -1,6 +1,13 @@
 import { hostname } from 'node:os';
 import type { z } from 'zod';
-import { createSilentLogger, isArbiterError, type Logger, scrubSecrets, systemIds } from '../config/index.ts';
+import {
+  createSilentLogger,
+  createWakeableSleep,
+  isArbiterError,
+  type Logger,
+  scrubSecrets,
+  systemIds,
+} from '../config/index.ts';
 import type { Job, JobProgress, JobQueue } from './jobs.ts';
 
 /** What a handler gets besides its payload. */
@@ -83,21 +90,10 @@ export function createWorker(options: WorkerOptions): Worker {
   const cancelCheckMs = options.cancelCheckMs ?? 1000;
   let started = false;
   let stopping = false;
-  let wake: (() => void) | undefined;
+  const { sleep, wake } = createWakeableSleep();
   let loopDone: Promise<void> = Promise.resolve();
   let lastClaimEmpty = false;
   const idleWaiters: (() => void)[] = [];
-
-  const sleep = (ms: number) =>
-    new Promise<void>((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done() {
-        clearTimeout(timer);
-        wake = undefined;
-        resolve();
-      }
-      wake = done;
-    });
 
   function checkIdle() {
     if (lastClaimEmpty && running.size === 0) for (const r of idleWaiters.splice(0)) r();
@@ -212,7 +208,7 @@ export function createWorker(options: WorkerOptions): Worker {
       clearInterval(heartbeat);
       clearInterval(cancelCheck);
       running.delete(job._id);
-      wake?.();
+      wake();
       checkIdle();
     }
   }
@@ -272,11 +268,11 @@ export function createWorker(options: WorkerOptions): Worker {
     },
     notify() {
       lastClaimEmpty = false;
-      wake?.();
+      wake();
     },
     async stop(graceMs) {
       stopping = true;
-      wake?.();
+      wake();
       await loopDone;
       const inFlight = [...running.values()];
       if (inFlight.length === 0) return;
@@ -310,7 +306,7 @@ export function createWorker(options: WorkerOptions): Worker {
     },
     idle() {
       lastClaimEmpty = false;
-      wake?.();
+      wake();
       return new Promise<void>((resolve) => idleWaiters.push(resolve));
     },
   };
