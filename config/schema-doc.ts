@@ -49,10 +49,10 @@ function range(j: JsonSchema): string {
   return typeof lo === 'string' ? ` over ${lo.slice(1)} up to ${hi}` : ` ${lo}–${hi}`;
 }
 
-/** A short type for a table cell: `text`, `number 0–1`, `` `day` \| `week` ``, `list of text`, `one of …`. */
+/** A short type in plain text: `text`, `number 0–1`, `` `day` | `week` ``, `list of text`, `one of …` (a Markdown table escapes its pipes). */
 export function typeOf(j: JsonSchema): string {
   if (j.const !== undefined) return code(j.const);
-  if (j.enum) return j.enum.map(code).join(' \\| ');
+  if (j.enum) return j.enum.map(code).join(' | ');
   const alts = j.anyOf ?? j.oneOf;
   if (alts) return [...new Set(alts.map(typeOf))].join(' or ');
   const t = Array.isArray(j.type) ? j.type[0] : j.type;
@@ -64,7 +64,7 @@ export function typeOf(j: JsonSchema): string {
     case 'integer':
       return `whole number${range(j)}`;
     case 'boolean':
-      return '`true` \\| `false`';
+      return '`true` | `false`';
     case 'array':
       return `list of ${j.items ? typeOf(j.items) : 'values'}`;
     case 'object':

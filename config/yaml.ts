@@ -155,7 +155,7 @@ function schemasAt(root: JsonSchema, path: readonly PropertyKey[]): JsonSchema[]
 
 /** One accepted form for a message: `a mapping {cron, timezone?}`, `text`, `a number 0–1`. */
 function formOf(j: JsonSchema): string {
-  if (!j.properties) return typeOf(j).replace(/\\\|/g, '|');
+  if (!j.properties) return typeOf(j);
   const required = new Set(j.required ?? []);
   const keys = Object.entries(j.properties).map(([k, p]) =>
     required.has(k) && p.default === undefined ? k : `${k}?`,

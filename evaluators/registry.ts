@@ -176,14 +176,13 @@ export function formatMetricsHelp(): string {
 
 /** The reference of every metric (or one) as plain text, with each argument's type, default and meaning. */
 export function formatMetricReference(only?: MetricName): string {
-  const plain = (s: string) => s.replace(/\\\|/g, '|');
   return describeMetrics()
     .filter((m) => only === undefined || m.name === only)
     .map((m) => {
       const lines = [`${m.name} (${m.kind === 'judge' ? 'LLM judge' : 'heuristic'}): ${m.description}`];
       for (const r of fieldRows(m.argsSchema)) {
         const facts = [
-          plain(r.type),
+          r.type,
           r.required ? 'required' : undefined,
           r.default ? `default ${r.default}` : undefined,
         ]

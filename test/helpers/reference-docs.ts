@@ -38,7 +38,7 @@ function table(rows: FieldRow[]): string {
   const out = ['| Field | Type | Required | Default | What it does |', '|---|---|---|---|---|'];
   for (const r of rows)
     out.push(
-      `| \`${r.path}\` | ${r.type} | ${r.required ? 'yes' : ''} | ${r.default ? cell(r.default) : ''} | ${cell(r.description ?? '')} |`,
+      `| \`${r.path}\` | ${cell(r.type)} | ${r.required ? 'yes' : ''} | ${r.default ? cell(r.default) : ''} | ${cell(r.description ?? '')} |`,
     );
   return out.join('\n');
 }
