@@ -6,7 +6,7 @@ import { type Ids, type Logger, logFailure } from '../config/index.ts';
 import { type ActionHandler, type ActionResult, findActionHandler } from '../chat/index.ts';
 import { errorMessage, notice } from '../commands/index.ts';
 import type { Message } from '../chat/index.ts';
-import { hasRole, type Role, type RolePolicy } from '../commands/index.ts';
+import { hasRole, type Role, type RolePolicy } from '../chat/index.ts';
 import type { Transport } from '../chat/index.ts';
 import type { JobContext, JobHandler, JobQueue } from '../storage/index.ts';
 import { notPostedNote } from './command-jobs.ts';

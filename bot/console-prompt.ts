@@ -3,7 +3,7 @@
 import { createInterface, type Interface } from 'node:readline';
 import type { Ids } from '../config/index.ts';
 import type { ActionHandler } from '../chat/index.ts';
-import type { RolePolicy } from '../commands/index.ts';
+import type { RolePolicy } from '../chat/index.ts';
 import type { JobQueue } from '../storage/index.ts';
 import { checkAction, enqueueAction } from './action-jobs.ts';
 import type { ConsoleTransport } from './console-transport.ts';

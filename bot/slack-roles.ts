@@ -2,7 +2,7 @@
 // expanded with usergroups.users.list (scope usergroups:read) at start and every few minutes. A group that cannot
 // be read keeps its last good members; the listeners read the live policy on every request.
 import type { Logger } from '../config/index.ts';
-import type { RolePolicy } from '../commands/index.ts';
+import type { RolePolicy } from '../chat/index.ts';
 import { slackErrorCode } from './slack-transport.ts';
 
 /** The one Web API call the resolver makes (a WebClient fits). */

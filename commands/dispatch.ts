@@ -24,7 +24,8 @@ import {
   reviewReasonCommand,
 } from './reviews.ts';
 import { escapeMrkdwn, type Message } from '../chat/index.ts';
-import { type Command, COMMAND_USAGE, hasRole, type Role, type RolePolicy, requiredRole } from './parse.ts';
+import { hasRole, type Role, type RolePolicy } from '../chat/index.ts';
+import { type Command, COMMAND_USAGE, requiredRole } from './parse.ts';
 import { progressBar, renderComparison, renderRunSummary } from './runs.ts';
 
 /** What the dispatcher needs. */

@@ -8,9 +8,9 @@ export {
   runProgressMessage,
   precheck,
 } from './dispatch.ts';
-export { hasRole, type Role, type RolePolicy, parseCommand } from './parse.ts';
+export { parseCommand } from './parse.ts';
 export { renderRunSummary, runRunCommand, runRunsCommand } from './runs.ts';
-export { type ChannelAccess, type ChannelPostCheck } from './channel-access.ts';
+export type { ChannelAccess, ChannelPostCheck } from './channel-access.ts';
 export { createDigestInputs, runDigestCli } from './digest.ts';
 export {
   createReviewRunSource,

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { resolveSuitePath } from './dispatch.ts';
-import { hasRole, parseCommand, requiredRole, tokenize } from './parse.ts';
+import { hasRole } from '../chat/index.ts';
+import { parseCommand, requiredRole, tokenize } from './parse.ts';
 
 describe('parseCommand', () => {
   it.each([

@@ -2,9 +2,7 @@
 // Unknown or malformed input becomes a usage message listing the valid commands, never a throw.
 import { z } from 'zod';
 import { parseDuration } from '../config/index.ts';
-import { hasRole, type Role, type RolePolicy } from '../chat/index.ts';
-
-export { hasRole, type Role, type RolePolicy };
+import type { Role } from '../chat/index.ts';
 
 /** Usage text shared by Slack, the console prompt and tests. */
 export const COMMAND_USAGE = `Commands:

@@ -12,7 +12,7 @@ import { createRoleResolver } from '../bot/slack-roles.ts';
 import { signSlackRequest } from '../bot/slack-signature.ts';
 import { createSlackClient, createSlackTransport, SlackPostError } from '../bot/slack-transport.ts';
 import type { ActionContext, ActionHandler } from '../chat/actions.ts';
-import type { RolePolicy } from '../commands/parse.ts';
+import type { RolePolicy } from '../chat/index.ts';
 import { createSilentLogger, parseEnv, systemIds } from '../config/index.ts';
 import { createEmbeddedStore, createJobQueue, createWorker } from '../storage/index.ts';
 import { type FakeSlackCall, startFakeSlack } from './fixtures/fake-slack.ts';

@@ -4,7 +4,7 @@ import nock from 'nock';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createRoleResolver, isUserGroupId } from '../bot/slack-roles.ts';
 import { createSlackClient } from '../bot/slack-transport.ts';
-import { hasRole } from '../commands/parse.ts';
+import { hasRole } from '../chat/index.ts';
 import { createSilentLogger } from '../config/index.ts';
 import { waitUntil as until } from './helpers/wait.ts';
 
