@@ -166,6 +166,22 @@ export const ENV_VARS = {
     secret: false,
     doc: 'Slack user ids or user-group ids (S…) allowed to vote in reviews and decide needs_review scores (comma-separated).',
   },
+  ARBITER_USER: {
+    schema: z.string().trim().min(1).max(100).optional(),
+    secret: false,
+    doc: 'Who the `arbiter` CLI records in the audit trail as having acted (default: the OS user name).',
+  },
+  AUDIT_RETENTION: {
+    schema: z
+      .string()
+      .trim()
+      .refine((s) => (parseDuration(s) ?? 0) >= 86_400_000, {
+        error: 'expected a duration of at least a day, e.g. 365d or 52w',
+      })
+      .default('365d'),
+    secret: false,
+    doc: 'How long audit records (who launched, cancelled, voted, paused, migrated what) are kept in the store before retention removes them.',
+  },
 
   ANTHROPIC_API_KEY: {
     schema: z.string().min(10, { error: 'expected an Anthropic API key' }).optional(),

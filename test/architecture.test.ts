@@ -10,6 +10,7 @@ const LAYERS: Record<string, number> = {
   chat: 1,
   storage: 1,
   langfuse: 2,
+  audit: 2,
   llm: 3,
   evaluators: 4,
   runs: 5,

@@ -1,0 +1,20 @@
+// Public surface of audit/: the append-only audit trail (who did what, when, from where).
+export {
+  AUDIT_COLLECTION,
+  AUDIT_DEFAULT_LIMIT,
+  AUDIT_MAX_LIMIT,
+  AUDIT_OBJECT_TYPES,
+  AUDIT_TIME_FIELD,
+  type AuditActor,
+  type AuditEntry,
+  type AuditLog,
+  type AuditObjectType,
+  type AuditQuery,
+  type AuditRecord,
+  cliActor,
+  createAuditLog,
+  DEFAULT_AUDIT_RETENTION,
+  describeVia,
+  recordAudit,
+  SYSTEM_ACTOR,
+} from './log.ts';
