@@ -34,6 +34,8 @@ export const ActionJobPayloadSchema = z.object({
   clickedAt: z.number().optional(),
   /** When the click reached us, epoch ms, by our clock (its response_url expires 30 minutes later). */
   receivedAt: z.number().optional(),
+  /** Where the click came from (the audit trail records it); Slack when absent. */
+  via: z.enum(['slack', 'console']).optional(),
 });
 export type ActionJobPayload = z.infer<typeof ActionJobPayloadSchema>;
 
@@ -199,6 +201,7 @@ export function createActionJobHandler(deps: ActionJobDeps): JobHandler<ActionJo
             ...(p.channel ? { channel: p.channel } : {}),
             ...(p.messageTs ? { messageTs: p.messageTs } : {}),
             ...(p.threadTs ? { threadTs: p.threadTs } : {}),
+            ...(p.via ? { via: p.via } : {}),
           },
         );
       } catch (err) {

@@ -27,6 +27,8 @@ export const CommandJobPayloadSchema = z.object({
   receivedAt: z.number().optional(),
   /** Also the run's idempotency key, so a redelivered command never starts a second run. */
   key: z.string().min(1),
+  /** The front door it was typed at (the audit trail records it); Slack when absent. */
+  via: z.enum(['slack', 'console']).optional(),
 });
 export type CommandJobPayload = z.infer<typeof CommandJobPayloadSchema>;
 
@@ -147,7 +149,7 @@ export function createCommandJobHandler(deps: CommandJobDeps): JobHandler<Comman
       try {
         const answer = await dispatch(
           parsed.command,
-          { user: p.user, channel: p.channel, idempotencyKey: p.key },
+          { user: p.user, channel: p.channel, idempotencyKey: p.key, ...(p.via ? { via: p.via } : {}) },
           deps.dispatch(),
         );
         const watchRun = answer.watchRun;

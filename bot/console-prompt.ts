@@ -48,6 +48,7 @@ export function createConsoleClicker(deps: ConsoleClickerDeps): (n: number) => P
       channel: button.channel,
       key,
       clickedAt,
+      via: 'console',
       ...(button.messageTs ? { messageTs: button.messageTs } : {}),
       ...(button.threadTs ? { threadTs: button.threadTs } : {}),
       ...(button.ephemeral ? { ephemeralSource: true } : {}),

@@ -1,3 +1,4 @@
+import { type AuditLog, createAuditLog } from '../audit/index.ts';
 import { hostname } from 'node:os';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
@@ -134,6 +135,8 @@ export interface RunningBot {
   /** Runs a chat command as the console user would (the console prompt; tests). */
   submitCommand(text: string, options?: { user?: string; channel?: string }): Promise<{ jobId: string }>;
   reviews: ReviewService;
+  /** The audit trail (who launched, cancelled, voted, paused, … what); the report pages list it per object. */
+  audit: AuditLog;
   /** Console mode: clicks the button numbered `n` on screen (the console prompt's `click <n>`). */
   clickButton?: (n: number) => Promise<ClickOutcome>;
   /** Graceful stop: HTTP closed, jobs finished or released, store closed. */
@@ -299,6 +302,8 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
     const langfuse = langfuseFromEnv(env, { logger });
     // Says once which Langfuse it is and what Arbiter reads and writes there (in the background: never blocks start-up).
     if (langfuse) void announceLangfuseServer(langfuse, env.LANGFUSE_BASE_URL, logger);
+    // Who did what: every capability records its committed actions here (append-only, AUDIT_RETENTION).
+    const audit = createAuditLog(store);
     let reporter: RunReporter | undefined;
     const runs = await createRunService({
       store,
@@ -310,6 +315,7 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
       llm,
       judgeModel: llm.judgeModel,
       onProgress: (runId) => reporter?.progress(runId),
+      audit,
       // Prompt targets read Langfuse prompts; Langfuse datasets are read and runs of them linked as dataset runs.
       ...(langfuse ? { langfuse, prompts: createLangfusePromptSource(langfuse) } : {}),
       ...(tracing ? { tracing, traceItems: env.LLM_TRACE ? ('all' as const) : ('langfuse' as const) } : {}),
@@ -341,6 +347,7 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
       reviewers: roles.reviewers.filter((id) => !id.startsWith('S')),
       ...(promptAlertsChannel ? { defaultChannel: promptAlertsChannel } : {}),
       notify: () => notify(),
+      audit,
     });
     const slack = slackClient
       ? createSlackApp({
@@ -421,6 +428,7 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
       llm,
       judgeModel: llm.judgeModel,
       logger,
+      audit,
       ...(langfuse ? { langfuse, langfuseBaseUrl: env.LANGFUSE_BASE_URL } : {}),
     };
     actionHandlers.push(
@@ -429,6 +437,7 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
         store: monitorDeps.store,
         clock: systemClock,
         logger,
+        audit,
         ...(langfuse ? { langfuse } : {}),
       }),
     );
@@ -448,9 +457,11 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
       owner,
       dataDir: env.DATA_DIR,
       logger,
+      audit,
     };
     const dispatchDeps: DispatchDeps = {
       runs,
+      audit,
       suitesDir: env.SUITES_DIR,
       environment: options.environment ?? {},
       roles,
@@ -605,6 +616,7 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
       logger,
       runs,
       reviews,
+      audit,
       reporter: runReporter,
       outbox: deliveries,
       slack,
@@ -624,7 +636,13 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
         const key = `console:${systemIds.newId('cmd')}`;
         const { job } = await queue.enqueue({
           type: COMMAND_JOB_TYPE,
-          payload: { text, user: opts.user ?? 'console', channel: opts.channel ?? '#console', key },
+          payload: {
+            text,
+            user: opts.user ?? 'console',
+            channel: opts.channel ?? '#console',
+            key,
+            via: 'console',
+          },
           idempotencyKey: key,
         });
         runningWorker.notify();

@@ -16,6 +16,8 @@ export interface ActionContext {
   key: string;
   /** When the user clicked (epoch ms; Slack's action_ts): two clicks handled out of order keep the later one. */
   clickedAt?: number;
+  /** Where the click came from (the audit trail records it): Slack unless the console prompt pressed it. */
+  via?: 'slack' | 'console';
 }
 
 /** What a handler asks the front door to do after a click; every part is optional. */

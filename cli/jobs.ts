@@ -1,3 +1,4 @@
+import { cliActor, createAuditLog, recordAudit } from '../audit/index.ts';
 import { parseArgs } from 'node:util';
 import { ArbiterError, type Env, createSilentLogger } from '../config/index.ts';
 import { createRunRepository, RUN_JOB_TYPE } from '../runs/index.ts';
@@ -68,6 +69,7 @@ export async function runJobsCommand(argv: string[], env: Env, io: CliIo): Promi
       );
       return 0;
     }
+    const before = await queue.get(id);
     const job = await queue.cancel(id);
     // A run's job cancelled before a worker took it: no worker will ever mark the run, so it is marked here (a
     // running one is marked cancelled by its worker when it stops).
@@ -80,6 +82,18 @@ export async function runJobsCommand(argv: string[], env: Env, io: CliIo): Promi
         { jobId: id, status: { $in: ['queued', 'running'] } },
       );
     }
+    if (before && before.status !== job.status)
+      await recordAudit(
+        createAuditLog(store),
+        {
+          actor: cliActor(env),
+          action: 'job.cancel',
+          object: { type: 'job', id },
+          summary: `Cancelled job ${id} (${job.type}, was ${before.status})`,
+          details: { type: job.type, from: before.status, to: job.status },
+        },
+        createSilentLogger(),
+      );
     io.stdout(
       job.status === 'cancelled'
         ? `Cancelled ${id}.\n`

@@ -1,6 +1,7 @@
 // `arbiter review create|list|close|report` and `arbiter leaderboard`: the same review use cases as Slack, on the
 // configured store. Creating or closing only records and queues work: the bot's worker posts the ballots (or the
 // reveal) in Slack, so the CLI needs no Slack token, and with the embedded store the posts go out at the next start.
+import { cliActor, createAuditLog } from '../audit/index.ts';
 import { parseArgs } from 'node:util';
 import {
   ArbiterError,
@@ -60,6 +61,7 @@ async function withReviews<T>(deps: ReviewCliDeps, fn: (reviews: ReviewService) 
       clock: systemClock,
       ids: systemIds,
       logger,
+      audit: createAuditLog(store),
       reviewers: deps.env.ARBITER_REVIEWERS.filter((id) => !id.startsWith('S')),
       ...(deps.env.PROMPT_ALERTS_CHANNEL ? { defaultChannel: deps.env.PROMPT_ALERTS_CHANNEL } : {}),
     });
@@ -123,7 +125,7 @@ export async function runReviewCli(argv: string[], deps: ReviewCliDeps): Promise
             ...(values.dm ? { dm: true } : {}),
             ...(deadlineMs !== undefined ? { deadlineMs } : {}),
           },
-          { user: 'cli', channel: values.channel ?? 'cli' },
+          { user: 'cli', channel: values.channel ?? 'cli', actor: cliActor(deps.env) },
           reviews,
         );
         print(deps.io, message);
@@ -147,7 +149,11 @@ export async function runReviewCli(argv: string[], deps: ReviewCliDeps): Promise
         print(
           deps.io,
           sub === 'close'
-            ? await reviewCloseCommand({ name: 'review.close', id }, { user: 'cli' }, reviews)
+            ? await reviewCloseCommand(
+                { name: 'review.close', id },
+                { user: 'cli', actor: cliActor(deps.env) },
+                reviews,
+              )
             : await reviews.report(id),
         );
         return 0;

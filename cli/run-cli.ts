@@ -12,7 +12,7 @@ import {
 import type { CliIo } from './io.ts';
 import { HELP_TOPICS, helpTopicText } from '../commands/index.ts';
 import { runDigestCli } from '../commands/index.ts';
-import { runRatingsCli } from '../commands/index.ts';
+import { runAuditCli, runRatingsCli } from '../commands/index.ts';
 import { runRunCommand, runRunsCommand } from '../commands/index.ts';
 import {
   closestName,
@@ -54,6 +54,9 @@ Usage:
   arbiter jobs cancel <id>
   arbiter store migrate              move a nedb DATA_DIR into the SQLite store now (what the first start does)
   arbiter store stats [--json]       documents per collection; SQLite database, WAL and DATA_DIR sizes
+  arbiter audit [--since 7d|ISO] [--user U] [--object run:<id>] [--limit N] [--json]
+                                     who launched, cancelled, voted, closed, paused, migrated what (newest
+                                     first); the CLI records its own actions as ARBITER_USER or the OS user
   arbiter ratings --votes votes.jsonl [--bootstrap N] [--seed N] [--json]
                                      Bradley–Terry ratings with 95% intervals from pairwise votes
   arbiter metrics [name] [--json]    every metric suites and monitors can use, with its arguments
@@ -123,6 +126,8 @@ export async function runCli(
         return await runReviewCli(rest, { env, io });
       case 'leaderboard':
         return await runLeaderboardCli({ env, io });
+      case 'audit':
+        return await runAuditCli(rest, { env, io });
       default:
         throw new ArbiterError('USAGE', `Unknown command "${command}".`, { hint: USAGE });
     }

@@ -1,7 +1,8 @@
+import { cliActor, createAuditLog, recordAudit } from '../audit/index.ts';
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ArbiterError, createSilentLogger, type Env } from '../config/index.ts';
-import { migrateNedbToSqlite, type StoreStats, storeStats } from '../storage/index.ts';
+import { createSqliteStore, migrateNedbToSqlite, type StoreStats, storeStats } from '../storage/index.ts';
 import type { CliIo } from './io.ts';
 
 const STORE_USAGE = 'Usage: arbiter store migrate | arbiter store stats [--json]';
@@ -81,6 +82,23 @@ export async function runStoreCommand(argv: string[], env: Env, io: CliIo): Prom
     if (!done) {
       io.stdout(`Nothing to migrate: DATA_DIR ${env.DATA_DIR} holds no nedb files.\n`);
       return 0;
+    }
+    // Recorded in the store it migrated to, after the migration committed; a failed record is only reported.
+    const migrated = await createSqliteStore({ dir: env.DATA_DIR, logger: createSilentLogger() });
+    try {
+      await recordAudit(
+        createAuditLog(migrated),
+        {
+          actor: cliActor(env),
+          action: 'admin.store-migrate',
+          object: { type: 'store', id: 'embedded' },
+          summary: `Migrated ${done.documents} document(s) in ${done.collections} collection(s) from nedb to SQLite`,
+          details: { documents: done.documents, collections: done.collections, backup: done.backup },
+        },
+        { error: (_obj: unknown, msg?: string) => io.stderr(`warning: ${msg ?? 'audit record failed'}\n`) },
+      );
+    } finally {
+      await migrated.close();
     }
     const skipped = done.skipped.map(
       (s) => `Skipped ${s.lines} unreadable line${s.lines === 1 ? '' : 's'} of ${s.file}.\n`,

@@ -1,5 +1,6 @@
 // The `digest` command (Slack and console) and `arbiter digest` (CLI), and the adapters that feed digests from
 // the monitor tick log and stored runs. Reviews are adapted by whoever wires them (the port's optional members).
+import { type AuditActor, cliActor, createAuditLog } from '../audit/index.ts';
 import {
   ArbiterError,
   type Clock,
@@ -133,6 +134,7 @@ export function describeOutcome(spec: Digest, outcome: PostOutcome, plain = fals
 export async function handleDigest(
   command: Extract<Command, { name: 'digest' }>,
   deps: DigestCommandDeps | undefined,
+  actor?: AuditActor,
 ): Promise<Message> {
   if (!deps) return note('Digests', 'Digests are not set up in this process.');
   if (deps.specs.length === 0)
@@ -144,7 +146,10 @@ export async function handleDigest(
   if (command.now) {
     const lines: string[] = [];
     for (const spec of deps.specs) {
-      const outcome = await postDigest(spec, deps.deps, periodKind ? { periodKind } : {});
+      const outcome = await postDigest(spec, deps.deps, {
+        ...(periodKind ? { periodKind } : {}),
+        ...(actor ? { actor } : {}),
+      });
       lines.push(describeOutcome(spec, outcome));
     }
     return note('Digests posted now', lines.join('\n'));
@@ -269,6 +274,7 @@ export async function runDigestCli(argv: string[], deps: DigestCliDeps): Promise
       owner: `cli-${process.pid}`,
       dataDir: env.DATA_DIR,
       logger,
+      audit: createAuditLog(store, { clock }),
     };
     const kind = period as 'day' | 'week' | undefined;
     let failed = false;
@@ -284,7 +290,10 @@ export async function runDigestCli(argv: string[], deps: DigestCliDeps): Promise
         if (built.chartPath) io.stdout(`  ↳ chart: ${built.chartPath}\n`);
         continue;
       }
-      const outcome = await postDigest(spec, digestDeps, kind ? { periodKind: kind } : {});
+      const outcome = await postDigest(spec, digestDeps, {
+        ...(kind ? { periodKind: kind } : {}),
+        actor: cliActor(env),
+      });
       if (outcome.status === 'failed') failed = true;
       io.stdout(`${describeOutcome(spec, outcome, true)}\n`);
     }

@@ -2,6 +2,7 @@
 // it never imports Bolt. Slow work (an evaluation run) is started as a durable job and reported on separately.
 import { existsSync } from 'node:fs';
 import { isAbsolute, relative, resolve } from 'node:path';
+import type { AuditActor, AuditLog } from '../audit/index.ts';
 import { ArbiterError, isArbiterError } from '../config/index.ts';
 import {
   findMonitor,
@@ -14,6 +15,7 @@ import {
 import type { ReviewService } from '../reviews/index.ts';
 import { loadSuite, type Run, type RunService, runOutcome } from '../runs/index.ts';
 import { type ChannelAccess, cannotPostHere } from './channel-access.ts';
+import { auditCommand } from './audit.ts';
 import { type DigestCommandDeps, handleDigest } from './digest.ts';
 import { HELP_TOPICS, helpTopicText } from './help.ts';
 import {
@@ -42,6 +44,8 @@ export interface DispatchDeps {
   digests?: DigestCommandDeps;
   /** Blind pairwise reviews; without it `review …` and `leaderboard` say they are not set up. */
   reviews?: ReviewService;
+  /** The audit trail `audit` lists (admins only); without it `audit` says it is not set up. */
+  audit?: Pick<AuditLog, 'list'>;
   /**
    * Asked before a command starts work that posts in the conversation it was typed in (`run`, `review`); without it
    * (the console) every conversation can be posted in.
@@ -55,6 +59,14 @@ export interface DispatchContext {
   /** Where the command was typed (reviews post their ballots there). */
   channel?: string;
   idempotencyKey?: string;
+  /** The front door it came through, for the audit trail (default: Slack, as `user` in `channel`). */
+  via?: 'slack' | 'console';
+}
+
+/** The audit actor of a chat command: the console prompt's, or a Slack user's in the channel they typed in. */
+export function commandActor(ctx: DispatchContext): AuditActor {
+  if (ctx.via === 'console') return { via: 'console', user: ctx.user };
+  return { via: 'slack', user: ctx.user, ...(ctx.channel ? { channel: ctx.channel } : {}) };
 }
 
 /** The answer to a command; `watchRun` asks the front door to keep a progress line and post the report. */
@@ -183,6 +195,7 @@ export async function dispatch(
         ...(command.limit !== undefined ? { limit: command.limit } : {}),
         ...(ctx.idempotencyKey ? { idempotencyKey: ctx.idempotencyKey } : {}),
         origin: { user: ctx.user, ...(ctx.channel ? { channel: ctx.channel } : {}) },
+        actor: commandActor(ctx),
       });
       const run = await deps.runs.getRun(started.runId);
       if (!run) throw new ArbiterError('INTERNAL', `Run ${started.runId} vanished after it was started.`);
@@ -217,7 +230,7 @@ export async function dispatch(
       return { message: { ...renderComparison(cmp), ephemeral: true } };
     }
     case 'runs.cancel': {
-      const run = await deps.runs.cancelRun(command.id);
+      const run = await deps.runs.cancelRun(command.id, { actor: commandActor(ctx) });
       const text =
         run.status === 'cancelled'
           ? `Cancelled ${command.id}.`
@@ -227,7 +240,7 @@ export async function dispatch(
       return { message: notice('Run cancel', text) };
     }
     case 'digest':
-      return { message: await handleDigest(command, deps.digests) };
+      return { message: await handleDigest(command, deps.digests, commandActor(ctx)) };
     case 'review':
     case 'review.list':
     case 'review.close':
@@ -243,16 +256,24 @@ export async function dispatch(
               user: ctx.user,
               channel: ctx.channel ?? ctx.user,
               ...(ctx.idempotencyKey ? { idempotencyKey: ctx.idempotencyKey } : {}),
+              actor: commandActor(ctx),
             },
             reviews,
           ),
         };
       if (command.name === 'review.list') return { message: await reviewListCommand(reviews) };
       if (command.name === 'review.close')
-        return { message: await reviewCloseCommand(command, { user: ctx.user }, reviews) };
+        return {
+          message: await reviewCloseCommand(command, { user: ctx.user, actor: commandActor(ctx) }, reviews),
+        };
       if (command.name === 'review.reason')
         return { message: await reviewReasonCommand(command, { user: ctx.user }, reviews) };
       return { message: await leaderboardCommand(reviews) };
+    }
+    case 'audit': {
+      if (!deps.audit) return { message: notice('Audit', 'The audit trail is not set up in this process.') };
+      const { name: _name, ...args } = command;
+      return { message: await auditCommand(args, deps.audit, new Date()) };
     }
     case 'monitor.list':
     case 'monitor.run':
@@ -280,13 +301,13 @@ async function dispatchMonitor(
     return notice('Arbiter: unknown monitor', found.error, [{ kind: 'code', text: MONITOR_USAGE }]);
   const m = found.monitor;
   if (command.name === 'monitor.pause' || command.name === 'monitor.resume') {
-    const res = await setMonitorPaused(m, command.name === 'monitor.pause', ctx.user, mdeps);
+    const res = await setMonitorPaused(m, command.name === 'monitor.pause', commandActor(ctx), mdeps);
     // A change is posted in the channel so the team sees who paused what; a no-op only to the asker.
     return { ...notice(`Monitor ${m.name}`, res.text), ephemeral: !res.changed };
   }
   const paused = (await mdeps.store.getState(m.name)).paused === true;
   const note = paused ? [`${m.name} is paused: only its scheduled ticks are skipped.`] : [];
-  const { outcome, message } = await runMonitorNow(m, mdeps);
+  const { outcome, message } = await runMonitorNow(m, mdeps, commandActor(ctx));
   if (outcome.status === 'skipped')
     return notice(`Monitor ${m.name}`, `Not run: ${outcome.reason}. Try again in a moment.`);
   if (message)

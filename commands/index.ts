@@ -21,3 +21,4 @@ export {
 } from './reviews.ts';
 export { HELP_TOPICS, helpTopicText } from './help.ts';
 export { runRatingsCli } from './ratings.ts';
+export { AUDIT_USAGE, auditCommand, parseAuditArgs, runAuditCli } from './audit.ts';

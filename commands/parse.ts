@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { parseDuration } from '../config/index.ts';
 import type { Role } from '../chat/index.ts';
+import { AUDIT_CHAT_MAX, parseAuditArgs } from './audit.ts';
 
 /** Usage text shared by Slack, the console prompt and tests. */
 export const COMMAND_USAGE = `Commands:
@@ -22,10 +23,21 @@ export const COMMAND_USAGE = `Commands:
   monitor run <name>                   run one tick now; the report is posted here
   monitor pause|resume <name>          stop or restart a monitor's scheduled ticks
   digest [--period day|week]           preview a digest (only you see it)
-  digest now [--period day|week]       post the configured digests now`;
+  digest now [--period day|week]       post the configured digests now
+  audit [--since 7d] [--user U…] [--object run:<id>] [--limit N]
+                                       who did what (admins)`;
 
 /** The top-level command words. */
-export const COMMAND_NAMES = ['help', 'run', 'runs', 'review', 'leaderboard', 'monitor', 'digest'] as const;
+export const COMMAND_NAMES = [
+  'help',
+  'run',
+  'runs',
+  'review',
+  'leaderboard',
+  'monitor',
+  'digest',
+  'audit',
+] as const;
 
 const id = z.string().regex(/^[A-Za-z0-9_.:-]{1,200}$/, { error: 'expected an id' });
 
@@ -64,6 +76,13 @@ export const CommandSchema = z.discriminatedUnion('name', [
     monitor: z.string().min(1).max(200),
   }),
   z.object({ name: z.literal('digest'), now: z.boolean(), period: z.enum(['day', 'week']).optional() }),
+  z.object({
+    name: z.literal('audit'),
+    since: z.string().max(100).optional(),
+    user: z.string().max(100).optional(),
+    object: z.string().max(300).optional(),
+    limit: z.number().int().min(1).max(AUDIT_CHAT_MAX).optional(),
+  }),
 ]);
 export type Command = z.infer<typeof CommandSchema>;
 
@@ -197,6 +216,13 @@ export function parseCommand(text: string): ParseResult {
       candidate = { name: 'digest', now, ...(period ? { period } : {}) };
       break;
     }
+    case 'audit': {
+      const parsed = parseAuditArgs(rest);
+      if (!parsed.ok) return fail(parsed.error);
+      if (parsed.args.json) return fail('audit: --json is for the CLI (`arbiter audit --json`).');
+      candidate = { name: 'audit', ...parsed.args };
+      break;
+    }
     default:
       return fail(`Unknown command "${head}". Valid commands: ${COMMAND_NAMES.join(', ')}.`);
   }
@@ -221,6 +247,9 @@ const FIELD_WORDS: Record<string, string> = {
   reason: 'the reason',
   monitor: 'the monitor name',
   topic: 'the help topic',
+  since: '--since',
+  user: '--user',
+  object: '--object',
 };
 
 /** One validation problem in plain words: the field as users type it and what it accepts, never zod's own text. */
@@ -256,6 +285,7 @@ export function requiredRole(command: Command): Role {
     case 'monitor.run':
     case 'monitor.pause':
     case 'monitor.resume':
+    case 'audit':
       return 'admin';
     case 'digest':
       return command.now ? 'admin' : 'reader';

@@ -1,5 +1,6 @@
 // The review commands (`review`, `review list`, `review close`, `review reason`, `leaderboard`) as transport-neutral
 // Messages, and the adapter from runs/ RunService to the narrow run port reviews/ reads runs through.
+import type { AuditActor } from '../audit/index.ts';
 import { isArbiterError } from '../config/index.ts';
 import { renderTranscript } from '../evaluators/index.ts';
 import type { ReviewRun, ReviewRunSource, ReviewService, ReviewSummary } from '../reviews/index.ts';
@@ -13,6 +14,8 @@ export interface ReviewCommandContext {
   channel: string;
   /** A redelivered command with the same key opens no second review. */
   idempotencyKey?: string;
+  /** Who asked, from which front door, for the audit trail. */
+  actor?: AuditActor;
 }
 
 /** A note whose `text` is our mrkdwn (values in it escaped); the summary is its plain text. */
@@ -103,6 +106,7 @@ export async function reviewCommand(
     channel: ctx.channel,
     user: ctx.user,
     idempotencyKey: ctx.idempotencyKey,
+    ...(ctx.actor ? { actor: ctx.actor } : {}),
   });
   const contenders = review.contenders
     .map((c) => `${escapeMrkdwn(c.label)} (\`${escapeMrkdwn(c.runId)}\`)`)
@@ -149,10 +153,14 @@ export async function reviewListCommand(reviews: ReviewService): Promise<Message
 /** `review close <id>`: closes now; the result is posted in the review's thread by the report job. */
 export async function reviewCloseCommand(
   command: Extract<Command, { name: 'review.close' }>,
-  ctx: Pick<ReviewCommandContext, 'user'>,
+  ctx: Pick<ReviewCommandContext, 'user' | 'actor'>,
   reviews: ReviewService,
 ): Promise<Message> {
-  const { review, changed } = await reviews.close(command.id, { reason: 'manual', by: ctx.user });
+  const { review, changed } = await reviews.close(command.id, {
+    reason: 'manual',
+    by: ctx.user,
+    ...(ctx.actor ? { actor: ctx.actor } : {}),
+  });
   if (!changed)
     return note('Review close', `Review \`${review._id}\` is already ${review.status}; nothing changed.`);
   return note(

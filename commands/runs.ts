@@ -2,6 +2,7 @@
 // run results (Message) that Slack reuses. `arbiter run` works standalone: it opens the store, starts the run as a
 // durable job and executes it in-process with a worker until it finishes, then prints the summary and returns the
 // exit code (0 passed, 1 below the threshold, 2 usage or configuration, 3 infrastructure).
+import { cliActor, createAuditLog } from '../audit/index.ts';
 import { writeFile as fsWriteFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import {
@@ -156,6 +157,7 @@ async function service(
     ...(deps.fetch ? { fetch: deps.fetch } : {}),
     ...(deps.engine ? { engine: deps.engine } : {}),
     ...(onProgress ? { onProgress } : {}),
+    audit: createAuditLog(store, { clock }),
   });
   return { svc, queue, logger, tracing };
 }
@@ -234,7 +236,10 @@ export async function runRunCommand(argv: readonly string[], deps: RunsCliDeps):
         throw usage('arbiter run --retry-errors <run> takes a run id, not a suite file.');
       return withStore(deps, async (store) => {
         const { svc, queue, logger, tracing } = await service(deps, store);
-        const retried = await svc.retryErrors(retryOf, maxErrors !== undefined ? { maxErrors } : {});
+        const retried = await svc.retryErrors(retryOf, {
+          ...(maxErrors !== undefined ? { maxErrors } : {}),
+          actor: cliActor(deps.env),
+        });
         io.stderr(`Retrying ${retried.items} errored item(s) of run ${retried.runId}.\n`);
         return finishInProcess(deps, svc, queue, logger, retried.runId, { resumed: false }, values, tracing);
       });
@@ -255,6 +260,7 @@ export async function runRunCommand(argv: readonly string[], deps: RunsCliDeps):
     return withStore(deps, async (store) => {
       const { svc, queue, logger, tracing } = await service(deps, store);
       const started = await svc.startRun(suite, {
+        actor: cliActor(deps.env),
         ...(concurrency ? { concurrency } : {}),
         ...(limit ? { limit } : {}),
         ...(failUnder !== undefined ? { failUnder } : {}),
@@ -428,7 +434,7 @@ export async function runRunsCommand(argv: readonly string[], deps: RunsCliDeps)
       const id = positionals[0];
       if (!id) throw usage(`arbiter runs ${sub} needs a run id.`);
       if (sub === 'cancel') {
-        const run = await svc.cancelRun(id);
+        const run = await svc.cancelRun(id, { actor: cliActor(deps.env) });
         io.stdout(
           run.status === 'cancelled'
             ? `Cancelled ${id}.\n`

@@ -4,6 +4,7 @@
 // lease to expire and the next attempt resumes after the last step it recorded. Also the node-cron scheduler.
 import { basename, join } from 'node:path';
 import cron, { type ScheduledTask } from 'node-cron';
+import { type AuditActor, type AuditLog, recordAudit, SYSTEM_ACTOR } from '../audit/index.ts';
 import { escapeMrkdwn, type Message } from '../chat/index.ts';
 import type { Transport } from '../chat/index.ts';
 import { type Clock, createSilentLogger, describeError, type Logger } from '../config/index.ts';
@@ -97,6 +98,8 @@ export interface DigestDeps {
    * a replica that dies mid-post is replaced by the next wake-up after it lapses.
    */
   leaseMs?: number;
+  /** The audit trail: each period's post is recorded there once, after it is marked posted. */
+  audit?: Pick<AuditLog, 'record'>;
 }
 
 /** How a post attempt ended. */
@@ -144,7 +147,7 @@ export function chartSkippedMessage(code: string, file: string): Message {
 export async function postDigest(
   spec: Digest,
   deps: DigestDeps,
-  options: { period?: Period; periodKind?: 'day' | 'week' } = {},
+  options: { period?: Period; periodKind?: 'day' | 'week'; actor?: AuditActor } = {},
 ): Promise<PostOutcome> {
   const logger = deps.logger ?? createSilentLogger();
   const now = deps.clock.now();
@@ -263,6 +266,18 @@ export async function postDigest(
     const postedAt = deps.clock.now();
     await deps.posts.save(id, { status: 'posted', postedAt, updatedAt: postedAt, lastError: undefined });
     logger.info({ digest: spec.name, period: period.key, resumed }, 'digest posted');
+    await recordAudit(
+      deps.audit,
+      {
+        key: `digest.post:${id}`,
+        actor: options.actor ?? SYSTEM_ACTOR,
+        action: 'digest.post',
+        object: { type: 'digest', id: spec.name },
+        summary: `Posted the ${spec.name} digest for ${period.kind} ${period.key}`,
+        details: { period: period.key, kind: period.kind, channel: parent.channel, resumed },
+      },
+      logger,
+    );
     return {
       status: 'posted',
       period,

@@ -1,5 +1,6 @@
 // `arbiter monitor list | run <name> [--dry-run] | pause <name> | resume <name> | backfill <name> --since <date>`:
 // returns an exit code.
+import { cliActor, createAuditLog } from '../audit/index.ts';
 import { type Message, plainText } from '../chat/index.ts';
 import type { PostedRef, Transport } from '../chat/index.ts';
 import {
@@ -16,7 +17,7 @@ import { type LangfuseClient, langfuseFromEnv } from '../langfuse/index.ts';
 import { createLlm } from '../llm/index.ts';
 import { createLeases, type DocumentStore, openStore } from '../storage/index.ts';
 import { loadMonitors, type Monitor } from './schema.ts';
-import { dryRunExtractor, listMonitors, setMonitorPaused } from './service.ts';
+import { auditManualTick, dryRunExtractor, listMonitors, setMonitorPaused } from './service.ts';
 import { createMonitorStore } from './store.ts';
 import { type MonitorDeps, runTick } from './tick.ts';
 
@@ -144,7 +145,12 @@ export async function runMonitorCli(argv: string[], deps: MonitorCliDeps): Promi
       rest.find((a) => !a.startsWith('--') && a !== flag(rest, '--since')),
     );
     if (sub === 'pause' || sub === 'resume') {
-      const res = await setMonitorPaused(m, sub === 'pause', 'cli', { store: monitorStore, clock });
+      const res = await setMonitorPaused(m, sub === 'pause', cliActor(env), {
+        store: monitorStore,
+        clock,
+        audit: createAuditLog(store, { clock }),
+        logger,
+      });
       io.stdout(`${res.text}\n`);
       return 0;
     }
@@ -172,6 +178,13 @@ export async function runMonitorCli(argv: string[], deps: MonitorCliDeps): Promi
     // A manual run is its own tick (to the second), so it never collides with a scheduled one.
     const tickTime = new Date(Math.floor(clock.now().getTime() / 1000) * 1000);
     const outcome = await runTick(m, tickTime, mdeps, since ? { since } : {});
+    await auditManualTick(
+      m,
+      outcome,
+      cliActor(env),
+      { audit: createAuditLog(store, { clock }), logger },
+      since ? { since } : {},
+    );
     if (outcome.status === 'failed') {
       io.stderr(`monitor ${m.name}: tick failed: ${outcome.error}\n`);
       return 3;

@@ -80,6 +80,7 @@ export {
   dryRunExtractor,
   findMonitor,
   listMonitors,
+  auditManualTick,
   runMonitorNow,
   setMonitorPaused,
   startMonitors,

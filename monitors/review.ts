@@ -2,6 +2,7 @@
 // Confirm / Override buttons; the action handler records the decision, publishes it to Langfuse as a human score
 // (deterministic id, so retries and changed minds upsert) and redraws the clicked message.
 import { createHash } from 'node:crypto';
+import { type AuditLog, recordAudit } from '../audit/index.ts';
 import type { ActionHandler, ActionResult } from '../chat/index.ts';
 import { type Message, md, mention, plainText, trusted } from '../chat/index.ts';
 import { type Clock, createSilentLogger, type Logger } from '../config/index.ts';
@@ -306,6 +307,8 @@ export interface MonitorReviewDeps {
   clock: Clock;
   langfuse?: LangfuseClient;
   logger?: Logger;
+  /** The audit trail: each decision (confirm or override) is recorded there once. */
+  audit?: Pick<AuditLog, 'record'>;
 }
 
 const KINDS: Record<string, ReviewDecisionKind> = { confirm: 'confirm', pass: 'pass', fail: 'fail' };
@@ -360,6 +363,32 @@ export function createMonitorReviewActions(deps: MonitorReviewDeps): ActionHandl
       const update = await redraw(deps, current);
       if (redelivery) return update ? { update } : {};
       const replaced = before?.decision;
+      const made = current.decision!;
+      await recordAudit(
+        deps.audit,
+        {
+          key: `monitor.review:${ctx.key}`,
+          actor:
+            ctx.via === 'console'
+              ? { via: 'console', user: ctx.user }
+              : { via: 'slack', user: ctx.user, ...(ctx.channel ? { channel: ctx.channel } : {}) },
+          action: made.kind === 'confirm' ? 'review.confirm' : 'review.override',
+          object: { type: 'monitor', id: current.monitor },
+          summary:
+            made.kind === 'confirm'
+              ? `Confirmed the judge's ${current.judgeValue.toFixed(2)} on ${current.metric} for item ${current.itemId}`
+              : `Overrode the judge's ${current.judgeValue.toFixed(2)} with ${made.kind} on ${current.metric} for item ${current.itemId}`,
+          details: {
+            itemId: current.itemId,
+            metric: current.metric,
+            decision: made.kind,
+            value: made.value,
+            judgeValue: current.judgeValue,
+            ...(replaced ? { replaced: replaced.kind, replacedBy: replaced.by } : {}),
+          },
+        },
+        logger,
+      );
       const text = md`${trusted(describeDecision(current.metric, current.judgeValue, current.decision!))}${
         replaced ? trusted(md` (replacing ${mention(replaced.by)}'s ${replaced.kind})`) : ''
       }.${publishNote}`;

@@ -1,6 +1,8 @@
 // Monitor use cases shared by the bot and the CLI: list, pause/resume, run now, dry-run an extractor, and start
 // the schedules.
+import { type AuditActor, recordAudit } from '../audit/index.ts';
 import type { Message } from '../chat/index.ts';
+import { createSilentLogger } from '../config/index.ts';
 import type { PostedRef, Transport } from '../chat/index.ts';
 import { extractItem, extractPaths, getPath } from './extract.ts';
 import { excerpt } from './report.ts';
@@ -60,12 +62,23 @@ export function findMonitor(
 export async function setMonitorPaused(
   monitor: Monitor,
   paused: boolean,
-  who: string,
-  deps: Pick<MonitorDeps, 'store' | 'clock'>,
+  who: AuditActor,
+  deps: Pick<MonitorDeps, 'store' | 'clock' | 'audit' | 'logger'>,
 ): Promise<{ changed: boolean; text: string }> {
   const before = (await deps.store.getState(monitor.name)).paused === true;
-  if (before !== paused)
-    await deps.store.setPaused(monitor.name, paused, { user: who, at: deps.clock.now() });
+  if (before !== paused) {
+    await deps.store.setPaused(monitor.name, paused, { user: who.user, at: deps.clock.now() });
+    await recordAudit(
+      deps.audit,
+      {
+        actor: who,
+        action: paused ? 'monitor.pause' : 'monitor.resume',
+        object: { type: 'monitor', id: monitor.name },
+        summary: paused ? `Paused ${monitor.name}` : `Resumed ${monitor.name}`,
+      },
+      deps.logger ?? createSilentLogger(),
+    );
+  }
   const changed = before !== paused;
   const text = paused
     ? changed
@@ -86,6 +99,7 @@ export async function setMonitorPaused(
 export async function runMonitorNow(
   monitor: Monitor,
   deps: MonitorDeps,
+  actor?: AuditActor,
 ): Promise<{ outcome: TickOutcome; message: Message | undefined }> {
   const captured: Message[] = [];
   const capture: Transport = {
@@ -100,10 +114,43 @@ export async function runMonitorNow(
   };
   const tickTime = new Date(Math.floor(deps.clock.now().getTime() / 1000) * 1000);
   const outcome = await runTick(monitor, tickTime, { ...deps, transport: capture });
+  if (actor) await auditManualTick(monitor, outcome, actor, deps);
   const last = captured.at(-1);
   const thread = [...captured.slice(0, -1), ...(last?.thread ?? [])];
   const message = last ? { ...last, ...(thread.length ? { thread } : {}) } : undefined;
   return { outcome, message };
+}
+
+/** Records a tick someone asked for (run now, backfill); a tick the lease skipped did nothing and is not recorded. */
+export async function auditManualTick(
+  monitor: Monitor,
+  outcome: TickOutcome,
+  actor: AuditActor,
+  deps: Pick<MonitorDeps, 'audit' | 'logger'>,
+  options: { since?: Date } = {},
+): Promise<void> {
+  if (outcome.status === 'skipped') return;
+  const what = options.since
+    ? `Backfilled ${monitor.name} since ${options.since.toISOString()}`
+    : `Ran ${monitor.name} now`;
+  await recordAudit(
+    deps.audit,
+    {
+      actor,
+      action: options.since ? 'monitor.backfill' : 'monitor.run',
+      object: { type: 'monitor', id: monitor.name },
+      summary:
+        outcome.status === 'failed'
+          ? `${what}: the tick failed`
+          : `${what}: read ${outcome.read}, scored ${outcome.scored}`,
+      details: {
+        tickTime: outcome.tickTime.toISOString(),
+        status: outcome.status,
+        ...(options.since ? { since: options.since.toISOString() } : {}),
+      },
+    },
+    deps.logger ?? createSilentLogger(),
+  );
 }
 
 /** Shows what the extractor produces for the latest `n` records (nothing stored, nothing scored). */

@@ -52,6 +52,8 @@ export interface MonitorDeps {
   concurrency?: number;
   /** Where each finished tick's summary goes (`monitor_ticks`, read by digests); none = not recorded. */
   tickLog?: import('./tick-log.ts').TickLog;
+  /** The audit trail: pauses, resumes, manual runs and score overrides are recorded there. */
+  audit?: Pick<import('../audit/index.ts').AuditLog, 'record'>;
 }
 
 /** How one tick ended. */

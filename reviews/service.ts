@@ -6,6 +6,13 @@ import { z } from 'zod';
 import type { ActionContext, ActionHandler, ActionResult } from '../chat/index.ts';
 import { escapeMrkdwn, type Message, md, mention, plainText } from '../chat/index.ts';
 import type { Transport } from '../chat/index.ts';
+import {
+  type AuditActor,
+  type AuditEntry,
+  type AuditLog,
+  recordAudit,
+  SYSTEM_ACTOR,
+} from '../audit/index.ts';
 import { ArbiterError, type Clock, type Ids, type Logger } from '../config/index.ts';
 import { type JudgeDeps, judgePair } from '../evaluators/index.ts';
 import type { DocumentStore, JobHandler, JobQueue } from '../storage/index.ts';
@@ -66,6 +73,14 @@ export interface ReviewServiceDeps {
   bootstrap?: number;
   /** Wakes the in-process worker after an enqueue. */
   notify?: () => void;
+  /** The audit trail: creates, votes and closes are recorded there after their durable write. */
+  audit?: Pick<AuditLog, 'record'>;
+}
+
+/** The actor of a button click: the console prompt's, or a Slack user's in the clicked message's channel. */
+export function clickActor(ctx: Pick<ActionContext, 'user' | 'channel' | 'via'>): AuditActor {
+  if (ctx.via === 'console') return { via: 'console', user: ctx.user };
+  return { via: 'slack', user: ctx.user, ...(ctx.channel ? { channel: ctx.channel } : {}) };
 }
 
 /** A review request (from `review <runA> <runB> …`). */
@@ -80,6 +95,8 @@ export interface CreateReviewInput {
   user?: string | undefined;
   /** A redelivered request with the same key creates nothing new. */
   idempotencyKey?: string | undefined;
+  /** Who asked, for the audit trail (the system when not given). */
+  actor?: AuditActor | undefined;
 }
 
 /** A review with its vote count, for listings. */
@@ -104,7 +121,7 @@ export interface ReviewService {
   /** Closes an open (or waiting) review and queues its report; `changed` false when it was already closed. */
   close(
     id: string,
-    options: { reason: 'deadline' | 'complete' | 'manual'; by?: string },
+    options: { reason: 'deadline' | 'complete' | 'manual'; by?: string; actor?: AuditActor },
   ): Promise<{ review: Review; changed: boolean }>;
   /** The result of a closed review (reveal, ratings, verdict, agreement). */
   report(id: string): Promise<Message>;
@@ -281,6 +298,19 @@ export async function createReviewService(deps: ReviewServiceDeps): Promise<Revi
     };
   };
 
+  const audit = (entry: AuditEntry) => recordAudit(deps.audit, entry, deps.logger);
+  /** Once per review (keyed): a retried request whose first attempt stopped before its record makes it then. */
+  const auditCreate = (review: Review, actor: AuditActor | undefined) =>
+    audit({
+      key: `review.create:${review._id}`,
+      actor: actor ?? SYSTEM_ACTOR,
+      action: 'review.create',
+      object: { type: 'review', id: review._id },
+      // Counts only: before the close nothing here may identify a contender.
+      summary: `Opened a blind review of ${review.contenders.length} runs${review.source === 'prompt-change' ? ' for a prompt change' : ''}`,
+      details: { contenders: review.contenders.length, dm: review.options.dm, source: review.source },
+    });
+
   const service: ReviewService = {
     repository: repo,
 
@@ -292,7 +322,10 @@ export async function createReviewService(deps: ReviewServiceDeps): Promise<Revi
         });
       if (input.idempotencyKey) {
         const existing = await repo.findReviewByKey(input.idempotencyKey);
-        if (existing) return { review: existing, created: false };
+        if (existing) {
+          await auditCreate(existing, input.actor);
+          return { review: existing, created: false };
+        }
       }
       const runs = await Promise.all(runIds.map((id) => deps.runs.getRun(id)));
       const unknown = runIds.filter((_, i) => !runs[i]);
@@ -334,6 +367,7 @@ export async function createReviewService(deps: ReviewServiceDeps): Promise<Revi
       const pairs = await materialize(draft);
       const { review, created } = await repo.insertReview({ ...draft, pairCount: pairs.length });
       if (created) await afterOpen(review);
+      await auditCreate(review, input.actor);
       return { review, created };
     },
 
@@ -372,6 +406,7 @@ export async function createReviewService(deps: ReviewServiceDeps): Promise<Revi
           { reviewId: stored._id, check: 0 },
           `review.open:${stored._id}:0`,
         );
+      await auditCreate(stored, SYSTEM_ACTOR);
       return { reviewId: stored._id };
     },
 
@@ -403,6 +438,17 @@ export async function createReviewService(deps: ReviewServiceDeps): Promise<Revi
       );
       if (!updated) return { review: await mustGet(id), changed: false };
       await enqueue(REVIEW_JOB_TYPES.report, { reviewId: id }, `review.report:${id}`);
+      const why = { manual: 'by hand', complete: 'every vote is in', deadline: 'its deadline passed' }[
+        options.reason
+      ];
+      await audit({
+        key: `review.close:${id}`,
+        actor: options.actor ?? SYSTEM_ACTOR,
+        action: 'review.close',
+        object: { type: 'review', id },
+        summary: `Closed the review (${why})`,
+        details: { reason: options.reason },
+      });
       return { review: updated, changed: true };
     },
 
@@ -593,6 +639,23 @@ export async function createReviewService(deps: ReviewServiceDeps): Promise<Revi
       now: deps.clock.now(),
       clickedAt: ctx.clickedAt,
     });
+    if (outcome.kind === 'new' || outcome.kind === 'changed')
+      // A/B is the ballot's hidden order, never a contender: the record reveals nothing before the close.
+      await audit({
+        key: `review.vote:${ctx.key}`,
+        actor: clickActor(ctx),
+        action: outcome.kind === 'new' ? 'review.vote' : 'review.vote-change',
+        object: { type: 'review', id: review._id },
+        summary:
+          outcome.kind === 'new'
+            ? `Voted "${CHOICE_LABELS[outcome.vote.choice as Choice]}" on pair ${pair.seq}`
+            : `Changed the vote on pair ${pair.seq} from "${CHOICE_LABELS[outcome.previous]}" to "${CHOICE_LABELS[outcome.vote.choice as Choice]}"`,
+        details: {
+          pair: pair.seq,
+          choice: outcome.vote.choice,
+          ...(outcome.kind === 'changed' ? { previous: outcome.previous } : {}),
+        },
+      });
     // The review may have closed while this vote was being stored; the result counts votes as of the close.
     const after = await repo.getReview(review._id);
     if (after && after.status !== 'open') {

@@ -122,6 +122,7 @@ export {
   type DatasetSource,
   type RunService,
   type RunServiceDeps,
+  type RunActionOptions,
   type StartRunOptions,
 } from './service.ts';
 export {

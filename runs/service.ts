@@ -2,6 +2,7 @@
 // resume after a crash without redoing or double-counting finished items, cancel, and finalize the summary.
 import { createHash } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
+import { type AuditActor, type AuditLog, recordAudit, SYSTEM_ACTOR } from '../audit/index.ts';
 import { ArbiterError, type Clock, describeError, type Ids, type Logger } from '../config/index.ts';
 import { createMetricFromSpec, gradeItem, type ItemGrade, type Metric } from '../evaluators/index.ts';
 import type { LangfuseClient } from '../langfuse/index.ts';
@@ -84,6 +85,8 @@ export interface RunServiceDeps {
   progressIntervalMs?: number;
   /** Called after every progress write (in-process watchers such as the CLI progress bar). */
   onProgress?: (runId: string, progress: RunProgress) => void;
+  /** The audit trail: launches, cancels and retries are recorded there after their durable write. */
+  audit?: Pick<AuditLog, 'record'>;
 }
 
 /** Options of one run. */
@@ -101,6 +104,16 @@ export interface StartRunOptions {
   trigger?: RunTrigger;
   /** Who started it from chat, and where. */
   origin?: { user?: string; channel?: string };
+  /**
+   * Who launched it, for the audit trail. Without it: the prompt button's clicker (`trigger.requestedBy`, from
+   * Slack), else the system (a prompt webhook, a scheduler).
+   */
+  actor?: AuditActor;
+}
+
+/** Who asked for a cancel or a retry, for the audit trail (the system when not given). */
+export interface RunActionOptions {
+  actor?: AuditActor;
 }
 
 /** The run service. */
@@ -114,11 +127,11 @@ export interface RunService {
   getRun(runId: string): Promise<Run | null>;
   listRuns(options?: { limit?: number; suiteName?: string }): Promise<Run[]>;
   items(runId: string): Promise<RunItemView[]>;
-  cancelRun(runId: string): Promise<Run>;
+  cancelRun(runId: string, options?: RunActionOptions): Promise<Run>;
   /** Runs the errored items of a finished run again (the others keep their results); the run is summarized anew. */
   retryErrors(
     runId: string,
-    options?: { maxErrors?: number },
+    options?: { maxErrors?: number } & RunActionOptions,
   ): Promise<{ runId: string; jobId: string; items: number }>;
   compare(a: string, b: string): Promise<RunComparison>;
   /** Links a finished run of a Langfuse dataset again, sending only what is missing (after a Langfuse outage). */
@@ -265,12 +278,45 @@ export async function createRunService(deps: RunServiceDeps): Promise<RunService
     throw new PermanentJobError(`run ${run._id}: ${error}`);
   }
 
+  function launchActor(options: StartRunOptions): AuditActor {
+    if (options.actor) return options.actor;
+    if (options.trigger?.requestedBy) return { via: 'slack', user: options.trigger.requestedBy };
+    return SYSTEM_ACTOR;
+  }
+
+  /** Records a launch once per run (the record's key is the run id). */
+  async function auditLaunch(run: Run, options: StartRunOptions): Promise<void> {
+    const why = run.trigger
+      ? ` for ${run.trigger.prompt.name} v${run.trigger.prompt.version} (${run.trigger.reason})`
+      : '';
+    await recordAudit(
+      deps.audit,
+      {
+        key: `run.launch:${run._id}`,
+        actor: launchActor(options),
+        action: 'run.launch',
+        object: { type: 'run', id: run._id },
+        summary: `Launched ${run.suiteName} (${run.total} items)${why}`,
+        details: {
+          suite: run.suiteName,
+          items: run.total,
+          ...(run.options.limit ? { limit: run.options.limit } : {}),
+          ...(run.trigger ? { trigger: run.trigger.reason, prompt: run.trigger.prompt } : {}),
+        },
+      },
+      deps.logger,
+    );
+  }
+
   async function startRun(suite: Suite, options: StartRunOptions = {}) {
     const limitTag = JSON.stringify({ limit: options.limit ?? null });
     const hash = suiteHash(suite, limitTag);
     if (options.idempotencyKey) {
       const existing = await repo.findRun({ idempotencyKey: options.idempotencyKey });
       if (existing) {
+        // A retried request whose first attempt stopped between the run and its record: the record is made now
+        // (keyed by run, so a record already there stays the only one).
+        await auditLaunch(existing, options);
         const jobId = TERMINAL.has(existing.status) ? (existing.jobId ?? '') : await ensureJob(existing);
         return { runId: existing._id, jobId, created: false, resumed: !TERMINAL.has(existing.status) };
       }
@@ -346,6 +392,7 @@ export async function createRunService(deps: RunServiceDeps): Promise<RunService
     });
     await repo.updateRun(runId, { $set: { jobId: job._id } });
     deps.logger.info({ runId, suite: suite.name, items: items.length }, 'run started');
+    await auditLaunch(run, options);
     return { runId, jobId: job._id, created: true, resumed: false };
   }
 
@@ -628,7 +675,7 @@ export async function createRunService(deps: RunServiceDeps): Promise<RunService
     getRun: (id) => repo.getRun(id),
     listRuns: (o) => repo.listRuns(o),
     items: (id) => repo.items(id),
-    async cancelRun(runId) {
+    async cancelRun(runId, options = {}) {
       const run = await repo.getRun(runId);
       if (!run)
         throw new ArbiterError('NOT_FOUND', `No run with id ${runId}.`, {
@@ -637,7 +684,22 @@ export async function createRunService(deps: RunServiceDeps): Promise<RunService
       if (TERMINAL.has(run.status)) return run;
       const job = run.jobId ? await deps.queue.cancel(run.jobId).catch(() => null) : null;
       if (!job || job.status === 'cancelled') await finalize(run, 'cancelled');
-      return (await repo.getRun(runId))!;
+      const after = (await repo.getRun(runId))!;
+      await recordAudit(
+        deps.audit,
+        {
+          actor: options.actor ?? SYSTEM_ACTOR,
+          action: 'run.cancel',
+          object: { type: 'run', id: runId },
+          summary:
+            after.status === 'cancelled'
+              ? `Cancelled ${run.suiteName} at ${run.progress.done}/${run.total}`
+              : `Asked ${run.suiteName} to stop at ${run.progress.done}/${run.total}`,
+          details: { from: run.status, to: after.status },
+        },
+        deps.logger,
+      );
+      return after;
     },
     async retryErrors(runId, options = {}) {
       const run = await repo.getRun(runId);
@@ -679,6 +741,17 @@ export async function createRunService(deps: RunServiceDeps): Promise<RunService
       const { job } = await deps.queue.enqueue({ type: RUN_JOB_TYPE, payload: { runId } });
       await repo.updateRun(runId, { $set: { jobId: job._id } });
       deps.logger.info({ runId, items: keys.length }, 'retrying errored items');
+      await recordAudit(
+        deps.audit,
+        {
+          actor: options.actor ?? SYSTEM_ACTOR,
+          action: 'run.retry-errors',
+          object: { type: 'run', id: runId },
+          summary: `Retried ${keys.length} errored item(s) of ${run.suiteName}`,
+          details: { items: keys.length, jobId: job._id },
+        },
+        deps.logger,
+      );
       return { runId, jobId: job._id, items: keys.length };
     },
     async compare(a, b) {

@@ -1,0 +1,191 @@
+// `audit` (admins, Slack and the console) and `arbiter audit` (CLI): the audit trail, newest first, filtered by
+// time, user and object. One argument grammar and one query for both front doors; the use case returns a Message
+// (chat) or the records (CLI), and the front doors only print.
+import {
+  AUDIT_OBJECT_TYPES,
+  type AuditLog,
+  type AuditObjectType,
+  type AuditQuery,
+  type AuditRecord,
+  createAuditLog,
+  describeVia,
+} from '../audit/index.ts';
+import type { Message } from '../chat/index.ts';
+import { ArbiterError, type Env, createSilentLogger, parseDuration } from '../config/index.ts';
+import { type DocumentStore, openStore } from '../storage/index.ts';
+
+/** The arguments of `audit` as typed (validated, not yet resolved against the clock). */
+export interface AuditArgs {
+  /** `7d`, `12h`, … before now, or an ISO date/time. */
+  since?: string;
+  user?: string;
+  /** `run:<id>`, or a bare type (`review`) for every object of it. */
+  object?: string;
+  limit?: number;
+  json?: boolean;
+}
+
+/** Usage of the command, for both front doors. */
+export const AUDIT_USAGE =
+  'audit [--since 7d|2026-12-01] [--user U…] [--object run:<id>|review|monitor:<name>|…] [--limit N] [--json]';
+
+/** Records shown in chat at most (the CLI shows up to the store's maximum). */
+export const AUDIT_CHAT_MAX = 50;
+const AUDIT_CHAT_DEFAULT = 20;
+
+/** Parses the words after `audit`; chat and CLI share it. A Slack `<@U…|name>` mention is read as the user id. */
+export function parseAuditArgs(
+  words: readonly string[],
+): { ok: true; args: AuditArgs } | { ok: false; error: string } {
+  const args: AuditArgs = {};
+  for (let i = 0; i < words.length; i++) {
+    const w = words[i] ?? '';
+    if (w === '--json') {
+      args.json = true;
+      continue;
+    }
+    const eq = w.indexOf('=');
+    const flag = w.startsWith('--') && eq > 0 ? w.slice(0, eq) : w;
+    if (!['--since', '--user', '--object', '--limit'].includes(flag))
+      return { ok: false, error: `audit: unknown ${w.startsWith('-') ? 'option' : 'argument'} ${w}.` };
+    const value = flag !== w ? w.slice(eq + 1) : words[++i];
+    if (value === undefined || value === '') return { ok: false, error: `${flag} needs a value.` };
+    if (flag === '--since') args.since = value;
+    else if (flag === '--user') args.user = /^<@([A-Z0-9]+)(?:\|[^>]*)?>$/.exec(value)?.[1] ?? value;
+    else if (flag === '--object') args.object = value;
+    else {
+      if (!/^\d+$/.test(value) || Number(value) < 1)
+        return { ok: false, error: '--limit expects a whole number above 0.' };
+      args.limit = Number(value);
+    }
+  }
+  return { ok: true, args };
+}
+
+/** Resolves the arguments into a query at `now`; bad values are a USAGE error naming the option. */
+export function auditQuery(args: AuditArgs, now: Date, maxLimit: number): AuditQuery {
+  const query: AuditQuery = {};
+  if (args.since !== undefined) {
+    const ms = parseDuration(args.since);
+    const at = ms !== undefined ? new Date(now.getTime() - ms) : new Date(args.since);
+    if (!/^\d/.test(args.since) || Number.isNaN(at.getTime()))
+      throw new ArbiterError(
+        'USAGE',
+        `--since expects a duration such as 7d or 12h, or a date such as 2026-12-01 (got "${args.since}").`,
+        {
+          hint: AUDIT_USAGE,
+        },
+      );
+    query.since = at;
+  }
+  if (args.user !== undefined) query.user = args.user;
+  if (args.object !== undefined) {
+    const sep = args.object.indexOf(':');
+    const type = sep < 0 ? args.object : args.object.slice(0, sep);
+    if (!(AUDIT_OBJECT_TYPES as readonly string[]).includes(type))
+      throw new ArbiterError(
+        'USAGE',
+        `--object expects <type>:<id> with a type among ${AUDIT_OBJECT_TYPES.join(', ')} (got "${args.object}").`,
+        {
+          hint: 'e.g. --object run:run_01abc or --object review',
+        },
+      );
+    query.objectType = type as AuditObjectType;
+    if (sep >= 0) {
+      const id = args.object.slice(sep + 1);
+      if (!id)
+        throw new ArbiterError('USAGE', `--object ${type}: needs an id after the colon.`, {
+          hint: AUDIT_USAGE,
+        });
+      query.objectId = id;
+    }
+  }
+  if (args.limit !== undefined) {
+    if (args.limit > maxLimit)
+      throw new ArbiterError('USAGE', `--limit is at most ${maxLimit} here.`, { hint: AUDIT_USAGE });
+    query.limit = args.limit;
+  }
+  return query;
+}
+
+function clip(text: string, max: number): string {
+  const flat = text.replace(/\s+/g, ' ');
+  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
+}
+
+/** One record as one plain line: when, who (from where), what, on which object. */
+export function auditLine(r: AuditRecord): string {
+  const when = `${r.at.toISOString().slice(0, 16).replace('T', ' ')}Z`;
+  return `${when}  ${r.actor.user} (${describeVia(r.actor)})  ${r.action}  ${r.object.type}:${r.object.id}  ${clip(r.summary, 200)}`;
+}
+
+function describeQuery(q: AuditQuery): string {
+  const parts = [
+    q.since ? `since ${q.since.toISOString()}` : '',
+    q.user ? `by ${q.user}` : '',
+    q.objectType ? `on ${q.objectType}${q.objectId ? `:${q.objectId}` : ''}` : '',
+  ].filter(Boolean);
+  return parts.length ? parts.join(', ') : 'all records';
+}
+
+/** A record as JSON (what `arbiter audit --json` prints, one array). */
+export function auditJson(r: AuditRecord): Record<string, unknown> {
+  return { ...r, at: r.at.toISOString() };
+}
+
+/** `audit …` in chat (admins): the newest records as plain lines; the renderer escapes them once. */
+export async function auditCommand(
+  args: AuditArgs,
+  audit: Pick<AuditLog, 'list'>,
+  now: Date,
+): Promise<Message> {
+  const query = auditQuery(args, now, AUDIT_CHAT_MAX);
+  const limit = query.limit ?? AUDIT_CHAT_DEFAULT;
+  const records = await audit.list({ ...query, limit });
+  const filters = describeQuery(query);
+  return {
+    title: 'Audit trail',
+    summary: `${records.length} audit record(s): ${filters}`,
+    sections: [
+      records.length
+        ? { kind: 'code', text: records.map(auditLine).join('\n') }
+        : { kind: 'text', text: 'No audit records match.' },
+      {
+        kind: 'context',
+        items: [
+          `${records.length} newest first, ${filters}${records.length === limit ? ` (the newest ${limit}: narrow with --since, --user or --object, or raise --limit up to ${AUDIT_CHAT_MAX})` : ''}.`,
+        ],
+      },
+    ],
+    ephemeral: true,
+  };
+}
+
+/** What `arbiter audit` needs; tests pass their own store and clock. */
+export interface AuditCliDeps {
+  env: Env;
+  io: { stdout(text: string): void };
+  store?: DocumentStore;
+  now?: () => Date;
+}
+
+/** `arbiter audit [--since] [--user] [--object] [--limit] [--json]`; returns the exit code. */
+export async function runAuditCli(argv: readonly string[], deps: AuditCliDeps): Promise<number> {
+  const parsed = parseAuditArgs(argv);
+  if (!parsed.ok) throw new ArbiterError('USAGE', parsed.error, { hint: `Usage: arbiter ${AUDIT_USAGE}` });
+  const query = auditQuery(parsed.args, (deps.now ?? (() => new Date()))(), 1000);
+  const store = deps.store ?? (await openStore(deps.env, { logger: createSilentLogger() }));
+  try {
+    const records = await createAuditLog(store).list(query);
+    if (parsed.args.json) deps.io.stdout(`${JSON.stringify(records.map(auditJson), null, 2)}\n`);
+    else
+      deps.io.stdout(
+        records.length
+          ? `${records.map(auditLine).join('\n')}\n`
+          : `No audit records match (${describeQuery(query)}).\n`,
+      );
+    return 0;
+  } finally {
+    if (!deps.store) await store.close();
+  }
+}
