@@ -11,6 +11,7 @@ export {
   type AuditObjectType,
   type AuditQuery,
   type AuditRecord,
+  clickActor,
   cliActor,
   createAuditLog,
   DEFAULT_AUDIT_RETENTION,

@@ -229,6 +229,12 @@ export function cliActor(env: { ARBITER_USER?: string | undefined }): AuditActor
   return { via: 'cli', user: user || 'unknown' };
 }
 
+/** The actor of a button click (chat's ActionContext): the console prompt's, or a Slack user's in the clicked message's channel. */
+export function clickActor(ctx: { user: string; channel?: string; via?: 'slack' | 'console' }): AuditActor {
+  if (ctx.via === 'console') return { via: 'console', user: ctx.user };
+  return { via: 'slack', user: ctx.user, ...(ctx.channel ? { channel: ctx.channel } : {}) };
+}
+
 /** Where an actor acted from, in a few plain words ("Slack in C123", "CLI", "console", "system"). */
 export function describeVia(actor: AuditActor): string {
   if (actor.via === 'slack') return actor.channel ? `Slack in ${actor.channel}` : 'Slack';

@@ -2,7 +2,7 @@
 // Confirm / Override buttons; the action handler records the decision, publishes it to Langfuse as a human score
 // (deterministic id, so retries and changed minds upsert) and redraws the clicked message.
 import { createHash } from 'node:crypto';
-import { type AuditLog, recordAudit } from '../audit/index.ts';
+import { type AuditLog, clickActor, recordAudit } from '../audit/index.ts';
 import type { ActionHandler, ActionResult } from '../chat/index.ts';
 import { type Message, md, mention, plainText, trusted } from '../chat/index.ts';
 import { type Clock, createSilentLogger, type Logger } from '../config/index.ts';
@@ -368,10 +368,7 @@ export function createMonitorReviewActions(deps: MonitorReviewDeps): ActionHandl
         deps.audit,
         {
           key: `monitor.review:${ctx.key}`,
-          actor:
-            ctx.via === 'console'
-              ? { via: 'console', user: ctx.user }
-              : { via: 'slack', user: ctx.user, ...(ctx.channel ? { channel: ctx.channel } : {}) },
+          actor: clickActor(ctx),
           action: made.kind === 'confirm' ? 'review.confirm' : 'review.override',
           object: { type: 'monitor', id: current.monitor },
           summary:

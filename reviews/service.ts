@@ -10,6 +10,7 @@ import {
   type AuditActor,
   type AuditEntry,
   type AuditLog,
+  clickActor,
   recordAudit,
   SYSTEM_ACTOR,
 } from '../audit/index.ts';
@@ -75,12 +76,6 @@ export interface ReviewServiceDeps {
   notify?: () => void;
   /** The audit trail: creates, votes and closes are recorded there after their durable write. */
   audit?: Pick<AuditLog, 'record'>;
-}
-
-/** The actor of a button click: the console prompt's, or a Slack user's in the clicked message's channel. */
-export function clickActor(ctx: Pick<ActionContext, 'user' | 'channel' | 'via'>): AuditActor {
-  if (ctx.via === 'console') return { via: 'console', user: ctx.user };
-  return { via: 'slack', user: ctx.user, ...(ctx.channel ? { channel: ctx.channel } : {}) };
 }
 
 /** A review request (from `review <runA> <runB> …`). */
