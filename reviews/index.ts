@@ -64,6 +64,7 @@ export {
   type ReviewService,
   type ReviewServiceDeps,
   type ReviewSummary,
+  votedBy,
 } from './service.ts';
 export {
   CHOICE_LABELS,

@@ -28,7 +28,7 @@ import {
 import { assignReviewers, planPairs } from './pairing.ts';
 import { computeRatings, type RatingsTable } from './ratings.ts';
 import { buildReport, pooledVotes, votesAsOfClose } from './report.ts';
-import { createReviewRepository, type ReviewRepository } from './repository.ts';
+import { createReviewRepository, type ReviewRepository, type VoteOutcome } from './repository.ts';
 import {
   CHOICE_LABELS,
   type Choice,
@@ -151,6 +151,27 @@ const ClosePayload = z.object({
   reviewId: z.string().min(1),
   reason: z.enum(['deadline', 'complete', 'manual']),
 });
+
+/**
+ * What the click with `key` did to a vote, for the audit trail: a new vote, a change from `previous`, or nothing (the
+ * same choice again). A redelivered click (`duplicate`) is read back from the vote's history, so a retry whose first
+ * attempt stored the vote but not its record writes the record (keyed by the click: never twice).
+ */
+export function votedBy(
+  outcome: VoteOutcome,
+  key: string,
+): { choice: Choice; previous?: Choice } | undefined {
+  if (outcome.kind === 'new') return { choice: outcome.vote.choice };
+  if (outcome.kind === 'changed') return { choice: outcome.vote.choice, previous: outcome.previous };
+  if (outcome.kind === 'same') return undefined;
+  const history = outcome.vote.history;
+  const i = history.findIndex((h) => h.key === key);
+  if (i < 0) return undefined;
+  const choice = history[i]!.choice;
+  if (i === 0) return { choice };
+  const previous = history[i - 1]!.choice;
+  return previous === choice ? undefined : { choice, previous };
+}
 
 /** Ratings over the votes of the given closed reviews, pooled per contender (seeded, so stable). */
 async function pooledRatings(
@@ -634,21 +655,22 @@ export async function createReviewService(deps: ReviewServiceDeps): Promise<Revi
       now: deps.clock.now(),
       clickedAt: ctx.clickedAt,
     });
-    if (outcome.kind === 'new' || outcome.kind === 'changed')
+    const voted = votedBy(outcome, ctx.key);
+    if (voted)
       // A/B is the ballot's hidden order, never a contender: the record reveals nothing before the close.
       await audit({
         key: `review.vote:${ctx.key}`,
         actor: clickActor(ctx),
-        action: outcome.kind === 'new' ? 'review.vote' : 'review.vote-change',
+        action: voted.previous === undefined ? 'review.vote' : 'review.vote-change',
         object: { type: 'review', id: review._id },
         summary:
-          outcome.kind === 'new'
-            ? `Voted "${CHOICE_LABELS[outcome.vote.choice as Choice]}" on pair ${pair.seq}`
-            : `Changed the vote on pair ${pair.seq} from "${CHOICE_LABELS[outcome.previous]}" to "${CHOICE_LABELS[outcome.vote.choice as Choice]}"`,
+          voted.previous === undefined
+            ? `Voted "${CHOICE_LABELS[voted.choice]}" on pair ${pair.seq}`
+            : `Changed the vote on pair ${pair.seq} from "${CHOICE_LABELS[voted.previous]}" to "${CHOICE_LABELS[voted.choice]}"`,
         details: {
           pair: pair.seq,
-          choice: outcome.vote.choice,
-          ...(outcome.kind === 'changed' ? { previous: outcome.previous } : {}),
+          choice: voted.choice,
+          ...(voted.previous !== undefined ? { previous: voted.previous } : {}),
         },
       });
     // The review may have closed while this vote was being stored; the result counts votes as of the close.
