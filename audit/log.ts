@@ -93,10 +93,14 @@ const AuditDocSchema = z.object({
 });
 type AuditDoc = z.infer<typeof AuditDocSchema> & Doc;
 
+// SQLite serves each filter and its newest-first order from one of the compound indexes; nedb uses a compound index
+// only when the query names every one of its fields, so the single-field ones are its candidates (test/bench/audit).
 const INDEXES: IndexSpec[] = [
   { fields: { at: -1 } },
   { fields: { objectType: 1, objectId: 1, at: -1 } },
   { fields: { user: 1, at: -1 } },
+  { fields: { objectId: 1 } },
+  { fields: { user: 1 } },
 ];
 
 function toDoc(id: string, at: Date, e: AuditEntry): AuditDoc {
