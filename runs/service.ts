@@ -325,8 +325,20 @@ export async function createRunService(deps: RunServiceDeps): Promise<RunService
     // unfinished run would leave this key unrecorded, so a retry after that run ended would start a second run.
     if (options.resume !== false && !options.idempotencyKey) {
       const unfinished = await repo.findRun({ suiteHash: hash, status: { $in: ['queued', 'running'] } });
-      if (unfinished)
-        return { runId: unfinished._id, jobId: await ensureJob(unfinished), created: false, resumed: true };
+      if (unfinished) {
+        const jobId = await ensureJob(unfinished);
+        await recordAudit(
+          deps.audit,
+          {
+            actor: launchActor(options),
+            action: 'run.resume',
+            object: { type: 'run', id: unfinished._id },
+            summary: `Resumed ${unfinished.suiteName} at ${unfinished.progress.done}/${unfinished.total}`,
+          },
+          deps.logger,
+        );
+        return { runId: unfinished._id, jobId, created: false, resumed: true };
+      }
     }
     const built = buildRunnables(suite);
     if (!built.ok) throw new ArbiterError('USAGE', `${suite.file}: ${built.error}`);

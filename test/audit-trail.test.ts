@@ -72,6 +72,11 @@ describe('runs: launch, cancel and retry are recorded once they are stored', () 
     const { svc } = await offlineRunService(store, { audit });
     const actor = { via: 'cli', user: 'release-bot' } as const;
     const { runId } = await svc.startRun(loadSuite(QUICKSTART), { limit: 2, actor });
+    // The same suite again while the run is unfinished resumes it: recorded as a resume, not a second launch.
+    expect(await svc.startRun(loadSuite(QUICKSTART), { limit: 2, actor })).toMatchObject({
+      runId,
+      resumed: true,
+    });
     await svc.cancelRun(runId, { actor });
     await expect(svc.cancelRun('run_nope', { actor })).rejects.toMatchObject({ code: 'NOT_FOUND' });
     const dir = folder();
@@ -87,13 +92,15 @@ describe('runs: launch, cancel and retry are recorded once they are stored', () 
     const records = await audit.list({});
     expect(records.map((r) => [r.action, r.object.id, r.actor])).toEqual([
       ['run.cancel', runId, actor],
+      ['run.resume', runId, actor],
       ['run.launch', runId, actor],
     ]);
-    expect(records[1]!.summary).toBe('Launched quickstart (2 items)');
+    expect(records[2]!.summary).toBe('Launched quickstart (2 items)');
+    expect(records[1]!.summary).toBe('Resumed quickstart at 0/2');
     expect(records[0]!.details).toEqual({ from: 'queued', to: 'cancelled' });
     // Cancelling an ended run changes nothing and records nothing.
     await svc.cancelRun(runId, { actor });
-    expect(await audit.list({})).toHaveLength(2);
+    expect(await audit.list({})).toHaveLength(3);
   });
 
   it('a run started by a prompt webhook is the system; a retried request with the same key records one launch', async () => {
