@@ -159,7 +159,7 @@ describe('help text', () => {
     expect(text.split('\n')).toHaveLength(METRIC_NAMES.length);
     expect(text).toContain('llm-judge — LLM rubric judge');
     expect(text).toContain(
-      '(args: criteria, steps?, scale?, needs?, name?, model?, reviewBelow?, effort?, maxTokens?)',
+      '(args: criteria, steps?, scale?, levels?, needs?, name?, model?, reviewBelow?, effort?, maxTokens?, judges?, samples?, aggregate?, temperature?)',
     );
   });
 });

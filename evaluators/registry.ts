@@ -12,7 +12,25 @@ import {
   notContainsMetric,
   regexMetric,
 } from './heuristics.ts';
+import { taskCompletionMetric } from './agent-judges.ts';
+import {
+  conversationCompletenessMetric,
+  goalAchievedMetric,
+  knowledgeRetentionMetric,
+  roleAdherenceMetric,
+} from './conversation-judges.ts';
+import { gEvalMetric } from './g-eval.ts';
 import { llmJudgeMetric, resolveJudge } from './llm-judge.ts';
+import {
+  answerRelevancyMetric,
+  contextPrecisionMetric,
+  contextRecallMetric,
+  contextRelevancyMetric,
+  faithfulnessMetric,
+  hallucinationMetric,
+} from './rag.ts';
+import { leakMetric, policyViolationMetric } from './redteam.ts';
+import { booleanJudgeMetric, categoricalJudgeMetric } from './verdict-judges.ts';
 import { pairwiseJudgeMetric } from './pairwise-judge.ts';
 import { piiMetric } from './pii.ts';
 import { refusalMetric } from './refusal.ts';
@@ -42,6 +60,22 @@ export const metrics = {
   'keyword-coverage': keywordCoverageMetric,
   'llm-judge': llmJudgeMetric,
   'pairwise-judge': pairwiseJudgeMetric,
+  'g-eval': gEvalMetric,
+  'boolean-judge': booleanJudgeMetric,
+  'categorical-judge': categoricalJudgeMetric,
+  faithfulness: faithfulnessMetric,
+  'answer-relevancy': answerRelevancyMetric,
+  'context-precision': contextPrecisionMetric,
+  'context-recall': contextRecallMetric,
+  'context-relevancy': contextRelevancyMetric,
+  hallucination: hallucinationMetric,
+  'task-completion': taskCompletionMetric,
+  'role-adherence': roleAdherenceMetric,
+  'knowledge-retention': knowledgeRetentionMetric,
+  'conversation-completeness': conversationCompletenessMetric,
+  'goal-achieved': goalAchievedMetric,
+  leak: leakMetric,
+  'policy-violation': policyViolationMetric,
 } satisfies Record<string, MetricDefinition<z.ZodType>>;
 
 /** Name of a registered metric. */
@@ -114,7 +148,9 @@ export function createMetric(name: string, args: unknown = {}, deps: MetricDeps 
   const parsed = def.args.safeParse(args ?? {});
   if (!parsed.success) return { ok: false, error: formatArgIssues(name, def.args, parsed.error) };
   if (def.kind === 'judge') {
-    const model = (parsed.data as { model?: string }).model;
+    // A jury's first judge stands in for `model`.
+    const data = parsed.data as { model?: string; judges?: string[] };
+    const model = data.judges?.[0] ?? data.model;
     const judge = resolveJudge(deps, model);
     if (!judge.ok) return { ok: false, error: `metric '${name}' ${judge.error}` };
   }

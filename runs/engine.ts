@@ -15,7 +15,7 @@ import {
   type Turn,
 } from '../evaluators/index.ts';
 import { type Llm, tagBlock } from '../llm/index.ts';
-import { describePersona, type Persona } from './personas.ts';
+import { describePersona, type Persona, personaItemMetadata } from './personas.ts';
 import type { Target } from './targets.ts';
 import type { DatasetItem, ItemErrorCause, ItemResult, TokenCounts } from './types.ts';
 
@@ -348,13 +348,18 @@ export function createItemGraph(deps: EngineDeps) {
   }
 
   async function scoreAll(state: ItemGraphState, stop: StopReason, signal?: AbortSignal): Promise<Score[]> {
+    const persona = isMultiTurn(state.item) ? personaOf(state.item) : undefined;
     const multi = stop !== 'single-turn' && state.transcript.length > 2;
     const item: Item = {
       input: state.item.input,
       output: multi ? state.transcript : (state.output ?? ''),
       ...(state.item.expected !== undefined ? { expected: state.item.expected } : {}),
       ...(state.item.context !== undefined ? { context: state.item.context } : {}),
-      ...(state.item.metadata !== undefined ? { metadata: state.item.metadata } : {}),
+      ...(persona
+        ? { metadata: personaItemMetadata(persona, state.item.metadata) }
+        : state.item.metadata !== undefined
+          ? { metadata: state.item.metadata }
+          : {}),
       sourceRef: { source: 'dataset', id: state.item.key },
       latencyMs: state.usage.targetMs,
       ...(state.targetFinish ? { finish: state.targetFinish.reason } : {}),

@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYamlText } from 'yaml';
@@ -107,7 +107,10 @@ describe('examples/', () => {
     const suites = files('examples/suites').map((f) => loadSuite(f, { AGENT_TOKEN: 'example-token' }));
     expect(suites.length).toBeGreaterThan(0);
     for (const s of suites) expect(s.warnings ?? []).toEqual([]);
-    for (const f of files('examples/personas')) expect(loadPersonaFile(f).name).not.toBe('');
+    // Persona packs live in subfolders (examples/personas/redteam/).
+    const personas = files('examples/personas').flatMap((f) => (statSync(f).isDirectory() ? files(f) : [f]));
+    expect(personas.length).toBeGreaterThan(4);
+    for (const f of personas) expect(loadPersonaFile(f).name).not.toBe('');
     for (const f of files('examples/datasets')) {
       const parsed = loadDatasetFile(f);
       expect({ file: f, errors: parsed.errors }).toEqual({ file: f, errors: [] });
