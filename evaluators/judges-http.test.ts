@@ -30,11 +30,11 @@ const PROVIDERS = [
 type Provider = (typeof PROVIDERS)[number];
 type Answer = (task: string, prompt: string) => unknown;
 
-function llm() {
+function llm(cache = false) {
   return createLlm({
     env,
     settings: {
-      cache: false,
+      cache,
       limits: {},
       retry: { maxRetries: 0, baseDelayMs: 1, maxDelayMs: 1, maxRetryAfterMs: 1, budgetMs: 1000 },
     },
@@ -322,6 +322,61 @@ describe.each(PROVIDERS)('judges against $name', (p) => {
     // Every call's tokens are on the Score: 300 in and 40 out per call.
     expect(s.usage).toMatchObject({ inputTokens: 300 * c.calls, outputTokens: 40 * c.calls });
     c.sent?.(prompts);
+  });
+});
+
+describe('juries and samples over HTTP', () => {
+  beforeEach(() => nock.disableNetConnect());
+  afterEach(() => {
+    nock.cleanAll();
+    nock.enableNetConnect();
+  });
+
+  it('a jury of an Anthropic and a Gemini model: both called, mean score, split agreement', async () => {
+    fakeJudge(PROVIDERS[0], () => ({ reason: 'Accurate.', score: 5, confidence: 0.9 }));
+    fakeJudge(PROVIDERS[1], () => ({ reason: 'Partly accurate.', score: 3, confidence: 0.7 }));
+    const made = createMetric(
+      'llm-judge',
+      { criteria: 'Is the answer accurate?', judges: PROVIDERS.map((p) => p.model) },
+      { llm: llm(), judgeModel: PROVIDERS[0].model },
+    );
+    if (!made.ok) throw new Error(made.error);
+    const s = await made.metric.score(rag);
+    expect(s.value).toBeCloseTo(0.75, 9);
+    expect(s.details).toMatchObject({
+      model: `${PROVIDERS[0].model},${PROVIDERS[1].model}`,
+      agreement: 0.5,
+      sd: 0.25,
+      votes: [
+        { model: PROVIDERS[0].model, raw: 5, value: 1 },
+        { model: PROVIDERS[1].model, raw: 3, value: 0.5 },
+      ],
+    });
+    // Agreement of one half marks the score for review.
+    expect(s).toMatchObject({ label: 'needs_review', needsReview: true });
+    expect(s.usage).toMatchObject({ inputTokens: 600, outputTokens: 80 });
+  });
+
+  it('samples reach the model every time even with the response cache on, at temperature 1', async () => {
+    const made = createMetric(
+      'boolean-judge',
+      { criteria: 'Is it polite?', samples: 3 },
+      { llm: llm(true), judgeModel: PROVIDERS[1].model },
+    );
+    if (!made.ok) throw new Error(made.error);
+    const bodies: { generationConfig?: { temperature?: number } }[] = [];
+    nock(GEMINI)
+      .post(/generateContent/, (b: { generationConfig?: { temperature?: number } }) => {
+        bodies.push(b);
+        return true;
+      })
+      .times(3)
+      .reply(200, geminiResponse('{"reason": "yes", "category": "true", "confidence": 0.9}'));
+    const s = await made.metric.score(rag);
+    // Gemini takes the temperature; Claude 5 models are sent none and sample at their default (llm/anthropic.ts).
+    expect(bodies).toHaveLength(3);
+    expect(bodies.map((b) => b.generationConfig?.temperature)).toEqual([1, 1, 1]);
+    expect(s).toMatchObject({ value: 1, label: 'true', details: { samples: 3, agreement: 1, sd: 0 } });
   });
 });
 

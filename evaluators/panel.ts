@@ -2,7 +2,8 @@
 // the same item judged by several models (`judges`) and/or several times each (`samples`), aggregated by mean, median
 // or majority, with the agreement and the spread of the verdicts on the Score. A jury averages out one model's bias
 // (Verga et al. 2024, "Replacing Judges with Juries"); sampling at a temperature above 0 measures how much a judge's
-// verdict varies on the same input.
+// verdict varies on the same input. Gemini is sent the temperature; Claude 5 models are sent none (they reject
+// non-default sampling) and sample at their default, which already varies.
 import { z } from 'zod';
 import { addScoreUsage, errorScore, spendFields, usageOf } from './score.ts';
 import type { Score, ScoreUsage } from './types.ts';
@@ -38,7 +39,9 @@ export const panelArgs = {
     .min(0)
     .max(2)
     .optional()
-    .describe('sampling temperature of the judge (default 0, or 1 when samples > 1)'),
+    .describe(
+      'sampling temperature of the judge (default 0, or 1 when samples > 1; Claude models always sample at their default)',
+    ),
 };
 
 /** How verdicts combine. */
@@ -129,7 +132,8 @@ export async function runPanel(
   const confidences = votes.flatMap((v) => (v.score.confidence !== undefined ? [v.score.confidence] : []));
   const confidence =
     confidences.length > 0 ? confidences.reduce((a, b) => a + b, 0) / confidences.length : undefined;
-  const needsReview = votes.some((v) => v.score.needsReview) || agreement < 0.5;
+  // No strict majority (a split jury, scattered samples) is a verdict a person should look at.
+  const needsReview = votes.some((v) => v.score.needsReview) || agreement <= 0.5;
   const who =
     plan.models.length > 1
       ? `Jury of ${plan.models.length} judges${plan.samples > 1 ? ` × ${plan.samples} samples` : ''}`
