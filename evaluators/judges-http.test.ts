@@ -9,6 +9,8 @@ import nock from 'nock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createFakeLlmClock, createLlm, parseTagBlocks } from '../llm/index.ts';
 import { anthropicError, anthropicMessage, geminiError, geminiResponse } from '../llm/testing.ts';
+import { createEmbeddedStore } from '../storage/index.ts';
+import { tempDir } from '../test/helpers/tmp.ts';
 import { resetGeneratedSteps } from './g-eval.ts';
 import { createMetric } from './registry.ts';
 import { type Item, ScoreSchema } from './types.ts';
@@ -377,6 +379,48 @@ describe('juries and samples over HTTP', () => {
     expect(bodies).toHaveLength(3);
     expect(bodies.map((b) => b.generationConfig?.temperature)).toEqual([1, 1, 1]);
     expect(s).toMatchObject({ value: 1, label: 'true', details: { samples: 3, agreement: 1, sd: 0 } });
+  });
+});
+
+describe('g-eval steps across runs', () => {
+  beforeEach(() => nock.disableNetConnect());
+  afterEach(() => {
+    nock.cleanAll();
+    nock.enableNetConnect();
+  });
+
+  it('stay fixed: a later process reads them back from the store, so the rubric version does not move', async () => {
+    const { dir, cleanup } = tempDir();
+    const store = await createEmbeddedStore({ dir, autocompactMs: 0 });
+    try {
+      let generations = 0;
+      let run = 0;
+      fakeJudge(PROVIDERS[0], (task) => {
+        if (task !== 'steps') return { reason: 'ok', score: 4, confidence: 0.9 };
+        generations += 1;
+        // A model asked twice would write other steps: only the stored ones keep the version.
+        return { steps: [`Read the answer (${generations}).`, 'Score it.'] };
+      });
+      const versions: string[] = [];
+      for (run = 0; run < 2; run++) {
+        resetGeneratedSteps(); // a new process: nothing in memory
+        const service = createLlm({ env, store, settings: { limits: {} }, clock: createFakeLlmClock() });
+        const made = createMetric(
+          'g-eval',
+          { criteria: 'Is it clear?' },
+          { llm: service, judgeModel: PROVIDERS[0].model },
+        );
+        if (!made.ok) throw new Error(made.error);
+        const s = await made.metric.score({ ...rag, input: `question ${run}` });
+        versions.push(s.rubric!.version);
+        await service.flush();
+      }
+      expect(generations).toBe(1);
+      expect(versions[1]).toBe(versions[0]);
+    } finally {
+      await store.close();
+      cleanup();
+    }
   });
 });
 
