@@ -1,11 +1,12 @@
 // The monitor YAML format (MONITORS_DIR): zod schemas and the loader. Errors name file, line and field.
 import { existsSync } from 'node:fs';
-import { dirname, isAbsolute, resolve } from 'node:path';
+import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import {
   checkMetricEntry,
   duplicateScoreNames,
   MetricEntrySchema,
   toMetricSpec,
+  upgradeMetricEntries,
 } from '../evaluators/index.ts';
 import { z } from 'zod';
 import {
@@ -388,6 +389,7 @@ export type Monitor = z.infer<typeof MonitorSchema> & { warnings?: string[] };
  */
 export const upgradeMonitor: Upgrade = (data, warn, file) => {
   if (!isMapping(data)) return;
+  upgradeMetricEntries(data, warn);
   if (typeof data.schedule === 'string') {
     const text = data.schedule;
     if (isCronExpression(text)) {
@@ -411,7 +413,7 @@ export const upgradeMonitor: Upgrade = (data, warn, file) => {
     if (!existsSync(beside) && existsSync(fromCwd)) {
       warn(
         [...path, 'path'],
-        `'${obj.path}' is read relative to the working directory, the old rule that will stop working in a later release; paths are relative to the monitor file: write the path from ${dirname(file)}`,
+        `'${obj.path}' is read relative to the working directory, the old rule that will stop working in a later release; paths are relative to the monitor file: write \`path: ${relative(dirname(file), fromCwd)}\``,
       );
       obj.path = fromCwd;
     } else obj.path = beside;
