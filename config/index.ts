@@ -10,6 +10,7 @@ export {
   readPath,
 } from './field-path.ts';
 export { MODEL_NAME_RE, ModelNameSchema } from './model-name.ts';
+export { NAME_RE, NameSchema, toName } from './names.ts';
 export {
   CronScheduleSchema,
   EveryScheduleSchema,

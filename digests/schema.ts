@@ -6,6 +6,7 @@ import {
   isMapping,
   type Loaded,
   loadNamedYamlDir,
+  NameSchema,
   oldFormMessage,
   readYamlFile,
   SCHEDULE_FORMS,
@@ -23,10 +24,9 @@ export type DigestSchedule = z.infer<typeof DigestScheduleSchema>;
 
 /** One digest file. */
 export const DigestSchema = z.strictObject({
-  name: z
-    .string()
-    .regex(/^[a-z0-9][a-z0-9_-]*$/, 'use lower-case letters, digits, - and _')
-    .describe("the digest's name (`arbiter digest <name>`); lower-case letters, digits, - and _"),
+  name: NameSchema.describe(
+    "the digest's name (`arbiter digest <name>`); lower-case letters, digits, -, _ and .",
+  ),
   description: z.string().optional().describe('one line shown in the digest'),
   schedule: DigestScheduleSchema.describe(
     'when it posts: `{cron, timezone}`, or `{every, timezone?}` (the period is the one before the scheduled time)',

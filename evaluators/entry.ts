@@ -3,7 +3,7 @@
 // an item passes only when every gating metric reaches its threshold, a metric that could not score makes the item
 // errored (neither passed nor failed), and the item score is the weighted mean of the metrics that scored.
 import { z } from 'zod';
-import { isMapping, mappingsAt, msAsDuration, renameKey } from '../config/index.ts';
+import { isMapping, mappingsAt, msAsDuration, NameSchema, renameKey } from '../config/index.ts';
 import { closestName, createMetric, isMetricName, METRIC_NAMES, metrics } from './registry.ts';
 import type { Metric, MetricDeps, Score, ScoreErrorCause } from './types.ts';
 
@@ -17,10 +17,8 @@ const unit = z
     error: 'expected a number from 0 to 1',
   });
 
-/** The name a score is written under: lower-case letters, digits, `-`, `_` and `.`. */
-export const ScoreNameSchema = z
-  .string()
-  .regex(/^[a-z0-9][a-z0-9_.-]{0,62}$/, { error: 'expected a lower-case name such as no-refusal' });
+/** The name a score is written under: the one name rule (lower-case letters, digits, `-`, `_` and `.`). */
+export const ScoreNameSchema = NameSchema;
 
 /** One metric entry as written in a suite or a monitor. */
 export const MetricEntrySchema = z.strictObject({

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ModelNameSchema } from '../config/index.ts';
+import { ModelNameSchema, NAME_RE } from '../config/index.ts';
 import type { Effort } from '../llm/index.ts';
 import {
   buildRubricMessages,
@@ -83,7 +83,9 @@ const ScaleArg = z
 export const judgeCommonArgs = {
   name: z
     .string()
-    .regex(/^[a-z][a-z0-9_-]{0,62}$/, { error: 'expected a lower-case metric name such as helpfulness' })
+    .regex(NAME_RE, {
+      error: 'expected a lower-case name of letters, digits, -, _ and . such as helpfulness',
+    })
     .optional()
     .describe('name written on the scores, e.g. helpfulness'),
   model: ModelNameSchema.optional().describe('judge model as provider:model (default: ARBITER_JUDGE_MODEL)'),

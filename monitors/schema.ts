@@ -17,6 +17,7 @@ import {
   type Loaded,
   loadNamedYamlDir,
   mappingsAt,
+  NameSchema,
   oldFormMessage,
   PATH_FORMS,
   parseFieldPath,
@@ -299,10 +300,9 @@ export const BudgetSchema = z.strictObject({
 /** One monitor file. */
 export const MonitorSchema = z
   .strictObject({
-    name: z
-      .string()
-      .regex(/^[a-z0-9][a-z0-9_-]*$/, 'use lower-case letters, digits, - and _')
-      .describe("the monitor's name (`arbiter monitor run <name>`); lower-case letters, digits, - and _"),
+    name: NameSchema.describe(
+      "the monitor's name (`arbiter monitor run <name>`); lower-case letters, digits, -, _ and .",
+    ),
     description: z.string().optional().describe('one line shown in reports'),
     schedule: ScheduleSchema.describe('when it ticks'),
     source: SourceSchema.describe('where records come from'),

@@ -11,7 +11,10 @@ import {
   isMapping,
   mappingsAt,
   ModelNameSchema,
+  NAME_RE,
+  oldFormMessage,
   parseYaml,
+  toName,
   type Upgrade,
   type YamlProblem,
 } from '../config/index.ts';
@@ -87,10 +90,15 @@ export const WatchSchema = z.strictObject({
 
 /** The suite file's schema before its registries are consulted. */
 export const SuiteShape = z.strictObject({
+  // The old rule (upper case allowed) still loads, with a warning (see upgradeSuite); new names follow the one rule.
   name: z
     .string()
-    .regex(/^[\w.-]{1,80}$/, { error: 'expected a name of letters, digits, - _ or .' })
-    .describe("the suite's name: `arbiter run <name>` finds it, reports and the leaderboard show it"),
+    .regex(/^[\w.-]{1,80}$/, {
+      error: 'expected a lower-case name of letters, digits, -, _ and ., e.g. support-bot',
+    })
+    .describe(
+      "the suite's name: `arbiter run <name>` finds it, reports and the leaderboard show it; lower-case letters, digits, -, _ and .",
+    ),
   description: z.string().optional().describe('one line shown with the run'),
   dataset: DatasetRefSchema.describe('the rows to run'),
   target: z
@@ -219,6 +227,14 @@ function suiteSchema(env: Record<string, string | undefined>) {
  * old metric arguments (`latency`'s `maxMs`), and old target arguments (`timeoutMs`).
  */
 export const upgradeSuite: Upgrade = (data, warn) => {
+  // A name with upper case keeps working for one release (runs are stored under it), with the lower-case name shown.
+  if (
+    isMapping(data) &&
+    typeof data.name === 'string' &&
+    /^[\w.-]{1,80}$/.test(data.name) &&
+    !NAME_RE.test(data.name)
+  )
+    warn(['name'], oldFormMessage(`name: ${data.name}`, `name: ${toName(data.name)}`));
   upgradeMetricEntries(data, warn);
   for (const { obj, path } of mappingsAt(data, ['target'])) upgradeTargetArgs(obj, path, warn);
 };

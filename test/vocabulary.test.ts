@@ -186,6 +186,23 @@ describe('old forms load as their new form, with a warning naming file:line:colu
     );
   });
 
+  it('a suite name with upper case still loads under its name, with a warning showing the lower-case one', () => {
+    const s = suite(
+      'name: Support_QA\ndataset: d.jsonl\nthreshold: 0.5\ntarget: { type: recorded }\nmetrics: [{ metric: pii }]\n',
+    );
+    expect(s.name).toBe('Support_QA');
+    expect(s.warnings?.[0]).toMatch(
+      /s\.yaml:1:1: name: `name: Support_QA` is the old form.*write `name: support_qa`/,
+    );
+    expect(
+      loadError(() =>
+        monitor(
+          `${MONITOR_HEAD.replace('name: m', 'name: Bad Name')}schedule: { every: 1h }\nmetrics: [{ metric: pii }]\n`,
+        ),
+      ),
+    ).toMatch(/m\.yaml:1:7: name: expected a lower-case name of letters, digits, -, _ and \./);
+  });
+
   it('a problem under a renamed key is reported at the key the user wrote', () => {
     const message = loadError(() =>
       suite(`${SUITE_HEAD}target: { type: recorded }\nmetrics:\n  - name: contians\n`),
