@@ -57,7 +57,7 @@ export function durationSchema(options: { example: string; min?: number; max?: n
       : min > 1
         ? ` of at least ${formatDuration(min)}`
         : '';
-  const message = `expected a duration${bounds} such as ${options.example} (a whole number and ms, s, m, h, d or w)`;
+  const message = `expected a duration${bounds} like ${options.example} (a whole number and ms, s, m, h, d or w)`;
   return z
     .string({ error: message })
     .refine(

@@ -368,7 +368,7 @@ describe('one schedule type for monitors and digests', () => {
       'schedule: "every hour"\n',
       /schedule: expected a mapping \{every, timezone\?\}, or a mapping \{cron, timezone\?\}/,
     ],
-    ['schedule: { every: 30s }\n', /schedule\.every: expected a duration of at least 1m such as 15m/],
+    ['schedule: { every: 30s }\n', /schedule\.every: expected a duration of at least 1m like 15m/],
   ])('a schedule in neither form shows both forms (%#)', (schedule, message) => {
     const dir = folder();
     writeFileSync(join(dir, 'm.yaml'), `${MONITOR_HEAD}${schedule}metrics: [{ metric: pii }]\n`);
@@ -421,7 +421,7 @@ describe('one duration type', () => {
           `${SUITE_HEAD}target: { type: http, url: "http://127.0.0.1:1/x", timeout: 30 }\nmetrics: [{ metric: pii }]\n`,
         ),
       ),
-    ).toMatch(/target\.timeout: expected a duration from 1ms to 1h such as 30s/);
+    ).toMatch(/target\.timeout: expected a duration from 1ms to 1h like 30s/);
   });
 });
 
