@@ -179,8 +179,13 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
     );
   }
   // Monitor YAML is validated before anything is opened: a bad file stops start-up with file:line:field (exit 2).
+  // Digests naming a monitor that does not exist stop start-up too; old forms load with a warning in the log.
   const loadedMonitors = loadMonitors(env.MONITORS_DIR);
-  const loadedDigests = loadDigests(env.DIGESTS_DIR);
+  const loadedDigests = loadDigests(env.DIGESTS_DIR, {
+    monitorNames: loadedMonitors.map((m) => m.value.name),
+  });
+  for (const w of [...loadedMonitors, ...loadedDigests].flatMap((l) => l.warnings))
+    logger.warn(`warning: ${w}`);
   const store = await openStore(env, { logger });
   let llm: LlmService | undefined;
   let tracing: LangfuseTracing | undefined;

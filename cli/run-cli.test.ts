@@ -59,12 +59,12 @@ describe('arbiter CLI', () => {
     expect(await runCli(['metrics', 'latency'], {}, one)).toBe(0);
     expect(one.out).toBe(
       [
-        "latency (heuristic): The target's response time (item.latencyMs) is at most maxMs.",
-        '  maxMs (number > 0, required): slowest allowed response time in milliseconds',
+        "latency (heuristic): The target's response time (item.latencyMs) is at most maxDuration.",
+        '  maxDuration (duration, required): slowest allowed response time, e.g. 5s or 1500ms (was `maxMs` in milliseconds)',
         '  example:',
         '    - metric: latency',
         '      args:',
-        '        maxMs: 5000',
+        '        maxDuration: 5s',
         '',
       ].join('\n'),
     );

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { parseDuration } from './duration.ts';
 import { ArbiterError } from './errors.ts';
+import { ModelNameSchema } from './model-name.ts';
 import { closestName } from './suggest.ts';
 
 const intIn = (min: number, max: number) =>
@@ -184,12 +185,7 @@ export const ENV_VARS = {
   },
   GEMINI_BASE_URL: { schema: httpUrl.optional(), secret: false, doc: 'Overrides the Gemini API base URL.' },
   ARBITER_JUDGE_MODEL: {
-    schema: z
-      .string()
-      .regex(/^[a-z][a-z0-9-]*:[\w.:/-]+$/, {
-        error: 'expected provider:model, e.g. anthropic:claude-sonnet-5-5 or offline:heuristic',
-      })
-      .optional(),
+    schema: ModelNameSchema.optional(),
     secret: false,
     doc: 'Default judge model as provider:model; defaults to the first configured provider, else offline:heuristic.',
   },

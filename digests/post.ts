@@ -6,7 +6,14 @@ import { basename, join } from 'node:path';
 import cron, { type ScheduledTask } from 'node-cron';
 import { escapeMrkdwn, type Message } from '../chat/index.ts';
 import type { Transport } from '../chat/index.ts';
-import { type Clock, createSilentLogger, describeError, type Logger } from '../config/index.ts';
+import {
+  type Clock,
+  createSilentLogger,
+  describeError,
+  type Logger,
+  scheduleTimezone,
+  wakeExpression,
+} from '../config/index.ts';
 import { type Collection, DEFAULT_LEASE_TTL_MS, type DocumentStore, type Leases } from '../storage/index.ts';
 import { type BuiltDigest, buildDigest, type DigestInputs } from './build.ts';
 import { writeChartPng } from './chart.ts';
@@ -149,7 +156,7 @@ export async function postDigest(
   const logger = deps.logger ?? createSilentLogger();
   const now = deps.clock.now();
   const period =
-    options.period ?? periodBefore(options.periodKind ?? spec.period, now, spec.schedule.timezone);
+    options.period ?? periodBefore(options.periodKind ?? spec.period, now, scheduleTimezone(spec.schedule));
   const id = digestPostId(spec.name, period);
   const before = await deps.posts.get(id);
   if (before?.status === 'posted') return alreadyPosted(period, before);
@@ -353,7 +360,7 @@ export async function runDueDigest(
   const scheduled = latestScheduled(spec.schedule, deps.clock.now());
   if (!scheduled) return { status: 'not-due' };
   if (options.notBefore && scheduled < options.notBefore) return { status: 'not-due' };
-  const period = periodBefore(spec.period, scheduled, spec.schedule.timezone);
+  const period = periodBefore(spec.period, scheduled, scheduleTimezone(spec.schedule));
   const doc = await deps.posts.get(digestPostId(spec.name, period));
   if (doc?.status === 'posted') return { status: 'not-due' };
   // A post that failed (Slack down) waits FAILED_RETRY_MS before the next try; one whose replica died mid-post
@@ -406,13 +413,14 @@ export function startDigests(
   const checkAll = async () => {
     await Promise.all(specs.map(wake));
   };
-  const tasks: ScheduledTask[] = specs.map((spec) =>
-    cron.schedule(spec.schedule.cron, () => void wake(spec), {
-      timezone: spec.schedule.timezone,
+  const tasks: ScheduledTask[] = specs.map((spec) => {
+    const { expr, timezone } = wakeExpression(spec.schedule);
+    return cron.schedule(expr, () => void wake(spec), {
+      timezone,
       name: `digest:${spec.name}`,
       noOverlap: true,
-    }),
-  );
+    });
+  });
   if (specs.length > 0)
     tasks.push(
       cron.schedule(options.retryCron ?? DIGEST_RETRY_CRON, () => void checkAll(), {

@@ -3,6 +3,7 @@
 // an item passes only when every gating metric reaches its threshold, a metric that could not score makes the item
 // errored (neither passed nor failed), and the item score is the weighted mean of the metrics that scored.
 import { z } from 'zod';
+import { isMapping, mappingsAt, msAsDuration, NameSchema, renameKey } from '../config/index.ts';
 import { closestName, createMetric, isMetricName, METRIC_NAMES, metrics } from './registry.ts';
 import type { Metric, MetricDeps, Score, ScoreErrorCause } from './types.ts';
 
@@ -16,10 +17,8 @@ const unit = z
     error: 'expected a number from 0 to 1',
   });
 
-/** The name a score is written under: lower-case letters, digits, `-`, `_` and `.`. */
-export const ScoreNameSchema = z
-  .string()
-  .regex(/^[a-z0-9][a-z0-9_.-]{0,62}$/, { error: 'expected a lower-case name such as no-refusal' });
+/** The name a score is written under: the one name rule (lower-case letters, digits, `-`, `_` and `.`). */
+export const ScoreNameSchema = NameSchema;
 
 /** One metric entry as written in a suite or a monitor. */
 export const MetricEntrySchema = z.strictObject({
@@ -89,6 +88,47 @@ export function legacyEntryHint(legacy: z.infer<typeof LegacyMetricEntrySchema>)
   const args =
     legacy.args && Object.keys(legacy.args).length > 0 ? `, args: ${JSON.stringify(legacy.args)}` : '';
   return `- metric: ${legacy.name}${args}`;
+}
+
+/** Old argument names of metrics, by metric: `latency`'s `maxMs` (milliseconds) is `maxDuration` (a duration). */
+const OLD_ARGS: Record<string, { from: string; to: string; convert: (v: unknown) => unknown }[]> = {
+  latency: [{ from: 'maxMs', to: 'maxDuration', convert: msAsDuration }],
+};
+
+/**
+ * Rewrites the old forms of the metric entries at `metrics` (suites and monitors alike), warning with the new form:
+ * the old suite form `- name: pii` (with only `args`) becomes `- metric: pii`; old argument names get their new
+ * ones (`latency`'s `maxMs: 5000` → `maxDuration: 5s`).
+ */
+export function upgradeMetricEntries(
+  data: unknown,
+  warn: (
+    path: readonly PropertyKey[],
+    message: string,
+    moved?: { from: readonly PropertyKey[]; to: readonly PropertyKey[] },
+  ) => void,
+): void {
+  for (const { obj, path } of mappingsAt(data, ['metrics', '*'])) {
+    const keys = Object.keys(obj);
+    if (
+      !('metric' in obj) &&
+      typeof obj.name === 'string' &&
+      obj.name !== '' &&
+      keys.every((k) => k === 'name' || k === 'args')
+    ) {
+      const old = { name: obj.name, ...(isMapping(obj.args) ? { args: obj.args } : {}) };
+      warn(
+        path,
+        `\`- name: ${obj.name}\` is the old form and will stop working in a later release; write \`${legacyEntryHint(old)}\``,
+        { from: [...path, 'name'], to: [...path, 'metric'] },
+      );
+      obj.metric = obj.name;
+      delete obj.name;
+    }
+    const renames = typeof obj.metric === 'string' ? OLD_ARGS[obj.metric] : undefined;
+    if (renames && isMapping(obj.args))
+      for (const r of renames) renameKey(obj.args, [...path, 'args'], r.from, r.to, warn, r.convert);
+  }
 }
 
 /** One problem with a metric entry, at a path below the entry. */

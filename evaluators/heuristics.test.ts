@@ -199,11 +199,11 @@ describe('latency', () => {
     [1500, 1],
     [1501, 0],
   ])('%d ms against 1500 → %d', async (latencyMs, value) => {
-    expect((await run('latency', { maxMs: 1500 }, { latencyMs })).value).toBe(value);
+    expect((await run('latency', { maxDuration: '1500ms' }, { latencyMs })).value).toBe(value);
   });
 
   it('is an error score when the item has no latency', async () => {
-    const s = await run('latency', { maxMs: 1500 }, {});
+    const s = await run('latency', { maxDuration: '1500ms' }, {});
     expect(s.error).toMatch(/no latencyMs/);
   });
 });

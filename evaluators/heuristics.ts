@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { durationMs, durationSchema } from '../config/index.ts';
 import { errorMessage, errorScore, outputText, passFail } from './score.ts';
 import { defineMetric, type Item, type Metric, type Score } from './types.ts';
 
@@ -309,23 +310,26 @@ export const lengthMetric = defineMetric({
   },
 });
 
-/** `latency`: the target answered within `maxMs` (from `item.latencyMs`). */
+/** `latency`: the target answered within `maxDuration` (from `item.latencyMs`). */
 export const latencyMetric = defineMetric({
-  description: "The target's response time (item.latencyMs) is at most maxMs.",
+  description: "The target's response time (item.latencyMs) is at most maxDuration.",
   kind: 'heuristic',
   args: z.strictObject({
-    maxMs: z.number().positive().describe('slowest allowed response time in milliseconds'),
+    maxDuration: durationSchema({ example: '5s' }).describe(
+      'slowest allowed response time, e.g. 5s or 1500ms (was `maxMs` in milliseconds)',
+    ),
   }),
-  example: { maxMs: 5000 },
+  example: { maxDuration: '5s' },
   create(args) {
+    const maxMs = durationMs(args.maxDuration)!;
     return heuristic('latency', (item) => {
       if (item.latencyMs === undefined)
         return errorScore('latency', 'the item has no latencyMs', { errorCause: 'input' });
-      const pass = item.latencyMs <= args.maxMs;
+      const pass = item.latencyMs <= maxMs;
       return passFail(
         'latency',
         pass,
-        `${Math.round(item.latencyMs)} ms, ${pass ? 'within' : 'over'} the ${args.maxMs} ms limit`,
+        `${Math.round(item.latencyMs)} ms, ${pass ? 'within' : 'over'} the ${args.maxDuration} limit`,
         { latencyMs: item.latencyMs },
       );
     });

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ModelNameSchema, NAME_RE } from '../config/index.ts';
 import type { Effort } from '../llm/index.ts';
 import {
   buildRubricMessages,
@@ -83,16 +84,12 @@ const ScaleArg = z
 export const judgeCommonArgs = {
   name: z
     .string()
-    .regex(/^[a-z][a-z0-9_-]{0,62}$/, { error: 'expected a lower-case metric name such as helpfulness' })
-    .optional()
-    .describe('name written on the scores, e.g. helpfulness'),
-  model: z
-    .string()
-    .regex(/^[a-z][a-z0-9-]*:[\w.:/-]+$/, {
-      error: 'expected provider:model, e.g. anthropic:claude-sonnet-5-5',
+    .regex(NAME_RE, {
+      error: 'expected a lower-case name of letters, digits, -, _ and . such as helpfulness',
     })
     .optional()
-    .describe('judge model as provider:model (default: ARBITER_JUDGE_MODEL)'),
+    .describe('name written on the scores, e.g. helpfulness'),
+  model: ModelNameSchema.optional().describe('judge model as provider:model (default: ARBITER_JUDGE_MODEL)'),
   reviewBelow: z
     .number()
     .min(0)

@@ -99,7 +99,7 @@ describe('createMetric errors', () => {
       { value: 'x', mode: 'most' },
       /argument 'mode': Invalid option: expected one of "any"\|"all"/,
     ],
-    ['latency', { maxMs: -1 }, /^metric 'latency': argument 'maxMs'/],
+    ['latency', { maxDuration: '-1s' }, /^metric 'latency': argument 'maxDuration'/],
     ['latency', 'fast', /^metric 'latency': arguments expected object/],
     ['keyword-coverage', { keywords: [] }, /argument 'keywords': expected at least one keyword/],
     ['llm-judge', { criteria: '' }, /argument 'criteria': expected the criteria/],

@@ -110,7 +110,10 @@ export async function runMonitorCli(argv: string[], deps: MonitorCliDeps): Promi
     }
     if (!['list', 'run', 'pause', 'resume', 'backfill'].includes(sub))
       throw new ArbiterError('USAGE', `Unknown monitor command "${sub}".`, { hint: USAGE });
-    const monitors = loadMonitors(env.MONITORS_DIR).map((l) => l.value);
+    const loaded = loadMonitors(env.MONITORS_DIR);
+    // Old forms still load, with a warning on stderr naming the file, line and the new form.
+    for (const w of loaded.flatMap((l) => l.warnings)) io.stderr(`warning: ${w}\n`);
+    const monitors = loaded.map((l) => l.value);
     const clock = deps.clock ?? systemClock;
     const langfuse = deps.langfuse ?? langfuseFromEnv(env, { logger });
     if (sub === 'run' && rest.includes('--dry-run')) {

@@ -35,6 +35,8 @@ export async function listMonitors(
         (state.failing ? '  FAILING' : '') +
         `  open alerts: ${firing.length ? firing.join('; ') : 'none'}`,
     );
+    // Old forms the file still uses: shown with the monitor's status until the file is updated.
+    for (const w of m.warnings ?? []) lines.push(`  warning: ${w}`);
   }
   return {
     title: `${monitors.length} monitor(s)`,

@@ -2,7 +2,18 @@
 // `model` calls provider:model with an inline system prompt, `http` calls an agent endpoint, `prompt` renders a
 // Langfuse prompt and sends it to a model. A target never throws for a failed call: it returns the error.
 import { z } from 'zod';
-import { registerSecret, scrubSecrets, sendHttp, viaFetch } from '../config/index.ts';
+import {
+  durationMs,
+  durationSchema,
+  MODEL_NAME_RE,
+  ModelNameSchema,
+  msAsDuration,
+  registerSecret,
+  renameKey,
+  scrubSecrets,
+  sendHttp,
+  viaFetch,
+} from '../config/index.ts';
 import { isProviderTrouble, type Turn } from '../evaluators/index.ts';
 import type { ChatMessage, FinishReason, Llm, Usage } from '../llm/index.ts';
 import { getPath, parsePath, placeholders, renderJson, renderJsonText, renderText } from './template.ts';
@@ -99,9 +110,26 @@ function defineTarget<S extends z.ZodType>(def: TargetDefinition<S>): TargetDefi
   return def;
 }
 
-const modelName = z.string().regex(/^[a-z][a-z0-9-]*:[\w.:/-]+$/, {
-  error: 'expected provider:model, e.g. anthropic:claude-sonnet-5-5 or offline:heuristic',
-});
+const modelName = ModelNameSchema;
+
+/** Time allowed per call (the one duration type); `timeoutMs` in milliseconds is its old form. */
+const timeoutArg = (defaultText?: string) =>
+  durationSchema({ example: '30s', max: 3_600_000 }).describe(
+    `time allowed per ${defaultText ? 'request' : 'call'}, e.g. 30s (was \`timeoutMs\` in milliseconds)`,
+  );
+
+/**
+ * Rewrites the old argument names of a target (`timeoutMs: 15000` → `timeout: 15s`), calling `warn` for each: the
+ * suite loader warns with the file and line; a suite stored by an older version is upgraded silently.
+ */
+export function upgradeTargetArgs(
+  target: Record<string, unknown>,
+  path: readonly (string | number)[],
+  warn: (path: readonly PropertyKey[], message: string) => void = () => {},
+): void {
+  if (target.type === 'http' || target.type === 'model')
+    renameKey(target, path, 'timeoutMs', 'timeout', warn, msAsDuration);
+}
 
 const errorText = (err: unknown) => (err instanceof Error ? err.message || err.name : String(err));
 
@@ -210,7 +238,7 @@ export const modelTarget = defineTarget({
       .optional()
       .describe("sampling temperature (the provider's default when absent)"),
     maxTokens: z.number().int().positive().optional().describe('longest answer in tokens'),
-    timeoutMs: z.number().int().positive().optional().describe('time allowed per call in milliseconds'),
+    timeout: timeoutArg().optional(),
   }),
   example: { model: 'offline:heuristic', system: 'You are a concise support assistant.' },
   create(args, deps) {
@@ -223,7 +251,13 @@ export const modelTarget = defineTarget({
           ...(system ? [{ role: 'system' as const, content: system }] : []),
           ...toMessages(req.transcript),
         ];
-        return callModel(deps.llm, args.model, messages, args, req.signal);
+        return callModel(
+          deps.llm,
+          args.model,
+          messages,
+          { ...args, ...(args.timeout ? { timeoutMs: durationMs(args.timeout)! } : {}) },
+          req.signal,
+        );
       },
     };
   },
@@ -306,12 +340,7 @@ export const httpTarget = defineTarget({
       ),
     answer: pathArg.default('$').describe('where the answer is in the response JSON'),
     end: pathArg.optional().describe('path to a boolean that is true when the agent ends the conversation'),
-    timeoutMs: z
-      .number()
-      .int()
-      .positive()
-      .default(30_000)
-      .describe('time allowed per request in milliseconds'),
+    timeout: timeoutArg('request').default('30s'),
   }),
   example: {
     url: 'http://127.0.0.1:8787/chat',
@@ -325,6 +354,7 @@ export const httpTarget = defineTarget({
     // Tests and embedders may pass a fetch; otherwise the lean node:http client (keep-alive) does the requests.
     const send = deps.fetch ? viaFetch(deps.fetch) : sendHttp;
     const bodyTemplate = args.body ?? { input: '{{input}}' };
+    const timeoutMs = durationMs(args.timeout)!;
     return {
       type: 'http',
       recorded: false,
@@ -343,7 +373,7 @@ export const httpTarget = defineTarget({
           method: args.method,
           headers: { 'content-type': 'application/json', accept: 'application/json', ...headers },
           ...(body !== undefined ? { body } : {}),
-          timeoutMs: args.timeoutMs,
+          timeoutMs,
           ...(req.signal ? { signal: req.signal } : {}),
         });
         if (!sent.ok) {
@@ -352,7 +382,7 @@ export const httpTarget = defineTarget({
             ok: false,
             error:
               f.kind === 'timeout'
-                ? `timed out after ${args.timeoutMs} ms`
+                ? `timed out after ${timeoutMs} ms`
                 : f.kind === 'aborted'
                   ? 'request failed: aborted'
                   : `request failed: ${f.message}`,
@@ -403,7 +433,7 @@ const MODEL_FAMILIES: readonly [RegExp, string][] = [
  */
 export function resolveModelName(name: string): { ok: true; model: string } | { ok: false; error: string } {
   const trimmed = name.trim();
-  if (/^[a-z][a-z0-9-]*:[\w.:/-]+$/.test(trimmed)) return { ok: true, model: trimmed };
+  if (MODEL_NAME_RE.test(trimmed)) return { ok: true, model: trimmed };
   for (const [re, provider] of MODEL_FAMILIES)
     if (re.test(trimmed)) return { ok: true, model: `${provider}:${trimmed}` };
   return {
@@ -640,7 +670,9 @@ export function createTarget(
   spec: TargetSpec,
   deps: TargetDeps,
 ): { ok: true; target: Target } | { ok: false; error: string } {
-  const { type, ...rest } = spec;
+  const upgraded: Record<string, unknown> = { ...spec };
+  upgradeTargetArgs(upgraded, []);
+  const { type, ...rest } = upgraded as TargetSpec;
   if (!isTargetType(type))
     return { ok: false, error: `unknown target type '${type}'; valid: ${TARGET_TYPES.join(', ')}` };
   const def: TargetDefinition<z.ZodType> = targets[type];

@@ -139,14 +139,14 @@ describe('sampling', () => {
 
   it.each([
     [{ strategy: 'all' }, 10],
-    [{ strategy: 'most_recent', n: 3 }, 3],
+    [{ strategy: 'most-recent', n: 3 }, 3],
     [{ strategy: 'oldest', n: 4 }, 4],
     [{ strategy: 'random', n: 5 }, 5],
     [{ strategy: 'random', n: 50 }, 10],
   ])('%j picks %i', (spec, n) => expect(sampleItems(items, s(spec), 42)).toHaveLength(n));
 
-  it('most_recent and oldest order by time', () => {
-    expect(ids(sampleItems(items, s({ strategy: 'most_recent', n: 2 })))).toEqual(['i7', 'i4']);
+  it('most-recent and oldest order by time', () => {
+    expect(ids(sampleItems(items, s({ strategy: 'most-recent', n: 2 })))).toEqual(['i7', 'i4']);
     expect(ids(sampleItems(items, s({ strategy: 'oldest', n: 2 })))).toEqual(['i0', 'i3']);
   });
 
