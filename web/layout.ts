@@ -33,7 +33,7 @@ export function page(opts: { title: string; heading: Html | string; sub?: Html |
   return html`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer"><meta name="robots" content="noindex">
-<title>${opts.title}</title><link rel="stylesheet" href="/assets/report.css"></head>
+<title>${opts.title}</title><link rel="icon" href="data:,"><link rel="stylesheet" href="/assets/report.css"></head>
 <body><header><h1>${opts.heading}</h1>${opts.sub ? html`<p class="sub">${opts.sub}</p>` : ''}</header>
 <main>${opts.body}</main>
 <footer>Arbiter report · generated ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC</footer>
