@@ -83,7 +83,7 @@ describe.skipIf(!hasChromium)('report pages in Chromium', () => {
     await page.screenshot({ path: join(shots, `${shot}.png`), fullPage: true });
     // Every chart image decoded (a broken data URI has no natural width).
     const charts = await page.$$eval('img.chart', (imgs) =>
-      imgs.map((i) => (i as HTMLImageElement).naturalWidth),
+      imgs.map((i) => (i as unknown as { naturalWidth: number }).naturalWidth),
     );
     for (const width of charts) expect(width).toBeGreaterThan(0);
     return page;
@@ -91,7 +91,9 @@ describe.skipIf(!hasChromium)('report pages in Chromium', () => {
 
   const visibleStates = (page: Page) =>
     page.$$eval('#items > .item', (rows) =>
-      rows.filter((r) => !(r as HTMLElement).hidden).map((r) => r.getAttribute('data-state')),
+      rows
+        .filter((r) => !(r as unknown as { hidden: boolean }).hidden)
+        .map((r) => r.getAttribute('data-state')),
     );
 
   it('the run page: click a filter, search, and see only the matching items', async () => {
@@ -145,7 +147,7 @@ describe.skipIf(!hasChromium)('report pages in Chromium', () => {
     await expect(page.locator('#items > .item:not([hidden]) pre').first().textContent()).resolves.toContain(
       '<script>window.__pwned=1</script>',
     );
-    expect(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).toBeUndefined();
+    expect(await page.evaluate('window.__pwned')).toBeUndefined();
     await page.close();
   });
 
@@ -154,7 +156,7 @@ describe.skipIf(!hasChromium)('report pages in Chromium', () => {
     await page.setViewportSize({ width: 390, height: 844 });
     await page.goto(`${w.bot.url}${w.bot.links.sign(reportPaths.run(w.sloppy._id))}`);
     await page.screenshot({ path: join(shots, 'run-phone.png'), fullPage: true });
-    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    const overflow = await page.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth');
     expect(overflow).toBeLessThanOrEqual(1);
     await page.close();
   });
