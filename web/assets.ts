@@ -24,12 +24,12 @@ th{background:#f3f4f6}
 .badge.pass{background:#dcfce7;color:#166534}.badge.fail{background:#fee2e2;color:#991b1b}
 .badge.error{background:#fef3c7;color:#92400e}.badge.review{background:#e0e7ff;color:#3730a3}
 .filters{display:flex;flex-wrap:wrap;gap:6px;align-items:center;position:sticky;top:0;background:#f9fafb;padding:8px 0;z-index:1}
-.filters button{border:1px solid #d1d5db;background:#fff;border-radius:6px;padding:6px 10px;font:inherit;cursor:pointer}
+#more,.filters button{border:1px solid #d1d5db;background:#fff;border-radius:6px;padding:6px 10px;font:inherit;cursor:pointer}
 .filters button[aria-pressed=true]{background:#1d4ed8;color:#fff;border-color:#1d4ed8}
 .filters input,.filters select{font:inherit;padding:6px;border:1px solid #d1d5db;border-radius:6px;min-width:0}
 .filters input{flex:1 1 160px}
 .count{color:#4b5563;font-size:.9rem}
-.item{background:#fff;border:1px solid #e5e7eb;border-radius:8px;margin:6px 0;content-visibility:auto;contain-intrinsic-size:auto 44px}
+.item{background:#fff;border:1px solid #e5e7eb;border-radius:8px;margin:6px 0}
 .item>summary{padding:8px 12px;cursor:pointer;display:flex;flex-wrap:wrap;gap:8px;align-items:baseline}
 .item>summary .key{font-weight:600;overflow-wrap:anywhere}
 .item>summary .excerpt{color:#4b5563;flex:1 1 240px;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
@@ -63,9 +63,14 @@ export const REPORT_JS = `
       failed: ' ' + (row.getAttribute('data-failed') || '') + ' ',
       metrics: ' ' + (row.getAttribute('data-metrics') || '') + ' ',
       text: null,
-      shown: true
+      shown: !row.hidden
     };
   });
+  // At most \`page\` matching items are on screen at once (the server renders the first page visible): a filter over
+  // 10,000 items changes the visibility of a few hundred elements, not of thousands.
+  var page = Number(list.getAttribute('data-page')) || 200;
+  var limit = page;
+  var more = document.getElementById('more');
   var filter = 'all';
   var metric = '';
   var query = '';
@@ -88,34 +93,49 @@ export const REPORT_JS = `
     if (query && textOf(d).indexOf(query) < 0) return false;
     return true;
   }
-  function apply() {
+  function apply(keepLimit) {
     var t0 = performance.now();
+    if (!keepLimit) limit = page;
     var n = 0;
     for (var i = 0; i < data.length; i++) {
       var d = data[i];
-      var show = matches(d);
-      if (show) n++;
+      var match = matches(d);
+      if (match) n++;
+      var show = match && n <= limit;
       if (show !== d.shown) {
         d.shown = show;
         d.row.hidden = !show;
       }
     }
     if (count) count.textContent = 'Showing ' + n + ' of ' + data.length + ' items';
+    if (more) {
+      more.hidden = n <= limit;
+      more.textContent = 'Show ' + Math.min(page, n - limit) + ' more (' + Math.min(n, limit) + ' of ' + n + ' on screen)';
+    }
     list.setAttribute('data-filter-ms', String(Math.round((performance.now() - t0) * 10) / 10));
   }
   for (var b = 0; b < buttons.length; b++) {
     buttons[b].addEventListener('click', function (e) {
       filter = e.currentTarget.getAttribute('data-filter');
       for (var j = 0; j < buttons.length; j++) buttons[j].setAttribute('aria-pressed', String(buttons[j] === e.currentTarget));
-      apply();
+      apply(false);
     });
   }
-  if (select) select.addEventListener('change', function () { metric = select.value; apply(); });
+  if (more) more.addEventListener('click', function () { limit += page; apply(true); });
+  if (select) select.addEventListener('change', function () { metric = select.value; apply(false); });
   var timer = 0;
   if (search) search.addEventListener('input', function () {
     clearTimeout(timer);
-    timer = setTimeout(function () { query = search.value.trim().toLowerCase(); apply(); }, 120);
+    timer = setTimeout(function () { query = search.value.trim().toLowerCase(); apply(false); }, 120);
   });
+  // The items' text for the search is read ahead in small slices while the page is idle.
+  var next = 0;
+  function warm() {
+    var end = Math.min(data.length, next + 500);
+    for (; next < end; next++) textOf(data[next]);
+    if (next < data.length) setTimeout(warm, 0);
+  }
+  setTimeout(warm, 0);
   var initial = bar.getAttribute('data-initial');
   if (initial) {
     for (var k = 0; k < buttons.length; k++) if (buttons[k].getAttribute('data-filter') === initial) buttons[k].click();

@@ -58,7 +58,10 @@ function excerpt(text: string, n = 140): string {
   return flat.length > n ? `${flat.slice(0, n - 1)}…` : flat;
 }
 
-function itemRow(v: RunItemView, t: Thresholds): Html {
+/** Items on screen at once; the rest are in the page, hidden, and shown by the filters or *Show more*. */
+export const ITEMS_PAGE = 200;
+
+function itemRow(v: RunItemView, t: Thresholds, hidden: boolean): Html {
   const state = stateOf(v);
   const scores = v.result?.scores ?? [];
   const failed = scores.filter(
@@ -66,7 +69,7 @@ function itemRow(v: RunItemView, t: Thresholds): Html {
   );
   const output = v.result?.transcript ? renderTranscript(v.result.transcript) : (v.result?.output ?? '');
   const review = v.doc.needsReview === true;
-  return html`<details class="item" data-state="${state}" data-metrics="${scores.map((s) => s.metric).join(' ')}" data-failed="${failed.map((s) => s.metric).join(' ')}"${review ? html` data-review` : ''}>
+  return html`<details class="item" data-state="${state}" data-metrics="${scores.map((s) => s.metric).join(' ')}" data-failed="${failed.map((s) => s.metric).join(' ')}"${review ? html` data-review` : ''}${hidden ? html` hidden` : ''}>
 <summary><span class="key">#${v.doc.row} ${v.doc.itemKey}</span> ${BADGE[state]}${review ? html` <span class="badge review">needs review</span>` : ''} <span>score ${num(v.doc.score ?? null, 2)}</span> <span class="excerpt">${excerpt(v.item.input)}</span></summary>
 <div class="body">${v.doc.error ? html`<p><b>Error${v.doc.errorCause ? ` (${v.doc.errorCause})` : ''}:</b> ${v.doc.error}</p>` : ''}
 <div class="io"><div><h3>Input</h3><pre>${v.item.input}</pre></div><div><h3>Output</h3><pre>${output || '—'}</pre></div>${v.item.expected !== undefined ? html`<div><h3>Expected</h3><pre>${v.item.expected}</pre></div>` : ''}</div>
@@ -96,7 +99,8 @@ function itemsSection(
 <select data-metric aria-label="Metric"><option value="">Every metric</option>${metrics.map((m) => html`<option value="${m}">${m}</option>`)}</select>
 <input type="search" data-search placeholder="Search input, output, reasons" aria-label="Search">
 <span class="count" id="count">Showing ${items.length} of ${items.length} items</span></div>
-<div id="items">${items.map((v) => itemRow(v, t))}</div>`;
+<div id="items" data-page="${ITEMS_PAGE}">${items.map((v, i) => itemRow(v, t, i >= ITEMS_PAGE))}</div>
+<p><button type="button" id="more"${items.length > ITEMS_PAGE ? '' : html` hidden`}>Show ${Math.min(ITEMS_PAGE, items.length - ITEMS_PAGE)} more (${Math.min(ITEMS_PAGE, items.length)} of ${items.length} on screen)</button></p>`;
 }
 
 /** The run page, or null when there is no such run. */
