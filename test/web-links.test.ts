@@ -8,7 +8,7 @@ import { runCli } from '../cli/run-cli.ts';
 import type { CliIo } from '../cli/io.ts';
 import { createReportLinks, createSilentLogger, parseEnv, reportPaths } from '../config/index.ts';
 import { openStore } from '../storage/index.ts';
-import { escapeHtml, html, resolveLinkSecret } from '../web/index.ts';
+import { createReportRoutes, escapeHtml, html, resolveLinkSecret } from '../web/index.ts';
 import { tempDir } from './helpers/tmp.ts';
 
 const SECRET = 'a-test-secret-of-enough-length';
@@ -155,5 +155,63 @@ describe('escapeHtml and the html template', () => {
     expect(outer.text.startsWith('<p title="&lt;script&gt;')).toBe(true);
     expect(outer.text).toContain('<b>&lt;script&gt;');
     expect(outer.text.endsWith('1</p>')).toBe(true);
+  });
+});
+
+describe('the History section (the audit trail through its read interface)', () => {
+  it('lists who did what, when and from where, escaped, newest first as the trail gives them', async () => {
+    const links = createReportLinks({ secret: SECRET, ttlMs: 60_000 });
+    const queries: unknown[] = [];
+    const app = createReportRoutes({
+      links,
+      runs: { getRun: async () => null, items: async () => [], listRuns: async () => [] },
+      reviews: {
+        get: async () => null,
+        pairs: async () => [],
+        votes: async () => [],
+        list: async () => [],
+        standings: async () => {
+          throw new Error('not used');
+        },
+      },
+      monitors: {
+        list: () => [{ name: 'm', schedule: 'every 30m' }],
+        getState: async () => ({ _id: 'm', alerts: {}, history: [], failing: false }),
+        ticks: async () => [],
+        latestScored: async () => [],
+      },
+      audit: {
+        async list(query) {
+          queries.push(query);
+          return [
+            {
+              id: 'a2',
+              at: new Date('2026-12-01T10:05:00Z'),
+              actor: { via: 'slack', user: 'U123', channel: 'C9' },
+              action: 'monitor.resume',
+              object: { type: 'monitor', id: 'm' },
+              summary: 'resumed <script>x</script>',
+            },
+            {
+              id: 'a1',
+              at: new Date('2026-12-01T10:00:00Z'),
+              actor: { via: 'cli', user: 'ops' },
+              action: 'monitor.pause',
+              object: { type: 'monitor', id: 'm' },
+              summary: 'paused',
+            },
+          ];
+        },
+      },
+    });
+    const res = await app.request(links.sign(reportPaths.monitor('m')));
+    expect(res.status).toBe(200);
+    const text = await res.text();
+    expect(queries).toEqual([{ objectType: 'monitor', objectId: 'm', limit: 200 }]);
+    expect(text).toContain(
+      '<tr><td>2026-12-01 10:05 UTC</td><td>U123</td><td>Slack C9</td><td>resumed &lt;script&gt;x&lt;/script&gt;</td></tr>',
+    );
+    expect(text.indexOf('resumed')).toBeLessThan(text.indexOf('<td>paused</td>'));
+    expect(text).toContain('<td>ops</td><td>CLI</td>');
   });
 });
