@@ -18,7 +18,8 @@ a{color:#1d4ed8}
 img.chart{width:100%;height:auto;background:#fff;border:1px solid #e5e7eb;border-radius:8px}
 table{border-collapse:collapse;width:100%;background:#fff;font-size:.9rem}
 th,td{border-bottom:1px solid #e5e7eb;padding:6px 8px;text-align:left;vertical-align:top;overflow-wrap:anywhere}
-th{background:#f3f4f6}
+th{background:#f3f4f6;overflow-wrap:normal}
+.item th,.item td:nth-child(-n+2){overflow-wrap:normal;white-space:nowrap}
 .scroll{overflow-x:auto}
 .badge{display:inline-block;border-radius:999px;padding:0 8px;font-size:.8rem;font-weight:600;background:#e5e7eb}
 .badge.pass{background:#dcfce7;color:#166534}.badge.fail{background:#fee2e2;color:#991b1b}

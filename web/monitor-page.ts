@@ -50,7 +50,7 @@ export async function monitorPage(deps: MonitorPageDeps, name: string): Promise<
   const firing = Object.entries(state.alerts).filter(([, a]) => a.firing);
   const events = ticks.flatMap((t) => t.alerts.map((a) => ({ ...a, at: t.tickTime }))).reverse();
   const body = html`${cards([
-    { label: 'status', value: state.paused ? 'paused' : state.failing ? 'failing' : 'ok' },
+    { label: 'ticks', value: state.paused ? 'paused' : state.failing ? 'last tick failed' : 'running' },
     { label: 'schedule', value: monitor.schedule },
     { label: 'last tick', value: when(state.lastTickTime ? new Date(state.lastTickTime) : last?.tickTime) },
     { label: 'alerts firing', value: String(firing.length) },
