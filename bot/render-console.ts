@@ -106,6 +106,8 @@ function buttonLabel(
   const style: Style = button.style === 'danger' ? 'red' : button.style === 'primary' ? 'green' : 'cyan';
   const confirm = button.confirm ? ', asks to confirm' : '';
   const text = sanitizeForTerminal(button.text);
+  // A link button opens its page: the terminal shows the address to copy (nothing to click).
+  if (button.url) return `${paint(`[ ${text} ]`, style)} ${paint(sanitizeForTerminal(button.url), 'dim')}`;
   // A numbered button is clicked with `click <n>`; its action id is noise for the reader then.
   if (n !== undefined)
     return `${paint(`[${n}] ${text}`, style)}${confirm ? paint(` (${confirm.slice(2)})`, 'dim') : ''}`;
@@ -158,7 +160,7 @@ function renderSection(
       let current = '';
       let currentWidth = 0;
       for (const button of section.buttons) {
-        const n = number?.(button);
+        const n = button.url ? undefined : number?.(button);
         const label = buttonLabel(button, paint, n);
         const w = displayWidth(buttonLabel(button, (s) => s, n));
         if (currentWidth > 0 && currentWidth + 2 + w > width) {

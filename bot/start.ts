@@ -7,6 +7,7 @@ import {
   type Env,
   type Logger,
   type LogSink,
+  type ReportLinks,
   systemClock,
   systemIds,
 } from '../config/index.ts';
@@ -93,6 +94,7 @@ import {
   resolvedChannel,
 } from './slack-channels.ts';
 import { createHttpApp } from './http.ts';
+import { type AuditReader, createReportRoutes, openReportLinks } from '../web/index.ts';
 
 /** Version reported by /healthz and the start-up line. */
 export const VERSION = '0.1.0';
@@ -134,6 +136,8 @@ export interface RunningBot {
   /** Runs a chat command as the console user would (the console prompt; tests). */
   submitCommand(text: string, options?: { user?: string; channel?: string }): Promise<{ jobId: string }>;
   reviews: ReviewService;
+  /** Signs links to the report pages (tests, `--link`). */
+  links: ReportLinks;
   /** Console mode: clicks the button numbered `n` on screen (the console prompt's `click <n>`). */
   clickButton?: (n: number) => Promise<ClickOutcome>;
   /** Graceful stop: HTTP closed, jobs finished or released, store closed. */
@@ -157,6 +161,8 @@ export interface StartOptions {
   slackRetries?: number;
   /** More button handlers, after the built-in ones (tests, embedding). */
   actions?: readonly ActionHandler[];
+  /** The audit trail's read side for the report pages' History sections (until the composition root wires it). */
+  audit?: AuditReader;
 }
 
 /** Starts the bot: store, job worker and HTTP server; logs one line saying what it runs on. */
@@ -304,6 +310,19 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
     const langfuse = langfuseFromEnv(env, { logger });
     // Says once which Langfuse it is and what Arbiter reads and writes there (in the background: never blocks start-up).
     if (langfuse) void announceLangfuseServer(langfuse, env.LANGFUSE_BASE_URL, logger);
+    // Signed links to the report pages: an *Open report* button on run, review, monitor and digest messages when
+    // PUBLIC_URL is set; without it the log prints the local link of each report instead.
+    const links = await openReportLinks(env, store);
+    let localBase = `http://127.0.0.1:${env.PORT}`;
+    const reportUrl = (path: string): string | undefined => {
+      const url = links.publicUrl(path);
+      if (!url)
+        logger.info(
+          { report: links.url(path, localBase) },
+          'report page (set PUBLIC_URL for an Open report button)',
+        );
+      return url;
+    };
     let reporter: RunReporter | undefined;
     const runs = await createRunService({
       store,
@@ -324,6 +343,7 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
       outbox: deliveries,
       runs: () => runs,
       logger,
+      reportUrl,
       ...(options.progressEditMs !== undefined ? { intervalMs: options.progressEditMs } : {}),
     });
     const runReporter = reporter;
@@ -346,6 +366,7 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
       reviewers: roles.reviewers.filter((id) => !id.startsWith('S')),
       ...(promptAlertsChannel ? { defaultChannel: promptAlertsChannel } : {}),
       notify: () => notify(),
+      reportUrl,
     });
     const slack = slackClient
       ? createSlackApp({
@@ -426,6 +447,7 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
       llm,
       judgeModel: llm.judgeModel,
       logger,
+      reportUrl,
       ...(langfuse ? { langfuse, langfuseBaseUrl: env.LANGFUSE_BASE_URL } : {}),
     };
     actionHandlers.push(
@@ -453,6 +475,7 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
       owner,
       dataDir: env.DATA_DIR,
       logger,
+      reportUrl,
     };
     const dispatchDeps: DispatchDeps = {
       runs,
@@ -562,6 +585,29 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
       logger,
       slackEvents: slack?.handle,
       maxBodyBytes: env.HTTP_MAX_BODY_BYTES,
+      reports: createReportRoutes({
+        links,
+        runs: {
+          getRun: (id) => runs.getRun(id),
+          items: (id) => runs.items(id),
+          listRuns: (o) => runs.listRuns(o),
+        },
+        reviews: {
+          get: (id) => reviews.get(id),
+          pairs: (id) => reviews.repository.pairs(id),
+          votes: (id) => reviews.repository.votes(id),
+          list: (limit) => reviews.repository.listReviews({ limit }),
+          standings: () => reviews.standings(),
+        },
+        monitors: {
+          list: () => monitors.map((m) => ({ name: m.name, schedule: describeSchedule(m) })),
+          getState: (name) => monitorStore.getState(name),
+          ticks: (name, from, to) => tickLog.listTicks(from, to, { monitor: name }),
+          latestScored: (name, limit) => monitorStore.latestScored(name, limit),
+        },
+        ...(options.audit ? { audit: options.audit } : {}),
+        logger,
+      }),
     });
     const runningWorker0 = worker;
     notify = () => runningWorker0.notify();
@@ -572,6 +618,7 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
     const port = (server.address() as AddressInfo).port;
     const host = env.HOST === '0.0.0.0' || env.HOST === '::' ? '127.0.0.1' : env.HOST;
     const url = `http://${host}:${port}`;
+    localBase = url;
     deliveries.start();
     worker.start();
     await slack?.start();
@@ -610,6 +657,7 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
       logger,
       runs,
       reviews,
+      links,
       reporter: runReporter,
       outbox: deliveries,
       slack,

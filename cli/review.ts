@@ -29,7 +29,7 @@ const USAGE = `Usage:
   arbiter review create <runA> <runB> [more runs] --channel C [--pairs N] [--reviewers N] [--dm] [--deadline 2d]
   arbiter review list
   arbiter review close <id>
-  arbiter review report <id>
+  arbiter review report <id> [--link]
   arbiter leaderboard`;
 
 /** The CLI never posts: anything a use case would post is queued as a job for the bot's worker instead. */

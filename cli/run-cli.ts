@@ -23,6 +23,7 @@ import {
 } from '../evaluators/index.ts';
 import { runMonitorCli } from '../monitors/index.ts';
 import { runJobsCommand } from './jobs.ts';
+import { runLinkCli, wantsLink } from './links.ts';
 import { runLeaderboardCli, runReviewCli } from './review.ts';
 import { runStoreCommand } from './store.ts';
 
@@ -35,7 +36,7 @@ Usage:
                                      run an evaluation suite (resumes an unfinished run of it unless --new)
   arbiter run --retry-errors <run>   run only the errored items of a finished run again
   arbiter runs list [--suite NAME] [--limit N] [--json]
-  arbiter runs show <id> [--json] [--junit FILE]
+  arbiter runs show <id> [--json] [--junit FILE] [--link]
   arbiter runs compare <a> <b> [--json]
   arbiter runs cancel <id>
   arbiter monitor list
@@ -47,7 +48,7 @@ Usage:
                                      period); --dry-run prints it and writes the chart under DATA_DIR/digests/
   arbiter review create <runA> <runB> [more] --channel C [--pairs N] [--reviewers N] [--dm] [--deadline 2d]
                                      open a blind pairwise review; the bot posts the ballots from its job queue
-  arbiter review list | review close <id> | review report <id>
+  arbiter review list | review close <id> | review report <id> [--link]
   arbiter leaderboard                ratings pooled over every closed review
   arbiter jobs list [--status S] [--type T] [--limit N] [--json]
   arbiter jobs show <id> [--json]
@@ -114,12 +115,15 @@ export async function runCli(
           io: { ...io, isTTY: process.stderr.isTTY === true },
         });
       case 'runs':
+        if (rest[0] === 'show' && wantsLink(rest)) return await runLinkCli('run', rest.slice(1), { env, io });
         return await runRunsCommand(rest, { env, environment, io });
       case 'monitor':
         return await runMonitorCli(rest, { env, io });
       case 'digest':
         return await runDigestCli(rest, { env, io });
       case 'review':
+        if (rest[0] === 'report' && wantsLink(rest))
+          return await runLinkCli('review', rest.slice(1), { env, io });
         return await runReviewCli(rest, { env, io });
       case 'leaderboard':
         return await runLeaderboardCli({ env, io });

@@ -46,6 +46,27 @@ export const ENV_VARS = {
     secret: false,
     doc: 'Largest request body accepted on any HTTP route (Slack events, Langfuse webhook); a larger one is refused with 413 before it is read in full.',
   },
+  PUBLIC_URL: {
+    schema: httpUrl.optional(),
+    secret: false,
+    doc: 'Public base URL of this bot (e.g. https://arbiter.example.com). With it, run, review, monitor and digest messages carry an *Open report* button with a signed link; without it the console prints the local link.',
+  },
+  REPORT_LINK_SECRET: {
+    schema: z.string().min(16, { error: 'expected at least 16 characters of random text' }).optional(),
+    secret: true,
+    doc: 'HMAC key of signed report links. Unset: a random key is created once and kept in the store, so links survive restarts (set it to share links between stores).',
+  },
+  REPORT_LINK_TTL: {
+    schema: z
+      .string()
+      .trim()
+      .refine((s) => (parseDuration(s) ?? 0) >= 60_000, {
+        error: 'expected a duration of at least a minute, e.g. 30d, 12h or 90m',
+      })
+      .default('30d'),
+    secret: false,
+    doc: 'How long a signed report link stays valid (30d, 12h, 90m, …); an expired link answers 403.',
+  },
   LOG_LEVEL: {
     schema: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
     secret: false,

@@ -83,3 +83,11 @@ export {
 export { type FieldRow, fieldRows, type JsonSchema, jsonSchemaOf, typeOf } from './schema-doc.ts';
 export { closestName } from './suggest.ts';
 export { type HttpFailure, type HttpHeaders, type HttpResult, sendHttp, viaFetch } from './http-client.ts';
+export {
+  createReportLinks,
+  type LinkCheck,
+  type ReportLinkOptions,
+  type ReportLinks,
+  reportPaths,
+  type ReportUrl,
+} from './links.ts';

@@ -4,7 +4,7 @@
 // lease to expire and the next attempt resumes after the last step it recorded. Also the node-cron scheduler.
 import { basename, join } from 'node:path';
 import cron, { type ScheduledTask } from 'node-cron';
-import { escapeMrkdwn, type Message } from '../chat/index.ts';
+import { escapeMrkdwn, type Message, openReportSection } from '../chat/index.ts';
 import type { Transport } from '../chat/index.ts';
 import {
   type Clock,
@@ -13,6 +13,8 @@ import {
   type Logger,
   scheduleTimezone,
   wakeExpression,
+  reportPaths,
+  type ReportUrl,
 } from '../config/index.ts';
 import { type Collection, DEFAULT_LEASE_TTL_MS, type DocumentStore, type Leases } from '../storage/index.ts';
 import { type BuiltDigest, buildDigest, type DigestInputs } from './build.ts';
@@ -104,6 +106,8 @@ export interface DigestDeps {
    * a replica that dies mid-post is replaced by the next wake-up after it lapses.
    */
   leaseMs?: number;
+  /** The signed URL of a report page (PUBLIC_URL set): the digest carries an *Open report* button (the overview). */
+  reportUrl?: ReportUrl;
 }
 
 /** How a post attempt ended. */
@@ -191,6 +195,7 @@ export async function postDigest(
       },
     );
     const built = await buildDigest(deps.inputs, spec, now, { period });
+    built.message.sections.push(...openReportSection(deps.reportUrl?.(reportPaths.overview())));
     // Before each step: a replica whose lease lapsed (a long pause, the store unreachable) must stop posting.
     const renew = () => lease.renew();
     const state = (await deps.posts.get(id))!;

@@ -3,7 +3,14 @@
 // half-done is finished by the next one. The watermark only moves after everything it covers is stored.
 import { createHash } from 'node:crypto';
 import type { Transport } from '../chat/index.ts';
-import { type Clock, createSilentLogger, describeError, type Logger } from '../config/index.ts';
+import {
+  type Clock,
+  createSilentLogger,
+  describeError,
+  type Logger,
+  reportPaths,
+  type ReportUrl,
+} from '../config/index.ts';
 import {
   createMetricFromSpec,
   type Item,
@@ -52,6 +59,8 @@ export interface MonitorDeps {
   concurrency?: number;
   /** Where each finished tick's summary goes (`monitor_ticks`, read by digests); none = not recorded. */
   tickLog?: import('./tick-log.ts').TickLog;
+  /** The signed URL of a report page (PUBLIC_URL set): tick reports carry an *Open report* button. */
+  reportUrl?: ReportUrl;
 }
 
 /** How one tick ended. */
@@ -749,6 +758,7 @@ async function finishTickPhases(
       judgeCost: items.reduce((a, i) => a + i.scores.reduce((b, sc) => b + (sc.cost ?? 0), 0), 0),
       worst: monitor.publish.worst,
       ...(read.notes ? { notes: read.notes } : {}),
+      reportUrl: deps.reportUrl?.(reportPaths.monitor(monitor.name)),
     });
     const key = `monitor-tick|${id}`.slice(0, 200);
     // An attempt that died in `reporting` may have posted it: look it up by its key before posting again.
