@@ -49,3 +49,4 @@ export {
 export { type FieldRow, fieldRows, type JsonSchema, jsonSchemaOf, typeOf } from './schema-doc.ts';
 export { closestName } from './suggest.ts';
 export { type HttpFailure, type HttpHeaders, type HttpResult, sendHttp, viaFetch } from './http-client.ts';
+export { type FlagOption, type FlagSpec, flagName, parseFlags, type ParsedFlags, tokenize } from './args.ts';
