@@ -45,13 +45,14 @@ const id = z
   .regex(/^[A-Za-z0-9_.:-]{1,200}$/, { error: 'expected an id' })
   .describe('an id as Arbiter prints it (run_…, rev_…, job_…)');
 
-/** A whole number typed as text, with its range (`--limit 5`). */
+/** An optional whole number typed as text, with its range (`--limit 5`). */
 function whole(min: number, max: number, what: string) {
   return z
     .string()
     .regex(/^\d+$/, { error: 'expects a whole number' })
     .transform(Number)
     .pipe(z.number().int().min(min).max(max))
+    .optional()
     .describe(what);
 }
 
@@ -173,7 +174,7 @@ export const COMMANDS = {
     role: 'admin',
     args: z.object({
       suite: z.string().min(1).max(500).optional().describe('a suite file name, path or `name:`'),
-      limit: whole(1, 100_000, 'run only the first N items').optional(),
+      limit: whole(1, 100_000, 'run only the first N items'),
       concurrency: z.string().optional().describe('items in flight at once'),
       json,
       junit: z.string().optional().describe('write a JUnit XML report to FILE'),
@@ -322,8 +323,8 @@ export const COMMANDS = {
     role: 'admin',
     args: z.object({
       runs: z.array(id).min(2).max(20).describe('the runs to compare'),
-      pairs: whole(1, 10_000, 'how many pairs to vote on').optional(),
-      reviewersPerPair: whole(1, 20, 'reviewers per pair').optional(),
+      pairs: whole(1, 10_000, 'how many pairs to vote on'),
+      reviewersPerPair: whole(1, 20, 'reviewers per pair'),
       dm: z.boolean().optional().describe('send ballots to reviewers by DM'),
       deadlineMs: duration.optional().describe('close after this long (30m, 12h, 2d)'),
       channel: z.string().optional().describe('the channel the bot posts the ballots in'),
