@@ -101,10 +101,10 @@ function mrkdwnToPlain(text: string, paint: Paint = (s) => s): string {
   });
   const styled = linked
     .replace(
-      /(^|[\s(\[])\*([^*\n]*[^*\s])\*(?=$|[\s).,:;!?\]])/g,
+      /(^|[\s([])\*([^*\n]*[^*\s])\*(?=$|[\s).,:;!?\]])/g,
       (_m, pre: string, inner: string) => `${pre}${paint(inner, 'bold')}`,
     )
-    .replace(/(^|[\s(\[])_([^_\n]*[^_\s])_(?=$|[\s).,:;!?\]])/g, '$1$2')
+    .replace(/(^|[\s([])_([^_\n]*[^_\s])_(?=$|[\s).,:;!?\]])/g, '$1$2')
     .replace(/`([^`\n]+)`/g, (m, inner: string) =>
       paint(inner, 'cyan') === inner ? m : paint(inner, 'cyan'),
     );

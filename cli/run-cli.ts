@@ -8,7 +8,7 @@ import {
   createScrubber,
   type Env,
   formatUserError,
-  isArbiterError,
+  isCodedError,
   parseEnv,
   registerEnvSecrets,
   secretValues,
@@ -51,7 +51,7 @@ export async function runCli(
     }
     return await entry.cli!(args, { env, environment, io, rest: argv.slice(used) });
   } catch (err) {
-    if (isArbiterError(err)) {
+    if (isCodedError(err)) {
       io.stderr(`${scrub(formatUserError(err))}\n`);
       return err.exitCode;
     }

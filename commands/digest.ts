@@ -6,7 +6,7 @@ import {
   createSilentLogger,
   type Env,
   formatUserError,
-  isArbiterError,
+  isCodedError,
   type Logger,
   parseFlags,
   systemClock,
@@ -293,8 +293,8 @@ export async function runDigestCli(argv: string[], deps: DigestCliDeps): Promise
     return failed ? 3 : 0;
   } catch (err) {
     io.stderr(`${formatUserError(err)}\n`);
-    if (!isArbiterError(err)) logger.error({ err }, 'digest command failed');
-    return isArbiterError(err) ? err.exitCode : 3;
+    if (!isCodedError(err)) logger.error({ err }, 'digest command failed');
+    return isCodedError(err) ? err.exitCode : 3;
   } finally {
     await ownStore?.close();
   }

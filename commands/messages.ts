@@ -1,7 +1,7 @@
 // The chat front door's one error handler and its short notes: a usage mistake is one message (what was wrong, a
 // did-you-mean, the one usage line); a coded error is its message and hint; anything else is a reference id.
 import { escapeMrkdwn, type Message } from '../chat/index.ts';
-import { isArbiterError } from '../config/index.ts';
+import { isCodedError } from '../config/index.ts';
 
 /** A short ephemeral note; `text` is plain (echoed input, error text): escaped once here, backticks still format. */
 export function notice(title: string, text: string, extra: Message['sections'] = []): Message {
@@ -36,8 +36,10 @@ const TOLD_TO_USERS = new Set([
   'NOT_FOUND',
   'STORE_UNAVAILABLE',
   'STORE_LOCKED',
-  'LLM_UNAVAILABLE',
-  'LANGFUSE_UNAVAILABLE',
+  // Other modules' codes whose messages we write ourselves (a model name, a missing key, Langfuse refusing the keys).
+  'LLM_NO_KEY',
+  'LLM_UNKNOWN_PROVIDER',
+  'LANGFUSE_UNAUTHORIZED',
 ]);
 
 /**
@@ -45,7 +47,7 @@ const TOLD_TO_USERS = new Set([
  * document failing its schema, a bug) only a reference id, never a stack trace or a validation library's text.
  */
 export function errorMessage(err: unknown, ref: string): Message {
-  if (isArbiterError(err) && TOLD_TO_USERS.has(err.code))
+  if (isCodedError(err) && TOLD_TO_USERS.has(err.code))
     return notice('Arbiter could not do that', `${err.message}${err.hint ? `\n${err.hint}` : ''}`, [
       { kind: 'context', items: [`Reference ${ref}`] },
     ]);

@@ -11,6 +11,7 @@ import {
   formatUserError,
   type Ids,
   isArbiterError,
+  isCodedError,
   type Logger,
   parseFlags,
   systemClock,
@@ -126,7 +127,7 @@ async function guarded(io: RunsCliIo, fn: () => Promise<number>): Promise<number
   try {
     return await fn();
   } catch (err) {
-    if (isArbiterError(err)) {
+    if (isCodedError(err)) {
       io.stderr(`${formatUserError(err)}\n`);
       return err.exitCode;
     }

@@ -7,7 +7,9 @@ export {
   EXIT_CODES,
   formatUserError,
   isArbiterError,
+  isCodedError,
   isUserMistake,
+  type CodedError,
   type ErrorCode,
 } from './errors.ts';
 export { createLogger, createSilentLogger, logFailure, type Logger, type LogSink } from './logger.ts';

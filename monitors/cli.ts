@@ -9,7 +9,7 @@ import {
   createSilentLogger,
   type Env,
   formatUserError,
-  isArbiterError,
+  isCodedError,
   type Logger,
   parseFlags,
   systemClock,
@@ -193,8 +193,8 @@ export async function runMonitorCli(argv: string[], deps: MonitorCliDeps): Promi
     return 0;
   } catch (err) {
     io.stderr(`${formatUserError(err)}\n`);
-    if (!isArbiterError(err)) logger.error({ err }, 'monitor command failed');
-    return isArbiterError(err) ? err.exitCode : 3;
+    if (!isCodedError(err)) logger.error({ err }, 'monitor command failed');
+    return isCodedError(err) ? err.exitCode : 3;
   } finally {
     await ownStore?.close();
   }
