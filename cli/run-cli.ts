@@ -2,7 +2,15 @@
 // Its one error handler turns a coded error into stderr and an exit code: 2 usage or configuration, 3
 // infrastructure (the handlers return 1 for a quality verdict below the threshold), never a stack trace.
 import { randomUUID } from 'node:crypto';
-import { CLI_HELP, COMMANDS, type Parsed, parseWords, type Registry } from '../commands/index.ts';
+import {
+  CLI_HELP,
+  COMMANDS,
+  matchEntry,
+  type Parsed,
+  parseWords,
+  type Registry,
+  usageLine,
+} from '../commands/index.ts';
 import {
   ArbiterError,
   createScrubber,
@@ -39,6 +47,27 @@ export async function runCli(
     if (argv.length === 0) {
       io.stdout(CLI_HELP());
       return 0;
+    }
+    const helpAt = argv.findIndex((w) => w === '--help' || w === '-h');
+    if (helpAt > 0) {
+      // `arbiter <command> --help`: that command's usage and summary (a command with its own reader answers itself).
+      const found = matchEntry(COMMANDS as Registry, argv.slice(0, helpAt));
+      const isGroup = found?.used === 1 && found.entry.words.length > 1;
+      if (found && !found.entry.raw && !isGroup) {
+        io.stdout(`Usage: arbiter ${usageLine(found.entry, 'cli')}\n  ${found.entry.summary}\n`);
+        return 0;
+      }
+      if (!found || isGroup) {
+        const group = Object.values(COMMANDS as Registry).filter(
+          (c) => c.words[0] === argv[0]?.toLowerCase(),
+        );
+        if (group.length) {
+          io.stdout(
+            `Usage:\n${group.map((c) => `  arbiter ${usageLine(c, 'cli')}\n      ${c.summary}`).join('\n')}\n`,
+          );
+          return 0;
+        }
+      }
     }
     const parsed = parseWords(COMMANDS, argv, 'cli');
     if (!parsed.ok) throw usageError(parsed);
