@@ -112,8 +112,18 @@ export type Registry = Readonly<Record<string, CommandDef>>;
 
 /** The entries of a registry with their ids. */
 export function entries(registry: Registry): Entry[] {
-  return Object.entries(registry).map(([id, def]) => ({ ...def, id }));
+  let list = ENTRIES.get(registry);
+  if (!list) {
+    list = Object.entries(registry).map(([id, def]) => ({ ...def, id }));
+    ENTRIES.set(registry, list);
+  }
+  return list;
 }
+
+// Derived once per registry and per command: parsing runs on every slash command, the registry never changes.
+const ENTRIES = new WeakMap<Registry, Entry[]>();
+const FLAGS = new WeakMap<CommandDef, FlagInfo[]>();
+const USAGE = new WeakMap<CommandDef, Partial<Record<FrontDoor, string>>>();
 
 // ---- Schema introspection ----
 
@@ -144,10 +154,25 @@ function isOptional(def: CommandDef, key: string): boolean {
   return fieldOf(def, key).safeParse(undefined).success;
 }
 
+/** A flag of a command: its schema key, its typed name, switch or value, and its details. */
+export interface FlagInfo {
+  key: string;
+  flag: string;
+  type: 'boolean' | 'string';
+  meta: FlagDef;
+}
+
 /** The flag keys of a command (its schema keys that are not positionals), with their typed names. */
-export function flagsOf(
-  def: CommandDef,
-): { key: string; flag: string; type: 'boolean' | 'string'; meta: FlagDef }[] {
+export function flagsOf(def: CommandDef): FlagInfo[] {
+  let flags = FLAGS.get(def);
+  if (!flags) {
+    flags = computeFlags(def);
+    FLAGS.set(def, flags);
+  }
+  return flags;
+}
+
+function computeFlags(def: CommandDef): FlagInfo[] {
   const positional = new Set((def.positionals ?? []).map((p) => p.key));
   const fixed = new Set(Object.keys(def.fixed ?? {}));
   return Object.keys(def.args.shape)
@@ -168,6 +193,13 @@ export function flagsOf(
 
 /** The usage line of a command at a front door, without the `arbiter`/`/arbiter` prefix. */
 export function usageLine(def: CommandDef, door: FrontDoor): string {
+  const known = USAGE.get(def) ?? {};
+  USAGE.set(def, known);
+  known[door] ??= computeUsage(def, door);
+  return known[door];
+}
+
+function computeUsage(def: CommandDef, door: FrontDoor): string {
   const parts = [...def.words];
   if (def.shape) parts.push(def.shape);
   for (const f of flagsOf(def)) {
