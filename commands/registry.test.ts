@@ -164,6 +164,15 @@ describe('usage mistakes', () => {
     expect(r.lines.join('\n')).not.toContain('leaderboard ');
   });
 
+  it('a mistyped help topic gets a did-you-mean', async () => {
+    const { dispatch } = await import('./dispatch.ts');
+    const r = parseCommand('help metrcs');
+    if (!r.ok) throw new Error(r.error);
+    const deps = { roles: { admins: [], reviewers: [] } } as unknown as Parameters<typeof dispatch>[2];
+    const { message } = await dispatch(r.command, { user: 'U1' }, deps);
+    expect(message.summary).toBe('No help on "metrcs". Did you mean `help metrics`? Topics: metrics.');
+  });
+
   it('a known command is never titled "unknown command"', async () => {
     const { usageMessage } = await import('./messages.ts');
     const r = parseCommand('runs show');

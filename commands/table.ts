@@ -144,8 +144,7 @@ export const COMMANDS = {
         return 0;
       }
       const text = helpTopicText(args.topic);
-      if (text === undefined)
-        throw new ArbiterError('USAGE', `No help on "${args.topic}". Topics: ${HELP_TOPICS.join(', ')}.`);
+      if (text === undefined) throw new ArbiterError('USAGE', noHelpOn(args.topic));
       ctx.io.stdout(`${text}\n`);
       return 0;
     },
@@ -701,6 +700,11 @@ export function chatHelp(): string {
   return `Commands:\n${helpText(COMMANDS, 'chat')}`;
 }
 
+function noHelpOn(topic: string): string {
+  const guess = closestName(topic, HELP_TOPICS);
+  return `No help on "${topic}".${guess ? ` Did you mean \`help ${guess}\`?` : ''} Topics: ${HELP_TOPICS.join(', ')}.`;
+}
+
 /** `help [topic]` as a Message. */
 export function helpMessage(topic: string | undefined): Message {
   if (topic === undefined)
@@ -711,8 +715,7 @@ export function helpMessage(topic: string | undefined): Message {
       ephemeral: true,
     };
   const text = helpTopicText(topic);
-  if (text === undefined)
-    return notice('Arbiter help', `No help on "${topic}". Topics: ${HELP_TOPICS.join(', ')}.`);
+  if (text === undefined) return notice('Arbiter help', noHelpOn(topic));
   return { title: `Arbiter help: ${topic}`, sections: [{ kind: 'code', text }], ephemeral: true };
 }
 
