@@ -189,6 +189,18 @@ function computeFlags(def: CommandDef): FlagInfo[] {
     });
 }
 
+/**
+ * The flag options of commands for the one flag parser, as the CLI accepts them: what a handler that still reads its
+ * own argv (`arbiter runs …`) passes to parseFlags, so a flag added to the registry entry is accepted there too.
+ */
+export function cliFlagOptions(...defs: CommandDef[]): Record<string, FlagOption> {
+  const options: Record<string, FlagOption> = {};
+  for (const def of defs)
+    for (const f of flagsOf(def))
+      options[f.flag] = { type: f.type, ...(f.meta.short ? { short: f.meta.short } : {}) };
+  return options;
+}
+
 // ---- Usage and help ----
 
 /** The usage line of a command at a front door, without the `arbiter`/`/arbiter` prefix. */

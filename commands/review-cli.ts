@@ -23,7 +23,8 @@ import { messageToText } from '../monitors/index.ts';
 import { createReviewService, type ReviewService } from '../reviews/index.ts';
 import { createRunRepository } from '../runs/index.ts';
 import { createJobQueue, type DocumentStore, openStore } from '../storage/index.ts';
-import type { CliIo } from './registry.ts';
+import { type CliIo, cliFlagOptions } from './registry.ts';
+import { COMMANDS } from './table.ts';
 
 const USAGE = `Usage:
   arbiter review create <runA> <runB> [more runs] --channel C [--pairs N] [--reviewers N] [--dm] [--deadline 2d]
@@ -79,13 +80,13 @@ export async function runReviewCli(argv: string[], deps: ReviewCliDeps): Promise
   const parsed = parseFlags(rest, {
     allowPositionals: true,
     usage: USAGE,
-    options: {
-      channel: { type: 'string' },
-      pairs: { type: 'string' },
-      reviewers: { type: 'string' },
-      dm: { type: 'boolean' },
-      deadline: { type: 'string' },
-    },
+    // The flags of the `review …` entries of the registry (commands/table.ts).
+    options: cliFlagOptions(
+      COMMANDS.review,
+      COMMANDS['review.list'],
+      COMMANDS['review.close'],
+      COMMANDS['review.report'],
+    ),
   });
   const positionals = parsed.positionals;
   const values = parsed.values as {

@@ -35,7 +35,9 @@ import {
 } from '../runs/index.ts';
 import { createJobQueue, createWorker, type DocumentStore, openStore } from '../storage/index.ts';
 import { escapeMrkdwn, type Message, type MessageSection, plainText } from '../chat/index.ts';
+import { cliFlagOptions } from './registry.ts';
 import { findSuite } from './suites.ts';
+import { COMMANDS } from './table.ts';
 
 /** What the run commands need from the outside world. */
 export interface RunsCliIo {
@@ -235,17 +237,8 @@ export async function runRunCommand(argv: readonly string[], deps: RunsCliDeps):
   return guarded(io, async () => {
     const parsed = parseFlags(argv, {
       allowPositionals: true,
-      options: {
-        concurrency: { type: 'string' },
-        limit: { type: 'string' },
-        json: { type: 'boolean' },
-        junit: { type: 'string' },
-        'fail-under': { type: 'string' },
-        'max-errors': { type: 'string' },
-        'retry-errors': { type: 'string' },
-        new: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
+      // The flags of the `run` entry of the registry (commands/table.ts), plus --help.
+      options: { ...cliFlagOptions(COMMANDS.run), help: { type: 'boolean', short: 'h' } },
     });
     const positionals = parsed.positionals;
     const values = parsed.values as Partial<Record<string, string>> & {
@@ -409,12 +402,14 @@ export async function runRunsCommand(argv: readonly string[], deps: RunsCliDeps)
     const [sub, ...rest] = argv;
     const parsed = parseFlags(rest, {
       allowPositionals: true,
-      options: {
-        json: { type: 'boolean' },
-        limit: { type: 'string' },
-        suite: { type: 'string' },
-        junit: { type: 'string' },
-      },
+      // The flags of the `runs …` entries of the registry (commands/table.ts).
+      options: cliFlagOptions(
+        COMMANDS['runs.list'],
+        COMMANDS['runs.show'],
+        COMMANDS['runs.compare'],
+        COMMANDS['runs.cancel'],
+        COMMANDS['runs.publish'],
+      ),
     });
     const positionals = parsed.positionals;
     const values = parsed.values as { json?: boolean; limit?: string; suite?: string; junit?: string };
