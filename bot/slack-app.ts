@@ -283,7 +283,7 @@ export function createSlackApp(deps: SlackAppDeps): SlackFrontDoor {
 
   app.command(env.SLACK_COMMAND, async ({ command, ack }) => {
     const parsed = parseCommand(command.text);
-    if (!parsed.ok) return ack(ephemeralAck(usageMessage(parsed.error)));
+    if (!parsed.ok) return ack(ephemeralAck(usageMessage(parsed.error, parsed.lines)));
     const early = precheck(parsed.command, command.user_id, deps.roles);
     if (early) return ack(ephemeralAck(early));
     const admission = intake.admit(command.user_id);

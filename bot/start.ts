@@ -70,7 +70,7 @@ import type { ActionHandler } from '../chat/index.ts';
 import { ACTION_JOB_TYPE, createActionJobHandler } from './action-jobs.ts';
 import { COMMAND_JOB_TYPE, createCommandJobHandler } from './command-jobs.ts';
 import { type ClickOutcome, createConsoleClicker } from './console-prompt.ts';
-import { isConsoleTransport } from './console-transport.ts';
+import { type ConsoleTransport, isConsoleTransport } from './console-transport.ts';
 import { createRoleResolver } from './slack-roles.ts';
 import { createConsoleTransport } from './console-transport.ts';
 import { createRunReporter, type RunReporter } from './run-reporter.ts';
@@ -140,6 +140,8 @@ export interface RunningBot {
   links: ReportLinks;
   /** Console mode: clicks the button numbered `n` on screen (the console prompt's `click <n>`). */
   clickButton?: (n: number) => Promise<ClickOutcome>;
+  /** Console mode: the console transport (the prompt redirects its printing to redraw the typed line). */
+  console?: ConsoleTransport;
   /** Graceful stop: HTTP closed, jobs finished or released, store closed. */
   stop(): Promise<void>;
 }
@@ -663,6 +665,7 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
       slack,
       ...(isConsoleTransport(sender)
         ? {
+            console: sender,
             clickButton: createConsoleClicker({
               transport: sender,
               queue,

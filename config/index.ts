@@ -39,7 +39,9 @@ export {
   EXIT_CODES,
   formatUserError,
   isArbiterError,
+  isCodedError,
   isUserMistake,
+  type CodedError,
   type ErrorCode,
 } from './errors.ts';
 export { createLogger, createSilentLogger, logFailure, type Logger, type LogSink } from './logger.ts';
@@ -91,3 +93,4 @@ export {
   reportPaths,
   type ReportUrl,
 } from './links.ts';
+export { type FlagOption, type FlagSpec, flagName, parseFlags, type ParsedFlags, tokenize } from './args.ts';

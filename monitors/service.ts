@@ -2,6 +2,7 @@
 // the schedules.
 import type { Message } from '../chat/index.ts';
 import type { PostedRef, Transport } from '../chat/index.ts';
+import { closestName } from '../config/index.ts';
 import { extractItem, extractPaths, getPath } from './extract.ts';
 import { excerpt } from './report.ts';
 import { type MonitorScheduler, startSchedules } from './schedule.ts';
@@ -52,9 +53,13 @@ export function findMonitor(
   const m = monitors.find((x) => x.name === name);
   if (m) return { ok: true, monitor: m };
   const known = monitors.map((x) => x.name).join(', ');
+  const guess = closestName(
+    name,
+    monitors.map((x) => x.name),
+  );
   return {
     ok: false,
-    error: `No monitor named "${name}". Valid names: ${known || '(none: add YAML files to MONITORS_DIR)'}.`,
+    error: `No monitor named "${name}". Valid names: ${known || '(none: add YAML files to MONITORS_DIR)'}.${guess ? ` Did you mean "${guess}"?` : ''}`,
   };
 }
 

@@ -1,24 +1,19 @@
 import { existsSync } from 'node:fs';
-import { parseArgs } from 'node:util';
-import { ArbiterError, createSilentLogger, type Env } from '../config/index.ts';
+import { ArbiterError, createSilentLogger, type Env, parseFlags } from '../config/index.ts';
 import { migrateNedbToSqlite, type StoreStats, storeStats } from '../storage/index.ts';
-import type { CliIo } from './io.ts';
+import type { CliIo } from './registry.ts';
 
 const STORE_USAGE = 'Usage: arbiter store migrate | arbiter store stats [--json]';
 /** Said by every stats output: no retention figure is made up. */
 const RETENTION = 'not built yet: no retention policy removes stored documents by age';
 
 function parseStoreArgs(args: string[], allowJson: boolean): { json: boolean } {
-  try {
-    const { values } = parseArgs({
-      args,
-      allowPositionals: false,
-      options: allowJson ? { json: { type: 'boolean' } } : {},
-    });
-    return { json: values.json === true };
-  } catch (err) {
-    throw new ArbiterError('USAGE', (err as Error).message, { hint: STORE_USAGE });
-  }
+  const { values } = parseFlags(args, {
+    allowPositionals: false,
+    usage: STORE_USAGE.replace(/^Usage: /, ''),
+    options: allowJson ? { json: { type: 'boolean' } } : {},
+  });
+  return { json: values.json === true };
 }
 
 function bytes(n: number): string {

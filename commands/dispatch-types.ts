@@ -1,0 +1,42 @@
+// What a chat handler gets (who asked, where) and needs (the services), and what it answers.
+import type { Message, RolePolicy } from '../chat/index.ts';
+import type { Monitor, MonitorDeps } from '../monitors/index.ts';
+import type { ReviewService } from '../reviews/index.ts';
+import type { RunService } from '../runs/index.ts';
+import type { ChannelAccess } from './channel-access.ts';
+import type { DigestCommandDeps } from './digest.ts';
+
+/** What the dispatcher needs. */
+export interface DispatchDeps {
+  runs: RunService;
+  /** Suites are looked up here; a suite path outside this folder is refused (Slack users cannot read any file). */
+  suitesDir: string;
+  /** Raw environment for `${ENV:NAME}` header values of http targets. */
+  environment: Record<string, string | undefined>;
+  roles: RolePolicy;
+  /** The loaded monitors (MONITORS_DIR) and what their ticks need; without it `monitor …` says it is not set up. */
+  monitors?: { list: readonly Monitor[]; deps: MonitorDeps };
+  /** The configured digests (DIGESTS_DIR) and what posting them needs; without it `digest` says it is not set up. */
+  digests?: DigestCommandDeps;
+  /** Blind pairwise reviews; without it `review …` and `leaderboard` say they are not set up. */
+  reviews?: ReviewService;
+  /**
+   * Asked before a command starts work that posts in the conversation it was typed in (`run`, `review`); without it
+   * (the console) every conversation can be posted in.
+   */
+  channelAccess?: ChannelAccess;
+}
+
+/** Who asked, and the key that makes a repeated delivery of the same request start nothing new. */
+export interface DispatchContext {
+  user: string;
+  /** Where the command was typed (reviews post their ballots there). */
+  channel?: string;
+  idempotencyKey?: string;
+}
+
+/** The answer to a command; `watchRun` asks the front door to keep a progress line and post the report. */
+export interface CommandReply {
+  message: Message;
+  watchRun?: { runId: string; created: boolean };
+}
