@@ -311,6 +311,7 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
       ids: systemIds,
       logger,
       env: options.environment ?? {},
+      maxFieldBytes: env.RECORD_FIELD_MAX_BYTES,
       llm,
       judgeModel: llm.judgeModel,
       onProgress: (runId) => reporter?.progress(runId),
@@ -408,6 +409,7 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
     const monitorDeps: MonitorDeps = {
       store: monitorStore,
       tickLog,
+      maxFieldBytes: env.RECORD_FIELD_MAX_BYTES,
       // The slack source reads channels with the bot token (SLACK_API_URL honoured).
       ...(env.SLACK_BOT_TOKEN
         ? {

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { parseDuration } from './duration.ts';
 import { ArbiterError } from './errors.ts';
+import { DEFAULT_FIELD_MAX_BYTES } from './limits.ts';
 import { closestName } from './suggest.ts';
 
 const intIn = (min: number, max: number) =>
@@ -91,6 +92,11 @@ export const ENV_VARS = {
     schema: retentionAge('180d'),
     secret: false,
     doc: 'How long a monitor keeps each scored item (input, output, scores) after scoring it, or `keep`; the per-tick summaries that digests and trends read are always kept. The LLM cache is kept for LLM_CACHE_TTL.',
+  },
+  RECORD_FIELD_MAX_BYTES: {
+    schema: intIn(1024, 64 * 1024 * 1024).default(DEFAULT_FIELD_MAX_BYTES),
+    secret: false,
+    doc: 'Largest field (input, output, context, expected, …) of a dataset row or a monitor source record, in bytes of UTF-8; a larger one is reported with its row or record and field and is not run.',
   },
   MONGODB_URI: {
     schema: z

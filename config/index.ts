@@ -1,6 +1,7 @@
 // Public surface of config/: environment, YAML loading, errors, logging, clock and ids, the lean HTTP client.
 export { EnvSchema, ENV_VARS, SECRET_VARS, parseEnv, type Env, type EnvVarName } from './env.ts';
 export { parseDuration } from './duration.ts';
+export { DEFAULT_FIELD_MAX_BYTES, formatBytes, oversizedField } from './limits.ts';
 export {
   ArbiterError,
   describeError,

@@ -52,6 +52,8 @@ export interface MonitorDeps {
   concurrency?: number;
   /** Where each finished tick's summary goes (`monitor_ticks`, read by digests); none = not recorded. */
   tickLog?: import('./tick-log.ts').TickLog;
+  /** Largest field of a source record in bytes (RECORD_FIELD_MAX_BYTES); a larger one makes the record unusable. */
+  maxFieldBytes?: number;
 }
 
 /** How one tick ended. */
@@ -414,7 +416,7 @@ async function readSource(
   const extracted: Extracted[] = [];
   const unmatched: { id: string; reason: string }[] = [];
   for (const rec of records) {
-    const r = extractItem(rec.record, monitor.extract, rec.id);
+    const r = extractItem(rec.record, monitor.extract, rec.id, deps.maxFieldBytes);
     if (r.ok) {
       const item = r.item;
       if (rec.url) item.sourceRef = { source: source.key, id: item.id, url: rec.url };

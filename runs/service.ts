@@ -80,6 +80,8 @@ export interface RunServiceDeps {
   fetch?: typeof fetch;
   /** `graph` (default) checkpoints every step in the store; `direct` runs the same nodes without LangGraph. */
   engine?: EngineMode;
+  /** Largest field of a dataset row in bytes (RECORD_FIELD_MAX_BYTES); a larger one fails its row. */
+  maxFieldBytes?: number;
   /** Minimum time between progress writes, ms. */
   progressIntervalMs?: number;
   /** Called after every progress write (in-process watchers such as the CLI progress bar). */
@@ -213,7 +215,10 @@ export async function createRunService(deps: RunServiceDeps): Promise<RunService
   /** The items a run of `suite` is made of, as read from its dataset now, with the digest that identifies them. */
   async function loadItems(suite: Suite, limit: number | undefined) {
     let loaded: DatasetSourceResult;
-    if (suite.dataset.kind === 'file') loaded = loadDatasetFile(suite.dataset.path, suite.dataset.format);
+    if (suite.dataset.kind === 'file')
+      loaded = loadDatasetFile(suite.dataset.path, suite.dataset.format, {
+        ...(deps.maxFieldBytes ? { maxFieldBytes: deps.maxFieldBytes } : {}),
+      });
     else if (datasets) loaded = await datasets.getDatasetItems(suite.dataset.name);
     else
       throw new ArbiterError(
