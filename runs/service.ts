@@ -2,7 +2,15 @@
 // resume after a crash without redoing or double-counting finished items, cancel, and finalize the summary.
 import { createHash } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
-import { ArbiterError, type Clock, describeError, type Ids, type Logger } from '../config/index.ts';
+import {
+  ArbiterError,
+  type Clock,
+  DEFAULT_FIELD_MAX_BYTES,
+  describeError,
+  type Ids,
+  type Logger,
+  oversizedField,
+} from '../config/index.ts';
 import { createMetricFromSpec, gradeItem, type ItemGrade, type Metric } from '../evaluators/index.ts';
 import type { LangfuseClient } from '../langfuse/index.ts';
 import type { LangfuseTracing, Llm } from '../llm/index.ts';
@@ -219,7 +227,22 @@ export async function createRunService(deps: RunServiceDeps): Promise<RunService
       loaded = loadDatasetFile(suite.dataset.path, suite.dataset.format, {
         ...(deps.maxFieldBytes ? { maxFieldBytes: deps.maxFieldBytes } : {}),
       });
-    else if (datasets) loaded = await datasets.getDatasetItems(suite.dataset.name);
+    else if (datasets) {
+      // Langfuse dataset items meet the same per-field limit as file rows (RECORD_FIELD_MAX_BYTES).
+      const fetched = await datasets.getDatasetItems(suite.dataset.name);
+      const limit = deps.maxFieldBytes ?? DEFAULT_FIELD_MAX_BYTES;
+      const tooBig = fetched.items.flatMap((item) => {
+        const { key: _key, row: _row, ...fields } = item;
+        const reason = oversizedField(fields, limit);
+        return reason ? [{ row: item.row, reason }] : [];
+      });
+      const bad = new Set(tooBig.map((e) => e.row));
+      loaded = {
+        ...fetched,
+        items: fetched.items.filter((i) => !bad.has(i.row)),
+        errors: [...fetched.errors, ...tooBig],
+      };
+    }
     else
       throw new ArbiterError(
         'USAGE',
