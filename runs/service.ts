@@ -242,8 +242,7 @@ export async function createRunService(deps: RunServiceDeps): Promise<RunService
         items: fetched.items.filter((i) => !bad.has(i.row)),
         errors: [...fetched.errors, ...tooBig],
       };
-    }
-    else
+    } else
       throw new ArbiterError(
         'USAGE',
         `${suite.file}: Langfuse dataset '${suite.dataset.name}' needs Langfuse`,

@@ -99,10 +99,14 @@ function mapSqliteError(file: string, collection: string | undefined, err: unkno
     );
   }
   if (code === 'SQLITE_IOERR_READ' || code === 'SQLITE_IOERR_SHORT_READ') {
-    return new ArbiterError('STORE_UNAVAILABLE', `Cannot read ${file} in DATA_DIR ${dir}: ${msg} (${code}).`, {
-      hint: 'Check the disk of DATA_DIR (a failing device or a file truncated by another program); restore from a backup if it persists.',
-      cause: err,
-    });
+    return new ArbiterError(
+      'STORE_UNAVAILABLE',
+      `Cannot read ${file} in DATA_DIR ${dir}: ${msg} (${code}).`,
+      {
+        hint: 'Check the disk of DATA_DIR (a failing device or a file truncated by another program); restore from a backup if it persists.',
+        cause: err,
+      },
+    );
   }
   if (code.startsWith('SQLITE_IOERR')) {
     return new ArbiterError(
