@@ -55,6 +55,9 @@ import {
   type JobQueue,
   type Leases,
   openStore,
+  type Retention,
+  retentionRules,
+  startRetention,
   type Worker,
 } from '../storage/index.ts';
 import { createReviewService, type ReviewService } from '../reviews/index.ts';
@@ -202,6 +205,7 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
   let roleResolver: ReturnType<typeof createRoleResolver> | undefined;
   let worker: Worker | undefined;
   let outbox: Outbox | undefined;
+  let retention: Retention | undefined;
   try {
     // One OpenTelemetry pipeline to Langfuse for run item traces and (with LLM_TRACE) every model call.
     tracing = langfuseTracingFromEnv(env, { logger });
@@ -333,6 +337,7 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
       ids: systemIds,
       logger,
       env: options.environment ?? {},
+      maxFieldBytes: env.RECORD_FIELD_MAX_BYTES,
       llm,
       judgeModel: llm.judgeModel,
       onProgress: (runId) => reporter?.progress(runId),
@@ -432,6 +437,7 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
     const monitorDeps: MonitorDeps = {
       store: monitorStore,
       tickLog,
+      maxFieldBytes: env.RECORD_FIELD_MAX_BYTES,
       // The slack source reads channels with the bot token (SLACK_API_URL honoured).
       ...(env.SLACK_BOT_TOKEN
         ? {
@@ -640,6 +646,9 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
     }
     // Digests post once per period under a lease, from their first scheduled time after they were first seen.
     if (digestSpecs.length > 0) digestScheduler = startDigests(digestSpecs, digestDeps);
+    // Old history goes by age (RETENTION_*): TTL indexes on MongoDB, an hourly sweep under a lease on DATA_DIR.
+    retention = await startRetention({ store, leases, rules: retentionRules(env), owner, logger });
+    const runningRetention = retention;
     logger.info(
       `Arbiter ${VERSION} listening on ${url} | store: ${store.description} | transport: ${describeTransport(env)} | providers: ${describeProviders(env, llm)} | worker: ${env.WORKER_CONCURRENCY} concurrent | monitors: ${monitors.length} | digests: ${digestSpecs.length}`,
     );
@@ -692,6 +701,7 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
           await new Promise<void>((resolve) => server.close(() => resolve()));
           await monitorScheduler?.stop();
           await digestScheduler?.stop();
+          await runningRetention.stop();
           await slack?.stop();
           roleResolver?.stop();
           await runningWorker.stop(env.SHUTDOWN_GRACE_MS);
@@ -710,6 +720,7 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
   } catch (err) {
     await monitorScheduler?.stop();
     await digestScheduler?.stop();
+    await retention?.stop();
     await worker?.stop(0);
     await outbox?.stop();
     await llm?.flush();

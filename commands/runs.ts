@@ -172,6 +172,7 @@ async function service(
     ids,
     logger,
     env: deps.environment,
+    ...(env.RECORD_FIELD_MAX_BYTES ? { maxFieldBytes: env.RECORD_FIELD_MAX_BYTES } : {}),
     llm,
     judgeModel,
     // With Langfuse configured, prompt targets and Langfuse datasets work from the CLI as they do in the bot.

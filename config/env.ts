@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { parseDuration } from './duration.ts';
 import { ArbiterError } from './errors.ts';
 import { ModelNameSchema } from './model-name.ts';
+import { DEFAULT_FIELD_MAX_BYTES } from './limits.ts';
 import { closestName } from './suggest.ts';
 
 const intIn = (min: number, max: number) =>
@@ -28,6 +29,16 @@ const userIdList = z
       }),
     ),
   );
+
+/** A retention age: a duration of at least an hour (`30d`, `12w`, `36h`) or `keep` (never removed by age). */
+const retentionAge = (fallback: string) =>
+  z
+    .string()
+    .trim()
+    .refine((s) => s.toLowerCase() === 'keep' || (parseDuration(s) ?? 0) >= 3_600_000, {
+      error: 'expected `keep` or a duration of at least an hour, e.g. 30d, 12w or 36h',
+    })
+    .default(fallback);
 
 /** One entry per environment variable: its schema, whether it is a secret, and what it is for (README). */
 export const ENV_VARS = {
@@ -88,6 +99,26 @@ export const ENV_VARS = {
     doc:
       'Engine of the embedded store in DATA_DIR (when MONGODB_URI is unset): `sqlite` (one database file, shared by the bot, ' +
       'the CLI and other replicas; an existing nedb folder is migrated on first start) or `nedb` (in memory, one process per folder).',
+  },
+  RETENTION_JOBS: {
+    schema: retentionAge('30d'),
+    secret: false,
+    doc: 'How long a finished job (succeeded, failed or cancelled) is kept after it finished (`30d`, `12w`, …) or `keep`; a periodic sweep (embedded store) or a TTL index (MongoDB) removes older ones.',
+  },
+  RETENTION_RUN_ITEMS: {
+    schema: retentionAge('keep'),
+    secret: false,
+    doc: 'How long the items of evaluation runs are kept after they finished, or `keep` (the default: `runs show`, comparisons with a baseline and reviews read them; the run summaries are always kept).',
+  },
+  RETENTION_MONITOR_SCORES: {
+    schema: retentionAge('180d'),
+    secret: false,
+    doc: 'How long a monitor keeps each scored item (input, output, scores) after scoring it, or `keep`; the per-tick summaries that digests and trends read are always kept. The LLM cache is kept for LLM_CACHE_TTL.',
+  },
+  RECORD_FIELD_MAX_BYTES: {
+    schema: intIn(1024, 64 * 1024 * 1024).default(DEFAULT_FIELD_MAX_BYTES),
+    secret: false,
+    doc: 'Largest field (input, output, context, expected, …) of a dataset row or a monitor source record, in bytes of UTF-8; a larger one is reported with its row or record and field and is not run.',
   },
   MONGODB_URI: {
     schema: z

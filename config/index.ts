@@ -33,6 +33,7 @@ export {
   secondsAsDuration,
   yamlText,
 } from './upgrade.ts';
+export { DEFAULT_FIELD_MAX_BYTES, formatBytes, oversizedField } from './limits.ts';
 export {
   ArbiterError,
   describeError,

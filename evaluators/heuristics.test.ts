@@ -235,6 +235,8 @@ describe('keyword-coverage', () => {
     ['a.b', 'a.b', true],
     ['a.b', 'axb', false],
     ['(x)', 'f(x) =', true],
+    ['e-mail', 'send an e-mail', true],
+    ['e-mail', 'send an email', false],
   ])('keywordPattern(%j) escapes regex syntax: %j → %s', (k, text, hit) => {
     expect(keywordPattern(k).test(text)).toBe(hit);
   });

@@ -269,10 +269,27 @@ export const jsonSchemaMetric = defineMetric({
   },
 });
 
-/** Counts words as runs of non-whitespace. */
+/** Counts words as runs of non-whitespace (one pass, no array of the words: outputs can be megabytes). */
 export function countWords(s: string): number {
-  const t = s.trim();
-  return t === '' ? 0 : t.split(/\s+/).length;
+  let n = 0;
+  for (const _ of s.matchAll(/\S+/g)) n++;
+  return n;
+}
+
+/** Code points of a string: UTF-16 units minus the low halves of surrogate pairs (no array of characters). */
+export function countCodePoints(s: string): number {
+  let n = s.length;
+  for (let i = 0; i < s.length - 1; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0xd800 && c <= 0xdbff) {
+      const d = s.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) {
+        n--;
+        i++;
+      }
+    }
+  }
+  return n;
 }
 
 const LengthArgs = z
@@ -299,7 +316,7 @@ export const lengthMetric = defineMetric({
     return heuristic('length', (item) => {
       const out = outputText(item);
       // Code points, not UTF-16 units, so an emoji counts as one character.
-      const n = args.unit === 'chars' ? [...out].length : countWords(out);
+      const n = args.unit === 'chars' ? countCodePoints(out) : countWords(out);
       const unit = args.unit === 'chars' ? 'characters' : 'words';
       if (args.min !== undefined && n < args.min)
         return passFail('length', false, `${n} ${unit}, below min ${args.min}`, { length: n });
@@ -343,7 +360,8 @@ export function keywordPattern(keyword: string): RegExp {
   const k = keyword.trim();
   const body = k
     .split(/\s+/)
-    .map((w) => w.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&'))
+    // No escape for "-": outside a class it is literal, and the `u` flag refuses `\-` (a keyword like "e-mail" threw).
+    .map((w) => w.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&'))
     .join('\\s+');
   // Boundaries only where the keyword starts/ends with a word character, so "C++" and ".NET" still match.
   const before = WORD_CHAR.test(k[0] ?? '') ? '(?<![\\p{L}\\p{N}_])' : '';

@@ -134,7 +134,11 @@ export async function runMonitorCli(argv: string[], deps: MonitorCliDeps): Promi
         );
       const res = await dryRunExtractor(
         m,
-        { clock, ...(langfuse ? { langfuse, langfuseBaseUrl: env.LANGFUSE_BASE_URL } : {}) },
+        {
+          clock,
+          maxFieldBytes: env.RECORD_FIELD_MAX_BYTES,
+          ...(langfuse ? { langfuse, langfuseBaseUrl: env.LANGFUSE_BASE_URL } : {}),
+        },
         n,
       );
       if (!res.ok) {
@@ -161,6 +165,7 @@ export async function runMonitorCli(argv: string[], deps: MonitorCliDeps): Promi
     const llm = createLlm({ store, env, logger });
     const mdeps: MonitorDeps = {
       store: monitorStore,
+      maxFieldBytes: env.RECORD_FIELD_MAX_BYTES,
       leases,
       transport: deps.transport ?? textTransport(io.stdout),
       clock,

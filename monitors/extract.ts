@@ -1,4 +1,5 @@
 // Extractors: a source record -> an Item, by dot paths and named regex groups configured in YAML. Pure.
+import { DEFAULT_FIELD_MAX_BYTES, oversizedField } from '../config/index.ts';
 import type { Item } from '../evaluators/index.ts';
 import { parseFieldPath, readPath } from '../config/index.ts';
 import type { ExtractSpec } from './schema.ts';
@@ -50,13 +51,24 @@ export type ExtractResult =
   | { ok: true; item: Item & { id: string } }
   | { ok: false; id: string; reason: string };
 
-/** Applies an extractor; a `$name` path reads a named group of one of the `patterns`. */
-export function extractItem(record: unknown, spec: ExtractSpec, recordId: string): ExtractResult {
+/**
+ * Applies an extractor; a `$name` path reads a named group of one of the `patterns`. A field over `maxFieldBytes`
+ * (RECORD_FIELD_MAX_BYTES) makes the record unusable, with a reason naming the field.
+ */
+export function extractItem(
+  record: unknown,
+  spec: ExtractSpec,
+  recordId: string,
+  maxFieldBytes: number = DEFAULT_FIELD_MAX_BYTES,
+): ExtractResult {
   const groups: Record<string, string> = {};
   for (const p of spec.patterns) {
     const text = asText(getPath(record, p.from));
     if (text === undefined)
       return { ok: false, id: recordId, reason: `pattern field '${p.from}' is missing` };
+    // Checked before the pattern runs: a team's regex over megabytes can take very long.
+    const tooBig = oversizedField({ [p.from]: text }, maxFieldBytes);
+    if (tooBig) return { ok: false, id: recordId, reason: tooBig };
     const m = new RegExp(p.regex, 's').exec(text);
     if (!m) return { ok: false, id: recordId, reason: `pattern /${p.regex}/ does not match '${p.from}'` };
     Object.assign(groups, m.groups ?? {});
@@ -88,5 +100,16 @@ export function extractItem(record: unknown, spec: ExtractSpec, recordId: string
     }
     item.metadata = md;
   }
+  const tooBig = oversizedField(
+    {
+      [spec.input]: item.input,
+      [spec.output]: item.output,
+      ...(spec.context ? { [spec.context]: item.context } : {}),
+      ...(spec.expected ? { [spec.expected]: item.expected } : {}),
+      ...(item.metadata ? { metadata: item.metadata } : {}),
+    },
+    maxFieldBytes,
+  );
+  if (tooBig) return { ok: false, id: recordId, reason: tooBig };
   return { ok: true, item };
 }

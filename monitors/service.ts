@@ -116,7 +116,7 @@ export async function runMonitorNow(
 /** Shows what the extractor produces for the latest `n` records (nothing stored, nothing scored). */
 export async function dryRunExtractor(
   monitor: Monitor,
-  deps: Pick<MonitorDeps, 'langfuse' | 'langfuseBaseUrl' | 'baseDir' | 'clock' | 'slack'>,
+  deps: Pick<MonitorDeps, 'langfuse' | 'langfuseBaseUrl' | 'baseDir' | 'clock' | 'slack' | 'maxFieldBytes'>,
   n = 5,
 ): Promise<{ ok: true; message: Message } | { ok: false; error: string }> {
   const made = createSource(monitor.source, {
@@ -131,7 +131,7 @@ export async function dryRunExtractor(
   if (!got.ok) return { ok: false, error: got.error };
   const lines: string[] = [];
   for (const rec of got.value.records) {
-    const r = extractItem(rec.record, monitor.extract, rec.id);
+    const r = extractItem(rec.record, monitor.extract, rec.id, deps.maxFieldBytes);
     if (r.ok) {
       lines.push(
         `✓ ${r.item.id}\n    input:  ${excerpt(r.item.input, 120)}\n    output: ${excerpt(

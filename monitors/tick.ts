@@ -61,6 +61,8 @@ export interface MonitorDeps {
   tickLog?: import('./tick-log.ts').TickLog;
   /** The signed URL of a report page (PUBLIC_URL set): tick reports carry an *Open report* button. */
   reportUrl?: ReportUrl;
+  /** Largest field of a source record in bytes (RECORD_FIELD_MAX_BYTES); a larger one makes the record unusable. */
+  maxFieldBytes?: number;
 }
 
 /** How one tick ended. */
@@ -423,7 +425,7 @@ async function readSource(
   const extracted: Extracted[] = [];
   const unmatched: { id: string; reason: string }[] = [];
   for (const rec of records) {
-    const r = extractItem(rec.record, monitor.extract, rec.id);
+    const r = extractItem(rec.record, monitor.extract, rec.id, deps.maxFieldBytes);
     if (r.ok) {
       const item = r.item;
       if (rec.url) item.sourceRef = { source: source.key, id: item.id, url: rec.url };
