@@ -1,5 +1,5 @@
 // Extractors: a source record -> an Item, by dot paths and named regex groups configured in YAML. Pure.
-import type { Item } from '../evaluators/index.ts';
+import { type Item, readToolCalls } from '../evaluators/index.ts';
 import type { ExtractSpec } from './schema.ts';
 
 /** Reads `a.b[0].c` (or `a.b.0.c`; `[-1]` is the last element) from a value; undefined when any step is missing. */
@@ -38,6 +38,8 @@ export function extractPaths(spec: ExtractSpec): string[] {
     spec.output,
     ...(spec.context ? [spec.context] : []),
     ...(spec.expected ? [spec.expected] : []),
+    ...(spec.toolCalls ? [spec.toolCalls] : []),
+    ...(spec.expectedToolCalls ? [spec.expectedToolCalls] : []),
     ...(spec.id ? [spec.id] : []),
     ...Object.values(spec.metadata ?? {}),
     ...spec.patterns.map((p) => p.from),
@@ -75,6 +77,16 @@ export function extractItem(record: unknown, spec: ExtractSpec, recordId: string
   if (spec.expected) {
     const e = read(spec.expected);
     if (e !== undefined) item.expected = e;
+  }
+  // Tool calls are structured: read as values, never as text. A record whose calls do not read is not an item.
+  for (const field of ['toolCalls', 'expectedToolCalls'] as const) {
+    const path = spec[field];
+    if (!path) continue;
+    const raw = getPath(record, path);
+    if (raw === undefined || raw === null) continue;
+    const calls = readToolCalls(raw);
+    if (!calls.ok) return { ok: false, id: recordId, reason: `${field} '${path}': ${calls.error}` };
+    item[field] = calls.calls;
   }
   if (spec.metadata) {
     const md: Record<string, unknown> = {};

@@ -189,6 +189,16 @@ export const ExtractSchema = z.strictObject({
   output: z.string().min(1).describe("path to the item's output (the answer scored)"),
   context: z.string().optional().describe('path to retrieved context, for judges'),
   expected: z.string().optional().describe('path to a reference answer, if the records carry one'),
+  toolCalls: z
+    .string()
+    .optional()
+    .describe(
+      'path to the tool calls the traced agent made: a list of `{name, args}` (also `{name, arguments}`, Anthropic `{name, input}`, OpenAI `{function: {name, arguments}}`)',
+    ),
+  expectedToolCalls: z
+    .string()
+    .optional()
+    .describe('path to the tool calls expected, if the records carry them (same shapes as `toolCalls`)'),
   id: z.string().optional().describe("path to the item's id (the dedup key; the source's own id by default)"),
   metadata: z
     .record(z.string(), z.string())

@@ -2,6 +2,7 @@
 // resume after a crash without redoing or double-counting finished items, cancel, and finalize the summary.
 import { createHash } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
+import { dirname } from 'node:path';
 import { ArbiterError, type Clock, describeError, type Ids, type Logger } from '../config/index.ts';
 import { createMetricFromSpec, gradeItem, type ItemGrade, type Metric } from '../evaluators/index.ts';
 import type { LangfuseClient } from '../langfuse/index.ts';
@@ -190,6 +191,8 @@ export async function createRunService(deps: RunServiceDeps): Promise<RunService
     const metrics: Metric[] = [];
     for (const m of suite.metrics) {
       const built = createMetricFromSpec(m, {
+        // Files named by metrics (custom modules, schemaPath) are relative to the suite file.
+        baseDir: dirname(suite.file),
         ...(deps.llm ? { llm: deps.llm } : {}),
         ...(deps.judgeModel ? { judgeModel: deps.judgeModel } : {}),
         logger: deps.logger,

@@ -147,7 +147,7 @@ export interface Suite {
   watch?: { prompts: string[]; labels?: string[]; onChange?: 'run' };
 }
 
-function suiteSchema(env: Record<string, string | undefined>) {
+function suiteSchema(env: Record<string, string | undefined>, dir?: string) {
   return SuiteShape.superRefine((s, ctx) => {
     const { type, ...args } = s.target;
     if (!isTargetType(type)) {
@@ -200,7 +200,7 @@ function suiteSchema(env: Record<string, string | undefined>) {
           ctx.addIssue({ code: 'custom', path: ['metrics', i, ...issue.path], message: issue.message });
         return;
       }
-      const issues = checkMetricEntry(entry.entry);
+      const issues = checkMetricEntry(entry.entry, dir);
       for (const issue of issues)
         ctx.addIssue({
           code: 'custom',
@@ -258,7 +258,7 @@ export function parseSuite(
   file: string,
   env: Record<string, string | undefined> = {},
 ): { ok: true; suite: Suite } | { ok: false; problems: YamlProblem[] } {
-  const parsed = parseYaml(text, suiteSchema(env), file);
+  const parsed = parseYaml(text, suiteSchema(env, dirname(resolve(file))), file);
   if (!parsed.ok) return parsed;
   return { ok: true, suite: normalize(parsed.value, resolve(file)) };
 }
