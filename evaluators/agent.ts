@@ -143,7 +143,7 @@ export const trajectoryMetric = defineMetric({
         .enum(['strict', 'in-order', 'any-order'])
         .optional()
         .describe(
-          'strict: exactly the expected sequence; in-order (default): expected tools in order, others may come between; any-order: every expected tool, any order',
+          'strict: exactly the expected sequence; in-order (default): expected tools in order, others may come between; any-order: every expected tool, any order. Checked whenever expected calls are known',
         ),
       expected: z
         .array(z.string().min(1))

@@ -93,7 +93,10 @@ describe('createMetric errors', () => {
     ],
     ['llm_judge', /did you mean 'llm-judge'/],
     ['rouge', /^unknown metric 'rouge' \(did you mean 'rouge-l'\?\)/],
-    ['sentiment', /^unknown metric 'sentiment'; valid: contains, .*or a module file such as \.\/metrics\/my-metric\.ts$/],
+    [
+      'sentiment',
+      /^unknown metric 'sentiment'; valid: contains, .*or a module file such as \.\/metrics\/my-metric\.ts$/,
+    ],
     ['toString', /^unknown metric 'toString'/],
   ])('unknown metric %j', (name, message) => {
     const r = createMetric(name, {});

@@ -176,6 +176,7 @@ export function bleu(
   let logSum = 0;
   let zeroOrders = 0;
   let anyZero = false;
+  let unigramMatches = 0;
   for (let n = 1; n <= maxN; n++) {
     const cand = ngramCounts(candidate, n);
     const maxRef = new Map<string, number>();
@@ -187,21 +188,24 @@ export function bleu(
       matches += Math.min(k, maxRef.get(g) ?? 0);
       total += k;
     }
+    // As NLTK: the denominator is at least 1 (a candidate shorter than n has no n-grams).
+    const denominator = Math.max(1, total);
+    if (n === 1) unigramMatches = matches;
     let p: number;
-    if (smoothing === 'add-one' && n > 1) p = (matches + 1) / (total + 1);
-    else if (total === 0) p = 0;
-    else if (matches > 0) p = matches / total;
-    else if (smoothing === 'epsilon') p = 0.1 / total;
+    if (smoothing === 'add-one' && n > 1) p = (matches + 1) / (denominator + 1);
+    else if (matches > 0) p = matches / denominator;
+    else if (smoothing === 'epsilon') p = 0.1 / denominator;
     else if (smoothing === 'exp') {
       zeroOrders++;
-      p = 1 / (2 ** zeroOrders * total);
+      p = 1 / (2 ** zeroOrders * denominator);
     } else p = 0;
     precisions.push(p);
     if (p === 0) anyZero = true;
     else logSum += Math.log(p) / maxN;
   }
   const brevityPenalty = c === 0 ? 0 : c > r ? 1 : Math.exp(1 - r / c);
-  const score = anyZero || c === 0 ? 0 : brevityPenalty * Math.exp(logSum);
+  // No unigram in common means BLEU 0 whatever the smoothing (as NLTK and sacreBLEU).
+  const score = anyZero || c === 0 || unigramMatches === 0 ? 0 : brevityPenalty * Math.exp(logSum);
   return { bleu: score, precisions, brevityPenalty, candidateLength: c, referenceLength: r };
 }
 
