@@ -120,7 +120,12 @@ export function checkMetricEntry(entry: MetricEntry, baseDir?: string): EntryIss
     ];
   }
   const parsed = (metrics[entry.metric].args as z.ZodType).safeParse(entry.args ?? {});
-  if (parsed.success) return [];
+  if (parsed.success) {
+    // With the suite's folder known, a heuristic is built once so files it names (schemaPath) are checked at load.
+    if (baseDir === undefined || metrics[entry.metric].kind !== 'heuristic') return [];
+    const made = createMetric(entry.metric, entry.args ?? {}, { baseDir });
+    return made.ok ? [] : [{ path: ['args'], message: made.error.replace(/^metric '[^']+': /, '') }];
+  }
   return parsed.error.issues.map((issue) => ({
     path: ['args', ...issue.path.map((p) => (typeof p === 'number' ? p : String(p)))],
     message: issue.message,

@@ -32,3 +32,18 @@ describe('suite: custom metric modules', () => {
       });
   });
 });
+
+describe('suite: files named by metric arguments', () => {
+  it('a json-schema schemaPath that does not exist is a load error naming the file', () => {
+    const text =
+      'name: s\ndataset: rows.jsonl\ntarget: {type: recorded}\nmetrics:\n  - metric: json-schema\n    args: {schemaPath: schemas/answer.json}\nthreshold: 0.5\n';
+    const r = parseSuite(text, join(dir, 'suite.yaml'));
+    expect(r.ok).toBe(false);
+    if (!r.ok)
+      expect(r.problems[0]?.message).toMatch(/schemaPath .*schemas\/answer\.json: cannot read it \(ENOENT\)/);
+    writeFileSync(join(dir, 'answer.json'), '{"type": "object"}');
+    expect(parseSuite(text.replace('schemas/answer.json', 'answer.json'), join(dir, 'suite.yaml')).ok).toBe(
+      true,
+    );
+  });
+});
