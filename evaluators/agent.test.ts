@@ -29,6 +29,8 @@ describe('tool-correctness', () => {
     [{ matchArgs: true }, [c('f', { a: { b: [1, 2] } })], [c('f', { a: { b: [1, 2] } })], 1],
     [{ matchArgs: true }, [c('f', { n: 1 })], [c('f', { n: '1' })], 0],
     [{ matchArgs: false }, [c('search', { q: 'paris' })], [c('search', { q: 'rome' })], 1],
+    // A greedy pass would give the first actual call to the first expected one and miss the second.
+    [{ matchArgs: 'subset' }, [c('s', {}), c('s', { q: 'a' })], [c('s', { q: 'a' }), c('s', { q: 'b' })], 1],
   ])('%j expected %j, made %j → F1 %d', async (args, expectedToolCalls, toolCalls, f1) => {
     const s = await run('tool-correctness', args, { expectedToolCalls, toolCalls });
     expect(s.error).toBeUndefined();

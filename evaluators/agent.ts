@@ -28,28 +28,40 @@ function argsMatch(expected: ToolCall['args'], actual: ToolCall['args'], mode: '
 }
 
 /**
- * Matches expected calls to actual calls one-to-one (each actual call used once), greedily in expected order:
- * the first unused actual call with the same name (and matching arguments when asked).
+ * Matches expected calls to actual calls one-to-one (each actual call used once) as a maximum bipartite matching
+ * (Kuhn's augmenting paths): with `subset` arguments one actual call may satisfy several expected ones, and a greedy
+ * pass could then count fewer matches than there are.
  */
 export function matchToolCalls(
   expected: readonly ToolCall[],
   actual: readonly ToolCall[],
   args: false | 'exact' | 'subset',
 ): { matched: number; missing: ToolCall[]; unexpected: ToolCall[] } {
-  const used = new Array<boolean>(actual.length).fill(false);
-  const missing: ToolCall[] = [];
-  let matched = 0;
-  for (const e of expected) {
-    const i = actual.findIndex(
-      (a, j) => !used[j] && a.name === e.name && (args === false || argsMatch(e.args, a.args, args)),
-    );
-    if (i === -1) missing.push(e);
-    else {
-      used[i] = true;
-      matched++;
+  const fits = expected.map((e) =>
+    actual.flatMap((a, j) =>
+      a.name === e.name && (args === false || argsMatch(e.args, a.args, args)) ? [j] : [],
+    ),
+  );
+  const owner = new Array<number>(actual.length).fill(-1);
+  const augment = (i: number, seen: boolean[]): boolean => {
+    for (const j of fits[i]!) {
+      if (seen[j]) continue;
+      seen[j] = true;
+      if (owner[j] === -1 || augment(owner[j]!, seen)) {
+        owner[j] = i;
+        return true;
+      }
     }
-  }
-  return { matched, missing, unexpected: actual.filter((_, j) => !used[j]) };
+    return false;
+  };
+  let matched = 0;
+  const missing: ToolCall[] = [];
+  expected.forEach((e, i) => {
+    if (augment(i, new Array<boolean>(actual.length).fill(false))) matched++;
+    else missing.push(e);
+  });
+  // A later augmenting path never unmatches an expected call, so `missing` stays right.
+  return { matched, missing, unexpected: actual.filter((_, j) => owner[j] === -1) };
 }
 
 const names = (calls: readonly ToolCall[]) => calls.map((c) => c.name).join(', ') || 'none';
