@@ -4,6 +4,7 @@
 // errored (neither passed nor failed), and the item score is the weighted mean of the metrics that scored.
 import { z } from 'zod';
 import { isMapping, mappingsAt, msAsDuration, NameSchema, renameKey } from '../config/index.ts';
+import { checkCustomMetricFile, customMetricName, isCustomMetricPath } from './custom.ts';
 import { closestName, createMetric, isMetricName, METRIC_NAMES, metrics } from './registry.ts';
 import type { Metric, MetricDeps, Score, ScoreErrorCause } from './types.ts';
 
@@ -25,7 +26,9 @@ export const MetricEntrySchema = z.strictObject({
   metric: z
     .string({ error: 'expected `metric: <registry name>`, e.g. `metric: pii`' })
     .min(1)
-    .describe('registry name of the metric (see [Metrics](#metrics); `arbiter metrics` lists them)'),
+    .describe(
+      'registry name of the metric (see [Metrics](#metrics); `arbiter metrics` lists them), or a module file relative to the suite (`./metrics/my-metric.ts` or `.js`) whose default export is `(item, args) => number | {value, reason}`',
+    ),
   name: ScoreNameSchema.optional().describe(
     "name written on the scores (default: the metric's own); alerts and reports use this name",
   ),
@@ -65,6 +68,7 @@ export interface MetricSpec {
 
 /** The score name a metric writes when the entry does not rename it (a judge may name itself with `args.name`). */
 function ownName(metric: string, args: Record<string, unknown>): string {
+  if (isCustomMetricPath(metric)) return customMetricName(metric);
   if ((metric === 'llm-judge' || metric === 'pairwise-judge') && typeof args.name === 'string')
     return args.name;
   return metric;
@@ -137,19 +141,31 @@ export interface EntryIssue {
   message: string;
 }
 
-/** Checks an entry against the registry: the metric exists and its arguments parse. */
-export function checkMetricEntry(entry: MetricEntry): EntryIssue[] {
+/**
+ * Checks an entry against the registry: the metric exists and its arguments parse. A custom metric module must exist
+ * when `baseDir` (the suite's folder) is given; its arguments are its own.
+ */
+export function checkMetricEntry(entry: MetricEntry, baseDir?: string): EntryIssue[] {
+  if (isCustomMetricPath(entry.metric)) {
+    const missing = baseDir === undefined ? undefined : checkCustomMetricFile(entry.metric, baseDir);
+    return missing ? [{ path: ['metric'], message: missing }] : [];
+  }
   if (!isMetricName(entry.metric)) {
     const guess = closestName(entry.metric, METRIC_NAMES);
     return [
       {
         path: ['metric'],
-        message: `unknown metric '${entry.metric}'${guess ? ` (did you mean '${guess}'?)` : ''}; valid: ${METRIC_NAMES.join(', ')}`,
+        message: `unknown metric '${entry.metric}'${guess ? ` (did you mean '${guess}'?)` : ''}; valid: ${METRIC_NAMES.join(', ')}, or a module file such as ./metrics/my-metric.ts`,
       },
     ];
   }
   const parsed = (metrics[entry.metric].args as z.ZodType).safeParse(entry.args ?? {});
-  if (parsed.success) return [];
+  if (parsed.success) {
+    // With the suite's folder known, a heuristic is built once so files it names (schemaPath) are checked at load.
+    if (baseDir === undefined || metrics[entry.metric].kind !== 'heuristic') return [];
+    const made = createMetric(entry.metric, entry.args ?? {}, { baseDir });
+    return made.ok ? [] : [{ path: ['args'], message: made.error.replace(/^metric '[^']+': /, '') }];
+  }
   return parsed.error.issues.map((issue) => ({
     path: ['args', ...issue.path.map((p) => (typeof p === 'number' ? p : String(p)))],
     message: issue.message,

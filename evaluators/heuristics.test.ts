@@ -154,11 +154,11 @@ describe('json-valid / json-schema', () => {
     expect((await run('json-schema', { schema: withRef }, { output: '"3"' })).value).toBe(0);
   });
 
-  it('rejects an unsupported schema when the metric is built', () => {
+  it('rejects an invalid schema when the metric is built', () => {
     const built = createMetric('json-schema', { schema: { type: 'nonsense' } });
     expect(built.ok).toBe(false);
     if (!built.ok)
-      expect(built.error).toMatch(/metric 'json-schema': argument 'schema': unsupported JSON Schema/);
+      expect(built.error).toMatch(/metric 'json-schema': argument 'schema': invalid JSON Schema/);
   });
 });
 

@@ -44,6 +44,19 @@ describe('metric registry', () => {
         'keyword-coverage',
         'llm-judge',
         'pairwise-judge',
+        'tool-correctness',
+        'trajectory',
+        'contains-json',
+        'starts-with',
+        'is-sql',
+        'is-xml',
+        'levenshtein',
+        'rouge-l',
+        'bleu',
+        'similarity',
+        'cost',
+        'tokens',
+        'finish-reason',
       ]),
     );
   });
@@ -79,7 +92,11 @@ describe('createMetric errors', () => {
       /^unknown metric 'contans' \(did you mean 'contains'\?\); valid: contains, not-contains, regex/,
     ],
     ['llm_judge', /did you mean 'llm-judge'/],
-    ['rouge', /^unknown metric 'rouge'; valid: contains, /],
+    ['rouge', /^unknown metric 'rouge' \(did you mean 'rouge-l'\?\)/],
+    [
+      'sentiment',
+      /^unknown metric 'sentiment'; valid: contains, .*or a module file such as \.\/metrics\/my-metric\.ts$/,
+    ],
     ['toString', /^unknown metric 'toString'/],
   ])('unknown metric %j', (name, message) => {
     const r = createMetric(name, {});

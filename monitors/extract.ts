@@ -1,7 +1,6 @@
 // Extractors: a source record -> an Item, by dot paths and named regex groups configured in YAML. Pure.
-import { DEFAULT_FIELD_MAX_BYTES, oversizedField } from '../config/index.ts';
-import type { Item } from '../evaluators/index.ts';
-import { parseFieldPath, readPath } from '../config/index.ts';
+import { DEFAULT_FIELD_MAX_BYTES, oversizedField, parseFieldPath, readPath } from '../config/index.ts';
+import { type Item, readToolCalls } from '../evaluators/index.ts';
 import type { ExtractSpec } from './schema.ts';
 
 /**
@@ -30,6 +29,8 @@ export function extractPaths(spec: ExtractSpec): string[] {
     spec.output,
     ...(spec.context ? [spec.context] : []),
     ...(spec.expected ? [spec.expected] : []),
+    ...(spec.toolCalls ? [spec.toolCalls] : []),
+    ...(spec.expectedToolCalls ? [spec.expectedToolCalls] : []),
     ...(spec.id ? [spec.id] : []),
     ...Object.values(spec.metadata ?? {}),
     ...spec.patterns.map((p) => p.from),
@@ -90,6 +91,16 @@ export function extractItem(
   if (spec.expected) {
     const e = read(spec.expected);
     if (e !== undefined) item.expected = e;
+  }
+  // Tool calls are structured: read as values, never as text. A record whose calls do not read is not an item.
+  for (const field of ['toolCalls', 'expectedToolCalls'] as const) {
+    const path = spec[field];
+    if (!path) continue;
+    const raw = getPath(record, path);
+    if (raw === undefined || raw === null) continue;
+    const calls = readToolCalls(raw);
+    if (!calls.ok) return { ok: false, id: recordId, reason: `${field} '${path}': ${calls.error}` };
+    item[field] = calls.calls;
   }
   if (spec.metadata) {
     const md: Record<string, unknown> = {};

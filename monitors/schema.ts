@@ -190,6 +190,12 @@ export const ExtractSchema = z.strictObject({
   output: FieldPathSchema.describe("path to the item's output (the answer scored)"),
   context: FieldPathSchema.optional().describe('path to retrieved context, for judges'),
   expected: FieldPathSchema.optional().describe('path to a reference answer, if the records carry one'),
+  toolCalls: FieldPathSchema.optional().describe(
+    'path to the tool calls the traced agent made: a list of `{name, args}` (also `{name, arguments}`, Anthropic `{name, input}`, OpenAI `{function: {name, arguments}}`)',
+  ),
+  expectedToolCalls: FieldPathSchema.optional().describe(
+    'path to the tool calls expected, if the records carry them (same shapes as `toolCalls`)',
+  ),
   id: FieldPathSchema.optional().describe(
     "path to the item's id (the dedup key; the source's own id by default)",
   ),

@@ -7,7 +7,7 @@ import { parse as parseCsvText } from 'csv-parse/sync';
 import { parse as parseYamlText } from 'yaml';
 import { z } from 'zod';
 import { ArbiterError, DEFAULT_FIELD_MAX_BYTES, formatFieldPath, oversizedField } from '../config/index.ts';
-import { TurnSchema } from '../evaluators/index.ts';
+import { ToolCallListSchema, TurnSchema } from '../evaluators/index.ts';
 import type { DatasetItem, RowError } from './types.ts';
 
 /** Formats a dataset file may have. */
@@ -42,6 +42,12 @@ export const DatasetRowSchema = z
       .optional()
       .describe('values for template and Langfuse prompt variables (`{{vars.x}}` or `{{x}}`)'),
     persona: z.string().optional().describe('play this row with this persona only (by persona `name`)'),
+    toolCalls: ToolCallListSchema.optional().describe(
+      'recorded tool calls `[{name, args}]` the `recorded` target returns with the output (CSV: a JSON cell)',
+    ),
+    expectedToolCalls: ToolCallListSchema.optional().describe(
+      'the tool calls expected of the target `[{name, args}]`, for `tool-correctness` and `trajectory` (CSV: a JSON cell)',
+    ),
   })
   .strict();
 
@@ -227,6 +233,8 @@ export function parseDataset(
       ...(r.output !== undefined ? { output: r.output } : {}),
       ...(r.variables !== undefined ? { variables: r.variables } : {}),
       ...(r.persona !== undefined ? { persona: r.persona } : {}),
+      ...(r.toolCalls !== undefined ? { toolCalls: r.toolCalls } : {}),
+      ...(r.expectedToolCalls !== undefined ? { expectedToolCalls: r.expectedToolCalls } : {}),
     });
   }
   errors.sort((a, b) => a.row - b.row);
@@ -286,6 +294,8 @@ function rawRows(text: string, format: DatasetFormat): RawRows {
 }
 
 const CSV_FIELDS = new Set(['id', 'input', 'expected', 'context', 'output', 'persona']);
+/** CSV columns whose cells hold JSON. */
+const JSON_CELLS = new Set(['metadata', 'variables', 'toolCalls', 'expectedToolCalls']);
 
 function csvRows(text: string): RawRows {
   const parsed = parseCsv(text);
@@ -318,7 +328,7 @@ function csvRows(text: string): RawRows {
       const cell = rec.fields[i]!;
       if (CSV_FIELDS.has(name)) {
         if (cell !== '' || name === 'input') value[name] = cell;
-      } else if (name === 'metadata' || name === 'variables') {
+      } else if (JSON_CELLS.has(name)) {
         if (cell === '') return;
         try {
           value[name] = JSON.parse(cell);

@@ -2,6 +2,7 @@
 // resume after a crash without redoing or double-counting finished items, cancel, and finalize the summary.
 import { createHash } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
+import { dirname } from 'node:path';
 import {
   ArbiterError,
   type Clock,
@@ -200,6 +201,8 @@ export async function createRunService(deps: RunServiceDeps): Promise<RunService
     const metrics: Metric[] = [];
     for (const m of suite.metrics) {
       const built = createMetricFromSpec(m, {
+        // Files named by metrics (custom modules, schemaPath) are relative to the suite file.
+        baseDir: dirname(suite.file),
         ...(deps.llm ? { llm: deps.llm } : {}),
         ...(deps.judgeModel ? { judgeModel: deps.judgeModel } : {}),
         logger: deps.logger,

@@ -161,7 +161,7 @@ export interface Suite {
   watch?: { prompts: string[]; labels?: string[]; onChange?: 'run' };
 }
 
-function suiteSchema(env: Record<string, string | undefined>) {
+function suiteSchema(env: Record<string, string | undefined>, dir?: string) {
   return SuiteShape.superRefine((s, ctx) => {
     const { type, ...args } = s.target;
     if (!isTargetType(type)) {
@@ -208,7 +208,7 @@ function suiteSchema(env: Record<string, string | undefined>) {
     }
     const specs: MetricSpec[] = [];
     s.metrics.forEach((entry, i) => {
-      const issues = checkMetricEntry(entry);
+      const issues = checkMetricEntry(entry, dir);
       for (const issue of issues)
         ctx.addIssue({ code: 'custom', path: ['metrics', i, ...issue.path], message: issue.message });
       if (issues.length === 0) specs.push(toMetricSpec(entry));
@@ -245,7 +245,7 @@ export function parseSuite(
   file: string,
   env: Record<string, string | undefined> = {},
 ): { ok: true; suite: Suite } | { ok: false; problems: YamlProblem[] } {
-  const parsed = parseYaml(text, suiteSchema(env), file, { upgrade: upgradeSuite });
+  const parsed = parseYaml(text, suiteSchema(env, dirname(resolve(file))), file, { upgrade: upgradeSuite });
   if (!parsed.ok) return parsed;
   const suite = normalize(parsed.value, resolve(file));
   const warnings = formatProblems(parsed.warnings ?? []);

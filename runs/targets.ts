@@ -14,8 +14,8 @@ import {
   sendHttp,
   viaFetch,
 } from '../config/index.ts';
-import { isProviderTrouble, type Turn } from '../evaluators/index.ts';
-import type { ChatMessage, FinishReason, Llm, Usage } from '../llm/index.ts';
+import { isProviderTrouble, readToolCalls, type ToolCall, type Turn } from '../evaluators/index.ts';
+import type { ChatMessage, FinishReason, Llm, ToolSpec, Usage } from '../llm/index.ts';
 import { getPath, parsePath, placeholders, renderJson, renderJsonText, renderText } from './template.ts';
 import type { DatasetItem } from './types.ts';
 
@@ -53,6 +53,8 @@ export type TargetResponse =
       transcript?: Turn[];
       /** The offline heuristic provider wrote the answer: no language model was called. */
       heuristic?: boolean;
+      /** The tool calls the target made for this turn, in order (absent: the target does not report them). */
+      toolCalls?: ToolCall[];
     }
   | {
       ok: false;
@@ -167,6 +169,7 @@ async function callModel(
     maxTokens?: number | undefined;
     timeoutMs?: number | undefined;
     prompt?: { name: string; version: number };
+    tools?: ToolSpec[] | undefined;
   },
   signal?: AbortSignal,
 ): Promise<TargetResponse> {
@@ -179,6 +182,7 @@ async function callModel(
       ...(opts.temperature !== undefined ? { temperature: opts.temperature } : {}),
       ...(opts.maxTokens !== undefined ? { maxTokens: opts.maxTokens } : {}),
       ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
+      ...(opts.tools?.length ? { tools: opts.tools } : {}),
       // Arbiter's own call of the system under test; linked to the Langfuse prompt version it rendered.
       trace: { name: 'target', ...(opts.prompt ? { prompt: opts.prompt } : {}) },
       ...(signal ? { signal } : {}),
@@ -193,6 +197,8 @@ async function callModel(
       priceKnown: c.priceKnown,
       finish: c.finish,
       ...(c.finishDetail ? { finishDetail: c.finishDetail } : {}),
+      // With tools offered, the calls the model made (none is an empty list: it chose not to call any).
+      ...(opts.tools?.length ? { toolCalls: c.toolCalls ?? [] } : {}),
     };
   } catch (err) {
     return {
@@ -216,13 +222,44 @@ export const recordedTarget = defineTarget({
       async respond({ item }) {
         if (item.output === undefined)
           return { ok: false, error: 'the row has no recorded `output`', latencyMs: 0, cause: 'input' };
-        if (typeof item.output === 'string') return { ok: true, text: item.output, latencyMs: 0, end: true };
+        const calls = item.toolCalls ? { toolCalls: item.toolCalls } : {};
+        if (typeof item.output === 'string')
+          return { ok: true, text: item.output, latencyMs: 0, end: true, ...calls };
         const last = [...item.output].reverse().find((t) => t.role === 'assistant');
-        return { ok: true, text: last?.content ?? '', latencyMs: 0, end: true, transcript: item.output };
+        return {
+          ok: true,
+          text: last?.content ?? '',
+          latencyMs: 0,
+          end: true,
+          transcript: item.output,
+          ...calls,
+        };
       },
     };
   },
 });
+
+/** Tools a model target offers the model; their calls are recorded on the item as `toolCalls`. */
+const ToolsArg = z
+  .array(
+    z.strictObject({
+      name: z
+        .string()
+        .regex(/^[A-Za-z_][\w.-]{0,63}$/, {
+          error: 'expected a tool name of letters, digits, _ . - (64 at most)',
+        })
+        .describe('the tool name the model calls'),
+      description: z.string().optional().describe('what the tool does, for the model'),
+      parameters: z
+        .record(z.string(), z.unknown())
+        .optional()
+        .describe('JSON Schema of the arguments (an object schema; default `{type: object}`)'),
+    }),
+  )
+  .optional()
+  .describe(
+    "tools offered to the model (`[{name, description, parameters}]`); the calls it makes are recorded as the item's `toolCalls` (tools are declared only: nothing runs them)",
+  );
 
 /** `model`: a provider:model with an inline system prompt. */
 export const modelTarget = defineTarget({
@@ -239,6 +276,7 @@ export const modelTarget = defineTarget({
       .describe("sampling temperature (the provider's default when absent)"),
     maxTokens: z.number().int().positive().optional().describe('longest answer in tokens'),
     timeout: timeoutArg().optional(),
+    tools: ToolsArg,
   }),
   example: { model: 'offline:heuristic', system: 'You are a concise support assistant.' },
   create(args, deps) {
@@ -340,6 +378,11 @@ export const httpTarget = defineTarget({
       ),
     answer: pathArg.default('$').describe('where the answer is in the response JSON'),
     end: pathArg.optional().describe('path to a boolean that is true when the agent ends the conversation'),
+    toolCallsPath: pathArg
+      .optional()
+      .describe(
+        'where the tool calls the agent made are in the response JSON: a list of `{name, args}` (also `{name, arguments}` or OpenAI `{function: {name, arguments}}`)',
+      ),
     timeout: timeoutArg('request').default('30s'),
   }),
   example: {
@@ -409,11 +452,28 @@ export const httpTarget = defineTarget({
         if (answer === undefined || answer === null)
           return { ok: false, error: `no answer at ${args.answer} in the response`, latencyMs: elapsed() };
         const end = args.end ? getPath(json, args.end) === true : false;
+        let toolCalls: ToolCall[] | undefined;
+        if (args.toolCallsPath) {
+          const raw = getPath(json, args.toolCallsPath);
+          // Absent (or null) means the agent made no calls this turn; a value that does not read is the agent's error.
+          if (raw === undefined || raw === null) toolCalls = [];
+          else {
+            const read = readToolCalls(raw);
+            if (!read.ok)
+              return {
+                ok: false,
+                error: `tool calls at ${args.toolCallsPath}: ${read.error}`,
+                latencyMs: elapsed(),
+              };
+            toolCalls = read.calls;
+          }
+        }
         return {
           ok: true,
           text: typeof answer === 'string' ? answer : JSON.stringify(answer),
           latencyMs: elapsed(),
           ...(end ? { end } : {}),
+          ...(toolCalls ? { toolCalls } : {}),
         };
       },
     };
@@ -492,6 +552,7 @@ export const promptTarget = defineTarget({
         .describe("defaults to the prompt config's `model` (claude-… / gemini-… or provider:model)"),
       temperature: z.number().min(0).max(2).optional().describe("overrides the config's `temperature`"),
       maxTokens: z.number().int().positive().optional().describe("overrides the config's `max_tokens`"),
+      tools: ToolsArg,
     })
     .refine((a) => !(a.label && a.version), { error: 'give either `label` or `version`, not both' }),
   example: { name: 'support-answer', label: 'production', model: 'offline:heuristic' },
@@ -537,6 +598,7 @@ export const promptTarget = defineTarget({
             ...(temperature !== undefined ? { temperature } : {}),
             ...(maxTokens !== undefined ? { maxTokens } : {}),
             prompt: { name: prompt.name, version: prompt.version },
+            tools: args.tools,
           },
           req.signal,
         );
