@@ -143,7 +143,7 @@ export function createCommandJobHandler(deps: CommandJobDeps): JobHandler<Comman
         journal.once('reply', ({ uncertain }) => deliver(deps, p, message, { key: p.key, uncertain }));
       const parsed = parseCommand(p.text);
       if (!parsed.ok) {
-        await reply(usageMessage(parsed.error));
+        await reply(usageMessage(parsed.error, parsed.lines));
         return { ok: false };
       }
       try {

@@ -1,6 +1,6 @@
 // The console prompt of the embedded default: on a terminal, `npm start` accepts the same `/arbiter …` words a
 // Slack user types, runs them through the same commands/ dispatcher and job, and prints what Slack would show.
-import { createInterface, type Interface } from 'node:readline';
+import { clearLine, createInterface, cursorTo, type Interface } from 'node:readline';
 import type { Ids } from '../config/index.ts';
 import type { ActionHandler } from '../chat/index.ts';
 import type { RolePolicy } from '../chat/index.ts';
@@ -67,25 +67,65 @@ export interface ConsolePromptOptions {
   output: NodeJS.WritableStream;
   /** Ctrl-C at the prompt (readline swallows the signal otherwise). */
   onInterrupt?: () => void;
-  /** Ctrl-D or `exit`. */
+  /** Ctrl-D, or `exit` confirmed: stops the bot. */
   onClose?: () => void;
   command?: string;
+  /** Line editing on a terminal (default: whether output is a TTY); tests turn it on over plain streams. */
+  terminal?: boolean;
 }
 
+/** The prompt: readline, plus `print`, which shows a report without breaking the line being typed. */
+export interface ConsolePrompt extends Interface {
+  /** Prints text above the prompt, then redraws `arbiter>` and what the user had typed so far. */
+  print(text: string): void;
+}
+
+const EXIT_EXPLAINED =
+  '`exit` stops the Arbiter bot: the worker, the schedules and the HTTP server (unfinished jobs resume at the next start). Type exit again to stop it, or anything else to keep it running.\n';
+
 /** Starts the prompt; call only when process.stdin.isTTY (tests pass streams). */
-export function startConsolePrompt(options: ConsolePromptOptions): Interface {
+export function startConsolePrompt(options: ConsolePromptOptions): ConsolePrompt {
   const command = options.command ?? '/arbiter';
-  const rl = createInterface({ input: options.input, output: options.output, prompt: 'arbiter> ' });
-  options.output.write(
-    `\nType ${command} help (or just: help) to see the commands, e.g. ${command} run examples/suites/quickstart.yaml\n${options.click ? 'Buttons show as [n] Label: type click <n> to press one.\n' : ''}`,
+  const output = options.output;
+  const rl = createInterface({
+    input: options.input,
+    output,
+    prompt: 'arbiter> ',
+    ...(options.terminal !== undefined ? { terminal: options.terminal } : {}),
+  });
+  let closed = false;
+  let exitAsked = false;
+  const print = (text: string) => {
+    if (closed) {
+      output.write(text);
+      return;
+    }
+    // Clear the half-typed line, print above it, then draw the prompt and the typed text again.
+    clearLine(output, 0);
+    cursorTo(output, 0);
+    output.write(text.endsWith('\n') ? text : `${text}\n`);
+    rl.prompt(true);
+  };
+  output.write(
+    `\nType ${command} help (or just: help) to see the commands, e.g. ${command} run quickstart\n${options.click ? 'Buttons show as [n] Label: type click <n> to press one.\n' : ''}Type exit to stop the bot.\n`,
   );
   rl.prompt();
   rl.on('line', (line) => {
     const text = line.trim();
+    const wasAsked = exitAsked;
+    exitAsked = false;
     if (text === 'exit' || text === 'quit') {
-      rl.close();
+      if (wasAsked) {
+        output.write('Stopping the bot…\n');
+        rl.close();
+        return;
+      }
+      exitAsked = true;
+      output.write(EXIT_EXPLAINED);
+      rl.prompt();
       return;
     }
+    if (wasAsked) output.write('The bot keeps running.\n');
     if (text === '') {
       rl.prompt();
       return;
@@ -94,34 +134,30 @@ export function startConsolePrompt(options: ConsolePromptOptions): Interface {
     if (click) {
       const n = Number(click[1]);
       if (!options.click) {
-        options.output.write('Buttons cannot be clicked in this console.\n');
+        output.write('Buttons cannot be clicked in this console.\n');
         rl.prompt();
         return;
       }
       options.click(n).then(
         (outcome) => {
-          if (!outcome.ok) options.output.write(`${outcome.reason}\n`);
-          setTimeout(() => rl.prompt(), 300);
+          if (!outcome.ok) print(`${outcome.reason}\n`);
+          else rl.prompt(true);
         },
-        (err: unknown) => {
-          options.output.write(`Could not click: ${err instanceof Error ? err.message : String(err)}\n`);
-          rl.prompt();
-        },
+        (err: unknown) => print(`Could not click: ${err instanceof Error ? err.message : String(err)}\n`),
       );
       return;
     }
     options.submit(text).then(
-      // The answer arrives from the worker a moment later; show the prompt again after it.
-      () => setTimeout(() => rl.prompt(), 300),
-      (err: unknown) => {
-        options.output.write(
-          `Could not queue the command: ${err instanceof Error ? err.message : String(err)}\n`,
-        );
-        rl.prompt();
-      },
+      // The answer arrives from the worker a moment later, through print, which redraws the prompt.
+      () => rl.prompt(true),
+      (err: unknown) =>
+        print(`Could not queue the command: ${err instanceof Error ? err.message : String(err)}\n`),
     );
   });
   if (options.onInterrupt) rl.on('SIGINT', options.onInterrupt);
-  rl.on('close', () => options.onClose?.());
-  return rl;
+  rl.on('close', () => {
+    closed = true;
+    options.onClose?.();
+  });
+  return Object.assign(rl, { print });
 }

@@ -30,6 +30,8 @@ export interface ConsoleTransport extends Transport {
   readonly name: 'console';
   /** The button printed as `[n]`, if it is still recent. */
   button(n: number): ConsoleButton | undefined;
+  /** Sends what it prints through `write` from now on (the prompt's `print`, which redraws the typed line). */
+  redirect(write: (text: string) => void): void;
 }
 
 /** Whether a transport is the console transport (it has clickable buttons). */
@@ -43,27 +45,34 @@ export function isConsoleTransport(t: Transport): t is ConsoleTransport {
  * session (`[3] A is better`) so the prompt's `click 3` reaches the same action handlers a Slack click does.
  */
 export function createConsoleTransport(options: ConsoleTransportOptions = {}): ConsoleTransport {
-  const out = options.write ?? ((t: string) => process.stdout.write(t));
+  let out = options.write ?? ((t: string) => process.stdout.write(t));
   // What Slack would get is scrubbed of known secrets; so is what the terminal gets.
   const write = (t: string) => out(scrubSecrets(t));
   const keep = options.keepButtons ?? 100;
   const buttons = new Map<number, ConsoleButton>();
+  // The same button of the same message keeps its number when the message is printed again (an update, a
+  // redraw): `click 2` means what the screen said, however often it was redrawn.
+  const numberOf = new Map<string, number>();
   let lastButton = 0;
   const render = (m: Message, where: Omit<ConsoleButton, 'n' | 'text' | 'actionId' | 'value'>) =>
     renderConsole(m, {
       color: options.color ?? false,
       width: options.width ?? 100,
       buttonNumber: (b: MessageButton) => {
-        lastButton += 1;
-        buttons.set(lastButton, {
-          n: lastButton,
-          text: b.text,
-          actionId: b.actionId,
-          value: b.value,
-          ...where,
-        });
-        buttons.delete(lastButton - keep);
-        return lastButton;
+        const key = `${where.channel}\u0000${where.messageTs ?? 'ephemeral'}\u0000${b.actionId}\u0000${b.value}`;
+        const known = numberOf.get(key);
+        const n = known !== undefined && buttons.has(known) ? known : ++lastButton;
+        numberOf.set(key, n);
+        buttons.set(n, { n, text: b.text, actionId: b.actionId, value: b.value, ...where });
+        if (n === lastButton) {
+          const old = buttons.get(lastButton - keep);
+          buttons.delete(lastButton - keep);
+          if (old)
+            numberOf.delete(
+              `${old.channel}\u0000${old.messageTs ?? 'ephemeral'}\u0000${old.actionId}\u0000${old.value}`,
+            );
+        }
+        return n;
       },
     });
   let seq = 0;
@@ -74,6 +83,9 @@ export function createConsoleTransport(options: ConsoleTransportOptions = {}): C
   return {
     name: 'console',
     button: (n) => buttons.get(n),
+    redirect(write) {
+      out = write;
+    },
     async post(target, message) {
       const ts = nextTs();
       const where = target.threadTs ? `${target.channel} (thread ${target.threadTs})` : target.channel;

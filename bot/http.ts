@@ -18,12 +18,14 @@ export interface HttpDeps {
   slackEvents?: ((req: Request) => Promise<Response>) | undefined;
   /** HTTP_MAX_BODY_BYTES: larger request bodies are refused with 413 on every route (default 1 MiB). */
   maxBodyBytes?: number;
+  /** The report pages (/r/… behind signed links, /assets/…), from web/. */
+  reports?: Hono;
 }
 
 /** Default cap on a request body (HTTP_MAX_BODY_BYTES): Slack payloads and Langfuse webhooks are a few KB. */
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 
-/** The bot's HTTP app: /healthz, the Langfuse webhook and, in Slack HTTP mode, POST /slack/events. */
+/** The bot's HTTP app: /healthz, the Langfuse webhook, the report pages and, in Slack HTTP mode, POST /slack/events. */
 export function createHttpApp(deps: HttpDeps): Hono {
   const app = new Hono();
   const maxBodyBytes = deps.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
@@ -86,6 +88,8 @@ export function createHttpApp(deps: HttpDeps): Hono {
       ...(deps.logger ? { logger: deps.logger } : {}),
     }),
   );
+
+  if (deps.reports) app.route('/', deps.reports);
 
   const slackEvents = deps.slackEvents;
   if (slackEvents) app.post('/slack/events', (c) => slackEvents(c.req.raw));

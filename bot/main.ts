@@ -41,8 +41,8 @@ try {
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
   // The embedded default: on a terminal, offer the same commands Slack users type.
-  if (!env.SLACK_BOT_TOKEN && process.stdin.isTTY)
-    startConsolePrompt({
+  if (!env.SLACK_BOT_TOKEN && process.stdin.isTTY) {
+    const prompt = startConsolePrompt({
       submit: (text) => bot.submitCommand(text),
       ...(bot.clickButton ? { click: bot.clickButton } : {}),
       input: process.stdin,
@@ -51,6 +51,9 @@ try {
       onInterrupt: () => onSignal('SIGINT'),
       onClose: () => onSignal('SIGTERM'),
     });
+    // Reports arriving while someone types are printed above the prompt, which is then drawn again.
+    bot.console?.redirect((text) => prompt.print(text));
+  }
 } catch (err) {
   fail(err, scrub);
 }

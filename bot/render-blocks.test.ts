@@ -1,7 +1,7 @@
 import type { types } from '@slack/bolt';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { Message, MessageButton, MessageSection } from '../chat/message.ts';
+import { type Message, type MessageButton, type MessageSection, openReportSection } from '../chat/message.ts';
 import { baseActionId, type Block, renderBlocks, renderThread, type SlackMessage } from './render-blocks.ts';
 import {
   CODE_BACKTICK,
@@ -35,6 +35,8 @@ const LIMIT = {
   header: 150,
   buttonText: 75,
   buttonValue: 2000,
+  // https://docs.slack.dev/reference/block-kit/block-elements/button-element: url, max 3000 characters.
+  buttonUrl: 3000,
   id: 255,
   contextElements: 10,
   actionsElements: 25,
@@ -156,6 +158,11 @@ function checkBlockKitLimits(
           if (typeof b.action_id !== 'string') fail(`${q}.action_id`, 'missing');
           uniqueId(`${q}.action_id`, b.action_id);
           str(`${q}.value`, b.value, LIMIT.buttonValue, { optional: true, opaque: true });
+          if (
+            b.url !== undefined &&
+            (typeof b.url !== 'string' || !/^https?:\/\/\S+$/.test(b.url) || b.url.length > LIMIT.buttonUrl)
+          )
+            fail(`${q}.url`, 'not an http(s) URL of at most 3000 characters');
           if (b.style !== undefined && b.style !== 'primary' && b.style !== 'danger')
             fail(`${q}.style`, 'bad style');
           if (b.confirm === undefined) continue;
@@ -331,6 +338,10 @@ const button: fc.Arbitrary<MessageButton> = fc.record(
     actionId: fc.oneof(fc.constantFrom('review.vote', 'run.cancel', ''), fc.string({ maxLength: 300 })),
     value: fc.oneof(fc.constantFrom('a', ''), shortContent, fc.string({ minLength: 1900, maxLength: 2600 })),
     style: fc.constantFrom('primary' as const, 'danger' as const),
+    url: fc.oneof(
+      fc.webUrl(),
+      fc.constantFrom('javascript:alert(1)', 'https://x.test/ space', `https://x.test/${'a'.repeat(3000)}`),
+    ),
     confirm: fc.record({
       title: shortContent,
       text: shortContent,
@@ -721,6 +732,32 @@ describe('renderBlocks', () => {
         ],
       },
     ]);
+  });
+
+  it('renders the Open report link button with its url, and drops a url that is not http(s) or too long', () => {
+    const url = 'https://arbiter.example.test/r/runs/run_1?exp=1&sig=abc';
+    const r = renderBlocks({ title: 'Run', sections: openReportSection(url) });
+    expect(r.blocks.slice(1)).toEqual([
+      {
+        type: 'actions',
+        elements: [
+          {
+            type: 'button',
+            text: { type: 'plain_text', text: 'Open report', emoji: true },
+            action_id: 'report:open',
+            url,
+          },
+        ],
+      },
+    ]);
+    expect(checkBlockKitLimits(r)).toEqual([]);
+    expect(openReportSection(undefined)).toEqual([]);
+    for (const bad of ['javascript:alert(1)', `https://x.test/${'a'.repeat(3000)}`]) {
+      const dropped = renderBlocks({ title: 'Run', sections: openReportSection(bad) });
+      const element = (dropped.blocks[1] as unknown as { elements: Record<string, unknown>[] }).elements[0]!;
+      expect(element.url).toBeUndefined();
+      expect(dropped.warnings.join(' ')).toMatch(/URL not http\(s\) or longer than 3000, dropped/);
+    }
   });
 
   it('makes duplicate action ids unique and reversible with baseActionId', () => {

@@ -44,6 +44,8 @@ export interface ButtonElement {
   text: PlainTextObject;
   action_id: string;
   value?: string;
+  /** Opens this http(s) URL in the browser (at most 3000 characters). */
+  url?: string;
   style?: 'primary' | 'danger';
   confirm?: ConfirmObject;
 }
@@ -122,6 +124,7 @@ export const SLACK_LIMITS = {
   headerText: 150,
   buttonText: 75,
   buttonValue: 2000,
+  buttonUrl: 3000,
   actionId: 255,
   blockId: 255,
   contextElements: 10,
@@ -400,6 +403,15 @@ function renderButton(button: MessageButton, index: number, display: Display): B
         `button "${element.text.text}": value not well-formed or longer than ${SLACK_LIMITS.buttonValue}, cut`,
       );
     }
+  }
+  if (button.url !== undefined) {
+    // https://docs.slack.dev/reference/block-kit/block-elements/button-element: url is at most 3000 characters.
+    if (/^https?:\/\/\S+$/i.test(button.url) && button.url.length <= SLACK_LIMITS.buttonUrl)
+      element.url = button.url;
+    else
+      display.warnings.push(
+        `button "${element.text.text}": URL not http(s) or longer than ${SLACK_LIMITS.buttonUrl}, dropped`,
+      );
   }
   if (button.style) element.style = button.style;
   if (text.length > SLACK_LIMITS.buttonText) display.lost.push(...codePieces(text, 'Button label'));

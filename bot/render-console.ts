@@ -24,6 +24,7 @@ const ANSI = {
   reset: '\x1b[0m',
 };
 type Style = keyof Omit<typeof ANSI, 'reset'>;
+type Paint = (s: string, style: Style) => string;
 
 // Model output can carry terminal escape sequences (cursor moves, screen clears, OSC hyperlinks) and
 // bidi overrides that make text display differently from what it is; show them instead of obeying them.
@@ -47,7 +48,8 @@ const WIDE =
 /** Approximate terminal columns of `text` (wide CJK and emoji count 2, combining marks 0). */
 export function displayWidth(text: string): number {
   let width = 0;
-  for (const ch of text) {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: our own colour codes take no columns
+  for (const ch of text.replace(/\x1b\[[0-9;]*m/g, '')) {
     if (ZERO_WIDTH.test(ch)) continue;
     width += WIDE.test(ch) ? 2 : 1;
   }
@@ -84,8 +86,10 @@ function wrap(text: string, width: number): string[] {
   return text.split('\n').flatMap((line) => wrapLine(line, width));
 }
 
-// Our `text` sections (and fields/context marked `mrkdwn`) are Slack mrkdwn: show links and mentions the way Slack would, then undo escaping.
-function mrkdwnToPlain(text: string): string {
+// Our `text` sections (and fields/context marked `mrkdwn`) are Slack mrkdwn: show links and mentions the way Slack
+// would, *bold* and `code` as a terminal can (ANSI when colour is on; without colour bold loses its asterisks and
+// code keeps its backticks), then undo escaping. The text is made inert before, so our own ANSI codes survive.
+function mrkdwnToPlain(text: string, paint: Paint = (s) => s): string {
   const linked = text.replace(/<([^<>]*)>/g, (_m, inner: string) => {
     const [target = '', label] = inner.split('|', 2);
     if (target.startsWith('@')) return label ? `@${label.replace(/^@/, '')}` : target;
@@ -95,7 +99,16 @@ function mrkdwnToPlain(text: string): string {
     if (target.startsWith('!')) return `@${target.slice(1)}`;
     return label ? `${label} (${target})` : target;
   });
-  return unescapeMrkdwn(linked);
+  const styled = linked
+    .replace(
+      /(^|[\s([])\*([^*\n]*[^*\s])\*(?=$|[\s).,:;!?\]])/g,
+      (_m, pre: string, inner: string) => `${pre}${paint(inner, 'bold')}`,
+    )
+    .replace(/(^|[\s([])_([^_\n]*[^_\s])_(?=$|[\s).,:;!?\]])/g, '$1$2')
+    .replace(/`([^`\n]+)`/g, (m, inner: string) =>
+      paint(inner, 'cyan') === inner ? m : paint(inner, 'cyan'),
+    );
+  return unescapeMrkdwn(styled);
 }
 
 function buttonLabel(
@@ -106,6 +119,8 @@ function buttonLabel(
   const style: Style = button.style === 'danger' ? 'red' : button.style === 'primary' ? 'green' : 'cyan';
   const confirm = button.confirm ? ', asks to confirm' : '';
   const text = sanitizeForTerminal(button.text);
+  // A link button opens its page: the terminal shows the address to copy (nothing to click).
+  if (button.url) return `${paint(`[ ${text} ]`, style)} ${paint(sanitizeForTerminal(button.url), 'dim')}`;
   // A numbered button is clicked with `click <n>`; its action id is noise for the reader then.
   if (n !== undefined)
     return `${paint(`[${n}] ${text}`, style)}${confirm ? paint(` (${confirm.slice(2)})`, 'dim') : ''}`;
@@ -123,12 +138,14 @@ function renderSection(
 ): string[] {
   switch (section.kind) {
     case 'text':
-      return wrap(sanitizeForTerminal(mrkdwnToPlain(section.text)), width);
+      return wrap(mrkdwnToPlain(sanitizeForTerminal(section.text), paint), width);
     case 'fields': {
       const fields = section.fields
         .map((f) => ({
           label: sanitizeForTerminal(f.label),
-          value: sanitizeForTerminal(section.mrkdwn ? mrkdwnToPlain(f.value) : f.value),
+          value: section.mrkdwn
+            ? mrkdwnToPlain(sanitizeForTerminal(f.value), paint)
+            : sanitizeForTerminal(f.value),
         }))
         .filter((f) => f.label.trim() || f.value.trim());
       const labelWidth = Math.min(24, Math.max(0, ...fields.map((f) => displayWidth(f.label))));
@@ -149,16 +166,17 @@ function renderSection(
       return section.items
         .filter((item) => item.trim())
         .flatMap((item) =>
-          wrap(`· ${sanitizeForTerminal(section.mrkdwn ? mrkdwnToPlain(item) : item)}`, width).map((l) =>
-            paint(l, 'dim'),
-          ),
+          wrap(
+            `· ${section.mrkdwn ? mrkdwnToPlain(sanitizeForTerminal(item)) : sanitizeForTerminal(item)}`,
+            width,
+          ).map((l) => paint(l, 'dim')),
         );
     case 'buttons': {
       const lines: string[] = [];
       let current = '';
       let currentWidth = 0;
       for (const button of section.buttons) {
-        const n = number?.(button);
+        const n = button.url ? undefined : number?.(button);
         const label = buttonLabel(button, paint, n);
         const w = displayWidth(buttonLabel(button, (s) => s, n));
         if (currentWidth > 0 && currentWidth + 2 + w > width) {

@@ -4,9 +4,9 @@
 // job, a restart after kill -9) enqueues nothing new, and nothing is lost: the run is marked reported only once
 // the outbox recorded every part of the report as accepted by Slack. The reporter never waits for delivery,
 // so a run's job gives its worker slot back as soon as its report is recorded.
-import type { Logger } from '../config/index.ts';
+import { type Logger, reportPaths, type ReportUrl } from '../config/index.ts';
 import { runProgressMessage } from '../commands/index.ts';
-import type { Message } from '../chat/index.ts';
+import { type Message, openReportSection } from '../chat/index.ts';
 import { renderRunSummary } from '../commands/index.ts';
 import type { PostedRef } from '../chat/index.ts';
 import type { RunService } from '../runs/index.ts';
@@ -69,6 +69,8 @@ export interface RunReporterDeps {
   logger: Logger;
   /** Minimum time between progress edits of one run (default 3000 ms; chat.update is rate-limited). */
   intervalMs?: number;
+  /** The signed URL of a report page (PUBLIC_URL set): the final report carries an *Open report* button. */
+  reportUrl?: ReportUrl;
 }
 
 /** Creates the run reporter. */
@@ -114,7 +116,9 @@ export async function createRunReporter(deps: RunReporterDeps): Promise<RunRepor
     finished.add(runId);
     if (post.reported) return;
     const summary = renderRunSummary(run, await deps.runs().items(runId));
-    const { thread, ...parent } = summary;
+    const { thread, ...summaryParent } = summary;
+    const button = openReportSection(deps.reportUrl?.(reportPaths.run(runId)));
+    const parent = { ...summaryParent, sections: [...summaryParent.sections, ...button] };
     const group = runDeliveryIds.group(runId);
     const requester = post.requester ? { requester: post.requester } : {};
     // The same keys every time: a second finish (or one after a crash midway) adds only what is missing.

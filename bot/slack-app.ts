@@ -7,7 +7,7 @@ import type { Env, Ids, Logger } from '../config/index.ts';
 import type { ActionHandler } from '../chat/index.ts';
 import { precheck, usageMessage } from '../commands/index.ts';
 import type { Message } from '../chat/index.ts';
-import { hasRole, type RolePolicy } from '../chat/index.ts';
+import { hasRole, OPEN_REPORT_ACTION_ID, type RolePolicy } from '../chat/index.ts';
 import { parseCommand } from '../commands/index.ts';
 import type { Transport } from '../chat/index.ts';
 import type { RunService } from '../runs/index.ts';
@@ -283,7 +283,7 @@ export function createSlackApp(deps: SlackAppDeps): SlackFrontDoor {
 
   app.command(env.SLACK_COMMAND, async ({ command, ack }) => {
     const parsed = parseCommand(command.text);
-    if (!parsed.ok) return ack(ephemeralAck(usageMessage(parsed.error)));
+    if (!parsed.ok) return ack(ephemeralAck(usageMessage(parsed.error, parsed.lines)));
     const early = precheck(parsed.command, command.user_id, deps.roles);
     if (early) return ack(ephemeralAck(early));
     const admission = intake.admit(command.user_id);
@@ -344,6 +344,11 @@ export function createSlackApp(deps: SlackAppDeps): SlackFrontDoor {
     const tellClicker = async (answer: Message) => {
       await replies.tell(clickReplyTo(click), { ...answer, ephemeral: true });
     };
+    // An *Open report* link button: the browser opened the page; Slack still sends the click, which needs only an ack.
+    if (click.actionId === OPEN_REPORT_ACTION_ID) {
+      await ack();
+      return;
+    }
     const answer = checkAction(actions(), deps.roles, click);
     if (answer) {
       await ack();

@@ -3,7 +3,7 @@
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { webApi } from '@slack/bolt';
-import { type Logger, scrubDeep, scrubSecrets } from '../config/index.ts';
+import { type CodedError, type Logger, scrubDeep, scrubSecrets } from '../config/index.ts';
 import type { PostedRef, Transport } from '../chat/index.ts';
 import { systemLlmClock } from '../llm/index.ts';
 import { renderThread } from './render-blocks.ts';
@@ -58,8 +58,11 @@ const FIXABLE: Record<string, string> = {
 };
 
 /** A Slack API failure with its Slack error code and, when the user can fix it, a hint. */
-export class SlackPostError extends Error {
+export class SlackPostError extends Error implements CodedError {
   override readonly name = 'SlackPostError';
+  /** The shared coded-error shape; Slack's own code is `slackCode`. */
+  readonly code = 'SLACK_API_ERROR';
+  readonly exitCode = 3;
   constructor(
     readonly slackCode: string,
     readonly hint: string | undefined,

@@ -8,6 +8,7 @@ import {
   type Env,
   type Logger,
   type LogSink,
+  type ReportLinks,
   systemClock,
   systemIds,
 } from '../config/index.ts';
@@ -55,6 +56,9 @@ import {
   type JobQueue,
   type Leases,
   openStore,
+  type Retention,
+  retentionRules,
+  startRetention,
   type Worker,
 } from '../storage/index.ts';
 import { createReviewService, type ReviewService } from '../reviews/index.ts';
@@ -70,7 +74,7 @@ import type { ActionHandler } from '../chat/index.ts';
 import { ACTION_JOB_TYPE, createActionJobHandler } from './action-jobs.ts';
 import { COMMAND_JOB_TYPE, createCommandJobHandler } from './command-jobs.ts';
 import { type ClickOutcome, createConsoleClicker } from './console-prompt.ts';
-import { isConsoleTransport } from './console-transport.ts';
+import { type ConsoleTransport, isConsoleTransport } from './console-transport.ts';
 import { createRoleResolver } from './slack-roles.ts';
 import { createConsoleTransport } from './console-transport.ts';
 import { createRunReporter, type RunReporter } from './run-reporter.ts';
@@ -94,6 +98,7 @@ import {
   resolvedChannel,
 } from './slack-channels.ts';
 import { createHttpApp } from './http.ts';
+import { createReportRoutes, openReportLinks } from '../web/index.ts';
 
 /** Version reported by /healthz and the start-up line. */
 export const VERSION = '0.1.0';
@@ -137,8 +142,12 @@ export interface RunningBot {
   reviews: ReviewService;
   /** The audit trail (who launched, cancelled, voted, paused, … what); the report pages list it per object. */
   audit: AuditLog;
+  /** Signs links to the report pages (tests, `--link`). */
+  links: ReportLinks;
   /** Console mode: clicks the button numbered `n` on screen (the console prompt's `click <n>`). */
   clickButton?: (n: number) => Promise<ClickOutcome>;
+  /** Console mode: the console transport (the prompt redirects its printing to redraw the typed line). */
+  console?: ConsoleTransport;
   /** Graceful stop: HTTP closed, jobs finished or released, store closed. */
   stop(): Promise<void>;
 }
@@ -182,8 +191,13 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
     );
   }
   // Monitor YAML is validated before anything is opened: a bad file stops start-up with file:line:field (exit 2).
+  // Digests naming a monitor that does not exist stop start-up too; old forms load with a warning in the log.
   const loadedMonitors = loadMonitors(env.MONITORS_DIR);
-  const loadedDigests = loadDigests(env.DIGESTS_DIR);
+  const loadedDigests = loadDigests(env.DIGESTS_DIR, {
+    monitorNames: loadedMonitors.map((m) => m.value.name),
+  });
+  for (const w of [...loadedMonitors, ...loadedDigests].flatMap((l) => l.warnings))
+    logger.warn(`warning: ${w}`);
   const store = await openStore(env, { logger });
   let llm: LlmService | undefined;
   let tracing: LangfuseTracing | undefined;
@@ -192,6 +206,7 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
   let roleResolver: ReturnType<typeof createRoleResolver> | undefined;
   let worker: Worker | undefined;
   let outbox: Outbox | undefined;
+  let retention: Retention | undefined;
   try {
     // One OpenTelemetry pipeline to Langfuse for run item traces and (with LLM_TRACE) every model call.
     tracing = langfuseTracingFromEnv(env, { logger });
@@ -304,6 +319,19 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
     if (langfuse) void announceLangfuseServer(langfuse, env.LANGFUSE_BASE_URL, logger);
     // Who did what: every capability records its committed actions here (append-only, AUDIT_RETENTION).
     const audit = createAuditLog(store);
+    // Signed links to the report pages: an *Open report* button on run, review, monitor and digest messages when
+    // PUBLIC_URL is set; without it the log prints the local link of each report instead.
+    const links = await openReportLinks(env, store);
+    let localBase = `http://127.0.0.1:${env.PORT}`;
+    const reportUrl = (path: string): string | undefined => {
+      const url = links.publicUrl(path);
+      if (!url)
+        logger.info(
+          { report: links.url(path, localBase) },
+          'report page (set PUBLIC_URL for an Open report button)',
+        );
+      return url;
+    };
     let reporter: RunReporter | undefined;
     const runs = await createRunService({
       store,
@@ -312,6 +340,7 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
       ids: systemIds,
       logger,
       env: options.environment ?? {},
+      maxFieldBytes: env.RECORD_FIELD_MAX_BYTES,
       llm,
       judgeModel: llm.judgeModel,
       onProgress: (runId) => reporter?.progress(runId),
@@ -325,6 +354,7 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
       outbox: deliveries,
       runs: () => runs,
       logger,
+      reportUrl,
       ...(options.progressEditMs !== undefined ? { intervalMs: options.progressEditMs } : {}),
     });
     const runReporter = reporter;
@@ -348,6 +378,7 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
       ...(promptAlertsChannel ? { defaultChannel: promptAlertsChannel } : {}),
       notify: () => notify(),
       audit,
+      reportUrl,
     });
     const slack = slackClient
       ? createSlackApp({
@@ -411,6 +442,7 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
     const monitorDeps: MonitorDeps = {
       store: monitorStore,
       tickLog,
+      maxFieldBytes: env.RECORD_FIELD_MAX_BYTES,
       // The slack source reads channels with the bot token (SLACK_API_URL honoured).
       ...(env.SLACK_BOT_TOKEN
         ? {
@@ -429,6 +461,7 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
       judgeModel: llm.judgeModel,
       logger,
       audit,
+      reportUrl,
       ...(langfuse ? { langfuse, langfuseBaseUrl: env.LANGFUSE_BASE_URL } : {}),
     };
     actionHandlers.push(
@@ -458,6 +491,7 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
       dataDir: env.DATA_DIR,
       logger,
       audit,
+      reportUrl,
     };
     const dispatchDeps: DispatchDeps = {
       runs,
@@ -568,6 +602,30 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
       logger,
       slackEvents: slack?.handle,
       maxBodyBytes: env.HTTP_MAX_BODY_BYTES,
+      reports: createReportRoutes({
+        links,
+        runs: {
+          getRun: (id) => runs.getRun(id),
+          items: (id) => runs.items(id),
+          listRuns: (o) => runs.listRuns(o),
+        },
+        reviews: {
+          get: (id) => reviews.get(id),
+          pairs: (id) => reviews.repository.pairs(id),
+          votes: (id) => reviews.repository.votes(id),
+          list: (limit) => reviews.repository.listReviews({ limit }),
+          standings: () => reviews.standings(),
+        },
+        monitors: {
+          list: () => monitors.map((m) => ({ name: m.name, schedule: describeSchedule(m) })),
+          getState: (name) => monitorStore.getState(name),
+          ticks: (name, from, to) => tickLog.listTicks(from, to, { monitor: name }),
+          latestScored: (name, limit) => monitorStore.latestScored(name, limit),
+        },
+        // Each page's History section: the audit records of its run, review or monitor.
+        audit,
+        logger,
+      }),
     });
     const runningWorker0 = worker;
     notify = () => runningWorker0.notify();
@@ -578,6 +636,7 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
     const port = (server.address() as AddressInfo).port;
     const host = env.HOST === '0.0.0.0' || env.HOST === '::' ? '127.0.0.1' : env.HOST;
     const url = `http://${host}:${port}`;
+    localBase = url;
     deliveries.start();
     worker.start();
     await slack?.start();
@@ -597,6 +656,9 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
     }
     // Digests post once per period under a lease, from their first scheduled time after they were first seen.
     if (digestSpecs.length > 0) digestScheduler = startDigests(digestSpecs, digestDeps);
+    // Old history goes by age (RETENTION_*): TTL indexes on MongoDB, an hourly sweep under a lease on DATA_DIR.
+    retention = await startRetention({ store, leases, rules: retentionRules(env), owner, logger });
+    const runningRetention = retention;
     logger.info(
       `Arbiter ${VERSION} listening on ${url} | store: ${store.description} | transport: ${describeTransport(env)} | providers: ${describeProviders(env, llm)} | worker: ${env.WORKER_CONCURRENCY} concurrent | monitors: ${monitors.length} | digests: ${digestSpecs.length}`,
     );
@@ -617,11 +679,13 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
       runs,
       reviews,
       audit,
+      links,
       reporter: runReporter,
       outbox: deliveries,
       slack,
       ...(isConsoleTransport(sender)
         ? {
+            console: sender,
             clickButton: createConsoleClicker({
               transport: sender,
               queue,
@@ -654,6 +718,7 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
           await new Promise<void>((resolve) => server.close(() => resolve()));
           await monitorScheduler?.stop();
           await digestScheduler?.stop();
+          await runningRetention.stop();
           await slack?.stop();
           roleResolver?.stop();
           await runningWorker.stop(env.SHUTDOWN_GRACE_MS);
@@ -672,6 +737,7 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
   } catch (err) {
     await monitorScheduler?.stop();
     await digestScheduler?.stop();
+    await retention?.stop();
     await worker?.stop(0);
     await outbox?.stop();
     await llm?.flush();

@@ -8,6 +8,8 @@ export {
   md,
   mention,
   type Message,
+  OPEN_REPORT_ACTION_ID,
+  openReportSection,
   type MessageButton,
   type MessageSection,
   Mrkdwn,
@@ -16,4 +18,4 @@ export {
   WORD_JOINER,
 } from './message.ts';
 export { hasRole, type Role, type RolePolicy } from './roles.ts';
-export { type PostedRef, type PostOptions, type Transport, type WriteOptions } from './transport.ts';
+export type { PostedRef, PostOptions, Transport, WriteOptions } from './transport.ts';

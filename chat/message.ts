@@ -8,6 +8,23 @@ export interface MessageButton {
   style?: 'primary' | 'danger';
   /** Confirmation dialog before the action runs. */
   confirm?: { title: string; text: string; confirm: string; deny: string };
+  /** An http(s) link the button opens in the browser (Slack still sends the click to the action id). */
+  url?: string;
+}
+
+/** Action id of the *Open report* link buttons (their clicks need no handling: the browser opens the page). */
+export const OPEN_REPORT_ACTION_ID = 'report:open';
+
+/** An *Open report* link button section, or none when there is no link (no PUBLIC_URL). */
+export function openReportSection(url: string | undefined): MessageSection[] {
+  return url
+    ? [
+        {
+          kind: 'buttons',
+          buttons: [{ text: 'Open report', actionId: OPEN_REPORT_ACTION_ID, value: '', url }],
+        },
+      ]
+    : [];
 }
 
 // One escaping rule for everything that reaches Slack mrkdwn:

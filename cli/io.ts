@@ -1,15 +1,12 @@
 import { readFile } from 'node:fs/promises';
+import type { CliIo } from '../commands/index.ts';
 
-/** The CLI's view of the outside world, so commands are testable in-process. */
-export interface CliIo {
-  stdout(text: string): void;
-  stderr(text: string): void;
-  readFile(path: string): Promise<string>;
-}
+export type { CliIo } from '../commands/index.ts';
 
 /** The real process streams and file system. */
 export const processIo: CliIo = {
   stdout: (t) => process.stdout.write(t),
   stderr: (t) => process.stderr.write(t),
   readFile: (p) => readFile(p, 'utf8'),
+  isTTY: process.stderr.isTTY === true,
 };

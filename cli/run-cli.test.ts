@@ -1,3 +1,5 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createEmbeddedStore, createJobQueue } from '../storage/index.ts';
 import { tempDir } from '../test/helpers/tmp.ts';
@@ -59,12 +61,12 @@ describe('arbiter CLI', () => {
     expect(await runCli(['metrics', 'latency'], {}, one)).toBe(0);
     expect(one.out).toBe(
       [
-        "latency (heuristic): The target's response time (item.latencyMs) is at most maxMs.",
-        '  maxMs (number > 0, required): slowest allowed response time in milliseconds',
+        "latency (heuristic): The target's response time (item.latencyMs) is at most maxDuration.",
+        '  maxDuration (duration, required): slowest allowed response time, e.g. 5s or 1500ms (was `maxMs` in milliseconds)',
         '  example:',
         '    - metric: latency',
         '      args:',
-        '        maxMs: 5000',
+        '        maxDuration: 5s',
         '',
       ].join('\n'),
     );
@@ -142,5 +144,93 @@ describe('arbiter CLI', () => {
     io = capture();
     expect(await runCli(['jobs', 'show', 'job_missing'], { DATA_DIR: dir }, io)).toBe(2);
     expect(io.err).toMatch(/No job with id job_missing/);
+  });
+});
+
+describe('arbiter CLI through the command registry (issue 17)', () => {
+  const cleanups: (() => void)[] = [];
+  afterEach(() => {
+    for (const c of cleanups.splice(0)) c();
+  });
+
+  it('mistyped words and flags get a did-you-mean and one usage line, never the whole help or parseArgs text', async () => {
+    const cases: [string[], string, string][] = [
+      [['jobs', 'lst'], 'Unknown jobs command "lst". Did you mean `arbiter jobs list`?', 'arbiter jobs list'],
+      [['reviw', 'list'], 'Unknown command "reviw". Did you mean `arbiter review`?', 'arbiter review list'],
+      [
+        ['run', 'quickstart', '--jsn'],
+        'Unknown option --jsn. Did you mean --json?',
+        'arbiter run <name|path>',
+      ],
+      [['runs', 'show', 'run_1', '--junti', 'x'], 'Did you mean --junit?', 'arbiter runs show <id>'],
+      [['digest', '--perod', 'day'], 'Did you mean --period?', 'arbiter digest'],
+      [['review', 'run_a', 'run_a', '--dm'], 'review needs different runs', 'arbiter review <runA> <runB>'],
+    ];
+    for (const [argv, error, line] of cases) {
+      const io = capture();
+      expect({ argv, code: await runCli(argv, { LOG_LEVEL: 'silent' }, io) }).toEqual({ argv, code: 2 });
+      expect(io.err).toContain(error);
+      expect(io.err).toContain(line);
+      expect(io.err).not.toMatch(/To specify a positional argument|ERR_PARSE_ARGS|\n\s+at /);
+      // One relevant line (or the command list for an unknown command), never the help's descriptions.
+      expect(io.err).not.toContain('ratings pooled over');
+    }
+  });
+
+  it('<command> --help prints that command (or group) from the registry, exit 0', async () => {
+    const one = capture();
+    expect(await runCli(['runs', 'show', '--help'], {}, one)).toBe(0);
+    expect(one.out).toBe("Usage: arbiter runs show <id> [--json] [--junit FILE] [--link]\n  one run's summary\n");
+    const group = capture();
+    expect(await runCli(['monitor', '-h'], {}, group)).toBe(0);
+    expect(group.out).toContain('arbiter monitor backfill <name> --since DATE');
+    expect(group.out).toContain('arbiter monitor pause <name>');
+  });
+
+  it('a chat-only command says where it works', async () => {
+    const io = capture();
+    expect(await runCli(['review', 'reason', 'bt_x', 'why'], {}, io)).toBe(2);
+    expect(io.err).toContain('works only in Slack');
+  });
+
+  it('run finds a suite by its `name:` or its file name in SUITES_DIR, as Slack and the console do', async () => {
+    const { dir, cleanup } = tempDir();
+    cleanups.push(cleanup);
+    const suites = join(dir, 'suites');
+    mkdirSync(suites);
+    writeFileSync(
+      join(suites, 'data.jsonl'),
+      '{"input": "What is the capital of France?", "output": "Paris is the capital of France."}\n',
+    );
+    writeFileSync(
+      join(suites, 'capital-file.yaml'),
+      'name: capitals\ndataset: data.jsonl\ntarget: { type: recorded }\nmetrics:\n  - metric: refusal\nthreshold: 0.5\n',
+    );
+    const env = { DATA_DIR: join(dir, 'data'), SUITES_DIR: suites, LOG_LEVEL: 'silent' };
+    for (const ref of ['capitals', 'capital-file']) {
+      const io = capture();
+      expect(await runCli(['run', ref, '--json', '--new'], env, io)).toBe(0);
+      expect(JSON.parse(io.out)).toMatchObject({ suiteName: 'capitals', total: 1, exitCode: 0 });
+    }
+    const missing = capture();
+    expect(await runCli(['run', 'capitols'], env, missing)).toBe(2);
+    expect(missing.err).toContain('No suite "capitols"');
+    expect(missing.err).toContain('Did you mean "capitals"?');
+  });
+
+  it('arbiter digest previews with --dry-run, posts with --post, and without either still posts with a warning', async () => {
+    const { dir, cleanup } = tempDir();
+    cleanups.push(cleanup);
+    const env = { DATA_DIR: dir, DIGESTS_DIR: join(dir, 'none'), LOG_LEVEL: 'silent' };
+    mkdirSync(join(dir, 'none'));
+    const legacy = capture();
+    await runCli(['digest'], env, legacy);
+    expect(legacy.err).toContain('without --post still posts in this release');
+    const explicit = capture();
+    await runCli(['digest', '--post'], env, explicit);
+    expect(explicit.err).not.toContain('warning');
+    const both = capture();
+    expect(await runCli(['digest', '--post', '--dry-run'], env, both)).toBe(2);
+    expect(both.err).toContain('give one of them');
   });
 });

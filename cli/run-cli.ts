@@ -1,71 +1,41 @@
+// The `arbiter` front door: argv through the one command registry (commands/), then the command's CLI handler.
+// Its one error handler turns a coded error into stderr and an exit code: 2 usage or configuration, 3
+// infrastructure (the handlers return 1 for a quality verdict below the threshold), never a stack trace.
 import { randomUUID } from 'node:crypto';
+import {
+  CLI_HELP,
+  COMMANDS,
+  matchEntry,
+  type Parsed,
+  parseWords,
+  type Registry,
+  usageLine,
+} from '../commands/index.ts';
 import {
   ArbiterError,
   createScrubber,
-  describeEnv,
+  type Env,
   formatUserError,
-  isArbiterError,
+  isCodedError,
   parseEnv,
   registerEnvSecrets,
   secretValues,
 } from '../config/index.ts';
 import type { CliIo } from './io.ts';
-import { HELP_TOPICS, helpTopicText } from '../commands/index.ts';
-import { runDigestCli } from '../commands/index.ts';
-import { runAuditCli, runRatingsCli } from '../commands/index.ts';
-import { runRunCommand, runRunsCommand } from '../commands/index.ts';
-import {
-  closestName,
-  describeMetrics,
-  formatMetricReference,
-  isMetricName,
-  METRIC_NAMES,
-} from '../evaluators/index.ts';
-import { runMonitorCli } from '../monitors/index.ts';
-import { runJobsCommand } from './jobs.ts';
-import { runLeaderboardCli, runReviewCli } from './review.ts';
-import { runStoreCommand } from './store.ts';
+import { runLinkCli } from './links.ts';
 
-const USAGE = `arbiter — evaluation runs, blind reviews and monitors for LLM apps
-
-Usage:
-  arbiter config [--json]            show the effective configuration (secrets redacted)
-  arbiter run <suite.yaml> [--concurrency N] [--limit N] [--json] [--junit FILE] [--fail-under X]
-             [--max-errors N] [--new]
-                                     run an evaluation suite (resumes an unfinished run of it unless --new)
-  arbiter run --retry-errors <run>   run only the errored items of a finished run again
-  arbiter runs list [--suite NAME] [--limit N] [--json]
-  arbiter runs show <id> [--json] [--junit FILE]
-  arbiter runs compare <a> <b> [--json]
-  arbiter runs cancel <id>
-  arbiter monitor list
-  arbiter monitor run <name> [--dry-run] [--records N]
-                                     run one monitor tick now (--dry-run: show what the extractor produces)
-  arbiter monitor backfill <name> --since <date>
-  arbiter digest [--period day|week] [--dry-run] [--name N]
-                                     post the configured digests for the last complete period (once per
-                                     period); --dry-run prints it and writes the chart under DATA_DIR/digests/
-  arbiter review create <runA> <runB> [more] --channel C [--pairs N] [--reviewers N] [--dm] [--deadline 2d]
-                                     open a blind pairwise review; the bot posts the ballots from its job queue
-  arbiter review list | review close <id> | review report <id>
-  arbiter leaderboard                ratings pooled over every closed review
-  arbiter jobs list [--status S] [--type T] [--limit N] [--json]
-  arbiter jobs show <id> [--json]
-  arbiter jobs cancel <id>
-  arbiter store migrate              move a nedb DATA_DIR into the SQLite store now (what the first start does)
-  arbiter store stats [--json]       documents per collection; SQLite database, WAL and DATA_DIR sizes
-  arbiter audit [--since 7d|ISO] [--user U] [--object run:<id>] [--limit N] [--json]
-                                     who launched, cancelled, voted, closed, paused, migrated what (newest
-                                     first); the CLI records its own actions as ARBITER_USER or the OS user
-  arbiter ratings --votes votes.jsonl [--bootstrap N] [--seed N] [--json]
-                                     Bradley–Terry ratings with 95% intervals from pairwise votes
-  arbiter metrics [name] [--json]    every metric suites and monitors can use, with its arguments
-                                     (the full reference of every YAML field is docs/reference.md)
-  arbiter help [metrics]             this text, or the metrics in one line each
-
-Exit codes: 0 ok, 1 below a threshold, 2 usage or configuration error, 3 infrastructure failure (a target,
-the model provider or the network failed: an errored run is never a quality verdict).
-`;
+/** A usage mistake as the CLI says it: the problem, then the relevant usage lines (or the command list). */
+function usageError(parsed: Extract<Parsed, { ok: false }>): ArbiterError {
+  const lines = parsed.usage.length
+    ? parsed.usage.map((l) => `  ${l}`)
+    : // An unknown command: the commands, one usage line each, without their descriptions.
+      Object.values(COMMANDS as Registry)
+        .filter((c) => c.cli && !c.hidden)
+        .map((c) => `  arbiter ${c.words.join(' ')}`);
+  return new ArbiterError('USAGE', parsed.error, {
+    hint: `Usage:\n${[...new Set(lines)].join('\n')}`,
+  });
+}
 
 /** Runs one CLI invocation and returns its exit code; errors become a message on stderr, never a stack trace. */
 export async function runCli(
@@ -75,100 +45,56 @@ export async function runCli(
 ): Promise<number> {
   let scrub = (s: string) => s;
   try {
-    const [command, ...rest] = argv;
-    if (!command || command === 'help' || command === '--help' || command === '-h') {
-      const topic = rest[0];
-      if (topic === undefined) {
-        io.stdout(USAGE);
-        return 0;
-      }
-      const text = helpTopicText(topic);
-      if (text === undefined)
-        throw new ArbiterError('USAGE', `No help on "${topic}". Topics: ${HELP_TOPICS.join(', ')}.`);
-      io.stdout(`${text}\n`);
+    if (argv.length === 0) {
+      io.stdout(CLI_HELP());
       return 0;
     }
-    // Standalone: needs neither the store nor the environment.
-    if (command === 'ratings') return await runRatingsCli(rest, io);
-    if (command === 'metrics') return runMetricsCli(rest, io);
-    const env = parseEnv(environment);
-    registerEnvSecrets(env);
-    scrub = createScrubber(secretValues(env));
-    switch (command) {
-      case 'config': {
-        const shown = describeEnv(env);
-        if (rest.includes('--json')) io.stdout(`${JSON.stringify(shown, null, 2)}\n`);
-        else
-          io.stdout(
-            `${Object.entries(shown)
-              .map(([k, v]) => `${k}=${v}`)
-              .join('\n')}\n`,
-          );
+    const helpAt = argv.findIndex((w) => w === '--help' || w === '-h');
+    if (helpAt > 0) {
+      // `arbiter <command> --help`: that command's usage and summary (a command with its own reader answers itself).
+      const found = matchEntry(COMMANDS as Registry, argv.slice(0, helpAt));
+      const isGroup = found?.used === 1 && found.entry.words.length > 1;
+      if (found && !found.entry.raw && !isGroup) {
+        io.stdout(`Usage: arbiter ${usageLine(found.entry, 'cli')}\n  ${found.entry.summary}\n`);
         return 0;
       }
-      case 'jobs':
-        return await runJobsCommand(rest, env, io);
-      case 'store':
-        return await runStoreCommand(rest, env, io);
-      case 'run':
-        return await runRunCommand(rest, {
-          env,
-          environment,
-          io: { ...io, isTTY: process.stderr.isTTY === true },
-        });
-      case 'runs':
-        return await runRunsCommand(rest, { env, environment, io });
-      case 'monitor':
-        return await runMonitorCli(rest, { env, io });
-      case 'digest':
-        return await runDigestCli(rest, { env, io });
-      case 'review':
-        return await runReviewCli(rest, { env, io });
-      case 'leaderboard':
-        return await runLeaderboardCli({ env, io });
-      case 'audit':
-        return await runAuditCli(rest, { env, io });
-      default:
-        throw new ArbiterError('USAGE', `Unknown command "${command}".`, { hint: USAGE });
+      if (!found || isGroup) {
+        const group = Object.values(COMMANDS as Registry).filter(
+          (c) => c.words[0] === argv[0]?.toLowerCase(),
+        );
+        if (group.length) {
+          io.stdout(
+            `Usage:\n${group.map((c) => `  arbiter ${usageLine(c, 'cli')}\n      ${c.summary}`).join('\n')}\n`,
+          );
+          return 0;
+        }
+      }
     }
+    const parsed = parseWords(COMMANDS, argv, 'cli');
+    if (!parsed.ok) throw usageError(parsed);
+    const { entry, args, used } = parsed;
+    let env = {} as Env;
+    if (!entry.standalone) {
+      env = parseEnv(environment);
+      registerEnvSecrets(env);
+      scrub = createScrubber(secretValues(env));
+    }
+    return await entry.cli!(args, {
+      env,
+      environment,
+      io,
+      rest: argv.slice(used),
+      reportLink: (kind, id) => runLinkCli(kind, [id], { env, io }),
+    });
   } catch (err) {
-    if (isArbiterError(err)) {
+    if (isCodedError(err)) {
       io.stderr(`${scrub(formatUserError(err))}\n`);
       return err.exitCode;
     }
     const ref = randomUUID().slice(0, 8);
     io.stderr(
-      `Unexpected error (reference ${ref}): ${scrub(err instanceof Error ? err.message : String(err))}\n`,
+      `Unexpected error (reference ${ref}): ${scrub(err instanceof Error ? err.message.split('\n')[0]! : String(err))}\n`,
     );
     return 3;
   }
-}
-
-/** `arbiter metrics [name] [--json]`: the metric reference, from the registry itself. */
-function runMetricsCli(args: string[], io: CliIo): number {
-  const json = args.includes('--json');
-  const rest = args.filter((a) => a !== '--json');
-  const unknownFlag = rest.find((a) => a.startsWith('-'));
-  if (unknownFlag)
-    throw new ArbiterError('USAGE', `Unknown option ${unknownFlag}.`, {
-      hint: 'Usage: arbiter metrics [name] [--json]',
-    });
-  if (rest.length > 1)
-    throw new ArbiterError('USAGE', 'Give at most one metric name.', {
-      hint: 'Usage: arbiter metrics [name] [--json]',
-    });
-  const name = rest[0];
-  if (name !== undefined && !isMetricName(name)) {
-    const guess = closestName(name, METRIC_NAMES);
-    throw new ArbiterError('USAGE', `No metric "${name}".${guess ? ` Did you mean "${guess}"?` : ''}`, {
-      hint: `Metrics: ${METRIC_NAMES.join(', ')}.`,
-    });
-  }
-  if (json) {
-    const list = describeMetrics()
-      .filter((m) => name === undefined || m.name === name)
-      .map(({ argsSchema: _schema, ...m }) => m);
-    io.stdout(`${JSON.stringify(list, null, 2)}\n`);
-  } else io.stdout(`${formatMetricReference(name)}\n`);
-  return 0;
 }

@@ -124,8 +124,13 @@ describe('arbiter store', () => {
     const cases: [string[], Record<string, string>, RegExp][] = [
       [['store'], { DATA_DIR: dir }, /Unknown store command ""/],
       [['store', 'compact'], { DATA_DIR: dir }, /Unknown store command "compact"/],
-      [['store', 'migrate', '--json'], { DATA_DIR: dir }, /Unknown option '--json'/],
-      [['store', 'stats', 'extra'], { DATA_DIR: dir }, /Unexpected argument 'extra'/],
+      // Our words, not Node's parseArgs text (issue 17): the flag, then the usage line.
+      [
+        ['store', 'migrate', '--json'],
+        { DATA_DIR: dir },
+        /Unknown option --json\.[\s\S]*arbiter store migrate/,
+      ],
+      [['store', 'stats', 'extra'], { DATA_DIR: dir }, /store stats takes no arguments \(got "extra"\)/],
       [['store', 'migrate'], { DATA_DIR: join(dir, 'missing') }, /does not exist: nothing to migrate/],
       [
         ['store', 'migrate'],
@@ -143,7 +148,7 @@ describe('arbiter store', () => {
     expect(existsSync(join(dir, 'missing'))).toBe(false);
   });
 
-  it('stats counts each collection and sizes the SQLite database, its WAL and DATA_DIR; retention is not built', async () => {
+  it('stats counts each collection, sizes the SQLite database, its WAL and DATA_DIR, and shows retention', async () => {
     const dir = folder();
     const store = await createSqliteStore({ dir });
     cleanups.push(() => store.close());
@@ -151,6 +156,11 @@ describe('arbiter store', () => {
     await items.insertMany(Array.from({ length: 30 }, (_, i) => ({ _id: `i${i}`, body: 'x'.repeat(500) })));
     await (await store.collection<{ _id: string }>('notes')).insertOne({ _id: 'n1' });
     await (await store.collection<{ _id: string }>('empty')).count({});
+    const day = 86_400_000;
+    await (await store.collection<{ _id: string; finishedAt: Date }>('jobs')).insertMany([
+      { _id: 'old', finishedAt: new Date(Date.now() - 40 * day) },
+      { _id: 'new', finishedAt: new Date(Date.now() - 10 * day) },
+    ]);
 
     const json = await run(['store', 'stats', '--json'], { DATA_DIR: dir });
     expect(json.err).toBe('');
@@ -159,18 +169,27 @@ describe('arbiter store', () => {
       engine: string;
       collections: { name: string; documents: number }[];
       sizes: { databaseBytes: number; walBytes: number; dataDirBytes: number };
-      retention: string;
+      retention: { collection: string; expired: number; maxAgeMs: number | null; nextExpiryAt?: string }[];
     };
     expect(stats.engine).toBe('sqlite');
     expect(stats.collections).toEqual([
       { name: 'empty', documents: 0 },
       { name: 'items', documents: 30 },
+      { name: 'jobs', documents: 2 },
       { name: 'notes', documents: 1 },
     ]);
     expect(stats.sizes.databaseBytes).toBeGreaterThan(0);
     expect(stats.sizes.walBytes).toBeGreaterThan(15_000); // the open store's writes are still in the WAL
     expect(stats.sizes.dataDirBytes).toBeGreaterThanOrEqual(stats.sizes.databaseBytes + stats.sizes.walBytes);
-    expect(stats.retention).toMatch(/^not built yet/);
+    expect(stats.retention.map((r) => [r.collection, r.expired, r.maxAgeMs])).toEqual([
+      ['jobs', 1, 30 * day],
+      ['llm_cache', 0, 30 * day],
+      ['run_items', 0, null],
+      ['monitor_scored', 0, 180 * day],
+    ]);
+    // The job that stays goes 30 days after it finished, i.e. in about 20 days.
+    const next = Date.parse(stats.retention[0]?.nextExpiryAt ?? '');
+    expect(Math.abs(next - (Date.now() + 20 * day))).toBeLessThan(60_000);
 
     const text = await run(['store', 'stats'], { DATA_DIR: dir });
     expect(text.code).toBe(0);
@@ -179,7 +198,11 @@ describe('arbiter store', () => {
     expect(text.out).toMatch(/^Database file: [\d.]+ (B|KiB)$/m);
     expect(text.out).toMatch(/^WAL file: [\d.]+ KiB$/m);
     expect(text.out).toMatch(/^DATA_DIR: [\d.]+ KiB$/m);
-    expect(text.out).toMatch(/^Retention: not built yet/m);
+    expect(text.out).toMatch(/^Retention \(what the next sweep/m);
+    expect(text.out).toMatch(
+      /^ {2}jobs\s+finishedAt older than 30 days: 1 to remove now, next on \d{4}-.*\(RETENTION_JOBS=30d\)$/m,
+    );
+    expect(text.out).toMatch(/^ {2}run_items\s+kept \(RETENTION_RUN_ITEMS=keep\)$/m);
   });
 
   it('stats on the nedb engine counts documents and sizes each file; it never migrates a nedb folder', async () => {

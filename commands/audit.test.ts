@@ -1,12 +1,19 @@
 import { describe, expect, it } from 'vitest';
 import type { AuditRecord } from '../audit/index.ts';
 import { renderBlocks, SLACK_LIMITS } from '../bot/render-blocks.ts';
-import { AUDIT_CHAT_MAX, auditCommand, auditQuery, parseAuditArgs } from './audit.ts';
+import { AUDIT_CHAT_MAX, auditCommand, auditQuery } from './audit.ts';
 import { parseCommand, requiredRole } from './parse.ts';
+import { parseWords, type Registry, usageLine } from './registry.ts';
+import { COMMANDS } from './table.ts';
 
 const NOW = new Date('2026-12-07T12:00:00Z');
 
-describe('audit arguments', () => {
+/** The words after `arbiter` as the CLI parses them, through the command's registry entry. */
+function cli(words: string[]) {
+  return parseWords(COMMANDS as Registry, ['audit', ...words], 'cli');
+}
+
+describe('audit arguments (the registry entry)', () => {
   it.each([
     [['--since', '7d'], { since: '7d' }],
     [['--since=2026-12-01'], { since: '2026-12-01' }],
@@ -14,16 +21,28 @@ describe('audit arguments', () => {
     [['--user', 'U012ABC'], { user: 'U012ABC' }],
     [['--object', 'run:run_1', '--limit', '5', '--json'], { object: 'run:run_1', limit: 5, json: true }],
   ])('%j parses', (words, args) => {
-    expect(parseAuditArgs(words)).toEqual({ ok: true, args });
+    const parsed = cli(words);
+    expect(parsed).toMatchObject({ ok: true });
+    if (parsed.ok) expect(parsed.args).toEqual({ name: 'audit', ...args });
   });
 
   it.each([
     [['--since'], '--since needs a value.'],
-    [['--limit', 'ten'], '--limit expects a whole number above 0.'],
-    [['everything'], 'audit: unknown argument everything.'],
-    [['--who', 'me'], 'audit: unknown option --who.'],
-  ])('%j is refused', (words, error) => {
-    expect(parseAuditArgs(words)).toEqual({ ok: false, error });
+    [['--limit', 'ten'], '--limit expects a whole number.'],
+    [['--limit', '0'], '--limit must be at least 1.'],
+    [['--limit', '1001'], '--limit must be at most 1000.'],
+    [['everything'], 'audit takes no arguments (got "everything").'],
+    [['--who', 'me'], 'Unknown option --who.'],
+    [
+      ['--since', 'last-tuesday'],
+      '--since expects a duration such as 7d or 12h, or a date such as 2026-12-01.',
+    ],
+    [['--object', 'run:'], '--object expects <type>:<id> or a type'],
+    [['--object', 'pipeline:p1'], '--object expects <type>:<id> or a type, with a type among run, review'],
+  ])('%j is refused with what was wrong and the usage line', (words, error) => {
+    const parsed = cli(words);
+    expect(parsed).toMatchObject({ ok: false, error: expect.stringContaining(error) });
+    if (!parsed.ok) expect(parsed.usage).toEqual([`arbiter ${usageLine(COMMANDS.audit, 'cli')}`]);
   });
 
   it('resolves into a query at now: a duration back from now, a date, an object type with or without an id', () => {
@@ -51,9 +70,13 @@ describe('audit in chat', () => {
     if (parsed.ok) expect(requiredRole(parsed.command)).toBe('admin');
     expect(parseCommand('audit --json')).toMatchObject({
       ok: false,
-      error: expect.stringContaining('for the CLI'),
+      error: 'audit: --json works only in the `arbiter` CLI.',
     });
-    expect(parseCommand(`audit --limit ${AUDIT_CHAT_MAX + 1}`)).toMatchObject({ ok: false });
+    expect(parseCommand(`audit --limit ${AUDIT_CHAT_MAX + 1}`)).toMatchObject({
+      ok: false,
+      error: `--limit is at most ${AUDIT_CHAT_MAX} in chat (\`arbiter audit\` prints up to 1000).`,
+    });
+    expect(parseCommand(`audit --limit ${AUDIT_CHAT_MAX}`)).toMatchObject({ ok: true });
   });
 
   it('the longest answer (50 records with long hostile summaries) stays within Block Kit limits', async () => {

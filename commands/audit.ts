@@ -1,6 +1,6 @@
 // `audit` (admins, Slack and the console) and `arbiter audit` (CLI): the audit trail, newest first, filtered by
-// time, user and object. One argument grammar and one query for both front doors; the use case returns a Message
-// (chat) or the records (CLI), and the front doors only print.
+// time, user and object. The arguments are parsed by the command's registry entry (commands/table.ts) with the
+// checks below; one query for both front doors; the use case returns a Message (chat) or prints the records (CLI).
 import {
   AUDIT_OBJECT_TYPES,
   type AuditLog,
@@ -25,42 +25,33 @@ export interface AuditArgs {
   json?: boolean;
 }
 
-/** Usage of the command, for both front doors. */
-export const AUDIT_USAGE =
-  'audit [--since 7d|2026-12-01] [--user U…] [--object run:<id>|review|monitor:<name>|…] [--limit N] [--json]';
-
-/** Records shown in chat at most (the CLI shows up to the store's maximum). */
+/** Records shown in chat at most (the CLI shows up to AUDIT_CLI_MAX). */
 export const AUDIT_CHAT_MAX = 50;
+/** Records `arbiter audit` prints at most. */
+export const AUDIT_CLI_MAX = 1000;
 const AUDIT_CHAT_DEFAULT = 20;
+const USAGE_HINT = 'e.g. audit --since 7d --object run:run_01abc (see `help`)';
 
-/** Parses the words after `audit`; chat and CLI share it. A Slack `<@U…|name>` mention is read as the user id. */
-export function parseAuditArgs(
-  words: readonly string[],
-): { ok: true; args: AuditArgs } | { ok: false; error: string } {
-  const args: AuditArgs = {};
-  for (let i = 0; i < words.length; i++) {
-    const w = words[i] ?? '';
-    if (w === '--json') {
-      args.json = true;
-      continue;
-    }
-    const eq = w.indexOf('=');
-    const flag = w.startsWith('--') && eq > 0 ? w.slice(0, eq) : w;
-    if (!['--since', '--user', '--object', '--limit'].includes(flag))
-      return { ok: false, error: `audit: unknown ${w.startsWith('-') ? 'option' : 'argument'} ${w}.` };
-    const value = flag !== w ? w.slice(eq + 1) : words[++i];
-    if (value === undefined || value === '') return { ok: false, error: `${flag} needs a value.` };
-    if (flag === '--since') args.since = value;
-    else if (flag === '--user') args.user = /^<@([A-Z0-9]+)(?:\|[^>]*)?>$/.exec(value)?.[1] ?? value;
-    else if (flag === '--object') args.object = value;
-    else {
-      if (!/^\d+$/.test(value) || Number(value) < 1)
-        return { ok: false, error: '--limit expects a whole number above 0.' };
-      args.limit = Number(value);
-    }
-  }
-  return { ok: true, args };
+/** A Slack `<@U…|name>` mention typed as --user is read as the user id; anything else is kept as typed. */
+export function auditUser(value: string): string {
+  return /^<@([A-Z0-9]+)(?:\|[^>]*)?>$/.exec(value)?.[1] ?? value;
 }
+
+/** Whether --since is a duration back from now (7d, 12h) or a date/time (2026-12-01, ISO). */
+export function isAuditSince(value: string): boolean {
+  if (parseDuration(value) !== undefined) return true;
+  return /^\d/.test(value) && !Number.isNaN(new Date(value).getTime());
+}
+
+/** Whether --object is `<type>:<id>` or a bare type, with a type the trail knows. */
+export function isAuditObject(value: string): boolean {
+  const sep = value.indexOf(':');
+  const type = sep < 0 ? value : value.slice(0, sep);
+  return (AUDIT_OBJECT_TYPES as readonly string[]).includes(type) && (sep < 0 || sep < value.length - 1);
+}
+
+/** What --object accepts, in words (the registry's error and this module's USAGE errors say it). */
+export const AUDIT_OBJECT_WORDS = `expects <type>:<id> or a type, with a type among ${AUDIT_OBJECT_TYPES.join(', ')} (e.g. run:run_01abc, review)`;
 
 /** Resolves the arguments into a query at `now`; bad values are a USAGE error naming the option. */
 export function auditQuery(args: AuditArgs, now: Date, maxLimit: number): AuditQuery {
@@ -72,9 +63,7 @@ export function auditQuery(args: AuditArgs, now: Date, maxLimit: number): AuditQ
       throw new ArbiterError(
         'USAGE',
         `--since expects a duration such as 7d or 12h, or a date such as 2026-12-01 (got "${args.since}").`,
-        {
-          hint: AUDIT_USAGE,
-        },
+        { hint: USAGE_HINT },
       );
     query.since = at;
   }
@@ -86,23 +75,21 @@ export function auditQuery(args: AuditArgs, now: Date, maxLimit: number): AuditQ
       throw new ArbiterError(
         'USAGE',
         `--object expects <type>:<id> with a type among ${AUDIT_OBJECT_TYPES.join(', ')} (got "${args.object}").`,
-        {
-          hint: 'e.g. --object run:run_01abc or --object review',
-        },
+        { hint: 'e.g. --object run:run_01abc or --object review' },
       );
     query.objectType = type as AuditObjectType;
     if (sep >= 0) {
       const id = args.object.slice(sep + 1);
       if (!id)
         throw new ArbiterError('USAGE', `--object ${type}: needs an id after the colon.`, {
-          hint: AUDIT_USAGE,
+          hint: USAGE_HINT,
         });
       query.objectId = id;
     }
   }
   if (args.limit !== undefined) {
     if (args.limit > maxLimit)
-      throw new ArbiterError('USAGE', `--limit is at most ${maxLimit} here.`, { hint: AUDIT_USAGE });
+      throw new ArbiterError('USAGE', `--limit is at most ${maxLimit} here.`, { hint: USAGE_HINT });
     query.limit = args.limit;
   }
   return query;
@@ -169,15 +156,13 @@ export interface AuditCliDeps {
   now?: () => Date;
 }
 
-/** `arbiter audit [--since] [--user] [--object] [--limit] [--json]`; returns the exit code. */
-export async function runAuditCli(argv: readonly string[], deps: AuditCliDeps): Promise<number> {
-  const parsed = parseAuditArgs(argv);
-  if (!parsed.ok) throw new ArbiterError('USAGE', parsed.error, { hint: `Usage: arbiter ${AUDIT_USAGE}` });
-  const query = auditQuery(parsed.args, (deps.now ?? (() => new Date()))(), 1000);
+/** `arbiter audit [--since] [--user] [--object] [--limit] [--json]` (arguments parsed by the registry); the exit code. */
+export async function runAuditCli(args: AuditArgs, deps: AuditCliDeps): Promise<number> {
+  const query = auditQuery(args, (deps.now ?? (() => new Date()))(), AUDIT_CLI_MAX);
   const store = deps.store ?? (await openStore(deps.env, { logger: createSilentLogger() }));
   try {
     const records = await createAuditLog(store).list(query);
-    if (parsed.args.json) deps.io.stdout(`${JSON.stringify(records.map(auditJson), null, 2)}\n`);
+    if (args.json) deps.io.stdout(`${JSON.stringify(records.map(auditJson), null, 2)}\n`);
     else
       deps.io.stdout(
         records.length

@@ -7,8 +7,9 @@ import {
   createSilentLogger,
   type Env,
   formatUserError,
-  isArbiterError,
+  isCodedError,
   type Logger,
+  parseFlags,
   systemClock,
 } from '../config/index.ts';
 import {
@@ -35,7 +36,6 @@ import {
 import { createRunRepository, type Run, runOutcome } from '../runs/index.ts';
 import { createLeases, type DocumentStore, openStore } from '../storage/index.ts';
 import { escapeMrkdwn, type Message, type MessageSection, plainText } from '../chat/index.ts';
-import type { Command } from './parse.ts';
 import type { PostedRef, Transport } from '../chat/index.ts';
 
 /** Feeds digests from the monitor tick log and stored runs (RunService or RunRepository both fit). */
@@ -132,7 +132,7 @@ export function describeOutcome(spec: Digest, outcome: PostOutcome, plain = fals
  * and `digest now [--period day|week]` (posts every configured digest now, once per period).
  */
 export async function handleDigest(
-  command: Extract<Command, { name: 'digest' }>,
+  command: { name?: string; now: boolean; period?: 'day' | 'week' | undefined },
   deps: DigestCommandDeps | undefined,
   actor?: AuditActor,
 ): Promise<Message> {
@@ -173,10 +173,15 @@ export async function handleDigest(
   };
 }
 
+const USAGE_LINE = 'arbiter digest [--period day|week] [--name N] [--post] [--dry-run]';
 const USAGE = `Usage:
-  arbiter digest [--period day|week] [--dry-run] [--name N]
-      post every configured digest (or only N) for the last complete period, once per period;
-      --dry-run prints it and writes the chart under DATA_DIR/digests/ without posting`;
+  ${USAGE_LINE}
+      preview every configured digest (or only N) for the last complete period and write its chart under
+      DATA_DIR/digests/ (--dry-run); --post posts them, once per period`;
+
+/** Said when `arbiter digest` is run with neither --post nor --dry-run: it still posts, for this release only. */
+export const DIGEST_POST_WARNING =
+  'warning: `arbiter digest` without --post still posts in this release; from the next one it previews, as `/arbiter digest` does. Add --post to post, or --dry-run to preview.';
 
 /** What the digest CLI needs; tests inject a store, transport and clock. */
 export interface DigestCliDeps {
@@ -209,16 +214,6 @@ function textTransport(write: (t: string) => void): Transport {
   };
 }
 
-function flagValue(args: string[], name: string): string | undefined {
-  const i = args.findIndex((a) => a === name || a.startsWith(`${name}=`));
-  if (i < 0) return undefined;
-  const a = args[i]!;
-  const v = a.includes('=') ? a.slice(a.indexOf('=') + 1) : args[i + 1];
-  if (v === undefined || v.startsWith('--') || v === '')
-    throw new ArbiterError('USAGE', `${name} needs a value.`, { hint: USAGE });
-  return v;
-}
-
 /** Runs one `arbiter digest …` invocation; errors become one line on stderr and an exit code. */
 export async function runDigestCli(argv: string[], deps: DigestCliDeps): Promise<number> {
   const { env, io } = deps;
@@ -229,18 +224,25 @@ export async function runDigestCli(argv: string[], deps: DigestCliDeps): Promise
       io.stdout(`${USAGE}\n`);
       return 0;
     }
-    const known = new Set(['--period', '--dry-run', '--name']);
-    for (const [i, a] of argv.entries()) {
-      const flag = a.split('=')[0]!;
-      const isValue = i > 0 && (argv[i - 1] === '--period' || argv[i - 1] === '--name');
-      if (!isValue && !known.has(flag))
-        throw new ArbiterError('USAGE', `Unknown digest argument "${a}".`, { hint: USAGE });
-    }
-    const period = flagValue(argv, '--period');
+    const { values } = parseFlags(argv, {
+      usage: USAGE_LINE,
+      options: {
+        period: { type: 'string' },
+        name: { type: 'string' },
+        'dry-run': { type: 'boolean' },
+        post: { type: 'boolean' },
+      },
+    });
+    const period = values.period as string | undefined;
     if (period !== undefined && period !== 'day' && period !== 'week')
-      throw new ArbiterError('USAGE', '--period expects day or week.', { hint: USAGE });
-    const name = flagValue(argv, '--name');
-    const dryRun = argv.includes('--dry-run');
+      throw new ArbiterError('USAGE', '--period expects day or week.', { hint: `Usage: ${USAGE_LINE}` });
+    const name = values.name as string | undefined;
+    const dryRun = values['dry-run'] === true;
+    if (dryRun && values.post)
+      throw new ArbiterError('USAGE', '--dry-run previews and --post posts: give one of them.', {
+        hint: `Usage: ${USAGE_LINE}`,
+      });
+    if (!dryRun && !values.post) io.stderr(`${DIGEST_POST_WARNING}\n`);
     let specs = loadDigests(env.DIGESTS_DIR).map((l) => l.value);
     if (name) {
       specs = specs.filter((s) => s.name === name);
@@ -300,8 +302,8 @@ export async function runDigestCli(argv: string[], deps: DigestCliDeps): Promise
     return failed ? 3 : 0;
   } catch (err) {
     io.stderr(`${formatUserError(err)}\n`);
-    if (!isArbiterError(err)) logger.error({ err }, 'digest command failed');
-    return isArbiterError(err) ? err.exitCode : 3;
+    if (!isCodedError(err)) logger.error({ err }, 'digest command failed');
+    return isCodedError(err) ? err.exitCode : 3;
   } finally {
     await ownStore?.close();
   }

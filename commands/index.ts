@@ -1,14 +1,26 @@
 // Public surface of commands/: what other folders may import.
 export {
-  errorMessage,
-  notice,
+  type CommandReply,
+  type DispatchContext,
   type DispatchDeps,
   dispatch,
-  usageMessage,
-  runProgressMessage,
+  errorMessage,
+  notice,
   precheck,
+  runProgressMessage,
+  usageMessage,
 } from './dispatch.ts';
-export { parseCommand } from './parse.ts';
+export { type Command, COMMAND_USAGE, parseCommand, requiredRole } from './parse.ts';
+export {
+  type CliContext,
+  type CliIo,
+  matchEntry,
+  parseWords,
+  type Parsed,
+  type Registry,
+  usageLine,
+} from './registry.ts';
+export { CLI_HELP, COMMANDS } from './table.ts';
 export { renderRunSummary, runRunCommand, runRunsCommand } from './runs.ts';
 export type { ChannelAccess, ChannelPostCheck } from './channel-access.ts';
 export { createDigestInputs, runDigestCli } from './digest.ts';
@@ -21,4 +33,3 @@ export {
 } from './reviews.ts';
 export { HELP_TOPICS, helpTopicText } from './help.ts';
 export { runRatingsCli } from './ratings.ts';
-export { AUDIT_USAGE, auditCommand, parseAuditArgs, runAuditCli } from './audit.ts';

@@ -6,7 +6,6 @@ import { renderTranscript } from '../evaluators/index.ts';
 import type { ReviewRun, ReviewRunSource, ReviewService, ReviewSummary } from '../reviews/index.ts';
 import type { Run, RunService } from '../runs/index.ts';
 import { escapeMrkdwn, type Message, plainText } from '../chat/index.ts';
-import type { Command } from './parse.ts';
 
 /** Who asked and where: the review's parent message and result go to `channel`. */
 export interface ReviewCommandContext {
@@ -93,7 +92,14 @@ export function createReviewRunSource(runs: Pick<RunService, 'getRun' | 'items'>
 
 /** `review <runA> <runB> […]`: opens the review; the creator sees its id and contenders (only they see it). */
 export async function reviewCommand(
-  command: Extract<Command, { name: 'review' }>,
+  command: {
+    name?: string;
+    runs: string[];
+    pairs?: number | undefined;
+    reviewersPerPair?: number | undefined;
+    dm?: boolean | undefined;
+    deadlineMs?: number | undefined;
+  },
   ctx: ReviewCommandContext,
   reviews: ReviewService,
 ): Promise<Message> {
@@ -152,7 +158,7 @@ export async function reviewListCommand(reviews: ReviewService): Promise<Message
 
 /** `review close <id>`: closes now; the result is posted in the review's thread by the report job. */
 export async function reviewCloseCommand(
-  command: Extract<Command, { name: 'review.close' }>,
+  command: { name?: string; id: string },
   ctx: Pick<ReviewCommandContext, 'user' | 'actor'>,
   reviews: ReviewService,
 ): Promise<Message> {

@@ -4,7 +4,6 @@
 // exit code (0 passed, 1 below the threshold, 2 usage or configuration, 3 infrastructure).
 import { cliActor, createAuditLog } from '../audit/index.ts';
 import { writeFile as fsWriteFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
 import {
   ArbiterError,
   type Clock,
@@ -13,7 +12,9 @@ import {
   formatUserError,
   type Ids,
   isArbiterError,
+  isCodedError,
   type Logger,
+  parseFlags,
   systemClock,
   systemIds,
 } from '../config/index.ts';
@@ -35,6 +36,9 @@ import {
 } from '../runs/index.ts';
 import { createJobQueue, createWorker, type DocumentStore, openStore } from '../storage/index.ts';
 import { escapeMrkdwn, type Message, type MessageSection, plainText } from '../chat/index.ts';
+import { cliFlagOptions } from './registry.ts';
+import { findSuite } from './suites.ts';
+import { COMMANDS } from './table.ts';
 
 /** What the run commands need from the outside world. */
 export interface RunsCliIo {
@@ -80,15 +84,45 @@ Exit codes: 0 passed, 1 below the threshold (or items a metric could not score),
 3 infrastructure failure (the target, the model provider or the network failed).
 `;
 
-function usage(message: string): ArbiterError {
-  return new ArbiterError('USAGE', message, { hint: RUNS_USAGE });
+/** The usage line of each run command, shown with a mistake in it (never the whole help). */
+const RUN_LINES: Record<string, string> = {
+  run: 'arbiter run <name|path> [--concurrency N] [--limit N] [--json] [--junit FILE] [--fail-under X] [--max-errors N] [--new]',
+  retry: 'arbiter run --retry-errors <run> [--max-errors N] [--json] [--junit FILE]',
+  list: 'arbiter runs list [--suite NAME] [--limit N] [--json]',
+  show: 'arbiter runs show <id> [--json] [--junit FILE]',
+  compare: 'arbiter runs compare <a> <b> [--json]',
+  cancel: 'arbiter runs cancel <id>',
+  publish: 'arbiter runs publish <id>',
+};
+
+function usage(message: string, line = 'run'): ArbiterError {
+  return new ArbiterError('USAGE', message, {
+    hint: RUN_LINES[line] ? `Usage: ${RUN_LINES[line]}` : 'See `arbiter help`.',
+  });
 }
 
-function wholeNumber(flag: string, v: string | undefined, min: number, max: number): number | undefined {
+/** A suite for the CLI: a path anywhere, a file name in SUITES_DIR or a suite's `name:`, as in chat. */
+function cliSuiteFile(ref: string, suitesDir: string): string {
+  try {
+    return findSuite(ref, { suitesDir, anywhere: true });
+  } catch (err) {
+    // A path that names no file is reported by the loader (`cannot read suite (ENOENT)`), as before.
+    if (isArbiterError(err, 'NOT_FOUND') && /[\\/]|\.ya?ml$/.test(ref)) return ref;
+    throw err;
+  }
+}
+
+function wholeNumber(
+  flag: string,
+  v: string | undefined,
+  min: number,
+  max: number,
+  line = 'run',
+): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
   if (!/^\d+$/.test(v) || n < min || n > max)
-    throw usage(`${flag} expects a whole number from ${min} to ${max} (got "${v}")`);
+    throw usage(`${flag} expects a whole number from ${min} to ${max} (got "${v}")`, line);
   return n;
 }
 
@@ -96,16 +130,9 @@ async function guarded(io: RunsCliIo, fn: () => Promise<number>): Promise<number
   try {
     return await fn();
   } catch (err) {
-    if (isArbiterError(err)) {
+    if (isCodedError(err)) {
       io.stderr(`${formatUserError(err)}\n`);
       return err.exitCode;
-    }
-    if (
-      err instanceof TypeError &&
-      /parseArgs|ERR_PARSE_ARGS/.test(String((err as { code?: string }).code ?? err.message))
-    ) {
-      io.stderr(`${err.message}\n\n${RUNS_USAGE}`);
-      return 2;
     }
     io.stderr(`Unexpected error: ${err instanceof Error ? err.message : String(err)}\n`);
     return 3;
@@ -146,6 +173,7 @@ async function service(
     ids,
     logger,
     env: deps.environment,
+    ...(env.RECORD_FIELD_MAX_BYTES ? { maxFieldBytes: env.RECORD_FIELD_MAX_BYTES } : {}),
     llm,
     judgeModel,
     // With Langfuse configured, prompt targets and Langfuse datasets work from the CLI as they do in the bot.
@@ -210,21 +238,17 @@ function itemJson(v: RunItemView) {
 export async function runRunCommand(argv: readonly string[], deps: RunsCliDeps): Promise<number> {
   const { io } = deps;
   return guarded(io, async () => {
-    const { values, positionals } = parseArgs({
-      args: [...argv],
+    const parsed = parseFlags(argv, {
       allowPositionals: true,
-      options: {
-        concurrency: { type: 'string' },
-        limit: { type: 'string' },
-        json: { type: 'boolean' },
-        junit: { type: 'string' },
-        'fail-under': { type: 'string' },
-        'max-errors': { type: 'string' },
-        'retry-errors': { type: 'string' },
-        new: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
+      // The flags of the `run` entry of the registry (commands/table.ts), plus --help.
+      options: { ...cliFlagOptions(COMMANDS.run), help: { type: 'boolean', short: 'h' } },
     });
+    const positionals = parsed.positionals;
+    const values = parsed.values as Partial<Record<string, string>> & {
+      json?: boolean;
+      new?: boolean;
+      help?: boolean;
+    };
     if (values.help) {
       io.stdout(RUNS_USAGE);
       return 0;
@@ -233,7 +257,7 @@ export async function runRunCommand(argv: readonly string[], deps: RunsCliDeps):
     const retryOf = values['retry-errors'];
     if (retryOf !== undefined) {
       if (positionals.length > 0)
-        throw usage('arbiter run --retry-errors <run> takes a run id, not a suite file.');
+        throw usage('arbiter run --retry-errors <run> takes a run id, not a suite file.', 'retry');
       return withStore(deps, async (store) => {
         const { svc, queue, logger, tracing } = await service(deps, store);
         const retried = await svc.retryErrors(retryOf, {
@@ -245,7 +269,7 @@ export async function runRunCommand(argv: readonly string[], deps: RunsCliDeps):
       });
     }
     const file = positionals[0];
-    if (!file) throw usage('arbiter run needs a suite file.');
+    if (!file) throw usage('arbiter run needs a suite file (or a suite name).');
     if (positionals.length > 1) throw usage(`Unexpected argument ${positionals[1]}`);
     const concurrency = wholeNumber('--concurrency', values.concurrency, 1, 256);
     const limit = wholeNumber('--limit', values.limit, 1, 10_000_000);
@@ -255,7 +279,7 @@ export async function runRunCommand(argv: readonly string[], deps: RunsCliDeps):
       if (!/^\d*\.?\d+$/.test(values['fail-under']) || failUnder > 1)
         throw usage(`--fail-under expects a number from 0 to 1 (got "${values['fail-under']}")`);
     }
-    const suite = loadSuite(file, deps.environment);
+    const suite = loadSuite(cliSuiteFile(file, deps.env.SUITES_DIR), deps.environment);
     for (const w of suite.warnings ?? []) io.stderr(`warning: ${w}\n`);
     return withStore(deps, async (store) => {
       const { svc, queue, logger, tracing } = await service(deps, store);
@@ -383,23 +407,26 @@ export async function runRunsCommand(argv: readonly string[], deps: RunsCliDeps)
   const { io } = deps;
   return guarded(io, async () => {
     const [sub, ...rest] = argv;
-    const { values, positionals } = parseArgs({
-      args: rest,
+    const parsed = parseFlags(rest, {
       allowPositionals: true,
-      options: {
-        json: { type: 'boolean' },
-        limit: { type: 'string' },
-        suite: { type: 'string' },
-        junit: { type: 'string' },
-      },
+      // The flags of the `runs …` entries of the registry (commands/table.ts).
+      options: cliFlagOptions(
+        COMMANDS['runs.list'],
+        COMMANDS['runs.show'],
+        COMMANDS['runs.compare'],
+        COMMANDS['runs.cancel'],
+        COMMANDS['runs.publish'],
+      ),
     });
+    const positionals = parsed.positionals;
+    const values = parsed.values as { json?: boolean; limit?: string; suite?: string; junit?: string };
     if (!sub || !['list', 'show', 'compare', 'cancel', 'publish'].includes(sub))
-      throw usage(`Unknown runs command "${sub ?? ''}".`);
+      throw usage(`Unknown runs command "${sub ?? ''}".`, 'none');
     return withStore(deps, async (store) => {
       const { svc, tracing } = await service(deps, store);
       if (sub === 'publish') {
         const id = positionals[0];
-        if (!id) throw usage('arbiter runs publish needs a run id.');
+        if (!id) throw usage('arbiter runs publish needs a run id.', 'publish');
         try {
           const outcome = await svc.publishToLangfuse(id);
           io.stdout(
@@ -412,7 +439,7 @@ export async function runRunsCommand(argv: readonly string[], deps: RunsCliDeps)
       }
       if (sub === 'list') {
         const runs = await svc.listRuns({
-          limit: wholeNumber('--limit', values.limit, 1, 1000) ?? 20,
+          limit: wholeNumber('--limit', values.limit, 1, 1000, 'list') ?? 20,
           ...(values.suite ? { suiteName: values.suite } : {}),
         });
         if (values.json) io.stdout(`${JSON.stringify(runs.map(runJson), null, 2)}\n`);
@@ -421,7 +448,7 @@ export async function runRunsCommand(argv: readonly string[], deps: RunsCliDeps)
       }
       if (sub === 'compare') {
         const [a, b] = positionals;
-        if (!a || !b) throw usage('arbiter runs compare needs two run ids.');
+        if (!a || !b) throw usage('arbiter runs compare needs two run ids.', 'compare');
         const cmp = await svc.compare(a, b);
         if (!cmp.sameSuite)
           throw new ArbiterError(
@@ -432,7 +459,7 @@ export async function runRunsCommand(argv: readonly string[], deps: RunsCliDeps)
         return 0;
       }
       const id = positionals[0];
-      if (!id) throw usage(`arbiter runs ${sub} needs a run id.`);
+      if (!id) throw usage(`arbiter runs ${sub} needs a run id.`, sub);
       if (sub === 'cancel') {
         const run = await svc.cancelRun(id, { actor: cliActor(deps.env) });
         io.stdout(

@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { parseDuration } from './duration.ts';
 import { ArbiterError } from './errors.ts';
+import { ModelNameSchema } from './model-name.ts';
+import { DEFAULT_FIELD_MAX_BYTES } from './limits.ts';
 import { closestName } from './suggest.ts';
 
 const intIn = (min: number, max: number) =>
@@ -28,6 +30,16 @@ const userIdList = z
     ),
   );
 
+/** A retention age: a duration of at least an hour (`30d`, `12w`, `36h`) or `keep` (never removed by age). */
+const retentionAge = (fallback: string) =>
+  z
+    .string()
+    .trim()
+    .refine((s) => s.toLowerCase() === 'keep' || (parseDuration(s) ?? 0) >= 3_600_000, {
+      error: 'expected `keep` or a duration of at least an hour, e.g. 30d, 12w or 36h',
+    })
+    .default(fallback);
+
 /** One entry per environment variable: its schema, whether it is a secret, and what it is for (README). */
 export const ENV_VARS = {
   PORT: {
@@ -44,6 +56,27 @@ export const ENV_VARS = {
     schema: intIn(1024, 100 * 1024 * 1024).default(1024 * 1024),
     secret: false,
     doc: 'Largest request body accepted on any HTTP route (Slack events, Langfuse webhook); a larger one is refused with 413 before it is read in full.',
+  },
+  PUBLIC_URL: {
+    schema: httpUrl.optional(),
+    secret: false,
+    doc: 'Public base URL of this bot (e.g. https://arbiter.example.com). With it, run, review, monitor and digest messages carry an *Open report* button with a signed link; without it the console prints the local link.',
+  },
+  REPORT_LINK_SECRET: {
+    schema: z.string().min(16, { error: 'expected at least 16 characters of random text' }).optional(),
+    secret: true,
+    doc: 'HMAC key of signed report links. Unset: a random key is created once and kept in the store, so links survive restarts (set it to share links between stores).',
+  },
+  REPORT_LINK_TTL: {
+    schema: z
+      .string()
+      .trim()
+      .refine((s) => (parseDuration(s) ?? 0) >= 60_000, {
+        error: 'expected a duration of at least a minute, e.g. 30d, 12h or 90m',
+      })
+      .default('30d'),
+    secret: false,
+    doc: 'How long a signed report link stays valid (30d, 12h, 90m, …); an expired link answers 403.',
   },
   LOG_LEVEL: {
     schema: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
@@ -66,6 +99,26 @@ export const ENV_VARS = {
     doc:
       'Engine of the embedded store in DATA_DIR (when MONGODB_URI is unset): `sqlite` (one database file, shared by the bot, ' +
       'the CLI and other replicas; an existing nedb folder is migrated on first start) or `nedb` (in memory, one process per folder).',
+  },
+  RETENTION_JOBS: {
+    schema: retentionAge('30d'),
+    secret: false,
+    doc: 'How long a finished job (succeeded, failed or cancelled) is kept after it finished (`30d`, `12w`, …) or `keep`; a periodic sweep (embedded store) or a TTL index (MongoDB) removes older ones.',
+  },
+  RETENTION_RUN_ITEMS: {
+    schema: retentionAge('keep'),
+    secret: false,
+    doc: 'How long the items of evaluation runs are kept after they finished, or `keep` (the default: `runs show`, comparisons with a baseline and reviews read them; the run summaries are always kept).',
+  },
+  RETENTION_MONITOR_SCORES: {
+    schema: retentionAge('180d'),
+    secret: false,
+    doc: 'How long a monitor keeps each scored item (input, output, scores) after scoring it, or `keep`; the per-tick summaries that digests and trends read are always kept. The LLM cache is kept for LLM_CACHE_TTL.',
+  },
+  RECORD_FIELD_MAX_BYTES: {
+    schema: intIn(1024, 64 * 1024 * 1024).default(DEFAULT_FIELD_MAX_BYTES),
+    secret: false,
+    doc: 'Largest field (input, output, context, expected, …) of a dataset row or a monitor source record, in bytes of UTF-8; a larger one is reported with its row or record and field and is not run.',
   },
   MONGODB_URI: {
     schema: z
@@ -200,12 +253,7 @@ export const ENV_VARS = {
   },
   GEMINI_BASE_URL: { schema: httpUrl.optional(), secret: false, doc: 'Overrides the Gemini API base URL.' },
   ARBITER_JUDGE_MODEL: {
-    schema: z
-      .string()
-      .regex(/^[a-z][a-z0-9-]*:[\w.:/-]+$/, {
-        error: 'expected provider:model, e.g. anthropic:claude-sonnet-5-5 or offline:heuristic',
-      })
-      .optional(),
+    schema: ModelNameSchema.optional(),
     secret: false,
     doc: 'Default judge model as provider:model; defaults to the first configured provider, else offline:heuristic.',
   },

@@ -29,8 +29,31 @@ export const EXIT_CODES: Record<ErrorCode, number> = {
   INTERNAL: 3,
 };
 
+/**
+ * The one shape of every error Arbiter throws on purpose, whatever its module (ArbiterError here; LlmError,
+ * LangfuseError, SlackPostError, PermanentJobError in theirs): a stable `code`, a message fit for the person who
+ * reads it, an optional `hint` saying how to fix it, and the CLI exit code (2 usage or configuration, 3
+ * infrastructure). Each front door has one handler that turns it into a user message.
+ */
+export interface CodedError extends Error {
+  readonly code: string;
+  readonly hint: string | undefined;
+  readonly exitCode: number;
+}
+
+/** Guard for any of our coded errors (a Node system error has a code but no exit code: it is not one of ours). */
+export function isCodedError(err: unknown): err is CodedError {
+  const e = err as Partial<CodedError> | undefined;
+  return (
+    err instanceof Error &&
+    typeof e?.code === 'string' &&
+    /^[A-Z][A-Z0-9_]+$/.test(e.code) &&
+    typeof e.exitCode === 'number'
+  );
+}
+
 /** An error Arbiter throws on purpose: a stable `code`, a message fit for a user, an optional hint. */
-export class ArbiterError extends Error {
+export class ArbiterError extends Error implements CodedError {
   readonly code: ErrorCode;
   readonly hint: string | undefined;
   readonly details: unknown;
@@ -82,7 +105,7 @@ export function describeError(err: unknown): string {
 
 /** Message and hint of an error as one user-facing string, never a stack trace. */
 export function formatUserError(err: unknown): string {
-  if (isArbiterError(err)) return err.hint ? `${err.message}\n${err.hint}` : err.message;
+  if (isCodedError(err)) return err.hint ? `${err.message}\n${err.hint}` : err.message;
   return 'Unexpected internal error (details are in the logs).';
 }
 

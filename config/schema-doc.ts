@@ -58,6 +58,7 @@ export function typeOf(j: JsonSchema): string {
   const t = Array.isArray(j.type) ? j.type[0] : j.type;
   switch (t) {
     case 'string':
+      if (j.format === 'duration') return 'duration';
       return j.format === 'uri' ? 'URL' : 'text';
     case 'number':
       return `number${range(j)}`;

@@ -1,8 +1,7 @@
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import cron, { type ScheduledTask } from 'node-cron';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { ArbiterError } from './errors.ts';
 import { type JsonSchema, jsonSchemaOf, typeOf } from './schema-doc.ts';
 import { closestName } from './suggest.ts';
@@ -16,10 +15,34 @@ export interface YamlProblem {
   message: string;
 }
 
-/** A value loaded from a YAML file, with the file it came from. */
+/** A value loaded from a YAML file, with the file it came from and its load warnings (old forms still accepted). */
 export interface Loaded<T> {
   file: string;
   value: T;
+  /** `file:line:column: field: message` for each old form the file still uses; empty when none. */
+  warnings: string[];
+}
+
+/**
+ * Reports an old form at `path` with a message naming the new one; `moved` says a key was renamed, so problems found
+ * at the new key are reported at the key the user wrote.
+ */
+export type UpgradeWarn = (
+  path: readonly PropertyKey[],
+  message: string,
+  moved?: { from: readonly PropertyKey[]; to: readonly PropertyKey[] },
+) => void;
+
+/**
+ * Rewrites the old forms of a document into the current ones before validation (in place), calling `warn` for each.
+ * `file` is the YAML file (for file-relative paths).
+ */
+export type Upgrade = (data: unknown, warn: UpgradeWarn, file: string) => void;
+
+/** Options of the YAML loaders. */
+export interface YamlOptions {
+  /** Old forms accepted with a warning, for one release. */
+  upgrade?: Upgrade;
 }
 
 /** Formats a field path the way users write it: `metrics[2].args.pattern`. */
@@ -37,10 +60,31 @@ function displayPath(file: string): string {
   return rel && !rel.startsWith('..') ? rel : file;
 }
 
-function formatProblems(problems: YamlProblem[]): string {
-  return problems
-    .map((p) => `${displayPath(p.file)}:${p.line}:${p.column}: ${p.field}: ${p.message}`)
-    .join('\n');
+function formatProblem(p: YamlProblem): string {
+  return `${displayPath(p.file)}:${p.line}:${p.column}: ${p.field}: ${p.message}`;
+}
+
+/** Formats problems (or warnings) one a line: `file:line:column: field: message`. */
+export function formatProblems(problems: readonly YamlProblem[]): string {
+  return problems.map(formatProblem).join('\n');
+}
+
+/** Line and column of the key at the end of `path` (or of the nearest node on it). */
+function keyPosition(
+  doc: Document,
+  lineCounter: LineCounter,
+  path: readonly PropertyKey[],
+): { line: number; col: number } {
+  const last = path[path.length - 1];
+  if (typeof last === 'string') {
+    const parent = nodeAt(doc, path.slice(0, -1));
+    if (parent.depth === path.length - 1 && parent.node && isMap(parent.node)) {
+      const pair = parent.node.items.find((it) => isScalar(it.key) && String(it.key.value) === last);
+      if (pair && isScalar(pair.key) && pair.key.range) return lineCounter.linePos(pair.key.range[0]);
+    }
+  }
+  const { node } = nodeAt(doc, path);
+  return node?.range ? lineCounter.linePos(node.range[0]) : { line: 1, col: 1 };
 }
 
 function nodeAt(doc: Document, path: readonly PropertyKey[]): { node: Node | undefined; depth: number } {
@@ -57,7 +101,14 @@ export function parseYaml<S extends z.ZodType>(
   text: string,
   schema: S,
   file: string,
-): { ok: true; value: z.infer<S> } | { ok: false; problems: YamlProblem[] } {
+  options: YamlOptions = {},
+):
+  | {
+      ok: true;
+      value: z.infer<S> /** Old forms still accepted; absent when none. */;
+      warnings?: YamlProblem[];
+    }
+  | { ok: false; problems: YamlProblem[] } {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) {
@@ -76,14 +127,32 @@ export function parseYaml<S extends z.ZodType>(
     };
   }
   const data = doc.toJS({ maxAliasCount: 100 });
+  const warnings: YamlProblem[] = [];
+  const moves: { from: readonly PropertyKey[]; to: readonly PropertyKey[] }[] = [];
+  options.upgrade?.(
+    data,
+    (path, message, moved) => {
+      const at = keyPosition(doc, lineCounter, path);
+      warnings.push({ file, line: at.line, column: at.col, field: formatFieldPath(path), message });
+      if (moved) moves.push(moved);
+    },
+    file,
+  );
   const result = schema.safeParse(data);
-  if (result.success) return { ok: true, value: result.data };
+  if (result.success) return { ok: true, value: result.data, ...(warnings.length ? { warnings } : {}) };
+  // A problem under a renamed key is reported where the user wrote it (the old key).
+  const issues = result.error.issues.map((issue) => {
+    const move = moves.find(
+      (m) => m.to.length <= issue.path.length && m.to.every((seg, i) => issue.path[i] === seg),
+    );
+    return move ? { ...issue, path: [...move.from, ...issue.path.slice(move.to.length)] } : issue;
+  });
   let json: JsonSchema | undefined;
   const jsonAt = (path: readonly PropertyKey[]) => {
     json ??= jsonSchemaOf(schema);
     return schemasAt(json, path);
   };
-  const problems = result.error.issues.flatMap((issue): YamlProblem[] => {
+  const problems = issues.flatMap((issue): YamlProblem[] => {
     const { node, depth } = nodeAt(doc, issue.path);
     const pos = node?.range ? lineCounter.linePos(node.range[0]) : { line: 1, col: 1 };
     const missing = depth < issue.path.length && node && (isMap(node) || isSeq(node));
@@ -163,8 +232,12 @@ function formOf(j: JsonSchema): string {
   return `a mapping {${keys.join(', ')}}`;
 }
 
-/** Loads and validates one YAML file; throws YAML_INVALID naming file, line and field. */
-export function loadYamlFile<S extends z.ZodType>(file: string, schema: S): z.infer<S> {
+/** Loads and validates one YAML file with its warnings; throws YAML_INVALID naming file, line and field. */
+export function readYamlFile<S extends z.ZodType>(
+  file: string,
+  schema: S,
+  options: YamlOptions = {},
+): Loaded<z.infer<S>> {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -175,18 +248,31 @@ export function loadYamlFile<S extends z.ZodType>(file: string, schema: S): z.in
       { cause: err },
     );
   }
-  const parsed = parseYaml(text, schema, file);
+  const parsed = parseYaml(text, schema, file, options);
   if (!parsed.ok) {
     throw new ArbiterError('YAML_INVALID', formatProblems(parsed.problems), { details: parsed.problems });
   }
-  return parsed.value;
+  return { file, value: parsed.value, warnings: (parsed.warnings ?? []).map(formatProblem) };
+}
+
+/** Loads and validates one YAML file; throws YAML_INVALID naming file, line and field. */
+export function loadYamlFile<S extends z.ZodType>(
+  file: string,
+  schema: S,
+  options: YamlOptions = {},
+): z.infer<S> {
+  return readYamlFile(file, schema, options).value;
 }
 
 /**
  * Loads every `.yaml`/`.yml` file of a folder (sorted by name). All problems from all files are
  * collected into one YAML_INVALID error so a user fixes them in one pass. A missing folder is empty.
  */
-export function loadYamlDir<S extends z.ZodType>(dir: string, schema: S): Loaded<z.infer<S>>[] {
+export function loadYamlDir<S extends z.ZodType>(
+  dir: string,
+  schema: S,
+  options: YamlOptions = {},
+): Loaded<z.infer<S>>[] {
   let names: string[];
   try {
     if (!statSync(dir).isDirectory())
@@ -202,65 +288,14 @@ export function loadYamlDir<S extends z.ZodType>(dir: string, schema: S): Loaded
   const problems: YamlProblem[] = [];
   for (const name of names) {
     const file = join(dir, name);
-    const parsed = parseYaml(readFileSync(file, 'utf8'), schema, file);
-    if (parsed.ok) out.push({ file, value: parsed.value });
+    const parsed = parseYaml(readFileSync(file, 'utf8'), schema, file, options);
+    if (parsed.ok)
+      out.push({ file, value: parsed.value, warnings: (parsed.warnings ?? []).map(formatProblem) });
     else problems.push(...parsed.problems);
   }
   if (problems.length > 0)
     throw new ArbiterError('YAML_INVALID', formatProblems(problems), { details: problems });
   return out;
-}
-
-function isTimezone(tz: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: tz });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** A 5-field cron expression read in an IANA timezone (monitor and digest schedules in YAML). */
-export const CronScheduleSchema = z.strictObject({
-  cron: z
-    .string()
-    .refine((c) => c.trim().split(/\s+/).length === 5 && cron.validate(c), {
-      message: 'not a valid 5-field cron expression (minute hour day-of-month month day-of-week)',
-    })
-    .describe('minute hour day-of-month month day-of-week, e.g. `0 9 * * 1-5` (09:00 on weekdays)'),
-  timezone: z
-    .string()
-    .refine(isTimezone, { message: 'unknown IANA timezone, e.g. Europe/Paris' })
-    .default('UTC')
-    .describe('IANA timezone the cron fields are read in, e.g. Europe/Paris'),
-});
-
-const MINUTE = 60_000;
-/** How far back a cron schedule is searched for its latest time (a weekly schedule fits). */
-const MAX_SCAN_MINUTES = 8 * 24 * 60;
-const cronMatchers = new Map<string, ScheduledTask>();
-
-/**
- * The latest time of a cron schedule at or before `now` (minute resolution), searched back no further than
- * `notBefore` and 8 days; undefined when none is found there. Shared by monitor and digest schedules.
- */
-export function latestCronTime(
-  schedule: { cron: string; timezone: string },
-  now: Date,
-  notBefore?: Date,
-): Date | undefined {
-  const key = `${schedule.cron}|${schedule.timezone}`;
-  let task = cronMatchers.get(key);
-  if (!task) {
-    // A created, never started task: only its timezone-aware `match` is used.
-    task = cron.createTask(schedule.cron, () => {}, { timezone: schedule.timezone });
-    cronMatchers.set(key, task);
-  }
-  const floor = notBefore ? notBefore.getTime() : Number.NEGATIVE_INFINITY;
-  let t = Math.floor(now.getTime() / MINUTE) * MINUTE;
-  for (let i = 0; i < MAX_SCAN_MINUTES && t > floor; i++, t -= MINUTE)
-    if (task.match(new Date(t))) return new Date(t);
-  return undefined;
 }
 
 /**
@@ -271,8 +306,9 @@ export function loadNamedYamlDir<S extends z.ZodType<{ name: string }>>(
   dir: string,
   schema: S,
   kind: string,
+  options: YamlOptions = {},
 ): Loaded<z.infer<S>>[] {
-  const loaded = loadYamlDir(dir, schema);
+  const loaded = loadYamlDir(dir, schema, options);
   const seen = new Map<string, string>();
   for (const d of loaded) {
     const other = seen.get(d.value.name);

@@ -1,6 +1,7 @@
 // Building a digest (pure apart from reading its inputs): the headline against the previous period, thread replies
 // with the worst regressions and items, and the chart data, as a transport-neutral Message within Slack's limits.
 import { escapeMrkdwn, link as mdLink, type Message, type MessageSection } from '../chat/index.ts';
+import { scheduleTimezone } from '../config/index.ts';
 import type { ChartSeries, TrendChart } from './chart.ts';
 import { type Period, periodBefore, periodBuckets, periodLabel, previousPeriod } from './period.ts';
 import type { Digest } from './schema.ts';
@@ -278,7 +279,7 @@ export async function buildDigest(
   now: Date,
   options: BuildOptions = {},
 ): Promise<BuiltDigest> {
-  const tz = spec.schedule.timezone;
+  const tz = scheduleTimezone(spec.schedule);
   const period = options.period ?? periodBefore(options.periodKind ?? spec.period, now, tz);
   const previous = previousPeriod(period);
   const include = new Set(spec.include);

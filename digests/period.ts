@@ -1,6 +1,6 @@
 // Periods in a timezone (pure): the last complete day or week before a moment, the one before it, and the
 // latest scheduled time of a digest's cron. Local midnights are found with Intl, so DST days are 23 or 25 hours.
-import { latestCronTime } from '../config/index.ts';
+import { latestScheduledTime } from '../config/index.ts';
 import type { DigestSchedule } from './schema.ts';
 
 /** A half-open time range `[start, end)` with its local label. */
@@ -101,7 +101,7 @@ export function periodLabel(period: Period): string {
 
 /** The latest scheduled time at or before `now` (minute resolution), or undefined within 8 days. */
 export function latestScheduled(schedule: DigestSchedule, now: Date): Date | undefined {
-  return latestCronTime(schedule, now);
+  return latestScheduledTime(schedule, now);
 }
 
 /** Buckets of a period for the chart: hours of a day, quarter days of a week. */

@@ -5,9 +5,18 @@
 import { basename, join } from 'node:path';
 import cron, { type ScheduledTask } from 'node-cron';
 import { type AuditActor, type AuditLog, recordAudit, SYSTEM_ACTOR } from '../audit/index.ts';
-import { escapeMrkdwn, type Message } from '../chat/index.ts';
+import { escapeMrkdwn, type Message, openReportSection } from '../chat/index.ts';
 import type { Transport } from '../chat/index.ts';
-import { type Clock, createSilentLogger, describeError, type Logger } from '../config/index.ts';
+import {
+  type Clock,
+  createSilentLogger,
+  describeError,
+  type Logger,
+  scheduleTimezone,
+  wakeExpression,
+  reportPaths,
+  type ReportUrl,
+} from '../config/index.ts';
 import { type Collection, DEFAULT_LEASE_TTL_MS, type DocumentStore, type Leases } from '../storage/index.ts';
 import { type BuiltDigest, buildDigest, type DigestInputs } from './build.ts';
 import { writeChartPng } from './chart.ts';
@@ -100,6 +109,8 @@ export interface DigestDeps {
   leaseMs?: number;
   /** The audit trail: each period's post is recorded there once, after it is marked posted. */
   audit?: Pick<AuditLog, 'record'>;
+  /** The signed URL of a report page (PUBLIC_URL set): the digest carries an *Open report* button (the overview). */
+  reportUrl?: ReportUrl;
 }
 
 /** How a post attempt ended. */
@@ -152,7 +163,7 @@ export async function postDigest(
   const logger = deps.logger ?? createSilentLogger();
   const now = deps.clock.now();
   const period =
-    options.period ?? periodBefore(options.periodKind ?? spec.period, now, spec.schedule.timezone);
+    options.period ?? periodBefore(options.periodKind ?? spec.period, now, scheduleTimezone(spec.schedule));
   const id = digestPostId(spec.name, period);
   const before = await deps.posts.get(id);
   if (before?.status === 'posted') return alreadyPosted(period, before);
@@ -187,6 +198,7 @@ export async function postDigest(
       },
     );
     const built = await buildDigest(deps.inputs, spec, now, { period });
+    built.message.sections.push(...openReportSection(deps.reportUrl?.(reportPaths.overview())));
     // Before each step: a replica whose lease lapsed (a long pause, the store unreachable) must stop posting.
     const renew = () => lease.renew();
     const state = (await deps.posts.get(id))!;
@@ -368,7 +380,7 @@ export async function runDueDigest(
   const scheduled = latestScheduled(spec.schedule, deps.clock.now());
   if (!scheduled) return { status: 'not-due' };
   if (options.notBefore && scheduled < options.notBefore) return { status: 'not-due' };
-  const period = periodBefore(spec.period, scheduled, spec.schedule.timezone);
+  const period = periodBefore(spec.period, scheduled, scheduleTimezone(spec.schedule));
   const doc = await deps.posts.get(digestPostId(spec.name, period));
   if (doc?.status === 'posted') return { status: 'not-due' };
   // A post that failed (Slack down) waits FAILED_RETRY_MS before the next try; one whose replica died mid-post
@@ -421,13 +433,14 @@ export function startDigests(
   const checkAll = async () => {
     await Promise.all(specs.map(wake));
   };
-  const tasks: ScheduledTask[] = specs.map((spec) =>
-    cron.schedule(spec.schedule.cron, () => void wake(spec), {
-      timezone: spec.schedule.timezone,
+  const tasks: ScheduledTask[] = specs.map((spec) => {
+    const { expr, timezone } = wakeExpression(spec.schedule);
+    return cron.schedule(expr, () => void wake(spec), {
+      timezone,
       name: `digest:${spec.name}`,
       noOverlap: true,
-    }),
-  );
+    });
+  });
   if (specs.length > 0)
     tasks.push(
       cron.schedule(options.retryCron ?? DIGEST_RETRY_CRON, () => void checkAll(), {

@@ -3,6 +3,8 @@
 // an item passes only when every gating metric reaches its threshold, a metric that could not score makes the item
 // errored (neither passed nor failed), and the item score is the weighted mean of the metrics that scored.
 import { z } from 'zod';
+import { isMapping, mappingsAt, msAsDuration, NameSchema, renameKey } from '../config/index.ts';
+import { checkCustomMetricFile, customMetricName, isCustomMetricPath } from './custom.ts';
 import { closestName, createMetric, isMetricName, METRIC_NAMES, metrics } from './registry.ts';
 import type { Metric, MetricDeps, Score, ScoreErrorCause } from './types.ts';
 
@@ -16,17 +18,17 @@ const unit = z
     error: 'expected a number from 0 to 1',
   });
 
-/** The name a score is written under: lower-case letters, digits, `-`, `_` and `.`. */
-export const ScoreNameSchema = z
-  .string()
-  .regex(/^[a-z0-9][a-z0-9_.-]{0,62}$/, { error: 'expected a lower-case name such as no-refusal' });
+/** The name a score is written under: the one name rule (lower-case letters, digits, `-`, `_` and `.`). */
+export const ScoreNameSchema = NameSchema;
 
 /** One metric entry as written in a suite or a monitor. */
 export const MetricEntrySchema = z.strictObject({
   metric: z
     .string({ error: 'expected `metric: <registry name>`, e.g. `metric: pii`' })
     .min(1)
-    .describe('registry name of the metric (see [Metrics](#metrics); `arbiter metrics` lists them)'),
+    .describe(
+      'registry name of the metric (see [Metrics](#metrics); `arbiter metrics` lists them), or a module file relative to the suite (`./metrics/my-metric.ts` or `.js`) whose default export is `(item, args) => number | {value, reason}`',
+    ),
   name: ScoreNameSchema.optional().describe(
     "name written on the scores (default: the metric's own); alerts and reports use this name",
   ),
@@ -66,6 +68,7 @@ export interface MetricSpec {
 
 /** The score name a metric writes when the entry does not rename it (a judge may name itself with `args.name`). */
 function ownName(metric: string, args: Record<string, unknown>): string {
+  if (isCustomMetricPath(metric)) return customMetricName(metric);
   if ((metric === 'llm-judge' || metric === 'pairwise-judge') && typeof args.name === 'string')
     return args.name;
   return metric;
@@ -91,25 +94,78 @@ export function legacyEntryHint(legacy: z.infer<typeof LegacyMetricEntrySchema>)
   return `- metric: ${legacy.name}${args}`;
 }
 
+/** Old argument names of metrics, by metric: `latency`'s `maxMs` (milliseconds) is `maxDuration` (a duration). */
+const OLD_ARGS: Record<string, { from: string; to: string; convert: (v: unknown) => unknown }[]> = {
+  latency: [{ from: 'maxMs', to: 'maxDuration', convert: msAsDuration }],
+};
+
+/**
+ * Rewrites the old forms of the metric entries at `metrics` (suites and monitors alike), warning with the new form:
+ * the old suite form `- name: pii` (with only `args`) becomes `- metric: pii`; old argument names get their new
+ * ones (`latency`'s `maxMs: 5000` → `maxDuration: 5s`).
+ */
+export function upgradeMetricEntries(
+  data: unknown,
+  warn: (
+    path: readonly PropertyKey[],
+    message: string,
+    moved?: { from: readonly PropertyKey[]; to: readonly PropertyKey[] },
+  ) => void,
+): void {
+  for (const { obj, path } of mappingsAt(data, ['metrics', '*'])) {
+    const keys = Object.keys(obj);
+    if (
+      !('metric' in obj) &&
+      typeof obj.name === 'string' &&
+      obj.name !== '' &&
+      keys.every((k) => k === 'name' || k === 'args')
+    ) {
+      const old = { name: obj.name, ...(isMapping(obj.args) ? { args: obj.args } : {}) };
+      warn(
+        path,
+        `\`- name: ${obj.name}\` is the old form and will stop working in a later release; write \`${legacyEntryHint(old)}\``,
+        { from: [...path, 'name'], to: [...path, 'metric'] },
+      );
+      obj.metric = obj.name;
+      delete obj.name;
+    }
+    const renames = typeof obj.metric === 'string' ? OLD_ARGS[obj.metric] : undefined;
+    if (renames && isMapping(obj.args))
+      for (const r of renames) renameKey(obj.args, [...path, 'args'], r.from, r.to, warn, r.convert);
+  }
+}
+
 /** One problem with a metric entry, at a path below the entry. */
 export interface EntryIssue {
   path: (string | number)[];
   message: string;
 }
 
-/** Checks an entry against the registry: the metric exists and its arguments parse. */
-export function checkMetricEntry(entry: MetricEntry): EntryIssue[] {
+/**
+ * Checks an entry against the registry: the metric exists and its arguments parse. A custom metric module must exist
+ * when `baseDir` (the suite's folder) is given; its arguments are its own.
+ */
+export function checkMetricEntry(entry: MetricEntry, baseDir?: string): EntryIssue[] {
+  if (isCustomMetricPath(entry.metric)) {
+    const missing = baseDir === undefined ? undefined : checkCustomMetricFile(entry.metric, baseDir);
+    return missing ? [{ path: ['metric'], message: missing }] : [];
+  }
   if (!isMetricName(entry.metric)) {
     const guess = closestName(entry.metric, METRIC_NAMES);
     return [
       {
         path: ['metric'],
-        message: `unknown metric '${entry.metric}'${guess ? ` (did you mean '${guess}'?)` : ''}; valid: ${METRIC_NAMES.join(', ')}`,
+        message: `unknown metric '${entry.metric}'${guess ? ` (did you mean '${guess}'?)` : ''}; valid: ${METRIC_NAMES.join(', ')}, or a module file such as ./metrics/my-metric.ts`,
       },
     ];
   }
   const parsed = (metrics[entry.metric].args as z.ZodType).safeParse(entry.args ?? {});
-  if (parsed.success) return [];
+  if (parsed.success) {
+    // With the suite's folder known, a heuristic is built once so files it names (schemaPath) are checked at load.
+    if (baseDir === undefined || metrics[entry.metric].kind !== 'heuristic') return [];
+    const made = createMetric(entry.metric, entry.args ?? {}, { baseDir });
+    return made.ok ? [] : [{ path: ['args'], message: made.error.replace(/^metric '[^']+': /, '') }];
+  }
   return parsed.error.issues.map((issue) => ({
     path: ['args', ...issue.path.map((p) => (typeof p === 'number' ? p : String(p)))],
     message: issue.message,

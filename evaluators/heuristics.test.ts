@@ -154,11 +154,11 @@ describe('json-valid / json-schema', () => {
     expect((await run('json-schema', { schema: withRef }, { output: '"3"' })).value).toBe(0);
   });
 
-  it('rejects an unsupported schema when the metric is built', () => {
+  it('rejects an invalid schema when the metric is built', () => {
     const built = createMetric('json-schema', { schema: { type: 'nonsense' } });
     expect(built.ok).toBe(false);
     if (!built.ok)
-      expect(built.error).toMatch(/metric 'json-schema': argument 'schema': unsupported JSON Schema/);
+      expect(built.error).toMatch(/metric 'json-schema': argument 'schema': invalid JSON Schema/);
   });
 });
 
@@ -199,11 +199,11 @@ describe('latency', () => {
     [1500, 1],
     [1501, 0],
   ])('%d ms against 1500 → %d', async (latencyMs, value) => {
-    expect((await run('latency', { maxMs: 1500 }, { latencyMs })).value).toBe(value);
+    expect((await run('latency', { maxDuration: '1500ms' }, { latencyMs })).value).toBe(value);
   });
 
   it('is an error score when the item has no latency', async () => {
-    const s = await run('latency', { maxMs: 1500 }, {});
+    const s = await run('latency', { maxDuration: '1500ms' }, {});
     expect(s.error).toMatch(/no latencyMs/);
   });
 });
@@ -235,6 +235,8 @@ describe('keyword-coverage', () => {
     ['a.b', 'a.b', true],
     ['a.b', 'axb', false],
     ['(x)', 'f(x) =', true],
+    ['e-mail', 'send an e-mail', true],
+    ['e-mail', 'send an email', false],
   ])('keywordPattern(%j) escapes regex syntax: %j → %s', (k, text, hit) => {
     expect(keywordPattern(k).test(text)).toBe(hit);
   });

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { durationMs, durationSchema } from '../config/index.ts';
 import { errorMessage, errorScore, outputText, passFail } from './score.ts';
 import { defineMetric, type Item, type Metric, type Score } from './types.ts';
 
@@ -203,75 +204,27 @@ export const jsonValidMetric = defineMetric({
   },
 });
 
-function toZod(schema: unknown): { ok: true; schema: z.ZodType } | { ok: false; error: string } {
-  try {
-    return { ok: true, schema: z.fromJSONSchema(schema as Parameters<typeof z.fromJSONSchema>[0]) };
-  } catch (err) {
-    return { ok: false, error: errorMessage(err) };
-  }
-}
-
-function formatPath(path: readonly PropertyKey[]): string {
-  return path.reduce<string>(
-    (acc, p) =>
-      typeof p === 'number'
-        ? `${acc}[${p}]`
-        : /^[A-Za-z_$][\w$]*$/.test(String(p))
-          ? `${acc}.${String(p)}`
-          : `${acc}[${JSON.stringify(String(p))}]`,
-    '$',
-  );
-}
-
-const JsonSchemaArgs = z
-  .strictObject({
-    schema: z
-      .union([z.boolean(), z.record(z.string(), z.unknown())])
-      .describe('a JSON Schema (draft 2020-12 or draft-07) the output must satisfy'),
-    allowFence: z.boolean().default(true).describe('accept one surrounding ``` code fence'),
-  })
-  .superRefine((a, ctx) => {
-    const r = toZod(a.schema);
-    if (!r.ok)
-      ctx.addIssue({ code: 'custom', path: ['schema'], message: `unsupported JSON Schema: ${r.error}` });
-  });
-
-/** `json-schema`: the output is JSON satisfying a JSON Schema (converted with zod's `fromJSONSchema`). */
-export const jsonSchemaMetric = defineMetric({
-  description:
-    'Output is JSON that satisfies a JSON Schema (types, required, enum, ranges, patterns, formats, $ref).',
-  kind: 'heuristic',
-  args: JsonSchemaArgs,
-  example: {
-    schema: {
-      type: 'object',
-      properties: { answer: { type: 'string' }, sources: { type: 'array', items: { type: 'string' } } },
-      required: ['answer'],
-    },
-  },
-  create(args) {
-    const converted = toZod(args.schema);
-    // The args schema already rejected unconvertible schemas; this keeps the type narrow without a throw.
-    const schema = converted.ok ? converted.schema : z.never();
-    return heuristic('json-schema', (item) => {
-      const parsed = parseJsonOutput(outputText(item), args.allowFence);
-      if (!parsed.ok) return passFail('json-schema', false, parsed.error);
-      const r = schema.safeParse(parsed.value);
-      if (r.success) return passFail('json-schema', true, 'output matches the JSON Schema');
-      const issues = r.error.issues.map((i) => `${formatPath(i.path)}: ${i.message}`);
-      const shown =
-        issues.slice(0, 3).join('; ') + (issues.length > 3 ? `; and ${issues.length - 3} more` : '');
-      return passFail('json-schema', false, `output does not match the JSON Schema: ${shown}`, {
-        issues: issues.slice(0, 20),
-      });
-    });
-  },
-});
-
-/** Counts words as runs of non-whitespace. */
+/** Counts words as runs of non-whitespace (one pass, no array of the words: outputs can be megabytes). */
 export function countWords(s: string): number {
-  const t = s.trim();
-  return t === '' ? 0 : t.split(/\s+/).length;
+  let n = 0;
+  for (const _ of s.matchAll(/\S+/g)) n++;
+  return n;
+}
+
+/** Code points of a string: UTF-16 units minus the low halves of surrogate pairs (no array of characters). */
+export function countCodePoints(s: string): number {
+  let n = s.length;
+  for (let i = 0; i < s.length - 1; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0xd800 && c <= 0xdbff) {
+      const d = s.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) {
+        n--;
+        i++;
+      }
+    }
+  }
+  return n;
 }
 
 const LengthArgs = z
@@ -298,7 +251,7 @@ export const lengthMetric = defineMetric({
     return heuristic('length', (item) => {
       const out = outputText(item);
       // Code points, not UTF-16 units, so an emoji counts as one character.
-      const n = args.unit === 'chars' ? [...out].length : countWords(out);
+      const n = args.unit === 'chars' ? countCodePoints(out) : countWords(out);
       const unit = args.unit === 'chars' ? 'characters' : 'words';
       if (args.min !== undefined && n < args.min)
         return passFail('length', false, `${n} ${unit}, below min ${args.min}`, { length: n });
@@ -309,23 +262,26 @@ export const lengthMetric = defineMetric({
   },
 });
 
-/** `latency`: the target answered within `maxMs` (from `item.latencyMs`). */
+/** `latency`: the target answered within `maxDuration` (from `item.latencyMs`). */
 export const latencyMetric = defineMetric({
-  description: "The target's response time (item.latencyMs) is at most maxMs.",
+  description: "The target's response time (item.latencyMs) is at most maxDuration.",
   kind: 'heuristic',
   args: z.strictObject({
-    maxMs: z.number().positive().describe('slowest allowed response time in milliseconds'),
+    maxDuration: durationSchema({ example: '5s' }).describe(
+      'slowest allowed response time, e.g. 5s or 1500ms (was `maxMs` in milliseconds)',
+    ),
   }),
-  example: { maxMs: 5000 },
+  example: { maxDuration: '5s' },
   create(args) {
+    const maxMs = durationMs(args.maxDuration)!;
     return heuristic('latency', (item) => {
       if (item.latencyMs === undefined)
         return errorScore('latency', 'the item has no latencyMs', { errorCause: 'input' });
-      const pass = item.latencyMs <= args.maxMs;
+      const pass = item.latencyMs <= maxMs;
       return passFail(
         'latency',
         pass,
-        `${Math.round(item.latencyMs)} ms, ${pass ? 'within' : 'over'} the ${args.maxMs} ms limit`,
+        `${Math.round(item.latencyMs)} ms, ${pass ? 'within' : 'over'} the ${args.maxDuration} limit`,
         { latencyMs: item.latencyMs },
       );
     });
@@ -339,7 +295,8 @@ export function keywordPattern(keyword: string): RegExp {
   const k = keyword.trim();
   const body = k
     .split(/\s+/)
-    .map((w) => w.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&'))
+    // No escape for "-": outside a class it is literal, and the `u` flag refuses `\-` (a keyword like "e-mail" threw).
+    .map((w) => w.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&'))
     .join('\\s+');
   // Boundaries only where the keyword starts/ends with a word character, so "C++" and ".NET" still match.
   const before = WORD_CHAR.test(k[0] ?? '') ? '(?<![\\p{L}\\p{N}_])' : '';

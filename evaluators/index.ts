@@ -1,13 +1,17 @@
 // Public surface of evaluators/: the metric registry, heuristics, the rubric and pairwise judges, and Item/Score.
 export {
   ItemSchema,
+  ItemUsageSchema,
   RubricRefSchema,
   ScoreErrorCauseSchema,
   ScoreSchema,
   ScoreUsageSchema,
   SourceRefSchema,
+  ToolCallListSchema,
+  ToolCallSchema,
   TurnSchema,
   type Item,
+  type ItemUsage,
   type JudgeDeps,
   type Metric,
   type MetricDefinition,
@@ -19,6 +23,7 @@ export {
   type ScoreErrorCause,
   type ScoreUsage,
   type SourceRef,
+  type ToolCall,
   type Turn,
 } from './types.ts';
 export {
@@ -41,10 +46,10 @@ export {
   DEFAULT_METRIC_THRESHOLD,
   duplicateScoreNames,
   gradeItem,
-  LegacyMetricEntrySchema,
   legacyEntryHint,
   MetricEntrySchema,
   toMetricSpec,
+  upgradeMetricEntries,
   type GradedMetric,
   type ItemGrade,
   type MetricEntry,
@@ -60,6 +65,7 @@ export {
   usageOf,
 } from './score.ts';
 export { detectRefusal } from './refusal.ts';
+export { readToolCalls } from './tool-calls.ts';
 export { maskPii, scanPii, PII_KINDS, type PiiFinding, type PiiKind } from './pii.ts';
 export {
   DEFAULT_REVIEW_BELOW,

@@ -20,6 +20,17 @@ export interface Rubric {
   criteria: string;
   steps?: readonly string[];
   scale: Scale;
+  /** What each score means (per-level rubric), e.g. {1: 'off-topic', 5: 'complete and correct'}. */
+  levels?: Readonly<Record<number, string>>;
+}
+
+/** The per-level descriptions in score order, one `score: description` line each. */
+export function levelLines(levels: Readonly<Record<number, string>> | undefined): string[] {
+  if (!levels) return [];
+  return Object.entries(levels)
+    .map(([k, v]) => [Number(k), v] as const)
+    .sort((a, b) => a[0] - b[0])
+    .map(([k, v]) => `${k}: ${normalize(v)}`);
 }
 
 const normalize = (s: string) =>
@@ -34,6 +45,9 @@ export function rubricText(r: Rubric): string {
   const lines = [`criteria: ${normalize(r.criteria)}`];
   if (r.steps?.length) lines.push('steps:', ...r.steps.map((s, i) => `${i + 1}. ${normalize(s)}`));
   lines.push(`scale: ${r.scale.min}-${r.scale.max}`);
+  // Only present levels change the text, so rubrics written before levels existed keep their version.
+  const levels = levelLines(r.levels);
+  if (levels.length) lines.push('levels:', ...levels);
   return lines.join('\n');
 }
 
@@ -156,14 +170,15 @@ export async function buildRubricMessages(rubric: Rubric, item: RubricSubject): 
       ['task', 'rubric'],
       ['criteria', rubric.criteria],
       ['steps', steps],
-      ['scale', `${rubric.scale.min}-${rubric.scale.max}`],
+      // The range comes first: the offline provider reads the scale from the block's first "a-b".
+      ['scale', [`${rubric.scale.min}-${rubric.scale.max}`, ...levelLines(rubric.levels)].join('\n')],
       ['input', item.input],
       outputBlock,
       ['reference', item.expected],
       ['context', item.context],
     ]),
     subject: isText ? 'output' : 'assistant turns of the transcript',
-    stepsNote: steps ? ', following the steps in order' : '',
+    stepsNote: `${steps ? ', following the steps in order' : ''}${rubric.levels ? ', and give the score whose level description in <scale> fits best' : ''}`,
     min: String(rubric.scale.min),
     max: String(rubric.scale.max),
   });

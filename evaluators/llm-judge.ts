@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ModelNameSchema, NAME_RE } from '../config/index.ts';
 import type { Effort } from '../llm/index.ts';
 import {
   buildRubricMessages,
@@ -9,6 +10,7 @@ import {
   rubricText,
   type Scale,
 } from './judge-prompt.ts';
+import { type Aggregate, isPanel, panelArgs, runPanel } from './panel.ts';
 import { clamp01, errorMessage, errorScore, isProviderTrouble, spendFields, usageOf } from './score.ts';
 import {
   defineMetric,
@@ -82,16 +84,12 @@ const ScaleArg = z
 export const judgeCommonArgs = {
   name: z
     .string()
-    .regex(/^[a-z][a-z0-9_-]{0,62}$/, { error: 'expected a lower-case metric name such as helpfulness' })
-    .optional()
-    .describe('name written on the scores, e.g. helpfulness'),
-  model: z
-    .string()
-    .regex(/^[a-z][a-z0-9-]*:[\w.:/-]+$/, {
-      error: 'expected provider:model, e.g. anthropic:claude-sonnet-5-5',
+    .regex(NAME_RE, {
+      error: 'expected a lower-case name of letters, digits, -, _ and . such as helpfulness',
     })
     .optional()
-    .describe('judge model as provider:model (default: ARBITER_JUDGE_MODEL)'),
+    .describe('name written on the scores, e.g. helpfulness'),
+  model: ModelNameSchema.optional().describe('judge model as provider:model (default: ARBITER_JUDGE_MODEL)'),
   reviewBelow: z
     .number()
     .min(0)
@@ -104,26 +102,67 @@ export const judgeCommonArgs = {
     .describe('how much the judge model may think before answering: low (default), medium or high'),
 };
 
-const LlmJudgeArgs = z.strictObject({
-  criteria: z
-    .string()
-    .trim()
-    .min(1, { error: 'expected the criteria to judge, e.g. "Is the answer correct and complete?"' })
-    .describe('what the judge decides, e.g. "Is the answer correct and complete?"'),
-  steps: z.array(z.string().trim().min(1)).optional().describe('evaluation steps the judge follows in order'),
-  scale: ScaleArg.default({ min: 1, max: 5 }).describe('"1-5" (default) or {min, max}'),
-  needs: z
-    .array(z.enum(['expected', 'context'], { error: 'expected "expected" or "context"' }))
-    .optional()
-    .describe('item fields the criteria rely on; an item without one gets an error score, not a guess'),
-  ...judgeCommonArgs,
-  maxTokens: z
-    .int()
-    .min(256)
-    .max(32_768)
-    .default(JUDGE_MAX_TOKENS)
-    .describe('output budget of a judge call, thinking included (a truncated reply is retried once with 4x)'),
-});
+/** A per-level rubric: what each score of the scale means, keyed by the score ("1": "off-topic", …). */
+export const LevelsArg = z
+  .record(
+    z.string().regex(/^-?\d+$/, { error: 'expected integer scores as keys, e.g. "1": "off-topic"' }),
+    z.string().trim().min(1),
+  )
+  .refine((r) => Object.keys(r).length >= 2, { error: 'expected descriptions of at least two levels' })
+  .transform(
+    (r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [Number(k), v])) as Record<number, string>,
+  );
+
+/** Checks that every level lies on the scale. */
+export function levelsOnScale(
+  args: { levels?: Record<number, string> | undefined; scale: Scale },
+  ctx: z.RefinementCtx,
+): void {
+  for (const k of Object.keys(args.levels ?? {})) {
+    const n = Number(k);
+    if (n < args.scale.min || n > args.scale.max)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['levels', k],
+        message: `level ${k} is off the scale ${args.scale.min}-${args.scale.max}`,
+      });
+  }
+}
+
+/** The scale argument: "1-5" or {min, max}. */
+export { ScaleArg };
+
+const LlmJudgeArgs = z
+  .strictObject({
+    criteria: z
+      .string()
+      .trim()
+      .min(1, { error: 'expected the criteria to judge, e.g. "Is the answer correct and complete?"' })
+      .describe('what the judge decides, e.g. "Is the answer correct and complete?"'),
+    steps: z
+      .array(z.string().trim().min(1))
+      .optional()
+      .describe('evaluation steps the judge follows in order'),
+    scale: ScaleArg.default({ min: 1, max: 5 }).describe('"1-5" (default) or {min, max}'),
+    levels: LevelsArg.optional().describe(
+      'per-level rubric: what each score means, e.g. {"1": "off-topic", "3": "partly answers", "5": "complete and correct"}',
+    ),
+    needs: z
+      .array(z.enum(['expected', 'context'], { error: 'expected "expected" or "context"' }))
+      .optional()
+      .describe('item fields the criteria rely on; an item without one gets an error score, not a guess'),
+    ...judgeCommonArgs,
+    maxTokens: z
+      .int()
+      .min(256)
+      .max(32_768)
+      .default(JUDGE_MAX_TOKENS)
+      .describe(
+        'output budget of a judge call, thinking included (a truncated reply is retried once with 4x)',
+      ),
+    ...panelArgs,
+  })
+  .superRefine(levelsOnScale);
 
 /** Options of one rubric judgement. */
 export interface RubricJudgeOptions {
@@ -134,6 +173,10 @@ export interface RubricJudgeOptions {
   reviewBelow?: number;
   maxTokens?: number;
   effort?: Effort;
+  /** Sampling temperature (default 0). */
+  temperature?: number;
+  /** false bypasses the response cache (repeated sampling). */
+  cache?: boolean;
 }
 
 function short(s: string, max = 300): string {
@@ -184,7 +227,8 @@ export async function judgeWithRubric(
       {
         model: opts.model,
         messages,
-        temperature: 0,
+        temperature: opts.temperature ?? 0,
+        ...(opts.cache === false ? { cache: false } : {}),
         json: true,
         jsonSchema: rubricJsonSchema(opts.rubric.scale),
         effort: opts.effort ?? JUDGE_EFFORT,
@@ -278,12 +322,13 @@ export const llmJudgeMetric = defineMetric({
   },
   create(args, deps) {
     const name = args.name ?? 'llm-judge';
-    const judge = resolveJudge(deps, args.model);
+    const judge = resolveJudge(deps, args.judges?.[0] ?? args.model);
     if (!judge.ok) return unavailableJudge(name, judge.error);
     const rubric: Rubric = {
       criteria: args.criteria,
       scale: args.scale,
       ...(args.steps ? { steps: args.steps } : {}),
+      ...(args.levels ? { levels: args.levels } : {}),
     };
     const opts: RubricJudgeOptions = {
       metric: name,
@@ -294,6 +339,7 @@ export const llmJudgeMetric = defineMetric({
       effort: args.effort,
     };
     const needs = args.needs ?? [];
+    const judgeOnce = rubricJudgeOrPanel(name, opts, args, judge.deps);
     return {
       name,
       kind: 'judge',
@@ -309,8 +355,46 @@ export const llmJudgeMetric = defineMetric({
             details: { missing },
           });
         }
-        return judgeWithRubric(item, opts, judge.deps, ctx);
+        return judgeOnce(item, opts.rubric, ctx);
       },
     };
   },
 });
+
+/** Panel settings of a rubric judge (see panel.ts). */
+export interface PanelSettings {
+  judges?: readonly string[] | undefined;
+  samples: number;
+  aggregate?: Aggregate | undefined;
+  temperature?: number | undefined;
+}
+
+/**
+ * One rubric verdict, or a jury / repeated samples of it aggregated: the function scores an item against a rubric
+ * (passed per call, so G-Eval can hand in its generated steps).
+ */
+export function rubricJudgeOrPanel(
+  name: string,
+  opts: RubricJudgeOptions,
+  panel: PanelSettings,
+  deps: JudgeDeps,
+): (item: Item, rubric: Rubric, ctx?: ScoreContext) => Promise<Score> {
+  const temperature = panel.temperature ?? (panel.samples > 1 ? 1 : 0);
+  if (!isPanel(panel))
+    return (item, rubric, ctx) => judgeWithRubric(item, { ...opts, rubric, temperature }, deps, ctx);
+  const models = panel.judges ?? [opts.model];
+  return (item, rubric, ctx) =>
+    runPanel(
+      { metric: name, models, samples: panel.samples, aggregate: panel.aggregate ?? 'mean' },
+      async (model, sample) => {
+        const score = await judgeWithRubric(
+          item,
+          { ...opts, rubric, model, temperature, ...(panel.samples > 1 ? { cache: false } : {}) },
+          deps,
+          ctx,
+        );
+        const raw = score.details?.rawScore;
+        return { model, sample, score, raw: typeof raw === 'number' ? raw : score.value };
+      },
+    );
+}

@@ -101,14 +101,67 @@ export function isHighEntropyToken(token: string): boolean {
   return shannonEntropy(t) >= 4 && meanLowerRun(t) < 3;
 }
 
+/**
+ * Intervals already claimed by a finding, sorted and disjoint. Matches of one pattern arrive in text order and are
+ * collected apart, then merged in one pass, so a scan stays O(n log n) in the number of findings (a check against
+ * every earlier finding made a text full of addresses quadratic).
+ */
+class TakenIntervals {
+  private starts: number[] = [];
+  private ends: number[] = [];
+  private pending: [number, number][] = [];
+
+  /** True when [s, e) overlaps no interval taken before the current pattern nor one it took. */
+  free(s: number, e: number): boolean {
+    const last = this.pending.at(-1);
+    if (last && s < last[1] && e > last[0]) return false;
+    // The first taken interval ending after s (binary search): it is the only one that can overlap.
+    let lo = 0;
+    let hi = this.ends.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if ((this.ends[mid] as number) <= s) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo === this.starts.length || (this.starts[lo] as number) >= e;
+  }
+
+  take(s: number, e: number): void {
+    this.pending.push([s, e]);
+  }
+
+  /** Ends a pattern's pass: merges what it took into the sorted lists. */
+  commit(): void {
+    if (this.pending.length === 0) return;
+    const starts: number[] = [];
+    const ends: number[] = [];
+    let i = 0;
+    for (const [s, e] of this.pending) {
+      while (i < this.starts.length && (this.starts[i] as number) < s) {
+        starts.push(this.starts[i] as number);
+        ends.push(this.ends[i] as number);
+        i++;
+      }
+      starts.push(s);
+      ends.push(e);
+    }
+    for (; i < this.starts.length; i++) {
+      starts.push(this.starts[i] as number);
+      ends.push(this.ends[i] as number);
+    }
+    this.starts = starts;
+    this.ends = ends;
+    this.pending = [];
+  }
+}
+
 /** Finds emails, phone numbers, Luhn-valid card numbers and API-key-like strings; overlapping hits count once. */
 export function scanPii(text: string, kinds: readonly PiiKind[] = PII_KINDS): PiiFinding[] {
   const found: PiiFinding[] = [];
-  const taken: [number, number][] = [];
-  const free = (s: number, e: number) => taken.every(([a, b]) => e <= a || s >= b);
+  const taken = new TakenIntervals();
   const add = (kind: PiiKind, type: string, start: number, end: number) => {
-    if (!free(start, end)) return;
-    taken.push([start, end]);
+    if (!taken.free(start, end)) return;
+    taken.take(start, end);
     found.push({ kind, type, start, end });
   };
   const want = new Set(kinds);
@@ -117,10 +170,12 @@ export function scanPii(text: string, kinds: readonly PiiKind[] = PII_KINDS): Pi
   if (want.has('api-key')) {
     for (const { type, re } of API_KEY_PATTERNS) {
       for (const m of text.matchAll(re)) add('api-key', type, m.index, m.index + m[0].length);
+      taken.commit();
     }
   }
   if (want.has('email')) {
     for (const m of text.matchAll(EMAIL)) add('email', 'email', m.index, m.index + m[0].length);
+    taken.commit();
   }
   if (want.has('credit-card')) {
     for (const m of text.matchAll(CARD_CANDIDATE)) {
@@ -129,6 +184,7 @@ export function scanPii(text: string, kinds: readonly PiiKind[] = PII_KINDS): Pi
         add('credit-card', 'card-number', m.index, m.index + m[0].length);
       }
     }
+    taken.commit();
   }
   if (want.has('phone')) {
     for (const { re, minDigits } of PHONE_PATTERNS) {
@@ -136,17 +192,23 @@ export function scanPii(text: string, kinds: readonly PiiKind[] = PII_KINDS): Pi
         const digits = m[0].replace(/\D/g, '').length;
         if (digits >= minDigits && digits <= 15) add('phone', 'phone', m.index, m.index + m[0].length);
       }
+      taken.commit();
     }
   }
   if (want.has('api-key')) {
     // URL paths and query strings look random too; known key formats inside URLs were caught above.
+    // URLs and tokens both come in text order: one pointer walks the URLs (a scan per token was quadratic).
     const urls = [...text.matchAll(URL)].map((m) => [m.index, m.index + m[0].length] as const);
+    let u = 0;
     for (const m of text.matchAll(TOKEN)) {
       const s = m.index;
       const e = s + m[0].length;
-      if (urls.some(([a, b]) => s >= a && e <= b)) continue;
+      while (u < urls.length && (urls[u]?.[1] as number) < e) u++;
+      const url = urls[u];
+      if (url && s >= url[0] && e <= url[1]) continue;
       if (isHighEntropyToken(m[0])) add('api-key', 'high-entropy', s, e);
     }
+    taken.commit();
   }
   return found.sort((a, b) => a.start - b.start);
 }

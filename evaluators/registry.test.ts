@@ -44,6 +44,19 @@ describe('metric registry', () => {
         'keyword-coverage',
         'llm-judge',
         'pairwise-judge',
+        'tool-correctness',
+        'trajectory',
+        'contains-json',
+        'starts-with',
+        'is-sql',
+        'is-xml',
+        'levenshtein',
+        'rouge-l',
+        'bleu',
+        'similarity',
+        'cost',
+        'tokens',
+        'finish-reason',
       ]),
     );
   });
@@ -79,7 +92,11 @@ describe('createMetric errors', () => {
       /^unknown metric 'contans' \(did you mean 'contains'\?\); valid: contains, not-contains, regex/,
     ],
     ['llm_judge', /did you mean 'llm-judge'/],
-    ['rouge', /^unknown metric 'rouge'; valid: contains, /],
+    ['rouge', /^unknown metric 'rouge' \(did you mean 'rouge-l'\?\)/],
+    [
+      'sentiment',
+      /^unknown metric 'sentiment'; valid: contains, .*or a module file such as \.\/metrics\/my-metric\.ts$/,
+    ],
     ['toString', /^unknown metric 'toString'/],
   ])('unknown metric %j', (name, message) => {
     const r = createMetric(name, {});
@@ -99,7 +116,7 @@ describe('createMetric errors', () => {
       { value: 'x', mode: 'most' },
       /argument 'mode': Invalid option: expected one of "any"\|"all"/,
     ],
-    ['latency', { maxMs: -1 }, /^metric 'latency': argument 'maxMs'/],
+    ['latency', { maxDuration: '-1s' }, /^metric 'latency': argument 'maxDuration'/],
     ['latency', 'fast', /^metric 'latency': arguments expected object/],
     ['keyword-coverage', { keywords: [] }, /argument 'keywords': expected at least one keyword/],
     ['llm-judge', { criteria: '' }, /argument 'criteria': expected the criteria/],
@@ -159,7 +176,7 @@ describe('help text', () => {
     expect(text.split('\n')).toHaveLength(METRIC_NAMES.length);
     expect(text).toContain('llm-judge — LLM rubric judge');
     expect(text).toContain(
-      '(args: criteria, steps?, scale?, needs?, name?, model?, reviewBelow?, effort?, maxTokens?)',
+      '(args: criteria, steps?, scale?, levels?, needs?, name?, model?, reviewBelow?, effort?, maxTokens?, judges?, samples?, aggregate?, temperature?)',
     );
   });
 });

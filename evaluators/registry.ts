@@ -1,10 +1,11 @@
 import { stringify } from 'yaml';
 import { z } from 'zod';
 import { closestName, fieldRows } from '../config/index.ts';
+import { toolCorrectnessMetric, trajectoryMetric } from './agent.ts';
+import { checkCustomMetricFile, createCustomMetric, isCustomMetricPath } from './custom.ts';
 import {
   containsMetric,
   equalsMetric,
-  jsonSchemaMetric,
   jsonValidMetric,
   keywordCoverageMetric,
   latencyMetric,
@@ -12,11 +13,38 @@ import {
   notContainsMetric,
   regexMetric,
 } from './heuristics.ts';
+import { taskCompletionMetric } from './agent-judges.ts';
+import {
+  conversationCompletenessMetric,
+  goalAchievedMetric,
+  knowledgeRetentionMetric,
+  roleAdherenceMetric,
+} from './conversation-judges.ts';
+import { gEvalMetric } from './g-eval.ts';
 import { llmJudgeMetric, resolveJudge } from './llm-judge.ts';
+import {
+  answerRelevancyMetric,
+  contextPrecisionMetric,
+  contextRecallMetric,
+  contextRelevancyMetric,
+  faithfulnessMetric,
+  hallucinationMetric,
+} from './rag.ts';
+import { leakMetric, policyViolationMetric } from './redteam.ts';
+import { booleanJudgeMetric, categoricalJudgeMetric } from './verdict-judges.ts';
 import { pairwiseJudgeMetric } from './pairwise-judge.ts';
 import { piiMetric } from './pii.ts';
 import { refusalMetric } from './refusal.ts';
 import { errorMessage, errorScore } from './score.ts';
+import {
+  containsJsonMetric,
+  isSqlMetric,
+  isXmlMetric,
+  jsonSchemaMetric,
+  startsWithMetric,
+} from './structure.ts';
+import { bleuMetric, levenshteinMetric, rougeLMetric, similarityMetric } from './text-similarity.ts';
+import { costMetric, finishReasonMetric, tokensMetric } from './usage-metrics.ts';
 import {
   type Metric,
   type MetricDefinition,
@@ -40,8 +68,37 @@ export const metrics = {
   refusal: refusalMetric,
   pii: piiMetric,
   'keyword-coverage': keywordCoverageMetric,
+  'contains-json': containsJsonMetric,
+  'starts-with': startsWithMetric,
+  'is-sql': isSqlMetric,
+  'is-xml': isXmlMetric,
+  levenshtein: levenshteinMetric,
+  'rouge-l': rougeLMetric,
+  bleu: bleuMetric,
+  similarity: similarityMetric,
+  'tool-correctness': toolCorrectnessMetric,
+  trajectory: trajectoryMetric,
+  cost: costMetric,
+  tokens: tokensMetric,
+  'finish-reason': finishReasonMetric,
   'llm-judge': llmJudgeMetric,
   'pairwise-judge': pairwiseJudgeMetric,
+  'g-eval': gEvalMetric,
+  'boolean-judge': booleanJudgeMetric,
+  'categorical-judge': categoricalJudgeMetric,
+  faithfulness: faithfulnessMetric,
+  'answer-relevancy': answerRelevancyMetric,
+  'context-precision': contextPrecisionMetric,
+  'context-recall': contextRecallMetric,
+  'context-relevancy': contextRelevancyMetric,
+  hallucination: hallucinationMetric,
+  'task-completion': taskCompletionMetric,
+  'role-adherence': roleAdherenceMetric,
+  'knowledge-retention': knowledgeRetentionMetric,
+  'conversation-completeness': conversationCompletenessMetric,
+  'goal-achieved': goalAchievedMetric,
+  leak: leakMetric,
+  'policy-violation': policyViolationMetric,
 } satisfies Record<string, MetricDefinition<z.ZodType>>;
 
 /** Name of a registered metric. */
@@ -102,11 +159,21 @@ export type CreateMetricResult = { ok: true; metric: Metric } | { ok: false; err
 
 /** Builds a metric by name; unknown names and bad arguments come back as an error naming the metric and argument. */
 export function createMetric(name: string, args: unknown = {}, deps: MetricDeps = {}): CreateMetricResult {
+  if (isCustomMetricPath(name)) {
+    if (args !== undefined && args !== null && (typeof args !== 'object' || Array.isArray(args)))
+      return { ok: false, error: `custom metric ${name}: arguments must be a mapping` };
+    const missing = checkCustomMetricFile(name, deps.baseDir);
+    if (missing) return { ok: false, error: missing };
+    return {
+      ok: true,
+      metric: guard(createCustomMetric(name, (args ?? {}) as Record<string, unknown>, deps)),
+    };
+  }
   if (!isMetricName(name)) {
     const guess = closestName(name, METRIC_NAMES);
     return {
       ok: false,
-      error: `unknown metric '${name}'${guess ? ` (did you mean '${guess}'?)` : ''}; valid: ${METRIC_NAMES.join(', ')}`,
+      error: `unknown metric '${name}'${guess ? ` (did you mean '${guess}'?)` : ''}; valid: ${METRIC_NAMES.join(', ')}, or a module file such as ./metrics/my-metric.ts`,
     };
   }
   // Widened on purpose: each entry's own types were checked by `satisfies` above.
@@ -114,7 +181,9 @@ export function createMetric(name: string, args: unknown = {}, deps: MetricDeps 
   const parsed = def.args.safeParse(args ?? {});
   if (!parsed.success) return { ok: false, error: formatArgIssues(name, def.args, parsed.error) };
   if (def.kind === 'judge') {
-    const model = (parsed.data as { model?: string }).model;
+    // A jury's first judge stands in for `model`.
+    const data = parsed.data as { model?: string; judges?: string[] };
+    const model = data.judges?.[0] ?? data.model;
     const judge = resolveJudge(deps, model);
     if (!judge.ok) return { ok: false, error: `metric '${name}' ${judge.error}` };
   }

@@ -21,6 +21,37 @@ export const SourceRefSchema = z.object({
 /** Where an item came from. */
 export type SourceRef = z.infer<typeof SourceRefSchema>;
 
+/**
+ * One tool call: the tool's name and its arguments. The one shape for the calls a target made (`toolCalls`) and the
+ * calls expected of it (`expectedToolCalls`), in datasets, monitor extractors and on items.
+ */
+export const ToolCallSchema = z
+  .object({
+    name: z.string().min(1).describe('the tool (function) name'),
+    args: z
+      .record(z.string(), z.unknown())
+      .default({})
+      .describe('the arguments as a JSON object (default {})'),
+  })
+  .describe('a tool call: `{name, args}`');
+
+/** One tool call: name and arguments. */
+export type ToolCall = z.infer<typeof ToolCallSchema>;
+
+/** A list of tool calls in the order they were made. */
+export const ToolCallListSchema = z.array(ToolCallSchema).describe('tool calls in order: `[{name, args}]`');
+
+/** What the target spent on one item, as recorded by the run (model/prompt targets). */
+export const ItemUsageSchema = z.object({
+  inputTokens: z.number().int().nonnegative().describe('prompt tokens the target used'),
+  outputTokens: z.number().int().nonnegative().describe('tokens the target generated'),
+  /** USD; absent when the price is unknown. */
+  costUsd: z.number().nonnegative().optional().describe('USD the target cost (absent: price unknown)'),
+});
+
+/** What the target spent on one item. */
+export type ItemUsage = z.infer<typeof ItemUsageSchema>;
+
 /** The thing a metric scores: an input, the output under test and what we know around it. */
 export const ItemSchema = z.object({
   input: z.string(),
@@ -32,6 +63,12 @@ export const ItemSchema = z.object({
   latencyMs: z.number().nonnegative().optional(),
   /** How the output ended when not normally: `refused` by the provider (safety, refusal), `truncated`, … */
   finish: z.string().optional(),
+  /** The tool calls the target made, in order. */
+  toolCalls: ToolCallListSchema.optional(),
+  /** The tool calls expected of the target (for `tool-correctness`, `trajectory`). */
+  expectedToolCalls: ToolCallListSchema.optional(),
+  /** Tokens and cost the target spent (for `cost`, `tokens`). */
+  usage: ItemUsageSchema.optional(),
 });
 
 /** The thing a metric scores; `output` is a string or a transcript of turns. */
@@ -115,6 +152,8 @@ export interface MetricDeps {
   /** Default judge model as `provider:model`; a metric's `model` argument overrides it. */
   judgeModel?: string;
   logger?: Logger;
+  /** Directory files named by metric arguments are relative to (the suite's or monitor's folder); cwd when unset. */
+  baseDir?: string;
 }
 
 /** What a judge needs: the Llm wrapper and the model to call. */

@@ -1,5 +1,6 @@
 // Errors of the langfuse/ module. config/errors.ts is shared and closed, so langfuse/ carries its own stable
-// codes; callers branch on `code` and `retryable`, never on message wording.
+// codes; callers branch on `code` and `retryable`, never on message wording. It has the shared coded-error shape.
+import type { CodedError } from '../config/index.ts';
 
 /** Stable codes of failed Langfuse API calls. */
 export type LangfuseErrorCode =
@@ -11,17 +12,18 @@ export type LangfuseErrorCode =
   | 'LANGFUSE_BAD_RESPONSE';
 
 /** A failed Langfuse API call: a stable code, whether repeating it may help, and the HTTP status if any. */
-export class LangfuseError extends Error {
+export class LangfuseError extends Error implements CodedError {
   readonly code: LangfuseErrorCode;
   /** True for 429, 5xx, time-outs and dropped connections: the same call may succeed later. */
   readonly retryable: boolean;
   readonly status: number | undefined;
   readonly retryAfterMs: number | undefined;
+  readonly hint: string | undefined;
 
   constructor(
     code: LangfuseErrorCode,
     message: string,
-    options: { status?: number; retryAfterMs?: number; cause?: unknown } = {},
+    options: { status?: number; retryAfterMs?: number; hint?: string; cause?: unknown } = {},
   ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'LangfuseError';
@@ -29,6 +31,16 @@ export class LangfuseError extends Error {
     this.status = options.status;
     this.retryAfterMs = options.retryAfterMs;
     this.retryable = code === 'LANGFUSE_RATE_LIMITED' || code === 'LANGFUSE_UNAVAILABLE';
+    this.hint =
+      options.hint ??
+      (code === 'LANGFUSE_UNAUTHORIZED'
+        ? 'Check LANGFUSE_PUBLIC_KEY, LANGFUSE_SECRET_KEY and LANGFUSE_BASE_URL.'
+        : undefined);
+  }
+
+  /** A failed Langfuse call is infrastructure (exit 3). */
+  get exitCode(): number {
+    return 3;
   }
 }
 

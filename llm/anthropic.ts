@@ -2,7 +2,7 @@
 // retries are off (maxRetries: 0) because the wrapper owns retries, back-off and the breaker.
 import { z } from 'zod';
 import { classifyStatus, describeBody, LlmError, retryAfterFromHeaders, scrubKeys } from './errors.ts';
-import type { CallParams, FinishReason, LlmProvider, ProviderReply, Usage } from './types.ts';
+import type { CallParams, FinishReason, LlmProvider, ModelToolCall, ProviderReply, Usage } from './types.ts';
 
 /** Options of the Anthropic provider. */
 export interface AnthropicProviderOptions {
@@ -20,8 +20,17 @@ export const ANTHROPIC_DEFAULT_BASE_URL = 'https://api.anthropic.com';
 
 // The response is parsed at the edge: only what we use, so new fields never break us. Shape: the Messages API
 // response, https://platform.claude.com/docs/en/api/messages (stop_reason values: StopReason in the SDK types).
+// A tool call is a `{type: 'tool_use', id, name, input}` content block and the turn ends with stop_reason
+// `tool_use`: https://platform.claude.com/docs/en/agents-and-tools/tool-use/overview
 const MessageSchema = z.object({
-  content: z.array(z.object({ type: z.string(), text: z.string().optional() })),
+  content: z.array(
+    z.object({
+      type: z.string(),
+      text: z.string().optional(),
+      name: z.string().optional(),
+      input: z.unknown().optional(),
+    }),
+  ),
   stop_reason: z.string().nullable().optional(),
   usage: z.object({
     input_tokens: z.number(),
@@ -123,6 +132,16 @@ export function createAnthropicProvider(options: AnthropicProviderOptions): LlmP
             messages,
             ...(system ? { system } : {}),
             ...(Object.keys(outputConfig).length > 0 ? { output_config: outputConfig } : {}),
+            // Client tools: https://platform.claude.com/docs/en/agents-and-tools/tool-use/overview
+            ...(params.tools?.length
+              ? {
+                  tools: params.tools.map((t) => ({
+                    name: t.name,
+                    ...(t.description ? { description: t.description } : {}),
+                    input_schema: (t.parameters ?? { type: 'object' }) as { type: 'object' },
+                  })),
+                }
+              : {}),
           },
           { signal },
         );
@@ -154,8 +173,17 @@ export function createAnthropicProvider(options: AnthropicProviderOptions): LlmP
         ...(cacheRead > 0 ? { cacheReadTokens: cacheRead } : {}),
         ...(cacheWrite > 0 ? { cacheWriteTokens: cacheWrite } : {}),
       };
+      const toolCalls: ModelToolCall[] = msg.content
+        .filter((b) => b.type === 'tool_use' && typeof b.name === 'string')
+        .map((b) => ({
+          name: b.name!,
+          args:
+            b.input && typeof b.input === 'object' && !Array.isArray(b.input)
+              ? (b.input as Record<string, unknown>)
+              : {},
+        }));
       const finish = anthropicFinish(msg.stop_reason);
-      const reply: ProviderReply = { text, usage, finish };
+      const reply: ProviderReply = { text, usage, finish, ...(toolCalls.length ? { toolCalls } : {}) };
       if (finish !== 'complete') reply.finishDetail = msg.stop_reason ?? 'no stop_reason';
       return reply;
     },

@@ -38,10 +38,13 @@ import {
 import type {
   CallParams,
   Completion,
+  EmbedParams,
+  Embeddings,
   FinishReason,
   JsonResult,
   Llm,
   LlmProvider,
+  ModelToolCall,
   ProviderReply,
   Usage,
 } from './types.ts';
@@ -214,6 +217,17 @@ const CallParamsSchema = z.object({
   effort: z.enum(['low', 'medium', 'high']).optional(),
   timeoutMs: z.number().int().min(1).max(3_600_000).optional(),
   cache: z.boolean().optional(),
+  tools: z
+    .array(
+      z.object({
+        name: z
+          .string()
+          .regex(/^[A-Za-z_][\w.-]{0,63}$/, { error: 'expected a tool name of letters, digits, _ . -' }),
+        description: z.string().optional(),
+        parameters: z.record(z.string(), z.unknown()).optional(),
+      }),
+    )
+    .optional(),
 });
 
 /**
@@ -233,6 +247,7 @@ interface ProviderOutcome {
   usage: Usage;
   finish: FinishReason;
   finishDetail?: string;
+  toolCalls?: ModelToolCall[];
   attempts: number;
   fromStore: boolean;
 }
@@ -463,6 +478,7 @@ export function createLlm(options: CreateLlmOptions = {}): LlmService {
           usage: res.usage,
           finish: res.finish ?? 'complete',
           ...(res.finishDetail ? { finishDetail: res.finishDetail } : {}),
+          ...(res.toolCalls ? { toolCalls: res.toolCalls } : {}),
           attempts,
           fromStore: false,
         };
@@ -612,7 +628,9 @@ export function createLlm(options: CreateLlmOptions = {}): LlmService {
       maxTokens: params.maxTokens ?? settings.defaultMaxTokens,
       json: params.json ?? false,
     };
-    const useCache = settings.cache && provider.cacheable !== false && params.cache !== false;
+    // A call offering tools is never cached: the stored reply keeps only text, not the calls the model made.
+    const useCache =
+      settings.cache && provider.cacheable !== false && params.cache !== false && !params.tools?.length;
     const key = useCache
       ? cacheKey({
           provider: name.provider,
@@ -724,6 +742,7 @@ export function createLlm(options: CreateLlmOptions = {}): LlmService {
       usage: outcome.usage,
       finish: outcome.finish,
       ...(outcome.finishDetail ? { finishDetail: outcome.finishDetail } : {}),
+      ...(outcome.toolCalls ? { toolCalls: outcome.toolCalls } : {}),
       costUsd,
       latencyMs: ended - started,
       cached: false,
@@ -836,11 +855,62 @@ export function createLlm(options: CreateLlmOptions = {}): LlmService {
     };
   }
 
+  /**
+   * One embedding call: the provider's rate limit and time-out apply; no retries, cache or tracing (a metric that
+   * cannot embed reports an error on its item, and a run can be retried).
+   */
+  async function embed(params: EmbedParams): Promise<Embeddings> {
+    const { name, provider } = resolveModel(params.model);
+    if (!provider.embed)
+      throw new LlmError('LLM_BAD_REQUEST', `${name.full}: the ${name.provider} provider has no embeddings`, {
+        provider: name.provider,
+      });
+    const timeoutMs = params.timeoutMs ?? settings.timeoutMs;
+    const limiter = limiterFor(name.provider);
+    const estimate = params.texts.reduce((n, t) => n + estimateTokens(t), 0);
+    await limiter.acquire(estimate);
+    const controller = new AbortController();
+    const timer = setTimeout(
+      () =>
+        controller.abort(
+          new LlmError('LLM_TIMEOUT', `${name.full}: no embeddings within ${timeoutMs} ms`, {
+            provider: name.provider,
+            retryable: true,
+          }),
+        ),
+      timeoutMs,
+    );
+    const onAbort = () =>
+      controller.abort(
+        new LlmError('LLM_CANCELLED', `${name.full}: the call was cancelled`, { provider: name.provider }),
+      );
+    if (params.signal?.aborted) onAbort();
+    else params.signal?.addEventListener('abort', onAbort, { once: true });
+    const stats = statsFor(name.full, provider.heuristic);
+    stats.calls += 1;
+    stats.providerCalls += 1;
+    try {
+      const vectors = await provider.embed({ modelName: name.model, texts: params.texts }, controller.signal);
+      limiter.settle(estimate, estimate);
+      return { vectors, model: name.full };
+    } catch (err) {
+      stats.errors += 1;
+      limiter.settle(estimate, 0);
+      if (controller.signal.aborted && controller.signal.reason instanceof LlmError)
+        throw controller.signal.reason;
+      throw asLlmError(err, name.provider);
+    } finally {
+      clearTimeout(timer);
+      params.signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
   return {
     judgeModel: settings.judgeModel,
     providers: names,
     complete,
     completeJson,
+    embed,
     check(model) {
       try {
         const { provider } = resolveModel(model);

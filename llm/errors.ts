@@ -1,5 +1,6 @@
 // Errors of the llm/ module. config/errors.ts is shared and closed, so llm/ carries its own stable codes;
-// callers branch on `code` and `retryable`, never on message wording.
+// callers branch on `code` and `retryable`, never on message wording. It has the shared coded-error shape.
+import type { CodedError } from '../config/index.ts';
 
 /** Stable codes of errors raised by model calls. */
 export type LlmErrorCode =
@@ -25,7 +26,7 @@ export type LlmErrorCode =
   | 'LLM_INCOMPLETE';
 
 /** An error from a model call: a stable code, whether the wrapper may retry it, and what the server asked. */
-export class LlmError extends Error {
+export class LlmError extends Error implements CodedError {
   readonly code: LlmErrorCode;
   /** True when the same call may succeed if repeated (429, 5xx, 529, time-outs, dropped connections). */
   readonly retryable: boolean;
@@ -57,6 +58,11 @@ export class LlmError extends Error {
     this.status = options.status;
     this.retryAfterMs = options.retryAfterMs;
     this.hint = options.hint;
+  }
+
+  /** A failed model call is infrastructure (exit 3), never a quality verdict. */
+  get exitCode(): number {
+    return 3;
   }
 }
 

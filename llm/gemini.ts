@@ -3,7 +3,15 @@
 import type { ThinkingConfig, ThinkingLevel } from '@google/genai';
 import { z } from 'zod';
 import { classifyStatus, describeBody, LlmError, retryAfterFromHeaders, scrubKeys } from './errors.ts';
-import type { CallParams, Effort, FinishReason, LlmProvider, ProviderReply, Usage } from './types.ts';
+import type {
+  CallParams,
+  Effort,
+  FinishReason,
+  LlmProvider,
+  ModelToolCall,
+  ProviderReply,
+  Usage,
+} from './types.ts';
 
 /** Options of the Gemini provider. */
 export interface GeminiProviderOptions {
@@ -27,8 +35,18 @@ const ResponseSchema = z.object({
       z.object({
         content: z
           .object({
+            // A tool call is a `functionCall: {name, args, id?}` part:
+            // https://ai.google.dev/api/caching#FunctionCall
             parts: z
-              .array(z.object({ text: z.string().optional(), thought: z.boolean().optional() }))
+              .array(
+                z.object({
+                  text: z.string().optional(),
+                  thought: z.boolean().optional(),
+                  functionCall: z
+                    .object({ name: z.string(), args: z.record(z.string(), z.unknown()).optional() })
+                    .optional(),
+                }),
+              )
               .optional(),
           })
           .optional(),
@@ -159,6 +177,20 @@ export function createGeminiProvider(options: GeminiProviderOptions): LlmProvide
             ...(params.json ? { responseMimeType: 'application/json' } : {}),
             ...(params.json && params.jsonSchema ? { responseJsonSchema: params.jsonSchema } : {}),
             ...(thinking ? { thinkingConfig: thinking } : {}),
+            // Function declarations with JSON Schema parameters: https://ai.google.dev/api/caching#FunctionDeclaration
+            ...(params.tools?.length
+              ? {
+                  tools: [
+                    {
+                      functionDeclarations: params.tools.map((t) => ({
+                        name: t.name,
+                        ...(t.description ? { description: t.description } : {}),
+                        parametersJsonSchema: t.parameters ?? { type: 'object' },
+                      })),
+                    },
+                  ],
+                }
+              : {}),
             abortSignal: signal,
             httpOptions: { fetch: capturingFetch },
           },
@@ -201,13 +233,47 @@ export function createGeminiProvider(options: GeminiProviderOptions): LlmProvide
         .filter((p) => !p.thought && typeof p.text === 'string')
         .map((p) => p.text)
         .join('');
+      const toolCalls: ModelToolCall[] = (candidate.content?.parts ?? [])
+        .filter((p) => p.functionCall !== undefined)
+        .map((p) => ({ name: p.functionCall!.name, args: p.functionCall!.args ?? {} }));
       const finish = geminiFinish(candidate.finishReason);
-      const reply: ProviderReply = { text, usage, finish };
+      const reply: ProviderReply = { text, usage, finish, ...(toolCalls.length ? { toolCalls } : {}) };
       if (finish !== 'complete') reply.finishDetail = candidate.finishReason ?? 'no finishReason';
       return reply;
     },
+    // On the Gemini API the SDK's embedContent posts to models/{model}:batchEmbedContents and reads
+    // `{embeddings: [{values}]}`, one per text in order: https://ai.google.dev/api/embeddings#method:-models.batchembedcontents
+    async embed(params, signal) {
+      let lastHeaders: Headers | undefined;
+      const capturingFetch: typeof fetch = async (input, init) => {
+        const res = await baseFetch(input, init);
+        lastHeaders = res.headers;
+        return res;
+      };
+      const sdk = await loadSdk();
+      let raw: unknown;
+      try {
+        raw = await clientFor(sdk).models.embedContent({
+          model: params.modelName,
+          contents: [...params.texts],
+          config: { abortSignal: signal, httpOptions: { fetch: capturingFetch } },
+        });
+      } catch (err) {
+        throw toLlmError(sdk, err, signal, secrets, lastHeaders, now());
+      }
+      const parsed = EmbeddingsSchema.safeParse(raw);
+      if (!parsed.success || parsed.data.embeddings.length !== params.texts.length)
+        throw new LlmError(
+          'LLM_PROVIDER_ERROR',
+          `gemini: the response does not hold ${params.texts.length} embeddings (unreadable body)`,
+          { provider: 'gemini', retryable: true },
+        );
+      return parsed.data.embeddings.map((e) => e.values);
+    },
   };
 }
+
+const EmbeddingsSchema = z.object({ embeddings: z.array(z.object({ values: z.array(z.number()) })) });
 
 function toLlmError(
   sdk: Sdk,

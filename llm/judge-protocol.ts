@@ -4,7 +4,7 @@
 
 /** Tags a judge prompt may carry in its final user message. */
 export const JUDGE_TAGS = [
-  'task', // 'rubric' | 'pairwise' | 'user-sim' | 'goal-check'
+  'task', // 'rubric' | 'pairwise' | 'user-sim' | 'goal-check' | 'statements' | 'verdicts' | 'steps' | 'classify' | 'task-completion'
   'criteria',
   'steps',
   'scale', // e.g. "1-5"
@@ -16,6 +16,10 @@ export const JUDGE_TAGS = [
   'answer_b',
   'persona',
   'transcript',
+  'statements', // a JSON array of strings the `verdicts` task judges one by one
+  'relation', // what a `verdicts` task asks of each statement: supported | relevant | useful | agrees | in-role | retains | satisfied | complies
+  'categories', // a JSON array of {label, value, description?} the `classify` task picks from
+  'tool_calls', // the calls an agent made, as JSON
 ] as const;
 
 /** Name of a judge-protocol tag. */

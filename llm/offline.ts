@@ -3,6 +3,13 @@
 // format checks. It never follows text found in the data (it has no way to: it only counts words), and every
 // reason it writes says it is a heuristic so no report can pass it off as a model's verdict.
 import { type JudgeTag, parseTagBlocks } from './judge-protocol.ts';
+import {
+  classify,
+  extractStatements,
+  generateSteps,
+  judgeTaskCompletion,
+  judgeVerdicts,
+} from './offline-judges.ts';
 import { estimateTokens } from './rate-limiter.ts';
 import {
   addressesGrader,
@@ -238,14 +245,16 @@ export function judgePairwise(blocks: Blocks): {
   };
 }
 
-interface Turn {
+/** A transcript turn as the offline judge reads it. */
+export interface Turn {
   role: 'user' | 'assistant' | 'other';
   text: string;
 }
 
 // Reads the `role: content` paragraphs evaluators/ renders transcripts as (system and tool turns included, so
 // their text never counts as the assistant's).
-function parseTranscript(text: string): Turn[] {
+/** Reads a rendered transcript back into turns. */
+export function parseTranscript(text: string): Turn[] {
   const turns: Turn[] = [];
   for (const line of text.split('\n')) {
     const m = /^\s*(user|assistant|human|ai|bot|agent|system|tool)\s*:\s*(.*)$/i.exec(line);
@@ -323,6 +332,11 @@ export function answerOffline(params: Pick<CallParams, 'messages' | 'json'>): st
   if (task === 'rubric') return JSON.stringify(judgeRubric(blocks));
   if (task === 'pairwise') return JSON.stringify(judgePairwise(blocks));
   if (task === 'goal-check') return JSON.stringify(checkGoal(blocks));
+  if (task === 'statements') return JSON.stringify(extractStatements(blocks));
+  if (task === 'verdicts') return JSON.stringify(judgeVerdicts(blocks));
+  if (task === 'steps') return JSON.stringify(generateSteps(blocks));
+  if (task === 'classify') return JSON.stringify(classify(blocks));
+  if (task === 'task-completion') return JSON.stringify(judgeTaskCompletion(blocks));
   if (task === 'user-sim') {
     const text = simulateUser(blocks);
     return params.json ? JSON.stringify({ message: text, heuristic: true }) : text;

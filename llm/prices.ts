@@ -3,7 +3,7 @@
 // are priced at its long-context rates. A team overrides or extends them with LLM_PRICES_FILE. An unknown model
 // has no cost (`priceKnown: false`, shown as "price unknown"), never a guessed one.
 import { z } from 'zod';
-import { loadYamlFile } from '../config/index.ts';
+import { loadYamlFile, ModelNameSchema } from '../config/index.ts';
 import type { Usage } from './types.ts';
 
 /** Rates of one price tier, USD per million tokens. */
@@ -104,12 +104,7 @@ const PriceSchema = z.strictObject({
  * Shape of LLM_PRICES_FILE (YAML or JSON): `provider:model` → `{ input, output, cacheRead?, cacheWrite?, above? }`
  * in USD per million tokens.
  */
-export const PriceFileSchema = z.record(
-  z.string().regex(/^[a-z][a-z0-9-]*:[\w.:/@-]+$/, {
-    error: 'expected a provider:model key, e.g. anthropic:claude-sonnet-5-5',
-  }),
-  PriceSchema,
-);
+export const PriceFileSchema = z.record(ModelNameSchema, PriceSchema);
 
 /** Loads LLM_PRICES_FILE; throws YAML_INVALID naming the file, line and field. */
 export function loadPriceFile(file: string): PriceTable {

@@ -27,6 +27,11 @@ export interface CallParams {
   effort?: Effort;
   /** Per-call time-out in ms (the wrapper's default applies when unset). */
   timeoutMs?: number;
+  /**
+   * Tools the model may call (Anthropic `tools`, Gemini `functionDeclarations`); the calls it makes come back as
+   * `toolCalls` on the completion. Part of the cache key.
+   */
+  tools?: readonly ToolSpec[];
   /** Set false to bypass the response cache for this call (not part of the cache key). */
   cache?: boolean;
   /** Names this call in Langfuse when generation tracing is on (not part of the cache key). */
@@ -52,6 +57,35 @@ export interface TraceTag {
   /** Links the generation to this Langfuse prompt version (the `prompt` target). */
   prompt?: { name: string; version: number };
   metadata?: Record<string, unknown>;
+}
+
+/** A tool offered to the model: a name, what it does, and its parameters as a JSON Schema object. */
+export interface ToolSpec {
+  name: string;
+  description?: string;
+  /** JSON Schema of the arguments (an object schema); `{type: 'object'}` when absent. */
+  parameters?: Record<string, unknown>;
+}
+
+/** A tool call the model made: the tool's name and its arguments (Anthropic `tool_use`, Gemini `functionCall`). */
+export interface ModelToolCall {
+  name: string;
+  args: Record<string, unknown>;
+}
+
+/** What an embedding call needs. */
+export interface EmbedParams {
+  /** `provider:model`, e.g. `gemini:gemini-embedding-001`. */
+  model: string;
+  texts: readonly string[];
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+/** Embeddings of the texts, in order. */
+export interface Embeddings {
+  vectors: number[][];
+  model: string;
 }
 
 /** Thinking effort of a call. */
@@ -99,6 +133,8 @@ export interface ProviderReply {
   finish?: FinishReason;
   /** The provider's own reason, e.g. `max_tokens`, `SAFETY`, `prompt blocked: PROHIBITED_CONTENT`. */
   finishDetail?: string;
+  /** Tool calls in the reply, in order (only when the call offered `tools`). */
+  toolCalls?: ModelToolCall[];
 }
 
 /** The result of one model call as every caller sees it. */
@@ -124,6 +160,8 @@ export interface Completion {
   priceKnown: boolean;
   /** Provider attempts made (0 on a cache hit). */
   attempts?: number;
+  /** Tool calls the model made, in order (Anthropic `tool_use` blocks, Gemini `functionCall` parts). */
+  toolCalls?: ModelToolCall[];
 }
 
 /** A model provider (anthropic, gemini, offline): one raw call, no retries or caching (the wrapper adds those). */
@@ -134,6 +172,8 @@ export interface LlmProvider {
   /** False when answers are cheaper to recompute than to store (offline); defaults to true. */
   readonly cacheable?: boolean;
   complete(params: CallParams & { modelName: string }, signal: AbortSignal): Promise<ProviderReply>;
+  /** Embeds texts with an embedding model (providers that offer embeddings: gemini). */
+  embed?(params: { modelName: string; texts: readonly string[] }, signal: AbortSignal): Promise<number[][]>;
 }
 
 /** The one entry point every call goes through (rate limit, retries, breaker, time-out, cache, cost). */
@@ -146,6 +186,11 @@ export interface Llm {
    * LLM_INCOMPLETE, LLM_BAD_JSON or a provider error's code).
    */
   completeJson<S extends z.ZodType>(params: CallParams, schema: S): Promise<JsonResult<z.infer<S>>>;
+  /**
+   * Embeds texts (optional so hand-written fakes stay valid; the real wrapper has it). Throws an LlmError:
+   * LLM_NO_KEY without the provider's key, LLM_BAD_REQUEST when the provider has no embeddings.
+   */
+  embed?(params: EmbedParams): Promise<Embeddings>;
 }
 
 /**

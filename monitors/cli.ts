@@ -6,11 +6,13 @@ import type { PostedRef, Transport } from '../chat/index.ts';
 import {
   ArbiterError,
   type Clock,
+  closestName,
   createSilentLogger,
   type Env,
   formatUserError,
-  isArbiterError,
+  isCodedError,
   type Logger,
+  parseFlags,
   systemClock,
 } from '../config/index.ts';
 import { type LangfuseClient, langfuseFromEnv } from '../langfuse/index.ts';
@@ -78,23 +80,19 @@ function textTransport(write: (t: string) => void): Transport {
   };
 }
 
-function flag(args: string[], name: string): string | undefined {
-  const i = args.indexOf(name);
-  if (i < 0) return undefined;
-  const v = args[i + 1];
-  if (v === undefined || v.startsWith('--'))
-    throw new ArbiterError('USAGE', `${name} needs a value.`, { hint: USAGE });
-  return v;
-}
-
 function find(monitors: Monitor[], name: string | undefined): Monitor {
   if (!name) throw new ArbiterError('USAGE', 'Which monitor?', { hint: USAGE });
   const m = monitors.find((x) => x.name === name);
-  if (!m)
+  if (!m) {
+    const guess = closestName(
+      name,
+      monitors.map((x) => x.name),
+    );
     throw new ArbiterError(
       'NOT_FOUND',
-      `No monitor named "${name}". Known: ${monitors.map((x) => x.name).join(', ') || '(none)'}.`,
+      `No monitor named "${name}".${guess ? ` Did you mean "${guess}"?` : ''} Known: ${monitors.map((x) => x.name).join(', ') || '(none)'}.`,
     );
+  }
   return m;
 }
 
@@ -111,18 +109,37 @@ export async function runMonitorCli(argv: string[], deps: MonitorCliDeps): Promi
     }
     if (!['list', 'run', 'pause', 'resume', 'backfill'].includes(sub))
       throw new ArbiterError('USAGE', `Unknown monitor command "${sub}".`, { hint: USAGE });
-    const monitors = loadMonitors(env.MONITORS_DIR).map((l) => l.value);
+    const parsed = parseFlags(rest, {
+      allowPositionals: true,
+      usage: USAGE.replace(/^Usage:\n\s*/, ''),
+      options: { 'dry-run': { type: 'boolean' }, records: { type: 'string' }, since: { type: 'string' } },
+    });
+    const values = parsed.values as { 'dry-run'?: boolean; records?: string; since?: string };
+    const [name] = parsed.positionals;
+    const loaded = loadMonitors(env.MONITORS_DIR);
+    // Old forms still load, with a warning on stderr naming the file, line and the new form.
+    for (const w of loaded.flatMap((l) => l.warnings)) io.stderr(`warning: ${w}\n`);
+    const monitors = loaded.map((l) => l.value);
     const clock = deps.clock ?? systemClock;
     const langfuse = deps.langfuse ?? langfuseFromEnv(env, { logger });
-    if (sub === 'run' && rest.includes('--dry-run')) {
-      const m = find(
-        monitors,
-        rest.find((a) => !a.startsWith('--')),
-      );
-      const n = Number(flag(rest, '--records') ?? 5);
+    if (sub === 'run' && values['dry-run']) {
+      const m = find(monitors, name);
+      const n = Number(values.records ?? 5);
+      if (!Number.isInteger(n) || n < 1)
+        throw new ArbiterError(
+          'USAGE',
+          `--records expects a whole number above 0 (got "${values.records}").`,
+          {
+            hint: 'Usage: arbiter monitor run <name> [--dry-run] [--records N]',
+          },
+        );
       const res = await dryRunExtractor(
         m,
-        { clock, ...(langfuse ? { langfuse, langfuseBaseUrl: env.LANGFUSE_BASE_URL } : {}) },
+        {
+          clock,
+          maxFieldBytes: env.RECORD_FIELD_MAX_BYTES,
+          ...(langfuse ? { langfuse, langfuseBaseUrl: env.LANGFUSE_BASE_URL } : {}),
+        },
         n,
       );
       if (!res.ok) {
@@ -140,10 +157,7 @@ export async function runMonitorCli(argv: string[], deps: MonitorCliDeps): Promi
       io.stdout(`${messageToText(await listMonitors(monitors, { store: monitorStore, leases }))}\n`);
       return 0;
     }
-    const m = find(
-      monitors,
-      rest.find((a) => !a.startsWith('--') && a !== flag(rest, '--since')),
-    );
+    const m = find(monitors, name);
     if (sub === 'pause' || sub === 'resume') {
       const res = await setMonitorPaused(m, sub === 'pause', cliActor(env), {
         store: monitorStore,
@@ -157,6 +171,7 @@ export async function runMonitorCli(argv: string[], deps: MonitorCliDeps): Promi
     const llm = createLlm({ store, env, logger });
     const mdeps: MonitorDeps = {
       store: monitorStore,
+      maxFieldBytes: env.RECORD_FIELD_MAX_BYTES,
       leases,
       transport: deps.transport ?? textTransport(io.stdout),
       clock,
@@ -168,7 +183,7 @@ export async function runMonitorCli(argv: string[], deps: MonitorCliDeps): Promi
     };
     let since: Date | undefined;
     if (sub === 'backfill') {
-      const raw = flag(rest, '--since');
+      const raw = values.since;
       since = raw ? new Date(raw) : undefined;
       if (!since || Number.isNaN(since.getTime()))
         throw new ArbiterError('USAGE', '--since needs a date such as 2026-11-01 or 2026-11-01T09:00:00Z.', {
@@ -199,8 +214,8 @@ export async function runMonitorCli(argv: string[], deps: MonitorCliDeps): Promi
     return 0;
   } catch (err) {
     io.stderr(`${formatUserError(err)}\n`);
-    if (!isArbiterError(err)) logger.error({ err }, 'monitor command failed');
-    return isArbiterError(err) ? err.exitCode : 3;
+    if (!isCodedError(err)) logger.error({ err }, 'monitor command failed');
+    return isCodedError(err) ? err.exitCode : 3;
   } finally {
     await ownStore?.close();
   }

@@ -1,23 +1,14 @@
 // Extractors: a source record -> an Item, by dot paths and named regex groups configured in YAML. Pure.
-import type { Item } from '../evaluators/index.ts';
+import { DEFAULT_FIELD_MAX_BYTES, oversizedField, parseFieldPath, readPath } from '../config/index.ts';
+import { type Item, readToolCalls } from '../evaluators/index.ts';
 import type { ExtractSpec } from './schema.ts';
 
-/** Reads `a.b[0].c` (or `a.b.0.c`; `[-1]` is the last element) from a value; undefined when any step is missing. */
+/**
+ * Reads a path of the one path grammar (`$.a.b[0].c`, `a.b.0.c`, `messages[-1].content`) from a value; undefined
+ * when any step is missing.
+ */
 export function getPath(value: unknown, path: string): unknown {
-  const steps = path
-    .replace(/\[(-?\d+)\]/g, '.$1')
-    .split('.')
-    .filter(Boolean);
-  let cur: unknown = value;
-  for (const step of steps) {
-    if (cur === null || cur === undefined) return undefined;
-    if (Array.isArray(cur)) {
-      const i = Number(step);
-      cur = Number.isInteger(i) ? cur.at(i) : undefined;
-    } else if (typeof cur === 'object') cur = (cur as Record<string, unknown>)[step];
-    else return undefined;
-  }
-  return cur;
+  return readPath(value, path);
 }
 
 /** Text of an extracted value: strings as is, chat messages as their contents, anything else as JSON. */
@@ -31,17 +22,29 @@ export function asText(value: unknown): string | undefined {
   return JSON.stringify(value);
 }
 
-/** Every dot path an extractor reads (a source uses them to ask only for the fields they need). */
+/** Every path an extractor reads, as dot paths without a `$` root (a source asks only for the fields they need). */
 export function extractPaths(spec: ExtractSpec): string[] {
-  return [
+  const paths = [
     spec.input,
     spec.output,
     ...(spec.context ? [spec.context] : []),
     ...(spec.expected ? [spec.expected] : []),
+    ...(spec.toolCalls ? [spec.toolCalls] : []),
+    ...(spec.expectedToolCalls ? [spec.expectedToolCalls] : []),
     ...(spec.id ? [spec.id] : []),
     ...Object.values(spec.metadata ?? {}),
     ...spec.patterns.map((p) => p.from),
-  ].filter((p) => !p.startsWith('$'));
+  ];
+  return paths.flatMap((p) => {
+    const parsed = parseFieldPath(p);
+    return parsed?.kind === 'path' ? [parsed.segments.map(String).join('.')] : [];
+  });
+}
+
+/** The named group a `$name` path reads, if it is one. */
+function groupOf(path: string): string | undefined {
+  const parsed = parseFieldPath(path);
+  return parsed?.kind === 'group' ? parsed.name : undefined;
 }
 
 /** Result of extracting one record. */
@@ -49,19 +52,32 @@ export type ExtractResult =
   | { ok: true; item: Item & { id: string } }
   | { ok: false; id: string; reason: string };
 
-/** Applies an extractor; a `$name` path reads a named group of one of the `patterns`. */
-export function extractItem(record: unknown, spec: ExtractSpec, recordId: string): ExtractResult {
+/**
+ * Applies an extractor; a `$name` path reads a named group of one of the `patterns`. A field over `maxFieldBytes`
+ * (RECORD_FIELD_MAX_BYTES) makes the record unusable, with a reason naming the field.
+ */
+export function extractItem(
+  record: unknown,
+  spec: ExtractSpec,
+  recordId: string,
+  maxFieldBytes: number = DEFAULT_FIELD_MAX_BYTES,
+): ExtractResult {
   const groups: Record<string, string> = {};
   for (const p of spec.patterns) {
     const text = asText(getPath(record, p.from));
     if (text === undefined)
       return { ok: false, id: recordId, reason: `pattern field '${p.from}' is missing` };
+    // Checked before the pattern runs: a team's regex over megabytes can take very long.
+    const tooBig = oversizedField({ [p.from]: text }, maxFieldBytes);
+    if (tooBig) return { ok: false, id: recordId, reason: tooBig };
     const m = new RegExp(p.regex, 's').exec(text);
     if (!m) return { ok: false, id: recordId, reason: `pattern /${p.regex}/ does not match '${p.from}'` };
     Object.assign(groups, m.groups ?? {});
   }
-  const read = (path: string) =>
-    path.startsWith('$') ? groups[path.slice(1)] : asText(getPath(record, path));
+  const read = (path: string) => {
+    const group = groupOf(path);
+    return group !== undefined ? groups[group] : asText(getPath(record, path));
+  };
   const input = read(spec.input);
   if (input === undefined) return { ok: false, id: recordId, reason: `input '${spec.input}' is missing` };
   const output = read(spec.output);
@@ -76,13 +92,35 @@ export function extractItem(record: unknown, spec: ExtractSpec, recordId: string
     const e = read(spec.expected);
     if (e !== undefined) item.expected = e;
   }
+  // Tool calls are structured: read as values, never as text. A record whose calls do not read is not an item.
+  for (const field of ['toolCalls', 'expectedToolCalls'] as const) {
+    const path = spec[field];
+    if (!path) continue;
+    const raw = getPath(record, path);
+    if (raw === undefined || raw === null) continue;
+    const calls = readToolCalls(raw);
+    if (!calls.ok) return { ok: false, id: recordId, reason: `${field} '${path}': ${calls.error}` };
+    item[field] = calls.calls;
+  }
   if (spec.metadata) {
     const md: Record<string, unknown> = {};
     for (const [k, path] of Object.entries(spec.metadata)) {
-      const v = path.startsWith('$') ? groups[path.slice(1)] : getPath(record, path);
+      const group = groupOf(path);
+      const v = group !== undefined ? groups[group] : getPath(record, path);
       if (v !== undefined) md[k] = v;
     }
     item.metadata = md;
   }
+  const tooBig = oversizedField(
+    {
+      [spec.input]: item.input,
+      [spec.output]: item.output,
+      ...(spec.context ? { [spec.context]: item.context } : {}),
+      ...(spec.expected ? { [spec.expected]: item.expected } : {}),
+      ...(item.metadata ? { metadata: item.metadata } : {}),
+    },
+    maxFieldBytes,
+  );
+  if (tooBig) return { ok: false, id: recordId, reason: tooBig };
   return { ok: true, item };
 }

@@ -1,6 +1,6 @@
 // The tick report as a transport-neutral Message: counts, per-metric means against the previous tick, the
 // alert line, and thread replies with the worst items and the items that need review. Pure.
-import { link, type Message, type MessageSection, md, mention } from '../chat/index.ts';
+import { link, type Message, type MessageSection, md, mention, openReportSection } from '../chat/index.ts';
 import { maskPii, type Score } from '../evaluators/index.ts';
 import type { AlertEvent, AlertState, TickStats } from './alerts.ts';
 import type { ReviewDecision } from './review.ts';
@@ -45,6 +45,8 @@ export interface TickReport {
   dryRun?: boolean;
   /** How the source read went (which API, what it left out or retried), shown in the context line. */
   notes?: readonly string[];
+  /** The signed URL of the monitor's report page (PUBLIC_URL set): an *Open report* button. */
+  reportUrl?: string | undefined;
 }
 
 /** Cuts text to `max` characters with an ellipsis. */
@@ -196,6 +198,7 @@ export function buildTickReport(r: TickReport): Message {
       ...(r.notes ?? []).slice(0, 5),
     ],
   });
+  sections.push(...openReportSection(r.reportUrl));
 
   const thread: Message[] = [];
   const ranked = [...r.items].sort((a, b) => meanOf(a.scores) - meanOf(b.scores));

@@ -81,6 +81,8 @@ export async function createMonitorReviewStore(store: DocumentStore): Promise<Mo
     { fields: { monitor: 1, published: 1 } },
     { fields: { source: 1, monitor: 1, itemId: 1 } },
     { fields: { createdAt: 1 } },
+    // unpublished() of every monitor (the publisher's retry): no monitor to lead the compound index.
+    { fields: { published: 1 } },
   ]);
   return {
     async register(docs) {

@@ -23,7 +23,7 @@ export function sampleItems<T extends Sampleable>(items: readonly T[], spec: Sam
   switch (spec.strategy) {
     case 'all':
       return [...items];
-    case 'most_recent':
+    case 'most-recent':
       return [...items].sort(byTime).slice(-spec.n).reverse();
     case 'oldest':
       return [...items].sort(byTime).slice(0, spec.n);

@@ -1,15 +1,11 @@
 // Scheduling: the pure "which tick is due" logic, and a thin node-cron shell around it.
 import cron from 'node-cron';
-import { latestCronTime, parseDuration } from '../config/index.ts';
+import { latestScheduledTime, wakeExpression } from '../config/index.ts';
 import type { ScheduleSpec } from './schema.ts';
 
 /** The latest scheduled time at or before `now` (minute resolution), or undefined if none within the scan range. */
 export function latestScheduled(spec: ScheduleSpec, now: Date, notBefore?: Date): Date | undefined {
-  if ('every' in spec) {
-    const every = parseDuration(spec.every)!;
-    return new Date(Math.floor(now.getTime() / every) * every);
-  }
-  return latestCronTime(spec, now, notBefore);
+  return latestScheduledTime(spec, now, notBefore);
 }
 
 /**
@@ -23,11 +19,7 @@ export function dueTick(spec: ScheduleSpec, lastTickTime: Date | undefined, now:
   return latest;
 }
 
-/** The node-cron expression that wakes a monitor: its own cron, or every minute for `every:` schedules. */
-export function wakeExpression(spec: ScheduleSpec): { expr: string; timezone: string } {
-  if ('every' in spec) return { expr: '* * * * *', timezone: 'UTC' };
-  return { expr: spec.cron, timezone: spec.timezone };
-}
+export { wakeExpression };
 
 /** Running schedules; `stop` waits for ticks in flight. */
 export interface MonitorScheduler {

@@ -1,41 +1,57 @@
 // The monitor YAML format (MONITORS_DIR): zod schemas and the loader. Errors name file, line and field.
+import { existsSync } from 'node:fs';
+import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import {
   checkMetricEntry,
   duplicateScoreNames,
   MetricEntrySchema,
   toMetricSpec,
+  upgradeMetricEntries,
 } from '../evaluators/index.ts';
 import { z } from 'zod';
 import {
-  CronScheduleSchema,
-  loadNamedYamlDir,
-  loadYamlFile,
+  closestName,
+  durationSchema,
+  isCronExpression,
+  isMapping,
   type Loaded,
-  parseDuration,
+  loadNamedYamlDir,
+  mappingsAt,
+  NameSchema,
+  oldFormMessage,
+  PATH_FORMS,
+  parseFieldPath,
+  readYamlFile,
+  renameKey,
+  renameValue,
+  SCHEDULE_FORMS,
+  ScheduleSchema,
+  secondsAsDuration,
+  type Upgrade,
 } from '../config/index.ts';
 
-/** When a monitor ticks: a 5-field cron expression (minute resolution) with a timezone, or a fixed interval. */
-export const ScheduleSchema = z.union([
-  CronScheduleSchema,
-  z.strictObject({
-    every: z
-      .string()
-      .refine((d) => (parseDuration(d) ?? 0) >= 60_000, {
-        message: 'expected a duration of at least 1m, e.g. 30m, 2h, 1d',
-      })
-      .describe('a fixed interval of at least 1m, e.g. 30m, 2h, 1d'),
-  }),
-]);
+export { ScheduleSchema };
+/** When a monitor ticks: `{every: 15m}` or `{cron, timezone}` (the one schedule type, config/). */
 export type ScheduleSpec = z.infer<typeof ScheduleSchema>;
+
+/** A path of the one path grammar (config/): `$.a.b[0].c`, `a.b.0.c`, `messages[-1].content`, `$group`. */
+const FieldPathSchema = z
+  .string()
+  .min(1)
+  .refine((p) => parseFieldPath(p) !== null, { message: PATH_FORMS });
 
 /** A file source: one JSON object per line. */
 export const FileSourceSchema = z.strictObject({
   type: z.literal('file').describe('`file`'),
-  path: z.string().min(1).describe('a JSON Lines file, relative to the working directory'),
-  idPath: z
+  path: z
     .string()
-    .default('id')
-    .describe("dot path of each record's stable id (the dedup key); the line number when absent"),
+    .min(1)
+    .describe(
+      'a JSON Lines file, relative to the monitor file (a path relative to the working directory still works, with a warning)',
+    ),
+  idPath: FieldPathSchema.default('id').describe(
+    "dot path of each record's stable id (the dedup key); the line number when absent",
+  ),
 });
 
 /** A Langfuse source: new observations through the v2 observations API, grouped per trace by default. */
@@ -57,19 +73,11 @@ export const LangfuseSourceSchema = z.strictObject({
       '`trace`: one item per trace (its observations together); `observation`: one item per observation',
     ),
   pageSize: z.number().int().min(1).max(1000).default(100).describe('observations per API page'),
-  lookback: z
-    .string()
-    .refine((d) => parseDuration(d) !== undefined, { message: 'expected a duration like 24h' })
-    .default('24h')
-    .describe('how far back the first tick reads'),
-  lag: z
-    .string()
-    .refine((d) => parseDuration(d) !== undefined, { message: 'expected a duration like 15m' })
+  lookback: durationSchema({ example: '24h' }).default('24h').describe('how far back the first tick reads'),
+  lag: durationSchema({ example: '15m' })
     .default('15m')
     .describe('each tick re-reads this far behind the last one, for data Langfuse makes visible late'),
-  settle: z
-    .string()
-    .refine((d) => parseDuration(d) !== undefined, { message: 'expected a duration like 5m' })
+  settle: durationSchema({ example: '5m' })
     .default('5m')
     .describe(
       'with `groupBy: trace`, a trace is scored once none of its observations started or ended for this long',
@@ -90,7 +98,9 @@ export const LangfuseSourceSchema = z.strictObject({
       ]),
     )
     .optional()
-    .describe("extra v2 field groups to read (the groups the extractor's paths need are read anyway)"),
+    .describe(
+      "extra v2 field groups to read (the groups the extractor's paths need are read anyway); Langfuse's own names, so `trace_context` keeps its underscore",
+    ),
   expandMetadata: z
     .array(z.string().min(1))
     .optional()
@@ -98,11 +108,6 @@ export const LangfuseSourceSchema = z.strictObject({
       "metadata keys read in full past 200 characters (the extractor's `metadata.<key>` paths are added)",
     ),
 });
-
-const durationText = (example: string) =>
-  z
-    .string()
-    .refine((d) => parseDuration(d) !== undefined, { message: `expected a duration like ${example}` });
 
 /**
  * A Slack source: a channel's bot answers and the user messages they reply to (conversations.history/replies).
@@ -140,12 +145,9 @@ export const SlackSourceSchema = z
       .max(15)
       .default(15)
       .describe('messages per page; Slack allows at most 15 for non-Marketplace apps'),
-    minIntervalSeconds: z
-      .number()
-      .min(0)
-      .max(3600)
-      .default(60)
-      .describe('least seconds between two Slack API calls (Tier 1 for non-Marketplace apps: 60)'),
+    minInterval: durationSchema({ example: '1m', min: 0, max: 3_600_000 })
+      .default('1m')
+      .describe('least time between two Slack API calls, 0s to 1h (Tier 1 for non-Marketplace apps: 1m)'),
     maxCallsPerTick: z
       .number()
       .int()
@@ -160,8 +162,8 @@ export const SlackSourceSchema = z
       .max(5)
       .default(2)
       .describe('429 answers retried within a tick (after Retry-After) before the tick fails'),
-    lookback: durationText('24h').default('24h').describe('how far back the first tick reads'),
-    settle: durationText('10m')
+    lookback: durationSchema({ example: '24h' }).default('24h').describe('how far back the first tick reads'),
+    settle: durationSchema({ example: '10m' })
       .optional()
       .describe('leave messages younger than this for a later tick, so reactions and replies arrive first'),
     workspaceUrl: z
@@ -182,22 +184,29 @@ export type SourceSpec = z.infer<typeof SourceSchema>;
 
 /** Maps a source record to an Item: dot paths, and named regex patterns over a text field. */
 export const ExtractSchema = z.strictObject({
-  input: z
-    .string()
-    .min(1)
-    .describe("path to the item's input, e.g. `input[-1].content` for the last message"),
-  output: z.string().min(1).describe("path to the item's output (the answer scored)"),
-  context: z.string().optional().describe('path to retrieved context, for judges'),
-  expected: z.string().optional().describe('path to a reference answer, if the records carry one'),
-  id: z.string().optional().describe("path to the item's id (the dedup key; the source's own id by default)"),
+  input: FieldPathSchema.describe(
+    "path to the item's input, e.g. `$.input[-1].content` for the last message, or `$question` for a named group",
+  ),
+  output: FieldPathSchema.describe("path to the item's output (the answer scored)"),
+  context: FieldPathSchema.optional().describe('path to retrieved context, for judges'),
+  expected: FieldPathSchema.optional().describe('path to a reference answer, if the records carry one'),
+  toolCalls: FieldPathSchema.optional().describe(
+    'path to the tool calls the traced agent made: a list of `{name, args}` (also `{name, arguments}`, Anthropic `{name, input}`, OpenAI `{function: {name, arguments}}`)',
+  ),
+  expectedToolCalls: FieldPathSchema.optional().describe(
+    'path to the tool calls expected, if the records carry them (same shapes as `toolCalls`)',
+  ),
+  id: FieldPathSchema.optional().describe(
+    "path to the item's id (the dedup key; the source's own id by default)",
+  ),
   metadata: z
-    .record(z.string(), z.string())
+    .record(z.string(), FieldPathSchema)
     .optional()
     .describe('item metadata: name → path; shown in reports'),
   patterns: z
     .array(
       z.strictObject({
-        from: z.string().min(1).describe('path to the text the regex reads'),
+        from: FieldPathSchema.describe('path to the text the regex reads'),
         regex: z
           .string()
           .refine(
@@ -235,7 +244,7 @@ export const SampleSchema = z.discriminatedUnion('strategy', [
     })
     .describe('`n` items, or a `rate` share of them, drawn at random (`seed` makes the draw repeatable)'),
   z
-    .strictObject({ strategy: z.literal('most_recent'), n: z.number().int().min(1) })
+    .strictObject({ strategy: z.literal('most-recent'), n: z.number().int().min(1) })
     .describe('the `n` newest items'),
   z
     .strictObject({ strategy: z.literal('oldest'), n: z.number().int().min(1) })
@@ -297,10 +306,9 @@ export const BudgetSchema = z.strictObject({
 /** One monitor file. */
 export const MonitorSchema = z
   .strictObject({
-    name: z
-      .string()
-      .regex(/^[a-z0-9][a-z0-9_-]*$/, 'use lower-case letters, digits, - and _')
-      .describe("the monitor's name (`arbiter monitor run <name>`); lower-case letters, digits, - and _"),
+    name: NameSchema.describe(
+      "the monitor's name (`arbiter monitor run <name>`); lower-case letters, digits, -, _ and .",
+    ),
     description: z.string().optional().describe('one line shown in reports'),
     schedule: ScheduleSchema.describe('when it ticks'),
     source: SourceSchema.describe('where records come from'),
@@ -336,25 +344,103 @@ export const MonitorSchema = z
     m.alerts.forEach((a, i) => {
       if (a.metric !== undefined && !names.includes(a.metric)) {
         const renamed = specs.find((s) => s.metric === a.metric && s.name !== a.metric);
+        const guess = closestName(a.metric, names);
         ctx.addIssue({
           code: 'custom',
           path: ['alerts', i, 'metric'],
           message: renamed
             ? `alerts name the score, and metric '${a.metric}' writes its scores as '${renamed.name}': write \`metric: ${renamed.name}\``
-            : `no metric of this monitor writes scores named '${a.metric}'; valid: ${names.join(', ')}`,
+            : `no metric of this monitor writes scores named '${a.metric}'${guess ? ` (did you mean '${guess}'?)` : ''}; valid: ${names.join(', ')}`,
         });
       }
     });
+    // `$name` paths read the named groups of `extract.patterns`: each must be defined by one of the regexes.
+    const groups = new Set(
+      m.extract.patterns.flatMap((p) => [...p.regex.matchAll(/\(\?<([A-Za-z_]\w*)>/g)].map((g) => g[1]!)),
+    );
+    const refs: [PropertyKey[], string][] = [
+      ...(['input', 'output', 'context', 'expected', 'id'] as const).flatMap(
+        (k): [PropertyKey[], string][] =>
+          m.extract[k] !== undefined ? [[['extract', k], m.extract[k]]] : [],
+      ),
+      ...Object.entries(m.extract.metadata ?? {}).map(([k, v]): [PropertyKey[], string] => [
+        ['extract', 'metadata', k],
+        v,
+      ]),
+      ...m.extract.patterns.map((p, i): [PropertyKey[], string] => [
+        ['extract', 'patterns', i, 'from'],
+        p.from,
+      ]),
+    ];
+    for (const [path, text] of refs) {
+      const parsed = parseFieldPath(text);
+      if (parsed?.kind !== 'group' || groups.has(parsed.name)) continue;
+      const guess = closestName(parsed.name, [...groups]);
+      ctx.addIssue({
+        code: 'custom',
+        path,
+        message: groups.size
+          ? `no pattern defines a group named '${parsed.name}'${guess ? ` (did you mean '$${guess}'?)` : ''}; groups: ${[...groups].map((g) => `$${g}`).join(', ')}`
+          : `'$${parsed.name}' reads a named group of \`extract.patterns\`, and this monitor has no patterns; for a field of the record write \`$.${parsed.name}\``,
+      });
+    }
   });
-/** A validated monitor. */
-export type Monitor = z.infer<typeof MonitorSchema>;
+/** A validated monitor, with the warnings of the old forms its file still uses (shown with its status). */
+export type Monitor = z.infer<typeof MonitorSchema> & { warnings?: string[] };
+
+/**
+ * The old forms of a monitor file, rewritten with a warning for one release: a bare cron string as `schedule`,
+ * `minIntervalSeconds`, `most_recent`; and a file source's `path` resolved against the monitor file (a path that
+ * exists only relative to the working directory, as before, is used with a warning).
+ */
+export const upgradeMonitor: Upgrade = (data, warn, file) => {
+  if (!isMapping(data)) return;
+  upgradeMetricEntries(data, warn);
+  if (typeof data.schedule === 'string') {
+    const text = data.schedule;
+    if (isCronExpression(text)) {
+      data.schedule = { cron: text, timezone: 'UTC' };
+      warn(
+        ['schedule'],
+        `${oldFormMessage(`schedule: "${text}"`, `schedule: {cron: "${text}", timezone: UTC}`)} (a bare cron string is read in UTC); the two forms are ${SCHEDULE_FORMS}`,
+      );
+    }
+  }
+  for (const { obj, path } of mappingsAt(data, ['source']))
+    if (obj.type === 'slack')
+      renameKey(obj, path, 'minIntervalSeconds', 'minInterval', warn, secondsAsDuration);
+  for (const { obj, path } of mappingsAt(data, ['sample']))
+    renameValue(obj, path, 'strategy', 'most_recent', 'most-recent', warn);
+  for (const { obj, path } of mappingsAt(data, ['source'])) {
+    if (obj.type !== 'file' || typeof obj.path !== 'string' || obj.path === '' || isAbsolute(obj.path))
+      continue;
+    const beside = resolve(dirname(file), obj.path);
+    const fromCwd = resolve(obj.path);
+    if (!existsSync(beside) && existsSync(fromCwd)) {
+      warn(
+        [...path, 'path'],
+        `'${obj.path}' is read relative to the working directory, the old rule that will stop working in a later release; paths are relative to the monitor file: write \`path: ${relative(dirname(file), fromCwd)}\``,
+      );
+      obj.path = fromCwd;
+    } else obj.path = beside;
+  }
+};
 
 /** Loads every monitor of a folder; throws YAML_INVALID (file:line:col: field: reason) or on duplicate names. */
 export function loadMonitors(dir: string): Loaded<Monitor>[] {
-  return loadNamedYamlDir(dir, MonitorSchema, 'monitor');
+  return loadNamedYamlDir(dir, MonitorSchema, 'monitor', { upgrade: upgradeMonitor }).map(withWarnings);
+}
+
+function withWarnings(l: Loaded<Monitor>): Loaded<Monitor> {
+  return l.warnings.length ? { ...l, value: { ...l.value, warnings: l.warnings } } : l;
+}
+
+/** Loads one monitor file with its warnings (old forms still accepted). */
+export function readMonitorFile(file: string): Loaded<Monitor> {
+  return withWarnings(readYamlFile(file, MonitorSchema, { upgrade: upgradeMonitor }));
 }
 
 /** Loads one monitor file. */
 export function loadMonitorFile(file: string): Monitor {
-  return loadYamlFile(file, MonitorSchema);
+  return readMonitorFile(file).value;
 }

@@ -4,6 +4,7 @@ import { type AuditActor, recordAudit } from '../audit/index.ts';
 import type { Message } from '../chat/index.ts';
 import { createSilentLogger } from '../config/index.ts';
 import type { PostedRef, Transport } from '../chat/index.ts';
+import { closestName } from '../config/index.ts';
 import { extractItem, extractPaths, getPath } from './extract.ts';
 import { excerpt } from './report.ts';
 import { type MonitorScheduler, startSchedules } from './schedule.ts';
@@ -37,6 +38,8 @@ export async function listMonitors(
         (state.failing ? '  FAILING' : '') +
         `  open alerts: ${firing.length ? firing.join('; ') : 'none'}`,
     );
+    // Old forms the file still uses: shown with the monitor's status until the file is updated.
+    for (const w of m.warnings ?? []) lines.push(`  warning: ${w}`);
   }
   return {
     title: `${monitors.length} monitor(s)`,
@@ -52,9 +55,13 @@ export function findMonitor(
   const m = monitors.find((x) => x.name === name);
   if (m) return { ok: true, monitor: m };
   const known = monitors.map((x) => x.name).join(', ');
+  const guess = closestName(
+    name,
+    monitors.map((x) => x.name),
+  );
   return {
     ok: false,
-    error: `No monitor named "${name}". Valid names: ${known || '(none: add YAML files to MONITORS_DIR)'}.`,
+    error: `No monitor named "${name}". Valid names: ${known || '(none: add YAML files to MONITORS_DIR)'}.${guess ? ` Did you mean "${guess}"?` : ''}`,
   };
 }
 
@@ -156,7 +163,7 @@ export async function auditManualTick(
 /** Shows what the extractor produces for the latest `n` records (nothing stored, nothing scored). */
 export async function dryRunExtractor(
   monitor: Monitor,
-  deps: Pick<MonitorDeps, 'langfuse' | 'langfuseBaseUrl' | 'baseDir' | 'clock' | 'slack'>,
+  deps: Pick<MonitorDeps, 'langfuse' | 'langfuseBaseUrl' | 'baseDir' | 'clock' | 'slack' | 'maxFieldBytes'>,
   n = 5,
 ): Promise<{ ok: true; message: Message } | { ok: false; error: string }> {
   const made = createSource(monitor.source, {
@@ -171,7 +178,7 @@ export async function dryRunExtractor(
   if (!got.ok) return { ok: false, error: got.error };
   const lines: string[] = [];
   for (const rec of got.value.records) {
-    const r = extractItem(rec.record, monitor.extract, rec.id);
+    const r = extractItem(rec.record, monitor.extract, rec.id, deps.maxFieldBytes);
     if (r.ok) {
       lines.push(
         `✓ ${r.item.id}\n    input:  ${excerpt(r.item.input, 120)}\n    output: ${excerpt(

@@ -6,7 +6,7 @@ import type { z } from 'zod';
 import { z as zod } from 'zod';
 import type { Score } from '../evaluators/index.ts';
 import type { SlackSourceSchema } from './schema.ts';
-import { parseDuration } from '../config/index.ts';
+import { durationMs, parseDuration } from '../config/index.ts';
 import type { Source, SourceBatch, SourceRecord, SourceResult } from './sources.ts';
 
 /** A configured Slack source spec. */
@@ -189,7 +189,7 @@ export function createSlackSource(
   const doFetch = slack.fetch ?? globalThis.fetch;
   const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const now = deps.now ?? Date.now;
-  const intervalMs = spec.minIntervalSeconds * 1000;
+  const intervalMs = durationMs(spec.minInterval)!;
   const lookbackMs = parseDuration(spec.lookback)!;
   const settleMs = spec.settle ? parseDuration(spec.settle)! : 0;
   const pageSize = Math.min(spec.pageSize, 15);

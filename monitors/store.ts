@@ -129,6 +129,8 @@ export interface MonitorStore {
   /** Pauses or resumes a monitor's scheduled ticks; persisted, so it survives restarts and applies to all replicas. */
   setPaused(monitor: string, paused: boolean, by: { user: string; at: Date }): Promise<void>;
   countScored(monitor: string): Promise<number>;
+  /** The `limit` items of a monitor scored last, newest first (the report page). */
+  latestScored(monitor: string, limit: number): Promise<ScoredItemDoc[]>;
   /** One scored item (to redraw a report message after a review). */
   getScored(source: string, monitor: string, itemId: string): Promise<ScoredItemDoc | null>;
   /** Review tokens and human decisions on `needs_review` scores. */
@@ -173,6 +175,9 @@ export async function createMonitorStore(store: DocumentStore): Promise<MonitorS
     },
     unpublished(monitor) {
       return scored.find({ monitor, published: false });
+    },
+    latestScored(monitor, limit) {
+      return scored.find({ monitor }, { sort: { scoredAt: -1 }, limit });
     },
     async scoredInTick(monitor, tick) {
       const docs = await scored.find({ monitor, tick });

@@ -3,7 +3,14 @@
 // half-done is finished by the next one. The watermark only moves after everything it covers is stored.
 import { createHash } from 'node:crypto';
 import type { Transport } from '../chat/index.ts';
-import { type Clock, createSilentLogger, describeError, type Logger } from '../config/index.ts';
+import {
+  type Clock,
+  createSilentLogger,
+  describeError,
+  type Logger,
+  reportPaths,
+  type ReportUrl,
+} from '../config/index.ts';
 import {
   createMetricFromSpec,
   type Item,
@@ -54,6 +61,10 @@ export interface MonitorDeps {
   tickLog?: import('./tick-log.ts').TickLog;
   /** The audit trail: pauses, resumes, manual runs and score overrides are recorded there. */
   audit?: Pick<import('../audit/index.ts').AuditLog, 'record'>;
+  /** The signed URL of a report page (PUBLIC_URL set): tick reports carry an *Open report* button. */
+  reportUrl?: ReportUrl;
+  /** Largest field of a source record in bytes (RECORD_FIELD_MAX_BYTES); a larger one makes the record unusable. */
+  maxFieldBytes?: number;
 }
 
 /** How one tick ended. */
@@ -416,7 +427,7 @@ async function readSource(
   const extracted: Extracted[] = [];
   const unmatched: { id: string; reason: string }[] = [];
   for (const rec of records) {
-    const r = extractItem(rec.record, monitor.extract, rec.id);
+    const r = extractItem(rec.record, monitor.extract, rec.id, deps.maxFieldBytes);
     if (r.ok) {
       const item = r.item;
       if (rec.url) item.sourceRef = { source: source.key, id: item.id, url: rec.url };
@@ -751,6 +762,7 @@ async function finishTickPhases(
       judgeCost: items.reduce((a, i) => a + i.scores.reduce((b, sc) => b + (sc.cost ?? 0), 0), 0),
       worst: monitor.publish.worst,
       ...(read.notes ? { notes: read.notes } : {}),
+      reportUrl: deps.reportUrl?.(reportPaths.monitor(monitor.name)),
     });
     const key = `monitor-tick|${id}`.slice(0, 200);
     // An attempt that died in `reporting` may have posted it: look it up by its key before posting again.

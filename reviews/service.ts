@@ -4,7 +4,7 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import { z } from 'zod';
 import type { ActionContext, ActionHandler, ActionResult } from '../chat/index.ts';
-import { escapeMrkdwn, type Message, md, mention, plainText } from '../chat/index.ts';
+import { escapeMrkdwn, type Message, md, mention, openReportSection, plainText } from '../chat/index.ts';
 import type { Transport } from '../chat/index.ts';
 import {
   type AuditActor,
@@ -14,7 +14,14 @@ import {
   recordAudit,
   SYSTEM_ACTOR,
 } from '../audit/index.ts';
-import { ArbiterError, type Clock, type Ids, type Logger } from '../config/index.ts';
+import {
+  ArbiterError,
+  type Clock,
+  type Ids,
+  type Logger,
+  reportPaths,
+  type ReportUrl,
+} from '../config/index.ts';
 import { type JudgeDeps, judgePair } from '../evaluators/index.ts';
 import type { DocumentStore, JobHandler, JobQueue } from '../storage/index.ts';
 import {
@@ -76,6 +83,8 @@ export interface ReviewServiceDeps {
   notify?: () => void;
   /** The audit trail: creates, votes and closes are recorded there after their durable write. */
   audit?: Pick<AuditLog, 'record'>;
+  /** The signed URL of a report page (PUBLIC_URL set): the close report carries an *Open report* button. */
+  reportUrl?: ReportUrl;
 }
 
 /** A review request (from `review <runA> <runB> …`). */
@@ -479,7 +488,9 @@ export async function createReviewService(deps: ReviewServiceDeps): Promise<Revi
           },
         );
       const [pairs, votes] = await Promise.all([repo.pairs(id), repo.votes(id)]);
-      return reportMessage(buildReport(review, pairs, votesAsOfClose(review, votes), { bootstrap }));
+      const message = reportMessage(buildReport(review, pairs, votesAsOfClose(review, votes), { bootstrap }));
+      const button = openReportSection(deps.reportUrl?.(reportPaths.review(id)));
+      return button.length > 0 ? { ...message, sections: [...message.sections, ...button] } : message;
     },
 
     async leaderboard() {

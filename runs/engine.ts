@@ -12,10 +12,11 @@ import {
   type Metric,
   renderTranscript,
   type Score,
+  type ToolCall,
   type Turn,
 } from '../evaluators/index.ts';
 import { type Llm, tagBlock } from '../llm/index.ts';
-import { describePersona, type Persona } from './personas.ts';
+import { describePersona, type Persona, personaItemMetadata } from './personas.ts';
 import type { Target } from './targets.ts';
 import type { DatasetItem, ItemErrorCause, ItemResult, TokenCounts } from './types.ts';
 
@@ -73,6 +74,10 @@ const ItemState = Annotation.Root({
   /** How the target's last incomplete reply ended (truncated, refused, …), when one did. */
   targetFinish: last<{ reason: string; detail?: string } | undefined>(),
   usage: Annotation<ItemUsage>({ reducer: (_a, b) => b, default: zeroUsage }),
+  /** The tool calls the target made over every turn, when it reported any. */
+  toolCalls: last<ToolCall[] | undefined>(),
+  /** What the target itself reported spending (model/prompt targets); costUsd null when the price is unknown. */
+  targetUsage: last<{ inputTokens: number; outputTokens: number; costUsd: number | null } | undefined>(),
   scores: Annotation<Score[]>({ reducer: (_a, b) => b, default: () => [] }),
   goal: last<{ achieved: boolean; reason: string } | undefined>(),
 });
@@ -270,13 +275,36 @@ export function createItemGraph(deps: EngineDeps) {
       res.finish && res.finish !== 'complete'
         ? { reason: res.finish, ...(res.finishDetail ? { detail: res.finishDetail } : {}) }
         : state.targetFinish;
+    const toolCalls = res.toolCalls ? [...(state.toolCalls ?? []), ...res.toolCalls] : state.toolCalls;
+    const targetUsage = res.usage
+      ? {
+          inputTokens: (state.targetUsage?.inputTokens ?? 0) + res.usage.inputTokens,
+          outputTokens: (state.targetUsage?.outputTokens ?? 0) + res.usage.outputTokens,
+          costUsd:
+            res.priceKnown === false || res.costUsd === undefined || state.targetUsage?.costUsd === null
+              ? null
+              : (state.targetUsage?.costUsd ?? 0) + res.costUsd,
+        }
+      : state.targetUsage;
+    const recordedCalls = {
+      ...(toolCalls ? { toolCalls } : {}),
+      ...(targetUsage ? { targetUsage } : {}),
+    };
     if (res.transcript)
-      return { transcript: res.transcript, turn, output: res.text, usage, stop: 'recorded' as const };
+      return {
+        transcript: res.transcript,
+        turn,
+        output: res.text,
+        usage,
+        ...recordedCalls,
+        stop: 'recorded' as const,
+      };
     return {
       transcript: [...transcript, { role: 'assistant' as const, content: res.text }],
       turn,
       output: res.text,
       usage,
+      ...recordedCalls,
       ...(heuristicOutput ? { heuristicOutput } : {}),
       ...(targetFinish ? { targetFinish } : {}),
       ...(res.end && isMultiTurn(state.item) ? { stop: 'target-ended' as const } : {}),
@@ -348,16 +376,32 @@ export function createItemGraph(deps: EngineDeps) {
   }
 
   async function scoreAll(state: ItemGraphState, stop: StopReason, signal?: AbortSignal): Promise<Score[]> {
+    const persona = isMultiTurn(state.item) ? personaOf(state.item) : undefined;
     const multi = stop !== 'single-turn' && state.transcript.length > 2;
     const item: Item = {
       input: state.item.input,
       output: multi ? state.transcript : (state.output ?? ''),
       ...(state.item.expected !== undefined ? { expected: state.item.expected } : {}),
       ...(state.item.context !== undefined ? { context: state.item.context } : {}),
-      ...(state.item.metadata !== undefined ? { metadata: state.item.metadata } : {}),
+      ...(persona
+        ? { metadata: personaItemMetadata(persona, state.item.metadata) }
+        : state.item.metadata !== undefined
+          ? { metadata: state.item.metadata }
+          : {}),
       sourceRef: { source: 'dataset', id: state.item.key },
       latencyMs: state.usage.targetMs,
       ...(state.targetFinish ? { finish: state.targetFinish.reason } : {}),
+      ...(state.toolCalls ? { toolCalls: state.toolCalls } : {}),
+      ...(state.item.expectedToolCalls ? { expectedToolCalls: state.item.expectedToolCalls } : {}),
+      ...(state.targetUsage
+        ? {
+            usage: {
+              inputTokens: state.targetUsage.inputTokens,
+              outputTokens: state.targetUsage.outputTokens,
+              ...(state.targetUsage.costUsd !== null ? { costUsd: state.targetUsage.costUsd } : {}),
+            },
+          }
+        : {}),
     };
     return Promise.all(
       deps.metrics.map((m) =>
@@ -433,6 +477,8 @@ export function createItemGraph(deps: EngineDeps) {
       heuristicOutput: undefined,
       targetFinish: undefined,
       usage: zeroUsage(),
+      toolCalls: undefined,
+      targetUsage: undefined,
       scores: [],
       goal: undefined,
     };

@@ -96,3 +96,14 @@ export function describePersona(p: Persona): string {
     .filter(Boolean)
     .join('\n');
 }
+
+/**
+ * What a persona adds to the item its conversation is scored as: its name and goal in `metadata`, so `goal-achieved`
+ * judges the final transcript against the goal. A row's own `metadata.goal` or `metadata.persona` is kept.
+ */
+export function personaItemMetadata(
+  persona: Persona,
+  metadata: Record<string, unknown> | undefined,
+): Record<string, unknown> {
+  return { persona: persona.name, goal: persona.goal, ...(metadata ?? {}) };
+}

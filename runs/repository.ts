@@ -87,6 +87,8 @@ export async function createRunRepository(store: DocumentStore): Promise<RunRepo
     { fields: { createdAt: -1 } },
     { fields: { finishedAt: 1 } },
     { fields: { suiteHash: 1 } },
+    // `runs list --suite`: the newest runs of one suite without walking every run.
+    { fields: { suiteName: 1, createdAt: -1 } },
     { fields: { idempotencyKey: 1 }, unique: true, sparse: true },
   ]);
   const items: Collection<RunItem> = await store.collection<RunItem>('run_items', [

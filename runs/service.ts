@@ -3,7 +3,16 @@
 import { createHash } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { type AuditActor, type AuditLog, recordAudit, SYSTEM_ACTOR } from '../audit/index.ts';
-import { ArbiterError, type Clock, describeError, type Ids, type Logger } from '../config/index.ts';
+import { dirname } from 'node:path';
+import {
+  ArbiterError,
+  type Clock,
+  DEFAULT_FIELD_MAX_BYTES,
+  describeError,
+  type Ids,
+  type Logger,
+  oversizedField,
+} from '../config/index.ts';
 import { createMetricFromSpec, gradeItem, type ItemGrade, type Metric } from '../evaluators/index.ts';
 import type { LangfuseClient } from '../langfuse/index.ts';
 import type { LangfuseTracing, Llm } from '../llm/index.ts';
@@ -81,6 +90,8 @@ export interface RunServiceDeps {
   fetch?: typeof fetch;
   /** `graph` (default) checkpoints every step in the store; `direct` runs the same nodes without LangGraph. */
   engine?: EngineMode;
+  /** Largest field of a dataset row in bytes (RECORD_FIELD_MAX_BYTES); a larger one fails its row. */
+  maxFieldBytes?: number;
   /** Minimum time between progress writes, ms. */
   progressIntervalMs?: number;
   /** Called after every progress write (in-process watchers such as the CLI progress bar). */
@@ -203,6 +214,8 @@ export async function createRunService(deps: RunServiceDeps): Promise<RunService
     const metrics: Metric[] = [];
     for (const m of suite.metrics) {
       const built = createMetricFromSpec(m, {
+        // Files named by metrics (custom modules, schemaPath) are relative to the suite file.
+        baseDir: dirname(suite.file),
         ...(deps.llm ? { llm: deps.llm } : {}),
         ...(deps.judgeModel ? { judgeModel: deps.judgeModel } : {}),
         logger: deps.logger,
@@ -226,9 +239,26 @@ export async function createRunService(deps: RunServiceDeps): Promise<RunService
   /** The items a run of `suite` is made of, as read from its dataset now, with the digest that identifies them. */
   async function loadItems(suite: Suite, limit: number | undefined) {
     let loaded: DatasetSourceResult;
-    if (suite.dataset.kind === 'file') loaded = loadDatasetFile(suite.dataset.path, suite.dataset.format);
-    else if (datasets) loaded = await datasets.getDatasetItems(suite.dataset.name);
-    else
+    if (suite.dataset.kind === 'file')
+      loaded = loadDatasetFile(suite.dataset.path, suite.dataset.format, {
+        ...(deps.maxFieldBytes ? { maxFieldBytes: deps.maxFieldBytes } : {}),
+      });
+    else if (datasets) {
+      // Langfuse dataset items meet the same per-field limit as file rows (RECORD_FIELD_MAX_BYTES).
+      const fetched = await datasets.getDatasetItems(suite.dataset.name);
+      const limit = deps.maxFieldBytes ?? DEFAULT_FIELD_MAX_BYTES;
+      const tooBig = fetched.items.flatMap((item) => {
+        const { key: _key, row: _row, ...fields } = item;
+        const reason = oversizedField(fields, limit);
+        return reason ? [{ row: item.row, reason }] : [];
+      });
+      const bad = new Set(tooBig.map((e) => e.row));
+      loaded = {
+        ...fetched,
+        items: fetched.items.filter((i) => !bad.has(i.row)),
+        errors: [...fetched.errors, ...tooBig],
+      };
+    } else
       throw new ArbiterError(
         'USAGE',
         `${suite.file}: Langfuse dataset '${suite.dataset.name}' needs Langfuse`,

@@ -5,22 +5,31 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
-import { ArbiterError, parseYaml, type YamlProblem } from '../config/index.ts';
+import {
+  ArbiterError,
+  formatProblems,
+  isMapping,
+  mappingsAt,
+  ModelNameSchema,
+  NAME_RE,
+  oldFormMessage,
+  parseYaml,
+  toName,
+  type Upgrade,
+  type YamlProblem,
+} from '../config/index.ts';
 import {
   checkMetricEntry,
   duplicateScoreNames,
-  LegacyMetricEntrySchema,
-  legacyEntryHint,
   MetricEntrySchema,
   type MetricSpec,
   toMetricSpec,
+  upgradeMetricEntries,
 } from '../evaluators/index.ts';
 import { loadPersonaFile, type Persona } from './personas.ts';
-import { headerEnvRefs, isTargetType, TARGET_TYPES, targets } from './targets.ts';
+import { headerEnvRefs, isTargetType, TARGET_TYPES, targets, upgradeTargetArgs } from './targets.ts';
 
-const modelName = z.string().regex(/^[a-z][a-z0-9-]*:[\w.:/-]+$/, {
-  error: 'expected provider:model, e.g. anthropic:claude-sonnet-5-5 or offline:heuristic',
-});
+const modelName = ModelNameSchema;
 
 const unit = z.number().min(0, { error: 'expected a number from 0 to 1' }).max(1, {
   error: 'expected a number from 0 to 1',
@@ -81,19 +90,24 @@ export const WatchSchema = z.strictObject({
 
 /** The suite file's schema before its registries are consulted. */
 export const SuiteShape = z.strictObject({
+  // The old rule (upper case allowed) still loads, with a warning (see upgradeSuite); new names follow the one rule.
   name: z
     .string()
-    .regex(/^[\w.-]{1,80}$/, { error: 'expected a name of letters, digits, - _ or .' })
-    .describe("the suite's name: `arbiter run <name>` finds it, reports and the leaderboard show it"),
+    .regex(/^[\w.-]{1,80}$/, {
+      error: 'expected a lower-case name of letters, digits, -, _ and ., e.g. support-bot',
+    })
+    .describe(
+      "the suite's name: `arbiter run <name>` finds it, reports and the leaderboard show it; lower-case letters, digits, -, _ and .",
+    ),
   description: z.string().optional().describe('one line shown with the run'),
   dataset: DatasetRefSchema.describe('the rows to run'),
   target: z
     .looseObject({ type: z.string({ error: 'expected a target `type`' }) })
     .describe('where each input is sent: `type` and its arguments'),
   conversation: ConversationSchema.optional().describe('play rows as multi-turn conversations with personas'),
-  // Each entry is checked in superRefine: the shared shape (`metric:`), or the old suite form (`name:`) with a warning.
+  // The shared entry shape; the old suite form (`- name: pii`) is rewritten to it with a warning before validation.
   metrics: z
-    .array(z.record(z.string(), z.unknown(), { error: 'expected a metric entry such as `- metric: pii`' }))
+    .array(MetricEntrySchema)
     .min(1, { error: 'expected at least one metric' })
     .describe('how each answer is scored'),
   threshold: z
@@ -147,7 +161,7 @@ export interface Suite {
   watch?: { prompts: string[]; labels?: string[]; onChange?: 'run' };
 }
 
-function suiteSchema(env: Record<string, string | undefined>) {
+function suiteSchema(env: Record<string, string | undefined>, dir?: string) {
   return SuiteShape.superRefine((s, ctx) => {
     const { type, ...args } = s.target;
     if (!isTargetType(type)) {
@@ -193,22 +207,11 @@ function suiteSchema(env: Record<string, string | undefined>) {
         });
     }
     const specs: MetricSpec[] = [];
-    s.metrics.forEach((raw, i) => {
-      const entry = parseMetricEntry(raw);
-      if (!entry.ok) {
-        for (const issue of entry.issues)
-          ctx.addIssue({ code: 'custom', path: ['metrics', i, ...issue.path], message: issue.message });
-        return;
-      }
-      const issues = checkMetricEntry(entry.entry);
+    s.metrics.forEach((entry, i) => {
+      const issues = checkMetricEntry(entry, dir);
       for (const issue of issues)
-        ctx.addIssue({
-          code: 'custom',
-          // An old-form entry's registry name sits under `name`.
-          path: ['metrics', i, ...(entry.legacy && issue.path[0] === 'metric' ? ['name'] : issue.path)],
-          message: issue.message,
-        });
-      if (issues.length === 0) specs.push(toMetricSpec(entry.entry));
+        ctx.addIssue({ code: 'custom', path: ['metrics', i, ...issue.path], message: issue.message });
+      if (issues.length === 0) specs.push(toMetricSpec(entry));
     });
     for (const dup of duplicateScoreNames(specs))
       ctx.addIssue({
@@ -219,38 +222,22 @@ function suiteSchema(env: Record<string, string | undefined>) {
   });
 }
 
-type ParsedEntry =
-  | { ok: true; entry: z.infer<typeof MetricEntrySchema>; legacy: boolean; hint?: string }
-  | { ok: false; issues: { path: (string | number)[]; message: string }[] };
-
-/** Reads one metric entry: the shared shape, or the old suite form `- name: <registry name>`. */
-function parseMetricEntry(raw: Record<string, unknown>): ParsedEntry {
-  const legacy = !('metric' in raw) && 'name' in raw;
-  const parsed = legacy ? LegacyMetricEntrySchema.safeParse(raw) : MetricEntrySchema.safeParse(raw);
-  if (!parsed.success)
-    return {
-      ok: false,
-      issues: parsed.error.issues.map((issue) => ({
-        path: issue.path.map((p) => (typeof p === 'number' ? p : String(p))),
-        message:
-          issue.code === 'unrecognized_keys'
-            ? `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `'${k}'`).join(', ')}; a metric entry has metric, name, args, threshold, weight, gate`
-            : issue.message,
-      })),
-    };
-  if ('metric' in parsed.data) return { ok: true, entry: parsed.data, legacy: false };
-  const old = parsed.data as z.infer<typeof LegacyMetricEntrySchema>;
-  return {
-    ok: true,
-    entry: { metric: old.name, ...(old.args ? { args: old.args } : {}) },
-    legacy: true,
-    hint: legacyEntryHint(old),
-  };
-}
-
-function formatProblems(problems: YamlProblem[]): string {
-  return problems.map((p) => `${p.file}:${p.line}:${p.column}: ${p.field}: ${p.message}`).join('\n');
-}
+/**
+ * The old forms of a suite file, rewritten with a warning for one release: the old metric entry `- name: pii`,
+ * old metric arguments (`latency`'s `maxMs`), and old target arguments (`timeoutMs`).
+ */
+export const upgradeSuite: Upgrade = (data, warn) => {
+  // A name with upper case keeps working for one release (runs are stored under it), with the lower-case name shown.
+  if (
+    isMapping(data) &&
+    typeof data.name === 'string' &&
+    /^[\w.-]{1,80}$/.test(data.name) &&
+    !NAME_RE.test(data.name)
+  )
+    warn(['name'], oldFormMessage(`name: ${data.name}`, `name: ${toName(data.name)}`));
+  upgradeMetricEntries(data, warn);
+  for (const { obj, path } of mappingsAt(data, ['target'])) upgradeTargetArgs(obj, path, warn);
+};
 
 /** Parses suite text; pure except for reading persona files named by the suite. */
 export function parseSuite(
@@ -258,9 +245,11 @@ export function parseSuite(
   file: string,
   env: Record<string, string | undefined> = {},
 ): { ok: true; suite: Suite } | { ok: false; problems: YamlProblem[] } {
-  const parsed = parseYaml(text, suiteSchema(env), file);
+  const parsed = parseYaml(text, suiteSchema(env, dirname(resolve(file))), file, { upgrade: upgradeSuite });
   if (!parsed.ok) return parsed;
-  return { ok: true, suite: normalize(parsed.value, resolve(file)) };
+  const suite = normalize(parsed.value, resolve(file));
+  const warnings = formatProblems(parsed.warnings ?? []);
+  return { ok: true, suite: warnings ? { ...suite, warnings: warnings.split('\n') } : suite };
 }
 
 function normalize(s: SuiteShapeT, file: string): Suite {
@@ -294,13 +283,7 @@ function normalize(s: SuiteShapeT, file: string): Suite {
           },
         }
       : {}),
-    metrics: s.metrics.map((raw) => {
-      const parsed = parseMetricEntry(raw);
-      // superRefine has rejected any entry that does not parse.
-      if (!parsed.ok) throw new Error('unreachable: metric entry was validated');
-      return toMetricSpec(parsed.entry);
-    }),
-    ...(legacyWarnings(s.metrics, file).length ? { warnings: legacyWarnings(s.metrics, file) } : {}),
+    metrics: s.metrics.map(toMetricSpec),
     threshold: {
       score: threshold.score,
       ...(threshold.passRate !== undefined ? { passRate: threshold.passRate } : {}),
@@ -318,31 +301,24 @@ function normalize(s: SuiteShapeT, file: string): Suite {
   };
 }
 
-function legacyWarnings(entries: readonly Record<string, unknown>[], file: string): string[] {
-  const out: string[] = [];
-  entries.forEach((raw, i) => {
-    const parsed = parseMetricEntry(raw);
-    if (parsed.ok && parsed.legacy)
-      out.push(
-        `${file}: metrics[${i}]: \`- name: ${String(raw.name)}\` is the old form and will stop working in a later release; write \`${parsed.hint}\``,
-      );
-  });
-  return out;
-}
-
 /** Reads the metric entries of a suite stored by an older version (`{name, args}`) as specs. */
 export function storedSuiteMetrics(metrics: readonly unknown[] | undefined): MetricSpec[] {
-  return (metrics ?? []).map((m) => {
-    const e = m as Partial<MetricSpec> & { name: string; args?: Record<string, unknown> };
+  // Old argument names (`latency`'s `maxMs`) are upgraded silently: the stored suite is not the user's file.
+  const entries = structuredClone([...(metrics ?? [])]);
+  upgradeMetricEntries({ metrics: entries }, () => {});
+  return entries.map((m) => {
+    const e = m as Partial<MetricSpec> & { name?: string; args?: Record<string, unknown> };
     if (typeof e.metric === 'string' && typeof e.threshold === 'number') return e as MetricSpec;
-    return toMetricSpec({ metric: e.name, ...(e.args ? { args: e.args } : {}) });
+    return toMetricSpec({ metric: e.metric ?? e.name ?? '', ...(e.args ? { args: e.args } : {}) });
   });
 }
 
-/** A suite stored on a run (`suiteJson`), read back with the metric entries of older versions upgraded. */
+/** A suite stored on a run (`suiteJson`), read back with the old forms of older versions upgraded. */
 export function parseStoredSuite(json: string): Suite {
   const suite = JSON.parse(json) as Suite;
-  return { ...suite, metrics: storedSuiteMetrics(suite.metrics as unknown[] | undefined) };
+  const target = isMapping(suite.target) ? { ...suite.target } : suite.target;
+  if (isMapping(target)) upgradeTargetArgs(target, []);
+  return { ...suite, target, metrics: storedSuiteMetrics(suite.metrics as unknown[] | undefined) };
 }
 
 /** Loads a suite file; throws YAML_INVALID naming file, line and field (exit code 2). */

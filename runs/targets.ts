@@ -2,9 +2,20 @@
 // `model` calls provider:model with an inline system prompt, `http` calls an agent endpoint, `prompt` renders a
 // Langfuse prompt and sends it to a model. A target never throws for a failed call: it returns the error.
 import { z } from 'zod';
-import { registerSecret, scrubSecrets, sendHttp, viaFetch } from '../config/index.ts';
-import { isProviderTrouble, type Turn } from '../evaluators/index.ts';
-import type { ChatMessage, FinishReason, Llm, Usage } from '../llm/index.ts';
+import {
+  durationMs,
+  durationSchema,
+  MODEL_NAME_RE,
+  ModelNameSchema,
+  msAsDuration,
+  registerSecret,
+  renameKey,
+  scrubSecrets,
+  sendHttp,
+  viaFetch,
+} from '../config/index.ts';
+import { isProviderTrouble, readToolCalls, type ToolCall, type Turn } from '../evaluators/index.ts';
+import type { ChatMessage, FinishReason, Llm, ToolSpec, Usage } from '../llm/index.ts';
 import { getPath, parsePath, placeholders, renderJson, renderJsonText, renderText } from './template.ts';
 import type { DatasetItem } from './types.ts';
 
@@ -42,6 +53,8 @@ export type TargetResponse =
       transcript?: Turn[];
       /** The offline heuristic provider wrote the answer: no language model was called. */
       heuristic?: boolean;
+      /** The tool calls the target made for this turn, in order (absent: the target does not report them). */
+      toolCalls?: ToolCall[];
     }
   | {
       ok: false;
@@ -99,9 +112,26 @@ function defineTarget<S extends z.ZodType>(def: TargetDefinition<S>): TargetDefi
   return def;
 }
 
-const modelName = z.string().regex(/^[a-z][a-z0-9-]*:[\w.:/-]+$/, {
-  error: 'expected provider:model, e.g. anthropic:claude-sonnet-5-5 or offline:heuristic',
-});
+const modelName = ModelNameSchema;
+
+/** Time allowed per call (the one duration type); `timeoutMs` in milliseconds is its old form. */
+const timeoutArg = (defaultText?: string) =>
+  durationSchema({ example: '30s', max: 3_600_000 }).describe(
+    `time allowed per ${defaultText ? 'request' : 'call'}, e.g. 30s (was \`timeoutMs\` in milliseconds)`,
+  );
+
+/**
+ * Rewrites the old argument names of a target (`timeoutMs: 15000` → `timeout: 15s`), calling `warn` for each: the
+ * suite loader warns with the file and line; a suite stored by an older version is upgraded silently.
+ */
+export function upgradeTargetArgs(
+  target: Record<string, unknown>,
+  path: readonly (string | number)[],
+  warn: (path: readonly PropertyKey[], message: string) => void = () => {},
+): void {
+  if (target.type === 'http' || target.type === 'model')
+    renameKey(target, path, 'timeoutMs', 'timeout', warn, msAsDuration);
+}
 
 const errorText = (err: unknown) => (err instanceof Error ? err.message || err.name : String(err));
 
@@ -139,6 +169,7 @@ async function callModel(
     maxTokens?: number | undefined;
     timeoutMs?: number | undefined;
     prompt?: { name: string; version: number };
+    tools?: ToolSpec[] | undefined;
   },
   signal?: AbortSignal,
 ): Promise<TargetResponse> {
@@ -151,6 +182,7 @@ async function callModel(
       ...(opts.temperature !== undefined ? { temperature: opts.temperature } : {}),
       ...(opts.maxTokens !== undefined ? { maxTokens: opts.maxTokens } : {}),
       ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
+      ...(opts.tools?.length ? { tools: opts.tools } : {}),
       // Arbiter's own call of the system under test; linked to the Langfuse prompt version it rendered.
       trace: { name: 'target', ...(opts.prompt ? { prompt: opts.prompt } : {}) },
       ...(signal ? { signal } : {}),
@@ -165,6 +197,8 @@ async function callModel(
       priceKnown: c.priceKnown,
       finish: c.finish,
       ...(c.finishDetail ? { finishDetail: c.finishDetail } : {}),
+      // With tools offered, the calls the model made (none is an empty list: it chose not to call any).
+      ...(opts.tools?.length ? { toolCalls: c.toolCalls ?? [] } : {}),
     };
   } catch (err) {
     return {
@@ -188,13 +222,44 @@ export const recordedTarget = defineTarget({
       async respond({ item }) {
         if (item.output === undefined)
           return { ok: false, error: 'the row has no recorded `output`', latencyMs: 0, cause: 'input' };
-        if (typeof item.output === 'string') return { ok: true, text: item.output, latencyMs: 0, end: true };
+        const calls = item.toolCalls ? { toolCalls: item.toolCalls } : {};
+        if (typeof item.output === 'string')
+          return { ok: true, text: item.output, latencyMs: 0, end: true, ...calls };
         const last = [...item.output].reverse().find((t) => t.role === 'assistant');
-        return { ok: true, text: last?.content ?? '', latencyMs: 0, end: true, transcript: item.output };
+        return {
+          ok: true,
+          text: last?.content ?? '',
+          latencyMs: 0,
+          end: true,
+          transcript: item.output,
+          ...calls,
+        };
       },
     };
   },
 });
+
+/** Tools a model target offers the model; their calls are recorded on the item as `toolCalls`. */
+const ToolsArg = z
+  .array(
+    z.strictObject({
+      name: z
+        .string()
+        .regex(/^[A-Za-z_][\w.-]{0,63}$/, {
+          error: 'expected a tool name of letters, digits, _ . - (64 at most)',
+        })
+        .describe('the tool name the model calls'),
+      description: z.string().optional().describe('what the tool does, for the model'),
+      parameters: z
+        .record(z.string(), z.unknown())
+        .optional()
+        .describe('JSON Schema of the arguments (an object schema; default `{type: object}`)'),
+    }),
+  )
+  .optional()
+  .describe(
+    "tools offered to the model (`[{name, description, parameters}]`); the calls it makes are recorded as the item's `toolCalls` (tools are declared only: nothing runs them)",
+  );
 
 /** `model`: a provider:model with an inline system prompt. */
 export const modelTarget = defineTarget({
@@ -210,7 +275,8 @@ export const modelTarget = defineTarget({
       .optional()
       .describe("sampling temperature (the provider's default when absent)"),
     maxTokens: z.number().int().positive().optional().describe('longest answer in tokens'),
-    timeoutMs: z.number().int().positive().optional().describe('time allowed per call in milliseconds'),
+    timeout: timeoutArg().optional(),
+    tools: ToolsArg,
   }),
   example: { model: 'offline:heuristic', system: 'You are a concise support assistant.' },
   create(args, deps) {
@@ -223,7 +289,13 @@ export const modelTarget = defineTarget({
           ...(system ? [{ role: 'system' as const, content: system }] : []),
           ...toMessages(req.transcript),
         ];
-        return callModel(deps.llm, args.model, messages, args, req.signal);
+        return callModel(
+          deps.llm,
+          args.model,
+          messages,
+          { ...args, ...(args.timeout ? { timeoutMs: durationMs(args.timeout)! } : {}) },
+          req.signal,
+        );
       },
     };
   },
@@ -306,12 +378,12 @@ export const httpTarget = defineTarget({
       ),
     answer: pathArg.default('$').describe('where the answer is in the response JSON'),
     end: pathArg.optional().describe('path to a boolean that is true when the agent ends the conversation'),
-    timeoutMs: z
-      .number()
-      .int()
-      .positive()
-      .default(30_000)
-      .describe('time allowed per request in milliseconds'),
+    toolCallsPath: pathArg
+      .optional()
+      .describe(
+        'where the tool calls the agent made are in the response JSON: a list of `{name, args}` (also `{name, arguments}` or OpenAI `{function: {name, arguments}}`)',
+      ),
+    timeout: timeoutArg('request').default('30s'),
   }),
   example: {
     url: 'http://127.0.0.1:8787/chat',
@@ -325,6 +397,7 @@ export const httpTarget = defineTarget({
     // Tests and embedders may pass a fetch; otherwise the lean node:http client (keep-alive) does the requests.
     const send = deps.fetch ? viaFetch(deps.fetch) : sendHttp;
     const bodyTemplate = args.body ?? { input: '{{input}}' };
+    const timeoutMs = durationMs(args.timeout)!;
     return {
       type: 'http',
       recorded: false,
@@ -343,7 +416,7 @@ export const httpTarget = defineTarget({
           method: args.method,
           headers: { 'content-type': 'application/json', accept: 'application/json', ...headers },
           ...(body !== undefined ? { body } : {}),
-          timeoutMs: args.timeoutMs,
+          timeoutMs,
           ...(req.signal ? { signal: req.signal } : {}),
         });
         if (!sent.ok) {
@@ -352,7 +425,7 @@ export const httpTarget = defineTarget({
             ok: false,
             error:
               f.kind === 'timeout'
-                ? `timed out after ${args.timeoutMs} ms`
+                ? `timed out after ${timeoutMs} ms`
                 : f.kind === 'aborted'
                   ? 'request failed: aborted'
                   : `request failed: ${f.message}`,
@@ -379,11 +452,28 @@ export const httpTarget = defineTarget({
         if (answer === undefined || answer === null)
           return { ok: false, error: `no answer at ${args.answer} in the response`, latencyMs: elapsed() };
         const end = args.end ? getPath(json, args.end) === true : false;
+        let toolCalls: ToolCall[] | undefined;
+        if (args.toolCallsPath) {
+          const raw = getPath(json, args.toolCallsPath);
+          // Absent (or null) means the agent made no calls this turn; a value that does not read is the agent's error.
+          if (raw === undefined || raw === null) toolCalls = [];
+          else {
+            const read = readToolCalls(raw);
+            if (!read.ok)
+              return {
+                ok: false,
+                error: `tool calls at ${args.toolCallsPath}: ${read.error}`,
+                latencyMs: elapsed(),
+              };
+            toolCalls = read.calls;
+          }
+        }
         return {
           ok: true,
           text: typeof answer === 'string' ? answer : JSON.stringify(answer),
           latencyMs: elapsed(),
           ...(end ? { end } : {}),
+          ...(toolCalls ? { toolCalls } : {}),
         };
       },
     };
@@ -403,7 +493,7 @@ const MODEL_FAMILIES: readonly [RegExp, string][] = [
  */
 export function resolveModelName(name: string): { ok: true; model: string } | { ok: false; error: string } {
   const trimmed = name.trim();
-  if (/^[a-z][a-z0-9-]*:[\w.:/-]+$/.test(trimmed)) return { ok: true, model: trimmed };
+  if (MODEL_NAME_RE.test(trimmed)) return { ok: true, model: trimmed };
   for (const [re, provider] of MODEL_FAMILIES)
     if (re.test(trimmed)) return { ok: true, model: `${provider}:${trimmed}` };
   return {
@@ -462,6 +552,7 @@ export const promptTarget = defineTarget({
         .describe("defaults to the prompt config's `model` (claude-… / gemini-… or provider:model)"),
       temperature: z.number().min(0).max(2).optional().describe("overrides the config's `temperature`"),
       maxTokens: z.number().int().positive().optional().describe("overrides the config's `max_tokens`"),
+      tools: ToolsArg,
     })
     .refine((a) => !(a.label && a.version), { error: 'give either `label` or `version`, not both' }),
   example: { name: 'support-answer', label: 'production', model: 'offline:heuristic' },
@@ -507,6 +598,7 @@ export const promptTarget = defineTarget({
             ...(temperature !== undefined ? { temperature } : {}),
             ...(maxTokens !== undefined ? { maxTokens } : {}),
             prompt: { name: prompt.name, version: prompt.version },
+            tools: args.tools,
           },
           req.signal,
         );
@@ -640,7 +732,9 @@ export function createTarget(
   spec: TargetSpec,
   deps: TargetDeps,
 ): { ok: true; target: Target } | { ok: false; error: string } {
-  const { type, ...rest } = spec;
+  const upgraded: Record<string, unknown> = { ...spec };
+  upgradeTargetArgs(upgraded, []);
+  const { type, ...rest } = upgraded as TargetSpec;
   if (!isTargetType(type))
     return { ok: false, error: `unknown target type '${type}'; valid: ${TARGET_TYPES.join(', ')}` };
   const def: TargetDefinition<z.ZodType> = targets[type];

@@ -1,5 +1,6 @@
 // Placeholders and paths for targets: `{{input}}`-style templates rendered from an item's variables, and
 // dot paths or simple JSONPath (`$.a.b[0].c`) to pick an answer out of a JSON response.
+import { type PathSegment, pathSegments, readPath } from '../config/index.ts';
 
 /** The variables every template can use (targets' `templateVars` builds them), for the reference docs. */
 export const TEMPLATE_VARIABLES = {
@@ -68,39 +69,12 @@ export function renderJsonText(template: string, vars: Record<string, unknown>):
   );
 }
 
-/** Splits `$.a.b[0]['c.d']` or `a.b.0.c` into segments; null when the path is malformed. */
-export function parsePath(path: string): (string | number)[] | null {
-  let p = path.trim();
-  if (p === '$' || p === '') return [];
-  if (p.startsWith('$')) p = p.slice(1);
-  const out: (string | number)[] = [];
-  const re = /^(?:\.?([A-Za-z_$][\w$-]*)|\.?(\d+)|\[(\d+)\]|\[(['"])(.*?)\4\])/;
-  while (p.length > 0) {
-    const m = re.exec(p);
-    if (!m) return null;
-    if (m[1] !== undefined) out.push(m[1]);
-    else if (m[2] !== undefined) out.push(Number(m[2]));
-    else if (m[3] !== undefined) out.push(Number(m[3]));
-    else out.push(m[5]!);
-    p = p.slice(m[0].length);
-  }
-  return out;
+/** Splits `$.a.b[0]['c.d']` or `a.b.0.c` into segments (the one path grammar, config/); null when malformed. */
+export function parsePath(path: string): PathSegment[] | null {
+  return pathSegments(path);
 }
 
 /** Reads a value at a path; undefined when any step is missing. */
-export function getPath(value: unknown, path: string | (string | number)[]): unknown {
-  const segments = typeof path === 'string' ? parsePath(path) : path;
-  if (!segments) return undefined;
-  let cur: unknown = value;
-  for (const s of segments) {
-    if (cur === null || cur === undefined) return undefined;
-    if (typeof s === 'number') {
-      if (!Array.isArray(cur)) return undefined;
-      cur = cur[s];
-    } else {
-      if (typeof cur !== 'object' || !Object.hasOwn(cur, s)) return undefined;
-      cur = (cur as Record<string, unknown>)[s];
-    }
-  }
-  return cur;
+export function getPath(value: unknown, path: string | PathSegment[]): unknown {
+  return readPath(value, path);
 }

@@ -1,7 +1,7 @@
 // Shared vocabulary of runs/: dataset items, run documents, run items and summaries, with their zod schemas
 // (documents read back from the store are parsed with these).
 import { z } from 'zod';
-import { ScoreSchema, TurnSchema } from '../evaluators/index.ts';
+import { ScoreSchema, ToolCallListSchema, TurnSchema } from '../evaluators/index.ts';
 
 /** One dataset row ready to run: what the target gets and what the metrics compare against. */
 export const DatasetItemSchema = z.object({
@@ -21,6 +21,10 @@ export const DatasetItemSchema = z.object({
   persona: z.string().optional(),
   /** Id of the record this item came from in its source (the Langfuse dataset item id). */
   sourceId: z.string().optional(),
+  /** Recorded tool calls (the `recorded` target scores them with the output). */
+  toolCalls: ToolCallListSchema.optional(),
+  /** The tool calls expected of the target. */
+  expectedToolCalls: ToolCallListSchema.optional(),
 });
 
 /** One dataset row ready to run. */

@@ -20,6 +20,22 @@ export {
   type SqliteStoreOptions,
 } from './sqlite.ts';
 export { type CollectionStats, type StoreStats, storeStats } from './stats.ts';
+export {
+  expiredFilter,
+  parseRetentionAge,
+  RETENTION_LEASE,
+  type Retention,
+  type RetentionEnv,
+  type RetentionOptions,
+  type RetentionPreview,
+  type RetentionRule,
+  retentionIndex,
+  retentionPreview,
+  retentionRules,
+  type SweepResult,
+  startRetention,
+  sweepRetention,
+} from './retention.ts';
 export type { MongoStoreOptions } from './mongo.ts';
 export {
   createEmbeddedStore,

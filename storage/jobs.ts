@@ -123,6 +123,8 @@ const INDEXES: IndexSpec[] = [
   { fields: { claimableAt: 1 }, sparse: true },
   { fields: { status: 1, createdAt: -1 } },
   { fields: { type: 1, createdAt: -1 } },
+  // `jobs list` without a status or type: the newest jobs in index order, never a sort of the whole history.
+  { fields: { createdAt: -1 } },
 ];
 
 function parseJob(doc: unknown): Job {

@@ -57,6 +57,81 @@ function stripEmpty(update: Update): Update {
   ) as Update;
 }
 
+type IndexInfo = {
+  name: string;
+  key: Record<string, unknown>;
+  unique?: boolean;
+  sparse?: boolean;
+  expireAfterSeconds?: number;
+};
+
+async function listIndexes(coll: MongoCollection<Loose>): Promise<IndexInfo[]> {
+  try {
+    return (await coll.listIndexes().toArray()) as IndexInfo[];
+  } catch (err) {
+    // NamespaceNotFound: the collection does not exist yet, so it has no index.
+    if ((err as { code?: number }).code === 26) return [];
+    throw err;
+  }
+}
+
+const sameKey = (a: Record<string, unknown>, b: Record<string, unknown>) =>
+  JSON.stringify(a) === JSON.stringify(b);
+
+/**
+ * Creates a plain index. An index on the same keys that differs only by a TTL (retention made it one) already
+ * serves the queries: MongoDB refuses the same keys twice (IndexOptionsConflict, 85), so it is kept as it is.
+ */
+async function createPlainIndex(coll: MongoCollection<Loose>, spec: IndexSpec): Promise<void> {
+  try {
+    await coll.createIndex(spec.fields, {
+      name: indexName(spec),
+      unique: spec.unique ?? false,
+      sparse: spec.sparse ?? false,
+    });
+  } catch (err) {
+    if ((err as { code?: number }).code !== 85 && (err as { code?: number }).code !== 86) throw err;
+    const same = (await listIndexes(coll)).find((i) => sameKey(i.key, spec.fields));
+    const compatible =
+      same !== undefined &&
+      (same.unique ?? false) === (spec.unique ?? false) &&
+      (same.sparse ?? false) === (spec.sparse ?? false);
+    if (!compatible) throw err;
+  }
+}
+
+/**
+ * Retention's TTL index (MongoDB's TTL monitor deletes expired documents about once a minute): created, its age
+ * changed in place with collMod (MongoDB ≥ 5.1 also turns a plain index into a TTL one), or, when the rule now keeps
+ * documents (ttlMs null), rebuilt without the TTL. A changed ttlFilter needs the index dropped by hand.
+ */
+async function ensureTtlIndex(
+  db: Db,
+  coll: MongoCollection<Loose>,
+  name: string,
+  spec: IndexSpec,
+): Promise<void> {
+  const existing = (await listIndexes(coll)).find((i) => sameKey(i.key, spec.fields));
+  const seconds = spec.ttlMs == null ? undefined : Math.max(1, Math.round(spec.ttlMs / 1000));
+  if (!existing) {
+    await coll.createIndex(spec.fields, {
+      name: indexName(spec),
+      ...(seconds === undefined ? {} : { expireAfterSeconds: seconds }),
+      ...(seconds !== undefined && spec.ttlFilter
+        ? { partialFilterExpression: spec.ttlFilter as Loose }
+        : {}),
+    });
+    return;
+  }
+  if (existing.expireAfterSeconds === seconds) return;
+  if (seconds !== undefined) {
+    await db.command({ collMod: name, index: { keyPattern: spec.fields, expireAfterSeconds: seconds } });
+    return;
+  }
+  await coll.dropIndex(existing.name);
+  await coll.createIndex(spec.fields, { name: indexName(spec) });
+}
+
 class MongoDocCollection<T extends Doc> implements Collection<T> {
   constructor(
     readonly name: string,
@@ -199,11 +274,8 @@ export async function createMongoStore(options: MongoStoreOptions): Promise<Docu
       const coll = db.collection(name);
       for (const spec of indexes) {
         try {
-          await coll.createIndex(spec.fields, {
-            name: indexName(spec),
-            unique: spec.unique ?? false,
-            sparse: spec.sparse ?? false,
-          });
+          if (spec.ttlMs !== undefined) await ensureTtlIndex(db, coll, name, spec);
+          else await createPlainIndex(coll, spec);
         } catch (err) {
           throw new ArbiterError(
             'STORE_UNAVAILABLE',

@@ -60,6 +60,13 @@ export interface IndexSpec {
    * Keys of a sparse unique index must be strings or numbers (the embedded store cannot tell a Date from a missing key there).
    */
   sparse?: boolean;
+  /**
+   * Retention on MongoDB: a TTL index that removes a document this long after the date in its one field (null: no
+   * TTL, an existing one is removed). Embedded stores keep a plain index and sweep instead (see retention.ts).
+   */
+  ttlMs?: number | null;
+  /** With `ttlMs`: only documents matching this filter expire (a partial index on MongoDB). */
+  ttlFilter?: Filter;
 }
 
 /** What `updateOne`/`updateMany` did. */

@@ -1,6 +1,6 @@
 import { mkdirSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
 import { ArbiterError, createSilentLogger, type Ids, type Logger, systemIds } from '../config/index.ts';
 import type {
@@ -87,17 +87,48 @@ function mapSqliteError(file: string, collection: string | undefined, err: unkno
       },
     );
   }
+  const dir = dirname(file);
   if (code === 'SQLITE_FULL') {
-    return new ArbiterError('STORE_UNAVAILABLE', `Cannot write to ${file}: the disk is full (${code}).`, {
-      hint: 'Free space on the disk of DATA_DIR; nothing that was acknowledged is lost, and Arbiter resumes once writes succeed.',
-      cause: err,
-    });
+    return new ArbiterError(
+      'STORE_UNAVAILABLE',
+      `Cannot write to DATA_DIR ${dir}: the disk is full (${file}, ${code}). The write was not saved.`,
+      {
+        hint: 'Free space on the disk of DATA_DIR; nothing that was acknowledged is lost, and Arbiter resumes once writes succeed.',
+        cause: err,
+      },
+    );
+  }
+  if (code === 'SQLITE_IOERR_READ' || code === 'SQLITE_IOERR_SHORT_READ') {
+    return new ArbiterError(
+      'STORE_UNAVAILABLE',
+      `Cannot read ${file} in DATA_DIR ${dir}: ${msg} (${code}).`,
+      {
+        hint: 'Check the disk of DATA_DIR (a failing device or a file truncated by another program); restore from a backup if it persists.',
+        cause: err,
+      },
+    );
+  }
+  if (code.startsWith('SQLITE_IOERR')) {
+    return new ArbiterError(
+      'STORE_UNAVAILABLE',
+      `Cannot write to DATA_DIR ${dir}: the disk refused the write (${file}: ${msg}, ${code}). The write was not saved.`,
+      {
+        hint:
+          'Check the disk of DATA_DIR: a full disk, a file-size limit (ulimit -f) or a failing device. Nothing that was ' +
+          'acknowledged is lost; Arbiter resumes once writes succeed.',
+        cause: err,
+      },
+    );
   }
   if (code.startsWith('SQLITE_READONLY') || code.startsWith('SQLITE_CANTOPEN') || code === 'SQLITE_PERM') {
-    return new ArbiterError('STORE_UNAVAILABLE', `Cannot write to ${file}: ${msg} (${code}).`, {
-      hint: 'Make DATA_DIR and the files in it writable by the user running Arbiter (a read-only mount fails every write).',
-      cause: err,
-    });
+    return new ArbiterError(
+      'STORE_UNAVAILABLE',
+      `Cannot write to DATA_DIR ${dir}: ${msg} (${file}, ${code}). The write was not saved.`,
+      {
+        hint: 'Make DATA_DIR and the files in it writable by the user running Arbiter (a read-only mount fails every write).',
+        cause: err,
+      },
+    );
   }
   if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) {
     return new ArbiterError(

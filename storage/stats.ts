@@ -1,10 +1,11 @@
-// What the store holds, for `arbiter store stats`: documents per collection and, for the embedded engines, the
-// sizes on disk. Retention is not built yet, so there is nothing about it to measure.
+// What the store holds, for `arbiter store stats`: documents per collection, for the embedded engines the sizes on
+// disk, and per retention rule what the next sweep (or MongoDB's TTL monitor) removes.
 import { existsSync, lstatSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ArbiterError, type Env, type Logger } from '../config/index.ts';
 import { nedbFiles } from './nedb-migrate.ts';
 import { DEFAULT_EMBEDDED_ENGINE, openStore } from './open.ts';
+import { type RetentionEnv, type RetentionPreview, retentionPreview, retentionRules } from './retention.ts';
 import { SQLITE_FILE } from './sqlite.ts';
 
 /** One collection in the stats. */
@@ -23,6 +24,8 @@ export interface StoreStats {
   collections: CollectionStats[];
   /** Sizes on disk, in bytes (embedded engines; the WAL file is SQLite's). */
   sizes?: { databaseBytes?: number; walBytes?: number; dataDirBytes: number };
+  /** Per retention rule: its age and what it removes next. */
+  retention: RetentionPreview[];
 }
 
 function fileSize(file: string): number {
@@ -46,8 +49,9 @@ function dirSize(dir: string): number {
  */
 export async function storeStats(
   env: Pick<Env, 'MONGODB_URI' | 'MONGODB_DB' | 'MONGODB_CONNECT_TIMEOUT_MS' | 'DATA_DIR'> &
-    Partial<Pick<Env, 'EMBEDDED_STORE'>>,
-  deps: { logger: Logger },
+    Partial<Pick<Env, 'EMBEDDED_STORE'>> &
+    RetentionEnv,
+  deps: { logger: Logger; now?: Date },
 ): Promise<StoreStats> {
   const engine = env.MONGODB_URI ? 'mongodb' : (env.EMBEDDED_STORE ?? DEFAULT_EMBEDDED_ENGINE);
   const dir = resolve(env.DATA_DIR);
@@ -71,8 +75,15 @@ export async function storeStats(
   }
   const store = await openStore(env, deps);
   try {
+    const names = await store.collectionNames();
+    const retention = await retentionPreview(
+      store,
+      retentionRules(env),
+      deps.now ?? new Date(),
+      new Set(names),
+    );
     const collections: CollectionStats[] = [];
-    for (const name of await store.collectionNames()) {
+    for (const name of names) {
       const documents = await (await store.collection(name)).count({});
       collections.push({
         name,
@@ -91,7 +102,7 @@ export async function storeStats(
         : engine === 'nedb'
           ? { dataDirBytes: dirSize(dir) }
           : undefined;
-    return { engine, store: store.description, collections, ...(sizes ? { sizes } : {}) };
+    return { engine, store: store.description, collections, ...(sizes ? { sizes } : {}), retention };
   } finally {
     await store.close();
   }

@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import type { z } from 'zod';
 import {
+  type CodedError,
   createSilentLogger,
   createWakeableSleep,
   isArbiterError,
@@ -34,8 +35,15 @@ export interface JobHandler<P = unknown> {
 }
 
 /** Thrown by a handler for a failure that retrying cannot fix (bad input). */
-export class PermanentJobError extends Error {
+export class PermanentJobError extends Error implements CodedError {
   override readonly name = 'PermanentJobError';
+  readonly code = 'JOB_PERMANENT';
+  readonly exitCode = 2;
+  readonly hint: string | undefined;
+  constructor(message: string, options: { hint?: string; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.hint = options.hint;
+  }
 }
 
 /** Options of the worker loop. */

@@ -19,6 +19,7 @@ const LAYERS: Record<string, number> = {
   digests: 5,
   prompts: 5,
   commands: 6,
+  web: 6,
   bot: 7,
   cli: 7,
 };

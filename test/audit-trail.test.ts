@@ -326,7 +326,8 @@ describe('arbiter audit', () => {
     };
     expect(await bad('--since', 'yesterday')).toContain('--since expects a duration');
     expect(await bad('--object', 'spaceship:1')).toContain('--object expects <type>:<id>');
-    expect(await bad('--limit', '0')).toContain('--limit expects a whole number');
-    expect(await bad('--frobnicate')).toContain('unknown option --frobnicate');
+    expect(await bad('--limit', '0')).toContain('--limit must be at least 1');
+    expect(await bad('--limit', 'ten')).toContain('--limit expects a whole number');
+    expect(await bad('--frobnicate')).toContain('Unknown option --frobnicate');
   });
 });

@@ -81,6 +81,28 @@ async function replica(owner: string, clock = createManualClock('2026-11-20T09:0
 }
 
 describe('posting once per period', () => {
+  it('carries an Open report button to the overview page when a report URL is configured', async () => {
+    await seed();
+    const { deps, transport } = await replica('a');
+    const out = await postDigest(daily, {
+      ...deps,
+      reportUrl: (path) => `https://arbiter.example.test${path}?exp=1&sig=s`,
+    });
+    expect(out).toMatchObject({ status: 'posted' });
+    const [parent] = transport.posts();
+    expect(parent!.message.sections.at(-1)).toEqual({
+      kind: 'buttons',
+      buttons: [
+        {
+          text: 'Open report',
+          actionId: 'report:open',
+          value: '',
+          url: 'https://arbiter.example.test/r/overview?exp=1&sig=s',
+        },
+      ],
+    });
+  });
+
   it('posts the parent, its thread replies and the chart into the thread, and writes the PNG under DATA_DIR', async () => {
     await seed();
     const { deps, transport } = await replica('a');

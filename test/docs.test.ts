@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYamlText } from 'yaml';
@@ -107,13 +107,21 @@ describe('examples/', () => {
     const suites = files('examples/suites').map((f) => loadSuite(f, { AGENT_TOKEN: 'example-token' }));
     expect(suites.length).toBeGreaterThan(0);
     for (const s of suites) expect(s.warnings ?? []).toEqual([]);
-    for (const f of files('examples/personas')) expect(loadPersonaFile(f).name).not.toBe('');
+    // Persona packs live in subfolders (examples/personas/redteam/).
+    const personas = files('examples/personas').flatMap((f) => (statSync(f).isDirectory() ? files(f) : [f]));
+    expect(personas.length).toBeGreaterThan(4);
+    for (const f of personas) expect(loadPersonaFile(f).name).not.toBe('');
     for (const f of files('examples/datasets')) {
       const parsed = loadDatasetFile(f);
       expect({ file: f, errors: parsed.errors }).toEqual({ file: f, errors: [] });
       expect(parsed.items.length).toBeGreaterThan(0);
     }
-    expect(loadMonitors('examples/monitors').length).toBeGreaterThan(0);
-    expect(loadDigests('examples/digests').length).toBeGreaterThan(0);
+    // In the current forms: no old form that loads only with a warning.
+    const monitors = loadMonitors('examples/monitors');
+    expect(monitors.length).toBeGreaterThan(0);
+    const digests = loadDigests('examples/digests', { monitorNames: monitors.map((m) => m.value.name) });
+    expect(digests.length).toBeGreaterThan(0);
+    for (const l of [...monitors, ...digests])
+      expect({ file: l.file, warnings: l.warnings }).toEqual({ file: l.file, warnings: [] });
   });
 });

@@ -132,6 +132,41 @@ describe('extractors', () => {
   });
 });
 
+describe('record size limit (RECORD_FIELD_MAX_BYTES)', () => {
+  const spec = ExtractSchema.parse({
+    input: 'q',
+    output: 'a.text',
+    patterns: [{ from: 'raw', regex: '(?<x>.)' }],
+    metadata: { blob: 'meta' },
+  });
+  const ok = { q: 'hi', a: { text: 'yo' }, raw: 'r', meta: 'm' };
+
+  it.each([
+    [
+      'a.text',
+      { ...ok, a: { text: 'x'.repeat(300 * 1024) } },
+      /^field `a\.text` is 300 KB, over the 256 KB limit per field \(RECORD_FIELD_MAX_BYTES\)/,
+    ],
+    ['q', { ...ok, q: '€'.repeat(100 * 1024) }, /^field `q` is 300 KB/],
+    [
+      'raw (checked before the pattern runs)',
+      { ...ok, raw: 'y'.repeat(50 * 1024 * 1024) },
+      /^field `raw` is 50\.0 MB/,
+    ],
+    ['metadata', { ...ok, meta: { big: 'z'.repeat(300 * 1024) } }, /^field `metadata` is 300 KB/],
+  ])('a record with an oversized %s is unusable, with a reason naming the field', (_what, record, reason) => {
+    const r = extractItem(record, spec, 'rec-7');
+    expect(r).toEqual({ ok: false, id: 'rec-7', reason: expect.stringMatching(reason) });
+  });
+
+  it('the limit is configurable, and a record within it is extracted', () => {
+    expect(extractItem(ok, spec, 'r').ok).toBe(true);
+    const big = { ...ok, a: { text: 'x'.repeat(300 * 1024) } };
+    expect(extractItem(big, spec, 'r', 1024 * 1024).ok).toBe(true);
+    expect(extractItem(ok, spec, 'r', 1).ok).toBe(false);
+  });
+});
+
 describe('sampling', () => {
   const items = Array.from({ length: 10 }, (_, i) => ({ id: `i${i}`, time: 1000 + ((i * 7) % 10) }));
   const ids = (xs: { id: string }[]) => xs.map((x) => x.id);
@@ -139,14 +174,14 @@ describe('sampling', () => {
 
   it.each([
     [{ strategy: 'all' }, 10],
-    [{ strategy: 'most_recent', n: 3 }, 3],
+    [{ strategy: 'most-recent', n: 3 }, 3],
     [{ strategy: 'oldest', n: 4 }, 4],
     [{ strategy: 'random', n: 5 }, 5],
     [{ strategy: 'random', n: 50 }, 10],
   ])('%j picks %i', (spec, n) => expect(sampleItems(items, s(spec), 42)).toHaveLength(n));
 
-  it('most_recent and oldest order by time', () => {
-    expect(ids(sampleItems(items, s({ strategy: 'most_recent', n: 2 })))).toEqual(['i7', 'i4']);
+  it('most-recent and oldest order by time', () => {
+    expect(ids(sampleItems(items, s({ strategy: 'most-recent', n: 2 })))).toEqual(['i7', 'i4']);
     expect(ids(sampleItems(items, s({ strategy: 'oldest', n: 2 })))).toEqual(['i0', 'i3']);
   });
 

@@ -114,7 +114,7 @@ export async function run(): Promise<Record<string, number | string>> {
     schedule: { every: '1h' },
     source: { type: 'langfuse', pageSize: PAGE, groupBy: 'observation', lookback: '2h' },
     extract: { input: 'input[-1].content', output: 'output', metadata: { plan: 'metadata.plan' } },
-    sample: { strategy: 'most_recent', n: 100 },
+    sample: { strategy: 'most-recent', n: 100 },
     metrics: [{ metric: 'length', args: { max: 2000 } }, { metric: 'refusal' }],
     publish: { channel: '#bench' },
   });

@@ -26,7 +26,12 @@ import {
   createWorker,
   type EmbeddedEngine,
   type Job,
+  retentionIndex,
+  retentionPreview,
+  retentionRules,
+  sweepRetention,
 } from '../../storage/index.ts';
+import { parseEnv } from '../../config/index.ts';
 import { tempDir } from '../helpers/tmp.ts';
 import { isMain, median, peakRssMiB, report } from './util.ts';
 
@@ -49,6 +54,9 @@ async function engineChild(engine: EmbeddedEngine): Promise<void> {
   const data = join(dir, 'data');
   try {
     let store = await createEmbeddedStore({ dir: data, engine, autocompactMs: 0 });
+    // The retention indexes, as the bot opens them at start (scores are inserted with them in place).
+    const rules = retentionRules(parseEnv({}));
+    for (const rule of rules) await store.collection(rule.collection, [retentionIndex(rule)]);
     const monitorStore = await createMonitorStore(store);
     const tickLog = await createTickLog(store);
     const weekStart = Date.parse('2026-11-09T00:00:00Z');
@@ -170,6 +178,16 @@ async function engineChild(engine: EmbeddedEngine): Promise<void> {
     store = await createEmbeddedStore({ dir: data, engine, autocompactMs: 0 });
     const reopenedCount = await (await createMonitorStore(store)).countScored(MONITORS[0]!);
     const reopenS = (performance.now() - t0) / 1000;
+    // Retention 180 days after the first week: stats' preview, then the sweep removes that week's scores.
+    const sweepAt = new Date(start + 7 * 86_400_000 + 180 * 86_400_000);
+    t0 = performance.now();
+    const preview = await retentionPreview(store, rules, sweepAt);
+    const previewMs = performance.now() - t0;
+    t0 = performance.now();
+    const swept = await sweepRetention(store, rules, sweepAt);
+    const sweepS = (performance.now() - t0) / 1000;
+    const removed = swept.find((r) => r.collection === 'monitor_scored')?.removed ?? 0;
+    const expected = preview.find((p) => p.collection === 'monitor_scored')?.expired ?? 0;
     await store.close();
     process.stdout.write(
       `${JSON.stringify({
@@ -184,6 +202,9 @@ async function engineChild(engine: EmbeddedEngine): Promise<void> {
         'jobs claimed': claimed,
         'reopen + count one monitor (s)': reopenS,
         'scored items of one monitor after reopen': reopenedCount,
+        'retention preview, every rule (ms)': previewMs,
+        'retention sweep: scored items removed (first week)': `${removed} (preview said ${expected})`,
+        'retention sweep: items removed/s (batches of 500)': removed / sweepS,
         'peak RSS (MiB)': rssLoaded,
         'DATA_DIR size (MiB)': sizeMiB,
       })}\n`,

@@ -2,12 +2,12 @@
 // configured store. Creating or closing only records and queues work: the bot's worker posts the ballots (or the
 // reveal) in Slack, so the CLI needs no Slack token, and with the embedded store the posts go out at the next start.
 import { cliActor, createAuditLog } from '../audit/index.ts';
-import { parseArgs } from 'node:util';
 import {
   ArbiterError,
   createSilentLogger,
   type Env,
   parseDuration,
+  parseFlags,
   systemClock,
   systemIds,
 } from '../config/index.ts';
@@ -18,19 +18,20 @@ import {
   reviewCloseCommand,
   reviewCommand,
   reviewListCommand,
-} from '../commands/index.ts';
+} from './reviews.ts';
 import type { Transport } from '../chat/index.ts';
 import { messageToText } from '../monitors/index.ts';
 import { createReviewService, type ReviewService } from '../reviews/index.ts';
 import { createRunRepository } from '../runs/index.ts';
 import { createJobQueue, type DocumentStore, openStore } from '../storage/index.ts';
-import type { CliIo } from './io.ts';
+import { type CliIo, cliFlagOptions } from './registry.ts';
+import { COMMANDS } from './table.ts';
 
 const USAGE = `Usage:
   arbiter review create <runA> <runB> [more runs] --channel C [--pairs N] [--reviewers N] [--dm] [--deadline 2d]
   arbiter review list
   arbiter review close <id>
-  arbiter review report <id>
+  arbiter review report <id> [--link]
   arbiter leaderboard`;
 
 /** The CLI never posts: anything a use case would post is queued as a job for the bot's worker instead. */
@@ -78,18 +79,25 @@ function print(io: CliIo, message: Message): void {
 /** `arbiter review …`; returns the exit code. */
 export async function runReviewCli(argv: string[], deps: ReviewCliDeps): Promise<number> {
   const [sub, ...rest] = argv;
-  const { values, positionals } = parseArgs({
-    args: rest,
+  const parsed = parseFlags(rest, {
     allowPositionals: true,
-    options: {
-      channel: { type: 'string' },
-      pairs: { type: 'string' },
-      reviewers: { type: 'string' },
-      dm: { type: 'boolean' },
-      deadline: { type: 'string' },
-    },
-    strict: true,
+    usage: USAGE,
+    // The flags of the `review …` entries of the registry (commands/table.ts).
+    options: cliFlagOptions(
+      COMMANDS.review,
+      COMMANDS['review.list'],
+      COMMANDS['review.close'],
+      COMMANDS['review.report'],
+    ),
   });
+  const positionals = parsed.positionals;
+  const values = parsed.values as {
+    channel?: string;
+    pairs?: string;
+    reviewers?: string;
+    dm?: boolean;
+    deadline?: string;
+  };
   const whole = (name: string, v: string | undefined): number | undefined => {
     if (v === undefined) return undefined;
     if (!/^\d+$/.test(v) || Number(v) < 1)

@@ -1,25 +1,18 @@
 import { cliActor, createAuditLog, recordAudit } from '../audit/index.ts';
 import { existsSync } from 'node:fs';
-import { parseArgs } from 'node:util';
-import { ArbiterError, createSilentLogger, type Env } from '../config/index.ts';
+import { ArbiterError, createSilentLogger, type Env, parseFlags } from '../config/index.ts';
 import { createSqliteStore, migrateNedbToSqlite, type StoreStats, storeStats } from '../storage/index.ts';
-import type { CliIo } from './io.ts';
+import type { CliIo } from './registry.ts';
 
 const STORE_USAGE = 'Usage: arbiter store migrate | arbiter store stats [--json]';
-/** Said by every stats output: no retention figure is made up. */
-const RETENTION = 'not built yet: no retention policy removes stored documents by age';
 
 function parseStoreArgs(args: string[], allowJson: boolean): { json: boolean } {
-  try {
-    const { values } = parseArgs({
-      args,
-      allowPositionals: false,
-      options: allowJson ? { json: { type: 'boolean' } } : {},
-    });
-    return { json: values.json === true };
-  } catch (err) {
-    throw new ArbiterError('USAGE', (err as Error).message, { hint: STORE_USAGE });
-  }
+  const { values } = parseFlags(args, {
+    allowPositionals: false,
+    usage: STORE_USAGE.replace(/^Usage: /, ''),
+    options: allowJson ? { json: { type: 'boolean' } } : {},
+  });
+  return { json: values.json === true };
 }
 
 function bytes(n: number): string {
@@ -27,6 +20,11 @@ function bytes(n: number): string {
   if (n < 1024 ** 2) return `${(n / 1024).toFixed(1)} KiB`;
   if (n < 1024 ** 3) return `${(n / 1024 ** 2).toFixed(1)} MiB`;
   return `${(n / 1024 ** 3).toFixed(2)} GiB`;
+}
+
+function days(ms: number): string {
+  const d = ms / 86_400_000;
+  return Number.isInteger(d) ? `${d} day${d === 1 ? '' : 's'}` : `${(ms / 3_600_000).toFixed(0)} hours`;
 }
 
 function formatStats(s: StoreStats): string {
@@ -43,7 +41,16 @@ function formatStats(s: StoreStats): string {
   if (s.sizes?.databaseBytes !== undefined) lines.push(`Database file: ${bytes(s.sizes.databaseBytes)}`);
   if (s.sizes?.walBytes !== undefined) lines.push(`WAL file: ${bytes(s.sizes.walBytes)}`);
   if (s.sizes) lines.push(`DATA_DIR: ${bytes(s.sizes.dataDirBytes)}`);
-  lines.push(`Retention: ${RETENTION}.`);
+  lines.push("Retention (what the next sweep, or MongoDB's TTL monitor, removes):");
+  const width = Math.max(10, ...s.retention.map((r) => r.collection.length));
+  for (const r of s.retention) {
+    const rule = r.maxAgeMs === null ? 'kept' : `${r.dateField} older than ${days(r.maxAgeMs)}`;
+    const next =
+      r.maxAgeMs === null
+        ? ''
+        : `: ${r.expired} to remove now${r.nextExpiryAt ? `, next on ${r.nextExpiryAt.toISOString()}` : ''}`;
+    lines.push(`  ${r.collection.padEnd(width)}  ${rule}${next} (${r.setting})`);
+  }
   return `${lines.join('\n')}\n`;
 }
 
@@ -53,7 +60,7 @@ export async function runStoreCommand(argv: string[], env: Env, io: CliIo): Prom
   if (sub === 'stats') {
     const { json } = parseStoreArgs(rest, true);
     const stats = await storeStats(env, { logger: createSilentLogger() });
-    io.stdout(json ? `${JSON.stringify({ ...stats, retention: RETENTION }, null, 2)}\n` : formatStats(stats));
+    io.stdout(json ? `${JSON.stringify(stats, null, 2)}\n` : formatStats(stats));
     return 0;
   }
   if (sub === 'migrate') {

@@ -1,9 +1,8 @@
 import { cliActor, createAuditLog, recordAudit } from '../audit/index.ts';
-import { parseArgs } from 'node:util';
-import { ArbiterError, type Env, createSilentLogger } from '../config/index.ts';
+import { ArbiterError, type Env, createSilentLogger, parseFlags } from '../config/index.ts';
 import { createRunRepository, RUN_JOB_TYPE } from '../runs/index.ts';
 import { createJobQueue, type Job, JobStatusSchema, openStore } from '../storage/index.ts';
-import type { CliIo } from './io.ts';
+import type { CliIo } from './registry.ts';
 
 function line(job: Job): string {
   const progress = job.progress?.total ? ` ${job.progress.done ?? 0}/${job.progress.total}` : '';
@@ -13,8 +12,7 @@ function line(job: Job): string {
 /** `arbiter jobs list|show|cancel`: inspect the durable job queue. */
 export async function runJobsCommand(argv: string[], env: Env, io: CliIo): Promise<number> {
   const [sub, ...rest] = argv;
-  const { values, positionals } = parseArgs({
-    args: rest,
+  const parsed = parseFlags(rest, {
     allowPositionals: true,
     options: {
       status: { type: 'string' },
@@ -23,6 +21,8 @@ export async function runJobsCommand(argv: string[], env: Env, io: CliIo): Promi
       json: { type: 'boolean' },
     },
   });
+  const positionals = parsed.positionals;
+  const values = parsed.values as { status?: string; type?: string; limit?: string; json?: boolean };
   if (!sub || !['list', 'show', 'cancel'].includes(sub)) {
     throw new ArbiterError('USAGE', `Unknown jobs command "${sub ?? ''}".`, {
       hint: 'Usage: arbiter jobs list [--status S] [--type T] [--limit N] [--json] | show <id> [--json] | cancel <id>',

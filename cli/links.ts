@@ -1,0 +1,52 @@
+// `arbiter runs show <id> --link` and `arbiter review report <id> --link`: the signed URL of the object's report
+// page (under PUBLIC_URL, else the bot's local address), with the key the bot signs with (REPORT_LINK_SECRET or the
+// one kept in the store).
+import { ArbiterError, createSilentLogger, type Env, reportPaths } from '../config/index.ts';
+import { createReviewRepository } from '../reviews/index.ts';
+import { createRunRepository } from '../runs/index.ts';
+import { type DocumentStore, openStore } from '../storage/index.ts';
+import { openReportLinks } from '../web/index.ts';
+import type { CliIo } from './io.ts';
+
+/** Whether argv asks for a link (`--link` among the arguments); the rest are the positionals. */
+export function wantsLink(argv: readonly string[]): boolean {
+  return argv.includes('--link');
+}
+
+/** Prints the signed URL of a run's or a review's page; exit 2 when there is no such object. */
+export async function runLinkCli(
+  kind: 'run' | 'review',
+  argv: readonly string[],
+  deps: { env: Env; io: CliIo; store?: DocumentStore },
+): Promise<number> {
+  const ids = argv.filter((a) => a !== '--link');
+  const usage =
+    kind === 'run' ? 'Usage: arbiter runs show <id> --link' : 'Usage: arbiter review report <id> --link';
+  const flag = ids.find((a) => a.startsWith('-'));
+  if (flag) throw new ArbiterError('USAGE', `${flag} does not go with --link.`, { hint: usage });
+  const [id] = ids;
+  if (!id || ids.length > 1) throw new ArbiterError('USAGE', `Give one ${kind} id.`, { hint: usage });
+  const store = deps.store ?? (await openStore(deps.env, { logger: createSilentLogger() }));
+  try {
+    const exists =
+      kind === 'run'
+        ? (await (await createRunRepository(store)).getRun(id)) !== null
+        : (await (await createReviewRepository(store)).getReview(id)) !== null;
+    if (!exists)
+      throw new ArbiterError('NOT_FOUND', `No ${kind} with id ${id}.`, {
+        hint:
+          kind === 'run' ? 'List runs with `arbiter runs list`.' : 'List reviews with `arbiter review list`.',
+      });
+    const links = await openReportLinks(deps.env, store);
+    const path = kind === 'run' ? reportPaths.run(id) : reportPaths.review(id);
+    const host = deps.env.HOST === '0.0.0.0' || deps.env.HOST === '::' ? '127.0.0.1' : deps.env.HOST;
+    deps.io.stdout(`${links.url(path, `http://${host}:${deps.env.PORT}`)}\n`);
+    if (!deps.env.PUBLIC_URL)
+      deps.io.stderr(
+        "PUBLIC_URL is not set: this is the bot's local address (set PUBLIC_URL for a shareable link).\n",
+      );
+    return 0;
+  } finally {
+    if (!deps.store) await store.close();
+  }
+}

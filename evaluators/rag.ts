@@ -1,0 +1,438 @@
+// RAG metrics, after DeepEval's and Ragas' definitions (each metric cites its page). All read the item's `context`
+// (from a dataset row or a monitor extractor alike); passages in it are separated by blank lines or `---` lines.
+// Claims are extracted and judged by the judge model, one verdict per claim, and the formula runs here, so the same
+// verdicts always give the same score. Every score is "higher is better" (hallucination is reported as 1 − rate).
+import { z } from 'zod';
+import type { Effort } from '../llm/index.ts';
+import {
+  extractStatements,
+  judgeStatements,
+  listStatements,
+  splitPassages,
+  splitSentences,
+  type StatementVerdict,
+} from './claims.ts';
+import {
+  type CallLedger,
+  fixedRubric,
+  judgedScore,
+  missingInput,
+  newLedger,
+  presentText,
+  record,
+  replyError,
+} from './judge-call.ts';
+import { JUDGE_EFFORT, resolveJudge, unavailableJudge } from './llm-judge.ts';
+import { outputText } from './score.ts';
+import {
+  defineMetric,
+  type Item,
+  type JudgeDeps,
+  type Metric,
+  type MetricDeps,
+  type RubricRef,
+  type Score,
+} from './types.ts';
+
+/** Arguments every claim-based judge takes. */
+export const claimJudgeArgs = {
+  model: z
+    .string()
+    .regex(/^[a-z][a-z0-9-]*:[\w.:/-]+$/, {
+      error: 'expected provider:model, e.g. anthropic:claude-sonnet-5-5',
+    })
+    .optional()
+    .describe('judge model as provider:model (default: ARBITER_JUDGE_MODEL)'),
+  effort: z
+    .enum(['low', 'medium', 'high'])
+    .default(JUDGE_EFFORT)
+    .describe('how much the judge model may think before answering: low (default), medium or high'),
+};
+
+const ClaimArgs = z.strictObject(claimJudgeArgs);
+
+/** What a claim-based metric's scoring function gets. */
+export interface ClaimRun {
+  name: string;
+  judge: JudgeDeps;
+  model: string;
+  effort: Effort;
+  rubric: RubricRef;
+  ledger: CallLedger;
+  signal?: AbortSignal;
+}
+
+/** Builds a judge metric whose scoring function gets a fresh ledger and the resolved judge for each item. */
+export function claimMetric(
+  name: string,
+  definition: string,
+  args: { model?: string | undefined; effort: Effort },
+  deps: MetricDeps,
+  run: (item: Item, r: ClaimRun) => Promise<Score>,
+): Metric {
+  const judge = resolveJudge(deps, args.model);
+  if (!judge.ok) return unavailableJudge(name, judge.error);
+  const rubric = fixedRubric(`${name}: ${definition}`);
+  return {
+    name,
+    kind: 'judge',
+    score: (item, ctx) =>
+      run(item, {
+        name,
+        judge: judge.deps,
+        model: judge.deps.judgeModel,
+        effort: args.effort,
+        rubric,
+        ledger: newLedger(),
+        ...(ctx?.signal ? { signal: ctx.signal } : {}),
+      }),
+  };
+}
+
+const share = (n: number, d: number) => (d === 0 ? 0 : n / d);
+const verdictDetails = (vs: readonly StatementVerdict[]) =>
+  vs.map((v) => ({
+    statement: v.statement.slice(0, 300),
+    verdict: v.verdict,
+    reason: v.reason.slice(0, 300),
+  }));
+const call = (r: ClaimRun) => ({
+  metric: r.name,
+  model: r.model,
+  effort: r.effort,
+  ...(r.signal ? { signal: r.signal } : {}),
+});
+
+const FAITHFULNESS =
+  'claims extracted from the output, each checked against the context; score = supported claims / all claims (Ragas faithfulness)';
+
+/**
+ * `faithfulness`: the share of the output's claims the context supports. Ragas:
+ * https://docs.ragas.io/en/stable/concepts/metrics/available_metrics/faithfulness/ ("number of claims in the
+ * response supported by the retrieved context / total number of claims"); DeepEval:
+ * https://deepeval.com/docs/metrics-faithfulness. An output with no claims scores 1, as DeepEval does.
+ */
+export const faithfulnessMetric = defineMetric({
+  description:
+    'RAG: share of the claims in the output that the context supports (Ragas/DeepEval faithfulness); needs context.',
+  kind: 'judge',
+  args: ClaimArgs,
+  example: {},
+  create: (args, deps) =>
+    claimMetric('faithfulness', FAITHFULNESS, args, deps, async (item, r) => {
+      const context = presentText(item.context);
+      if (!context)
+        return missingInput(
+          r.name,
+          'context',
+          'faithfulness checks every claim of the output against it',
+          r.rubric,
+        );
+      const claims = record(
+        r.ledger,
+        await extractStatements(r.judge, { ...call(r), text: outputText(item), input: item.input }),
+      );
+      if (!claims.ok) return replyError(r.name, claims, r.rubric, r.ledger, r.model);
+      if (claims.value.length === 0)
+        return judgedScore(
+          r.name,
+          1,
+          'The output makes no claims, so none is unsupported.',
+          r.rubric,
+          r.ledger,
+          r.model,
+          {
+            claims: 0,
+          },
+        );
+      const v = record(
+        r.ledger,
+        await judgeStatements(r.judge, {
+          ...call(r),
+          statements: claims.value,
+          relation: 'supported',
+          evidence: [['context', context]],
+        }),
+      );
+      if (!v.ok) return replyError(r.name, v, r.rubric, r.ledger, r.model);
+      const unsupported = v.value.filter((x) => x.verdict !== 'yes');
+      const supported = v.value.length - unsupported.length;
+      const reason =
+        unsupported.length === 0
+          ? `All ${v.value.length} claims of the output are supported by the context.`
+          : `${supported} of ${v.value.length} claims are supported by the context. Unsupported: ${listStatements(unsupported.map((u) => u.statement))}.`;
+      return judgedScore(r.name, share(supported, v.value.length), reason, r.rubric, r.ledger, r.model, {
+        claims: v.value.length,
+        supported,
+        verdicts: verdictDetails(v.value),
+      });
+    }),
+});
+
+const ANSWER_RELEVANCY =
+  'statements extracted from the output, each judged relevant to the input or not; score = relevant (yes or idk) / all (DeepEval answer relevancy)';
+
+/**
+ * `answer-relevancy`: the share of the output's statements that address the input. DeepEval:
+ * https://deepeval.com/docs/metrics-answer-relevancy (relevant statements / total, "idk" counting as relevant).
+ * Ragas' variant generates questions and compares embeddings; the statement form needs no embedding model.
+ */
+export const answerRelevancyMetric = defineMetric({
+  description:
+    "RAG: share of the output's statements that are relevant to the input (DeepEval answer relevancy).",
+  kind: 'judge',
+  args: ClaimArgs,
+  example: {},
+  create: (args, deps) =>
+    claimMetric('answer-relevancy', ANSWER_RELEVANCY, args, deps, async (item, r) => {
+      if (!item.input.trim())
+        return missingInput(
+          r.name,
+          'input',
+          'answer relevancy judges the output against the question',
+          r.rubric,
+        );
+      const st = record(r.ledger, await extractStatements(r.judge, { ...call(r), text: outputText(item) }));
+      if (!st.ok) return replyError(r.name, st, r.rubric, r.ledger, r.model);
+      if (st.value.length === 0)
+        return judgedScore(
+          r.name,
+          0,
+          'The output makes no statements, so nothing in it addresses the input.',
+          r.rubric,
+          r.ledger,
+          r.model,
+          {
+            statements: 0,
+          },
+        );
+      const v = record(
+        r.ledger,
+        await judgeStatements(r.judge, {
+          ...call(r),
+          statements: st.value,
+          relation: 'relevant',
+          evidence: [['input', item.input]],
+        }),
+      );
+      if (!v.ok) return replyError(r.name, v, r.rubric, r.ledger, r.model);
+      const irrelevant = v.value.filter((x) => x.verdict === 'no');
+      const relevant = v.value.length - irrelevant.length;
+      const reason =
+        irrelevant.length === 0
+          ? `All ${v.value.length} statements of the output address the input.`
+          : `${relevant} of ${v.value.length} statements address the input. Irrelevant: ${listStatements(irrelevant.map((u) => u.statement))}.`;
+      return judgedScore(r.name, share(relevant, v.value.length), reason, r.rubric, r.ledger, r.model, {
+        statements: v.value.length,
+        relevant,
+        verdicts: verdictDetails(v.value),
+      });
+    }),
+});
+
+const CONTEXT_PRECISION =
+  'each context passage judged useful for the expected answer (else the output), in order; score = weighted cumulative precision: sum over useful passages k of (useful passages in the top k / k), divided by the number of useful passages';
+
+/**
+ * `context-precision`: whether the useful passages come first. DeepEval contextual precision,
+ * https://deepeval.com/docs/metrics-contextual-precision (weighted cumulative precision against the expected
+ * output); without an expected answer the output stands in, as Ragas' LLMContextPrecisionWithoutReference does
+ * (https://docs.ragas.io/en/stable/concepts/metrics/available_metrics/context_precision/).
+ */
+export const contextPrecisionMetric = defineMetric({
+  description:
+    'RAG: are the context passages useful for the expected answer (else the output) ranked first? Weighted cumulative precision; needs context.',
+  kind: 'judge',
+  args: ClaimArgs,
+  example: {},
+  create: (args, deps) =>
+    claimMetric('context-precision', CONTEXT_PRECISION, args, deps, async (item, r) => {
+      const context = presentText(item.context);
+      if (!context)
+        return missingInput(r.name, 'context', 'context precision judges each passage of it', r.rubric);
+      const passages = splitPassages(context);
+      const reference = presentText(item.expected);
+      const against = reference ? 'expected' : 'output';
+      const v = record(
+        r.ledger,
+        await judgeStatements(r.judge, {
+          ...call(r),
+          statements: passages,
+          relation: 'useful',
+          evidence: [
+            ['input', item.input],
+            ['reference', reference ?? outputText(item)],
+          ],
+        }),
+      );
+      if (!v.ok) return replyError(r.name, v, r.rubric, r.ledger, r.model);
+      let useful = 0;
+      let sum = 0;
+      v.value.forEach((x, k) => {
+        if (x.verdict !== 'yes') return;
+        useful += 1;
+        sum += useful / (k + 1);
+      });
+      const score = useful === 0 ? 0 : sum / useful;
+      const ranks = v.value.flatMap((x, k) => (x.verdict === 'yes' ? [k + 1] : []));
+      const reason =
+        useful === 0
+          ? `None of the ${passages.length} passages is useful for the ${against === 'expected' ? 'expected answer' : 'output'}.`
+          : `${useful} of ${passages.length} passages are useful for the ${against === 'expected' ? 'expected answer' : 'output'}, at ranks ${ranks.join(', ')}.`;
+      return judgedScore(r.name, score, reason, r.rubric, r.ledger, r.model, {
+        passages: passages.length,
+        useful,
+        against,
+        verdicts: verdictDetails(v.value),
+      });
+    }),
+});
+
+const CONTEXT_RECALL =
+  'each sentence of the expected answer judged attributable to the context or not; score = attributable / all (Ragas context recall)';
+
+/**
+ * `context-recall`: the share of the expected answer the context covers. Ragas:
+ * https://docs.ragas.io/en/stable/concepts/metrics/available_metrics/context_recall/ (reference claims supported by
+ * the retrieved context / all reference claims); DeepEval: https://deepeval.com/docs/metrics-contextual-recall.
+ */
+export const contextRecallMetric = defineMetric({
+  description:
+    'RAG: share of the sentences of the expected answer that the context supports (Ragas context recall); needs context and expected.',
+  kind: 'judge',
+  args: ClaimArgs,
+  example: {},
+  create: (args, deps) =>
+    claimMetric('context-recall', CONTEXT_RECALL, args, deps, async (item, r) => {
+      const context = presentText(item.context);
+      if (!context)
+        return missingInput(
+          r.name,
+          'context',
+          'context recall checks the expected answer against it',
+          r.rubric,
+        );
+      const expected = presentText(item.expected);
+      if (!expected)
+        return missingInput(
+          r.name,
+          'expected',
+          'context recall needs the reference answer to look for in the context',
+          r.rubric,
+        );
+      const sentences = splitSentences(expected);
+      const v = record(
+        r.ledger,
+        await judgeStatements(r.judge, {
+          ...call(r),
+          statements: sentences,
+          relation: 'supported',
+          evidence: [['context', context]],
+        }),
+      );
+      if (!v.ok) return replyError(r.name, v, r.rubric, r.ledger, r.model);
+      const missing = v.value.filter((x) => x.verdict !== 'yes');
+      const found = v.value.length - missing.length;
+      const reason =
+        missing.length === 0
+          ? `All ${v.value.length} sentences of the expected answer are supported by the context.`
+          : `${found} of ${v.value.length} sentences of the expected answer are supported by the context. Not found: ${listStatements(missing.map((m) => m.statement))}.`;
+      return judgedScore(r.name, share(found, v.value.length), reason, r.rubric, r.ledger, r.model, {
+        sentences: v.value.length,
+        attributed: found,
+        verdicts: verdictDetails(v.value),
+      });
+    }),
+});
+
+const CONTEXT_RELEVANCY =
+  'each sentence of the context judged relevant to the input or not; score = relevant / all (DeepEval contextual relevancy)';
+
+/**
+ * `context-relevancy`: the share of the context that bears on the input. DeepEval contextual relevancy:
+ * https://deepeval.com/docs/metrics-contextual-relevancy (relevant statements / total statements in the retrieval
+ * context). The context's sentences are the statements (split here, not by the judge: one call per item).
+ */
+export const contextRelevancyMetric = defineMetric({
+  description:
+    'RAG: share of the sentences of the context that are relevant to the input (DeepEval contextual relevancy); needs context.',
+  kind: 'judge',
+  args: ClaimArgs,
+  example: {},
+  create: (args, deps) =>
+    claimMetric('context-relevancy', CONTEXT_RELEVANCY, args, deps, async (item, r) => {
+      const context = presentText(item.context);
+      if (!context)
+        return missingInput(r.name, 'context', 'context relevancy judges its sentences', r.rubric);
+      const sentences = splitSentences(context);
+      const v = record(
+        r.ledger,
+        await judgeStatements(r.judge, {
+          ...call(r),
+          statements: sentences,
+          relation: 'relevant',
+          evidence: [['input', item.input]],
+        }),
+      );
+      if (!v.ok) return replyError(r.name, v, r.rubric, r.ledger, r.model);
+      const irrelevant = v.value.filter((x) => x.verdict === 'no');
+      const relevant = v.value.length - irrelevant.length;
+      const reason =
+        irrelevant.length === 0
+          ? `All ${v.value.length} sentences of the context are relevant to the input.`
+          : `${relevant} of ${v.value.length} sentences of the context are relevant to the input. Irrelevant: ${listStatements(irrelevant.map((x) => x.statement))}.`;
+      return judgedScore(r.name, share(relevant, v.value.length), reason, r.rubric, r.ledger, r.model, {
+        sentences: v.value.length,
+        relevant,
+        verdicts: verdictDetails(v.value),
+      });
+    }),
+});
+
+const HALLUCINATION =
+  'each context passage judged agreed with or contradicted by the output; hallucination rate = contradicted passages / all passages; score = 1 - rate (DeepEval hallucination)';
+
+/**
+ * `hallucination`: contradictions between the output and the context. DeepEval:
+ * https://deepeval.com/docs/metrics-hallucination (number of contradicted contexts / total contexts, lower is better).
+ * Reported as 1 − that rate so that, like every other score, higher is better and a threshold gates from below.
+ */
+export const hallucinationMetric = defineMetric({
+  description:
+    'RAG: 1 − the share of context passages the output contradicts (DeepEval hallucination, inverted so higher is better); needs context.',
+  kind: 'judge',
+  args: ClaimArgs,
+  example: {},
+  create: (args, deps) =>
+    claimMetric('hallucination', HALLUCINATION, args, deps, async (item, r) => {
+      const context = presentText(item.context);
+      if (!context)
+        return missingInput(r.name, 'context', 'hallucination looks for contradictions with it', r.rubric);
+      const passages = splitPassages(context);
+      const v = record(
+        r.ledger,
+        await judgeStatements(r.judge, {
+          ...call(r),
+          statements: passages,
+          relation: 'agrees',
+          evidence: [['output', outputText(item)]],
+        }),
+      );
+      if (!v.ok) return replyError(r.name, v, r.rubric, r.ledger, r.model);
+      const contradicted = v.value.filter((x) => x.verdict === 'no');
+      const rate = share(contradicted.length, v.value.length);
+      const reason =
+        contradicted.length === 0
+          ? `The output contradicts none of the ${v.value.length} context passages.`
+          : `The output contradicts ${contradicted.length} of ${v.value.length} context passages (hallucination rate ${rate.toFixed(2)}): ${contradicted
+              .slice(0, 3)
+              .map((c) => c.reason || c.statement.slice(0, 100))
+              .join('; ')}.`;
+      return judgedScore(r.name, 1 - rate, reason, r.rubric, r.ledger, r.model, {
+        passages: v.value.length,
+        contradicted: contradicted.length,
+        hallucinationRate: rate,
+        verdicts: verdictDetails(v.value),
+      });
+    }),
+});

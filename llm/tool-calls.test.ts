@@ -1,0 +1,259 @@
+// Tool use and embeddings against fake Anthropic and Gemini APIs at the HTTP boundary, in the vendors' current shapes:
+// - Anthropic Messages API: a tool call is a `{type: 'tool_use', id, name, input}` content block and the turn ends
+//   with stop_reason `tool_use`; tools are sent as `{name, description, input_schema}`
+//   (https://platform.claude.com/docs/en/agents-and-tools/tool-use/overview, https://platform.claude.com/docs/en/api/messages).
+// - Gemini generateContent: a tool call is a `{functionCall: {name, args, id?}}` part of the candidate; tools are sent as
+//   `tools: [{functionDeclarations: [{name, description, parametersJsonSchema}]}]` (https://ai.google.dev/api/caching#FunctionCall,
+//   https://ai.google.dev/gemini-api/docs/function-calling).
+// - Gemini embeddings: the SDK's embedContent posts `{requests: [{model, content: {parts: [{text}]}}]}` to
+//   models/{model}:batchEmbedContents and reads `{embeddings: [{values}]}` (https://ai.google.dev/api/embeddings).
+import nock from 'nock';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createEmbeddedStore, type DocumentStore } from '../storage/index.ts';
+import { tempDir } from '../test/helpers/tmp.ts';
+import { createFakeLlmClock } from './clock.ts';
+import { createLlm } from './create-llm.ts';
+import { isLlmError } from './errors.ts';
+import { geminiError } from './testing.ts';
+
+const A_BASE = 'https://anthropic.test';
+const G_BASE = 'https://gemini.test';
+const A_KEY = 'sk-ant-test-0123456789abcdef';
+const G_KEY = 'AIzaSyTest-0123456789abcdefghijklmnop';
+
+function setup(cache = false, store?: DocumentStore) {
+  return createLlm({
+    ...(store ? { store } : {}),
+    env: {
+      ANTHROPIC_API_KEY: A_KEY,
+      ANTHROPIC_BASE_URL: A_BASE,
+      GEMINI_API_KEY: G_KEY,
+      GEMINI_BASE_URL: G_BASE,
+    },
+    settings: {
+      cache,
+      limits: {},
+      retry: { maxRetries: 0, baseDelayMs: 1, maxDelayMs: 1, maxRetryAfterMs: 1, budgetMs: 10_000 },
+      breaker: { failureThreshold: 50, cooldownMs: 30_000 },
+    },
+    clock: createFakeLlmClock(),
+    random: () => 0.5,
+  });
+}
+
+const tools = [
+  {
+    name: 'get_weather',
+    description: 'Current weather of a city',
+    parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] },
+  },
+];
+const messages = [{ role: 'user' as const, content: 'Weather in Paris and Rome?' }];
+
+describe('tool calls and embeddings at the HTTP boundary', () => {
+  beforeEach(() => nock.disableNetConnect());
+  afterEach(() => {
+    nock.cleanAll();
+    nock.enableNetConnect();
+  });
+
+  it('anthropic: sends tools as input_schema and returns the tool_use blocks as toolCalls', async () => {
+    let body: Record<string, unknown> = {};
+    nock(A_BASE)
+      .post('/v1/messages', (b) => {
+        body = b;
+        return true;
+      })
+      .reply(200, {
+        id: 'msg_01Tool',
+        type: 'message',
+        role: 'assistant',
+        model: 'claude-sonnet-5-5',
+        content: [
+          { type: 'text', text: 'Let me check both.', citations: null },
+          {
+            type: 'tool_use',
+            id: 'toolu_01A',
+            name: 'get_weather',
+            input: { city: 'Paris' },
+            caller: { type: 'direct' },
+          },
+          {
+            type: 'tool_use',
+            id: 'toolu_01B',
+            name: 'get_weather',
+            input: { city: 'Rome' },
+            caller: { type: 'direct' },
+          },
+        ],
+        stop_reason: 'tool_use',
+        stop_sequence: null,
+        stop_details: null,
+        container: null,
+        usage: {
+          input_tokens: 320,
+          output_tokens: 90,
+          cache_creation_input_tokens: 0,
+          cache_read_input_tokens: 0,
+        },
+      });
+    const c = await setup().complete({ model: 'anthropic:claude-sonnet-5-5', messages, tools });
+    expect(body.tools).toEqual([
+      {
+        name: 'get_weather',
+        description: 'Current weather of a city',
+        input_schema: tools[0]!.parameters,
+      },
+    ]);
+    expect(c.text).toBe('Let me check both.');
+    expect(c.finish).toBe('complete');
+    expect(c.toolCalls).toEqual([
+      { name: 'get_weather', args: { city: 'Paris' } },
+      { name: 'get_weather', args: { city: 'Rome' } },
+    ]);
+  });
+
+  it('anthropic: a reply without tool_use blocks has no toolCalls, and no tools are sent when none are offered', async () => {
+    let body: Record<string, unknown> = {};
+    nock(A_BASE)
+      .post('/v1/messages', (b) => {
+        body = b;
+        return true;
+      })
+      .reply(200, {
+        id: 'msg_01Text',
+        type: 'message',
+        role: 'assistant',
+        model: 'claude-sonnet-5-5',
+        content: [{ type: 'text', text: 'Sunny.', citations: null }],
+        stop_reason: 'end_turn',
+        stop_sequence: null,
+        usage: { input_tokens: 10, output_tokens: 2 },
+      });
+    const c = await setup().complete({ model: 'anthropic:claude-sonnet-5-5', messages });
+    expect(body).not.toHaveProperty('tools');
+    expect(c.toolCalls).toBeUndefined();
+  });
+
+  it('gemini: sends functionDeclarations and returns the functionCall parts as toolCalls', async () => {
+    let body: Record<string, unknown> = {};
+    nock(G_BASE)
+      .post('/v1beta/models/gemini-3.5-flash:generateContent', (b) => {
+        body = b;
+        return true;
+      })
+      .reply(200, {
+        candidates: [
+          {
+            content: {
+              role: 'model',
+              parts: [
+                {
+                  functionCall: { id: 'fc-1', name: 'get_weather', args: { city: 'Paris' } },
+                  thoughtSignature: 'c2ln',
+                },
+                { functionCall: { id: 'fc-2', name: 'get_weather', args: { city: 'Rome' } } },
+              ],
+            },
+            finishReason: 'STOP',
+            index: 0,
+          },
+        ],
+        usageMetadata: { promptTokenCount: 120, candidatesTokenCount: 30, totalTokenCount: 150 },
+        modelVersion: 'gemini-3.5-flash',
+        responseId: 'resp-tools',
+      });
+    const c = await setup().complete({ model: 'gemini:gemini-3.5-flash', messages, tools });
+    expect(body.tools).toEqual([
+      {
+        functionDeclarations: [
+          {
+            name: 'get_weather',
+            description: 'Current weather of a city',
+            parametersJsonSchema: tools[0]!.parameters,
+          },
+        ],
+      },
+    ]);
+    expect(c.text).toBe('');
+    expect(c.toolCalls).toEqual([
+      { name: 'get_weather', args: { city: 'Paris' } },
+      { name: 'get_weather', args: { city: 'Rome' } },
+    ]);
+  });
+
+  it('a call offering tools is not served from, nor written to, the response cache', async () => {
+    const reply = {
+      id: 'msg_01Tool',
+      type: 'message',
+      role: 'assistant',
+      model: 'claude-sonnet-5-5',
+      content: [{ type: 'tool_use', id: 'toolu_01A', name: 'get_weather', input: { city: 'Paris' } }],
+      stop_reason: 'tool_use',
+      stop_sequence: null,
+      usage: { input_tokens: 10, output_tokens: 5 },
+    };
+    const tmp = tempDir();
+    const store = await createEmbeddedStore({ dir: tmp.dir, autocompactMs: 0 });
+    try {
+      const scope = nock(A_BASE).post('/v1/messages').times(3).reply(200, reply);
+      const llm = setup(true, store);
+      const a = await llm.complete({ model: 'anthropic:claude-sonnet-5-5', messages, tools });
+      await llm.flush();
+      const b = await llm.complete({ model: 'anthropic:claude-sonnet-5-5', messages, tools });
+      expect(a.cached).toBe(false);
+      expect(b.cached).toBe(false);
+      expect(b.toolCalls).toEqual([{ name: 'get_weather', args: { city: 'Paris' } }]);
+      // The same call without tools is cacheable: it goes to the provider once, then to the store.
+      await llm.complete({ model: 'anthropic:claude-sonnet-5-5', messages });
+      await llm.flush();
+      const d = await llm.complete({ model: 'anthropic:claude-sonnet-5-5', messages });
+      expect(d.cached).toBe(true);
+      expect(scope.isDone()).toBe(true);
+    } finally {
+      await store.close();
+      tmp.cleanup();
+    }
+  });
+
+  it('gemini embeddings: batchEmbedContents with one request per text, vectors back in order', async () => {
+    let body: { requests?: { model: string; content: { parts: { text: string }[] } }[] } = {};
+    nock(G_BASE)
+      .post('/v1beta/models/gemini-embedding-001:batchEmbedContents', (b) => {
+        body = b;
+        return true;
+      })
+      .reply(200, { embeddings: [{ values: [0.1, 0.2, 0.3] }, { values: [0.3, 0.2, 0.1] }] });
+    const res = await setup().embed!({ model: 'gemini:gemini-embedding-001', texts: ['one', 'two'] });
+    expect(body.requests?.map((r) => r.content.parts[0]?.text)).toEqual(['one', 'two']);
+    expect(body.requests?.[0]?.model).toBe('models/gemini-embedding-001');
+    expect(res).toEqual({
+      vectors: [
+        [0.1, 0.2, 0.3],
+        [0.3, 0.2, 0.1],
+      ],
+      model: 'gemini:gemini-embedding-001',
+    });
+  });
+
+  it('gemini embeddings: an API error is an LlmError with the provider code, never the key', async () => {
+    nock(G_BASE)
+      .post('/v1beta/models/gemini-embedding-001:batchEmbedContents')
+      .reply(429, geminiError(429, 'RESOURCE_EXHAUSTED', 'Quota exceeded'));
+    const err = await setup().embed!({ model: 'gemini:gemini-embedding-001', texts: ['one', 'two'] }).catch(
+      (e: unknown) => e,
+    );
+    expect(isLlmError(err) && err.code).toBe('LLM_RATE_LIMITED');
+    expect(String((err as Error).message)).not.toContain(G_KEY);
+  });
+
+  it('embeddings: a provider without embeddings, and a provider without its key, are distinct errors', async () => {
+    const llm = createLlm({ env: {}, settings: { cache: false } });
+    const offline = await llm.embed!({ model: 'offline:heuristic', texts: ['a'] }).catch((e: unknown) => e);
+    expect(isLlmError(offline) && offline.code).toBe('LLM_BAD_REQUEST');
+    const noKey = await llm.embed!({ model: 'gemini:gemini-embedding-001', texts: ['a'] }).catch(
+      (e: unknown) => e,
+    );
+    expect(isLlmError(noKey) && noKey.code).toBe('LLM_NO_KEY');
+  });
+});
