@@ -1,14 +1,15 @@
 // The audit trail through the two chat front doors of the running bot: a Slack slash command (signed, over HTTP,
 // a local fake Slack Web API) records its Slack user and channel, `/arbiter audit` is for admins and its answer
 // escapes user content once; the console prompt records `console` for commands and clicks (review create, vote,
-// vote change, close), and vote records name no contender before the close.
+// vote change, close), and vote records name no contender before the close. Each object's report page lists its
+// records in a History section (the run launched from Slack; the review before and after its close).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createConsoleTransport } from '../bot/console-transport.ts';
 import { signSlackRequest } from '../bot/slack-signature.ts';
 import { type RunningBot, startBot } from '../bot/start.ts';
-import { parseEnv } from '../config/index.ts';
+import { parseEnv, reportPaths } from '../config/index.ts';
 import { startFakeSlack } from './fixtures/fake-slack.ts';
 import { tempDir } from './helpers/tmp.ts';
 import { waitUntil } from './helpers/wait.ts';
@@ -43,6 +44,13 @@ function signed(body: string) {
     },
     body,
   };
+}
+
+/** The History section of a report page (from its heading to the end of its table). */
+function historyOf(page: string): string {
+  const start = page.indexOf('<h2>History</h2>');
+  expect(start).toBeGreaterThan(-1);
+  return page.slice(start, page.indexOf('</table>', start) + '</table>'.length);
 }
 
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -87,6 +95,13 @@ describe('audit trail: Slack', () => {
       actor: { via: 'slack', user: 'UADMIN', channel: 'C1' },
       summary: 'Launched quickstart (2 items)',
     });
+    // The run's report page (a signed link) lists the record in its History: who, from where, what.
+    const page = await fetch(`${bot.url}${bot.links.sign(reportPaths.run(runId))}`);
+    expect(page.status).toBe(200);
+    const history = historyOf(await page.text());
+    expect(history).toMatch(
+      /<tr><td>\d{4}-\d\d-\d\d \d\d:\d\d UTC<\/td><td>UADMIN<\/td><td>Slack C1<\/td><td>Launched quickstart \(2 items\)<\/td><\/tr>/,
+    );
 
     // User content in a record (a summary is plain text): the answer escapes it once, and pings no one.
     await bot.audit.record({
@@ -183,9 +198,27 @@ describe('audit trail: console', () => {
     await waitUntil(async () =>
       (await bot.audit.list({ objectId: review._id })).some((r) => r.action === 'review.vote-change'),
     );
+    // The review's page before the close: its History lists the create and both votes, and names no contender.
+    const reviewPage = async () => {
+      const res = await fetch(`${bot.url}${bot.links.sign(reportPaths.review(review._id))}`);
+      expect(res.status).toBe(200);
+      return historyOf(await res.text());
+    };
+    const blind = await reviewPage();
+    expect(blind).toContain('<td>Opened a blind review of 2 runs</td>');
+    expect(blind).toMatch(/<td>Voted &quot;A is better&quot; on pair \d+<\/td>/);
+    expect(blind).toMatch(
+      /<td>Changed the vote on pair \d+ from &quot;A is better&quot; to &quot;B is better&quot;<\/td>/,
+    );
+    expect(blind.match(/<tr><td>/g)).toHaveLength(3);
+    for (const secret of [a._id, b._id, 'careful', 'sloppy', 'Rome', 'Milan'])
+      expect(blind).not.toContain(secret);
     await bot.submitCommand(`review close ${review._id}`);
     await waitUntil(async () =>
       (await bot.audit.list({ objectId: review._id })).some((r) => r.action === 'review.close'),
+    );
+    expect(await reviewPage()).toMatch(
+      /<td>console<\/td><td>console<\/td><td>Closed the review \(by hand\)<\/td>/,
     );
 
     const consoleActor = { via: 'console', user: 'console' };

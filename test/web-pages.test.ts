@@ -43,6 +43,10 @@ describe('report pages on the running bot', () => {
     expect(page.text.match(/<img class="chart" alt="Distribution of /g)?.length).toBeGreaterThanOrEqual(2);
     // A signed link to the comparison with the other run of the suite is there only when the suite has one.
     expect(page.text).not.toContain('/compare/');
+    // History: the run's audit records, here its launch from the console prompt.
+    expect(page.text).toMatch(
+      /<h2>History<\/h2>.*<tr><td>[^<]+ UTC<\/td><td>console<\/td><td>console<\/td><td>Launched sloppy \(6 items\)<\/td><\/tr>/s,
+    );
   });
 
   it('the comparison page lists regressions first', async () => {
@@ -128,6 +132,9 @@ describe('report pages on the running bot', () => {
       'Jupiter',
     ])
       expect(blind.text, secret).not.toContain(secret);
+    // Its History is there (the create and four votes) and, like the rest of the blind page, names no contender.
+    expect(blind.text).toContain('<td>Opened a blind review of 2 runs</td>');
+    expect(blind.text.match(/<td>Voted &quot;A is better&quot; on pair \d+<\/td>/g)).toHaveLength(4);
     // Closed by hand: the same page now reveals.
     await w.bot.submitCommand(`review close ${id}`);
     await waitUntil(async () => (await w.bot.reviews.get(id))?.status === 'closed');
