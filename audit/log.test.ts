@@ -1,8 +1,23 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { createManualClock } from '../config/index.ts';
-import { createNedbStore, createSqliteStore, type DocumentStore } from '../storage/index.ts';
+import { createManualClock, parseEnv } from '../config/index.ts';
+import {
+  createLeases,
+  createNedbStore,
+  createSqliteStore,
+  type DocumentStore,
+  retentionRules,
+  startRetention,
+} from '../storage/index.ts';
 import { tempDir } from '../test/helpers/tmp.ts';
-import { type AuditLog, cliActor, createAuditLog, recordAudit, SYSTEM_ACTOR } from './index.ts';
+import {
+  AUDIT_COLLECTION,
+  AUDIT_TIME_FIELD,
+  type AuditLog,
+  cliActor,
+  createAuditLog,
+  recordAudit,
+  SYSTEM_ACTOR,
+} from './index.ts';
 
 const engines: Record<string, (dir: string) => Promise<DocumentStore>> = {
   sqlite: (dir) => createSqliteStore({ dir }),
@@ -110,6 +125,38 @@ for (const [engine, open] of Object.entries(engines)) {
           summary: '',
         }),
       ).rejects.toMatchObject({ code: 'USAGE' });
+    });
+
+    it("retention (AUDIT_RETENTION, the store's retention table) is what removes records, by their time", async () => {
+      const { audit, clock } = await setup();
+      const day = 86_400_000;
+      const rule = retentionRules(parseEnv({})).find((r) => r.collection === AUDIT_COLLECTION);
+      expect(rule).toMatchObject({ dateField: AUDIT_TIME_FIELD, maxAgeMs: 365 * day });
+      const launch = (id: string) =>
+        audit.record({
+          actor: cliActor({ ARBITER_USER: 'ops' }),
+          action: 'run.launch',
+          object: { type: 'run', id },
+          summary: `Launched ${id}`,
+        });
+      await launch('run_old');
+      clock.advance(30 * day);
+      await launch('run_new');
+      // A year and a week after the first record: only the first is past its age.
+      clock.advance(342 * day);
+      const retention = await startRetention({
+        store: store!,
+        leases: await createLeases(store!, { clock }),
+        rules: [rule!],
+        owner: 'p1',
+        clock,
+      });
+      try {
+        expect(await retention.runOnce()).toEqual([{ collection: AUDIT_COLLECTION, removed: 1 }]);
+      } finally {
+        await retention.stop();
+      }
+      expect((await audit.list({})).map((r) => r.object.id)).toEqual(['run_new']);
     });
 
     it('a record that cannot be stored is logged with the whole entry, and the caller goes on', async () => {

@@ -96,7 +96,9 @@ type AuditDoc = z.infer<typeof AuditDocSchema> & Doc;
 // SQLite serves each filter and its newest-first order from one of the compound indexes; nedb uses a compound index
 // only when the query names every one of its fields, so the single-field ones are its candidates (test/bench/audit).
 const INDEXES: IndexSpec[] = [
-  { fields: { at: -1 } },
+  // Ascending, as retention's index on `at` (storage/retention.ts): one index serves both, and on MongoDB it is the TTL
+  // index (the same keys cannot be indexed twice there); either direction serves the newest-first scan.
+  { fields: { at: 1 } },
   { fields: { objectType: 1, objectId: 1, at: -1 } },
   { fields: { user: 1, at: -1 } },
   { fields: { objectId: 1 } },

@@ -186,6 +186,7 @@ describe('arbiter store', () => {
       ['llm_cache', 0, 30 * day],
       ['run_items', 0, null],
       ['monitor_scored', 0, 180 * day],
+      ['audit_log', 0, 365 * day],
     ]);
     // The job that stays goes 30 days after it finished, i.e. in about 20 days.
     const next = Date.parse(stats.retention[0]?.nextExpiryAt ?? '');
@@ -203,6 +204,9 @@ describe('arbiter store', () => {
       /^ {2}jobs\s+finishedAt older than 30 days: 1 to remove now, next on \d{4}-.*\(RETENTION_JOBS=30d\)$/m,
     );
     expect(text.out).toMatch(/^ {2}run_items\s+kept \(RETENTION_RUN_ITEMS=keep\)$/m);
+    expect(text.out).toMatch(
+      /^ {2}audit_log\s+at older than 365 days: 0 to remove now \(AUDIT_RETENTION=365d\)$/m,
+    );
   });
 
   it('stats on the nedb engine counts documents and sizes each file; it never migrates a nedb folder', async () => {

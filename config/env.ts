@@ -228,12 +228,12 @@ export const ENV_VARS = {
     schema: z
       .string()
       .trim()
-      .refine((s) => (parseDuration(s) ?? 0) >= 86_400_000, {
-        error: 'expected a duration of at least a day, e.g. 365d or 52w',
+      .refine((s) => s.toLowerCase() === 'keep' || (parseDuration(s) ?? 0) >= 86_400_000, {
+        error: 'expected `keep` or a duration of at least a day, e.g. 365d or 52w',
       })
       .default('365d'),
     secret: false,
-    doc: 'How long audit records (who launched, cancelled, voted, paused, migrated what) are kept in the store before retention removes them.',
+    doc: 'How long audit records (who launched, cancelled, voted, paused, migrated what) are kept after they were written (`365d`, `52w`, … at least a day) or `keep`; a periodic sweep (embedded store) or a TTL index (MongoDB) removes older ones.',
   },
 
   ANTHROPIC_API_KEY: {

@@ -50,6 +50,11 @@ async function seed(store: DocumentStore) {
   await (await store.collection<AnyDoc>('run_items')).insertMany([
     { _id: 'item-old', runId: 'r', itemKey: 'a', finishedAt: ago(900) },
   ]);
+  // Audit records (audit/: `audit_log`, timed by `at`), kept 365 days by default.
+  await (await store.collection<AnyDoc>('audit_log')).insertMany([
+    { _id: 'audit-old', action: 'run.launch', at: ago(366) },
+    { _id: 'audit-new', action: 'run.cancel', at: ago(364) },
+  ]);
 }
 
 async function ids(store: DocumentStore, name: string): Promise<string[]> {
@@ -86,23 +91,28 @@ describe.each(engines)('retention on the embedded store (%s)', (_engine, open) =
       ['llm_cache', 1],
       ['run_items', 0],
       ['monitor_scored', 1],
+      ['audit_log', 1],
     ]);
     // The next to go: the recent job 30 days after it finished, the fresh cache entry 30 days after it was made.
     expect(before[0]?.nextExpiryAt).toEqual(new Date(ago(10).getTime() + 30 * DAY));
     expect(before[1]?.nextExpiryAt).toEqual(new Date(ago(29).getTime() + 30 * DAY));
     expect(before[2]).toMatchObject({ maxAgeMs: null, setting: 'RETENTION_RUN_ITEMS=keep' });
+    expect(before[4]).toMatchObject({ maxAgeMs: 365 * DAY, setting: 'AUDIT_RETENTION=365d' });
+    expect(before[4]?.nextExpiryAt).toEqual(new Date(ago(364).getTime() + 365 * DAY));
 
     const results = await retention.runOnce();
     expect(results).toEqual([
       { collection: 'jobs', removed: 2 },
       { collection: 'llm_cache', removed: 1 },
       { collection: 'monitor_scored', removed: 1 },
+      { collection: 'audit_log', removed: 1 },
     ]);
     expect(await ids(store, 'jobs')).toEqual(['job-queued-old', 'job-recent']);
     expect(await ids(store, 'llm_cache')).toEqual(['cache-new']);
     expect(await ids(store, 'monitor_scored')).toEqual(['score-new']);
     expect(await ids(store, 'monitor_ticks')).toEqual(['tick-old']);
     expect(await ids(store, 'run_items')).toEqual(['item-old']);
+    expect(await ids(store, 'audit_log')).toEqual(['audit-new']);
 
     // Time moves on: the cache entry that was 29 days old goes two days later, the job does not yet.
     clock.advance(2 * DAY);
@@ -122,6 +132,7 @@ describe.each(engines)('retention on the embedded store (%s)', (_engine, open) =
       RETENTION_RUN_ITEMS: '365d',
       RETENTION_JOBS: '5d',
       RETENTION_MONITOR_SCORES: 'keep',
+      AUDIT_RETENTION: 'keep',
     });
     const retention = await startRetention({
       store,
@@ -135,6 +146,34 @@ describe.each(engines)('retention on the embedded store (%s)', (_engine, open) =
     expect(await ids(store, 'run_items')).toEqual([]);
     expect(await ids(store, 'jobs')).toEqual(['job-queued-old']);
     expect(await ids(store, 'monitor_scored')).toEqual(['score-new', 'score-old']);
+    expect(await ids(store, 'audit_log')).toEqual(['audit-new', 'audit-old']);
+  });
+
+  it('AUDIT_RETENTION ages the audit trail: 300d removes both records, the preview counts them first', async () => {
+    const { dir, cleanup } = tempDir();
+    cleanups.push(cleanup);
+    const store = await open(dir);
+    cleanups.push(() => store.close());
+    await seed(store);
+    const rules = retentionRules(parseEnv({ AUDIT_RETENTION: '300d' }));
+    const preview = await retentionPreview(store, rules, NOW);
+    expect(preview.find((p) => p.collection === 'audit_log')).toMatchObject({
+      dateField: 'at',
+      expired: 2,
+      maxAgeMs: 300 * DAY,
+      setting: 'AUDIT_RETENTION=300d',
+    });
+    const clock = createManualClock(NOW);
+    const retention = await startRetention({
+      store,
+      leases: await createLeases(store, { clock }),
+      rules,
+      owner: 'p1',
+      clock,
+    });
+    cleanups.push(() => retention.stop());
+    expect(await retention.runOnce()).toContainEqual({ collection: 'audit_log', removed: 2 });
+    expect(await ids(store, 'audit_log')).toEqual([]);
   });
 });
 
@@ -145,6 +184,15 @@ describe('retention settings', () => {
     );
     expect(() => parseEnv({ RETENTION_MONITOR_SCORES: '30m' })).toThrow(/RETENTION_MONITOR_SCORES/);
     expect(parseEnv({ RETENTION_RUN_ITEMS: 'KEEP' }).RETENTION_RUN_ITEMS).toBe('KEEP');
+    // The audit trail keeps a day at least: who did what is not history to lose within hours.
+    expect(() => parseEnv({ AUDIT_RETENTION: '12h' })).toThrow(
+      /AUDIT_RETENTION: expected `keep` or a duration of at least a day/,
+    );
+    expect(parseEnv({}).AUDIT_RETENTION).toBe('365d');
+    expect(retentionRules(parseEnv({ AUDIT_RETENTION: 'keep' })).at(-1)).toMatchObject({
+      collection: 'audit_log',
+      maxAgeMs: null,
+    });
   });
 });
 
@@ -247,6 +295,7 @@ describe.skipIf(!mongoUri)('retention on MongoDB (TTL indexes)', () => {
     expect(await ttl('llm_cache', 'createdAt')).toBe(30 * 86_400);
     expect(await ttl('monitor_scored', 'scoredAt')).toBe(180 * 86_400);
     expect(await ttl('run_items', 'finishedAt')).toBeUndefined();
+    expect(await ttl('audit_log', 'at')).toBe(365 * 86_400);
 
     await start({ RETENTION_JOBS: '7d', RETENTION_MONITOR_SCORES: 'keep', RETENTION_RUN_ITEMS: '365d' });
     expect(await ttl('jobs', 'finishedAt')).toBe(7 * 86_400);

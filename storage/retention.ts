@@ -1,6 +1,6 @@
 // Retention: how long each kind of history is kept, as one declarative table. On MongoDB each entry becomes a TTL
 // index (the server deletes); on the embedded stores a periodic sweep deletes, under a lease so one process at a
-// time does it. A new collection with a retention (an audit log, say) is one more entry in `retentionRules`.
+// time does it. A new collection with a retention (as the audit log has) is one more entry in `retentionRules`.
 import {
   type Clock,
   createSilentLogger,
@@ -36,7 +36,7 @@ export function parseRetentionAge(text: string): number | null {
 /** The settings retention reads. */
 export type RetentionEnv = Pick<
   Env,
-  'RETENTION_JOBS' | 'RETENTION_RUN_ITEMS' | 'RETENTION_MONITOR_SCORES' | 'LLM_CACHE_TTL'
+  'RETENTION_JOBS' | 'RETENTION_RUN_ITEMS' | 'RETENTION_MONITOR_SCORES' | 'LLM_CACHE_TTL' | 'AUDIT_RETENTION'
 >;
 
 /**
@@ -70,6 +70,14 @@ export function retentionRules(env: RetentionEnv): RetentionRule[] {
       dateField: 'scoredAt',
       maxAgeMs: parseRetentionAge(env.RETENTION_MONITOR_SCORES),
       setting: `RETENTION_MONITOR_SCORES=${env.RETENTION_MONITOR_SCORES}`,
+    },
+    // The audit trail (audit/: AUDIT_COLLECTION, records timed by `at`): retention is the only thing that removes
+    // a record. Its plain `at` index is this rule's index, so on MongoDB the TTL index is the one it sorts by.
+    {
+      collection: 'audit_log',
+      dateField: 'at',
+      maxAgeMs: parseRetentionAge(env.AUDIT_RETENTION),
+      setting: `AUDIT_RETENTION=${env.AUDIT_RETENTION}`,
     },
   ];
 }
