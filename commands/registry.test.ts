@@ -82,6 +82,10 @@ describe('parity of the front doors', () => {
     ['digest now --period day', { name: 'digest', now: true, period: 'day' }],
     ['monitor pause nightly', { name: 'monitor.pause', monitor: 'nightly' }],
     ['leaderboard', { name: 'leaderboard' }],
+    [
+      'audit --since 7d --user U1 --object run:run_1 --limit 5',
+      { name: 'audit', since: '7d', user: 'U1', object: 'run:run_1', limit: 5 },
+    ],
   ])('%j is the same command with the same arguments everywhere', (text, command) => {
     const { slack, console, cli } = threeDoors(text);
     expect(slack).toMatchObject({ ok: true, command });
