@@ -16,6 +16,11 @@
 // look up (ephemerals; history the bot may not read; no findPosted) it sends again: that window is one in-flight
 // delivery per channel at the moment of the crash. Edits are idempotent by nature.
 //
+// Jobs that post in bulk (review ballots and reveals, monitor reports, digests, prompt alerts) record their writes
+// through Transport.enqueue (chat/deliverLater): keyed deliveries, a thread's replies tied to their parent by its key
+// (`parent`), and the job ends without waiting for Slack. A write may carry a fallback posted in its place when it
+// fails for good with given codes (a digest chart the bot may not upload: the note saying how to fix it).
+//
 // Failures that retrying cannot fix (invalid_blocks, msg_too_long, channel_not_found, not_in_channel,
 // missing_scope, invalid_auth…) first degrade where that can help (a message Slack refuses is re-sent as plain
 // text; an edit it refuses keeps a short parent and moves the content into the thread), then fail the delivery
@@ -73,6 +78,9 @@ export interface DeliveryDoc {
   requester?: string;
   /** A failure notice itself: never produces another notice. */
   notice?: boolean;
+  /** Posted in this delivery's place (same channel and thread) when it fails for good with one of fallbackOn. */
+  fallback?: Message;
+  fallbackOn?: string[];
   status: DeliveryStatus;
   /** Epoch ms at which a pending delivery is due; absent otherwise (sparse index: the loop reads only these). */
   dueAt?: number;
@@ -111,6 +119,8 @@ export interface DeliveryInput {
   group?: string;
   requester?: string;
   notice?: boolean;
+  fallback?: Message;
+  fallbackOn?: readonly string[];
 }
 
 /** How the transport's error is to be treated. */
@@ -334,6 +344,7 @@ export async function createOutbox(options: OutboxOptions): Promise<Outbox> {
       ...(input.group ? { group: input.group } : {}),
       ...(input.requester ? { requester: input.requester } : {}),
       ...(input.notice ? { notice: true } : {}),
+      ...(input.fallback ? { fallback: input.fallback, fallbackOn: [...(input.fallbackOn ?? [])] } : {}),
       status: 'pending',
       dueAt: now.getTime(),
       attempts: 0,
@@ -543,6 +554,18 @@ export async function createOutbox(options: OutboxOptions): Promise<Outbox> {
     const reason = v.retry
       ? `gave up after ${doc.attempts} attempts (${v.code})`
       : `Slack refused it (${v.code})${v.hint ? `: ${v.hint}` : ''}`;
+    if (!v.retry && doc.fallback && doc.fallbackOn?.includes(v.code))
+      // What to say instead (a digest's chart the bot may not upload: how to fix it), where it would have gone.
+      await enqueue({
+        id: `${doc._id}:fallback`,
+        op: 'post',
+        lane: doc.lane,
+        channel: doc.channel,
+        ...(ref ? { threadTs: ref } : {}),
+        message: doc.fallback,
+        ...(doc.group ? { group: doc.group } : {}),
+        ...(doc.requester ? { requester: doc.requester } : {}),
+      });
     await fail(doc, v.code, reason, v.hint);
   };
 
@@ -772,6 +795,33 @@ export function createOutboxTransport(outbox: Outbox, inner: Transport): Transpo
       return inner.findPosted?.(target, key, since);
     },
     ...(inner.findUploaded ? { findUploaded: inner.findUploaded.bind(inner) } : {}),
+    async enqueue(writes) {
+      // Recorded in order (seq), so a thread's replies follow their parent; nothing here waits for Slack.
+      for (const w of writes)
+        await outbox.enqueue({
+          id: w.key,
+          op: w.op,
+          lane: w.lane ?? 'bulk',
+          channel: w.channel,
+          ...(w.threadTs ? { threadTs: w.threadTs } : {}),
+          ...(w.ts ? { ts: w.ts } : {}),
+          ...(w.of ? { parent: w.of } : {}),
+          ...(w.message ? { message: w.message } : {}),
+          ...(w.file ? { file: w.file } : {}),
+          ...(w.fallback ? { fallback: w.fallback, fallbackOn: w.fallbackOn ?? [] } : {}),
+          // Edits of one message: the latest recorded state wins.
+          ...(w.op === 'update'
+            ? { supersedeKey: w.of ? `msgof:${w.of}` : `msg:${w.channel}:${w.ts ?? ''}` }
+            : {}),
+          ...(w.requester ? { requester: w.requester } : {}),
+        });
+    },
+    async delivered(key) {
+      const doc = await outbox.get(key);
+      if (!doc) return undefined;
+      if (doc.status === 'delivered') return doc.result ?? null;
+      return doc.status === 'failed' || doc.status === 'superseded' ? null : undefined;
+    },
     async update(ref, message, options = {}) {
       outcome(
         await outbox.send({
