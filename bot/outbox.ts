@@ -36,6 +36,7 @@ import {
 import type { Message } from '../chat/index.ts';
 import type { PostedRef, Transport } from '../chat/index.ts';
 import type { Collection, DocumentStore, Filter } from '../storage/index.ts';
+import { type AdminNotifier, createMemoryAdminNotifier } from './admin-notices.ts';
 import { SlackPostError } from './slack-transport.ts';
 
 /** Collection of deliveries. */
@@ -92,7 +93,8 @@ export interface DeliveryDoc {
   /** The message was refused as built and is sent in a simpler form. */
   degraded?: boolean;
   result?: PostedRef;
-  error?: { code: string; reason: string; hint?: string };
+  /** Why it failed; `admin`: only an admin can fix it (they are told whoever asked). */
+  error?: { code: string; reason: string; hint?: string; admin?: boolean };
   lastError?: string;
   createdAt: Date;
   updatedAt: Date;
@@ -132,6 +134,8 @@ export interface ErrorVerdict {
   retryAfterMs?: number;
   /** The message was refused as built: a simpler form may pass. */
   refusedContent?: boolean;
+  /** Only an admin can fix it (scopes, token, workspace settings): the admins are told, whoever asked. */
+  admin?: boolean;
   /** What the user or admin can do about it. */
   hint?: string;
 }
@@ -413,10 +417,10 @@ export async function createOutbox(options: OutboxOptions): Promise<Outbox> {
     if (after) await settle(after);
   };
 
-  const fail = async (doc: DeliveryDoc, code: string, reason: string, hint?: string) => {
+  const fail = async (doc: DeliveryDoc, code: string, reason: string, hint?: string, admin?: boolean) => {
     const after = await record(doc, {
       status: 'failed',
-      error: { code, reason, ...(hint ? { hint } : {}) },
+      error: { code, reason, ...(hint ? { hint } : {}), ...(admin ? { admin: true } : {}) },
       settledAt: clock.now(),
     });
     stats.failed += 1;
@@ -566,7 +570,7 @@ export async function createOutbox(options: OutboxOptions): Promise<Outbox> {
         ...(doc.group ? { group: doc.group } : {}),
         ...(doc.requester ? { requester: doc.requester } : {}),
       });
-    await fail(doc, v.code, reason, v.hint);
+    await fail(doc, v.code, reason, v.hint, v.admin);
   };
 
   /** Deliveries 'sending' whose process is gone become pending again, marked uncertain (look before sending). */
@@ -872,14 +876,27 @@ export interface FailureNoticeOptions {
   /** Admin user ids (U…): told once per (error, channel) of a delivery nobody asked for. */
   admins: () => readonly string[];
   logger: Logger;
+  /** The one admin notifier (bot/admin-notices.ts); absent: one in memory that DMs `admins` through the outbox. */
+  notifier?: AdminNotifier;
+}
+
+/** The admin notifier's DM, sent as a notice delivery of the outbox (a notice never produces another notice). */
+export function outboxAdminSender(outbox: Outbox) {
+  return async (user: string, message: Message, id: string) => {
+    await outbox.enqueue({ id, op: 'post', lane: 'reply', channel: user, message, notice: true });
+  };
 }
 
 /**
- * Tells someone when a delivery fails for good: the user who asked for it (a DM), or else the admins once per
- * error and channel. A failure a waiting caller was told of (it answers the user itself) is only logged.
+ * Tells someone when a delivery fails for good: the user who asked for it (a DM), and the admins, once per problem
+ * (error and channel) through the admin notifier, when nobody asked for it or only an admin can fix it. A failure a
+ * waiting caller was told of (it answers the user itself) is only logged, unless it needs an admin.
  */
 export function reportDeliveryFailures(options: FailureNoticeOptions): void {
   const { outbox, logger } = options;
+  const notifier =
+    options.notifier ??
+    createMemoryAdminNotifier({ admins: options.admins, send: outboxAdminSender(outbox), logger });
   outbox.onSettled(async (doc, awaited) => {
     if (doc.status !== 'failed' || doc.notice) return;
     const code = doc.error?.code ?? 'failed';
@@ -887,22 +904,30 @@ export function reportDeliveryFailures(options: FailureNoticeOptions): void {
     const text = `Arbiter could not deliver ${what} to <#${doc.channel}>: ${doc.error?.reason ?? code}.`;
     const message: Message = {
       title: 'Arbiter could not deliver a message',
-      summary: text,
+      summary: `Arbiter could not deliver ${what} to ${doc.channel}: ${doc.error?.reason ?? code}.`,
       sections: [
         { kind: 'text', text },
         { kind: 'context', items: [`Delivery ${doc._id}${doc.error?.hint ? '' : ` (Slack: ${code})`}`] },
       ],
     };
-    if (awaited) return;
-    const to =
-      doc.requester && !doc.requester.startsWith('S')
-        ? [{ user: doc.requester, id: `notice:${doc._id}` }]
-        : options.admins().map((user) => ({ user, id: `notice:${code}:${doc.channel}:${user}` }));
-    if (to.length === 0) {
-      logger.error({ delivery: doc._id, code, channel: doc.channel }, 'delivery failed and no admin to tell');
-      return;
-    }
-    for (const { user, id } of to)
-      await outbox.enqueue({ id, op: 'post', lane: 'reply', channel: user, message, notice: true });
+    const requester = doc.requester && !doc.requester.startsWith('S') ? doc.requester : undefined;
+    if (requester && !awaited)
+      await outbox.enqueue({
+        id: `notice:${doc._id}`,
+        op: 'post',
+        lane: 'reply',
+        channel: requester,
+        message,
+        notice: true,
+      });
+    if (requester && !doc.error?.admin) return;
+    if (awaited && !doc.error?.admin) return;
+    await notifier.tell({
+      key: `delivery:${code}:${doc.channel}`,
+      fingerprint: code,
+      text: message.summary ?? message.title,
+      message,
+      detail: { delivery: doc._id, channel: doc.channel, slackCode: code },
+    });
   });
 }

@@ -9,6 +9,7 @@ import { systemLlmClock } from '../llm/index.ts';
 import { renderThread } from './render-blocks.ts';
 import type { ErrorVerdict } from './outbox.ts';
 import { type ChannelPacer, createChannelPacer } from './slack-pacer.ts';
+import { slackErrorEntry } from './slack-errors.ts';
 
 /** The Web API client type. */
 export type SlackClient = InstanceType<typeof webApi.WebClient>;
@@ -47,16 +48,6 @@ export function createSlackClient(options: SlackClientOptions): SlackClient {
   });
 }
 
-/** Slack error codes a user can fix by inviting the bot, with the hint to show. */
-const FIXABLE: Record<string, string> = {
-  not_in_channel: 'Arbiter is not in this channel: invite it with `/invite @arbiter`, then try again.',
-  channel_not_found:
-    'Arbiter cannot see this channel (private channels and DMs need it invited): invite it with `/invite @arbiter`.',
-  is_archived: 'This channel is archived.',
-  missing_scope:
-    "Arbiter's Slack app lacks a permission this needs: reinstall it from manifest.yml (Install App → Reinstall).",
-};
-
 /** A Slack API failure with its Slack error code and, when the user can fix it, a hint. */
 export class SlackPostError extends Error {
   override readonly name = 'SlackPostError';
@@ -87,53 +78,27 @@ async function call<T>(fn: () => Promise<T>): Promise<T> {
     if (code)
       throw new SlackPostError(
         code,
-        FIXABLE[code],
+        slackErrorEntry(code).hint,
         typeof retryAfter === 'number' ? retryAfter * 1000 : undefined,
       );
     throw err;
   }
 }
 
-/**
- * Slack errors worth another attempt: `ratelimited` comes with HTTP 200 and `ok:false` as well as a 429
- * (https://api.slack.com/apis/rate-limits); `internal_error`, `fatal_error`, `service_unavailable` and
- * `request_timeout` are Slack's own trouble (https://api.slack.com/methods/chat.postMessage, Errors).
- */
-const RETRYABLE = new Set([
-  'ratelimited',
-  'rate_limited',
-  'internal_error',
-  'fatal_error',
-  'service_unavailable',
-  'request_timeout',
-  'team_added_to_org',
-]);
-/** Slack refused the message as built: a simpler form may pass. */
-const REFUSED_CONTENT = new Set(['invalid_blocks', 'invalid_blocks_format', 'msg_too_long', 'no_text']);
-/** What admins can do about errors no retry fixes (beyond FIXABLE). */
-const ADMIN_HINTS: Record<string, string> = {
-  invalid_auth: 'SLACK_BOT_TOKEN is not valid: copy the Bot User OAuth Token again from the app settings.',
-  not_authed: 'SLACK_BOT_TOKEN is not set for this call.',
-  token_revoked: "Arbiter's token was revoked: reinstall the app.",
-  token_expired: "Arbiter's token expired: reinstall the app or refresh the token.",
-  account_inactive: "Arbiter's Slack app was deactivated: reinstall it.",
-  message_not_found: 'The message to edit was deleted.',
-  cant_update_message: 'Arbiter may only edit its own messages.',
-  edit_window_closed: "The workspace's edit window for messages has closed.",
-  restricted_action: 'A workspace setting keeps Arbiter from posting in this channel.',
-  user_not_in_channel: 'The user is not a member of this channel.',
-};
-
 /** How the outbox treats an error of a Slack call: retried (with Retry-After), degraded, or failed with a hint. */
 export function classifySlackError(err: unknown): ErrorVerdict {
   if (err instanceof SlackPostError) {
+    // One table for every Slack error (slack-errors.ts), shared with the reply path.
     const code = err.slackCode;
+    const entry = slackErrorEntry(code);
+    const hint = err.hint ?? entry.hint;
     return {
       code,
-      retry: RETRYABLE.has(code),
+      retry: entry.kind === 'retry',
       ...(err.retryAfterMs !== undefined ? { retryAfterMs: err.retryAfterMs } : {}),
-      ...(REFUSED_CONTENT.has(code) ? { refusedContent: true } : {}),
-      ...((err.hint ?? ADMIN_HINTS[code]) ? { hint: err.hint ?? ADMIN_HINTS[code] } : {}),
+      ...(entry.kind === 'content' ? { refusedContent: true } : {}),
+      ...(entry.kind === 'admin' ? { admin: true } : {}),
+      ...(hint ? { hint } : {}),
     };
   }
   // Network errors, HTTP 5xx, time-outs, a file upload that failed midway: worth another attempt.
