@@ -92,6 +92,8 @@ export interface DeliveryDoc {
   uncertain?: boolean;
   /** The message was refused as built and is sent in a simpler form. */
   degraded?: boolean;
+  /** Parts of a message that goes out as several (overflow, thread replies) already accepted, in order. */
+  parts?: PostedRef[];
   result?: PostedRef;
   /** Why it failed; `admin`: only an admin can fix it (they are told whoever asked). */
   error?: { code: string; reason: string; hint?: string; admin?: boolean };
@@ -172,7 +174,7 @@ export interface OutboxOptions {
   /** Every 'sending' delivery at start is from a dead process (the embedded store has one owner). */
   recoverAllAtStart?: boolean;
   /** Tests: called at each step; returning true freezes the loop there forever, as a kill -9 would. */
-  crashAt?: (step: 'claimed' | 'sent' | 'recorded', doc: DeliveryDoc) => boolean;
+  crashAt?: (step: 'claimed' | 'part' | 'sent' | 'recorded', doc: DeliveryDoc) => boolean;
   owner?: string;
 }
 
@@ -452,32 +454,48 @@ export async function createOutbox(options: OutboxOptions): Promise<Outbox> {
     }
     const threadTs = doc.op === 'update' ? undefined : ref || undefined;
     const target = { channel: doc.channel, ...(threadTs ? { threadTs } : {}) };
+    // The parts of the message (overflow, thread replies) posted so far: each recorded before the next is sent.
+    const parts: PostedRef[] = [...(doc.parts ?? [])];
+    const since = new Date(doc.createdAt.getTime() - 60_000);
+    const onPart = async (i: number, partRef: PostedRef) => {
+      parts[i] = partRef;
+      if (options.crashAt?.('part', { ...doc, parts: [...parts] })) await freeze();
+      await col.updateOne(
+        { _id: doc._id, status: 'sending', owner },
+        { $set: { parts: [...parts], updatedAt: clock.now() } },
+      );
+    };
     try {
-      if (doc.uncertain && (doc.op === 'post' || doc.op === 'upload')) {
-        // The process that sent it died before recording the answer: look before sending again.
-        const since = new Date(doc.createdAt.getTime() - 60_000);
-        const found =
-          doc.op === 'post'
-            ? await transport.findPosted?.(target, doc._id, since)
-            : doc.file
-              ? await transport.findUploaded?.(target, doc.file.path.split(/[\\/]/).pop() ?? '', since)
-              : undefined;
+      if (doc.uncertain && doc.op === 'post' && parts.length === 0 && transport.findPosted) {
+        // The process that sent it died before recording its first part: look before sending it again.
+        const found = await transport.findPosted(target, doc._id, since);
         if (found) {
-          logger.info(
-            { delivery: doc._id },
-            'delivery in flight at a crash was found posted; not sent again',
-          );
+          logger.info({ delivery: doc._id }, 'delivery in flight at a crash was found posted; not sent again');
+          await onPart(0, found);
+        }
+      }
+      if (doc.uncertain && doc.op === 'upload' && doc.file) {
+        const found = await transport.findUploaded?.(target, doc.file.path.split(/[\\/]/).pop() ?? '', since);
+        if (found) {
+          logger.info({ delivery: doc._id }, 'upload in flight at a crash was found; not sent again');
           await delivered(doc, found);
           return;
         }
       }
       if (frozen) return freeze();
       const message = doc.message ?? { title: '', sections: [] };
+      // A later part may have been in flight at the crash: the transport looks it up by its key (`key#n`).
+      const partOptions = {
+        key: doc._id,
+        resume: [...parts],
+        onPart,
+        ...(doc.uncertain && parts.length > 0 ? { uncertainSince: since } : {}),
+      };
       let result: PostedRef;
-      if (doc.op === 'post') result = await transport.post(target, message, { key: doc._id });
+      if (doc.op === 'post') result = await transport.post(target, message, partOptions);
       else if (doc.op === 'update') {
         result = { channel: doc.channel, ts: ref };
-        await transport.update(result, message);
+        await transport.update(result, message, partOptions);
       } else if (doc.op === 'ephemeral') {
         await transport.postEphemeral(
           { channel: doc.channel, user: doc.user ?? '', ...(threadTs ? { threadTs } : {}) },
@@ -492,7 +510,7 @@ export async function createOutbox(options: OutboxOptions): Promise<Outbox> {
       await delivered(doc, result);
     } catch (err) {
       if (frozen) return;
-      await failedAttempt(doc, err, ref);
+      await failedAttempt({ ...doc, ...(parts.length ? { parts } : {}) }, err, ref);
     }
   };
 
@@ -503,7 +521,10 @@ export async function createOutbox(options: OutboxOptions): Promise<Outbox> {
       channelBuckets?.pause(doc.channel, v.retryAfterMs);
       opBuckets.get(doc.op)?.pause('*', v.retryAfterMs);
     }
-    if (v.refusedContent && !doc.degraded && doc.message) {
+    // A plain form renders into other parts: once some are posted, sending it would repeat them. The rest fails
+    // (recorded, and told) rather than duplicating what the channel already shows.
+    const partlyPosted = (doc.parts?.length ?? 0) > 0;
+    if (v.refusedContent && !doc.degraded && doc.message && !partlyPosted) {
       // Slack refused the message as built (invalid_blocks, msg_too_long): send a form it takes.
       logger.warn({ delivery: doc._id, code: v.code }, 'message refused as built; sending it as plain text');
       if (doc.op === 'update') {

@@ -108,6 +108,11 @@ export function classifySlackError(err: unknown): ErrorVerdict {
 
 /** The message-metadata event type of posts made with a key (see Transport.post). */
 export const POST_EVENT_TYPE = 'arbiter_post';
+
+/** The key of part `i` of a keyed message: the key itself for the first (what findPosted looks for), `key#i` after. */
+export function partKey(key: string, i: number): string {
+  return i === 0 ? key : `${key}#${i}`;
+}
 /** The fields of a history message the lookups read. */
 interface HistoryMessage {
   ts?: string;
@@ -205,29 +210,40 @@ export function createSlackTransport(
   return {
     name: 'slack',
     async post(target, message, options = {}) {
+      // One delivery, several parts (overflow, thread replies): posted in order, each recorded by the caller
+      // (onPart) before the next; a retry resumes at the first part missing, looked up first if it may be there.
       const parts = renderThread({ ...scrubDeep(message), ephemeral: false });
-      let parent: PostedRef | undefined;
-      for (const part of parts) {
+      const done = [...(options.resume ?? [])];
+      let parent: PostedRef | undefined = done[0];
+      for (let i = done.length; i < parts.length; i++) {
+        const part = parts[i]!;
         warn(part.warnings);
         const threadTs = part.threaded ? (target.threadTs ?? parent?.ts) : target.threadTs;
-        // The key rides on the first message only: that is the one findPosted looks for.
-        const metadata =
-          options.key && !parent
-            ? { event_type: POST_EVENT_TYPE, event_payload: { key: options.key } }
-            : undefined;
-        await pacer.wait(target.channel);
-        const res = await call(() =>
-          client.chat.postMessage({
-            channel: target.channel,
-            text: part.text,
-            blocks: part.blocks,
-            unfurl_links: false,
-            unfurl_media: false,
-            ...(threadTs ? { thread_ts: threadTs } : {}),
-            ...(metadata ? { metadata } : {}),
-          }),
-        );
-        parent ??= { channel: res.channel ?? target.channel, ts: res.ts ?? '' };
+        const key = options.key ? partKey(options.key, i) : undefined;
+        let ref: PostedRef | undefined;
+        if (key && options.uncertainSince && i === (options.resume?.length ?? 0))
+          ref = await lookUp(
+            { channel: parent?.channel ?? target.channel, ...(threadTs ? { threadTs } : {}) },
+            options.uncertainSince,
+            (m) => m.metadata?.event_type === POST_EVENT_TYPE && m.metadata.event_payload?.key === key,
+          );
+        if (!ref) {
+          await pacer.wait(target.channel);
+          const res = await call(() =>
+            client.chat.postMessage({
+              channel: target.channel,
+              text: part.text,
+              blocks: part.blocks,
+              unfurl_links: false,
+              unfurl_media: false,
+              ...(threadTs ? { thread_ts: threadTs } : {}),
+              ...(key ? { metadata: { event_type: POST_EVENT_TYPE, event_payload: { key } } } : {}),
+            }),
+          );
+          ref = { channel: res.channel ?? target.channel, ts: res.ts ?? '' };
+        }
+        await options.onPart?.(i, ref);
+        parent ??= ref;
       }
       return parent ?? { channel: target.channel, ts: '' };
     },
@@ -239,27 +255,48 @@ export function createSlackTransport(
       ),
     findUploaded: (target, filename, since) =>
       lookUp(target, since, (m) => (m.files ?? []).some((f) => f.name === filename)),
-    async update(ref, message) {
-      // The parent is replaced; what overflows it goes to its thread, as the marker in the parent says.
+    async update(ref, message, options = {}) {
+      // The parent is replaced (part 0); what overflows it goes to its thread (parts 1…), as the marker in the parent
+      // says, each recorded before the next, so a retry neither loses nor repeats one.
       const [first, ...rest] = renderThread({ ...scrubDeep(message), thread: [], ephemeral: false });
       if (!first) return;
-      warn(first.warnings);
-      await call(() =>
-        client.chat.update({ channel: ref.channel, ts: ref.ts, text: first.text, blocks: first.blocks }),
-      );
-      for (const part of rest) {
-        warn(part.warnings);
-        await pacer.wait(ref.channel);
+      const done = options.resume?.length ?? 0;
+      if (done === 0) {
+        warn(first.warnings);
         await call(() =>
-          client.chat.postMessage({
-            channel: ref.channel,
-            thread_ts: ref.ts,
-            text: part.text,
-            blocks: part.blocks,
-            unfurl_links: false,
-            unfurl_media: false,
-          }),
+          client.chat.update({ channel: ref.channel, ts: ref.ts, text: first.text, blocks: first.blocks }),
         );
+        await options.onPart?.(0, ref);
+      }
+      for (let i = Math.max(1, done); i <= rest.length; i++) {
+        const part = rest[i - 1]!;
+        warn(part.warnings);
+        const key = options.key ? partKey(options.key, i) : undefined;
+        const found =
+          key && options.uncertainSince && i === done
+            ? await lookUp(
+                { channel: ref.channel, threadTs: ref.ts },
+                options.uncertainSince,
+                (m) => m.metadata?.event_type === POST_EVENT_TYPE && m.metadata.event_payload?.key === key,
+              )
+            : undefined;
+        let posted = found;
+        if (!posted) {
+          await pacer.wait(ref.channel);
+          const res = await call(() =>
+            client.chat.postMessage({
+              channel: ref.channel,
+              thread_ts: ref.ts,
+              text: part.text,
+              blocks: part.blocks,
+              unfurl_links: false,
+              unfurl_media: false,
+              ...(key ? { metadata: { event_type: POST_EVENT_TYPE, event_payload: { key } } } : {}),
+            }),
+          );
+          posted = { channel: res.channel ?? ref.channel, ts: res.ts ?? '' };
+        }
+        await options.onPart?.(i, posted);
       }
     },
     async postEphemeral(target, message) {

@@ -15,11 +15,23 @@ export interface WriteOptions {
   lane?: 'reply' | 'bulk';
   /** The user who asked for it: told if it cannot be delivered (otherwise the admins are). */
   requester?: string;
+  /**
+   * A message may go out as several parts (overflow into its thread, thread replies). The parts an earlier attempt
+   * had posted, in order: this attempt resumes at the first one missing and never posts one twice.
+   */
+  resume?: readonly PostedRef[];
+  /** Called when each part was accepted, before the next is sent (the outbox records it). */
+  onPart?: (index: number, ref: PostedRef) => Promise<void>;
+  /**
+   * An earlier attempt died while sending, at this time or later: the first part missing from `resume` may have
+   * been posted; where the transport can, it looks that part up by its key before sending it.
+   */
+  uncertainSince?: Date;
 }
 
 /** Options of a post. */
 export interface PostOptions extends WriteOptions {
-  /** An idempotency key for this post (at most 200 characters). */
+  /** An idempotency key for this post (at most 200 characters); each further part gets `key#n`. */
   key?: string;
 }
 
@@ -48,8 +60,11 @@ export interface Transport {
     key: string,
     since: Date,
   ): Promise<PostedRef | undefined>;
-  /** Replaces the content of a posted message (progress lines, vote tallies). */
-  update(ref: PostedRef, message: Message, options?: WriteOptions): Promise<void>;
+  /**
+   * Replaces the content of a posted message (progress lines, vote tallies); what overflows it goes to its thread as
+   * further parts (see WriteOptions.resume), keyed `key#n` when a key is given.
+   */
+  update(ref: PostedRef, message: Message, options?: PostOptions): Promise<void>;
   /**
    * Shows a message to one user only (Slack ephemeral; the console prints it marked as such). `options.key` makes
    * it idempotent where the transport can (the outbox records it once per key).
