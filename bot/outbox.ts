@@ -47,7 +47,21 @@ export type Lane = 'reply' | 'bulk';
 const LANE_RANK: Record<Lane, number> = { reply: 0, bulk: 1 };
 
 /** What a delivery does. */
-export type DeliveryOp = 'post' | 'update' | 'ephemeral' | 'upload';
+export type DeliveryOp = 'post' | 'update' | 'ephemeral' | 'upload' | 'reply';
+
+/** Where a user reply goes (op 'reply'): the user and where they typed; the response_url is kept apart (unset once settled). */
+export interface ReplyTarget {
+  user: string;
+  channel?: string;
+  threadTs?: string;
+  issuedAt?: Date;
+}
+
+/** Sends one user reply by the first route that works (bot/slack-reply.ts); 'none' when none could reach the user. */
+export type ReplySender = (
+  to: ReplyTarget & { responseUrl?: string },
+  message: Message,
+) => Promise<'response_url' | 'ephemeral' | 'dm' | 'none'>;
 
 /** Where a delivery stands. */
 export type DeliveryStatus = 'pending' | 'sending' | 'delivered' | 'failed' | 'superseded';
@@ -94,6 +108,12 @@ export interface DeliveryDoc {
   degraded?: boolean;
   /** Parts of a message that goes out as several (overflow, thread replies) already accepted, in order. */
   parts?: PostedRef[];
+  /** op 'reply': who it is for and where they typed. */
+  replyTo?: ReplyTarget;
+  /** op 'reply': the request's response_url (a credential: removed once the reply settles). */
+  responseUrl?: string;
+  /** op 'reply': the route that reached the user. */
+  route?: string;
   result?: PostedRef;
   /** Why it failed; `admin`: only an admin can fix it (they are told whoever asked). */
   error?: { code: string; reason: string; hint?: string; admin?: boolean };
@@ -125,6 +145,8 @@ export interface DeliveryInput {
   notice?: boolean;
   fallback?: Message;
   fallbackOn?: readonly string[];
+  replyTo?: ReplyTarget;
+  responseUrl?: string;
 }
 
 /** How the transport's error is to be treated. */
@@ -197,6 +219,8 @@ export interface Outbox {
   start(): void;
   /** Wakes the loop now. */
   notify(): void;
+  /** Sets how 'reply' deliveries are sent (the reply path's routes); without it they fail. */
+  useReplies(sender: ReplySender): void;
   /** Stops taking deliveries; waits for those in flight. */
   stop(): Promise<void>;
   /** Resolves when nothing is pending or in flight. */
@@ -306,6 +330,7 @@ export async function createOutbox(options: OutboxOptions): Promise<Outbox> {
   let loopDone: Promise<void> = Promise.resolve();
   let frozen = false;
   let lastPassEmpty = false;
+  let replySender: ReplySender | undefined;
 
   // The sequence continues after the highest stored one, so FIFO holds across restarts.
   const last = await col.find({}, { sort: { seq: -1 }, limit: 1 });
@@ -351,6 +376,8 @@ export async function createOutbox(options: OutboxOptions): Promise<Outbox> {
       ...(input.requester ? { requester: input.requester } : {}),
       ...(input.notice ? { notice: true } : {}),
       ...(input.fallback ? { fallback: input.fallback, fallbackOn: [...(input.fallbackOn ?? [])] } : {}),
+      ...(input.replyTo ? { replyTo: input.replyTo } : {}),
+      ...(input.responseUrl ? { responseUrl: input.responseUrl } : {}),
       status: 'pending',
       dueAt: now.getTime(),
       attempts: 0,
@@ -408,23 +435,28 @@ export async function createOutbox(options: OutboxOptions): Promise<Outbox> {
     return updated;
   };
 
-  const delivered = async (doc: DeliveryDoc, ref: PostedRef) => {
+  const delivered = async (doc: DeliveryDoc, ref: PostedRef, route?: string) => {
     if (options.crashAt?.('sent', doc)) return freeze();
-    const after = await record(doc, { status: 'delivered', result: ref, settledAt: clock.now() }, [
-      'uncertain',
-      'lastError',
-    ]);
+    const after = await record(
+      doc,
+      { status: 'delivered', result: ref, settledAt: clock.now(), ...(route ? { route } : {}) },
+      ['uncertain', 'lastError', 'responseUrl'],
+    );
     if (options.crashAt?.('recorded', doc)) return freeze();
     stats.delivered += 1;
     if (after) await settle(after);
   };
 
   const fail = async (doc: DeliveryDoc, code: string, reason: string, hint?: string, admin?: boolean) => {
-    const after = await record(doc, {
-      status: 'failed',
-      error: { code, reason, ...(hint ? { hint } : {}), ...(admin ? { admin: true } : {}) },
-      settledAt: clock.now(),
-    });
+    const after = await record(
+      doc,
+      {
+        status: 'failed',
+        error: { code, reason, ...(hint ? { hint } : {}), ...(admin ? { admin: true } : {}) },
+        settledAt: clock.now(),
+      },
+      ['responseUrl'],
+    );
     stats.failed += 1;
     logger.warn({ delivery: doc._id, channel: doc.channel, op: doc.op, code, reason }, 'delivery failed');
     if (after) await settle(after);
@@ -470,7 +502,10 @@ export async function createOutbox(options: OutboxOptions): Promise<Outbox> {
         // The process that sent it died before recording its first part: look before sending it again.
         const found = await transport.findPosted(target, doc._id, since);
         if (found) {
-          logger.info({ delivery: doc._id }, 'delivery in flight at a crash was found posted; not sent again');
+          logger.info(
+            { delivery: doc._id },
+            'delivery in flight at a crash was found posted; not sent again',
+          );
           await onPart(0, found);
         }
       }
@@ -496,6 +531,22 @@ export async function createOutbox(options: OutboxOptions): Promise<Outbox> {
       else if (doc.op === 'update') {
         result = { channel: doc.channel, ts: ref };
         await transport.update(result, message, partOptions);
+      } else if (doc.op === 'reply') {
+        if (!replySender) throw new Error('no reply path for a user reply');
+        const route = await replySender(
+          {
+            ...(doc.replyTo ?? { user: doc.user ?? '' }),
+            ...(doc.responseUrl ? { responseUrl: doc.responseUrl } : {}),
+          },
+          message,
+        );
+        if (route === 'none') {
+          // The reply path tried every route (and retried Slack's transient errors); nothing can reach the user.
+          await fail(doc, 'unreachable', 'no route reached the user (response_url, ephemeral, DM)');
+          return;
+        }
+        await delivered(doc, { channel: doc.replyTo?.channel ?? doc.channel, ts: '' }, route);
+        return;
       } else if (doc.op === 'ephemeral') {
         await transport.postEphemeral(
           { channel: doc.channel, user: doc.user ?? '', ...(threadTs ? { threadTs } : {}) },
@@ -666,7 +717,12 @@ export async function createOutbox(options: OutboxOptions): Promise<Outbox> {
         }
         // FIFO within a channel: whatever comes after this one in the channel waits for it.
         blocked.add(doc.channel);
-        const wait = Math.max(channelBuckets?.wait(doc.channel) ?? 0, opBuckets.get(doc.op)?.wait('*') ?? 0);
+        // A user reply (response_url, or an ephemeral/DM by its own route) is not a channel post: no channel pace.
+        const paced = doc.op !== 'reply';
+        const wait = Math.max(
+          paced ? (channelBuckets?.wait(doc.channel) ?? 0) : 0,
+          opBuckets.get(doc.op)?.wait('*') ?? 0,
+        );
         if (wait > 0) {
           nextMs = Math.min(nextMs, wait);
           continue;
@@ -676,7 +732,7 @@ export async function createOutbox(options: OutboxOptions): Promise<Outbox> {
         if (options.crashAt?.('claimed', claimed)) {
           await freeze();
         }
-        channelBuckets?.take(doc.channel);
+        if (paced) channelBuckets?.take(doc.channel);
         opBuckets.get(doc.op)?.take('*');
         started += 1;
         const run = attempt(claimed)
@@ -756,6 +812,9 @@ export async function createOutbox(options: OutboxOptions): Promise<Outbox> {
     },
     notify() {
       wake();
+    },
+    useReplies(sender) {
+      replySender = sender;
     },
     async stop() {
       stopping = true;

@@ -91,7 +91,7 @@ import {
 import { createAdminNotifier } from './admin-notices.ts';
 import { createAdminAlerts } from './slack-errors.ts';
 import { createChannelAccess } from './slack-membership.ts';
-import { createResponseUrlBudget, createSlackReplies } from './slack-reply.ts';
+import { createOutboxReplies, createResponseUrlBudget, createSlackReplies } from './slack-reply.ts';
 import { createScopeAlerts, watchClientScopes, watchFetchScopes } from './slack-scopes.ts';
 import {
   configChannelRefs,
@@ -271,13 +271,17 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
     // Answers for one user go by response_url (its uses counted in the store), then ephemeral, then DM; commands
     // that post in their conversation check first that the bot can.
     const adminAlerts = createAdminAlerts(logger, adminNotifier);
+    // Each answer is a delivery of the outbox's reply lane (durable, ahead of bulk posting), sent by these routes.
     const replies = slackClient
-      ? createSlackReplies({
-          client: slackClient,
-          budget: await createResponseUrlBudget(store),
-          logger,
-          alerts: adminAlerts,
-        })
+      ? createOutboxReplies(
+          deliveries,
+          createSlackReplies({
+            client: slackClient,
+            budget: await createResponseUrlBudget(store),
+            logger,
+            alerts: adminAlerts,
+          }),
+        )
       : undefined;
     const channelAccess = slackClient
       ? createChannelAccess({ client: slackClient, logger, alerts: adminAlerts })
