@@ -326,7 +326,14 @@ export async function createOutbox(options: OutboxOptions): Promise<Outbox> {
   let seq = 0;
   let started = false;
   let stopping = false;
-  const { sleep, wake } = createWakeableSleep();
+  const sleeper = createWakeableSleep();
+  // A wake that comes while a pass runs (a reply enqueued meanwhile) is remembered: the loop then goes round at
+  // once instead of sleeping until its timer, so an answer never waits for the next tick.
+  let woken = false;
+  const wake = () => {
+    woken = true;
+    sleeper.wake();
+  };
   let loopDone: Promise<void> = Promise.resolve();
   let frozen = false;
   let lastPassEmpty = false;
@@ -784,7 +791,14 @@ export async function createOutbox(options: OutboxOptions): Promise<Outbox> {
         logger.error({ err }, 'outbox pass failed; trying again');
       }
       if (stopping || frozen) break;
-      await sleep(waitMs);
+      if (woken) {
+        woken = false;
+        // Let I/O in (HTTP acks, store writes) between back-to-back passes.
+        await new Promise((r) => setImmediate(r));
+        continue;
+      }
+      await sleeper.sleep(waitMs);
+      woken = false;
     }
   };
 
