@@ -3,11 +3,11 @@
 // breaker, retries with back-off, per-provider rate limit, per-attempt time-out (`policy.ts`) —, usage and cost
 // accounting (`stats.ts`), the JSON-repair decorator (`json-repair.ts`) and optional Langfuse tracing. Providers
 // stay dumb (one raw call); all policy lives in the stages.
-import { ArbiterError, createSilentLogger, type Env, type Logger } from '../config/index.ts';
+import { ArbiterError, createSilentLogger, type Env, type Logger, systemClock } from '../config/index.ts';
 import type { DocumentStore } from '../storage/index.ts';
 import { cacheKey, createStoreCache, type ResponseCache } from './cache.ts';
 import { type BreakerState, type CircuitBreaker, createCircuitBreaker } from './circuit-breaker.ts';
-import { type LlmClock, systemLlmClock } from './clock.ts';
+import { type LlmClock, type LlmTimer, timerOf } from './clock.ts';
 import { isLlmError, type LlmError } from './errors.ts';
 import { withJsonRepair } from './json-repair.ts';
 import type { ModelName } from './model-name.ts';
@@ -66,7 +66,8 @@ export interface CreateLlmOptions {
   env?: Partial<Env>;
   /** Overrides of the settings derived from `env`. */
   settings?: Partial<LlmSettings>;
-  clock?: LlmClock;
+  /** The one `Clock` (its `nowMs` and `sleep`); a clock in the former `LlmClock` shape is accepted too. */
+  clock?: LlmTimer | LlmClock;
   logger?: Logger;
   /** Extra providers (or replacements of built-ins) by name, e.g. a benchmark stub. */
   providers?: Record<string, LlmProvider>;
@@ -97,11 +98,11 @@ export function createLlm(options: CreateLlmOptions = {}): LlmService {
     );
   }
   const settings: LlmSettings = { ...llmSettingsFromEnv(env), ...stripUndefined(options.settings ?? {}) };
-  const clock = options.clock ?? systemLlmClock;
+  const clock = options.clock ? timerOf(options.clock) : systemClock;
   const logger = options.logger ?? createSilentLogger();
   const random = options.random ?? Math.random;
   const cache: ResponseCache | undefined = options.store
-    ? createStoreCache(options.store, logger, { ttlMs: settings.cacheTtlMs, now: () => clock.now() })
+    ? createStoreCache(options.store, logger, { ttlMs: settings.cacheTtlMs, now: () => clock.nowMs() })
     : undefined;
   const tracing: LangfuseTracing | undefined = settings.trace
     ? (options.tracing ?? createLangfuseTracing({ ...settings.trace, logger }))
@@ -113,7 +114,7 @@ export function createLlm(options: CreateLlmOptions = {}): LlmService {
     const spec: ProviderSpec = PROVIDERS[name];
     entries.set(
       name,
-      spec.create({ env, now: () => clock.now(), ...(options.fetch ? { fetch: options.fetch } : {}) }),
+      spec.create({ env, now: () => clock.nowMs(), ...(options.fetch ? { fetch: options.fetch } : {}) }),
     );
   }
   for (const [name, provider] of Object.entries(options.providers ?? {})) {
@@ -230,7 +231,7 @@ export function createLlm(options: CreateLlmOptions = {}): LlmService {
   }
 
   async function complete(params: CallParams): Promise<Completion> {
-    const started = clock.now();
+    const started = clock.nowMs();
     validateCallParams(params);
     const { name, provider } = resolveModel(params.model);
     const stats = book.statsFor(name.full, provider.heuristic);
@@ -269,12 +270,12 @@ export function createLlm(options: CreateLlmOptions = {}): LlmService {
         stats.errors += 1;
         // A fast failure of an open circuit never reached the provider: nothing to trace.
         const reachedProvider = !(e.code === 'LLM_CIRCUIT_OPEN' && e.cause === undefined);
-        if (reachedProvider) record(name, provider, params, started, clock.now(), { error: e });
+        if (reachedProvider) record(name, provider, params, started, clock.nowMs(), { error: e });
       }
       throw e;
     }
 
-    const ended = clock.now();
+    const ended = clock.nowMs();
     stats.calls += 1;
     if (joined || outcome.fromStore) {
       stats.cacheHits += 1;

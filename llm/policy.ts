@@ -5,7 +5,7 @@
 import type { Logger } from '../config/index.ts';
 import type { ResponseCache } from './cache.ts';
 import type { BreakerPass, BreakerRefusal, CircuitBreaker } from './circuit-breaker.ts';
-import type { LlmClock } from './clock.ts';
+import type { LlmTimer } from './clock.ts';
 import { LlmError } from './errors.ts';
 import type { ModelName } from './model-name.ts';
 import type { RateLimiter } from './rate-limiter.ts';
@@ -142,7 +142,7 @@ export function rateLimitStage(limiter: RateLimiter): Stage {
  */
 export function breakerStages(
   breaker: CircuitBreaker,
-  deps: { clock: LlmClock; logger: Logger; cooldownMs: number },
+  deps: { clock: LlmTimer; logger: Logger; cooldownMs: number },
 ): { call: Stage; attempt(queue: Stage): Stage } {
   const { clock, logger } = deps;
   const failCall = (e: LlmError, ctx: CallContext): LlmError => {
@@ -159,7 +159,7 @@ export function breakerStages(
   // The circuit stayed open past this call's deadline: provider trouble, so the code says so (LLM_CIRCUIT_OPEN).
   const circuitOpen = (ctx: CallContext, retryInMs: number) => {
     const { name, lastError } = ctx;
-    const waited = Math.max(0, clock.now() - ctx.started);
+    const waited = Math.max(0, clock.nowMs() - ctx.started);
     const base = `${name.provider} is failing: its circuit breaker opened after ${breaker.consecutiveFailures} failed calls in a row and was still open when this call gave up after ${(waited / 1000).toFixed(1)} s (next probe in ${Math.ceil(retryInMs / 1000)} s)`;
     return new LlmError('LLM_CIRCUIT_OPEN', lastError ? `${base} (last error: ${lastError.message})` : base, {
       provider: name.provider,
@@ -221,7 +221,7 @@ export function breakerStages(
  */
 export function retryStage(deps: {
   retry: RetryOptions;
-  clock: LlmClock;
+  clock: LlmTimer;
   random: () => number;
   logger: Logger;
 }): Stage {
@@ -241,7 +241,7 @@ export function retryStage(deps: {
       if (!e.retryable || ctx.attempts > retry.maxRetries) throw e;
       if (e.retryAfterMs !== undefined && e.retryAfterMs > retry.maxRetryAfterMs) throw e;
       const delay = retryDelay(ctx.attempts, retry, random, e.retryAfterMs);
-      if (clock.now() + delay > ctx.deadline) throw e;
+      if (clock.nowMs() + delay > ctx.deadline) throw e;
       ctx.stats.retries += 1;
       logger.info(
         {
@@ -281,7 +281,7 @@ export interface ProviderOutcome {
  */
 export function cacheStage(deps: {
   cache: ResponseCache | undefined;
-  clock: LlmClock;
+  clock: LlmTimer;
   /** Keeps a background write so `flush` can wait for it. */
   track: (p: Promise<unknown>) => void;
 }) {
@@ -311,7 +311,7 @@ export function cacheStage(deps: {
               text: o.text,
               usage: o.usage,
               finish: 'complete',
-              createdAt: new Date(clock.now()),
+              createdAt: new Date(clock.nowMs()),
             })
             .finally(() => inFlight.delete(key));
           track(write);
