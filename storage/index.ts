@@ -59,3 +59,4 @@ export {
   type WorkerOptions,
   type WorkerStats,
 } from './worker.ts';
+export { parseStored, parseStoredJson, type StoredAt } from './stored.ts';
