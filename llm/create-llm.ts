@@ -102,7 +102,7 @@ export function createLlm(options: CreateLlmOptions = {}): LlmService {
   const logger = options.logger ?? createSilentLogger();
   const random = options.random ?? Math.random;
   const cache: ResponseCache | undefined = options.store
-    ? createStoreCache(options.store, logger, { ttlMs: settings.cacheTtlMs, now: () => clock.nowMs() })
+    ? createStoreCache(options.store, logger, { ttlMs: settings.cacheTtlMs, clock })
     : undefined;
   const tracing: LangfuseTracing | undefined = settings.trace
     ? (options.tracing ?? createLangfuseTracing({ ...settings.trace, logger }))
