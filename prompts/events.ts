@@ -32,6 +32,7 @@ import {
   type JobHandler,
   type JobQueue,
   PermanentJobError,
+  parseStoredJson,
 } from '../storage/index.ts';
 import { type AlertDiff, buildPromptAlert, type SuiteButton } from './alert-message.ts';
 import { diffPrompts, type PromptContent } from './diff.ts';
@@ -373,7 +374,11 @@ export async function createPromptEventHandlers(deps: PromptEventsDeps): Promise
       }
       const docs = await events.find({ _id: { $in: [...new Set(batch.eventIds)] } });
       const parsedEvents = docs
-        .map((d) => parseWebhookEvent(JSON.parse(d.body)))
+        .map((d) =>
+          parseWebhookEvent(
+            parseStoredJson(z.unknown(), d.body, { collection: 'langfuse_events', id: d._id, field: 'body' }),
+          ),
+        )
         .flatMap((r) => (r.ok && r.value.kind === 'prompt-version' ? [r.value.event] : []));
       let change = batch.change;
       if (!change) {
