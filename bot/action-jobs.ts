@@ -3,7 +3,7 @@
 // reply in its thread, or tell the clicking user only). Both front doors share checkAction and this job.
 import { z } from 'zod';
 import { type Ids, type Logger, logFailure } from '../config/index.ts';
-import { type ActionHandler, type ActionResult, findActionHandler } from '../chat/index.ts';
+import { type ActionHandler, type ActionResult, deliverLater, findActionHandler } from '../chat/index.ts';
 import { errorMessage, notice } from '../commands/index.ts';
 import type { Message } from '../chat/index.ts';
 import { hasRole, type Role, type RolePolicy } from '../chat/index.ts';
@@ -126,10 +126,18 @@ async function deliverResult(
   if (result.update) {
     const update = result.update;
     if (p.channel && p.messageTs && !p.ephemeralSource)
-      await deps.transport.update({ channel: p.channel, ts: p.messageTs }, update, {
-        lane: 'reply',
-        requester: p.user,
-      });
+      // Recorded, not waited for: the clicker's answer never waits behind the clicked message's busy channel.
+      await deliverLater(deps.transport, [
+        {
+          key: `click:${p.key}:update`,
+          op: 'update',
+          channel: p.channel,
+          ts: p.messageTs,
+          message: update,
+          lane: 'reply',
+          requester: p.user,
+        },
+      ]);
     else {
       // An ephemeral can only be replaced through its response_url (chat.update cannot reach it). Where nothing can
       // be replaced (App Home, a used-up response_url), the clicking user is shown the new content instead.

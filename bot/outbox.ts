@@ -16,6 +16,11 @@
 // look up (ephemerals; history the bot may not read; no findPosted) it sends again: that window is one in-flight
 // delivery per channel at the moment of the crash. Edits are idempotent by nature.
 //
+// Jobs that post in bulk (review ballots and reveals, monitor reports, digests, prompt alerts) record their writes
+// through Transport.enqueue (chat/deliverLater): keyed deliveries, a thread's replies tied to their parent by its key
+// (`parent`), and the job ends without waiting for Slack. A write may carry a fallback posted in its place when it
+// fails for good with given codes (a digest chart the bot may not upload: the note saying how to fix it).
+//
 // Failures that retrying cannot fix (invalid_blocks, msg_too_long, channel_not_found, not_in_channel,
 // missing_scope, invalid_auth…) first degrade where that can help (a message Slack refuses is re-sent as plain
 // text; an edit it refuses keeps a short parent and moves the content into the thread), then fail the delivery
@@ -31,6 +36,7 @@ import {
 import type { Message } from '../chat/index.ts';
 import type { PostedRef, Transport } from '../chat/index.ts';
 import type { Collection, DocumentStore, Filter } from '../storage/index.ts';
+import { type AdminNotifier, createMemoryAdminNotifier } from './admin-notices.ts';
 import { SlackPostError } from './slack-transport.ts';
 
 /** Collection of deliveries. */
@@ -41,7 +47,21 @@ export type Lane = 'reply' | 'bulk';
 const LANE_RANK: Record<Lane, number> = { reply: 0, bulk: 1 };
 
 /** What a delivery does. */
-export type DeliveryOp = 'post' | 'update' | 'ephemeral' | 'upload';
+export type DeliveryOp = 'post' | 'update' | 'ephemeral' | 'upload' | 'reply';
+
+/** Where a user reply goes (op 'reply'): the user and where they typed; the response_url is kept apart (unset once settled). */
+export interface ReplyTarget {
+  user: string;
+  channel?: string;
+  threadTs?: string;
+  issuedAt?: Date;
+}
+
+/** Sends one user reply by the first route that works (bot/slack-reply.ts); 'none' when none could reach the user. */
+export type ReplySender = (
+  to: ReplyTarget & { responseUrl?: string },
+  message: Message,
+) => Promise<'response_url' | 'ephemeral' | 'dm' | 'none'>;
 
 /** Where a delivery stands. */
 export type DeliveryStatus = 'pending' | 'sending' | 'delivered' | 'failed' | 'superseded';
@@ -73,6 +93,9 @@ export interface DeliveryDoc {
   requester?: string;
   /** A failure notice itself: never produces another notice. */
   notice?: boolean;
+  /** Posted in this delivery's place (same channel and thread) when it fails for good with one of fallbackOn. */
+  fallback?: Message;
+  fallbackOn?: string[];
   status: DeliveryStatus;
   /** Epoch ms at which a pending delivery is due; absent otherwise (sparse index: the loop reads only these). */
   dueAt?: number;
@@ -83,8 +106,17 @@ export interface DeliveryDoc {
   uncertain?: boolean;
   /** The message was refused as built and is sent in a simpler form. */
   degraded?: boolean;
+  /** Parts of a message that goes out as several (overflow, thread replies) already accepted, in order. */
+  parts?: PostedRef[];
+  /** op 'reply': who it is for and where they typed. */
+  replyTo?: ReplyTarget;
+  /** op 'reply': the request's response_url (a credential: removed once the reply settles). */
+  responseUrl?: string;
+  /** op 'reply': the route that reached the user. */
+  route?: string;
   result?: PostedRef;
-  error?: { code: string; reason: string; hint?: string };
+  /** Why it failed; `admin`: only an admin can fix it (they are told whoever asked). */
+  error?: { code: string; reason: string; hint?: string; admin?: boolean };
   lastError?: string;
   createdAt: Date;
   updatedAt: Date;
@@ -111,6 +143,10 @@ export interface DeliveryInput {
   group?: string;
   requester?: string;
   notice?: boolean;
+  fallback?: Message;
+  fallbackOn?: readonly string[];
+  replyTo?: ReplyTarget;
+  responseUrl?: string;
 }
 
 /** How the transport's error is to be treated. */
@@ -122,6 +158,8 @@ export interface ErrorVerdict {
   retryAfterMs?: number;
   /** The message was refused as built: a simpler form may pass. */
   refusedContent?: boolean;
+  /** Only an admin can fix it (scopes, token, workspace settings): the admins are told, whoever asked. */
+  admin?: boolean;
   /** What the user or admin can do about it. */
   hint?: string;
 }
@@ -158,7 +196,7 @@ export interface OutboxOptions {
   /** Every 'sending' delivery at start is from a dead process (the embedded store has one owner). */
   recoverAllAtStart?: boolean;
   /** Tests: called at each step; returning true freezes the loop there forever, as a kill -9 would. */
-  crashAt?: (step: 'claimed' | 'sent' | 'recorded', doc: DeliveryDoc) => boolean;
+  crashAt?: (step: 'claimed' | 'part' | 'sent' | 'recorded', doc: DeliveryDoc) => boolean;
   owner?: string;
 }
 
@@ -181,6 +219,8 @@ export interface Outbox {
   start(): void;
   /** Wakes the loop now. */
   notify(): void;
+  /** Sets how 'reply' deliveries are sent (the reply path's routes); without it they fail. */
+  useReplies(sender: ReplySender): void;
   /** Stops taking deliveries; waits for those in flight. */
   stop(): Promise<void>;
   /** Resolves when nothing is pending or in flight. */
@@ -286,10 +326,18 @@ export async function createOutbox(options: OutboxOptions): Promise<Outbox> {
   let seq = 0;
   let started = false;
   let stopping = false;
-  const { sleep, wake } = createWakeableSleep();
+  const sleeper = createWakeableSleep();
+  // A wake that comes while a pass runs (a reply enqueued meanwhile) is remembered: the loop then goes round at
+  // once instead of sleeping until its timer, so an answer never waits for the next tick.
+  let woken = false;
+  const wake = () => {
+    woken = true;
+    sleeper.wake();
+  };
   let loopDone: Promise<void> = Promise.resolve();
   let frozen = false;
   let lastPassEmpty = false;
+  let replySender: ReplySender | undefined;
 
   // The sequence continues after the highest stored one, so FIFO holds across restarts.
   const last = await col.find({}, { sort: { seq: -1 }, limit: 1 });
@@ -334,6 +382,9 @@ export async function createOutbox(options: OutboxOptions): Promise<Outbox> {
       ...(input.group ? { group: input.group } : {}),
       ...(input.requester ? { requester: input.requester } : {}),
       ...(input.notice ? { notice: true } : {}),
+      ...(input.fallback ? { fallback: input.fallback, fallbackOn: [...(input.fallbackOn ?? [])] } : {}),
+      ...(input.replyTo ? { replyTo: input.replyTo } : {}),
+      ...(input.responseUrl ? { responseUrl: input.responseUrl } : {}),
       status: 'pending',
       dueAt: now.getTime(),
       attempts: 0,
@@ -391,23 +442,28 @@ export async function createOutbox(options: OutboxOptions): Promise<Outbox> {
     return updated;
   };
 
-  const delivered = async (doc: DeliveryDoc, ref: PostedRef) => {
+  const delivered = async (doc: DeliveryDoc, ref: PostedRef, route?: string) => {
     if (options.crashAt?.('sent', doc)) return freeze();
-    const after = await record(doc, { status: 'delivered', result: ref, settledAt: clock.now() }, [
-      'uncertain',
-      'lastError',
-    ]);
+    const after = await record(
+      doc,
+      { status: 'delivered', result: ref, settledAt: clock.now(), ...(route ? { route } : {}) },
+      ['uncertain', 'lastError', 'responseUrl'],
+    );
     if (options.crashAt?.('recorded', doc)) return freeze();
     stats.delivered += 1;
     if (after) await settle(after);
   };
 
-  const fail = async (doc: DeliveryDoc, code: string, reason: string, hint?: string) => {
-    const after = await record(doc, {
-      status: 'failed',
-      error: { code, reason, ...(hint ? { hint } : {}) },
-      settledAt: clock.now(),
-    });
+  const fail = async (doc: DeliveryDoc, code: string, reason: string, hint?: string, admin?: boolean) => {
+    const after = await record(
+      doc,
+      {
+        status: 'failed',
+        error: { code, reason, ...(hint ? { hint } : {}), ...(admin ? { admin: true } : {}) },
+        settledAt: clock.now(),
+      },
+      ['responseUrl'],
+    );
     stats.failed += 1;
     logger.warn({ delivery: doc._id, channel: doc.channel, op: doc.op, code, reason }, 'delivery failed');
     if (after) await settle(after);
@@ -437,32 +493,67 @@ export async function createOutbox(options: OutboxOptions): Promise<Outbox> {
     }
     const threadTs = doc.op === 'update' ? undefined : ref || undefined;
     const target = { channel: doc.channel, ...(threadTs ? { threadTs } : {}) };
+    // The parts of the message (overflow, thread replies) posted so far: each recorded before the next is sent.
+    const parts: PostedRef[] = [...(doc.parts ?? [])];
+    const since = new Date(doc.createdAt.getTime() - 60_000);
+    const onPart = async (i: number, partRef: PostedRef) => {
+      parts[i] = partRef;
+      if (options.crashAt?.('part', { ...doc, parts: [...parts] })) await freeze();
+      await col.updateOne(
+        { _id: doc._id, status: 'sending', owner },
+        { $set: { parts: [...parts], updatedAt: clock.now() } },
+      );
+    };
     try {
-      if (doc.uncertain && (doc.op === 'post' || doc.op === 'upload')) {
-        // The process that sent it died before recording the answer: look before sending again.
-        const since = new Date(doc.createdAt.getTime() - 60_000);
-        const found =
-          doc.op === 'post'
-            ? await transport.findPosted?.(target, doc._id, since)
-            : doc.file
-              ? await transport.findUploaded?.(target, doc.file.path.split(/[\\/]/).pop() ?? '', since)
-              : undefined;
+      if (doc.uncertain && doc.op === 'post' && parts.length === 0 && transport.findPosted) {
+        // The process that sent it died before recording its first part: look before sending it again.
+        const found = await transport.findPosted(target, doc._id, since);
         if (found) {
           logger.info(
             { delivery: doc._id },
             'delivery in flight at a crash was found posted; not sent again',
           );
+          await onPart(0, found);
+        }
+      }
+      if (doc.uncertain && doc.op === 'upload' && doc.file) {
+        const found = await transport.findUploaded?.(target, doc.file.path.split(/[\\/]/).pop() ?? '', since);
+        if (found) {
+          logger.info({ delivery: doc._id }, 'upload in flight at a crash was found; not sent again');
           await delivered(doc, found);
           return;
         }
       }
       if (frozen) return freeze();
       const message = doc.message ?? { title: '', sections: [] };
+      // A later part may have been in flight at the crash: the transport looks it up by its key (`key#n`).
+      const partOptions = {
+        key: doc._id,
+        resume: [...parts],
+        onPart,
+        ...(doc.uncertain && parts.length > 0 ? { uncertainSince: since } : {}),
+      };
       let result: PostedRef;
-      if (doc.op === 'post') result = await transport.post(target, message, { key: doc._id });
+      if (doc.op === 'post') result = await transport.post(target, message, partOptions);
       else if (doc.op === 'update') {
         result = { channel: doc.channel, ts: ref };
-        await transport.update(result, message);
+        await transport.update(result, message, partOptions);
+      } else if (doc.op === 'reply') {
+        if (!replySender) throw new Error('no reply path for a user reply');
+        const route = await replySender(
+          {
+            ...(doc.replyTo ?? { user: doc.user ?? '' }),
+            ...(doc.responseUrl ? { responseUrl: doc.responseUrl } : {}),
+          },
+          message,
+        );
+        if (route === 'none') {
+          // The reply path tried every route (and retried Slack's transient errors); nothing can reach the user.
+          await fail(doc, 'unreachable', 'no route reached the user (response_url, ephemeral, DM)');
+          return;
+        }
+        await delivered(doc, { channel: doc.replyTo?.channel ?? doc.channel, ts: '' }, route);
+        return;
       } else if (doc.op === 'ephemeral') {
         await transport.postEphemeral(
           { channel: doc.channel, user: doc.user ?? '', ...(threadTs ? { threadTs } : {}) },
@@ -477,7 +568,7 @@ export async function createOutbox(options: OutboxOptions): Promise<Outbox> {
       await delivered(doc, result);
     } catch (err) {
       if (frozen) return;
-      await failedAttempt(doc, err, ref);
+      await failedAttempt({ ...doc, ...(parts.length ? { parts } : {}) }, err, ref);
     }
   };
 
@@ -488,7 +579,10 @@ export async function createOutbox(options: OutboxOptions): Promise<Outbox> {
       channelBuckets?.pause(doc.channel, v.retryAfterMs);
       opBuckets.get(doc.op)?.pause('*', v.retryAfterMs);
     }
-    if (v.refusedContent && !doc.degraded && doc.message) {
+    // A plain form renders into other parts: once some are posted, sending it would repeat them. The rest fails
+    // (recorded, and told) rather than duplicating what the channel already shows.
+    const partlyPosted = (doc.parts?.length ?? 0) > 0;
+    if (v.refusedContent && !doc.degraded && doc.message && !partlyPosted) {
       // Slack refused the message as built (invalid_blocks, msg_too_long): send a form it takes.
       logger.warn({ delivery: doc._id, code: v.code }, 'message refused as built; sending it as plain text');
       if (doc.op === 'update') {
@@ -543,7 +637,19 @@ export async function createOutbox(options: OutboxOptions): Promise<Outbox> {
     const reason = v.retry
       ? `gave up after ${doc.attempts} attempts (${v.code})`
       : `Slack refused it (${v.code})${v.hint ? `: ${v.hint}` : ''}`;
-    await fail(doc, v.code, reason, v.hint);
+    if (!v.retry && doc.fallback && doc.fallbackOn?.includes(v.code))
+      // What to say instead (a digest's chart the bot may not upload: how to fix it), where it would have gone.
+      await enqueue({
+        id: `${doc._id}:fallback`,
+        op: 'post',
+        lane: doc.lane,
+        channel: doc.channel,
+        ...(ref ? { threadTs: ref } : {}),
+        message: doc.fallback,
+        ...(doc.group ? { group: doc.group } : {}),
+        ...(doc.requester ? { requester: doc.requester } : {}),
+      });
+    await fail(doc, v.code, reason, v.hint, v.admin);
   };
 
   /** Deliveries 'sending' whose process is gone become pending again, marked uncertain (look before sending). */
@@ -618,7 +724,12 @@ export async function createOutbox(options: OutboxOptions): Promise<Outbox> {
         }
         // FIFO within a channel: whatever comes after this one in the channel waits for it.
         blocked.add(doc.channel);
-        const wait = Math.max(channelBuckets?.wait(doc.channel) ?? 0, opBuckets.get(doc.op)?.wait('*') ?? 0);
+        // A user reply (response_url, or an ephemeral/DM by its own route) is not a channel post: no channel pace.
+        const paced = doc.op !== 'reply';
+        const wait = Math.max(
+          paced ? (channelBuckets?.wait(doc.channel) ?? 0) : 0,
+          opBuckets.get(doc.op)?.wait('*') ?? 0,
+        );
         if (wait > 0) {
           nextMs = Math.min(nextMs, wait);
           continue;
@@ -628,7 +739,7 @@ export async function createOutbox(options: OutboxOptions): Promise<Outbox> {
         if (options.crashAt?.('claimed', claimed)) {
           await freeze();
         }
-        channelBuckets?.take(doc.channel);
+        if (paced) channelBuckets?.take(doc.channel);
         opBuckets.get(doc.op)?.take('*');
         started += 1;
         const run = attempt(claimed)
@@ -680,7 +791,14 @@ export async function createOutbox(options: OutboxOptions): Promise<Outbox> {
         logger.error({ err }, 'outbox pass failed; trying again');
       }
       if (stopping || frozen) break;
-      await sleep(waitMs);
+      if (woken) {
+        woken = false;
+        // Let I/O in (HTTP acks, store writes) between back-to-back passes.
+        await new Promise((r) => setImmediate(r));
+        continue;
+      }
+      await sleeper.sleep(waitMs);
+      woken = false;
     }
   };
 
@@ -708,6 +826,9 @@ export async function createOutbox(options: OutboxOptions): Promise<Outbox> {
     },
     notify() {
       wake();
+    },
+    useReplies(sender) {
+      replySender = sender;
     },
     async stop() {
       stopping = true;
@@ -772,6 +893,33 @@ export function createOutboxTransport(outbox: Outbox, inner: Transport): Transpo
       return inner.findPosted?.(target, key, since);
     },
     ...(inner.findUploaded ? { findUploaded: inner.findUploaded.bind(inner) } : {}),
+    async enqueue(writes) {
+      // Recorded in order (seq), so a thread's replies follow their parent; nothing here waits for Slack.
+      for (const w of writes)
+        await outbox.enqueue({
+          id: w.key,
+          op: w.op,
+          lane: w.lane ?? 'bulk',
+          channel: w.channel,
+          ...(w.threadTs ? { threadTs: w.threadTs } : {}),
+          ...(w.ts ? { ts: w.ts } : {}),
+          ...(w.of ? { parent: w.of } : {}),
+          ...(w.message ? { message: w.message } : {}),
+          ...(w.file ? { file: w.file } : {}),
+          ...(w.fallback ? { fallback: w.fallback, fallbackOn: w.fallbackOn ?? [] } : {}),
+          // Edits of one message: the latest recorded state wins.
+          ...(w.op === 'update'
+            ? { supersedeKey: w.of ? `msgof:${w.of}` : `msg:${w.channel}:${w.ts ?? ''}` }
+            : {}),
+          ...(w.requester ? { requester: w.requester } : {}),
+        });
+    },
+    async delivered(key) {
+      const doc = await outbox.get(key);
+      if (!doc) return undefined;
+      if (doc.status === 'delivered') return doc.result ?? null;
+      return doc.status === 'failed' || doc.status === 'superseded' ? null : undefined;
+    },
     async update(ref, message, options = {}) {
       outcome(
         await outbox.send({
@@ -822,14 +970,27 @@ export interface FailureNoticeOptions {
   /** Admin user ids (U…): told once per (error, channel) of a delivery nobody asked for. */
   admins: () => readonly string[];
   logger: Logger;
+  /** The one admin notifier (bot/admin-notices.ts); absent: one in memory that DMs `admins` through the outbox. */
+  notifier?: AdminNotifier;
+}
+
+/** The admin notifier's DM, sent as a notice delivery of the outbox (a notice never produces another notice). */
+export function outboxAdminSender(outbox: Outbox) {
+  return async (user: string, message: Message, id: string) => {
+    await outbox.enqueue({ id, op: 'post', lane: 'reply', channel: user, message, notice: true });
+  };
 }
 
 /**
- * Tells someone when a delivery fails for good: the user who asked for it (a DM), or else the admins once per
- * error and channel. A failure a waiting caller was told of (it answers the user itself) is only logged.
+ * Tells someone when a delivery fails for good: the user who asked for it (a DM), and the admins, once per problem
+ * (error and channel) through the admin notifier, when nobody asked for it or only an admin can fix it. A failure a
+ * waiting caller was told of (it answers the user itself) is only logged, unless it needs an admin.
  */
 export function reportDeliveryFailures(options: FailureNoticeOptions): void {
   const { outbox, logger } = options;
+  const notifier =
+    options.notifier ??
+    createMemoryAdminNotifier({ admins: options.admins, send: outboxAdminSender(outbox), logger });
   outbox.onSettled(async (doc, awaited) => {
     if (doc.status !== 'failed' || doc.notice) return;
     const code = doc.error?.code ?? 'failed';
@@ -837,22 +998,30 @@ export function reportDeliveryFailures(options: FailureNoticeOptions): void {
     const text = `Arbiter could not deliver ${what} to <#${doc.channel}>: ${doc.error?.reason ?? code}.`;
     const message: Message = {
       title: 'Arbiter could not deliver a message',
-      summary: text,
+      summary: `Arbiter could not deliver ${what} to ${doc.channel}: ${doc.error?.reason ?? code}.`,
       sections: [
         { kind: 'text', text },
         { kind: 'context', items: [`Delivery ${doc._id}${doc.error?.hint ? '' : ` (Slack: ${code})`}`] },
       ],
     };
-    if (awaited) return;
-    const to =
-      doc.requester && !doc.requester.startsWith('S')
-        ? [{ user: doc.requester, id: `notice:${doc._id}` }]
-        : options.admins().map((user) => ({ user, id: `notice:${code}:${doc.channel}:${user}` }));
-    if (to.length === 0) {
-      logger.error({ delivery: doc._id, code, channel: doc.channel }, 'delivery failed and no admin to tell');
-      return;
-    }
-    for (const { user, id } of to)
-      await outbox.enqueue({ id, op: 'post', lane: 'reply', channel: user, message, notice: true });
+    const requester = doc.requester && !doc.requester.startsWith('S') ? doc.requester : undefined;
+    if (requester && !awaited)
+      await outbox.enqueue({
+        id: `notice:${doc._id}`,
+        op: 'post',
+        lane: 'reply',
+        channel: requester,
+        message,
+        notice: true,
+      });
+    if (requester && !doc.error?.admin) return;
+    if (awaited && !doc.error?.admin) return;
+    await notifier.tell({
+      key: `delivery:${code}:${doc.channel}`,
+      fingerprint: code,
+      text: message.summary ?? message.title,
+      message,
+      detail: { delivery: doc._id, channel: doc.channel, slackCode: code },
+    });
   });
 }

@@ -4,7 +4,9 @@
 //      30 minutes per URL (uses are counted in the store, so a restart does not overspend them);
 //   2. chat.postEphemeral: needs the bot in the conversation (channel_not_found / not_in_channel otherwise);
 //   3. a DM from the bot (conversations.open + chat.postMessage).
-// Replies to a click inside a thread carry its thread_ts on every route. Each Slack error code is mapped
+// In the bot every answer is a delivery of the outbox's reply lane (createOutboxReplies: durable, picked before any
+// bulk posting); the delivery loop sends it by these routes. Replies to a click inside a thread carry its thread_ts on
+// every route. Each Slack error code is mapped
 // (bot/slack-errors.ts): retried, the next route tried, or told to the admins once; a user never sees a code.
 // Shapes: https://docs.slack.dev/interactivity/handling-user-interaction#message_responses (response_url body:
 // response_type, replace_original, thread_ts, text, blocks; RespondArguments in bolt-js has the same fields),
@@ -14,6 +16,7 @@ import { createHash } from 'node:crypto';
 import { type Logger, scrubDeep } from '../config/index.ts';
 import type { Message } from '../chat/index.ts';
 import type { DocumentStore } from '../storage/index.ts';
+import type { DeliveryDoc, DeliveryInput, ReplySender } from './outbox.ts';
 import { renderThread } from './render-blocks.ts';
 import {
   type AdminAlerts,
@@ -374,5 +377,41 @@ export function transportReplies(transport: {
     async replaceOriginal() {
       return false;
     },
+  };
+}
+
+/**
+ * The reply path through the outbox's reply lane: each answer is a durable delivery, picked before any bulk posting
+ * and sent by `inner`'s routes (response_url → ephemeral → DM) from the delivery loop, so it survives a restart and
+ * is paced with everything else the bot sends. Replacing a clicked ephemeral (response_url only) stays direct.
+ */
+export function createOutboxReplies(
+  outbox: {
+    send(input: DeliveryInput): Promise<DeliveryDoc>;
+    useReplies(sender: ReplySender): void;
+  },
+  inner: UserReplies,
+): UserReplies {
+  outbox.useReplies((to, message) => inner.tell(to, message));
+  return {
+    async tell(to, message) {
+      const doc = await outbox.send({
+        op: 'reply',
+        lane: 'reply',
+        // Per user, not per channel: a user's answers stay in order and never wait for a channel's bulk posts.
+        channel: `reply:${to.user}`,
+        user: to.user,
+        message,
+        replyTo: {
+          user: to.user,
+          ...(to.channel ? { channel: to.channel } : {}),
+          ...(to.threadTs ? { threadTs: to.threadTs } : {}),
+          ...(to.issuedAt ? { issuedAt: to.issuedAt } : {}),
+        },
+        ...(to.responseUrl ? { responseUrl: to.responseUrl } : {}),
+      });
+      return doc.status === 'delivered' ? ((doc.route as ReplyRoute | undefined) ?? 'none') : 'none';
+    },
+    replaceOriginal: (to, message) => inner.replaceOriginal(to, message),
   };
 }

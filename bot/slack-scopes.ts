@@ -1,17 +1,22 @@
 // A Slack answer `missing_scope` means the app was installed without a scope a feature needs: no retry fixes it and
 // the user who hit it cannot either. Every Web API call (the WebClient's apiCall, and the raw fetches of the `slack`
-// monitor source) is watched; the first `missing_scope` for a scope is sent to the admins (ARBITER_ADMINS) by direct
-// message with the scope and the fix, and logged; later ones are only logged. The error still reaches its caller.
+// monitor source) is watched; a `missing_scope` for a scope is told to the admins (ARBITER_ADMINS) by direct message
+// with the scope and the fix, once, through the one admin notifier (bot/admin-notices.ts: kept across restarts,
+// told again after a quiet day); every one is logged. The error still reaches its caller.
 import type { Message } from '../chat/index.ts';
 import type { Logger } from '../config/index.ts';
+import { type AdminNotifier, createMemoryAdminNotifier } from './admin-notices.ts';
+import { slackProblemKey } from './slack-errors.ts';
 import type { SlackClient } from './slack-transport.ts';
 
 /** What the reporter needs. */
 export interface ScopeAlertDeps {
+  /** The one admin notifier (bot/admin-notices.ts); absent: one in memory over `admins` and `notify`. */
+  notifier?: AdminNotifier;
   /** Admins' user ids, read when a report is sent (the live role policy; user-group ids are skipped). */
-  admins: () => readonly string[];
+  admins?: () => readonly string[];
   /** Posts a message to a user's DM with the app (chat.postMessage with the user id as channel). */
-  notify: (user: string, message: Message) => Promise<unknown>;
+  notify?: (user: string, message: Message) => Promise<unknown>;
   logger: Logger;
 }
 
@@ -25,33 +30,37 @@ export function missingScopeMessage(method: string, needed: string): Message {
   };
 }
 
-/** Reports each missing scope once. */
+/** Reports each missing scope once, through the admin notifier (kept across restarts when it has a store). */
 export function createScopeAlerts(deps: ScopeAlertDeps) {
+  const notify = deps.notify;
+  const notifier =
+    deps.notifier ??
+    createMemoryAdminNotifier({
+      admins: deps.admins ?? (() => []),
+      ...(notify ? { send: (user: string, message: Message) => notify(user, message) } : {}),
+      logger: deps.logger,
+    });
   const reported = new Set<string>();
   return {
-    /** Scopes already reported (tests, /healthz-like views). */
+    /** Scopes this process reported to the admins (tests). */
     reported: () => [...reported],
     /** A `missing_scope` answer to `method`; `needed` is Slack's `needed` field (may list several, comma-separated). */
     report(method: string, needed: string | undefined): void {
       const scope = needed?.trim() || `the scope ${method} needs`;
-      deps.logger.error({ method, needed: scope }, `slack ${method}: missing_scope (${scope})`);
-      if (reported.has(scope)) return;
-      reported.add(scope);
-      const admins = deps.admins().filter((id) => /^[UW]/.test(id));
-      if (admins.length === 0) {
-        deps.logger.error(
-          { needed: scope },
-          'missing Slack scope not sent to anyone: ARBITER_ADMINS lists no user; add the scope and reinstall the app',
-        );
-        return;
-      }
+      deps.logger.warn({ method, needed: scope }, `slack ${method}: missing_scope (${scope})`);
       const message = missingScopeMessage(method, scope);
-      for (const admin of admins)
-        void deps
-          .notify(admin, message)
-          .catch((err: unknown) =>
-            deps.logger.warn({ err, admin }, 'could not tell an admin about a missing scope'),
-          );
+      void notifier
+        .tell({
+          key: slackProblemKey('missing_scope', scope),
+          fingerprint: 'missing_scope',
+          text: message.summary ?? message.title,
+          message,
+          detail: { method, needed: scope },
+        })
+        .then((told) => {
+          if (told) reported.add(scope);
+        })
+        .catch((err: unknown) => deps.logger.warn({ err, scope }, 'could not record a missing scope'));
     },
   };
 }

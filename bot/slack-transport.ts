@@ -9,6 +9,7 @@ import { systemLlmClock } from '../llm/index.ts';
 import { renderThread } from './render-blocks.ts';
 import type { ErrorVerdict } from './outbox.ts';
 import { type ChannelPacer, createChannelPacer } from './slack-pacer.ts';
+import { slackErrorEntry } from './slack-errors.ts';
 
 /** The Web API client type. */
 export type SlackClient = InstanceType<typeof webApi.WebClient>;
@@ -47,16 +48,6 @@ export function createSlackClient(options: SlackClientOptions): SlackClient {
   });
 }
 
-/** Slack error codes a user can fix by inviting the bot, with the hint to show. */
-const FIXABLE: Record<string, string> = {
-  not_in_channel: 'Arbiter is not in this channel: invite it with `/invite @arbiter`, then try again.',
-  channel_not_found:
-    'Arbiter cannot see this channel (private channels and DMs need it invited): invite it with `/invite @arbiter`.',
-  is_archived: 'This channel is archived.',
-  missing_scope:
-    "Arbiter's Slack app lacks a permission this needs: reinstall it from manifest.yml (Install App → Reinstall).",
-};
-
 /** A Slack API failure with its Slack error code and, when the user can fix it, a hint. */
 export class SlackPostError extends Error implements CodedError {
   override readonly name = 'SlackPostError';
@@ -90,53 +81,27 @@ async function call<T>(fn: () => Promise<T>): Promise<T> {
     if (code)
       throw new SlackPostError(
         code,
-        FIXABLE[code],
+        slackErrorEntry(code).hint,
         typeof retryAfter === 'number' ? retryAfter * 1000 : undefined,
       );
     throw err;
   }
 }
 
-/**
- * Slack errors worth another attempt: `ratelimited` comes with HTTP 200 and `ok:false` as well as a 429
- * (https://api.slack.com/apis/rate-limits); `internal_error`, `fatal_error`, `service_unavailable` and
- * `request_timeout` are Slack's own trouble (https://api.slack.com/methods/chat.postMessage, Errors).
- */
-const RETRYABLE = new Set([
-  'ratelimited',
-  'rate_limited',
-  'internal_error',
-  'fatal_error',
-  'service_unavailable',
-  'request_timeout',
-  'team_added_to_org',
-]);
-/** Slack refused the message as built: a simpler form may pass. */
-const REFUSED_CONTENT = new Set(['invalid_blocks', 'invalid_blocks_format', 'msg_too_long', 'no_text']);
-/** What admins can do about errors no retry fixes (beyond FIXABLE). */
-const ADMIN_HINTS: Record<string, string> = {
-  invalid_auth: 'SLACK_BOT_TOKEN is not valid: copy the Bot User OAuth Token again from the app settings.',
-  not_authed: 'SLACK_BOT_TOKEN is not set for this call.',
-  token_revoked: "Arbiter's token was revoked: reinstall the app.",
-  token_expired: "Arbiter's token expired: reinstall the app or refresh the token.",
-  account_inactive: "Arbiter's Slack app was deactivated: reinstall it.",
-  message_not_found: 'The message to edit was deleted.',
-  cant_update_message: 'Arbiter may only edit its own messages.',
-  edit_window_closed: "The workspace's edit window for messages has closed.",
-  restricted_action: 'A workspace setting keeps Arbiter from posting in this channel.',
-  user_not_in_channel: 'The user is not a member of this channel.',
-};
-
 /** How the outbox treats an error of a Slack call: retried (with Retry-After), degraded, or failed with a hint. */
 export function classifySlackError(err: unknown): ErrorVerdict {
   if (err instanceof SlackPostError) {
+    // One table for every Slack error (slack-errors.ts), shared with the reply path.
     const code = err.slackCode;
+    const entry = slackErrorEntry(code);
+    const hint = err.hint ?? entry.hint;
     return {
       code,
-      retry: RETRYABLE.has(code),
+      retry: entry.kind === 'retry',
       ...(err.retryAfterMs !== undefined ? { retryAfterMs: err.retryAfterMs } : {}),
-      ...(REFUSED_CONTENT.has(code) ? { refusedContent: true } : {}),
-      ...((err.hint ?? ADMIN_HINTS[code]) ? { hint: err.hint ?? ADMIN_HINTS[code] } : {}),
+      ...(entry.kind === 'content' ? { refusedContent: true } : {}),
+      ...(entry.kind === 'admin' ? { admin: true } : {}),
+      ...(hint ? { hint } : {}),
     };
   }
   // Network errors, HTTP 5xx, time-outs, a file upload that failed midway: worth another attempt.
@@ -146,6 +111,11 @@ export function classifySlackError(err: unknown): ErrorVerdict {
 
 /** The message-metadata event type of posts made with a key (see Transport.post). */
 export const POST_EVENT_TYPE = 'arbiter_post';
+
+/** The key of part `i` of a keyed message: the key itself for the first (what findPosted looks for), `key#i` after. */
+export function partKey(key: string, i: number): string {
+  return i === 0 ? key : `${key}#${i}`;
+}
 /** The fields of a history message the lookups read. */
 interface HistoryMessage {
   ts?: string;
@@ -243,29 +213,40 @@ export function createSlackTransport(
   return {
     name: 'slack',
     async post(target, message, options = {}) {
+      // One delivery, several parts (overflow, thread replies): posted in order, each recorded by the caller
+      // (onPart) before the next; a retry resumes at the first part missing, looked up first if it may be there.
       const parts = renderThread({ ...scrubDeep(message), ephemeral: false });
-      let parent: PostedRef | undefined;
-      for (const part of parts) {
+      const done = [...(options.resume ?? [])];
+      let parent: PostedRef | undefined = done[0];
+      for (let i = done.length; i < parts.length; i++) {
+        const part = parts[i]!;
         warn(part.warnings);
         const threadTs = part.threaded ? (target.threadTs ?? parent?.ts) : target.threadTs;
-        // The key rides on the first message only: that is the one findPosted looks for.
-        const metadata =
-          options.key && !parent
-            ? { event_type: POST_EVENT_TYPE, event_payload: { key: options.key } }
-            : undefined;
-        await pacer.wait(target.channel);
-        const res = await call(() =>
-          client.chat.postMessage({
-            channel: target.channel,
-            text: part.text,
-            blocks: part.blocks,
-            unfurl_links: false,
-            unfurl_media: false,
-            ...(threadTs ? { thread_ts: threadTs } : {}),
-            ...(metadata ? { metadata } : {}),
-          }),
-        );
-        parent ??= { channel: res.channel ?? target.channel, ts: res.ts ?? '' };
+        const key = options.key ? partKey(options.key, i) : undefined;
+        let ref: PostedRef | undefined;
+        if (key && options.uncertainSince && i === (options.resume?.length ?? 0))
+          ref = await lookUp(
+            { channel: parent?.channel ?? target.channel, ...(threadTs ? { threadTs } : {}) },
+            options.uncertainSince,
+            (m) => m.metadata?.event_type === POST_EVENT_TYPE && m.metadata.event_payload?.key === key,
+          );
+        if (!ref) {
+          await pacer.wait(target.channel);
+          const res = await call(() =>
+            client.chat.postMessage({
+              channel: target.channel,
+              text: part.text,
+              blocks: part.blocks,
+              unfurl_links: false,
+              unfurl_media: false,
+              ...(threadTs ? { thread_ts: threadTs } : {}),
+              ...(key ? { metadata: { event_type: POST_EVENT_TYPE, event_payload: { key } } } : {}),
+            }),
+          );
+          ref = { channel: res.channel ?? target.channel, ts: res.ts ?? '' };
+        }
+        await options.onPart?.(i, ref);
+        parent ??= ref;
       }
       return parent ?? { channel: target.channel, ts: '' };
     },
@@ -277,27 +258,48 @@ export function createSlackTransport(
       ),
     findUploaded: (target, filename, since) =>
       lookUp(target, since, (m) => (m.files ?? []).some((f) => f.name === filename)),
-    async update(ref, message) {
-      // The parent is replaced; what overflows it goes to its thread, as the marker in the parent says.
+    async update(ref, message, options = {}) {
+      // The parent is replaced (part 0); what overflows it goes to its thread (parts 1…), as the marker in the parent
+      // says, each recorded before the next, so a retry neither loses nor repeats one.
       const [first, ...rest] = renderThread({ ...scrubDeep(message), thread: [], ephemeral: false });
       if (!first) return;
-      warn(first.warnings);
-      await call(() =>
-        client.chat.update({ channel: ref.channel, ts: ref.ts, text: first.text, blocks: first.blocks }),
-      );
-      for (const part of rest) {
-        warn(part.warnings);
-        await pacer.wait(ref.channel);
+      const done = options.resume?.length ?? 0;
+      if (done === 0) {
+        warn(first.warnings);
         await call(() =>
-          client.chat.postMessage({
-            channel: ref.channel,
-            thread_ts: ref.ts,
-            text: part.text,
-            blocks: part.blocks,
-            unfurl_links: false,
-            unfurl_media: false,
-          }),
+          client.chat.update({ channel: ref.channel, ts: ref.ts, text: first.text, blocks: first.blocks }),
         );
+        await options.onPart?.(0, ref);
+      }
+      for (let i = Math.max(1, done); i <= rest.length; i++) {
+        const part = rest[i - 1]!;
+        warn(part.warnings);
+        const key = options.key ? partKey(options.key, i) : undefined;
+        const found =
+          key && options.uncertainSince && i === done
+            ? await lookUp(
+                { channel: ref.channel, threadTs: ref.ts },
+                options.uncertainSince,
+                (m) => m.metadata?.event_type === POST_EVENT_TYPE && m.metadata.event_payload?.key === key,
+              )
+            : undefined;
+        let posted = found;
+        if (!posted) {
+          await pacer.wait(ref.channel);
+          const res = await call(() =>
+            client.chat.postMessage({
+              channel: ref.channel,
+              thread_ts: ref.ts,
+              text: part.text,
+              blocks: part.blocks,
+              unfurl_links: false,
+              unfurl_media: false,
+              ...(key ? { metadata: { event_type: POST_EVENT_TYPE, event_payload: { key } } } : {}),
+            }),
+          );
+          posted = { channel: res.channel ?? ref.channel, ts: res.ts ?? '' };
+        }
+        await options.onPart?.(i, posted);
       }
     },
     async postEphemeral(target, message) {

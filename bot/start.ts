@@ -86,10 +86,17 @@ import {
   POST_PACE,
   UPDATE_PACE,
 } from './slack-transport.ts';
-import { createOutbox, createOutboxTransport, type Outbox, reportDeliveryFailures } from './outbox.ts';
+import {
+  createOutbox,
+  createOutboxTransport,
+  type Outbox,
+  outboxAdminSender,
+  reportDeliveryFailures,
+} from './outbox.ts';
+import { createAdminNotifier } from './admin-notices.ts';
 import { createAdminAlerts } from './slack-errors.ts';
 import { createChannelAccess } from './slack-membership.ts';
-import { createResponseUrlBudget, createSlackReplies } from './slack-reply.ts';
+import { createOutboxReplies, createResponseUrlBudget, createSlackReplies } from './slack-reply.ts';
 import { createScopeAlerts, watchClientScopes, watchFetchScopes } from './slack-scopes.ts';
 import {
   configChannelRefs,
@@ -270,16 +277,29 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
     const deliveries = outbox;
     // Every channel write of every feature goes through the outbox (durable, paced, retried).
     const transport = createOutboxTransport(deliveries, sender);
+    // Problems only an admin can fix (Slack codes, missing scopes, deliveries failing where nobody asked) are told to
+    // the admins once per problem by one notifier, kept in the store across restarts. Admins are read when told.
+    let adminIds: () => readonly string[] = () => [];
+    const adminNotifier = await createAdminNotifier({
+      store,
+      admins: () => adminIds(),
+      send: outboxAdminSender(deliveries),
+      logger,
+    });
     // Answers for one user go by response_url (its uses counted in the store), then ephemeral, then DM; commands
-    // that post in their conversation check first that the bot can. Slack problems an admin must fix are logged once.
-    const adminAlerts = createAdminAlerts(logger);
+    // that post in their conversation check first that the bot can.
+    const adminAlerts = createAdminAlerts(logger, adminNotifier);
+    // Each answer is a delivery of the outbox's reply lane (durable, ahead of bulk posting), sent by these routes.
     const replies = slackClient
-      ? createSlackReplies({
-          client: slackClient,
-          budget: await createResponseUrlBudget(store),
-          logger,
-          alerts: adminAlerts,
-        })
+      ? createOutboxReplies(
+          deliveries,
+          createSlackReplies({
+            client: slackClient,
+            budget: await createResponseUrlBudget(store),
+            logger,
+            alerts: adminAlerts,
+          }),
+        )
       : undefined;
     const channelAccess = slackClient
       ? createChannelAccess({ client: slackClient, logger, alerts: adminAlerts })
@@ -295,19 +315,10 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
         })
       : undefined;
     const roles = roleResolver?.policy ?? { admins: [], reviewers: [] };
-    reportDeliveryFailures({
-      outbox: deliveries,
-      admins: () => roles.admins.filter((id) => id.startsWith('U') || id.startsWith('W')),
-      logger,
-    });
+    adminIds = () => roles.admins.filter((id) => id.startsWith('U') || id.startsWith('W'));
+    reportDeliveryFailures({ outbox: deliveries, admins: adminIds, logger, notifier: adminNotifier });
     // A missing_scope answer from any Slack call is sent once to the admins with the scope to add (and logged).
-    const scopeAlerts = slackClient
-      ? createScopeAlerts({
-          admins: () => roleResolver?.policy.admins ?? [],
-          notify: (user, message) => transport.post({ channel: user }, message),
-          logger,
-        })
-      : undefined;
+    const scopeAlerts = slackClient ? createScopeAlerts({ notifier: adminNotifier, logger }) : undefined;
     if (slackClient && scopeAlerts) watchClientScopes(slackClient, scopeAlerts);
     if (outboxClient && scopeAlerts) watchClientScopes(outboxClient, scopeAlerts);
     if (slackClient && env.ARBITER_ADMINS.length === 0)

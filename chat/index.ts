@@ -18,4 +18,12 @@ export {
   WORD_JOINER,
 } from './message.ts';
 export { hasRole, type Role, type RolePolicy } from './roles.ts';
-export type { PostedRef, PostOptions, Transport, WriteOptions } from './transport.ts';
+export {
+  deliverLater,
+  errorCode,
+  type PostedRef,
+  type PostOptions,
+  type QueuedWrite,
+  type Transport,
+  type WriteOptions,
+} from './transport.ts';

@@ -1,25 +1,70 @@
 import { randomBytes } from 'node:crypto';
 
-/** Source of the current time; domain code takes `now` from here so tests can drive time. */
+/**
+ * The one source of time. Domain code reads `now()` (a Date); time arithmetic, pacing, back-off and breakers read
+ * `nowMs()` and wait with `sleep`, so tests drive minutes of waiting in microseconds. A consumer that needs only
+ * part of it takes `Pick<Clock, …>`, e.g. `Pick<Clock, 'nowMs' | 'sleep'>` for the LLM wrapper's stages.
+ */
 export interface Clock {
+  /** The current time. */
   now(): Date;
+  /** The current time in epoch milliseconds (fractional allowed). */
+  nowMs(): number;
+  /** Resolves after `ms`; rejects with the signal's reason if the signal aborts first. */
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
 }
 
-/** The wall clock, for production. */
-export const systemClock: Clock = { now: () => new Date() };
+/** An abortable setTimeout. */
+function realSleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(signal.reason);
+      return;
+    }
+    const timer = setTimeout(
+      () => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      },
+      Math.max(0, ms),
+    );
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal?.reason);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
 
-/** A clock tests move by hand. */
+/** The wall clock, for production: sub-millisecond epoch time and setTimeout. */
+export const systemClock: Clock = {
+  now: () => new Date(),
+  nowMs: () => performance.timeOrigin + performance.now(),
+  sleep: realSleep,
+};
+
+/** A clock tests move by hand; `sleep` advances time at once (after what is already runnable) and records each wait. */
 export function createManualClock(start: Date | string | number = '2026-01-01T00:00:00Z') {
   let current = new Date(start).getTime();
+  const sleeps: number[] = [];
   return {
+    sleeps,
     now: () => new Date(current),
+    nowMs: () => current,
+    async sleep(ms: number, signal?: AbortSignal) {
+      if (signal?.aborted) throw signal.reason;
+      sleeps.push(ms);
+      // Let everything already runnable finish at the current time before time jumps, as it would for real.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      current += Math.max(0, ms);
+    },
     set(to: Date | string | number) {
       current = new Date(to).getTime();
     },
     advance(ms: number) {
       current += ms;
     },
-  };
+  } satisfies Clock & Record<string, unknown>;
 }
 
 /** Source of new ids; time-ordered so ids sort by creation. */

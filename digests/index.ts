@@ -47,6 +47,7 @@ export {
   chartPath,
   createDigestPosts,
   DIGEST_RETRY_CRON,
+  digestDeliveryKey,
   digestPostId,
   FAILED_RETRY_MS,
   MAX_POST_MS,

@@ -6,7 +6,7 @@ import { basename, join } from 'node:path';
 import cron, { type ScheduledTask } from 'node-cron';
 import { type AuditActor, type AuditLog, recordAudit, SYSTEM_ACTOR } from '../audit/index.ts';
 import { escapeMrkdwn, type Message, openReportSection } from '../chat/index.ts';
-import type { Transport } from '../chat/index.ts';
+import type { QueuedWrite, Transport } from '../chat/index.ts';
 import {
   type Clock,
   createSilentLogger,
@@ -115,13 +115,24 @@ export interface DigestDeps {
 
 /** How a post attempt ended. */
 export type PostOutcome =
-  | { status: 'posted'; period: Period; channel: string; ts: string; resumed: boolean; chartPath?: string }
+  | {
+      status: 'posted';
+      period: Period;
+      channel: string;
+      /** The parent's ts; absent when the transport's delivery loop (the outbox) posts it after this returns. */
+      ts?: string;
+      resumed: boolean;
+      chartPath?: string;
+    }
   | { status: 'already-posted'; period: Period; postedAt?: Date; channel?: string; ts?: string }
   | { status: 'busy'; period: Period }
   | { status: 'failed'; period: Period; error: string };
 
 /** The key of one digest period: posting is unique on it. */
 export const digestPostId = (name: string, period: Period) => `${name}|${period.kind}|${period.key}`;
+
+/** The delivery key of one part of a digest period's post (the outbox posts each once). */
+export const digestDeliveryKey = (postId: string, what: string) => `digest:${postId}|${what}`;
 
 /** Where a digest's chart is written. */
 export function chartPath(dataDir: string, name: string, period: Period, suffix = ''): string {
@@ -142,8 +153,9 @@ function slackErrorCode(err: unknown): string | undefined {
 }
 
 /** The thread note of a digest whose chart Slack would not take, with the fix. */
-export function chartSkippedMessage(code: string, file: string): Message {
-  const text = `The chart was not uploaded: Slack answered \`${code}\` because Arbiter is not a member of this channel (posting works without an invite, uploading files does not). Invite it with \`/invite @arbiter\` to get charts in the next digests. The chart was saved as ${basename(file)} on the bot's data folder.`;
+export function chartSkippedMessage(code: string | undefined, file: string): Message {
+  const answered = code ? `Slack answered \`${code}\` because` : 'Slack refused the upload because';
+  const text = `The chart was not uploaded: ${answered} Arbiter is not a member of this channel (posting works without an invite, uploading files does not). Invite it with \`/invite @arbiter\` to get charts in the next digests. The chart was saved as ${basename(file)} on the bot's data folder.`;
   return {
     title: '',
     summary: 'Digest chart not uploaded: invite Arbiter to this channel',
@@ -207,6 +219,56 @@ export async function postDigest(
         ? { channel: state.parentChannel, ts: state.parentTs }
         : undefined;
     const { thread = [], ...head } = built.message;
+    if (deps.transport.enqueue) {
+      // The bot's transport is the outbox: the whole digest (parent, replies, chart) is recorded as keyed writes and
+      // this job ends; the outbox posts them paced, retried, once each (looked up by key after a crash). A chart the
+      // bot may not upload (not a member) is replaced by the note saying how to fix it, in the same thread.
+      const parentKey = digestDeliveryKey(id, 'parent');
+      const writes: QueuedWrite[] = [
+        { key: parentKey, op: 'post', channel: spec.channel, message: head as Message },
+        ...thread.map((m, i) => ({
+          key: digestDeliveryKey(id, `reply|${i}`),
+          op: 'post' as const,
+          channel: spec.channel,
+          of: parentKey,
+          message: m,
+        })),
+      ];
+      const chartFile = built.chart
+        ? await renderChartFile(built, spec, period, deps.dataDir, logger)
+        : undefined;
+      if (built.chart && chartFile)
+        writes.push({
+          key: digestDeliveryKey(id, 'chart'),
+          op: 'upload',
+          channel: spec.channel,
+          of: parentKey,
+          file: {
+            path: chartFile,
+            title: built.chart.title,
+            altText: `Mean score per monitor over ${period.key} (${period.kind})`,
+          },
+          fallback: chartSkippedMessage(undefined, chartFile),
+          fallbackOn: [...UPLOAD_NEEDS_MEMBERSHIP],
+        });
+      await deps.transport.enqueue(writes);
+      const postedAt = deps.clock.now();
+      await deps.posts.save(id, {
+        status: 'posted',
+        postedAt,
+        updatedAt: postedAt,
+        lastError: undefined,
+        chartDone: true,
+      });
+      logger.info({ digest: spec.name, period: period.key }, 'digest recorded for delivery');
+      return {
+        status: 'posted',
+        period,
+        channel: spec.channel,
+        resumed,
+        ...(chartFile ? { chartPath: chartFile } : {}),
+      };
+    }
     // An earlier attempt may have had a step accepted by Slack and died (or timed out) before recording it: the
     // first unrecorded step is looked up by its key before it is posted again.
     let mayBePosted = (doc?.attempts ?? 0) > 0;

@@ -4,7 +4,7 @@
 // a miss.
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { isArbiterError, type Logger } from '../config/index.ts';
+import { type Clock, isArbiterError, type Logger, systemClock } from '../config/index.ts';
 import type { Collection, DocumentStore } from '../storage/index.ts';
 import type { ChatMessage, Usage } from './types.ts';
 
@@ -96,10 +96,10 @@ const BATCH_DELAY_MS = 25;
 export function createStoreCache(
   store: DocumentStore,
   logger: Logger,
-  options: { ttlMs?: number; now?: () => number } = {},
+  options: { ttlMs?: number; clock?: Pick<Clock, 'nowMs'> } = {},
 ): ResponseCache {
   const ttlMs = options.ttlMs ?? Number.POSITIVE_INFINITY;
-  const now = options.now ?? Date.now;
+  const clock = options.clock ?? systemClock;
   let collection: Promise<Collection<CachedResponse>> | undefined;
   const open = () => {
     if (!collection) {
@@ -152,7 +152,7 @@ export function createStoreCache(
         const doc = await coll.findOne({ _id: key });
         if (!doc) return undefined;
         const parsed = CachedDocSchema.safeParse(doc);
-        const expired = parsed.success && now() - parsed.data.createdAt.getTime() > ttlMs;
+        const expired = parsed.success && clock.nowMs() - parsed.data.createdAt.getTime() > ttlMs;
         if (!parsed.success || expired) {
           if (!parsed.success) logger.debug({ key }, 'dropping an llm_cache document that cannot be trusted');
           // Removed so the fresh answer can take its key (entries are inserted, never overwritten).

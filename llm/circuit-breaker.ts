@@ -2,7 +2,7 @@
 // attempts, so a short burst of 429/529 that retries ride out never opens it. Once N calls in a row have failed it
 // opens: new attempts wait for the cool-down (each caller bounded by its own deadline and abort signal) instead of
 // piling onto the outage, then one probe attempt is let through; its outcome closes or re-opens the circuit.
-import type { LlmClock } from './clock.ts';
+import { type LlmClock, type LlmTimer, timerOf } from './clock.ts';
 
 /** closed = normal, open = attempts wait, half-open = one probe in flight (or due). */
 export type BreakerState = 'closed' | 'open' | 'half-open';
@@ -50,7 +50,8 @@ export interface CircuitBreaker {
 }
 
 /** Creates a closed breaker. */
-export function createCircuitBreaker(options: BreakerOptions, clock: LlmClock): CircuitBreaker {
+export function createCircuitBreaker(options: BreakerOptions, clockIn: LlmTimer | LlmClock): CircuitBreaker {
+  const clock = timerOf(clockIn);
   let state: BreakerState = 'closed';
   let failures = 0;
   let openedAt = 0;
@@ -60,14 +61,14 @@ export function createCircuitBreaker(options: BreakerOptions, clock: LlmClock): 
 
   function open() {
     state = 'open';
-    openedAt = clock.now();
+    openedAt = clock.nowMs();
     probeInFlight = false;
   }
 
   function tryEnter(): BreakerPass | BreakerRefusal {
     if (state === 'closed') return { ok: true, probe: false };
     if (state === 'open') {
-      const left = openedAt + options.cooldownMs - clock.now();
+      const left = openedAt + options.cooldownMs - clock.nowMs();
       if (left > 0) return { ok: false, retryInMs: left };
       state = 'half-open';
     }
@@ -78,7 +79,7 @@ export function createCircuitBreaker(options: BreakerOptions, clock: LlmClock): 
 
   return {
     get state() {
-      if (state === 'open' && clock.now() - openedAt >= options.cooldownMs) return 'half-open';
+      if (state === 'open' && clock.nowMs() - openedAt >= options.cooldownMs) return 'half-open';
       return state;
     },
     get consecutiveFailures() {
@@ -90,7 +91,7 @@ export function createCircuitBreaker(options: BreakerOptions, clock: LlmClock): 
         if (signal?.aborted) throw signal.reason;
         const gate = tryEnter();
         if (gate.ok) return gate;
-        const left = deadline - clock.now();
+        const left = deadline - clock.nowMs();
         if (left <= 0) return gate;
         await clock.sleep(Math.min(gate.retryInMs, left), signal);
       }

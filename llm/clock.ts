@@ -1,45 +1,41 @@
-// Time for the wrapper: retries, back-off, rate limits and the breaker read `now` and wait with `sleep`
-// from here, so tests drive minutes of back-off in microseconds.
+// Time for the wrapper: retries, back-off, rate limits and the breaker read `nowMs` and wait with `sleep` of the
+// one `Clock` (config/), so tests drive minutes of back-off in microseconds.
+import { type Clock, systemClock } from '../config/index.ts';
 
-/** Millisecond time source plus an abortable sleep. */
+/** The part of the `Clock` the wrapper's stages read: millisecond time and an abortable sleep. */
+export type LlmTimer = Pick<Clock, 'nowMs' | 'sleep'>;
+
+/**
+ * The wrapper's former clock shape (`now()` in epoch ms). Kept for `bot/slack-pacer.ts` and
+ * `bot/slack-transport.ts` until they take the one `Clock`; new code takes `Clock` (or `LlmTimer`).
+ */
 export interface LlmClock {
   /** Epoch milliseconds (fractional allowed). */
   now(): number;
-  /** Resolves after `ms`; rejects with the signal's reason if aborted first. */
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
 }
 
-/** The real clock: sub-millisecond epoch time and setTimeout. */
-export const systemLlmClock: LlmClock = {
-  now: () => performance.timeOrigin + performance.now(),
-  sleep: (ms, signal) =>
-    new Promise<void>((resolve, reject) => {
-      if (signal?.aborted) {
-        reject(signal.reason);
-        return;
-      }
-      const timer = setTimeout(
-        () => {
-          signal?.removeEventListener('abort', onAbort);
-          resolve();
-        },
-        Math.max(0, ms),
-      );
-      const onAbort = () => {
-        clearTimeout(timer);
-        reject(signal?.reason);
-      };
-      signal?.addEventListener('abort', onAbort, { once: true });
-    }),
+/** The timer of a `Clock`, or of a clock in the former shape (`now()` in ms). */
+export function timerOf(clock: LlmTimer | LlmClock): LlmTimer {
+  if ('nowMs' in clock) return clock;
+  return { nowMs: () => clock.now(), sleep: (ms, signal) => clock.sleep(ms, signal) };
+}
+
+/** The real clock: sub-millisecond epoch time and setTimeout (the system `Clock`, in the former shape too). */
+export const systemLlmClock: LlmClock & LlmTimer = {
+  now: () => systemClock.nowMs(),
+  nowMs: () => systemClock.nowMs(),
+  sleep: (ms, signal) => systemClock.sleep(ms, signal),
 };
 
-/** A clock for tests: `sleep` advances time at once and records each wait. */
+/** A clock for tests: `sleep` advances time at once and records each wait; `now()` and `nowMs()` are epoch ms. */
 export function createFakeLlmClock(start = Date.parse('2026-01-01T00:00:00Z')) {
   let current = start;
   const sleeps: number[] = [];
   return {
     sleeps,
     now: () => current,
+    nowMs: () => current,
     advance(ms: number) {
       current += ms;
     },
@@ -50,5 +46,5 @@ export function createFakeLlmClock(start = Date.parse('2026-01-01T00:00:00Z')) {
       await new Promise<void>((resolve) => setImmediate(resolve));
       current += Math.max(0, ms);
     },
-  } satisfies LlmClock & Record<string, unknown>;
+  } satisfies LlmClock & LlmTimer & Record<string, unknown>;
 }

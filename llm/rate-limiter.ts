@@ -3,7 +3,7 @@
 // configured rate, which is exactly what the provider's own limiter punishes. Tokens use a bucket holding one
 // second's worth that may go into debt, because a single call can need more tokens than a second allows and the
 // real count is only known afterwards.
-import type { LlmClock } from './clock.ts';
+import { type LlmClock, type LlmTimer, timerOf } from './clock.ts';
 
 /** Limits of one provider; 0 means unlimited. */
 export interface RateLimits {
@@ -30,7 +30,8 @@ interface Waiter {
 }
 
 /** Creates a limiter; with both limits at 0 `acquire` resolves at once. */
-export function createRateLimiter(limits: RateLimits, clock: LlmClock): RateLimiter {
+export function createRateLimiter(limits: RateLimits, clockIn: LlmTimer | LlmClock): RateLimiter {
+  const clock = timerOf(clockIn);
   const rpm = Math.max(0, limits.requestsPerMinute);
   const tpm = Math.max(0, limits.tokensPerMinute);
   const interval = rpm > 0 ? 60_000 / rpm : 0;
@@ -38,7 +39,7 @@ export function createRateLimiter(limits: RateLimits, clock: LlmClock): RateLimi
   const tokenCapacity = tpm / 60;
   let nextRequestAt = Number.NEGATIVE_INFINITY;
   let tokenLevel = tokenCapacity;
-  let tokenAt = clock.now();
+  let tokenAt = clock.nowMs();
   const queue: Waiter[] = [];
   let pumping = false;
 
@@ -73,7 +74,7 @@ export function createRateLimiter(limits: RateLimits, clock: LlmClock): RateLimi
     try {
       while (queue.length > 0) {
         const head = queue[0]!;
-        const now = clock.now();
+        const now = clock.nowMs();
         const wait = waitFor(head.tokens, now);
         if (wait <= 0) {
           queue.shift();
@@ -95,7 +96,7 @@ export function createRateLimiter(limits: RateLimits, clock: LlmClock): RateLimi
       if (rpm === 0 && tpm === 0) return Promise.resolve();
       if (signal?.aborted) return Promise.reject(signal.reason);
       // Fast path: nobody queued and a slot is free, no promise juggling.
-      const now = clock.now();
+      const now = clock.nowMs();
       if (queue.length === 0 && waitFor(tokens, now) <= 0) {
         if (rpm > 0) nextRequestAt = Math.max(now, nextRequestAt) + interval;
         if (tpm > 0) tokenLevel -= tokens;
@@ -120,7 +121,7 @@ export function createRateLimiter(limits: RateLimits, clock: LlmClock): RateLimi
     },
     settle(estimated, actual) {
       if (tpm === 0) return;
-      refill(clock.now());
+      refill(clock.nowMs());
       tokenLevel -= actual - estimated;
     },
   };

@@ -2,7 +2,7 @@
 // publish, alert and report, in phases recorded on the tick (store.ts, TickPhase) so that a tick an attempt left
 // half-done is finished by the next one. The watermark only moves after everything it covers is stored.
 import { createHash } from 'node:crypto';
-import type { Transport } from '../chat/index.ts';
+import { deliverLater, type Transport } from '../chat/index.ts';
 import {
   type Clock,
   createSilentLogger,
@@ -388,10 +388,14 @@ async function readSource(
     const error = configError ?? (read && !read.ok ? read.error : 'unknown source error');
     if (!dry && !backfill) {
       if (!state.failing)
-        await deps.transport.post(
-          { channel: monitor.publish.channel },
-          buildFailingMessage(monitor.name, error, tickTime),
-        );
+        await deliverLater(deps.transport, [
+          {
+            key: `monitor-failing|${monitor.name}|${tickTime.toISOString()}`,
+            op: 'post',
+            channel: monitor.publish.channel,
+            message: buildFailingMessage(monitor.name, error, tickTime),
+          },
+        ]);
       await deps.store.saveState({ ...state, failing: true, lastError: error, lastTickTime: tickTime });
       // Digests count failed ticks too (the summary holds the reason and no items).
       await deps.tickLog?.recordTick({
@@ -413,10 +417,14 @@ async function readSource(
     return { ok: false as const, error };
   }
   if (state.failing && !dry && !backfill) {
-    await deps.transport.post(
-      { channel: monitor.publish.channel },
-      buildFailingMessage(monitor.name, undefined, tickTime),
-    );
+    await deliverLater(deps.transport, [
+      {
+        key: `monitor-recovered|${monitor.name}|${tickTime.toISOString()}`,
+        op: 'post',
+        channel: monitor.publish.channel,
+        message: buildFailingMessage(monitor.name, undefined, tickTime),
+      },
+    ]);
     state.failing = false;
     delete state.lastError;
     // Recorded at once: an attempt that resumes this tick must not say it again.
@@ -765,9 +773,13 @@ async function finishTickPhases(
       reportUrl: deps.reportUrl?.(reportPaths.monitor(monitor.name)),
     });
     const key = `monitor-tick|${id}`.slice(0, 200);
-    // An attempt that died in `reporting` may have posted it: look it up by its key before posting again.
+    // The report (and its thread) is one keyed write: the outbox records it and the tick goes on without waiting
+    // for Slack; recording it again after a crash delivers once. A transport without a delivery loop posts at once:
+    // an attempt that died in `reporting` may have posted it, so it is looked up by its key first.
     const found =
-      rec.phase === 'reporting' ? await deps.transport.findPosted?.({ channel }, key, tickTime) : undefined;
+      rec.phase === 'reporting' && !deps.transport.enqueue
+        ? await deps.transport.findPosted?.({ channel }, key, tickTime)
+        : undefined;
     if (found)
       logger.info(
         { monitor: monitor.name, tick: id },
@@ -775,7 +787,7 @@ async function finishTickPhases(
       );
     else {
       await deps.store.advanceTickRun(id, 'reporting', {}, deps.clock.now());
-      await deps.transport.post({ channel }, report, { key });
+      await deliverLater(deps.transport, [{ key, op: 'post', channel, message: report }]);
     }
   }
   if (rec.phase !== 'reported') await deps.store.advanceTickRun(id, 'reported', {}, deps.clock.now());

@@ -8,13 +8,13 @@
 // `prompt.alert` (one per batch): closes the batch, summarizes it (the two "updated" events of a label move
 // become one "production: v3 → v4"), diffs, posts once, then starts suites with `watch.onChange: run`.
 //
-// Posting guarantee: the main message and each thread reply are posted at least once and, except in one window,
-// exactly once. Each post is recorded in `prompt_alerts` right after Slack answers; a failed post (Slack down)
-// records nothing and the job retries with backoff, so nothing is lost and nothing is doubled. The window: a
-// crash (or a store failure) after Slack accepted a post but before the record is written reposts that one
-// message on retry. Slack's chat.postMessage has no idempotency key, so this window cannot be closed from here.
+// Posting guarantee: the main message and each thread reply are recorded as keyed writes (deliverLater). The bot's
+// transport is the outbox: the job records them and finishes without waiting for Slack; the outbox posts each once
+// (paced, retried, looked up by its key after a crash). Each recorded write is noted in `prompt_alerts`, so a job run
+// again records only what is missing. A transport without a delivery loop posts at once; there a crash after Slack
+// accepted a post but before the record is written reposts that one message on retry.
 import { z } from 'zod';
-import type { Message } from '../chat/index.ts';
+import { deliverLater, type Message } from '../chat/index.ts';
 import type { PostedRef, Transport } from '../chat/index.ts';
 import {
   type Clock,
@@ -32,6 +32,7 @@ import {
   type JobHandler,
   type JobQueue,
   PermanentJobError,
+  parseStoredJson,
 } from '../storage/index.ts';
 import { type AlertDiff, buildPromptAlert, type SuiteButton } from './alert-message.ts';
 import { diffPrompts, type PromptContent } from './diff.ts';
@@ -225,16 +226,35 @@ export async function createPromptEventHandlers(deps: PromptEventsDeps): Promise
     }
     const thread = message.thread ?? [];
     let ref: PostedRef | undefined = rec.ts ? { channel: rec.channel ?? channel, ts: rec.ts } : undefined;
-    if (!ref) {
+    const mainKey = `prompt-alert:${key}`;
+    if (!ref && rec.status !== 'posted') {
       const { thread: _omit, ...main } = message;
-      ref = await deps.transport.post({ channel }, main);
+      ref = (await deliverLater(deps.transport, [{ key: mainKey, op: 'post', channel, message: main }])).get(
+        mainKey,
+      );
+      // Recorded for the outbox (no ts yet: the replies are threaded under it by its key) or posted (its ts).
       await alerts.updateOne(
         { _id: key },
-        { $set: { status: 'posted', channel: ref.channel, ts: ref.ts, postedAt: clock.now() } },
+        {
+          $set: {
+            status: 'posted',
+            channel: ref?.channel ?? channel,
+            ...(ref ? { ts: ref.ts } : {}),
+            postedAt: clock.now(),
+          },
+        },
       );
     }
     for (let i = rec.threadPosted; i < thread.length; i++) {
-      await deps.transport.post({ channel: ref.channel, threadTs: ref.ts }, thread[i]!);
+      await deliverLater(deps.transport, [
+        {
+          key: `${mainKey}:thread:${i}`,
+          op: 'post',
+          channel: ref?.channel ?? rec.channel ?? channel,
+          ...(ref ? { threadTs: ref.ts } : { of: mainKey }),
+          message: thread[i]!,
+        },
+      ]);
       await alerts.updateOne({ _id: key }, { $set: { threadPosted: i + 1 } });
     }
     return (await alerts.findOne({ _id: key }))!;
@@ -354,7 +374,11 @@ export async function createPromptEventHandlers(deps: PromptEventsDeps): Promise
       }
       const docs = await events.find({ _id: { $in: [...new Set(batch.eventIds)] } });
       const parsedEvents = docs
-        .map((d) => parseWebhookEvent(JSON.parse(d.body)))
+        .map((d) =>
+          parseWebhookEvent(
+            parseStoredJson(z.unknown(), d.body, { collection: 'langfuse_events', id: d._id, field: 'body' }),
+          ),
+        )
         .flatMap((r) => (r.ok && r.value.kind === 'prompt-version' ? [r.value.event] : []));
       let change = batch.change;
       if (!change) {

@@ -2,7 +2,13 @@
 // per reviewer per pair, with its history). Every document is parsed with zod when read back.
 import type { z } from 'zod';
 import { ArbiterError, isArbiterError } from '../config/index.ts';
-import type { Collection, DocumentStore, Filter, Update } from '../storage/index.ts';
+import {
+  type Collection,
+  type DocumentStore,
+  type Filter,
+  parseStored,
+  type Update,
+} from '../storage/index.ts';
 import {
   type Choice,
   type Pair,
@@ -51,22 +57,13 @@ export interface ReviewRepository {
   countVotes(filter: { reviewId?: string; pairId?: string; user?: string }): Promise<number>;
 }
 
-function parser<S extends z.ZodType>(schema: S, what: string) {
-  return (doc: unknown): z.infer<S> => {
-    const parsed = schema.safeParse(doc);
-    if (!parsed.success)
-      throw new ArbiterError(
-        'STORE_INVALID_DOCUMENT',
-        `A stored ${what} does not match its schema: ${parsed.error.issues[0]?.message}`,
-        { details: parsed.error.issues },
-      );
-    return parsed.data;
-  };
+function parser<S extends z.ZodType>(schema: S, collection: string) {
+  return (doc: unknown): z.infer<S> => parseStored(schema, doc, { collection });
 }
 
-const parseReview = parser(ReviewSchema, 'review');
-const parsePair = parser(PairSchema, 'review pair');
-const parseVote = parser(VoteDocSchema, 'review vote');
+const parseReview = parser(ReviewSchema, 'reviews');
+const parsePair = parser(PairSchema, 'review_pairs');
+const parseVote = parser(VoteDocSchema, 'review_votes');
 
 /** The id of a reviewer's vote on a pair: one document per (pair, user) by construction. */
 export function voteId(pairId: string, user: string): string {

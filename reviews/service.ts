@@ -4,7 +4,15 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import { z } from 'zod';
 import type { ActionContext, ActionHandler, ActionResult } from '../chat/index.ts';
-import { escapeMrkdwn, type Message, md, mention, openReportSection, plainText } from '../chat/index.ts';
+import {
+  deliverLater,
+  escapeMrkdwn,
+  type Message,
+  md,
+  mention,
+  openReportSection,
+  plainText,
+} from '../chat/index.ts';
 import type { Transport } from '../chat/index.ts';
 import {
   type AuditActor,
@@ -754,14 +762,18 @@ export async function createReviewService(deps: ReviewServiceDeps): Promise<Revi
       { $set: { status: 'abandoned', closedAt: now, closedReason: reason, note: text, updatedAt: now } },
     );
     if (updated)
-      await deps.transport.post(
-        { channel: review.channel },
+      await deliverLater(deps.transport, [
         {
-          title: 'Blind review not opened',
-          summary: text,
-          sections: [{ kind: 'text', text: escapeMrkdwn(text) }],
+          key: reviewDeliveryKey(review._id, 'abandoned'),
+          op: 'post',
+          channel: review.channel,
+          message: {
+            title: 'Blind review not opened',
+            summary: text,
+            sections: [{ kind: 'text', text: escapeMrkdwn(text) }],
+          },
         },
-      );
+      ]);
     return { abandoned: reason };
   };
 
@@ -827,30 +839,49 @@ export async function createReviewService(deps: ReviewServiceDeps): Promise<Revi
           review.options.deadlineMs !== undefined && review.openedAt
             ? new Date(review.openedAt.getTime() + review.options.deadlineMs)
             : undefined;
-        const ref = await deps.transport.post(
-          { channel: review.channel },
-          parentMessage({
-            pairCount: review.pairCount,
-            reviewersPerPair: review.options.reviewersPerPair,
-            dm: review.options.dm,
-            reviewers: review.reviewers.length,
-            deadline,
-          }),
-        );
-        review =
-          (await repo.updateReview(
-            reviewId,
-            {},
-            { $set: { parentRef: ref, updatedAt: deps.clock.now() } },
-          )) ?? review;
+        const key = reviewDeliveryKey(reviewId, 'parent');
+        const refs = await deliverLater(deps.transport, [
+          {
+            key,
+            op: 'post',
+            channel: review.channel,
+            message: parentMessage({
+              pairCount: review.pairCount,
+              reviewersPerPair: review.options.reviewersPerPair,
+              dm: review.options.dm,
+              reviewers: review.reviewers.length,
+              deadline,
+            }),
+          },
+        ]);
+        // A transport with a delivery loop (the outbox) posts it later: the ballots go into its thread by its key.
+        const ref = refs.get(key);
+        if (ref)
+          review =
+            (await repo.updateReview(
+              reviewId,
+              {},
+              { $set: { parentRef: ref, updatedAt: deps.clock.now() } },
+            )) ?? review;
       }
+      const inParentThread = (r: Review) =>
+        r.parentRef ? { threadTs: r.parentRef.ts } : { of: reviewDeliveryKey(r._id, 'parent') };
+      // Each ballot is recorded as its own keyed write before the next, so a job run again after a crash neither
+      // skips a reviewer nor posts a ballot twice.
       let posted = 0;
       if (review.options.dm) {
         for (const user of review.reviewers) {
           if (review.dmPosted.includes(user)) continue;
           const first = pairs.find((p) => p.assignees.includes(user));
           if (first) {
-            await deps.transport.post({ channel: user }, ballotOf(first, review));
+            await deliverLater(deps.transport, [
+              {
+                key: reviewDeliveryKey(reviewId, `dm:${user}`),
+                op: 'post',
+                channel: user,
+                message: ballotOf(first, review),
+              },
+            ]);
             posted++;
           }
           review = (await repo.updateReview(reviewId, {}, { $push: { dmPosted: user } })) ?? review;
@@ -858,11 +889,18 @@ export async function createReviewService(deps: ReviewServiceDeps): Promise<Revi
       } else {
         for (const pair of pairs) {
           if (pair.postedRef) continue;
-          const ref = await deps.transport.post(
-            { channel: review.channel, ...(review.parentRef ? { threadTs: review.parentRef.ts } : {}) },
-            ballotOf(pair, review),
-          );
-          await repo.updatePair(pair._id, { $set: { postedRef: ref } });
+          const key = reviewDeliveryKey(reviewId, `pair:${pair._id}`);
+          const refs = await deliverLater(deps.transport, [
+            {
+              key,
+              op: 'post',
+              channel: review.channel,
+              ...inParentThread(review),
+              message: ballotOf(pair, review),
+            },
+          ]);
+          const ref = refs.get(key);
+          if (ref) await repo.updatePair(pair._id, { $set: { postedRef: ref } });
           posted++;
         }
       }
@@ -932,23 +970,39 @@ export async function createReviewService(deps: ReviewServiceDeps): Promise<Revi
       if (review?.status !== 'closed') return { skipped: review?.status ?? 'missing' };
       if (review.reportRef) return { skipped: 'already posted' };
       const message = await service.report(reviewId);
-      const ref = await deps.transport.post(
+      const key = reviewDeliveryKey(reviewId, 'report');
+      const parentKey = reviewDeliveryKey(reviewId, 'parent');
+      // The parent's ref is known (posted directly), or the parent is a delivery of the outbox, threaded under by
+      // its key; a parent that could not be delivered (null) leaves the report in the channel.
+      const parentFailed = (await deps.transport.delivered?.(parentKey)) === null;
+      const underParent = review.parentRef
+        ? { threadTs: review.parentRef.ts }
+        : deps.transport.enqueue && !parentFailed
+          ? { of: parentKey }
+          : {};
+      const refs = await deliverLater(deps.transport, [
         {
+          key,
+          op: 'post',
           channel: review.parentRef?.channel ?? review.channel,
-          ...(review.parentRef ? { threadTs: review.parentRef.ts } : {}),
+          ...underParent,
+          message,
         },
-        message,
-      );
-      await repo.updateReview(reviewId, {}, { $set: { reportRef: ref, updatedAt: deps.clock.now() } });
-      if (review.parentRef) {
+      ]);
+      const ref = refs.get(key);
+      if (ref)
+        await repo.updateReview(reviewId, {}, { $set: { reportRef: ref, updatedAt: deps.clock.now() } });
+      if (review.parentRef || 'of' in underParent) {
         const text = 'This blind review is closed; the reveal and the result are in the thread.';
-        await deps.transport
-          .update(review.parentRef, {
-            title: 'Blind review closed',
-            summary: text,
-            sections: [{ kind: 'text', text }],
-          })
-          .catch((err: unknown) => deps.logger.warn({ err, reviewId }, 'could not update the review parent'));
+        await deliverLater(deps.transport, [
+          {
+            key: reviewDeliveryKey(reviewId, 'parent-closed'),
+            op: 'update',
+            channel: review.parentRef?.channel ?? review.channel,
+            ...(review.parentRef ? { ts: review.parentRef.ts } : { of: parentKey }),
+            message: { title: 'Blind review closed', summary: text, sections: [{ kind: 'text', text }] },
+          },
+        ]).catch((err: unknown) => deps.logger.warn({ err, reviewId }, 'could not update the review parent'));
       }
       return { posted: true };
     },
@@ -963,3 +1017,6 @@ export async function createReviewService(deps: ReviewServiceDeps): Promise<Revi
   };
   return service;
 }
+
+/** The delivery key of one of a review's messages (the outbox posts each once, whatever the retries). */
+export const reviewDeliveryKey = (reviewId: string, what: string) => `review:${reviewId}:${what}`;

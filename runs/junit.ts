@@ -1,6 +1,6 @@
 // JUnit XML for CI: one testsuite per run, one testcase per item; a failure when a gating metric is below its
 // threshold, an error when the item errored (its target failed or a metric could not score it).
-import { parseStoredSuite } from './suite.ts';
+import { readRunGate } from './stored-suite.ts';
 import type { Run, RunItemView } from './types.ts';
 
 /** Escapes text for XML and drops characters XML 1.0 cannot hold (control characters from model output). */
@@ -19,7 +19,7 @@ const oneLine = (s: string) => s.replace(/\s+/g, ' ').trim();
 
 /** Renders a run and its items as JUnit XML. */
 export function renderJunit(run: Run, items: readonly RunItemView[]): string {
-  const suite = parseStoredSuite(run.suiteJson);
+  const suite = readRunGate(run);
   const threshold = suite.threshold.score;
   const specs = new Map(suite.metrics.map((m) => [m.name, m]));
   const finished = items.filter((v) => v.doc.status !== 'pending');

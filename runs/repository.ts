@@ -1,7 +1,14 @@
 // Repositories over the store port: `runs` and `run_items`. An item is stored exactly once: its document exists
 // from the start as `pending` (unique on runId + itemKey) and only a pending item can be finished.
 import { ArbiterError } from '../config/index.ts';
-import type { Collection, DocumentStore, Filter, Update } from '../storage/index.ts';
+import {
+  type Collection,
+  type DocumentStore,
+  type Filter,
+  parseStored,
+  parseStoredJson,
+  type Update,
+} from '../storage/index.ts';
 import {
   type DatasetItem,
   DatasetItemSchema,
@@ -13,24 +20,6 @@ import {
   type RunItemView,
   RunSchema,
 } from './types.ts';
-
-function parse<T>(
-  schema: {
-    safeParse(
-      v: unknown,
-    ): { success: true; data: T } | { success: false; error: { issues: { message: string }[] } };
-  },
-  doc: unknown,
-  what: string,
-): T {
-  const r = schema.safeParse(doc);
-  if (!r.success)
-    throw new ArbiterError(
-      'STORE_INVALID_DOCUMENT',
-      `A stored ${what} does not match its schema: ${r.error.issues[0]?.message}`,
-    );
-  return r.data;
-}
 
 /** Runs and their items in the store. */
 export interface RunRepository {
@@ -97,11 +86,21 @@ export async function createRunRepository(store: DocumentStore): Promise<RunRepo
   ]);
   const itemId = (runId: string, key: string) => `${runId}::${key}`;
   const view = (doc: unknown): RunItemView => {
-    const d = parse(RunItemSchema, doc, 'run item');
+    const d = parseStored(RunItemSchema, doc, { collection: 'run_items' });
     return {
       doc: d,
-      item: parse(DatasetItemSchema, JSON.parse(d.itemJson), 'run item input'),
-      result: d.resultJson ? parse(ItemResultSchema, JSON.parse(d.resultJson), 'run item result') : undefined,
+      item: parseStoredJson(DatasetItemSchema, d.itemJson, {
+        collection: 'run_items',
+        id: d._id,
+        field: 'itemJson',
+      }),
+      result: d.resultJson
+        ? parseStoredJson(ItemResultSchema, d.resultJson, {
+            collection: 'run_items',
+            id: d._id,
+            field: 'resultJson',
+          })
+        : undefined,
     };
   };
 
@@ -111,22 +110,22 @@ export async function createRunRepository(store: DocumentStore): Promise<RunRepo
     },
     async getRun(id) {
       const doc = await runs.findOne({ _id: id });
-      return doc ? parse(RunSchema, doc, 'run') : null;
+      return doc ? parseStored(RunSchema, doc, { collection: 'runs' }) : null;
     },
     async findRun(filter) {
       const doc = await runs.findOne(filter, { sort: { createdAt: -1 } });
-      return doc ? parse(RunSchema, doc, 'run') : null;
+      return doc ? parseStored(RunSchema, doc, { collection: 'runs' }) : null;
     },
     async listRuns(opts = {}) {
       const docs = await runs.find(opts.suiteName ? { suiteName: opts.suiteName } : {}, {
         sort: { createdAt: -1 },
         limit: opts.limit ?? 20,
       });
-      return docs.map((d) => parse(RunSchema, d, 'run'));
+      return docs.map((d) => parseStored(RunSchema, d, { collection: 'runs' }));
     },
     async finishedBetween(from, to) {
       const docs = await runs.find({ finishedAt: { $gte: from, $lt: to } }, { sort: { finishedAt: 1 } });
-      return docs.map((d) => parse(RunSchema, d, 'run'));
+      return docs.map((d) => parseStored(RunSchema, d, { collection: 'runs' }));
     },
     async updateRun(id, update, filter = {}) {
       const res = await runs.updateOne({ ...filter, _id: id }, update);
@@ -156,8 +155,9 @@ export async function createRunRepository(store: DocumentStore): Promise<RunRepo
     async pendingItems(runId) {
       const docs = await items.find({ runId, status: 'pending' }, { sort: { seq: 1 } });
       return docs.map((d) => {
-        const doc = parse(RunItemSchema, d, 'run item');
-        return { doc, item: parse(DatasetItemSchema, JSON.parse(doc.itemJson), 'run item input') };
+        const doc = parseStored(RunItemSchema, d, { collection: 'run_items' });
+        const at = { collection: 'run_items', id: doc._id, field: 'itemJson' };
+        return { doc, item: parseStoredJson(DatasetItemSchema, doc.itemJson, at) };
       });
     },
     async finishItem(runId, itemKey, f) {

@@ -40,7 +40,8 @@ import {
 } from './langfuse.ts';
 import type { Persona } from './personas.ts';
 import { createRunRepository, type RunRepository } from './repository.ts';
-import { parseStoredSuite, type Suite, suiteHash } from './suite.ts';
+import { readRunSuite } from './stored-suite.ts';
+import { type Suite, suiteHash } from './suite.ts';
 import { summarize, type SummaryInput } from './summary.ts';
 import { createTarget, type PromptSource } from './targets.ts';
 import type {
@@ -287,7 +288,7 @@ export async function createRunService(deps: RunServiceDeps): Promise<RunService
     if (stored === run.total) return ready();
     let reason: string;
     try {
-      const again = await loadItems(parseStoredSuite(run.suiteJson), run.options.limit);
+      const again = await loadItems(readRunSuite(run), run.options.limit);
       if (again.digest === run.itemsDigest && again.items.length === run.total) {
         await repo.insertItems(run._id, again.items);
         deps.logger.warn(
@@ -459,7 +460,7 @@ export async function createRunService(deps: RunServiceDeps): Promise<RunService
   async function finalize(run: Run, status: 'completed' | 'cancelled'): Promise<RunSummary> {
     const views = await repo.items(run._id);
     const now = deps.clock.now();
-    const suite = parseStoredSuite(run.suiteJson);
+    const suite = readRunSuite(run);
     const summary = summarize(
       views.map(toSummaryInput),
       {
@@ -529,7 +530,7 @@ export async function createRunService(deps: RunServiceDeps): Promise<RunService
     if (!found) throw new PermanentJobError(`run ${payload.runId} not found`);
     if (TERMINAL.has(found.status)) return { runId: found._id, status: found.status };
     const run = found.itemsStored === false ? await restoreItems(found) : found;
-    const suite = parseStoredSuite(run.suiteJson);
+    const suite = readRunSuite(run);
     const built = buildRunnables(suite);
     if (!built.ok) {
       await repo.updateRun(run._id, {

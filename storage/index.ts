@@ -75,3 +75,4 @@ export {
   type WorkerOptions,
   type WorkerStats,
 } from './worker.ts';
+export { parseStored, parseStoredJson, type StoredAt } from './stored.ts';

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ArbiterError, type Clock, type Ids, systemClock, systemIds } from '../config/index.ts';
 import type { Collection, DocumentStore, Filter, IndexSpec } from './port.ts';
+import { parseStored } from './stored.ts';
 
 /** Lifecycle of a durable job. */
 export const JobStatusSchema = z.enum(['queued', 'running', 'succeeded', 'failed', 'cancelled']);
@@ -128,17 +129,7 @@ const INDEXES: IndexSpec[] = [
 ];
 
 function parseJob(doc: unknown): Job {
-  const parsed = JobSchema.safeParse(doc);
-  if (!parsed.success) {
-    throw new ArbiterError(
-      'STORE_INVALID_DOCUMENT',
-      `A stored job does not match its schema: ${parsed.error.issues[0]?.message}`,
-      {
-        details: parsed.error.issues,
-      },
-    );
-  }
-  return parsed.data;
+  return parseStored(JobSchema, doc, { collection: 'jobs' });
 }
 
 /** Opens the jobs collection (indexes ensured) and returns the queue over it. */

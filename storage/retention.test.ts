@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { createManualClock, parseEnv } from '../config/index.ts';
+import { createManualClock, parseEnv, systemClock } from '../config/index.ts';
 import { tempDir } from '../test/helpers/tmp.ts';
 import {
   createLeases,
@@ -236,14 +236,14 @@ describe('retention across processes on one DATA_DIR', () => {
     const rules = retentionRules(parseEnv({}));
     const a = await startRetention({
       store: slow(storeA),
-      leases: await createLeases(storeA, { clock: { now: () => new Date() } }),
+      leases: await createLeases(storeA, { clock: systemClock }),
       rules,
       owner: 'process-a',
       clock,
     });
     const b = await startRetention({
       store: slow(storeB),
-      leases: await createLeases(storeB, { clock: { now: () => new Date() } }),
+      leases: await createLeases(storeB, { clock: systemClock }),
       rules,
       owner: 'process-b',
       clock,

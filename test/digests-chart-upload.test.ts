@@ -5,15 +5,17 @@
 // the fake Web API (https://api.slack.com/methods/files.completeUploadExternal: errors are HTTP 200 {ok:false, error}).
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createSlackClient, createSlackTransport } from '../bot/slack-transport.ts';
+import { createOutbox, createOutboxTransport, reportDeliveryFailures } from '../bot/outbox.ts';
+import { classifySlackError, createSlackClient, createSlackTransport } from '../bot/slack-transport.ts';
 import { createDigestInputs } from '../commands/digest.ts';
-import { createManualClock } from '../config/index.ts';
+import { createManualClock, createSilentLogger } from '../config/index.ts';
 import { createDigestPosts, type DigestDeps, DigestSchema, postDigest } from '../digests/index.ts';
 import { createTickLog, type TickLog } from '../monitors/index.ts';
 import { createRunRepository } from '../runs/index.ts';
 import { createEmbeddedStore, createLeases, type DocumentStore } from '../storage/index.ts';
 import { type FakeSlack, startFakeSlack } from './fixtures/fake-slack.ts';
 import { tempDir } from './helpers/tmp.ts';
+import { waitUntil } from './helpers/wait.ts';
 
 let dir: string;
 let cleanup: () => void;
@@ -107,5 +109,57 @@ describe('a digest chart the bot may not upload', () => {
     const d = await deps();
     expect(await postDigest(daily, d)).toMatchObject({ status: 'failed' });
     expect(await d.posts.get('daily|day|2026-11-19')).toMatchObject({ status: 'posting', chartDone: false });
+  });
+});
+
+describe('a digest posted through the outbox (the bot)', () => {
+  it('the job records the digest and returns; the outbox posts it, and a chart the bot may not upload becomes the note with the fix, once', async () => {
+    slack.setReply((call) =>
+      call.method === 'files.completeUploadExternal'
+        ? { body: { ok: false, error: 'not_in_channel' } }
+        : undefined,
+    );
+    const d = await deps();
+    const client = createSlackClient({
+      token: 'xoxb-t',
+      apiUrl: `${slack.url}/api/`,
+      retries: 0,
+      rejectRateLimitedCalls: true,
+    });
+    const outbox = await createOutbox({
+      store,
+      transport: createSlackTransport(client),
+      logger: createSilentLogger(),
+      classify: classifySlackError,
+      backoffMs: 10,
+      recoverAllAtStart: true,
+    });
+    reportDeliveryFailures({ outbox, admins: () => ['UADMIN'], logger: createSilentLogger() });
+    const transport = createOutboxTransport(outbox, createSlackTransport(client));
+    // Recorded while the delivery loop is not running yet: the job does not wait for Slack.
+    const out = await postDigest(daily, { ...d, transport });
+    expect(out).toMatchObject({ status: 'posted', channel: 'C0QUALITY01' });
+    expect(slack.of('chat.postMessage')).toHaveLength(0);
+    outbox.start();
+    await outbox.idle();
+    await waitUntil(() => slack.posted.find((p) => p.channel === 'DUADMIN'));
+    await outbox.idle();
+    await outbox.stop();
+    const inChannel = slack.posted.filter((p) => p.channel === 'C0QUALITY01');
+    const parent = inChannel[0]!;
+    expect(parent.message.thread_ts).toBeUndefined();
+    for (const p of inChannel.slice(1)) expect(p.message.thread_ts).toBe(parent.ts);
+    const notes = inChannel.filter((p) => JSON.stringify(p.message.blocks).includes('/invite @arbiter'));
+    expect(notes).toHaveLength(1);
+    expect(notes[0]!.message.text).toBe('Digest chart not uploaded: invite Arbiter to this channel');
+    expect(slack.of('files.completeUploadExternal')).toHaveLength(1);
+    // The admins hear of it once, with the code.
+    const dms = slack.posted.filter((p) => p.channel === 'DUADMIN');
+    expect(dms).toHaveLength(1);
+    expect(String(dms[0]!.message.text)).toContain('not_in_channel');
+    // Once per period: asked again, nothing more is recorded or sent.
+    const calls = slack.calls.length;
+    expect((await postDigest(daily, { ...d, transport })).status).toBe('already-posted');
+    expect(slack.calls.length).toBe(calls);
   });
 });

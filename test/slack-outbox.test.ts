@@ -302,7 +302,7 @@ describe('run report across a crash at each step', () => {
     runDeliveryIds.reply('run_1', 1),
     runDeliveryIds.reply('run_1', 2),
   ];
-  type Step = 'claimed' | 'sent' | 'recorded';
+  type Step = 'claimed' | 'part' | 'sent' | 'recorded';
   const scenarios: { step: Step | 'before-finish'; at: number }[] = [
     { step: 'before-finish', at: -1 },
     ...(['claimed', 'sent', 'recorded'] as const).flatMap((step) => ids.map((_, at) => ({ step, at }))),
@@ -386,4 +386,101 @@ describe('run report across a crash at each step', () => {
       for (const u of updates) expect(u.args.ts).toBe(parentTs);
     },
   );
+});
+
+describe('a message that goes out in several parts is one delivery', () => {
+  const cleanups: (() => unknown)[] = [];
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c();
+  });
+
+  // A parent and four thread replies: renderThread makes five chat.postMessage calls of one delivery.
+  const message = {
+    title: 'Monitor support: 7 scored',
+    sections: [{ kind: 'text' as const, text: 'parent' }],
+    thread: [1, 2, 3, 4].map((n) => ({
+      title: `reply ${n}`,
+      sections: [{ kind: 'text' as const, text: `r${n}` }],
+    })),
+  };
+  const titles = ['Monitor support: 7 scored', 'reply 1', 'reply 2', 'reply 3', 'reply 4'];
+
+  async function open(slack: FakeSlack, store: DocumentStore, crashAt?: OutboxOptions['crashAt']) {
+    const client = createSlackClient({
+      token: 'xoxb-test',
+      apiUrl: `${slack.url}/api/`,
+      retries: 0,
+      rejectRateLimitedCalls: true,
+    });
+    const outbox = await createOutbox({
+      store,
+      transport: createSlackTransport(client, logger),
+      logger,
+      classify: classifySlackError,
+      perChannel: { perSecond: 50, burst: 10 },
+      backoffMs: 20,
+      recoverAllAtStart: true,
+      ...(crashAt ? { crashAt } : {}),
+    });
+    outbox.start();
+    return outbox;
+  }
+  async function setup() {
+    const slack = await startFakeSlack();
+    cleanups.push(() => slack.close());
+    const { dir, cleanup } = tempDir('arbiter-outbox-parts-');
+    const store = await createEmbeddedStore({ dir, autocompactMs: 0 });
+    cleanups.push(cleanup, () => store.close());
+    return { slack, store };
+  }
+  /** Every part once, in order, the replies in the parent's thread. */
+  function expectPostedOnce(slack: FakeSlack) {
+    const texts = slack.posted.map((p) => String(p.message.text));
+    expect(texts).toEqual(titles);
+    const parent = slack.posted[0]!;
+    expect(parent.message.thread_ts).toBeUndefined();
+    for (const p of slack.posted.slice(1)) expect(p.message.thread_ts).toBe(parent.ts);
+  }
+
+  it('a retryable error on the third part: the retry resumes at that part, the first two are not posted again', async () => {
+    const { slack, store } = await setup();
+    let failed = 0;
+    slack.setReply((c) =>
+      c.method === 'chat.postMessage' && c.args.text === 'reply 2' && failed++ === 0
+        ? { body: { ok: false, error: 'ratelimited' } }
+        : undefined,
+    );
+    const outbox = await open(slack, store);
+    cleanups.push(() => outbox.stop());
+    const doc = await outbox.send({ id: 'monitor-tick|support', op: 'post', channel: 'C1', message });
+    expect(doc.status).toBe('delivered');
+    expect(doc.attempts).toBe(2);
+    expect(doc.parts?.map((p) => p.ts)).toEqual(slack.posted.map((p) => p.ts));
+    expect(doc.result?.ts).toBe(slack.posted[0]!.ts);
+    expectPostedOnce(slack);
+  });
+
+  for (const at of [0, 2, 4])
+    it(`a crash after Slack accepted part ${at} but before it was recorded: the restart finds it by its key and posts the rest once`, async () => {
+      const { slack, store } = await setup();
+      let crashed = false;
+      const first = await open(slack, store, (step, doc) => {
+        if (crashed || step !== 'part' || (doc.parts?.length ?? 0) !== at + 1) return false;
+        crashed = true;
+        return true;
+      });
+      await first.enqueue({ id: 'digest:daily|parent', op: 'post', channel: 'C1', message });
+      await waitUntil(() => crashed);
+      expect(slack.posted).toHaveLength(at + 1);
+      // The process is gone (its loop frozen mid-delivery); a new one starts on the same store.
+      const second = await open(slack, store);
+      cleanups.push(() => second.stop());
+      const doc = await second.settled('digest:daily|parent');
+      expect(doc.status).toBe('delivered');
+      expectPostedOnce(slack);
+      const keys = slack.posted.map(
+        (p) => (p.message.metadata as { event_payload?: { key?: string } }).event_payload?.key,
+      );
+      expect(keys).toEqual(['digest:daily|parent', ...[1, 2, 3, 4].map((i) => `digest:daily|parent#${i}`)]);
+    });
 });
