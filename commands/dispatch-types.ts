@@ -1,5 +1,6 @@
 // What a chat handler gets (who asked, where) and needs (the services), and what it answers.
 import type { Message, RolePolicy } from '../chat/index.ts';
+import type { ReportUrl } from '../config/index.ts';
 import type { Monitor, MonitorDeps } from '../monitors/index.ts';
 import type { ReviewService } from '../reviews/index.ts';
 import type { RunService } from '../runs/index.ts';
@@ -25,6 +26,8 @@ export interface DispatchDeps {
    * (the console) every conversation can be posted in.
    */
   channelAccess?: ChannelAccess;
+  /** The signed URL of a report page (PUBLIC_URL set): `runs show` then carries an *Open report* button. */
+  reportUrl?: ReportUrl;
 }
 
 /** Who asked, and the key that makes a repeated delivery of the same request start nothing new. */
