@@ -146,6 +146,8 @@ async function* runPageBody(deps: RunPageDeps, run: Run): AsyncGenerator<Html> {
     heading: `${run.suiteName}`,
     sub: `Run ${run._id} · ${run.status} · started ${when(run.startedAt ?? run.createdAt)}${run.finishedAt ? ` · finished ${when(run.finishedAt)}` : ''}`,
   });
+  // Reading 10,000 items from the embedded store holds the event loop: let the head reach the socket first.
+  await new Promise((r) => setImmediate(r));
   const [items, others] = await Promise.all([
     deps.items(id),
     deps.listRuns({ suiteName: run.suiteName, limit: 11 }),
