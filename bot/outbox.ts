@@ -300,6 +300,8 @@ export async function createOutbox(options: OutboxOptions): Promise<Outbox> {
     { fields: { status: 1, leaseUntil: 1 } },
     { fields: { supersedeKey: 1 }, sparse: true },
     { fields: { group: 1 }, sparse: true },
+    // The last sequence number at start, without sorting every delivery.
+    { fields: { seq: 1 } },
   ]);
   const clock = options.clock ?? systemClock;
   const ids = options.ids ?? systemIds;

@@ -514,6 +514,7 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
       digests: { specs: digestSpecs, deps: digestDeps },
       reviews,
       ...(channelAccess ? { channelAccess } : {}),
+      reportUrl,
     };
     const promptCache = langfuse ? createPromptCache({ client: langfuse, logger }) : undefined;
     // Suites in SUITES_DIR that declare `watch:` get buttons on their prompt's alerts (and may run by themselves).

@@ -37,16 +37,27 @@ export async function runLinkCli(
         hint:
           kind === 'run' ? 'List runs with `arbiter runs list`.' : 'List reviews with `arbiter review list`.',
       });
-    const links = await openReportLinks(deps.env, store);
-    const path = kind === 'run' ? reportPaths.run(id) : reportPaths.review(id);
-    const host = deps.env.HOST === '0.0.0.0' || deps.env.HOST === '::' ? '127.0.0.1' : deps.env.HOST;
-    deps.io.stdout(`${links.url(path, `http://${host}:${deps.env.PORT}`)}\n`);
-    if (!deps.env.PUBLIC_URL)
-      deps.io.stderr(
-        "PUBLIC_URL is not set: this is the bot's local address (set PUBLIC_URL for a shareable link).\n",
-      );
+    deps.io.stdout(`${await reportLinkOf(kind, id, deps.env, store)}\n`);
+    if (!deps.env.PUBLIC_URL) deps.io.stderr(`${LOCAL_LINK_NOTE}\n`);
     return 0;
   } finally {
     if (!deps.store) await store.close();
   }
+}
+
+/** Said under a link when PUBLIC_URL is not set. */
+export const LOCAL_LINK_NOTE =
+  "PUBLIC_URL is not set: this is the bot's local address (set PUBLIC_URL for a shareable link).";
+
+/** The signed URL of a run's or a review's page: under PUBLIC_URL, else the bot's local address. */
+export async function reportLinkOf(
+  kind: 'run' | 'review',
+  id: string,
+  env: Env,
+  store: DocumentStore,
+): Promise<string> {
+  const links = await openReportLinks(env, store);
+  const path = kind === 'run' ? reportPaths.run(id) : reportPaths.review(id);
+  const host = env.HOST === '0.0.0.0' || env.HOST === '::' ? '127.0.0.1' : env.HOST;
+  return links.url(path, `http://${host}:${env.PORT}`);
 }

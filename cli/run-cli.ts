@@ -22,7 +22,7 @@ import {
   secretValues,
 } from '../config/index.ts';
 import type { CliIo } from './io.ts';
-import { runLinkCli } from './links.ts';
+import { reportLinkOf, runLinkCli } from './links.ts';
 
 /** A usage mistake as the CLI says it: the problem, then the relevant usage lines (or the command list). */
 function usageError(parsed: Extract<Parsed, { ok: false }>): ArbiterError {
@@ -85,6 +85,7 @@ export async function runCli(
       io,
       rest: argv.slice(used),
       reportLink: (kind, id) => runLinkCli(kind, [id], { env, io }),
+      reportUrl: (kind, id, store) => reportLinkOf(kind, id, env, store),
     });
   } catch (err) {
     if (isCodedError(err)) {

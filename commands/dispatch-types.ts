@@ -1,6 +1,7 @@
 // What a chat handler gets (who asked, where) and needs (the services), and what it answers.
 import type { AuditActor, AuditLog } from '../audit/index.ts';
 import type { Message, RolePolicy } from '../chat/index.ts';
+import type { ReportUrl } from '../config/index.ts';
 import type { Monitor, MonitorDeps } from '../monitors/index.ts';
 import type { ReviewService } from '../reviews/index.ts';
 import type { RunService } from '../runs/index.ts';
@@ -28,6 +29,8 @@ export interface DispatchDeps {
    * (the console) every conversation can be posted in.
    */
   channelAccess?: ChannelAccess;
+  /** The signed URL of a report page (PUBLIC_URL set): `runs show` then carries an *Open report* button. */
+  reportUrl?: ReportUrl;
 }
 
 /** Who asked, and the key that makes a repeated delivery of the same request start nothing new. */

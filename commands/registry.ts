@@ -11,6 +11,7 @@ import {
   parseFlags,
 } from '../config/index.ts';
 import type { Role } from '../chat/index.ts';
+import type { DocumentStore } from '../storage/index.ts';
 
 /** Which front door a command was typed at: chat is Slack's `/arbiter …` and the console prompt. */
 export type FrontDoor = 'chat' | 'cli';
@@ -37,6 +38,8 @@ export interface CliContext {
    * web/, beside this layer). Absent: the command says links are not available here.
    */
   reportLink?: (kind: 'run' | 'review', id: string) => Promise<number>;
+  /** The signed URL of a run's report page (under PUBLIC_URL, else local), read with the command's store. */
+  reportUrl?: (kind: 'run', id: string, store: DocumentStore) => Promise<string>;
 }
 
 /** A positional argument: its key in the schema and how usage shows it. */

@@ -65,6 +65,8 @@ export interface RunsCliDeps {
   engine?: EngineMode;
   /** How often the CLI looks at the run while waiting, ms. */
   pollMs?: number;
+  /** The signed URL of the run's report page; the summary of `arbiter run` ends with it (the CLI wires it). */
+  reportUrl?: (kind: 'run', id: string, store: DocumentStore) => Promise<string>;
 }
 
 /** Help text of `arbiter run` and `arbiter runs`. */
@@ -265,7 +267,17 @@ export async function runRunCommand(argv: readonly string[], deps: RunsCliDeps):
           actor: cliActor(deps.env),
         });
         io.stderr(`Retrying ${retried.items} errored item(s) of run ${retried.runId}.\n`);
-        return finishInProcess(deps, svc, queue, logger, retried.runId, { resumed: false }, values, tracing);
+        return finishInProcess(
+          deps,
+          store,
+          svc,
+          queue,
+          logger,
+          retried.runId,
+          { resumed: false },
+          values,
+          tracing,
+        );
       });
     }
     const file = positionals[0];
@@ -297,7 +309,7 @@ export async function runRunCommand(argv: readonly string[], deps: RunsCliDeps):
           ? `Resuming run ${started.runId} of ${suite.name}: ${first.progress.done}/${first.total} items already done.\n`
           : `Run ${started.runId} of ${suite.name}: ${first.total} items${first.datasetErrors.length ? `, ${first.datasetErrors.length} bad dataset row(s) skipped` : ''}.\n`,
       );
-      return finishInProcess(deps, svc, queue, logger, started.runId, started, values, tracing);
+      return finishInProcess(deps, store, svc, queue, logger, started.runId, started, values, tracing);
     });
   });
 }
@@ -308,6 +320,7 @@ type RunQueue = Awaited<ReturnType<typeof service>>['queue'];
 /** Executes a started run in this process with a worker until it ends, then prints it and returns the exit code. */
 async function finishInProcess(
   deps: RunsCliDeps,
+  store: DocumentStore,
   svc: RunSvc,
   queue: RunQueue,
   logger: Logger,
@@ -379,7 +392,16 @@ async function finishInProcess(
     await (io.writeFile ?? ((p, t) => fsWriteFile(p, t, 'utf8')))(values.junit, renderJunit(run, items));
   const code = exitCodeOf(run);
   if (values.json) io.stdout(`${JSON.stringify({ ...runJson(run), exitCode: code }, null, 2)}\n`);
-  else io.stdout(messageText(renderRunSummary(run, items)));
+  else {
+    io.stdout(messageText(renderRunSummary(run, items)));
+    // The run's page, as the Slack report's Open report button links it (the local address without PUBLIC_URL).
+    if (deps.reportUrl) {
+      const url = await deps.reportUrl('run', run._id, store);
+      io.stdout(
+        `Report: ${url}${deps.env.PUBLIC_URL ? '' : ' (local address; set PUBLIC_URL for a shareable link)'}\n`,
+      );
+    }
+  }
   if (run.status === 'failed') io.stderr(`Run failed: ${run.error ?? 'unknown error'}\n`);
   if (run.status === 'cancelled') io.stderr('Run was cancelled.\n');
   if (run.summary && run.summary.missing > 0)

@@ -2,8 +2,8 @@
 // Adding a command is one entry here (see ARCHITECTURE.md, "A command"); help, usage lines, role checks,
 // did-you-mean and the parity of the front doors all come from this table.
 import { z } from 'zod';
-import type { Message } from '../chat/index.ts';
-import { ArbiterError, describeEnv, parseDuration } from '../config/index.ts';
+import { type Message, openReportSection } from '../chat/index.ts';
+import { ArbiterError, describeEnv, parseDuration, reportPaths } from '../config/index.ts';
 import {
   closestName,
   describeMetrics,
@@ -254,6 +254,7 @@ export const COMMANDS = {
         env: ctx.env,
         environment: ctx.environment,
         io: { ...ctx.io, isTTY: ctx.io.isTTY === true },
+        ...(ctx.reportUrl ? { reportUrl: ctx.reportUrl } : {}),
       }),
   }),
   'runs.list': defineCommand({
@@ -309,7 +310,10 @@ export const COMMANDS = {
         throw new ArbiterError('NOT_FOUND', `No run with id ${cmd.id}.`, {
           hint: 'List runs with `runs list`.',
         });
-      return { message: { ...renderRunSummary(run, await deps.runs.items(run._id)), ephemeral: true } };
+      const summary = renderRunSummary(run, await deps.runs.items(run._id));
+      // With PUBLIC_URL, the signed link to the run's page, as on the run report in the channel.
+      const button = openReportSection(deps.reportUrl?.(reportPaths.run(run._id)));
+      return { message: { ...summary, sections: [...summary.sections, ...button], ephemeral: true } };
     }),
     cli: (args, ctx) => withLink('run', args, ctx, cliRuns(['show'])),
   }),

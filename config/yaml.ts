@@ -232,10 +232,17 @@ function formOf(j: JsonSchema): string {
   return `a mapping {${keys.join(', ')}}`;
 }
 
+/** A schema built for one file (paths in it are checked relative to the file's folder). */
+export type SchemaFor<S extends z.ZodType> = (file: string) => S;
+
+function schemaOf<S extends z.ZodType>(schema: S | SchemaFor<S>, file: string): S {
+  return typeof schema === 'function' ? (schema as SchemaFor<S>)(file) : schema;
+}
+
 /** Loads and validates one YAML file with its warnings; throws YAML_INVALID naming file, line and field. */
 export function readYamlFile<S extends z.ZodType>(
   file: string,
-  schema: S,
+  schema: S | SchemaFor<S>,
   options: YamlOptions = {},
 ): Loaded<z.infer<S>> {
   let text: string;
@@ -248,7 +255,7 @@ export function readYamlFile<S extends z.ZodType>(
       { cause: err },
     );
   }
-  const parsed = parseYaml(text, schema, file, options);
+  const parsed = parseYaml(text, schemaOf(schema, file), file, options);
   if (!parsed.ok) {
     throw new ArbiterError('YAML_INVALID', formatProblems(parsed.problems), { details: parsed.problems });
   }
@@ -270,7 +277,7 @@ export function loadYamlFile<S extends z.ZodType>(
  */
 export function loadYamlDir<S extends z.ZodType>(
   dir: string,
-  schema: S,
+  schema: S | SchemaFor<S>,
   options: YamlOptions = {},
 ): Loaded<z.infer<S>>[] {
   let names: string[];
@@ -288,7 +295,7 @@ export function loadYamlDir<S extends z.ZodType>(
   const problems: YamlProblem[] = [];
   for (const name of names) {
     const file = join(dir, name);
-    const parsed = parseYaml(readFileSync(file, 'utf8'), schema, file, options);
+    const parsed = parseYaml(readFileSync(file, 'utf8'), schemaOf(schema, file), file, options);
     if (parsed.ok)
       out.push({ file, value: parsed.value, warnings: (parsed.warnings ?? []).map(formatProblem) });
     else problems.push(...parsed.problems);
@@ -304,7 +311,7 @@ export function loadYamlDir<S extends z.ZodType>(
  */
 export function loadNamedYamlDir<S extends z.ZodType<{ name: string }>>(
   dir: string,
-  schema: S,
+  schema: S | SchemaFor<S>,
   kind: string,
   options: YamlOptions = {},
 ): Loaded<z.infer<S>>[] {

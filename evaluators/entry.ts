@@ -27,7 +27,7 @@ export const MetricEntrySchema = z.strictObject({
     .string({ error: 'expected `metric: <registry name>`, e.g. `metric: pii`' })
     .min(1)
     .describe(
-      'registry name of the metric (see [Metrics](#metrics); `arbiter metrics` lists them), or a module file relative to the suite (`./metrics/my-metric.ts` or `.js`) whose default export is `(item, args) => number | {value, reason}`',
+      'registry name of the metric (see [Metrics](#metrics); `arbiter metrics` lists them), or a module file relative to the suite or monitor file (`./metrics/my-metric.ts` or `.js`) whose default export is `(item, args) => number | {value, reason}`',
     ),
   name: ScoreNameSchema.optional().describe(
     "name written on the scores (default: the metric's own); alerts and reports use this name",

@@ -70,7 +70,7 @@ const JsonSchemaArgs = z
       .string()
       .min(1)
       .optional()
-      .describe('a JSON Schema file instead, relative to the suite file (monitors: the working directory)'),
+      .describe('a JSON Schema file instead, relative to the suite or monitor file'),
     of: z
       .enum(['output', 'tool-args'])
       .default('output')

@@ -5,7 +5,7 @@ import { distance } from 'fastest-levenshtein';
 import { z } from 'zod';
 import type { Llm } from '../llm/index.ts';
 import { clamp01, errorMessage, errorScore, isProviderTrouble, outputText } from './score.ts';
-import { defineMetric, type Item, type Metric, type Score } from './types.ts';
+import { defineMetric, type Item, type Metric, type Score, type ScoreUsage } from './types.ts';
 
 function heuristic(name: string, score: (item: Item) => Score): Metric {
   return { name, kind: 'heuristic', score: async (item) => score(item) };
@@ -348,15 +348,34 @@ export const similarityMetric = defineMetric({
             texts: [out, ref],
             ...(ctx?.signal ? { signal: ctx.signal } : {}),
           });
+          // The call counts toward the run's tokens and cost like a judge's (null cost: price unknown, never $0).
+          const usage: ScoreUsage | undefined = res.usage
+            ? {
+                inputTokens: res.usage.inputTokens,
+                outputTokens: res.usage.outputTokens,
+                cacheReadTokens: 0,
+                cacheWriteTokens: 0,
+                costUsd: res.costUsd ?? null,
+              }
+            : undefined;
+          const spent = usage
+            ? { usage, ...(typeof usage.costUsd === 'number' ? { cost: usage.costUsd } : {}) }
+            : {};
           const [a, b] = res.vectors;
           if (!a || !b || a.length === 0 || a.length !== b.length)
-            return errorScore('similarity', `${args.model} returned no usable embeddings`);
+            return { ...errorScore('similarity', `${args.model} returned no usable embeddings`), ...spent };
           const value = cosine(a, b);
           return {
             metric: 'similarity',
             value: clamp01(value),
             reason: `embedding cosine ${round(value)} (${args.model})`,
-            details: { method: 'embedding', model: args.model, dimensions: a.length },
+            ...spent,
+            details: {
+              method: 'embedding',
+              model: args.model,
+              dimensions: a.length,
+              ...(res.tokensEstimated ? { tokensEstimated: true } : {}),
+            },
           };
         } catch (err) {
           // No key for the embedding provider: the offline case, not an outage.

@@ -375,7 +375,19 @@ export function createLlm(options: CreateLlmOptions = {}): LlmService {
     try {
       const vectors = await provider.embed({ modelName: name.model, texts: params.texts }, controller.signal);
       limiter.settle(estimate, estimate);
-      return { vectors, model: name.full };
+      // The provider reports no token count for embeddings: the estimate is the usage, priced from the table.
+      const usage = { inputTokens: estimate, outputTokens: 0 };
+      const cost = costOf(settings.prices, name.full, usage);
+      stats.inputTokens += estimate;
+      stats.costUsd += cost.costUsd;
+      if (!cost.priceKnown) stats.priceKnown = false;
+      return {
+        vectors,
+        model: name.full,
+        usage,
+        tokensEstimated: true,
+        costUsd: cost.priceKnown ? cost.costUsd : null,
+      };
     } catch (err) {
       stats.errors += 1;
       limiter.settle(estimate, 0);

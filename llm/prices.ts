@@ -76,6 +76,8 @@ export const DEFAULT_PRICES = {
   },
   'gemini:gemini-2.5-flash': { input: 0.3, output: 2.5, cacheRead: 0.03 },
   'gemini:gemini-2.5-flash-lite': { input: 0.1, output: 0.4, cacheRead: 0.01 },
+  // Embeddings bill input tokens only (ai.google.dev/gemini-api/docs/pricing, "Gemini Embedding": $0.15 per 1M).
+  'gemini:gemini-embedding-001': { input: 0.15, output: 0 },
 } satisfies Record<string, ModelPrice>;
 
 const usd = (what: string, example: number) =>

@@ -9,6 +9,7 @@
 //   models/{model}:batchEmbedContents and reads `{embeddings: [{values}]}` (https://ai.google.dev/api/embeddings).
 import nock from 'nock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createMetric } from '../evaluators/index.ts';
 import { createEmbeddedStore, type DocumentStore } from '../storage/index.ts';
 import { tempDir } from '../test/helpers/tmp.ts';
 import { createFakeLlmClock } from './clock.ts';
@@ -233,7 +234,44 @@ describe('tool calls and embeddings at the HTTP boundary', () => {
         [0.3, 0.2, 0.1],
       ],
       model: 'gemini:gemini-embedding-001',
+      // The API reports no usage for embeddings: tokens are estimated (4 characters a token), priced from the table.
+      usage: { inputTokens: 2, outputTokens: 0 },
+      tokensEstimated: true,
+      costUsd: (2 * 0.15) / 1_000_000,
     });
+  });
+
+  it('embeddings count toward the tokens and cost of the model and of the similarity score; an unpriced model is "price unknown"', async () => {
+    const reply = { embeddings: [{ values: [1, 0] }, { values: [1, 0] }] };
+    nock(G_BASE).post('/v1beta/models/gemini-embedding-001:batchEmbedContents').reply(200, reply);
+    nock(G_BASE).post('/v1beta/models/gemini-embedding-exp:batchEmbedContents').reply(200, reply);
+    const llm = setup();
+    const output = 'x'.repeat(400);
+    const expected = 'y'.repeat(200);
+    const score = async (model: string) => {
+      const made = createMetric('similarity', { model }, { llm });
+      if (!made.ok) throw new Error(made.error);
+      return made.metric.score({ input: 'q', output, expected });
+    };
+    const priced = await score('gemini:gemini-embedding-001');
+    expect(priced).toMatchObject({
+      value: 1,
+      usage: { inputTokens: 150, outputTokens: 0, costUsd: (150 * 0.15) / 1_000_000 },
+      cost: (150 * 0.15) / 1_000_000,
+      details: { tokensEstimated: true },
+    });
+    const unpriced = await score('gemini:gemini-embedding-exp');
+    expect(unpriced.usage).toEqual({
+      inputTokens: 150,
+      outputTokens: 0,
+      cacheReadTokens: 0,
+      cacheWriteTokens: 0,
+      costUsd: null,
+    });
+    expect(unpriced.cost).toBeUndefined();
+    const stats = llm.stats().byModel;
+    expect(stats['gemini:gemini-embedding-001']).toMatchObject({ inputTokens: 150, priceKnown: true });
+    expect(stats['gemini:gemini-embedding-exp']).toMatchObject({ inputTokens: 150, priceKnown: false });
   });
 
   it('gemini embeddings: an API error is an LlmError with the provider code, never the key', async () => {

@@ -86,6 +86,15 @@ export interface EmbedParams {
 export interface Embeddings {
   vectors: number[][];
   model: string;
+  /**
+   * Tokens embedded. The Gemini API's batchEmbedContents reports no usage (its response is `{embeddings}` only:
+   * https://ai.google.dev/api/embeddings#method:-models.batchembedcontents), so they are estimated from the texts
+   * (`tokensEstimated`). Optional so hand-written fakes stay valid; the real wrapper always sets them.
+   */
+  usage?: Usage;
+  tokensEstimated?: boolean;
+  /** USD of the call; null when the model has no known price ("price unknown", never $0). */
+  costUsd?: number | null;
 }
 
 /** Thinking effort of a call. */

@@ -303,34 +303,39 @@ export const BudgetSchema = z.strictObject({
     .describe('US dollars of judge calls per tick at most; the tick stops scoring past it'),
 });
 
-/** One monitor file. */
-export const MonitorSchema = z
-  .strictObject({
-    name: NameSchema.describe(
-      "the monitor's name (`arbiter monitor run <name>`); lower-case letters, digits, -, _ and .",
-    ),
-    description: z.string().optional().describe('one line shown in reports'),
-    schedule: ScheduleSchema.describe('when it ticks'),
-    source: SourceSchema.describe('where records come from'),
-    extract: ExtractSchema.describe('how a record becomes an item'),
-    sample: SampleSchema.default({ strategy: 'all' }).describe('which new items are scored'),
-    metrics: z.array(MonitorMetricSchema).min(1).describe('how each item is scored'),
-    alerts: z
-      .array(AlertRuleSchema)
-      .default([])
-      .describe('threshold alerts, posted with the tick report when they fire and when they resolve'),
-    publish: PublishSchema.default({
-      channel: '#monitors',
-      langfuse: false,
-      worst: 3,
-      reportEmpty: false,
-    }).describe('where scores and reports go'),
-    budget: BudgetSchema.default({}).describe('caps per tick'),
-  })
-  .superRefine((m, ctx) => {
+/** The fields of a monitor file. */
+const MonitorShape = z.strictObject({
+  name: NameSchema.describe(
+    "the monitor's name (`arbiter monitor run <name>`); lower-case letters, digits, -, _ and .",
+  ),
+  description: z.string().optional().describe('one line shown in reports'),
+  schedule: ScheduleSchema.describe('when it ticks'),
+  source: SourceSchema.describe('where records come from'),
+  extract: ExtractSchema.describe('how a record becomes an item'),
+  sample: SampleSchema.default({ strategy: 'all' }).describe('which new items are scored'),
+  metrics: z.array(MonitorMetricSchema).min(1).describe('how each item is scored'),
+  alerts: z
+    .array(AlertRuleSchema)
+    .default([])
+    .describe('threshold alerts, posted with the tick report when they fire and when they resolve'),
+  publish: PublishSchema.default({
+    channel: '#monitors',
+    langfuse: false,
+    worst: 3,
+    reportEmpty: false,
+  }).describe('where scores and reports go'),
+  budget: BudgetSchema.default({}).describe('caps per tick'),
+});
+
+/**
+ * One monitor file. With the file's folder (`dir`), the files its metrics name (a custom metric module, a
+ * `json-schema` metric's `schemaPath`) are resolved against it and checked at load, as a suite's are.
+ */
+export function monitorSchema(dir?: string) {
+  return MonitorShape.superRefine((m, ctx) => {
     // Checked at load, so a mistyped metric or alert reference names its file and line instead of failing at a tick.
     const specs = m.metrics.map((entry, i) => {
-      for (const issue of checkMetricEntry(entry))
+      for (const issue of checkMetricEntry(entry, dir))
         ctx.addIssue({ code: 'custom', path: ['metrics', i, ...issue.path], message: issue.message });
       return toMetricSpec(entry);
     });
@@ -385,8 +390,16 @@ export const MonitorSchema = z
       });
     }
   });
-/** A validated monitor, with the warnings of the old forms its file still uses (shown with its status). */
-export type Monitor = z.infer<typeof MonitorSchema> & { warnings?: string[] };
+}
+
+/** One monitor file, checked without its folder (metric files are resolved when the monitor runs). */
+export const MonitorSchema = monitorSchema();
+
+/**
+ * A validated monitor, with the warnings of the old forms its file still uses (shown with its status) and the
+ * folder of its file (`dir`), against which its metrics' files are resolved.
+ */
+export type Monitor = z.infer<typeof MonitorSchema> & { warnings?: string[]; dir?: string };
 
 /**
  * The old forms of a monitor file, rewritten with a warning for one release: a bare cron string as `schedule`,
@@ -428,16 +441,19 @@ export const upgradeMonitor: Upgrade = (data, warn, file) => {
 
 /** Loads every monitor of a folder; throws YAML_INVALID (file:line:col: field: reason) or on duplicate names. */
 export function loadMonitors(dir: string): Loaded<Monitor>[] {
-  return loadNamedYamlDir(dir, MonitorSchema, 'monitor', { upgrade: upgradeMonitor }).map(withWarnings);
+  return loadNamedYamlDir(dir, monitorSchemaFor, 'monitor', { upgrade: upgradeMonitor }).map(withWarnings);
 }
 
+const monitorSchemaFor = (file: string) => monitorSchema(dirname(resolve(file)));
+
 function withWarnings(l: Loaded<Monitor>): Loaded<Monitor> {
-  return l.warnings.length ? { ...l, value: { ...l.value, warnings: l.warnings } } : l;
+  const dir = dirname(resolve(l.file));
+  return { ...l, value: { ...l.value, dir, ...(l.warnings.length ? { warnings: l.warnings } : {}) } };
 }
 
 /** Loads one monitor file with its warnings (old forms still accepted). */
 export function readMonitorFile(file: string): Loaded<Monitor> {
-  return withWarnings(readYamlFile(file, MonitorSchema, { upgrade: upgradeMonitor }));
+  return withWarnings(readYamlFile(file, monitorSchemaFor, { upgrade: upgradeMonitor }));
 }
 
 /** Loads one monitor file. */

@@ -144,6 +144,8 @@ export async function createMonitorStore(store: DocumentStore): Promise<MonitorS
   const scored: Collection<ScoredItemDoc> = await store.collection<ScoredItemDoc>('monitor_scored', [
     { fields: { monitor: 1, published: 1 } },
     { fields: { monitor: 1, tick: 1 } },
+    // The report page's latest items of a monitor, newest first, without sorting every item it ever scored.
+    { fields: { monitor: 1, scoredAt: -1 } },
   ]);
   const tickRuns: Collection<TickRunDoc> = await store.collection<TickRunDoc>('monitor_tick_runs', [
     { fields: { monitor: 1, phase: 1 } },

@@ -97,12 +97,15 @@ export function scoreId(monitor: string, itemId: string, metric: string): string
 /** Builds the metrics of a monitor; errors name the metric. */
 export function buildMetrics(
   monitor: Monitor,
-  deps: Pick<MonitorDeps, 'llm' | 'judgeModel' | 'logger'>,
+  deps: Pick<MonitorDeps, 'llm' | 'judgeModel' | 'logger' | 'baseDir'>,
 ): { ok: true; metrics: { metric: Metric; threshold: number }[] } | { ok: false; error: string } {
   const out: { metric: Metric; threshold: number }[] = [];
+  // Files a metric names (a custom module, a schemaPath) are relative to the monitor file, like the rest of it.
+  const baseDir = monitor.dir ?? deps.baseDir;
   for (const [i, m] of monitor.metrics.entries()) {
     const spec = toMetricSpec(m);
     const made = createMetricFromSpec(spec, {
+      ...(baseDir ? { baseDir } : {}),
       ...(deps.llm ? { llm: deps.llm } : {}),
       ...(deps.judgeModel ? { judgeModel: deps.judgeModel } : {}),
       ...(deps.logger ? { logger: deps.logger } : {}),

@@ -354,6 +354,8 @@ export async function createStoreCheckpointer(store: DocumentStore): Promise<Sto
   const checkpoints = await store.collection<CheckpointDoc>(CHECKPOINTS_COLLECTION, [
     // The single-field index is the one the embedded store uses for `threadId` equality (latest checkpoint).
     { fields: { threadId: 1 } },
+    // The latest checkpoint of a thread, read from the index instead of sorting every checkpoint of the thread.
+    { fields: { threadId: 1, ns: 1, checkpointId: -1 } },
     { fields: { group: 1 } },
   ]);
   const writes = await store.collection<WriteDoc>(CHECKPOINT_WRITES_COLLECTION, [

@@ -30,7 +30,7 @@ import {
 import type { RunRepository } from './repository.ts';
 import type { PromptMessage, PromptRecord, PromptSource } from './targets.ts';
 import type { DatasetItem, Run, RunItemView, RowError } from './types.ts';
-import type { Score } from '../evaluators/index.ts';
+import { type Score, type ToolCall, ToolCallListSchema } from '../evaluators/index.ts';
 
 /** What a dataset source returns: usable items, bad rows, and the Langfuse dataset id when it came from Langfuse. */
 export interface DatasetSourceResult {
@@ -45,6 +45,11 @@ const isRecord = (v: unknown): v is Record<string, unknown> =>
 
 const INPUT_FIELDS = ['input', 'question', 'query', 'message', 'prompt', 'text'] as const;
 const EXPECTED_FIELDS = ['output', 'expected', 'answer', 'text'] as const;
+
+function withoutKey(value: Record<string, unknown>, key: string): Record<string, unknown> {
+  const { [key]: _dropped, ...rest } = value;
+  return rest;
+}
 
 function textOf(value: unknown, fields: readonly string[]): string | undefined {
   if (value === null || value === undefined) return undefined;
@@ -68,8 +73,52 @@ export function fromLangfuseItem(
   const input = textOf(item.input, INPUT_FIELDS);
   if (input === undefined || input === '')
     return { ok: false, error: { row, reason: `Langfuse item ${item.id}: no input` } };
-  const expected = textOf(item.expectedOutput, EXPECTED_FIELDS);
   const metadata = isRecord(item.metadata) ? item.metadata : undefined;
+  // Tool calls: the expected ones in `expectedOutput.toolCalls` (or `metadata.expectedToolCalls`), the recorded
+  // ones in `metadata.toolCalls`; each `[{name, args}]`. A list in another shape is a row error naming the field.
+  const expectedObject = isRecord(item.expectedOutput) ? item.expectedOutput : undefined;
+  const calls: { field: 'toolCalls' | 'expectedToolCalls'; from: string; value: unknown }[] = [];
+  if (expectedObject?.toolCalls !== undefined)
+    calls.push({
+      field: 'expectedToolCalls',
+      from: 'expectedOutput.toolCalls',
+      value: expectedObject.toolCalls,
+    });
+  else if (metadata?.expectedToolCalls !== undefined)
+    calls.push({
+      field: 'expectedToolCalls',
+      from: 'metadata.expectedToolCalls',
+      value: metadata.expectedToolCalls,
+    });
+  if (metadata?.toolCalls !== undefined)
+    calls.push({ field: 'toolCalls', from: 'metadata.toolCalls', value: metadata.toolCalls });
+  const toolCalls: { toolCalls?: ToolCall[]; expectedToolCalls?: ToolCall[] } = {};
+  for (const c of calls) {
+    const parsed = ToolCallListSchema.safeParse(c.value);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      const at = (issue?.path ?? [])
+        .map((k) => (typeof k === 'number' ? `[${k}]` : `.${String(k)}`))
+        .join('');
+      return {
+        ok: false,
+        error: {
+          row,
+          reason: `Langfuse item ${item.id}: ${c.from}${at}: ${issue?.message ?? 'invalid'}; expected a list of tool calls [{name, args}]`,
+        },
+      };
+    }
+    toolCalls[c.field] = parsed.data;
+  }
+  // `expectedOutput: {toolCalls}` alone expects no text; its other fields are the expected text as before.
+  const expectedRest =
+    expectedObject?.toolCalls !== undefined ? withoutKey(expectedObject, 'toolCalls') : undefined;
+  const expected =
+    expectedRest === undefined
+      ? textOf(item.expectedOutput, EXPECTED_FIELDS)
+      : Object.keys(expectedRest).length > 0
+        ? textOf(expectedRest, EXPECTED_FIELDS)
+        : undefined;
   const context =
     (isRecord(item.input) && typeof item.input.context === 'string' ? item.input.context : undefined) ??
     (typeof metadata?.context === 'string' ? metadata.context : undefined);
@@ -85,6 +134,7 @@ export function fromLangfuseItem(
       ...(metadata ? { metadata } : {}),
       ...(isRecord(item.input) ? { variables: item.input } : {}),
       ...(persona ? { persona } : {}),
+      ...toolCalls,
       sourceId: item.id,
     },
   };

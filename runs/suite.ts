@@ -46,7 +46,12 @@ export const DatasetRefSchema = z.union([
       .describe('file format when the extension (.jsonl, .csv, .yaml) does not say it'),
   }),
   z.strictObject({
-    langfuse: z.string().min(1).describe('name of a Langfuse dataset (its archived items are skipped)'),
+    langfuse: z
+      .string()
+      .min(1)
+      .describe(
+        'name of a Langfuse dataset (its archived items are skipped; expected tool calls are read from `expectedOutput.toolCalls` or `metadata.expectedToolCalls`, recorded ones from `metadata.toolCalls`)',
+      ),
   }),
 ]);
 

@@ -575,6 +575,8 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<Do
     checkFile,
   };
   const collections = new Map<string, SqliteCollection<Doc>>();
+  /** The index specs ensured per collection in this process (a field inside a compound index is not its index). */
+  const ensured = new Map<string, Set<string>>();
   let closed = false;
 
   function open(name: string, indexes: readonly IndexSpec[]): SqliteCollection<Doc> {
@@ -582,9 +584,9 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<Do
     const fresh = !coll;
     if (!coll) coll = new SqliteCollection<Doc>(name, ctx);
     const known = coll;
-    const missing = indexes.filter(
-      (spec) => !Object.keys(spec.fields).every((f) => known.indexedFields.has(f)),
-    );
+    const done = ensured.get(name) ?? new Set<string>();
+    ensured.set(name, done);
+    const missing = indexes.filter((spec) => !done.has(JSON.stringify(spec)));
     if (fresh || missing.length > 0) {
       try {
         schemaChange(() => {
@@ -610,8 +612,10 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<Do
         throw mapSqliteError(file, name, err);
       }
     }
-    for (const spec of indexes)
+    for (const spec of indexes) {
+      done.add(JSON.stringify(spec));
       for (const f of Object.keys(spec.fields)) if (f !== '_id') known.indexedFields.add(f);
+    }
     collections.set(name, known);
     return known;
   }

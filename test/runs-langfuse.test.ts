@@ -8,6 +8,7 @@ import nock from 'nock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { renderRunSummary, runRunsCommand } from '../commands/runs.ts';
 import { isArbiterError, parseEnv } from '../config/index.ts';
+import { createMetric } from '../evaluators/index.ts';
 import { createLangfuseClient } from '../langfuse/index.ts';
 import { createLangfuseTracing, createLlm, createScriptedProvider, DEFAULT_PRICES } from '../llm/index.ts';
 import {
@@ -146,6 +147,73 @@ describe('Langfuse datasets as a run dataset', () => {
     const res = await createLangfuseDatasetSource(client()).getDatasetItems('support qa');
     expect(res.items.map((i) => i.key)).toEqual(['lf:it_3']);
     expect(res.errors).toEqual([{ row: 1, reason: expect.stringContaining('id') }]);
+  });
+});
+
+describe('tool calls on Langfuse dataset items', () => {
+  // The documented shapes: expected calls in `expectedOutput.toolCalls` (or `metadata.expectedToolCalls`), the
+  // recorded calls in `metadata.toolCalls`, each `[{name, args}]`; items served by the loopback fake Langfuse.
+  const call = (name: string, args: Record<string, unknown>) => ({ name, args });
+  const items = [
+    {
+      ...lfItem('tc_1', 'Weather in Paris?', {
+        output: 'Sunny.',
+        toolCalls: [call('get_weather', { city: 'Paris' })],
+      }),
+      metadata: { toolCalls: [call('get_weather', { city: 'Paris' })] },
+    },
+    {
+      ...lfItem('tc_2', 'Book a table', { toolCalls: [call('book', { size: 2 })] }),
+      metadata: { source: 'prod' },
+    },
+    {
+      ...lfItem('tc_3', 'Refund order 7', 'Refunded.'),
+      metadata: { expectedToolCalls: [call('refund', { order: 7 })], toolCalls: [call('lookup', {})] },
+    },
+    { ...lfItem('tc_bad', 'Bad calls', 'x'), metadata: { toolCalls: [{ tool: 'x' }] } },
+  ];
+
+  it('reads expected and recorded tool calls in the documented places, and a malformed list is a row error', async () => {
+    const lf = await startFakeLangfuse({ datasets: [{ dataset: DATASET, items }] });
+    try {
+      const lfClient = createLangfuseClient({ baseUrl: lf.url, publicKey: 'pk-lf-1', secretKey: SECRET });
+      const res = await createLangfuseDatasetSource(lfClient).getDatasetItems('support qa');
+      expect(res.items.map((i) => [i.key, i.expected, i.expectedToolCalls, i.toolCalls])).toEqual([
+        [
+          'lf:tc_1',
+          'Sunny.',
+          [call('get_weather', { city: 'Paris' })],
+          [call('get_weather', { city: 'Paris' })],
+        ],
+        // `expectedOutput: {toolCalls}` alone: no expected text.
+        ['lf:tc_2', undefined, [call('book', { size: 2 })], undefined],
+        ['lf:tc_3', 'Refunded.', [call('refund', { order: 7 })], [call('lookup', {})]],
+      ]);
+      expect(res.errors).toEqual([
+        {
+          row: 4,
+          reason: expect.stringMatching(
+            /Langfuse item tc_bad: metadata\.toolCalls\[0\]\.name: .*expected a list of tool calls \[\{name, args\}\]/,
+          ),
+        },
+      ]);
+      // The agent metrics read them: tool-correctness scores the recorded calls against the expected ones.
+      const made = createMetric('tool-correctness', {}, {});
+      if (!made.ok) throw new Error(made.error);
+      const scores = await Promise.all(
+        res.items.map((i) =>
+          made.metric.score({
+            input: i.input,
+            output: 'x',
+            toolCalls: i.toolCalls ?? [],
+            ...(i.expectedToolCalls ? { expectedToolCalls: i.expectedToolCalls } : {}),
+          }),
+        ),
+      );
+      expect(scores.map((s) => s.value)).toEqual([1, 0, 0]);
+    } finally {
+      await lf.close();
+    }
   });
 });
 

@@ -17,6 +17,7 @@ import {
 } from '../config/index.ts';
 import { loadDigests } from '../digests/schema.ts';
 import { runMonitorCli } from '../monitors/cli.ts';
+import { buildMetrics } from '../monitors/index.ts';
 import { loadMonitors, type Monitor } from '../monitors/schema.ts';
 import { loadSuite, type Suite } from '../runs/suite.ts';
 import { tempDir } from './helpers/tmp.ts';
@@ -145,7 +146,8 @@ describe('old forms load as their new form, with a warning naming file:line:colu
     expect(before.warnings).toHaveLength(1);
     expect(before.warnings[0]).toMatch(warning);
     expect(after.warnings).toEqual([]);
-    const strip = (m: Monitor) =>
+    // The two files sit in different folders: their paths and folders differ, nothing else.
+    const strip = ({ dir: _dir, ...m }: Monitor) =>
       m.source.type === 'file' ? { ...m, source: { ...m.source, path: '' } } : m;
     expect(strip(before.monitor)).toEqual(strip(after.monitor));
   });
@@ -183,6 +185,47 @@ describe('old forms load as their new form, with a warning naming file:line:colu
     });
     expect(old?.warnings[0]).toMatch(
       /m\.yaml:3:23: source\.path: 'examples\/monitors\/data\/support-traffic\.jsonl' is read relative to the working directory.*relative to the monitor file: write `path: \.\.\/.*examples\/monitors\/data\/support-traffic\.jsonl`/,
+    );
+  });
+
+  it("a monitor's metric files (a custom module, a json-schema `schemaPath`) are relative to the monitor file and checked at load", async () => {
+    const dir = folder();
+    mkdirSync(join(dir, 'metrics'));
+    writeFileSync(
+      join(dir, 'metrics', 'short.js'),
+      'export default (item) => (item.output.length < 5 ? 1 : 0);',
+    );
+    writeFileSync(
+      join(dir, 'out.schema.json'),
+      '{"type":"object","required":["ok"],"properties":{"ok":{"type":"boolean"}}}',
+    );
+    const text = `${MONITOR_HEAD}schedule: { every: 1h }\nmetrics:\n  - metric: ./metrics/short.js\n  - metric: json-schema\n    args: { schemaPath: out.schema.json }\n`;
+    // The working directory (the repository) holds neither file: only the monitor's folder does.
+    const loaded = monitor(text, dir);
+    expect(loaded.monitor.dir).toBe(dir);
+    const built = buildMetrics(loaded.monitor, {});
+    if (!built.ok) throw new Error(built.error);
+    const scores = await Promise.all(
+      built.metrics.map((m) => m.metric.score({ input: 'q', output: '{"ok":true}' })),
+    );
+    expect(scores.map((s) => [s.metric, s.value, s.error])).toEqual([
+      ['short', 0, undefined],
+      ['json-schema', 1, undefined],
+    ]);
+
+    // A missing file is a load error naming the monitor file's line, as in a suite.
+    const bad = folder();
+    writeFileSync(join(bad, 'records.jsonl'), '');
+    writeFileSync(
+      join(bad, 'm.yaml'),
+      `${MONITOR_HEAD}schedule: { every: 1h }\nmetrics:\n  - metric: ./metrics/short.js\n  - metric: json-schema\n    args: { schemaPath: out.schema.json }\n`,
+    );
+    const error = loadError(() => loadMonitors(bad));
+    expect(error).toContain(
+      `${at(join(bad, 'm.yaml'), 6, 13)}metrics[0].metric: custom metric ./metrics/short.js: file not found (${join(bad, 'metrics', 'short.js')})`,
+    );
+    expect(error).toMatch(
+      /m\.yaml:8:11: metrics\[1\]\.args: schemaPath .*out\.schema\.json: cannot read it \(ENOENT\)/,
     );
   });
 

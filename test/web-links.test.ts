@@ -5,7 +5,12 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runCli } from '../cli/run-cli.ts';
+import { dispatch, type DispatchDeps, parseCommand } from '../commands/index.ts';
+import { loadSuite } from '../runs/index.ts';
+import { createEmbeddedStore } from '../storage/index.ts';
+import { drainRun, offlineRunService } from './helpers/runs.ts';
 import type { CliIo } from '../cli/io.ts';
+import { OPEN_REPORT_ACTION_ID } from '../chat/index.ts';
 import { createReportLinks, createSilentLogger, parseEnv, reportPaths } from '../config/index.ts';
 import { openStore } from '../storage/index.ts';
 import { createReportRoutes, escapeHtml, html, resolveLinkSecret } from '../web/index.ts';
@@ -127,6 +132,21 @@ describe('the link key and arbiter … --link', () => {
     const links = createReportLinks({ secret: SECRET, ttlMs: 1 });
     expect(links.verify(url.pathname, url.searchParams.get('exp')!, url.searchParams.get('sig')!)).toBe('ok');
 
+    // `arbiter run` ends its summary with the run's page: local without PUBLIC_URL (said so), signed under it.
+    const summary = capture();
+    expect(await runCli(['run', join(suites, 's.yaml')], env, summary)).toBe(0);
+    expect(summary.out).toMatch(
+      /\nReport: http:\/\/127\.0\.0\.1:4010\/r\/runs\/run_\S+\?exp=\d+&sig=[\w-]{43} \(local address; set PUBLIC_URL for a shareable link\)\n$/,
+    );
+    const publicSummary = capture();
+    expect(await runCli(['run', join(suites, 's.yaml'), '--new'], withPublic, publicSummary)).toBe(0);
+    const line = publicSummary.out.trim().split('\n').at(-1)!;
+    expect(line).toMatch(/^Report: https:\/\/arbiter\.example\.test\/r\/runs\/run_/);
+    const reported = new URL(line.slice('Report: '.length));
+    expect(
+      links.verify(reported.pathname, reported.searchParams.get('exp')!, reported.searchParams.get('sig')!),
+    ).toBe('ok');
+
     const missing = capture();
     expect(await runCli(['runs', 'show', 'run_nope', '--link'], env, missing)).toBe(2);
     expect(missing.err).toContain('No run with id run_nope');
@@ -213,5 +233,56 @@ describe('the History section (the audit trail through its read interface)', () 
     );
     expect(text.indexOf('resumed')).toBeLessThan(text.indexOf('<td>paused</td>'));
     expect(text).toContain('<td>ops</td><td>CLI</td>');
+  });
+});
+
+describe('chat `runs show` carries the Open report button when PUBLIC_URL is set', () => {
+  it('adds the button with the signed URL of the run page; without PUBLIC_URL, none', async () => {
+    const { dir, cleanup } = tempDir();
+    const store = await createEmbeddedStore({ dir: join(dir, 'data'), autocompactMs: 0 });
+    try {
+      const { svc, queue } = await offlineRunService(store);
+      writeFileSync(join(dir, 'd.jsonl'), `${JSON.stringify({ input: 'Hi?', output: 'Hello' })}\n`);
+      writeFileSync(
+        join(dir, 's.yaml'),
+        'name: s\ndataset: d.jsonl\ntarget: { type: recorded }\nmetrics: [{ metric: refusal }]\nthreshold: 0.5\n',
+      );
+      const { runId } = await svc.startRun(loadSuite(join(dir, 's.yaml')));
+      await drainRun(queue, svc, runId);
+      const links = createReportLinks({
+        secret: SECRET,
+        ttlMs: 60_000,
+        publicUrl: 'https://arbiter.example.test',
+      });
+      const show = async (reportUrl?: (path: string) => string | undefined) => {
+        const parsed = parseCommand(`runs show ${runId}`);
+        if (!parsed.ok) throw new Error(parsed.error);
+        const deps: DispatchDeps = {
+          runs: svc,
+          suitesDir: dir,
+          environment: {},
+          roles: { admins: [], reviewers: [] },
+          ...(reportUrl ? { reportUrl } : {}),
+        };
+        return (await dispatch(parsed.command, { user: 'U1' }, deps)).message;
+      };
+      const withButton = await show((path) => links.publicUrl(path));
+      const last = withButton.sections.at(-1);
+      if (last?.kind !== 'buttons') throw new Error(`expected the button last, got ${JSON.stringify(last)}`);
+      expect(last.buttons[0]).toMatchObject({ text: 'Open report', actionId: OPEN_REPORT_ACTION_ID });
+      const url = new URL(last.buttons[0]!.url!);
+      expect(url.origin).toBe('https://arbiter.example.test');
+      expect(url.pathname).toBe(reportPaths.run(runId));
+      expect(links.verify(url.pathname, url.searchParams.get('exp')!, url.searchParams.get('sig')!)).toBe(
+        'ok',
+      );
+      // Without PUBLIC_URL the bot's reportUrl answers undefined: the same summary, no button.
+      const without = await show(() => undefined);
+      expect(JSON.stringify(without)).not.toContain('Open report');
+      expect(without.sections).toEqual(withButton.sections.slice(0, -1));
+    } finally {
+      await store.close();
+      cleanup();
+    }
   });
 });

@@ -30,12 +30,22 @@ export interface AuditReader {
 
 /** A whole page: doctype, viewport for phones, the bot's stylesheet and script, no referrer (links are signed). */
 export function page(opts: { title: string; heading: Html | string; sub?: Html | string; body: Html }): Html {
+  return html`${pageHead(opts)}${opts.body}${pageTail()}`;
+}
+
+/** A page up to and including `<main>`: what a streamed page sends first. */
+export function pageHead(opts: { title: string; heading: Html | string; sub?: Html | string }): Html {
   return html`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer"><meta name="robots" content="noindex">
 <title>${opts.title}</title><link rel="icon" href="data:,"><link rel="stylesheet" href="/assets/report.css"></head>
 <body><header><h1>${opts.heading}</h1>${opts.sub ? html`<p class="sub">${opts.sub}</p>` : ''}</header>
-<main>${opts.body}</main>
+<main>`;
+}
+
+/** The end of a page after its body: `</main>`, the footer and the script. */
+export function pageTail(): Html {
+  return html`</main>
 <footer>Arbiter report · generated ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC</footer>
 <script src="/assets/report.js" defer></script></body></html>`;
 }

@@ -15,7 +15,7 @@ import { type AuditReader, messagePage } from './layout.ts';
 import { monitorPage } from './monitor-page.ts';
 import { overviewPage } from './overview-page.ts';
 import { leaderboardPage, reviewPage } from './review-page.ts';
-import { comparePage, runPage } from './run-page.ts';
+import { comparePage, runPageParts } from './run-page.ts';
 
 /** What the report pages read, through the capabilities' public surfaces. */
 export interface ReportDeps {
@@ -116,9 +116,35 @@ export function createReportRoutes(deps: ReportDeps): Hono {
     now,
   };
 
+  // Streamed: the head goes out before the items are read, and the items a chunk at a time (TTFB of a 10,000-item
+  // run: web.bench). A failure after the head cannot change the status any more: the page then ends with it.
   app.get('/r/runs/:id', async (c) => {
-    const body = await runPage(runDeps, c.req.param('id'));
-    return body ? send(c, body) : notFound(c, 'run');
+    const parts = await runPageParts(runDeps, c.req.param('id'));
+    if (!parts) return notFound(c, 'run');
+    for (const [k, v] of Object.entries(SECURITY_HEADERS)) c.header(k, v);
+    c.header('cache-control', 'private, no-store');
+    const encoder = new TextEncoder();
+    const body = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        try {
+          const next = await parts.next();
+          if (next.done) controller.close();
+          else controller.enqueue(encoder.encode(next.value.text));
+        } catch (err) {
+          deps.logger?.warn({ err: String(err) }, 'run page: could not finish the page');
+          controller.enqueue(
+            encoder.encode(
+              '<p class="error"><b>This page could not be finished:</b> the rest of the run could not be read. Reload to try again.</p></main></body></html>',
+            ),
+          );
+          controller.close();
+        }
+      },
+      async cancel() {
+        await parts.return(undefined);
+      },
+    });
+    return c.body(body, 200, { 'content-type': 'text/html; charset=UTF-8' });
   });
   app.get('/r/runs/:id/compare/:other', async (c) => {
     const body = await comparePage(runDeps, c.req.param('id'), c.req.param('other'));

@@ -4,8 +4,18 @@ import { reportPaths } from '../config/index.ts';
 import { DEFAULT_METRIC_THRESHOLD, renderTranscript } from '../evaluators/index.ts';
 import { compareRuns, type Run, type RunItemView } from '../runs/index.ts';
 import { distributionChart } from './charts.ts';
-import { html, type Html } from './html.ts';
-import { type AuditReader, cards, historySection, num, page, pct, when } from './layout.ts';
+import { Html, html } from './html.ts';
+import {
+  type AuditReader,
+  cards,
+  historySection,
+  num,
+  page,
+  pageHead,
+  pageTail,
+  pct,
+  when,
+} from './layout.ts';
 
 /** What the run pages read. */
 export interface RunPageDeps {
@@ -83,14 +93,17 @@ ${
 }</div></details>`;
 }
 
-/** The items list with its filter bar (the client script filters in place). */
-function itemsSection(
+/** Item rows written per chunk of a streamed page (about 1 MB of HTML). */
+const ROWS_PER_CHUNK = 250;
+
+/** The items list with its filter bar (the client script filters in place), in chunks of rows. */
+function* itemsSection(
   items: readonly RunItemView[],
   t: Thresholds,
   metrics: readonly string[],
   initial?: string,
-): Html {
-  return html`<h2>Items</h2>
+): Generator<Html> {
+  yield html`<h2>Items</h2>
 <div class="filters" id="filters"${initial ? html` data-initial="${initial}"` : ''}>
 <button type="button" data-filter="all" aria-pressed="true">All</button>
 <button type="button" data-filter="failing" aria-pressed="false">Failing</button>
@@ -99,14 +112,42 @@ function itemsSection(
 <select data-metric aria-label="Metric"><option value="">Every metric</option>${metrics.map((m) => html`<option value="${m}">${m}</option>`)}</select>
 <input type="search" data-search placeholder="Search input, output, reasons" aria-label="Search">
 <span class="count" id="count">Showing ${items.length} of ${items.length} items</span></div>
-<div id="items" data-page="${ITEMS_PAGE}">${items.map((v, i) => itemRow(v, t, i >= ITEMS_PAGE))}</div>
+<div id="items" data-page="${ITEMS_PAGE}">`;
+  for (let i = 0; i < items.length; i += ROWS_PER_CHUNK)
+    yield html`${items.slice(i, i + ROWS_PER_CHUNK).map((v, j) => itemRow(v, t, i + j >= ITEMS_PAGE))}`;
+  yield html`</div>
 <p><button type="button" id="more"${items.length > ITEMS_PAGE ? '' : html` hidden`}>Show ${Math.min(ITEMS_PAGE, items.length - ITEMS_PAGE)} more (${Math.min(ITEMS_PAGE, items.length)} of ${items.length} on screen)</button></p>`;
 }
 
 /** The run page, or null when there is no such run. */
 export async function runPage(deps: RunPageDeps, id: string): Promise<Html | null> {
+  const parts = await runPageParts(deps, id);
+  if (!parts) return null;
+  let text = '';
+  for await (const part of parts) text += part.text;
+  return new Html(text);
+}
+
+/**
+ * The run page in parts, or null when there is no such run: the head (from the run alone) comes first, before
+ * the items are read, then the summary, then the items a chunk at a time, then the end of the page. The server
+ * streams them, so a 10,000-item page starts arriving before it is built.
+ */
+export async function runPageParts(deps: RunPageDeps, id: string): Promise<AsyncGenerator<Html> | null> {
   const run = await deps.getRun(id);
   if (!run) return null;
+  return runPageBody(deps, run);
+}
+
+async function* runPageBody(deps: RunPageDeps, run: Run): AsyncGenerator<Html> {
+  const id = run._id;
+  yield pageHead({
+    title: `Run ${run._id} · ${run.suiteName}`,
+    heading: `${run.suiteName}`,
+    sub: `Run ${run._id} · ${run.status} · started ${when(run.startedAt ?? run.createdAt)}${run.finishedAt ? ` · finished ${when(run.finishedAt)}` : ''}`,
+  });
+  // Reading 10,000 items from the embedded store holds the event loop: let the head reach the socket first.
+  await new Promise((r) => setImmediate(r));
   const [items, others] = await Promise.all([
     deps.items(id),
     deps.listRuns({ suiteName: run.suiteName, limit: 11 }),
@@ -129,7 +170,7 @@ export async function runPage(deps: RunPageDeps, id: string): Promise<Html | nul
   }
   const verdict = s?.gate.verdict ?? (s ? (s.gate.passed ? 'passed' : 'failed') : run.status);
   const compareWith = others.filter((o) => o._id !== run._id).slice(0, 10);
-  const body = html`${cards([
+  yield html`${cards([
     { label: 'verdict', value: verdict },
     { label: 'items', value: String(run.total) },
     { label: 'passed', value: String(counts.passed) },
@@ -162,13 +203,9 @@ ${
     : ''
 }
 ${await historySection(deps.audit, 'run', run._id)}
-${itemsSection(items, t, metrics)}`;
-  return page({
-    title: `Run ${run._id} · ${run.suiteName}`,
-    heading: `${run.suiteName}`,
-    sub: `Run ${run._id} · ${run.status} · started ${when(run.startedAt ?? run.createdAt)}${run.finishedAt ? ` · finished ${when(run.finishedAt)}` : ''}`,
-    body,
-  });
+`;
+  yield* itemsSection(items, t, metrics);
+  yield pageTail();
 }
 
 /** The comparison of run `id` (B, the new one) against `other` (A, the baseline): regressions first. */

@@ -1,7 +1,13 @@
 // Benchmark of every heuristic metric: items per second on 10,000 items of about 2 KB each (an output of ~2 KB in the
 // shape the metric reads: prose for the text metrics, JSON, SQL or XML for the structure metrics, tool calls for the
-// agent metrics), median of the rounds. `similarity` runs its offline lexical fallback (no embedding provider).
+// agent metrics), median of the rounds. `similarity` runs its offline lexical fallback (no embedding provider), and
+// then with embeddings: 1,000 items against a local fake Gemini batchEmbedContents endpoint that answers after 50 ms,
+// 16 items in flight, through the real Llm wrapper and the Gemini SDK over HTTP (calls per item, wall time against
+// the bound N / 16 × 50 ms, tokens and cost counted on the scores).
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { createMetric, type Item, METRIC_NAMES, metrics } from '../../evaluators/index.ts';
+import { createLlm } from '../../llm/index.ts';
 import { isMain, median, report } from './util.ts';
 
 const ITEMS = Number(process.env.BENCH_METRIC_ITEMS ?? 10_000);
@@ -116,6 +122,101 @@ function items(shape: Shape): Item[] {
   });
 }
 
+const EMBED_ITEMS = Number(process.env.BENCH_EMBED_ITEMS ?? 1000);
+const EMBED_LATENCY_MS = 50;
+const EMBED_CONC = 16;
+
+/**
+ * A local fake of the Gemini API's models/{model}:batchEmbedContents: `{requests: [{model, content}]}` in,
+ * `{embeddings: [{values}]}` out, one per request in order (https://ai.google.dev/api/embeddings), after 50 ms.
+ */
+async function fakeGeminiEmbeddings(): Promise<{
+  url: string;
+  calls: () => number;
+  close: () => Promise<void>;
+}> {
+  let calls = 0;
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => {
+      body += c.toString('utf8');
+    });
+    req.on('end', () => {
+      calls += 1;
+      const requests =
+        (JSON.parse(body) as { requests?: { content?: { parts?: { text?: string }[] } }[] }).requests ?? [];
+      // A small vector derived from the text, so the cosine is real work on real numbers.
+      const embeddings = requests.map((r) => {
+        const text = r.content?.parts?.[0]?.text ?? '';
+        const values = Array.from(
+          { length: 768 },
+          (_, i) => ((text.charCodeAt(i % (text.length || 1)) || 1) % 17) / 17,
+        );
+        return { values };
+      });
+      setTimeout(() => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ embeddings }));
+      }, EMBED_LATENCY_MS);
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    calls: () => calls,
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
+}
+
+/** `similarity` with Gemini embeddings over HTTP: calls per item, wall time against the bound, tokens and cost. */
+async function embeddingSimilarity(): Promise<Record<string, string | number>> {
+  const fake = await fakeGeminiEmbeddings();
+  try {
+    const list = items('prose').slice(0, EMBED_ITEMS);
+    const walls: number[] = [];
+    let tokens = 0;
+    let cost = 0;
+    let errors = 0;
+    let calls = 0;
+    for (let round = 0; round < ROUNDS; round++) {
+      const before = fake.calls();
+      const llm = createLlm({
+        env: { GEMINI_API_KEY: 'AIzaSyBench-0123456789abcdefghijklmn', GEMINI_BASE_URL: fake.url },
+        settings: { cache: false, limits: {} },
+      });
+      const made = createMetric('similarity', { fallback: 'error' }, { llm });
+      if (!made.ok) throw new Error(made.error);
+      let next = 0;
+      tokens = 0;
+      cost = 0;
+      const t0 = performance.now();
+      await Promise.all(
+        Array.from({ length: EMBED_CONC }, async () => {
+          for (let i = next++; i < list.length; i = next++) {
+            const s = await made.metric.score(list[i]!);
+            if (s.error !== undefined) errors++;
+            tokens += s.usage?.inputTokens ?? 0;
+            cost += s.usage?.costUsd ?? 0;
+          }
+        }),
+      );
+      walls.push((performance.now() - t0) / 1000);
+      calls = fake.calls() - before;
+    }
+    if (errors > 0) throw new Error(`similarity (embeddings): ${errors} errored scores`);
+    const bound = (EMBED_ITEMS / EMBED_CONC) * (EMBED_LATENCY_MS / 1000);
+    const wall = median(walls);
+    return {
+      [`similarity with embeddings (${EMBED_ITEMS} items, fake Gemini ${EMBED_LATENCY_MS} ms, ${EMBED_CONC} in flight)`]: `${(calls / EMBED_ITEMS).toFixed(3)} calls/item, wall ${wall.toFixed(2)} s, bound ${bound.toFixed(2)} s, ×${(wall / bound).toFixed(2)}`,
+      'similarity with embeddings: tokens counted per item (estimated)': Math.round(tokens / EMBED_ITEMS),
+      'similarity with embeddings: cost of the run (USD)': Number(cost.toFixed(6)),
+    };
+  } finally {
+    await fake.close();
+  }
+}
+
 /** Runs the benchmark once and returns its figures. */
 export async function run(): Promise<Record<string, number | string>> {
   const figures: Record<string, number | string> = {
@@ -150,6 +251,7 @@ export async function run(): Promise<Record<string, number | string>> {
     if (errors > 0) throw new Error(`${name}: ${errors} errored scores`);
     figures[`${name} (items/s, median)`] = Math.round(median(rates));
   }
+  Object.assign(figures, await embeddingSimilarity());
   return report('metrics: heuristic metrics on 2 KB items', figures);
 }
 
