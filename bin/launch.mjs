@@ -41,7 +41,6 @@ function newestSource(dir, newest) {
 
 /** Why dist/ cannot be used (missing or older than a source), or undefined when it is current. */
 export function distProblem() {
-  if (process.env.ARBITER_FROM_SOURCE === '1') return 'ARBITER_FROM_SOURCE=1';
   if (!existsSync(STAMP)) return 'no compiled build (dist/)';
   const built = statSync(STAMP).mtimeMs;
   for (const dir of SOURCE_DIRS) {
@@ -58,11 +57,9 @@ export async function launch(entry) {
     await import(pathToFileURL(join(root, 'dist', `${entry}.js`)).href);
     return;
   }
-  if (process.env.ARBITER_FROM_SOURCE !== '1') {
-    process.stderr.write(
-      `note: ${problem}; running the TypeScript sources (run \`npm run build\` to start faster)\n`,
-    );
-  }
+  process.stderr.write(
+    `note: ${problem}; running the TypeScript sources (run \`npm run build\` to start faster)\n`,
+  );
   const { register } = await import('tsx/esm/api');
   register();
   await import(pathToFileURL(join(root, `${entry}.ts`)).href);
