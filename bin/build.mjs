@@ -11,10 +11,16 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dist = join(root, 'dist');
 const started = Date.now();
 rmSync(dist, { recursive: true, force: true });
-const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
-const result = spawnSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json')], {
-  stdio: 'inherit',
-});
+let tsc;
+try {
+  tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+} catch {
+  // An install without devDependencies (`npm install --omit=dev`) has no TypeScript compiler.
+  process.stderr.write('build skipped: TypeScript (a devDependency) is not installed\n');
+}
+const result = tsc
+  ? spawnSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json')], { stdio: 'inherit' })
+  : { status: 1 };
 if (result.status !== 0) {
   rmSync(dist, { recursive: true, force: true });
   process.stderr.write(
