@@ -180,7 +180,9 @@ describe('arbiter CLI through the command registry (issue 17)', () => {
   it('<command> --help prints that command (or group) from the registry, exit 0', async () => {
     const one = capture();
     expect(await runCli(['runs', 'show', '--help'], {}, one)).toBe(0);
-    expect(one.out).toBe("Usage: arbiter runs show <id> [--json] [--junit FILE] [--link]\n  one run's summary\n");
+    expect(one.out).toBe(
+      "Usage: arbiter runs show <id> [--json] [--junit FILE] [--link]\n  one run's summary\n",
+    );
     const group = capture();
     expect(await runCli(['monitor', '-h'], {}, group)).toBe(0);
     expect(group.out).toContain('arbiter monitor backfill <name> --since DATE');
