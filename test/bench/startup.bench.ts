@@ -16,7 +16,7 @@ function baseEnv(dir: string): NodeJS.ProcessEnv {
   return { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', DATA_DIR: dir, LOG_LEVEL: 'warn' };
 }
 
-/** Resident set size of a process in MB (Linux /proc), or NaN elsewhere. */
+/** Resident set size of a process in MiB (Linux /proc), or NaN elsewhere. */
 function rssMb(pid: number): number {
   try {
     const kb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
@@ -96,9 +96,9 @@ export async function run(): Promise<Record<string, number | string>> {
     'arbiter help ms, sources via tsx': median(helpTs),
     'start to /healthz ms': median(bot.map((b) => b.ms)),
     'start to /healthz ms, sources via tsx': median(botTs.map((b) => b.ms)),
-    'idle RSS MB': median(bot.map((b) => b.rss)),
-    'idle RSS MB, sources via tsx': median(botTs.map((b) => b.rss)),
-    'targets: help ms / healthz ms / idle MB': '300 / 1000 / 120',
+    'idle RSS MiB': median(bot.map((b) => b.rss)),
+    'idle RSS MiB, sources via tsx': median(botTs.map((b) => b.rss)),
+    'targets: help ms / healthz ms / idle MB (114 MiB)': '300 / 1000 / 120',
   });
 }
 
