@@ -1,6 +1,5 @@
 #!/usr/bin/env node
-// The `arbiter` command: loads TypeScript through tsx, then runs the CLI.
-import { register } from 'tsx/esm/api';
+// The `arbiter` command: runs the compiled CLI from dist/ when it is current, else the sources through tsx.
+import { launch } from './launch.mjs';
 
-register();
-await import('../cli/main.ts');
+await launch('cli/main');

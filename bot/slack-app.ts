@@ -1,7 +1,9 @@
 // The Slack front door: a Bolt app whose listeners only ack, authorize and enqueue jobs. HTTP mode takes requests
 // through our hono app (SlackHttpReceiver); Socket Mode (SLACK_APP_TOKEN) uses Bolt's Socket Mode receiver, built
 // here so it honours SLACK_API_URL. Button clicks become `chat.action` jobs (bot/action-jobs.ts).
-import { App, LogLevel, SocketModeReceiver } from '@slack/bolt';
+import { createRequire } from 'node:module';
+import type * as Bolt from '@slack/bolt';
+import type { App } from '@slack/bolt';
 import { z } from 'zod';
 import type { Env, Ids, Logger } from '../config/index.ts';
 import type { ActionHandler } from '../chat/index.ts';
@@ -194,6 +196,8 @@ export function createSlackApp(deps: SlackAppDeps): SlackFrontDoor {
         ...(deps.now ? { now: deps.now } : {}),
       });
   const apiUrl = slackApiBaseUrl(env.SLACK_API_URL);
+  // Bolt (Express, Socket Mode, undici) is required here, when a Slack front door is built, not when the bot starts.
+  const { App, LogLevel, SocketModeReceiver } = createRequire(import.meta.url)('@slack/bolt') as typeof Bolt;
   // Bolt's own socketMode: true builds a SocketModeReceiver without our clientOptions, so apps.connections.open
   // would ignore SLACK_API_URL; build it here with the same Web API base URL.
   const socketReceiver = socket

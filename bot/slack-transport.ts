@@ -1,8 +1,10 @@
 // The Slack Transport: every Message goes through renderThread/renderBlocks and the Web API client. Rate limits
 // (429) are retried by the client honouring Retry-After; Slack errors users can fix become a SlackPostError.
 import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { basename } from 'node:path';
-import { webApi } from '@slack/bolt';
+import type * as Bolt from '@slack/bolt';
+import type { webApi as WebApiTypes } from '@slack/bolt';
 import { type CodedError, type Logger, scrubDeep, scrubSecrets } from '../config/index.ts';
 import type { PostedRef, Transport } from '../chat/index.ts';
 import { systemLlmClock } from '../llm/index.ts';
@@ -12,7 +14,11 @@ import { type ChannelPacer, createChannelPacer } from './slack-pacer.ts';
 import { slackErrorEntry } from './slack-errors.ts';
 
 /** The Web API client type. */
-export type SlackClient = InstanceType<typeof webApi.WebClient>;
+export type SlackClient = InstanceType<typeof WebApiTypes.WebClient>;
+
+const requireCjs = createRequire(import.meta.url);
+/** Bolt's Web API (with Express, Socket Mode and undici) loads with the first Slack client, not at start. */
+const webApi = () => (requireCjs('@slack/bolt') as typeof Bolt).webApi;
 
 /** Options of the Web API client shared by the Bolt app and the transport. */
 export interface SlackClientOptions {
@@ -34,7 +40,7 @@ export function slackApiBaseUrl(url: string | undefined): string | undefined {
 /** Builds the Web API client: SLACK_API_URL honoured, bounded retries with backoff, 429 retried after Retry-After. */
 export function createSlackClient(options: SlackClientOptions): SlackClient {
   const apiUrl = slackApiBaseUrl(options.apiUrl);
-  return new webApi.WebClient(options.token, {
+  return new (webApi().WebClient)(options.token, {
     ...(apiUrl ? { slackApiUrl: apiUrl } : {}),
     retryConfig: {
       retries: options.retries ?? 4,
@@ -44,7 +50,7 @@ export function createSlackClient(options: SlackClientOptions): SlackClient {
       randomize: true,
     },
     ...(options.rejectRateLimitedCalls ? { rejectRateLimitedCalls: true } : {}),
-    logLevel: webApi.LogLevel.ERROR,
+    logLevel: webApi().LogLevel.ERROR,
   });
 }
 
@@ -68,7 +74,7 @@ export class SlackPostError extends Error implements CodedError {
 export function slackErrorCode(err: unknown): string | undefined {
   const e = err as { code?: string; data?: { error?: string } } | undefined;
   if (e?.data?.error) return e.data.error;
-  if (e?.code === webApi.ErrorCode.RateLimitedError) return 'ratelimited';
+  if (e?.code === webApi().ErrorCode.RateLimitedError) return 'ratelimited';
   return undefined;
 }
 
@@ -329,7 +335,7 @@ export function createSlackTransport(
           length: bytes.byteLength,
           // Slack's parameter is alt_txt (the client's type says alt_text).
           ...(file.altText ? { alt_txt: file.altText } : {}),
-        } as webApi.FilesGetUploadURLExternalArguments),
+        } as WebApiTypes.FilesGetUploadURLExternalArguments),
       );
       if (!slot.upload_url || !slot.file_id) throw new SlackPostError('no_upload_url', undefined);
       const uploaded = await fetchFn(slot.upload_url, {

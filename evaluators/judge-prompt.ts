@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
-import { ChatPromptTemplate } from '@langchain/core/prompts';
+import { createRequire } from 'node:module';
 import type { BaseMessage } from '@langchain/core/messages';
+import type * as LangChainPrompts from '@langchain/core/prompts';
+import type { ChatPromptTemplate } from '@langchain/core/prompts';
 import { type JudgeTag, tagBlock } from '../llm/index.ts';
 import type { ChatMessage } from '../llm/index.ts';
 import { renderTranscript } from './score.ts';
@@ -72,11 +74,23 @@ Write your reason first, then the score that follows from it.
 Reply with only this JSON object, no code fences:
 {{"reason": "<one or two sentences citing the evidence>", "score": <integer from {min} to {max}>, "confidence": <number from 0 to 1, how sure you are>}}`;
 
+const requireCjs = createRequire(import.meta.url);
+/**
+ * LangChain's prompt templates, required (as CommonJS, the instance runs/engine.ts uses) by the first judge call
+ * rather than at start: `arbiter help` and an idle bot never load LangChain.
+ */
+const promptTemplates = () =>
+  (requireCjs('@langchain/core/prompts') as typeof LangChainPrompts).ChatPromptTemplate;
+
+let rubricPrompt: ChatPromptTemplate | undefined;
 /** The rubric (G-Eval style) judge prompt; a LangChain runnable so it can be traced and composed. */
-export const rubricJudgePrompt = ChatPromptTemplate.fromMessages([
-  ['system', RUBRIC_SYSTEM],
-  ['human', RUBRIC_USER],
-]);
+export function rubricJudgePrompt(): ChatPromptTemplate {
+  rubricPrompt ??= promptTemplates().fromMessages([
+    ['system', RUBRIC_SYSTEM],
+    ['human', RUBRIC_USER],
+  ]);
+  return rubricPrompt;
+}
 
 const PAIRWISE_SYSTEM = `You are a strict, impartial evaluator comparing two AI assistant answers.
 The user message holds tagged blocks. <task> and <criteria> define the comparison; <input>, <answer_a>, <answer_b>, <reference> and <context> are data blocks.
@@ -91,11 +105,15 @@ Write your reason first, then the winner that follows from it.
 Reply with only this JSON object, no code fences:
 {{"reason": "<one or two sentences citing the evidence>", "winner": "A" | "B" | "tie", "confidence": <number from 0 to 1, how sure you are>}}`;
 
+let pairwisePrompt: ChatPromptTemplate | undefined;
 /** The pairwise judge prompt; a LangChain runnable so it can be traced and composed. */
-export const pairwiseJudgePrompt = ChatPromptTemplate.fromMessages([
-  ['system', PAIRWISE_SYSTEM],
-  ['human', PAIRWISE_USER],
-]);
+export function pairwiseJudgePrompt(): ChatPromptTemplate {
+  pairwisePrompt ??= promptTemplates().fromMessages([
+    ['system', PAIRWISE_SYSTEM],
+    ['human', PAIRWISE_USER],
+  ]);
+  return pairwisePrompt;
+}
 
 // Structured-output schemas (Anthropic output_config.format, Gemini responseJsonSchema). `reason` comes first so
 // the model argues before it decides. Only the JSON Schema subset both providers accept: no numeric bounds (the
@@ -165,7 +183,7 @@ export async function buildRubricMessages(rubric: Rubric, item: RubricSubject): 
   const outputBlock: [JudgeTag, string] =
     typeof item.output === 'string' ? ['output', item.output] : ['transcript', renderTranscript(item.output)];
   const steps = rubric.steps?.length ? rubric.steps.map((s, i) => `${i + 1}. ${s}`).join('\n') : undefined;
-  const messages = await rubricJudgePrompt.formatMessages({
+  const messages = await rubricJudgePrompt().formatMessages({
     blocks: blocks([
       ['task', 'rubric'],
       ['criteria', rubric.criteria],
@@ -196,7 +214,7 @@ export interface PairwiseSubject {
 
 /** Builds the pairwise judge messages: both answers in escaped tag blocks. */
 export async function buildPairwiseMessages(criteria: string, pair: PairwiseSubject): Promise<ChatMessage[]> {
-  const messages = await pairwiseJudgePrompt.formatMessages({
+  const messages = await pairwiseJudgePrompt().formatMessages({
     blocks: blocks([
       ['task', 'pairwise'],
       ['criteria', criteria],

@@ -3,10 +3,11 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import { Ajv2020 } from 'ajv/dist/2020.js';
-import addFormatsModule from 'ajv-formats';
-import { XMLValidator } from 'fast-xml-parser';
+import type * as AjvModule from 'ajv';
+import type { Ajv, ErrorObject, ValidateFunction } from 'ajv';
+import type * as Ajv2020Module from 'ajv/dist/2020.js';
+import type { Ajv2020 } from 'ajv/dist/2020.js';
+import type * as FastXmlParser from 'fast-xml-parser';
 import { z } from 'zod';
 import { parseJsonOutput } from './heuristics.ts';
 import { errorMessage, errorScore, outputText, passFail } from './score.ts';
@@ -17,7 +18,16 @@ function heuristic(name: string, score: (item: Item) => Score): Metric {
 }
 
 // ajv-formats is CommonJS; its default import is the plugin function itself.
-const addFormats = addFormatsModule as unknown as (ajv: Ajv | Ajv2020) => unknown;
+// Ajv (with its formats) and the XML validator are required by the first metric that needs them, not at start:
+// the metric registry is loaded by every command, `arbiter help` included.
+const requireCjs = createRequire(import.meta.url);
+const ajvLib = () => ({
+  Ajv: (requireCjs('ajv') as typeof AjvModule).Ajv,
+  Ajv2020: (requireCjs('ajv/dist/2020.js') as typeof Ajv2020Module).Ajv2020,
+  addFormats: requireCjs('ajv-formats') as {
+    default: (ajv: Ajv | Ajv2020) => unknown;
+  },
+});
 
 const DRAFT_07 = /json-schema\.org\/draft-0[4-7]\/schema/;
 
@@ -29,9 +39,10 @@ export function compileJsonSchema(
     return { ok: false, error: 'a JSON Schema is an object (or true/false)' };
   const declared = typeof schema === 'object' ? (schema as { $schema?: unknown }).$schema : undefined;
   const options = { allErrors: true, strict: false } as const;
+  const lib = ajvLib();
   const ajv =
-    typeof declared === 'string' && DRAFT_07.test(declared) ? new Ajv(options) : new Ajv2020(options);
-  addFormats(ajv);
+    typeof declared === 'string' && DRAFT_07.test(declared) ? new lib.Ajv(options) : new lib.Ajv2020(options);
+  lib.addFormats.default(ajv);
   try {
     return { ok: true, validate: ajv.compile(schema as object) };
   } catch (err) {
@@ -377,7 +388,7 @@ export const isXmlMetric = defineMetric({
       const xml = unfence(outputText(item), args.allowFence);
       if (xml === '') return passFail('is-xml', false, 'output is empty');
       if (!xml.startsWith('<')) return passFail('is-xml', false, 'output does not start with an XML tag');
-      const r = XMLValidator.validate(xml);
+      const r = (requireCjs('fast-xml-parser') as typeof FastXmlParser).XMLValidator.validate(xml);
       if (r !== true)
         return passFail(
           'is-xml',

@@ -5,16 +5,37 @@
 //   https://langfuse.com/integrations/native/opentelemetry (endpoint, Basic auth, x-langfuse-ingestion-version: 4)
 //   https://langfuse.com/docs/observability/sdk/typescript/setup (LangfuseSpanProcessor on the Node SDK)
 // Export never blocks or fails the caller: spans are batched, failures are counted and logged once.
-import { context, type SpanContext, TraceFlags } from '@opentelemetry/api';
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { type ExportResult, ExportResultCode } from '@opentelemetry/core';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { createRequire } from 'node:module';
+import type * as LangfuseOtel from '@langfuse/otel';
+import type * as LangfuseTracingSdk from '@langfuse/tracing';
+import type * as OtelApi from '@opentelemetry/api';
+import type { SpanContext } from '@opentelemetry/api';
+import type * as OtelContextAsyncHooks from '@opentelemetry/context-async-hooks';
+import type * as OtelCore from '@opentelemetry/core';
+import type { ExportResult } from '@opentelemetry/core';
+import type * as OtelExporter from '@opentelemetry/exporter-trace-otlp-http';
 import type { IdGenerator, ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
-import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
-import { LangfuseSpanProcessor } from '@langfuse/otel';
-import { getLangfuseTracerProvider, setLangfuseTracerProvider } from '@langfuse/tracing';
+import type * as OtelNode from '@opentelemetry/sdk-trace-node';
 import type { Env, Logger } from '../config/index.ts';
 import { LANGFUSE_OTEL_PATH, langfuseFix } from '../langfuse/index.ts';
+
+const requireCjs = createRequire(import.meta.url);
+/**
+ * The OpenTelemetry SDK and @langfuse/otel (several hundred modules, over half a second) are required when a
+ * pipeline starts (Langfuse keys set), not when the bot or the CLI starts. The OTel API and @langfuse/tracing keep
+ * their state on globalThis, so these CommonJS copies and the ES modules other files import share it.
+ */
+function sdk() {
+  return {
+    api: requireCjs('@opentelemetry/api') as typeof OtelApi,
+    asyncHooks: requireCjs('@opentelemetry/context-async-hooks') as typeof OtelContextAsyncHooks,
+    core: requireCjs('@opentelemetry/core') as typeof OtelCore,
+    exporter: requireCjs('@opentelemetry/exporter-trace-otlp-http') as typeof OtelExporter,
+    node: requireCjs('@opentelemetry/sdk-trace-node') as typeof OtelNode,
+    langfuseOtel: requireCjs('@langfuse/otel') as typeof LangfuseOtel,
+    langfuseTracing: requireCjs('@langfuse/tracing') as typeof LangfuseTracingSdk,
+  };
+}
 
 /** Where and how to send spans. */
 export interface LangfuseTracingOptions {
@@ -132,6 +153,7 @@ class CountingExporter implements SpanExporter {
     private readonly inner: SpanExporter,
     private readonly logger: Logger,
     private readonly endpoint: string,
+    private readonly success: OtelCore.ExportResultCode,
   ) {}
   /** Exports sent and not yet answered. */
   private readonly inFlight = new Set<Promise<void>>();
@@ -148,7 +170,7 @@ class CountingExporter implements SpanExporter {
     this.inner.export(spans, (result) => {
       this.inFlight.delete(pending);
       answered();
-      const ok = result.code === ExportResultCode.SUCCESS;
+      const ok = result.code === this.success;
       if (ok) this.stats.exported += spans.length;
       else {
         this.stats.failed += spans.length;
@@ -182,22 +204,27 @@ export const RUN_ITEM_SPAN = 'arbiter.run.item';
 
 let contextManagerSet = false;
 /** Spans started inside a callback become its children only with an async context manager; set one once. */
-function ensureContextManager(): void {
+function ensureContextManager(lib: ReturnType<typeof sdk>): void {
   if (contextManagerSet) return;
   contextManagerSet = true;
   // False when another one is already registered (e.g. an embedding app's OTel SDK): that one works as well.
-  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+  lib.api.context.setGlobalContextManager(new lib.asyncHooks.AsyncLocalStorageContextManager().enable());
 }
 
 /** A remote parent for attaching a span to an existing trace (ids are validated; undefined when malformed). */
 export function remoteParent(traceId: string, spanId: string): SpanContext | undefined {
   if (!HEX32.test(traceId) || !HEX16.test(spanId)) return undefined;
-  return { traceId, spanId, traceFlags: TraceFlags.SAMPLED, isRemote: true };
+  return { traceId, spanId, traceFlags: sdk().api.TraceFlags.SAMPLED, isRemote: true };
 }
 
 /** Starts the pipeline and makes it the one @langfuse/tracing uses. */
 export function createLangfuseTracing(options: LangfuseTracingOptions): LangfuseTracing {
-  ensureContextManager();
+  const lib = sdk();
+  const { OTLPTraceExporter } = lib.exporter;
+  const { NodeTracerProvider } = lib.node;
+  const { LangfuseSpanProcessor } = lib.langfuseOtel;
+  const { getLangfuseTracerProvider, setLangfuseTracerProvider } = lib.langfuseTracing;
+  ensureContextManager(lib);
   const base = options.baseUrl.replace(/\/+$/, '');
   const auth = Buffer.from(`${options.publicKey}:${options.secretKey}`).toString('base64');
   // The exporter sends OTLP/JSON (exporter-trace-otlp-http's default); Langfuse accepts JSON and protobuf.
@@ -212,7 +239,7 @@ export function createLangfuseTracing(options: LangfuseTracingOptions): Langfuse
     },
     timeoutMillis: options.timeoutMs ?? 10_000,
   });
-  const exporter = new CountingExporter(otlp, options.logger, endpoint);
+  const exporter = new CountingExporter(otlp, options.logger, endpoint, lib.core.ExportResultCode.SUCCESS);
   const environment = options.environment ?? 'default';
   const processor = new LangfuseSpanProcessor({
     exporter,

@@ -4,11 +4,25 @@
 // Arbiter's own: name `arbiter.…`, trace tag `arbiter`, metadata `source: arbiter`, so monitors can leave it out.
 // Attribute shapes: https://langfuse.com/integrations/native/opentelemetry#property-mapping
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { trace } from '@opentelemetry/api';
-import { LangfuseOtelSpanAttributes } from '@langfuse/core';
-import { type LangfuseGenerationAttributes, startObservation } from '@langfuse/tracing';
+import { createRequire } from 'node:module';
+import type * as LangfuseCore from '@langfuse/core';
+import type * as LangfuseTracingSdk from '@langfuse/tracing';
+import type { LangfuseGenerationAttributes } from '@langfuse/tracing';
+import type * as OtelApi from '@opentelemetry/api';
 import { ARBITER_SOURCE, ARBITER_SPAN_PREFIX, ARBITER_TAG, type LangfuseTracing } from './otel.ts';
 import type { ChatMessage, Usage } from './types.ts';
+
+const requireCjs = createRequire(import.meta.url);
+let sdks: { core: typeof LangfuseCore; tracing: typeof LangfuseTracingSdk; api: typeof OtelApi } | undefined;
+/** The Langfuse SDK and the OTel API, required by the first traced generation, not at start (state on globalThis). */
+function sdk() {
+  sdks ??= {
+    core: requireCjs('@langfuse/core') as typeof LangfuseCore,
+    tracing: requireCjs('@langfuse/tracing') as typeof LangfuseTracingSdk,
+    api: requireCjs('@opentelemetry/api') as typeof OtelApi,
+  };
+  return sdks;
+}
 
 /** Where to send generations (the Langfuse keys; LLM_TRACE switches generation tracing on). */
 export interface TraceOptions {
@@ -123,18 +137,20 @@ export function createOtelGenerationTracer(tracing: LangfuseTracing): Generation
     record(g) {
       const judged = g.judged ?? judging.getStore();
       const name = arbiterSpanName(g.name);
-      const generation = startObservation(name, generationAttributes(g, judged), {
+      const generation = sdk().tracing.startObservation(name, generationAttributes(g, judged), {
         asType: 'generation',
         startTime: g.startTime,
       });
       // Outside a run item the generation is the root of its own trace: name, tag and mark that trace too.
-      if (!trace.getActiveSpan()) {
+      if (!sdk().api.trace.getActiveSpan()) {
         generation.otelSpan.setAttributes({
-          [LangfuseOtelSpanAttributes.TRACE_NAME]: name,
-          [LangfuseOtelSpanAttributes.TRACE_TAGS]: judged ? [ARBITER_TAG, 'evaluation'] : [ARBITER_TAG],
-          [`${LangfuseOtelSpanAttributes.TRACE_METADATA}.source`]: ARBITER_SOURCE.source,
+          [sdk().core.LangfuseOtelSpanAttributes.TRACE_NAME]: name,
+          [sdk().core.LangfuseOtelSpanAttributes.TRACE_TAGS]: judged
+            ? [ARBITER_TAG, 'evaluation']
+            : [ARBITER_TAG],
+          [`${sdk().core.LangfuseOtelSpanAttributes.TRACE_METADATA}.source`]: ARBITER_SOURCE.source,
           ...(judged
-            ? { [`${LangfuseOtelSpanAttributes.TRACE_METADATA}.judgedTraceId`]: judged.traceId }
+            ? { [`${sdk().core.LangfuseOtelSpanAttributes.TRACE_METADATA}.judgedTraceId`]: judged.traceId }
             : {}),
         });
       }

@@ -2,11 +2,13 @@
 // from its last finished step after a crash. Payloads are stored as strings: channel values hold arbitrary keys
 // ('.' and '$' included) that stores refuse as field names.
 import type { RunnableConfig } from '@langchain/core/runnables';
-import {
+import { createRequire } from 'node:module';
+import type * as LangGraph from '@langchain/langgraph';
+import type {
   BaseCheckpointSaver,
-  type Checkpoint,
-  type CheckpointMetadata,
-  type CheckpointTuple,
+  Checkpoint,
+  CheckpointMetadata,
+  CheckpointTuple,
 } from '@langchain/langgraph';
 import { z } from 'zod';
 import type { Collection, DocumentStore } from '../storage/index.ts';
@@ -153,201 +155,214 @@ function cmpWrites(a: WriteDoc, b: WriteDoc): number {
   return a.idx - b.idx;
 }
 
-/** A BaseCheckpointSaver backed by the store port (`run_checkpoints`, `run_checkpoint_writes`). */
-export class StoreCheckpointSaver extends BaseCheckpointSaver {
-  /** Threads known to have no checkpoint yet (told by the run service), so their first read skips the store. */
-  private readonly knownEmpty = new Set<string>();
-  private readonly checkpointWriter: GroupWriter<CheckpointDoc>;
-  private readonly writeWriter: GroupWriter<WriteDoc>;
+/**
+ * The saver class, defined over LangGraph's BaseCheckpointSaver once the first run needs it: LangGraph is required
+ * (as CommonJS, like runs/engine.ts, so both share one instance) then, not when the bot or the CLI starts.
+ */
+function defineSaver(Base: typeof BaseCheckpointSaver) {
+  /** A BaseCheckpointSaver backed by the store port (`run_checkpoints`, `run_checkpoint_writes`). */
+  return class StoreCheckpointSaver extends Base {
+    /** Threads known to have no checkpoint yet (told by the run service), so their first read skips the store. */
+    private readonly knownEmpty = new Set<string>();
+    private readonly checkpointWriter: GroupWriter<CheckpointDoc>;
+    private readonly writeWriter: GroupWriter<WriteDoc>;
 
-  constructor(
-    private readonly checkpoints: Collection<CheckpointDoc>,
-    private readonly writes: Collection<WriteDoc>,
-  ) {
-    super();
-    // A checkpoint id is new on every put, so a batch is inserted; a put of an existing id (a replay) upserts.
-    this.checkpointWriter = new GroupWriter(
-      (docs) => this.checkpoints.insertMany(docs),
-      ({ _id, ...rest }) => this.checkpoints.updateOne({ _id }, { $set: rest }, { upsert: true }),
-    );
-    // Regular writes are kept once (a replayed task must not change them).
-    this.writeWriter = new GroupWriter(
-      (docs) => this.writes.insertMany(docs),
-      (doc) => this.writes.insertOne(doc).catch(() => undefined),
-    );
-  }
-
-  /** A value as stored: plain data as JSON text (see jsonText), anything else through the serde. */
-  private async dump(value: unknown): Promise<{ type: string; text: string }> {
-    // The saver always uses the default serde (JsonPlusSerializer: super() takes none), whose `json` format this is.
-    const text = jsonText(value);
-    return text !== undefined ? { type: 'json', text } : encode(await this.serde.dumpsTyped(value));
-  }
-
-  private async load(type: string, text: string): Promise<unknown> {
-    const [t, data] = decodeArgs(type, text);
-    return this.serde.loadsTyped(t, data);
-  }
-
-  private async toTuple(doc: CheckpointDoc): Promise<CheckpointTuple> {
-    const d = CheckpointDocSchema.parse(doc);
-    const writeDocs = (
-      await this.writes.find({ threadId: d.threadId, ns: d.ns, checkpointId: d.checkpointId })
-    ).map((w) => WriteDocSchema.parse(w));
-    writeDocs.sort(cmpWrites);
-    const pendingWrites = await Promise.all(
-      writeDocs.map(
-        async (w) => [w.taskId, w.channel, await this.load(w.type, w.value)] as [string, string, unknown],
-      ),
-    );
-    return {
-      config: { configurable: { thread_id: d.threadId, checkpoint_ns: d.ns, checkpoint_id: d.checkpointId } },
-      checkpoint: (await this.load(d.type, d.checkpoint)) as Checkpoint,
-      metadata: (await this.load(d.metadataType, d.metadata)) as CheckpointMetadata,
-      pendingWrites,
-      ...(d.parentId
-        ? {
-            parentConfig: {
-              configurable: { thread_id: d.threadId, checkpoint_ns: d.ns, checkpoint_id: d.parentId },
-            },
-          }
-        : {}),
-    };
-  }
-
-  async getTuple(config: RunnableConfig): Promise<CheckpointTuple | undefined> {
-    const threadId = config.configurable?.thread_id as string | undefined;
-    if (threadId === undefined || this.knownEmpty.has(threadId)) return undefined;
-    const ns = (config.configurable?.checkpoint_ns as string | undefined) ?? '';
-    const id = config.configurable?.checkpoint_id as string | undefined;
-    const doc = id
-      ? await this.checkpoints.findOne({ _id: [threadId, ns, id].join(SEP) })
-      : await this.checkpoints.findOne({ threadId, ns }, { sort: { checkpointId: -1 } });
-    return doc ? this.toTuple(doc) : undefined;
-  }
-
-  async *list(
-    config: RunnableConfig,
-    options?: { limit?: number; before?: RunnableConfig; filter?: Record<string, unknown> },
-  ): AsyncGenerator<CheckpointTuple> {
-    const q: Record<string, unknown> = {};
-    const threadId = config.configurable?.thread_id as string | undefined;
-    if (threadId !== undefined) q.threadId = threadId;
-    if (config.configurable?.checkpoint_ns !== undefined) q.ns = config.configurable.checkpoint_ns;
-    if (config.configurable?.checkpoint_id) q.checkpointId = config.configurable.checkpoint_id;
-    const before = options?.before?.configurable?.checkpoint_id as string | undefined;
-    if (before) q.checkpointId = { $lt: before };
-    const docs = await this.checkpoints.find(q, { sort: { checkpointId: -1 } });
-    let left = options?.limit;
-    for (const doc of docs) {
-      const tuple = await this.toTuple(doc);
-      const filter = options?.filter;
-      if (
-        filter &&
-        !Object.entries(filter).every(
-          ([k, v]) => (tuple.metadata as Record<string, unknown> | undefined)?.[k] === v,
-        )
-      )
-        continue;
-      if (left !== undefined) {
-        if (left <= 0) return;
-        left -= 1;
-      }
-      yield tuple;
+    constructor(
+      private readonly checkpoints: Collection<CheckpointDoc>,
+      private readonly writes: Collection<WriteDoc>,
+    ) {
+      super();
+      // A checkpoint id is new on every put, so a batch is inserted; a put of an existing id (a replay) upserts.
+      this.checkpointWriter = new GroupWriter(
+        (docs) => this.checkpoints.insertMany(docs),
+        ({ _id, ...rest }) => this.checkpoints.updateOne({ _id }, { $set: rest }, { upsert: true }),
+      );
+      // Regular writes are kept once (a replayed task must not change them).
+      this.writeWriter = new GroupWriter(
+        (docs) => this.writes.insertMany(docs),
+        (doc) => this.writes.insertOne(doc).catch(() => undefined),
+      );
     }
-  }
 
-  async put(
-    config: RunnableConfig,
-    checkpoint: Checkpoint,
-    metadata: CheckpointMetadata,
-  ): Promise<RunnableConfig> {
-    const threadId = config.configurable?.thread_id as string | undefined;
-    if (threadId === undefined) throw new Error('checkpoint put without a thread_id');
-    const ns = (config.configurable?.checkpoint_ns as string | undefined) ?? '';
-    const parentId = config.configurable?.checkpoint_id as string | undefined;
-    const [c, m] = await Promise.all([this.dump(checkpoint), this.dump(metadata)]);
-    this.knownEmpty.delete(threadId);
-    await this.checkpointWriter.add([
-      {
-        _id: [threadId, ns, checkpoint.id].join(SEP),
-        threadId,
-        group: threadGroup(threadId),
-        ns,
-        checkpointId: checkpoint.id,
-        ...(parentId ? { parentId } : {}),
-        type: c.type,
-        checkpoint: c.text,
-        metadataType: m.type,
-        metadata: m.text,
-      },
-    ]);
-    return { configurable: { thread_id: threadId, checkpoint_ns: ns, checkpoint_id: checkpoint.id } };
-  }
+    /** A value as stored: plain data as JSON text (see jsonText), anything else through the serde. */
+    private async dump(value: unknown): Promise<{ type: string; text: string }> {
+      // The saver always uses the default serde (JsonPlusSerializer: super() takes none), whose `json` format this is.
+      const text = jsonText(value);
+      return text !== undefined ? { type: 'json', text } : encode(await this.serde.dumpsTyped(value));
+    }
 
-  async putWrites(
-    config: RunnableConfig,
-    writes: [string, unknown][],
-    taskId: string,
-    taskPath?: string,
-  ): Promise<void> {
-    const threadId = config.configurable?.thread_id as string | undefined;
-    const checkpointId = config.configurable?.checkpoint_id as string | undefined;
-    if (threadId === undefined || checkpointId === undefined)
-      throw new Error('checkpoint putWrites without a thread_id or checkpoint_id');
-    const ns = (config.configurable?.checkpoint_ns as string | undefined) ?? '';
-    const docs = await Promise.all(
-      writes.map(async ([channel, value], i) => {
-        const idx = SPECIAL_IDX[channel] ?? i;
-        const v = await this.dump(value);
-        const doc: WriteDoc = {
-          _id: [threadId, ns, checkpointId, taskId, idx].join(SEP),
+    private async load(type: string, text: string): Promise<unknown> {
+      const [t, data] = decodeArgs(type, text);
+      return this.serde.loadsTyped(t, data);
+    }
+
+    private async toTuple(doc: CheckpointDoc): Promise<CheckpointTuple> {
+      const d = CheckpointDocSchema.parse(doc);
+      const writeDocs = (
+        await this.writes.find({ threadId: d.threadId, ns: d.ns, checkpointId: d.checkpointId })
+      ).map((w) => WriteDocSchema.parse(w));
+      writeDocs.sort(cmpWrites);
+      const pendingWrites = await Promise.all(
+        writeDocs.map(
+          async (w) => [w.taskId, w.channel, await this.load(w.type, w.value)] as [string, string, unknown],
+        ),
+      );
+      return {
+        config: {
+          configurable: { thread_id: d.threadId, checkpoint_ns: d.ns, checkpoint_id: d.checkpointId },
+        },
+        checkpoint: (await this.load(d.type, d.checkpoint)) as Checkpoint,
+        metadata: (await this.load(d.metadataType, d.metadata)) as CheckpointMetadata,
+        pendingWrites,
+        ...(d.parentId
+          ? {
+              parentConfig: {
+                configurable: { thread_id: d.threadId, checkpoint_ns: d.ns, checkpoint_id: d.parentId },
+              },
+            }
+          : {}),
+      };
+    }
+
+    async getTuple(config: RunnableConfig): Promise<CheckpointTuple | undefined> {
+      const threadId = config.configurable?.thread_id as string | undefined;
+      if (threadId === undefined || this.knownEmpty.has(threadId)) return undefined;
+      const ns = (config.configurable?.checkpoint_ns as string | undefined) ?? '';
+      const id = config.configurable?.checkpoint_id as string | undefined;
+      const doc = id
+        ? await this.checkpoints.findOne({ _id: [threadId, ns, id].join(SEP) })
+        : await this.checkpoints.findOne({ threadId, ns }, { sort: { checkpointId: -1 } });
+      return doc ? this.toTuple(doc) : undefined;
+    }
+
+    async *list(
+      config: RunnableConfig,
+      options?: { limit?: number; before?: RunnableConfig; filter?: Record<string, unknown> },
+    ): AsyncGenerator<CheckpointTuple> {
+      const q: Record<string, unknown> = {};
+      const threadId = config.configurable?.thread_id as string | undefined;
+      if (threadId !== undefined) q.threadId = threadId;
+      if (config.configurable?.checkpoint_ns !== undefined) q.ns = config.configurable.checkpoint_ns;
+      if (config.configurable?.checkpoint_id) q.checkpointId = config.configurable.checkpoint_id;
+      const before = options?.before?.configurable?.checkpoint_id as string | undefined;
+      if (before) q.checkpointId = { $lt: before };
+      const docs = await this.checkpoints.find(q, { sort: { checkpointId: -1 } });
+      let left = options?.limit;
+      for (const doc of docs) {
+        const tuple = await this.toTuple(doc);
+        const filter = options?.filter;
+        if (
+          filter &&
+          !Object.entries(filter).every(
+            ([k, v]) => (tuple.metadata as Record<string, unknown> | undefined)?.[k] === v,
+          )
+        )
+          continue;
+        if (left !== undefined) {
+          if (left <= 0) return;
+          left -= 1;
+        }
+        yield tuple;
+      }
+    }
+
+    async put(
+      config: RunnableConfig,
+      checkpoint: Checkpoint,
+      metadata: CheckpointMetadata,
+    ): Promise<RunnableConfig> {
+      const threadId = config.configurable?.thread_id as string | undefined;
+      if (threadId === undefined) throw new Error('checkpoint put without a thread_id');
+      const ns = (config.configurable?.checkpoint_ns as string | undefined) ?? '';
+      const parentId = config.configurable?.checkpoint_id as string | undefined;
+      const [c, m] = await Promise.all([this.dump(checkpoint), this.dump(metadata)]);
+      this.knownEmpty.delete(threadId);
+      await this.checkpointWriter.add([
+        {
+          _id: [threadId, ns, checkpoint.id].join(SEP),
           threadId,
           group: threadGroup(threadId),
           ns,
-          checkpointId,
-          taskId,
-          taskPath: taskPath ?? '',
-          idx,
-          channel,
-          type: v.type,
-          value: v.text,
-        };
-        return doc;
-      }),
-    );
-    const regular = docs.filter((d) => d.idx >= 0);
-    const special = docs.filter((d) => d.idx < 0);
-    // Regular writes are kept once (a replayed task must not change them); special ones overwrite.
-    await this.writeWriter.add(regular);
-    for (const { _id, ...rest } of special)
-      await this.writes.updateOne({ _id }, { $set: rest }, { upsert: true });
-  }
+          checkpointId: checkpoint.id,
+          ...(parentId ? { parentId } : {}),
+          type: c.type,
+          checkpoint: c.text,
+          metadataType: m.type,
+          metadata: m.text,
+        },
+      ]);
+      return { configurable: { thread_id: threadId, checkpoint_ns: ns, checkpoint_id: checkpoint.id } };
+    }
 
-  /** Marks threads as having no checkpoint (the caller listed the run's checkpointed threads); a put clears it. */
-  assumeEmpty(threadId: string): void {
-    this.knownEmpty.add(threadId);
-  }
+    async putWrites(
+      config: RunnableConfig,
+      writes: [string, unknown][],
+      taskId: string,
+      taskPath?: string,
+    ): Promise<void> {
+      const threadId = config.configurable?.thread_id as string | undefined;
+      const checkpointId = config.configurable?.checkpoint_id as string | undefined;
+      if (threadId === undefined || checkpointId === undefined)
+        throw new Error('checkpoint putWrites without a thread_id or checkpoint_id');
+      const ns = (config.configurable?.checkpoint_ns as string | undefined) ?? '';
+      const docs = await Promise.all(
+        writes.map(async ([channel, value], i) => {
+          const idx = SPECIAL_IDX[channel] ?? i;
+          const v = await this.dump(value);
+          const doc: WriteDoc = {
+            _id: [threadId, ns, checkpointId, taskId, idx].join(SEP),
+            threadId,
+            group: threadGroup(threadId),
+            ns,
+            checkpointId,
+            taskId,
+            taskPath: taskPath ?? '',
+            idx,
+            channel,
+            type: v.type,
+            value: v.text,
+          };
+          return doc;
+        }),
+      );
+      const regular = docs.filter((d) => d.idx >= 0);
+      const special = docs.filter((d) => d.idx < 0);
+      // Regular writes are kept once (a replayed task must not change them); special ones overwrite.
+      await this.writeWriter.add(regular);
+      for (const { _id, ...rest } of special)
+        await this.writes.updateOne({ _id }, { $set: rest }, { upsert: true });
+    }
 
-  /** Threads of a group (a run) that have at least one checkpoint: one query instead of a state read per item. */
-  async threadsWithCheckpoints(group: string): Promise<Set<string>> {
-    const docs = await this.checkpoints.find({ group });
-    return new Set(docs.map((d) => d.threadId));
-  }
+    /** Marks threads as having no checkpoint (the caller listed the run's checkpointed threads); a put clears it. */
+    assumeEmpty(threadId: string): void {
+      this.knownEmpty.add(threadId);
+    }
 
-  async deleteThread(threadId: string): Promise<void> {
-    this.knownEmpty.delete(threadId);
-    await this.checkpoints.deleteMany({ threadId });
-    await this.writes.deleteMany({ threadId });
-  }
+    /** Threads of a group (a run) that have at least one checkpoint: one query instead of a state read per item. */
+    async threadsWithCheckpoints(group: string): Promise<Set<string>> {
+      const docs = await this.checkpoints.find({ group });
+      return new Set(docs.map((d) => d.threadId));
+    }
 
-  /** Deletes every checkpoint of a group (a run) once its items are stored. */
-  async deleteGroup(group: string): Promise<void> {
-    for (const t of this.knownEmpty) if (threadGroup(t) === group) this.knownEmpty.delete(t);
-    await this.checkpoints.deleteMany({ group });
-    await this.writes.deleteMany({ group });
-  }
+    async deleteThread(threadId: string): Promise<void> {
+      this.knownEmpty.delete(threadId);
+      await this.checkpoints.deleteMany({ threadId });
+      await this.writes.deleteMany({ threadId });
+    }
+
+    /** Deletes every checkpoint of a group (a run) once its items are stored. */
+    async deleteGroup(group: string): Promise<void> {
+      for (const t of this.knownEmpty) if (threadGroup(t) === group) this.knownEmpty.delete(t);
+      await this.checkpoints.deleteMany({ group });
+      await this.writes.deleteMany({ group });
+    }
+  };
 }
+
+/** A BaseCheckpointSaver backed by the store port (`run_checkpoints`, `run_checkpoint_writes`). */
+export type StoreCheckpointSaver = InstanceType<ReturnType<typeof defineSaver>>;
+let Saver: ReturnType<typeof defineSaver> | undefined;
+const requireCjs = createRequire(import.meta.url);
 
 /** Opens the checkpoint collections (indexes ensured) and returns the saver. */
 export async function createStoreCheckpointer(store: DocumentStore): Promise<StoreCheckpointSaver> {
@@ -362,5 +377,6 @@ export async function createStoreCheckpointer(store: DocumentStore): Promise<Sto
     { fields: { threadId: 1 } },
     { fields: { group: 1 } },
   ]);
-  return new StoreCheckpointSaver(checkpoints, writes);
+  Saver ??= defineSaver((requireCjs('@langchain/langgraph') as typeof LangGraph).BaseCheckpointSaver);
+  return new Saver(checkpoints, writes);
 }

@@ -1,9 +1,11 @@
 // The run engine: one LangGraph StateGraph per item — simulate user → call target → evaluate → decide (another
 // turn or stop). Single-turn items go straight through. State is checkpointed per item (thread `runId::itemKey`),
 // so an item interrupted by a crash resumes from its last finished step instead of calling the target again.
-import { Runnable, type RunnableConfig } from '@langchain/core/runnables';
-import type { BaseCheckpointSaver } from '@langchain/langgraph';
-import { Annotation, Command, END, START, StateGraph } from '@langchain/langgraph';
+import { createRequire } from 'node:module';
+import type * as LangChainRunnables from '@langchain/core/runnables';
+import type { RunnableConfig } from '@langchain/core/runnables';
+import type * as LangGraph from '@langchain/langgraph';
+import type { BaseCheckpointSaver, END } from '@langchain/langgraph';
 import { z } from 'zod';
 import {
   errorScore,
@@ -59,31 +61,8 @@ const zeroUsage = (): ItemUsage => ({
   targetMs: 0,
 });
 
-const last = <T>() => Annotation<T>({ reducer: (_a: T, b: T) => b, default: () => undefined as T });
-
-const ItemState = Annotation.Root({
-  item: last<DatasetItem>(),
-  transcript: Annotation<Turn[]>({ reducer: (_a, b) => b, default: () => [] }),
-  turn: Annotation<number>({ reducer: (_a, b) => b, default: () => 0 }),
-  output: last<string | undefined>(),
-  stop: last<StopReason | undefined>(),
-  targetError: last<string | undefined>(),
-  targetCause: last<ItemErrorCause | undefined>(),
-  /** The offline heuristic provider wrote the output: no language model was called. */
-  heuristicOutput: last<boolean | undefined>(),
-  /** How the target's last incomplete reply ended (truncated, refused, …), when one did. */
-  targetFinish: last<{ reason: string; detail?: string } | undefined>(),
-  usage: Annotation<ItemUsage>({ reducer: (_a, b) => b, default: zeroUsage }),
-  /** The tool calls the target made over every turn, when it reported any. */
-  toolCalls: last<ToolCall[] | undefined>(),
-  /** What the target itself reported spending (model/prompt targets); costUsd null when the price is unknown. */
-  targetUsage: last<{ inputTokens: number; outputTokens: number; costUsd: number | null } | undefined>(),
-  scores: Annotation<Score[]>({ reducer: (_a, b) => b, default: () => [] }),
-  goal: last<{ achieved: boolean; reason: string } | undefined>(),
-});
-
 /** State of one item's graph. */
-export type ItemGraphState = typeof ItemState.State;
+export type ItemGraphState = ReturnType<typeof loadGraphLib>['ItemState']['State'];
 
 /** What the engine needs to run items of one suite. */
 export interface EngineDeps {
@@ -134,31 +113,69 @@ function addUsage(
   };
 }
 
+const requireCjs = createRequire(import.meta.url);
+
 /**
- * A function as a Runnable that LangGraph calls as is. A plain function given to `addNode` is wrapped in LangGraph's
- * RunnableCallable, which on every call merges configs, builds a LangSmith RunTree (a random UUIDv7, environment
- * reads) and enters AsyncLocalStorage so that `getConfig()` and `interrupt()` work inside the node; one given to
- * `addConditionalEdges` becomes a RunnableLambda that also sets up callback managers. The engine's nodes and routers
- * take their config as an argument, never call `interrupt()` or `getConfig()`, and are not traced, so they skip all
- * that. (A node that starts using either must be given to `addNode` as a plain function again.)
+ * LangChain and LangGraph (about 450 modules, over half a second) load when the first graph is built, not when the
+ * bot or the CLI starts: `arbiter help` and an idle bot never need them. They are required as CommonJS, like the
+ * checkpointer's base class (runs/checkpointer.ts), so the graph and its checkpointer share one LangGraph instance.
  */
-class FnRunnable<I, O> extends Runnable<I, O> {
-  lc_namespace = ['arbiter', 'runs'];
-  constructor(
-    override readonly name: string,
-    private readonly fn: (input: I, config: RunnableConfig) => O | Promise<O>,
-  ) {
-    super();
+function loadGraphLib() {
+  const { Runnable } = requireCjs('@langchain/core/runnables') as typeof LangChainRunnables;
+  const { Annotation, Command, END, START, StateGraph } = requireCjs(
+    '@langchain/langgraph',
+  ) as typeof LangGraph;
+  const last = <T>() => Annotation<T>({ reducer: (_a: T, b: T) => b, default: () => undefined as T });
+
+  const ItemState = Annotation.Root({
+    item: last<DatasetItem>(),
+    transcript: Annotation<Turn[]>({ reducer: (_a, b) => b, default: () => [] }),
+    turn: Annotation<number>({ reducer: (_a, b) => b, default: () => 0 }),
+    output: last<string | undefined>(),
+    stop: last<StopReason | undefined>(),
+    targetError: last<string | undefined>(),
+    targetCause: last<ItemErrorCause | undefined>(),
+    /** The offline heuristic provider wrote the output: no language model was called. */
+    heuristicOutput: last<boolean | undefined>(),
+    /** How the target's last incomplete reply ended (truncated, refused, …), when one did. */
+    targetFinish: last<{ reason: string; detail?: string } | undefined>(),
+    usage: Annotation<ItemUsage>({ reducer: (_a, b) => b, default: zeroUsage }),
+    /** The tool calls the target made over every turn, when it reported any. */
+    toolCalls: last<ToolCall[] | undefined>(),
+    /** What the target itself reported spending (model/prompt targets); costUsd null when the price is unknown. */
+    targetUsage: last<{ inputTokens: number; outputTokens: number; costUsd: number | null } | undefined>(),
+    scores: Annotation<Score[]>({ reducer: (_a, b) => b, default: () => [] }),
+    goal: last<{ achieved: boolean; reason: string } | undefined>(),
+  });
+
+  /**
+   * A function as a Runnable that LangGraph calls as is. A plain function given to `addNode` is wrapped in LangGraph's
+   * RunnableCallable, which on every call merges configs, builds a LangSmith RunTree (a random UUIDv7, environment
+   * reads) and enters AsyncLocalStorage so that `getConfig()` and `interrupt()` work inside the node; one given to
+   * `addConditionalEdges` becomes a RunnableLambda that also sets up callback managers. The engine's nodes and routers
+   * take their config as an argument, never call `interrupt()` or `getConfig()`, and are not traced, so they skip all
+   * that. (A node that starts using either must be given to `addNode` as a plain function again.)
+   */
+  class FnRunnable<I, O> extends Runnable<I, O> {
+    lc_namespace = ['arbiter', 'runs'];
+    constructor(
+      override readonly name: string,
+      private readonly fn: (input: I, config: RunnableConfig) => O | Promise<O>,
+    ) {
+      super();
+    }
+    override async invoke(input: I, config?: RunnableConfig): Promise<O> {
+      const c = config ?? {};
+      const signal = c.configurable?.[SIGNAL_KEY] as AbortSignal | undefined;
+      if (!signal) return this.fn(input, c);
+      // A step that starts after the run was cancelled or shut down does nothing (see ItemRunConfig).
+      signal.throwIfAborted();
+      return this.fn(input, { ...c, signal });
+    }
   }
-  override async invoke(input: I, config?: RunnableConfig): Promise<O> {
-    const c = config ?? {};
-    const signal = c.configurable?.[SIGNAL_KEY] as AbortSignal | undefined;
-    if (!signal) return this.fn(input, c);
-    // A step that starts after the run was cancelled or shut down does nothing (see ItemRunConfig).
-    signal.throwIfAborted();
-    return this.fn(input, { ...c, signal });
-  }
+  return { Command, END, START, StateGraph, ItemState, FnRunnable } as const;
 }
+let graphLib: ReturnType<typeof loadGraphLib> | undefined;
 
 /**
  * Where the run's abort signal travels to the nodes. LangGraph given `signal` combines it with signals of its own on
@@ -178,6 +195,8 @@ interface ItemRunConfig {
 
 /** Builds and compiles the per-item graph; one compiled graph serves every item of a run. */
 export function createItemGraph(deps: EngineDeps) {
+  graphLib ??= loadGraphLib();
+  const { Command, END, START, StateGraph, ItemState, FnRunnable } = graphLib;
   const conv = deps.conversation;
   const personaOf = (item: DatasetItem) => (item.persona ? deps.personas?.get(item.persona) : undefined);
   const isMultiTurn = (item: DatasetItem) => personaOf(item) !== undefined && conv !== undefined;

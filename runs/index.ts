@@ -78,7 +78,7 @@ export {
   CHECKPOINT_WRITES_COLLECTION,
   CHECKPOINTS_COLLECTION,
   createStoreCheckpointer,
-  StoreCheckpointSaver,
+  type StoreCheckpointSaver,
   threadGroup,
 } from './checkpointer.ts';
 export {

@@ -5,13 +5,10 @@
 // go to the item's root observation. Every id sent is derived from the run id and the item key, and what was sent is
 // remembered on the run item, so a crashed or retried publication sends only what is missing, never duplicates.
 import { createHash } from 'node:crypto';
-import {
-  LANGFUSE_SDK_EXPERIMENT_ENVIRONMENT,
-  LangfuseOtelSpanAttributes,
-  serializeValue,
-} from '@langfuse/core';
-import { propagateAttributes, startActiveObservation } from '@langfuse/tracing';
-import { context, ROOT_CONTEXT } from '@opentelemetry/api';
+import { createRequire } from 'node:module';
+import type * as LangfuseCore from '@langfuse/core';
+import type * as LangfuseTracingSdk from '@langfuse/tracing';
+import type * as OtelApi from '@opentelemetry/api';
 import { ArbiterError, type Logger } from '../config/index.ts';
 import {
   type LangfuseClient,
@@ -31,6 +28,21 @@ import type { RunRepository } from './repository.ts';
 import type { PromptMessage, PromptRecord, PromptSource } from './targets.ts';
 import type { DatasetItem, Run, RunItemView, RowError } from './types.ts';
 import { type Score, type ToolCall, ToolCallListSchema } from '../evaluators/index.ts';
+
+const requireCjs = createRequire(import.meta.url);
+let sdks: { core: typeof LangfuseCore; tracing: typeof LangfuseTracingSdk; api: typeof OtelApi } | undefined;
+/**
+ * The Langfuse SDK and the OpenTelemetry API, required by the first Langfuse run or publication, not at start. Their
+ * state (tracer provider, context manager) lives on globalThis, shared with llm/otel.ts and any ES-module copy.
+ */
+function sdk() {
+  sdks ??= {
+    core: requireCjs('@langfuse/core') as typeof LangfuseCore,
+    tracing: requireCjs('@langfuse/tracing') as typeof LangfuseTracingSdk,
+    api: requireCjs('@opentelemetry/api') as typeof OtelApi,
+  };
+  return sdks;
+}
 
 /** What a dataset source returns: usable items, bad rows, and the Langfuse dataset id when it came from Langfuse. */
 export interface DatasetSourceResult {
@@ -259,14 +271,14 @@ function experimentAttributes(run: RunForTrace, item: DatasetItem, rootId: strin
   return {
     experimentId: langfuseExperimentId(run._id),
     experimentName: langfuseRunName(run),
-    experimentMetadata: serializeValue({
+    experimentMetadata: sdk().core.serializeValue({
       arbiterRunId: run._id,
       suite: run.suiteName,
       ...(run.trigger ? { prompt: run.trigger.prompt.name, promptVersion: run.trigger.prompt.version } : {}),
     }),
     ...(lf.datasetId ? { experimentDatasetId: lf.datasetId } : {}),
     experimentItemId: item.sourceId,
-    ...(item.metadata ? { experimentItemMetadata: serializeValue(item.metadata) } : {}),
+    ...(item.metadata ? { experimentItemMetadata: sdk().core.serializeValue(item.metadata) } : {}),
     experimentItemRootObservationId: rootId,
   };
 }
@@ -275,20 +287,20 @@ function experimentAttributes(run: RunForTrace, item: DatasetItem, rootId: strin
 function rootAttributes(run: RunForTrace, item: DatasetItem): Record<string, string | string[]> {
   const experiment = Boolean(run.langfuse && item.sourceId);
   return {
-    [LangfuseOtelSpanAttributes.TRACE_NAME]: `${ARBITER_SPAN_PREFIX}run ${run.suiteName}`,
-    [LangfuseOtelSpanAttributes.TRACE_TAGS]: [ARBITER_TAG, 'evaluation'],
-    [`${LangfuseOtelSpanAttributes.TRACE_METADATA}.source`]: ARBITER_SOURCE.source,
-    [`${LangfuseOtelSpanAttributes.TRACE_METADATA}.arbiterRunId`]: run._id,
+    [sdk().core.LangfuseOtelSpanAttributes.TRACE_NAME]: `${ARBITER_SPAN_PREFIX}run ${run.suiteName}`,
+    [sdk().core.LangfuseOtelSpanAttributes.TRACE_TAGS]: [ARBITER_TAG, 'evaluation'],
+    [`${sdk().core.LangfuseOtelSpanAttributes.TRACE_METADATA}.source`]: ARBITER_SOURCE.source,
+    [`${sdk().core.LangfuseOtelSpanAttributes.TRACE_METADATA}.arbiterRunId`]: run._id,
     ...(experiment
       ? {
           // As the SDK's runner does: experiment item traces live in their own environment.
-          [LangfuseOtelSpanAttributes.ENVIRONMENT]: LANGFUSE_SDK_EXPERIMENT_ENVIRONMENT,
+          [sdk().core.LangfuseOtelSpanAttributes.ENVIRONMENT]: sdk().core.LANGFUSE_SDK_EXPERIMENT_ENVIRONMENT,
           ...(item.expected !== undefined
-            ? { [LangfuseOtelSpanAttributes.EXPERIMENT_ITEM_EXPECTED_OUTPUT]: item.expected }
+            ? { [sdk().core.LangfuseOtelSpanAttributes.EXPERIMENT_ITEM_EXPECTED_OUTPUT]: item.expected }
             : {}),
           ...(run.langfuse?.runDescription
             ? {
-                [LangfuseOtelSpanAttributes.EXPERIMENT_DESCRIPTION]: truncate(
+                [sdk().core.LangfuseOtelSpanAttributes.EXPERIMENT_DESCRIPTION]: truncate(
                   run.langfuse.runDescription,
                   1000,
                 ),
@@ -338,11 +350,11 @@ export function traceRunItem<T>(
   const ids = itemSpanIds(run._id, item.key);
   const experiment = experimentAttributes(run, item, ids.spanId);
   return tracing.withIds(ids, () =>
-    context.with(ROOT_CONTEXT, () =>
-      startActiveObservation(RUN_ITEM_SPAN, async (span) => {
+    sdk().api.context.with(sdk().api.ROOT_CONTEXT, () =>
+      sdk().tracing.startActiveObservation(RUN_ITEM_SPAN, async (span) => {
         span.otelSpan.setAttributes(rootAttributes(run, item));
         span.update({ input: item.input, metadata: itemMetadata(run, item) });
-        const result = await propagateAttributes(
+        const result = await sdk().tracing.propagateAttributes(
           {
             traceName: `${ARBITER_SPAN_PREFIX}run ${run.suiteName}`,
             ...(experiment ? { _internalExperiment: experiment } : {}),
@@ -368,12 +380,12 @@ function resendItemSpan(tracing: LangfuseTracing, run: Run, view: RunItemView): 
   const start = new Date(end.getTime() - (view.doc.latencyMs ?? 0));
   const experiment = experimentAttributes(run, view.item, ids.spanId);
   tracing.withIds(ids, () =>
-    context.with(ROOT_CONTEXT, () =>
-      startActiveObservation(
+    sdk().api.context.with(sdk().api.ROOT_CONTEXT, () =>
+      sdk().tracing.startActiveObservation(
         RUN_ITEM_SPAN,
         (span) => {
           span.otelSpan.setAttributes(rootAttributes(run, view.item));
-          propagateAttributes(
+          sdk().tracing.propagateAttributes(
             {
               traceName: `${ARBITER_SPAN_PREFIX}run ${run.suiteName}`,
               ...(experiment ? { _internalExperiment: experiment } : {}),
@@ -446,7 +458,7 @@ export function itemScoreInputs(
         observationId: spanId,
         name: s.metric,
         ...langfuseScoreValue(s),
-        ...(experiment ? { environment: LANGFUSE_SDK_EXPERIMENT_ENVIRONMENT } : {}),
+        ...(experiment ? { environment: sdk().core.LANGFUSE_SDK_EXPERIMENT_ENVIRONMENT } : {}),
         ...(s.reason ? { comment: s.reason.slice(0, 1000) } : {}),
         metadata: {
           ...ARBITER_SOURCE,
