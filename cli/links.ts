@@ -5,7 +5,6 @@ import { ArbiterError, createSilentLogger, type Env, reportPaths } from '../conf
 import { createReviewRepository } from '../reviews/index.ts';
 import { createRunRepository } from '../runs/index.ts';
 import { type DocumentStore, openStore } from '../storage/index.ts';
-import { openReportLinks } from '../web/index.ts';
 import type { CliIo } from './io.ts';
 
 /** Whether argv asks for a link (`--link` among the arguments); the rest are the positionals. */
@@ -56,6 +55,8 @@ export async function reportLinkOf(
   env: Env,
   store: DocumentStore,
 ): Promise<string> {
+  // web/ (the report pages and Hono) loads only for a link, not when `arbiter help` starts (test/startup.test.ts).
+  const { openReportLinks } = await import('../web/index.ts');
   const links = await openReportLinks(env, store);
   const path = kind === 'run' ? reportPaths.run(id) : reportPaths.review(id);
   const host = env.HOST === '0.0.0.0' || env.HOST === '::' ? '127.0.0.1' : env.HOST;

@@ -2,8 +2,7 @@
 // name in SUITES_DIR, by its path, or by the `name:` field written in it.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
-import { parse as parseYamlText } from 'yaml';
-import { ArbiterError, closestName } from '../config/index.ts';
+import { ArbiterError, closestName, yamlLib } from '../config/index.ts';
 
 /** Where a suite may be read from: chat users only inside SUITES_DIR; the CLI user anywhere they can read. */
 export interface SuiteLookup {
@@ -27,7 +26,7 @@ function suiteFiles(dir: string): string[] {
 /** The `name:` written in a suite file, or undefined when it cannot be read (its own load reports why). */
 function declaredName(file: string): string | undefined {
   try {
-    const doc = parseYamlText(readFileSync(file, 'utf8')) as { name?: unknown } | null;
+    const doc = yamlLib().parse(readFileSync(file, 'utf8')) as { name?: unknown } | null;
     return typeof doc?.name === 'string' ? doc.name : undefined;
   } catch {
     return undefined;

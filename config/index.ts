@@ -77,6 +77,7 @@ export {
   loadYamlDir,
   loadYamlFile,
   parseYaml,
+  yamlLib,
   readYamlFile,
   type Loaded,
   type Upgrade,

@@ -1,11 +1,16 @@
-import pino from 'pino';
 import { createRequire } from 'node:module';
+import type pinoLib from 'pino';
 import type { Env } from './env.ts';
 import { isUserMistake } from './errors.ts';
 import { createScrubber, registerEnvSecrets, secretValues } from './redact.ts';
 
 /** Structured logger used everywhere (pino's interface). */
-export type Logger = pino.Logger;
+export type Logger = pinoLib.Logger;
+
+/** pino loads when the first logger is made, not when `arbiter help` starts (test/startup.test.ts). */
+function loadPino(): typeof pinoLib {
+  return createRequire(import.meta.url)('pino') as typeof pinoLib;
+}
 
 /** Where log lines go; tests pass a collecting sink. */
 export interface LogSink {
@@ -37,7 +42,7 @@ export function createLogger(
         })
       : process.stdout);
   const destination = { write: (line: string) => target.write(scrub(line)) };
-  return pino(
+  return loadPino()(
     {
       level: env.LOG_LEVEL,
       base: undefined,
@@ -59,7 +64,7 @@ export function createLogger(
 
 /** A logger that drops everything, for tests and library defaults. */
 export function createSilentLogger(): Logger {
-  return pino({ level: 'silent' });
+  return loadPino()({ level: 'silent' });
 }
 
 /**

@@ -1,8 +1,15 @@
 // The one schedule type of monitors and digests: `{every: 15m}` (a fixed interval) or `{cron, timezone}` (a 5-field
 // cron expression read in an IANA timezone), and the pure "latest scheduled time" both schedulers ask.
-import cron, { type ScheduledTask } from 'node-cron';
+import { createRequire } from 'node:module';
+import type cronLib from 'node-cron';
+import type { ScheduledTask } from 'node-cron';
 import { z } from 'zod';
 import { durationSchema, parseDuration } from './duration.ts';
+
+/** node-cron loads when a schedule is first checked or started, not when `arbiter help` starts (test/startup.test.ts). */
+function cron(): typeof cronLib {
+  return createRequire(import.meta.url)('node-cron') as typeof cronLib;
+}
 
 function isTimezone(tz: string): boolean {
   try {
@@ -20,7 +27,7 @@ const TimezoneSchema = z
 
 /** True for a 5-field cron expression node-cron accepts. */
 export function isCronExpression(text: string): boolean {
-  return text.trim().split(/\s+/).length === 5 && cron.validate(text);
+  return text.trim().split(/\s+/).length === 5 && cron().validate(text);
 }
 
 /** A 5-field cron expression read in an IANA timezone. */
@@ -78,7 +85,7 @@ export function latestCronTime(
   let task = cronMatchers.get(key);
   if (!task) {
     // A created, never started task: only its timezone-aware `match` is used.
-    task = cron.createTask(schedule.cron, () => {}, { timezone: schedule.timezone });
+    task = cron().createTask(schedule.cron, () => {}, { timezone: schedule.timezone });
     cronMatchers.set(key, task);
   }
   const floor = notBefore ? notBefore.getTime() : Number.NEGATIVE_INFINITY;

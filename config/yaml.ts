@@ -1,10 +1,20 @@
 import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join, relative } from 'node:path';
-import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import type * as YamlLib from 'yaml';
+import type { Document, LineCounter, Node } from 'yaml';
 import type { z } from 'zod';
 import { ArbiterError } from './errors.ts';
 import { type JsonSchema, jsonSchemaOf, typeOf } from './schema-doc.ts';
 import { closestName } from './suggest.ts';
+
+/**
+ * The yaml package, loaded when first used (a file parsed or written), not when `arbiter help` starts
+ * (test/startup.test.ts).
+ */
+export function yamlLib(): typeof YamlLib {
+  return createRequire(import.meta.url)('yaml') as typeof YamlLib;
+}
 
 /** One problem in a YAML file, located by line, column and field path. */
 export interface YamlProblem {
@@ -75,6 +85,7 @@ function keyPosition(
   lineCounter: LineCounter,
   path: readonly PropertyKey[],
 ): { line: number; col: number } {
+  const { isMap, isScalar } = yamlLib();
   const last = path[path.length - 1];
   if (typeof last === 'string') {
     const parent = nodeAt(doc, path.slice(0, -1));
@@ -109,6 +120,7 @@ export function parseYaml<S extends z.ZodType>(
       warnings?: YamlProblem[];
     }
   | { ok: false; problems: YamlProblem[] } {
+  const { isMap, isScalar, isSeq, LineCounter, parseDocument } = yamlLib();
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) {

@@ -3,7 +3,9 @@
 // A failed step (Slack down) is retried later from the last checkpoint; a replica that dies mid-post leaves its
 // lease to expire and the next attempt resumes after the last step it recorded. Also the node-cron scheduler.
 import { basename, join } from 'node:path';
-import cron, { type ScheduledTask } from 'node-cron';
+import { createRequire } from 'node:module';
+import type cronLib from 'node-cron';
+import type { ScheduledTask } from 'node-cron';
 import { type AuditActor, type AuditLog, recordAudit, SYSTEM_ACTOR } from '../audit/index.ts';
 import { escapeMrkdwn, type Message, openReportSection } from '../chat/index.ts';
 import type { QueuedWrite, Transport } from '../chat/index.ts';
@@ -22,6 +24,11 @@ import { type BuiltDigest, buildDigest, type DigestInputs } from './build.ts';
 import { writeChartPng } from './chart.ts';
 import { latestScheduled, type Period, periodBefore } from './period.ts';
 import type { Digest } from './schema.ts';
+
+/** node-cron loads when a schedule is first checked or started, not when `arbiter help` starts (test/startup.test.ts). */
+function cron(): typeof cronLib {
+  return createRequire(import.meta.url)('node-cron') as typeof cronLib;
+}
 
 /** The posting state of one digest period. */
 export interface DigestPostDoc {
@@ -497,7 +504,7 @@ export function startDigests(
   };
   const tasks: ScheduledTask[] = specs.map((spec) => {
     const { expr, timezone } = wakeExpression(spec.schedule);
-    return cron.schedule(expr, () => void wake(spec), {
+    return cron().schedule(expr, () => void wake(spec), {
       timezone,
       name: `digest:${spec.name}`,
       noOverlap: true,
@@ -505,7 +512,7 @@ export function startDigests(
   });
   if (specs.length > 0)
     tasks.push(
-      cron.schedule(options.retryCron ?? DIGEST_RETRY_CRON, () => void checkAll(), {
+      cron().schedule(options.retryCron ?? DIGEST_RETRY_CRON, () => void checkAll(), {
         name: 'digest:retry',
         noOverlap: true,
       }),

@@ -1,6 +1,5 @@
-import { stringify } from 'yaml';
 import { z } from 'zod';
-import { closestName, fieldRows } from '../config/index.ts';
+import { closestName, fieldRows, yamlLib } from '../config/index.ts';
 import { toolCorrectnessMetric, trajectoryMetric } from './agent.ts';
 import { checkCustomMetricFile, createCustomMetric, isCustomMetricPath } from './custom.ts';
 import {
@@ -264,7 +263,8 @@ export function formatMetricReference(only?: MetricName): string {
         const entry = { metric: m.name, ...(hasArgs ? { args: m.example } : {}) };
         lines.push(
           '  example:',
-          ...stringify([entry])
+          ...yamlLib()
+            .stringify([entry])
             .trimEnd()
             .split('\n')
             .map((l) => `    ${l}`),

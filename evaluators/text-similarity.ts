@@ -1,11 +1,19 @@
 // Reference-based text metrics: Levenshtein similarity, ROUGE-L, BLEU-4 and semantic similarity (Gemini embeddings,
 // or a TF-IDF cosine that says it is the lexical fallback). Each compares the output with the item's `expected`
 // answer (or the metric's `value`); an item with neither is an error naming `expected`, never a score.
-import { distance } from 'fastest-levenshtein';
+import { createRequire } from 'node:module';
+import type * as Levenshtein from 'fastest-levenshtein';
 import { z } from 'zod';
 import type { Llm } from '../llm/index.ts';
 import { clamp01, errorMessage, errorScore, isProviderTrouble, outputText } from './score.ts';
 import { defineMetric, type Item, type Metric, type Score, type ScoreUsage } from './types.ts';
+
+const requireCjs = createRequire(import.meta.url);
+
+/** fastest-levenshtein loads with the first `levenshtein` score, not when `arbiter help` starts (test/startup.test.ts). */
+function distance(a: string, b: string): number {
+  return (requireCjs('fastest-levenshtein') as typeof Levenshtein).distance(a, b);
+}
 
 function heuristic(name: string, score: (item: Item) => Score): Metric {
   return { name, kind: 'heuristic', score: async (item) => score(item) };

@@ -1,7 +1,13 @@
 // Scheduling: the pure "which tick is due" logic, and a thin node-cron shell around it.
-import cron from 'node-cron';
+import { createRequire } from 'node:module';
+import type cronLib from 'node-cron';
 import { latestScheduledTime, wakeExpression } from '../config/index.ts';
 import type { ScheduleSpec } from './schema.ts';
+
+/** node-cron loads when a schedule is first checked or started, not when `arbiter help` starts (test/startup.test.ts). */
+function cron(): typeof cronLib {
+  return createRequire(import.meta.url)('node-cron') as typeof cronLib;
+}
 
 /** The latest scheduled time at or before `now` (minute resolution), or undefined if none within the scan range. */
 export function latestScheduled(spec: ScheduleSpec, now: Date, notBefore?: Date): Date | undefined {
@@ -49,7 +55,7 @@ export function startSchedules(
   };
   const tasks = monitors.map((m) => {
     const { expr, timezone } = wakeExpression(m.schedule);
-    return cron.schedule(
+    return cron().schedule(
       expr,
       () => {
         void wake(m.name);

@@ -2,11 +2,17 @@
 // and the other rows still run.
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { extname } from 'node:path';
-import { parse as parseCsvText } from 'csv-parse/sync';
-import { parse as parseYamlText } from 'yaml';
+import type * as CsvParseSync from 'csv-parse/sync';
 import { z } from 'zod';
-import { ArbiterError, DEFAULT_FIELD_MAX_BYTES, formatFieldPath, oversizedField } from '../config/index.ts';
+import {
+  ArbiterError,
+  DEFAULT_FIELD_MAX_BYTES,
+  formatFieldPath,
+  oversizedField,
+  yamlLib,
+} from '../config/index.ts';
 import { ToolCallListSchema, TurnSchema } from '../evaluators/index.ts';
 import type { DatasetItem, RowError } from './types.ts';
 
@@ -278,7 +284,7 @@ function rawRows(text: string, format: DatasetFormat): RawRows {
   if (format === 'yaml') {
     let data: unknown;
     try {
-      data = parseYamlText(text);
+      data = yamlLib().parse(text);
     } catch (err) {
       return { fatal: `not valid YAML: ${(err as Error).message.split('\n')[0]}` };
     }
@@ -375,6 +381,8 @@ function csvReason(err: unknown): string {
  * reported with the line it starts on and reading resumes on the next line, so the other records are kept.
  */
 export function parseCsv(text: string): { records: CsvRecord[]; errors: RowError[] } {
+  // csv-parse loads on the first CSV file, not when `arbiter help` starts (test/startup.test.ts).
+  const { parse: parseCsvText } = createRequire(import.meta.url)('csv-parse/sync') as typeof CsvParseSync;
   const lineStarts = [0];
   for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) lineStarts.push(i + 1);
   const records: CsvRecord[] = [];

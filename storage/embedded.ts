@@ -37,21 +37,30 @@ import {
   withUpsertId,
 } from './shared.ts';
 
-// nedb's own modifier engine, so an upsert applies operators exactly as nedb's update does.
 const requireCjs = createRequire(import.meta.url);
 // The package is CommonJS with `module.exports = Datastore` while its typings declare a default export.
 type Datastore<T> = NedbTypes.default<T>;
-const Datastore = requireCjs('@seald-io/nedb') as new <T>(options: {
+type DatastoreClass = new <T>(options: {
   filename: string;
   autoload?: boolean;
   corruptAlertThreshold?: number;
 }) => Datastore<T>;
-const nedbModel = requireCjs('@seald-io/nedb/lib/model.js') as {
+/** nedb's own modifier engine, so an upsert applies operators exactly as nedb's update does. */
+interface NedbModel {
   modify(doc: object, update: object): Record<string, unknown>;
   deepCopy<T>(v: T): T;
   match(doc: object, query: object): boolean;
   serialize(doc: object): string;
-};
+}
+let nedbLib: { Datastore: DatastoreClass; model: NedbModel } | undefined;
+/** nedb loads when an embedded store is first used, not when `arbiter help` starts (test/startup.test.ts). */
+function nedb(): { Datastore: DatastoreClass; model: NedbModel } {
+  nedbLib ??= {
+    Datastore: requireCjs('@seald-io/nedb') as DatastoreClass,
+    model: requireCjs('@seald-io/nedb/lib/model.js') as NedbModel,
+  };
+  return nedbLib;
+}
 
 /** The part of nedb's persistence the appender replaces. */
 interface NedbPersistence {
@@ -110,7 +119,8 @@ function appendThroughOpenHandle(
   (db as unknown as { on(event: string, fn: () => void): void }).on('compaction.done', () => void drop());
   persistence.persistNewStateAsync = async (newDocs) => {
     let text = '';
-    for (const doc of newDocs) text += `${await persistence.afterSerialization(nedbModel.serialize(doc))}\n`;
+    for (const doc of newDocs)
+      text += `${await persistence.afterSerialization(nedb().model.serialize(doc))}\n`;
     if (text.length === 0) return;
     const gone = check();
     if (gone) {
@@ -395,9 +405,9 @@ class EmbeddedCollection<T extends Doc> implements Collection<T> {
     const condition = filter[field];
     if (!index || !isRangeCondition(condition)) return undefined;
     const doc = firstInOrder(index.tree.tree, condition, sort![field] === -1, (d) =>
-      nedbModel.match(d, filter),
+      nedb().model.match(d, filter),
     );
-    return doc ? (nedbModel.deepCopy(doc) as T) : null;
+    return doc ? (nedb().model.deepCopy(doc) as T) : null;
   }
 
   async findOne(filter: Filter, options: { sort?: Sort } = {}): Promise<T | null> {
@@ -433,7 +443,7 @@ class EmbeddedCollection<T extends Doc> implements Collection<T> {
     const ops = this.onMatch(update);
     const set = { ...setOnInsert, ...update.$set };
     if (Object.keys(set).length > 0) ops.$set = set;
-    const doc = Object.keys(ops).length > 0 ? nedbModel.modify(nedbModel.deepCopy(seed), ops) : seed;
+    const doc = Object.keys(ops).length > 0 ? nedb().model.modify(nedb().model.deepCopy(seed), ops) : seed;
     return (await this.db.insertAsync(doc as T)) as T;
   }
 
@@ -583,7 +593,7 @@ export async function createNedbStore(options: EmbeddedStoreOptions): Promise<Do
           'dropped an unfinished write at the end of the data file (crash during a write)',
         );
       // Any corrupt line stops the first load (threshold 0), so that it is never dropped in silence: see loadKeepingEvidence.
-      const db = new Datastore<Doc>({ filename: file, autoload: false, corruptAlertThreshold: 0 });
+      const db = new (nedb().Datastore)<Doc>({ filename: file, autoload: false, corruptAlertThreshold: 0 });
       const created: Entry = {
         db,
         coll: new EmbeddedCollection<Doc>(name, db, ids),
