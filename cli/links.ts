@@ -7,24 +7,12 @@ import { createRunRepository } from '../runs/index.ts';
 import { type DocumentStore, openStore } from '../storage/index.ts';
 import type { CliIo } from './io.ts';
 
-/** Whether argv asks for a link (`--link` among the arguments); the rest are the positionals. */
-export function wantsLink(argv: readonly string[]): boolean {
-  return argv.includes('--link');
-}
-
-/** Prints the signed URL of a run's or a review's page; exit 2 when there is no such object. */
+/** Prints the signed URL of a run's or a review's page (the registry parsed `id`); exit 2 when there is no such object. */
 export async function runLinkCli(
   kind: 'run' | 'review',
-  argv: readonly string[],
+  id: string,
   deps: { env: Env; io: CliIo; store?: DocumentStore },
 ): Promise<number> {
-  const ids = argv.filter((a) => a !== '--link');
-  const usage =
-    kind === 'run' ? 'Usage: arbiter runs show <id> --link' : 'Usage: arbiter review report <id> --link';
-  const flag = ids.find((a) => a.startsWith('-'));
-  if (flag) throw new ArbiterError('USAGE', `${flag} does not go with --link.`, { hint: usage });
-  const [id] = ids;
-  if (!id || ids.length > 1) throw new ArbiterError('USAGE', `Give one ${kind} id.`, { hint: usage });
   const store = deps.store ?? (await openStore(deps.env, { logger: createSilentLogger() }));
   try {
     const exists =

@@ -84,7 +84,7 @@ export async function runCli(
       environment,
       io,
       rest: argv.slice(used),
-      reportLink: (kind, id) => runLinkCli(kind, [id], { env, io }),
+      reportLink: (kind, id) => runLinkCli(kind, id, { env, io }),
       reportUrl: (kind, id, store) => reportLinkOf(kind, id, env, store),
     });
   } catch (err) {

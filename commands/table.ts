@@ -114,8 +114,13 @@ function withLink(
   ctx: CliContext,
   otherwise: (args: unknown, ctx: CliContext) => Promise<number> | number,
 ): Promise<number> | number {
-  const a = args as { id: string; link?: boolean };
+  const a = args as { id: string; link?: boolean; json?: boolean; junit?: string };
   if (!a.link) return otherwise(args, ctx);
+  const other = a.json ? '--json' : a.junit !== undefined ? '--junit' : undefined;
+  if (other)
+    throw new ArbiterError('USAGE', `${other} does not go with --link.`, {
+      hint: `Usage: arbiter ${kind === 'run' ? 'runs show' : 'review report'} <id> --link`,
+    });
   if (!ctx.reportLink)
     throw new ArbiterError('USAGE', '--link is not available here.', {
       hint: 'Run it with the arbiter CLI.',

@@ -318,14 +318,6 @@ export function storedSuiteMetrics(metrics: readonly unknown[] | undefined): Met
   });
 }
 
-/** A suite stored on a run (`suiteJson`), read back with the old forms of older versions upgraded. */
-export function parseStoredSuite(json: string): Suite {
-  const suite = JSON.parse(json) as Suite;
-  const target = isMapping(suite.target) ? { ...suite.target } : suite.target;
-  if (isMapping(target)) upgradeTargetArgs(target, []);
-  return { ...suite, target, metrics: storedSuiteMetrics(suite.metrics as unknown[] | undefined) };
-}
-
 /** Loads a suite file; throws YAML_INVALID naming file, line and field (exit code 2). */
 export function loadSuite(file: string, env: Record<string, string | undefined> = {}): Suite {
   let text: string;

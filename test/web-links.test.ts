@@ -124,6 +124,11 @@ describe('the link key and arbiter … --link', () => {
     );
     expect(local.err).toContain('PUBLIC_URL is not set');
 
+    const both = capture();
+    expect(await runCli(['runs', 'show', id, '--link', '--json'], env, both)).toBe(2);
+    expect(both.err).toContain('--json does not go with --link.');
+    expect(both.out).toBe('');
+
     const shared = capture();
     const withPublic = { ...env, PUBLIC_URL: 'https://arbiter.example.test', REPORT_LINK_SECRET: SECRET };
     expect(await runCli(['runs', 'show', id, '--link'], withPublic, shared)).toBe(0);
