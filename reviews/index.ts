@@ -56,16 +56,11 @@ export {
   type ReviewRepository,
   type VoteOutcome,
 } from './repository.ts';
-export {
-  contenderLabels,
-  createReviewService,
-  REVIEW_JOB_TYPES,
-  type CreateReviewInput,
-  type ReviewService,
-  type ReviewServiceDeps,
-  type ReviewSummary,
-  votedBy,
-} from './service.ts';
+export { createReviewService, type ReviewService, type ReviewServiceDeps } from './service.ts';
+export { contenderLabels, type CreateReviewInput } from './lifecycle.ts';
+export { REVIEW_JOB_TYPES } from './jobs.ts';
+export type { ReviewSummary } from './queries.ts';
+export { votedBy } from './votes.ts';
 export {
   CHOICE_LABELS,
   ChoiceSchema,

@@ -2,13 +2,7 @@
 // per reviewer per pair, with its history). Every document is parsed with zod when read back.
 import type { z } from 'zod';
 import { ArbiterError, isArbiterError } from '../config/index.ts';
-import {
-  type Collection,
-  type DocumentStore,
-  type Filter,
-  parseStored,
-  type Update,
-} from '../storage/index.ts';
+import { type DocumentStore, type Filter, parseStored, type Update } from '../storage/index.ts';
 import {
   type Choice,
   type Pair,
@@ -72,20 +66,20 @@ export function voteId(pairId: string, user: string): string {
 
 /** Opens the review collections (indexes ensured). */
 export async function createReviewRepository(store: DocumentStore): Promise<ReviewRepository> {
-  const reviews = (await store.collection('reviews', [
+  const reviews = await store.collection<Review>('reviews', [
     { fields: { idempotencyKey: 1 }, unique: true, sparse: true },
     { fields: { status: 1, createdAt: -1 } },
     { fields: { createdAt: -1 } },
-  ])) as Collection<Review>;
-  const pairs = (await store.collection('review_pairs', [
+  ]);
+  const pairs = await store.collection<Pair>('review_pairs', [
     { fields: { token: 1 }, unique: true },
     { fields: { reviewId: 1, seq: 1 } },
-  ])) as Collection<Pair>;
-  const votes = (await store.collection('review_votes', [
+  ]);
+  const votes = await store.collection<VoteDoc>('review_votes', [
     // The embedded store uses single-field indexes only: without this, reading a review's votes scans every vote.
     { fields: { reviewId: 1 } },
     { fields: { pairId: 1 } },
-  ])) as Collection<VoteDoc>;
+  ]);
 
   return {
     async insertReview(review) {
