@@ -44,7 +44,7 @@ export type OpenCheck =
   | { opened: number }
   | { waiting: true; check: number };
 
-/** The review state changes. */
+/** The review state changes (part of the service's surface). */
 export interface ReviewLifecycle {
   create(input: CreateReviewInput): Promise<{ review: Review; created: boolean }>;
   /** Opens a review of two runs that may still be running: it waits and opens when both have finished. */
@@ -62,6 +62,10 @@ export interface ReviewLifecycle {
   ): Promise<{ review: Review; changed: boolean }>;
   /** A run ended: reviews waiting for it re-check now instead of at their next poll. */
   runFinished(runId: string): Promise<void>;
+}
+
+/** The state changes and the check the `review.open_when_ready` job runs (not part of the service's surface). */
+export interface ReviewLifecycleWithCheck extends ReviewLifecycle {
   /**
    * A waiting review's check (its job): opens it when every run completed, gives it up when a run failed, was
    * cancelled or vanished, or the wait is over, else checks again in `waitPollMs`.
@@ -102,7 +106,7 @@ export function contenderLabels(runs: readonly ReviewRun[]): string[] {
 const isRun = (run: ReviewRun | null | undefined): run is ReviewRun => Boolean(run);
 
 /** The review lifecycle over the repository and the job queue. */
-export function createReviewLifecycle(deps: ReviewLifecycleDeps): ReviewLifecycle {
+export function createReviewLifecycle(deps: ReviewLifecycleDeps): ReviewLifecycleWithCheck {
   const { repo, clock, enqueue, audit, random, reviewers } = deps;
 
   /** Plans and stores the pairs of a review whose runs have all completed; a usage error when they cannot pair. */

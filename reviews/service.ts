@@ -49,7 +49,7 @@ export interface ReviewServiceDeps {
 }
 
 /** The review service: the lifecycle's changes, the queries, voting, and the job handlers to register. */
-export interface ReviewService extends Omit<ReviewLifecycle, 'openWhenReady'>, ReviewQueries, ReviewVotes {
+export interface ReviewService extends ReviewLifecycle, ReviewQueries, ReviewVotes {
   // biome-ignore lint/suspicious/noExplicitAny: handlers of different payload types live in one registry
   handlers: Record<string, JobHandler<any>>;
   repository: ReviewRepository;
