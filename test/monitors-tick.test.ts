@@ -15,6 +15,8 @@ import {
   runTick,
   startSchedules,
 } from '../monitors/index.ts';
+import type { TickRunDoc } from '../monitors/store.ts';
+import { readEvaluation } from '../monitors/tick-phases.ts';
 import { createRecordingTransport } from '../prompts/testing.ts';
 import { createEmbeddedStore, createLeases, type DocumentStore } from '../storage/index.ts';
 import { tempDir } from './helpers/tmp.ts';
@@ -293,4 +295,59 @@ describe('report privacy', () => {
     await runTick(ex!.value, T('2026-11-20T10:00:00Z'), d);
     expect(JSON.stringify(transport.posts[0]!.message)).not.toContain('jane.doe@example.com');
   });
+});
+
+describe('stored tick records', () => {
+  it.each([
+    [
+      'a field of the wrong type',
+      JSON.stringify({ stats: { means: 'high' }, history: [], states: {}, events: [] }),
+      /does not match its schema: stats\.means/,
+    ],
+    ['unreadable JSON', '{"stats": {', /holds unreadable JSON/],
+  ])(
+    'a kept evaluation with %s is STORE_INVALID_DOCUMENT naming the tick run, not a crash',
+    async (_what, json, detail) => {
+      const file = join(dir, 'in.jsonl');
+      writeFileSync(file, line('a', 'q?', 'ok'));
+      const m = monitor(file);
+      const { d, transport } = await deps();
+      // A tick an attempt left after keeping its evaluation, whose kept evaluation was since damaged.
+      const earlier = T('2026-11-20T09:30:00Z');
+      const id = `m@${earlier.toISOString()}`;
+      const runs = await store.collection<TickRunDoc>('monitor_tick_runs');
+      await runs.insertOne({
+        _id: id,
+        monitor: 'm',
+        tickTime: earlier,
+        backfill: false,
+        phase: 'evaluated',
+        attempts: 1,
+        startedAt: earlier,
+        updatedAt: earlier,
+        evaluationJson: json,
+      });
+      const rec = (await d.store.tickRun(id))!;
+      expect(() => readEvaluation(rec)).toThrow(
+        expect.objectContaining({
+          code: 'STORE_INVALID_DOCUMENT',
+          message: expect.stringMatching(
+            new RegExp(
+              `^Stored document monitor_tick_runs/${id.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\(field evaluationJson\\) `,
+            ),
+          ),
+        }),
+      );
+      expect(() => readEvaluation(rec)).toThrow(detail);
+
+      // The next tick finishes that one first: it fails with the clear error, and posts nothing half-read.
+      const out = await runTick(m, T('2026-11-20T10:00:00Z'), d);
+      expect(out).toMatchObject({
+        status: 'failed',
+        error: expect.stringContaining(`monitor_tick_runs/${id} (field evaluationJson)`),
+      });
+      expect(transport.posts).toEqual([]);
+      expect((await d.store.tickRun(id))?.phase).toBe('evaluated');
+    },
+  );
 });
