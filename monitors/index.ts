@@ -73,7 +73,7 @@ export {
   type TickOutcome,
 } from './tick.ts';
 export { buildMetrics, historyWithDecisions } from './tick-phases.ts';
-export { createDryRunStore, scoreId } from './tick-sinks.ts';
+export { scoreId } from './tick-sinks.ts';
 export {
   describeSchedule,
   dryRunExtractor,
@@ -98,12 +98,7 @@ export {
   type SlackCursor,
   type SlackSourceSpec,
 } from './slack-source.ts';
-export type {
-  ConversationsHistoryArgs,
-  ConversationsRepliesArgs,
-  SlackAnswer,
-  SlackReader,
-} from './slack-reader.ts';
+export type { SlackAnswer, SlackReader } from './slack-reader.ts';
 export {
   attachReviewButtons,
   createMonitorReviewActions,

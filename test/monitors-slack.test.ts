@@ -448,6 +448,29 @@ describe('slack source', () => {
     expect(nock.pendingMocks()).toEqual([]);
   });
 
+  it('a call with no answer (network failure, time-out) fails the tick, retryable, with the reason', async () => {
+    const { d } = await deps();
+    nock(SLACK).post('/api/conversations.history').replyWithError('socket hang up');
+    const lost = await runTick(monitor(), T, d);
+    expect(lost.status === 'failed' && lost.error).toMatch(/^slack conversations\.history: .*socket hang up/);
+
+    // The reading client gives up on a call Slack does not answer in time (here 50 ms).
+    const slow = {
+      ...d,
+      slack: createSlackReader(
+        createSlackClient({ token: TOKEN, apiUrl: API_URL, retries: 0, rejectRateLimitedCalls: true }),
+        { timeoutMs: 50 },
+      ),
+    };
+    nock(SLACK).post('/api/conversations.history').delay(2_000).reply(200, page([]));
+    const late = await runTick(monitor(), new Date(T.getTime() + 1_800_000), slow);
+    expect(late.status === 'failed' && late.error).toBe(
+      'slack conversations.history: no answer within 50 ms',
+    );
+    // No cursor was stored: the next tick reads the same range again.
+    expect((await d.store.getState('slk')).cursor).toBeUndefined();
+  });
+
   it('validates the YAML: channel ids, a bot to look for, pages of at most 15', () => {
     const base = { name: 'x', schedule: { every: '1h' }, extract: { input: 'input', output: 'output' } };
     const metrics = [{ metric: 'refusal' }];
