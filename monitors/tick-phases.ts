@@ -548,7 +548,8 @@ export function readOf(rec: TickRunDoc, items: readonly ScoredItem[]): TickReadR
 }
 
 /**
- * Posts the report once, when there is something to say (or the monitor reports empty ticks): phase `reporting` is
+ * Posts the report once, when there is something to say (or the sinks report empty ticks: the monitor's
+ * `publish.reportEmpty`, always for a dry run): phase `reporting` is
  * recorded first, and an attempt that resumes in `reporting` asks the sinks whether the report is already there.
  */
 export async function report(
@@ -561,7 +562,7 @@ export async function report(
   const { monitor, deps, sinks, logger } = ctx;
   const channel = monitor.publish.channel;
   const worthPosting =
-    ev.stats.scored > 0 || ev.events.length > 0 || read.badCount > 0 || monitor.publish.reportEmpty;
+    ev.stats.scored > 0 || ev.events.length > 0 || read.badCount > 0 || sinks.reportsEmpty(monitor);
   if (worthPosting && (rec.phase === 'evaluated' || rec.phase === 'reporting')) {
     const key = `monitor-tick|${rec._id}`.slice(0, 200);
     if (rec.phase === 'reporting' && (await sinks.reportPosted({ key, channel, tickTime: rec.tickTime })))

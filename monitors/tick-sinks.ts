@@ -61,6 +61,8 @@ export interface TickSinks {
   attachReviews(input: Parameters<typeof attachReviewButtons>[0]): Promise<void>;
   /** A keyed notice to the monitor's channel (its source is failing, or reads again). */
   notify(write: { key: string; channel: string; message: Message }): Promise<void>;
+  /** Whether a tick with nothing to say (nothing scored, no alert, no unusable record) still posts its report. */
+  reportsEmpty(monitor: Monitor): boolean;
   /** Whether the report of a tick an attempt left in `reporting` is already in the channel. */
   reportPosted(write: { key: string; channel: string; tickTime: Date }): Promise<boolean>;
   /** Posts the tick report (one keyed write). */
@@ -90,6 +92,7 @@ export function liveSinks(deps: MonitorDeps): TickSinks {
       return { published, publishFailed };
     },
     attachReviews: (input) => attachReviewButtons(input, deps.store.reviews),
+    reportsEmpty: (monitor) => monitor.publish.reportEmpty,
     async notify({ key, channel, message }) {
       await deliverLater(deps.transport, [{ key, op: 'post', channel, message }]);
     },
@@ -119,6 +122,8 @@ export function dryRunSinks(deps: MonitorDeps): TickSinks {
     // No tokens: a dry run's report has no buttons to click.
     attachReviews: async () => {},
     notify: async () => {},
+    // Whoever asked for a dry run sees what it found, even nothing.
+    reportsEmpty: () => true,
     reportPosted: async () => false,
     async postReport({ channel, report }) {
       await deps.transport.post({ channel }, buildTickReport({ ...report, dryRun: true }));
