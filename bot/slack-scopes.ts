@@ -1,8 +1,8 @@
 // A Slack answer `missing_scope` means the app was installed without a scope a feature needs: no retry fixes it and
-// the user who hit it cannot either. Every Web API call (the WebClient's apiCall, and the raw fetches of the `slack`
-// monitor source) is watched; a `missing_scope` for a scope is told to the admins (ARBITER_ADMINS) by direct message
-// with the scope and the fix, once, through the one admin notifier (bot/admin-notices.ts: kept across restarts,
-// told again after a quiet day); every one is logged. The error still reaches its caller.
+// the user who hit it cannot either. Every Web API call of a watched WebClient is watched (the `slack` monitor source
+// reads through one too, bot/slack-reader.ts); a `missing_scope` for a scope is told to the admins (ARBITER_ADMINS)
+// by direct message with the scope and the fix, once, through the one admin notifier (bot/admin-notices.ts: kept
+// across restarts, told again after a quiet day); every one is logged. The error still reaches its caller.
 import type { Message } from '../chat/index.ts';
 import type { Logger } from '../config/index.ts';
 import { type AdminNotifier, createMemoryAdminNotifier } from './admin-notices.ts';
@@ -109,20 +109,4 @@ export function watchClientScopes(client: SlackClient, alerts: ScopeAlerts): Sla
     'apiCall',
   ) as SlackClient['apiCall'];
   return client;
-}
-
-/** Watches raw Web API fetches (the `slack` monitor source) the same way; the response is passed on unread. */
-export function watchFetchScopes(fetchFn: typeof fetch, alerts: ScopeAlerts): typeof fetch {
-  return async (input, init) => {
-    const res = await fetchFn(input, init);
-    const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
-    if (res.ok && (res.headers.get('content-type') ?? '').includes('json')) {
-      const body = (await res
-        .clone()
-        .json()
-        .catch(() => undefined)) as SlackErrorData | undefined;
-      if (body?.error === 'missing_scope') alerts.report(url.replace(/^.*\//, ''), body.needed);
-    }
-    return res;
-  };
 }

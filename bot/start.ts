@@ -97,7 +97,8 @@ import { createAdminNotifier } from './admin-notices.ts';
 import { createAdminAlerts } from './slack-errors.ts';
 import { createChannelAccess } from './slack-membership.ts';
 import { createOutboxReplies, createResponseUrlBudget, createSlackReplies } from './slack-reply.ts';
-import { createScopeAlerts, watchClientScopes, watchFetchScopes } from './slack-scopes.ts';
+import { createScopeAlerts, watchClientScopes } from './slack-scopes.ts';
+import { createSlackReader } from './slack-reader.ts';
 import {
   configChannelRefs,
   createChannelDirectory,
@@ -454,16 +455,9 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
       store: monitorStore,
       tickLog,
       maxFieldBytes: env.RECORD_FIELD_MAX_BYTES,
-      // The slack source reads channels with the bot token (SLACK_API_URL honoured).
-      ...(env.SLACK_BOT_TOKEN
-        ? {
-            slack: {
-              token: env.SLACK_BOT_TOKEN,
-              ...(env.SLACK_API_URL ? { apiUrl: env.SLACK_API_URL } : {}),
-              ...(scopeAlerts ? { fetch: watchFetchScopes(globalThis.fetch, scopeAlerts) } : {}),
-            },
-          }
-        : {}),
+      // The slack source reads channels through the outbox's client: it never waits inside a call (the source paces
+      // itself and waits Retry-After on its clock), SLACK_API_URL is honoured and missing_scope is watched.
+      ...(outboxClient ? { slack: createSlackReader(outboxClient) } : {}),
       leases,
       transport,
       clock: systemClock,

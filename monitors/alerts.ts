@@ -1,4 +1,5 @@
 // Alert rules as a state machine: an alert posts once when its rule breaks and once when it recovers. Pure.
+import { z } from 'zod';
 import type { AlertRuleSpec } from './schema.ts';
 
 /** What one tick measured: per-metric mean and scored count, and how many items failed any metric. */
@@ -10,6 +11,15 @@ export interface TickStats {
   /** The tick's time (ISO), so human decisions on its items can be applied later; absent in older states. */
   tickTime?: string;
 }
+
+/** A tick's stats as stored (in a tick's kept evaluation), read back with this schema. */
+export const TickStatsSchema = z.object({
+  means: z.record(z.string(), z.number()),
+  counts: z.record(z.string(), z.number()),
+  failing: z.number(),
+  scored: z.number(),
+  tickTime: z.string().optional(),
+}) satisfies z.ZodType<TickStats>;
 
 /**
  * The history as alert windows see it: each tick's means with the human decisions made since on its items
@@ -48,6 +58,21 @@ export interface AlertEvent {
   value: number;
   text: string;
 }
+
+/** An alert state as stored. */
+export const AlertStateSchema = z.object({
+  firing: z.boolean(),
+  since: z.string().optional(),
+}) satisfies z.ZodType<AlertState>;
+
+/** An alert event as stored. */
+export const AlertEventSchema = z.object({
+  rule: z.string(),
+  kind: z.enum(['fired', 'resolved']),
+  severity: z.enum(['info', 'warning', 'critical']),
+  value: z.number(),
+  text: z.string(),
+}) satisfies z.ZodType<AlertEvent>;
 
 /** A stable name for a rule: its `name`, or a description of it. */
 export function ruleName(rule: AlertRuleSpec): string {

@@ -65,16 +65,15 @@ export {
 } from './report.ts';
 export { createTickLog, summarizeTick, type TickLog, type TickLogDoc } from './tick-log.ts';
 export {
-  buildMetrics,
   runDueTick,
-  historyWithDecisions,
   runTick,
-  scoreId,
   tickLeaseName,
   type MonitorDeps,
   type TickOptions,
   type TickOutcome,
 } from './tick.ts';
+export { buildMetrics, historyWithDecisions } from './tick-phases.ts';
+export { scoreId } from './tick-sinks.ts';
 export {
   describeSchedule,
   dryRunExtractor,
@@ -97,9 +96,9 @@ export {
   SlackCursorSchema,
   tsToMs,
   type SlackCursor,
-  type SlackSourceDeps,
   type SlackSourceSpec,
 } from './slack-source.ts';
+export type { SlackAnswer, SlackReader } from './slack-reader.ts';
 export {
   attachReviewButtons,
   createMonitorReviewActions,

@@ -5,12 +5,13 @@ import type { Message } from '../chat/index.ts';
 import { createSilentLogger } from '../config/index.ts';
 import type { PostedRef, Transport } from '../chat/index.ts';
 import { closestName } from '../config/index.ts';
-import { extractItem, extractPaths, getPath } from './extract.ts';
+import { extractItem, getPath } from './extract.ts';
 import { excerpt } from './report.ts';
 import { type MonitorScheduler, startSchedules } from './schedule.ts';
 import type { Monitor } from './schema.ts';
 import { createSource } from './sources.ts';
 import { type MonitorDeps, runDueTick, runTick, type TickOutcome } from './tick.ts';
+import { sourceDepsOf } from './tick-phases.ts';
 
 /** A one-line description of a monitor's schedule. */
 export function describeSchedule(m: Monitor): string {
@@ -163,16 +164,13 @@ export async function auditManualTick(
 /** Shows what the extractor produces for the latest `n` records (nothing stored, nothing scored). */
 export async function dryRunExtractor(
   monitor: Monitor,
-  deps: Pick<MonitorDeps, 'langfuse' | 'langfuseBaseUrl' | 'baseDir' | 'clock' | 'slack' | 'maxFieldBytes'>,
+  deps: Pick<
+    MonitorDeps,
+    'langfuse' | 'langfuseBaseUrl' | 'baseDir' | 'clock' | 'slack' | 'maxFieldBytes' | 'logger'
+  >,
   n = 5,
 ): Promise<{ ok: true; message: Message } | { ok: false; error: string }> {
-  const made = createSource(monitor.source, {
-    ...(deps.langfuse ? { langfuse: deps.langfuse } : {}),
-    ...(deps.langfuseBaseUrl ? { langfuseBaseUrl: deps.langfuseBaseUrl } : {}),
-    ...(deps.baseDir ? { baseDir: deps.baseDir } : {}),
-    ...(deps.slack ? { slack: deps.slack } : {}),
-    extractPaths: extractPaths(monitor.extract),
-  });
+  const made = createSource(monitor.source, sourceDepsOf(monitor, deps));
   if (!made.ok) return { ok: false, error: made.error };
   const got = await made.source.latest(n, deps.clock.now());
   if (!got.ok) return { ok: false, error: got.error };

@@ -1,26 +1,19 @@
 // The Slack source: a channel's bot answers paired with the user messages they reply to, read through
 // conversations.history (+ conversations.replies for threads) within Slack's Tier-1 limits for non-Marketplace
 // apps (1 request per minute, at most 15 messages a page). Every bit of progress lives in the cursor the tick
-// stores, so a restart (or another replica) continues where the last successful tick stopped.
+// stores, so a restart (or another replica) continues where the last successful tick stopped. Slack is reached
+// through an injected reading client (slack-reader.ts); the pacing, the Retry-After waits and the error hints are
+// this file's, on the one Clock.
 import type { z } from 'zod';
 import { z as zod } from 'zod';
 import type { Score } from '../evaluators/index.ts';
 import type { SlackSourceSchema } from './schema.ts';
-import { durationMs, parseDuration } from '../config/index.ts';
+import { type Clock, durationMs, parseDuration, systemClock } from '../config/index.ts';
+import type { SlackAnswer, SlackReader } from './slack-reader.ts';
 import type { Source, SourceBatch, SourceRecord, SourceResult } from './sources.ts';
 
 /** A configured Slack source spec. */
 export type SlackSourceSpec = z.infer<typeof SlackSourceSchema>;
-
-/** How the Slack source reaches Slack; the lead wires the bot token and SLACK_API_URL in. */
-export interface SlackSourceDeps {
-  token: string;
-  /** Web API base, default https://slack.com/api/. */
-  apiUrl?: string;
-  fetch?: typeof fetch;
-  /** Per-request time-out in ms; default 10 s. */
-  timeoutMs?: number;
-}
 
 /** Metric name of the 👍/👎 human feedback score. */
 export const HUMAN_FEEDBACK_METRIC = 'human_feedback';
@@ -173,22 +166,23 @@ type CallResult =
   | { ok: true; body: zod.infer<typeof PageSchema> }
   | { ok: false; error: string; code: string; retryable: boolean };
 
-/** Builds the Slack source; a missing token is a configuration error naming the variable. */
+/** The Slack methods the source calls. */
+type Method = 'conversations.history' | 'conversations.replies';
+
+/** Builds the Slack source; no reading client (no bot token) is a configuration error naming the variable. */
 export function createSlackSource(
   spec: SlackSourceSpec,
   deps: {
-    slack?: SlackSourceDeps;
-    sleep?: (ms: number) => Promise<void>;
-    now?: () => number;
+    /** The Slack reading client (the bot's WebClient, adapted); absent when SLACK_BOT_TOKEN is not set. */
+    slack?: SlackReader;
+    /** Pacing and Retry-After waits. */
+    clock?: Pick<Clock, 'nowMs' | 'sleep'>;
   },
 ): Source | { error: string } {
-  const slack = deps.slack;
-  if (!slack?.token)
+  if (!deps.slack)
     return { error: 'a slack source needs SLACK_BOT_TOKEN (a bot token with channels:history)' };
-  const base = (slack.apiUrl ?? 'https://slack.com/api/').replace(/\/*$/, '/');
-  const doFetch = slack.fetch ?? globalThis.fetch;
-  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
-  const now = deps.now ?? Date.now;
+  const slack: SlackReader = deps.slack;
+  const clock = deps.clock ?? systemClock;
   const intervalMs = durationMs(spec.minInterval)!;
   const lookbackMs = parseDuration(spec.lookback)!;
   const settleMs = spec.settle ? parseDuration(spec.settle)! : 0;
@@ -202,38 +196,35 @@ export function createSlackSource(
     return 'user';
   };
 
-  /** One paced Slack call; 429s wait Retry-After and retry up to `maxRetries` times. */
+  /** One paced Slack call (`send` makes it); 429s wait Retry-After and retry up to `maxRetries` times. */
   function createCaller(lastCallAt: number | undefined) {
     const pacer = { last: lastCallAt, notBefore: 0, calls: 0 };
-    async function call(method: string, params: Record<string, string>): Promise<CallResult> {
+    async function call(method: Method, send: () => Promise<SlackAnswer>): Promise<CallResult> {
       for (let attempt = 0; ; attempt++) {
         const at = Math.max(pacer.last !== undefined ? pacer.last + intervalMs : 0, pacer.notBefore);
-        const wait = at - now();
-        if (wait > 0) await sleep(wait);
-        pacer.last = now();
+        const wait = at - clock.nowMs();
+        if (wait > 0) await clock.sleep(wait);
+        pacer.last = clock.nowMs();
         pacer.calls += 1;
-        let res: Response;
-        try {
-          res = await doFetch(`${base}${method}`, {
-            method: 'POST',
-            headers: {
-              authorization: `Bearer ${slack!.token}`,
-              'content-type': 'application/x-www-form-urlencoded; charset=utf-8',
-            },
-            body: new URLSearchParams(params).toString(),
-            signal: AbortSignal.timeout(slack!.timeoutMs ?? 10_000),
-          });
-        } catch (err) {
-          const reason = err instanceof Error ? err.message : String(err);
-          return { ok: false, code: 'network', error: `slack ${method}: ${reason}`, retryable: true };
+        const answer = await send();
+        if (answer.ok) {
+          const body = PageSchema.safeParse(answer);
+          if (!body.success)
+            return {
+              ok: false,
+              code: 'bad_shape',
+              error: `slack ${method}: unexpected response`,
+              retryable: true,
+            };
+          return { ok: true, body: body.data };
         }
-        if (res.status === 429) {
-          const seconds = Number(res.headers.get('retry-after'));
-          const retryMs = Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : intervalMs || 1000;
+        if (answer.status === 429) {
+          const retryMs =
+            answer.retryAfterMs && answer.retryAfterMs > 0 ? answer.retryAfterMs : intervalMs || 1000;
           if (attempt < spec.maxRetries) {
             // Slack said exactly when to come back: that replaces our own interval for the retry.
             pacer.last = undefined;
-            pacer.notBefore = now() + retryMs;
+            pacer.notBefore = clock.nowMs() + retryMs;
             continue;
           }
           return {
@@ -243,43 +234,36 @@ export function createSlackSource(
             retryable: true,
           };
         }
-        if (!res.ok) {
+        if (answer.status !== undefined)
           return {
             ok: false,
-            code: `http_${res.status}`,
-            error: `slack ${method}: HTTP ${res.status}`,
-            retryable: res.status >= 500,
+            code: `http_${answer.status}`,
+            error: `slack ${method}: HTTP ${answer.status}`,
+            retryable: answer.status >= 500,
           };
-        }
-        let json: unknown;
-        try {
-          json = await res.json();
-        } catch {
+        if (answer.error === 'request_failed')
+          return {
+            ok: false,
+            code: 'network',
+            error: `slack ${method}: ${answer.detail ?? 'no answer'}`,
+            retryable: true,
+          };
+        if (answer.error === 'invalid_response')
           return {
             ok: false,
             code: 'bad_json',
             error: `slack ${method}: response is not JSON`,
             retryable: true,
           };
-        }
-        const body = PageSchema.safeParse(json);
-        if (!body.success)
-          return {
-            ok: false,
-            code: 'bad_shape',
-            error: `slack ${method}: unexpected response`,
-            retryable: true,
-          };
-        if (!body.data.ok) {
-          const code = body.data.error ?? 'unknown_error';
-          return {
-            ok: false,
-            code,
-            error: errorHint(method, code, body.data.needed, spec.channel),
-            retryable: code === 'ratelimited' || code === 'internal_error' || code === 'fatal_error',
-          };
-        }
-        return { ok: true, body: body.data };
+        return {
+          ok: false,
+          code: answer.error,
+          error: errorHint(method, answer.error, answer.needed, spec.channel),
+          retryable:
+            answer.error === 'ratelimited' ||
+            answer.error === 'internal_error' ||
+            answer.error === 'fatal_error',
+        };
       }
     }
     return { call, pacer };
@@ -361,15 +345,17 @@ export function createSlackSource(
 
     while (next.scan && historyBudget() > 0) {
       const scan = next.scan;
-      const res = await call('conversations.history', {
-        channel: spec.channel,
-        limit: String(pageSize),
-        // Both bounds exclusive: (watermark, latest], so a message at exactly `latest` is read once, here.
-        oldest: next.watermark,
-        latest: nextTs(scan.latest),
-        inclusive: 'false',
-        ...(scan.cursor ? { cursor: scan.cursor } : {}),
-      });
+      const res = await call('conversations.history', () =>
+        slack.conversations.history({
+          channel: spec.channel,
+          limit: pageSize,
+          // Both bounds exclusive: (watermark, latest], so a message at exactly `latest` is read once, here.
+          oldest: next.watermark,
+          latest: nextTs(scan.latest),
+          inclusive: false,
+          ...(scan.cursor ? { cursor: scan.cursor } : {}),
+        }),
+      );
       if (!res.ok) {
         // A stale stored cursor: restart the same range (what was read already is deduplicated by the tick).
         if (res.code === 'invalid_cursor' && scan.cursor && !retriedCursor) {
@@ -414,12 +400,14 @@ export function createSlackSource(
     }
     while (next.threads.length > 0 && budget - pacer.calls > 0) {
       const thread = next.threads[0]!;
-      const res = await call('conversations.replies', {
-        channel: spec.channel,
-        ts: thread.ts,
-        limit: String(pageSize),
-        ...(thread.cursor ? { cursor: thread.cursor } : {}),
-      });
+      const res = await call('conversations.replies', () =>
+        slack.conversations.replies({
+          channel: spec.channel,
+          ts: thread.ts,
+          limit: pageSize,
+          ...(thread.cursor ? { cursor: thread.cursor } : {}),
+        }),
+      );
       if (!res.ok) {
         // A thread deleted since: drop it rather than fail the monitor forever.
         if (res.code === 'thread_not_found' || res.code === 'message_not_found') {
@@ -485,11 +473,13 @@ export function createSlackSource(
     },
     async latest(n, now_) {
       const { call } = createCaller(undefined);
-      const res = await call('conversations.history', {
-        channel: spec.channel,
-        limit: String(pageSize),
-        latest: msToTs(now_.getTime()),
-      });
+      const res = await call('conversations.history', () =>
+        slack.conversations.history({
+          channel: spec.channel,
+          limit: pageSize,
+          latest: msToTs(now_.getTime()),
+        }),
+      );
       if (!res.ok) return { ok: false, error: res.error, retryable: res.retryable };
       const invalid: SourceBatch['invalid'] = [];
       const messages = parseMessages(res.body.messages ?? [], 'latest', invalid)

@@ -4,10 +4,11 @@ import { isAbsolute, resolve } from 'node:path';
 import type { z } from 'zod';
 import { type LangfuseClient, type ObservationV2, fieldsFor, readObservations } from '../langfuse/index.ts';
 import type { Score } from '../evaluators/index.ts';
-import { type Logger, parseDuration } from '../config/index.ts';
+import { type Clock, type Logger, parseDuration } from '../config/index.ts';
 import { getPath } from './extract.ts';
 import type { FileSourceSchema, LangfuseSourceSchema, SourceSpec } from './schema.ts';
-import { createSlackSource, type SlackSourceDeps } from './slack-source.ts';
+import type { SlackReader } from './slack-reader.ts';
+import { createSlackSource } from './slack-source.ts';
 
 /** One record read from a source, before extraction. */
 export interface SourceRecord {
@@ -54,12 +55,10 @@ export interface SourceDeps {
   langfuseBaseUrl?: string;
   /** Folder relative file paths resolve against (the monitor file's folder is NOT used: paths are from the cwd). */
   baseDir?: string;
-  /** Waits between retries of a rate-limited call; injected so tests do not sleep. */
-  sleep?: (ms: number) => Promise<void>;
-  /** Current time in ms, for pacing Slack calls (the tick passes its clock). */
-  now?: () => number;
-  /** Bot token and API base for `slack` sources. */
-  slack?: SlackSourceDeps;
+  /** Pacing of Slack calls and the waits before retrying a rate-limited call (the tick passes its clock; default: the system's). */
+  clock?: Pick<Clock, 'nowMs' | 'sleep'>;
+  /** The Slack reading client of `slack` sources (the bot's WebClient, adapted; absent without SLACK_BOT_TOKEN). */
+  slack?: SlackReader;
   /** The extractor's dot paths (`extractPaths`): a Langfuse source asks only for the field groups they need. */
   extractPaths?: readonly string[];
   logger?: Logger;
@@ -195,7 +194,10 @@ function langfuseSource(
         ...(spec.filter ? { filter: spec.filter } : {}),
         ...(maxRecords !== undefined ? { maxRecords } : {}),
       },
-      { ...(deps.sleep ? { sleep: deps.sleep } : {}), ...(deps.logger ? { logger: deps.logger } : {}) },
+      {
+        ...(deps.clock ? { sleep: (ms: number) => deps.clock!.sleep(ms) } : {}),
+        ...(deps.logger ? { logger: deps.logger } : {}),
+      },
     );
 
   const link = (o: ObservationV2) =>

@@ -95,7 +95,6 @@ async function deps(start = '2026-11-20T10:00:00Z'): Promise<
     owner: 'a',
     langfuse: client(),
     langfuseBaseUrl: LF,
-    sleep: async () => {},
   };
 }
 
@@ -571,9 +570,10 @@ describe("Arbiter's own observations", () => {
 
 describe('faults', () => {
   it('retries 429 (honouring Retry-After) and 5xx with back-off within the tick, and counts them', async () => {
-    const waits: number[] = [];
     const { logger, lines } = logLines();
-    const d = { ...(await deps()), logger, sleep: async (ms: number) => void waits.push(ms) };
+    const d = { ...(await deps()), logger };
+    // The Langfuse back-off waits on the tick's clock (which moves instead of sleeping and records each wait).
+    const waits = d.clock.sleeps;
     nock(LF)
       .get('/api/public/v2/observations')
       .query(true)

@@ -1,10 +1,16 @@
 // The Slack source through real ticks (embedded store, leases) against nock serving Slack's Web API shapes:
 // cursor paging with has_more, limit ≤ 15, pacing, 429 + Retry-After, malformed messages, threads, reactions,
-// errors, and a restart that resumes from the stored cursor.
+// errors, and a restart that resumes from the stored cursor. The source reads through the bot's real reading client
+// (bot/slack-reader.ts over the @slack/web-api WebClient that createSlackClient builds), as the bot wires it.
+// Shapes: https://docs.slack.dev/reference/methods/conversations.history and
+// https://docs.slack.dev/reference/methods/conversations.replies (HTTP 200 `{ok:false, error, needed, provided}`
+// for errors; HTTP 429 with Retry-After when rate limited, https://docs.slack.dev/apis/web-api/rate-limits).
 import { join } from 'node:path';
 import nock from 'nock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createManualClock } from '../config/index.ts';
+import { createSlackReader } from '../bot/slack-reader.ts';
+import { createSlackClient } from '../bot/slack-transport.ts';
+import { type Clock, createManualClock } from '../config/index.ts';
 import {
   compareTs,
   createMonitorStore,
@@ -100,21 +106,31 @@ afterEach(async () => {
   cleanup();
 });
 
+/** The bot's reading client: a WebClient that never waits inside a call (as bot/start.ts builds it). */
+const reader = () =>
+  createSlackReader(
+    createSlackClient({ token: TOKEN, apiUrl: API_URL, retries: 0, rejectRateLimitedCalls: true }),
+  );
+
 async function deps(clock = createManualClock(T)) {
   const transport = createRecordingTransport();
   const sleeps: number[] = [];
+  // Slack pacing waits on the clock: the manual clock moves instead of sleeping; each wait is recorded here.
+  const recording: Clock = {
+    now: () => clock.now(),
+    nowMs: () => clock.nowMs(),
+    sleep: (ms, signal) => {
+      sleeps.push(ms);
+      return clock.sleep(ms, signal);
+    },
+  };
   const d: MonitorDeps = {
     store: await createMonitorStore(store),
     leases: await createLeases(store, { clock }),
     transport,
-    clock,
+    clock: recording,
     owner: 'a',
-    slack: { token: TOKEN, apiUrl: API_URL },
-    // Slack pacing waits on this: it records the wait and moves the clock instead of sleeping.
-    sleep: async (ms) => {
-      sleeps.push(ms);
-      clock.advance(ms);
-    },
+    slack: reader(),
   };
   return { d, transport, clock, sleeps };
 }
@@ -393,6 +409,66 @@ describe('slack source', () => {
     const c = await runTick(monitor(), new Date(T.getTime() + 3_600_000), noToken);
     expect(c.status === 'failed' && c.error).toMatch(/SLACK_BOT_TOKEN/);
     expect(bodies).toHaveLength(2);
+  });
+
+  it('through the WebClient: missing_scope names the scope, channel_not_found, HTTP 503 and a 429 without Retry-After', async () => {
+    const { d, sleeps } = await deps();
+    const bodies: Body[] = [];
+    const at = (minutes: number) => new Date(T.getTime() + minutes * 60_000);
+    // https://docs.slack.dev/reference/methods/conversations.history: errors are HTTP 200 {ok:false, error, ...};
+    // missing_scope adds `needed` and `provided`.
+    slackCall('conversations.history', bodies, 200, {
+      ok: false,
+      error: 'missing_scope',
+      needed: 'channels:history',
+      provided: 'chat:write,commands',
+    });
+    const scope = await runTick(monitor(), T, d);
+    expect(scope.status === 'failed' && scope.error).toBe(
+      'slack conversations.history: missing_scope: add channels:history to the Slack app and reinstall it',
+    );
+
+    slackCall('conversations.history', bodies, 200, { ok: false, error: 'channel_not_found' });
+    const gone = await runTick(monitor(), at(30), d);
+    expect(gone.status === 'failed' && gone.error).toMatch(
+      /channel_not_found: C0SUPPORT does not exist or the bot cannot see it/,
+    );
+
+    // Slack's Web API uses no status besides 200 and 429: anything else (a proxy, an outage) is an HTTP error.
+    slackCall('conversations.history', bodies, 503, 'upstream unavailable');
+    const down = await runTick(monitor(), at(60), d);
+    expect(down.status === 'failed' && down.error).toBe('slack conversations.history: HTTP 503');
+
+    // A 429 without a usable Retry-After waits the source's own interval (1 minute) before its retry.
+    slackCall('conversations.history', bodies, 429, { ok: false, error: 'ratelimited' });
+    slackCall('conversations.history', bodies, 200, page([bot(ts(5390), 'Hi!'), user(ts(5380), 'Hello?')]));
+    expect(await runTick(monitor(), at(90), d)).toMatchObject({ status: 'succeeded', scored: 1 });
+    expect(sleeps.at(-1)).toBe(60_000);
+    expect(bodies).toHaveLength(5);
+    expect(nock.pendingMocks()).toEqual([]);
+  });
+
+  it('a call with no answer (network failure, time-out) fails the tick, retryable, with the reason', async () => {
+    const { d } = await deps();
+    nock(SLACK).post('/api/conversations.history').replyWithError('socket hang up');
+    const lost = await runTick(monitor(), T, d);
+    expect(lost.status === 'failed' && lost.error).toMatch(/^slack conversations\.history: .*socket hang up/);
+
+    // The reading client gives up on a call Slack does not answer in time (here 50 ms).
+    const slow = {
+      ...d,
+      slack: createSlackReader(
+        createSlackClient({ token: TOKEN, apiUrl: API_URL, retries: 0, rejectRateLimitedCalls: true }),
+        { timeoutMs: 50 },
+      ),
+    };
+    nock(SLACK).post('/api/conversations.history').delay(2_000).reply(200, page([]));
+    const late = await runTick(monitor(), new Date(T.getTime() + 1_800_000), slow);
+    expect(late.status === 'failed' && late.error).toBe(
+      'slack conversations.history: no answer within 50 ms',
+    );
+    // No cursor was stored: the next tick reads the same range again.
+    expect((await d.store.getState('slk')).cursor).toBeUndefined();
   });
 
   it('validates the YAML: channel ids, a bot to look for, pages of at most 15', () => {

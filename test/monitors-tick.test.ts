@@ -15,6 +15,8 @@ import {
   runTick,
   startSchedules,
 } from '../monitors/index.ts';
+import type { TickRunDoc } from '../monitors/store.ts';
+import { readEvaluation } from '../monitors/tick-phases.ts';
 import { createRecordingTransport } from '../prompts/testing.ts';
 import { createEmbeddedStore, createLeases, type DocumentStore } from '../storage/index.ts';
 import { tempDir } from './helpers/tmp.ts';
@@ -220,6 +222,49 @@ describe('tick runner', () => {
     expect(JSON.stringify(transport.posts[0]!.message)).toContain('dry run');
   });
 
+  it('a dry run goes through every phase but writes nothing: no notice, state, summary, tick record or claim', async () => {
+    const file = join(dir, 'in.jsonl');
+    writeFileSync(file, line('a', 'q?', 'ok') + line('b', 'q?', "I can't help with that."));
+    const m = monitor(file, { alerts: [{ on: 'failing', above: 0, severity: 'critical' }] });
+    const { d, transport } = await deps();
+    const tickLog = await createTickLog(store);
+    const live = { ...d, tickLog };
+    // The monitor's source was failing: a real tick would say it reads again and clear the state.
+    const before = {
+      ...(await d.store.getState('m')),
+      failing: true,
+      lastError: 'cannot read in.jsonl (ENOENT)',
+    };
+    await d.store.saveState(before);
+    const t = T('2026-11-20T10:00:00Z');
+    const out = await runTick(m, t, live, { dryRun: true });
+    expect(out).toMatchObject({ status: 'succeeded', read: 2, scored: 2, published: 0, duplicates: 0 });
+    expect(out.status === 'succeeded' && out.stats.failing).toBe(1);
+    // One post: the report preview, with the alert it would fire; no "reading again" notice.
+    expect(transport.posts.map((p) => p.message.title)).toEqual(['🚨 Monitor m: 2 scored, 1 failing']);
+    expect(JSON.stringify(transport.posts[0]!.message)).toContain('dry run: nothing stored or published');
+    const after = await d.store.getState('m');
+    expect(after).toMatchObject({ failing: true, lastError: 'cannot read in.jsonl (ENOENT)', history: [] });
+    expect(after.cursor).toBeUndefined();
+    expect(await d.store.unfinishedTicks('m')).toEqual([]);
+    expect(await d.store.tickRun(`m@${t.toISOString()}`)).toBeNull();
+    expect(await tickLog.listTicks(t, new Date(t.getTime() + 1))).toEqual([]);
+    expect(await d.leases.lastTick('monitor:m')).toBeNull();
+
+    // A dry run with nothing new still shows its (empty) report; a real tick with nothing to say posts nothing.
+    writeFileSync(file, '');
+    expect(await runTick(m, T('2026-11-20T10:30:00Z'), live, { dryRun: true })).toMatchObject({ scored: 0 });
+    expect(transport.posts.at(-1)!.message.title).toBe('Monitor m: 0 scored, 0 failing');
+    const posts = transport.posts.length;
+    expect(await runTick(m, T('2026-11-20T10:30:00Z'), live)).toMatchObject({
+      status: 'succeeded',
+      scored: 0,
+    });
+    expect(transport.posts.map((p) => p.message.title).slice(posts)).toEqual([
+      'RESOLVED: monitor m is reading its source again',
+    ]);
+  });
+
   it('catches up missed ticks as one tick, and does not rerun a claimed tick', async () => {
     const file = join(dir, 'in.jsonl');
     copyFileSync('examples/monitors/data/support-traffic.jsonl', file);
@@ -293,4 +338,59 @@ describe('report privacy', () => {
     await runTick(ex!.value, T('2026-11-20T10:00:00Z'), d);
     expect(JSON.stringify(transport.posts[0]!.message)).not.toContain('jane.doe@example.com');
   });
+});
+
+describe('stored tick records', () => {
+  it.each([
+    [
+      'a field of the wrong type',
+      JSON.stringify({ stats: { means: 'high' }, history: [], states: {}, events: [] }),
+      /does not match its schema: stats\.means/,
+    ],
+    ['unreadable JSON', '{"stats": {', /holds unreadable JSON/],
+  ])(
+    'a kept evaluation with %s is STORE_INVALID_DOCUMENT naming the tick run, not a crash',
+    async (_what, json, detail) => {
+      const file = join(dir, 'in.jsonl');
+      writeFileSync(file, line('a', 'q?', 'ok'));
+      const m = monitor(file);
+      const { d, transport } = await deps();
+      // A tick an attempt left after keeping its evaluation, whose kept evaluation was since damaged.
+      const earlier = T('2026-11-20T09:30:00Z');
+      const id = `m@${earlier.toISOString()}`;
+      const runs = await store.collection<TickRunDoc>('monitor_tick_runs');
+      await runs.insertOne({
+        _id: id,
+        monitor: 'm',
+        tickTime: earlier,
+        backfill: false,
+        phase: 'evaluated',
+        attempts: 1,
+        startedAt: earlier,
+        updatedAt: earlier,
+        evaluationJson: json,
+      });
+      const rec = (await d.store.tickRun(id))!;
+      expect(() => readEvaluation(rec)).toThrow(
+        expect.objectContaining({
+          code: 'STORE_INVALID_DOCUMENT',
+          message: expect.stringMatching(
+            new RegExp(
+              `^Stored document monitor_tick_runs/${id.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\(field evaluationJson\\) `,
+            ),
+          ),
+        }),
+      );
+      expect(() => readEvaluation(rec)).toThrow(detail);
+
+      // The next tick finishes that one first: it fails with the clear error, and posts nothing half-read.
+      const out = await runTick(m, T('2026-11-20T10:00:00Z'), d);
+      expect(out).toMatchObject({
+        status: 'failed',
+        error: expect.stringContaining(`monitor_tick_runs/${id} (field evaluationJson)`),
+      });
+      expect(transport.posts).toEqual([]);
+      expect((await d.store.tickRun(id))?.phase).toBe('evaluated');
+    },
+  );
 });
