@@ -11,6 +11,7 @@ export {
 } from './field-path.ts';
 export { MODEL_NAME_RE, ModelNameSchema } from './model-name.ts';
 export { NAME_RE, NameSchema, toName } from './names.ts';
+export { clampOldWorst, WORST_MAX, worstSchema } from './worst.ts';
 export {
   CronScheduleSchema,
   EveryScheduleSchema,

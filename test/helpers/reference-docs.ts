@@ -161,6 +161,7 @@ function vocabulary(): string[] {
     '| `maxMs: 5000` (`latency` metric) | `maxDuration: 5s` |',
     '| `minIntervalSeconds: 60` (`slack` source) | `minInterval: 1m` |',
     '| `strategy: most_recent` | `strategy: most-recent` |',
+    '| `publish: {worst: 15}` (a monitor; 11 to 20, read as 10) | `publish: {worst: 10}` (monitors and digests: 0 to 10) |',
     '| `schedule: "0 * * * *"` (read in UTC) | `schedule: {cron: "0 * * * *", timezone: UTC}` or `{every: 1h}` |',
     '| a monitor `file` source path relative to the working directory | the path relative to the monitor file |',
     '| a suite `name` with upper case | the lower-case name |',
