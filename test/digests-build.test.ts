@@ -327,7 +327,7 @@ describe('buildDigest over stored ticks and runs', () => {
     expect(shown.message.thread!.map((t) => t.title)).toContain('Worst regressions');
     const none = await buildDigest(inputs(), { ...spec(), worst: 0 }, now);
     expect((none.message.thread ?? []).map((t) => t.title)).not.toContain('Worst regressions');
-    expect(JSON.stringify(none.message.thread)).not.toContain('Worst 1 item');
+    expect(JSON.stringify(none.message.thread ?? [])).not.toContain('Worst 1 item');
   });
 
   it('an empty period says so and still builds within limits', async () => {
