@@ -9,7 +9,6 @@ import {
   formatUserError,
   isCodedError,
   type Logger,
-  parseFlags,
   systemClock,
 } from '../config/index.ts';
 import {
@@ -173,12 +172,6 @@ export async function handleDigest(
   };
 }
 
-const USAGE_LINE = 'arbiter digest [--period day|week] [--name N] [--post] [--dry-run]';
-const USAGE = `Usage:
-  ${USAGE_LINE}
-      preview every configured digest (or only N) for the last complete period and write its chart under
-      DATA_DIR/digests/ (--dry-run); --post posts them, once per period`;
-
 /** Said when `arbiter digest` is run with neither --post nor --dry-run: it still posts, for this release only. */
 export const DIGEST_POST_WARNING =
   'warning: `arbiter digest` without --post still posts in this release; from the next one it previews, as `/arbiter digest` does. Add --post to post, or --dry-run to preview.';
@@ -214,35 +207,26 @@ function textTransport(write: (t: string) => void): Transport {
   };
 }
 
+/**
+ * `arbiter digest` with its arguments, as the command registry (commands/table.ts) parsed and validated them (`now`
+ * is `--post` or `digest now`; `only` is `--name`): this file reads no argv.
+ */
+export interface DigestCliCommand {
+  now: boolean;
+  period?: 'day' | 'week' | undefined;
+  only?: string | undefined;
+  dryRun?: boolean | undefined;
+}
+
 /** Runs one `arbiter digest …` invocation; errors become one line on stderr and an exit code. */
-export async function runDigestCli(argv: string[], deps: DigestCliDeps): Promise<number> {
+export async function runDigestCli(cmd: DigestCliCommand, deps: DigestCliDeps): Promise<number> {
   const { env, io } = deps;
   const logger = deps.logger ?? createSilentLogger();
   let ownStore: DocumentStore | undefined;
   try {
-    if (argv.includes('--help') || argv[0] === 'help') {
-      io.stdout(`${USAGE}\n`);
-      return 0;
-    }
-    const { values } = parseFlags(argv, {
-      usage: USAGE_LINE,
-      options: {
-        period: { type: 'string' },
-        name: { type: 'string' },
-        'dry-run': { type: 'boolean' },
-        post: { type: 'boolean' },
-      },
-    });
-    const period = values.period as string | undefined;
-    if (period !== undefined && period !== 'day' && period !== 'week')
-      throw new ArbiterError('USAGE', '--period expects day or week.', { hint: `Usage: ${USAGE_LINE}` });
-    const name = values.name as string | undefined;
-    const dryRun = values['dry-run'] === true;
-    if (dryRun && values.post)
-      throw new ArbiterError('USAGE', '--dry-run previews and --post posts: give one of them.', {
-        hint: `Usage: ${USAGE_LINE}`,
-      });
-    if (!dryRun && !values.post) io.stderr(`${DIGEST_POST_WARNING}\n`);
+    const { period, only: name } = cmd;
+    const dryRun = cmd.dryRun === true;
+    if (!dryRun && !cmd.now) io.stderr(`${DIGEST_POST_WARNING}\n`);
     let specs = loadDigests(env.DIGESTS_DIR).map((l) => l.value);
     if (name) {
       specs = specs.filter((s) => s.name === name);
@@ -278,7 +262,7 @@ export async function runDigestCli(argv: string[], deps: DigestCliDeps): Promise
       logger,
       audit: createAuditLog(store, { clock }),
     };
-    const kind = period as 'day' | 'week' | undefined;
+    const kind = period;
     let failed = false;
     for (const spec of specs) {
       if (dryRun) {

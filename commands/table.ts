@@ -12,13 +12,16 @@ import {
   METRIC_NAMES,
 } from '../evaluators/index.ts';
 import {
+  DRY_RUN_RECORDS,
   findMonitor,
   listMonitors,
+  type MonitorCliCommand,
   runMonitorCli,
   runMonitorNow,
   setMonitorPaused,
 } from '../monitors/index.ts';
 import { loadSuite, runOutcome, type Run } from '../runs/index.ts';
+import { type JobStatus, JobStatusSchema } from '../storage/index.ts';
 import { handleDigest, runDigestCli } from './digest.ts';
 import {
   AUDIT_CHAT_MAX,
@@ -38,9 +41,9 @@ import {
   type DispatchDeps,
 } from './dispatch-types.ts';
 import { HELP_TOPICS, helpTopicText } from './help.ts';
-import { runJobsCommand } from './jobs-cli.ts';
+import { JOBS_LIST_DEFAULT, type JobsCliCommand, runJobsCommand } from './jobs-cli.ts';
 import { notice } from './messages.ts';
-import { runRatingsCli } from './ratings.ts';
+import { RATINGS_DEFAULTS, RATINGS_DETAIL, runRatingsCli } from './ratings.ts';
 import { type CliContext, defineCommand, helpText, type Registry, usageLine } from './registry.ts';
 import { runLeaderboardCli, runReviewCli } from './review-cli.ts';
 import {
@@ -51,7 +54,7 @@ import {
   reviewReasonCommand,
 } from './reviews.ts';
 import { progressBar, renderComparison, renderRunSummary, runRunCommand, runRunsCommand } from './runs.ts';
-import { runStoreCommand } from './store-cli.ts';
+import { runStoreCommand, type StoreCliCommand } from './store-cli.ts';
 import { findSuite } from './suites.ts';
 
 // ---- Argument types shared by several commands ----
@@ -72,6 +75,18 @@ function whole(min: number, max: number, what: string) {
     .describe(what);
 }
 
+/** An optional whole number typed as text, its range said in every refusal (`--bootstrap N`, 0 to 100000). */
+function count(min: number, max: number, what: string) {
+  const error = `expects a whole number from ${min} to ${max}`;
+  return z
+    .string()
+    .regex(/^\d+$/, { error })
+    .transform(Number)
+    .refine((n) => n >= min && n <= max, { error })
+    .optional()
+    .describe(what);
+}
+
 const duration = z
   .string()
   .transform((v, ctx) => {
@@ -85,6 +100,8 @@ const duration = z
   .pipe(z.number().int().min(60_000));
 
 const json = z.boolean().optional().describe('print JSON instead of text');
+
+const isJobStatus = (v: string): v is JobStatus => JobStatusSchema.safeParse(v).success;
 const JSON_FLAG = { json: { cliOnly: true } } as const;
 
 type Chat<T> = (cmd: T & { name: string }, ctx: DispatchContext, deps: DispatchDeps) => Promise<CommandReply>;
@@ -160,12 +177,23 @@ const cliRuns = (words: string[]) =>
   passThrough(words, (argv, ctx) =>
     runRunsCommand(argv, { env: ctx.env, environment: ctx.environment, io: ctx.io }),
   );
-const cliMonitor = (word: string) =>
-  passThrough([word], (argv, ctx) => runMonitorCli(argv, { env: ctx.env, io: ctx.io }));
+/** The `arbiter monitor …` handler with its typed arguments (the registry read them). */
+const cliMonitor =
+  <N extends MonitorCliCommand['name']>(name: N) =>
+  (args: object, ctx: CliContext) =>
+    runMonitorCli({ ...args, name } as Extract<MonitorCliCommand, { name: N }>, { env: ctx.env, io: ctx.io });
 const cliReview = (word: string) =>
   passThrough([word], (argv, ctx) => runReviewCli(argv, { env: ctx.env, io: ctx.io }));
-const cliJobs = (word: string) => passThrough([word], (argv, ctx) => runJobsCommand(argv, ctx.env, ctx.io));
-const cliStore = (word: string) => passThrough([word], (argv, ctx) => runStoreCommand(argv, ctx.env, ctx.io));
+/** The `arbiter jobs …` handler with its typed arguments (the registry read them). */
+const cliJobs =
+  <N extends JobsCliCommand['name']>(name: N) =>
+  (args: object, ctx: CliContext) =>
+    runJobsCommand({ ...args, name } as Extract<JobsCliCommand, { name: N }>, ctx.env, ctx.io);
+/** The `arbiter store …` handler with its typed arguments (the registry read them). */
+const cliStore =
+  <N extends StoreCliCommand['name']>(name: N) =>
+  (args: object, ctx: CliContext) =>
+    runStoreCommand({ ...args, name } as Extract<StoreCliCommand, { name: N }>, ctx.env, ctx.io);
 
 /** Every command, keyed by the id a parsed command carries as its `name`. Order is the order of help. */
 export const COMMANDS = {
@@ -516,7 +544,7 @@ export const COMMANDS = {
         message: { ...(await listMonitors(deps.monitors.list, deps.monitors.deps)), ephemeral: true },
       };
     }),
-    cli: cliMonitor('list'),
+    cli: cliMonitor('monitor.list'),
   }),
   'monitor.run': defineCommand({
     words: ['monitor', 'run'],
@@ -525,7 +553,7 @@ export const COMMANDS = {
     args: z.object({
       monitor: z.string().min(1).max(200).describe('the monitor name'),
       dryRun: z.boolean().optional().describe('show what the extractor produces; score and post nothing'),
-      records: z.string().optional().describe('records to show with --dry-run (default 5)'),
+      records: whole(1, 1000, `records to show with --dry-run (default ${DRY_RUN_RECORDS})`),
     }),
     positionals: [{ key: 'monitor' }],
     shape: '<name>',
@@ -562,7 +590,7 @@ export const COMMANDS = {
         ),
       };
     }),
-    cli: cliMonitor('run'),
+    cli: cliMonitor('monitor.run'),
   }),
   'monitor.pause': defineCommand({
     words: ['monitor', 'pause'],
@@ -573,7 +601,7 @@ export const COMMANDS = {
     shape: '<name>',
     arity: 'a monitor name (see `monitor list`)',
     chat: chat<{ monitor: string }>((cmd, ctx, deps) => pauseOrResume(cmd.monitor, true, ctx, deps)),
-    cli: cliMonitor('pause'),
+    cli: cliMonitor('monitor.pause'),
   }),
   'monitor.resume': defineCommand({
     words: ['monitor', 'resume'],
@@ -584,7 +612,7 @@ export const COMMANDS = {
     shape: '<name>',
     arity: 'a monitor name (see `monitor list`)',
     chat: chat<{ monitor: string }>((cmd, ctx, deps) => pauseOrResume(cmd.monitor, false, ctx, deps)),
-    cli: cliMonitor('resume'),
+    cli: cliMonitor('monitor.resume'),
   }),
   'monitor.backfill': defineCommand({
     words: ['monitor', 'backfill'],
@@ -592,13 +620,18 @@ export const COMMANDS = {
     role: 'admin',
     args: z.object({
       monitor: z.string().min(1).max(200).describe('the monitor name'),
-      since: z.string().describe('a date such as 2026-11-01 or 2026-11-01T09:00:00Z'),
+      since: z
+        .string()
+        .refine((v) => !Number.isNaN(new Date(v).getTime()), {
+          error: 'expects a date such as 2026-11-01 or 2026-11-01T09:00:00Z',
+        })
+        .describe('a date such as 2026-11-01 or 2026-11-01T09:00:00Z'),
     }),
     positionals: [{ key: 'monitor' }],
     shape: '<name>',
     arity: 'a monitor name (see `monitor list`)',
     flags: { since: { value: 'DATE' } },
-    cli: cliMonitor('backfill'),
+    cli: cliMonitor('monitor.backfill'),
   }),
   digest: defineCommand({
     words: ['digest'],
@@ -625,25 +658,27 @@ export const COMMANDS = {
         commandActor(ctx),
       ),
     })),
+    check: (args) =>
+      args.dryRun && args.now ? '--dry-run previews and --post posts: give one of them.' : undefined,
     // `arbiter digest now` is `--post`, as in chat.
-    cli: (args, ctx) =>
-      runDigestCli([...ctx.rest, ...(args.now && !ctx.rest.includes('--post') ? ['--post'] : [])], {
-        env: ctx.env,
-        io: ctx.io,
-      }),
+    cli: (args, ctx) => runDigestCli(args, { env: ctx.env, io: ctx.io }),
   }),
   'jobs.list': defineCommand({
     words: ['jobs', 'list'],
     summary: 'the durable job queue',
     role: 'admin',
     args: z.object({
-      status: z.string().optional().describe('only jobs in this status'),
+      status: z
+        .string()
+        .refine(isJobStatus, { error: `must be one of ${JobStatusSchema.options.join(', ')}` })
+        .optional()
+        .describe('only jobs in this status'),
       type: z.string().optional().describe('only jobs of this type'),
-      limit: z.string().optional().describe('how many jobs (default 50)'),
+      limit: whole(1, 10_000, `how many jobs (default ${JOBS_LIST_DEFAULT})`),
       json,
     }),
     flags: { status: { value: 'S' }, type: { value: 'T' }, limit: { value: 'N' }, json: { cliOnly: true } },
-    cli: cliJobs('list'),
+    cli: cliJobs('jobs.list'),
   }),
   'jobs.show': defineCommand({
     words: ['jobs', 'show'],
@@ -654,7 +689,7 @@ export const COMMANDS = {
     shape: '<id>',
     arity: 'a job id',
     flags: JSON_FLAG,
-    cli: cliJobs('show'),
+    cli: cliJobs('jobs.show'),
   }),
   'jobs.cancel': defineCommand({
     words: ['jobs', 'cancel'],
@@ -664,14 +699,14 @@ export const COMMANDS = {
     positionals: [{ key: 'id' }],
     shape: '<id>',
     arity: 'a job id',
-    cli: cliJobs('cancel'),
+    cli: cliJobs('jobs.cancel'),
   }),
   'store.migrate': defineCommand({
     words: ['store', 'migrate'],
     summary: 'move a nedb DATA_DIR into the SQLite store now (what the first start does)',
     role: 'admin',
     args: z.object({}),
-    cli: cliStore('migrate'),
+    cli: cliStore('store.migrate'),
   }),
   'store.stats': defineCommand({
     words: ['store', 'stats'],
@@ -679,7 +714,7 @@ export const COMMANDS = {
     role: 'admin',
     args: z.object({ json }),
     flags: JSON_FLAG,
-    cli: cliStore('stats'),
+    cli: cliStore('store.stats'),
   }),
   audit: defineCommand({
     words: ['audit'],
@@ -736,13 +771,51 @@ export const COMMANDS = {
     words: ['ratings'],
     summary: 'Bradley–Terry ratings with 95% intervals from pairwise votes (`arbiter ratings --help`)',
     role: 'reader',
-    // Its options are checked by its own reader, which echoes its whole help with a mistake (kept as it was).
-    args: z.object({ options: z.array(z.string()).describe('--votes FILE and the rating options') }),
-    positionals: [{ key: 'options', variadic: 'array' }],
-    raw: true,
-    shape: '--votes FILE [options]',
+    args: z.object({
+      votes: z.string().min(1).describe('the votes file, JSON Lines (required)'),
+      bootstrap: count(
+        0,
+        100_000,
+        `bootstrap rounds for the intervals, 0 for none (default ${RATINGS_DEFAULTS.bootstrap})`,
+      ),
+      seed: z
+        .string()
+        .regex(/^-?\d+$/, { error: 'expects an integer' })
+        .transform(Number)
+        .pipe(z.number().int())
+        .optional()
+        .describe(`seed of the bootstrap, an integer (default ${RATINGS_DEFAULTS.seed})`),
+      contenders: z
+        .string()
+        .transform((v) =>
+          v
+            .split(',')
+            .map((c) => c.trim())
+            .filter(Boolean),
+        )
+        .optional()
+        .describe('known contenders; those without votes are listed as unrated'),
+      minVotes: count(
+        1,
+        1_000_000,
+        `votes a contender needs before it gets an interval and a rank (default ${RATINGS_DEFAULTS.minVotes})`,
+      ),
+      excludeBothBad: z
+        .boolean()
+        .optional()
+        .describe('do not count "both_bad" votes as games (default: they count as ties)'),
+      json: z.boolean().optional().describe('print the full table as JSON'),
+    }),
+    flags: {
+      votes: { value: 'FILE' },
+      bootstrap: { value: 'N' },
+      seed: { value: 'N' },
+      contenders: { value: 'A,B,…' },
+      minVotes: { value: 'N' },
+    },
+    detail: RATINGS_DETAIL,
     standalone: true,
-    cli: (_args, ctx) => runRatingsCli(ctx.rest, ctx.io),
+    cli: (args, ctx) => runRatingsCli(args, ctx.io),
   }),
   metrics: defineCommand({
     words: ['metrics'],

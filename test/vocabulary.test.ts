@@ -396,14 +396,17 @@ describe('cross-references are checked at load, with file:line:column and a did-
     );
     let out = '';
     let err = '';
-    const code = await runMonitorCli(['list'], {
-      env: parseEnv({
-        DATA_DIR: join(dir, 'data'),
-        MONITORS_DIR: join(dir, 'monitors'),
-        LOG_LEVEL: 'silent',
-      }),
-      io: { stdout: (t) => (out += t), stderr: (t) => (err += t) },
-    });
+    const code = await runMonitorCli(
+      { name: 'monitor.list' },
+      {
+        env: parseEnv({
+          DATA_DIR: join(dir, 'data'),
+          MONITORS_DIR: join(dir, 'monitors'),
+          LOG_LEVEL: 'silent',
+        }),
+        io: { stdout: (t) => (out += t), stderr: (t) => (err += t) },
+      },
+    );
     expect(code).toBe(0);
     expect(err).toMatch(/^warning: .*m\.yaml:4:1: schedule: `schedule: "0 \* \* \* \*"` is the old form/);
     expect(out).toMatch(/m {2}cron "0 \* \* \* \*" \(UTC\)[\s\S]*warning: .*schedule: .*is the old form/);
