@@ -10,6 +10,7 @@ import {
   isCodedError,
   type Logger,
   systemClock,
+  warningNotes,
 } from '../config/index.ts';
 import {
   createDigestPosts,
@@ -96,10 +97,19 @@ export function createDigestInputs(sources: {
   };
 }
 
+/** A configured digest with the warnings its file loaded with (old forms), shown where it is used. */
+export type DigestSpec = Digest & { warnings?: readonly string[] | undefined };
+
 /** What the `digest` command needs: the configured digests and what posting them needs. */
 export interface DigestCommandDeps {
-  specs: readonly Digest[];
+  specs: readonly DigestSpec[];
   deps: DigestDeps;
+}
+
+/** The load warnings of the digest files a command used, as one context section (none without warnings). */
+function warningSection(specs: readonly DigestSpec[]): MessageSection[] {
+  const notes = warningNotes(specs.flatMap((s) => s.warnings ?? []));
+  return notes.length ? [{ kind: 'context', items: notes }] : [];
 }
 
 const MAX_PREVIEW_SECTIONS = 40;
@@ -151,12 +161,16 @@ export async function handleDigest(
       });
       lines.push(describeOutcome(spec, outcome));
     }
-    return note('Digests posted now', lines.join('\n'));
+    return note('Digests posted now', lines.join('\n'), warningSection(deps.specs));
   }
   const previews = await Promise.all(
     deps.specs.map((spec) => previewDigest(spec, deps.deps, periodKind ? { periodKind } : {})),
   );
-  if (previews.length === 1) return { ...previews[0]!.message, ephemeral: true };
+  const warned = warningSection(deps.specs);
+  if (previews.length === 1) {
+    const { message } = previews[0]!;
+    return { ...message, sections: [...message.sections, ...warned], ephemeral: true };
+  }
   const sections: MessageSection[] = [];
   for (const [i, p] of previews.entries()) {
     if (sections.length >= MAX_PREVIEW_SECTIONS) break;
@@ -166,7 +180,7 @@ export async function handleDigest(
   return {
     title: `Digest previews (${previews.length})`,
     summary: previews.map((p) => p.message.summary ?? p.message.title).join(' · '),
-    sections: sections.slice(0, MAX_PREVIEW_SECTIONS),
+    sections: [...sections.slice(0, MAX_PREVIEW_SECTIONS), ...warned],
     thread: previews.flatMap((p) => p.message.thread ?? []),
     ephemeral: true,
   };
@@ -227,19 +241,16 @@ export async function runDigestCli(cmd: DigestCliCommand, deps: DigestCliDeps): 
     const { period, only: name } = cmd;
     const dryRun = cmd.dryRun === true;
     if (!dryRun && !cmd.now) io.stderr(`${DIGEST_POST_WARNING}\n`);
-    let specs = loadDigests(env.DIGESTS_DIR).map((l) => l.value);
-    if (name) {
-      specs = specs.filter((s) => s.name === name);
-      if (specs.length === 0)
-        throw new ArbiterError(
-          'NOT_FOUND',
-          `No digest named "${name}" in ${env.DIGESTS_DIR}. Known: ${
-            loadDigests(env.DIGESTS_DIR)
-              .map((l) => l.value.name)
-              .join(', ') || '(none)'
-          }.`,
-        );
-    }
+    const all = loadDigests(env.DIGESTS_DIR);
+    const loaded = name ? all.filter((l) => l.value.name === name) : all;
+    if (name && loaded.length === 0)
+      throw new ArbiterError(
+        'NOT_FOUND',
+        `No digest named "${name}" in ${env.DIGESTS_DIR}. Known: ${all.map((l) => l.value.name).join(', ') || '(none)'}.`,
+      );
+    // Old forms of the files used still load, with a warning on stderr naming the file, line and the new form.
+    for (const w of loaded.flatMap((l) => l.warnings)) io.stderr(`warning: ${w}\n`);
+    const specs = loaded.map((l) => l.value);
     if (specs.length === 0) {
       io.stderr(`No digests in ${env.DIGESTS_DIR}: add a YAML file (see examples/digests/daily.yaml).\n`);
       return 2;

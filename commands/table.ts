@@ -3,7 +3,7 @@
 // did-you-mean and the parity of the front doors all come from this table.
 import { z } from 'zod';
 import { type Message, openReportSection } from '../chat/index.ts';
-import { ArbiterError, describeEnv, parseDuration, reportPaths } from '../config/index.ts';
+import { ArbiterError, describeEnv, parseDuration, reportPaths, warningNotes } from '../config/index.ts';
 import {
   closestName,
   describeMetrics,
@@ -566,10 +566,20 @@ export const COMMANDS = {
       if (!found.ok) return { message: unknownMonitor(found.error) };
       const m = found.monitor;
       const paused = (await mdeps.store.getState(m.name)).paused === true;
-      const note = paused ? [`${m.name} is paused: only its scheduled ticks are skipped.`] : [];
+      // The monitor file's load warnings (old forms) where the user acts, not only in the start-up log.
+      const note = [
+        ...(paused ? [`${m.name} is paused: only its scheduled ticks are skipped.`] : []),
+        ...warningNotes(m.warnings ?? []),
+      ];
       const { outcome, message } = await runMonitorNow(m, mdeps, commandActor(ctx));
       if (outcome.status === 'skipped')
-        return { message: notice(`Monitor ${m.name}`, `Not run: ${outcome.reason}. Try again in a moment.`) };
+        return {
+          message: notice(
+            `Monitor ${m.name}`,
+            `Not run: ${outcome.reason}. Try again in a moment.`,
+            note.length ? [{ kind: 'context', items: note }] : [],
+          ),
+        };
       if (message)
         return {
           message: note.length

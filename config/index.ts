@@ -26,12 +26,14 @@ export {
 } from './schedule.ts';
 export {
   isMapping,
+  MAX_WARNING_NOTES,
   mappingsAt,
   msAsDuration,
   oldFormMessage,
   renameKey,
   renameValue,
   secondsAsDuration,
+  warningNotes,
   yamlText,
 } from './upgrade.ts';
 export { DEFAULT_FIELD_MAX_BYTES, formatBytes, oversizedField } from './limits.ts';
