@@ -73,7 +73,7 @@ export async function runCli(
     }
     const parsed = parseWords(COMMANDS, argv, 'cli');
     if (!parsed.ok) throw usageError(parsed);
-    const { entry, args, used } = parsed;
+    const { entry, args } = parsed;
     let env = {} as Env;
     if (!entry.standalone) {
       env = parseEnv(environment);
@@ -84,7 +84,6 @@ export async function runCli(
       env,
       environment,
       io,
-      rest: argv.slice(used),
       reportLink: (kind, id) => runLinkCli(kind, id, { env, io }),
       reportUrl: (kind, id, store) => reportLinkOf(kind, id, env, store),
     });

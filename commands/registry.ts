@@ -31,8 +31,6 @@ export interface CliContext {
   env: Env;
   environment: Record<string, string | undefined>;
   io: CliIo;
-  /** The words after the command's own words, as typed (the handlers not yet typed end to end read them). */
-  rest: string[];
   /**
    * Prints the signed URL of a run's or a review's report page (`--link`); the CLI wires it (report pages live in
    * web/, beside this layer). Absent: the command says links are not available here.
@@ -198,18 +196,6 @@ function computeFlags(def: CommandDef): FlagInfo[] {
         meta,
       };
     });
-}
-
-/**
- * The flag options of commands for the one flag parser, as the CLI accepts them: what a handler that still reads its
- * own argv (`arbiter runs …`) passes to parseFlags, so a flag added to the registry entry is accepted there too.
- */
-export function cliFlagOptions(...defs: CommandDef[]): Record<string, FlagOption> {
-  const options: Record<string, FlagOption> = {};
-  for (const def of defs)
-    for (const f of flagsOf(def))
-      options[f.flag] = { type: f.type, ...(f.meta.short ? { short: f.meta.short } : {}) };
-  return options;
 }
 
 // ---- Usage and help ----

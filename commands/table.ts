@@ -45,7 +45,7 @@ import { JOBS_LIST_DEFAULT, type JobsCliCommand, runJobsCommand } from './jobs-c
 import { notice } from './messages.ts';
 import { RATINGS_DEFAULTS, RATINGS_DETAIL, runRatingsCli } from './ratings.ts';
 import { type CliContext, defineCommand, helpText, type Registry, usageLine } from './registry.ts';
-import { runLeaderboardCli, runReviewCli } from './review-cli.ts';
+import { type ReviewCliCommand, runLeaderboardCli, runReviewCli } from './review-cli.ts';
 import {
   leaderboardCommand,
   reviewCloseCommand,
@@ -53,7 +53,15 @@ import {
   reviewListCommand,
   reviewReasonCommand,
 } from './reviews.ts';
-import { progressBar, renderComparison, renderRunSummary, runRunCommand, runRunsCommand } from './runs.ts';
+import {
+  progressBar,
+  RUNS_LIST_DEFAULT,
+  type RunsCliCommand,
+  renderComparison,
+  renderRunSummary,
+  runRunCommand,
+  runRunsCommand,
+} from './runs.ts';
 import { runStoreCommand, type StoreCliCommand } from './store-cli.ts';
 import { findSuite } from './suites.ts';
 
@@ -111,14 +119,6 @@ function chat<T>(fn: Chat<T>): Chat<T> {
   return fn;
 }
 
-/** A CLI handler that hands the words after the command's own to an argv-level runner of the same meaning. */
-function passThrough(
-  words: readonly string[],
-  run: (argv: string[], ctx: CliContext) => Promise<number> | number,
-): (args: unknown, ctx: CliContext) => Promise<number> | number {
-  return (_args, ctx) => run([...words, ...ctx.rest], ctx);
-}
-
 /** `--link`: print the signed URL of the object's report page instead of the report itself. */
 const link = z
   .boolean()
@@ -173,17 +173,28 @@ export function runProgressMessage(run: Run): Message {
   };
 }
 
-const cliRuns = (words: string[]) =>
-  passThrough(words, (argv, ctx) =>
-    runRunsCommand(argv, { env: ctx.env, environment: ctx.environment, io: ctx.io }),
-  );
+/** The `arbiter runs …` handler with its typed arguments (the registry read them). */
+const cliRuns =
+  <N extends RunsCliCommand['name']>(name: N) =>
+  (args: unknown, ctx: CliContext) =>
+    runRunsCommand({ ...(args as object), name } as Extract<RunsCliCommand, { name: N }>, {
+      env: ctx.env,
+      environment: ctx.environment,
+      io: ctx.io,
+    });
 /** The `arbiter monitor …` handler with its typed arguments (the registry read them). */
 const cliMonitor =
   <N extends MonitorCliCommand['name']>(name: N) =>
   (args: object, ctx: CliContext) =>
     runMonitorCli({ ...args, name } as Extract<MonitorCliCommand, { name: N }>, { env: ctx.env, io: ctx.io });
-const cliReview = (word: string) =>
-  passThrough([word], (argv, ctx) => runReviewCli(argv, { env: ctx.env, io: ctx.io }));
+/** The `arbiter review …` handler with its typed arguments (the registry read them). */
+const cliReview =
+  <N extends ReviewCliCommand['name']>(name: N) =>
+  (args: unknown, ctx: CliContext) =>
+    runReviewCli({ ...(args as object), name } as Extract<ReviewCliCommand, { name: N }>, {
+      env: ctx.env,
+      io: ctx.io,
+    });
 /** The `arbiter jobs …` handler with its typed arguments (the registry read them). */
 const cliJobs =
   <N extends JobsCliCommand['name']>(name: N) =>
@@ -244,17 +255,29 @@ export const COMMANDS = {
     args: z.object({
       suite: z.string().min(1).max(500).optional().describe('a suite file name, path or `name:`'),
       limit: whole(1, 100_000, 'run only the first N items'),
-      concurrency: z.string().optional().describe('items in flight at once'),
+      concurrency: count(1, 256, 'items in flight at once'),
       json,
       junit: z.string().optional().describe('write a JUnit XML report to FILE'),
-      failUnder: z.string().optional().describe('fail when the score is below X (0 to 1)'),
-      maxErrors: z.string().optional().describe('errored items tolerated (default 0)'),
+      failUnder: z
+        .string()
+        .regex(/^\d*\.?\d+$/, { error: 'expects a number from 0 to 1' })
+        .transform(Number)
+        .refine((x) => x <= 1, { error: 'expects a number from 0 to 1' })
+        .optional()
+        .describe('fail when the score is below X (0 to 1)'),
+      maxErrors: count(0, 10_000_000, 'errored items tolerated (default 0)'),
       retryErrors: z.string().optional().describe('run only the errored items of a finished run again'),
       new: z.boolean().optional().describe('start afresh instead of resuming an unfinished run'),
     }),
     positionals: [{ key: 'suite' }],
     shape: '<name|path>',
     arity: 'exactly one suite, e.g. `run quickstart`',
+    detail: `An unfinished run of the same suite and dataset is resumed (finished items are kept); --new starts afresh.
+An item whose target failed or that a metric could not score is errored: a run with more errored items than
+--max-errors (default 0) never passes; --retry-errors RUN (without a suite) runs only the errored items of a
+finished run again.
+Exit codes: 0 passed, 1 below the threshold (or items a metric could not score), 2 usage or configuration error,
+3 infrastructure failure (the target, the model provider or the network failed).`,
     flags: {
       limit: { value: 'N' },
       concurrency: { value: 'N', cliOnly: true },
@@ -265,10 +288,15 @@ export const COMMANDS = {
       retryErrors: { value: 'RUN', cliOnly: true },
       new: { cliOnly: true },
     },
-    check: (args) =>
-      args.suite === undefined && args.retryErrors === undefined
-        ? 'run needs exactly one suite, e.g. `run quickstart`.'
-        : undefined,
+    check: (args, door) => {
+      if (args.suite !== undefined && args.retryErrors !== undefined)
+        return 'arbiter run --retry-errors <run> takes a run id, not a suite file.';
+      if (args.suite === undefined && args.retryErrors === undefined)
+        return door === 'cli'
+          ? 'arbiter run needs a suite file (or a suite name), e.g. `arbiter run quickstart`.'
+          : 'run needs exactly one suite, e.g. `run quickstart`.';
+      return undefined;
+    },
     chat: chat<{ suite?: string; limit?: number }>(async (cmd, ctx, deps) => {
       const file = findSuite(cmd.suite ?? '', { suitesDir: deps.suitesDir });
       const suite = loadSuite(file, deps.environment);
@@ -282,8 +310,8 @@ export const COMMANDS = {
       if (!run) throw new ArbiterError('INTERNAL', `Run ${started.runId} vanished after it was started.`);
       return { message: runProgressMessage(run), watchRun: { runId: run._id, created: started.created } };
     }),
-    cli: (_args, ctx) =>
-      runRunCommand(ctx.rest, {
+    cli: (args, ctx) =>
+      runRunCommand(args, {
         env: ctx.env,
         environment: ctx.environment,
         io: { ...ctx.io, isTTY: ctx.io.isTTY === true },
@@ -297,7 +325,7 @@ export const COMMANDS = {
     role: 'reader',
     args: z.object({
       suite: z.string().optional().describe('only runs of this suite'),
-      limit: z.string().optional().describe('how many runs'),
+      limit: whole(1, 1000, `how many runs (default ${RUNS_LIST_DEFAULT})`),
       json,
     }),
     flags: {
@@ -321,7 +349,7 @@ export const COMMANDS = {
         },
       };
     }),
-    cli: cliRuns(['list']),
+    cli: cliRuns('runs.list'),
   }),
   'runs.show': defineCommand({
     words: ['runs', 'show'],
@@ -348,7 +376,7 @@ export const COMMANDS = {
       const button = openReportSection(deps.reportUrl?.(reportPaths.run(run._id)));
       return { message: { ...summary, sections: [...summary.sections, ...button], ephemeral: true } };
     }),
-    cli: (args, ctx) => withLink('run', args, ctx, cliRuns(['show'])),
+    cli: (args, ctx) => withLink('run', args, ctx, cliRuns('runs.show')),
   }),
   'runs.compare': defineCommand({
     words: ['runs', 'compare'],
@@ -363,7 +391,7 @@ export const COMMANDS = {
       const cmp = await deps.runs.compare(cmd.a, cmd.b);
       return { message: { ...renderComparison(cmp), ephemeral: true } };
     }),
-    cli: cliRuns(['compare']),
+    cli: cliRuns('runs.compare'),
   }),
   'runs.cancel': defineCommand({
     words: ['runs', 'cancel'],
@@ -383,7 +411,7 @@ export const COMMANDS = {
             : `${cmd.id} already ended (${run.status}).`;
       return { message: notice('Run cancel', text) };
     }),
-    cli: cliRuns(['cancel']),
+    cli: cliRuns('runs.cancel'),
   }),
   'runs.publish': defineCommand({
     words: ['runs', 'publish'],
@@ -393,7 +421,7 @@ export const COMMANDS = {
     positionals: [{ key: 'id' }],
     shape: '<id>',
     arity: 'a run id',
-    cli: cliRuns(['publish']),
+    cli: cliRuns('runs.publish'),
   }),
   review: defineCommand({
     words: ['review'],
@@ -454,7 +482,7 @@ export const COMMANDS = {
         ),
       };
     }),
-    cli: cliReview('create'),
+    cli: cliReview('review'),
   }),
   'review.list': defineCommand({
     words: ['review', 'list'],
@@ -465,7 +493,7 @@ export const COMMANDS = {
       const svc = reviews(deps);
       return svc ? { message: await reviewListCommand(svc) } : NO_REVIEWS;
     }),
-    cli: cliReview('list'),
+    cli: cliReview('review.list'),
   }),
   'review.close': defineCommand({
     words: ['review', 'close'],
@@ -486,7 +514,7 @@ export const COMMANDS = {
         ),
       };
     }),
-    cli: cliReview('close'),
+    cli: cliReview('review.close'),
   }),
   'review.report': defineCommand({
     words: ['review', 'report'],
@@ -501,7 +529,7 @@ export const COMMANDS = {
       const svc = reviews(deps);
       return svc ? { message: { ...(await svc.report(cmd.id)), ephemeral: true } } : NO_REVIEWS;
     }),
-    cli: (args, ctx) => withLink('review', args, ctx, cliReview('report')),
+    cli: (args, ctx) => withLink('review', args, ctx, cliReview('review.report')),
   }),
   'review.reason': defineCommand({
     words: ['review', 'reason'],

@@ -58,10 +58,16 @@ function capture() {
   const io = {
     out: '',
     err: '',
-    stdout: (t: string) => void (io.out += t),
-    stderr: (t: string) => void (io.err += t),
+    stdout(t: string) {
+      io.out += t;
+    },
+    stderr(t: string) {
+      io.err += t;
+    },
+    readFile: async () => '',
+    get: () => io,
   };
-  return { ...io, readFile: async () => '', get: () => io };
+  return io;
 }
 
 describe('load warnings where the user acts', () => {
