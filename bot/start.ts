@@ -247,7 +247,12 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
       ...m,
       publish: { ...m.publish, channel: channel(m.publish.channel) },
     }));
-    const digestSpecs = loadedDigests.map(({ value: d }) => ({ ...d, channel: channel(d.channel) }));
+    // Each with its file's load warnings, shown in the answers of `digest` (not only in the start-up log).
+    const digestSpecs = loadedDigests.map(({ value: d, warnings }) => ({
+      ...d,
+      channel: channel(d.channel),
+      ...(warnings.length ? { warnings } : {}),
+    }));
     const promptAlertsChannel = env.PROMPT_ALERTS_CHANNEL ? channel(env.PROMPT_ALERTS_CHANNEL) : undefined;
     // The outbox sends with a client of its own that never waits inside a call: a 429 or a 5xx comes back to the
     // delivery loop, which reschedules that delivery (Retry-After) while other channels go on.

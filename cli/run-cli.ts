@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import {
   CLI_HELP,
   COMMANDS,
+  commandHelp,
   matchEntry,
   type Parsed,
   parseWords,
@@ -25,7 +26,7 @@ import type { CliIo } from './io.ts';
 import { reportLinkOf, runLinkCli } from './links.ts';
 
 /** A usage mistake as the CLI says it: the problem, then the relevant usage lines (or the command list). */
-function usageError(parsed: Extract<Parsed, { ok: false }>): ArbiterError {
+export function usageError(parsed: Extract<Parsed, { ok: false }>): ArbiterError {
   const lines = parsed.usage.length
     ? parsed.usage.map((l) => `  ${l}`)
     : // An unknown command: the commands, one usage line each, without their descriptions.
@@ -51,11 +52,11 @@ export async function runCli(
     }
     const helpAt = argv.findIndex((w) => w === '--help' || w === '-h');
     if (helpAt > 0) {
-      // `arbiter <command> --help`: that command's usage and summary (a command with its own reader answers itself).
+      // `arbiter <command> --help`: that command's usage and summary (and its details and flags, when it has them).
       const found = matchEntry(COMMANDS as Registry, argv.slice(0, helpAt));
       const isGroup = found?.used === 1 && found.entry.words.length > 1;
-      if (found && !found.entry.raw && !isGroup) {
-        io.stdout(`Usage: arbiter ${usageLine(found.entry, 'cli')}\n  ${found.entry.summary}\n`);
+      if (found && !isGroup) {
+        io.stdout(commandHelp(found.entry));
         return 0;
       }
       if (!found || isGroup) {
@@ -72,7 +73,7 @@ export async function runCli(
     }
     const parsed = parseWords(COMMANDS, argv, 'cli');
     if (!parsed.ok) throw usageError(parsed);
-    const { entry, args, used } = parsed;
+    const { entry, args } = parsed;
     let env = {} as Env;
     if (!entry.standalone) {
       env = parseEnv(environment);
@@ -83,7 +84,6 @@ export async function runCli(
       env,
       environment,
       io,
-      rest: argv.slice(used),
       reportLink: (kind, id) => runLinkCli(kind, id, { env, io }),
       reportUrl: (kind, id, store) => reportLinkOf(kind, id, env, store),
     });

@@ -9,8 +9,8 @@ import {
   formatUserError,
   isCodedError,
   type Logger,
-  parseFlags,
   systemClock,
+  warningNotes,
 } from '../config/index.ts';
 import {
   createDigestPosts,
@@ -97,10 +97,19 @@ export function createDigestInputs(sources: {
   };
 }
 
+/** A configured digest with the warnings its file loaded with (old forms), shown where it is used. */
+export type DigestSpec = Digest & { warnings?: readonly string[] | undefined };
+
 /** What the `digest` command needs: the configured digests and what posting them needs. */
 export interface DigestCommandDeps {
-  specs: readonly Digest[];
+  specs: readonly DigestSpec[];
   deps: DigestDeps;
+}
+
+/** The load warnings of the digest files a command used, as one context section (none without warnings). */
+function warningSection(specs: readonly DigestSpec[]): MessageSection[] {
+  const notes = warningNotes(specs.flatMap((s) => s.warnings ?? []));
+  return notes.length ? [{ kind: 'context', items: notes }] : [];
 }
 
 const MAX_PREVIEW_SECTIONS = 40;
@@ -152,12 +161,16 @@ export async function handleDigest(
       });
       lines.push(describeOutcome(spec, outcome));
     }
-    return note('Digests posted now', lines.join('\n'));
+    return note('Digests posted now', lines.join('\n'), warningSection(deps.specs));
   }
   const previews = await Promise.all(
     deps.specs.map((spec) => previewDigest(spec, deps.deps, periodKind ? { periodKind } : {})),
   );
-  if (previews.length === 1) return { ...previews[0]!.message, ephemeral: true };
+  const warned = warningSection(deps.specs);
+  if (previews.length === 1) {
+    const { message } = previews[0]!;
+    return { ...message, sections: [...message.sections, ...warned], ephemeral: true };
+  }
   const sections: MessageSection[] = [];
   for (const [i, p] of previews.entries()) {
     if (sections.length >= MAX_PREVIEW_SECTIONS) break;
@@ -167,17 +180,11 @@ export async function handleDigest(
   return {
     title: `Digest previews (${previews.length})`,
     summary: previews.map((p) => p.message.summary ?? p.message.title).join(' · '),
-    sections: sections.slice(0, MAX_PREVIEW_SECTIONS),
+    sections: [...sections.slice(0, MAX_PREVIEW_SECTIONS), ...warned],
     thread: previews.flatMap((p) => p.message.thread ?? []),
     ephemeral: true,
   };
 }
-
-const USAGE_LINE = 'arbiter digest [--period day|week] [--name N] [--post] [--dry-run]';
-const USAGE = `Usage:
-  ${USAGE_LINE}
-      preview every configured digest (or only N) for the last complete period and write its chart under
-      DATA_DIR/digests/ (--dry-run); --post posts them, once per period`;
 
 /** Said when `arbiter digest` is run with neither --post nor --dry-run: it still posts, for this release only. */
 export const DIGEST_POST_WARNING =
@@ -214,48 +221,36 @@ function textTransport(write: (t: string) => void): Transport {
   };
 }
 
+/**
+ * `arbiter digest` with its arguments, as the command registry (commands/table.ts) parsed and validated them (`now`
+ * is `--post` or `digest now`; `only` is `--name`): this file reads no argv.
+ */
+export interface DigestCliCommand {
+  now: boolean;
+  period?: 'day' | 'week' | undefined;
+  only?: string | undefined;
+  dryRun?: boolean | undefined;
+}
+
 /** Runs one `arbiter digest …` invocation; errors become one line on stderr and an exit code. */
-export async function runDigestCli(argv: string[], deps: DigestCliDeps): Promise<number> {
+export async function runDigestCli(cmd: DigestCliCommand, deps: DigestCliDeps): Promise<number> {
   const { env, io } = deps;
   const logger = deps.logger ?? createSilentLogger();
   let ownStore: DocumentStore | undefined;
   try {
-    if (argv.includes('--help') || argv[0] === 'help') {
-      io.stdout(`${USAGE}\n`);
-      return 0;
-    }
-    const { values } = parseFlags(argv, {
-      usage: USAGE_LINE,
-      options: {
-        period: { type: 'string' },
-        name: { type: 'string' },
-        'dry-run': { type: 'boolean' },
-        post: { type: 'boolean' },
-      },
-    });
-    const period = values.period as string | undefined;
-    if (period !== undefined && period !== 'day' && period !== 'week')
-      throw new ArbiterError('USAGE', '--period expects day or week.', { hint: `Usage: ${USAGE_LINE}` });
-    const name = values.name as string | undefined;
-    const dryRun = values['dry-run'] === true;
-    if (dryRun && values.post)
-      throw new ArbiterError('USAGE', '--dry-run previews and --post posts: give one of them.', {
-        hint: `Usage: ${USAGE_LINE}`,
-      });
-    if (!dryRun && !values.post) io.stderr(`${DIGEST_POST_WARNING}\n`);
-    let specs = loadDigests(env.DIGESTS_DIR).map((l) => l.value);
-    if (name) {
-      specs = specs.filter((s) => s.name === name);
-      if (specs.length === 0)
-        throw new ArbiterError(
-          'NOT_FOUND',
-          `No digest named "${name}" in ${env.DIGESTS_DIR}. Known: ${
-            loadDigests(env.DIGESTS_DIR)
-              .map((l) => l.value.name)
-              .join(', ') || '(none)'
-          }.`,
-        );
-    }
+    const { period, only: name } = cmd;
+    const dryRun = cmd.dryRun === true;
+    if (!dryRun && !cmd.now) io.stderr(`${DIGEST_POST_WARNING}\n`);
+    const all = loadDigests(env.DIGESTS_DIR);
+    const loaded = name ? all.filter((l) => l.value.name === name) : all;
+    if (name && loaded.length === 0)
+      throw new ArbiterError(
+        'NOT_FOUND',
+        `No digest named "${name}" in ${env.DIGESTS_DIR}. Known: ${all.map((l) => l.value.name).join(', ') || '(none)'}.`,
+      );
+    // Old forms of the files used still load, with a warning on stderr naming the file, line and the new form.
+    for (const w of loaded.flatMap((l) => l.warnings)) io.stderr(`warning: ${w}\n`);
+    const specs = loaded.map((l) => l.value);
     if (specs.length === 0) {
       io.stderr(`No digests in ${env.DIGESTS_DIR}: add a YAML file (see examples/digests/daily.yaml).\n`);
       return 2;
@@ -278,7 +273,7 @@ export async function runDigestCli(argv: string[], deps: DigestCliDeps): Promise
       logger,
       audit: createAuditLog(store, { clock }),
     };
-    const kind = period as 'day' | 'week' | undefined;
+    const kind = period;
     let failed = false;
     for (const spec of specs) {
       if (dryRun) {

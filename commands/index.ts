@@ -14,6 +14,7 @@ export { type Command, COMMAND_USAGE, parseCommand, requiredRole } from './parse
 export {
   type CliContext,
   type CliIo,
+  commandHelp,
   matchEntry,
   parseWords,
   type Parsed,

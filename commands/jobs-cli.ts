@@ -1,7 +1,7 @@
 import { cliActor, createAuditLog, recordAudit } from '../audit/index.ts';
-import { ArbiterError, type Env, createSilentLogger, parseFlags } from '../config/index.ts';
+import { ArbiterError, type Env, createSilentLogger } from '../config/index.ts';
 import { createRunRepository, RUN_JOB_TYPE } from '../runs/index.ts';
-import { createJobQueue, type Job, JobStatusSchema, openStore } from '../storage/index.ts';
+import { createJobQueue, type Job, type JobStatus, openStore } from '../storage/index.ts';
 import type { CliIo } from './registry.ts';
 
 function line(job: Job): string {
@@ -9,61 +9,48 @@ function line(job: Job): string {
   return `${job._id}  ${job.status.padEnd(9)}  ${job.type.padEnd(16)}  attempts ${job.attempts}/${job.maxAttempts}${progress}  ${job.createdAt.toISOString()}`;
 }
 
+/**
+ * One `arbiter jobs …` command with its arguments, as the command registry (commands/table.ts) parsed and validated
+ * them: this file reads no argv.
+ */
+export type JobsCliCommand =
+  | {
+      name: 'jobs.list';
+      status?: JobStatus | undefined;
+      type?: string | undefined;
+      limit?: number | undefined;
+      json?: boolean | undefined;
+    }
+  | { name: 'jobs.show'; id: string; json?: boolean | undefined }
+  | { name: 'jobs.cancel'; id: string };
+
+/** Jobs `jobs list` prints when --limit is not given. */
+export const JOBS_LIST_DEFAULT = 50;
+
 /** `arbiter jobs list|show|cancel`: inspect the durable job queue. */
-export async function runJobsCommand(argv: string[], env: Env, io: CliIo): Promise<number> {
-  const [sub, ...rest] = argv;
-  const parsed = parseFlags(rest, {
-    allowPositionals: true,
-    options: {
-      status: { type: 'string' },
-      type: { type: 'string' },
-      limit: { type: 'string' },
-      json: { type: 'boolean' },
-    },
-  });
-  const positionals = parsed.positionals;
-  const values = parsed.values as { status?: string; type?: string; limit?: string; json?: boolean };
-  if (!sub || !['list', 'show', 'cancel'].includes(sub)) {
-    throw new ArbiterError('USAGE', `Unknown jobs command "${sub ?? ''}".`, {
-      hint: 'Usage: arbiter jobs list [--status S] [--type T] [--limit N] [--json] | show <id> [--json] | cancel <id>',
-    });
-  }
+export async function runJobsCommand(cmd: JobsCliCommand, env: Env, io: CliIo): Promise<number> {
   const store = await openStore(env, { logger: createSilentLogger() });
   try {
     const queue = await createJobQueue(store);
-    if (sub === 'list') {
-      const status = values.status === undefined ? undefined : JobStatusSchema.safeParse(values.status);
-      if (status && !status.success) {
-        throw new ArbiterError(
-          'USAGE',
-          `--status must be one of ${JobStatusSchema.options.join(', ')} (got "${values.status}")`,
-        );
-      }
-      const limit = values.limit === undefined ? 50 : Number(values.limit);
-      if (!Number.isInteger(limit) || limit < 1)
-        throw new ArbiterError('USAGE', `--limit must be a whole number ≥ 1 (got "${values.limit}")`);
+    if (cmd.name === 'jobs.list') {
       const jobs = await queue.list({
-        ...(status?.success ? { status: status.data } : {}),
-        ...(values.type ? { type: values.type } : {}),
-        limit,
+        ...(cmd.status ? { status: cmd.status } : {}),
+        ...(cmd.type ? { type: cmd.type } : {}),
+        limit: cmd.limit ?? JOBS_LIST_DEFAULT,
       });
-      if (values.json) io.stdout(`${JSON.stringify(jobs, null, 2)}\n`);
+      if (cmd.json) io.stdout(`${JSON.stringify(jobs, null, 2)}\n`);
       else io.stdout(jobs.length === 0 ? 'No jobs.\n' : `${jobs.map(line).join('\n')}\n`);
       return 0;
     }
-    const id = positionals[0];
-    if (!id)
-      throw new ArbiterError('USAGE', `arbiter jobs ${sub} needs a job id.`, {
-        hint: 'List ids with `arbiter jobs list`.',
-      });
-    if (sub === 'show') {
+    const { id } = cmd;
+    if (cmd.name === 'jobs.show') {
       const job = await queue.get(id);
       if (!job)
         throw new ArbiterError('NOT_FOUND', `No job with id ${id}.`, {
           hint: 'List ids with `arbiter jobs list`.',
         });
       io.stdout(
-        values.json
+        cmd.json
           ? `${JSON.stringify(job, null, 2)}\n`
           : `${line(job)}\n${job.lastError ? `last error: ${job.lastError}\n` : ''}${job.progress?.message ? `progress: ${job.progress.message}\n` : ''}`,
       );

@@ -1,24 +1,31 @@
 import { describe, expect, it } from 'vitest';
-import { parseVotesJsonl, RATINGS_USAGE, runRatingsCli } from './ratings.ts';
+import { runCli } from '../cli/run-cli.ts';
+import { parseVotesJsonl } from './ratings.ts';
+import { commandHelp, usageLine } from './registry.ts';
+import { COMMANDS } from './table.ts';
 import { computeRatings, type RatingsTable } from '../reviews/index.ts';
 
-/** Runs the command against in-memory files and captures both streams. */
+/** Runs `arbiter ratings <argv>` (through the command registry) against in-memory files and captures both streams. */
 async function run(argv: string[], files: Record<string, string> = {}) {
   let stdout = '';
   let stderr = '';
-  const code = await runRatingsCli(argv, {
-    readFile: async (path) => {
-      const text = files[path];
-      if (text === undefined) throw new Error(`ENOENT: no such file or directory, open '${path}'`);
-      return text;
+  const code = await runCli(
+    ['ratings', ...argv],
+    {},
+    {
+      readFile: async (path) => {
+        const text = files[path];
+        if (text === undefined) throw new Error(`ENOENT: no such file or directory, open '${path}'`);
+        return text;
+      },
+      stdout: (s) => {
+        stdout += s;
+      },
+      stderr: (s) => {
+        stderr += s;
+      },
     },
-    stdout: (s) => {
-      stdout += s;
-    },
-    stderr: (s) => {
-      stderr += s;
-    },
-  });
+  );
   return { code, stdout, stderr };
 }
 
@@ -33,7 +40,7 @@ const VOTES = [
   line('lonely', 'small', 'both_bad'),
 ].join('\n');
 
-describe('runRatingsCli', () => {
+describe('arbiter ratings', () => {
   it('prints an aligned table with rank, rating, interval, games and win rate', async () => {
     const { code, stdout, stderr } = await run(['--votes', 'votes.jsonl', '--bootstrap', '200'], {
       'votes.jsonl': VOTES,
@@ -166,25 +173,37 @@ describe('runRatingsCli', () => {
     { argv: ['--votes'], message: '--votes needs a value' },
     { argv: ['--votes', '--json'], message: '--votes needs a value' },
     { argv: ['--votes', 'v', '--frobnicate'], message: 'Unknown option --frobnicate' },
-    { argv: ['--votes', 'v', 'extra'], message: 'Unexpected argument extra' },
+    { argv: ['--votes', 'v', 'extra'], message: 'ratings takes no arguments (got "extra")' },
+    {
+      argv: ['--votes', 'v', '--boostrap', '5'],
+      message: 'Unknown option --boostrap. Did you mean --bootstrap?',
+    },
     { argv: ['--votes', 'v', '--bootstrap', 'many'], message: '--bootstrap expects a whole number' },
     { argv: ['--votes', 'v', '--bootstrap', '-3'], message: '--bootstrap expects a whole number' },
     { argv: ['--votes', 'v', '--seed', '1.5'], message: '--seed expects an integer' },
     { argv: ['--votes', 'v', '--json=yes'], message: '--json takes no value' },
     { argv: ['--votes', 'v', '--min-votes', '0'], message: '--min-votes expects a whole number from 1' },
     { argv: ['--votes', 'v', '--min-votes', 'ten'], message: '--min-votes expects a whole number from 1' },
-  ])('exits 2 with usage for $argv', async ({ argv, message }) => {
+  ])('exits 2 with the one usage line for $argv', async ({ argv, message }) => {
     const { code, stdout, stderr } = await run(argv, { v: line('a', 'b', 'a') });
     expect(code).toBe(2);
     expect(stdout).toBe('');
     expect(stderr).toContain(message);
-    expect(stderr).toContain(RATINGS_USAGE);
+    // The registry's usage line of the command, not its whole help.
+    expect(stderr).toContain(`arbiter ${usageLine(COMMANDS.ratings, 'cli')}`);
+    expect(stderr).not.toContain('Options:');
   });
 
-  it('prints help on --help and exits 0', async () => {
+  it('prints help on --help and exits 0: usage, the votes format and every option, from the registry entry', async () => {
     const { code, stdout } = await run(['--help']);
     expect(code).toBe(0);
-    expect(stdout).toBe(RATINGS_USAGE);
+    expect(stdout).toBe(commandHelp(COMMANDS.ratings));
+    expect(stdout).toContain(
+      'Usage: arbiter ratings --votes FILE [--bootstrap N] [--seed N] [--contenders A,B,…] [--min-votes N] [--exclude-both-bad] [--json]',
+    );
+    expect(stdout).toContain('one vote per line: {"a": "<model>", "b": "<model>", "winner"');
+    expect(stdout).toMatch(/--exclude-both-bad +do not count "both_bad" votes as games/);
+    expect(stdout).toMatch(/--bootstrap N +bootstrap rounds for the intervals, 0 for none \(default 1000\)/);
   });
 
   it('exits 2 when the votes file cannot be read', async () => {

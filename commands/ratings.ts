@@ -17,49 +17,40 @@ export interface RatingsCliIo {
   stderr(text: string): void;
 }
 
-/** Help text of `arbiter ratings`. */
-export const RATINGS_USAGE = `Usage: arbiter ratings --votes FILE [options]
+/**
+ * `arbiter ratings` with its options, as the command registry (commands/table.ts) parsed and validated them: this file
+ * reads no argv. Absent options take their defaults here.
+ */
+export interface RatingsCliArgs {
+  votes: string;
+  bootstrap?: number | undefined;
+  seed?: number | undefined;
+  contenders?: string[] | undefined;
+  minVotes?: number | undefined;
+  excludeBothBad?: boolean | undefined;
+  json?: boolean | undefined;
+}
 
-Bradley–Terry ratings (Chatbot Arena method) with 95% bootstrap intervals from a JSON Lines file,
-one vote per line: {"a": "<model>", "b": "<model>", "winner": "a" | "b" | "tie" | "both_bad"}
+/** Bootstrap rounds and seed when --bootstrap and --seed are not given. */
+export const RATINGS_DEFAULTS = { bootstrap: 1000, seed: 42, minVotes: MIN_VOTES_PER_CONTENDER } as const;
 
-Options:
-  --votes FILE          votes file (required)
-  --bootstrap N         bootstrap rounds for the intervals, 0 for none (default 1000)
-  --seed N              seed of the bootstrap, an integer (default 42)
-  --contenders A,B,...  known contenders; those without votes are listed as unrated
-  --min-votes N         votes a contender needs before it gets an interval and a rank (default ${MIN_VOTES_PER_CONTENDER})
-  --exclude-both-bad    do not count "both_bad" votes as games (default: they count as ties)
-  --json                print the full table as JSON
-  -h, --help            show this help
-`;
+/** What `arbiter ratings --help` says besides the usage line and the options. */
+export const RATINGS_DETAIL = `Bradley–Terry ratings (Chatbot Arena method) with 95% bootstrap intervals from a JSON Lines file,
+one vote per line: {"a": "<model>", "b": "<model>", "winner": "a" | "b" | "tie" | "both_bad"}`;
 
 const MAX_REPORTED_LINE_ERRORS = 10;
 
-interface CliArgs {
-  votes: string;
-  bootstrap: number;
-  seed: number;
-  contenders: string[];
-  minVotes: number;
-  bothBadAsTie: boolean;
-  json: boolean;
-}
-
-type ParsedArgs = { ok: true; args: CliArgs } | { ok: true; help: true } | { ok: false; error: string };
-
-/** Runs `arbiter ratings` with the arguments after the subcommand name; resolves to the exit code. */
-export async function runRatingsCli(argv: readonly string[], io: RatingsCliIo): Promise<number> {
-  const parsed = parseArgs(argv);
-  if (!parsed.ok) {
-    io.stderr(`${parsed.error}\n\n${RATINGS_USAGE}`);
-    return 2;
-  }
-  if ('help' in parsed) {
-    io.stdout(RATINGS_USAGE);
-    return 0;
-  }
-  const { args } = parsed;
+/** Runs `arbiter ratings`; resolves to the exit code. */
+export async function runRatingsCli(options: RatingsCliArgs, io: RatingsCliIo): Promise<number> {
+  const args = {
+    votes: options.votes,
+    bootstrap: options.bootstrap ?? RATINGS_DEFAULTS.bootstrap,
+    seed: options.seed ?? RATINGS_DEFAULTS.seed,
+    contenders: options.contenders ?? [],
+    minVotes: options.minVotes ?? RATINGS_DEFAULTS.minVotes,
+    bothBadAsTie: options.excludeBothBad !== true,
+    json: options.json === true,
+  };
   let text: string;
   try {
     text = await io.readFile(args.votes);
@@ -132,91 +123,6 @@ export function parseVotesJsonl(
     errors.push({ line: i + 1, message: reasons.join('; ') });
   });
   return errors.length > 0 ? { ok: false, errors } : { ok: true, votes };
-}
-
-function parseArgs(argv: readonly string[]): ParsedArgs {
-  const args: Partial<CliArgs> & { bothBadAsTie: boolean; json: boolean } = {
-    bothBadAsTie: true,
-    json: false,
-  };
-  const takesValue = new Set(['--votes', '--bootstrap', '--seed', '--contenders', '--min-votes']);
-  for (let i = 0; i < argv.length; i++) {
-    const token = argv[i]!;
-    if (token === '-h' || token === '--help') return { ok: true, help: true };
-    const eq = token.startsWith('--') ? token.indexOf('=') : -1;
-    const flag = eq === -1 ? token : token.slice(0, eq);
-    if (flag === '--json' || flag === '--exclude-both-bad') {
-      if (eq !== -1) return { ok: false, error: `${flag} takes no value` };
-      if (flag === '--json') args.json = true;
-      else args.bothBadAsTie = false;
-      continue;
-    }
-    if (!takesValue.has(flag)) {
-      return {
-        ok: false,
-        error: token.startsWith('-') ? `Unknown option ${flag}` : `Unexpected argument ${token}`,
-      };
-    }
-    let value: string | undefined;
-    if (eq !== -1) value = token.slice(eq + 1);
-    else {
-      value = argv[i + 1];
-      i++;
-    }
-    if (value === undefined || value === '' || (eq === -1 && value.startsWith('--'))) {
-      return { ok: false, error: `${flag} needs a value` };
-    }
-    switch (flag) {
-      case '--votes':
-        args.votes = value;
-        break;
-      case '--bootstrap': {
-        const n = parseWholeNumber(value);
-        if (n === null || n > 100_000)
-          return { ok: false, error: `--bootstrap expects a whole number from 0 to 100000, got "${value}"` };
-        args.bootstrap = n;
-        break;
-      }
-      case '--seed': {
-        const n = parseWholeNumber(value.replace(/^-/, ''));
-        if (n === null) return { ok: false, error: `--seed expects an integer, got "${value}"` };
-        args.seed = value.startsWith('-') ? -n : n;
-        break;
-      }
-      case '--min-votes': {
-        const n = parseWholeNumber(value);
-        if (n === null || n < 1 || n > 1_000_000)
-          return { ok: false, error: `--min-votes expects a whole number from 1 to 1000000, got "${value}"` };
-        args.minVotes = n;
-        break;
-      }
-      case '--contenders':
-        args.contenders = value
-          .split(',')
-          .map((s) => s.trim())
-          .filter(Boolean);
-        break;
-    }
-  }
-  if (args.votes === undefined) return { ok: false, error: 'Missing --votes FILE' };
-  return {
-    ok: true,
-    args: {
-      votes: args.votes,
-      bootstrap: args.bootstrap ?? 1000,
-      seed: args.seed ?? 42,
-      contenders: args.contenders ?? [],
-      minVotes: args.minVotes ?? MIN_VOTES_PER_CONTENDER,
-      bothBadAsTie: args.bothBadAsTie,
-      json: args.json,
-    },
-  };
-}
-
-function parseWholeNumber(text: string): number | null {
-  if (!/^\d+$/.test(text)) return null;
-  const n = Number(text);
-  return Number.isSafeInteger(n) ? n : null;
 }
 
 /** Renders a ratings table as aligned plain text (the CLI's and the console transport's view). */

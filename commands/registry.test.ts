@@ -1,9 +1,10 @@
 // The one command registry (issue 17): every command is complete and in help; the same words mean the same command
 // in Slack, at the console and in the CLI; usage mistakes get a did-you-mean and one usage line.
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseFlags, tokenize } from '../config/index.ts';
+import { runCli } from '../cli/run-cli.ts';
 import { tempDir } from '../test/helpers/tmp.ts';
 import { parseCommand } from './parse.ts';
 import { entries, flagsOf, helpText, parseWords, type Registry, usageLine } from './registry.ts';
@@ -204,5 +205,134 @@ describe('usage mistakes', () => {
     expect(() => parseFlags(['--dm=yes'], spec)).toThrow('--dm takes no value.');
     expect(() => parseFlags(['--lmit', '2'], spec)).toThrow('Unknown option --lmit. Did you mean --limit?');
     expect(() => parseFlags(['x'], { options: {} })).toThrow('Unexpected argument x.');
+  });
+});
+
+/** Every non-test source file of the layered folders, relative to the repository root. */
+function sourceFiles(): string[] {
+  const root = join(import.meta.dirname, '..');
+  const skip = new Set(['node_modules', 'test', 'dist', 'examples', 'docs', 'bin']);
+  const out: string[] = [];
+  const walk = (dir: string) => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      if (e.name.startsWith('.') || skip.has(e.name)) continue;
+      const path = join(dir, e.name);
+      if (e.isDirectory()) walk(path);
+      else if (e.name.endsWith('.ts') && !e.name.endsWith('.test.ts')) out.push(relative(root, path));
+    }
+  };
+  walk(root);
+  return out;
+}
+
+describe('one flag parser: only the registry reads argv', () => {
+  it('no CLI handler parses its words itself: parseFlags is called only by config/ and commands/registry.ts', () => {
+    const files = sourceFiles();
+    expect(files).toContain(join('commands', 'registry.ts'));
+    expect(files).toContain(join('monitors', 'cli.ts'));
+    const readers = files.filter(
+      (f) =>
+        !f.startsWith(`config${'/'}`) &&
+        f !== join('commands', 'registry.ts') &&
+        /\bparseFlags\(|\bparseArgs\(|process\.argv/.test(
+          readFileSync(join(import.meta.dirname, '..', f), 'utf8'),
+        ),
+    );
+    // cli/main.ts hands process.argv to the registry; nothing else reads argv or flags by itself.
+    expect(readers).toEqual([join('cli', 'main.ts')]);
+  });
+
+  it.each([
+    [
+      ['monitor', 'run', 'm', '--dry-rn'],
+      'Unknown option --dry-rn. Did you mean --dry-run?',
+      'arbiter monitor run <name>',
+    ],
+    [
+      ['monitor', 'run', 'm', '--dry-run', '--records', 'x'],
+      '--records expects a whole number.',
+      'arbiter monitor run <name>',
+    ],
+    [
+      ['monitor', 'backfill', 'm', '--since', 'yesterday'],
+      '--since expects a date such as 2026-11-01',
+      'arbiter monitor backfill <name> --since DATE',
+    ],
+    [['monitor', 'backfill', 'm'], 'Missing --since DATE.', 'arbiter monitor backfill <name> --since DATE'],
+    [['digest', '--nme', 'daily'], 'Unknown option --nme. Did you mean --name?', 'arbiter digest [--post]'],
+    [['digest', '--period', 'month'], '--period expects day or week.', 'arbiter digest [--post]'],
+    [
+      ['jobs', 'list', '--stauts', 'queued'],
+      'Unknown option --stauts. Did you mean --status?',
+      'arbiter jobs list [--status S]',
+    ],
+    [['jobs', 'list', '--limit', '0'], '--limit must be at least 1.', 'arbiter jobs list [--status S]'],
+    [
+      ['jobs', 'list', '--status', 'bogus'],
+      '--status must be one of queued, running',
+      'arbiter jobs list [--status S]',
+    ],
+    [['jobs', 'show'], 'jobs show needs a job id.', 'arbiter jobs show <id>'],
+    [
+      ['store', 'stats', '--jsn'],
+      'Unknown option --jsn. Did you mean --json?',
+      'arbiter store stats [--json]',
+    ],
+    [
+      ['ratings', '--vots', 'v.jsonl'],
+      'Unknown option --vots. Did you mean --votes?',
+      'arbiter ratings --votes FILE',
+    ],
+    [
+      ['ratings', '--votes', 'v', '--min-votes', '0'],
+      '--min-votes expects a whole number from 1 to 1000000.',
+      'arbiter ratings --votes FILE',
+    ],
+    [['runs', 'list', '--limit', '1001'], '--limit must be at most 1000.', 'arbiter runs list'],
+    [
+      ['run', 'quickstart', '--concurrency', '0'],
+      '--concurrency expects a whole number from 1 to 256.',
+      'arbiter run <name|path>',
+    ],
+  ])(
+    'arbiter %j: one USAGE message with what was wrong and the one usage line, exit 2',
+    async (argv, error, line) => {
+      const io = {
+        out: '',
+        err: '',
+        stdout(t: string) {
+          io.out += t;
+        },
+        stderr(t: string) {
+          io.err += t;
+        },
+        readFile: async () => '',
+      };
+      // No store is opened for a usage mistake: DATA_DIR points nowhere that exists.
+      expect(await runCli(argv, { DATA_DIR: '/nonexistent/arbiter', LOG_LEVEL: 'silent' }, io)).toBe(2);
+      expect(io.out).toBe('');
+      expect(io.err).toContain(error);
+      expect(io.err).toContain(`Usage:\n  ${line}`);
+      expect(io.err.match(/^ {2}arbiter /gm)).toHaveLength(1);
+    },
+  );
+
+  it.each([
+    [
+      'digest --perod week',
+      'digest: unknown option --perod. Did you mean --period?',
+      'digest [--post] [--period day|week]',
+    ],
+    [
+      'monitor run m --dry-run',
+      'monitor run: --dry-run works only in the `arbiter` CLI.',
+      'monitor run <name>',
+    ],
+    ['monitor pause', 'monitor pause needs a monitor name (see `monitor list`).', 'monitor pause <name>'],
+  ])('chat %j: the same mistake in Slack and at the console, with its usage line', (text, error, line) => {
+    for (const r of [parseCommand(`/arbiter ${text}`), parseCommand(text)]) {
+      expect(r).toMatchObject({ ok: false, error });
+      if (!r.ok) expect(r.lines).toEqual([expect.stringContaining(line)]);
+    }
   });
 });

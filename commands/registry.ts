@@ -31,8 +31,6 @@ export interface CliContext {
   env: Env;
   environment: Record<string, string | undefined>;
   io: CliIo;
-  /** The words after the command's own words, as typed (the handlers not yet typed end to end read them). */
-  rest: string[];
   /**
    * Prints the signed URL of a run's or a review's report page (`--link`); the CLI wires it (report pages live in
    * web/, beside this layer). Absent: the command says links are not available here.
@@ -69,8 +67,6 @@ export interface CommandDef<A extends z.ZodObject = z.ZodObject> {
   aliases?: readonly (readonly string[])[];
   /** Arguments an alias implies, keyed by its words joined with a space (`'digest now': { now: true }`). */
   aliasArgs?: Readonly<Record<string, Record<string, unknown>>>;
-  /** Its words are not parsed as flags: the first (array) positional gets them all (a command with its own reader). */
-  raw?: boolean;
   /** One line: what it does. */
   summary: string;
   /** Who may run it from chat (the CLI is whoever owns the machine). */
@@ -89,6 +85,11 @@ export interface CommandDef<A extends z.ZodObject = z.ZodObject> {
   fixed?: Partial<z.output<A>>;
   /** Shown in help with the usage line, when the summary is not enough. */
   note?: string;
+  /**
+   * Said by `arbiter <command> --help` below the usage line (a file format, a method), followed by every flag with
+   * its description.
+   */
+  detail?: string;
   /** The chat handler: runs the command and returns a Message (Slack and the console). */
   chat?: ChatHandler<z.output<A>>;
   /** The CLI handler: prints and returns the exit code. */
@@ -197,18 +198,6 @@ function computeFlags(def: CommandDef): FlagInfo[] {
     });
 }
 
-/**
- * The flag options of commands for the one flag parser, as the CLI accepts them: what a handler that still reads its
- * own argv (`arbiter runs …`) passes to parseFlags, so a flag added to the registry entry is accepted there too.
- */
-export function cliFlagOptions(...defs: CommandDef[]): Record<string, FlagOption> {
-  const options: Record<string, FlagOption> = {};
-  for (const def of defs)
-    for (const f of flagsOf(def))
-      options[f.flag] = { type: f.type, ...(f.meta.short ? { short: f.meta.short } : {}) };
-  return options;
-}
-
 // ---- Usage and help ----
 
 /** The usage line of a command at a front door, without the `arbiter`/`/arbiter` prefix. */
@@ -228,6 +217,23 @@ function computeUsage(def: CommandDef, door: FrontDoor): string {
     parts.push(isOptional(def, f.key) ? `[${text}]` : text);
   }
   return parts.join(' ');
+}
+
+/**
+ * What `arbiter <command> --help` prints: the usage line and the summary; with a `detail`, that text and every flag
+ * with its `.describe()`d text.
+ */
+export function commandHelp(def: CommandDef): string {
+  const lines = [`Usage: arbiter ${usageLine(def, 'cli')}`, `  ${def.summary}`];
+  if (def.detail) {
+    const flags = flagsOf(def).map((f) => ({
+      text: f.type === 'boolean' ? `--${f.flag}` : `--${f.flag} ${f.meta.value ?? 'X'}`,
+      what: fieldOf(def, f.key).description ?? '',
+    }));
+    const width = Math.max(0, ...flags.map((f) => f.text.length)) + 2;
+    lines.push('', def.detail, '', 'Options:', ...flags.map((f) => `  ${f.text.padEnd(width)}${f.what}`));
+  }
+  return `${lines.join('\n')}\n`;
 }
 
 /** Whether a command has a handler at a front door. */
@@ -316,8 +322,8 @@ function issueText(def: CommandDef, issue: z.core.$ZodIssue): string {
       return `${field}${item} must be at most ${String(issue.maximum)}`;
     case 'invalid_format':
     case 'custom':
-      // Our own checks carry their words: `expects a whole number`, `expected an id`.
-      return issue.message.startsWith('expects')
+      // Our own checks carry their words: `expects a whole number`, `must be one of …`, `expected an id`.
+      return /^(expects|must) /.test(issue.message)
         ? `${field}${item} ${issue.message}`
         : `${field}${item}: ${issue.message}`;
     case 'invalid_value': {
@@ -325,6 +331,11 @@ function issueText(def: CommandDef, issue: z.core.$ZodIssue): string {
       return `${field}${item} expects ${values.map(String).join(' or ')}`;
     }
     case 'invalid_type':
+      // A required flag left out (a positional left out is said before validation, with the command's words).
+      if (issue.path.length === 1 && /received undefined/.test(issue.message)) {
+        const value = flagsOf(def).find((f) => f.key === issue.path[0])?.meta.value;
+        return `Missing ${field}${value ? ` ${value}` : ''}`;
+      }
       return `${field}${item} must be ${issue.expected === 'number' ? 'a whole number' : `a ${issue.expected}`}`;
     default:
       return `${field}${item} is not valid`;
@@ -414,13 +425,11 @@ export function parseWords(registry: Registry, words: readonly string[], door: F
     };
   let parsed: ReturnType<typeof parseFlags>;
   try {
-    parsed = entry.raw
-      ? { values: {}, positionals: words.slice(used) }
-      : parseFlags(words.slice(used), {
-          options,
-          allowPositionals: true,
-          ...(door === 'chat' ? { command: name } : {}),
-        });
+    parsed = parseFlags(words.slice(used), {
+      options,
+      allowPositionals: true,
+      ...(door === 'chat' ? { command: name } : {}),
+    });
   } catch (err) {
     if (err instanceof ArbiterError) return fail(err.message, usage);
     throw err;

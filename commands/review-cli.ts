@@ -2,15 +2,7 @@
 // configured store. Creating or closing only records and queues work: the bot's worker posts the ballots (or the
 // reveal) in Slack, so the CLI needs no Slack token, and with the embedded store the posts go out at the next start.
 import { cliActor, createAuditLog } from '../audit/index.ts';
-import {
-  ArbiterError,
-  createSilentLogger,
-  type Env,
-  parseDuration,
-  parseFlags,
-  systemClock,
-  systemIds,
-} from '../config/index.ts';
+import { createSilentLogger, type Env, systemClock, systemIds } from '../config/index.ts';
 import type { Message } from '../chat/index.ts';
 import {
   createReviewRunSource,
@@ -24,15 +16,25 @@ import { messageToText } from '../monitors/index.ts';
 import { createReviewService, type ReviewService } from '../reviews/index.ts';
 import { createRunRepository } from '../runs/index.ts';
 import { createJobQueue, type DocumentStore, openStore } from '../storage/index.ts';
-import { type CliIo, cliFlagOptions } from './registry.ts';
-import { COMMANDS } from './table.ts';
+import type { CliIo } from './registry.ts';
 
-const USAGE = `Usage:
-  arbiter review create <runA> <runB> [more runs] --channel C [--pairs N] [--reviewers N] [--dm] [--deadline 2d]
-  arbiter review list
-  arbiter review close <id>
-  arbiter review report <id> [--link]
-  arbiter leaderboard`;
+/**
+ * One `arbiter review …` command with its arguments, as the command registry (commands/table.ts) parsed and
+ * validated them: this file reads no argv.
+ */
+export type ReviewCliCommand =
+  | {
+      name: 'review';
+      runs: string[];
+      pairs?: number | undefined;
+      reviewersPerPair?: number | undefined;
+      dm?: boolean | undefined;
+      deadlineMs?: number | undefined;
+      channel?: string | undefined;
+    }
+  | { name: 'review.list' }
+  | { name: 'review.close'; id: string }
+  | { name: 'review.report'; id: string };
 
 /** The CLI never posts: anything a use case would post is queued as a job for the bot's worker instead. */
 const refusingTransport: Transport = {
@@ -77,63 +79,22 @@ function print(io: CliIo, message: Message): void {
 }
 
 /** `arbiter review …`; returns the exit code. */
-export async function runReviewCli(argv: string[], deps: ReviewCliDeps): Promise<number> {
-  const [sub, ...rest] = argv;
-  const parsed = parseFlags(rest, {
-    allowPositionals: true,
-    usage: USAGE,
-    // The flags of the `review …` entries of the registry (commands/table.ts).
-    options: cliFlagOptions(
-      COMMANDS.review,
-      COMMANDS['review.list'],
-      COMMANDS['review.close'],
-      COMMANDS['review.report'],
-    ),
-  });
-  const positionals = parsed.positionals;
-  const values = parsed.values as {
-    channel?: string;
-    pairs?: string;
-    reviewers?: string;
-    dm?: boolean;
-    deadline?: string;
-  };
-  const whole = (name: string, v: string | undefined): number | undefined => {
-    if (v === undefined) return undefined;
-    if (!/^\d+$/.test(v) || Number(v) < 1)
-      throw new ArbiterError('USAGE', `--${name} expects a whole number above 0.`, { hint: USAGE });
-    return Number(v);
-  };
-  switch (sub) {
-    case 'create': {
-      if (positionals.length < 2)
-        throw new ArbiterError('USAGE', 'review create needs at least two run ids.', { hint: USAGE });
-      if (!values.channel && !values.dm)
-        throw new ArbiterError(
-          'USAGE',
-          'review create needs --channel C… (or --dm to send ballots to reviewers).',
-          {
-            hint: USAGE,
-          },
-        );
-      const deadlineMs = values.deadline === undefined ? undefined : parseDuration(values.deadline);
-      if (values.deadline !== undefined && deadlineMs === undefined)
-        throw new ArbiterError('USAGE', '--deadline expects a duration such as 30m, 12h or 2d.', {
-          hint: USAGE,
-        });
-      const pairs = whole('pairs', values.pairs);
-      const reviewersPerPair = whole('reviewers', values.reviewers);
+export async function runReviewCli(cmd: ReviewCliCommand, deps: ReviewCliDeps): Promise<number> {
+  switch (cmd.name) {
+    case 'review': {
+      // The registry checked the runs, the numbers, the deadline and that --channel or --dm is given.
+      const { runs, pairs, reviewersPerPair, deadlineMs } = cmd;
       return withReviews(deps, async (reviews) => {
         const message = await reviewCommand(
           {
             name: 'review',
-            runs: positionals,
+            runs,
             ...(pairs !== undefined ? { pairs } : {}),
             ...(reviewersPerPair !== undefined ? { reviewersPerPair } : {}),
-            ...(values.dm ? { dm: true } : {}),
+            ...(cmd.dm ? { dm: true } : {}),
             ...(deadlineMs !== undefined ? { deadlineMs } : {}),
           },
-          { user: 'cli', channel: values.channel ?? 'cli', actor: cliActor(deps.env) },
+          { user: 'cli', channel: cmd.channel ?? 'cli', actor: cliActor(deps.env) },
           reviews,
         );
         print(deps.io, message);
@@ -143,20 +104,18 @@ export async function runReviewCli(argv: string[], deps: ReviewCliDeps): Promise
         return 0;
       });
     }
-    case 'list':
+    case 'review.list':
       return withReviews(deps, async (reviews) => {
         print(deps.io, await reviewListCommand(reviews));
         return 0;
       });
-    case 'close':
-    case 'report': {
-      const id = positionals[0];
-      if (!id || positionals.length > 1)
-        throw new ArbiterError('USAGE', `review ${sub} needs one review id.`, { hint: USAGE });
+    case 'review.close':
+    case 'review.report': {
+      const { id } = cmd;
       return withReviews(deps, async (reviews) => {
         print(
           deps.io,
-          sub === 'close'
+          cmd.name === 'review.close'
             ? await reviewCloseCommand(
                 { name: 'review.close', id },
                 { user: 'cli', actor: cliActor(deps.env) },
@@ -167,8 +126,6 @@ export async function runReviewCli(argv: string[], deps: ReviewCliDeps): Promise
         return 0;
       });
     }
-    default:
-      throw new ArbiterError('USAGE', `Unknown review command "${sub ?? ''}".`, { hint: USAGE });
   }
 }
 

@@ -2,11 +2,14 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseEnv } from '../config/index.ts';
+import { viaRegistry } from '../test/helpers/cli-args.ts';
 import { tempDir } from '../test/helpers/tmp.ts';
 import {
   progressBar,
   progressLine,
   renderComparison,
+  type RunCliArgs,
+  type RunsCliCommand,
   renderRunSummary,
   runRunCommand,
   runRunsCommand,
@@ -36,8 +39,10 @@ function cli(dataDir: string, extraEnv: Record<string, string> = {}, isTTY = fal
     pollMs: 20,
   };
   return {
-    run: (argv: string[]) => runRunCommand(argv, deps),
-    runs: (argv: string[]) => runRunsCommand(argv, deps),
+    run: (argv: string[]) =>
+      viaRegistry(['run', ...argv], deps.io, (cmd: RunCliArgs) => runRunCommand(cmd, deps)),
+    runs: (argv: string[]) =>
+      viaRegistry(['runs', ...argv], deps.io, (cmd: RunsCliCommand) => runRunsCommand(cmd, deps)),
     get out() {
       return out;
     },

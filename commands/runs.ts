@@ -14,7 +14,6 @@ import {
   isArbiterError,
   isCodedError,
   type Logger,
-  parseFlags,
   systemClock,
   systemIds,
 } from '../config/index.ts';
@@ -36,9 +35,7 @@ import {
 } from '../runs/index.ts';
 import { createJobQueue, createWorker, type DocumentStore, openStore } from '../storage/index.ts';
 import { escapeMrkdwn, type Message, type MessageSection, plainText } from '../chat/index.ts';
-import { cliFlagOptions } from './registry.ts';
 import { findSuite } from './suites.ts';
-import { COMMANDS } from './table.ts';
 
 /** What the run commands need from the outside world. */
 export interface RunsCliIo {
@@ -69,39 +66,32 @@ export interface RunsCliDeps {
   reportUrl?: (kind: 'run', id: string, store: DocumentStore) => Promise<string>;
 }
 
-/** Help text of `arbiter run` and `arbiter runs`. */
-export const RUNS_USAGE = `Usage:
-  arbiter run <suite.yaml> [--concurrency N] [--limit N] [--json] [--junit FILE] [--fail-under X] [--max-errors N] [--new]
-  arbiter run --retry-errors <run> [--max-errors N] [--json] [--junit FILE]
-  arbiter runs list [--suite NAME] [--limit N] [--json]
-  arbiter runs show <id> [--json] [--junit FILE]
-  arbiter runs compare <a> <b> [--json]
-  arbiter runs cancel <id>
-  arbiter runs publish <id>   (a run of a Langfuse dataset: send the item traces and scores Langfuse missed)
-
-An unfinished run of the same suite and dataset is resumed (finished items are kept); --new starts afresh.
-An item whose target failed or that a metric could not score is errored: a run with more errored items than
---max-errors (default 0) never passes; --retry-errors runs only the errored items of a finished run again.
-Exit codes: 0 passed, 1 below the threshold (or items a metric could not score), 2 usage or configuration error,
-3 infrastructure failure (the target, the model provider or the network failed).
-`;
-
-/** The usage line of each run command, shown with a mistake in it (never the whole help). */
-const RUN_LINES: Record<string, string> = {
-  run: 'arbiter run <name|path> [--concurrency N] [--limit N] [--json] [--junit FILE] [--fail-under X] [--max-errors N] [--new]',
-  retry: 'arbiter run --retry-errors <run> [--max-errors N] [--json] [--junit FILE]',
-  list: 'arbiter runs list [--suite NAME] [--limit N] [--json]',
-  show: 'arbiter runs show <id> [--json] [--junit FILE]',
-  compare: 'arbiter runs compare <a> <b> [--json]',
-  cancel: 'arbiter runs cancel <id>',
-  publish: 'arbiter runs publish <id>',
-};
-
-function usage(message: string, line = 'run'): ArbiterError {
-  return new ArbiterError('USAGE', message, {
-    hint: RUN_LINES[line] ? `Usage: ${RUN_LINES[line]}` : 'See `arbiter help`.',
-  });
+/**
+ * `arbiter run` with its arguments, as the command registry (commands/table.ts) parsed and validated them: this file
+ * reads no argv.
+ */
+export interface RunCliArgs {
+  suite?: string | undefined;
+  limit?: number | undefined;
+  concurrency?: number | undefined;
+  json?: boolean | undefined;
+  junit?: string | undefined;
+  failUnder?: number | undefined;
+  maxErrors?: number | undefined;
+  retryErrors?: string | undefined;
+  new?: boolean | undefined;
 }
+
+/** One `arbiter runs …` command with its arguments, as the command registry parsed and validated them. */
+export type RunsCliCommand =
+  | { name: 'runs.list'; suite?: string | undefined; limit?: number | undefined; json?: boolean | undefined }
+  | { name: 'runs.show'; id: string; json?: boolean | undefined; junit?: string | undefined }
+  | { name: 'runs.compare'; a: string; b: string; json?: boolean | undefined }
+  | { name: 'runs.cancel'; id: string }
+  | { name: 'runs.publish'; id: string };
+
+/** Runs `arbiter runs list` prints when --limit is not given. */
+export const RUNS_LIST_DEFAULT = 20;
 
 /** A suite for the CLI: a path anywhere, a file name in SUITES_DIR or a suite's `name:`, as in chat. */
 function cliSuiteFile(ref: string, suitesDir: string): string {
@@ -112,20 +102,6 @@ function cliSuiteFile(ref: string, suitesDir: string): string {
     if (isArbiterError(err, 'NOT_FOUND') && /[\\/]|\.ya?ml$/.test(ref)) return ref;
     throw err;
   }
-}
-
-function wholeNumber(
-  flag: string,
-  v: string | undefined,
-  min: number,
-  max: number,
-  line = 'run',
-): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!/^\d+$/.test(v) || n < min || n > max)
-    throw usage(`${flag} expects a whole number from ${min} to ${max} (got "${v}")`, line);
-  return n;
 }
 
 async function guarded(io: RunsCliIo, fn: () => Promise<number>): Promise<number> {
@@ -237,29 +213,12 @@ function itemJson(v: RunItemView) {
 }
 
 /** `arbiter run <suite.yaml>`: runs a suite to the end in this process and returns the exit code. */
-export async function runRunCommand(argv: readonly string[], deps: RunsCliDeps): Promise<number> {
+export async function runRunCommand(args: RunCliArgs, deps: RunsCliDeps): Promise<number> {
   const { io } = deps;
   return guarded(io, async () => {
-    const parsed = parseFlags(argv, {
-      allowPositionals: true,
-      // The flags of the `run` entry of the registry (commands/table.ts), plus --help.
-      options: { ...cliFlagOptions(COMMANDS.run), help: { type: 'boolean', short: 'h' } },
-    });
-    const positionals = parsed.positionals;
-    const values = parsed.values as Partial<Record<string, string>> & {
-      json?: boolean;
-      new?: boolean;
-      help?: boolean;
-    };
-    if (values.help) {
-      io.stdout(RUNS_USAGE);
-      return 0;
-    }
-    const maxErrors = wholeNumber('--max-errors', values['max-errors'], 0, 10_000_000);
-    const retryOf = values['retry-errors'];
+    const { maxErrors, concurrency, limit, failUnder } = args;
+    const retryOf = args.retryErrors;
     if (retryOf !== undefined) {
-      if (positionals.length > 0)
-        throw usage('arbiter run --retry-errors <run> takes a run id, not a suite file.', 'retry');
       return withStore(deps, async (store) => {
         const { svc, queue, logger, tracing } = await service(deps, store);
         const retried = await svc.retryErrors(retryOf, {
@@ -275,22 +234,13 @@ export async function runRunCommand(argv: readonly string[], deps: RunsCliDeps):
           logger,
           retried.runId,
           { resumed: false },
-          values,
+          args,
           tracing,
         );
       });
     }
-    const file = positionals[0];
-    if (!file) throw usage('arbiter run needs a suite file (or a suite name).');
-    if (positionals.length > 1) throw usage(`Unexpected argument ${positionals[1]}`);
-    const concurrency = wholeNumber('--concurrency', values.concurrency, 1, 256);
-    const limit = wholeNumber('--limit', values.limit, 1, 10_000_000);
-    let failUnder: number | undefined;
-    if (values['fail-under'] !== undefined) {
-      failUnder = Number(values['fail-under']);
-      if (!/^\d*\.?\d+$/.test(values['fail-under']) || failUnder > 1)
-        throw usage(`--fail-under expects a number from 0 to 1 (got "${values['fail-under']}")`);
-    }
+    // The registry's check makes sure a suite is named when --retry-errors is not given.
+    const file = args.suite!;
     const suite = loadSuite(cliSuiteFile(file, deps.env.SUITES_DIR), deps.environment);
     for (const w of suite.warnings ?? []) io.stderr(`warning: ${w}\n`);
     return withStore(deps, async (store) => {
@@ -301,7 +251,7 @@ export async function runRunCommand(argv: readonly string[], deps: RunsCliDeps):
         ...(limit ? { limit } : {}),
         ...(failUnder !== undefined ? { failUnder } : {}),
         ...(maxErrors !== undefined ? { maxErrors } : {}),
-        resume: !values.new,
+        resume: !args.new,
       });
       const first = (await svc.getRun(started.runId))!;
       io.stderr(
@@ -309,7 +259,7 @@ export async function runRunCommand(argv: readonly string[], deps: RunsCliDeps):
           ? `Resuming run ${started.runId} of ${suite.name}: ${first.progress.done}/${first.total} items already done.\n`
           : `Run ${started.runId} of ${suite.name}: ${first.total} items${first.datasetErrors.length ? `, ${first.datasetErrors.length} bad dataset row(s) skipped` : ''}.\n`,
       );
-      return finishInProcess(deps, store, svc, queue, logger, started.runId, started, values, tracing);
+      return finishInProcess(deps, store, svc, queue, logger, started.runId, started, args, tracing);
     });
   });
 }
@@ -425,30 +375,13 @@ function runRow(r: Run): string {
 }
 
 /** `arbiter runs list|show|compare|cancel`. */
-export async function runRunsCommand(argv: readonly string[], deps: RunsCliDeps): Promise<number> {
+export async function runRunsCommand(cmd: RunsCliCommand, deps: RunsCliDeps): Promise<number> {
   const { io } = deps;
   return guarded(io, async () => {
-    const [sub, ...rest] = argv;
-    const parsed = parseFlags(rest, {
-      allowPositionals: true,
-      // The flags of the `runs …` entries of the registry (commands/table.ts).
-      options: cliFlagOptions(
-        COMMANDS['runs.list'],
-        COMMANDS['runs.show'],
-        COMMANDS['runs.compare'],
-        COMMANDS['runs.cancel'],
-        COMMANDS['runs.publish'],
-      ),
-    });
-    const positionals = parsed.positionals;
-    const values = parsed.values as { json?: boolean; limit?: string; suite?: string; junit?: string };
-    if (!sub || !['list', 'show', 'compare', 'cancel', 'publish'].includes(sub))
-      throw usage(`Unknown runs command "${sub ?? ''}".`, 'none');
     return withStore(deps, async (store) => {
       const { svc, tracing } = await service(deps, store);
-      if (sub === 'publish') {
-        const id = positionals[0];
-        if (!id) throw usage('arbiter runs publish needs a run id.', 'publish');
+      if (cmd.name === 'runs.publish') {
+        const { id } = cmd;
         try {
           const outcome = await svc.publishToLangfuse(id);
           io.stdout(
@@ -459,30 +392,28 @@ export async function runRunsCommand(argv: readonly string[], deps: RunsCliDeps)
           await tracing?.shutdown();
         }
       }
-      if (sub === 'list') {
+      if (cmd.name === 'runs.list') {
         const runs = await svc.listRuns({
-          limit: wholeNumber('--limit', values.limit, 1, 1000, 'list') ?? 20,
-          ...(values.suite ? { suiteName: values.suite } : {}),
+          limit: cmd.limit ?? RUNS_LIST_DEFAULT,
+          ...(cmd.suite ? { suiteName: cmd.suite } : {}),
         });
-        if (values.json) io.stdout(`${JSON.stringify(runs.map(runJson), null, 2)}\n`);
+        if (cmd.json) io.stdout(`${JSON.stringify(runs.map(runJson), null, 2)}\n`);
         else io.stdout(runs.length === 0 ? 'No runs.\n' : `${runs.map(runRow).join('\n')}\n`);
         return 0;
       }
-      if (sub === 'compare') {
-        const [a, b] = positionals;
-        if (!a || !b) throw usage('arbiter runs compare needs two run ids.', 'compare');
+      if (cmd.name === 'runs.compare') {
+        const { a, b } = cmd;
         const cmp = await svc.compare(a, b);
         if (!cmp.sameSuite)
           throw new ArbiterError(
             'USAGE',
             `Runs ${a} (${cmp.a.suiteName}) and ${b} (${cmp.b.suiteName}) are of different suites.`,
           );
-        io.stdout(values.json ? `${JSON.stringify(cmp, null, 2)}\n` : messageText(renderComparison(cmp)));
+        io.stdout(cmd.json ? `${JSON.stringify(cmp, null, 2)}\n` : messageText(renderComparison(cmp)));
         return 0;
       }
-      const id = positionals[0];
-      if (!id) throw usage(`arbiter runs ${sub} needs a run id.`, sub);
-      if (sub === 'cancel') {
+      const { id } = cmd;
+      if (cmd.name === 'runs.cancel') {
         const run = await svc.cancelRun(id, { actor: cliActor(deps.env) });
         io.stdout(
           run.status === 'cancelled'
@@ -499,10 +430,10 @@ export async function runRunsCommand(argv: readonly string[], deps: RunsCliDeps)
           hint: 'List runs with `arbiter runs list`.',
         });
       const items = await svc.items(id);
-      if (values.junit)
-        await (io.writeFile ?? ((p, t) => fsWriteFile(p, t, 'utf8')))(values.junit, renderJunit(run, items));
+      if (cmd.junit)
+        await (io.writeFile ?? ((p, t) => fsWriteFile(p, t, 'utf8')))(cmd.junit, renderJunit(run, items));
       io.stdout(
-        values.json
+        cmd.json
           ? `${JSON.stringify({ run: runJson(run), items: items.map(itemJson) }, null, 2)}\n`
           : messageText(renderRunSummary(run, items)),
       );

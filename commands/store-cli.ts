@@ -1,19 +1,8 @@
 import { cliActor, createAuditLog, recordAudit } from '../audit/index.ts';
 import { existsSync } from 'node:fs';
-import { ArbiterError, createSilentLogger, type Env, parseFlags } from '../config/index.ts';
+import { ArbiterError, createSilentLogger, type Env } from '../config/index.ts';
 import { createSqliteStore, migrateNedbToSqlite, type StoreStats, storeStats } from '../storage/index.ts';
 import type { CliIo } from './registry.ts';
-
-const STORE_USAGE = 'Usage: arbiter store migrate | arbiter store stats [--json]';
-
-function parseStoreArgs(args: string[], allowJson: boolean): { json: boolean } {
-  const { values } = parseFlags(args, {
-    allowPositionals: false,
-    usage: STORE_USAGE.replace(/^Usage: /, ''),
-    options: allowJson ? { json: { type: 'boolean' } } : {},
-  });
-  return { json: values.json === true };
-}
 
 function bytes(n: number): string {
   if (n < 1024) return `${n} B`;
@@ -54,17 +43,22 @@ function formatStats(s: StoreStats): string {
   return `${lines.join('\n')}\n`;
 }
 
+/**
+ * One `arbiter store …` command with its arguments, as the command registry (commands/table.ts) parsed and
+ * validated them: this file reads no argv.
+ */
+export type StoreCliCommand = { name: 'store.migrate' } | { name: 'store.stats'; json?: boolean | undefined };
+
 /** `arbiter store migrate | stats [--json]`: move a nedb DATA_DIR to SQLite now; what the store holds. */
-export async function runStoreCommand(argv: string[], env: Env, io: CliIo): Promise<number> {
-  const [sub, ...rest] = argv;
-  if (sub === 'stats') {
-    const { json } = parseStoreArgs(rest, true);
+export async function runStoreCommand(cmd: StoreCliCommand, env: Env, io: CliIo): Promise<number> {
+  if (cmd.name === 'store.stats') {
+    const { json } = cmd;
     const stats = await storeStats(env, { logger: createSilentLogger() });
     io.stdout(json ? `${JSON.stringify(stats, null, 2)}\n` : formatStats(stats));
     return 0;
   }
-  if (sub === 'migrate') {
-    parseStoreArgs(rest, false);
+  // store.migrate
+  {
     if (env.MONGODB_URI)
       throw new ArbiterError(
         'CONFIG_INVALID',
@@ -117,5 +111,4 @@ export async function runStoreCommand(argv: string[], env: Env, io: CliIo): Prom
     );
     return 0;
   }
-  throw new ArbiterError('USAGE', `Unknown store command "${sub ?? ''}".`, { hint: STORE_USAGE });
 }

@@ -3,7 +3,7 @@
 // did-you-mean and the parity of the front doors all come from this table.
 import { z } from 'zod';
 import { type Message, openReportSection } from '../chat/index.ts';
-import { ArbiterError, describeEnv, parseDuration, reportPaths } from '../config/index.ts';
+import { ArbiterError, describeEnv, parseDuration, reportPaths, warningNotes } from '../config/index.ts';
 import {
   closestName,
   describeMetrics,
@@ -12,13 +12,16 @@ import {
   METRIC_NAMES,
 } from '../evaluators/index.ts';
 import {
+  DRY_RUN_RECORDS,
   findMonitor,
   listMonitors,
+  type MonitorCliCommand,
   runMonitorCli,
   runMonitorNow,
   setMonitorPaused,
 } from '../monitors/index.ts';
 import { loadSuite, runOutcome, type Run } from '../runs/index.ts';
+import { type JobStatus, JobStatusSchema } from '../storage/index.ts';
 import { handleDigest, runDigestCli } from './digest.ts';
 import {
   AUDIT_CHAT_MAX,
@@ -38,11 +41,11 @@ import {
   type DispatchDeps,
 } from './dispatch-types.ts';
 import { HELP_TOPICS, helpTopicText } from './help.ts';
-import { runJobsCommand } from './jobs-cli.ts';
+import { JOBS_LIST_DEFAULT, type JobsCliCommand, runJobsCommand } from './jobs-cli.ts';
 import { notice } from './messages.ts';
-import { runRatingsCli } from './ratings.ts';
+import { RATINGS_DEFAULTS, RATINGS_DETAIL, runRatingsCli } from './ratings.ts';
 import { type CliContext, defineCommand, helpText, type Registry, usageLine } from './registry.ts';
-import { runLeaderboardCli, runReviewCli } from './review-cli.ts';
+import { type ReviewCliCommand, runLeaderboardCli, runReviewCli } from './review-cli.ts';
 import {
   leaderboardCommand,
   reviewCloseCommand,
@@ -50,8 +53,16 @@ import {
   reviewListCommand,
   reviewReasonCommand,
 } from './reviews.ts';
-import { progressBar, renderComparison, renderRunSummary, runRunCommand, runRunsCommand } from './runs.ts';
-import { runStoreCommand } from './store-cli.ts';
+import {
+  progressBar,
+  RUNS_LIST_DEFAULT,
+  type RunsCliCommand,
+  renderComparison,
+  renderRunSummary,
+  runRunCommand,
+  runRunsCommand,
+} from './runs.ts';
+import { runStoreCommand, type StoreCliCommand } from './store-cli.ts';
 import { findSuite } from './suites.ts';
 
 // ---- Argument types shared by several commands ----
@@ -72,6 +83,18 @@ function whole(min: number, max: number, what: string) {
     .describe(what);
 }
 
+/** An optional whole number typed as text, its range said in every refusal (`--bootstrap N`, 0 to 100000). */
+function count(min: number, max: number, what: string) {
+  const error = `expects a whole number from ${min} to ${max}`;
+  return z
+    .string()
+    .regex(/^\d+$/, { error })
+    .transform(Number)
+    .refine((n) => n >= min && n <= max, { error })
+    .optional()
+    .describe(what);
+}
+
 const duration = z
   .string()
   .transform((v, ctx) => {
@@ -85,6 +108,8 @@ const duration = z
   .pipe(z.number().int().min(60_000));
 
 const json = z.boolean().optional().describe('print JSON instead of text');
+
+const isJobStatus = (v: string): v is JobStatus => JobStatusSchema.safeParse(v).success;
 const JSON_FLAG = { json: { cliOnly: true } } as const;
 
 type Chat<T> = (cmd: T & { name: string }, ctx: DispatchContext, deps: DispatchDeps) => Promise<CommandReply>;
@@ -92,14 +117,6 @@ type Chat<T> = (cmd: T & { name: string }, ctx: DispatchContext, deps: DispatchD
 /** A chat handler with its real context and dependencies. */
 function chat<T>(fn: Chat<T>): Chat<T> {
   return fn;
-}
-
-/** A CLI handler that hands the words after the command's own to an argv-level runner of the same meaning. */
-function passThrough(
-  words: readonly string[],
-  run: (argv: string[], ctx: CliContext) => Promise<number> | number,
-): (args: unknown, ctx: CliContext) => Promise<number> | number {
-  return (_args, ctx) => run([...words, ...ctx.rest], ctx);
 }
 
 /** `--link`: print the signed URL of the object's report page instead of the report itself. */
@@ -156,16 +173,38 @@ export function runProgressMessage(run: Run): Message {
   };
 }
 
-const cliRuns = (words: string[]) =>
-  passThrough(words, (argv, ctx) =>
-    runRunsCommand(argv, { env: ctx.env, environment: ctx.environment, io: ctx.io }),
-  );
-const cliMonitor = (word: string) =>
-  passThrough([word], (argv, ctx) => runMonitorCli(argv, { env: ctx.env, io: ctx.io }));
-const cliReview = (word: string) =>
-  passThrough([word], (argv, ctx) => runReviewCli(argv, { env: ctx.env, io: ctx.io }));
-const cliJobs = (word: string) => passThrough([word], (argv, ctx) => runJobsCommand(argv, ctx.env, ctx.io));
-const cliStore = (word: string) => passThrough([word], (argv, ctx) => runStoreCommand(argv, ctx.env, ctx.io));
+/** The `arbiter runs …` handler with its typed arguments (the registry read them). */
+const cliRuns =
+  <N extends RunsCliCommand['name']>(name: N) =>
+  (args: unknown, ctx: CliContext) =>
+    runRunsCommand({ ...(args as object), name } as Extract<RunsCliCommand, { name: N }>, {
+      env: ctx.env,
+      environment: ctx.environment,
+      io: ctx.io,
+    });
+/** The `arbiter monitor …` handler with its typed arguments (the registry read them). */
+const cliMonitor =
+  <N extends MonitorCliCommand['name']>(name: N) =>
+  (args: object, ctx: CliContext) =>
+    runMonitorCli({ ...args, name } as Extract<MonitorCliCommand, { name: N }>, { env: ctx.env, io: ctx.io });
+/** The `arbiter review …` handler with its typed arguments (the registry read them). */
+const cliReview =
+  <N extends ReviewCliCommand['name']>(name: N) =>
+  (args: unknown, ctx: CliContext) =>
+    runReviewCli({ ...(args as object), name } as Extract<ReviewCliCommand, { name: N }>, {
+      env: ctx.env,
+      io: ctx.io,
+    });
+/** The `arbiter jobs …` handler with its typed arguments (the registry read them). */
+const cliJobs =
+  <N extends JobsCliCommand['name']>(name: N) =>
+  (args: object, ctx: CliContext) =>
+    runJobsCommand({ ...args, name } as Extract<JobsCliCommand, { name: N }>, ctx.env, ctx.io);
+/** The `arbiter store …` handler with its typed arguments (the registry read them). */
+const cliStore =
+  <N extends StoreCliCommand['name']>(name: N) =>
+  (args: object, ctx: CliContext) =>
+    runStoreCommand({ ...args, name } as Extract<StoreCliCommand, { name: N }>, ctx.env, ctx.io);
 
 /** Every command, keyed by the id a parsed command carries as its `name`. Order is the order of help. */
 export const COMMANDS = {
@@ -216,17 +255,29 @@ export const COMMANDS = {
     args: z.object({
       suite: z.string().min(1).max(500).optional().describe('a suite file name, path or `name:`'),
       limit: whole(1, 100_000, 'run only the first N items'),
-      concurrency: z.string().optional().describe('items in flight at once'),
+      concurrency: count(1, 256, 'items in flight at once'),
       json,
       junit: z.string().optional().describe('write a JUnit XML report to FILE'),
-      failUnder: z.string().optional().describe('fail when the score is below X (0 to 1)'),
-      maxErrors: z.string().optional().describe('errored items tolerated (default 0)'),
+      failUnder: z
+        .string()
+        .regex(/^\d*\.?\d+$/, { error: 'expects a number from 0 to 1' })
+        .transform(Number)
+        .refine((x) => x <= 1, { error: 'expects a number from 0 to 1' })
+        .optional()
+        .describe('fail when the score is below X (0 to 1)'),
+      maxErrors: count(0, 10_000_000, 'errored items tolerated (default 0)'),
       retryErrors: z.string().optional().describe('run only the errored items of a finished run again'),
       new: z.boolean().optional().describe('start afresh instead of resuming an unfinished run'),
     }),
     positionals: [{ key: 'suite' }],
     shape: '<name|path>',
     arity: 'exactly one suite, e.g. `run quickstart`',
+    detail: `An unfinished run of the same suite and dataset is resumed (finished items are kept); --new starts afresh.
+An item whose target failed or that a metric could not score is errored: a run with more errored items than
+--max-errors (default 0) never passes; --retry-errors RUN (without a suite) runs only the errored items of a
+finished run again.
+Exit codes: 0 passed, 1 below the threshold (or items a metric could not score), 2 usage or configuration error,
+3 infrastructure failure (the target, the model provider or the network failed).`,
     flags: {
       limit: { value: 'N' },
       concurrency: { value: 'N', cliOnly: true },
@@ -237,10 +288,15 @@ export const COMMANDS = {
       retryErrors: { value: 'RUN', cliOnly: true },
       new: { cliOnly: true },
     },
-    check: (args) =>
-      args.suite === undefined && args.retryErrors === undefined
-        ? 'run needs exactly one suite, e.g. `run quickstart`.'
-        : undefined,
+    check: (args, door) => {
+      if (args.suite !== undefined && args.retryErrors !== undefined)
+        return 'arbiter run --retry-errors <run> takes a run id, not a suite file.';
+      if (args.suite === undefined && args.retryErrors === undefined)
+        return door === 'cli'
+          ? 'arbiter run needs a suite file (or a suite name), e.g. `arbiter run quickstart`.'
+          : 'run needs exactly one suite, e.g. `run quickstart`.';
+      return undefined;
+    },
     chat: chat<{ suite?: string; limit?: number }>(async (cmd, ctx, deps) => {
       const file = findSuite(cmd.suite ?? '', { suitesDir: deps.suitesDir });
       const suite = loadSuite(file, deps.environment);
@@ -254,8 +310,8 @@ export const COMMANDS = {
       if (!run) throw new ArbiterError('INTERNAL', `Run ${started.runId} vanished after it was started.`);
       return { message: runProgressMessage(run), watchRun: { runId: run._id, created: started.created } };
     }),
-    cli: (_args, ctx) =>
-      runRunCommand(ctx.rest, {
+    cli: (args, ctx) =>
+      runRunCommand(args, {
         env: ctx.env,
         environment: ctx.environment,
         io: { ...ctx.io, isTTY: ctx.io.isTTY === true },
@@ -269,7 +325,7 @@ export const COMMANDS = {
     role: 'reader',
     args: z.object({
       suite: z.string().optional().describe('only runs of this suite'),
-      limit: z.string().optional().describe('how many runs'),
+      limit: whole(1, 1000, `how many runs (default ${RUNS_LIST_DEFAULT})`),
       json,
     }),
     flags: {
@@ -293,7 +349,7 @@ export const COMMANDS = {
         },
       };
     }),
-    cli: cliRuns(['list']),
+    cli: cliRuns('runs.list'),
   }),
   'runs.show': defineCommand({
     words: ['runs', 'show'],
@@ -320,7 +376,7 @@ export const COMMANDS = {
       const button = openReportSection(deps.reportUrl?.(reportPaths.run(run._id)));
       return { message: { ...summary, sections: [...summary.sections, ...button], ephemeral: true } };
     }),
-    cli: (args, ctx) => withLink('run', args, ctx, cliRuns(['show'])),
+    cli: (args, ctx) => withLink('run', args, ctx, cliRuns('runs.show')),
   }),
   'runs.compare': defineCommand({
     words: ['runs', 'compare'],
@@ -335,7 +391,7 @@ export const COMMANDS = {
       const cmp = await deps.runs.compare(cmd.a, cmd.b);
       return { message: { ...renderComparison(cmp), ephemeral: true } };
     }),
-    cli: cliRuns(['compare']),
+    cli: cliRuns('runs.compare'),
   }),
   'runs.cancel': defineCommand({
     words: ['runs', 'cancel'],
@@ -355,7 +411,7 @@ export const COMMANDS = {
             : `${cmd.id} already ended (${run.status}).`;
       return { message: notice('Run cancel', text) };
     }),
-    cli: cliRuns(['cancel']),
+    cli: cliRuns('runs.cancel'),
   }),
   'runs.publish': defineCommand({
     words: ['runs', 'publish'],
@@ -365,7 +421,7 @@ export const COMMANDS = {
     positionals: [{ key: 'id' }],
     shape: '<id>',
     arity: 'a run id',
-    cli: cliRuns(['publish']),
+    cli: cliRuns('runs.publish'),
   }),
   review: defineCommand({
     words: ['review'],
@@ -426,7 +482,7 @@ export const COMMANDS = {
         ),
       };
     }),
-    cli: cliReview('create'),
+    cli: cliReview('review'),
   }),
   'review.list': defineCommand({
     words: ['review', 'list'],
@@ -437,7 +493,7 @@ export const COMMANDS = {
       const svc = reviews(deps);
       return svc ? { message: await reviewListCommand(svc) } : NO_REVIEWS;
     }),
-    cli: cliReview('list'),
+    cli: cliReview('review.list'),
   }),
   'review.close': defineCommand({
     words: ['review', 'close'],
@@ -458,7 +514,7 @@ export const COMMANDS = {
         ),
       };
     }),
-    cli: cliReview('close'),
+    cli: cliReview('review.close'),
   }),
   'review.report': defineCommand({
     words: ['review', 'report'],
@@ -473,7 +529,7 @@ export const COMMANDS = {
       const svc = reviews(deps);
       return svc ? { message: { ...(await svc.report(cmd.id)), ephemeral: true } } : NO_REVIEWS;
     }),
-    cli: (args, ctx) => withLink('review', args, ctx, cliReview('report')),
+    cli: (args, ctx) => withLink('review', args, ctx, cliReview('review.report')),
   }),
   'review.reason': defineCommand({
     words: ['review', 'reason'],
@@ -516,7 +572,7 @@ export const COMMANDS = {
         message: { ...(await listMonitors(deps.monitors.list, deps.monitors.deps)), ephemeral: true },
       };
     }),
-    cli: cliMonitor('list'),
+    cli: cliMonitor('monitor.list'),
   }),
   'monitor.run': defineCommand({
     words: ['monitor', 'run'],
@@ -525,7 +581,7 @@ export const COMMANDS = {
     args: z.object({
       monitor: z.string().min(1).max(200).describe('the monitor name'),
       dryRun: z.boolean().optional().describe('show what the extractor produces; score and post nothing'),
-      records: z.string().optional().describe('records to show with --dry-run (default 5)'),
+      records: whole(1, 1000, `records to show with --dry-run (default ${DRY_RUN_RECORDS})`),
     }),
     positionals: [{ key: 'monitor' }],
     shape: '<name>',
@@ -538,10 +594,20 @@ export const COMMANDS = {
       if (!found.ok) return { message: unknownMonitor(found.error) };
       const m = found.monitor;
       const paused = (await mdeps.store.getState(m.name)).paused === true;
-      const note = paused ? [`${m.name} is paused: only its scheduled ticks are skipped.`] : [];
+      // The monitor file's load warnings (old forms) where the user acts, not only in the start-up log.
+      const note = [
+        ...(paused ? [`${m.name} is paused: only its scheduled ticks are skipped.`] : []),
+        ...warningNotes(m.warnings ?? []),
+      ];
       const { outcome, message } = await runMonitorNow(m, mdeps, commandActor(ctx));
       if (outcome.status === 'skipped')
-        return { message: notice(`Monitor ${m.name}`, `Not run: ${outcome.reason}. Try again in a moment.`) };
+        return {
+          message: notice(
+            `Monitor ${m.name}`,
+            `Not run: ${outcome.reason}. Try again in a moment.`,
+            note.length ? [{ kind: 'context', items: note }] : [],
+          ),
+        };
       if (message)
         return {
           message: note.length
@@ -562,7 +628,7 @@ export const COMMANDS = {
         ),
       };
     }),
-    cli: cliMonitor('run'),
+    cli: cliMonitor('monitor.run'),
   }),
   'monitor.pause': defineCommand({
     words: ['monitor', 'pause'],
@@ -573,7 +639,7 @@ export const COMMANDS = {
     shape: '<name>',
     arity: 'a monitor name (see `monitor list`)',
     chat: chat<{ monitor: string }>((cmd, ctx, deps) => pauseOrResume(cmd.monitor, true, ctx, deps)),
-    cli: cliMonitor('pause'),
+    cli: cliMonitor('monitor.pause'),
   }),
   'monitor.resume': defineCommand({
     words: ['monitor', 'resume'],
@@ -584,7 +650,7 @@ export const COMMANDS = {
     shape: '<name>',
     arity: 'a monitor name (see `monitor list`)',
     chat: chat<{ monitor: string }>((cmd, ctx, deps) => pauseOrResume(cmd.monitor, false, ctx, deps)),
-    cli: cliMonitor('resume'),
+    cli: cliMonitor('monitor.resume'),
   }),
   'monitor.backfill': defineCommand({
     words: ['monitor', 'backfill'],
@@ -592,13 +658,18 @@ export const COMMANDS = {
     role: 'admin',
     args: z.object({
       monitor: z.string().min(1).max(200).describe('the monitor name'),
-      since: z.string().describe('a date such as 2026-11-01 or 2026-11-01T09:00:00Z'),
+      since: z
+        .string()
+        .refine((v) => !Number.isNaN(new Date(v).getTime()), {
+          error: 'expects a date such as 2026-11-01 or 2026-11-01T09:00:00Z',
+        })
+        .describe('a date such as 2026-11-01 or 2026-11-01T09:00:00Z'),
     }),
     positionals: [{ key: 'monitor' }],
     shape: '<name>',
     arity: 'a monitor name (see `monitor list`)',
     flags: { since: { value: 'DATE' } },
-    cli: cliMonitor('backfill'),
+    cli: cliMonitor('monitor.backfill'),
   }),
   digest: defineCommand({
     words: ['digest'],
@@ -625,25 +696,27 @@ export const COMMANDS = {
         commandActor(ctx),
       ),
     })),
+    check: (args) =>
+      args.dryRun && args.now ? '--dry-run previews and --post posts: give one of them.' : undefined,
     // `arbiter digest now` is `--post`, as in chat.
-    cli: (args, ctx) =>
-      runDigestCli([...ctx.rest, ...(args.now && !ctx.rest.includes('--post') ? ['--post'] : [])], {
-        env: ctx.env,
-        io: ctx.io,
-      }),
+    cli: (args, ctx) => runDigestCli(args, { env: ctx.env, io: ctx.io }),
   }),
   'jobs.list': defineCommand({
     words: ['jobs', 'list'],
     summary: 'the durable job queue',
     role: 'admin',
     args: z.object({
-      status: z.string().optional().describe('only jobs in this status'),
+      status: z
+        .string()
+        .refine(isJobStatus, { error: `must be one of ${JobStatusSchema.options.join(', ')}` })
+        .optional()
+        .describe('only jobs in this status'),
       type: z.string().optional().describe('only jobs of this type'),
-      limit: z.string().optional().describe('how many jobs (default 50)'),
+      limit: whole(1, 10_000, `how many jobs (default ${JOBS_LIST_DEFAULT})`),
       json,
     }),
     flags: { status: { value: 'S' }, type: { value: 'T' }, limit: { value: 'N' }, json: { cliOnly: true } },
-    cli: cliJobs('list'),
+    cli: cliJobs('jobs.list'),
   }),
   'jobs.show': defineCommand({
     words: ['jobs', 'show'],
@@ -654,7 +727,7 @@ export const COMMANDS = {
     shape: '<id>',
     arity: 'a job id',
     flags: JSON_FLAG,
-    cli: cliJobs('show'),
+    cli: cliJobs('jobs.show'),
   }),
   'jobs.cancel': defineCommand({
     words: ['jobs', 'cancel'],
@@ -664,14 +737,14 @@ export const COMMANDS = {
     positionals: [{ key: 'id' }],
     shape: '<id>',
     arity: 'a job id',
-    cli: cliJobs('cancel'),
+    cli: cliJobs('jobs.cancel'),
   }),
   'store.migrate': defineCommand({
     words: ['store', 'migrate'],
     summary: 'move a nedb DATA_DIR into the SQLite store now (what the first start does)',
     role: 'admin',
     args: z.object({}),
-    cli: cliStore('migrate'),
+    cli: cliStore('store.migrate'),
   }),
   'store.stats': defineCommand({
     words: ['store', 'stats'],
@@ -679,7 +752,7 @@ export const COMMANDS = {
     role: 'admin',
     args: z.object({ json }),
     flags: JSON_FLAG,
-    cli: cliStore('stats'),
+    cli: cliStore('store.stats'),
   }),
   audit: defineCommand({
     words: ['audit'],
@@ -736,13 +809,51 @@ export const COMMANDS = {
     words: ['ratings'],
     summary: 'Bradley–Terry ratings with 95% intervals from pairwise votes (`arbiter ratings --help`)',
     role: 'reader',
-    // Its options are checked by its own reader, which echoes its whole help with a mistake (kept as it was).
-    args: z.object({ options: z.array(z.string()).describe('--votes FILE and the rating options') }),
-    positionals: [{ key: 'options', variadic: 'array' }],
-    raw: true,
-    shape: '--votes FILE [options]',
+    args: z.object({
+      votes: z.string().min(1).describe('the votes file, JSON Lines (required)'),
+      bootstrap: count(
+        0,
+        100_000,
+        `bootstrap rounds for the intervals, 0 for none (default ${RATINGS_DEFAULTS.bootstrap})`,
+      ),
+      seed: z
+        .string()
+        .regex(/^-?\d+$/, { error: 'expects an integer' })
+        .transform(Number)
+        .pipe(z.number().int())
+        .optional()
+        .describe(`seed of the bootstrap, an integer (default ${RATINGS_DEFAULTS.seed})`),
+      contenders: z
+        .string()
+        .transform((v) =>
+          v
+            .split(',')
+            .map((c) => c.trim())
+            .filter(Boolean),
+        )
+        .optional()
+        .describe('known contenders; those without votes are listed as unrated'),
+      minVotes: count(
+        1,
+        1_000_000,
+        `votes a contender needs before it gets an interval and a rank (default ${RATINGS_DEFAULTS.minVotes})`,
+      ),
+      excludeBothBad: z
+        .boolean()
+        .optional()
+        .describe('do not count "both_bad" votes as games (default: they count as ties)'),
+      json: z.boolean().optional().describe('print the full table as JSON'),
+    }),
+    flags: {
+      votes: { value: 'FILE' },
+      bootstrap: { value: 'N' },
+      seed: { value: 'N' },
+      contenders: { value: 'A,B,…' },
+      minVotes: { value: 'N' },
+    },
+    detail: RATINGS_DETAIL,
     standalone: true,
-    cli: (_args, ctx) => runRatingsCli(ctx.rest, ctx.io),
+    cli: (args, ctx) => runRatingsCli(args, ctx.io),
   }),
   metrics: defineCommand({
     words: ['metrics'],

@@ -11,6 +11,7 @@ export {
 } from './field-path.ts';
 export { MODEL_NAME_RE, ModelNameSchema } from './model-name.ts';
 export { NAME_RE, NameSchema, toName } from './names.ts';
+export { clampOldWorst, WORST_MAX, worstSchema } from './worst.ts';
 export {
   CronScheduleSchema,
   EveryScheduleSchema,
@@ -25,12 +26,14 @@ export {
 } from './schedule.ts';
 export {
   isMapping,
+  MAX_WARNING_NOTES,
   mappingsAt,
   msAsDuration,
   oldFormMessage,
   renameKey,
   renameValue,
   secondsAsDuration,
+  warningNotes,
   yamlText,
 } from './upgrade.ts';
 export { DEFAULT_FIELD_MAX_BYTES, formatBytes, oversizedField } from './limits.ts';

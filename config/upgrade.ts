@@ -1,5 +1,6 @@
 // Old forms of the YAML files, accepted for one release: helpers an `Upgrade` (see yaml.ts) is written with. Each
 // rewrites the raw document in place before validation and warns with the new form to write instead.
+import { basename } from 'node:path';
 import { formatDuration } from './duration.ts';
 
 type Warn = (
@@ -102,4 +103,22 @@ export function msAsDuration(v: unknown): unknown {
 /** Seconds written as a number (`minIntervalSeconds: 60`) as a duration (`1m`); anything else unchanged. */
 export function secondsAsDuration(v: unknown): unknown {
   return typeof v === 'number' && v >= 0 && Number.isSafeInteger(v * 1000) ? msAsDuration(v * 1000) : v;
+}
+
+/** Load warnings a message shows at most (one context line each); the rest are counted. */
+export const MAX_WARNING_NOTES = 5;
+
+/**
+ * A file's load warnings (`/dir/m.yaml:4:1: schedule: …`) as short notes for a message, where the user acts:
+ * `⚠ m.yaml:4:1: schedule: …`, the file by its name, at most MAX_WARNING_NOTES and then how many more. Plain text:
+ * the renderer escapes it once.
+ */
+export function warningNotes(warnings: readonly string[]): string[] {
+  const notes = warnings.slice(0, MAX_WARNING_NOTES).map((w) => {
+    const at = /^(.+?):(\d+):(\d+): /.exec(w);
+    return `⚠ ${at ? `${basename(at[1]!)}:${at[2]}:${at[3]}: ${w.slice(at[0].length)}` : w}`;
+  });
+  const more = warnings.length - notes.length;
+  if (more > 0) notes.push(`⚠ … and ${more} more warning${more === 1 ? '' : 's'} (see the start-up log)`);
+  return notes;
 }

@@ -427,7 +427,8 @@ export async function buildDigest(
 
   const thread: Message[] = [];
   const worstN = spec.worst;
-  if (include.has('monitors')) {
+  // `worst: 0` shows neither the worst regressions nor the worst items.
+  if (include.has('monitors') && worstN > 0) {
     const drops = trends
       .filter((t) => t.previous !== undefined && t.mean - t.previous <= -FLAT_EPSILON)
       .sort((a, b) => a.mean - a.previous! - (b.mean - b.previous!))

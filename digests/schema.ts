@@ -12,6 +12,7 @@ import {
   SCHEDULE_FORMS,
   ScheduleSchema,
   type Upgrade,
+  worstSchema,
 } from '../config/index.ts';
 
 /** The parts a digest can show; all by default. */
@@ -45,13 +46,11 @@ export const DigestSchema = z.strictObject({
     .array(z.string().min(1))
     .optional()
     .describe('only these monitors, by `name` (all when absent); each must name a monitor of MONITORS_DIR'),
-  worst: z
-    .number()
-    .int()
-    .min(1)
-    .max(10)
-    .default(5)
-    .describe('worst items and regressions shown in the thread'),
+  worst: worstSchema(
+    5,
+    'worst items and worst regressions shown in the thread',
+    'a digest posts once a period, so it sums up more',
+  ),
 });
 /** A validated digest. */
 export type Digest = z.infer<typeof DigestSchema>;

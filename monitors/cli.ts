@@ -1,5 +1,5 @@
 // `arbiter monitor list | run <name> [--dry-run] | pause <name> | resume <name> | backfill <name> --since <date>`:
-// returns an exit code.
+// returns an exit code. The words and flags are read by the command registry (commands/table.ts), never here.
 import { cliActor, createAuditLog } from '../audit/index.ts';
 import { type Message, plainText } from '../chat/index.ts';
 import type { PostedRef, Transport } from '../chat/index.ts';
@@ -12,7 +12,6 @@ import {
   formatUserError,
   isCodedError,
   type Logger,
-  parseFlags,
   systemClock,
 } from '../config/index.ts';
 import { type LangfuseClient, langfuseFromEnv } from '../langfuse/index.ts';
@@ -23,12 +22,18 @@ import { auditManualTick, dryRunExtractor, listMonitors, setMonitorPaused } from
 import { createMonitorStore } from './store.ts';
 import { type MonitorDeps, runTick } from './tick.ts';
 
-const USAGE = `Usage:
-  arbiter monitor list
-  arbiter monitor run <name> [--dry-run] [--records N]
-  arbiter monitor pause <name>      skip its scheduled ticks (every replica, across restarts)
-  arbiter monitor resume <name>
-  arbiter monitor backfill <name> --since <date>`;
+/**
+ * One `arbiter monitor …` command with its arguments, as the command registry (commands/table.ts) parsed and
+ * validated them: this file reads no argv.
+ */
+export type MonitorCliCommand =
+  | { name: 'monitor.list' }
+  | { name: 'monitor.run'; monitor: string; dryRun?: boolean | undefined; records?: number | undefined }
+  | { name: 'monitor.pause' | 'monitor.resume'; monitor: string }
+  | { name: 'monitor.backfill'; monitor: string; since: string };
+
+/** Records `monitor run --dry-run` shows when --records is not given. */
+export const DRY_RUN_RECORDS = 5;
 
 /** What the monitor CLI needs; tests inject a store, transport, clock and Langfuse client. */
 export interface MonitorCliDeps {
@@ -80,8 +85,7 @@ function textTransport(write: (t: string) => void): Transport {
   };
 }
 
-function find(monitors: Monitor[], name: string | undefined): Monitor {
-  if (!name) throw new ArbiterError('USAGE', 'Which monitor?', { hint: USAGE });
+function find(monitors: Monitor[], name: string): Monitor {
   const m = monitors.find((x) => x.name === name);
   if (!m) {
     const guess = closestName(
@@ -97,42 +101,20 @@ function find(monitors: Monitor[], name: string | undefined): Monitor {
 }
 
 /** Runs one `arbiter monitor …` invocation; errors become one line on stderr and an exit code. */
-export async function runMonitorCli(argv: string[], deps: MonitorCliDeps): Promise<number> {
+export async function runMonitorCli(cmd: MonitorCliCommand, deps: MonitorCliDeps): Promise<number> {
   const { env, io } = deps;
   const logger = deps.logger ?? createSilentLogger();
   let ownStore: DocumentStore | undefined;
   try {
-    const [sub, ...rest] = argv;
-    if (!sub || sub === 'help' || sub === '--help') {
-      io.stdout(`${USAGE}\n`);
-      return sub ? 0 : 2;
-    }
-    if (!['list', 'run', 'pause', 'resume', 'backfill'].includes(sub))
-      throw new ArbiterError('USAGE', `Unknown monitor command "${sub}".`, { hint: USAGE });
-    const parsed = parseFlags(rest, {
-      allowPositionals: true,
-      usage: USAGE.replace(/^Usage:\n\s*/, ''),
-      options: { 'dry-run': { type: 'boolean' }, records: { type: 'string' }, since: { type: 'string' } },
-    });
-    const values = parsed.values as { 'dry-run'?: boolean; records?: string; since?: string };
-    const [name] = parsed.positionals;
     const loaded = loadMonitors(env.MONITORS_DIR);
     // Old forms still load, with a warning on stderr naming the file, line and the new form.
     for (const w of loaded.flatMap((l) => l.warnings)) io.stderr(`warning: ${w}\n`);
     const monitors = loaded.map((l) => l.value);
     const clock = deps.clock ?? systemClock;
     const langfuse = deps.langfuse ?? langfuseFromEnv(env, { logger });
-    if (sub === 'run' && values['dry-run']) {
-      const m = find(monitors, name);
-      const n = Number(values.records ?? 5);
-      if (!Number.isInteger(n) || n < 1)
-        throw new ArbiterError(
-          'USAGE',
-          `--records expects a whole number above 0 (got "${values.records}").`,
-          {
-            hint: 'Usage: arbiter monitor run <name> [--dry-run] [--records N]',
-          },
-        );
+    if (cmd.name === 'monitor.run' && cmd.dryRun) {
+      const m = find(monitors, cmd.monitor);
+      const n = cmd.records ?? DRY_RUN_RECORDS;
       const res = await dryRunExtractor(
         m,
         {
@@ -153,13 +135,13 @@ export async function runMonitorCli(argv: string[], deps: MonitorCliDeps): Promi
     const store = deps.store ?? ownStore!;
     const leases = await createLeases(store, { clock });
     const monitorStore = await createMonitorStore(store);
-    if (sub === 'list') {
+    if (cmd.name === 'monitor.list') {
       io.stdout(`${messageToText(await listMonitors(monitors, { store: monitorStore, leases }))}\n`);
       return 0;
     }
-    const m = find(monitors, name);
-    if (sub === 'pause' || sub === 'resume') {
-      const res = await setMonitorPaused(m, sub === 'pause', cliActor(env), {
+    const m = find(monitors, cmd.monitor);
+    if (cmd.name === 'monitor.pause' || cmd.name === 'monitor.resume') {
+      const res = await setMonitorPaused(m, cmd.name === 'monitor.pause', cliActor(env), {
         store: monitorStore,
         clock,
         audit: createAuditLog(store, { clock }),
@@ -181,15 +163,8 @@ export async function runMonitorCli(argv: string[], deps: MonitorCliDeps): Promi
       logger,
       ...(langfuse ? { langfuse, langfuseBaseUrl: env.LANGFUSE_BASE_URL } : {}),
     };
-    let since: Date | undefined;
-    if (sub === 'backfill') {
-      const raw = values.since;
-      since = raw ? new Date(raw) : undefined;
-      if (!since || Number.isNaN(since.getTime()))
-        throw new ArbiterError('USAGE', '--since needs a date such as 2026-11-01 or 2026-11-01T09:00:00Z.', {
-          hint: USAGE,
-        });
-    }
+    // The registry checked that --since is a date.
+    const since = cmd.name === 'monitor.backfill' ? new Date(cmd.since) : undefined;
     // A manual run is its own tick (to the second), so it never collides with a scheduled one.
     const tickTime = new Date(Math.floor(clock.now().getTime() / 1000) * 1000);
     const outcome = await runTick(m, tickTime, mdeps, since ? { since } : {});

@@ -84,7 +84,13 @@ export {
   setMonitorPaused,
   startMonitors,
 } from './service.ts';
-export { messageToText, runMonitorCli, type MonitorCliDeps } from './cli.ts';
+export {
+  DRY_RUN_RECORDS,
+  messageToText,
+  type MonitorCliCommand,
+  type MonitorCliDeps,
+  runMonitorCli,
+} from './cli.ts';
 export {
   compareTs,
   createSlackSource,

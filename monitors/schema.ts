@@ -28,6 +28,8 @@ import {
   ScheduleSchema,
   secondsAsDuration,
   type Upgrade,
+  clampOldWorst,
+  worstSchema,
 } from '../config/index.ts';
 
 export { ScheduleSchema };
@@ -290,7 +292,11 @@ export const PublishSchema = z.strictObject({
     .boolean()
     .default(false)
     .describe('publish scores to Langfuse on the scored traces (needs LANGFUSE_* keys)'),
-  worst: z.number().int().min(0).max(20).default(3).describe('worst items shown in the report thread'),
+  worst: worstSchema(
+    3,
+    'worst items shown in the report thread, one reply each',
+    'a monitor reports every tick, often hourly, so it shows a few',
+  ),
   reportEmpty: z.boolean().default(false).describe('post a report even when a tick found nothing new'),
 });
 
@@ -409,6 +415,12 @@ export type Monitor = z.infer<typeof MonitorSchema> & { warnings?: string[]; dir
 export const upgradeMonitor: Upgrade = (data, warn, file) => {
   if (!isMapping(data)) return;
   upgradeMetricEntries(data, warn);
+  for (const { obj, path } of mappingsAt(data, ['publish'])) {
+    const clamped = clampOldWorst(obj.worst);
+    if (!clamped) continue;
+    obj.worst = clamped.value;
+    warn([...path, 'worst'], clamped.message);
+  }
   if (typeof data.schedule === 'string') {
     const text = data.schedule;
     if (isCronExpression(text)) {

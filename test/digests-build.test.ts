@@ -320,6 +320,16 @@ describe('buildDigest over stored ticks and runs', () => {
     expect(support[9]!.value).toBeNull();
   });
 
+  it('`worst: 0` shows neither the worst regressions nor the worst items', async () => {
+    await tick('support', '2026-11-18T10:00:00Z', 'helpful', [0.8, 0.8]);
+    await tick('support', '2026-11-19T08:00:00Z', 'helpful', [0.3]);
+    const shown = await buildDigest(inputs(), spec(), now);
+    expect(shown.message.thread!.map((t) => t.title)).toContain('Worst regressions');
+    const none = await buildDigest(inputs(), { ...spec(), worst: 0 }, now);
+    expect((none.message.thread ?? []).map((t) => t.title)).not.toContain('Worst regressions');
+    expect(JSON.stringify(none.message.thread ?? [])).not.toContain('Worst 1 item');
+  });
+
   it('an empty period says so and still builds within limits', async () => {
     const built = await buildDigest(inputs(), spec(), now);
     expect(built.data.scored).toBe(0);

@@ -4,7 +4,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createDigestInputs, handleDigest, runDigestCli } from '../commands/digest.ts';
+import { createDigestInputs, type DigestCliCommand, handleDigest, runDigestCli } from '../commands/digest.ts';
 import { createManualClock, parseEnv } from '../config/index.ts';
 import {
   CHART_SIZE,
@@ -23,6 +23,7 @@ import { createDigestTransport } from '../digests/testing.ts';
 import { createTickLog, type TickLog } from '../monitors/index.ts';
 import { createRunRepository } from '../runs/index.ts';
 import { createEmbeddedStore, createLeases, type DocumentStore } from '../storage/index.ts';
+import { viaRegistry } from './helpers/cli-args.ts';
 import { tempDir } from './helpers/tmp.ts';
 import { waitUntil } from './helpers/wait.ts';
 
@@ -345,9 +346,11 @@ describe('the digest command', () => {
     const io = { stdout: (t: string) => void out.push(t), stderr: (t: string) => void err.push(t) };
     const clock = createManualClock('2026-11-20T09:00:30Z');
     const transport = createDigestTransport();
-    expect(await runDigestCli(['--dry-run', '--period', 'day'], { env, io, store, clock, transport })).toBe(
-      0,
-    );
+    const digestCli = (argv: string[]) =>
+      viaRegistry(['digest', ...argv], io, (cmd: DigestCliCommand) =>
+        runDigestCli(cmd, { env, io, store, clock, transport }),
+      );
+    expect(await digestCli(['--dry-run', '--period', 'day'])).toBe(0);
     expect(transport.calls).toHaveLength(0);
     const text = out.join('');
     expect(text).toContain('[dry run → #llm-quality] Preview: Daily digest daily: Thu 19 Nov 2026');
@@ -355,14 +358,14 @@ describe('the digest command', () => {
     expect(text).toContain(`chart: ${chart}`);
     expect(existsSync(chart)).toBe(true);
     out.length = 0;
-    expect(await runDigestCli(['--name', 'daily'], { env, io, store, clock, transport })).toBe(0);
-    expect(await runDigestCli([], { env, io, store, clock, transport })).toBe(0);
+    expect(await digestCli(['--name', 'daily'])).toBe(0);
+    expect(await digestCli([])).toBe(0);
     expect(out).toEqual([
       'daily: posted to #llm-quality for Thu 19 Nov 2026.\n',
       expect.stringMatching(/^daily: already posted for Thu 19 Nov 2026 at .*; not posted again\.\n$/),
     ]);
-    expect(await runDigestCli(['--name', 'nope'], { env, io, store, clock, transport })).toBe(2);
-    expect(await runDigestCli(['--period', 'month'], { env, io, store, clock, transport })).toBe(2);
+    expect(await digestCli(['--name', 'nope'])).toBe(2);
+    expect(await digestCli(['--period', 'month'])).toBe(2);
     expect(err.join('')).toMatch(/No digest named "nope".*Known: daily/);
     expect(err.join('')).toContain('--period expects day or week.');
   });

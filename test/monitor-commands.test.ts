@@ -14,6 +14,7 @@ import {
   createMonitorStore,
   loadMonitors,
   type Monitor,
+  type MonitorCliCommand,
   type MonitorDeps,
   runDueTick,
   runMonitorCli,
@@ -22,6 +23,7 @@ import {
 import { createRecordingTransport } from '../prompts/testing.ts';
 import type { RunService } from '../runs/index.ts';
 import { createEmbeddedStore, createLeases, type DocumentStore } from '../storage/index.ts';
+import { viaRegistry } from './helpers/cli-args.ts';
 import { tempDir } from './helpers/tmp.ts';
 import { waitUntil as until } from './helpers/wait.ts';
 
@@ -113,16 +115,19 @@ describe('monitor commands through the dispatcher', () => {
     await store.close();
 
     const out: string[] = [];
+    const io = { stdout: (t: string) => void out.push(t), stderr: (t: string) => void out.push(t) };
     const cli = (argv: string[]) =>
-      runMonitorCli(argv, {
-        env: parseEnv({
-          DATA_DIR: join(root, 'data'),
-          MONITORS_DIR: join(root, 'monitors'),
-          LOG_LEVEL: 'silent',
+      viaRegistry(['monitor', ...argv], io, (cmd: MonitorCliCommand) =>
+        runMonitorCli(cmd, {
+          env: parseEnv({
+            DATA_DIR: join(root, 'data'),
+            MONITORS_DIR: join(root, 'monitors'),
+            LOG_LEVEL: 'silent',
+          }),
+          io,
+          clock,
         }),
-        io: { stdout: (t) => void out.push(t), stderr: (t) => void out.push(t) },
-        clock,
-      });
+      );
     expect(await cli(['list'])).toBe(0);
     expect(out.join('')).toMatch(/support-quality .*PAUSED by UADMIN/);
     expect(await cli(['resume', 'support-quality'])).toBe(0);

@@ -3,8 +3,9 @@ import { cpSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createManualClock, parseEnv } from '../config/index.ts';
-import { runMonitorCli } from '../monitors/index.ts';
+import { type MonitorCliCommand, runMonitorCli } from '../monitors/index.ts';
 import { tempDir } from './helpers/tmp.ts';
+import { viaRegistry } from './helpers/cli-args.ts';
 
 let dir: string;
 let cleanup: () => void;
@@ -17,11 +18,10 @@ function cli(argv: string[], monitorsDir = 'examples/monitors') {
   const out: string[] = [];
   const err: string[] = [];
   const env = parseEnv({ DATA_DIR: join(dir, 'data'), MONITORS_DIR: monitorsDir, LOG_LEVEL: 'silent' });
-  return runMonitorCli(argv, {
-    env,
-    io: { stdout: (t) => void out.push(t), stderr: (t) => void err.push(t) },
-    clock: createManualClock('2026-11-20T10:00:00Z'),
-  }).then((code) => ({ code, out: out.join(''), err: err.join('') }));
+  const io = { stdout: (t: string) => void out.push(t), stderr: (t: string) => void err.push(t) };
+  return viaRegistry(['monitor', ...argv], io, (cmd: MonitorCliCommand) =>
+    runMonitorCli(cmd, { env, io, clock: createManualClock('2026-11-20T10:00:00Z') }),
+  ).then((code) => ({ code, out: out.join(''), err: err.join('') }));
 }
 
 describe('arbiter monitor', () => {

@@ -4,11 +4,12 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseEnv } from '../config/index.ts';
-import { runRunCommand, runVerdict } from '../commands/runs.ts';
+import { type RunCliArgs, runRunCommand, runVerdict } from '../commands/runs.ts';
 import { createEmbeddedStore } from '../storage/index.ts';
 import { createRunRepository, loadSuite, renderJunit, summaryExitCode } from '../runs/index.ts';
 import { startStubAgent } from './fixtures/runs-stub-server.ts';
 import { kill9, startTsChild, waitForLines as waitFor } from './helpers/child.ts';
+import { viaRegistry } from './helpers/cli-args.ts';
 import { drainRun, offlineRunService } from './helpers/runs.ts';
 import { withCollectionOverride } from './helpers/store-faults.ts';
 import { tempDir } from './helpers/tmp.ts';
@@ -51,12 +52,15 @@ concurrency: 4
     // Start again the way a user would: the unfinished run of the same suite is resumed.
     let out = '';
     let err = '';
-    const code = await runRunCommand([join(dir, 'suite.yaml'), '--json'], {
-      env: parseEnv({ DATA_DIR: join(dir, 'data'), JOB_LEASE_MS: '1000', LOG_LEVEL: 'silent' }),
-      environment: {},
-      io: { stdout: (t) => (out += t), stderr: (t) => (err += t) },
-      pollMs: 20,
-    });
+    const code = await runRunCommand(
+      { suite: join(dir, 'suite.yaml'), json: true },
+      {
+        env: parseEnv({ DATA_DIR: join(dir, 'data'), JOB_LEASE_MS: '1000', LOG_LEVEL: 'silent' }),
+        environment: {},
+        io: { stdout: (t) => (out += t), stderr: (t) => (err += t) },
+        pollMs: 20,
+      },
+    );
     expect(err).toContain(`Resuming run ${runId}`);
     expect(code).toBe(0);
     const report = JSON.parse(out) as {
@@ -109,12 +113,22 @@ concurrency: 8
 async function runCli(dir: string, args: string[]) {
   let out = '';
   let err = '';
-  const code = await runRunCommand(args, {
-    env: parseEnv({ DATA_DIR: join(dir, 'data'), JOB_LEASE_MS: '1000', LOG_LEVEL: 'silent' }),
-    environment: {},
-    io: { stdout: (t) => (out += t), stderr: (t) => (err += t) },
-    pollMs: 20,
-  });
+  const io = {
+    stdout(t: string) {
+      out += t;
+    },
+    stderr(t: string) {
+      err += t;
+    },
+  };
+  const code = await viaRegistry(['run', ...args], io, (cmd: RunCliArgs) =>
+    runRunCommand(cmd, {
+      env: parseEnv({ DATA_DIR: join(dir, 'data'), JOB_LEASE_MS: '1000', LOG_LEVEL: 'silent' }),
+      environment: {},
+      io,
+      pollMs: 20,
+    }),
+  );
   return { code, out, err };
 }
 

@@ -420,17 +420,20 @@ describe('a run of a Langfuse dataset is linked as a Langfuse experiment run (Op
       // `arbiter runs publish` (the CLI, building its own Langfuse client and tracing from the environment).
       h.lf.state.otelDrop = false;
       const out: string[] = [];
-      const code = await runRunsCommand(['publish', runId], {
-        env: parseEnv({
-          LANGFUSE_PUBLIC_KEY: 'pk-lf-1',
-          LANGFUSE_SECRET_KEY: SECRET,
-          LANGFUSE_BASE_URL: h.lf.url,
-          LOG_LEVEL: 'silent',
-        }),
-        environment: {},
-        io: { stdout: (t) => void out.push(t), stderr: (t) => void out.push(t) },
-        store: h.store,
-      });
+      const code = await runRunsCommand(
+        { name: 'runs.publish', id: runId },
+        {
+          env: parseEnv({
+            LANGFUSE_PUBLIC_KEY: 'pk-lf-1',
+            LANGFUSE_SECRET_KEY: SECRET,
+            LANGFUSE_BASE_URL: h.lf.url,
+            LOG_LEVEL: 'silent',
+          }),
+          environment: {},
+          io: { stdout: (t) => void out.push(t), stderr: (t) => void out.push(t) },
+          store: h.store,
+        },
+      );
       expect(code).toBe(0);
       expect(out.join('')).toBe(`${runId}: 3 item(s) linked in Langfuse.\n`);
       expect(note((await h.svc.getRun(runId))!)).toEqual([

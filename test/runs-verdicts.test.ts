@@ -12,7 +12,13 @@ import { createHttpApp } from '../bot/http.ts';
 import { renderBlocks } from '../bot/render-blocks.ts';
 import { type RunningBot, startBot } from '../bot/start.ts';
 import { createConsoleTransport } from '../bot/console-transport.ts';
-import { renderRunSummary, runRunCommand, runRunsCommand } from '../commands/runs.ts';
+import {
+  type RunCliArgs,
+  type RunsCliCommand,
+  renderRunSummary,
+  runRunCommand,
+  runRunsCommand,
+} from '../commands/runs.ts';
 import { runCli } from '../cli/run-cli.ts';
 import { createLogger, parseEnv } from '../config/index.ts';
 import { createLlm, type Llm } from '../llm/index.ts';
@@ -22,6 +28,7 @@ import { loadSuite, type Run, runOutcome } from '../runs/index.ts';
 import { createEmbeddedStore, createWorker } from '../storage/index.ts';
 import { startStubAgent } from './fixtures/runs-stub-server.ts';
 import { offlineRunService } from './helpers/runs.ts';
+import { viaRegistry } from './helpers/cli-args.ts';
 import { tempDir } from './helpers/tmp.ts';
 import { waitUntil } from './helpers/wait.ts';
 
@@ -80,8 +87,10 @@ function setup(suiteYaml: string, rows: string[], llm?: Llm) {
   return {
     suite,
     dir: t.dir,
-    run: (argv: string[]) => runRunCommand(argv, deps),
-    runs: (argv: string[]) => runRunsCommand(argv, deps),
+    run: (argv: string[]) =>
+      viaRegistry(['run', ...argv], deps.io, (cmd: RunCliArgs) => runRunCommand(cmd, deps)),
+    runs: (argv: string[]) =>
+      viaRegistry(['runs', ...argv], deps.io, (cmd: RunsCliCommand) => runRunsCommand(cmd, deps)),
     get out() {
       return out;
     },
@@ -525,12 +534,15 @@ describe('cancel', () => {
       },
       stderr: () => {},
     };
-    await runRunsCommand(['list'], {
-      env: parseEnv({ DATA_DIR: join(t.dir, 'unused'), LOG_LEVEL: 'silent' }),
-      environment: {},
-      io,
-      store,
-    });
+    await runRunsCommand(
+      { name: 'runs.list' },
+      {
+        env: parseEnv({ DATA_DIR: join(t.dir, 'unused'), LOG_LEVEL: 'silent' }),
+        environment: {},
+        io,
+        store,
+      },
+    );
     expect(listed).toMatch(new RegExp(`${runId}\\s+cancelled\\s+cancel`));
     expect(listed).not.toMatch(/passed|failed/);
   });

@@ -135,6 +135,12 @@ describe('old forms load as their new form, with a warning naming file:line:colu
         /m\.yaml:5:11: sample\.strategy: `strategy: most_recent` is the old form.*write `strategy: most-recent`/,
     },
     {
+      what: '`publish.worst` above 10 (the old monitor range went to 20)',
+      old: `${MONITOR_HEAD}schedule: { every: 1h }\nmetrics: [{ metric: pii }]\npublish: { channel: "#m", worst: 15 }\n`,
+      now: `${MONITOR_HEAD}schedule: { every: 1h }\nmetrics: [{ metric: pii }]\npublish: { channel: "#m", worst: 10 }\n`,
+      warning: /m\.yaml:6:27: publish\.worst: `worst: 15` is the old form.*write `worst: 10`.*at most 10/,
+    },
+    {
       what: 'the old `- name:` entry pasted into a monitor',
       old: `${MONITOR_HEAD}schedule: { every: 1h }\nmetrics:\n  - name: length\n    args: { max: 9 }\n`,
       now: `${MONITOR_HEAD}schedule: { every: 1h }\nmetrics:\n  - metric: length\n    args: { max: 9 }\n`,
@@ -164,6 +170,30 @@ describe('old forms load as their new form, with a warning naming file:line:colu
     expect(old?.value).toEqual(now?.value);
     expect(old?.warnings[0]).toMatch(/d\.yaml:2:1: schedule: .*old form.*timezone: UTC/);
     expect(now?.warnings).toEqual([]);
+  });
+
+  it('`worst` is one field with one range (0 to 10) in monitors and digests; each file keeps its default', () => {
+    const dir = folder();
+    writeFileSync(join(dir, 'd.yaml'), 'name: d\nschedule: { every: 1d }\nchannel: "#q"\nworst: 0\n');
+    writeFileSync(join(dir, 'e.yaml'), 'name: e\nschedule: { every: 1d }\nchannel: "#q"\n');
+    expect(loadDigests(dir).map((l) => [l.value.name, l.value.worst])).toEqual([
+      ['d', 0],
+      ['e', 5],
+    ]);
+    expect(
+      monitor(`${MONITOR_HEAD}schedule: { every: 1h }\nmetrics: [{ metric: pii }]\n`).monitor.publish.worst,
+    ).toBe(3);
+    // Past the shared range, in a file that never accepted it: refused at the key, with the range.
+    writeFileSync(join(dir, 'd.yaml'), 'name: d\nschedule: { every: 1d }\nchannel: "#q"\nworst: 11\n');
+    expect(loadError(() => loadDigests(dir))).toMatch(/d\.yaml:4:8: worst: .*10/);
+    // Past the old monitor range too: refused, not clamped.
+    expect(
+      loadError(() =>
+        monitor(
+          `${MONITOR_HEAD}schedule: { every: 1h }\nmetrics: [{ metric: pii }]\npublish: { worst: 21 }\n`,
+        ),
+      ),
+    ).toMatch(/m\.yaml:6:19: publish\.worst: .*10/);
   });
 
   it('a monitor file path is relative to the monitor file; a path that exists only from the working directory is used with a warning', () => {
@@ -366,14 +396,17 @@ describe('cross-references are checked at load, with file:line:column and a did-
     );
     let out = '';
     let err = '';
-    const code = await runMonitorCli(['list'], {
-      env: parseEnv({
-        DATA_DIR: join(dir, 'data'),
-        MONITORS_DIR: join(dir, 'monitors'),
-        LOG_LEVEL: 'silent',
-      }),
-      io: { stdout: (t) => (out += t), stderr: (t) => (err += t) },
-    });
+    const code = await runMonitorCli(
+      { name: 'monitor.list' },
+      {
+        env: parseEnv({
+          DATA_DIR: join(dir, 'data'),
+          MONITORS_DIR: join(dir, 'monitors'),
+          LOG_LEVEL: 'silent',
+        }),
+        io: { stdout: (t) => (out += t), stderr: (t) => (err += t) },
+      },
+    );
     expect(code).toBe(0);
     expect(err).toMatch(/^warning: .*m\.yaml:4:1: schedule: `schedule: "0 \* \* \* \*"` is the old form/);
     expect(out).toMatch(/m {2}cron "0 \* \* \* \*" \(UTC\)[\s\S]*warning: .*schedule: .*is the old form/);
