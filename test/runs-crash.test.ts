@@ -52,7 +52,7 @@ concurrency: 4
     let out = '';
     let err = '';
     const code = await runRunCommand([join(dir, 'suite.yaml'), '--json'], {
-      env: parseEnv({ DATA_DIR: join(dir, 'data'), JOB_LEASE_MS: '1000', LOG_LEVEL: 'silent' }),
+      env: parseEnv({ DATA_DIR: join(dir, 'data'), JOB_LEASE: '1s', LOG_LEVEL: 'silent' }),
       environment: {},
       io: { stdout: (t) => (out += t), stderr: (t) => (err += t) },
       pollMs: 20,
@@ -110,7 +110,7 @@ async function runCli(dir: string, args: string[]) {
   let out = '';
   let err = '';
   const code = await runRunCommand(args, {
-    env: parseEnv({ DATA_DIR: join(dir, 'data'), JOB_LEASE_MS: '1000', LOG_LEVEL: 'silent' }),
+    env: parseEnv({ DATA_DIR: join(dir, 'data'), JOB_LEASE: '1s', LOG_LEVEL: 'silent' }),
     environment: {},
     io: { stdout: (t) => (out += t), stderr: (t) => (err += t) },
     pollMs: 20,
