@@ -299,7 +299,13 @@ describe('tool calls and embeddings at the HTTP boundary', () => {
       settings: {
         cache: false,
         limits: {},
-        retry: { maxRetries: 2, baseDelayMs: 100, maxDelayMs: 1000, maxRetryAfterMs: 60_000, budgetMs: 10_000 },
+        retry: {
+          maxRetries: 2,
+          baseDelayMs: 100,
+          maxDelayMs: 1000,
+          maxRetryAfterMs: 60_000,
+          budgetMs: 10_000,
+        },
         breaker: { failureThreshold: 50, cooldownMs: 30_000 },
       },
     });
