@@ -600,7 +600,7 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
         ...(options.handlers ?? {}),
       },
       concurrency: env.WORKER_CONCURRENCY,
-      leaseMs: env.JOB_LEASE_MS,
+      leaseMs: env.JOB_LEASE,
       logger,
     });
     const app = createHttpApp({
@@ -732,7 +732,7 @@ export async function startBot(env: Env, options: StartOptions = {}): Promise<Ru
           await runningRetention.stop();
           await slack?.stop();
           roleResolver?.stop();
-          await runningWorker.stop(env.SHUTDOWN_GRACE_MS);
+          await runningWorker.stop(env.SHUTDOWN_GRACE);
           // Deliveries in flight finish; those still pending stay in the store for the next start.
           await deliveries.stop();
           // Cache writes are batched; flush them before the store closes.

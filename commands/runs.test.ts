@@ -130,7 +130,7 @@ describe('arbiter run / runs', () => {
   });
 
   it('an unreachable store is an infrastructure failure (exit 3)', async () => {
-    const c = cli(dataDir(), { MONGODB_URI: 'mongodb://127.0.0.1:1/', MONGODB_CONNECT_TIMEOUT_MS: '200' });
+    const c = cli(dataDir(), { MONGODB_URI: 'mongodb://127.0.0.1:1/', MONGODB_CONNECT_TIMEOUT: '200ms' });
     expect(await c.run([QUICKSTART])).toBe(3);
     expect(c.err).not.toMatch(/at .*\.ts:\d+/);
   });

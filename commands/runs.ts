@@ -9,6 +9,7 @@ import {
   type Clock,
   createSilentLogger,
   type Env,
+  formatDuration,
   formatUserError,
   type Ids,
   isArbiterError,
@@ -296,7 +297,7 @@ async function finishInProcess(
     queue,
     handlers: svc.handlers,
     concurrency: 1,
-    leaseMs: deps.env.JOB_LEASE_MS,
+    leaseMs: deps.env.JOB_LEASE,
     pollMs: 50,
     logger,
   });
@@ -324,14 +325,14 @@ async function finishInProcess(
         started.resumed
       ) {
         io.stderr(
-          `Waiting for the previous attempt's lease to expire (up to ${deps.env.JOB_LEASE_MS} ms)…\n`,
+          `Waiting for the previous attempt's lease to expire (up to ${formatDuration(deps.env.JOB_LEASE)})…\n`,
         );
         waitingNoted = true;
       }
       await new Promise((r) => setTimeout(r, deps.pollMs ?? 100));
     }
   } finally {
-    await worker.stop(deps.env.SHUTDOWN_GRACE_MS);
+    await worker.stop(deps.env.SHUTDOWN_GRACE);
     // Spans still batched are sent before the process exits (bounded wait; never fails the command).
     await tracing?.shutdown();
   }

@@ -1,11 +1,11 @@
-import { describe, expect, it } from 'vitest';
-import { ENV_VARS, parseEnv } from './env.ts';
+import { describe, expect, it, vi } from 'vitest';
+import { ENV_VARS, type ParseEnvOptions, parseEnv, RENAMED_ENV_VARS } from './env.ts';
 import { isArbiterError } from './errors.ts';
 import { describeEnv, REDACTED } from './redact.ts';
 
-function problems(env: Record<string, string>): string {
+function problems(env: Record<string, string>, options?: ParseEnvOptions): string {
   try {
-    parseEnv(env);
+    parseEnv(env, options);
   } catch (err) {
     expect(isArbiterError(err, 'CONFIG_INVALID')).toBe(true);
     expect((err as { exitCode: number }).exitCode).toBe(2);
@@ -67,6 +67,81 @@ describe('environment', () => {
     ],
   ])('rejects %j naming the variable', (env, message) => {
     expect(problems(env)).toMatch(message);
+  });
+
+  it('reads time variables in the duration syntax, as milliseconds', () => {
+    const env = parseEnv({
+      JOB_LEASE: '1m',
+      SHUTDOWN_GRACE: '0s',
+      LLM_TIMEOUT: '90s',
+      MONGODB_CONNECT_TIMEOUT: '500ms',
+    });
+    expect(env).toMatchObject({
+      JOB_LEASE: 60_000,
+      SHUTDOWN_GRACE: 0,
+      LLM_TIMEOUT: 90_000,
+      MONGODB_CONNECT_TIMEOUT: 500,
+      LLM_RETRY_BUDGET: 120_000,
+      LLM_BREAKER_COOLDOWN: 30_000,
+    });
+    // Shown (arbiter config, .env.example) as written, not as milliseconds.
+    expect(describeEnv(env)).toMatchObject({ JOB_LEASE: '1m', SHUTDOWN_GRACE: '0ms', LLM_TIMEOUT: '90s' });
+  });
+
+  it('reads an old _MS name with a warning naming the new variable and value', () => {
+    const warnings: string[] = [];
+    const env = parseEnv(
+      { JOB_LEASE_MS: '60000', LLM_TIMEOUT_MS: '1500', SHUTDOWN_GRACE_MS: '0' },
+      { warn: (m) => warnings.push(m) },
+    );
+    expect(env.JOB_LEASE).toBe(60_000);
+    expect(env.LLM_TIMEOUT).toBe(1500);
+    expect(env.SHUTDOWN_GRACE).toBe(0);
+    expect(warnings).toEqual([
+      'JOB_LEASE_MS=60000 is deprecated: use JOB_LEASE=1m',
+      'SHUTDOWN_GRACE_MS=0 is deprecated: use SHUTDOWN_GRACE=0ms',
+      'LLM_TIMEOUT_MS=1500 is deprecated: use LLM_TIMEOUT=1500ms',
+    ]);
+    for (const old of Object.keys(RENAMED_ENV_VARS)) expect(old).toMatch(/_MS$/);
+  });
+
+  it('when the old and the new name are both set, the new one wins with a warning', () => {
+    const warnings: string[] = [];
+    const env = parseEnv({ JOB_LEASE_MS: '60000', JOB_LEASE: '2m' }, { warn: (m) => warnings.push(m) });
+    expect(env.JOB_LEASE).toBe(120_000);
+    expect(warnings).toEqual([
+      'JOB_LEASE_MS=60000 and JOB_LEASE=2m are both set: JOB_LEASE wins; remove JOB_LEASE_MS',
+    ]);
+  });
+
+  it('warns on stderr by default', () => {
+    const write = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    try {
+      parseEnv({ LLM_RETRY_BUDGET_MS: '30000' });
+      expect(write).toHaveBeenCalledWith(
+        'warning: LLM_RETRY_BUDGET_MS=30000 is deprecated: use LLM_RETRY_BUDGET=30s\n',
+      );
+    } finally {
+      write.mockRestore();
+    }
+  });
+
+  it.each([
+    [{ JOB_LEASE: '30000' }, /JOB_LEASE: expected a duration from 1s to 1h like 30s .* \(got "30000"\)/],
+    [{ LLM_TIMEOUT: '2h' }, /LLM_TIMEOUT: expected a duration from 1s to 10m like 1m/],
+    [{ SHUTDOWN_GRACE: 'soon' }, /SHUTDOWN_GRACE: expected a duration from 0s to 10m like 10s/],
+    [
+      { JOB_LEASE_MS: '30s' },
+      /JOB_LEASE_MS: expected a whole number of milliseconds \(got "30s"\); better, use JOB_LEASE with a duration, e\.g\. JOB_LEASE=30s/,
+    ],
+    [
+      { MONGODB_CONNECT_TIMEOUT_MS: '5' },
+      /MONGODB_CONNECT_TIMEOUT_MS \(read as MONGODB_CONNECT_TIMEOUT\): expected a duration from 100ms to 2m like 5s .*\(got MONGODB_CONNECT_TIMEOUT_MS=5\)/,
+    ],
+  ])('rejects the time variable %j naming it, with an example', (env, message) => {
+    const warnings: string[] = [];
+    expect(problems(env, { warn: (m) => warnings.push(m) })).toMatch(message);
+    expect(warnings).toEqual([]);
   });
 
   it('lists every problem at once', () => {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { parseDuration } from './duration.ts';
+import { durationMs, durationSchema, formatDuration, parseDuration } from './duration.ts';
 import { ArbiterError } from './errors.ts';
 import { ModelNameSchema } from './model-name.ts';
 import { DEFAULT_FIELD_MAX_BYTES } from './limits.ts';
@@ -39,6 +39,19 @@ const retentionAge = (fallback: string) =>
       error: 'expected `keep` or a duration of at least an hour, e.g. 30d, 12w or 36h',
     })
     .default(fallback);
+
+/** Marks the schema of a time variable: its value is read in the duration syntax and parsed to milliseconds. */
+const DURATION_META = { format: 'duration-ms' } as const;
+
+/**
+ * A time variable in the one duration syntax of the YAML files (`30s`, `5m`, `1h`), bounded in ms, parsed to
+ * milliseconds; the error names the range and an example.
+ */
+const durationVar = (fallback: string, bounds: { min: number; max: number }) =>
+  durationSchema({ example: fallback, ...bounds })
+    .default(fallback)
+    .transform((s) => durationMs(s) ?? 0)
+    .meta(DURATION_META);
 
 /** One entry per environment variable: its schema, whether it is a secret, and what it is for (README). */
 export const ENV_VARS = {
@@ -138,10 +151,10 @@ export const ENV_VARS = {
     secret: false,
     doc: 'MongoDB database name.',
   },
-  MONGODB_CONNECT_TIMEOUT_MS: {
-    schema: intIn(100, 120_000).default(5000),
+  MONGODB_CONNECT_TIMEOUT: {
+    schema: durationVar('5s', { min: 100, max: 120_000 }),
     secret: false,
-    doc: 'How long start-up waits for MongoDB before giving up.',
+    doc: 'How long start-up waits for MongoDB before giving up (`5s`, `500ms`, … up to 2m).',
   },
 
   WORKER_CONCURRENCY: {
@@ -149,20 +162,20 @@ export const ENV_VARS = {
     secret: false,
     doc: 'Jobs one process runs at once.',
   },
-  JOB_LEASE_MS: {
-    schema: intIn(1000, 3_600_000).default(30_000),
+  JOB_LEASE: {
+    schema: durationVar('30s', { min: 1000, max: 3_600_000 }),
     secret: false,
-    doc: 'Lease on a claimed job; a job whose worker stops renewing it is retried after this long.',
+    doc: 'Lease on a claimed job (`30s`, `2m`, … from 1s to 1h); a job whose worker stops renewing it is retried after this long.',
   },
   JOB_MAX_ATTEMPTS: {
     schema: intIn(1, 100).default(3),
     secret: false,
     doc: 'Attempts before a job ends as failed.',
   },
-  SHUTDOWN_GRACE_MS: {
-    schema: intIn(0, 600_000).default(10_000),
+  SHUTDOWN_GRACE: {
+    schema: durationVar('10s', { min: 0, max: 600_000 }),
     secret: false,
-    doc: 'On SIGTERM/SIGINT, how long running jobs may finish before they are released for another worker.',
+    doc: 'On SIGTERM/SIGINT, how long running jobs may finish before they are released for another worker (`10s`, `1m`, … up to 10m; `0s` releases them at once).',
   },
 
   SLACK_BOT_TOKEN: {
@@ -277,30 +290,30 @@ export const ENV_VARS = {
     secret: false,
     doc: 'Tokens (input + output) per minute sent to Gemini (0 = unlimited).',
   },
-  LLM_TIMEOUT_MS: {
-    schema: intIn(1000, 600_000).default(60_000),
+  LLM_TIMEOUT: {
+    schema: durationVar('1m', { min: 1000, max: 600_000 }),
     secret: false,
-    doc: 'Time-out of one model call attempt, in ms; a timed-out attempt is retried.',
+    doc: 'Time-out of one model call attempt (`1m`, `90s`, … from 1s to 10m); a timed-out attempt is retried.',
   },
   LLM_MAX_RETRIES: {
     schema: intIn(0, 10).default(3),
     secret: false,
     doc: 'Retries of a model call after a 429, 529, 5xx or time-out (exponential back-off with jitter, honouring retry-after).',
   },
-  LLM_RETRY_BUDGET_MS: {
-    schema: intIn(1000, 3_600_000).default(120_000),
+  LLM_RETRY_BUDGET: {
+    schema: durationVar('2m', { min: 1000, max: 3_600_000 }),
     secret: false,
-    doc: 'Total time one model call may spend on attempts and waits before its error is returned.',
+    doc: 'Total time one model call may spend on attempts and waits before its error is returned (`2m`, `30s`, … from 1s to 1h).',
   },
   LLM_BREAKER_FAILURES: {
     schema: intIn(1, 1000).default(5),
     secret: false,
     doc: "Failed calls in a row (a call = one request with all its retries) that open a provider's circuit breaker; calls then wait for its cool-down, each within its own retry budget.",
   },
-  LLM_BREAKER_COOLDOWN_MS: {
-    schema: intIn(1000, 3_600_000).default(30_000),
+  LLM_BREAKER_COOLDOWN: {
+    schema: durationVar('30s', { min: 1000, max: 3_600_000 }),
     secret: false,
-    doc: 'How long an open circuit breaker waits before letting one probe attempt through, in ms; waiting calls follow once it succeeds.',
+    doc: 'How long an open circuit breaker waits before letting one probe attempt through (`30s`, `2m`, … from 1s to 1h); waiting calls follow once it succeeds.',
   },
   LLM_CACHE: {
     schema: z.stringbool({ error: 'expected true or false' }).default(true),
@@ -421,10 +434,41 @@ export const SECRET_VARS: readonly EnvVarName[] = (Object.keys(ENV_VARS) as EnvV
 const OWN_PREFIX = 'ARBITER_';
 
 /**
- * Parses the environment once. Empty strings count as unset (as in most .env files).
+ * Time variables renamed to their unit-free form, which takes the duration syntax (`JOB_LEASE=1m`). The old names
+ * take milliseconds and are still read for one release, with a warning naming the new variable and value.
+ */
+export const RENAMED_ENV_VARS = {
+  MONGODB_CONNECT_TIMEOUT_MS: 'MONGODB_CONNECT_TIMEOUT',
+  JOB_LEASE_MS: 'JOB_LEASE',
+  SHUTDOWN_GRACE_MS: 'SHUTDOWN_GRACE',
+  LLM_TIMEOUT_MS: 'LLM_TIMEOUT',
+  LLM_RETRY_BUDGET_MS: 'LLM_RETRY_BUDGET',
+  LLM_BREAKER_COOLDOWN_MS: 'LLM_BREAKER_COOLDOWN',
+} as const satisfies Record<string, EnvVarName>;
+
+/** True for a variable read in the duration syntax and parsed to milliseconds (JOB_LEASE, LLM_TIMEOUT, …). */
+export function isDurationVar(name: EnvVarName): boolean {
+  return (ENV_VARS[name].schema as z.ZodType).meta()?.format === DURATION_META.format;
+}
+
+/** A parsed value as it is written in the environment: `30s` for a duration, `a,b` for a list. */
+export function envValueText(name: EnvVarName, value: unknown): string {
+  if (typeof value === 'number' && isDurationVar(name)) return formatDuration(value);
+  return Array.isArray(value) ? value.join(',') : String(value);
+}
+
+/** Options of `parseEnv`. */
+export interface ParseEnvOptions {
+  /** Receives each start-up warning (an old variable name); default: a `warning:` line on stderr. */
+  warn?: (message: string) => void;
+}
+
+/**
+ * Parses the environment once. Empty strings count as unset (as in most .env files). Old names of renamed
+ * variables (`JOB_LEASE_MS`) are read with a warning.
  * Throws a CONFIG_INVALID ArbiterError listing every problem, naming each variable, never echoing a secret.
  */
-export function parseEnv(source: Record<string, string | undefined>): Env {
+export function parseEnv(source: Record<string, string | undefined>, options: ParseEnvOptions = {}): Env {
   const names = Object.keys(ENV_VARS) as EnvVarName[];
   const input: Record<string, string> = {};
   for (const name of names) {
@@ -432,6 +476,29 @@ export function parseEnv(source: Record<string, string | undefined>): Env {
     if (raw !== undefined && raw.trim() !== '') input[name] = raw.trim();
   }
   const problems: string[] = [];
+  const warnings: string[] = [];
+  /** New name → how the value was written under its old name, for errors about it. */
+  const readAs: Partial<Record<EnvVarName, string>> = {};
+  for (const [old, now] of Object.entries(RENAMED_ENV_VARS) as [string, EnvVarName][]) {
+    const raw = source[old]?.trim();
+    if (!raw) continue;
+    if (input[now] !== undefined) {
+      warnings.push(`${old}=${raw} and ${now}=${input[now]} are both set: ${now} wins; remove ${old}`);
+      continue;
+    }
+    const ms = /^\d+$/.test(raw) ? Number(raw) : Number.NaN;
+    if (!Number.isSafeInteger(ms)) {
+      const example = envValueText(now, ENV_VARS[now].schema.safeParse(undefined).data);
+      problems.push(
+        `${old}: expected a whole number of milliseconds (got "${truncate(raw)}"); better, use ${now} with a duration, e.g. ${now}=${example}`,
+      );
+      continue;
+    }
+    const text = formatDuration(ms);
+    input[now] = text;
+    readAs[now] = `${old}=${raw}`;
+    warnings.push(`${old}=${raw} is deprecated: use ${now}=${text}`);
+  }
   for (const key of Object.keys(source)) {
     if (key.startsWith(OWN_PREFIX) && !(key in ENV_VARS)) {
       const guess = closestName(key, names);
@@ -447,7 +514,12 @@ export function parseEnv(source: Record<string, string | undefined>): Env {
         : input[name] !== undefined
           ? ` (got "${truncate(input[name]!)}")`
           : '';
-      problems.push(`${name}: ${issue.message}${shown}`);
+      const via = readAs[name];
+      problems.push(
+        via
+          ? `${via.split('=')[0]} (read as ${name}): ${issue.message} (got ${via})`
+          : `${name}: ${issue.message}${shown}`,
+      );
     }
   }
   if (result.success) problems.push(...crossChecks(result.data));
@@ -458,6 +530,8 @@ export function parseEnv(source: Record<string, string | undefined>): Env {
       { hint: 'See .env.example and the Configuration section of the README.', details: problems },
     );
   }
+  const warn = options.warn ?? ((m: string) => process.stderr.write(`warning: ${m}\n`));
+  for (const w of warnings) warn(w);
   return result.data!;
 }
 

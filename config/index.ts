@@ -1,5 +1,15 @@
 // Public surface of config/: environment, YAML loading, errors, logging, clock and ids, the lean HTTP client.
-export { EnvSchema, ENV_VARS, SECRET_VARS, parseEnv, type Env, type EnvVarName } from './env.ts';
+export {
+  EnvSchema,
+  ENV_VARS,
+  envValueText,
+  RENAMED_ENV_VARS,
+  SECRET_VARS,
+  parseEnv,
+  type Env,
+  type EnvVarName,
+  type ParseEnvOptions,
+} from './env.ts';
 export { durationMs, durationSchema, formatDuration, parseDuration } from './duration.ts';
 export {
   type FieldPath,

@@ -1,4 +1,4 @@
-import { ENV_VARS, type Env, type EnvVarName, SECRET_VARS } from './env.ts';
+import { ENV_VARS, type Env, type EnvVarName, envValueText, SECRET_VARS } from './env.ts';
 
 /** Marker that replaces a secret wherever one would be printed. */
 export const REDACTED = '[redacted]';
@@ -10,7 +10,7 @@ export function describeEnv(env: Env): Record<string, string> {
     const value = env[name];
     if (value === undefined) continue;
     if (ENV_VARS[name].secret) out[name] = REDACTED;
-    else out[name] = Array.isArray(value) ? value.join(',') : String(value);
+    else out[name] = envValueText(name, value);
   }
   return out;
 }

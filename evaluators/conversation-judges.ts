@@ -2,7 +2,13 @@
 // persona goal check as a score. They read a transcript (`output` as turns); a single-turn item counts as a
 // two-turn conversation (its input, then its output), except for knowledge retention, which needs earlier turns.
 import { z } from 'zod';
-import { extractStatements, judgeStatements, listStatements } from './claims.ts';
+import {
+  extractStatements,
+  type IndexedVerdict,
+  judgeStatements,
+  listStatements,
+  shareOfVerdicts,
+} from './claims.ts';
 import { callJudge, judgedScore, missingInput, record, replyError } from './judge-call.ts';
 import { claimJudgeArgs, claimMetric } from './rag.ts';
 import { renderTranscript } from './score.ts';
@@ -26,7 +32,12 @@ function metaString(item: Item, key: string): string | undefined {
   return typeof v === 'string' && v.trim() ? v.trim() : undefined;
 }
 
-const share = (n: number, d: number) => (d === 0 ? 0 : n / d);
+/** The first failing turns for a reason: `turn 2 (why); turn 5 (why)`. */
+const turnList = (failing: readonly IndexedVerdict[]) =>
+  failing
+    .slice(0, 3)
+    .map((o) => `turn ${o.index + 1} (${o.reason || o.statement.slice(0, 80)})`)
+    .join('; ');
 
 const RoleArgs = z.strictObject({
   role: z
@@ -80,26 +91,13 @@ export const roleAdherenceMetric = defineMetric({
         }),
       );
       if (!v.ok) return replyError(r.name, v, r.rubric, r.ledger, r.model);
-      const out = v.value.flatMap((x, i) => (x.verdict === 'no' ? [{ i, ...x }] : []));
-      const reason =
-        out.length === 0
-          ? `All ${said.length} assistant turns stay in the role.`
-          : `${said.length - out.length} of ${said.length} assistant turns stay in the role. Out of role: ${out
-              .slice(0, 3)
-              .map((o) => `turn ${o.i + 1} (${o.reason || o.statement.slice(0, 80)})`)
-              .join('; ')}.`;
-      return judgedScore(
-        r.name,
-        share(said.length - out.length, said.length),
-        reason,
-        r.rubric,
-        r.ledger,
-        r.model,
-        {
-          turns: said.length,
-          outOfRole: out.map((o) => o.i + 1),
-        },
-      );
+      return shareOfVerdicts(r, v.value, {
+        passes: (x) => x !== 'no',
+        allPass: (n) => `All ${n} assistant turns stay in the role.`,
+        somePass: (s) =>
+          `${s.passed} of ${s.total} assistant turns stay in the role. Out of role: ${turnList(s.failing)}.`,
+        details: (s) => ({ turns: s.total, outOfRole: s.failing.map((o) => o.index + 1) }),
+      });
     }),
 });
 
@@ -141,26 +139,13 @@ export const knowledgeRetentionMetric = defineMetric({
         }),
       );
       if (!v.ok) return replyError(r.name, v, r.rubric, r.ledger, r.model);
-      const lost = v.value.flatMap((x, i) => (x.verdict === 'no' ? [{ i, ...x }] : []));
-      const reason =
-        lost.length === 0
-          ? `None of the ${said.length} assistant turns forgets what the user said.`
-          : `${said.length - lost.length} of ${said.length} assistant turns keep what the user said. Forgotten at: ${lost
-              .slice(0, 3)
-              .map((o) => `turn ${o.i + 1} (${o.reason || o.statement.slice(0, 80)})`)
-              .join('; ')}.`;
-      return judgedScore(
-        r.name,
-        share(said.length - lost.length, said.length),
-        reason,
-        r.rubric,
-        r.ledger,
-        r.model,
-        {
-          turns: said.length,
-          attrition: lost.map((o) => o.i + 1),
-        },
-      );
+      return shareOfVerdicts(r, v.value, {
+        passes: (x) => x !== 'no',
+        allPass: (n) => `None of the ${n} assistant turns forgets what the user said.`,
+        somePass: (s) =>
+          `${s.passed} of ${s.total} assistant turns keep what the user said. Forgotten at: ${turnList(s.failing)}.`,
+        details: (s) => ({ turns: s.total, attrition: s.failing.map((o) => o.index + 1) }),
+      });
     }),
 });
 
@@ -218,16 +203,15 @@ export const conversationCompletenessMetric = defineMetric({
         }),
       );
       if (!v.ok) return replyError(r.name, v, r.rubric, r.ledger, r.model);
-      const unmet = v.value.filter((x) => x.verdict !== 'yes');
-      const met = v.value.length - unmet.length;
-      const reason =
-        unmet.length === 0
-          ? `All ${v.value.length} user intentions were satisfied.`
-          : `${met} of ${v.value.length} user intentions were satisfied. Unmet: ${listStatements(unmet.map((u) => u.statement))}.`;
-      return judgedScore(r.name, share(met, v.value.length), reason, r.rubric, r.ledger, r.model, {
-        intentions: v.value.length,
-        satisfied: met,
-        verdicts: v.value.map((x) => ({ intention: x.statement, verdict: x.verdict, reason: x.reason })),
+      return shareOfVerdicts(r, v.value, {
+        allPass: (n) => `All ${n} user intentions were satisfied.`,
+        somePass: (s) =>
+          `${s.passed} of ${s.total} user intentions were satisfied. Unmet: ${listStatements(s.failing.map((u) => u.statement))}.`,
+        details: (s) => ({
+          intentions: s.total,
+          satisfied: s.passed,
+          verdicts: v.value.map((x) => ({ intention: x.statement, verdict: x.verdict, reason: x.reason })),
+        }),
       });
     }),
 });

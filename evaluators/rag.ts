@@ -8,9 +8,11 @@ import {
   extractStatements,
   judgeStatements,
   listStatements,
+  shareOfVerdicts,
   splitPassages,
   splitSentences,
   type StatementVerdict,
+  type VerdictShare,
 } from './claims.ts';
 import {
   type CallLedger,
@@ -89,7 +91,6 @@ export function claimMetric(
   };
 }
 
-const share = (n: number, d: number) => (d === 0 ? 0 : n / d);
 const verdictDetails = (vs: readonly StatementVerdict[]) =>
   vs.map((v) => ({
     statement: v.statement.slice(0, 300),
@@ -155,16 +156,11 @@ export const faithfulnessMetric = defineMetric({
         }),
       );
       if (!v.ok) return replyError(r.name, v, r.rubric, r.ledger, r.model);
-      const unsupported = v.value.filter((x) => x.verdict !== 'yes');
-      const supported = v.value.length - unsupported.length;
-      const reason =
-        unsupported.length === 0
-          ? `All ${v.value.length} claims of the output are supported by the context.`
-          : `${supported} of ${v.value.length} claims are supported by the context. Unsupported: ${listStatements(unsupported.map((u) => u.statement))}.`;
-      return judgedScore(r.name, share(supported, v.value.length), reason, r.rubric, r.ledger, r.model, {
-        claims: v.value.length,
-        supported,
-        verdicts: verdictDetails(v.value),
+      return shareOfVerdicts(r, v.value, {
+        allPass: (n) => `All ${n} claims of the output are supported by the context.`,
+        somePass: (s) =>
+          `${s.passed} of ${s.total} claims are supported by the context. Unsupported: ${listStatements(s.failing.map((u) => u.statement))}.`,
+        details: (s) => ({ claims: s.total, supported: s.passed, verdicts: verdictDetails(v.value) }),
       });
     }),
 });
@@ -216,16 +212,12 @@ export const answerRelevancyMetric = defineMetric({
         }),
       );
       if (!v.ok) return replyError(r.name, v, r.rubric, r.ledger, r.model);
-      const irrelevant = v.value.filter((x) => x.verdict === 'no');
-      const relevant = v.value.length - irrelevant.length;
-      const reason =
-        irrelevant.length === 0
-          ? `All ${v.value.length} statements of the output address the input.`
-          : `${relevant} of ${v.value.length} statements address the input. Irrelevant: ${listStatements(irrelevant.map((u) => u.statement))}.`;
-      return judgedScore(r.name, share(relevant, v.value.length), reason, r.rubric, r.ledger, r.model, {
-        statements: v.value.length,
-        relevant,
-        verdicts: verdictDetails(v.value),
+      return shareOfVerdicts(r, v.value, {
+        passes: (x) => x !== 'no',
+        allPass: (n) => `All ${n} statements of the output address the input.`,
+        somePass: (s) =>
+          `${s.passed} of ${s.total} statements address the input. Irrelevant: ${listStatements(s.failing.map((u) => u.statement))}.`,
+        details: (s) => ({ statements: s.total, relevant: s.passed, verdicts: verdictDetails(v.value) }),
       });
     }),
 });
@@ -331,16 +323,11 @@ export const contextRecallMetric = defineMetric({
         }),
       );
       if (!v.ok) return replyError(r.name, v, r.rubric, r.ledger, r.model);
-      const missing = v.value.filter((x) => x.verdict !== 'yes');
-      const found = v.value.length - missing.length;
-      const reason =
-        missing.length === 0
-          ? `All ${v.value.length} sentences of the expected answer are supported by the context.`
-          : `${found} of ${v.value.length} sentences of the expected answer are supported by the context. Not found: ${listStatements(missing.map((m) => m.statement))}.`;
-      return judgedScore(r.name, share(found, v.value.length), reason, r.rubric, r.ledger, r.model, {
-        sentences: v.value.length,
-        attributed: found,
-        verdicts: verdictDetails(v.value),
+      return shareOfVerdicts(r, v.value, {
+        allPass: (n) => `All ${n} sentences of the expected answer are supported by the context.`,
+        somePass: (s) =>
+          `${s.passed} of ${s.total} sentences of the expected answer are supported by the context. Not found: ${listStatements(s.failing.map((m) => m.statement))}.`,
+        details: (s) => ({ sentences: s.total, attributed: s.passed, verdicts: verdictDetails(v.value) }),
       });
     }),
 });
@@ -375,16 +362,12 @@ export const contextRelevancyMetric = defineMetric({
         }),
       );
       if (!v.ok) return replyError(r.name, v, r.rubric, r.ledger, r.model);
-      const irrelevant = v.value.filter((x) => x.verdict === 'no');
-      const relevant = v.value.length - irrelevant.length;
-      const reason =
-        irrelevant.length === 0
-          ? `All ${v.value.length} sentences of the context are relevant to the input.`
-          : `${relevant} of ${v.value.length} sentences of the context are relevant to the input. Irrelevant: ${listStatements(irrelevant.map((x) => x.statement))}.`;
-      return judgedScore(r.name, share(relevant, v.value.length), reason, r.rubric, r.ledger, r.model, {
-        sentences: v.value.length,
-        relevant,
-        verdicts: verdictDetails(v.value),
+      return shareOfVerdicts(r, v.value, {
+        passes: (x) => x !== 'no',
+        allPass: (n) => `All ${n} sentences of the context are relevant to the input.`,
+        somePass: (s) =>
+          `${s.passed} of ${s.total} sentences of the context are relevant to the input. Irrelevant: ${listStatements(s.failing.map((x) => x.statement))}.`,
+        details: (s) => ({ sentences: s.total, relevant: s.passed, verdicts: verdictDetails(v.value) }),
       });
     }),
 });
@@ -419,20 +402,22 @@ export const hallucinationMetric = defineMetric({
         }),
       );
       if (!v.ok) return replyError(r.name, v, r.rubric, r.ledger, r.model);
-      const contradicted = v.value.filter((x) => x.verdict === 'no');
-      const rate = share(contradicted.length, v.value.length);
-      const reason =
-        contradicted.length === 0
-          ? `The output contradicts none of the ${v.value.length} context passages.`
-          : `The output contradicts ${contradicted.length} of ${v.value.length} context passages (hallucination rate ${rate.toFixed(2)}): ${contradicted
-              .slice(0, 3)
-              .map((c) => c.reason || c.statement.slice(0, 100))
-              .join('; ')}.`;
-      return judgedScore(r.name, 1 - rate, reason, r.rubric, r.ledger, r.model, {
-        passages: v.value.length,
-        contradicted: contradicted.length,
-        hallucinationRate: rate,
-        verdicts: verdictDetails(v.value),
+      // The score is the share of passages the output does not contradict: 1 − the hallucination rate.
+      const rate = (s: VerdictShare) => s.failing.length / s.total;
+      return shareOfVerdicts(r, v.value, {
+        passes: (x) => x !== 'no',
+        allPass: (n) => `The output contradicts none of the ${n} context passages.`,
+        somePass: (s) =>
+          `The output contradicts ${s.failing.length} of ${s.total} context passages (hallucination rate ${rate(s).toFixed(2)}): ${s.failing
+            .slice(0, 3)
+            .map((c) => c.reason || c.statement.slice(0, 100))
+            .join('; ')}.`,
+        details: (s) => ({
+          passages: s.total,
+          contradicted: s.failing.length,
+          hallucinationRate: rate(s),
+          verdicts: verdictDetails(v.value),
+        }),
       });
     }),
 });

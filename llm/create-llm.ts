@@ -2,7 +2,7 @@
 // (`settings.ts`), the policy stages around a provider call — response cache with in-flight coalescing, circuit
 // breaker, retries with back-off, per-provider rate limit, per-attempt time-out (`policy.ts`) —, usage and cost
 // accounting (`stats.ts`), the JSON-repair decorator (`json-repair.ts`) and optional Langfuse tracing. Providers
-// stay dumb (one raw call); all policy lives in the stages.
+// stay dumb (one raw call); all policy lives in the stages, for completions and embeddings alike.
 import { ArbiterError, createSilentLogger, type Env, type Logger, systemClock } from '../config/index.ts';
 import type { DocumentStore } from '../storage/index.ts';
 import { cacheKey, createStoreCache, type ResponseCache } from './cache.ts';
@@ -22,6 +22,7 @@ import {
   type ProviderOutcome,
   rateLimitStage,
   retryStage,
+  timedAttempt,
   timeoutAttempt,
 } from './policy.ts';
 import { costOf } from './prices.ts';
@@ -41,6 +42,19 @@ import { createOtelGenerationTracer, type GenerationTracer, noopTracer } from '.
 import type { CallParams, Completion, EmbedParams, Embeddings, Llm, LlmProvider, Usage } from './types.ts';
 
 export { checkLlmConfig, llmSettingsFromEnv, type LlmSettings } from './settings.ts';
+
+/** What the embedding pipeline sends a provider: its model, the texts and their estimated tokens. */
+interface EmbedProviderParams {
+  modelName: string;
+  texts: readonly string[];
+  estimate: number;
+}
+
+/** What the embedding pipeline gets back: the vectors and the (estimated) tokens they used. */
+interface EmbedReply {
+  vectors: number[][];
+  usage: Usage;
+}
 export type { LlmStats, ModelStats } from './stats.ts';
 
 /** The wrapper as the application holds it: `Llm` plus introspection. */
@@ -152,17 +166,48 @@ export function createLlm(options: CreateLlmOptions = {}): LlmService {
     }
     return limiter;
   }
+  const guards = new Map<string, ReturnType<typeof breakerStages>>();
+  const embedPipelines = new Map<string, Attempt<EmbedReply, EmbedProviderParams>>();
+  /** The provider's breaker stages: one breaker per provider, shared by its completions and embeddings. */
+  function guardFor(providerName: string) {
+    let guard = guards.get(providerName);
+    if (!guard) {
+      const breaker = createCircuitBreaker(settings.breaker, clock);
+      breakers.set(providerName, breaker);
+      guard = breakerStages(breaker, { clock, logger, cooldownMs: settings.breaker.cooldownMs });
+      guards.set(providerName, guard);
+    }
+    return guard;
+  }
+  /** The policy around one raw provider call: breaker, retries, rate limit, attempt count and time-out. */
+  function policed<R extends { usage: Usage }, P>(providerName: string, raw: Attempt<R, P>): Attempt<R, P> {
+    const guard = guardFor(providerName);
+    return guard.call(retry(guard.attempt(rateLimitStage(limiterFor(providerName)))(countAttempts(raw))));
+  }
   function pipelineFor(providerName: string, provider: LlmProvider): Attempt {
     let pipeline = pipelines.get(providerName);
     if (!pipeline) {
-      const limiter = limiterFor(providerName);
-      const breaker = createCircuitBreaker(settings.breaker, clock);
-      breakers.set(providerName, breaker);
-      const guard = breakerStages(breaker, { clock, logger, cooldownMs: settings.breaker.cooldownMs });
-      pipeline = guard.call(
-        retry(guard.attempt(rateLimitStage(limiter))(countAttempts(timeoutAttempt(provider)))),
-      );
+      pipeline = policed(providerName, timeoutAttempt(provider));
       pipelines.set(providerName, pipeline);
+    }
+    return pipeline;
+  }
+  function embedPipelineFor(
+    providerName: string,
+    embedder: NonNullable<LlmProvider['embed']>,
+  ): Attempt<EmbedReply, EmbedProviderParams> {
+    let pipeline = embedPipelines.get(providerName);
+    if (!pipeline) {
+      // The provider reports no token count for embeddings: the estimate is the usage (rate limit, cost).
+      const raw = timedAttempt<EmbedReply, EmbedProviderParams>(
+        async (p, signal) => ({
+          vectors: await embedder({ modelName: p.modelName, texts: p.texts }, signal),
+          usage: { inputTokens: p.estimate, outputTokens: 0 },
+        }),
+        'embeddings',
+      );
+      pipeline = policed(providerName, raw);
+      embedPipelines.set(providerName, pipeline);
     }
     return pipeline;
   }
@@ -339,46 +384,36 @@ export function createLlm(options: CreateLlmOptions = {}): LlmService {
   }
 
   /**
-   * One embedding call: the provider's rate limit and time-out apply; no retries, cache or tracing (a metric that
-   * cannot embed reports an error on its item, and a run can be retried).
+   * One embedding call, through the same policy stages as a completion (`policed`): the provider's rate limit, the
+   * per-attempt time-out, retries with back-off within LLM_RETRY_BUDGET and the provider's circuit breaker (shared
+   * with its completions). No cache and no tracing: a metric that cannot embed reports an error on its item.
    */
   async function embed(params: EmbedParams): Promise<Embeddings> {
+    const started = clock.nowMs();
     const { name, provider } = resolveModel(params.model);
     if (!provider.embed)
       throw new LlmError('LLM_BAD_REQUEST', `${name.full}: the ${name.provider} provider has no embeddings`, {
         provider: name.provider,
       });
-    const timeoutMs = params.timeoutMs ?? settings.timeoutMs;
-    const limiter = limiterFor(name.provider);
     const estimate = params.texts.reduce((n, t) => n + estimateTokens(t), 0);
-    await limiter.acquire(estimate);
-    const controller = new AbortController();
-    const timer = setTimeout(
-      () =>
-        controller.abort(
-          new LlmError('LLM_TIMEOUT', `${name.full}: no embeddings within ${timeoutMs} ms`, {
-            provider: name.provider,
-            retryable: true,
-          }),
-        ),
-      timeoutMs,
-    );
-    const onAbort = () =>
-      controller.abort(
-        new LlmError('LLM_CANCELLED', `${name.full}: the call was cancelled`, { provider: name.provider }),
-      );
-    if (params.signal?.aborted) onAbort();
-    else params.signal?.addEventListener('abort', onAbort, { once: true });
     const stats = book.statsFor(name.full, provider.heuristic);
     stats.calls += 1;
-    stats.providerCalls += 1;
+    const ctx: CallContext<EmbedProviderParams> = {
+      name,
+      params: { modelName: name.model, texts: params.texts, estimate },
+      signal: params.signal,
+      started,
+      deadline: started + settings.retry.budgetMs,
+      timeoutMs: params.timeoutMs ?? settings.timeoutMs,
+      estimate,
+      attempts: 0,
+      lastError: undefined,
+      stats,
+    };
     try {
-      const vectors = await provider.embed({ modelName: name.model, texts: params.texts }, controller.signal);
-      limiter.settle(estimate, estimate);
-      // The provider reports no token count for embeddings: the estimate is the usage, priced from the table.
-      const usage = { inputTokens: estimate, outputTokens: 0 };
+      const { vectors, usage } = await embedPipelineFor(name.provider, provider.embed.bind(provider))(ctx);
       const cost = costOf(settings.prices, name.full, usage);
-      stats.inputTokens += estimate;
+      stats.inputTokens += usage.inputTokens;
       stats.costUsd += cost.costUsd;
       if (!cost.priceKnown) stats.priceKnown = false;
       return {
@@ -390,13 +425,7 @@ export function createLlm(options: CreateLlmOptions = {}): LlmService {
       };
     } catch (err) {
       stats.errors += 1;
-      limiter.settle(estimate, 0);
-      if (controller.signal.aborted && controller.signal.reason instanceof LlmError)
-        throw controller.signal.reason;
       throw asLlmError(err, name.provider);
-    } finally {
-      clearTimeout(timer);
-      params.signal?.removeEventListener('abort', onAbort);
     }
   }
 

@@ -2,6 +2,8 @@
 // per attempt, the per-provider rate limit, the circuit breaker, retries with back-off, and the response cache
 // with in-flight coalescing around the whole call. `create-llm.ts` composes them:
 //   cache( breaker.call( retry( breaker.attempt(rateLimit)( count( timeout(provider) ) ) ) ) )
+// and, for embeddings (no cache), the same stages around the provider's `embed`. The stages are generic over what
+// an attempt sends and returns; a reply only has to say the tokens it used, for the rate limit.
 import type { Logger } from '../config/index.ts';
 import type { ResponseCache } from './cache.ts';
 import type { BreakerPass, BreakerRefusal, CircuitBreaker } from './circuit-breaker.ts';
@@ -12,11 +14,19 @@ import type { RateLimiter } from './rate-limiter.ts';
 import { type RetryOptions, retryDelay } from './retry.ts';
 import type { CallParams, FinishReason, LlmProvider, ModelToolCall, ProviderReply, Usage } from './types.ts';
 
+/** The parameters of a completion as the provider receives them. */
+export type ProviderParams = CallParams & { modelName: string };
+
+/** What every reply tells the stages: the tokens it used (the rate limit settles them). */
+export interface Metered {
+  usage: Usage;
+}
+
 /** What one call carries through the stages; stages read it and keep its counters. */
-export interface CallContext {
+export interface CallContext<P = ProviderParams> {
   name: ModelName;
   /** The parameters as the provider receives them. */
-  params: CallParams & { modelName: string };
+  params: P;
   signal: AbortSignal | undefined;
   /** Clock time the call started (ms). */
   started: number;
@@ -34,10 +44,12 @@ export interface CallContext {
   stats: { providerCalls: number; retries: number };
 }
 
-/** One attempt at the provider. */
-export type Attempt = (ctx: CallContext) => Promise<ProviderReply>;
-/** A policy decorator around an attempt. */
-export type Stage = (next: Attempt) => Attempt;
+/** One attempt at the provider: a completion by default, or any call whose reply says its usage (embeddings). */
+export type Attempt<R extends Metered = ProviderReply, P = ProviderParams> = (
+  ctx: CallContext<P>,
+) => Promise<R>;
+/** A policy decorator around an attempt, whatever it sends and returns. */
+export type Stage = <R extends Metered, P>(next: Attempt<R, P>) => Attempt<R, P>;
 
 /** Thrown by a stage to end the call with `error` at once: the retry stage passes it on without retrying. */
 export class GiveUp extends Error {
@@ -70,15 +82,25 @@ export function countsAgainstProvider(e: LlmError): boolean {
 }
 
 /**
- * The innermost attempt: the provider's raw call raced against `ctx.timeoutMs` (LLM_TIMEOUT, retryable) and the
- * caller's signal (LLM_CANCELLED). A provider that ignores its signal must still not hang the caller, hence the
- * race. Every failure comes out as an LlmError.
+ * The innermost attempt of a completion: the provider's raw call under `timedAttempt`.
  */
 export function timeoutAttempt(provider: LlmProvider): Attempt {
+  return timedAttempt((params, signal) => provider.complete(params, signal), 'answer');
+}
+
+/**
+ * The innermost attempt: a provider's raw call raced against `ctx.timeoutMs` (LLM_TIMEOUT, retryable, "no `what`
+ * within N ms") and the caller's signal (LLM_CANCELLED). A provider that ignores its signal must still not hang the
+ * caller, hence the race. Every failure comes out as an LlmError.
+ */
+export function timedAttempt<R extends Metered, P>(
+  call: (params: P, signal: AbortSignal) => Promise<R>,
+  what: string,
+): Attempt<R, P> {
   return (ctx) => {
     const { name, signal, timeoutMs } = ctx;
     const controller = new AbortController();
-    return new Promise<ProviderReply>((resolve, reject) => {
+    return new Promise<R>((resolve, reject) => {
       const onAbort = () => {
         clearTimeout(timer);
         const err = new LlmError('LLM_CANCELLED', `${name.full}: the call was cancelled`, {
@@ -89,7 +111,7 @@ export function timeoutAttempt(provider: LlmProvider): Attempt {
         reject(err);
       };
       const timer = setTimeout(() => {
-        const err = new LlmError('LLM_TIMEOUT', `${name.full}: no answer within ${timeoutMs} ms`, {
+        const err = new LlmError('LLM_TIMEOUT', `${name.full}: no ${what} within ${timeoutMs} ms`, {
           provider: name.provider,
           retryable: true,
         });
@@ -98,7 +120,7 @@ export function timeoutAttempt(provider: LlmProvider): Attempt {
       }, timeoutMs);
       if (signal?.aborted) onAbort();
       else signal?.addEventListener('abort', onAbort, { once: true });
-      provider.complete(ctx.params, controller.signal).then(
+      call(ctx.params, controller.signal).then(
         (res) => {
           clearTimeout(timer);
           signal?.removeEventListener('abort', onAbort);
@@ -145,7 +167,7 @@ export function breakerStages(
   deps: { clock: LlmTimer; logger: Logger; cooldownMs: number },
 ): { call: Stage; attempt(queue: Stage): Stage } {
   const { clock, logger } = deps;
-  const failCall = (e: LlmError, ctx: CallContext): LlmError => {
+  const failCall = (e: LlmError, ctx: CallContext<unknown>): LlmError => {
     if (!countsAgainstProvider(e) || ctx.signal?.aborted) return e;
     const before = breaker.state;
     breaker.onCallFailure();
@@ -157,7 +179,7 @@ export function breakerStages(
     return e;
   };
   // The circuit stayed open past this call's deadline: provider trouble, so the code says so (LLM_CIRCUIT_OPEN).
-  const circuitOpen = (ctx: CallContext, retryInMs: number) => {
+  const circuitOpen = (ctx: CallContext<unknown>, retryInMs: number) => {
     const { name, lastError } = ctx;
     const waited = Math.max(0, clock.nowMs() - ctx.started);
     const base = `${name.provider} is failing: its circuit breaker opened after ${breaker.consecutiveFailures} failed calls in a row and was still open when this call gave up after ${(waited / 1000).toFixed(1)} s (next probe in ${Math.ceil(retryInMs / 1000)} s)`;
@@ -168,12 +190,12 @@ export function breakerStages(
       ...(lastError ? { cause: lastError } : {}),
     });
   };
-  const aborted = (ctx: CallContext) =>
+  const aborted = (ctx: CallContext<unknown>) =>
     new LlmError('LLM_CANCELLED', `${ctx.name.full}: the call was cancelled`, {
       provider: ctx.name.provider,
       ...(ctx.signal?.reason !== undefined ? { cause: ctx.signal.reason } : {}),
     });
-  const waitForCircuit = async (ctx: CallContext): Promise<BreakerPass> => {
+  const waitForCircuit = async (ctx: CallContext<unknown>): Promise<BreakerPass> => {
     let gate: BreakerPass | BreakerRefusal;
     try {
       gate = await breaker.enter(ctx.deadline, ctx.signal);
@@ -191,26 +213,28 @@ export function breakerStages(
         throw failCall(asLlmError(err, ctx.name.provider), ctx);
       }
     },
-    attempt: (queue) => (next) => {
-      const gated = queue(async (ctx) => {
-        const gate = await waitForCircuit(ctx);
-        try {
-          const res = await next(ctx);
-          breaker.onSuccess();
-          return res;
-        } catch (err) {
-          const e = asLlmError(err, ctx.name.provider);
-          // The caller's own mistakes (and its own cancellation) say nothing about the provider's health.
-          if (!countsAgainstProvider(e) || ctx.signal?.aborted) breaker.onNeutral(gate);
-          else breaker.onAttemptFailure(gate);
-          throw e;
-        }
-      });
-      return async (ctx) => {
-        if (breaker.state !== 'closed') breaker.onNeutral(await waitForCircuit(ctx));
-        return gated(ctx);
-      };
-    },
+    attempt:
+      (queue) =>
+      <R extends Metered, P>(next: Attempt<R, P>): Attempt<R, P> => {
+        const gated = queue<R, P>(async (ctx) => {
+          const gate = await waitForCircuit(ctx);
+          try {
+            const res = await next(ctx);
+            breaker.onSuccess();
+            return res;
+          } catch (err) {
+            const e = asLlmError(err, ctx.name.provider);
+            // The caller's own mistakes (and its own cancellation) say nothing about the provider's health.
+            if (!countsAgainstProvider(e) || ctx.signal?.aborted) breaker.onNeutral(gate);
+            else breaker.onAttemptFailure(gate);
+            throw e;
+          }
+        });
+        return async (ctx) => {
+          if (breaker.state !== 'closed') breaker.onNeutral(await waitForCircuit(ctx));
+          return gated(ctx);
+        };
+      },
   };
 }
 

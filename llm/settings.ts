@@ -39,15 +39,15 @@ export function llmSettingsFromEnv(partial: Partial<Env> = {}): LlmSettings {
   const env: Env = { ...ENV_DEFAULTS, ...stripUndefined(partial) };
   const tracing = env.LLM_TRACE && env.LANGFUSE_PUBLIC_KEY && env.LANGFUSE_SECRET_KEY;
   return {
-    timeoutMs: env.LLM_TIMEOUT_MS,
+    timeoutMs: env.LLM_TIMEOUT,
     retry: {
       maxRetries: env.LLM_MAX_RETRIES,
       baseDelayMs: 500,
       maxDelayMs: 30_000,
       maxRetryAfterMs: 60_000,
-      budgetMs: env.LLM_RETRY_BUDGET_MS,
+      budgetMs: env.LLM_RETRY_BUDGET,
     },
-    breaker: { failureThreshold: env.LLM_BREAKER_FAILURES, cooldownMs: env.LLM_BREAKER_COOLDOWN_MS },
+    breaker: { failureThreshold: env.LLM_BREAKER_FAILURES, cooldownMs: env.LLM_BREAKER_COOLDOWN },
     limits: {
       anthropic: { requestsPerMinute: env.ANTHROPIC_RPM, tokensPerMinute: env.ANTHROPIC_TPM },
       gemini: { requestsPerMinute: env.GEMINI_RPM, tokensPerMinute: env.GEMINI_TPM },

@@ -285,6 +285,64 @@ describe('tool calls and embeddings at the HTTP boundary', () => {
     expect(String((err as Error).message)).not.toContain(G_KEY);
   });
 
+  it('embeddings go through the policy stages: a 429 is retried after its back-off and counted like a completion', async () => {
+    nock(G_BASE)
+      .post('/v1beta/models/gemini-embedding-001:batchEmbedContents')
+      .reply(429, geminiError(429, 'RESOURCE_EXHAUSTED', 'Quota exceeded'))
+      .post('/v1beta/models/gemini-embedding-001:batchEmbedContents')
+      .reply(200, { embeddings: [{ values: [1, 0] }] });
+    const clock = createFakeLlmClock();
+    const llm = createLlm({
+      env: { GEMINI_API_KEY: G_KEY, GEMINI_BASE_URL: G_BASE },
+      clock,
+      random: () => 0.5,
+      settings: {
+        cache: false,
+        limits: {},
+        retry: {
+          maxRetries: 2,
+          baseDelayMs: 100,
+          maxDelayMs: 1000,
+          maxRetryAfterMs: 60_000,
+          budgetMs: 10_000,
+        },
+        breaker: { failureThreshold: 50, cooldownMs: 30_000 },
+      },
+    });
+    const res = await llm.embed!({ model: 'gemini:gemini-embedding-001', texts: ['one'] });
+    expect(res.vectors).toEqual([[1, 0]]);
+    expect(clock.sleeps).toHaveLength(1);
+    expect(llm.stats().byModel['gemini:gemini-embedding-001']).toMatchObject({
+      calls: 1,
+      providerCalls: 2,
+      retries: 1,
+      errors: 0,
+    });
+    expect(nock.isDone()).toBe(true);
+  });
+
+  it('embeddings: a provider that never answers times out with the policy stage, as LLM_TIMEOUT', async () => {
+    const llm = createLlm({
+      env: {},
+      providers: {
+        stuck: {
+          name: 'stuck',
+          heuristic: false,
+          complete: () => new Promise(() => undefined),
+          embed: () => new Promise(() => undefined),
+        },
+      },
+      settings: {
+        cache: false,
+        limits: {},
+        retry: { maxRetries: 0, baseDelayMs: 1, maxDelayMs: 1, maxRetryAfterMs: 1, budgetMs: 10_000 },
+      },
+    });
+    const err = await llm.embed!({ model: 'stuck:e1', texts: ['a'], timeoutMs: 20 }).catch((e: unknown) => e);
+    expect(isLlmError(err) && err.code).toBe('LLM_TIMEOUT');
+    expect((err as Error).message).toBe('stuck:e1: no embeddings within 20 ms');
+  });
+
   it('embeddings: a provider without embeddings, and a provider without its key, are distinct errors', async () => {
     const llm = createLlm({ env: {}, settings: { cache: false } });
     const offline = await llm.embed!({ model: 'offline:heuristic', texts: ['a'] }).catch((e: unknown) => e);

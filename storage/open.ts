@@ -24,7 +24,7 @@ export function createEmbeddedStore(options: OpenEmbeddedOptions): Promise<Docum
 
 /** Opens MongoDB when MONGODB_URI is set, else the embedded store under DATA_DIR. */
 export async function openStore(
-  env: Pick<Env, 'MONGODB_URI' | 'MONGODB_DB' | 'MONGODB_CONNECT_TIMEOUT_MS' | 'DATA_DIR'> &
+  env: Pick<Env, 'MONGODB_URI' | 'MONGODB_DB' | 'MONGODB_CONNECT_TIMEOUT' | 'DATA_DIR'> &
     Partial<Pick<Env, 'EMBEDDED_STORE'>>,
   deps: { logger: Logger; ids?: Ids },
 ): Promise<DocumentStore> {
@@ -34,7 +34,7 @@ export async function openStore(
     return createMongoStore({
       uri: env.MONGODB_URI,
       dbName: env.MONGODB_DB,
-      connectTimeoutMs: env.MONGODB_CONNECT_TIMEOUT_MS,
+      connectTimeoutMs: env.MONGODB_CONNECT_TIMEOUT,
       logger: deps.logger,
       ...(deps.ids ? { ids: deps.ids } : {}),
     });

@@ -2,7 +2,7 @@
 // Values are always bound parameters; only JSON paths built from field names (validated, quoted) are part of the SQL
 // text, because an expression index is used only when the query repeats its expression literally.
 import { ArbiterError } from '../config/index.ts';
-import type { Filter, IndexSpec, Sort, Update } from './port.ts';
+import type { Doc, Filter, IndexSpec, Sort, Update } from './port.ts';
 import { isOperatorObject } from './shared.ts';
 
 /** SQLite values better-sqlite3 binds. */
@@ -61,10 +61,29 @@ function reviver(_key: string, value: unknown): unknown {
   return value;
 }
 
-/** A document read back from its JSON text. */
-export function decodeJson<T>(text: string): T {
+/** A stored document: a JSON object with a string `_id` (what `insertRow` accepts). */
+function isDoc(value: unknown): value is Doc {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    !Array.isArray(value) &&
+    '_id' in value &&
+    typeof value._id === 'string'
+  );
+}
+
+/**
+ * A document read back from its JSON text, checked to be one (an object with a string `_id`); anything else in the
+ * table is reported, not passed on. The document's own type is the collection's (`collection<T>()`), not decided here.
+ */
+export function decodeDoc(text: string): Doc {
   // Tagged values are rare in a document without Dates; skip the reviver's cost when there are none.
-  return (text.includes('\\u0001') ? JSON.parse(text, reviver) : JSON.parse(text)) as T;
+  const value: unknown = text.includes('\\u0001') ? JSON.parse(text, reviver) : JSON.parse(text);
+  if (isDoc(value)) return value;
+  throw new ArbiterError(
+    'STORE_INVALID_DOCUMENT',
+    `A stored document is not an object with a string _id: ${text.slice(0, 80)}`,
+  );
 }
 
 /** The SQLite value a filter compares with (strings and Dates tagged as stored; booleans as 0/1). */

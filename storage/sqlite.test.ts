@@ -121,6 +121,19 @@ describe('SQLite store specifics', () => {
     expect(health.error).toContain(`${SQLITE_FILE} was removed`);
   });
 
+  it('a row that is not a document (written outside Arbiter) is reported when read, not handed on', async () => {
+    const { store, dir } = await open();
+    const c = await store.collection<{ _id: string; n: number }>('rows');
+    await c.insertOne({ _id: 'ok', n: 1 });
+    const db = new Database(join(dir, SQLITE_FILE));
+    db.prepare(`INSERT INTO "rows" (id, doc) VALUES ('bad', json('[1,2]'))`).run();
+    db.close();
+    expect(await c.findOne({ _id: 'ok' })).toEqual({ _id: 'ok', n: 1 });
+    const err = await c.find({}).catch((e: unknown) => e);
+    expect(isArbiterError(err, 'STORE_INVALID_DOCUMENT')).toBe(true);
+    expect((err as Error).message).toMatch(/not an object with a string _id: \[1,2\]/);
+  });
+
   it('refuses keys with a dot or a leading $, with a hint', async () => {
     const { store } = await open();
     const c = await store.collection<{ _id: string; meta: Record<string, unknown> }>('meta');

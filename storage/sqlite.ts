@@ -31,7 +31,7 @@ import {
   compileUpdate,
   createArrayProbeIndexSql,
   createIndexSql,
-  decodeJson,
+  decodeDoc,
   encodeJson,
   equalityFields,
   ident,
@@ -160,7 +160,11 @@ interface StoreContext {
   checkFile(): void;
 }
 
-class SqliteCollection<T extends Doc> implements Collection<T> {
+/**
+ * A table of documents. It holds `Doc`s; the document type a caller asks for (`collection<T>()`) is the port's
+ * contract with that caller, applied once where the collection is handed out.
+ */
+class SqliteCollection implements Collection<Doc> {
   private readonly table: string;
   /** Fields with an index: their equality lookups stay on the index unless a document holds an array there. */
   readonly indexedFields = new Set<string>();
@@ -237,14 +241,14 @@ class SqliteCollection<T extends Doc> implements Collection<T> {
     );
   }
 
-  insertOne(doc: T): Promise<T> {
+  insertOne(doc: Doc): Promise<Doc> {
     return this.guard(async () => {
       await this.s.write(() => this.insertRow(doc));
       return doc;
     });
   }
 
-  insertMany(docs: readonly T[]): Promise<number> {
+  insertMany(docs: readonly Doc[]): Promise<number> {
     return this.guard(async () => {
       // Ordered like MongoDB: documents before the first violation stay inserted (committed), the rest are not.
       let failure: unknown;
@@ -268,14 +272,14 @@ class SqliteCollection<T extends Doc> implements Collection<T> {
     });
   }
 
-  findOne(filter: Filter, options: { sort?: Sort } = {}): Promise<T | null> {
+  findOne(filter: Filter, options: { sort?: Sort } = {}): Promise<Doc | null> {
     return this.guard(() => {
       const row = this.s.read(() => this.first(filter, options.sort));
-      return row ? decodeJson<T>(row.doc) : null;
+      return row ? decodeDoc(row.doc) : null;
     });
   }
 
-  find(filter: Filter, options: FindOptions = {}): Promise<T[]> {
+  find(filter: Filter, options: FindOptions = {}): Promise<Doc[]> {
     return this.guard(() => {
       const texts = this.s.read(() => {
         const w = this.where(filter);
@@ -290,7 +294,7 @@ class SqliteCollection<T extends Doc> implements Collection<T> {
           .pluck()
           .all(...params) as string[];
       });
-      return texts.map((t) => decodeJson<T>(t));
+      return texts.map((t) => decodeDoc(t));
     });
   }
 
@@ -314,7 +318,7 @@ class SqliteCollection<T extends Doc> implements Collection<T> {
         const row = this.first(filter);
         if (!row) {
           if (!options.upsert) return { matched: 0 };
-          const doc = decodeJson<Doc>(this.upsertInsert(filter, update));
+          const doc = decodeDoc(this.upsertInsert(filter, update));
           return { matched: 0, upsertedId: doc._id };
         }
         this.updateRow(row.rowid, update);
@@ -347,7 +351,7 @@ class SqliteCollection<T extends Doc> implements Collection<T> {
     filter: Filter,
     update: Update,
     options: { sort?: Sort; upsert?: boolean; returnDocument?: 'before' | 'after' } = {},
-  ): Promise<T | null> {
+  ): Promise<Doc | null> {
     return this.guard(async () => {
       const text = await this.s.write((): string | null => {
         const row = this.first(filter, options.sort);
@@ -359,7 +363,7 @@ class SqliteCollection<T extends Doc> implements Collection<T> {
         const after = this.updateRow(row.rowid, update);
         return options.returnDocument === 'before' ? row.doc : (after ?? row.doc);
       });
-      return text === null ? null : decodeJson<T>(text);
+      return text === null ? null : decodeDoc(text);
     });
   }
 
@@ -574,15 +578,15 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<Do
     read: (fn) => (db.inTransaction ? fn() : (inTransaction.deferred(fn) as ReturnType<typeof fn>)),
     checkFile,
   };
-  const collections = new Map<string, SqliteCollection<Doc>>();
+  const collections = new Map<string, SqliteCollection>();
   /** The index specs ensured per collection in this process (a field inside a compound index is not its index). */
   const ensured = new Map<string, Set<string>>();
   let closed = false;
 
-  function open(name: string, indexes: readonly IndexSpec[]): SqliteCollection<Doc> {
+  function open(name: string, indexes: readonly IndexSpec[]): SqliteCollection {
     let coll = collections.get(name);
     const fresh = !coll;
-    if (!coll) coll = new SqliteCollection<Doc>(name, ctx);
+    if (!coll) coll = new SqliteCollection(name, ctx);
     const known = coll;
     const done = ensured.get(name) ?? new Set<string>();
     ensured.set(name, done);

@@ -48,7 +48,7 @@ function dirSize(dir: string): number {
  * a nedb DATA_DIR not yet migrated to SQLite is refused with the command that does it.
  */
 export async function storeStats(
-  env: Pick<Env, 'MONGODB_URI' | 'MONGODB_DB' | 'MONGODB_CONNECT_TIMEOUT_MS' | 'DATA_DIR'> &
+  env: Pick<Env, 'MONGODB_URI' | 'MONGODB_DB' | 'MONGODB_CONNECT_TIMEOUT' | 'DATA_DIR'> &
     Partial<Pick<Env, 'EMBEDDED_STORE'>> &
     RetentionEnv,
   deps: { logger: Logger; now?: Date },

@@ -4,7 +4,7 @@
 // Also: the one Slack error table is what both the outbox and the reply path act on.
 import { afterEach, describe, expect, it } from 'vitest';
 import { ADMIN_NOTICE_QUIET_MS, createAdminNotifier } from '../bot/admin-notices.ts';
-import { createOutbox, outboxAdminSender, reportDeliveryFailures } from '../bot/outbox.ts';
+import { outboxAdminSender, reportDeliveryFailures } from '../bot/outbox.ts';
 import {
   createAdminAlerts,
   MAPPED_SLACK_CODES,
@@ -13,16 +13,12 @@ import {
   slackErrorEntry,
 } from '../bot/slack-errors.ts';
 import { createScopeAlerts } from '../bot/slack-scopes.ts';
-import {
-  classifySlackError,
-  createSlackClient,
-  createSlackTransport,
-  SlackPostError,
-} from '../bot/slack-transport.ts';
+import { classifySlackError, SlackPostError } from '../bot/slack-transport.ts';
 import type { Message } from '../chat/index.ts';
 import { createManualClock, createSilentLogger } from '../config/index.ts';
 import { createEmbeddedStore, type DocumentStore } from '../storage/index.ts';
 import { startFakeSlack } from './fixtures/fake-slack.ts';
+import { fakeSlackClient, openSlackOutbox } from './helpers/slack-outbox.ts';
 import { tempDir } from './helpers/tmp.ts';
 import { waitUntil } from './helpers/wait.ts';
 
@@ -120,20 +116,7 @@ describe('admin notices', () => {
         ? { body: { ok: false, error: 'channel_not_found' } }
         : undefined,
     );
-    const client = createSlackClient({
-      token: 'xoxb-test',
-      apiUrl: `${slack.url}/api/`,
-      retries: 0,
-      rejectRateLimitedCalls: true,
-    });
-    const outbox = await createOutbox({
-      store,
-      transport: createSlackTransport(client, logger),
-      logger,
-      classify: classifySlackError,
-      backoffMs: 10,
-      recoverAllAtStart: true,
-    });
+    const outbox = await openSlackOutbox(store, fakeSlackClient(slack), { backoffMs: 10 });
     outbox.start();
     cleanups.push(() => outbox.stop());
     const notifier = await createAdminNotifier({

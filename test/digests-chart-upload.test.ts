@@ -5,8 +5,8 @@
 // the fake Web API (https://api.slack.com/methods/files.completeUploadExternal: errors are HTTP 200 {ok:false, error}).
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createOutbox, createOutboxTransport, reportDeliveryFailures } from '../bot/outbox.ts';
-import { classifySlackError, createSlackClient, createSlackTransport } from '../bot/slack-transport.ts';
+import { createOutboxTransport, reportDeliveryFailures } from '../bot/outbox.ts';
+import { createSlackClient, createSlackTransport } from '../bot/slack-transport.ts';
 import { createDigestInputs } from '../commands/digest.ts';
 import { createManualClock, createSilentLogger } from '../config/index.ts';
 import { createDigestPosts, type DigestDeps, DigestSchema, postDigest } from '../digests/index.ts';
@@ -14,6 +14,7 @@ import { createTickLog, type TickLog } from '../monitors/index.ts';
 import { createRunRepository } from '../runs/index.ts';
 import { createEmbeddedStore, createLeases, type DocumentStore } from '../storage/index.ts';
 import { type FakeSlack, startFakeSlack } from './fixtures/fake-slack.ts';
+import { fakeSlackClient, openSlackOutbox } from './helpers/slack-outbox.ts';
 import { tempDir } from './helpers/tmp.ts';
 import { waitUntil } from './helpers/wait.ts';
 
@@ -120,20 +121,8 @@ describe('a digest posted through the outbox (the bot)', () => {
         : undefined,
     );
     const d = await deps();
-    const client = createSlackClient({
-      token: 'xoxb-t',
-      apiUrl: `${slack.url}/api/`,
-      retries: 0,
-      rejectRateLimitedCalls: true,
-    });
-    const outbox = await createOutbox({
-      store,
-      transport: createSlackTransport(client),
-      logger: createSilentLogger(),
-      classify: classifySlackError,
-      backoffMs: 10,
-      recoverAllAtStart: true,
-    });
+    const client = fakeSlackClient(slack);
+    const outbox = await openSlackOutbox(store, client, { backoffMs: 10 });
     reportDeliveryFailures({ outbox, admins: () => ['UADMIN'], logger: createSilentLogger() });
     const transport = createOutboxTransport(outbox, createSlackTransport(client));
     // Recorded while the delivery loop is not running yet: the job does not wait for Slack.

@@ -55,7 +55,7 @@ concurrency: 4
     const code = await runRunCommand(
       { suite: join(dir, 'suite.yaml'), json: true },
       {
-        env: parseEnv({ DATA_DIR: join(dir, 'data'), JOB_LEASE_MS: '1000', LOG_LEVEL: 'silent' }),
+        env: parseEnv({ DATA_DIR: join(dir, 'data'), JOB_LEASE: '1s', LOG_LEVEL: 'silent' }),
         environment: {},
         io: { stdout: (t) => (out += t), stderr: (t) => (err += t) },
         pollMs: 20,
@@ -123,7 +123,7 @@ async function runCli(dir: string, args: string[]) {
   };
   const code = await viaRegistry(['run', ...args], io, (cmd: RunCliArgs) =>
     runRunCommand(cmd, {
-      env: parseEnv({ DATA_DIR: join(dir, 'data'), JOB_LEASE_MS: '1000', LOG_LEVEL: 'silent' }),
+      env: parseEnv({ DATA_DIR: join(dir, 'data'), JOB_LEASE: '1s', LOG_LEVEL: 'silent' }),
       environment: {},
       io,
       pollMs: 20,

@@ -6,13 +6,14 @@
 // The whole bot runs (store, worker, outbox, Slack transport, front door); Slack is the fake Web API on loopback.
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { OUTBOX_COLLECTION, type DeliveryDoc } from '../bot/outbox.ts';
 import { signSlackRequest } from '../bot/slack-signature.ts';
 import { type RunningBot, startBot } from '../bot/start.ts';
 import { parseEnv } from '../config/index.ts';
 import { promptVersionBody, signedHeaders } from '../prompts/testing.ts';
 import { type FakeSlack, type FakeSlackCall, startFakeSlack } from './fixtures/fake-slack.ts';
+import { closeAfterEach } from './helpers/slack-outbox.ts';
 import { tempDir } from './helpers/tmp.ts';
 import { waitUntil } from './helpers/wait.ts';
 
@@ -60,10 +61,7 @@ const command = (text: string, channel: string, user: string, responseUrl: strin
 const channelOf = (c: FakeSlackCall) => String(c.args.channel ?? c.args.channel_id ?? '');
 
 describe('bulk deliveries of reviews, monitors, digests and prompt alerts never delay answers', () => {
-  const cleanups: (() => Promise<void> | void)[] = [];
-  afterEach(async () => {
-    for (const c of cleanups.splice(0).reverse()) await c();
-  });
+  const defer = closeAfterEach();
 
   it('jobs finish before their posts are delivered; runs list and a vote click are answered meanwhile; each post lands once', async () => {
     const { dir, cleanup } = tempDir();
@@ -121,7 +119,7 @@ describe('bulk deliveries of reviews, monitors, digests and prompt alerts never 
       }),
       { progressEditMs: 0, promptSettleMs: 50 },
     );
-    cleanups.push(
+    defer(
       cleanup,
       () => slack.close(),
       () => bot.stop(),

@@ -2,70 +2,38 @@
 // the delivery loop, the Slack transport and the Web API client run for real. Retries (429 with Retry-After,
 // `ratelimited` with HTTP 200, internal_error, fatal_error, 503), failures mapped and told once, refused messages
 // degraded, lanes, per-channel pacing, coalesced edits, and a run report that survives a crash at each step.
-import { afterEach, describe, expect, it } from 'vitest';
-import {
-  createOutbox,
-  type DeliveryDoc,
-  type Outbox,
-  type OutboxOptions,
-  reportDeliveryFailures,
-} from '../bot/outbox.ts';
+import { describe, expect, it } from 'vitest';
+import { type DeliveryDoc, type Outbox, type OutboxOptions, reportDeliveryFailures } from '../bot/outbox.ts';
 import { createRunReporter, RUN_POSTS_COLLECTION, runDeliveryIds } from '../bot/run-reporter.ts';
-import {
-  classifySlackError,
-  createSlackClient,
-  createSlackTransport,
-  POST_PACE,
-  UPDATE_PACE,
-} from '../bot/slack-transport.ts';
+import { POST_PACE, UPDATE_PACE } from '../bot/slack-transport.ts';
 import { createSilentLogger } from '../config/index.ts';
 import type { Run, RunItemView, RunService } from '../runs/index.ts';
-import { createEmbeddedStore, type DocumentStore } from '../storage/index.ts';
-import { type FakeSlack, type FakeSlackCall, startFakeSlack } from './fixtures/fake-slack.ts';
-import { tempDir } from './helpers/tmp.ts';
+import type { DocumentStore } from '../storage/index.ts';
+import type { FakeSlack, FakeSlackCall } from './fixtures/fake-slack.ts';
+import {
+  closeAfterEach,
+  fakeSlackAndStore,
+  fakeSlackClient,
+  openSlackOutbox,
+} from './helpers/slack-outbox.ts';
 import { waitUntil } from './helpers/wait.ts';
 
 const logger = createSilentLogger();
 const textOf = (c: FakeSlackCall) => `${String(c.args.text ?? '')} ${JSON.stringify(c.args.blocks ?? '')}`;
 
 describe('Slack outbox', () => {
-  const cleanups: (() => unknown)[] = [];
-  afterEach(async () => {
-    for (const c of cleanups.splice(0).reverse()) await c();
-  });
+  const defer = closeAfterEach();
 
   async function setup() {
-    const slack = await startFakeSlack();
-    cleanups.push(() => slack.close());
-    const { dir, cleanup } = tempDir('arbiter-outbox-');
-    const store = await createEmbeddedStore({ dir, autocompactMs: 0 });
-    cleanups.push(cleanup, () => store.close());
-    const client = createSlackClient({
-      token: 'xoxb-test',
-      apiUrl: `${slack.url}/api/`,
-      retries: 0,
-      rejectRateLimitedCalls: true,
-    });
-    const sender = createSlackTransport(client, logger);
-    const open = async (extra: Partial<OutboxOptions> = {}) => {
-      const outbox = await createOutbox({
-        store,
-        transport: sender,
-        logger,
-        classify: classifySlackError,
-        perChannel: POST_PACE,
-        perOp: { update: UPDATE_PACE },
-        backoffMs: 20,
-        recoverAllAtStart: true,
-        ...extra,
-      });
-      return outbox;
-    };
+    const { slack, store } = await fakeSlackAndStore(defer, 'arbiter-outbox-');
+    const client = fakeSlackClient(slack);
+    const open = (extra: Partial<OutboxOptions> = {}) =>
+      openSlackOutbox(store, client, { perChannel: POST_PACE, perOp: { update: UPDATE_PACE }, ...extra });
     return { slack, store, open };
   }
   const started = (o: Outbox) => {
     o.start();
-    cleanups.push(() => o.stop());
+    defer(() => o.stop());
     return o;
   };
 
@@ -274,10 +242,7 @@ describe('Slack outbox', () => {
 });
 
 describe('run report across a crash at each step', () => {
-  const cleanups: (() => unknown)[] = [];
-  afterEach(async () => {
-    for (const c of cleanups.splice(0).reverse()) await c();
-  });
+  const defer = closeAfterEach();
 
   const runOf = (status: string) =>
     ({
@@ -314,20 +279,8 @@ describe('run report across a crash at each step', () => {
     run: () => Run,
     crash?: OutboxOptions['crashAt'],
   ) {
-    const client = createSlackClient({
-      token: 'xoxb-test',
-      apiUrl: `${slack.url}/api/`,
-      retries: 0,
-      rejectRateLimitedCalls: true,
-    });
-    const outbox = await createOutbox({
-      store,
-      transport: createSlackTransport(client, logger),
-      logger,
-      classify: classifySlackError,
+    const outbox = await openSlackOutbox(store, fakeSlackClient(slack), {
       perChannel: { perSecond: 50, burst: 10 },
-      backoffMs: 20,
-      recoverAllAtStart: true,
       ...(crash ? { crashAt: crash } : {}),
     });
     const runs = { getRun: async () => run(), items: async () => items } as unknown as RunService;
@@ -339,11 +292,7 @@ describe('run report across a crash at each step', () => {
   it.each(scenarios)(
     'crash $step at delivery $at: every thread reply once, the final report last, reported only after',
     async ({ step, at }) => {
-      const slack = await startFakeSlack();
-      cleanups.push(() => slack.close());
-      const { dir, cleanup } = tempDir('arbiter-outbox-crash-');
-      const store = await createEmbeddedStore({ dir, autocompactMs: 0 });
-      cleanups.push(cleanup, () => store.close());
+      const { slack, store } = await fakeSlackAndStore(defer, 'arbiter-outbox-crash-');
       let status = 'running';
       let crashed = false;
       const first = await boot(
@@ -370,7 +319,7 @@ describe('run report across a crash at each step', () => {
 
       // The restart: a new loop on the same store; unreported runs are re-checked, deliveries in flight looked up.
       const second = await boot(slack, store, () => runOf(status));
-      cleanups.push(() => second.outbox.stop());
+      defer(() => second.outbox.stop());
       await second.reporter.recover();
       await second.reporter.idle();
       await waitUntil(async () => (await posts.findOne({ _id: 'run_1' }))?.reported === true);
@@ -389,10 +338,7 @@ describe('run report across a crash at each step', () => {
 });
 
 describe('a message that goes out in several parts is one delivery', () => {
-  const cleanups: (() => unknown)[] = [];
-  afterEach(async () => {
-    for (const c of cleanups.splice(0).reverse()) await c();
-  });
+  const defer = closeAfterEach();
 
   // A parent and four thread replies: renderThread makes five chat.postMessage calls of one delivery.
   const message = {
@@ -406,33 +352,14 @@ describe('a message that goes out in several parts is one delivery', () => {
   const titles = ['Monitor support: 7 scored', 'reply 1', 'reply 2', 'reply 3', 'reply 4'];
 
   async function open(slack: FakeSlack, store: DocumentStore, crashAt?: OutboxOptions['crashAt']) {
-    const client = createSlackClient({
-      token: 'xoxb-test',
-      apiUrl: `${slack.url}/api/`,
-      retries: 0,
-      rejectRateLimitedCalls: true,
-    });
-    const outbox = await createOutbox({
-      store,
-      transport: createSlackTransport(client, logger),
-      logger,
-      classify: classifySlackError,
+    const outbox = await openSlackOutbox(store, fakeSlackClient(slack), {
       perChannel: { perSecond: 50, burst: 10 },
-      backoffMs: 20,
-      recoverAllAtStart: true,
       ...(crashAt ? { crashAt } : {}),
     });
     outbox.start();
     return outbox;
   }
-  async function setup() {
-    const slack = await startFakeSlack();
-    cleanups.push(() => slack.close());
-    const { dir, cleanup } = tempDir('arbiter-outbox-parts-');
-    const store = await createEmbeddedStore({ dir, autocompactMs: 0 });
-    cleanups.push(cleanup, () => store.close());
-    return { slack, store };
-  }
+  const setup = () => fakeSlackAndStore(defer, 'arbiter-outbox-parts-');
   /** Every part once, in order, the replies in the parent's thread. */
   function expectPostedOnce(slack: FakeSlack) {
     const texts = slack.posted.map((p) => String(p.message.text));
@@ -451,7 +378,7 @@ describe('a message that goes out in several parts is one delivery', () => {
         : undefined,
     );
     const outbox = await open(slack, store);
-    cleanups.push(() => outbox.stop());
+    defer(() => outbox.stop());
     const doc = await outbox.send({ id: 'monitor-tick|support', op: 'post', channel: 'C1', message });
     expect(doc.status).toBe('delivered');
     expect(doc.attempts).toBe(2);
@@ -474,7 +401,7 @@ describe('a message that goes out in several parts is one delivery', () => {
       expect(slack.posted).toHaveLength(at + 1);
       // The process is gone (its loop frozen mid-delivery); a new one starts on the same store.
       const second = await open(slack, store);
-      cleanups.push(() => second.stop());
+      defer(() => second.stop());
       const doc = await second.settled('digest:daily|parent');
       expect(doc.status).toBe('delivered');
       expectPostedOnce(slack);

@@ -3,24 +3,24 @@
 // from the delivery loop. Real store, outbox, reply path and Web API client; Slack is the fake Web API on loopback,
 // which answers response_urls like incoming webhooks (https://docs.slack.dev/interactivity/handling-user-interaction#message_responses)
 // and refuses chat.postEphemeral where the bot is not a member (https://docs.slack.dev/reference/methods/chat.postEphemeral).
-import { afterEach, describe, expect, it } from 'vitest';
-import { createOutbox, type DeliveryDoc, OUTBOX_COLLECTION } from '../bot/outbox.ts';
+import { describe, expect, it } from 'vitest';
+import { type DeliveryDoc, OUTBOX_COLLECTION } from '../bot/outbox.ts';
 import {
   createMemoryResponseUrlBudget,
   createOutboxReplies,
   createSlackReplies,
 } from '../bot/slack-reply.ts';
-import {
-  classifySlackError,
-  createSlackClient,
-  createSlackTransport,
-  POST_PACE,
-} from '../bot/slack-transport.ts';
+import { POST_PACE } from '../bot/slack-transport.ts';
 import type { Message } from '../chat/index.ts';
 import { createSilentLogger } from '../config/index.ts';
-import { createEmbeddedStore, type DocumentStore } from '../storage/index.ts';
-import { type FakeSlack, startFakeSlack } from './fixtures/fake-slack.ts';
-import { tempDir } from './helpers/tmp.ts';
+import type { DocumentStore } from '../storage/index.ts';
+import type { FakeSlack } from './fixtures/fake-slack.ts';
+import {
+  closeAfterEach,
+  fakeSlackAndStore,
+  fakeSlackClient,
+  openSlackOutbox,
+} from './helpers/slack-outbox.ts';
 import { waitUntil } from './helpers/wait.ts';
 
 const logger = createSilentLogger();
@@ -32,45 +32,22 @@ const answer: Message = {
 };
 
 describe('user replies go through the outbox reply lane', () => {
-  const cleanups: (() => unknown)[] = [];
-  afterEach(async () => {
-    for (const c of cleanups.splice(0).reverse()) await c();
-  });
+  const defer = closeAfterEach();
 
   async function setup(slack: FakeSlack, store: DocumentStore, start = true) {
-    const client = createSlackClient({
-      token: 'xoxb-test',
-      apiUrl: `${slack.url}/api/`,
-      retries: 0,
-      rejectRateLimitedCalls: true,
-    });
-    const outbox = await createOutbox({
-      store,
-      transport: createSlackTransport(client, logger),
-      logger,
-      classify: classifySlackError,
-      perChannel: POST_PACE,
-      backoffMs: 20,
-      recoverAllAtStart: true,
-    });
+    const client = fakeSlackClient(slack);
+    const outbox = await openSlackOutbox(store, client, { perChannel: POST_PACE });
     const replies = createOutboxReplies(
       outbox,
       createSlackReplies({ client, budget: createMemoryResponseUrlBudget(), logger, retryDelayMs: 10 }),
     );
     if (start) {
       outbox.start();
-      cleanups.push(() => outbox.stop());
+      defer(() => outbox.stop());
     }
     return { outbox, replies };
   }
-  async function world() {
-    const slack = await startFakeSlack();
-    cleanups.push(() => slack.close());
-    const { dir, cleanup } = tempDir('arbiter-reply-outbox-');
-    const store = await createEmbeddedStore({ dir, autocompactMs: 0 });
-    cleanups.push(cleanup, () => store.close());
-    return { slack, store, dir };
-  }
+  const world = () => fakeSlackAndStore(defer, 'arbiter-reply-outbox-');
 
   it('an answer in a channel busy with bulk posts goes first, by response_url; the URL is not kept once it settled', async () => {
     const { slack, store } = await world();

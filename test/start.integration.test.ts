@@ -143,7 +143,7 @@ describe('npm start (the bot process)', () => {
   it('an unreachable MongoDB gives a clear message and exit code 3, without the password', async () => {
     const { child, done } = launch({
       MONGODB_URI: 'mongodb://arbiter:hunter2secret@127.0.0.1:1/arbiter',
-      MONGODB_CONNECT_TIMEOUT_MS: '300',
+      MONGODB_CONNECT_TIMEOUT: '300ms',
     });
     children.push(child);
     const { code, stderr } = await done;

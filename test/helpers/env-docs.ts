@@ -2,19 +2,19 @@
 // `node --import tsx test/helpers/env-docs.ts --write` rewrites both; test/docs.test.ts checks they are current.
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { z } from 'zod';
-import { ENV_VARS } from '../../config/index.ts';
+import { ENV_VARS, type EnvVarName, envValueText } from '../../config/index.ts';
 
-function defaultOf(schema: z.ZodType): string | undefined {
+function defaultOf(name: EnvVarName, schema: z.ZodType): string | undefined {
   const r = schema.safeParse(undefined);
   if (!r.success || r.data === undefined) return undefined;
-  return Array.isArray(r.data) ? r.data.join(',') : String(r.data);
+  return envValueText(name, r.data);
 }
 
 /** The Markdown table of every variable: name, default, secret, purpose. */
 export function envTableMarkdown(): string {
   const rows = ['| Variable | Default | Secret | What it does |', '|---|---|---|---|'];
   for (const [name, spec] of Object.entries(ENV_VARS)) {
-    const def = defaultOf(spec.schema);
+    const def = defaultOf(name as EnvVarName, spec.schema);
     rows.push(
       `| \`${name}\` | ${def ? `\`${def}\`` : '—'} | ${spec.secret ? 'yes' : ''} | ${spec.doc.replace(/\|/g, '\\|')} |`,
     );
@@ -32,7 +32,7 @@ export function envExample(): string {
   for (const [name, spec] of Object.entries(ENV_VARS)) {
     lines.push(
       `# ${spec.doc}${spec.secret ? ' (secret)' : ''}`,
-      `# ${name}=${defaultOf(spec.schema) ?? ''}`,
+      `# ${name}=${defaultOf(name as EnvVarName, spec.schema) ?? ''}`,
       '',
     );
   }
