@@ -4,13 +4,12 @@
 // (Verga et al. 2024, "Replacing Judges with Juries"); sampling at a temperature above 0 measures how much a judge's
 // verdict varies on the same input. Gemini is sent the temperature; Claude 5 models are sent none (they reject
 // non-default sampling) and sample at their default, which already varies.
+import { ModelNameSchema } from '../config/index.ts';
 import { z } from 'zod';
 import { addScoreUsage, errorScore, spendFields, usageOf } from './score.ts';
 import type { Score, ScoreUsage } from './types.ts';
 
-const modelName = z.string().regex(/^[a-z][a-z0-9-]*:[\w.:/-]+$/, {
-  error: 'expected provider:model, e.g. anthropic:claude-sonnet-5-5',
-});
+const modelName = ModelNameSchema;
 
 /** Arguments of a judge that can sit as a jury or sample repeatedly. */
 export const panelArgs = {

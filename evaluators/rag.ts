@@ -2,6 +2,7 @@
 // (from a dataset row or a monitor extractor alike); passages in it are separated by blank lines or `---` lines.
 // Claims are extracted and judged by the judge model, one verdict per claim, and the formula runs here, so the same
 // verdicts always give the same score. Every score is "higher is better" (hallucination is reported as 1 − rate).
+import { ModelNameSchema } from '../config/index.ts';
 import { z } from 'zod';
 import type { Effort } from '../llm/index.ts';
 import {
@@ -38,13 +39,7 @@ import {
 
 /** Arguments every claim-based judge takes. */
 export const claimJudgeArgs = {
-  model: z
-    .string()
-    .regex(/^[a-z][a-z0-9-]*:[\w.:/-]+$/, {
-      error: 'expected provider:model, e.g. anthropic:claude-sonnet-5-5',
-    })
-    .optional()
-    .describe('judge model as provider:model (default: ARBITER_JUDGE_MODEL)'),
+  model: ModelNameSchema.optional().describe('judge model as provider:model (default: ARBITER_JUDGE_MODEL)'),
   effort: z
     .enum(['low', 'medium', 'high'])
     .default(JUDGE_EFFORT)

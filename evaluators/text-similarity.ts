@@ -1,6 +1,7 @@
 // Reference-based text metrics: Levenshtein similarity, ROUGE-L, BLEU-4 and semantic similarity (Gemini embeddings,
 // or a TF-IDF cosine that says it is the lexical fallback). Each compares the output with the item's `expected`
 // answer (or the metric's `value`); an item with neither is an error naming `expected`, never a score.
+import { ModelNameSchema } from '../config/index.ts';
 import { createRequire } from 'node:module';
 import type * as Levenshtein from 'fastest-levenshtein';
 import { z } from 'zod';
@@ -311,13 +312,9 @@ export const similarityMetric = defineMetric({
   kind: 'heuristic',
   args: z.strictObject({
     value: valueArg,
-    model: z
-      .string()
-      .regex(/^[a-z][a-z0-9-]*:[\w.:/-]+$/, {
-        error: 'expected provider:model, e.g. gemini:gemini-embedding-001',
-      })
-      .default(DEFAULT_EMBEDDING_MODEL)
-      .describe('embedding model as provider:model (Gemini embedding models)'),
+    model: ModelNameSchema.default(DEFAULT_EMBEDDING_MODEL).describe(
+      'embedding model as provider:model (Gemini embedding models)',
+    ),
     fallback: z
       .enum(['lexical', 'error'])
       .default('lexical')
