@@ -32,4 +32,5 @@ export {
   reviewListCommand,
 } from './reviews.ts';
 export { HELP_TOPICS, helpTopicText } from './help.ts';
+export { createHomeReads, type HomeReads } from './home.ts';
 export { runRatingsCli } from './ratings.ts';

@@ -20,8 +20,9 @@ const LAYERS: Record<string, number> = {
   prompts: 5,
   commands: 6,
   web: 6,
-  bot: 7,
-  cli: 7,
+  app: 7,
+  bot: 8,
+  cli: 8,
 };
 
 interface Import {
