@@ -3,14 +3,9 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseEnv } from '../config/index.ts';
 import { tempDir } from '../test/helpers/tmp.ts';
-import {
-  progressBar,
-  progressLine,
-  renderComparison,
-  renderRunSummary,
-  runRunCommand,
-  runRunsCommand,
-} from './runs.ts';
+import { withCliServices } from '../test/helpers/cli-services.ts';
+import { progressBar, renderComparison, renderRunSummary } from './run-messages.ts';
+import { progressLine, runRunCommand, runRunsCommand } from './runs-cli.ts';
 
 const QUICKSTART = 'examples/suites/quickstart.yaml';
 
@@ -36,8 +31,8 @@ function cli(dataDir: string, extraEnv: Record<string, string> = {}, isTTY = fal
     pollMs: 20,
   };
   return {
-    run: (argv: string[]) => runRunCommand(argv, deps),
-    runs: (argv: string[]) => runRunsCommand(argv, deps),
+    run: (argv: string[]) => withCliServices(deps, (d) => runRunCommand(argv, d)),
+    runs: (argv: string[]) => withCliServices(deps, (d) => runRunsCommand(argv, d)),
     get out() {
       return out;
     },

@@ -50,7 +50,8 @@ import {
   reviewListCommand,
   reviewReasonCommand,
 } from './reviews.ts';
-import { progressBar, renderComparison, renderRunSummary, runRunCommand, runRunsCommand } from './runs.ts';
+import { progressBar, renderComparison, renderRunSummary } from './run-messages.ts';
+import { runRunCommand, runRunsCommand } from './runs-cli.ts';
 import { runStoreCommand } from './store-cli.ts';
 import { findSuite } from './suites.ts';
 
@@ -158,13 +159,16 @@ export function runProgressMessage(run: Run): Message {
 
 const cliRuns = (words: string[]) =>
   passThrough(words, (argv, ctx) =>
-    runRunsCommand(argv, { env: ctx.env, environment: ctx.environment, io: ctx.io }),
+    runRunsCommand(argv, { env: ctx.env, environment: ctx.environment, io: ctx.io, services: ctx.services }),
   );
 const cliMonitor = (word: string) =>
   passThrough([word], (argv, ctx) => runMonitorCli(argv, { env: ctx.env, io: ctx.io }));
 const cliReview = (word: string) =>
-  passThrough([word], (argv, ctx) => runReviewCli(argv, { env: ctx.env, io: ctx.io }));
-const cliJobs = (word: string) => passThrough([word], (argv, ctx) => runJobsCommand(argv, ctx.env, ctx.io));
+  passThrough([word], (argv, ctx) =>
+    runReviewCli(argv, { env: ctx.env, io: ctx.io, services: ctx.services }),
+  );
+const cliJobs = (word: string) =>
+  passThrough([word], (argv, ctx) => runJobsCommand(argv, ctx.env, ctx.io, ctx.services));
 const cliStore = (word: string) => passThrough([word], (argv, ctx) => runStoreCommand(argv, ctx.env, ctx.io));
 
 /** Every command, keyed by the id a parsed command carries as its `name`. Order is the order of help. */
@@ -259,7 +263,8 @@ export const COMMANDS = {
         env: ctx.env,
         environment: ctx.environment,
         io: { ...ctx.io, isTTY: ctx.io.isTTY === true },
-        ...(ctx.reportUrl ? { reportUrl: ctx.reportUrl } : {}),
+        services: ctx.services,
+        printReportUrl: true,
       }),
   }),
   'runs.list': defineCommand({
@@ -503,7 +508,7 @@ export const COMMANDS = {
       const svc = reviews(deps);
       return svc ? { message: await leaderboardCommand(svc) } : NO_REVIEWS;
     }),
-    cli: (_args, ctx) => runLeaderboardCli({ env: ctx.env, io: ctx.io }),
+    cli: (_args, ctx) => runLeaderboardCli({ env: ctx.env, io: ctx.io, services: ctx.services }),
   }),
   'monitor.list': defineCommand({
     words: ['monitor', 'list'],
@@ -630,6 +635,7 @@ export const COMMANDS = {
       runDigestCli([...ctx.rest, ...(args.now && !ctx.rest.includes('--post') ? ['--post'] : [])], {
         env: ctx.env,
         io: ctx.io,
+        services: ctx.services,
       }),
   }),
   'jobs.list': defineCommand({
@@ -730,7 +736,7 @@ export const COMMANDS = {
       const { name: _name, ...args } = cmd;
       return { message: await auditCommand(args, deps.audit, new Date()) };
     }),
-    cli: (args, ctx) => runAuditCli(args, { env: ctx.env, io: ctx.io }),
+    cli: (args, ctx) => runAuditCli(args, { io: ctx.io, services: ctx.services }),
   }),
   ratings: defineCommand({
     words: ['ratings'],

@@ -92,4 +92,18 @@ describe('the module map (ARCHITECTURE.md)', () => {
     for (const folder of Object.keys(LAYERS)) expect(doc).toContain(`\`${folder}/\``);
     expect(doc).toContain('test/architecture.test.ts');
   });
+
+  it('only the composition roots of app/ open the store or build the model client', () => {
+    // storage/ defines openStore (and `store stats` opens it); llm/ defines createLlm. monitors/cli.ts still builds
+    // its own (not yet moved to the CLI services of app/).
+    const allowed = new Set(['app/core.ts', 'app/cli.ts', 'monitors/cli.ts']);
+    const opening = Object.keys(LAYERS)
+      .filter((folder) => folder !== 'storage' && folder !== 'llm')
+      .flatMap((folder) => sourceFiles(folder))
+      .filter((file) => /\b(openStore|createLlm)\(/.test(readFileSync(file, 'utf8')))
+      .filter((file) => !allowed.has(file));
+    expect(opening).toEqual([]);
+    // The check reads real code: the roots do open the store.
+    expect(/\bopenStore\(/.test(readFileSync('app/cli.ts', 'utf8'))).toBe(true);
+  });
 });

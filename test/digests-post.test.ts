@@ -23,6 +23,7 @@ import { createDigestTransport } from '../digests/testing.ts';
 import { createTickLog, type TickLog } from '../monitors/index.ts';
 import { createRunRepository } from '../runs/index.ts';
 import { createEmbeddedStore, createLeases, type DocumentStore } from '../storage/index.ts';
+import { withCliServices } from './helpers/cli-services.ts';
 import { tempDir } from './helpers/tmp.ts';
 import { waitUntil } from './helpers/wait.ts';
 
@@ -345,9 +346,11 @@ describe('the digest command', () => {
     const io = { stdout: (t: string) => void out.push(t), stderr: (t: string) => void err.push(t) };
     const clock = createManualClock('2026-11-20T09:00:30Z');
     const transport = createDigestTransport();
-    expect(await runDigestCli(['--dry-run', '--period', 'day'], { env, io, store, clock, transport })).toBe(
-      0,
-    );
+    expect(
+      await withCliServices({ env, io, store, clock, transport }, (d) =>
+        runDigestCli(['--dry-run', '--period', 'day'], d),
+      ),
+    ).toBe(0);
     expect(transport.calls).toHaveLength(0);
     const text = out.join('');
     expect(text).toContain('[dry run → #llm-quality] Preview: Daily digest daily: Thu 19 Nov 2026');
@@ -355,14 +358,24 @@ describe('the digest command', () => {
     expect(text).toContain(`chart: ${chart}`);
     expect(existsSync(chart)).toBe(true);
     out.length = 0;
-    expect(await runDigestCli(['--name', 'daily'], { env, io, store, clock, transport })).toBe(0);
-    expect(await runDigestCli([], { env, io, store, clock, transport })).toBe(0);
+    expect(
+      await withCliServices({ env, io, store, clock, transport }, (d) =>
+        runDigestCli(['--name', 'daily'], d),
+      ),
+    ).toBe(0);
+    expect(await withCliServices({ env, io, store, clock, transport }, (d) => runDigestCli([], d))).toBe(0);
     expect(out).toEqual([
       'daily: posted to #llm-quality for Thu 19 Nov 2026.\n',
       expect.stringMatching(/^daily: already posted for Thu 19 Nov 2026 at .*; not posted again\.\n$/),
     ]);
-    expect(await runDigestCli(['--name', 'nope'], { env, io, store, clock, transport })).toBe(2);
-    expect(await runDigestCli(['--period', 'month'], { env, io, store, clock, transport })).toBe(2);
+    expect(
+      await withCliServices({ env, io, store, clock, transport }, (d) => runDigestCli(['--name', 'nope'], d)),
+    ).toBe(2);
+    expect(
+      await withCliServices({ env, io, store, clock, transport }, (d) =>
+        runDigestCli(['--period', 'month'], d),
+      ),
+    ).toBe(2);
     expect(err.join('')).toMatch(/No digest named "nope".*Known: daily/);
     expect(err.join('')).toContain('--period expects day or week.');
   });

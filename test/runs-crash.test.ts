@@ -4,7 +4,9 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseEnv } from '../config/index.ts';
-import { runRunCommand, runVerdict } from '../commands/runs.ts';
+import { runVerdict } from '../commands/run-messages.ts';
+import { runRunCommand } from '../commands/runs-cli.ts';
+import { withCliServices } from './helpers/cli-services.ts';
 import { createEmbeddedStore } from '../storage/index.ts';
 import { createRunRepository, loadSuite, renderJunit, summaryExitCode } from '../runs/index.ts';
 import { startStubAgent } from './fixtures/runs-stub-server.ts';
@@ -51,12 +53,15 @@ concurrency: 4
     // Start again the way a user would: the unfinished run of the same suite is resumed.
     let out = '';
     let err = '';
-    const code = await runRunCommand([join(dir, 'suite.yaml'), '--json'], {
-      env: parseEnv({ DATA_DIR: join(dir, 'data'), JOB_LEASE_MS: '1000', LOG_LEVEL: 'silent' }),
-      environment: {},
-      io: { stdout: (t) => (out += t), stderr: (t) => (err += t) },
-      pollMs: 20,
-    });
+    const code = await withCliServices(
+      {
+        env: parseEnv({ DATA_DIR: join(dir, 'data'), JOB_LEASE_MS: '1000', LOG_LEVEL: 'silent' }),
+        environment: {},
+        io: { stdout: (t: string) => (out += t), stderr: (t: string) => (err += t) },
+        pollMs: 20,
+      },
+      (d) => runRunCommand([join(dir, 'suite.yaml'), '--json'], d),
+    );
     expect(err).toContain(`Resuming run ${runId}`);
     expect(code).toBe(0);
     const report = JSON.parse(out) as {
@@ -109,12 +114,15 @@ concurrency: 8
 async function runCli(dir: string, args: string[]) {
   let out = '';
   let err = '';
-  const code = await runRunCommand(args, {
-    env: parseEnv({ DATA_DIR: join(dir, 'data'), JOB_LEASE_MS: '1000', LOG_LEVEL: 'silent' }),
-    environment: {},
-    io: { stdout: (t) => (out += t), stderr: (t) => (err += t) },
-    pollMs: 20,
-  });
+  const code = await withCliServices(
+    {
+      env: parseEnv({ DATA_DIR: join(dir, 'data'), JOB_LEASE_MS: '1000', LOG_LEVEL: 'silent' }),
+      environment: {},
+      io: { stdout: (t: string) => (out += t), stderr: (t: string) => (err += t) },
+      pollMs: 20,
+    },
+    (d) => runRunCommand(args, d),
+  );
   return { code, out, err };
 }
 

@@ -6,7 +6,9 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import nock from 'nock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { renderRunSummary, runRunsCommand } from '../commands/runs.ts';
+import { renderRunSummary } from '../commands/run-messages.ts';
+import { runRunsCommand } from '../commands/runs-cli.ts';
+import { withCliServices } from './helpers/cli-services.ts';
 import { isArbiterError, parseEnv } from '../config/index.ts';
 import { createMetric } from '../evaluators/index.ts';
 import { createLangfuseClient } from '../langfuse/index.ts';
@@ -420,17 +422,20 @@ describe('a run of a Langfuse dataset is linked as a Langfuse experiment run (Op
       // `arbiter runs publish` (the CLI, building its own Langfuse client and tracing from the environment).
       h.lf.state.otelDrop = false;
       const out: string[] = [];
-      const code = await runRunsCommand(['publish', runId], {
-        env: parseEnv({
-          LANGFUSE_PUBLIC_KEY: 'pk-lf-1',
-          LANGFUSE_SECRET_KEY: SECRET,
-          LANGFUSE_BASE_URL: h.lf.url,
-          LOG_LEVEL: 'silent',
-        }),
-        environment: {},
-        io: { stdout: (t) => void out.push(t), stderr: (t) => void out.push(t) },
-        store: h.store,
-      });
+      const code = await withCliServices(
+        {
+          env: parseEnv({
+            LANGFUSE_PUBLIC_KEY: 'pk-lf-1',
+            LANGFUSE_SECRET_KEY: SECRET,
+            LANGFUSE_BASE_URL: h.lf.url,
+            LOG_LEVEL: 'silent',
+          }),
+          environment: {},
+          io: { stdout: (t: string) => void out.push(t), stderr: (t: string) => void out.push(t) },
+          store: h.store,
+        },
+        (d) => runRunsCommand(['publish', runId], d),
+      );
       expect(code).toBe(0);
       expect(out.join('')).toBe(`${runId}: 3 item(s) linked in Langfuse.\n`);
       expect(note((await h.svc.getRun(runId))!)).toEqual([

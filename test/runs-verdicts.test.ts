@@ -12,7 +12,9 @@ import { createHttpApp } from '../bot/http.ts';
 import { renderBlocks } from '../bot/render-blocks.ts';
 import { type RunningBot, startBot } from '../bot/start.ts';
 import { createConsoleTransport } from '../bot/console-transport.ts';
-import { renderRunSummary, runRunCommand, runRunsCommand } from '../commands/runs.ts';
+import { renderRunSummary } from '../commands/run-messages.ts';
+import { runRunCommand, runRunsCommand } from '../commands/runs-cli.ts';
+import { withCliServices } from './helpers/cli-services.ts';
 import { runCli } from '../cli/run-cli.ts';
 import { createLogger, parseEnv } from '../config/index.ts';
 import { createLlm, type Llm } from '../llm/index.ts';
@@ -80,8 +82,8 @@ function setup(suiteYaml: string, rows: string[], llm?: Llm) {
   return {
     suite,
     dir: t.dir,
-    run: (argv: string[]) => runRunCommand(argv, deps),
-    runs: (argv: string[]) => runRunsCommand(argv, deps),
+    run: (argv: string[]) => withCliServices(deps, (d) => runRunCommand(argv, d)),
+    runs: (argv: string[]) => withCliServices(deps, (d) => runRunsCommand(argv, d)),
     get out() {
       return out;
     },
@@ -525,12 +527,15 @@ describe('cancel', () => {
       },
       stderr: () => {},
     };
-    await runRunsCommand(['list'], {
-      env: parseEnv({ DATA_DIR: join(t.dir, 'unused'), LOG_LEVEL: 'silent' }),
-      environment: {},
-      io,
-      store,
-    });
+    await withCliServices(
+      {
+        env: parseEnv({ DATA_DIR: join(t.dir, 'unused'), LOG_LEVEL: 'silent' }),
+        environment: {},
+        io,
+        store,
+      },
+      (d) => runRunsCommand(['list'], d),
+    );
     expect(listed).toMatch(new RegExp(`${runId}\\s+cancelled\\s+cancel`));
     expect(listed).not.toMatch(/passed|failed/);
   });
