@@ -22,9 +22,9 @@ import {
   postDigest,
   previewDigest,
 } from '../digests/index.ts';
-import { humanAdjustments, messageToText, type MonitorReviewStore, type TickLog } from '../monitors/index.ts';
+import { humanAdjustments, type MonitorReviewStore, type TickLog } from '../monitors/index.ts';
 import { type Run, runOutcome } from '../runs/index.ts';
-import { escapeMrkdwn, type Message, type MessageSection, plainText } from '../chat/index.ts';
+import { escapeMrkdwn, type Message, type MessageSection, messageToText, plainText } from '../chat/index.ts';
 import type { PostedRef, Transport } from '../chat/index.ts';
 import type { CliServices } from './services.ts';
 
@@ -190,7 +190,7 @@ function textTransport(write: (t: string) => void): Transport {
   ): Promise<PostedRef> => {
     n += 1;
     write(
-      `${target.threadTs ? '' : `[${target.channel}]\n`}${messageToText(message, target.threadTs ? '  ↳ ' : '')}\n`,
+      `${target.threadTs ? '' : `[${target.channel}]\n`}${messageToText(message, { indent: target.threadTs ? '  ↳ ' : '' })}\n`,
     );
     return { channel: target.channel, ts: `cli.${n}` };
   };

@@ -3,9 +3,8 @@
 // reveal) in Slack, so the CLI needs no Slack token, and with the embedded store the posts go out at the next start.
 import { cliActor } from '../audit/index.ts';
 import { ArbiterError, type Env, parseDuration, parseFlags } from '../config/index.ts';
-import type { Message } from '../chat/index.ts';
+import { type Message, messageToText } from '../chat/index.ts';
 import { leaderboardCommand, reviewCloseCommand, reviewCommand, reviewListCommand } from './reviews.ts';
-import { messageToText } from '../monitors/index.ts';
 import type { ReviewService } from '../reviews/index.ts';
 import { type CliIo, cliFlagOptions } from './registry.ts';
 import type { CliServices } from './services.ts';

@@ -4,6 +4,7 @@
 // usage or configuration, 3 infrastructure). The messages are built in run-messages.ts, printed by message-text.ts.
 import { writeFile as fsWriteFile } from 'node:fs/promises';
 import { cliActor } from '../audit/index.ts';
+import { messageToText } from '../chat/index.ts';
 import {
   ArbiterError,
   type Env,
@@ -21,7 +22,6 @@ import {
   summaryExitCode,
 } from '../runs/index.ts';
 import { createWorker } from '../storage/index.ts';
-import { messageText } from './message-text.ts';
 import { cliFlagOptions } from './registry.ts';
 import { progressBar, renderComparison, renderRunSummary } from './run-messages.ts';
 import type { CliRuns, CliServices } from './services.ts';
@@ -299,7 +299,7 @@ async function finishInProcess(
   const code = exitCodeOf(run);
   if (values.json) io.stdout(`${JSON.stringify({ ...runJson(run), exitCode: code }, null, 2)}\n`);
   else {
-    io.stdout(messageText(renderRunSummary(run, items)));
+    io.stdout(messageToText(renderRunSummary(run, items), { layout: 'report' }));
     // The run's page, as the Slack report's Open report button links it (the local address without PUBLIC_URL).
     if (deps.printReportUrl) {
       const url = await deps.services.reportUrl('run', run._id);
@@ -385,7 +385,11 @@ export async function runRunsCommand(argv: readonly string[], deps: RunsCliDeps)
             'USAGE',
             `Runs ${a} (${cmp.a.suiteName}) and ${b} (${cmp.b.suiteName}) are of different suites.`,
           );
-        io.stdout(values.json ? `${JSON.stringify(cmp, null, 2)}\n` : messageText(renderComparison(cmp)));
+        io.stdout(
+          values.json
+            ? `${JSON.stringify(cmp, null, 2)}\n`
+            : messageToText(renderComparison(cmp), { layout: 'report' }),
+        );
         return 0;
       }
       const id = positionals[0];
@@ -413,7 +417,7 @@ export async function runRunsCommand(argv: readonly string[], deps: RunsCliDeps)
       io.stdout(
         values.json
           ? `${JSON.stringify({ run: runJson(run), items: items.map(itemJson) }, null, 2)}\n`
-          : messageText(renderRunSummary(run, items)),
+          : messageToText(renderRunSummary(run, items), { layout: 'report' }),
       );
       return 0;
     }

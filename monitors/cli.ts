@@ -1,7 +1,7 @@
 // `arbiter monitor list | run <name> [--dry-run] | pause <name> | resume <name> | backfill <name> --since <date>`:
 // returns an exit code.
 import { cliActor, createAuditLog } from '../audit/index.ts';
-import { type Message, plainText } from '../chat/index.ts';
+import { type Message, messageToText } from '../chat/index.ts';
 import type { PostedRef, Transport } from '../chat/index.ts';
 import {
   ArbiterError,
@@ -39,29 +39,6 @@ export interface MonitorCliDeps {
   clock?: Clock;
   langfuse?: LangfuseClient;
   logger?: Logger;
-}
-
-/** Renders a Message as plain text (the CLI's transport; bot/ has the rich console renderer). */
-export function messageToText(m: Message, indent = ''): string {
-  const out: string[] = [`${indent}${m.title}`];
-  for (const s of m.sections) {
-    if (s.kind === 'text') out.push(`${indent}${plainText(s.text)}`);
-    else if (s.kind === 'fields')
-      out.push(
-        `${indent}${s.fields.map((f) => `${f.label}: ${s.mrkdwn ? plainText(f.value) : f.value}`).join(' | ')}`,
-      );
-    else if (s.kind === 'code')
-      out.push(
-        `${s.label ? `${indent}${s.label}:\n` : ''}${s.text
-          .split('\n')
-          .map((l) => `${indent}  ${l}`)
-          .join('\n')}`,
-      );
-    else if (s.kind === 'context')
-      out.push(`${indent}${s.items.map((i) => (s.mrkdwn ? plainText(i) : i)).join(' · ')}`);
-  }
-  for (const t of m.thread ?? []) out.push(messageToText(t, `${indent}  ↳ `));
-  return out.join('\n');
 }
 
 function textTransport(write: (t: string) => void): Transport {

@@ -85,7 +85,7 @@ export {
   setMonitorPaused,
   startMonitors,
 } from './service.ts';
-export { messageToText, runMonitorCli, type MonitorCliDeps } from './cli.ts';
+export { runMonitorCli, type MonitorCliDeps } from './cli.ts';
 export {
   compareTs,
   createSlackSource,

@@ -7,13 +7,13 @@ import nock from 'nock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createLogger, createManualClock, parseEnv } from '../config/index.ts';
 import { createLangfuseClient } from '../langfuse/index.ts';
+import { messageToText } from '../chat/index.ts';
 import {
   createMonitorStore,
   dryRunExtractor,
   type Monitor,
   MonitorSchema,
   type MonitorDeps,
-  messageToText,
   runMonitorCli,
   runTick,
   scoreId,
