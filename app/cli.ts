@@ -84,11 +84,15 @@ export function createCliServices(
     createJobQueue(await store(), { clock, ids, defaultMaxAttempts: env.JOB_MAX_ATTEMPTS }),
   );
   const audit = once(async () => createAuditLog(await store(), { clock }));
+  const model = once(async () => {
+    if (overrides.llm) return { llm: overrides.llm, built: undefined };
+    const built = createLlm({ store: await store(), env, logger });
+    builtLlm = built;
+    return { llm: built as Llm, built };
+  });
   const runs = once(async (): Promise<CliRuns> => {
     const s = await store();
-    const built = overrides.llm ? undefined : createLlm({ store: s, env, logger });
-    builtLlm = built;
-    const llm = overrides.llm ?? built!;
+    const { llm, built } = await model();
     // Run item traces need the pipeline even without LLM_TRACE; publishing a run flushes it before its scores.
     tracing = built?.tracing ?? langfuseTracingFromEnv(env, { logger });
     const judgeModel =
@@ -134,6 +138,7 @@ export function createCliServices(
     store,
     queue,
     audit,
+    llm: async () => (await model()).llm,
     runReader: once(async () => createRunRepository(await store())),
     runs,
     reviews,

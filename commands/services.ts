@@ -3,6 +3,7 @@
 import type { AuditLog } from '../audit/index.ts';
 import type { Transport } from '../chat/index.ts';
 import type { Logger } from '../config/index.ts';
+import type { Llm } from '../llm/index.ts';
 import type { DigestDeps } from '../digests/index.ts';
 import type { ReviewService } from '../reviews/index.ts';
 import type { RunRepository, RunService } from '../runs/index.ts';
@@ -22,6 +23,8 @@ export interface CliServices {
   store(): Promise<DocumentStore>;
   queue(): Promise<JobQueue>;
   audit(): Promise<AuditLog>;
+  /** The model client (its response cache in the store); built once, shared with the run service. */
+  llm(): Promise<Llm>;
   /** Runs as stored (listing and showing runs needs no model client). */
   runReader(): Promise<Pick<RunRepository, 'getRun' | 'items' | 'listRuns'>>;
   /** The run service with the model client, the tracing pipeline and Langfuse (as the bot builds them). */

@@ -162,7 +162,9 @@ const cliRuns = (words: string[]) =>
     runRunsCommand(argv, { env: ctx.env, environment: ctx.environment, io: ctx.io, services: ctx.services }),
   );
 const cliMonitor = (word: string) =>
-  passThrough([word], (argv, ctx) => runMonitorCli(argv, { env: ctx.env, io: ctx.io }));
+  passThrough([word], (argv, ctx) =>
+    runMonitorCli(argv, { env: ctx.env, io: ctx.io, services: ctx.services }),
+  );
 const cliReview = (word: string) =>
   passThrough([word], (argv, ctx) =>
     runReviewCli(argv, { env: ctx.env, io: ctx.io, services: ctx.services }),

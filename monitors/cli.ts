@@ -16,8 +16,8 @@ import {
   systemClock,
 } from '../config/index.ts';
 import { type LangfuseClient, langfuseFromEnv } from '../langfuse/index.ts';
-import { createLlm } from '../llm/index.ts';
-import { createLeases, type DocumentStore, openStore } from '../storage/index.ts';
+import type { Llm } from '../llm/index.ts';
+import { createLeases, type DocumentStore } from '../storage/index.ts';
 import { loadMonitors, type Monitor } from './schema.ts';
 import { auditManualTick, dryRunExtractor, listMonitors, setMonitorPaused } from './service.ts';
 import { createMonitorStore } from './store.ts';
@@ -30,11 +30,12 @@ const USAGE = `Usage:
   arbiter monitor resume <name>
   arbiter monitor backfill <name> --since <date>`;
 
-/** What the monitor CLI needs; tests inject a store, transport, clock and Langfuse client. */
+/** What the monitor CLI needs; tests inject a transport, clock and Langfuse client. */
 export interface MonitorCliDeps {
   env: Env;
   io: { stdout(text: string): void; stderr(text: string): void };
-  store?: DocumentStore;
+  /** The configured store and model client, opened on first use (the CLI services of app/). */
+  services: { store(): Promise<DocumentStore>; llm(): Promise<Llm> };
   transport?: Transport;
   clock?: Clock;
   langfuse?: LangfuseClient;
@@ -77,7 +78,6 @@ function find(monitors: Monitor[], name: string | undefined): Monitor {
 export async function runMonitorCli(argv: string[], deps: MonitorCliDeps): Promise<number> {
   const { env, io } = deps;
   const logger = deps.logger ?? createSilentLogger();
-  let ownStore: DocumentStore | undefined;
   try {
     const [sub, ...rest] = argv;
     if (!sub || sub === 'help' || sub === '--help') {
@@ -126,8 +126,7 @@ export async function runMonitorCli(argv: string[], deps: MonitorCliDeps): Promi
       io.stdout(`${messageToText(res.message)}\n`);
       return 0;
     }
-    if (!deps.store) ownStore = await openStore(env, { logger });
-    const store = deps.store ?? ownStore!;
+    const store = await deps.services.store();
     const leases = await createLeases(store, { clock });
     const monitorStore = await createMonitorStore(store);
     if (sub === 'list') {
@@ -145,7 +144,7 @@ export async function runMonitorCli(argv: string[], deps: MonitorCliDeps): Promi
       io.stdout(`${res.text}\n`);
       return 0;
     }
-    const llm = createLlm({ store, env, logger });
+    const llm = await deps.services.llm();
     const mdeps: MonitorDeps = {
       store: monitorStore,
       maxFieldBytes: env.RECORD_FIELD_MAX_BYTES,
@@ -193,7 +192,5 @@ export async function runMonitorCli(argv: string[], deps: MonitorCliDeps): Promi
     io.stderr(`${formatUserError(err)}\n`);
     if (!isCodedError(err)) logger.error({ err }, 'monitor command failed');
     return isCodedError(err) ? err.exitCode : 3;
-  } finally {
-    await ownStore?.close();
   }
 }

@@ -94,9 +94,8 @@ describe('the module map (ARCHITECTURE.md)', () => {
   });
 
   it('only the composition roots of app/ open the store or build the model client', () => {
-    // storage/ defines openStore (and `store stats` opens it); llm/ defines createLlm. monitors/cli.ts still builds
-    // its own (not yet moved to the CLI services of app/).
-    const allowed = new Set(['app/core.ts', 'app/cli.ts', 'monitors/cli.ts']);
+    // storage/ defines openStore (and `store stats` opens it); llm/ defines createLlm.
+    const allowed = new Set(['app/core.ts', 'app/cli.ts']);
     const opening = Object.keys(LAYERS)
       .filter((folder) => folder !== 'storage' && folder !== 'llm')
       .flatMap((folder) => sourceFiles(folder))

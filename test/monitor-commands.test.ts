@@ -22,6 +22,7 @@ import {
 import { createRecordingTransport } from '../prompts/testing.ts';
 import type { RunService } from '../runs/index.ts';
 import { createEmbeddedStore, createLeases, type DocumentStore } from '../storage/index.ts';
+import { withCliServices } from './helpers/cli-services.ts';
 import { tempDir } from './helpers/tmp.ts';
 import { waitUntil as until } from './helpers/wait.ts';
 
@@ -114,15 +115,18 @@ describe('monitor commands through the dispatcher', () => {
 
     const out: string[] = [];
     const cli = (argv: string[]) =>
-      runMonitorCli(argv, {
-        env: parseEnv({
-          DATA_DIR: join(root, 'data'),
-          MONITORS_DIR: join(root, 'monitors'),
-          LOG_LEVEL: 'silent',
-        }),
-        io: { stdout: (t) => void out.push(t), stderr: (t) => void out.push(t) },
-        clock,
-      });
+      withCliServices(
+        {
+          env: parseEnv({
+            DATA_DIR: join(root, 'data'),
+            MONITORS_DIR: join(root, 'monitors'),
+            LOG_LEVEL: 'silent',
+          }),
+          io: { stdout: (t: string) => void out.push(t), stderr: (t: string) => void out.push(t) },
+          clock,
+        },
+        (d) => runMonitorCli(argv, d),
+      );
     expect(await cli(['list'])).toBe(0);
     expect(out.join('')).toMatch(/support-quality .*PAUSED by UADMIN/);
     expect(await cli(['resume', 'support-quality'])).toBe(0);

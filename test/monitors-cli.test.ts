@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createManualClock, parseEnv } from '../config/index.ts';
 import { runMonitorCli } from '../monitors/index.ts';
+import { withCliServices } from './helpers/cli-services.ts';
 import { tempDir } from './helpers/tmp.ts';
 
 let dir: string;
@@ -17,11 +18,14 @@ function cli(argv: string[], monitorsDir = 'examples/monitors') {
   const out: string[] = [];
   const err: string[] = [];
   const env = parseEnv({ DATA_DIR: join(dir, 'data'), MONITORS_DIR: monitorsDir, LOG_LEVEL: 'silent' });
-  return runMonitorCli(argv, {
-    env,
-    io: { stdout: (t) => void out.push(t), stderr: (t) => void err.push(t) },
-    clock: createManualClock('2026-11-20T10:00:00Z'),
-  }).then((code) => ({ code, out: out.join(''), err: err.join('') }));
+  return withCliServices(
+    {
+      env,
+      io: { stdout: (t: string) => void out.push(t), stderr: (t: string) => void err.push(t) },
+      clock: createManualClock('2026-11-20T10:00:00Z'),
+    },
+    (d) => runMonitorCli(argv, d),
+  ).then((code) => ({ code, out: out.join(''), err: err.join('') }));
 }
 
 describe('arbiter monitor', () => {

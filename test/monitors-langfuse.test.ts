@@ -22,6 +22,7 @@ import {
 import { createRecordingTransport } from '../prompts/testing.ts';
 import { createEmbeddedStore, createLeases, type DocumentStore } from '../storage/index.ts';
 import { chatInput, type FakeObservation, fakeLangfuseObservations } from './fixtures/fake-langfuse.ts';
+import { withCliServices } from './helpers/cli-services.ts';
 import { tempDir } from './helpers/tmp.ts';
 
 const LF = 'https://langfuse.test';
@@ -355,11 +356,14 @@ describe('arbiter monitor run --dry-run on a langfuse monitor', () => {
       LANGFUSE_SECRET_KEY: 'sk-lf-secret',
       LANGFUSE_BASE_URL: LF,
     });
-    const code = await runMonitorCli(['run', 'prod-chat', '--dry-run'], {
-      env,
-      io: { stdout: (t) => void out.push(t), stderr: (t) => void err.push(t) },
-      clock: createManualClock('2026-11-20T10:00:00Z'),
-    });
+    const code = await withCliServices(
+      {
+        env,
+        io: { stdout: (t: string) => void out.push(t), stderr: (t: string) => void err.push(t) },
+        clock: createManualClock('2026-11-20T10:00:00Z'),
+      },
+      (d) => runMonitorCli(['run', 'prod-chat', '--dry-run'], d),
+    );
     const text = out.join('');
     expect({ code, err: err.join('') }).toEqual({ code: 0, err: '' });
     expect(text).toContain('Extractor dry run of prod-chat: latest 1 record(s)');
