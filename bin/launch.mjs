@@ -10,6 +10,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const STAMP = join(root, 'dist', '.built');
 /** The folders compiled to dist/ (tsconfig.build.json). */
 export const SOURCE_DIRS = [
+  'app',
   'audit',
   'bot',
   'chat',

@@ -5,7 +5,7 @@
 // reason, another scope) or it has been quiet for `quietMs` and comes back. What was told is kept in the store
 // (collection `admin_notices`), so a restart does not tell it again; without a store it is kept in memory.
 import { escapeMrkdwn, type Message } from '../chat/index.ts';
-import { isArbiterError, type Logger } from '../config/index.ts';
+import { isArbiterError, type Logger, type Clock, systemClock } from '../config/index.ts';
 import type { Collection, DocumentStore } from '../storage/index.ts';
 
 /** Collection of problems told to the admins. */
@@ -47,7 +47,7 @@ export interface AdminNotifierOptions {
   logger: Logger;
   /** How long a problem must be quiet before it is told again (default a day). */
   quietMs?: number;
-  now?: () => Date;
+  clock?: Pick<Clock, 'now'>;
 }
 
 interface NoticeDoc {
@@ -131,10 +131,10 @@ export function createMemoryAdminNotifier(options: Omit<AdminNotifierOptions, 's
 function notifierOver(records: NoticeRecords, options: AdminNotifierOptions): AdminNotifier {
   const { logger } = options;
   const quietMs = options.quietMs ?? ADMIN_NOTICE_QUIET_MS;
-  const now = options.now ?? (() => new Date());
+  const clock = options.clock ?? systemClock;
   return {
     async tell(problem) {
-      const at = now();
+      const at = clock.now();
       const fingerprint = problem.fingerprint ?? problem.text;
       const before = await records.get(problem.key);
       const changed = before !== null && before.fingerprint !== fingerprint;

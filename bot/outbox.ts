@@ -241,7 +241,8 @@ export class DeliveryFailedError extends SlackPostError {
 }
 
 /** Token buckets keyed by name, non-blocking: take() returns 0 when a token was taken, else the ms to wait. */
-export function createBuckets(pace: Pace, now: () => number) {
+export function createBuckets(pace: Pace, clock: Pick<Clock, 'nowMs'>) {
+  const now = () => clock.nowMs();
   const rate = pace.perSecond / 1000;
   const buckets = new Map<string, { tokens: number; at: number; pausedUntil: number }>();
   const get = (key: string) => {
@@ -316,9 +317,9 @@ export async function createOutbox(options: OutboxOptions): Promise<Outbox> {
   const leaseMs = options.leaseMs ?? 60_000;
   const owner = options.owner ?? ids.newId('outbox');
   const nowMs = () => clock.now().getTime();
-  const channelBuckets = options.perChannel ? createBuckets(options.perChannel, nowMs) : undefined;
+  const channelBuckets = options.perChannel ? createBuckets(options.perChannel, { nowMs }) : undefined;
   const opBuckets = new Map(
-    Object.entries(options.perOp ?? {}).map(([op, pace]) => [op, createBuckets(pace as Pace, nowMs)]),
+    Object.entries(options.perOp ?? {}).map(([op, pace]) => [op, createBuckets(pace as Pace, { nowMs })]),
   );
   const listeners: ((doc: DeliveryDoc, awaited: boolean) => void | Promise<void>)[] = [];
   const waiters = new Map<string, ((doc: DeliveryDoc) => void)[]>();

@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { errorMessage, notice, usageMessage } from '../commands/dispatch.ts';
 import { link, type Message, md, mention, plainText } from '../chat/message.ts';
-import { renderRunSummary } from '../commands/runs.ts';
+import { renderRunSummary } from '../commands/run-messages.ts';
 import { ArbiterError } from '../config/index.ts';
 import { buildTickReport } from '../monitors/report.ts';
 import { ballotMessage, reportMessage } from '../reviews/messages.ts';

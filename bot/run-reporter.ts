@@ -10,6 +10,9 @@ import { type Message, openReportSection } from '../chat/index.ts';
 import { renderRunSummary } from '../commands/index.ts';
 import type { PostedRef } from '../chat/index.ts';
 import type { RunService } from '../runs/index.ts';
+
+/** How the reporter reads a run (the run service or the run repository). */
+export type RunReader = Pick<RunService, 'getRun' | 'items'>;
 import type { Collection, DocumentStore } from '../storage/index.ts';
 import { DeliveryFailedError, type DeliveryDoc, type Outbox } from './outbox.ts';
 
@@ -65,7 +68,8 @@ export interface RunReporter {
 export interface RunReporterDeps {
   store: DocumentStore;
   outbox: Outbox;
-  runs: () => RunService;
+  /** Reads the run it reports (the repository: the reporter is built before the run service it reacts to). */
+  runs: RunReader;
   logger: Logger;
   /** Minimum time between progress edits of one run (default 3000 ms; chat.update is rate-limited). */
   intervalMs?: number;
@@ -109,13 +113,13 @@ export async function createRunReporter(deps: RunReporterDeps): Promise<RunRepor
   });
 
   async function finish(runId: string): Promise<void> {
-    const run = await deps.runs().getRun(runId);
+    const run = await deps.runs.getRun(runId);
     if (!run || !TERMINAL.has(run.status)) return;
     const post = await posts.findOne({ _id: runId });
     if (!post) return;
     finished.add(runId);
     if (post.reported) return;
-    const summary = renderRunSummary(run, await deps.runs().items(runId));
+    const summary = renderRunSummary(run, await deps.runs.items(runId));
     const { thread, ...summaryParent } = summary;
     const button = openReportSection(deps.reportUrl?.(reportPaths.run(runId)));
     const parent = { ...summaryParent, sections: [...summaryParent.sections, ...button] };
@@ -196,7 +200,7 @@ export async function createRunReporter(deps: RunReporterDeps): Promise<RunRepor
         (async () => {
           const post = await posts.findOne({ _id: runId });
           if (!post || post.reported) return;
-          const run = await deps.runs().getRun(runId);
+          const run = await deps.runs.getRun(runId);
           if (!run || TERMINAL.has(run.status)) return;
           // Coalesced: a pending edit of the parent takes this state; the final report beats it whenever it comes.
           await outbox.enqueue({

@@ -13,7 +13,7 @@ import { hasRole, OPEN_REPORT_ACTION_ID, type RolePolicy } from '../chat/index.t
 import { parseCommand } from '../commands/index.ts';
 import type { Transport } from '../chat/index.ts';
 import type { RunService } from '../runs/index.ts';
-import { isArbiterError } from '../config/index.ts';
+import { isArbiterError, type Clock, systemClock } from '../config/index.ts';
 import type { EnqueueInput, JobHandler, JobQueue } from '../storage/index.ts';
 import {
   ACTION_JOB_TYPE,
@@ -74,7 +74,7 @@ export interface SlackAppDeps {
   memberships?: MembershipCache;
   ids: Ids;
   logger: Logger;
-  now?: () => Date;
+  clock?: Pick<Clock, 'now'>;
 }
 
 /** The running Slack front door. */
@@ -193,7 +193,7 @@ export function createSlackApp(deps: SlackAppDeps): SlackFrontDoor {
     : new SlackHttpReceiver({
         signingSecret: env.SLACK_SIGNING_SECRET ?? '',
         logger,
-        ...(deps.now ? { now: deps.now } : {}),
+        ...(deps.clock ? { clock: deps.clock } : {}),
       });
   const apiUrl = slackApiBaseUrl(env.SLACK_API_URL);
   // Bolt (Express, Socket Mode, undici) is required here, when a Slack front door is built, not when the bot starts.
@@ -298,7 +298,7 @@ export function createSlackApp(deps: SlackAppDeps): SlackFrontDoor {
       user: command.user_id,
       channel: command.channel_id,
       key,
-      receivedAt: (deps.now?.() ?? new Date()).getTime(),
+      receivedAt: (deps.clock ?? systemClock).now().getTime(),
       ...(command.response_url ? { responseUrl: command.response_url } : {}),
     };
     let created: boolean;
@@ -342,7 +342,7 @@ export function createSlackApp(deps: SlackAppDeps): SlackFrontDoor {
     }
     const click = {
       ...clickFromBlockActions(parsed.data),
-      receivedAt: (deps.now?.() ?? new Date()).getTime(),
+      receivedAt: (deps.clock ?? systemClock).now().getTime(),
     };
     // The request is acked first; the reply path never throws for a delivery problem.
     const tellClicker = async (answer: Message) => {

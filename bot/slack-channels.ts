@@ -2,7 +2,7 @@
 // so `#names` written in YAML (monitors, digests) or the environment (prompt alerts) are resolved to ids once, at
 // start, through `conversations.list` (paged, cached); a name that resolves to nothing stops start-up with a message
 // naming the file and field. Memberships (`users.conversations`, cached) decide what the App Home shows a user.
-import { ArbiterError, type Logger } from '../config/index.ts';
+import { ArbiterError, type Logger, type Clock, systemClock } from '../config/index.ts';
 import type { SlackClient } from './slack-transport.ts';
 
 /** A channel id: public (C), private or legacy group (G), direct message (D). */
@@ -135,7 +135,7 @@ export function resolvedChannel(ids: ReadonlyMap<string, string>, value: string)
 export interface MembershipOptions {
   /** How long one user's channel list is reused (default 5 minutes). */
   ttlMs?: number;
-  now?: () => number;
+  clock?: Pick<Clock, 'nowMs'>;
   logger?: Logger;
 }
 
@@ -145,13 +145,13 @@ export interface MembershipOptions {
  */
 export function createMembershipCache(client: ChannelsClient, options: MembershipOptions = {}) {
   const ttl = options.ttlMs ?? 5 * 60_000;
-  const now = options.now ?? Date.now;
+  const clock = options.clock ?? systemClock;
   const cache = new Map<string, { at: number; channels: Promise<Set<string>> }>();
   return {
     /** Channel ids `user` belongs to. Rejects when Slack cannot tell (the caller then shows less, never more). */
     channelsOf(user: string): Promise<Set<string>> {
       const hit = cache.get(user);
-      if (hit && now() - hit.at < ttl) return hit.channels;
+      if (hit && clock.nowMs() - hit.at < ttl) return hit.channels;
       const channels = allPages(
         (cursor) =>
           client.users.conversations({
@@ -162,7 +162,7 @@ export function createMembershipCache(client: ChannelsClient, options: Membershi
             ...(cursor ? { cursor } : {}),
           }) as Promise<ConversationsPage>,
       ).then((list) => new Set(list.map((c) => c.id)));
-      cache.set(user, { at: now(), channels });
+      cache.set(user, { at: clock.nowMs(), channels });
       channels.catch(() => cache.delete(user));
       return channels;
     },

@@ -25,7 +25,7 @@ describe('intake gauge', () => {
       maxQueued: 5,
       maxPerUser: 2,
       refreshMs: 1000,
-      now: () => t,
+      clock: { nowMs: () => t },
     });
     await gauge.refresh();
     const a1 = gauge.admit('UA');
@@ -58,7 +58,7 @@ describe('intake gauge', () => {
       maxQueued: 4,
       maxPerUser: 10,
       refreshMs: 1000,
-      now: () => t,
+      clock: { nowMs: () => t },
     });
     const ids: string[] = [];
     for (let i = 0; i < 10; i++)

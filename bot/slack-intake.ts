@@ -3,6 +3,7 @@
 // acked into a backlog the worker drains for minutes. The counts come from the store (JobQueue.backlog, read at
 // most every `refreshMs` while requests arrive) plus what this process admitted since, so they also see jobs that
 // other replicas enqueued or finished.
+import { type Clock, systemClock } from '../config/index.ts';
 import { notice } from '../commands/index.ts';
 import type { Message } from '../chat/index.ts';
 import type { Backlog, JobQueue } from '../storage/index.ts';
@@ -46,14 +47,15 @@ export interface IntakeGaugeOptions extends IntakeLimits {
   types: readonly string[];
   /** How stale the stored counts may get while requests arrive (default 500 ms). */
   refreshMs?: number;
-  now?: () => number;
+  clock?: Pick<Clock, 'nowMs'>;
   /** Told when a refresh fails; the gauge then keeps its last counts. */
   onRefreshError?: (err: unknown) => void;
 }
 
 /** Creates the intake gauge. */
 export function createIntakeGauge(options: IntakeGaugeOptions): IntakeGauge {
-  const now = options.now ?? Date.now;
+  const clock = options.clock ?? systemClock;
+  const now = () => clock.nowMs();
   const refreshMs = options.refreshMs ?? 500;
   // Counts as last read from the store, plus jobs this process created since that read.
   let stored: Backlog = { total: 0, byGroup: new Map() };

@@ -4,7 +4,7 @@
 // (channel_not_found): a DM between people (ids starting with D) or a private channel / group DM.
 // Shapes: https://docs.slack.dev/reference/methods/conversations.info,
 // https://docs.slack.dev/reference/objects/conversation-object.
-import type { Logger } from '../config/index.ts';
+import { type Logger, type Clock, systemClock } from '../config/index.ts';
 import type { ChannelAccess, ChannelPostCheck } from '../commands/index.ts';
 import { type AdminAlerts, createAdminAlerts, slackErrorAction } from './slack-errors.ts';
 import { type SlackClient, slackErrorCode } from './slack-transport.ts';
@@ -40,7 +40,7 @@ export interface ChannelAccessOptions {
   alerts?: AdminAlerts;
   /** How long a "can post" answer is kept (default 5 minutes); a refusal is never kept, so an invite works at once. */
   ttlMs?: number;
-  now?: () => number;
+  clock?: Pick<Clock, 'nowMs'>;
 }
 
 /** Creates the membership check the dispatcher asks before `run` and `review`. */
@@ -48,7 +48,7 @@ export function createChannelAccess(options: ChannelAccessOptions): ChannelAcces
   const { client, logger } = options;
   const alerts = options.alerts ?? createAdminAlerts(logger);
   const ttl = options.ttlMs ?? 5 * 60_000;
-  const now = options.now ?? Date.now;
+  const clock = options.clock ?? systemClock;
   const postable = new Map<string, number>();
 
   const ask = async (channel: string): Promise<ChannelPostCheck> => {
@@ -81,9 +81,9 @@ export function createChannelAccess(options: ChannelAccessOptions): ChannelAcces
 
   return async (channel) => {
     const until = postable.get(channel);
-    if (until !== undefined && until > now()) return { ok: true };
+    if (until !== undefined && until > clock.nowMs()) return { ok: true };
     const check = await ask(channel);
-    if (check.ok) postable.set(channel, now() + ttl);
+    if (check.ok) postable.set(channel, clock.nowMs() + ttl);
     else postable.delete(channel);
     return check;
   };

@@ -1,18 +1,18 @@
 import { describe, expect, it } from 'vitest';
-import { createFakeLlmClock } from '../llm/index.ts';
+import { createManualClock } from '../config/index.ts';
 import { createChannelPacer } from './slack-pacer.ts';
 
 describe('channel pacer', () => {
   it('lets a burst through, then one message per second per channel, in order; other channels do not wait', async () => {
-    const clock = createFakeLlmClock();
-    const start = clock.now();
+    const clock = createManualClock();
+    const start = clock.nowMs();
     const pacer = createChannelPacer({ perSecond: 1, burst: 3, clock });
     const granted: [string, number][] = [];
     const waits = [
       ...Array.from({ length: 6 }, (_, i) =>
-        pacer.wait('C1').then(() => granted.push([`C1#${i}`, clock.now() - start])),
+        pacer.wait('C1').then(() => granted.push([`C1#${i}`, clock.nowMs() - start])),
       ),
-      pacer.wait('C2').then(() => granted.push(['C2#0', clock.now() - start])),
+      pacer.wait('C2').then(() => granted.push(['C2#0', clock.nowMs() - start])),
     ];
     await Promise.all(waits);
     const c1 = granted.filter(([k]) => k.startsWith('C1'));
@@ -22,7 +22,7 @@ describe('channel pacer', () => {
   });
 
   it('refills while idle: after a quiet spell the burst is available again', async () => {
-    const clock = createFakeLlmClock();
+    const clock = createManualClock();
     const pacer = createChannelPacer({ perSecond: 1, burst: 2, clock });
     for (let i = 0; i < 4; i++) await pacer.wait('C1');
     expect(clock.sleeps.map(Math.round)).toEqual([1000, 1000]);
@@ -33,7 +33,7 @@ describe('channel pacer', () => {
   });
 
   it('refuses nonsensical settings', () => {
-    const clock = createFakeLlmClock();
+    const clock = createManualClock();
     expect(() => createChannelPacer({ perSecond: 0, burst: 1, clock })).toThrow(/perSecond/);
     expect(() => createChannelPacer({ perSecond: 1, burst: 0, clock })).toThrow(/burst/);
   });

@@ -2,7 +2,7 @@
 // and answers 429 beyond that; the client retries after Retry-After, but a review posting 40 ballots into one
 // thread would collect a 429 per message. A token bucket per channel (a burst, then one message per second) keeps
 // the bot under the limit instead. Waiters of one channel go in order; channels do not wait for each other.
-import type { LlmClock } from '../llm/index.ts';
+import type { Clock } from '../config/index.ts';
 
 /** Waits for a channel's next posting slot. */
 export interface ChannelPacer {
@@ -13,7 +13,7 @@ export interface ChannelPacer {
 export function createChannelPacer(options: {
   perSecond: number;
   burst: number;
-  clock: LlmClock;
+  clock: Pick<Clock, 'nowMs' | 'sleep'>;
 }): ChannelPacer {
   const { perSecond, burst, clock } = options;
   if (!(perSecond > 0) || !(burst >= 1))
@@ -21,7 +21,7 @@ export function createChannelPacer(options: {
   const rate = perSecond / 1000; // tokens per ms
   const channels = new Map<string, { tokens: number; at: number; tail: Promise<void> }>();
   const refill = (s: { tokens: number; at: number }) => {
-    const now = clock.now();
+    const now = clock.nowMs();
     s.tokens = Math.min(burst, s.tokens + (now - s.at) * rate);
     s.at = now;
   };
@@ -29,7 +29,7 @@ export function createChannelPacer(options: {
     wait(channel) {
       let s = channels.get(channel);
       if (!s) {
-        s = { tokens: burst, at: clock.now(), tail: Promise.resolve() };
+        s = { tokens: burst, at: clock.nowMs(), tail: Promise.resolve() };
         channels.set(channel, s);
       }
       const state = s;

@@ -3,7 +3,7 @@
 // App.processEvent; the HTTP response is whatever the listener passes to ack().
 import type { App, Receiver, ReceiverEvent } from '@slack/bolt';
 import { z } from 'zod';
-import { type Logger, logFailure } from '../config/index.ts';
+import { type Logger, logFailure, type Clock, systemClock } from '../config/index.ts';
 import { verifySlackSignature } from './slack-signature.ts';
 
 /** Slash command form fields Arbiter relies on (Slack sends more; they pass through). */
@@ -62,7 +62,7 @@ export function parseEnvelope(body: unknown): Record<string, unknown> | undefine
 export interface SlackHttpReceiverOptions {
   signingSecret: string;
   logger: Logger;
-  now?: () => Date;
+  clock?: Pick<Clock, 'now'>;
   /** Answer 200 empty if no listener acked by then (Slack gives up at 3 s). */
   ackTimeoutMs?: number;
 }
@@ -94,7 +94,7 @@ export class SlackHttpReceiver implements Receiver {
       timestamp: req.headers.get('x-slack-request-timestamp'),
       signature: req.headers.get('x-slack-signature'),
       rawBody: raw,
-      now: this.options.now?.() ?? new Date(),
+      now: (this.options.clock ?? systemClock).now(),
     });
     if (!verified.ok) {
       logger.warn({ reason: verified.reason }, 'slack request rejected: bad signature');

@@ -13,7 +13,7 @@
 // https://docs.slack.dev/reference/methods/chat.postEphemeral (channel, user, thread_ts),
 // https://docs.slack.dev/reference/methods/conversations.open (users → channel.id).
 import { createHash } from 'node:crypto';
-import { type Logger, scrubDeep } from '../config/index.ts';
+import { type Logger, scrubDeep, type Clock, systemClock } from '../config/index.ts';
 import type { Message } from '../chat/index.ts';
 import type { DocumentStore } from '../storage/index.ts';
 import type { DeliveryDoc, DeliveryInput, ReplySender } from './outbox.ts';
@@ -134,7 +134,8 @@ export interface SlackRepliesOptions {
   alerts?: AdminAlerts;
   /** Posts to response_urls (default: global fetch). */
   fetch?: typeof fetch;
-  now?: () => Date;
+  /** The one Clock of config/ (tests move it by hand). */
+  clock?: Pick<Clock, 'now'>;
   /** Pause before a retry of a transient error (default 500 ms, doubled per attempt). */
   retryDelayMs?: number;
 }
@@ -160,7 +161,7 @@ export function createSlackReplies(options: SlackRepliesOptions): UserReplies {
   const { client, budget, logger } = options;
   const alerts = options.alerts ?? createAdminAlerts(logger);
   const fetchFn = options.fetch ?? fetch;
-  const now = options.now ?? (() => new Date());
+  const clock = options.clock ?? systemClock;
   const retryDelay = options.retryDelayMs ?? 500;
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -234,7 +235,7 @@ export function createSlackReplies(options: SlackRepliesOptions): UserReplies {
     part: Part,
     extra: Record<string, unknown>,
   ) => {
-    if (!(await budget.claim(to.responseUrl, to.issuedAt, now()))) throw new RouteError('used_url');
+    if (!(await budget.claim(to.responseUrl, to.issuedAt, clock.now()))) throw new RouteError('used_url');
     try {
       await attempt(
         'response_url',

@@ -5,9 +5,8 @@ import { createRequire } from 'node:module';
 import { basename } from 'node:path';
 import type * as Bolt from '@slack/bolt';
 import type { webApi as WebApiTypes } from '@slack/bolt';
-import { type CodedError, type Logger, scrubDeep, scrubSecrets } from '../config/index.ts';
+import { type CodedError, type Logger, scrubDeep, scrubSecrets, systemClock } from '../config/index.ts';
 import type { PostedRef, Transport } from '../chat/index.ts';
-import { systemLlmClock } from '../llm/index.ts';
 import { renderThread } from './render-blocks.ts';
 import type { ErrorVerdict } from './outbox.ts';
 import { type ChannelPacer, createChannelPacer } from './slack-pacer.ts';
@@ -159,7 +158,7 @@ export function createSlackTransport(
 ): Transport {
   const fetchFn = options.fetch ?? fetch;
   const read = options.readFile ?? ((path: string) => readFile(path));
-  const pacer = options.pacer ?? createChannelPacer({ ...POST_PACE, clock: systemLlmClock });
+  const pacer = options.pacer ?? createChannelPacer({ ...POST_PACE, clock: systemClock });
   const warn = (warnings: string[]) => {
     if (warnings.length) logger?.warn({ warnings }, 'slack render adjusted a message');
   };

@@ -18,6 +18,7 @@ export {
   WORD_JOINER,
 } from './message.ts';
 export { hasRole, type Role, type RolePolicy } from './roles.ts';
+export { messageToText, type TextLayout } from './text.ts';
 export {
   deliverLater,
   errorCode,

@@ -22,8 +22,9 @@ import {
   registerEnvSecrets,
   secretValues,
 } from '../config/index.ts';
+import type { CliServices } from '../commands/index.ts';
 import type { CliIo } from './io.ts';
-import { reportLinkOf, runLinkCli } from './links.ts';
+import { runLinkCli } from './links.ts';
 
 /** A usage mistake as the CLI says it: the problem, then the relevant usage lines (or the command list). */
 export function usageError(parsed: Extract<Parsed, { ok: false }>): ArbiterError {
@@ -45,6 +46,7 @@ export async function runCli(
   io: CliIo,
 ): Promise<number> {
   let scrub = (s: string) => s;
+  let services: CliServices | undefined;
   try {
     if (argv.length === 0) {
       io.stdout(CLI_HELP());
@@ -79,13 +81,16 @@ export async function runCli(
       env = parseEnv(environment);
       registerEnvSecrets(env);
       scrub = createScrubber(secretValues(env));
+      // The one composition of this invocation: nothing is opened until a handler asks for it.
+      services = lazyCliServices(env, environment);
     }
+    const opened = services ?? NO_SERVICES;
     return await entry.cli!(args, {
       env,
       environment,
       io,
-      reportLink: (kind, id) => runLinkCli(kind, id, { env, io }),
-      reportUrl: (kind, id, store) => reportLinkOf(kind, id, env, store),
+      reportLink: (kind, id) => runLinkCli(kind, id, { env, io, services: opened }),
+      services: opened,
     });
   } catch (err) {
     if (isCodedError(err)) {
@@ -97,5 +102,51 @@ export async function runCli(
       `Unexpected error (reference ${ref}): ${scrub(err instanceof Error ? err.message.split('\n')[0]! : String(err))}\n`,
     );
     return 3;
+  } finally {
+    // Closed once, whatever the outcome: batched cache writes and spans flushed, the store closed if it was opened.
+    await services?.close();
   }
+}
+
+/** What a standalone command (no environment) gets: it never reads the store, so each part refuses. */
+const NO_SERVICES: CliServices = (() => {
+  const none = () => Promise.reject(new Error('a standalone command has no store or services'));
+  return {
+    store: none,
+    queue: none,
+    audit: none,
+    llm: none,
+    runReader: none,
+    runs: none,
+    reviews: none,
+    digests: none,
+    reportUrl: none,
+    close: async () => {},
+  };
+})();
+
+/**
+ * The CLI composition of app/, loaded on the first use of a service: app/ also composes the bot process (prompts,
+ * web/…), which a command that only describes (`arbiter config`) must not load (test/startup.test.ts).
+ */
+function lazyCliServices(env: Env, environment: Record<string, string | undefined>): CliServices {
+  let built: Promise<CliServices> | undefined;
+  const get = () => {
+    built ??= import('../app/index.ts').then((app) => app.createCliServices(env, environment));
+    return built;
+  };
+  return {
+    store: async () => (await get()).store(),
+    queue: async () => (await get()).queue(),
+    audit: async () => (await get()).audit(),
+    llm: async () => (await get()).llm(),
+    runReader: async () => (await get()).runReader(),
+    runs: async () => (await get()).runs(),
+    reviews: async () => (await get()).reviews(),
+    digests: async (transport) => (await get()).digests(transport),
+    reportUrl: async (kind, id) => (await get()).reportUrl(kind, id),
+    close: async () => {
+      if (built) await (await built).close();
+    },
+  };
 }

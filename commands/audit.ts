@@ -7,12 +7,11 @@ import {
   type AuditObjectType,
   type AuditQuery,
   type AuditRecord,
-  createAuditLog,
   describeVia,
 } from '../audit/index.ts';
 import type { Message } from '../chat/index.ts';
-import { ArbiterError, type Env, createSilentLogger, parseDuration } from '../config/index.ts';
-import { type DocumentStore, openStore } from '../storage/index.ts';
+import { ArbiterError, parseDuration } from '../config/index.ts';
+import type { CliServices } from './services.ts';
 
 /** The arguments of `audit` as typed (validated, not yet resolved against the clock). */
 export interface AuditArgs {
@@ -148,29 +147,23 @@ export async function auditCommand(
   };
 }
 
-/** What `arbiter audit` needs; tests pass their own store and clock. */
+/** What `arbiter audit` needs: the CLI services (app/) give it the audit trail; tests pass their own clock. */
 export interface AuditCliDeps {
-  env: Env;
   io: { stdout(text: string): void };
-  store?: DocumentStore;
+  services: Pick<CliServices, 'audit'>;
   now?: () => Date;
 }
 
 /** `arbiter audit [--since] [--user] [--object] [--limit] [--json]` (arguments parsed by the registry); the exit code. */
 export async function runAuditCli(args: AuditArgs, deps: AuditCliDeps): Promise<number> {
   const query = auditQuery(args, (deps.now ?? (() => new Date()))(), AUDIT_CLI_MAX);
-  const store = deps.store ?? (await openStore(deps.env, { logger: createSilentLogger() }));
-  try {
-    const records = await createAuditLog(store).list(query);
-    if (args.json) deps.io.stdout(`${JSON.stringify(records.map(auditJson), null, 2)}\n`);
-    else
-      deps.io.stdout(
-        records.length
-          ? `${records.map(auditLine).join('\n')}\n`
-          : `No audit records match (${describeQuery(query)}).\n`,
-      );
-    return 0;
-  } finally {
-    if (!deps.store) await store.close();
-  }
+  const records = await (await deps.services.audit()).list(query);
+  if (args.json) deps.io.stdout(`${JSON.stringify(records.map(auditJson), null, 2)}\n`);
+  else
+    deps.io.stdout(
+      records.length
+        ? `${records.map(auditLine).join('\n')}\n`
+        : `No audit records match (${describeQuery(query)}).\n`,
+    );
+  return 0;
 }

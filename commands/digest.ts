@@ -1,19 +1,16 @@
 // The `digest` command (Slack and console) and `arbiter digest` (CLI), and the adapters that feed digests from
 // the monitor tick log and stored runs. Reviews are adapted by whoever wires them (the port's optional members).
-import { type AuditActor, cliActor, createAuditLog } from '../audit/index.ts';
+import { type AuditActor, cliActor } from '../audit/index.ts';
 import {
   ArbiterError,
-  type Clock,
   createSilentLogger,
   type Env,
   formatUserError,
   isCodedError,
   type Logger,
-  systemClock,
   warningNotes,
 } from '../config/index.ts';
 import {
-  createDigestPosts,
   type Digest,
   type DigestDeps,
   type DigestInputs,
@@ -25,18 +22,11 @@ import {
   postDigest,
   previewDigest,
 } from '../digests/index.ts';
-import {
-  createMonitorReviewStore,
-  createTickLog,
-  humanAdjustments,
-  messageToText,
-  type MonitorReviewStore,
-  type TickLog,
-} from '../monitors/index.ts';
-import { createRunRepository, type Run, runOutcome } from '../runs/index.ts';
-import { createLeases, type DocumentStore, openStore } from '../storage/index.ts';
-import { escapeMrkdwn, type Message, type MessageSection, plainText } from '../chat/index.ts';
+import { humanAdjustments, type MonitorReviewStore, type TickLog } from '../monitors/index.ts';
+import { type Run, runOutcome } from '../runs/index.ts';
+import { escapeMrkdwn, type Message, type MessageSection, messageToText, plainText } from '../chat/index.ts';
 import type { PostedRef, Transport } from '../chat/index.ts';
+import type { CliServices } from './services.ts';
 
 /** Feeds digests from the monitor tick log and stored runs (RunService or RunRepository both fit). */
 export function createDigestInputs(sources: {
@@ -190,13 +180,12 @@ export async function handleDigest(
 export const DIGEST_POST_WARNING =
   'warning: `arbiter digest` without --post still posts in this release; from the next one it previews, as `/arbiter digest` does. Add --post to post, or --dry-run to preview.';
 
-/** What the digest CLI needs; tests inject a store, transport and clock. */
+/** What the digest CLI needs: the CLI services (app/) build the digest deps; tests inject a transport. */
 export interface DigestCliDeps {
   env: Env;
   io: { stdout(text: string): void; stderr(text: string): void };
-  store?: DocumentStore;
+  services: Pick<CliServices, 'digests'>;
   transport?: Transport;
-  clock?: Clock;
   logger?: Logger;
 }
 
@@ -208,7 +197,7 @@ function textTransport(write: (t: string) => void): Transport {
   ): Promise<PostedRef> => {
     n += 1;
     write(
-      `${target.threadTs ? '' : `[${target.channel}]\n`}${messageToText(message, target.threadTs ? '  ↳ ' : '')}\n`,
+      `${target.threadTs ? '' : `[${target.channel}]\n`}${messageToText(message, { indent: target.threadTs ? '  ↳ ' : '' })}\n`,
     );
     return { channel: target.channel, ts: `cli.${n}` };
   };
@@ -236,7 +225,6 @@ export interface DigestCliCommand {
 export async function runDigestCli(cmd: DigestCliCommand, deps: DigestCliDeps): Promise<number> {
   const { env, io } = deps;
   const logger = deps.logger ?? createSilentLogger();
-  let ownStore: DocumentStore | undefined;
   try {
     const { period, only: name } = cmd;
     const dryRun = cmd.dryRun === true;
@@ -255,24 +243,7 @@ export async function runDigestCli(cmd: DigestCliCommand, deps: DigestCliDeps): 
       io.stderr(`No digests in ${env.DIGESTS_DIR}: add a YAML file (see examples/digests/daily.yaml).\n`);
       return 2;
     }
-    if (!deps.store) ownStore = await openStore(env, { logger });
-    const store = deps.store ?? ownStore!;
-    const clock = deps.clock ?? systemClock;
-    const digestDeps: DigestDeps = {
-      inputs: createDigestInputs({
-        tickLog: await createTickLog(store, { logger }),
-        runs: await createRunRepository(store),
-        reviews: await createMonitorReviewStore(store),
-      }),
-      transport: deps.transport ?? textTransport(io.stdout),
-      posts: await createDigestPosts(store),
-      leases: await createLeases(store, { clock }),
-      clock,
-      owner: `cli-${process.pid}`,
-      dataDir: env.DATA_DIR,
-      logger,
-      audit: createAuditLog(store, { clock }),
-    };
+    const digestDeps = await deps.services.digests(deps.transport ?? textTransport(io.stdout));
     const kind = period;
     let failed = false;
     for (const spec of specs) {
@@ -299,7 +270,5 @@ export async function runDigestCli(cmd: DigestCliCommand, deps: DigestCliDeps): 
     io.stderr(`${formatUserError(err)}\n`);
     if (!isCodedError(err)) logger.error({ err }, 'digest command failed');
     return isCodedError(err) ? err.exitCode : 3;
-  } finally {
-    await ownStore?.close();
   }
 }

@@ -22,7 +22,8 @@ export {
   usageLine,
 } from './registry.ts';
 export { CLI_HELP, COMMANDS } from './table.ts';
-export { renderRunSummary, runRunCommand, runRunsCommand } from './runs.ts';
+export { renderRunSummary } from './run-messages.ts';
+export { runRunCommand, runRunsCommand } from './runs-cli.ts';
 export type { ChannelAccess, ChannelPostCheck } from './channel-access.ts';
 export { createDigestInputs, runDigestCli } from './digest.ts';
 export {
@@ -33,4 +34,6 @@ export {
   reviewListCommand,
 } from './reviews.ts';
 export { HELP_TOPICS, helpTopicText } from './help.ts';
+export { createHomeReads, type HomeReads } from './home.ts';
+export type { CliRuns, CliServices } from './services.ts';
 export { runRatingsCli } from './ratings.ts';

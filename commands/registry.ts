@@ -11,7 +11,7 @@ import {
   parseFlags,
 } from '../config/index.ts';
 import type { Role } from '../chat/index.ts';
-import type { DocumentStore } from '../storage/index.ts';
+import type { CliServices } from './services.ts';
 
 /** Which front door a command was typed at: chat is Slack's `/arbiter …` and the console prompt. */
 export type FrontDoor = 'chat' | 'cli';
@@ -36,8 +36,11 @@ export interface CliContext {
    * web/, beside this layer). Absent: the command says links are not available here.
    */
   reportLink?: (kind: 'run' | 'review', id: string) => Promise<number>;
-  /** The signed URL of a run's report page (under PUBLIC_URL, else local), read with the command's store. */
-  reportUrl?: (kind: 'run', id: string, store: DocumentStore) => Promise<string>;
+  /**
+   * The configured store and services of this invocation (app/ composes them on first use; cli/ closes them once).
+   * Standalone commands get none: using them throws.
+   */
+  services: CliServices;
 }
 
 /** A positional argument: its key in the schema and how usage shows it. */

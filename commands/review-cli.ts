@@ -1,22 +1,13 @@
 // `arbiter review create|list|close|report` and `arbiter leaderboard`: the same review use cases as Slack, on the
 // configured store. Creating or closing only records and queues work: the bot's worker posts the ballots (or the
 // reveal) in Slack, so the CLI needs no Slack token, and with the embedded store the posts go out at the next start.
-import { cliActor, createAuditLog } from '../audit/index.ts';
-import { createSilentLogger, type Env, systemClock, systemIds } from '../config/index.ts';
-import type { Message } from '../chat/index.ts';
-import {
-  createReviewRunSource,
-  leaderboardCommand,
-  reviewCloseCommand,
-  reviewCommand,
-  reviewListCommand,
-} from './reviews.ts';
-import type { Transport } from '../chat/index.ts';
-import { messageToText } from '../monitors/index.ts';
-import { createReviewService, type ReviewService } from '../reviews/index.ts';
-import { createRunRepository } from '../runs/index.ts';
-import { createJobQueue, type DocumentStore, openStore } from '../storage/index.ts';
+import { cliActor } from '../audit/index.ts';
+import type { Env } from '../config/index.ts';
+import { type Message, messageToText } from '../chat/index.ts';
+import { leaderboardCommand, reviewCloseCommand, reviewCommand, reviewListCommand } from './reviews.ts';
+import type { ReviewService } from '../reviews/index.ts';
 import type { CliIo } from './registry.ts';
+import type { CliServices } from './services.ts';
 
 /**
  * One `arbiter review …` command with its arguments, as the command registry (commands/table.ts) parsed and
@@ -36,42 +27,15 @@ export type ReviewCliCommand =
   | { name: 'review.close'; id: string }
   | { name: 'review.report'; id: string };
 
-/** The CLI never posts: anything a use case would post is queued as a job for the bot's worker instead. */
-const refusingTransport: Transport = {
-  name: 'cli',
-  post: () => Promise.reject(new Error('the CLI does not post; the bot posts from its job queue')),
-  update: () => Promise.reject(new Error('the CLI does not post')),
-  postEphemeral: () => Promise.reject(new Error('the CLI does not post')),
-  uploadFile: () => Promise.reject(new Error('the CLI does not post')),
-};
-
-/** What the review CLI needs; tests pass their own store. */
+/** What the review CLI needs: the CLI services (app/) give it the review service on the configured store. */
 export interface ReviewCliDeps {
   env: Env;
   io: CliIo;
-  store?: DocumentStore;
+  services: CliServices;
 }
 
 async function withReviews<T>(deps: ReviewCliDeps, fn: (reviews: ReviewService) => Promise<T>): Promise<T> {
-  const logger = createSilentLogger();
-  const store = deps.store ?? (await openStore(deps.env, { logger }));
-  try {
-    const reviews = await createReviewService({
-      store,
-      runs: createReviewRunSource(await createRunRepository(store)),
-      transport: refusingTransport,
-      queue: await createJobQueue(store, { defaultMaxAttempts: deps.env.JOB_MAX_ATTEMPTS }),
-      clock: systemClock,
-      ids: systemIds,
-      logger,
-      audit: createAuditLog(store),
-      reviewers: deps.env.ARBITER_REVIEWERS.filter((id) => !id.startsWith('S')),
-      ...(deps.env.PROMPT_ALERTS_CHANNEL ? { defaultChannel: deps.env.PROMPT_ALERTS_CHANNEL } : {}),
-    });
-    return await fn(reviews);
-  } finally {
-    if (!deps.store) await store.close();
-  }
+  return fn(await deps.services.reviews());
 }
 
 function print(io: CliIo, message: Message): void {

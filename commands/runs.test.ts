@@ -4,16 +4,15 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { parseEnv } from '../config/index.ts';
 import { viaRegistry } from '../test/helpers/cli-args.ts';
 import { tempDir } from '../test/helpers/tmp.ts';
+import { withCliServices } from '../test/helpers/cli-services.ts';
+import { progressBar, renderComparison, renderRunSummary } from './run-messages.ts';
 import {
-  progressBar,
   progressLine,
-  renderComparison,
   type RunCliArgs,
   type RunsCliCommand,
-  renderRunSummary,
   runRunCommand,
   runRunsCommand,
-} from './runs.ts';
+} from './runs-cli.ts';
 
 const QUICKSTART = 'examples/suites/quickstart.yaml';
 
@@ -40,9 +39,13 @@ function cli(dataDir: string, extraEnv: Record<string, string> = {}, isTTY = fal
   };
   return {
     run: (argv: string[]) =>
-      viaRegistry(['run', ...argv], deps.io, (cmd: RunCliArgs) => runRunCommand(cmd, deps)),
+      viaRegistry(['run', ...argv], deps.io, (cmd: RunCliArgs) =>
+        withCliServices(deps, (d) => runRunCommand(cmd, d)),
+      ),
     runs: (argv: string[]) =>
-      viaRegistry(['runs', ...argv], deps.io, (cmd: RunsCliCommand) => runRunsCommand(cmd, deps)),
+      viaRegistry(['runs', ...argv], deps.io, (cmd: RunsCliCommand) =>
+        withCliServices(deps, (d) => runRunsCommand(cmd, d)),
+      ),
     get out() {
       return out;
     },

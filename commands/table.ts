@@ -53,15 +53,8 @@ import {
   reviewListCommand,
   reviewReasonCommand,
 } from './reviews.ts';
-import {
-  progressBar,
-  RUNS_LIST_DEFAULT,
-  type RunsCliCommand,
-  renderComparison,
-  renderRunSummary,
-  runRunCommand,
-  runRunsCommand,
-} from './runs.ts';
+import { progressBar, renderComparison, renderRunSummary } from './run-messages.ts';
+import { RUNS_LIST_DEFAULT, type RunsCliCommand, runRunCommand, runRunsCommand } from './runs-cli.ts';
 import { runStoreCommand, type StoreCliCommand } from './store-cli.ts';
 import { findSuite } from './suites.ts';
 
@@ -181,12 +174,17 @@ const cliRuns =
       env: ctx.env,
       environment: ctx.environment,
       io: ctx.io,
+      services: ctx.services,
     });
 /** The `arbiter monitor …` handler with its typed arguments (the registry read them). */
 const cliMonitor =
   <N extends MonitorCliCommand['name']>(name: N) =>
   (args: object, ctx: CliContext) =>
-    runMonitorCli({ ...args, name } as Extract<MonitorCliCommand, { name: N }>, { env: ctx.env, io: ctx.io });
+    runMonitorCli({ ...args, name } as Extract<MonitorCliCommand, { name: N }>, {
+      env: ctx.env,
+      io: ctx.io,
+      services: ctx.services,
+    });
 /** The `arbiter review …` handler with its typed arguments (the registry read them). */
 const cliReview =
   <N extends ReviewCliCommand['name']>(name: N) =>
@@ -194,12 +192,13 @@ const cliReview =
     runReviewCli({ ...(args as object), name } as Extract<ReviewCliCommand, { name: N }>, {
       env: ctx.env,
       io: ctx.io,
+      services: ctx.services,
     });
 /** The `arbiter jobs …` handler with its typed arguments (the registry read them). */
 const cliJobs =
   <N extends JobsCliCommand['name']>(name: N) =>
   (args: object, ctx: CliContext) =>
-    runJobsCommand({ ...args, name } as Extract<JobsCliCommand, { name: N }>, ctx.env, ctx.io);
+    runJobsCommand({ ...args, name } as Extract<JobsCliCommand, { name: N }>, ctx.env, ctx.io, ctx.services);
 /** The `arbiter store …` handler with its typed arguments (the registry read them). */
 const cliStore =
   <N extends StoreCliCommand['name']>(name: N) =>
@@ -315,7 +314,8 @@ Exit codes: 0 passed, 1 below the threshold (or items a metric could not score),
         env: ctx.env,
         environment: ctx.environment,
         io: { ...ctx.io, isTTY: ctx.io.isTTY === true },
-        ...(ctx.reportUrl ? { reportUrl: ctx.reportUrl } : {}),
+        services: ctx.services,
+        printReportUrl: true,
       }),
   }),
   'runs.list': defineCommand({
@@ -559,7 +559,7 @@ Exit codes: 0 passed, 1 below the threshold (or items a metric could not score),
       const svc = reviews(deps);
       return svc ? { message: await leaderboardCommand(svc) } : NO_REVIEWS;
     }),
-    cli: (_args, ctx) => runLeaderboardCli({ env: ctx.env, io: ctx.io }),
+    cli: (_args, ctx) => runLeaderboardCli({ env: ctx.env, io: ctx.io, services: ctx.services }),
   }),
   'monitor.list': defineCommand({
     words: ['monitor', 'list'],
@@ -699,7 +699,7 @@ Exit codes: 0 passed, 1 below the threshold (or items a metric could not score),
     check: (args) =>
       args.dryRun && args.now ? '--dry-run previews and --post posts: give one of them.' : undefined,
     // `arbiter digest now` is `--post`, as in chat.
-    cli: (args, ctx) => runDigestCli(args, { env: ctx.env, io: ctx.io }),
+    cli: (args, ctx) => runDigestCli(args, { env: ctx.env, io: ctx.io, services: ctx.services }),
   }),
   'jobs.list': defineCommand({
     words: ['jobs', 'list'],
@@ -803,7 +803,7 @@ Exit codes: 0 passed, 1 below the threshold (or items a metric could not score),
       const { name: _name, ...args } = cmd;
       return { message: await auditCommand(args, deps.audit, new Date()) };
     }),
-    cli: (args, ctx) => runAuditCli(args, { env: ctx.env, io: ctx.io }),
+    cli: (args, ctx) => runAuditCli(args, { io: ctx.io, services: ctx.services }),
   }),
   ratings: defineCommand({
     words: ['ratings'],

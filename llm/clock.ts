@@ -6,8 +6,8 @@ import { type Clock, systemClock } from '../config/index.ts';
 export type LlmTimer = Pick<Clock, 'nowMs' | 'sleep'>;
 
 /**
- * The wrapper's former clock shape (`now()` in epoch ms). Kept for `bot/slack-pacer.ts` and
- * `bot/slack-transport.ts` until they take the one `Clock`; new code takes `Clock` (or `LlmTimer`).
+ * The wrapper's former clock shape (`now()` in epoch ms), still accepted by `timerOf`; bot/ takes the one `Clock`
+ * now, and new code takes `Clock` (or `LlmTimer`).
  */
 export interface LlmClock {
   /** Epoch milliseconds (fractional allowed). */

@@ -1,7 +1,7 @@
 // `arbiter monitor list | run <name> [--dry-run] | pause <name> | resume <name> | backfill <name> --since <date>`:
 // returns an exit code. The words and flags are read by the command registry (commands/table.ts), never here.
 import { cliActor, createAuditLog } from '../audit/index.ts';
-import { type Message, plainText } from '../chat/index.ts';
+import { type Message, messageToText } from '../chat/index.ts';
 import type { PostedRef, Transport } from '../chat/index.ts';
 import {
   ArbiterError,
@@ -15,8 +15,8 @@ import {
   systemClock,
 } from '../config/index.ts';
 import { type LangfuseClient, langfuseFromEnv } from '../langfuse/index.ts';
-import { createLlm } from '../llm/index.ts';
-import { createLeases, type DocumentStore, openStore } from '../storage/index.ts';
+import type { Llm } from '../llm/index.ts';
+import { createLeases, type DocumentStore } from '../storage/index.ts';
 import { loadMonitors, type Monitor } from './schema.ts';
 import { auditManualTick, dryRunExtractor, listMonitors, setMonitorPaused } from './service.ts';
 import { createMonitorStore } from './store.ts';
@@ -35,38 +35,16 @@ export type MonitorCliCommand =
 /** Records `monitor run --dry-run` shows when --records is not given. */
 export const DRY_RUN_RECORDS = 5;
 
-/** What the monitor CLI needs; tests inject a store, transport, clock and Langfuse client. */
+/** What the monitor CLI needs; tests inject a transport, clock and Langfuse client. */
 export interface MonitorCliDeps {
   env: Env;
   io: { stdout(text: string): void; stderr(text: string): void };
-  store?: DocumentStore;
+  /** The configured store and model client, opened on first use (the CLI services of app/). */
+  services: { store(): Promise<DocumentStore>; llm(): Promise<Llm> };
   transport?: Transport;
   clock?: Clock;
   langfuse?: LangfuseClient;
   logger?: Logger;
-}
-
-/** Renders a Message as plain text (the CLI's transport; bot/ has the rich console renderer). */
-export function messageToText(m: Message, indent = ''): string {
-  const out: string[] = [`${indent}${m.title}`];
-  for (const s of m.sections) {
-    if (s.kind === 'text') out.push(`${indent}${plainText(s.text)}`);
-    else if (s.kind === 'fields')
-      out.push(
-        `${indent}${s.fields.map((f) => `${f.label}: ${s.mrkdwn ? plainText(f.value) : f.value}`).join(' | ')}`,
-      );
-    else if (s.kind === 'code')
-      out.push(
-        `${s.label ? `${indent}${s.label}:\n` : ''}${s.text
-          .split('\n')
-          .map((l) => `${indent}  ${l}`)
-          .join('\n')}`,
-      );
-    else if (s.kind === 'context')
-      out.push(`${indent}${s.items.map((i) => (s.mrkdwn ? plainText(i) : i)).join(' · ')}`);
-  }
-  for (const t of m.thread ?? []) out.push(messageToText(t, `${indent}  ↳ `));
-  return out.join('\n');
 }
 
 function textTransport(write: (t: string) => void): Transport {
@@ -104,7 +82,6 @@ function find(monitors: Monitor[], name: string): Monitor {
 export async function runMonitorCli(cmd: MonitorCliCommand, deps: MonitorCliDeps): Promise<number> {
   const { env, io } = deps;
   const logger = deps.logger ?? createSilentLogger();
-  let ownStore: DocumentStore | undefined;
   try {
     const loaded = loadMonitors(env.MONITORS_DIR);
     // Old forms still load, with a warning on stderr naming the file, line and the new form.
@@ -131,8 +108,7 @@ export async function runMonitorCli(cmd: MonitorCliCommand, deps: MonitorCliDeps
       io.stdout(`${messageToText(res.message)}\n`);
       return 0;
     }
-    if (!deps.store) ownStore = await openStore(env, { logger });
-    const store = deps.store ?? ownStore!;
+    const store = await deps.services.store();
     const leases = await createLeases(store, { clock });
     const monitorStore = await createMonitorStore(store);
     if (cmd.name === 'monitor.list') {
@@ -150,7 +126,7 @@ export async function runMonitorCli(cmd: MonitorCliCommand, deps: MonitorCliDeps
       io.stdout(`${res.text}\n`);
       return 0;
     }
-    const llm = createLlm({ store, env, logger });
+    const llm = await deps.services.llm();
     const mdeps: MonitorDeps = {
       store: monitorStore,
       maxFieldBytes: env.RECORD_FIELD_MAX_BYTES,
@@ -191,7 +167,5 @@ export async function runMonitorCli(cmd: MonitorCliCommand, deps: MonitorCliDeps
     io.stderr(`${formatUserError(err)}\n`);
     if (!isCodedError(err)) logger.error({ err }, 'monitor command failed');
     return isCodedError(err) ? err.exitCode : 3;
-  } finally {
-    await ownStore?.close();
   }
 }

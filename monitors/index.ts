@@ -84,13 +84,7 @@ export {
   setMonitorPaused,
   startMonitors,
 } from './service.ts';
-export {
-  DRY_RUN_RECORDS,
-  messageToText,
-  type MonitorCliCommand,
-  type MonitorCliDeps,
-  runMonitorCli,
-} from './cli.ts';
+export { DRY_RUN_RECORDS, type MonitorCliCommand, type MonitorCliDeps, runMonitorCli } from './cli.ts';
 export {
   compareTs,
   createSlackSource,

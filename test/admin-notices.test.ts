@@ -49,7 +49,7 @@ describe('admin notices', () => {
           sent.push({ user, text: message.summary ?? '' });
         },
         logger,
-        now: clock.now,
+        clock,
       });
     const store1 = await storeAt(dir);
     const n1 = await open(store1);

@@ -20,8 +20,9 @@ const LAYERS: Record<string, number> = {
   prompts: 5,
   commands: 6,
   web: 6,
-  bot: 7,
-  cli: 7,
+  app: 7,
+  bot: 8,
+  cli: 8,
 };
 
 interface Import {
@@ -90,5 +91,18 @@ describe('the module map (ARCHITECTURE.md)', () => {
     const doc = readFileSync('ARCHITECTURE.md', 'utf8');
     for (const folder of Object.keys(LAYERS)) expect(doc).toContain(`\`${folder}/\``);
     expect(doc).toContain('test/architecture.test.ts');
+  });
+
+  it('only the composition roots of app/ open the store or build the model client', () => {
+    // storage/ defines openStore (and `store stats` opens it); llm/ defines createLlm.
+    const allowed = new Set(['app/core.ts', 'app/cli.ts']);
+    const opening = Object.keys(LAYERS)
+      .filter((folder) => folder !== 'storage' && folder !== 'llm')
+      .flatMap((folder) => sourceFiles(folder))
+      .filter((file) => /\b(openStore|createLlm)\(/.test(readFileSync(file, 'utf8')))
+      .filter((file) => !allowed.has(file));
+    expect(opening).toEqual([]);
+    // The check reads real code: the roots do open the store.
+    expect(/\bopenStore\(/.test(readFileSync('app/cli.ts', 'utf8'))).toBe(true);
   });
 });

@@ -24,6 +24,7 @@ import { createTickLog, type TickLog } from '../monitors/index.ts';
 import { createRunRepository } from '../runs/index.ts';
 import { createEmbeddedStore, createLeases, type DocumentStore } from '../storage/index.ts';
 import { viaRegistry } from './helpers/cli-args.ts';
+import { withCliServices } from './helpers/cli-services.ts';
 import { tempDir } from './helpers/tmp.ts';
 import { waitUntil } from './helpers/wait.ts';
 
@@ -348,7 +349,7 @@ describe('the digest command', () => {
     const transport = createDigestTransport();
     const digestCli = (argv: string[]) =>
       viaRegistry(['digest', ...argv], io, (cmd: DigestCliCommand) =>
-        runDigestCli(cmd, { env, io, store, clock, transport }),
+        withCliServices({ env, io, store, clock, transport }, (d) => runDigestCli(cmd, d)),
       );
     expect(await digestCli(['--dry-run', '--period', 'day'])).toBe(0);
     expect(transport.calls).toHaveLength(0);

@@ -24,6 +24,7 @@ import { createRecordingTransport } from '../prompts/testing.ts';
 import type { RunService } from '../runs/index.ts';
 import { createEmbeddedStore, createLeases, type DocumentStore } from '../storage/index.ts';
 import { viaRegistry } from './helpers/cli-args.ts';
+import { withCliServices } from './helpers/cli-services.ts';
 import { tempDir } from './helpers/tmp.ts';
 import { waitUntil as until } from './helpers/wait.ts';
 
@@ -118,15 +119,18 @@ describe('monitor commands through the dispatcher', () => {
     const io = { stdout: (t: string) => void out.push(t), stderr: (t: string) => void out.push(t) };
     const cli = (argv: string[]) =>
       viaRegistry(['monitor', ...argv], io, (cmd: MonitorCliCommand) =>
-        runMonitorCli(cmd, {
-          env: parseEnv({
-            DATA_DIR: join(root, 'data'),
-            MONITORS_DIR: join(root, 'monitors'),
-            LOG_LEVEL: 'silent',
-          }),
-          io,
-          clock,
-        }),
+        withCliServices(
+          {
+            env: parseEnv({
+              DATA_DIR: join(root, 'data'),
+              MONITORS_DIR: join(root, 'monitors'),
+              LOG_LEVEL: 'silent',
+            }),
+            io,
+            clock,
+          },
+          (d) => runMonitorCli(cmd, d),
+        ),
       );
     expect(await cli(['list'])).toBe(0);
     expect(out.join('')).toMatch(/support-quality .*PAUSED by UADMIN/);

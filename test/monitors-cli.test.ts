@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createManualClock, parseEnv } from '../config/index.ts';
 import { type MonitorCliCommand, runMonitorCli } from '../monitors/index.ts';
+import { withCliServices } from './helpers/cli-services.ts';
 import { tempDir } from './helpers/tmp.ts';
 import { viaRegistry } from './helpers/cli-args.ts';
 
@@ -20,7 +21,9 @@ function cli(argv: string[], monitorsDir = 'examples/monitors') {
   const env = parseEnv({ DATA_DIR: join(dir, 'data'), MONITORS_DIR: monitorsDir, LOG_LEVEL: 'silent' });
   const io = { stdout: (t: string) => void out.push(t), stderr: (t: string) => void err.push(t) };
   return viaRegistry(['monitor', ...argv], io, (cmd: MonitorCliCommand) =>
-    runMonitorCli(cmd, { env, io, clock: createManualClock('2026-11-20T10:00:00Z') }),
+    withCliServices({ env, io, clock: createManualClock('2026-11-20T10:00:00Z') }, (d) =>
+      runMonitorCli(cmd, d),
+    ),
   ).then((code) => ({ code, out: out.join(''), err: err.join('') }));
 }
 

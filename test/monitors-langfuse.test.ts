@@ -7,13 +7,13 @@ import nock from 'nock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createLogger, createManualClock, parseEnv } from '../config/index.ts';
 import { createLangfuseClient } from '../langfuse/index.ts';
+import { messageToText } from '../chat/index.ts';
 import {
   createMonitorStore,
   dryRunExtractor,
   type Monitor,
   MonitorSchema,
   type MonitorDeps,
-  messageToText,
   type MonitorCliCommand,
   runMonitorCli,
   runTick,
@@ -24,6 +24,7 @@ import { createRecordingTransport } from '../prompts/testing.ts';
 import { createEmbeddedStore, createLeases, type DocumentStore } from '../storage/index.ts';
 import { chatInput, type FakeObservation, fakeLangfuseObservations } from './fixtures/fake-langfuse.ts';
 import { viaRegistry } from './helpers/cli-args.ts';
+import { withCliServices } from './helpers/cli-services.ts';
 import { tempDir } from './helpers/tmp.ts';
 
 const LF = 'https://langfuse.test';
@@ -361,7 +362,9 @@ describe('arbiter monitor run --dry-run on a langfuse monitor', () => {
       ['monitor', 'run', 'prod-chat', '--dry-run'],
       io,
       (cmd: MonitorCliCommand) =>
-        runMonitorCli(cmd, { env, io, clock: createManualClock('2026-11-20T10:00:00Z') }),
+        withCliServices({ env, io, clock: createManualClock('2026-11-20T10:00:00Z') }, (d) =>
+          runMonitorCli(cmd, d),
+        ),
     );
     const text = out.join('');
     expect({ code, err: err.join('') }).toEqual({ code: 0, err: '' });

@@ -4,7 +4,9 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseEnv } from '../config/index.ts';
-import { type RunCliArgs, runRunCommand, runVerdict } from '../commands/runs.ts';
+import { runVerdict } from '../commands/run-messages.ts';
+import { type RunCliArgs, runRunCommand } from '../commands/runs-cli.ts';
+import { withCliServices } from './helpers/cli-services.ts';
 import { createEmbeddedStore } from '../storage/index.ts';
 import { createRunRepository, loadSuite, renderJunit, summaryExitCode } from '../runs/index.ts';
 import { startStubAgent } from './fixtures/runs-stub-server.ts';
@@ -52,14 +54,14 @@ concurrency: 4
     // Start again the way a user would: the unfinished run of the same suite is resumed.
     let out = '';
     let err = '';
-    const code = await runRunCommand(
-      { suite: join(dir, 'suite.yaml'), json: true },
+    const code = await withCliServices(
       {
         env: parseEnv({ DATA_DIR: join(dir, 'data'), JOB_LEASE: '1s', LOG_LEVEL: 'silent' }),
         environment: {},
-        io: { stdout: (t) => (out += t), stderr: (t) => (err += t) },
+        io: { stdout: (t: string) => (out += t), stderr: (t: string) => (err += t) },
         pollMs: 20,
       },
+      (d) => runRunCommand({ suite: join(dir, 'suite.yaml'), json: true }, d),
     );
     expect(err).toContain(`Resuming run ${runId}`);
     expect(code).toBe(0);
@@ -122,12 +124,15 @@ async function runCli(dir: string, args: string[]) {
     },
   };
   const code = await viaRegistry(['run', ...args], io, (cmd: RunCliArgs) =>
-    runRunCommand(cmd, {
-      env: parseEnv({ DATA_DIR: join(dir, 'data'), JOB_LEASE: '1s', LOG_LEVEL: 'silent' }),
-      environment: {},
-      io,
-      pollMs: 20,
-    }),
+    withCliServices(
+      {
+        env: parseEnv({ DATA_DIR: join(dir, 'data'), JOB_LEASE: '1s', LOG_LEVEL: 'silent' }),
+        environment: {},
+        io,
+        pollMs: 20,
+      },
+      (d) => runRunCommand(cmd, d),
+    ),
   );
   return { code, out, err };
 }

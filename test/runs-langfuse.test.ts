@@ -6,7 +6,9 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import nock from 'nock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { renderRunSummary, runRunsCommand } from '../commands/runs.ts';
+import { renderRunSummary } from '../commands/run-messages.ts';
+import { runRunsCommand } from '../commands/runs-cli.ts';
+import { withCliServices } from './helpers/cli-services.ts';
 import { isArbiterError, parseEnv } from '../config/index.ts';
 import { createMetric } from '../evaluators/index.ts';
 import { createLangfuseClient } from '../langfuse/index.ts';
@@ -420,8 +422,7 @@ describe('a run of a Langfuse dataset is linked as a Langfuse experiment run (Op
       // `arbiter runs publish` (the CLI, building its own Langfuse client and tracing from the environment).
       h.lf.state.otelDrop = false;
       const out: string[] = [];
-      const code = await runRunsCommand(
-        { name: 'runs.publish', id: runId },
+      const code = await withCliServices(
         {
           env: parseEnv({
             LANGFUSE_PUBLIC_KEY: 'pk-lf-1',
@@ -430,9 +431,10 @@ describe('a run of a Langfuse dataset is linked as a Langfuse experiment run (Op
             LOG_LEVEL: 'silent',
           }),
           environment: {},
-          io: { stdout: (t) => void out.push(t), stderr: (t) => void out.push(t) },
+          io: { stdout: (t: string) => void out.push(t), stderr: (t: string) => void out.push(t) },
           store: h.store,
         },
+        (d) => runRunsCommand({ name: 'runs.publish', id: runId }, d),
       );
       expect(code).toBe(0);
       expect(out.join('')).toBe(`${runId}: 3 item(s) linked in Langfuse.\n`);

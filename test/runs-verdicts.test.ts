@@ -12,13 +12,9 @@ import { createHttpApp } from '../bot/http.ts';
 import { renderBlocks } from '../bot/render-blocks.ts';
 import { type RunningBot, startBot } from '../bot/start.ts';
 import { createConsoleTransport } from '../bot/console-transport.ts';
-import {
-  type RunCliArgs,
-  type RunsCliCommand,
-  renderRunSummary,
-  runRunCommand,
-  runRunsCommand,
-} from '../commands/runs.ts';
+import { renderRunSummary } from '../commands/run-messages.ts';
+import { type RunCliArgs, type RunsCliCommand, runRunCommand, runRunsCommand } from '../commands/runs-cli.ts';
+import { withCliServices } from './helpers/cli-services.ts';
 import { runCli } from '../cli/run-cli.ts';
 import { createLogger, parseEnv } from '../config/index.ts';
 import { createLlm, type Llm } from '../llm/index.ts';
@@ -88,9 +84,13 @@ function setup(suiteYaml: string, rows: string[], llm?: Llm) {
     suite,
     dir: t.dir,
     run: (argv: string[]) =>
-      viaRegistry(['run', ...argv], deps.io, (cmd: RunCliArgs) => runRunCommand(cmd, deps)),
+      viaRegistry(['run', ...argv], deps.io, (cmd: RunCliArgs) =>
+        withCliServices(deps, (d) => runRunCommand(cmd, d)),
+      ),
     runs: (argv: string[]) =>
-      viaRegistry(['runs', ...argv], deps.io, (cmd: RunsCliCommand) => runRunsCommand(cmd, deps)),
+      viaRegistry(['runs', ...argv], deps.io, (cmd: RunsCliCommand) =>
+        withCliServices(deps, (d) => runRunsCommand(cmd, d)),
+      ),
     get out() {
       return out;
     },
@@ -534,14 +534,14 @@ describe('cancel', () => {
       },
       stderr: () => {},
     };
-    await runRunsCommand(
-      { name: 'runs.list' },
+    await withCliServices(
       {
         env: parseEnv({ DATA_DIR: join(t.dir, 'unused'), LOG_LEVEL: 'silent' }),
         environment: {},
         io,
         store,
       },
+      (d) => runRunsCommand({ name: 'runs.list' }, d),
     );
     expect(listed).toMatch(new RegExp(`${runId}\\s+cancelled\\s+cancel`));
     expect(listed).not.toMatch(/passed|failed/);

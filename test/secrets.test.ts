@@ -7,7 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSlackClient, createSlackTransport } from '../bot/slack-transport.ts';
-import { renderRunSummary } from '../commands/runs.ts';
+import { renderRunSummary } from '../commands/run-messages.ts';
 import { createLogger, createSecretRegistry, REDACTED, scrubSecrets, secretForms } from '../config/index.ts';
 import { loadSuite } from '../runs/index.ts';
 import { createEmbeddedStore } from '../storage/index.ts';

@@ -245,7 +245,7 @@ describe('run reporter', () => {
       const reporter = await createRunReporter({
         store,
         outbox,
-        runs: () => runs,
+        runs,
         logger: createSilentLogger(),
         intervalMs: 10_000,
       });

@@ -284,7 +284,7 @@ describe('run report across a crash at each step', () => {
       ...(crash ? { crashAt: crash } : {}),
     });
     const runs = { getRun: async () => run(), items: async () => items } as unknown as RunService;
-    const reporter = await createRunReporter({ store, outbox, runs: () => runs, logger, intervalMs: 0 });
+    const reporter = await createRunReporter({ store, outbox, runs, logger, intervalMs: 0 });
     outbox.start();
     return { outbox, reporter };
   }

@@ -47,7 +47,12 @@ afterEach(() => {
 });
 
 /** Runs `arbiter <args>` from the sources with the module recorder and returns the loaded packages and own files. */
-function loadedBy(args: string[], script = 'cli/main.ts') {
+function loadedBy(
+  args: string[],
+  script = 'cli/main.ts',
+  extraEnv: Record<string, string> = {},
+  expectStatus = 0,
+) {
   const { dir, cleanup } = tempDir('arbiter-startup-');
   cleanups.push(cleanup);
   const out = join(dir, 'modules.txt');
@@ -60,13 +65,14 @@ function loadedBy(args: string[], script = 'cli/main.ts') {
         HOME: process.env.HOME ?? '',
         RECORD_MODULES_TO: out,
         DATA_DIR: dir,
+        ...extraEnv,
       },
       encoding: 'utf8',
       timeout: 60_000,
     },
   );
-  expect(result.stderr).toBe('');
-  expect(result.status).toBe(0);
+  if (expectStatus === 0) expect(result.stderr).toBe('');
+  expect(result.status).toBe(expectStatus);
   const urls = readFileSync(out, 'utf8').split('\n').filter(Boolean);
   const packages = new Set(
     urls.flatMap((u) => {
@@ -91,5 +97,28 @@ describe('start-up: commands that only describe load no heavy package', () => {
     const { packages } = loadedBy([], 'test/helpers/load-heavy.ts');
     expect(packages.has('@langchain/langgraph')).toBe(true);
     expect(packages.has('ajv')).toBe(true);
+  });
+});
+
+describe('the CLI services are built on first use (app/cli.ts)', () => {
+  // Langfuse configured: building the run service starts the tracing pipeline (the OpenTelemetry SDK). No request is
+  // sent: nothing is traced by these commands.
+  const langfuse = {
+    LANGFUSE_PUBLIC_KEY: 'pk-lf-startup',
+    LANGFUSE_SECRET_KEY: 'sk-lf-startup',
+    LANGFUSE_BASE_URL: 'http://127.0.0.1:9',
+  };
+  const tracingSdk = ['@opentelemetry/sdk-trace-base', '@langfuse/otel'];
+
+  it('`arbiter runs list` opens the store and builds neither the model client nor its tracing', () => {
+    const { packages, stdout } = loadedBy(['runs', 'list'], 'cli/main.ts', langfuse);
+    expect(stdout).toBe('No runs.\n');
+    expect(packages.has('better-sqlite3')).toBe(true);
+    expect(tracingSdk.filter((p) => packages.has(p))).toEqual([]);
+  });
+
+  it('`arbiter runs compare` builds the run service, and with it the tracing pipeline (the check can fail)', () => {
+    const { packages } = loadedBy(['runs', 'compare', 'run_a', 'run_b'], 'cli/main.ts', langfuse, 2);
+    expect(tracingSdk.some((p) => packages.has(p))).toBe(true);
   });
 });

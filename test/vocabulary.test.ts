@@ -20,6 +20,7 @@ import { runMonitorCli } from '../monitors/cli.ts';
 import { buildMetrics } from '../monitors/index.ts';
 import { loadMonitors, type Monitor } from '../monitors/schema.ts';
 import { loadSuite, type Suite } from '../runs/suite.ts';
+import { withCliServices } from './helpers/cli-services.ts';
 import { tempDir } from './helpers/tmp.ts';
 
 let cleanups: (() => unknown)[] = [];
@@ -396,16 +397,16 @@ describe('cross-references are checked at load, with file:line:column and a did-
     );
     let out = '';
     let err = '';
-    const code = await runMonitorCli(
-      { name: 'monitor.list' },
+    const code = await withCliServices(
       {
         env: parseEnv({
           DATA_DIR: join(dir, 'data'),
           MONITORS_DIR: join(dir, 'monitors'),
           LOG_LEVEL: 'silent',
         }),
-        io: { stdout: (t) => (out += t), stderr: (t) => (err += t) },
+        io: { stdout: (t: string) => (out += t), stderr: (t: string) => (err += t) },
       },
+      (d) => runMonitorCli({ name: 'monitor.list' }, d),
     );
     expect(code).toBe(0);
     expect(err).toMatch(/^warning: .*m\.yaml:4:1: schedule: `schedule: "0 \* \* \* \*"` is the old form/);
