@@ -1,10 +1,6 @@
 // Public surface of audit/: the append-only audit trail (who did what, when, from where).
 export {
-  AUDIT_COLLECTION,
-  AUDIT_DEFAULT_LIMIT,
-  AUDIT_MAX_LIMIT,
   AUDIT_OBJECT_TYPES,
-  AUDIT_TIME_FIELD,
   type AuditActor,
   type AuditEntry,
   type AuditLog,
@@ -14,7 +10,6 @@ export {
   clickActor,
   cliActor,
   createAuditLog,
-  DEFAULT_AUDIT_RETENTION,
   describeVia,
   recordAudit,
   SYSTEM_ACTOR,

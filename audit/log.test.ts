@@ -1,23 +1,17 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { createManualClock, parseEnv } from '../config/index.ts';
+import { parseEnv } from '../config/index.ts';
+import { createManualClock } from '../config/runtime.ts';
 import {
   createLeases,
-  createNedbStore,
   createSqliteStore,
   type DocumentStore,
   retentionRules,
   startRetention,
 } from '../storage/index.ts';
+import { createNedbStore } from '../storage/embedded.ts';
 import { tempDir } from '../test/helpers/tmp.ts';
-import {
-  AUDIT_COLLECTION,
-  AUDIT_TIME_FIELD,
-  type AuditLog,
-  cliActor,
-  createAuditLog,
-  recordAudit,
-  SYSTEM_ACTOR,
-} from './index.ts';
+import { type AuditLog, cliActor, createAuditLog, recordAudit, SYSTEM_ACTOR } from './index.ts';
+import { AUDIT_COLLECTION, AUDIT_TIME_FIELD } from './log.ts';
 
 const engines: Record<string, (dir: string) => Promise<DocumentStore>> = {
   sqlite: (dir) => createSqliteStore({ dir }),

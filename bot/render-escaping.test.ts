@@ -8,7 +8,7 @@ import { renderRunSummary } from '../commands/run-messages.ts';
 import { ArbiterError } from '../config/index.ts';
 import { buildTickReport } from '../monitors/report.ts';
 import { ballotMessage, reportMessage } from '../reviews/messages.ts';
-import { RunSummarySchema } from '../runs/index.ts';
+import { RunSummarySchema } from '../runs/types.ts';
 import { type Block, renderBlocks, renderThread, type SlackMessage } from './render-blocks.ts';
 import { escapeMrkdwn, escapePlainLinked, unescapeCode, unescapeMrkdwn, WORD_JOINER } from './slack-text.ts';
 

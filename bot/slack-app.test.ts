@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createSilentLogger, systemIds } from '../config/index.ts';
-import { createEmbeddedStore, createJobQueue, type JobQueue } from '../storage/index.ts';
+import { createJobQueue, type JobQueue } from '../storage/index.ts';
+import { createEmbeddedStore } from '../storage/open.ts';
 import { startFakeSlack } from '../test/fixtures/fake-slack.ts';
 import { tempDir } from '../test/helpers/tmp.ts';
 import { signSlackRequest } from './slack-signature.ts';

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { createEmbeddedStore, createJobQueue, type DocumentStore, type JobQueue } from '../storage/index.ts';
+import { createJobQueue, type DocumentStore, type JobQueue } from '../storage/index.ts';
+import { createEmbeddedStore } from '../storage/open.ts';
 import { tempDir } from '../test/helpers/tmp.ts';
 import { busyMessage, createIntakeGauge, slackUserGroup } from './slack-intake.ts';
 

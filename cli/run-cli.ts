@@ -132,7 +132,10 @@ const NO_SERVICES: CliServices = (() => {
 function lazyCliServices(env: Env, environment: Record<string, string | undefined>): CliServices {
   let built: Promise<CliServices> | undefined;
   const get = () => {
-    built ??= import('../app/index.ts').then((app) => app.createCliServices(env, environment));
+    built ??= (async () => {
+      const { createCliServices } = await import('../app/index.ts');
+      return createCliServices(env, environment);
+    })();
     return built;
   };
   return {

@@ -1,7 +1,9 @@
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createNedbStore, createSqliteStore, SQLITE_FILE } from '../storage/index.ts';
+import { createSqliteStore } from '../storage/index.ts';
+import { createNedbStore } from '../storage/embedded.ts';
+import { SQLITE_FILE } from '../storage/sqlite.ts';
 import { kill9, startTsChild, waitForLines } from '../test/helpers/child.ts';
 import { tempDir } from '../test/helpers/tmp.ts';
 import type { CliIo } from './io.ts';

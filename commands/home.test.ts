@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createMonitorStore, MonitorSchema } from '../monitors/index.ts';
-import { createEmbeddedStore } from '../storage/index.ts';
+import { createMonitorStore } from '../monitors/index.ts';
+import { MonitorSchema } from '../monitors/schema.ts';
+import { createEmbeddedStore } from '../storage/open.ts';
 import { tempDir } from '../test/helpers/tmp.ts';
 import { createHomeReads, leaderRows } from './home.ts';
 

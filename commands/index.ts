@@ -1,7 +1,5 @@
 // Public surface of commands/: what other folders may import.
 export {
-  type CommandReply,
-  type DispatchContext,
   type DispatchDeps,
   dispatch,
   errorMessage,
@@ -10,9 +8,8 @@ export {
   runProgressMessage,
   usageMessage,
 } from './dispatch.ts';
-export { type Command, COMMAND_USAGE, parseCommand, requiredRole } from './parse.ts';
+export { parseCommand } from './parse.ts';
 export {
-  type CliContext,
   type CliIo,
   commandHelp,
   matchEntry,
@@ -23,17 +20,8 @@ export {
 } from './registry.ts';
 export { CLI_HELP, COMMANDS } from './table.ts';
 export { renderRunSummary } from './run-messages.ts';
-export { runRunCommand, runRunsCommand } from './runs-cli.ts';
 export type { ChannelAccess, ChannelPostCheck } from './channel-access.ts';
-export { createDigestInputs, runDigestCli } from './digest.ts';
-export {
-  createReviewRunSource,
-  leaderboardCommand,
-  reviewCloseCommand,
-  reviewCommand,
-  reviewListCommand,
-} from './reviews.ts';
-export { HELP_TOPICS, helpTopicText } from './help.ts';
+export { createDigestInputs } from './digest.ts';
+export { createReviewRunSource } from './reviews.ts';
 export { createHomeReads, type HomeReads } from './home.ts';
 export type { CliRuns, CliServices } from './services.ts';
-export { runRatingsCli } from './ratings.ts';

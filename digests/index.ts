@@ -1,64 +1,12 @@
 // Public surface of digests/: digest YAML, periods, the pure builder, the chart, and once-per-period posting.
+export { loadDigests, type Digest } from './schema.ts';
+export { periodLabel } from './period.ts';
+export type { DigestInputs, DigestRun, DigestTick } from './build.ts';
 export {
-  DIGEST_SECTIONS,
-  DigestScheduleSchema,
-  DigestSchema,
-  loadDigestFile,
-  loadDigests,
-  type Digest,
-  type DigestSchedule,
-  type DigestSection,
-} from './schema.ts';
-export {
-  currentPeriod,
-  latestScheduled,
-  localMidnight,
-  periodBefore,
-  periodBuckets,
-  periodLabel,
-  previousPeriod,
-  type Period,
-} from './period.ts';
-export {
-  buildDigest,
-  FLAT_EPSILON,
-  trendArrow,
-  type BuildOptions,
-  type BuiltDigest,
-  type DigestData,
-  type DigestInputs,
-  type DigestLeaderboardEntry,
-  type DigestReview,
-  type DigestRun,
-  type DigestTick,
-  type MetricTrend,
-} from './build.ts';
-export {
-  CHART_SIZE,
-  chartFontFiles,
-  chartOption,
-  renderChartPng,
-  renderChartSvg,
-  writeChartPng,
-  type ChartSeries,
-  type TrendChart,
-} from './chart.ts';
-export {
-  chartPath,
   createDigestPosts,
-  DIGEST_RETRY_CRON,
-  digestDeliveryKey,
-  digestPostId,
-  FAILED_RETRY_MS,
-  MAX_POST_MS,
   postDigest,
   previewDigest,
-  renderChartFile,
-  runDueDigest,
   startDigests,
   type DigestDeps,
-  type DigestPostDoc,
-  type DigestPosts,
-  type DigestScheduler,
   type PostOutcome,
 } from './post.ts';

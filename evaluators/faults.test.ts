@@ -1,7 +1,9 @@
 // Judges through the real Llm wrapper with a scripted provider: provider failures that outlive the wrapper's
 // retries and malformed JSON that outlives its repair attempt end as Scores with `error`, and a run goes on.
 import { describe, expect, it } from 'vitest';
-import { createLlm, LlmError, type LlmSettings } from '../llm/index.ts';
+import { createLlm } from '../llm/index.ts';
+import { LlmError } from '../llm/errors.ts';
+import type { LlmSettings } from '../llm/create-llm.ts';
 import { createScriptedProvider, type ScriptStep } from '../llm/testing.ts';
 import { judgePair } from './pairwise-judge.ts';
 import { createMetric } from './registry.ts';

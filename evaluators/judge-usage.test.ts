@@ -4,7 +4,8 @@
 // (stop_reason, usage.cache_creation_input_tokens, usage.cache_read_input_tokens), built by llm/testing.ts.
 import nock from 'nock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createFakeLlmClock, createLlm } from '../llm/index.ts';
+import { createLlm } from '../llm/index.ts';
+import { createFakeLlmClock } from '../llm/clock.ts';
 import { anthropicMessage } from '../llm/testing.ts';
 import { createMetric } from './registry.ts';
 import { type Item, type Metric, ScoreSchema } from './types.ts';

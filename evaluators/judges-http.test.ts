@@ -7,9 +7,11 @@
 // so each case says what a judge would reply and what the metric must make of it.
 import nock from 'nock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createFakeLlmClock, createLlm, parseTagBlocks } from '../llm/index.ts';
+import { createLlm } from '../llm/index.ts';
+import { createFakeLlmClock } from '../llm/clock.ts';
+import { parseTagBlocks } from '../llm/judge-protocol.ts';
 import { anthropicError, anthropicMessage, geminiError, geminiResponse } from '../llm/testing.ts';
-import { createEmbeddedStore } from '../storage/index.ts';
+import { createEmbeddedStore } from '../storage/open.ts';
 import { tempDir } from '../test/helpers/tmp.ts';
 import { resetGeneratedSteps } from './g-eval.ts';
 import { createMetric } from './registry.ts';

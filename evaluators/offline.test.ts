@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLlm, type LlmService } from '../llm/index.ts';
 import type { DocumentStore } from '../storage/index.ts';
-import { createEmbeddedStore } from '../storage/index.ts';
+import { createEmbeddedStore } from '../storage/open.ts';
 import { judgePair } from './pairwise-judge.ts';
 import { createMetric } from './registry.ts';
 import { type Item, type Metric, ScoreSchema } from './types.ts';

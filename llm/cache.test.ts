@@ -1,6 +1,7 @@
 import nock from 'nock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createEmbeddedStore, type DocumentStore } from '../storage/index.ts';
+import type { DocumentStore } from '../storage/index.ts';
+import { createEmbeddedStore } from '../storage/open.ts';
 import { tempDir } from '../test/helpers/tmp.ts';
 import { CACHE_COLLECTION, cacheKey, canonicalJson } from './cache.ts';
 import { createFakeLlmClock } from './clock.ts';

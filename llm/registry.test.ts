@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ENV_VARS, isArbiterError } from '../config/index.ts';
+import { isArbiterError } from '../config/index.ts';
+import { ENV_VARS } from '../config/env.ts';
 import { checkLlmConfig, createLlm } from './create-llm.ts';
 import { isLlmError } from './errors.ts';
 import { parseModelName } from './model-name.ts';

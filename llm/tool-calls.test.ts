@@ -9,8 +9,9 @@
 //   models/{model}:batchEmbedContents and reads `{embeddings: [{values}]}` (https://ai.google.dev/api/embeddings).
 import nock from 'nock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createMetric } from '../evaluators/index.ts';
-import { createEmbeddedStore, type DocumentStore } from '../storage/index.ts';
+import { createMetric } from '../evaluators/registry.ts';
+import type { DocumentStore } from '../storage/index.ts';
+import { createEmbeddedStore } from '../storage/open.ts';
 import { tempDir } from '../test/helpers/tmp.ts';
 import { createFakeLlmClock } from './clock.ts';
 import { createLlm } from './create-llm.ts';

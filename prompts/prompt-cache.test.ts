@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createManualClock } from '../config/index.ts';
+import { createManualClock } from '../config/runtime.ts';
 import {
   LangfuseError,
   type LangfusePrompt,

@@ -8,10 +8,12 @@ import { createSilentLogger, systemClock, systemIds } from '../config/index.ts';
 import { createLlm } from '../llm/index.ts';
 import { createRecordingTransport } from '../prompts/testing.ts';
 import { createRunService } from '../runs/index.ts';
-import { createEmbeddedStore, createJobQueue, createWorker, type Job } from '../storage/index.ts';
+import { createJobQueue, createWorker, type Job } from '../storage/index.ts';
+import { createEmbeddedStore } from '../storage/open.ts';
 import { tempDir } from '../test/helpers/tmp.ts';
 import { waitUntil } from '../test/helpers/wait.ts';
-import { createReviewService, REVIEW_JOB_TYPES } from './index.ts';
+import { createReviewService } from './index.ts';
+import { REVIEW_JOB_TYPES } from './jobs.ts';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {

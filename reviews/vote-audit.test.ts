@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { Choice, VoteDoc, VoteOutcome } from './index.ts';
-import { votedBy } from './index.ts';
+import type { VoteDoc } from './index.ts';
+import type { Choice } from './types.ts';
+import type { VoteOutcome } from './repository.ts';
+import { votedBy } from './votes.ts';
 
 const at = new Date('2026-12-01T10:00:00Z');
 

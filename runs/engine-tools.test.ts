@@ -1,8 +1,9 @@
 // The engine hands metrics the tool calls the target made (summed over turns), the item's expected calls and the
 // target's own usage, in both engine modes (LangGraph with a checkpoint store, and direct).
 import { afterEach, describe, expect, it } from 'vitest';
-import { createMetric, type Item, type Metric } from '../evaluators/index.ts';
-import { createEmbeddedStore } from '../storage/index.ts';
+import type { Item, Metric } from '../evaluators/index.ts';
+import { createMetric } from '../evaluators/registry.ts';
+import { createEmbeddedStore } from '../storage/open.ts';
 import { tempDir } from '../test/helpers/tmp.ts';
 import { createStoreCheckpointer } from './checkpointer.ts';
 import { createItemGraph, type EngineMode, runItem } from './engine.ts';

@@ -1,7 +1,9 @@
 import nock from 'nock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSilentLogger } from '../config/index.ts';
-import { anthropicMessage, createLangfuseTracing, createLlm, createScriptedProvider } from '../llm/index.ts';
+import { createLlm } from '../llm/index.ts';
+import { anthropicMessage, createScriptedProvider } from '../llm/testing.ts';
+import { createLangfuseTracing } from '../llm/otel.ts';
 import { startFakeLangfuse } from '../test/fixtures/fake-langfuse.ts';
 import { startStubAgent, type StubServer } from '../test/fixtures/runs-stub-server.ts';
 import {

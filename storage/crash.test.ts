@@ -4,7 +4,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { isArbiterError } from '../config/index.ts';
 import { kill9, startTsChild, waitForLines } from '../test/helpers/child.ts';
 import { tempDir } from '../test/helpers/tmp.ts';
-import { createJobQueue, createNedbStore, createWorker, type EmbeddedEngine } from './index.ts';
+import { createJobQueue, createWorker } from './index.ts';
+import { createNedbStore } from './embedded.ts';
+import type { EmbeddedEngine } from './open.ts';
 import { createEmbeddedStore } from './open.ts';
 
 describe.each(['nedb', 'sqlite'] as EmbeddedEngine[])(

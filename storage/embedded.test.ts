@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger, isArbiterError } from '../config/index.ts';
 import { tempDir } from '../test/helpers/tmp.ts';
-import { createNedbStore } from './index.ts';
+import { createNedbStore } from './embedded.ts';
 
 describe('embedded store specifics', () => {
   const cleanups: (() => void)[] = [];

@@ -1,13 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createManualClock, createSequentialIds, isArbiterError } from '../config/index.ts';
+import { isArbiterError } from '../config/index.ts';
+import { createManualClock, createSequentialIds } from '../config/runtime.ts';
 import { tempDir } from '../test/helpers/tmp.ts';
-import {
-  createEmbeddedStore,
-  createJobQueue,
-  createLeases,
-  type DocumentStore,
-  type JobQueue,
-} from './index.ts';
+import { createJobQueue, createLeases, type DocumentStore, type JobQueue } from './index.ts';
+import { createEmbeddedStore } from './open.ts';
 
 describe('job queue', () => {
   let store: DocumentStore;

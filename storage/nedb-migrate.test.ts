@@ -4,7 +4,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { isArbiterError } from '../config/index.ts';
 import { startTsChild, waitForLines } from '../test/helpers/child.ts';
 import { tempDir } from '../test/helpers/tmp.ts';
-import { createJobQueue, createNedbStore, createSqliteStore } from './index.ts';
+import { createJobQueue, createSqliteStore } from './index.ts';
+import { createNedbStore } from './embedded.ts';
 
 interface Person {
   _id: string;

@@ -1,17 +1,17 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { createManualClock, parseEnv, systemClock } from '../config/index.ts';
+import { parseEnv, systemClock } from '../config/index.ts';
+import { createManualClock } from '../config/runtime.ts';
 import { tempDir } from '../test/helpers/tmp.ts';
 import {
   createLeases,
-  createNedbStore,
   type Doc,
   type DocumentStore,
   type IndexSpec,
-  RETENTION_LEASE,
-  retentionPreview,
   retentionRules,
   startRetention,
 } from './index.ts';
+import { createNedbStore } from './embedded.ts';
+import { RETENTION_LEASE, retentionPreview } from './retention.ts';
 import { createMongoStore } from './mongo.ts';
 import { createSqliteStore } from './sqlite.ts';
 

@@ -2,7 +2,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { kill9, startTsChild, waitForLines } from '../test/helpers/child.ts';
 import { tempDir } from '../test/helpers/tmp.ts';
 import { isArbiterError } from '../config/index.ts';
-import { createJobQueue, createNedbStore, createSqliteStore } from './index.ts';
+import { createJobQueue, createSqliteStore } from './index.ts';
+import { createNedbStore } from './embedded.ts';
 
 describe('several processes on one SQLite DATA_DIR', () => {
   const cleanups: (() => void | Promise<void>)[] = [];

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { runStoreContract } from '../test/contract/store-contract.ts';
 import { tempDir } from '../test/helpers/tmp.ts';
-import { createNedbStore, type DocumentStore } from './index.ts';
+import type { DocumentStore } from './index.ts';
+import { createNedbStore } from './embedded.ts';
 import { createMongoStore } from './mongo.ts';
 import { createSqliteStore } from './sqlite.ts';
 

@@ -3,7 +3,6 @@ import { z } from 'zod';
 import { registerSecret } from '../config/index.ts';
 import { tempDir } from '../test/helpers/tmp.ts';
 import {
-  createEmbeddedStore,
   createJobQueue,
   createWorker,
   type DocumentStore,
@@ -11,6 +10,7 @@ import {
   PermanentJobError,
   type Worker,
 } from './index.ts';
+import { createEmbeddedStore } from './open.ts';
 import { waitUntil } from '../test/helpers/wait.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -15,8 +15,10 @@ import {
 import { createScopeAlerts } from '../bot/slack-scopes.ts';
 import { classifySlackError, SlackPostError } from '../bot/slack-transport.ts';
 import type { Message } from '../chat/index.ts';
-import { createManualClock, createSilentLogger } from '../config/index.ts';
-import { createEmbeddedStore, type DocumentStore } from '../storage/index.ts';
+import { createSilentLogger } from '../config/index.ts';
+import { createManualClock } from '../config/runtime.ts';
+import type { DocumentStore } from '../storage/index.ts';
+import { createEmbeddedStore } from '../storage/open.ts';
 import { startFakeSlack } from './fixtures/fake-slack.ts';
 import { fakeSlackClient, openSlackOutbox } from './helpers/slack-outbox.ts';
 import { tempDir } from './helpers/tmp.ts';

@@ -63,6 +63,48 @@ function crossFolderImports(): Import[] {
   return out;
 }
 
+/** Names in a `{ a, type B, c as d }` list: the exported (or imported) name of each. */
+function listNames(list: string, side: 'outer' | 'inner'): string[] {
+  return list
+    .split(',')
+    .map((part) => part.trim().replace(/^type\s+/, ''))
+    .filter(Boolean)
+    .map((part) => {
+      const [inner = '', outer] = part.split(/\s+as\s+/);
+      return (side === 'outer' ? (outer ?? inner) : inner).trim();
+    });
+}
+
+/** What each folder's index.ts exports, and what the other folders' sources take from it. */
+function surfaces(): { folder: string; exported: string[]; used: Set<string> }[] {
+  return Object.keys(LAYERS).flatMap((folder) => {
+    let text: string;
+    try {
+      text = readFileSync(join(folder, 'index.ts'), 'utf8');
+    } catch {
+      return [];
+    }
+    const exported = [...text.matchAll(/export\s+(?:type\s+)?\{([^}]*)\}/g)].flatMap((m) =>
+      listNames(m[1] ?? '', 'outer'),
+    );
+    const used = new Set<string>();
+    const index = new RegExp(`['"](?:\\.\\./)+${folder}/index\\.ts['"]`);
+    for (const other of Object.keys(LAYERS)) {
+      if (other === folder) continue;
+      for (const file of sourceFiles(other)) {
+        const source = readFileSync(file, 'utf8');
+        const lists = [
+          ...source.matchAll(/(?:import|export)\s+(?:type\s+)?\{([^{}]*)\}\s*from\s*(['"][^'"]+['"])/g),
+          ...source.matchAll(/\{([^{}]*)\}\s*=\s*await\s+import\(\s*(['"][^'"]+['"])\s*\)/g),
+        ];
+        for (const m of lists)
+          if (index.test(m[2] ?? '')) for (const n of listNames(m[1] ?? '', 'inner')) used.add(n);
+      }
+    }
+    return [{ folder, exported, used }];
+  });
+}
+
 describe('the module map (ARCHITECTURE.md)', () => {
   const imports = crossFolderImports();
 
@@ -80,6 +122,22 @@ describe('the module map (ARCHITECTURE.md)', () => {
           `${i.file} imports ${i.spec} (${i.from}/ is layer ${LAYERS[i.from]}, ${i.to}/ is layer ${LAYERS[i.to] ?? '?'})`,
       );
     expect(upward).toEqual([]);
+  });
+
+  it("each folder's index.ts exports only what another folder's sources import", () => {
+    const all = surfaces();
+    // A broken pattern would find nothing exported or nothing used, and pass on nothing.
+    expect(all.length).toBeGreaterThan(10);
+    expect(all.find((s) => s.folder === 'llm')?.used.has('createLlm')).toBe(true);
+    const extra = all.flatMap((s) =>
+      s.exported
+        .filter((name) => !s.used.has(name))
+        .map((name) => `${s.folder}/index.ts exports ${name}, which no other folder's source imports`),
+    );
+    // Tests and benchmarks import such names from the file that defines them.
+    expect(extra).toEqual([]);
+    const star = all.filter((s) => /export\s+\*/.test(readFileSync(join(s.folder, 'index.ts'), 'utf8')));
+    expect(star.map((s) => s.folder)).toEqual([]);
   });
 
   it('another folder is imported through its index.ts, never a file inside it', () => {

@@ -6,14 +6,13 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type AuditRecord, createAuditLog } from '../audit/index.ts';
 import { runCli } from '../cli/run-cli.ts';
-import { createLogger, createManualClock } from '../config/index.ts';
-import {
-  createMonitorReviewActions,
-  createMonitorReviewStore,
-  type ReviewTokenDoc,
-} from '../monitors/index.ts';
+import { createLogger } from '../config/index.ts';
+import { createManualClock } from '../config/runtime.ts';
+import { createMonitorReviewActions, createMonitorReviewStore } from '../monitors/index.ts';
+import type { ReviewTokenDoc } from '../monitors/review.ts';
 import { loadSuite } from '../runs/index.ts';
-import { createJobQueue, createNedbStore, createSqliteStore, type DocumentStore } from '../storage/index.ts';
+import { createJobQueue, createSqliteStore, type DocumentStore } from '../storage/index.ts';
+import { createNedbStore } from '../storage/embedded.ts';
 import { offlineRunService } from './helpers/runs.ts';
 import { tempDir } from './helpers/tmp.ts';
 

@@ -4,20 +4,18 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createDigestInputs } from '../commands/digest.ts';
-import { createManualClock, isArbiterError } from '../config/index.ts';
+import { isArbiterError } from '../config/index.ts';
+import { createManualClock } from '../config/runtime.ts';
 import { createDigestTransport } from '../digests/testing.ts';
-import {
-  buildDigest,
-  type Digest,
-  DigestSchema,
-  loadDigests,
-  periodBefore,
-  previousPeriod,
-  trendArrow,
-} from '../digests/index.ts';
-import { createMonitorStore, createTickLog, loadMonitors, runTick, type TickLog } from '../monitors/index.ts';
+import { type Digest, loadDigests } from '../digests/index.ts';
+import { buildDigest, trendArrow } from '../digests/build.ts';
+import { DigestSchema } from '../digests/schema.ts';
+import { periodBefore, previousPeriod } from '../digests/period.ts';
+import { createMonitorStore, createTickLog, loadMonitors, type TickLog } from '../monitors/index.ts';
+import { runTick } from '../monitors/tick.ts';
 import { createRunRepository, type Run, type RunRepository } from '../runs/index.ts';
-import { createEmbeddedStore, createLeases, type DocumentStore } from '../storage/index.ts';
+import { createLeases, type DocumentStore } from '../storage/index.ts';
+import { createEmbeddedStore } from '../storage/open.ts';
 import { tempDir } from './helpers/tmp.ts';
 
 let dir: string;

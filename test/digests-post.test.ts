@@ -5,24 +5,23 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createDigestInputs, type DigestCliCommand, handleDigest, runDigestCli } from '../commands/digest.ts';
-import { createManualClock, parseEnv } from '../config/index.ts';
+import { parseEnv } from '../config/index.ts';
+import { createManualClock } from '../config/runtime.ts';
 import {
-  CHART_SIZE,
   createDigestPosts,
   type Digest,
   type DigestDeps,
-  DigestSchema,
-  FAILED_RETRY_MS,
   postDigest,
-  renderChartPng,
-  runDueDigest,
   startDigests,
-  type TrendChart,
 } from '../digests/index.ts';
+import { CHART_SIZE, renderChartPng, type TrendChart } from '../digests/chart.ts';
+import { DigestSchema } from '../digests/schema.ts';
+import { FAILED_RETRY_MS, runDueDigest } from '../digests/post.ts';
 import { createDigestTransport } from '../digests/testing.ts';
 import { createTickLog, type TickLog } from '../monitors/index.ts';
 import { createRunRepository } from '../runs/index.ts';
-import { createEmbeddedStore, createLeases, type DocumentStore } from '../storage/index.ts';
+import { createLeases, type DocumentStore } from '../storage/index.ts';
+import { createEmbeddedStore } from '../storage/open.ts';
 import { viaRegistry } from './helpers/cli-args.ts';
 import { withCliServices } from './helpers/cli-services.ts';
 import { tempDir } from './helpers/tmp.ts';

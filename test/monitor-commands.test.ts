@@ -9,20 +9,22 @@ import { type RunningBot, startBot } from '../bot/start.ts';
 import { type DispatchDeps, dispatch } from '../commands/dispatch.ts';
 import type { Message } from '../chat/message.ts';
 import { parseCommand } from '../commands/parse.ts';
-import { createManualClock, parseEnv } from '../config/index.ts';
+import { parseEnv } from '../config/index.ts';
+import { createManualClock } from '../config/runtime.ts';
 import {
   createMonitorStore,
   loadMonitors,
   type Monitor,
   type MonitorCliCommand,
   type MonitorDeps,
-  runDueTick,
   runMonitorCli,
   startMonitors,
 } from '../monitors/index.ts';
+import { runDueTick } from '../monitors/tick.ts';
 import { createRecordingTransport } from '../prompts/testing.ts';
 import type { RunService } from '../runs/index.ts';
-import { createEmbeddedStore, createLeases, type DocumentStore } from '../storage/index.ts';
+import { createLeases, type DocumentStore } from '../storage/index.ts';
+import { createEmbeddedStore } from '../storage/open.ts';
 import { viaRegistry } from './helpers/cli-args.ts';
 import { withCliServices } from './helpers/cli-services.ts';
 import { tempDir } from './helpers/tmp.ts';

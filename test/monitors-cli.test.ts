@@ -2,7 +2,8 @@
 import { cpSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createManualClock, parseEnv } from '../config/index.ts';
+import { parseEnv } from '../config/index.ts';
+import { createManualClock } from '../config/runtime.ts';
 import { type MonitorCliCommand, runMonitorCli } from '../monitors/index.ts';
 import { withCliServices } from './helpers/cli-services.ts';
 import { tempDir } from './helpers/tmp.ts';

@@ -5,23 +5,25 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import nock from 'nock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createLogger, createManualClock, parseEnv } from '../config/index.ts';
-import { createLangfuseClient } from '../langfuse/index.ts';
+import { createLogger, parseEnv } from '../config/index.ts';
+import { createManualClock } from '../config/runtime.ts';
+import { createLangfuseClient } from '../langfuse/client.ts';
 import { messageToText } from '../chat/index.ts';
 import {
   createMonitorStore,
-  dryRunExtractor,
   type Monitor,
-  MonitorSchema,
   type MonitorDeps,
   type MonitorCliCommand,
   runMonitorCli,
-  runTick,
-  scoreId,
-  traceUrl,
 } from '../monitors/index.ts';
+import { dryRunExtractor } from '../monitors/service.ts';
+import { MonitorSchema } from '../monitors/schema.ts';
+import { runTick } from '../monitors/tick.ts';
+import { scoreId } from '../monitors/tick-sinks.ts';
+import { traceUrl } from '../monitors/sources.ts';
 import { createRecordingTransport } from '../prompts/testing.ts';
-import { createEmbeddedStore, createLeases, type DocumentStore } from '../storage/index.ts';
+import { createLeases, type DocumentStore } from '../storage/index.ts';
+import { createEmbeddedStore } from '../storage/open.ts';
 import { chatInput, type FakeObservation, fakeLangfuseObservations } from './fixtures/fake-langfuse.ts';
 import { viaRegistry } from './helpers/cli-args.ts';
 import { withCliServices } from './helpers/cli-services.ts';

@@ -3,21 +3,12 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { isArbiterError } from '../config/index.ts';
-import {
-  type AlertRuleSpec,
-  AlertRuleSchema,
-  dueTick,
-  evaluateAlerts,
-  extractItem,
-  ExtractSchema,
-  getPath,
-  hashUnit,
-  latestScheduled,
-  loadMonitors,
-  sampleItems,
-  SampleSchema,
-  type TickStats,
-} from '../monitors/index.ts';
+import { loadMonitors } from '../monitors/index.ts';
+import { type AlertRuleSpec, AlertRuleSchema, ExtractSchema, SampleSchema } from '../monitors/schema.ts';
+import { dueTick, latestScheduled } from '../monitors/schedule.ts';
+import { evaluateAlerts, type TickStats } from '../monitors/alerts.ts';
+import { extractItem, getPath } from '../monitors/extract.ts';
+import { hashUnit, sampleItems } from '../monitors/sampling.ts';
 import { tempDir } from './helpers/tmp.ts';
 
 describe('monitor YAML', () => {
@@ -317,7 +308,8 @@ describe('which tick is due', () => {
 
 describe('source registry', () => {
   it('documents every source type and constructs each (missing Langfuse keys are an error value)', async () => {
-    const { sources, createSource, SourceSchema } = await import('../monitors/index.ts');
+    const { sources, createSource } = await import('../monitors/sources.ts');
+    const { SourceSchema } = await import('../monitors/schema.ts');
     for (const [type, def] of Object.entries(sources))
       expect(def.description.length, type).toBeGreaterThan(10);
     expect(createSource(SourceSchema.parse({ type: 'file', path: 'x.jsonl' }), {}).ok).toBe(true);

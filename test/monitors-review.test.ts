@@ -6,28 +6,28 @@ import nock from 'nock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { findActionHandler } from '../chat/actions.ts';
 import { createDigestInputs } from '../commands/digest.ts';
-import { buildDigest, DigestSchema } from '../digests/index.ts';
+import { buildDigest } from '../digests/build.ts';
+import { DigestSchema } from '../digests/schema.ts';
 import type { Message, MessageButton } from '../chat/message.ts';
-import { createManualClock } from '../config/index.ts';
-import { createLangfuseClient } from '../langfuse/index.ts';
+import { createManualClock } from '../config/runtime.ts';
+import { createLangfuseClient } from '../langfuse/client.ts';
 import { createLlm, type LlmService } from '../llm/index.ts';
 import {
-  AlertRuleSchema,
   createMonitorReviewActions,
   createMonitorStore,
   createTickLog,
-  historyWithDecisions,
-  humanScoreId,
   type Monitor,
-  MonitorSchema,
   type MonitorDeps,
-  REVIEW_ACTION_PREFIX,
-  runTick,
-  ruleValue,
-  scoreId,
 } from '../monitors/index.ts';
+import { AlertRuleSchema, MonitorSchema } from '../monitors/schema.ts';
+import { historyWithDecisions } from '../monitors/tick-phases.ts';
+import { humanScoreId, REVIEW_ACTION_PREFIX } from '../monitors/review.ts';
+import { runTick } from '../monitors/tick.ts';
+import { ruleValue } from '../monitors/alerts.ts';
+import { scoreId } from '../monitors/tick-sinks.ts';
 import { createRecordingTransport } from '../prompts/testing.ts';
-import { createEmbeddedStore, createLeases, type DocumentStore } from '../storage/index.ts';
+import { createLeases, type DocumentStore } from '../storage/index.ts';
+import { createEmbeddedStore } from '../storage/open.ts';
 import { answerObservations, chatInput, type FakeObservation } from './fixtures/fake-langfuse.ts';
 import { tempDir } from './helpers/tmp.ts';
 

@@ -10,25 +10,25 @@ import nock from 'nock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createSlackReader } from '../bot/slack-reader.ts';
 import { createSlackClient } from '../bot/slack-transport.ts';
-import { type Clock, createManualClock } from '../config/index.ts';
+import type { Clock } from '../config/index.ts';
+import { createManualClock } from '../config/runtime.ts';
+import { createMonitorStore, type Monitor, type MonitorDeps } from '../monitors/index.ts';
 import {
   compareTs,
-  createMonitorStore,
-  dryRunExtractor,
   feedbackScore,
   HUMAN_FEEDBACK_METRIC,
   messageUrl,
-  type Monitor,
-  MonitorSchema,
-  type MonitorDeps,
   msToTs,
   nextTs,
-  runTick,
   SlackCursorSchema,
-  sources,
-} from '../monitors/index.ts';
+} from '../monitors/slack-source.ts';
+import { dryRunExtractor } from '../monitors/service.ts';
+import { MonitorSchema } from '../monitors/schema.ts';
+import { runTick } from '../monitors/tick.ts';
+import { sources } from '../monitors/sources.ts';
 import { createRecordingTransport } from '../prompts/testing.ts';
-import { createEmbeddedStore, createLeases, type DocumentStore } from '../storage/index.ts';
+import { createLeases, type DocumentStore } from '../storage/index.ts';
+import { createEmbeddedStore } from '../storage/open.ts';
 import { tempDir } from './helpers/tmp.ts';
 
 const SLACK = 'https://slack.test';

@@ -6,19 +6,15 @@
 import { join } from 'node:path';
 import nock from 'nock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createManualClock } from '../config/index.ts';
+import { createManualClock } from '../config/runtime.ts';
 import { createDigestTransport } from '../digests/testing.ts';
-import { createLangfuseClient } from '../langfuse/index.ts';
+import { createLangfuseClient } from '../langfuse/client.ts';
 import { createLlm } from '../llm/index.ts';
-import {
-  createMonitorStore,
-  createTickLog,
-  type Monitor,
-  type MonitorDeps,
-  MonitorSchema,
-  runDueTick,
-} from '../monitors/index.ts';
-import { createEmbeddedStore, createLeases, type DocumentStore } from '../storage/index.ts';
+import { createMonitorStore, createTickLog, type Monitor, type MonitorDeps } from '../monitors/index.ts';
+import { MonitorSchema } from '../monitors/schema.ts';
+import { runDueTick } from '../monitors/tick.ts';
+import { createLeases, type DocumentStore } from '../storage/index.ts';
+import { createEmbeddedStore } from '../storage/open.ts';
 import { answerObservations, chatInput, type FakeObservation } from './fixtures/fake-langfuse.ts';
 import { tempDir } from './helpers/tmp.ts';
 

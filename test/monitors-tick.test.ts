@@ -3,22 +3,22 @@
 import { appendFileSync, copyFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createManualClock } from '../config/index.ts';
+import { createManualClock } from '../config/runtime.ts';
 import {
   createMonitorStore,
   createTickLog,
   loadMonitors,
   type Monitor,
-  MonitorSchema,
   type MonitorDeps,
-  runDueTick,
-  runTick,
-  startSchedules,
 } from '../monitors/index.ts';
+import { MonitorSchema } from '../monitors/schema.ts';
+import { runDueTick, runTick } from '../monitors/tick.ts';
+import { startSchedules } from '../monitors/schedule.ts';
 import type { TickRunDoc } from '../monitors/store.ts';
 import { readEvaluation } from '../monitors/tick-phases.ts';
 import { createRecordingTransport } from '../prompts/testing.ts';
-import { createEmbeddedStore, createLeases, type DocumentStore } from '../storage/index.ts';
+import { createLeases, type DocumentStore } from '../storage/index.ts';
+import { createEmbeddedStore } from '../storage/open.ts';
 import { tempDir } from './helpers/tmp.ts';
 
 let dir: string;

@@ -1,7 +1,8 @@
 // Monitor extractors read the tool calls of a production trace, so agent metrics score traces as they score datasets.
 import { describe, expect, it } from 'vitest';
-import { createMetric } from '../evaluators/index.ts';
-import { ExtractSchema, extractItem, extractPaths } from '../monitors/index.ts';
+import { createMetric } from '../evaluators/registry.ts';
+import { ExtractSchema } from '../monitors/schema.ts';
+import { extractItem, extractPaths } from '../monitors/extract.ts';
 
 // A trace record with OpenAI-style tool calls (arguments as JSON text) and expected calls stored by the team.
 const record = {

@@ -3,28 +3,28 @@
 import { Hono } from 'hono';
 import nock from 'nock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createManualClock, createSilentLogger } from '../config/index.ts';
+import { createSilentLogger } from '../config/index.ts';
+import { createManualClock } from '../config/runtime.ts';
 import { renderBlocks } from '../bot/render-blocks.ts';
-import { createLangfuseClient } from '../langfuse/index.ts';
+import { createLangfuseClient } from '../langfuse/client.ts';
 import {
   createLangfuseWebhookRoute,
   createProductionVersionLookup,
   createPromptActionHandler,
   createPromptCache,
   createPromptEventHandlers,
-  handlePromptAction,
   openPromptActions,
-  type RunLaunchOptions,
 } from '../prompts/index.ts';
+import { handlePromptAction, type RunLaunchOptions } from '../prompts/suites.ts';
 import { createRecordingTransport, promptVersionBody, signedHeaders } from '../prompts/testing.ts';
 import {
-  createEmbeddedStore,
   createJobQueue,
   createWorker,
   type DocumentStore,
   type JobQueue,
   type Worker,
 } from '../storage/index.ts';
+import { createEmbeddedStore } from '../storage/open.ts';
 import { tempDir } from './helpers/tmp.ts';
 
 const SECRET = 'lf-whsec_test-secret-0123456789';

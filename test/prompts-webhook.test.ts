@@ -4,15 +4,11 @@ import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createPromptEventHandlers, createLangfuseWebhookRoute, PROMPT_EVENT_JOB } from '../prompts/index.ts';
+import { createPromptEventHandlers, createLangfuseWebhookRoute } from '../prompts/index.ts';
+import { PROMPT_EVENT_JOB } from '../prompts/webhook-route.ts';
 import { createRecordingTransport, promptVersionBody, signedHeaders } from '../prompts/testing.ts';
-import {
-  createEmbeddedStore,
-  createJobQueue,
-  createWorker,
-  type DocumentStore,
-  type JobQueue,
-} from '../storage/index.ts';
+import { createJobQueue, createWorker, type DocumentStore, type JobQueue } from '../storage/index.ts';
+import { createEmbeddedStore } from '../storage/open.ts';
 import { tempDir } from './helpers/tmp.ts';
 
 const SECRET = 'lf-whsec_test-secret-0123456789';

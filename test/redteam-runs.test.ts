@@ -8,7 +8,8 @@ import { join, resolve } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Score } from '../evaluators/index.ts';
 import { loadSuite, type RunService } from '../runs/index.ts';
-import { createEmbeddedStore, type JobQueue } from '../storage/index.ts';
+import type { JobQueue } from '../storage/index.ts';
+import { createEmbeddedStore } from '../storage/open.ts';
 import { drainRun, offlineRunService } from './helpers/runs.ts';
 import { tempDir } from './helpers/tmp.ts';
 

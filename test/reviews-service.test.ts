@@ -14,31 +14,22 @@ import {
   reviewListCommand,
   reviewReasonCommand,
 } from '../commands/reviews.ts';
-import {
-  createManualClock,
-  createSilentLogger,
-  isArbiterError,
-  systemClock,
-  systemIds,
-} from '../config/index.ts';
+import { createSilentLogger, isArbiterError, systemClock, systemIds } from '../config/index.ts';
+import { createManualClock } from '../config/runtime.ts';
 import { createLlm } from '../llm/index.ts';
 import { createRecordingTransport } from '../prompts/testing.ts';
-import {
-  type Choice,
-  createReviewService,
-  type ReviewService,
-  voteId,
-  votesAsOfClose,
-} from '../reviews/index.ts';
+import { createReviewService, type ReviewService, votesAsOfClose } from '../reviews/index.ts';
+import type { Choice } from '../reviews/types.ts';
+import { voteId } from '../reviews/repository.ts';
 import { createRunService, loadSuite, type RunService } from '../runs/index.ts';
 import {
-  createEmbeddedStore,
   createJobQueue,
   createWorker,
   type DocumentStore,
   type JobQueue,
   type Worker,
 } from '../storage/index.ts';
+import { createEmbeddedStore } from '../storage/open.ts';
 import { tempDir } from './helpers/tmp.ts';
 import { waitUntil } from './helpers/wait.ts';
 

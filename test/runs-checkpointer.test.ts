@@ -6,8 +6,9 @@ import {
   CHECKPOINTS_COLLECTION,
   CHECKPOINT_WRITES_COLLECTION,
   createStoreCheckpointer,
-} from '../runs/index.ts';
-import { createEmbeddedStore, type DocumentStore } from '../storage/index.ts';
+} from '../runs/checkpointer.ts';
+import type { DocumentStore } from '../storage/index.ts';
+import { createEmbeddedStore } from '../storage/open.ts';
 import { tempDir } from './helpers/tmp.ts';
 
 const cleanups: (() => unknown)[] = [];

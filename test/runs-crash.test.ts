@@ -7,7 +7,7 @@ import { parseEnv } from '../config/index.ts';
 import { runVerdict } from '../commands/run-messages.ts';
 import { type RunCliArgs, runRunCommand } from '../commands/runs-cli.ts';
 import { withCliServices } from './helpers/cli-services.ts';
-import { createEmbeddedStore } from '../storage/index.ts';
+import { createEmbeddedStore } from '../storage/open.ts';
 import { createRunRepository, loadSuite, renderJunit, summaryExitCode } from '../runs/index.ts';
 import { startStubAgent } from './fixtures/runs-stub-server.ts';
 import { kill9, startTsChild, waitForLines as waitFor } from './helpers/child.ts';

@@ -4,7 +4,8 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadSuite } from '../runs/index.ts';
-import { createEmbeddedStore, type DocumentStore } from '../storage/index.ts';
+import type { DocumentStore } from '../storage/index.ts';
+import { createEmbeddedStore } from '../storage/open.ts';
 import { drainRun, offlineRunService } from './helpers/runs.ts';
 import { tempDir } from './helpers/tmp.ts';
 

@@ -10,20 +10,22 @@ import { renderRunSummary } from '../commands/run-messages.ts';
 import { runRunsCommand } from '../commands/runs-cli.ts';
 import { withCliServices } from './helpers/cli-services.ts';
 import { isArbiterError, parseEnv } from '../config/index.ts';
-import { createMetric } from '../evaluators/index.ts';
-import { createLangfuseClient } from '../langfuse/index.ts';
-import { createLangfuseTracing, createLlm, createScriptedProvider, DEFAULT_PRICES } from '../llm/index.ts';
+import { createMetric } from '../evaluators/registry.ts';
+import { createLangfuseClient } from '../langfuse/client.ts';
+import { createLlm } from '../llm/index.ts';
+import { createLangfuseTracing } from '../llm/otel.ts';
+import { createScriptedProvider } from '../llm/testing.ts';
+import { DEFAULT_PRICES } from '../llm/prices.ts';
+import { langfuseRunName, loadSuite } from '../runs/index.ts';
 import {
   createLangfuseDatasetSource,
   fromLangfuseItem,
   itemSpanIds,
   langfuseExperimentId,
-  langfuseRunName,
   langfuseScoreId,
   langfuseScoreValue,
-  loadSuite,
-} from '../runs/index.ts';
-import { createEmbeddedStore } from '../storage/index.ts';
+} from '../runs/langfuse.ts';
+import { createEmbeddedStore } from '../storage/open.ts';
 import { createSilentLogger } from '../config/index.ts';
 import { type FakeLangfuse, startFakeLangfuse } from './fixtures/fake-langfuse.ts';
 import { tempDir } from './helpers/tmp.ts';

@@ -3,16 +3,12 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeAll, afterAll, describe, expect, it } from 'vitest';
 import type { Metric } from '../evaluators/index.ts';
-import {
-  createStoreCheckpointer,
-  createItemGraph,
-  limitTarget,
-  loadSuite,
-  Permits,
-  runItem,
-  type RunService,
-} from '../runs/index.ts';
-import { createEmbeddedStore, createWorker, type DocumentStore, type JobQueue } from '../storage/index.ts';
+import { loadSuite, type RunService } from '../runs/index.ts';
+import { createStoreCheckpointer } from '../runs/checkpointer.ts';
+import { createItemGraph, runItem } from '../runs/engine.ts';
+import { limitTarget, Permits } from '../runs/permits.ts';
+import { createWorker, type DocumentStore, type JobQueue } from '../storage/index.ts';
+import { createEmbeddedStore } from '../storage/open.ts';
 import { startStubAgent, type StubServer } from './fixtures/runs-stub-server.ts';
 import { drainRun, offlineRunService } from './helpers/runs.ts';
 import { tempDir } from './helpers/tmp.ts';

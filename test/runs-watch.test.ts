@@ -5,15 +5,16 @@ import { join } from 'node:path';
 import nock from 'nock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createSilentLogger, isArbiterError, type Logger } from '../config/index.ts';
-import { createLangfuseClient } from '../langfuse/index.ts';
+import { createLangfuseClient } from '../langfuse/client.ts';
 import {
   createLangfusePromptSource,
   createRunLauncher,
   createSuiteWatcher,
   loadSuite,
-  parseSuite,
 } from '../runs/index.ts';
-import { createEmbeddedStore, createWorker } from '../storage/index.ts';
+import { parseSuite } from '../runs/suite.ts';
+import { createWorker } from '../storage/index.ts';
+import { createEmbeddedStore } from '../storage/open.ts';
 import { tempDir } from './helpers/tmp.ts';
 import { offlineRunService } from './helpers/runs.ts';
 

@@ -14,7 +14,8 @@ import { createSlackClient, createSlackTransport, SlackPostError } from '../bot/
 import type { ActionContext, ActionHandler } from '../chat/actions.ts';
 import type { RolePolicy } from '../chat/index.ts';
 import { createSilentLogger, parseEnv, systemIds } from '../config/index.ts';
-import { createEmbeddedStore, createJobQueue, createWorker } from '../storage/index.ts';
+import { createJobQueue, createWorker } from '../storage/index.ts';
+import { createEmbeddedStore } from '../storage/open.ts';
 import { type FakeSlackCall, startFakeSlack } from './fixtures/fake-slack.ts';
 import { tempDir } from './helpers/tmp.ts';
 import { waitUntil as until } from './helpers/wait.ts';

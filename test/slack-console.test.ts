@@ -13,7 +13,8 @@ import type { Message } from '../chat/message.ts';
 import type { PostedRef, Transport } from '../chat/transport.ts';
 import { createSilentLogger, parseEnv, systemIds } from '../config/index.ts';
 import type { Run, RunService } from '../runs/index.ts';
-import { createEmbeddedStore, createJobQueue, createWorker } from '../storage/index.ts';
+import { createJobQueue, createWorker } from '../storage/index.ts';
+import { createEmbeddedStore } from '../storage/open.ts';
 import { tempDir } from './helpers/tmp.ts';
 import { waitUntil as until } from './helpers/wait.ts';
 

@@ -6,7 +6,8 @@
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { COMMAND_JOB_TYPE } from '../bot/command-jobs.ts';
-import { createEmbeddedStore, createJobQueue } from '../storage/index.ts';
+import { createJobQueue } from '../storage/index.ts';
+import { createEmbeddedStore } from '../storage/open.ts';
 import { startFakeSlack } from './fixtures/fake-slack.ts';
 import { kill9, startTsChild, waitForLines } from './helpers/child.ts';
 import {

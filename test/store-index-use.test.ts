@@ -12,16 +12,17 @@ import { createDigestPosts } from '../digests/index.ts';
 import { createMonitorStore, createTickLog } from '../monitors/index.ts';
 import { createPromptEventHandlers } from '../prompts/index.ts';
 import { createReviewRepository } from '../reviews/index.ts';
-import { createRunRepository, createStoreCheckpointer } from '../runs/index.ts';
+import { createRunRepository } from '../runs/index.ts';
+import { createStoreCheckpointer } from '../runs/checkpointer.ts';
 import {
   createJobQueue,
   createLeases,
   type DocumentStore,
   type Filter,
-  retentionIndex,
   retentionRules,
-  type Sort,
 } from '../storage/index.ts';
+import { retentionIndex } from '../storage/retention.ts';
+import type { Sort } from '../storage/port.ts';
 import { createMongoStore } from '../storage/mongo.ts';
 import { createSqliteStore, SQLITE_FILE } from '../storage/sqlite.ts';
 import { compileFilter, compileSort } from '../storage/sqlite-sql.ts';

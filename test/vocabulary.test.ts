@@ -17,7 +17,7 @@ import {
 } from '../config/index.ts';
 import { loadDigests } from '../digests/schema.ts';
 import { runMonitorCli } from '../monitors/cli.ts';
-import { buildMetrics } from '../monitors/index.ts';
+import { buildMetrics } from '../monitors/tick-phases.ts';
 import { loadMonitors, type Monitor } from '../monitors/schema.ts';
 import { loadSuite, type Suite } from '../runs/suite.ts';
 import { withCliServices } from './helpers/cli-services.ts';

@@ -7,13 +7,15 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { runCli } from '../cli/run-cli.ts';
 import { dispatch, type DispatchDeps, parseCommand } from '../commands/index.ts';
 import { loadSuite } from '../runs/index.ts';
-import { createEmbeddedStore } from '../storage/index.ts';
+import { createEmbeddedStore } from '../storage/open.ts';
 import { drainRun, offlineRunService } from './helpers/runs.ts';
 import type { CliIo } from '../cli/io.ts';
 import { OPEN_REPORT_ACTION_ID } from '../chat/index.ts';
 import { createReportLinks, createSilentLogger, parseEnv, reportPaths } from '../config/index.ts';
 import { openStore } from '../storage/index.ts';
-import { createReportRoutes, escapeHtml, html, resolveLinkSecret } from '../web/index.ts';
+import { createReportRoutes } from '../web/index.ts';
+import { escapeHtml, html } from '../web/html.ts';
+import { resolveLinkSecret } from '../web/secret.ts';
 import { tempDir } from './helpers/tmp.ts';
 
 const SECRET = 'a-test-secret-of-enough-length';

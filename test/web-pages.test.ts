@@ -3,7 +3,7 @@
 // strict CSP, a review blind until it closes, and the *Open report* buttons on the messages when PUBLIC_URL is set.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createReportLinks, reportPaths } from '../config/index.ts';
-import { LINK_REFUSED, REPORT_CSP } from '../web/index.ts';
+import { LINK_REFUSED, REPORT_CSP } from '../web/routes.ts';
 import { getPage, HOSTILE, HOSTILE_ESCAPED, startWebBot, type WebBot } from './helpers/web-bot.ts';
 import { waitUntil } from './helpers/wait.ts';
 

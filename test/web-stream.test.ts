@@ -9,7 +9,7 @@ import { serve } from '@hono/node-server';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createReportLinks, reportPaths } from '../config/index.ts';
 import { loadSuite, type RunItemView } from '../runs/index.ts';
-import { createEmbeddedStore } from '../storage/index.ts';
+import { createEmbeddedStore } from '../storage/open.ts';
 import { createReportRoutes } from '../web/index.ts';
 import { drainRun, offlineRunService } from './helpers/runs.ts';
 import { tempDir } from './helpers/tmp.ts';

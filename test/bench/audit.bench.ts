@@ -2,8 +2,9 @@
 // query (one object's history), `arbiter audit --user`, `--since` and the newest page, as medians over 50 queries.
 // "without indexes" is the same filter, order and limit on a copy of the records in a collection with no indexes.
 import { createAuditLog } from '../../audit/index.ts';
-import { createManualClock } from '../../config/index.ts';
-import { createNedbStore, createSqliteStore, type DocumentStore } from '../../storage/index.ts';
+import { createManualClock } from '../../config/runtime.ts';
+import { createSqliteStore, type DocumentStore } from '../../storage/index.ts';
+import { createNedbStore } from '../../storage/embedded.ts';
 import { tempDir } from '../helpers/tmp.ts';
 import { isMain, median, report } from './util.ts';
 

@@ -4,17 +4,19 @@
 import { join } from 'node:path';
 import { createDigestInputs } from '../../commands/digest.ts';
 import { mulberry32 } from '../../config/index.ts';
-import { buildDigest, DigestSchema, renderChartPng } from '../../digests/index.ts';
+import { buildDigest } from '../../digests/build.ts';
+import { DigestSchema } from '../../digests/schema.ts';
+import { renderChartPng } from '../../digests/chart.ts';
 import {
   createMonitorStore,
   createTickLog,
   type ScoredItemDoc,
-  scoredKey,
-  summarizeTick,
   type TickLogDoc,
 } from '../../monitors/index.ts';
+import { scoredKey } from '../../monitors/store.ts';
+import { summarizeTick } from '../../monitors/tick-log.ts';
 import { createRunRepository } from '../../runs/index.ts';
-import { createEmbeddedStore } from '../../storage/index.ts';
+import { createEmbeddedStore } from '../../storage/open.ts';
 import { tempDir } from '../helpers/tmp.ts';
 import { isMain, median, peakRssMiB, report } from './util.ts';
 

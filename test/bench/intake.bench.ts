@@ -5,7 +5,8 @@
 // peak RSS of the bot. The bot runs in a child process (test/fixtures/slack-crash-bot.ts) as in production.
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createEmbeddedStore, createJobQueue } from '../../storage/index.ts';
+import { createJobQueue } from '../../storage/index.ts';
+import { createEmbeddedStore } from '../../storage/open.ts';
 import { startFakeSlack } from '../fixtures/fake-slack.ts';
 import { kill9, startTsChild, waitForLines } from '../helpers/child.ts';
 import {

@@ -1,5 +1,6 @@
 // Jobs: 2 workers drain 10,000 jobs (2 × 5,000) from one embedded store; every job must run exactly once.
-import { createEmbeddedStore, createJobQueue, createWorker } from '../../storage/index.ts';
+import { createJobQueue, createWorker } from '../../storage/index.ts';
+import { createEmbeddedStore } from '../../storage/open.ts';
 import { tempDir } from '../helpers/tmp.ts';
 import { isMain, report } from './util.ts';
 

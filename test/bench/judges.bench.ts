@@ -3,8 +3,11 @@
 // (validation, limiter, breaker, time-out, structured output parsing, cost); only the model is fake. For each metric:
 // model calls per item, its sequential depth (calls that must wait for the previous one), the median wall time of
 // three runs, and the ratio to the concurrency bound N / 16 × depth × 50 ms (1.0 = no overhead beyond the model).
-import { createLlm, type LlmProvider, parseTagBlocks } from '../../llm/index.ts';
-import { createMetric, type Item, type Metric } from '../../evaluators/index.ts';
+import { createLlm } from '../../llm/index.ts';
+import type { LlmProvider } from '../../llm/types.ts';
+import { parseTagBlocks } from '../../llm/judge-protocol.ts';
+import type { Item, Metric } from '../../evaluators/index.ts';
+import { createMetric } from '../../evaluators/registry.ts';
 import { resetGeneratedSteps } from '../../evaluators/g-eval.ts';
 import { isMain, median, peakRssMiB, report } from './util.ts';
 

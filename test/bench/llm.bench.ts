@@ -6,8 +6,10 @@
 // The wrapper's own overhead per call is its latency minus the time spent inside the provider call. A last pass
 // repeats (a) with an in-process provider that just sleeps 200 ms, to show the wrapper without the SDK's CPU cost.
 import { Worker } from 'node:worker_threads';
-import { createAnthropicProvider, createLlm, type LlmProvider, type LlmService } from '../../llm/index.ts';
-import { createEmbeddedStore } from '../../storage/index.ts';
+import { createLlm, type LlmService } from '../../llm/index.ts';
+import { createAnthropicProvider } from '../../llm/anthropic.ts';
+import type { LlmProvider } from '../../llm/types.ts';
+import { createEmbeddedStore } from '../../storage/open.ts';
 import { tempDir } from '../helpers/tmp.ts';
 import { isMain, percentile, report } from './util.ts';
 

@@ -6,7 +6,8 @@
 // the bound N / 16 × 50 ms, tokens and cost counted on the scores).
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createMetric, type Item, METRIC_NAMES, metrics } from '../../evaluators/index.ts';
+import { type Item, METRIC_NAMES } from '../../evaluators/index.ts';
+import { createMetric, metrics } from '../../evaluators/registry.ts';
 import { createLlm } from '../../llm/index.ts';
 import { isMain, median, report } from './util.ts';
 

@@ -9,18 +9,17 @@ import nock from 'nock';
 import { createServer } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import type { AddressInfo } from 'node:net';
-import { createManualClock } from '../../config/index.ts';
-import { createLangfuseClient, fieldsFor, readObservations } from '../../langfuse/index.ts';
-import {
-  createMonitorStore,
-  extractPaths,
-  MonitorSchema,
-  runTick,
-  type ScoredItemDoc,
-  scoredKey,
-} from '../../monitors/index.ts';
+import { createManualClock } from '../../config/runtime.ts';
+import { fieldsFor, readObservations } from '../../langfuse/index.ts';
+import { createLangfuseClient } from '../../langfuse/client.ts';
+import { createMonitorStore, type ScoredItemDoc } from '../../monitors/index.ts';
+import { extractPaths } from '../../monitors/extract.ts';
+import { MonitorSchema } from '../../monitors/schema.ts';
+import { runTick } from '../../monitors/tick.ts';
+import { scoredKey } from '../../monitors/store.ts';
 import { createRecordingTransport } from '../../prompts/testing.ts';
-import { createEmbeddedStore, createLeases } from '../../storage/index.ts';
+import { createLeases } from '../../storage/index.ts';
+import { createEmbeddedStore } from '../../storage/open.ts';
 import { answerObservations, type FakeObservation } from '../fixtures/fake-langfuse.ts';
 import { tempDir } from '../helpers/tmp.ts';
 import { isMain, median, peakRssMiB, report } from './util.ts';

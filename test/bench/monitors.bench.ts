@@ -2,17 +2,15 @@
 // already-scored keys in the embedded store, sampling 500, offline metrics, scores published to the fake.
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createManualClock } from '../../config/index.ts';
-import { createLangfuseClient } from '../../langfuse/index.ts';
-import {
-  createMonitorStore,
-  MonitorSchema,
-  runTick,
-  type ScoredItemDoc,
-  scoredKey,
-} from '../../monitors/index.ts';
+import { createManualClock } from '../../config/runtime.ts';
+import { createLangfuseClient } from '../../langfuse/client.ts';
+import { createMonitorStore, type ScoredItemDoc } from '../../monitors/index.ts';
+import { MonitorSchema } from '../../monitors/schema.ts';
+import { runTick } from '../../monitors/tick.ts';
+import { scoredKey } from '../../monitors/store.ts';
 import { createRecordingTransport } from '../../prompts/testing.ts';
-import { createEmbeddedStore, createLeases } from '../../storage/index.ts';
+import { createLeases } from '../../storage/index.ts';
+import { createEmbeddedStore } from '../../storage/open.ts';
 import { tempDir } from '../helpers/tmp.ts';
 import { isMain, peakRssMiB, report } from './util.ts';
 

@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { ACTION_JOB_TYPE, slackActionKey } from '../../bot/action-jobs.ts';
 import { startBot } from '../../bot/start.ts';
 import { mulberry32, parseEnv } from '../../config/index.ts';
-import type { Choice } from '../../reviews/index.ts';
+import type { Choice } from '../../reviews/types.ts';
 import { loadSuite } from '../../runs/index.ts';
 import { tempDir } from '../helpers/tmp.ts';
 import { createChildAsk, createSlackClients, signBodies, startBotProbes } from './slack-load.ts';

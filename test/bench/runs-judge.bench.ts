@@ -7,9 +7,11 @@
 // calls of finished targets overlap the next targets and a run can come in under the two-call bound.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createLlm, type LlmProvider } from '../../llm/index.ts';
+import { createLlm } from '../../llm/index.ts';
+import type { LlmProvider } from '../../llm/types.ts';
 import { type EngineMode, loadSuite } from '../../runs/index.ts';
-import { createEmbeddedStore, createWorker } from '../../storage/index.ts';
+import { createWorker } from '../../storage/index.ts';
+import { createEmbeddedStore } from '../../storage/open.ts';
 import { tempDir } from '../helpers/tmp.ts';
 import { offlineRunService } from '../helpers/runs.ts';
 import { isMain, median, peakRssMiB, report } from './util.ts';

@@ -10,27 +10,20 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createDigestInputs } from '../../commands/digest.ts';
 import { mulberry32 } from '../../config/index.ts';
-import { buildDigest, DigestSchema } from '../../digests/index.ts';
+import { buildDigest } from '../../digests/build.ts';
+import { DigestSchema } from '../../digests/schema.ts';
 import {
   createMonitorStore,
   createTickLog,
   type ScoredItemDoc,
-  scoredKey,
-  summarizeTick,
   type TickLogDoc,
 } from '../../monitors/index.ts';
+import { scoredKey } from '../../monitors/store.ts';
+import { summarizeTick } from '../../monitors/tick-log.ts';
 import { createRunRepository } from '../../runs/index.ts';
-import {
-  createEmbeddedStore,
-  createJobQueue,
-  createWorker,
-  type EmbeddedEngine,
-  type Job,
-  retentionIndex,
-  retentionPreview,
-  retentionRules,
-  sweepRetention,
-} from '../../storage/index.ts';
+import { createJobQueue, createWorker, type Job, retentionRules } from '../../storage/index.ts';
+import { createEmbeddedStore, type EmbeddedEngine } from '../../storage/open.ts';
+import { retentionIndex, retentionPreview, sweepRetention } from '../../storage/retention.ts';
 import { parseEnv } from '../../config/index.ts';
 import { tempDir } from '../helpers/tmp.ts';
 import { isMain, median, peakRssMiB, report } from './util.ts';

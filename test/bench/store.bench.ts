@@ -1,5 +1,5 @@
 // Embedded store: insert 100,000 small documents, then 10,000 lookups by a unique key.
-import { createEmbeddedStore } from '../../storage/index.ts';
+import { createEmbeddedStore } from '../../storage/open.ts';
 import { tempDir } from '../helpers/tmp.ts';
 import { isMain, peakRssMiB, report } from './util.ts';
 

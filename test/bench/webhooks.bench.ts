@@ -5,7 +5,8 @@ import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
 import { createLangfuseWebhookRoute, createPromptEventHandlers } from '../../prompts/index.ts';
 import { createRecordingTransport, promptVersionBody, signedHeaders } from '../../prompts/testing.ts';
-import { createEmbeddedStore, createJobQueue, createWorker } from '../../storage/index.ts';
+import { createJobQueue, createWorker } from '../../storage/index.ts';
+import { createEmbeddedStore } from '../../storage/open.ts';
 import { tempDir } from '../helpers/tmp.ts';
 import { isMain, percentile, report } from './util.ts';
 

@@ -1,6 +1,7 @@
 // Runs a CLI handler as `arbiter` does: with the one CLI composition of app/ (here over the test's own store, model,
 // clock… where it passes them), closed once afterwards.
-import { type CliOverrides, createCliServices } from '../../app/index.ts';
+import { createCliServices } from '../../app/index.ts';
+import type { CliOverrides } from '../../app/cli.ts';
 import type { CliServices } from '../../commands/index.ts';
 import type { Env } from '../../config/index.ts';
 

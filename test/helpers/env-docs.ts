@@ -2,7 +2,7 @@
 // `node --import tsx test/helpers/env-docs.ts --write` rewrites both; test/docs.test.ts checks they are current.
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { z } from 'zod';
-import { ENV_VARS, type EnvVarName, envValueText } from '../../config/index.ts';
+import { ENV_VARS, type EnvVarName, envValueText } from '../../config/env.ts';
 
 function defaultOf(name: EnvVarName, schema: z.ZodType): string | undefined {
   const r = schema.safeParse(undefined);

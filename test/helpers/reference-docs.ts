@@ -5,15 +5,9 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { stringify } from 'yaml';
 import type { z } from 'zod';
-import {
-  CronScheduleSchema,
-  EveryScheduleSchema,
-  type FieldRow,
-  fieldRows,
-  type JsonSchema,
-  jsonSchemaOf,
-  typeOf,
-} from '../../config/index.ts';
+import { fieldRows } from '../../config/index.ts';
+import { CronScheduleSchema, EveryScheduleSchema } from '../../config/schedule.ts';
+import { type FieldRow, type JsonSchema, jsonSchemaOf, typeOf } from '../../config/schema-doc.ts';
 import { DigestSchema } from '../../digests/schema.ts';
 import { describeMetrics, MetricEntrySchema } from '../../evaluators/index.ts';
 import {

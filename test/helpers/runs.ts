@@ -2,7 +2,8 @@
 // silent logs, and a worker loop that drains a run.
 import { createSilentLogger, systemClock, systemIds } from '../../config/index.ts';
 import { createLlm } from '../../llm/index.ts';
-import { createRunService, type RunService, type RunServiceDeps } from '../../runs/index.ts';
+import { createRunService, type RunService } from '../../runs/index.ts';
+import type { RunServiceDeps } from '../../runs/service.ts';
 import { createJobQueue, createWorker, type DocumentStore, type JobQueue } from '../../storage/index.ts';
 
 /** A run service on `store` with offline defaults; `deps` adds or replaces any of its dependencies. */

@@ -10,7 +10,8 @@ import {
   type SlackClient,
 } from '../../bot/slack-transport.ts';
 import { createSilentLogger } from '../../config/index.ts';
-import { createEmbeddedStore, type DocumentStore } from '../../storage/index.ts';
+import type { DocumentStore } from '../../storage/index.ts';
+import { createEmbeddedStore } from '../../storage/open.ts';
 import { type FakeSlack, startFakeSlack } from '../fixtures/fake-slack.ts';
 import { tempDir } from './tmp.ts';
 
