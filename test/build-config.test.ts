@@ -24,6 +24,11 @@ describe('build coverage', () => {
     };
     expect([...build.include].sort()).toEqual([...sourceFolders, 'bot', 'cli'].sort());
   });
+  it('tsconfig.json type-checks every source folder with its tests (`npx tsc --noEmit` in CI)', () => {
+    const config = JSON.parse(readFileSync(join(root, 'tsconfig.json'), 'utf8')) as { include: string[] };
+    const missing = [...sourceFolders, 'bot', 'cli', 'test'].filter((f) => !config.include.includes(f));
+    expect(missing).toEqual([]);
+  });
   it('the launcher checks every compiled folder for staleness', () => {
     const build = JSON.parse(readFileSync(join(root, 'tsconfig.build.json'), 'utf8')) as {
       include: string[];
