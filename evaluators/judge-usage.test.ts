@@ -2,10 +2,10 @@
 // reason before score, room for thinking), what every Score says it spent, and how replies that did not finish
 // become error Scores. Response shapes: the Messages API, https://platform.claude.com/docs/en/api/messages
 // (stop_reason, usage.cache_creation_input_tokens, usage.cache_read_input_tokens), built by llm/testing.ts.
+import { createManualClock } from '../config/runtime.ts';
 import nock from 'nock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createLlm } from '../llm/index.ts';
-import { createFakeLlmClock } from '../llm/clock.ts';
 import { anthropicMessage } from '../llm/testing.ts';
 import { createMetric } from './registry.ts';
 import { type Item, type Metric, ScoreSchema } from './types.ts';
@@ -22,7 +22,7 @@ function metric(name: 'llm-judge' | 'pairwise-judge', args: Record<string, unkno
       limits: {},
       retry: { maxRetries: 0, baseDelayMs: 1, maxDelayMs: 1, maxRetryAfterMs: 1, budgetMs: 1000 },
     },
-    clock: createFakeLlmClock(),
+    clock: createManualClock(),
   });
   const built = createMetric(name, args, { llm, judgeModel: model });
   if (!built.ok) throw new Error(built.error);

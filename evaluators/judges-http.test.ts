@@ -5,10 +5,10 @@
 // by llm/testing.ts; errors as https://platform.claude.com/docs/en/api/errors and
 // https://ai.google.dev/gemini-api/docs/troubleshooting document them. The fake model answers by the prompt's <task>,
 // so each case says what a judge would reply and what the metric must make of it.
+import { createManualClock } from '../config/runtime.ts';
 import nock from 'nock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createLlm } from '../llm/index.ts';
-import { createFakeLlmClock } from '../llm/clock.ts';
 import { parseTagBlocks } from '../llm/judge-protocol.ts';
 import { anthropicError, anthropicMessage, geminiError, geminiResponse } from '../llm/testing.ts';
 import { createEmbeddedStore } from '../storage/open.ts';
@@ -42,7 +42,7 @@ function llm(cache = false) {
       limits: {},
       retry: { maxRetries: 0, baseDelayMs: 1, maxDelayMs: 1, maxRetryAfterMs: 1, budgetMs: 1000 },
     },
-    clock: createFakeLlmClock(),
+    clock: createManualClock(),
   });
 }
 
@@ -406,7 +406,7 @@ describe('g-eval steps across runs', () => {
       const versions: string[] = [];
       for (run = 0; run < 2; run++) {
         resetGeneratedSteps(); // a new process: nothing in memory
-        const service = createLlm({ env, store, settings: { limits: {} }, clock: createFakeLlmClock() });
+        const service = createLlm({ env, store, settings: { limits: {} }, clock: createManualClock() });
         const made = createMetric(
           'g-eval',
           { criteria: 'Is it clear?' },

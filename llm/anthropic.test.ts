@@ -1,7 +1,7 @@
+import { createManualClock } from '../config/runtime.ts';
 import nock from 'nock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { createFakeLlmClock } from './clock.ts';
 import { createLlm, type LlmSettings } from './create-llm.ts';
 import { isLlmError } from './errors.ts';
 import { anthropicError, anthropicMessage } from './testing.ts';
@@ -27,7 +27,7 @@ function settings(overrides: Partial<LlmSettings> = {}): Partial<LlmSettings> {
 }
 
 function setup(overrides: Partial<LlmSettings> = {}) {
-  const clock = createFakeLlmClock();
+  const clock = createManualClock();
   const llm = createLlm({
     env: { ANTHROPIC_API_KEY: KEY, ANTHROPIC_BASE_URL: BASE },
     settings: settings(overrides),
@@ -111,7 +111,7 @@ describe('anthropic provider (Messages API)', () => {
 
   it('honours retry-after given as an HTTP date and retry-after-ms', async () => {
     const { llm, clock } = setup();
-    const at = new Date(clock.now() + 12_000).toUTCString();
+    const at = new Date(clock.nowMs() + 12_000).toUTCString();
     nock(BASE)
       .post('/v1/messages')
       .reply(429, anthropicError('rate_limit_error', 'slow down'), { 'retry-after': at })

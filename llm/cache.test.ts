@@ -1,10 +1,10 @@
+import { createManualClock } from '../config/runtime.ts';
 import nock from 'nock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { DocumentStore } from '../storage/index.ts';
 import { createEmbeddedStore } from '../storage/open.ts';
 import { tempDir } from '../test/helpers/tmp.ts';
 import { CACHE_COLLECTION, cacheKey, canonicalJson } from './cache.ts';
-import { createFakeLlmClock } from './clock.ts';
 import {
   type CreateLlmOptions,
   createLlm as create,
@@ -82,7 +82,7 @@ describe('response cache', () => {
       .post('/v1/messages')
       .once()
       .reply(200, anthropicMessage('4/5', { input: 500, output: 50 }));
-    const llm = createLlm({ store, env, settings, clock: createFakeLlmClock() });
+    const llm = createLlm({ store, env, settings, clock: createManualClock() });
     const first = await llm.complete(ask);
     await llm.flush();
     const second = await llm.complete(ask);
@@ -195,7 +195,7 @@ describe('response cache', () => {
       .reply(200, anthropicMessage('old'))
       .post('/v1/messages')
       .reply(200, anthropicMessage('new'));
-    const clock = createFakeLlmClock();
+    const clock = createManualClock();
     const llm = createLlm({ store, env: { ...env, LLM_CACHE_TTL: '1h' }, settings, clock });
     await llm.complete(ask);
     await llm.flush();

@@ -1,15 +1,15 @@
+import { createManualClock, systemClock } from '../config/runtime.ts';
 import nock from 'nock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../config/index.ts';
 import { createCircuitBreaker } from './circuit-breaker.ts';
-import { createFakeLlmClock, systemLlmClock } from './clock.ts';
 import { createLlm } from './create-llm.ts';
 import { isLlmError, isProviderTrouble } from './errors.ts';
 import { anthropicError, anthropicMessage } from './testing.ts';
 
 describe('circuit breaker (unit)', () => {
   it('opens after N failed calls in a row; failed attempts alone never open it; a success resets', () => {
-    const clock = createFakeLlmClock();
+    const clock = createManualClock();
     const b = createCircuitBreaker({ failureThreshold: 3, cooldownMs: 10_000 }, clock);
     const pass = b.tryEnter();
     expect(pass).toEqual({ ok: true, probe: false });
@@ -40,7 +40,7 @@ describe('circuit breaker (unit)', () => {
   });
 
   it('a failed probe re-opens for a full cool-down; a neutral probe lets the next caller probe', () => {
-    const clock = createFakeLlmClock();
+    const clock = createManualClock();
     const b = createCircuitBreaker({ failureThreshold: 1, cooldownMs: 5_000 }, clock);
     b.onCallFailure();
     clock.advance(5_000);
@@ -55,7 +55,7 @@ describe('circuit breaker (unit)', () => {
   });
 
   it('late failures of calls started before opening do not extend the cool-down', () => {
-    const clock = createFakeLlmClock();
+    const clock = createManualClock();
     const b = createCircuitBreaker({ failureThreshold: 1, cooldownMs: 5_000 }, clock);
     const early = b.tryEnter();
     b.onCallFailure();
@@ -67,30 +67,30 @@ describe('circuit breaker (unit)', () => {
   });
 
   it('enter waits out the cool-down, then hands out the probe', async () => {
-    const clock = createFakeLlmClock();
+    const clock = createManualClock();
     const b = createCircuitBreaker({ failureThreshold: 1, cooldownMs: 5_000 }, clock);
     b.onCallFailure();
-    const t0 = clock.now();
+    const t0 = clock.nowMs();
     await expect(b.enter(t0 + 60_000)).resolves.toEqual({ ok: true, probe: true });
-    expect(clock.now() - t0).toBe(5_000);
+    expect(clock.nowMs() - t0).toBe(5_000);
     expect(clock.sleeps).toEqual([5_000]);
   });
 
   it('enter gives up at the deadline with a refusal, and rejects when its signal aborts', async () => {
-    const clock = createFakeLlmClock();
+    const clock = createManualClock();
     const b = createCircuitBreaker({ failureThreshold: 1, cooldownMs: 60_000 }, clock);
     b.onCallFailure();
-    const t0 = clock.now();
+    const t0 = clock.nowMs();
     const gate = await b.enter(t0 + 2_000);
     expect(gate.ok).toBe(false);
-    expect(clock.now() - t0).toBe(2_000);
+    expect(clock.nowMs() - t0).toBe(2_000);
     const controller = new AbortController();
     controller.abort(new Error('run cancelled'));
     await expect(b.enter(t0 + 60_000, controller.signal)).rejects.toThrow('run cancelled');
   });
 
   it('callers behind an in-flight probe wait for its verdict, then go', async () => {
-    const b = createCircuitBreaker({ failureThreshold: 1, cooldownMs: 20 }, systemLlmClock);
+    const b = createCircuitBreaker({ failureThreshold: 1, cooldownMs: 20 }, systemClock);
     b.onCallFailure();
     const probe = await b.enter(Date.now() + 5_000);
     expect(probe).toEqual({ ok: true, probe: true });
@@ -257,7 +257,7 @@ describe('circuit breaker in the wrapper', () => {
   });
 
   it('gives up at the deadline with LLM_CIRCUIT_OPEN (provider trouble), making no request while open', async () => {
-    const clock = createFakeLlmClock();
+    const clock = createManualClock();
     const llm = createLlm({
       env: { ANTHROPIC_API_KEY: KEY, ANTHROPIC_BASE_URL: BASE },
       settings: {
@@ -275,9 +275,9 @@ describe('circuit breaker in the wrapper', () => {
     expect(llm.stats().breakers.anthropic).toBe('open');
 
     // Open: no interceptor is registered, so any HTTP attempt would fail with a nock error instead.
-    const t0 = clock.now();
+    const t0 = clock.nowMs();
     const err = await llm.complete(ask()).catch((e: unknown) => e);
-    expect(clock.now() - t0).toBe(5_000); // waited its whole budget, not a millisecond more
+    expect(clock.nowMs() - t0).toBe(5_000); // waited its whole budget, not a millisecond more
     expect(isLlmError(err, 'LLM_CIRCUIT_OPEN')).toBe(true);
     expect((err as { retryable: boolean }).retryable).toBe(true);
     expect(isProviderTrouble(err)).toBe(true);
@@ -318,7 +318,7 @@ describe('circuit breaker in the wrapper', () => {
   });
 
   it('one call retrying through a burst never opens the circuit on its own', async () => {
-    const clock = createFakeLlmClock();
+    const clock = createManualClock();
     const llm = createLlm({
       env: { ANTHROPIC_API_KEY: KEY, ANTHROPIC_BASE_URL: BASE },
       settings: {

@@ -2,7 +2,7 @@
 // attempts, so a short burst of 429/529 that retries ride out never opens it. Once N calls in a row have failed it
 // opens: new attempts wait for the cool-down (each caller bounded by its own deadline and abort signal) instead of
 // piling onto the outage, then one probe attempt is let through; its outcome closes or re-opens the circuit.
-import { type LlmClock, type LlmTimer, timerOf } from './clock.ts';
+import type { LlmTimer } from './clock.ts';
 
 /** closed = normal, open = attempts wait, half-open = one probe in flight (or due). */
 export type BreakerState = 'closed' | 'open' | 'half-open';
@@ -50,8 +50,7 @@ export interface CircuitBreaker {
 }
 
 /** Creates a closed breaker. */
-export function createCircuitBreaker(options: BreakerOptions, clockIn: LlmTimer | LlmClock): CircuitBreaker {
-  const clock = timerOf(clockIn);
+export function createCircuitBreaker(options: BreakerOptions, clock: LlmTimer): CircuitBreaker {
   let state: BreakerState = 'closed';
   let failures = 0;
   let openedAt = 0;

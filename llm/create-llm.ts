@@ -7,7 +7,7 @@ import { ArbiterError, createSilentLogger, type Env, type Logger, systemClock } 
 import type { DocumentStore } from '../storage/index.ts';
 import { cacheKey, createStoreCache, type ResponseCache } from './cache.ts';
 import { type BreakerState, type CircuitBreaker, createCircuitBreaker } from './circuit-breaker.ts';
-import { type LlmClock, type LlmTimer, timerOf } from './clock.ts';
+import type { LlmTimer } from './clock.ts';
 import { isLlmError, LlmError } from './errors.ts';
 import { withJsonRepair } from './json-repair.ts';
 import type { ModelName } from './model-name.ts';
@@ -80,8 +80,8 @@ export interface CreateLlmOptions {
   env?: Partial<Env>;
   /** Overrides of the settings derived from `env`. */
   settings?: Partial<LlmSettings>;
-  /** The one `Clock` (its `nowMs` and `sleep`); a clock in the former `LlmClock` shape is accepted too. */
-  clock?: LlmTimer | LlmClock;
+  /** The one `Clock` (its `nowMs` and `sleep`); `createManualClock` in tests. */
+  clock?: LlmTimer;
   logger?: Logger;
   /** Extra providers (or replacements of built-ins) by name, e.g. a benchmark stub. */
   providers?: Record<string, LlmProvider>;
@@ -112,7 +112,7 @@ export function createLlm(options: CreateLlmOptions = {}): LlmService {
     );
   }
   const settings: LlmSettings = { ...llmSettingsFromEnv(env), ...stripUndefined(options.settings ?? {}) };
-  const clock = options.clock ? timerOf(options.clock) : systemClock;
+  const clock = options.clock ?? systemClock;
   const logger = options.logger ?? createSilentLogger();
   const random = options.random ?? Math.random;
   const cache: ResponseCache | undefined = options.store

@@ -3,11 +3,11 @@
 // (https://platform.claude.com/docs/en/api/messages, stop reasons per
 // https://platform.claude.com/docs/en/build-with-claude/handling-stop-reasons) and the generateContent response
 // (https://ai.google.dev/api/generate-content#generatecontentresponse), built by llm/testing.ts.
+import { createManualClock } from '../config/runtime.ts';
 import nock from 'nock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { anthropicFinish, anthropicSupportsEffort, anthropicSupportsStructuredOutput } from './anthropic.ts';
-import { createFakeLlmClock } from './clock.ts';
 import { createLlm, type LlmSettings } from './create-llm.ts';
 import { geminiFinish } from './gemini.ts';
 import { anthropicMessage, geminiResponse } from './testing.ts';
@@ -25,7 +25,7 @@ const settings: Partial<LlmSettings> = {
   limits: {},
   retry: { maxRetries: 0, baseDelayMs: 1, maxDelayMs: 1, maxRetryAfterMs: 1, budgetMs: 1000 },
 };
-const llm = () => createLlm({ env, settings, clock: createFakeLlmClock(), random: () => 0.5 });
+const llm = () => createLlm({ env, settings, clock: createManualClock(), random: () => 0.5 });
 const user = (content: string) => [{ role: 'user' as const, content }];
 const Verdict = z.object({ reason: z.string(), score: z.number().min(1).max(5) });
 const SCHEMA = {

@@ -1,7 +1,7 @@
+import { createManualClock } from '../config/runtime.ts';
 import nock from 'nock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { createFakeLlmClock } from './clock.ts';
 import { createLlm, type LlmSettings } from './create-llm.ts';
 import { isLlmError } from './errors.ts';
 import { geminiError, geminiResponse } from './testing.ts';
@@ -12,7 +12,7 @@ const MODEL = 'gemini:gemini-2.5-flash';
 const PATH = '/v1beta/models/gemini-2.5-flash:generateContent';
 
 function setup(overrides: Partial<LlmSettings> = {}) {
-  const clock = createFakeLlmClock();
+  const clock = createManualClock();
   const llm = createLlm({
     env: { GEMINI_API_KEY: KEY, GEMINI_BASE_URL: BASE },
     settings: {

@@ -1,10 +1,10 @@
 // Each policy stage in isolation, around a scripted attempt (no wrapper, no HTTP): what it waits for, what it
 // counts, when it retries and when it gives up.
+import { createManualClock } from '../config/runtime.ts';
 import { describe, expect, it } from 'vitest';
 import { createSilentLogger } from '../config/index.ts';
 import type { CachedResponse, ResponseCache } from './cache.ts';
 import { createCircuitBreaker } from './circuit-breaker.ts';
-import { createFakeLlmClock } from './clock.ts';
 import { LlmError } from './errors.ts';
 import {
   type Attempt,
@@ -27,8 +27,8 @@ const RETRY = { maxRetries: 2, baseDelayMs: 100, maxDelayMs: 1000, maxRetryAfter
 const overloaded = () =>
   new LlmError('LLM_OVERLOADED', 'overloaded', { provider: 'fake', retryable: true, status: 529 });
 
-function context(clock: { now(): number }, over: Partial<CallContext> = {}): CallContext {
-  const started = clock.now();
+function context(clock: { nowMs(): number }, over: Partial<CallContext> = {}): CallContext {
+  const started = clock.nowMs();
   return {
     name: { provider: 'fake', model: 'm', full: 'fake:m' },
     params: { model: 'fake:m', modelName: 'm', messages: [{ role: 'user', content: 'hi' }] },
@@ -70,7 +70,7 @@ describe('timeoutAttempt', () => {
         return REPLY;
       },
     };
-    const clock = createFakeLlmClock();
+    const clock = createManualClock();
     expect(await timeoutAttempt(provider)(context(clock))).toEqual(REPLY);
     expect(seen).toEqual({ model: 'm', aborted: false });
   });
@@ -85,7 +85,7 @@ describe('timeoutAttempt', () => {
         return new Promise(() => undefined);
       },
     };
-    const err = await timeoutAttempt(provider)(context(createFakeLlmClock(), { timeoutMs: 20 })).catch(
+    const err = await timeoutAttempt(provider)(context(createManualClock(), { timeoutMs: 20 })).catch(
       (e) => e,
     );
     expect(err).toBeInstanceOf(LlmError);
@@ -104,7 +104,7 @@ describe('timeoutAttempt', () => {
       complete: () => new Promise(() => undefined),
     };
     const controller = new AbortController();
-    const pending = timeoutAttempt(provider)(context(createFakeLlmClock(), { signal: controller.signal }));
+    const pending = timeoutAttempt(provider)(context(createManualClock(), { signal: controller.signal }));
     controller.abort(new Error('user left'));
     await expect(pending).rejects.toMatchObject({ code: 'LLM_CANCELLED' });
   });
@@ -117,7 +117,7 @@ describe('timeoutAttempt', () => {
         throw new TypeError('cannot read x of undefined');
       },
     };
-    await expect(timeoutAttempt(provider)(context(createFakeLlmClock()))).rejects.toMatchObject({
+    await expect(timeoutAttempt(provider)(context(createManualClock()))).rejects.toMatchObject({
       code: 'LLM_PROVIDER_ERROR',
       message: 'fake: cannot read x of undefined',
       retryable: false,
@@ -127,7 +127,7 @@ describe('timeoutAttempt', () => {
 
 describe('countAttempts', () => {
   it('counts every attempt that reaches the next stage, failed ones too', async () => {
-    const ctx = context(createFakeLlmClock());
+    const ctx = context(createManualClock());
     let fail = true;
     const attempt = countAttempts(async () => {
       if (fail) throw overloaded();
@@ -143,18 +143,18 @@ describe('countAttempts', () => {
 
 describe('rateLimitStage', () => {
   it('spaces attempts at the request rate and lets an unlimited provider through at once', async () => {
-    const clock = createFakeLlmClock();
+    const clock = createManualClock();
     const limited = rateLimitStage(createRateLimiter({ requestsPerMinute: 60, tokensPerMinute: 0 }, clock))(
       async () => REPLY,
     );
     const starts: number[] = [];
     for (let i = 0; i < 3; i++) {
       await limited(context(clock));
-      starts.push(clock.now() - Date.parse('2026-01-01T00:00:00Z'));
+      starts.push(clock.nowMs() - Date.parse('2026-01-01T00:00:00Z'));
     }
     expect(starts).toEqual([0, 1000, 2000]);
 
-    const clock2 = createFakeLlmClock();
+    const clock2 = createManualClock();
     const free = rateLimitStage(createRateLimiter({ requestsPerMinute: 0, tokensPerMinute: 0 }, clock2))(
       async () => REPLY,
     );
@@ -167,7 +167,7 @@ describe('retryStage', () => {
   const logger = createSilentLogger();
 
   it('retries a retryable error with back-off, counting retries, then returns the reply', async () => {
-    const clock = createFakeLlmClock();
+    const clock = createManualClock();
     const attempt = scripted([overloaded(), overloaded()]);
     const ctx = context(clock);
     const res = await retryStage({ retry: RETRY, clock, random: () => 0.5, logger })(attempt)(ctx);
@@ -180,7 +180,7 @@ describe('retryStage', () => {
   });
 
   it('stops after maxRetries and returns the last error', async () => {
-    const clock = createFakeLlmClock();
+    const clock = createManualClock();
     const attempt = scripted([overloaded(), overloaded(), overloaded(), overloaded()]);
     const err = await retryStage({ retry: RETRY, clock, random: () => 0, logger })(attempt)(
       context(clock),
@@ -190,7 +190,7 @@ describe('retryStage', () => {
   });
 
   it('does not retry an error that is not retryable, a GiveUp, or a retry-after beyond the limit', async () => {
-    const clock = createFakeLlmClock();
+    const clock = createManualClock();
     const retry = retryStage({ retry: RETRY, clock, random: () => 0, logger });
     const bad = scripted([new LlmError('LLM_BAD_REQUEST', 'bad')]);
     await expect(retry(bad)(context(clock))).rejects.toMatchObject({ code: 'LLM_BAD_REQUEST' });
@@ -208,9 +208,9 @@ describe('retryStage', () => {
   });
 
   it('does not start a wait that would end past the deadline', async () => {
-    const clock = createFakeLlmClock();
+    const clock = createManualClock();
     const attempt = scripted([overloaded(), overloaded()]);
-    const ctx = context(clock, { deadline: clock.now() + 50 });
+    const ctx = context(clock, { deadline: clock.nowMs() + 50 });
     await expect(
       retryStage({ retry: RETRY, clock, random: () => 1, logger })(attempt)(ctx),
     ).rejects.toMatchObject({
@@ -225,7 +225,7 @@ describe('breakerStages', () => {
   const identity: Stage = (next) => next;
 
   it('counts a call that fails for good once against the breaker and opens it at the threshold', async () => {
-    const clock = createFakeLlmClock();
+    const clock = createManualClock();
     const breaker = createCircuitBreaker({ failureThreshold: 2, cooldownMs: 10_000 }, clock);
     const guard = breakerStages(breaker, { clock, logger, cooldownMs: 10_000 });
     const call = (a: Attempt) =>
@@ -243,7 +243,7 @@ describe('breakerStages', () => {
   });
 
   it("does not count the caller's own mistakes", async () => {
-    const clock = createFakeLlmClock();
+    const clock = createManualClock();
     const breaker = createCircuitBreaker({ failureThreshold: 1, cooldownMs: 10_000 }, clock);
     const guard = breakerStages(breaker, { clock, logger, cooldownMs: 10_000 });
     const attempt = scripted([new LlmError('LLM_BAD_REQUEST', 'bad'), new LlmError('LLM_AUTH', 'key')]);
@@ -255,7 +255,7 @@ describe('breakerStages', () => {
   });
 
   it('waits out an open circuit before queueing, then lets the probe through and closes on success', async () => {
-    const clock = createFakeLlmClock();
+    const clock = createManualClock();
     const breaker = createCircuitBreaker({ failureThreshold: 1, cooldownMs: 5000 }, clock);
     breaker.onCallFailure();
     expect(breaker.state).toBe('open');
@@ -274,12 +274,12 @@ describe('breakerStages', () => {
   });
 
   it('gives up with LLM_CIRCUIT_OPEN naming the last error when the circuit stays open past the deadline', async () => {
-    const clock = createFakeLlmClock();
+    const clock = createManualClock();
     const breaker = createCircuitBreaker({ failureThreshold: 1, cooldownMs: 60_000 }, clock);
     breaker.onCallFailure();
     const guard = breakerStages(breaker, { clock, logger, cooldownMs: 60_000 });
     const attempt = scripted([]);
-    const ctx = context(clock, { deadline: clock.now() + 1000, lastError: overloaded() });
+    const ctx = context(clock, { deadline: clock.nowMs() + 1000, lastError: overloaded() });
     const err = await guard
       .call(guard.attempt(identity)(attempt))(ctx)
       .catch((e) => e);
@@ -311,7 +311,7 @@ describe('cacheStage', () => {
   });
 
   it('joins an identical call in flight, stores the complete reply and answers the next call from the store', async () => {
-    const clock = createFakeLlmClock();
+    const clock = createManualClock();
     const { docs, cache } = memoryCache();
     const writes: Promise<unknown>[] = [];
     const cached = cacheStage({ cache, clock, track: (p) => writes.push(p) });
@@ -335,7 +335,7 @@ describe('cacheStage', () => {
   });
 
   it('never stores a reply that did not finish, and forgets a failed call', async () => {
-    const clock = createFakeLlmClock();
+    const clock = createManualClock();
     const { docs, cache } = memoryCache();
     const cached = cacheStage({ cache, clock, track: () => undefined });
     await cached('k2', 'fake:m', async () => outcome('cut', 'truncated')).outcome;

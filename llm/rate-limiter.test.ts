@@ -1,5 +1,5 @@
+import { createManualClock } from '../config/runtime.ts';
 import { describe, expect, it } from 'vitest';
-import { createFakeLlmClock } from './clock.ts';
 import { createLlm } from './create-llm.ts';
 import { createRateLimiter } from './rate-limiter.ts';
 import { retryDelay } from './retry.ts';
@@ -7,19 +7,19 @@ import { createScriptedProvider } from './testing.ts';
 
 describe('rate limiter', () => {
   it('with no limits never waits', async () => {
-    const clock = createFakeLlmClock();
+    const clock = createManualClock();
     const l = createRateLimiter({ requestsPerMinute: 0, tokensPerMinute: 0 }, clock);
     await Promise.all(Array.from({ length: 100 }, () => l.acquire(10_000)));
     expect(clock.sleeps).toEqual([]);
   });
 
   it('spaces requests evenly: 600/min → one every 100 ms, in order', async () => {
-    const clock = createFakeLlmClock();
-    const start = clock.now();
+    const clock = createManualClock();
+    const start = clock.nowMs();
     const l = createRateLimiter({ requestsPerMinute: 600, tokensPerMinute: 0 }, clock);
     const granted: [number, number][] = [];
     await Promise.all(
-      Array.from({ length: 5 }, (_, i) => l.acquire(1).then(() => granted.push([i, clock.now() - start]))),
+      Array.from({ length: 5 }, (_, i) => l.acquire(1).then(() => granted.push([i, clock.nowMs() - start]))),
     );
     expect(granted).toEqual([
       [0, 0],
@@ -31,10 +31,10 @@ describe('rate limiter', () => {
   });
 
   it('no 10-second window exceeds the limit', async () => {
-    const clock = createFakeLlmClock();
+    const clock = createManualClock();
     const l = createRateLimiter({ requestsPerMinute: 1200, tokensPerMinute: 0 }, clock);
     const times: number[] = [];
-    await Promise.all(Array.from({ length: 500 }, () => l.acquire(1).then(() => times.push(clock.now()))));
+    await Promise.all(Array.from({ length: 500 }, () => l.acquire(1).then(() => times.push(clock.nowMs()))));
     let worst = 0;
     for (let i = 0; i < times.length; i++) {
       let j = i;
@@ -46,31 +46,31 @@ describe('rate limiter', () => {
   });
 
   it('limits tokens per minute, charging the real usage after the call', async () => {
-    const clock = createFakeLlmClock();
-    const start = clock.now();
+    const clock = createManualClock();
+    const start = clock.nowMs();
     // 6,000 tokens/min = 100 per second, bucket of 100
     const l = createRateLimiter({ requestsPerMinute: 0, tokensPerMinute: 6000 }, clock);
     await l.acquire(100);
-    expect(clock.now() - start).toBe(0);
+    expect(clock.nowMs() - start).toBe(0);
     l.settle(100, 600); // the call used 600: the bucket is 500 in debt
     await l.acquire(100);
     // 500 debt + 100 needed at 0.1 token/ms = 6 s
-    expect(clock.now() - start).toBeCloseTo(6000, 0);
+    expect(clock.nowMs() - start).toBeCloseTo(6000, 0);
   });
 
   it('a request bigger than the bucket waits for a full bucket rather than forever', async () => {
-    const clock = createFakeLlmClock();
+    const clock = createManualClock();
     const l = createRateLimiter({ requestsPerMinute: 0, tokensPerMinute: 60 }, clock);
     await l.acquire(1);
     await l.acquire(10_000);
-    expect(clock.now()).toBeGreaterThan(0);
+    expect(clock.nowMs()).toBeGreaterThan(0);
   });
 
   it('an aborted waiter leaves the queue', async () => {
-    const clock = createFakeLlmClock();
+    const clock = createManualClock();
     const l = createRateLimiter(
       { requestsPerMinute: 1, tokensPerMinute: 0 },
-      { now: clock.now, sleep: () => new Promise(() => {}) },
+      { nowMs: clock.nowMs, sleep: () => new Promise(() => {}) },
     );
     await l.acquire(1);
     const ac = new AbortController();
@@ -110,7 +110,7 @@ describe('retry delay', () => {
 
 describe('rate limits in the wrapper', () => {
   it('queues calls to a limited provider and leaves others alone', async () => {
-    const clock = createFakeLlmClock();
+    const clock = createManualClock();
     const slow = createScriptedProvider('slow', [{ text: 'ok' }]);
     const fast = createScriptedProvider('fast', [{ text: 'ok' }]);
     const llm = createLlm({
@@ -118,19 +118,19 @@ describe('rate limits in the wrapper', () => {
       settings: { cache: false, limits: { slow: { requestsPerMinute: 60, tokensPerMinute: 0 } } },
       clock,
     });
-    const start = clock.now();
+    const start = clock.nowMs();
     await Promise.all(
       Array.from({ length: 3 }, (_, i) =>
         llm.complete({ model: 'slow:m', messages: [{ role: 'user', content: `q${i}` }] }),
       ),
     );
-    expect(clock.now() - start).toBe(2000);
-    const before = clock.now();
+    expect(clock.nowMs() - start).toBe(2000);
+    const before = clock.nowMs();
     await Promise.all(
       Array.from({ length: 3 }, (_, i) =>
         llm.complete({ model: 'fast:m', messages: [{ role: 'user', content: `q${i}` }] }),
       ),
     );
-    expect(clock.now()).toBe(before);
+    expect(clock.nowMs()).toBe(before);
   });
 });

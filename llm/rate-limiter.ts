@@ -3,7 +3,7 @@
 // configured rate, which is exactly what the provider's own limiter punishes. Tokens use a bucket holding one
 // second's worth that may go into debt, because a single call can need more tokens than a second allows and the
 // real count is only known afterwards.
-import { type LlmClock, type LlmTimer, timerOf } from './clock.ts';
+import type { LlmTimer } from './clock.ts';
 
 /** Limits of one provider; 0 means unlimited. */
 export interface RateLimits {
@@ -30,8 +30,7 @@ interface Waiter {
 }
 
 /** Creates a limiter; with both limits at 0 `acquire` resolves at once. */
-export function createRateLimiter(limits: RateLimits, clockIn: LlmTimer | LlmClock): RateLimiter {
-  const clock = timerOf(clockIn);
+export function createRateLimiter(limits: RateLimits, clock: LlmTimer): RateLimiter {
   const rpm = Math.max(0, limits.requestsPerMinute);
   const tpm = Math.max(0, limits.tokensPerMinute);
   const interval = rpm > 0 ? 60_000 / rpm : 0;

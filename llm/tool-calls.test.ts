@@ -7,13 +7,13 @@
 //   https://ai.google.dev/gemini-api/docs/function-calling).
 // - Gemini embeddings: the SDK's embedContent posts `{requests: [{model, content: {parts: [{text}]}}]}` to
 //   models/{model}:batchEmbedContents and reads `{embeddings: [{values}]}` (https://ai.google.dev/api/embeddings).
+import { createManualClock } from '../config/runtime.ts';
 import nock from 'nock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createMetric } from '../evaluators/registry.ts';
 import type { DocumentStore } from '../storage/index.ts';
 import { createEmbeddedStore } from '../storage/open.ts';
 import { tempDir } from '../test/helpers/tmp.ts';
-import { createFakeLlmClock } from './clock.ts';
 import { createLlm } from './create-llm.ts';
 import { isLlmError } from './errors.ts';
 import { geminiError } from './testing.ts';
@@ -38,7 +38,7 @@ function setup(cache = false, store?: DocumentStore) {
       retry: { maxRetries: 0, baseDelayMs: 1, maxDelayMs: 1, maxRetryAfterMs: 1, budgetMs: 10_000 },
       breaker: { failureThreshold: 50, cooldownMs: 30_000 },
     },
-    clock: createFakeLlmClock(),
+    clock: createManualClock(),
     random: () => 0.5,
   });
 }
@@ -292,7 +292,7 @@ describe('tool calls and embeddings at the HTTP boundary', () => {
       .reply(429, geminiError(429, 'RESOURCE_EXHAUSTED', 'Quota exceeded'))
       .post('/v1beta/models/gemini-embedding-001:batchEmbedContents')
       .reply(200, { embeddings: [{ values: [1, 0] }] });
-    const clock = createFakeLlmClock();
+    const clock = createManualClock();
     const llm = createLlm({
       env: { GEMINI_API_KEY: G_KEY, GEMINI_BASE_URL: G_BASE },
       clock,
