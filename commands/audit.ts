@@ -10,7 +10,7 @@ import {
   describeVia,
 } from '../audit/index.ts';
 import type { Message } from '../chat/index.ts';
-import { ArbiterError, parseDuration } from '../config/index.ts';
+import { ArbiterError, type Clock, parseDuration, systemClock } from '../config/index.ts';
 import type { CliServices } from './services.ts';
 
 /** The arguments of `audit` as typed (validated, not yet resolved against the clock). */
@@ -151,12 +151,13 @@ export async function auditCommand(
 export interface AuditCliDeps {
   io: { stdout(text: string): void };
   services: Pick<CliServices, 'audit'>;
-  now?: () => Date;
+  /** The one Clock (its `now`); the system clock by default. */
+  clock?: Pick<Clock, 'now'>;
 }
 
 /** `arbiter audit [--since] [--user] [--object] [--limit] [--json]` (arguments parsed by the registry); the exit code. */
 export async function runAuditCli(args: AuditArgs, deps: AuditCliDeps): Promise<number> {
-  const query = auditQuery(args, (deps.now ?? (() => new Date()))(), AUDIT_CLI_MAX);
+  const query = auditQuery(args, (deps.clock ?? systemClock).now(), AUDIT_CLI_MAX);
   const records = await (await deps.services.audit()).list(query);
   if (args.json) deps.io.stdout(`${JSON.stringify(records.map(auditJson), null, 2)}\n`);
   else

@@ -2,6 +2,7 @@
 // login and a link opens one page until it expires. The path is everything a page reads (ids are path segments), so
 // a link cannot be bent to show another object; the query carries only the expiry and the signature.
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { type Clock, systemClock } from './runtime.ts';
 
 /** What a link check found: good, past its expiry, or not signed by this key (forged, tampered, malformed). */
 export type LinkCheck = 'ok' | 'expired' | 'invalid';
@@ -25,7 +26,8 @@ export interface ReportLinkOptions {
   ttlMs: number;
   /** PUBLIC_URL (no trailing slash needed). */
   publicUrl?: string | undefined;
-  now?: () => number;
+  /** The one Clock (its `nowMs`); the system clock by default. */
+  clock?: Pick<Clock, 'nowMs'>;
 }
 
 const SIG_RE = /^[A-Za-z0-9_-]{43}$/;
@@ -33,13 +35,13 @@ const EXP_RE = /^[0-9]{1,12}$/;
 
 /** Creates the signer of report links. */
 export function createReportLinks(options: ReportLinkOptions): ReportLinks {
-  const now = options.now ?? Date.now;
+  const clock = options.clock ?? systemClock;
   const mac = (path: string, exp: string) =>
     createHmac('sha256', options.secret).update(`${path}\n${exp}`).digest();
   const base = (url: string) => url.replace(/\/+$/, '');
   const links: ReportLinks = {
     sign(path, ttlMs = options.ttlMs) {
-      const exp = String(Math.floor((now() + ttlMs) / 1000));
+      const exp = String(Math.floor((clock.nowMs() + ttlMs) / 1000));
       return `${path}?exp=${exp}&sig=${mac(path, exp).toString('base64url')}`;
     },
     publicUrl(path) {
@@ -54,7 +56,7 @@ export function createReportLinks(options: ReportLinkOptions): ReportLinks {
       const expected = mac(path, exp);
       if (given.length !== expected.length || !timingSafeEqual(given, expected)) return 'invalid';
       // Checked after the signature: an expired link is only reported as such when it was really ours.
-      return Number(exp) * 1000 <= now() ? 'expired' : 'ok';
+      return Number(exp) * 1000 <= clock.nowMs() ? 'expired' : 'ok';
     },
   };
   return links;

@@ -1,5 +1,6 @@
 // The `anthropic` provider: the Messages API (POST /v1/messages) through @anthropic-ai/sdk. The SDK's own
 // retries are off (maxRetries: 0) because the wrapper owns retries, back-off and the breaker.
+import { type Clock, systemClock } from '../config/index.ts';
 import { z } from 'zod';
 import { classifyStatus, describeBody, LlmError, retryAfterFromHeaders, scrubKeys } from './errors.ts';
 import type { CallParams, FinishReason, LlmProvider, ModelToolCall, ProviderReply, Usage } from './types.ts';
@@ -12,7 +13,8 @@ export interface AnthropicProviderOptions {
   /** Injected fetch (tests, proxies); the global fetch otherwise. */
   fetch?: typeof fetch;
   /** Epoch ms, to turn an HTTP-date retry-after into a wait (the wrapper passes its clock). */
-  now?: () => number;
+  /** The wrapper's clock (epoch ms for Retry-After dates); the system clock by default. */
+  clock?: Pick<Clock, 'nowMs'>;
 }
 
 /** Default Anthropic API host. */
@@ -98,7 +100,7 @@ export function createAnthropicProvider(options: AnthropicProviderOptions): LlmP
     return client;
   };
   const secrets = [options.apiKey];
-  const now = options.now ?? Date.now;
+  const clock = options.clock ?? systemClock;
 
   return {
     name: 'anthropic',
@@ -146,7 +148,7 @@ export function createAnthropicProvider(options: AnthropicProviderOptions): LlmP
           { signal },
         );
       } catch (err) {
-        throw toLlmError(sdk, err, signal, secrets, now());
+        throw toLlmError(sdk, err, signal, secrets, clock.nowMs());
       }
       const parsed = MessageSchema.safeParse(raw);
       if (!parsed.success) {

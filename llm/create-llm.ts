@@ -126,10 +126,7 @@ export function createLlm(options: CreateLlmOptions = {}): LlmService {
   const entries = new Map<string, ProviderEntry>();
   for (const name of PROVIDER_NAMES) {
     const spec: ProviderSpec = PROVIDERS[name];
-    entries.set(
-      name,
-      spec.create({ env, now: () => clock.nowMs(), ...(options.fetch ? { fetch: options.fetch } : {}) }),
-    );
+    entries.set(name, spec.create({ env, clock, ...(options.fetch ? { fetch: options.fetch } : {}) }));
   }
   for (const [name, provider] of Object.entries(options.providers ?? {})) {
     if (!/^[a-z][a-z0-9-]*$/.test(name))

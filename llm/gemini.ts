@@ -1,5 +1,6 @@
 // The `gemini` provider: generateContent (POST /v1beta/models/{model}:generateContent) through @google/genai.
 // The SDK does not retry unless given retryOptions, and we give none: the wrapper owns retries.
+import { type Clock, systemClock } from '../config/index.ts';
 import type { ThinkingConfig, ThinkingLevel } from '@google/genai';
 import { z } from 'zod';
 import { classifyStatus, describeBody, LlmError, retryAfterFromHeaders, scrubKeys } from './errors.ts';
@@ -21,7 +22,8 @@ export interface GeminiProviderOptions {
   /** Injected fetch (tests, proxies); the global fetch otherwise. */
   fetch?: typeof fetch;
   /** Epoch ms, to turn an HTTP-date retry-after into a wait (the wrapper passes its clock). */
-  now?: () => number;
+  /** The wrapper's clock (epoch ms for Retry-After dates); the system clock by default. */
+  clock?: Pick<Clock, 'nowMs'>;
 }
 
 /** Default Gemini API host. */
@@ -132,7 +134,7 @@ const loadSdk = () => {
 /** Creates the Gemini provider. */
 export function createGeminiProvider(options: GeminiProviderOptions): LlmProvider {
   const baseFetch = options.fetch ?? fetch;
-  const now = options.now ?? Date.now;
+  const clock = options.clock ?? systemClock;
   let client: InstanceType<Sdk['GoogleGenAI']> | undefined;
   const clientFor = (sdk: Sdk) => {
     client ??= new sdk.GoogleGenAI({
@@ -196,7 +198,7 @@ export function createGeminiProvider(options: GeminiProviderOptions): LlmProvide
           },
         });
       } catch (err) {
-        throw toLlmError(sdk, err, signal, secrets, lastHeaders, now());
+        throw toLlmError(sdk, err, signal, secrets, lastHeaders, clock.nowMs());
       }
       const parsed = ResponseSchema.safeParse(raw);
       if (!parsed.success) {
@@ -259,7 +261,7 @@ export function createGeminiProvider(options: GeminiProviderOptions): LlmProvide
           config: { abortSignal: signal, httpOptions: { fetch: capturingFetch } },
         });
       } catch (err) {
-        throw toLlmError(sdk, err, signal, secrets, lastHeaders, now());
+        throw toLlmError(sdk, err, signal, secrets, lastHeaders, clock.nowMs());
       }
       const parsed = EmbeddingsSchema.safeParse(raw);
       if (!parsed.success || parsed.data.embeddings.length !== params.texts.length)

@@ -1,6 +1,6 @@
 // The provider registry, keyed by the name used in `provider:model`. Each entry says what it is, which
 // variables configure it, and how to build it; a provider whose key is missing is reported, not built.
-import type { Env } from '../config/index.ts';
+import type { Clock, Env } from '../config/index.ts';
 import { createAnthropicProvider } from './anthropic.ts';
 import { createGeminiProvider } from './gemini.ts';
 import { createOfflineProvider } from './offline.ts';
@@ -14,8 +14,8 @@ export type LlmEnv = Partial<
 /** What a provider factory gets. */
 export interface ProviderContext {
   env: LlmEnv;
-  /** Epoch ms from the wrapper's clock. */
-  now: () => number;
+  /** The wrapper's clock (epoch ms for Retry-After dates). */
+  clock: Pick<Clock, 'nowMs'>;
   fetch?: typeof fetch;
 }
 
@@ -43,13 +43,13 @@ export const PROVIDERS = {
     keyVar: 'ANTHROPIC_API_KEY',
     baseUrlVar: 'ANTHROPIC_BASE_URL',
     heuristic: false,
-    create: ({ env, now, fetch }) =>
+    create: ({ env, clock, fetch }) =>
       env.ANTHROPIC_API_KEY
         ? {
             ok: true,
             provider: createAnthropicProvider({
               apiKey: env.ANTHROPIC_API_KEY,
-              now,
+              clock,
               ...(env.ANTHROPIC_BASE_URL ? { baseUrl: env.ANTHROPIC_BASE_URL } : {}),
               ...(fetch ? { fetch } : {}),
             }),
@@ -63,13 +63,13 @@ export const PROVIDERS = {
     keyVar: 'GEMINI_API_KEY',
     baseUrlVar: 'GEMINI_BASE_URL',
     heuristic: false,
-    create: ({ env, now, fetch }) =>
+    create: ({ env, clock, fetch }) =>
       env.GEMINI_API_KEY
         ? {
             ok: true,
             provider: createGeminiProvider({
               apiKey: env.GEMINI_API_KEY,
-              now,
+              clock,
               ...(env.GEMINI_BASE_URL ? { baseUrl: env.GEMINI_BASE_URL } : {}),
               ...(fetch ? { fetch } : {}),
             }),

@@ -1,3 +1,4 @@
+import { systemClock } from '../config/runtime.ts';
 import { describe, expect, it } from 'vitest';
 import { isArbiterError } from '../config/index.ts';
 import { ENV_VARS } from '../config/env.ts';
@@ -19,7 +20,7 @@ describe('provider registry', () => {
     expect(spec.exampleModel.startsWith(`${name}:`)).toBe(true);
     if (spec.keyVar) expect(ENV_VARS[spec.keyVar].secret).toBe(true);
     if (spec.baseUrlVar) expect(ENV_VARS[spec.baseUrlVar]).toBeDefined();
-    const built = spec.create({ env: fakeEnv, now: Date.now });
+    const built = spec.create({ env: fakeEnv, clock: systemClock });
     expect(built.ok).toBe(true);
     if (!built.ok) return;
     expect(built.provider.name).toBe(name);
@@ -30,15 +31,15 @@ describe('provider registry', () => {
   it('only the offline provider is a heuristic, and it needs no key', () => {
     expect(PROVIDER_NAMES.filter((n) => PROVIDERS[n].heuristic)).toEqual(['offline']);
     const offline: ProviderSpec = PROVIDERS.offline;
-    expect(offline.create({ env: {}, now: Date.now }).ok).toBe(true);
+    expect(offline.create({ env: {}, clock: systemClock }).ok).toBe(true);
   });
 
   it('a provider without its key is reported, not built', () => {
-    expect(PROVIDERS.anthropic.create({ env: {}, now: Date.now })).toEqual({
+    expect(PROVIDERS.anthropic.create({ env: {}, clock: systemClock })).toEqual({
       ok: false,
       error: 'ANTHROPIC_API_KEY is not set',
     });
-    expect(PROVIDERS.gemini.create({ env: {}, now: Date.now })).toEqual({
+    expect(PROVIDERS.gemini.create({ env: {}, clock: systemClock })).toEqual({
       ok: false,
       error: 'GEMINI_API_KEY is not set',
     });

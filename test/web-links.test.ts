@@ -23,7 +23,7 @@ const SECRET = 'a-test-secret-of-enough-length';
 describe('signed report links', () => {
   it('verify for their own path and expiry only, and expire', () => {
     let now = 1_800_000_000_000;
-    const links = createReportLinks({ secret: SECRET, ttlMs: 60_000, now: () => now });
+    const links = createReportLinks({ secret: SECRET, ttlMs: 60_000, clock: { nowMs: () => now } });
     const path = reportPaths.run('run_1');
     const signed = links.sign(path);
     const q = new URL(`http://x${signed}`).searchParams;
@@ -36,7 +36,11 @@ describe('signed report links', () => {
     expect(links.verify(path, undefined, q.get('sig')!)).toBe('invalid');
     expect(links.verify(path, '1e99', q.get('sig')!)).toBe('invalid');
     expect(links.verify(path, q.get('exp')!, 'short')).toBe('invalid');
-    const other = createReportLinks({ secret: `${SECRET}-other`, ttlMs: 60_000, now: () => now });
+    const other = createReportLinks({
+      secret: `${SECRET}-other`,
+      ttlMs: 60_000,
+      clock: { nowMs: () => now },
+    });
     expect(other.verify(path, q.get('exp')!, q.get('sig')!)).toBe('invalid');
     // One second before the expiry it is good; at the expiry it has expired.
     now += 59_000;

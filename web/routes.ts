@@ -5,7 +5,7 @@
 import { Hono } from 'hono';
 import { compress } from 'hono/compress';
 import type { Context } from 'hono';
-import type { Logger, ReportLinks } from '../config/index.ts';
+import { type Clock, type Logger, type ReportLinks, systemClock } from '../config/index.ts';
 import type { MonitorStateDoc, ScoredItemDoc, TickLogDoc } from '../monitors/index.ts';
 import type { Pair, RatingsTable, Review, VoteDoc } from '../reviews/index.ts';
 import type { Run, RunItemView } from '../runs/index.ts';
@@ -40,7 +40,8 @@ export interface ReportDeps {
   };
   /** The audit trail's read side (History sections); absent until it is wired. */
   audit?: AuditReader | undefined;
-  now?: () => Date;
+  /** The one Clock (its `now`); the system clock by default. */
+  clock?: Pick<Clock, 'now'>;
   logger?: Logger;
 }
 
@@ -62,7 +63,8 @@ export const LINK_REFUSED = 'This link has expired or is invalid.';
 /** Creates the routes of the report pages (mount at `/`). */
 export function createReportRoutes(deps: ReportDeps): Hono {
   const app = new Hono();
-  const now = deps.now ?? (() => new Date());
+  const clock = deps.clock ?? systemClock;
+  const now = () => clock.now();
   const sign = (path: string) => deps.links.sign(path);
 
   const send = (c: Context, body: Html, status: 200 | 403 | 404 | 500 = 200) => {
