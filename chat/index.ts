@@ -16,5 +16,5 @@ export {
   WORD_JOINER,
 } from './message.ts';
 export { hasRole, type Role, type RolePolicy } from './roles.ts';
-export { messageToText } from './text.ts';
+export { createTextTransport, messageToText } from './text.ts';
 export { deliverLater, type PostedRef, type QueuedWrite, type Transport } from './transport.ts';

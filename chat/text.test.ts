@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Message } from './message.ts';
-import { messageToText } from './text.ts';
+import { createTextTransport, messageToText } from './text.ts';
 
 const message: Message = {
   title: 'Run report',
@@ -59,5 +59,23 @@ describe('messageToText (the one Message → text renderer of the CLI)', () => {
         '  ↳ why',
       ].join('\n'),
     );
+  });
+});
+
+describe('createTextTransport (the CLI stand-in for Slack)', () => {
+  it('heads a post with its channel when asked, indents thread replies under it, prints uploads by path', async () => {
+    let out = '';
+    const t = createTextTransport((s) => void (out += s), { channels: true });
+    const parent = await t.post({ channel: '#quality' }, { title: 'Daily digest', sections: [] });
+    await t.post({ channel: '#quality', threadTs: parent.ts }, { title: 'Worst items', sections: [] });
+    await t.uploadFile(
+      { channel: '#quality', threadTs: parent.ts },
+      { path: '/tmp/chart.png', title: 'chart' },
+    );
+    expect(out).toBe('[#quality]\nDaily digest\n  ↳ Worst items\n  ↳ chart: /tmp/chart.png\n');
+    const plain = createTextTransport((s) => void (out = s));
+    const ref = await plain.post({ channel: '#x' }, { title: 'Tick report', sections: [] });
+    expect(out).toBe('Tick report\n');
+    expect(ref).toEqual({ channel: '#x', ts: 'cli.1' });
   });
 });

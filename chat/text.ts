@@ -4,6 +4,7 @@
 // and `compact` (monitor, digest and review output: the fields on one line, the notes joined, thread replies marked
 // ↳). Mrkdwn is turned into plain text where the section says it is mrkdwn.
 import { type Message, type MessageSection, plainText } from './message.ts';
+import type { PostedRef, Transport } from './transport.ts';
 
 /** How {@link messageToText} lays a Message out. */
 export interface TextLayout {
@@ -60,4 +61,31 @@ export function messageToText(m: Message, options: TextLayout = {}): string {
   const out = [`${indent}${m.title}`, ...m.sections.flatMap((s) => compactLines(s, indent))];
   for (const t of m.thread ?? []) out.push(messageToText(t, { indent: `${indent}  ↳ ` }));
   return out.join('\n');
+}
+
+/**
+ * A `Transport` that prints each message as plain text (the CLI's stand-in for Slack): a top-level post is headed by
+ * its channel when `channels` is set, a thread reply is indented under it, an upload prints its path.
+ */
+export function createTextTransport(
+  write: (text: string) => void,
+  options: { channels?: boolean } = {},
+): Transport {
+  let n = 0;
+  const post = async (
+    target: { channel: string; threadTs?: string },
+    message: Message,
+  ): Promise<PostedRef> => {
+    n += 1;
+    const head = options.channels && !target.threadTs && target.channel ? `[${target.channel}]\n` : '';
+    write(`${head}${messageToText(message, { indent: target.threadTs ? '  ↳ ' : '' })}\n`);
+    return { channel: target.channel, ts: `cli.${n}` };
+  };
+  return {
+    name: 'console',
+    post,
+    update: async (_ref, message) => void (await post({ channel: '' }, message)),
+    postEphemeral: async (target, message) => void (await post(target, message)),
+    uploadFile: async (_t, file) => write(`  ↳ chart: ${file.path}\n`),
+  };
 }

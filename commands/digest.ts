@@ -24,8 +24,15 @@ import {
 } from '../digests/index.ts';
 import { humanAdjustments, type MonitorReviewStore, type TickLog } from '../monitors/index.ts';
 import { type Run, runOutcome } from '../runs/index.ts';
-import { escapeMrkdwn, type Message, type MessageSection, messageToText, plainText } from '../chat/index.ts';
-import type { PostedRef, Transport } from '../chat/index.ts';
+import {
+  createTextTransport,
+  escapeMrkdwn,
+  type Message,
+  type MessageSection,
+  messageToText,
+  plainText,
+} from '../chat/index.ts';
+import type { Transport } from '../chat/index.ts';
 import type { CliServices } from './services.ts';
 
 /** Feeds digests from the monitor tick log and stored runs (RunService or RunRepository both fit). */
@@ -189,27 +196,6 @@ export interface DigestCliDeps {
   logger?: Logger;
 }
 
-function textTransport(write: (t: string) => void): Transport {
-  let n = 0;
-  const post = async (
-    target: { channel: string; threadTs?: string },
-    message: Message,
-  ): Promise<PostedRef> => {
-    n += 1;
-    write(
-      `${target.threadTs ? '' : `[${target.channel}]\n`}${messageToText(message, { indent: target.threadTs ? '  ↳ ' : '' })}\n`,
-    );
-    return { channel: target.channel, ts: `cli.${n}` };
-  };
-  return {
-    name: 'console',
-    post,
-    update: async (_ref, message) => void (await post({ channel: '' }, message)),
-    postEphemeral: async (target, message) => void (await post(target, message)),
-    uploadFile: async (_t, file) => write(`  ↳ chart: ${file.path}\n`),
-  };
-}
-
 /**
  * `arbiter digest` with its arguments, as the command registry (commands/table.ts) parsed and validated them (`now`
  * is `--post` or `digest now`; `only` is `--name`): this file reads no argv.
@@ -243,7 +229,9 @@ export async function runDigestCli(cmd: DigestCliCommand, deps: DigestCliDeps): 
       io.stderr(`No digests in ${env.DIGESTS_DIR}: add a YAML file (see examples/digests/daily.yaml).\n`);
       return 2;
     }
-    const digestDeps = await deps.services.digests(deps.transport ?? textTransport(io.stdout));
+    const digestDeps = await deps.services.digests(
+      deps.transport ?? createTextTransport(io.stdout, { channels: true }),
+    );
     const kind = period;
     let failed = false;
     for (const spec of specs) {

@@ -1,8 +1,8 @@
 // `arbiter monitor list | run <name> [--dry-run] | pause <name> | resume <name> | backfill <name> --since <date>`:
 // returns an exit code. The words and flags are read by the command registry (commands/table.ts), never here.
 import { cliActor, createAuditLog } from '../audit/index.ts';
-import { type Message, messageToText } from '../chat/index.ts';
-import type { PostedRef, Transport } from '../chat/index.ts';
+import { createTextTransport, messageToText } from '../chat/index.ts';
+import type { Transport } from '../chat/index.ts';
 import {
   ArbiterError,
   type Clock,
@@ -45,22 +45,6 @@ export interface MonitorCliDeps {
   clock?: Clock;
   langfuse?: LangfuseClient;
   logger?: Logger;
-}
-
-function textTransport(write: (t: string) => void): Transport {
-  let n = 0;
-  const post = async (target: { channel: string }, message: Message): Promise<PostedRef> => {
-    n += 1;
-    write(`${messageToText(message)}\n`);
-    return { channel: target.channel, ts: `cli.${n}` };
-  };
-  return {
-    name: 'console',
-    post,
-    update: async (_ref, message) => void (await post({ channel: '' }, message)),
-    postEphemeral: async (target, message) => void (await post(target, message)),
-    uploadFile: async (_t, file) => write(`(file ${file.path})\n`),
-  };
 }
 
 function find(monitors: Monitor[], name: string): Monitor {
@@ -131,7 +115,7 @@ export async function runMonitorCli(cmd: MonitorCliCommand, deps: MonitorCliDeps
       store: monitorStore,
       maxFieldBytes: env.RECORD_FIELD_MAX_BYTES,
       leases,
-      transport: deps.transport ?? textTransport(io.stdout),
+      transport: deps.transport ?? createTextTransport(io.stdout),
       clock,
       owner: `cli-${process.pid}`,
       llm,
