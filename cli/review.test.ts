@@ -6,23 +6,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createJobQueue } from '../storage/index.ts';
 import { createEmbeddedStore } from '../storage/open.ts';
 import { tempDir } from '../test/helpers/tmp.ts';
-import type { CliIo } from './io.ts';
 import { runCli } from './run-cli.ts';
-
-function capture(): CliIo & { out: string; err: string } {
-  const io = {
-    out: '',
-    err: '',
-    stdout(t: string) {
-      io.out += t;
-    },
-    stderr(t: string) {
-      io.err += t;
-    },
-    readFile: async () => '',
-  };
-  return io;
-}
+import { captureCliIo } from '../test/helpers/cli-io.ts';
 
 function suite(dir: string, name: string, answers: string[]): string {
   const rows = answers.map((a, i) => JSON.stringify({ id: `q${i}`, input: `Question ${i}?`, output: a }));
@@ -48,20 +33,20 @@ describe('arbiter review', () => {
     const env = { DATA_DIR: join(dir, 'data'), LOG_LEVEL: 'silent' };
     const a = suite(join(dir, 'suites'), 'alpha', ['one', 'two', 'three']);
     const b = suite(join(dir, 'suites'), 'beta', ['uno', 'dos', 'tres']);
-    for (const file of [a, b]) expect(await runCli(['run', file, '--json'], env, capture())).toBe(0);
-    const listed = capture();
+    for (const file of [a, b]) expect(await runCli(['run', file, '--json'], env, captureCliIo())).toBe(0);
+    const listed = captureCliIo();
     expect(await runCli(['runs', 'list', '--json'], env, listed)).toBe(0);
     const ids = (JSON.parse(listed.out) as { _id: string }[]).map((r) => r._id);
     expect(ids).toHaveLength(2);
 
-    const usage = capture();
+    const usage = captureCliIo();
     expect(await runCli(['review', 'create', ids[0]!, ids[1]!], env, usage)).toBe(2);
     expect(usage.err).toMatch(/--channel/);
-    const unknown = capture();
+    const unknown = captureCliIo();
     expect(await runCli(['review', 'create', ids[0]!, 'run_nope', '--channel', 'C1'], env, unknown)).toBe(2);
     expect(unknown.err).toMatch(/run_nope/);
 
-    const created = capture();
+    const created = captureCliIo();
     expect(
       await runCli(['review', 'create', ...ids, '--channel', 'C1', '--deadline', '2d'], env, created),
     ).toBe(0);
@@ -74,17 +59,17 @@ describe('arbiter review', () => {
     await store.close();
     expect(jobs.map((j) => j.type)).toEqual(expect.arrayContaining(['review.post']));
 
-    const list = capture();
+    const list = captureCliIo();
     expect(await runCli(['review', 'list'], env, list)).toBe(0);
     expect(list.out).toContain(reviewId);
 
-    const closed = capture();
+    const closed = captureCliIo();
     expect(await runCli(['review', 'close', reviewId], env, closed)).toBe(0);
-    const report = capture();
+    const report = captureCliIo();
     expect(await runCli(['review', 'report', reviewId], env, report)).toBe(0);
     expect(report.out).toMatch(/alpha/);
     expect(report.out).toMatch(/beta/);
-    const board = capture();
+    const board = captureCliIo();
     expect(await runCli(['leaderboard'], env, board)).toBe(0);
     expect(board.out).toMatch(/unrated|no votes/i);
   });

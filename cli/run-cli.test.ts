@@ -4,23 +4,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createJobQueue } from '../storage/index.ts';
 import { createEmbeddedStore } from '../storage/open.ts';
 import { tempDir } from '../test/helpers/tmp.ts';
-import type { CliIo } from './io.ts';
 import { runCli } from './run-cli.ts';
-
-function capture(): CliIo & { out: string; err: string } {
-  const io = {
-    out: '',
-    err: '',
-    stdout(t: string) {
-      io.out += t;
-    },
-    stderr(t: string) {
-      io.err += t;
-    },
-    readFile: async () => '',
-  };
-  return io;
-}
+import { captureCliIo } from '../test/helpers/cli-io.ts';
 
 describe('arbiter CLI', () => {
   const cleanups: (() => void)[] = [];
@@ -29,13 +14,13 @@ describe('arbiter CLI', () => {
   });
 
   it('prints usage for help and for no command', async () => {
-    const io = capture();
+    const io = captureCliIo();
     expect(await runCli([], {}, io)).toBe(0);
     expect(io.out).toMatch(/Usage:/);
   });
 
   it('help metrics lists every metric with its arguments; an unknown topic is a usage error', async () => {
-    const io = capture();
+    const io = captureCliIo();
     expect(await runCli(['help', 'metrics'], {}, io)).toBe(0);
     for (const name of [
       'contains',
@@ -47,18 +32,18 @@ describe('arbiter CLI', () => {
       'keyword-coverage',
     ])
       expect(io.out).toContain(name);
-    const bad = capture();
+    const bad = captureCliIo();
     expect(await runCli(['help', 'nonsense'], {}, bad)).toBe(2);
     expect(bad.err).toMatch(/Topics: metrics/);
   });
 
   it('metrics prints every metric with each argument, its type, default and meaning; one metric adds an example', async () => {
-    const io = capture();
+    const io = captureCliIo();
     expect(await runCli(['metrics'], {}, io)).toBe(0);
     expect(io.out).toMatch(/^length \(heuristic\): /m);
     expect(io.out).toContain('  unit (`chars` | `words`, default `chars`): what the length counts');
     expect(io.out).toContain('  criteria (text, required): what the judge decides');
-    const one = capture();
+    const one = captureCliIo();
     expect(await runCli(['metrics', 'latency'], {}, one)).toBe(0);
     expect(one.out).toBe(
       [
@@ -71,31 +56,31 @@ describe('arbiter CLI', () => {
         '',
       ].join('\n'),
     );
-    const json = capture();
+    const json = captureCliIo();
     expect(await runCli(['metrics', 'pii', '--json'], {}, json)).toBe(0);
     const parsed = JSON.parse(json.out) as { name: string; kind: string }[];
     expect(parsed.map((m) => [m.name, m.kind])).toEqual([['pii', 'heuristic']]);
   });
 
   it('metrics with a mistyped name or flag is a usage error with a suggestion', async () => {
-    const io = capture();
+    const io = captureCliIo();
     expect(await runCli(['metrics', 'refusl'], {}, io)).toBe(2);
     expect(io.err).toContain('No metric "refusl". Did you mean "refusal"?');
     expect(io.err).not.toMatch(/\n\s+at /);
-    const flag = capture();
+    const flag = captureCliIo();
     expect(await runCli(['metrics', '--jsn'], {}, flag)).toBe(2);
     expect(flag.err).toContain('Unknown option --jsn');
   });
 
   it('an unknown command is a usage error (exit 2) with the usage text', async () => {
-    const io = capture();
+    const io = captureCliIo();
     expect(await runCli(['frobnicate'], {}, io)).toBe(2);
     expect(io.err).toMatch(/Unknown command "frobnicate"/);
     expect(io.err).toMatch(/arbiter jobs list/);
   });
 
   it('config shows values with secrets redacted', async () => {
-    const io = capture();
+    const io = captureCliIo();
     const code = await runCli(
       ['config', '--json'],
       { SLACK_BOT_TOKEN: 'xoxb-very-secret-value', SLACK_SIGNING_SECRET: 'abcdefgh12345' },
@@ -108,7 +93,7 @@ describe('arbiter CLI', () => {
   });
 
   it('a bad environment is a configuration error (exit 2)', async () => {
-    const io = capture();
+    const io = captureCliIo();
     expect(await runCli(['config'], { WORKER_CONCURRENCY: 'lots' }, io)).toBe(2);
     expect(io.err).toMatch(/WORKER_CONCURRENCY: expected a whole number/);
   });
@@ -121,12 +106,12 @@ describe('arbiter CLI', () => {
     const { job } = await queue.enqueue({ type: 'run', payload: { suite: 'quickstart' } });
     await store.close();
 
-    let io = capture();
+    let io = captureCliIo();
     expect(await runCli(['jobs', 'list'], { DATA_DIR: dir }, io)).toBe(0);
     expect(io.out).toContain(job._id);
     expect(io.out).toMatch(/queued\s+run/);
 
-    io = capture();
+    io = captureCliIo();
     expect(await runCli(['jobs', 'show', job._id, '--json'], { DATA_DIR: dir }, io)).toBe(0);
     expect(JSON.parse(io.out)).toMatchObject({
       _id: job._id,
@@ -134,15 +119,15 @@ describe('arbiter CLI', () => {
       payload: { suite: 'quickstart' },
     });
 
-    io = capture();
+    io = captureCliIo();
     expect(await runCli(['jobs', 'cancel', job._id], { DATA_DIR: dir }, io)).toBe(0);
     expect(io.out).toMatch(/Cancelled/);
 
-    io = capture();
+    io = captureCliIo();
     expect(await runCli(['jobs', 'list', '--status', 'bogus'], { DATA_DIR: dir }, io)).toBe(2);
     expect(io.err).toMatch(/--status must be one of queued, running/);
 
-    io = capture();
+    io = captureCliIo();
     expect(await runCli(['jobs', 'show', 'job_missing'], { DATA_DIR: dir }, io)).toBe(2);
     expect(io.err).toMatch(/No job with id job_missing/);
   });
@@ -168,7 +153,7 @@ describe('arbiter CLI through the command registry (issue 17)', () => {
       [['review', 'run_a', 'run_a', '--dm'], 'review needs different runs', 'arbiter review <runA> <runB>'],
     ];
     for (const [argv, error, line] of cases) {
-      const io = capture();
+      const io = captureCliIo();
       expect({ argv, code: await runCli(argv, { LOG_LEVEL: 'silent' }, io) }).toEqual({ argv, code: 2 });
       expect(io.err).toContain(error);
       expect(io.err).toContain(line);
@@ -179,19 +164,19 @@ describe('arbiter CLI through the command registry (issue 17)', () => {
   });
 
   it('<command> --help prints that command (or group) from the registry, exit 0', async () => {
-    const one = capture();
+    const one = captureCliIo();
     expect(await runCli(['runs', 'show', '--help'], {}, one)).toBe(0);
     expect(one.out).toBe(
       "Usage: arbiter runs show <id> [--json] [--junit FILE] [--link]\n  one run's summary\n",
     );
-    const group = capture();
+    const group = captureCliIo();
     expect(await runCli(['monitor', '-h'], {}, group)).toBe(0);
     expect(group.out).toContain('arbiter monitor backfill <name> --since DATE');
     expect(group.out).toContain('arbiter monitor pause <name>');
   });
 
   it('a chat-only command says where it works', async () => {
-    const io = capture();
+    const io = captureCliIo();
     expect(await runCli(['review', 'reason', 'bt_x', 'why'], {}, io)).toBe(2);
     expect(io.err).toContain('works only in Slack');
   });
@@ -211,11 +196,11 @@ describe('arbiter CLI through the command registry (issue 17)', () => {
     );
     const env = { DATA_DIR: join(dir, 'data'), SUITES_DIR: suites, LOG_LEVEL: 'silent' };
     for (const ref of ['capitals', 'capital-file']) {
-      const io = capture();
+      const io = captureCliIo();
       expect(await runCli(['run', ref, '--json', '--new'], env, io)).toBe(0);
       expect(JSON.parse(io.out)).toMatchObject({ suiteName: 'capitals', total: 1, exitCode: 0 });
     }
-    const missing = capture();
+    const missing = captureCliIo();
     expect(await runCli(['run', 'capitols'], env, missing)).toBe(2);
     expect(missing.err).toContain('No suite "capitols"');
     expect(missing.err).toContain('Did you mean "capitals"?');
@@ -226,13 +211,13 @@ describe('arbiter CLI through the command registry (issue 17)', () => {
     cleanups.push(cleanup);
     const env = { DATA_DIR: dir, DIGESTS_DIR: join(dir, 'none'), LOG_LEVEL: 'silent' };
     mkdirSync(join(dir, 'none'));
-    const legacy = capture();
+    const legacy = captureCliIo();
     await runCli(['digest'], env, legacy);
     expect(legacy.err).toContain('without --post still posts in this release');
-    const explicit = capture();
+    const explicit = captureCliIo();
     await runCli(['digest', '--post'], env, explicit);
     expect(explicit.err).not.toContain('warning');
-    const both = capture();
+    const both = captureCliIo();
     expect(await runCli(['digest', '--post', '--dry-run'], env, both)).toBe(2);
     expect(both.err).toContain('give one of them');
   });

@@ -6,26 +6,11 @@ import { createNedbStore } from '../storage/embedded.ts';
 import { SQLITE_FILE } from '../storage/sqlite.ts';
 import { kill9, startTsChild, waitForLines } from '../test/helpers/child.ts';
 import { tempDir } from '../test/helpers/tmp.ts';
-import type { CliIo } from './io.ts';
 import { runCli } from './run-cli.ts';
-
-function capture(): CliIo & { out: string; err: string } {
-  const io = {
-    out: '',
-    err: '',
-    stdout(t: string) {
-      io.out += t;
-    },
-    stderr(t: string) {
-      io.err += t;
-    },
-    readFile: async () => '',
-  };
-  return io;
-}
+import { captureCliIo } from '../test/helpers/cli-io.ts';
 
 async function run(argv: string[], environment: Record<string, string>) {
-  const io = capture();
+  const io = captureCliIo();
   const code = await runCli(argv, environment, io);
   return { code, out: io.out, err: io.err };
 }

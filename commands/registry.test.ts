@@ -10,6 +10,7 @@ import { parseCommand } from './parse.ts';
 import { entries, flagsOf, helpText, parseWords, type Registry, usageLine } from './registry.ts';
 import { findSuite } from './suites.ts';
 import { COMMANDS, chatHelp } from './table.ts';
+import { captureCliIo } from '../test/helpers/cli-io.ts';
 
 const registry = COMMANDS as Registry;
 
@@ -297,17 +298,7 @@ describe('one flag parser: only the registry reads argv', () => {
   ])(
     'arbiter %j: one USAGE message with what was wrong and the one usage line, exit 2',
     async (argv, error, line) => {
-      const io = {
-        out: '',
-        err: '',
-        stdout(t: string) {
-          io.out += t;
-        },
-        stderr(t: string) {
-          io.err += t;
-        },
-        readFile: async () => '',
-      };
+      const io = captureCliIo();
       // No store is opened for a usage mistake: DATA_DIR points nowhere that exists.
       expect(await runCli(argv, { DATA_DIR: '/nonexistent/arbiter', LOG_LEVEL: 'silent' }, io)).toBe(2);
       expect(io.out).toBe('');

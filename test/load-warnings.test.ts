@@ -15,6 +15,7 @@ import { MAX_WARNING_NOTES } from '../config/upgrade.ts';
 import { startFakeSlack } from './fixtures/fake-slack.ts';
 import { tempDir } from './helpers/tmp.ts';
 import { waitUntil as until } from './helpers/wait.ts';
+import { captureCliIo } from './helpers/cli-io.ts';
 
 const SECRET = 'slack-signing-secret-for-tests';
 
@@ -55,22 +56,6 @@ function oldForms(): { dir: string; env: Record<string, string> } {
 const DIGEST_NOTE = '⚠ ops&qa.yaml:2:1: schedule: `schedule: "0 9 * * *"` is the old form';
 const MONITOR_NOTE = '⚠ m.yaml:4:1: schedule: `schedule: "0 * * * *"` is the old form';
 
-function capture() {
-  const io = {
-    out: '',
-    err: '',
-    stdout(t: string) {
-      io.out += t;
-    },
-    stderr(t: string) {
-      io.err += t;
-    },
-    readFile: async () => '',
-    get: () => io,
-  };
-  return io;
-}
-
 describe('load warnings where the user acts', () => {
   it('warningNotes: the file by its name, line and column; at most a few, then how many more', () => {
     expect(warningNotes(['/a/b/m.yaml:4:1: schedule: old', 'no location'])).toEqual([
@@ -85,18 +70,18 @@ describe('load warnings where the user acts', () => {
 
   it('the CLI: arbiter digest and arbiter monitor print the warnings of their files on stderr', async () => {
     const { env } = oldForms();
-    const digest = capture();
+    const digest = captureCliIo();
     expect(await runCli(['digest', '--dry-run'], env, digest)).toBe(0);
-    expect(digest.get().err).toMatch(
+    expect(digest.err).toMatch(
       /^warning: .*ops&qa\.yaml:2:1: schedule: `schedule: "0 9 \* \* \*"` is the old form/m,
     );
-    expect(digest.get().out).toContain('[dry run → C0GENERAL01]');
-    const named = capture();
+    expect(digest.out).toContain('[dry run → C0GENERAL01]');
+    const named = captureCliIo();
     expect(await runCli(['digest', '--dry-run', '--name', 'ops'], env, named)).toBe(0);
-    expect(named.get().err).toContain('ops&qa.yaml:2:1: schedule:');
-    const monitor = capture();
+    expect(named.err).toContain('ops&qa.yaml:2:1: schedule:');
+    const monitor = captureCliIo();
     expect(await runCli(['monitor', 'run', 'm', '--dry-run'], env, monitor)).toBe(0);
-    expect(monitor.get().err).toMatch(
+    expect(monitor.err).toMatch(
       /^warning: .*m\.yaml:4:1: schedule: `schedule: "0 \* \* \* \*"` is the old form/m,
     );
   });

@@ -9,7 +9,6 @@ import { dispatch, type DispatchDeps, parseCommand } from '../commands/index.ts'
 import { loadSuite } from '../runs/index.ts';
 import { createEmbeddedStore } from '../storage/open.ts';
 import { drainRun, offlineRunService } from './helpers/runs.ts';
-import type { CliIo } from '../cli/io.ts';
 import { OPEN_REPORT_ACTION_ID } from '../chat/index.ts';
 import { createReportLinks, createSilentLogger, parseEnv, reportPaths } from '../config/index.ts';
 import { openStore } from '../storage/index.ts';
@@ -17,6 +16,7 @@ import { createReportRoutes } from '../web/index.ts';
 import { escapeHtml, html } from '../web/html.ts';
 import { resolveLinkSecret } from '../web/secret.ts';
 import { tempDir } from './helpers/tmp.ts';
+import { captureCliIo } from './helpers/cli-io.ts';
 
 const SECRET = 'a-test-secret-of-enough-length';
 
@@ -74,21 +74,6 @@ describe('the link key and arbiter … --link', () => {
     for (const c of cleanups.splice(0)) c();
   });
 
-  function capture(): CliIo & { out: string; err: string } {
-    const io = {
-      out: '',
-      err: '',
-      stdout(t: string) {
-        io.out += t;
-      },
-      stderr(t: string) {
-        io.err += t;
-      },
-      readFile: async () => '',
-    };
-    return io;
-  }
-
   it('a random key is created once in the store and kept across restarts; a configured one wins', async () => {
     const { dir, cleanup } = tempDir();
     cleanups.push(cleanup);
@@ -118,24 +103,24 @@ describe('the link key and arbiter … --link', () => {
       'name: s\ndataset: ./s.jsonl\ntarget:\n  type: recorded\nmetrics:\n  - metric: refusal\nthreshold:\n  score: 0.5\n',
     );
     const env = { DATA_DIR: join(dir, 'data'), PORT: '4010', HOST: '0.0.0.0' };
-    const ran = capture();
+    const ran = captureCliIo();
     expect(await runCli(['run', join(suites, 's.yaml'), '--json'], env, ran)).toBe(0);
     const id = (JSON.parse(ran.out) as { _id: string })._id;
     expect(id).toMatch(/^run_/);
 
-    const local = capture();
+    const local = captureCliIo();
     expect(await runCli(['runs', 'show', id, '--link'], env, local)).toBe(0);
     expect(local.out.trim()).toMatch(
       new RegExp(`^http://127\\.0\\.0\\.1:4010/r/runs/${id}\\?exp=\\d+&sig=[\\w-]{43}$`),
     );
     expect(local.err).toContain('PUBLIC_URL is not set');
 
-    const both = capture();
+    const both = captureCliIo();
     expect(await runCli(['runs', 'show', id, '--link', '--json'], env, both)).toBe(2);
     expect(both.err).toContain('--json does not go with --link.');
     expect(both.out).toBe('');
 
-    const shared = capture();
+    const shared = captureCliIo();
     const withPublic = { ...env, PUBLIC_URL: 'https://arbiter.example.test', REPORT_LINK_SECRET: SECRET };
     expect(await runCli(['runs', 'show', id, '--link'], withPublic, shared)).toBe(0);
     const url = new URL(shared.out.trim());
@@ -144,12 +129,12 @@ describe('the link key and arbiter … --link', () => {
     expect(links.verify(url.pathname, url.searchParams.get('exp')!, url.searchParams.get('sig')!)).toBe('ok');
 
     // `arbiter run` ends its summary with the run's page: local without PUBLIC_URL (said so), signed under it.
-    const summary = capture();
+    const summary = captureCliIo();
     expect(await runCli(['run', join(suites, 's.yaml')], env, summary)).toBe(0);
     expect(summary.out).toMatch(
       /\nReport: http:\/\/127\.0\.0\.1:4010\/r\/runs\/run_\S+\?exp=\d+&sig=[\w-]{43} \(local address; set PUBLIC_URL for a shareable link\)\n$/,
     );
-    const publicSummary = capture();
+    const publicSummary = captureCliIo();
     expect(await runCli(['run', join(suites, 's.yaml'), '--new'], withPublic, publicSummary)).toBe(0);
     const line = publicSummary.out.trim().split('\n').at(-1)!;
     expect(line).toMatch(/^Report: https:\/\/arbiter\.example\.test\/r\/runs\/run_/);
@@ -158,10 +143,10 @@ describe('the link key and arbiter … --link', () => {
       links.verify(reported.pathname, reported.searchParams.get('exp')!, reported.searchParams.get('sig')!),
     ).toBe('ok');
 
-    const missing = capture();
+    const missing = captureCliIo();
     expect(await runCli(['runs', 'show', 'run_nope', '--link'], env, missing)).toBe(2);
     expect(missing.err).toContain('No run with id run_nope');
-    const review = capture();
+    const review = captureCliIo();
     expect(await runCli(['review', 'report', 'rev_nope', '--link'], env, review)).toBe(2);
     expect(review.err).toContain('No review with id rev_nope');
   });
