@@ -166,44 +166,26 @@ export function runProgressMessage(run: Run): Message {
   };
 }
 
-/** The `arbiter runs …` handler with its typed arguments (the registry read them). */
-const cliRuns =
-  <N extends RunsCliCommand['name']>(name: N) =>
+/**
+ * The CLI handler of a command group (`runs …`, `monitor …`): `cli(name)` is the handler of command `name`, which
+ * gets the entry's typed arguments (the registry read them) with `name` added, so one function serves the group.
+ */
+const cliGroup =
+  <C extends { name: string }>(run: (cmd: C, ctx: CliContext) => Promise<number>) =>
+  <N extends C['name']>(name: N) =>
   (args: unknown, ctx: CliContext) =>
-    runRunsCommand({ ...(args as object), name } as Extract<RunsCliCommand, { name: N }>, {
-      env: ctx.env,
-      environment: ctx.environment,
-      io: ctx.io,
-      services: ctx.services,
-    });
-/** The `arbiter monitor …` handler with its typed arguments (the registry read them). */
-const cliMonitor =
-  <N extends MonitorCliCommand['name']>(name: N) =>
-  (args: object, ctx: CliContext) =>
-    runMonitorCli({ ...args, name } as Extract<MonitorCliCommand, { name: N }>, {
-      env: ctx.env,
-      io: ctx.io,
-      services: ctx.services,
-    });
-/** The `arbiter review …` handler with its typed arguments (the registry read them). */
-const cliReview =
-  <N extends ReviewCliCommand['name']>(name: N) =>
-  (args: unknown, ctx: CliContext) =>
-    runReviewCli({ ...(args as object), name } as Extract<ReviewCliCommand, { name: N }>, {
-      env: ctx.env,
-      io: ctx.io,
-      services: ctx.services,
-    });
-/** The `arbiter jobs …` handler with its typed arguments (the registry read them). */
-const cliJobs =
-  <N extends JobsCliCommand['name']>(name: N) =>
-  (args: object, ctx: CliContext) =>
-    runJobsCommand({ ...args, name } as Extract<JobsCliCommand, { name: N }>, ctx.env, ctx.io, ctx.services);
-/** The `arbiter store …` handler with its typed arguments (the registry read them). */
-const cliStore =
-  <N extends StoreCliCommand['name']>(name: N) =>
-  (args: object, ctx: CliContext) =>
-    runStoreCommand({ ...args, name } as Extract<StoreCliCommand, { name: N }>, ctx.env, ctx.io);
+    run({ ...(args as object), name } as Extract<C, { name: N }>, ctx);
+const cliRuns = cliGroup<RunsCliCommand>((cmd, ctx) =>
+  runRunsCommand(cmd, { env: ctx.env, environment: ctx.environment, io: ctx.io, services: ctx.services }),
+);
+const cliMonitor = cliGroup<MonitorCliCommand>((cmd, ctx) =>
+  runMonitorCli(cmd, { env: ctx.env, io: ctx.io, services: ctx.services }),
+);
+const cliReview = cliGroup<ReviewCliCommand>((cmd, ctx) =>
+  runReviewCli(cmd, { env: ctx.env, io: ctx.io, services: ctx.services }),
+);
+const cliJobs = cliGroup<JobsCliCommand>((cmd, ctx) => runJobsCommand(cmd, ctx.env, ctx.io, ctx.services));
+const cliStore = cliGroup<StoreCliCommand>((cmd, ctx) => runStoreCommand(cmd, ctx.env, ctx.io));
 
 /** Every command, keyed by the id a parsed command carries as its `name`. Order is the order of help. */
 export const COMMANDS = {
