@@ -73,6 +73,18 @@ export async function runMonitorCli(cmd: MonitorCliCommand, deps: MonitorCliDeps
     const monitors = loaded.map((l) => l.value);
     const clock = deps.clock ?? systemClock;
     const langfuse = deps.langfuse ?? langfuseFromEnv(env, { logger });
+    if (cmd.name !== 'monitor.list') {
+      const m = find(monitors, cmd.monitor);
+      // The Slack channel source reads through the bot's Slack client; the command line has none, whatever the env.
+      if (m.source.type === 'slack' && (cmd.name === 'monitor.run' || cmd.name === 'monitor.backfill'))
+        throw new ArbiterError(
+          'USAGE',
+          `Monitor "${m.name}" reads a Slack channel, which the arbiter command does not read.`,
+          {
+            hint: `Run it from Slack (\`/arbiter monitor ${cmd.name === 'monitor.run' ? 'run' : 'backfill'} ${m.name}\`), where the bot reads the channel with its token, or let its schedule run it.`,
+          },
+        );
+    }
     if (cmd.name === 'monitor.run' && cmd.dryRun) {
       const m = find(monitors, cmd.monitor);
       const n = cmd.records ?? DRY_RUN_RECORDS;

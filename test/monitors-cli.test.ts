@@ -1,5 +1,5 @@
 // `arbiter monitor list | run [--dry-run] | backfill --since` through runMonitorCli with the real embedded store.
-import { cpSync, mkdirSync } from 'node:fs';
+import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseEnv } from '../config/index.ts';
@@ -70,5 +70,37 @@ describe('arbiter monitor', () => {
     const r = await cli(['list'], bad);
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/also defined/);
+  });
+
+  it('a monitor of a Slack channel is not run from the command line: one message saying where to run it', async () => {
+    const monitors = join(dir, 'slack-monitors');
+    mkdirSync(monitors);
+    writeFileSync(
+      join(monitors, 'support.yaml'),
+      [
+        'name: support-channel',
+        'schedule: { every: 1h }',
+        'source: { type: slack, channel: C0SUPPORT01, botUserId: U0SUPPORTBOT }',
+        'extract: { input: $.question, output: $.answer }',
+        'metrics:',
+        '  - metric: refusal',
+        'publish: { channel: C0QUALITY01 }',
+        '',
+      ].join('\n'),
+    );
+    for (const argv of [
+      ['run', 'support-channel'],
+      ['run', 'support-channel', '--dry-run'],
+      ['backfill', 'support-channel', '--since', '2026-11-01'],
+    ]) {
+      const r = await cli(argv, monitors);
+      expect(r.code, argv.join(' ')).toBe(2);
+      expect(r.err).toMatch(/reads a Slack channel, which the arbiter command does not read/);
+      expect(r.err).toContain('/arbiter monitor');
+      expect(r.err).not.toMatch(/needs SLACK_BOT_TOKEN|\n\s+at /);
+    }
+    // Listing, pausing and resuming it need no Slack client.
+    expect((await cli(['list'], monitors)).code).toBe(0);
+    expect((await cli(['pause', 'support-channel'], monitors)).code).toBe(0);
   });
 });
