@@ -64,18 +64,19 @@ describe('messageToText (the one Message → text renderer of the CLI)', () => {
 
 describe('createTextTransport (the CLI stand-in for Slack)', () => {
   it('heads a post with its channel when asked, indents thread replies under it, prints uploads by path', async () => {
-    let out = '';
-    const t = createTextTransport((s) => void (out += s), { channels: true });
+    const written: string[] = [];
+    const t = createTextTransport((s) => written.push(s), { channels: true });
     const parent = await t.post({ channel: '#quality' }, { title: 'Daily digest', sections: [] });
     await t.post({ channel: '#quality', threadTs: parent.ts }, { title: 'Worst items', sections: [] });
     await t.uploadFile(
       { channel: '#quality', threadTs: parent.ts },
       { path: '/tmp/chart.png', title: 'chart' },
     );
-    expect(out).toBe('[#quality]\nDaily digest\n  ↳ Worst items\n  ↳ chart: /tmp/chart.png\n');
-    const plain = createTextTransport((s) => void (out = s));
+    expect(written.join('')).toBe('[#quality]\nDaily digest\n  ↳ Worst items\n  ↳ chart: /tmp/chart.png\n');
+    written.length = 0;
+    const plain = createTextTransport((s) => written.push(s));
     const ref = await plain.post({ channel: '#x' }, { title: 'Tick report', sections: [] });
-    expect(out).toBe('Tick report\n');
+    expect(written.join('')).toBe('Tick report\n');
     expect(ref).toEqual({ channel: '#x', ts: 'cli.1' });
   });
 });

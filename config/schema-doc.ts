@@ -115,5 +115,9 @@ export function fieldRows(schema: z.ZodType | JsonSchema, stop: Record<string, s
   for (const form of forms.length ? forms : [root]) walk(form, '');
   // A field reachable through two forms is listed once.
   const seen = new Set<string>();
-  return rows.filter((r) => (seen.has(r.path) ? false : (seen.add(r.path), true)));
+  return rows.filter((r) => {
+    if (seen.has(r.path)) return false;
+    seen.add(r.path);
+    return true;
+  });
 }

@@ -7,7 +7,7 @@ import { stringify } from 'yaml';
 import type { z } from 'zod';
 import { fieldRows } from '../../config/index.ts';
 import { CronScheduleSchema, EveryScheduleSchema } from '../../config/schedule.ts';
-import { type FieldRow, type JsonSchema, jsonSchemaOf, typeOf } from '../../config/schema-doc.ts';
+import { type FieldRow, jsonSchemaOf, typeOf } from '../../config/schema-doc.ts';
 import { DigestSchema } from '../../digests/schema.ts';
 import { describeMetrics, MetricEntrySchema } from '../../evaluators/index.ts';
 import {
