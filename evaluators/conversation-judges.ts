@@ -10,7 +10,7 @@ import {
   shareOfVerdicts,
 } from './claims.ts';
 import { callJudge, judgedScore, missingInput, record, replyError } from './judge-call.ts';
-import { claimJudgeArgs, claimMetric } from './rag.ts';
+import { claimCall, claimJudgeArgs, claimMetric } from './rag.ts';
 import { renderTranscript } from './score.ts';
 import { defineMetric, type Item, type Turn } from './types.ts';
 
@@ -81,10 +81,7 @@ export const roleAdherenceMetric = defineMetric({
       const v = record(
         r.ledger,
         await judgeStatements(r.judge, {
-          metric: r.name,
-          model: r.model,
-          effort: r.effort,
-          ...(r.signal ? { signal: r.signal } : {}),
+          ...claimCall(r),
           statements: said,
           relation: 'in-role',
           evidence: [['criteria', role]],
@@ -129,10 +126,7 @@ export const knowledgeRetentionMetric = defineMetric({
       const v = record(
         r.ledger,
         await judgeStatements(r.judge, {
-          metric: r.name,
-          model: r.model,
-          effort: r.effort,
-          ...(r.signal ? { signal: r.signal } : {}),
+          ...claimCall(r),
           statements: said,
           relation: 'retains',
           evidence: [['transcript', renderTranscript(item.output)]],
@@ -173,12 +167,7 @@ export const conversationCompletenessMetric = defineMetric({
           r.rubric,
         );
       const transcript = renderTranscript(turns);
-      const base = {
-        metric: r.name,
-        model: r.model,
-        effort: r.effort,
-        ...(r.signal ? { signal: r.signal } : {}),
-      };
+      const base = claimCall(r);
       const intents = record(r.ledger, await extractStatements(r.judge, { ...base, transcript }));
       if (!intents.ok) return replyError(r.name, intents, r.rubric, r.ledger, r.model);
       if (intents.value.length === 0)

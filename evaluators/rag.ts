@@ -92,7 +92,8 @@ const verdictDetails = (vs: readonly StatementVerdict[]) =>
     verdict: v.verdict,
     reason: v.reason.slice(0, 300),
   }));
-const call = (r: ClaimRun) => ({
+/** The judge call options of a claim metric's run (metric, model, effort, abort signal), as every claim step takes them. */
+export const claimCall = (r: ClaimRun) => ({
   metric: r.name,
   model: r.model,
   effort: r.effort,
@@ -126,7 +127,7 @@ export const faithfulnessMetric = defineMetric({
         );
       const claims = record(
         r.ledger,
-        await extractStatements(r.judge, { ...call(r), text: outputText(item), input: item.input }),
+        await extractStatements(r.judge, { ...claimCall(r), text: outputText(item), input: item.input }),
       );
       if (!claims.ok) return replyError(r.name, claims, r.rubric, r.ledger, r.model);
       if (claims.value.length === 0)
@@ -144,7 +145,7 @@ export const faithfulnessMetric = defineMetric({
       const v = record(
         r.ledger,
         await judgeStatements(r.judge, {
-          ...call(r),
+          ...claimCall(r),
           statements: claims.value,
           relation: 'supported',
           evidence: [['context', context]],
@@ -183,7 +184,10 @@ export const answerRelevancyMetric = defineMetric({
           'answer relevancy judges the output against the question',
           r.rubric,
         );
-      const st = record(r.ledger, await extractStatements(r.judge, { ...call(r), text: outputText(item) }));
+      const st = record(
+        r.ledger,
+        await extractStatements(r.judge, { ...claimCall(r), text: outputText(item) }),
+      );
       if (!st.ok) return replyError(r.name, st, r.rubric, r.ledger, r.model);
       if (st.value.length === 0)
         return judgedScore(
@@ -200,7 +204,7 @@ export const answerRelevancyMetric = defineMetric({
       const v = record(
         r.ledger,
         await judgeStatements(r.judge, {
-          ...call(r),
+          ...claimCall(r),
           statements: st.value,
           relation: 'relevant',
           evidence: [['input', item.input]],
@@ -243,7 +247,7 @@ export const contextPrecisionMetric = defineMetric({
       const v = record(
         r.ledger,
         await judgeStatements(r.judge, {
-          ...call(r),
+          ...claimCall(r),
           statements: passages,
           relation: 'useful',
           evidence: [
@@ -311,7 +315,7 @@ export const contextRecallMetric = defineMetric({
       const v = record(
         r.ledger,
         await judgeStatements(r.judge, {
-          ...call(r),
+          ...claimCall(r),
           statements: sentences,
           relation: 'supported',
           evidence: [['context', context]],
@@ -350,7 +354,7 @@ export const contextRelevancyMetric = defineMetric({
       const v = record(
         r.ledger,
         await judgeStatements(r.judge, {
-          ...call(r),
+          ...claimCall(r),
           statements: sentences,
           relation: 'relevant',
           evidence: [['input', item.input]],
@@ -390,7 +394,7 @@ export const hallucinationMetric = defineMetric({
       const v = record(
         r.ledger,
         await judgeStatements(r.judge, {
-          ...call(r),
+          ...claimCall(r),
           statements: passages,
           relation: 'agrees',
           evidence: [['output', outputText(item)]],

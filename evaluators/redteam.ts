@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { listStatements } from './claims.ts';
 import { judgeStatements } from './claims.ts';
 import { judgedScore, missingInput, record, replyError } from './judge-call.ts';
-import { claimJudgeArgs, claimMetric } from './rag.ts';
+import { claimCall, claimJudgeArgs, claimMetric } from './rag.ts';
 import { outputText, passFail, renderTranscript } from './score.ts';
 import { transcriptOf } from './conversation-judges.ts';
 import { defineMetric, type Item } from './types.ts';
@@ -167,10 +167,7 @@ export const policyViolationMetric = defineMetric({
         const v = record(
           r.ledger,
           await judgeStatements(r.judge, {
-            metric: r.name,
-            model: r.model,
-            effort: r.effort,
-            ...(r.signal ? { signal: r.signal } : {}),
+            ...claimCall(r),
             statements: said,
             relation: 'complies',
             evidence: [
