@@ -2,8 +2,8 @@
 // the judge reads the input, the output and the tool calls the agent made (`item.toolCalls`, when the target or the
 // extractor recorded them), states the task and the outcome, and scores how far the outcome achieves the task (0–1).
 import { z } from 'zod';
-import { callJudge, judgedScore, record, replyError } from './judge-call.ts';
-import { claimJudgeArgs, claimMetric } from './rag.ts';
+import { claimCall, claimJudgeArgs, claimMetric, runScore, stepFailed } from './claim-run.ts';
+import { callJudge, record } from './judge-call.ts';
 import { renderTranscript } from './score.ts';
 import { defineMetric, type Item } from './types.ts';
 
@@ -76,8 +76,7 @@ export const taskCompletionMetric = defineMetric({
       const reply = record(
         r.ledger,
         await callJudge(r.judge, {
-          metric: r.name,
-          model: r.model,
+          ...claimCall(r),
           role: 'You are a strict, impartial evaluator of AI agents. You judge whether an agent completed the task it was given.',
           blocks: [
             ['task', 'task-completion'],
@@ -92,14 +91,12 @@ export const taskCompletionMetric = defineMetric({
             'State the task the user gave in <input>, then the outcome: what the agent did (its answer, and the calls in <tool_calls> when present) and delivered. Score how fully the outcome achieves the task, from 0 (not at all) to 1 (fully). Write your reason before the score.\nReply with only this JSON object: {"task": "<one sentence>", "outcome": "<one sentence>", "reason": "<one or two sentences>", "score": <number from 0 to 1>}',
           schema: TaskVerdict,
           jsonSchema: TASK_JSON_SCHEMA,
-          effort: r.effort,
-          ...(r.signal ? { signal: r.signal } : {}),
         }),
       );
-      if (!reply.ok) return replyError(r.name, reply, r.rubric, r.ledger, r.model);
+      if (!reply.ok) return stepFailed(r, reply);
       const { task, outcome, score } = reply.value;
       const reason = reply.value.reason.trim() || 'no reason given';
-      return judgedScore(r.name, score, reason, r.rubric, r.ledger, r.model, {
+      return runScore(r, score, reason, {
         task: task.slice(0, 300),
         outcome: outcome.slice(0, 300),
         toolCalls: calls?.length ?? 0,

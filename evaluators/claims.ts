@@ -200,6 +200,14 @@ export interface VerdictShare {
   failing: IndexedVerdict[];
 }
 
+/** How a share of verdicts is scored and told: which verdict passes (`yes` by default), the reasons and the details. */
+export interface ShareSpec {
+  passes?: (verdict: Verdict) => boolean;
+  allPass: (total: number) => string;
+  somePass: (share: VerdictShare) => string;
+  details: (share: VerdictShare) => Record<string, unknown>;
+}
+
 /**
  * The score most claim-based metrics give: the share of judged statements whose verdict passes (`yes` by default),
  * with a reason for "all pass" and for "some fail" and the metric's details. A list with no verdict is an error on
@@ -208,12 +216,7 @@ export interface VerdictShare {
 export function shareOfVerdicts(
   at: { name: string; rubric: RubricRef; ledger: CallLedger; model: string },
   verdicts: readonly StatementVerdict[],
-  spec: {
-    passes?: (verdict: Verdict) => boolean;
-    allPass: (total: number) => string;
-    somePass: (share: VerdictShare) => string;
-    details: (share: VerdictShare) => Record<string, unknown>;
-  },
+  spec: ShareSpec,
 ): Score {
   if (verdicts.length === 0)
     return replyError(

@@ -3,14 +3,16 @@
 // two-turn conversation (its input, then its output), except for knowledge retention, which needs earlier turns.
 import { z } from 'zod';
 import {
-  extractStatements,
-  type IndexedVerdict,
-  judgeStatements,
-  listStatements,
-  shareOfVerdicts,
-} from './claims.ts';
-import { callJudge, judgedScore, missingInput, record, replyError } from './judge-call.ts';
-import { claimCall, claimJudgeArgs, claimMetric } from './rag.ts';
+  claimCall,
+  claimJudgeArgs,
+  claimMetric,
+  extractStep,
+  judgeStep,
+  runScore,
+  stepFailed,
+} from './claim-run.ts';
+import { type IndexedVerdict, listStatements, shareOfVerdicts } from './claims.ts';
+import { callJudge, missingInput, record } from './judge-call.ts';
 import { renderTranscript } from './score.ts';
 import { defineMetric, type Item, type Turn } from './types.ts';
 
@@ -78,16 +80,12 @@ export const roleAdherenceMetric = defineMetric({
       const said = assistantTurns(turns);
       if (said.length === 0)
         return missingInput(r.name, 'output', 'the conversation has no assistant turn', r.rubric);
-      const v = record(
-        r.ledger,
-        await judgeStatements(r.judge, {
-          ...claimCall(r),
-          statements: said,
-          relation: 'in-role',
-          evidence: [['criteria', role]],
-        }),
-      );
-      if (!v.ok) return replyError(r.name, v, r.rubric, r.ledger, r.model);
+      const v = await judgeStep(r, {
+        statements: said,
+        relation: 'in-role',
+        evidence: [['criteria', role]],
+      });
+      if (!v.ok) return stepFailed(r, v);
       return shareOfVerdicts(r, v.value, {
         passes: (x) => x !== 'no',
         allPass: (n) => `All ${n} assistant turns stay in the role.`,
@@ -123,16 +121,12 @@ export const knowledgeRetentionMetric = defineMetric({
       const said = assistantTurns(item.output);
       if (said.length === 0)
         return missingInput(r.name, 'output', 'the conversation has no assistant turn', r.rubric);
-      const v = record(
-        r.ledger,
-        await judgeStatements(r.judge, {
-          ...claimCall(r),
-          statements: said,
-          relation: 'retains',
-          evidence: [['transcript', renderTranscript(item.output)]],
-        }),
-      );
-      if (!v.ok) return replyError(r.name, v, r.rubric, r.ledger, r.model);
+      const v = await judgeStep(r, {
+        statements: said,
+        relation: 'retains',
+        evidence: [['transcript', renderTranscript(item.output)]],
+      });
+      if (!v.ok) return stepFailed(r, v);
       return shareOfVerdicts(r, v.value, {
         passes: (x) => x !== 'no',
         allPass: (n) => `None of the ${n} assistant turns forgets what the user said.`,
@@ -167,31 +161,18 @@ export const conversationCompletenessMetric = defineMetric({
           r.rubric,
         );
       const transcript = renderTranscript(turns);
-      const base = claimCall(r);
-      const intents = record(r.ledger, await extractStatements(r.judge, { ...base, transcript }));
-      if (!intents.ok) return replyError(r.name, intents, r.rubric, r.ledger, r.model);
+      const intents = await extractStep(r, { transcript });
+      if (!intents.ok) return stepFailed(r, intents);
       if (intents.value.length === 0)
-        return judgedScore(
-          r.name,
-          1,
-          'The user expressed no intention to satisfy.',
-          r.rubric,
-          r.ledger,
-          r.model,
-          {
-            intentions: 0,
-          },
-        );
-      const v = record(
-        r.ledger,
-        await judgeStatements(r.judge, {
-          ...base,
-          statements: intents.value,
-          relation: 'satisfied',
-          evidence: [['transcript', transcript]],
-        }),
-      );
-      if (!v.ok) return replyError(r.name, v, r.rubric, r.ledger, r.model);
+        return runScore(r, 1, 'The user expressed no intention to satisfy.', {
+          intentions: 0,
+        });
+      const v = await judgeStep(r, {
+        statements: intents.value,
+        relation: 'satisfied',
+        evidence: [['transcript', transcript]],
+      });
+      if (!v.ok) return stepFailed(r, v);
       return shareOfVerdicts(r, v.value, {
         allPass: (n) => `All ${n} user intentions were satisfied.`,
         somePass: (s) =>
@@ -262,8 +243,7 @@ export const goalAchievedMetric = defineMetric({
         const reply = record(
           r.ledger,
           await callJudge(r.judge, {
-            metric: r.name,
-            model: r.model,
+            ...claimCall(r),
             role: 'You decide whether a user reached their goal in a conversation with an AI assistant.',
             blocks: [
               ['task', 'goal-check'],
@@ -275,21 +255,16 @@ export const goalAchievedMetric = defineMetric({
               'Decide whether, by the end of <transcript>, the user has reached the goal in <criteria>: the assistant gave what the goal needs, not merely promised it. Write your reason first.\nReply with only this JSON object: {"reason": "<one or two sentences>", "achieved": true | false, "confidence": <number from 0 to 1>}',
             schema: GoalVerdict,
             jsonSchema: GOAL_JSON_SCHEMA,
-            effort: r.effort,
-            ...(r.signal ? { signal: r.signal } : {}),
           }),
         );
-        if (!reply.ok) return replyError(r.name, reply, r.rubric, r.ledger, r.model);
+        if (!reply.ok) return stepFailed(r, reply);
         const { achieved, confidence } = reply.value;
         const reason =
           reply.value.reason.trim() || (achieved ? 'The goal was reached.' : 'The goal was not reached.');
-        return judgedScore(
-          r.name,
+        return runScore(
+          r,
           achieved ? 1 : 0,
           reason,
-          r.rubric,
-          r.ledger,
-          r.model,
           { goal: goal.slice(0, 300), achieved },
           {
             label: achieved ? 'achieved' : 'not-achieved',

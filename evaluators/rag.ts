@@ -2,12 +2,9 @@
 // (from a dataset row or a monitor extractor alike); passages in it are separated by blank lines or `---` lines.
 // Claims are extracted and judged by the judge model, one verdict per claim, and the formula runs here, so the same
 // verdicts always give the same score. Every score is "higher is better" (hallucination is reported as 1 − rate).
-import { ModelNameSchema } from '../config/index.ts';
 import { z } from 'zod';
-import type { Effort } from '../llm/index.ts';
+import { claimJudgeArgs, claimMetric, extractStep, judgeStep, runScore, stepFailed } from './claim-run.ts';
 import {
-  extractStatements,
-  judgeStatements,
   listStatements,
   shareOfVerdicts,
   splitPassages,
@@ -15,76 +12,11 @@ import {
   type StatementVerdict,
   type VerdictShare,
 } from './claims.ts';
-import {
-  type CallLedger,
-  fixedRubric,
-  judgedScore,
-  missingInput,
-  newLedger,
-  presentText,
-  record,
-  replyError,
-} from './judge-call.ts';
-import { JUDGE_EFFORT, resolveJudge, unavailableJudge } from './llm-judge.ts';
+import { missingInput, presentText } from './judge-call.ts';
 import { outputText } from './score.ts';
-import {
-  defineMetric,
-  type Item,
-  type JudgeDeps,
-  type Metric,
-  type MetricDeps,
-  type RubricRef,
-  type Score,
-} from './types.ts';
-
-/** Arguments every claim-based judge takes. */
-export const claimJudgeArgs = {
-  model: ModelNameSchema.optional().describe('judge model as provider:model (default: ARBITER_JUDGE_MODEL)'),
-  effort: z
-    .enum(['low', 'medium', 'high'])
-    .default(JUDGE_EFFORT)
-    .describe('how much the judge model may think before answering: low (default), medium or high'),
-};
+import { defineMetric } from './types.ts';
 
 const ClaimArgs = z.strictObject(claimJudgeArgs);
-
-/** What a claim-based metric's scoring function gets. */
-export interface ClaimRun {
-  name: string;
-  judge: JudgeDeps;
-  model: string;
-  effort: Effort;
-  rubric: RubricRef;
-  ledger: CallLedger;
-  signal?: AbortSignal;
-}
-
-/** Builds a judge metric whose scoring function gets a fresh ledger and the resolved judge for each item. */
-export function claimMetric(
-  name: string,
-  definition: string,
-  args: { model?: string | undefined; effort: Effort },
-  deps: MetricDeps,
-  run: (item: Item, r: ClaimRun) => Promise<Score>,
-): Metric {
-  const judge = resolveJudge(deps, args.model);
-  if (!judge.ok) return unavailableJudge(name, judge.error);
-  const rubric = fixedRubric(`${name}: ${definition}`);
-  return {
-    name,
-    kind: 'judge',
-    score: (item, ctx) =>
-      run(item, {
-        name,
-        judge: judge.deps,
-        model: judge.deps.judgeModel,
-        effort: args.effort,
-        rubric,
-        ledger: newLedger(),
-        ...(ctx?.signal ? { signal: ctx.signal } : {}),
-      }),
-  };
-}
 
 const verdictDetails = (vs: readonly StatementVerdict[]) =>
   vs.map((v) => ({
@@ -92,13 +24,6 @@ const verdictDetails = (vs: readonly StatementVerdict[]) =>
     verdict: v.verdict,
     reason: v.reason.slice(0, 300),
   }));
-/** The judge call options of a claim metric's run (metric, model, effort, abort signal), as every claim step takes them. */
-export const claimCall = (r: ClaimRun) => ({
-  metric: r.name,
-  model: r.model,
-  effort: r.effort,
-  ...(r.signal ? { signal: r.signal } : {}),
-});
 
 const FAITHFULNESS =
   'claims extracted from the output, each checked against the context; score = supported claims / all claims (Ragas faithfulness)';
@@ -125,33 +50,18 @@ export const faithfulnessMetric = defineMetric({
           'faithfulness checks every claim of the output against it',
           r.rubric,
         );
-      const claims = record(
-        r.ledger,
-        await extractStatements(r.judge, { ...claimCall(r), text: outputText(item), input: item.input }),
-      );
-      if (!claims.ok) return replyError(r.name, claims, r.rubric, r.ledger, r.model);
+      const claims = await extractStep(r, { text: outputText(item), input: item.input });
+      if (!claims.ok) return stepFailed(r, claims);
       if (claims.value.length === 0)
-        return judgedScore(
-          r.name,
-          1,
-          'The output makes no claims, so none is unsupported.',
-          r.rubric,
-          r.ledger,
-          r.model,
-          {
-            claims: 0,
-          },
-        );
-      const v = record(
-        r.ledger,
-        await judgeStatements(r.judge, {
-          ...claimCall(r),
-          statements: claims.value,
-          relation: 'supported',
-          evidence: [['context', context]],
-        }),
-      );
-      if (!v.ok) return replyError(r.name, v, r.rubric, r.ledger, r.model);
+        return runScore(r, 1, 'The output makes no claims, so none is unsupported.', {
+          claims: 0,
+        });
+      const v = await judgeStep(r, {
+        statements: claims.value,
+        relation: 'supported',
+        evidence: [['context', context]],
+      });
+      if (!v.ok) return stepFailed(r, v);
       return shareOfVerdicts(r, v.value, {
         allPass: (n) => `All ${n} claims of the output are supported by the context.`,
         somePass: (s) =>
@@ -184,33 +94,18 @@ export const answerRelevancyMetric = defineMetric({
           'answer relevancy judges the output against the question',
           r.rubric,
         );
-      const st = record(
-        r.ledger,
-        await extractStatements(r.judge, { ...claimCall(r), text: outputText(item) }),
-      );
-      if (!st.ok) return replyError(r.name, st, r.rubric, r.ledger, r.model);
+      const st = await extractStep(r, { text: outputText(item) });
+      if (!st.ok) return stepFailed(r, st);
       if (st.value.length === 0)
-        return judgedScore(
-          r.name,
-          0,
-          'The output makes no statements, so nothing in it addresses the input.',
-          r.rubric,
-          r.ledger,
-          r.model,
-          {
-            statements: 0,
-          },
-        );
-      const v = record(
-        r.ledger,
-        await judgeStatements(r.judge, {
-          ...claimCall(r),
-          statements: st.value,
-          relation: 'relevant',
-          evidence: [['input', item.input]],
-        }),
-      );
-      if (!v.ok) return replyError(r.name, v, r.rubric, r.ledger, r.model);
+        return runScore(r, 0, 'The output makes no statements, so nothing in it addresses the input.', {
+          statements: 0,
+        });
+      const v = await judgeStep(r, {
+        statements: st.value,
+        relation: 'relevant',
+        evidence: [['input', item.input]],
+      });
+      if (!v.ok) return stepFailed(r, v);
       return shareOfVerdicts(r, v.value, {
         passes: (x) => x !== 'no',
         allPass: (n) => `All ${n} statements of the output address the input.`,
@@ -244,19 +139,15 @@ export const contextPrecisionMetric = defineMetric({
       const passages = splitPassages(context);
       const reference = presentText(item.expected);
       const against = reference ? 'expected' : 'output';
-      const v = record(
-        r.ledger,
-        await judgeStatements(r.judge, {
-          ...claimCall(r),
-          statements: passages,
-          relation: 'useful',
-          evidence: [
-            ['input', item.input],
-            ['reference', reference ?? outputText(item)],
-          ],
-        }),
-      );
-      if (!v.ok) return replyError(r.name, v, r.rubric, r.ledger, r.model);
+      const v = await judgeStep(r, {
+        statements: passages,
+        relation: 'useful',
+        evidence: [
+          ['input', item.input],
+          ['reference', reference ?? outputText(item)],
+        ],
+      });
+      if (!v.ok) return stepFailed(r, v);
       let useful = 0;
       let sum = 0;
       v.value.forEach((x, k) => {
@@ -270,7 +161,7 @@ export const contextPrecisionMetric = defineMetric({
         useful === 0
           ? `None of the ${passages.length} passages is useful for the ${against === 'expected' ? 'expected answer' : 'output'}.`
           : `${useful} of ${passages.length} passages are useful for the ${against === 'expected' ? 'expected answer' : 'output'}, at ranks ${ranks.join(', ')}.`;
-      return judgedScore(r.name, score, reason, r.rubric, r.ledger, r.model, {
+      return runScore(r, score, reason, {
         passages: passages.length,
         useful,
         against,
@@ -312,16 +203,12 @@ export const contextRecallMetric = defineMetric({
           r.rubric,
         );
       const sentences = splitSentences(expected);
-      const v = record(
-        r.ledger,
-        await judgeStatements(r.judge, {
-          ...claimCall(r),
-          statements: sentences,
-          relation: 'supported',
-          evidence: [['context', context]],
-        }),
-      );
-      if (!v.ok) return replyError(r.name, v, r.rubric, r.ledger, r.model);
+      const v = await judgeStep(r, {
+        statements: sentences,
+        relation: 'supported',
+        evidence: [['context', context]],
+      });
+      if (!v.ok) return stepFailed(r, v);
       return shareOfVerdicts(r, v.value, {
         allPass: (n) => `All ${n} sentences of the expected answer are supported by the context.`,
         somePass: (s) =>
@@ -351,16 +238,12 @@ export const contextRelevancyMetric = defineMetric({
       if (!context)
         return missingInput(r.name, 'context', 'context relevancy judges its sentences', r.rubric);
       const sentences = splitSentences(context);
-      const v = record(
-        r.ledger,
-        await judgeStatements(r.judge, {
-          ...claimCall(r),
-          statements: sentences,
-          relation: 'relevant',
-          evidence: [['input', item.input]],
-        }),
-      );
-      if (!v.ok) return replyError(r.name, v, r.rubric, r.ledger, r.model);
+      const v = await judgeStep(r, {
+        statements: sentences,
+        relation: 'relevant',
+        evidence: [['input', item.input]],
+      });
+      if (!v.ok) return stepFailed(r, v);
       return shareOfVerdicts(r, v.value, {
         passes: (x) => x !== 'no',
         allPass: (n) => `All ${n} sentences of the context are relevant to the input.`,
@@ -391,16 +274,12 @@ export const hallucinationMetric = defineMetric({
       if (!context)
         return missingInput(r.name, 'context', 'hallucination looks for contradictions with it', r.rubric);
       const passages = splitPassages(context);
-      const v = record(
-        r.ledger,
-        await judgeStatements(r.judge, {
-          ...claimCall(r),
-          statements: passages,
-          relation: 'agrees',
-          evidence: [['output', outputText(item)]],
-        }),
-      );
-      if (!v.ok) return replyError(r.name, v, r.rubric, r.ledger, r.model);
+      const v = await judgeStep(r, {
+        statements: passages,
+        relation: 'agrees',
+        evidence: [['output', outputText(item)]],
+      });
+      if (!v.ok) return stepFailed(r, v);
       // The score is the share of passages the output does not contradict: 1 − the hallucination rate.
       const rate = (s: VerdictShare) => s.failing.length / s.total;
       return shareOfVerdicts(r, v.value, {
