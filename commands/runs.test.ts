@@ -2,62 +2,15 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseEnv } from '../config/index.ts';
-import { viaRegistry } from '../test/helpers/cli-args.ts';
+import { runsCli } from '../test/helpers/runs-cli.ts';
 import { tempDir } from '../test/helpers/tmp.ts';
-import { withCliServices } from '../test/helpers/cli-services.ts';
 import { progressBar, renderComparison, renderRunSummary } from './run-messages.ts';
-import {
-  progressLine,
-  type RunCliArgs,
-  type RunsCliCommand,
-  runRunCommand,
-  runRunsCommand,
-} from './runs-cli.ts';
+import { progressLine } from './runs-cli.ts';
 
 const QUICKSTART = 'examples/suites/quickstart.yaml';
 
 function cli(dataDir: string, extraEnv: Record<string, string> = {}, isTTY = false) {
-  let out = '';
-  let err = '';
-  const files: Record<string, string> = {};
-  const deps = {
-    env: parseEnv({ DATA_DIR: dataDir, LOG_LEVEL: 'silent', ...extraEnv }),
-    environment: {},
-    io: {
-      stdout: (t: string) => {
-        out += t;
-      },
-      stderr: (t: string) => {
-        err += t;
-      },
-      isTTY,
-      writeFile: async (p: string, t: string) => {
-        files[p] = t;
-      },
-    },
-    pollMs: 20,
-  };
-  return {
-    run: (argv: string[]) =>
-      viaRegistry(['run', ...argv], deps.io, (cmd: RunCliArgs) =>
-        withCliServices(deps, (d) => runRunCommand(cmd, d)),
-      ),
-    runs: (argv: string[]) =>
-      viaRegistry(['runs', ...argv], deps.io, (cmd: RunsCliCommand) =>
-        withCliServices(deps, (d) => runRunsCommand(cmd, d)),
-      ),
-    get out() {
-      return out;
-    },
-    get err() {
-      return err;
-    },
-    files,
-    reset() {
-      out = '';
-      err = '';
-    },
-  };
+  return runsCli({ env: parseEnv({ DATA_DIR: dataDir, LOG_LEVEL: 'silent', ...extraEnv }) }, { isTTY });
 }
 
 describe('arbiter run / runs', () => {

@@ -7,9 +7,9 @@ import { createReviewRunSource } from '../commands/reviews.ts';
 import { createSilentLogger, systemClock, systemIds } from '../config/index.ts';
 import { createLlm } from '../llm/index.ts';
 import { createRecordingTransport } from '../prompts/testing.ts';
-import { createRunService } from '../runs/index.ts';
-import { createJobQueue, createWorker, type Job } from '../storage/index.ts';
+import { createWorker, type Job } from '../storage/index.ts';
 import { createEmbeddedStore } from '../storage/open.ts';
+import { offlineRunService } from '../test/helpers/runs.ts';
 import { tempDir } from '../test/helpers/tmp.ts';
 import { waitUntil } from '../test/helpers/wait.ts';
 import { createReviewService } from './index.ts';
@@ -25,19 +25,12 @@ async function setup() {
   cleanups.push(t.cleanup);
   const store = await createEmbeddedStore({ dir: join(t.dir, 'data'), autocompactMs: 0 });
   cleanups.push(() => store.close());
-  const queue = await createJobQueue(store);
   const logger = createSilentLogger();
   const llm = createLlm({ store });
   cleanups.push(() => llm.flush());
-  const runs = await createRunService({
-    store,
-    queue,
-    clock: systemClock,
-    ids: systemIds,
+  const { queue, svc: runs } = await offlineRunService(store, {
     logger,
-    env: {},
     llm,
-    judgeModel: 'offline:heuristic',
     engine: 'direct',
     progressIntervalMs: 0,
   });

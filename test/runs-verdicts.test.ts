@@ -13,8 +13,9 @@ import { renderBlocks } from '../bot/render-blocks.ts';
 import { type RunningBot, startBot } from '../bot/start.ts';
 import { createConsoleTransport } from '../bot/console-transport.ts';
 import { renderRunSummary } from '../commands/run-messages.ts';
-import { type RunCliArgs, type RunsCliCommand, runRunCommand, runRunsCommand } from '../commands/runs-cli.ts';
+import { runRunsCommand } from '../commands/runs-cli.ts';
 import { withCliServices } from './helpers/cli-services.ts';
+import { runsCli } from './helpers/runs-cli.ts';
 import { runCli } from '../cli/run-cli.ts';
 import { createLogger, parseEnv } from '../config/index.ts';
 import { createLlm, type Llm } from '../llm/index.ts';
@@ -25,7 +26,6 @@ import { createWorker } from '../storage/index.ts';
 import { createEmbeddedStore } from '../storage/open.ts';
 import { startStubAgent } from './fixtures/runs-stub-server.ts';
 import { offlineRunService } from './helpers/runs.ts';
-import { viaRegistry } from './helpers/cli-args.ts';
 import { tempDir } from './helpers/tmp.ts';
 import { waitUntil } from './helpers/wait.ts';
 
@@ -61,49 +61,12 @@ function setup(suiteYaml: string, rows: string[], llm?: Llm) {
   writeFileSync(join(t.dir, 'data.jsonl'), `${rows.join('\n')}\n`);
   const suite = join(t.dir, 'suite.yaml');
   writeFileSync(suite, `name: verdicts\ndataset: data.jsonl\n${suiteYaml}`);
-  let out = '';
-  let err = '';
-  const files: Record<string, string> = {};
-  const deps = {
+  const c = runsCli({
     env: parseEnv({ DATA_DIR: join(t.dir, 'data'), LOG_LEVEL: 'silent' }),
-    environment: {},
-    io: {
-      stdout: (s: string) => {
-        out += s;
-      },
-      stderr: (s: string) => {
-        err += s;
-      },
-      writeFile: async (p: string, s: string) => {
-        files[p] = s;
-      },
-    },
-    pollMs: 20,
     ...(llm ? { llm } : {}),
-  };
-  return {
-    suite,
-    dir: t.dir,
-    run: (argv: string[]) =>
-      viaRegistry(['run', ...argv], deps.io, (cmd: RunCliArgs) =>
-        withCliServices(deps, (d) => runRunCommand(cmd, d)),
-      ),
-    runs: (argv: string[]) =>
-      viaRegistry(['runs', ...argv], deps.io, (cmd: RunsCliCommand) =>
-        withCliServices(deps, (d) => runRunsCommand(cmd, d)),
-      ),
-    get out() {
-      return out;
-    },
-    get err() {
-      return err;
-    },
-    files,
-    reset() {
-      out = '';
-      err = '';
-    },
-  };
+  });
+  // Assigned onto the harness, not spread: its `out` and `err` are getters.
+  return Object.assign(c, { suite, dir: t.dir });
 }
 
 const leak = JSON.stringify({
