@@ -118,14 +118,20 @@ const link = z
   .optional()
   .describe('print the signed URL of the report page (under PUBLIC_URL) instead');
 
-function withLink(
+function withLink<
+  A extends {
+    id: string;
+    link?: boolean | undefined;
+    json?: boolean | undefined;
+    junit?: string | undefined;
+  },
+>(
   kind: 'run' | 'review',
-  args: unknown,
+  a: A,
   ctx: CliContext,
-  otherwise: (args: unknown, ctx: CliContext) => Promise<number> | number,
+  otherwise: (args: A, ctx: CliContext) => Promise<number> | number,
 ): Promise<number> | number {
-  const a = args as { id: string; link?: boolean; json?: boolean; junit?: string };
-  if (!a.link) return otherwise(args, ctx);
+  if (!a.link) return otherwise(a, ctx);
   const other = a.json ? '--json' : a.junit !== undefined ? '--junit' : undefined;
   if (other)
     throw new ArbiterError('USAGE', `${other} does not go with --link.`, {
@@ -166,6 +172,13 @@ export function runProgressMessage(run: Run): Message {
   };
 }
 
+/** The member of a command union that command `N` is (a member may stand for several names: pause | resume). */
+type Member<C extends { name: string }, N extends string> = C extends unknown
+  ? N extends C['name']
+    ? C
+    : never
+  : never;
+
 /**
  * The CLI handler of a command group (`runs …`, `monitor …`): `cli(name)` is the handler of command `name`, which
  * gets the entry's typed arguments (the registry read them) with `name` added, so one function serves the group.
@@ -173,8 +186,9 @@ export function runProgressMessage(run: Run): Message {
 const cliGroup =
   <C extends { name: string }>(run: (cmd: C, ctx: CliContext) => Promise<number>) =>
   <N extends C['name']>(name: N) =>
-  (args: unknown, ctx: CliContext) =>
-    run({ ...(args as object), name } as Extract<C, { name: N }>, ctx);
+  (args: Omit<Member<C, N>, 'name'>, ctx: CliContext) =>
+    // The registry's typed args plus the name are the member (checked where `cli` meets the entry's schema).
+    run({ ...args, name } as unknown as Member<C, N>, ctx);
 const cliRuns = cliGroup<RunsCliCommand>((cmd, ctx) =>
   runRunsCommand(cmd, { env: ctx.env, environment: ctx.environment, io: ctx.io, services: ctx.services }),
 );
