@@ -4,7 +4,13 @@
 import { z } from 'zod';
 import { ModelNameSchema } from '../config/index.ts';
 import type { Effort, JudgeTag } from '../llm/index.ts';
-import { extractStatements, judgeStatements, type Relation, type StatementVerdict } from './claims.ts';
+import {
+  extractStatements,
+  judgeStatements,
+  type Relation,
+  type StatementVerdict,
+  type Verdict,
+} from './claims.ts';
 import {
   type CallLedger,
   fixedRubric,
@@ -106,4 +112,40 @@ export interface VerdictAsk {
 /** Asks one verdict per statement, the call recorded on the run. */
 export async function judgeStep(r: ClaimRun, ask: VerdictAsk): Promise<JudgeReply<StatementVerdict[]>> {
   return record(r.ledger, await judgeStatements(r.judge, { ...claimCall(r), ...ask }));
+}
+
+/** A verdict with its statement's place in the judged list (0-based). */
+export type IndexedVerdict = StatementVerdict & { index: number };
+
+/** The count behind a share-of-verdicts score: statements judged, those that passed, and the failing ones in order. */
+export interface VerdictShare {
+  total: number;
+  passed: number;
+  failing: IndexedVerdict[];
+}
+
+/** How a share of verdicts is scored and told: which verdict passes (`yes` by default), the reasons and the details. */
+export interface ShareSpec {
+  passes?: (verdict: Verdict) => boolean;
+  allPass: (total: number) => string;
+  somePass: (share: VerdictShare) => string;
+  details: (share: VerdictShare) => Record<string, unknown>;
+}
+
+/**
+ * The score most claim-based metrics give: the share of judged statements whose verdict passes (`yes` by default),
+ * with a reason for "all pass" and for "some fail" and the metric's details. A list with no verdict is an error on
+ * the item (cause `metric`), never a 0: there is no share of nothing.
+ */
+export function shareOfVerdicts(r: ClaimRun, verdicts: readonly StatementVerdict[], spec: ShareSpec): Score {
+  if (verdicts.length === 0)
+    return stepFailed(r, {
+      error: 'nothing was judged: the item gave no statement to judge, so there is no share to score',
+      cause: 'metric',
+    });
+  const passes = spec.passes ?? ((v: Verdict) => v === 'yes');
+  const failing = verdicts.flatMap((v, index) => (passes(v.verdict) ? [] : [{ ...v, index }]));
+  const share: VerdictShare = { total: verdicts.length, passed: verdicts.length - failing.length, failing };
+  const reason = failing.length === 0 ? spec.allPass(share.total) : spec.somePass(share);
+  return runScore(r, share.passed / share.total, reason, spec.details(share));
 }

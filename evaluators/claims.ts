@@ -3,8 +3,8 @@
 // statements, relation and evidence, and a formula over the verdicts.
 import { z } from 'zod';
 import type { Effort, JudgeTag } from '../llm/index.ts';
-import { type CallLedger, callJudge, type JudgeReply, judgedScore, replyError } from './judge-call.ts';
-import type { JudgeDeps, RubricRef, Score } from './types.ts';
+import { callJudge, type JudgeReply } from './judge-call.ts';
+import type { JudgeDeps } from './types.ts';
 
 /** What a verdict says of a statement: the relation holds (`yes`), fails (`no`) or cannot be told (`idk`). */
 export type Verdict = 'yes' | 'no' | 'idk';
@@ -188,58 +188,4 @@ export function listStatements(items: readonly string[], max = 3, width = 120): 
     .map((s) => `"${s.length > width ? `${s.slice(0, width - 1)}…` : s}"`)
     .join('; ');
   return items.length > max ? `${shown}; and ${items.length - max} more` : shown;
-}
-
-/** A verdict with its statement's place in the judged list (0-based). */
-export type IndexedVerdict = StatementVerdict & { index: number };
-
-/** The count behind a share-of-verdicts score: statements judged, those that passed, and the failing ones in order. */
-export interface VerdictShare {
-  total: number;
-  passed: number;
-  failing: IndexedVerdict[];
-}
-
-/** How a share of verdicts is scored and told: which verdict passes (`yes` by default), the reasons and the details. */
-export interface ShareSpec {
-  passes?: (verdict: Verdict) => boolean;
-  allPass: (total: number) => string;
-  somePass: (share: VerdictShare) => string;
-  details: (share: VerdictShare) => Record<string, unknown>;
-}
-
-/**
- * The score most claim-based metrics give: the share of judged statements whose verdict passes (`yes` by default),
- * with a reason for "all pass" and for "some fail" and the metric's details. A list with no verdict is an error on
- * the item (cause `metric`), never a 0: there is no share of nothing.
- */
-export function shareOfVerdicts(
-  at: { name: string; rubric: RubricRef; ledger: CallLedger; model: string },
-  verdicts: readonly StatementVerdict[],
-  spec: ShareSpec,
-): Score {
-  if (verdicts.length === 0)
-    return replyError(
-      at.name,
-      {
-        error: 'nothing was judged: the item gave no statement to judge, so there is no share to score',
-        cause: 'metric',
-      },
-      at.rubric,
-      at.ledger,
-      at.model,
-    );
-  const passes = spec.passes ?? ((v: Verdict) => v === 'yes');
-  const failing = verdicts.flatMap((v, index) => (passes(v.verdict) ? [] : [{ ...v, index }]));
-  const share: VerdictShare = { total: verdicts.length, passed: verdicts.length - failing.length, failing };
-  const reason = failing.length === 0 ? spec.allPass(share.total) : spec.somePass(share);
-  return judgedScore(
-    at.name,
-    share.passed / share.total,
-    reason,
-    at.rubric,
-    at.ledger,
-    at.model,
-    spec.details(share),
-  );
 }

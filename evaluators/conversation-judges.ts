@@ -7,11 +7,13 @@ import {
   claimJudgeArgs,
   claimMetric,
   extractStep,
+  type IndexedVerdict,
   judgeStep,
   runScore,
+  shareOfVerdicts,
   stepFailed,
 } from './claim-run.ts';
-import { type IndexedVerdict, listStatements, shareOfVerdicts } from './claims.ts';
+import { listStatements } from './claims.ts';
 import { callJudge, missingInput, record } from './judge-call.ts';
 import { renderTranscript } from './score.ts';
 import { defineMetric, type Item, type Turn } from './types.ts';

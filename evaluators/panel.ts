@@ -9,12 +9,10 @@ import { z } from 'zod';
 import { addScoreUsage, errorScore, spendFields, usageOf } from './score.ts';
 import type { Score, ScoreUsage } from './types.ts';
 
-const modelName = ModelNameSchema;
-
 /** Arguments of a judge that can sit as a jury or sample repeatedly. */
 export const panelArgs = {
   judges: z
-    .array(modelName)
+    .array(ModelNameSchema)
     .min(2, { error: 'expected at least two models for a jury (or use `model` for one)' })
     .max(10)
     .optional()

@@ -3,15 +3,17 @@
 // Claims are extracted and judged by the judge model, one verdict per claim, and the formula runs here, so the same
 // verdicts always give the same score. Every score is "higher is better" (hallucination is reported as 1 − rate).
 import { z } from 'zod';
-import { claimJudgeArgs, claimMetric, extractStep, judgeStep, runScore, stepFailed } from './claim-run.ts';
 import {
-  listStatements,
+  claimJudgeArgs,
+  claimMetric,
+  extractStep,
+  judgeStep,
+  runScore,
   shareOfVerdicts,
-  splitPassages,
-  splitSentences,
-  type StatementVerdict,
+  stepFailed,
   type VerdictShare,
-} from './claims.ts';
+} from './claim-run.ts';
+import { listStatements, splitPassages, splitSentences, type StatementVerdict } from './claims.ts';
 import { missingInput, presentText } from './judge-call.ts';
 import { outputText } from './score.ts';
 import { defineMetric } from './types.ts';

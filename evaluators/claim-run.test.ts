@@ -1,12 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { shareOfVerdicts, type StatementVerdict } from './claims.ts';
+import { createLlm } from '../llm/index.ts';
+import { type ClaimRun, shareOfVerdicts } from './claim-run.ts';
+import type { StatementVerdict } from './claims.ts';
 import { fixedRubric, newLedger } from './judge-call.ts';
 
-const at = () => ({
+const at = (): ClaimRun => ({
   name: 'demo',
+  judge: { llm: createLlm({ env: {} }), judgeModel: 'anthropic:claude-sonnet-5-5' },
+  model: 'anthropic:claude-sonnet-5-5',
+  effort: 'low',
   rubric: fixedRubric('demo: share of statements that pass'),
   ledger: newLedger(),
-  model: 'anthropic:claude-sonnet-5-5',
 });
 const spec = {
   allPass: (n: number) => `all ${n} pass`,
