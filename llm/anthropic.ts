@@ -12,7 +12,6 @@ export interface AnthropicProviderOptions {
   baseUrl?: string;
   /** Injected fetch (tests, proxies); the global fetch otherwise. */
   fetch?: typeof fetch;
-  /** Epoch ms, to turn an HTTP-date retry-after into a wait (the wrapper passes its clock). */
   /** The wrapper's clock (epoch ms for Retry-After dates); the system clock by default. */
   clock?: Pick<Clock, 'nowMs'>;
 }

@@ -19,6 +19,7 @@ import {
   cacheStage,
   type CallContext,
   countAttempts,
+  type Metered,
   type ProviderOutcome,
   rateLimitStage,
   retryStage,
@@ -55,6 +56,12 @@ interface EmbedReply {
   vectors: number[][];
   usage: Usage;
 }
+
+/** A provider that has embeddings. */
+type Embedder = LlmProvider & Required<Pick<LlmProvider, 'embed'>>;
+
+const canEmbed = (provider: LlmProvider): provider is Embedder => Boolean(provider.embed);
+
 export type { LlmStats, ModelStats } from './stats.ts';
 
 /** The wrapper as the application holds it: `Llm` plus introspection. */
@@ -177,7 +184,7 @@ export function createLlm(options: CreateLlmOptions = {}): LlmService {
     return guard;
   }
   /** The policy around one raw provider call: breaker, retries, rate limit, attempt count and time-out. */
-  function policed<R extends { usage: Usage }, P>(providerName: string, raw: Attempt<R, P>): Attempt<R, P> {
+  function policed<R extends Metered, P>(providerName: string, raw: Attempt<R, P>): Attempt<R, P> {
     const guard = guardFor(providerName);
     return guard.call(retry(guard.attempt(rateLimitStage(limiterFor(providerName)))(countAttempts(raw))));
   }
@@ -191,14 +198,14 @@ export function createLlm(options: CreateLlmOptions = {}): LlmService {
   }
   function embedPipelineFor(
     providerName: string,
-    embedder: NonNullable<LlmProvider['embed']>,
+    provider: Embedder,
   ): Attempt<EmbedReply, EmbedProviderParams> {
     let pipeline = embedPipelines.get(providerName);
     if (!pipeline) {
       // The provider reports no token count for embeddings: the estimate is the usage (rate limit, cost).
       const raw = timedAttempt<EmbedReply, EmbedProviderParams>(
         async (p, signal) => ({
-          vectors: await embedder({ modelName: p.modelName, texts: p.texts }, signal),
+          vectors: await provider.embed({ modelName: p.modelName, texts: p.texts }, signal),
           usage: { inputTokens: p.estimate, outputTokens: 0 },
         }),
         'embeddings',
@@ -208,6 +215,28 @@ export function createLlm(options: CreateLlmOptions = {}): LlmService {
     }
     return pipeline;
   }
+  /** One provider call's context: its start, the retry budget's deadline, the per-attempt time-out, no attempt. */
+  function callContext<P>(
+    name: ModelName,
+    params: P,
+    call: { signal?: AbortSignal; timeoutMs?: number },
+    started: number,
+    estimate: number,
+    stats: ModelStats,
+  ): CallContext<P> {
+    return {
+      name,
+      params,
+      signal: call.signal,
+      started,
+      deadline: started + settings.retry.budgetMs,
+      timeoutMs: call.timeoutMs ?? settings.timeoutMs,
+      estimate,
+      attempts: 0,
+      lastError: undefined,
+      stats,
+    };
+  }
 
   async function callProvider(
     name: ModelName,
@@ -216,18 +245,14 @@ export function createLlm(options: CreateLlmOptions = {}): LlmService {
     started: number,
     stats: ModelStats,
   ): Promise<ProviderOutcome> {
-    const ctx: CallContext = {
+    const ctx = callContext(
       name,
-      params: { ...params, modelName: name.model },
-      signal: params.signal,
+      { ...params, modelName: name.model },
+      params,
       started,
-      deadline: started + settings.retry.budgetMs,
-      timeoutMs: params.timeoutMs ?? settings.timeoutMs,
-      estimate: params.messages.reduce((n, m) => n + estimateTokens(m.content), 0),
-      attempts: 0,
-      lastError: undefined,
+      params.messages.reduce((n, m) => n + estimateTokens(m.content), 0),
       stats,
-    };
+    );
     const res = await pipelineFor(name.provider, provider)(ctx);
     return {
       text: res.text,
@@ -388,27 +413,23 @@ export function createLlm(options: CreateLlmOptions = {}): LlmService {
   async function embed(params: EmbedParams): Promise<Embeddings> {
     const started = clock.nowMs();
     const { name, provider } = resolveModel(params.model);
-    if (!provider.embed)
+    if (!canEmbed(provider))
       throw new LlmError('LLM_BAD_REQUEST', `${name.full}: the ${name.provider} provider has no embeddings`, {
         provider: name.provider,
       });
     const estimate = params.texts.reduce((n, t) => n + estimateTokens(t), 0);
     const stats = book.statsFor(name.full, provider.heuristic);
     stats.calls += 1;
-    const ctx: CallContext<EmbedProviderParams> = {
+    const ctx = callContext(
       name,
-      params: { modelName: name.model, texts: params.texts, estimate },
-      signal: params.signal,
+      { modelName: name.model, texts: params.texts, estimate },
+      params,
       started,
-      deadline: started + settings.retry.budgetMs,
-      timeoutMs: params.timeoutMs ?? settings.timeoutMs,
       estimate,
-      attempts: 0,
-      lastError: undefined,
       stats,
-    };
+    );
     try {
-      const { vectors, usage } = await embedPipelineFor(name.provider, provider.embed.bind(provider))(ctx);
+      const { vectors, usage } = await embedPipelineFor(name.provider, provider)(ctx);
       const cost = costOf(settings.prices, name.full, usage);
       stats.inputTokens += usage.inputTokens;
       stats.costUsd += cost.costUsd;

@@ -15,7 +15,7 @@ import { type RetryOptions, retryDelay } from './retry.ts';
 import type { CallParams, FinishReason, LlmProvider, ModelToolCall, ProviderReply, Usage } from './types.ts';
 
 /** The parameters of a completion as the provider receives them. */
-export type ProviderParams = CallParams & { modelName: string };
+type ProviderParams = CallParams & { modelName: string };
 
 /** What every reply tells the stages: the tokens it used (the rate limit settles them). */
 export interface Metered {
