@@ -447,7 +447,7 @@ export const RENAMED_ENV_VARS = {
 } as const satisfies Record<string, EnvVarName>;
 
 /** True for a variable read in the duration syntax and parsed to milliseconds (JOB_LEASE, LLM_TIMEOUT, …). */
-export function isDurationVar(name: EnvVarName): boolean {
+function isDurationVar(name: EnvVarName): boolean {
   return (ENV_VARS[name].schema as z.ZodType).meta()?.format === DURATION_META.format;
 }
 
@@ -478,7 +478,7 @@ export function parseEnv(source: Record<string, string | undefined>, options: Pa
   const problems: string[] = [];
   const warnings: string[] = [];
   /** New name → how the value was written under its old name, for errors about it. */
-  const readAs: Partial<Record<EnvVarName, string>> = {};
+  const readAs: Partial<Record<EnvVarName, { old: string; raw: string }>> = {};
   for (const [old, now] of Object.entries(RENAMED_ENV_VARS) as [string, EnvVarName][]) {
     const raw = source[old]?.trim();
     if (!raw) continue;
@@ -496,7 +496,7 @@ export function parseEnv(source: Record<string, string | undefined>, options: Pa
     }
     const text = formatDuration(ms);
     input[now] = text;
-    readAs[now] = `${old}=${raw}`;
+    readAs[now] = { old, raw };
     warnings.push(`${old}=${raw} is deprecated: use ${now}=${text}`);
   }
   for (const key of Object.keys(source)) {
@@ -517,7 +517,7 @@ export function parseEnv(source: Record<string, string | undefined>, options: Pa
       const via = readAs[name];
       problems.push(
         via
-          ? `${via.split('=')[0]} (read as ${name}): ${issue.message} (got ${via})`
+          ? `${via.old} (read as ${name}): ${issue.message} (got ${via.old}=${via.raw})`
           : `${name}: ${issue.message}${shown}`,
       );
     }

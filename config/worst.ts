@@ -5,8 +5,8 @@ import { oldFormMessage } from './upgrade.ts';
 /**
  * The most worst items a report shows. A digest puts them in one thread message of four blocks each, so ten keep it
  * within Slack's 50 blocks; a monitor posts one thread reply per item and uses the same ceiling, so one rule reads
- * the same in both files. Monitors used to accept up to 20: their `Upgrade` reads a larger value as 10, with a
- * warning (upgradeWorst).
+ * the same in both files. Monitors used to accept up to 20: their `Upgrade` (upgradeMonitor in monitors/schema.ts)
+ * reads a larger value as 10 with a warning, through clampOldWorst below.
  */
 export const WORST_MAX = 10;
 
