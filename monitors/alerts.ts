@@ -1,6 +1,6 @@
 // Alert rules as a state machine: an alert posts once when its rule breaks and once when it recovers. Pure.
 import { z } from 'zod';
-import type { AlertRuleSpec } from './schema.ts';
+import { type AlertRuleSpec, AlertSeveritySchema } from './schema.ts';
 
 /** What one tick measured: per-metric mean and scored count, and how many items failed any metric. */
 export interface TickStats {
@@ -69,7 +69,7 @@ export const AlertStateSchema = z.object({
 export const AlertEventSchema = z.object({
   rule: z.string(),
   kind: z.enum(['fired', 'resolved']),
-  severity: z.enum(['info', 'warning', 'critical']),
+  severity: AlertSeveritySchema,
   value: z.number(),
   text: z.string(),
 }) satisfies z.ZodType<AlertEvent>;

@@ -18,7 +18,13 @@ import { type LangfuseClient, langfuseFromEnv } from '../langfuse/index.ts';
 import type { Llm } from '../llm/index.ts';
 import { createLeases, type DocumentStore } from '../storage/index.ts';
 import { loadMonitors, type Monitor } from './schema.ts';
-import { auditManualTick, dryRunExtractor, listMonitors, setMonitorPaused } from './service.ts';
+import {
+  auditManualTick,
+  DRY_RUN_RECORDS,
+  dryRunExtractor,
+  listMonitors,
+  setMonitorPaused,
+} from './service.ts';
 import { createMonitorStore } from './store.ts';
 import { type MonitorDeps, runTick } from './tick.ts';
 
@@ -31,9 +37,6 @@ export type MonitorCliCommand =
   | { name: 'monitor.run'; monitor: string; dryRun?: boolean | undefined; records?: number | undefined }
   | { name: 'monitor.pause' | 'monitor.resume'; monitor: string }
   | { name: 'monitor.backfill'; monitor: string; since: string };
-
-/** Records `monitor run --dry-run` shows when --records is not given. */
-export const DRY_RUN_RECORDS = 5;
 
 /** What the monitor CLI needs; tests inject a transport, clock and Langfuse client. */
 export interface MonitorCliDeps {
@@ -73,20 +76,28 @@ export async function runMonitorCli(cmd: MonitorCliCommand, deps: MonitorCliDeps
     const monitors = loaded.map((l) => l.value);
     const clock = deps.clock ?? systemClock;
     const langfuse = deps.langfuse ?? langfuseFromEnv(env, { logger });
-    if (cmd.name !== 'monitor.list') {
-      const m = find(monitors, cmd.monitor);
-      // The Slack channel source reads through the bot's Slack client; the command line has none, whatever the env.
-      if (m.source.type === 'slack' && (cmd.name === 'monitor.run' || cmd.name === 'monitor.backfill'))
-        throw new ArbiterError(
-          'USAGE',
-          `Monitor "${m.name}" reads a Slack channel, which the arbiter command does not read.`,
-          {
-            hint: `Run it from Slack (\`/arbiter monitor ${cmd.name === 'monitor.run' ? 'run' : 'backfill'} ${m.name}\`), where the bot reads the channel with its token, or let its schedule run it.`,
-          },
-        );
+    // The store, its leases and the monitor store, opened once a command needs them.
+    const storeAndLeases = async () => {
+      const store = await deps.services.store();
+      const leases = await createLeases(store, { clock });
+      return { store, leases, monitorStore: await createMonitorStore(store) };
+    };
+    if (cmd.name === 'monitor.list') {
+      const { leases, monitorStore } = await storeAndLeases();
+      io.stdout(`${messageToText(await listMonitors(monitors, { store: monitorStore, leases }))}\n`);
+      return 0;
     }
+    const m = find(monitors, cmd.monitor);
+    // The Slack channel source reads through the bot's Slack client; the command line has none, whatever the env.
+    if (m.source.type === 'slack' && (cmd.name === 'monitor.run' || cmd.name === 'monitor.backfill'))
+      throw new ArbiterError(
+        'USAGE',
+        `Monitor "${m.name}" reads a Slack channel, which the arbiter command does not read.`,
+        {
+          hint: `Run it from Slack (\`/arbiter monitor ${cmd.name === 'monitor.run' ? 'run' : 'backfill'} ${m.name}\`), where the bot reads the channel with its token, or let its schedule run it.`,
+        },
+      );
     if (cmd.name === 'monitor.run' && cmd.dryRun) {
-      const m = find(monitors, cmd.monitor);
       const n = cmd.records ?? DRY_RUN_RECORDS;
       const res = await dryRunExtractor(
         m,
@@ -104,14 +115,7 @@ export async function runMonitorCli(cmd: MonitorCliCommand, deps: MonitorCliDeps
       io.stdout(`${messageToText(res.message)}\n`);
       return 0;
     }
-    const store = await deps.services.store();
-    const leases = await createLeases(store, { clock });
-    const monitorStore = await createMonitorStore(store);
-    if (cmd.name === 'monitor.list') {
-      io.stdout(`${messageToText(await listMonitors(monitors, { store: monitorStore, leases }))}\n`);
-      return 0;
-    }
-    const m = find(monitors, cmd.monitor);
+    const { store, leases, monitorStore } = await storeAndLeases();
     if (cmd.name === 'monitor.pause' || cmd.name === 'monitor.resume') {
       const res = await setMonitorPaused(m, cmd.name === 'monitor.pause', cliActor(env), {
         store: monitorStore,

@@ -4,6 +4,7 @@ export { createMonitorStore, type MonitorStateDoc, type MonitorStore, type Score
 export { createTickLog, type TickLog, type TickLogDoc } from './tick-log.ts';
 export type { MonitorDeps } from './tick.ts';
 export {
+  DRY_RUN_RECORDS,
   describeSchedule,
   findMonitor,
   listMonitors,
@@ -11,7 +12,7 @@ export {
   setMonitorPaused,
   startMonitors,
 } from './service.ts';
-export { DRY_RUN_RECORDS, type MonitorCliCommand, runMonitorCli } from './cli.ts';
+export { type MonitorCliCommand, runMonitorCli } from './cli.ts';
 export type { SlackAnswer, SlackReader } from './slack-reader.ts';
 export {
   createMonitorReviewActions,

@@ -261,6 +261,9 @@ export type SampleSpec = z.infer<typeof SampleSchema>;
 export const MonitorMetricSchema = MetricEntrySchema;
 export type MonitorMetricSpec = z.infer<typeof MonitorMetricSchema>;
 
+/** How loud an alert is: a rule's `severity`, shown on its alerts (and kept on stored alert events). */
+export const AlertSeveritySchema = z.enum(['info', 'warning', 'critical']);
+
 export const AlertRuleSchema = z
   .strictObject({
     name: z.string().optional().describe('shown in the alert (default: a description of the rule)'),
@@ -275,7 +278,7 @@ export const AlertRuleSchema = z
     below: z.number().optional().describe('fire when the value falls below this (give this or `above`)'),
     above: z.number().optional().describe('fire when the value rises above this'),
     window: z.number().int().min(1).default(1).describe('ticks the mean is taken over'),
-    severity: z.enum(['info', 'warning', 'critical']).default('warning').describe('shown on the alert'),
+    severity: AlertSeveritySchema.default('warning').describe('shown on the alert'),
   })
   .refine((r) => (r.below === undefined) !== (r.above === undefined), {
     message: 'an alert needs exactly one of below or above',

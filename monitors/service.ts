@@ -161,6 +161,9 @@ export async function auditManualTick(
   );
 }
 
+/** Records `monitor run --dry-run` shows when --records is not given. */
+export const DRY_RUN_RECORDS = 5;
+
 /** Shows what the extractor produces for the latest `n` records (nothing stored, nothing scored). */
 export async function dryRunExtractor(
   monitor: Monitor,
@@ -168,7 +171,7 @@ export async function dryRunExtractor(
     MonitorDeps,
     'langfuse' | 'langfuseBaseUrl' | 'baseDir' | 'clock' | 'slack' | 'maxFieldBytes' | 'logger'
   >,
-  n = 5,
+  n = DRY_RUN_RECORDS,
 ): Promise<{ ok: true; message: Message } | { ok: false; error: string }> {
   const made = createSource(monitor.source, sourceDepsOf(monitor, deps));
   if (!made.ok) return { ok: false, error: made.error };

@@ -41,10 +41,7 @@ import type { TickSinks } from './tick-sinks.ts';
 import type { MonitorDeps } from './tick.ts';
 
 /** What a tick reads with (source clients, the metrics' model, the clock); everything it writes goes to its sinks. */
-export type TickReaders = Omit<
-  MonitorDeps,
-  'store' | 'leases' | 'transport' | 'tickLog' | 'audit' | 'reportUrl'
->;
+type TickReaders = Omit<MonitorDeps, 'store' | 'leases' | 'transport' | 'tickLog' | 'audit' | 'reportUrl'>;
 
 /** What every phase of one tick sees. */
 export interface TickContext {
@@ -72,7 +69,7 @@ export interface Evaluation {
 }
 
 /** A tick's kept evaluation as stored (`monitor_tick_runs.evaluationJson`), read back with this schema. */
-export const EvaluationSchema = z.object({
+const EvaluationSchema = z.object({
   stats: TickStatsSchema,
   previous: TickStatsSchema.optional(),
   history: z.array(TickStatsSchema),
@@ -94,7 +91,7 @@ type Extracted = { rec: SourceRecord; item: Item & { id: string } };
 type Bad = { id: string; reason: string };
 
 /** A scored item as the report, the alerts and the summary see it. */
-export type ScoredItem = ReportItem & {
+type ScoredItem = ReportItem & {
   rec: Pick<SourceRecord, 'traceId' | 'observationId' | 'environment' | 'url'>;
 };
 
@@ -119,6 +116,13 @@ export function buildMetrics(
     out.push({ metric: made.graded.metric, threshold: spec.gate ? spec.threshold : 0 });
   }
   return { ok: true, metrics: out };
+}
+
+/** Each metric's threshold by its name (what stats, alerts and summaries count failing items by). */
+type Thresholds = Map<string, number>;
+
+function thresholdsOf(metrics: readonly { metric: Metric; threshold: number }[]): Thresholds {
+  return new Map(metrics.map((m) => [m.metric.name, m.threshold]));
 }
 
 /** What a monitor's source is built with (shared by ticks and the extractor dry run). */
@@ -154,7 +158,7 @@ export async function historyWithDecisions(
 // 1. Read source
 
 /** A source that read: the records of this tick, with the monitor's metrics ready to score them. */
-export type SourceRead =
+type SourceRead =
   | { ok: true; source: Source; metrics: { metric: Metric; threshold: number }[]; batch: SourceBatch }
   | { ok: false; error: string };
 
@@ -163,7 +167,7 @@ export type SourceRead =
  * once and recorded on the monitor and in the tick summaries; the first good read after failures says so. A
  * backfill does neither: it is not the monitor's schedule.
  */
-export async function readSource(ctx: TickContext, state: MonitorStateDoc): Promise<SourceRead> {
+async function readSource(ctx: TickContext, state: MonitorStateDoc): Promise<SourceRead> {
   const { monitor, tickTime, deps, sinks, logger } = ctx;
   const backfill = ctx.since !== undefined;
   const made = createSource(monitor.source, sourceDepsOf(monitor, deps));
@@ -223,7 +227,7 @@ async function sourceFailing(ctx: TickContext, state: MonitorStateDoc, error: st
 // 2. Extract
 
 /** The records as items (input, output, … by the monitor's paths); a record the paths do not fit is unmatched. */
-export function extract(
+function extract(
   ctx: TickContext,
   source: Source,
   batch: SourceBatch,
@@ -245,7 +249,7 @@ export function extract(
 // 3. Sample
 
 /** What sampling picked, and what it left out. */
-export interface Sampled {
+interface Sampled {
   /** Items an earlier attempt of this tick stored (they stay this tick's). */
   mine: ScoredItemDoc[];
   /** Items other ticks scored: left out. */
@@ -261,7 +265,7 @@ export interface Sampled {
  * Leaves out what other ticks scored, samples (the tick time is the seed, so a resumed attempt picks the same items)
  * and keeps within the item budget. Items an earlier attempt of this tick scored are picked again, not rescored.
  */
-export async function sample(ctx: TickContext, sourceKey: string, extracted: Extracted[]): Promise<Sampled> {
+async function sample(ctx: TickContext, sourceKey: string, extracted: Extracted[]): Promise<Sampled> {
   const { monitor, sinks } = ctx;
   const mine = await sinks.store.scoredInTick(monitor.name, ctx.id);
   const mineIds = new Set(mine.map((d) => d.itemId));
@@ -297,7 +301,7 @@ async function mapLimit<T>(items: readonly T[], limit: number, fn: (t: T) => Pro
 }
 
 /** Scores each item with the monitor's metrics (within the judge budget) and stores it with the tick's time. */
-export async function score(
+async function score(
   ctx: TickContext,
   toScore: readonly Extracted[],
   with_: { metrics: { metric: Metric; threshold: number }[]; sourceKey: string; judgeCost: number },
@@ -347,11 +351,12 @@ export async function score(
 
 /**
  * Read source → extract → sample → score, then records phase `scored` with what the read found and the cursor to
- * move to. The tick's record is opened once the source has read (a failed read leaves no record).
+ * move to. The tick's record is opened once the source has read (a failed read leaves no record). Returns the
+ * metrics' thresholds too, so finishing the tick does not build the metrics again.
  */
 export async function scoreTick(
   ctx: TickContext,
-): Promise<{ ok: true; rec: TickRunDoc } | { ok: false; error: string }> {
+): Promise<{ ok: true; rec: TickRunDoc; thresholds: Thresholds } | { ok: false; error: string }> {
   const { monitor, tickTime, deps, sinks } = ctx;
   const backfill = ctx.since !== undefined;
   const state = await sinks.store.getState(monitor.name);
@@ -393,7 +398,7 @@ export async function scoreTick(
     },
     deps.clock.now(),
   );
-  return { ok: true, rec: (await sinks.store.tickRun(ctx.id))! };
+  return { ok: true, rec: (await sinks.store.tickRun(ctx.id))!, thresholds: thresholdsOf(metrics) };
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -422,7 +427,7 @@ async function storedItems(ctx: TickContext): Promise<{ items: ScoredItem[]; sou
  * Sends what is not yet in Langfuse (this tick's scores and any an earlier tick could not send) and registers the
  * review tokens that put Confirm / Override buttons on the report's items (idempotent).
  */
-export async function publish(
+async function publish(
   ctx: TickContext,
   items: ScoredItem[],
   source: string,
@@ -497,7 +502,7 @@ async function evaluate(
  * states, history and, unless a backfill, the source's cursor. Saving the kept values again after a crash changes
  * nothing.
  */
-export async function alerts(
+async function alerts(
   ctx: TickContext,
   rec: TickRunDoc,
   items: ScoredItem[],
@@ -532,7 +537,7 @@ export async function alerts(
 // 7. Report
 
 /** What the read found, from the record (a tick whose scoring an attempt never finished is closed with what it stored). */
-export function readOf(rec: TickRunDoc, items: readonly ScoredItem[]): TickReadRecord {
+function readOf(rec: TickRunDoc, items: readonly ScoredItem[]): TickReadRecord {
   return (
     rec.read ?? {
       read: items.length,
@@ -552,7 +557,7 @@ export function readOf(rec: TickRunDoc, items: readonly ScoredItem[]): TickReadR
  * `publish.reportEmpty`, always for a dry run): phase `reporting` is
  * recorded first, and an attempt that resumes in `reporting` asks the sinks whether the report is already there.
  */
-export async function report(
+async function report(
   ctx: TickContext,
   rec: TickRunDoc,
   items: ScoredItem[],
@@ -612,7 +617,7 @@ export async function report(
  * and closes the record as `done`, keeping the stats for the outcome (the history and the cursor were only needed
  * to resume).
  */
-export async function record(
+async function record(
   ctx: TickContext,
   rec: TickRunDoc,
   items: ScoredItem[],
@@ -640,15 +645,22 @@ export async function record(
   );
 }
 
-/** Publish scores → alerts → report → record: takes a recorded tick from its phase to `done`. */
+/**
+ * Publish scores → alerts → report → record: takes a recorded tick from its phase to `done`. `thresholds` are the
+ * ones scoreTick returned; a tick resumed from its record builds the metrics again for them (none when they no
+ * longer build).
+ */
 export async function finishTick(
   ctx: TickContext,
   rec: TickRunDoc,
+  thresholds?: Thresholds,
 ): Promise<{ published: number; publishFailed: number }> {
   const { items, source } = await storedItems(ctx);
   const counts = await publish(ctx, items, source);
-  const made = buildMetrics(ctx.monitor, ctx.deps);
-  const thresholds = new Map(made.ok ? made.metrics.map((m) => [m.metric.name, m.threshold]) : []);
+  if (!thresholds) {
+    const made = buildMetrics(ctx.monitor, ctx.deps);
+    thresholds = made.ok ? thresholdsOf(made.metrics) : new Map();
+  }
   const evaluated = await alerts(ctx, rec, items, thresholds);
   const read = readOf(evaluated.rec, items);
   await report(ctx, evaluated.rec, items, evaluated.ev, read);

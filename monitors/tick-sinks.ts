@@ -49,12 +49,26 @@ function toLangfuseScores(
     }));
 }
 
+/** The part of the monitor store a tick's phases use (tick.ts, tick-phases.ts). */
+export type TickStore = Pick<
+  MonitorStore,
+  | 'getState'
+  | 'saveState'
+  | 'openTickRun'
+  | 'advanceTickRun'
+  | 'tickRun'
+  | 'unfinishedTicks'
+  | 'scoredInTick'
+  | 'alreadyScored'
+  | 'recordScored'
+> & { reviews: Pick<MonitorReviewStore, 'decidedBetween'> };
+
 /** Everything a tick writes, and the store it reads its own records from. */
 export interface TickSinks {
   /** The tick's claim and the work lease its phases run under. */
   leases: Pick<Leases, 'holdTick' | 'finishTick' | 'hold'>;
-  /** The monitor's state, scored items and tick phase records. */
-  store: MonitorStore;
+  /** The monitor's state, scored items and tick phase records (what the phases read and write of them). */
+  store: TickStore;
   /** Sends the monitor's scores not yet in Langfuse (marking each item once sent) and pending human decisions. */
   publishScores(monitor: Monitor): Promise<{ published: number; publishFailed: number }>;
   /** Registers review tokens for the items' `needs_review` scores, which puts Confirm / Override buttons on them. */
@@ -146,26 +160,19 @@ const freeLeases: TickSinks['leases'] = {
 };
 
 /**
- * A monitor store whose writes stay in memory: reads see the real store with this run's writes over it. A dry run
- * records its tick's phases and scored items here, so it goes through the same phases as a real tick and leaves
- * the real store as it found it.
+ * The tick store of a dry run: its writes stay in memory and reads see the real store with this run's writes over
+ * it. A dry run records its tick's phases and scored items here, so it goes through the same phases as a real tick
+ * and leaves the real store as it found it. Human decisions are read from the real store.
  */
-export function createDryRunStore(base: MonitorStore): MonitorStore {
+function createDryRunStore(base: MonitorStore): TickStore {
   const scored = new Map<string, ScoredItemDoc>();
   const runs = new Map<string, TickRunDoc>();
   const states = new Map<string, MonitorStateDoc>();
   const byTime = (a: ScoredItemDoc, b: ScoredItemDoc) =>
     a.scoredAt.getTime() - b.scoredAt.getTime() || (a.itemId < b.itemId ? -1 : a.itemId > b.itemId ? 1 : 0);
   const copy = <T>(value: T): T => structuredClone(value);
-  const reviews: MonitorReviewStore = {
-    ...base.reviews,
-    // Reads go to the real store; a dry run decides nothing and registers no token.
-    register: async () => {},
-    decide: async () => null,
-    markPublished: async () => {},
-  };
   return {
-    reviews,
+    reviews: { decidedBetween: (from, to, monitor) => base.reviews.decidedBetween(from, to, monitor) },
     async alreadyScored(source, monitor, ids) {
       const out = await base.alreadyScored(source, monitor, ids);
       for (const id of ids) if (scored.has(scoredKey(source, monitor, id))) out.add(id);
@@ -176,9 +183,6 @@ export function createDryRunStore(base: MonitorStore): MonitorStore {
       if (scored.has(_id)) return false;
       scored.set(_id, { _id, ...copy(doc) });
       return true;
-    },
-    async unpublished(monitor) {
-      return [...scored.values()].filter((d) => d.monitor === monitor && !d.published).map(copy);
     },
     async scoredInTick(monitor, tick) {
       return [...scored.values()]
@@ -221,38 +225,12 @@ export function createDryRunStore(base: MonitorStore): MonitorStore {
         .sort((a, b) => a.tickTime.getTime() - b.tickTime.getTime())
         .map(copy);
     },
-    async markPublished(ids) {
-      for (const id of ids) {
-        const doc = scored.get(id);
-        if (doc) doc.published = true;
-      }
-    },
     async getState(monitor) {
       const state = states.get(monitor);
       return state ? copy(state) : base.getState(monitor);
     },
     async saveState(state) {
       states.set(state._id, copy(state));
-    },
-    async setPaused(monitor, paused, by) {
-      const state = states.get(monitor) ?? (await base.getState(monitor));
-      states.set(monitor, { ...state, paused, ...(paused ? { pausedBy: by.user, pausedAt: by.at } : {}) });
-    },
-    async countScored(monitor) {
-      const mine = [...scored.values()].filter((d) => d.monitor === monitor).length;
-      return (await base.countScored(monitor)) + mine;
-    },
-    async latestScored(monitor, limit) {
-      const mine = [...scored.values()].filter((d) => d.monitor === monitor);
-      const all = [...mine.map(copy), ...(await base.latestScored(monitor, limit))];
-      return all.sort((a, b) => b.scoredAt.getTime() - a.scoredAt.getTime()).slice(0, limit);
-    },
-    async getScored(source, monitor, itemId) {
-      const mine = scored.get(scoredKey(source, monitor, itemId));
-      return mine ? copy(mine) : base.getScored(source, monitor, itemId);
-    },
-    async seedScored(docs) {
-      for (const d of docs) scored.set(d._id, copy(d));
     },
   };
 }

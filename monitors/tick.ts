@@ -174,12 +174,14 @@ async function tickBody(
     const ctx = context({ id, tickTime, ...(options.since ? { since: options.since } : {}) });
     let rec = await sinks.store.tickRun(id);
     if (rec?.phase === 'done') return outcomeOf(rec, 0, 0);
+    let thresholds: Map<string, number> | undefined;
     if (!rec || rec.phase === 'scoring') {
       const scored = await scoreTick(ctx);
       if (!scored.ok) return { status: 'failed', tickTime, error: scored.error };
       rec = scored.rec;
+      thresholds = scored.thresholds;
     }
-    const counts = await finishTick(ctx, rec);
+    const counts = await finishTick(ctx, rec, thresholds);
     return outcomeOf((await sinks.store.tickRun(id)) ?? rec, counts.published, counts.publishFailed);
   } finally {
     await lease.release();

@@ -22,13 +22,17 @@ export const REVIEW_JOB_TYPES = {
 } as const;
 
 /** One of the review job types. */
-export type ReviewJobType = (typeof REVIEW_JOB_TYPES)[keyof typeof REVIEW_JOB_TYPES];
+type ReviewJobType = (typeof REVIEW_JOB_TYPES)[keyof typeof REVIEW_JOB_TYPES];
 
-export const ReviewIdPayload = z.object({ reviewId: z.string().min(1) });
-export const OpenPayload = z.object({ reviewId: z.string().min(1), check: z.number().int().min(0) });
-export const ClosePayload = z.object({
+/** Why a review closed (by a command, its deadline job, or its last vote). */
+const CloseReasonSchema = z.enum(['deadline', 'complete', 'manual']);
+export type CloseReason = z.infer<typeof CloseReasonSchema>;
+
+const ReviewIdPayload = z.object({ reviewId: z.string().min(1) });
+const OpenPayload = z.object({ reviewId: z.string().min(1), check: z.number().int().min(0) });
+const ClosePayload = z.object({
   reviewId: z.string().min(1),
-  reason: z.enum(['deadline', 'complete', 'manual']),
+  reason: CloseReasonSchema,
 });
 
 /** What the review jobs need. */
@@ -42,17 +46,14 @@ export interface ReviewJobDeps {
   /** The lifecycle's check of a waiting review: open it, give it up, or poll again. */
   openWhenReady(reviewId: string, check: number): Promise<unknown>;
   /** The lifecycle's close. */
-  close(
-    id: string,
-    options: { reason: z.infer<typeof ClosePayload>['reason'] },
-  ): Promise<{ changed: boolean }>;
+  close(id: string, options: { reason: CloseReason }): Promise<{ changed: boolean }>;
   /** The result message of a closed review. */
   report(id: string): Promise<Message>;
 }
 
 /** The handler of every review job type. */
 // biome-ignore lint/suspicious/noExplicitAny: handlers of different payload types live in one registry
-export type ReviewJobHandlers = Record<ReviewJobType, JobHandler<any>>;
+type ReviewJobHandlers = Record<ReviewJobType, JobHandler<any>>;
 
 /** The review job handlers, by job type. */
 export function createReviewJobs(deps: ReviewJobDeps): ReviewJobHandlers {

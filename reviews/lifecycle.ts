@@ -6,7 +6,7 @@ import { type AuditActor, SYSTEM_ACTOR } from '../audit/index.ts';
 import { deliverLater, escapeMrkdwn, type Transport } from '../chat/index.ts';
 import { ArbiterError, type Clock, type Ids } from '../config/index.ts';
 import type { JudgeDeps } from '../evaluators/index.ts';
-import { REVIEW_JOB_TYPES } from './jobs.ts';
+import { type CloseReason, REVIEW_JOB_TYPES } from './jobs.ts';
 import { assignReviewers, planPairs } from './pairing.ts';
 import type { ReviewRepository } from './repository.ts';
 import {
@@ -34,11 +34,8 @@ export interface CreateReviewInput {
   actor?: AuditActor | undefined;
 }
 
-/** Why a review closed (by a command, its deadline job, or its last vote). */
-export type CloseReason = 'deadline' | 'complete' | 'manual';
-
 /** What a check of a waiting review did (the result of its job). */
-export type OpenCheck =
+type OpenCheck =
   | { skipped: string }
   | { abandoned: 'run-failed' | 'timeout' }
   | { opened: number }
