@@ -4,17 +4,12 @@
 // Give it a client that never waits inside a call (createSlackClient with `retries: 0, rejectRateLimitedCalls: true`):
 // the source paces itself, waits Retry-After on its clock and keeps its pacing in its cursor. A client watched by
 // watchClientScopes tells the admins about a missing_scope once; the error still reaches the monitor.
-import { createRequire } from 'node:module';
-import type * as Bolt from '@slack/bolt';
 import type { SlackAnswer, SlackReader } from '../monitors/index.ts';
-import type { SlackClient } from './slack-transport.ts';
-
-const requireCjs = createRequire(import.meta.url);
-const errorCodes = () => (requireCjs('@slack/bolt') as typeof Bolt).webApi.ErrorCode;
+import { type SlackClient, webApi } from './slack-transport.ts';
 
 /** The WebClient's error as the answer Slack gave (or the failure that kept it from answering). */
-export function slackAnswerOf(err: unknown): SlackAnswer {
-  const codes = errorCodes();
+function slackAnswerOf(err: unknown): SlackAnswer {
+  const codes = webApi().ErrorCode;
   const e = err as {
     code?: unknown;
     data?: { error?: unknown; needed?: unknown };

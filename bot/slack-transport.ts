@@ -17,7 +17,7 @@ export type SlackClient = InstanceType<typeof WebApiTypes.WebClient>;
 
 const requireCjs = createRequire(import.meta.url);
 /** Bolt's Web API (with Express, Socket Mode and undici) loads with the first Slack client, not at start. */
-const webApi = () => (requireCjs('@slack/bolt') as typeof Bolt).webApi;
+export const webApi = () => (requireCjs('@slack/bolt') as typeof Bolt).webApi;
 
 /** Options of the Web API client shared by the Bolt app and the transport. */
 export interface SlackClientOptions {

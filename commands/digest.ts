@@ -33,6 +33,7 @@ import {
   plainText,
 } from '../chat/index.ts';
 import type { Transport } from '../chat/index.ts';
+import { contextSection } from './messages.ts';
 import type { CliServices } from './services.ts';
 
 /** Feeds digests from the monitor tick log and stored runs (RunService or RunRepository both fit). */
@@ -105,8 +106,7 @@ export interface DigestCommandDeps {
 
 /** The load warnings of the digest files a command used, as one context section (none without warnings). */
 function warningSection(specs: readonly DigestSpec[]): MessageSection[] {
-  const notes = warningNotes(specs.flatMap((s) => s.warnings ?? []));
-  return notes.length ? [{ kind: 'context', items: notes }] : [];
+  return contextSection(warningNotes(specs.flatMap((s) => s.warnings ?? [])));
 }
 
 const MAX_PREVIEW_SECTIONS = 40;
@@ -232,13 +232,12 @@ export async function runDigestCli(cmd: DigestCliCommand, deps: DigestCliDeps): 
     const digestDeps = await deps.services.digests(
       deps.transport ?? createTextTransport(io.stdout, { channels: true }),
     );
-    const kind = period;
     let failed = false;
     for (const spec of specs) {
       if (dryRun) {
         const built = await previewDigest(spec, digestDeps, {
           renderChart: true,
-          ...(kind ? { periodKind: kind } : {}),
+          ...(period ? { periodKind: period } : {}),
         });
         io.stdout(
           `${messageToText({ ...built.message, title: `[dry run → ${spec.channel}] ${built.message.title}` })}\n`,
@@ -247,7 +246,7 @@ export async function runDigestCli(cmd: DigestCliCommand, deps: DigestCliDeps): 
         continue;
       }
       const outcome = await postDigest(spec, digestDeps, {
-        ...(kind ? { periodKind: kind } : {}),
+        ...(period ? { periodKind: period } : {}),
         actor: cliActor(env),
       });
       if (outcome.status === 'failed') failed = true;

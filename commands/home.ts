@@ -71,7 +71,7 @@ export function leaderRows(table: Pick<RatingsTable, 'contenders' | 'unrated'>, 
 }
 
 /** A monitor's Home row from its stored state: the newest firing alert's time and how many fire. */
-export function monitorRow(m: Monitor, state: Awaited<ReturnType<MonitorStore['getState']>>): HomeMonitorRow {
+function monitorRow(m: Monitor, state: Awaited<ReturnType<MonitorStore['getState']>>): HomeMonitorRow {
   const firing = Object.values(state.alerts).filter((a) => a.firing && a.since);
   const since = firing.map((a) => new Date(a.since as string)).sort((a, b) => +b - +a)[0];
   return {

@@ -13,6 +13,11 @@ export function notice(title: string, text: string, extra: Message['sections'] =
   };
 }
 
+/** `items` as one context section beneath a message, or no section when there are none. */
+export function contextSection(items: readonly string[]): Message['sections'] {
+  return items.length ? [{ kind: 'context', items: [...items] }] : [];
+}
+
 /**
  * The answer to a usage mistake: titled by what went wrong (never "unknown command" for a known one), the error
  * with its did-you-mean, and only the relevant usage lines (none for an unknown command: it lists the commands).

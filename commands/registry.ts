@@ -216,10 +216,15 @@ function computeUsage(def: CommandDef, door: FrontDoor): string {
   if (def.shape) parts.push(def.shape);
   for (const f of flagsOf(def)) {
     if (door === 'chat' && f.meta.cliOnly) continue;
-    const text = f.type === 'boolean' ? `--${f.flag}` : `--${f.flag} ${f.meta.value ?? 'X'}`;
+    const text = flagText(f);
     parts.push(isOptional(def, f.key) ? `[${text}]` : text);
   }
   return parts.join(' ');
+}
+
+/** A flag as usage lines and help show it: `--json`, `--limit N`. */
+function flagText(f: FlagInfo): string {
+  return f.type === 'boolean' ? `--${f.flag}` : `--${f.flag} ${f.meta.value ?? 'X'}`;
 }
 
 /**
@@ -230,7 +235,7 @@ export function commandHelp(def: CommandDef): string {
   const lines = [`Usage: arbiter ${usageLine(def, 'cli')}`, `  ${def.summary}`];
   if (def.detail) {
     const flags = flagsOf(def).map((f) => ({
-      text: f.type === 'boolean' ? `--${f.flag}` : `--${f.flag} ${f.meta.value ?? 'X'}`,
+      text: flagText(f),
       what: fieldOf(def, f.key).description ?? '',
     }));
     const width = Math.max(0, ...flags.map((f) => f.text.length)) + 2;
@@ -291,9 +296,14 @@ export function matchEntry(
   return best;
 }
 
+/** The flag a schema field is typed as, or none for a positional. */
+function flagOf(def: CommandDef, key: string): FlagInfo | undefined {
+  return flagsOf(def).find((f) => f.key === key);
+}
+
 /** How a schema field is named to users in messages: its flag, or its positional's place. */
 function fieldWord(def: CommandDef, key: string): string {
-  const flag = flagsOf(def).find((f) => f.key === key);
+  const flag = flagOf(def, key);
   if (flag) return `--${flag.flag}`;
   return FIELD_WORDS[key] ?? `the ${key}`;
 }
@@ -312,7 +322,8 @@ const FIELD_WORDS: Record<string, string> = {
 
 /** One validation problem in plain words: the field as users type it and what it accepts, never zod's own text. */
 function issueText(def: CommandDef, issue: z.core.$ZodIssue): string {
-  const field = fieldWord(def, String(issue.path[0] ?? ''));
+  const key = String(issue.path[0] ?? '');
+  const field = fieldWord(def, key);
   const item = issue.path.length > 1 ? ` (item ${Number(issue.path[1]) + 1})` : '';
   switch (issue.code) {
     case 'too_small':
@@ -336,7 +347,7 @@ function issueText(def: CommandDef, issue: z.core.$ZodIssue): string {
     case 'invalid_type':
       // A required flag left out (a positional left out is said before validation, with the command's words).
       if (issue.path.length === 1 && /received undefined/.test(issue.message)) {
-        const value = flagsOf(def).find((f) => f.key === issue.path[0])?.meta.value;
+        const value = flagOf(def, key)?.meta.value;
         return `Missing ${field}${value ? ` ${value}` : ''}`;
       }
       return `${field}${item} must be ${issue.expected === 'number' ? 'a whole number' : `a ${issue.expected}`}`;

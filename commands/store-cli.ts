@@ -58,57 +58,51 @@ export async function runStoreCommand(cmd: StoreCliCommand, env: Env, io: CliIo)
     return 0;
   }
   // store.migrate
-  {
-    if (env.MONGODB_URI)
-      throw new ArbiterError(
-        'CONFIG_INVALID',
-        'MONGODB_URI is set, so Arbiter uses MongoDB; `arbiter store migrate` moves a nedb DATA_DIR into the embedded SQLite store.',
-        { hint: 'Unset MONGODB_URI to migrate DATA_DIR for the embedded store.' },
-      );
-    if (env.EMBEDDED_STORE === 'nedb')
-      throw new ArbiterError(
-        'CONFIG_INVALID',
-        'EMBEDDED_STORE=nedb keeps the nedb store: after a migration it would start empty.',
-        { hint: 'Unset EMBEDDED_STORE (SQLite is the default) or set it to sqlite, then migrate.' },
-      );
-    if (!existsSync(env.DATA_DIR))
-      throw new ArbiterError(
-        'CONFIG_INVALID',
-        `DATA_DIR ${env.DATA_DIR} does not exist: nothing to migrate.`,
-        {
-          hint: 'Set DATA_DIR to the folder holding the nedb files (<collection>.db).',
-        },
-      );
-    const done = await migrateNedbToSqlite({ dir: env.DATA_DIR, logger: createSilentLogger() });
-    if (!done) {
-      io.stdout(`Nothing to migrate: DATA_DIR ${env.DATA_DIR} holds no nedb files.\n`);
-      return 0;
-    }
-    // Recorded in the store it migrated to, after the migration committed; a failed record is only reported.
-    const migrated = await createSqliteStore({ dir: env.DATA_DIR, logger: createSilentLogger() });
-    try {
-      await recordAudit(
-        createAuditLog(migrated),
-        {
-          actor: cliActor(env),
-          action: 'admin.store-migrate',
-          object: { type: 'store', id: 'embedded' },
-          summary: `Migrated ${done.documents} document(s) in ${done.collections} collection(s) from nedb to SQLite`,
-          details: { documents: done.documents, collections: done.collections, backup: done.backup },
-        },
-        { error: (_obj: unknown, msg?: string) => io.stderr(`warning: ${msg ?? 'audit record failed'}\n`) },
-      );
-    } finally {
-      await migrated.close();
-    }
-    const skipped = done.skipped.map(
-      (s) => `Skipped ${s.lines} unreadable line${s.lines === 1 ? '' : 's'} of ${s.file}.\n`,
+  if (env.MONGODB_URI)
+    throw new ArbiterError(
+      'CONFIG_INVALID',
+      'MONGODB_URI is set, so Arbiter uses MongoDB; `arbiter store migrate` moves a nedb DATA_DIR into the embedded SQLite store.',
+      { hint: 'Unset MONGODB_URI to migrate DATA_DIR for the embedded store.' },
     );
-    io.stdout(
-      `Migrated ${done.documents} document${done.documents === 1 ? '' : 's'} in ${done.collections} collection${
-        done.collections === 1 ? '' : 's'
-      } from nedb to SQLite; the nedb files are kept in ${done.backup}.\n${skipped.join('')}`,
+  if (env.EMBEDDED_STORE === 'nedb')
+    throw new ArbiterError(
+      'CONFIG_INVALID',
+      'EMBEDDED_STORE=nedb keeps the nedb store: after a migration it would start empty.',
+      { hint: 'Unset EMBEDDED_STORE (SQLite is the default) or set it to sqlite, then migrate.' },
     );
+  if (!existsSync(env.DATA_DIR))
+    throw new ArbiterError('CONFIG_INVALID', `DATA_DIR ${env.DATA_DIR} does not exist: nothing to migrate.`, {
+      hint: 'Set DATA_DIR to the folder holding the nedb files (<collection>.db).',
+    });
+  const done = await migrateNedbToSqlite({ dir: env.DATA_DIR, logger: createSilentLogger() });
+  if (!done) {
+    io.stdout(`Nothing to migrate: DATA_DIR ${env.DATA_DIR} holds no nedb files.\n`);
     return 0;
   }
+  // Recorded in the store it migrated to, after the migration committed; a failed record is only reported.
+  const migrated = await createSqliteStore({ dir: env.DATA_DIR, logger: createSilentLogger() });
+  try {
+    await recordAudit(
+      createAuditLog(migrated),
+      {
+        actor: cliActor(env),
+        action: 'admin.store-migrate',
+        object: { type: 'store', id: 'embedded' },
+        summary: `Migrated ${done.documents} document(s) in ${done.collections} collection(s) from nedb to SQLite`,
+        details: { documents: done.documents, collections: done.collections, backup: done.backup },
+      },
+      { error: (_obj: unknown, msg?: string) => io.stderr(`warning: ${msg ?? 'audit record failed'}\n`) },
+    );
+  } finally {
+    await migrated.close();
+  }
+  const skipped = done.skipped.map(
+    (s) => `Skipped ${s.lines} unreadable line${s.lines === 1 ? '' : 's'} of ${s.file}.\n`,
+  );
+  io.stdout(
+    `Migrated ${done.documents} document${done.documents === 1 ? '' : 's'} in ${done.collections} collection${
+      done.collections === 1 ? '' : 's'
+    } from nedb to SQLite; the nedb files are kept in ${done.backup}.\n${skipped.join('')}`,
+  );
+  return 0;
 }

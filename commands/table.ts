@@ -42,7 +42,7 @@ import {
 } from './dispatch-types.ts';
 import { HELP_TOPICS, helpTopicText } from './help.ts';
 import { JOBS_LIST_DEFAULT, type JobsCliCommand, runJobsCommand } from './jobs-cli.ts';
-import { notice } from './messages.ts';
+import { contextSection, notice } from './messages.ts';
 import { RATINGS_DEFAULTS, RATINGS_DETAIL, runRatingsCli } from './ratings.ts';
 import { type CliContext, defineCommand, helpText, type Registry, usageLine } from './registry.ts';
 import { type ReviewCliCommand, runLeaderboardCli, runReviewCli } from './review-cli.ts';
@@ -65,27 +65,36 @@ const id = z
   .regex(/^[A-Za-z0-9_.:-]{1,200}$/, { error: 'expected an id' })
   .describe('an id as Arbiter prints it (run_…, rev_…, job_…)');
 
-/** An optional whole number typed as text, with its range (`--limit 5`). */
-function whole(min: number, max: number, what: string) {
-  return z
-    .string()
-    .regex(/^\d+$/, { error: 'expects a whole number' })
-    .transform(Number)
-    .pipe(z.number().int().min(min).max(max))
+/**
+ * An optional number typed as text (`--limit 5`, `--fail-under 0.8`): text that does not match `pattern` is refused
+ * with `error`; `range` then checks the number, either as a zod number schema (which says its own bound) or as a
+ * test refused with `error` as well.
+ */
+function typedNumber(
+  what: string,
+  pattern: RegExp,
+  error: string,
+  range: z.ZodNumber | ((n: number) => boolean),
+) {
+  const number = z.string().regex(pattern, { error }).transform(Number);
+  return (typeof range === 'function' ? number.refine(range, { error }) : number.pipe(range))
     .optional()
     .describe(what);
 }
 
+/** An optional whole number typed as text, with its range (`--limit 5`). */
+function whole(min: number, max: number, what: string) {
+  return typedNumber(what, /^\d+$/, 'expects a whole number', z.number().int().min(min).max(max));
+}
+
 /** An optional whole number typed as text, its range said in every refusal (`--bootstrap N`, 0 to 100000). */
 function count(min: number, max: number, what: string) {
-  const error = `expects a whole number from ${min} to ${max}`;
-  return z
-    .string()
-    .regex(/^\d+$/, { error })
-    .transform(Number)
-    .refine((n) => n >= min && n <= max, { error })
-    .optional()
-    .describe(what);
+  return typedNumber(
+    what,
+    /^\d+$/,
+    `expects a whole number from ${min} to ${max}`,
+    (n) => n >= min && n <= max,
+  );
 }
 
 const duration = z
@@ -253,13 +262,12 @@ export const COMMANDS = {
       concurrency: count(1, 256, 'items in flight at once'),
       json,
       junit: z.string().optional().describe('write a JUnit XML report to FILE'),
-      failUnder: z
-        .string()
-        .regex(/^\d*\.?\d+$/, { error: 'expects a number from 0 to 1' })
-        .transform(Number)
-        .refine((x) => x <= 1, { error: 'expects a number from 0 to 1' })
-        .optional()
-        .describe('fail when the score is below X (0 to 1)'),
+      failUnder: typedNumber(
+        'fail when the score is below X (0 to 1)',
+        /^\d*\.?\d+$/,
+        'expects a number from 0 to 1',
+        (x) => x <= 1,
+      ),
       maxErrors: count(0, 10_000_000, 'errored items tolerated (default 0)'),
       retryErrors: z.string().optional().describe('run only the errored items of a finished run again'),
       new: z.boolean().optional().describe('start afresh instead of resuming an unfinished run'),
@@ -595,21 +603,17 @@ Exit codes: 0 passed, 1 below the threshold (or items a metric could not score),
         ...(paused ? [`${m.name} is paused: only its scheduled ticks are skipped.`] : []),
         ...warningNotes(m.warnings ?? []),
       ];
+      const noteSection = contextSection(note);
       const { outcome, message } = await runMonitorNow(m, mdeps, commandActor(ctx));
       if (outcome.status === 'skipped')
         return {
           message: notice(
             `Monitor ${m.name}`,
             `Not run: ${outcome.reason}. Try again in a moment.`,
-            note.length ? [{ kind: 'context', items: note }] : [],
+            noteSection,
           ),
         };
-      if (message)
-        return {
-          message: note.length
-            ? { ...message, sections: [...message.sections, { kind: 'context', items: note }] }
-            : message,
-        };
+      if (message) return { message: { ...message, sections: [...message.sections, ...noteSection] } };
       if (outcome.status === 'failed')
         return {
           message: notice(`Monitor ${m.name}: tick failed`, outcome.error, [
@@ -620,7 +624,7 @@ Exit codes: 0 passed, 1 below the threshold (or items a metric could not score),
         message: notice(
           `Monitor ${m.name}`,
           `Nothing new to report: read ${outcome.read}, scored ${outcome.scored}, already scored ${outcome.alreadyScored}.`,
-          note.length ? [{ kind: 'context', items: note }] : [],
+          noteSection,
         ),
       };
     }),
